@@ -1,0 +1,1 @@
+"""Studybot: spaced repetition for attention and transformers."""

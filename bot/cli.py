@@ -1,0 +1,191 @@
+"""The ``studybot`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from bot.config import ConfigError, LoggingSettings, Settings, configure_logging, load_settings
+
+log = logging.getLogger(__name__)
+
+ENV_CONFIG = "STUDYBOT_CONFIG"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="studybot",
+        description="A spaced-repetition study bot for attention and transformers.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def config_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--config",
+            type=Path,
+            default=None,
+            help=f"TOML config file (default: ${ENV_CONFIG}, else built-in defaults)",
+        )
+
+    run = sub.add_parser("run", help="run the bot on every platform that has a token")
+    config_arg(run)
+
+    console = sub.add_parser("console", help="study in this terminal (no token needed)")
+    config_arg(console)
+    console.add_argument(
+        "--data-dir", type=Path, help="where the SQLite file lives (default: data)"
+    )
+    console.add_argument("--user", default=None, help="whose progress to use (default: your login)")
+
+    decks = sub.add_parser("decks", help="deck tools")
+    decks_sub = decks.add_subparsers(dest="decks_command", required=True, metavar="ACTION")
+    check = decks_sub.add_parser("check", help="check deck files and folders")
+    check.add_argument("paths", nargs="+", type=Path)
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+
+    db = sub.add_parser("db", help="database tools")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    for name, text in (
+        ("upgrade", "bring the schema to the newest version"),
+        ("current", "show the schema version"),
+    ):
+        config_arg(db_sub.add_parser(name, help=text))
+    return parser
+
+
+def _settings(path: Path | None, data_dir: Path | None = None) -> Settings:
+    if path is None and os.environ.get(ENV_CONFIG):
+        path = Path(os.environ[ENV_CONFIG])
+    env = dict(os.environ)
+    if data_dir is not None:
+        env["STUDYBOT_DATA_DIR"] = str(data_dir)
+    return load_settings(path, env)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``studybot`` and ``python -m bot``."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "decks":
+            return _decks_check(args.paths, as_json=args.json)
+        settings = _settings(args.config, getattr(args, "data_dir", None))
+    except ConfigError as exc:
+        print(f"studybot: config error: {exc}", file=sys.stderr)
+        return 2
+    quiet = args.command == "console"
+    configure_logging(
+        settings.logging if not quiet else _quiet(settings), secrets=settings.secret_values()
+    )
+    from bot.storage.database import SchemaOutOfDate
+
+    try:
+        if args.command == "run":
+            from bot.app import run_bot
+
+            return asyncio.run(run_bot(settings))
+        if args.command == "console":
+            return asyncio.run(_console(settings, args.user))
+        if args.command == "db":
+            return asyncio.run(_db(settings, args.db_command))
+    except SchemaOutOfDate as exc:
+        print(f"studybot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+def _quiet(settings: Settings) -> LoggingSettings:
+    """The console keeps the terminal for the chat: warnings only, unless DEBUG was asked for."""
+    level = settings.logging.level if settings.logging.level in ("DEBUG",) else "WARNING"
+    return replace(settings.logging, level=level)
+
+
+async def _console(settings: Settings, user: str | None) -> int:
+    from bot.app import build_app
+    from bot.core.study import Who
+    from bot.platforms.console.chat import run_console
+
+    # The console is for trying things out: it upgrades its own database.
+    app = await build_app(settings, auto_upgrade=True)
+    try:
+        for error in app.decks.errors:
+            print(f"deck problem: {error}", file=sys.stderr)
+        name = user or _login()
+        await run_console(app.study, Who("console", name, name))
+    finally:
+        await app.close()
+    return 0
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "me"
+
+
+async def _db(settings: Settings, action: str) -> int:
+    from bot.storage.database import SqlDatabase
+
+    db = SqlDatabase(settings.database.url)
+    try:
+        if action == "upgrade":
+            before, head = await db.schema_status()
+            await db.upgrade()
+            print(f"{settings.database.safe_url()}: schema {before or 'empty'} -> {head}")
+        else:
+            current, head = await db.schema_status()
+            state = "up to date" if current == head else "behind: run `studybot db upgrade`"
+            where = settings.database.safe_url()
+            print(f"{where}: schema {current or 'empty'} (newest {head}, {state})")
+    finally:
+        await db.dispose()
+    return 0
+
+
+def _decks_check(paths: Sequence[Path], *, as_json: bool) -> int:
+    from bot.deckfiles import load_decks
+
+    result = load_decks(paths)
+    if as_json:
+        doc = {
+            "decks": [
+                {
+                    "id": d.id,
+                    "title": d.title,
+                    "path": d.path,
+                    "cards": [
+                        {
+                            "id": c.id,
+                            "tags": list(c.tags),
+                            "difficulty": c.difficulty,
+                            "image": c.image.kind if c.image else None,
+                        }
+                        for c in d.cards
+                    ],
+                }
+                for d in result.decks
+            ],
+            "errors": [
+                {"path": e.path, "line": e.line, "message": e.message} for e in result.errors
+            ],
+        }
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        for deck in result.decks:
+            print(f"{deck.path}: {deck.id} “{deck.title}”: {len(deck.cards)} cards")
+        for error in result.errors:
+            print(str(error), file=sys.stderr)
+        total = sum(len(d.cards) for d in result.decks)
+        status = "ok" if result.ok else f"{len(result.errors)} problem(s)"
+        print(f"{len(result.decks)} decks, {total} cards: {status}")
+    return 0 if result.ok and result.decks else 1

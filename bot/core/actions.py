@@ -1,0 +1,82 @@
+"""Compact button payloads: ``<action>:<token>[:<arg>]``, at most 64 bytes.
+
+The token names a prompt row that belongs to one learner; it is random and
+unguessable, so a forged payload names nothing. Whether a token is stale,
+already answered or someone else's is decided by the study loop, which
+answers all of those with the same "this button has expired".
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+MAX_PAYLOAD_BYTES = 64
+
+ActionKind = Literal["reveal", "rate", "bury", "suspend", "undo", "next"]
+_CODES: dict[str, ActionKind] = {
+    "s": "reveal",
+    "r": "rate",
+    "b": "bury",
+    "x": "suspend",
+    "u": "undo",
+    "n": "next",
+}
+_LETTER = {v: k for k, v in _CODES.items()}
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,22}$")
+
+
+class BadPayload(ValueError):
+    """A payload that is not one of ours (malformed, too long, unknown action)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A decoded button press."""
+
+    kind: ActionKind
+    token: str
+    arg: int | None = None
+
+    def encode(self) -> str:
+        """Encode to the payload string carried by a button."""
+        text = f"{_LETTER[self.kind]}:{self.token}"
+        if self.arg is not None:
+            text += f":{self.arg}"
+        if len(text.encode()) > MAX_PAYLOAD_BYTES:
+            raise BadPayload("payload longer than 64 bytes")
+        return text
+
+
+def decode(payload: str) -> Action:
+    """Decode a button payload.
+
+    Raises:
+        BadPayload: when the payload is not a well-formed action of ours.
+    """
+    if not payload or len(payload.encode("utf-8", "replace")) > MAX_PAYLOAD_BYTES:
+        raise BadPayload("empty or too long")
+    parts = payload.split(":")
+    if len(parts) not in (2, 3) or parts[0] not in _CODES:
+        raise BadPayload("unknown action")
+    kind = _CODES[parts[0]]
+    token = parts[1]
+    if not _TOKEN_RE.match(token):
+        raise BadPayload("bad token")
+    arg: int | None = None
+    if len(parts) == 3:
+        if not parts[2].isdigit() or len(parts[2]) > 2:
+            raise BadPayload("bad argument")
+        arg = int(parts[2])
+    if kind == "rate" and arg not in (1, 2, 3, 4):
+        raise BadPayload("a rating is 1 to 4")
+    if kind != "rate" and arg is not None:
+        raise BadPayload("unexpected argument")
+    return Action(kind, token, arg)
+
+
+def new_token() -> str:
+    """A fresh random prompt token: 16 URL-safe characters (96 bits)."""
+    return secrets.token_urlsafe(12)

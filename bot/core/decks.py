@@ -1,0 +1,447 @@
+"""Deck model and the markdown deck parser.
+
+Two formats are read (both documented in ``decks/README.md``): the native
+format (``# Title``, ``## Card`` headings with ``key: value`` lines and
+``### Front`` / ``### Back`` sections) and the generated "Flashcards" format
+(``# Flashcards: Topic`` with ``### Card N of M | Easy`` headings).
+
+Parsing is pure: it takes text and a path used in messages, and returns
+decks plus a list of :class:`DeckError` with file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.core.imagespec import ImageSpec, ImageSpecError, parse_image_spec
+
+Difficulty = Literal["easy", "medium", "hard"]
+DIFFICULTIES: tuple[Difficulty, ...] = ("easy", "medium", "hard")
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+DECK_KEYS = ("id", "tags", "description")
+CARD_KEYS = ("id", "tags", "difficulty", "related", "image")
+SECTIONS = ("front", "back", "mnemonic", "notes")
+
+
+@dataclass(frozen=True, slots=True)
+class DeckError:
+    """A problem in a deck file, with the 1-based line it is on."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class CardDef:
+    """A card as written in a deck file."""
+
+    id: str
+    deck_id: str
+    title: str
+    front: str
+    back: str
+    tags: tuple[str, ...] = ()
+    difficulty: Difficulty = "medium"
+    mnemonic: str | None = None
+    notes: str | None = None
+    related: tuple[str, ...] = ()
+    image: ImageSpec | None = None
+    line: int = 0
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Deck:
+    """A parsed deck: its id, title, and cards in file order."""
+
+    id: str
+    title: str
+    path: str
+    cards: tuple[CardDef, ...]
+    description: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeckSet:
+    """Every deck found, and every problem found while reading them."""
+
+    decks: tuple[Deck, ...] = ()
+    errors: tuple[DeckError, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def cards(self) -> Iterable[CardDef]:
+        for deck in self.decks:
+            yield from deck.cards
+
+    def card(self, card_id: str) -> CardDef | None:
+        for c in self.cards():
+            if c.id == card_id:
+                return c
+        return None
+
+    def topics(self) -> list[str]:
+        """Every tag and deck id, sorted: what ``/quiz <topic>`` accepts."""
+        names: set[str] = set()
+        for deck in self.decks:
+            names.add(deck.id)
+            for card in deck.cards:
+                names.update(card.tags)
+        return sorted(names)
+
+
+def slugify(text: str) -> str:
+    """Lower-case ``text`` and keep letters and digits joined by single dashes."""
+    text = re.sub(r"[`*_$\\{}]", "", text.lower())
+    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    return slug[:48].rstrip("-") or "card"
+
+
+def _split_list(value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
+
+
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_KEYVAL = re.compile(r"^([A-Za-z][A-Za-z_ -]*?)\s*:\s?(.*)$")
+
+
+def _lines_outside_fences(lines: Sequence[str]) -> list[bool]:
+    """For each line, True when it is outside a fenced code block."""
+    out: list[bool] = []
+    fence: str | None = None
+    for line in lines:
+        m = _FENCE.match(line)
+        if fence is None:
+            out.append(True)
+            if m:
+                fence = m.group(1)
+                out[-1] = False
+        else:
+            out.append(False)
+            if m and m.group(1) == fence:
+                fence = None
+    return out
+
+
+def _clean(block: list[str]) -> str:
+    text = "\n".join(block).strip("\n")
+    return text.rstrip()
+
+
+@dataclass
+class _CardDraft:
+    title: str
+    line: int
+    meta: dict[str, tuple[str, int]] = field(default_factory=dict)
+    sections: dict[str, tuple[list[str], int]] = field(default_factory=dict)
+    extra_notes: list[str] = field(default_factory=list)
+
+
+def parse_deck(text: str, path: str) -> tuple[Deck | None, list[DeckError]]:
+    """Parse one deck file.
+
+    Args:
+        text: the file's contents.
+        path: the file's path, used as the default deck id and in errors.
+
+    Returns:
+        The deck (None when it is unusable) and the problems found.
+    """
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return None, [DeckError(path, 1, "the file is empty: a deck starts with a '# Title' line")]
+    if lines[first].startswith("# Flashcards:"):
+        return _parse_flashcards(lines, path)
+    return _parse_native(lines, path, first)
+
+
+def _default_deck_id(path: str) -> str:
+    name = re.split(r"[\\/]", path)[-1]
+    return slugify(name[:-3] if name.endswith(".md") else name)
+
+
+def _parse_native(lines: list[str], path: str, first: int) -> tuple[Deck | None, list[DeckError]]:
+    errors: list[DeckError] = []
+
+    def err(line_no: int, message: str) -> None:
+        errors.append(DeckError(path, line_no, message))
+
+    head = lines[first]
+    if not head.startswith("# "):
+        err(first + 1, "a deck starts with a '# Title' line")
+        return None, errors
+    title = head[2:].strip()
+    deck_meta: dict[str, tuple[str, int]] = {}
+    drafts: list[_CardDraft] = []
+    outside = _lines_outside_fences(lines)
+    current: _CardDraft | None = None
+    section: str | None = None
+    in_comment = False
+
+    for idx in range(first + 1, len(lines)):
+        line = lines[idx]
+        no = idx + 1
+        if outside[idx] and line.startswith("## "):
+            current = _CardDraft(line[3:].strip(), no)
+            drafts.append(current)
+            section = None
+            continue
+        if outside[idx] and line.startswith("### ") and current is not None:
+            name = line[4:].strip()
+            key = name.lower()
+            if key not in SECTIONS:
+                err(no, f"unknown section '### {name}' (expected Front, Back, Mnemonic or Notes)")
+                section = None
+                continue
+            if key in current.sections:
+                err(no, f"section '### {name}' appears twice in card '{current.title}'")
+            current.sections[key] = ([], no)
+            section = key
+            continue
+        if outside[idx] and line.startswith("# "):
+            err(no, "only one '# Title' line per deck file; cards start with '## '")
+            continue
+        if section is not None and current is not None:
+            current.sections[section][0].append(line)
+            continue
+        # Header lines: deck metadata before the first card, card metadata after it.
+        stripped = line.strip()
+        if in_comment or stripped.startswith("<!--"):
+            in_comment = "-->" not in stripped
+            continue
+        if not stripped:
+            continue
+        m = _KEYVAL.match(stripped)
+        allowed = DECK_KEYS if current is None else CARD_KEYS
+        where = "the deck header" if current is None else f"card '{current.title}'"
+        if m is None:
+            hint = "### Front" if current is not None else "## Card heading"
+            err(no, f"unexpected text in {where}: expected 'key: value' or a '{hint}'")
+            continue
+        key, value = m.group(1).strip().lower(), m.group(2).strip()
+        if key not in allowed:
+            err(no, f"unknown key '{key}' in {where} (known keys: {', '.join(allowed)})")
+            continue
+        target = deck_meta if current is None else current.meta
+        if key in target:
+            err(no, f"key '{key}' is given twice in {where}")
+        target[key] = (value, no)
+
+    deck_id = deck_meta["id"][0] if "id" in deck_meta else _default_deck_id(path)
+    if not ID_RE.match(deck_id):
+        err(deck_meta["id"][1] if "id" in deck_meta else first + 1, f"bad deck id {deck_id!r}")
+    deck_tags = _split_list(deck_meta["tags"][0]) if "tags" in deck_meta else ()
+    description = deck_meta.get("description", ("", 0))[0]
+    if not drafts:
+        err(first + 1, "the deck has no cards: each card starts with a '## Heading' line")
+
+    cards: list[CardDef] = []
+    for pos, d in enumerate(drafts):
+        card = _finish_card(d, deck_id, deck_tags, pos, err)
+        if card is not None:
+            cards.append(card)
+    deck = Deck(deck_id, title, path, tuple(cards), description, deck_tags)
+    return deck, errors
+
+
+def _finish_card(
+    d: _CardDraft,
+    deck_id: str,
+    deck_tags: tuple[str, ...],
+    position: int,
+    err: Callable[[int, str], None],
+) -> CardDef | None:
+    ok = True
+    if not d.title:
+        err(d.line, "the card heading is empty")
+        ok = False
+    if "id" in d.meta:
+        card_id, id_line = d.meta["id"]
+        if not ID_RE.match(card_id):
+            err(id_line, f"bad card id {card_id!r}: use letters, digits, '-', '_' or '.'")
+            ok = False
+    else:
+        card_id = f"{deck_id}.{slugify(d.title)}"
+    difficulty: Difficulty = "medium"
+    if "difficulty" in d.meta:
+        value, line = d.meta["difficulty"]
+        if value.lower() in DIFFICULTIES:
+            difficulty = value.lower()  # type: ignore[assignment]
+        else:
+            err(line, f"difficulty must be easy, medium or hard, not {value!r}")
+    image: ImageSpec | None = None
+    if "image" in d.meta:
+        value, line = d.meta["image"]
+        try:
+            image = parse_image_spec(value)
+        except ImageSpecError as exc:
+            err(line, f"bad image spec in card '{card_id}': {exc}")
+    texts: dict[str, str] = {}
+    for name in SECTIONS:
+        if name in d.sections:
+            texts[name] = _clean(d.sections[name][0])
+    for name in ("front", "back"):
+        if name not in d.sections:
+            err(d.line, f"card '{card_id}' has no '### {name.capitalize()}' section")
+            ok = False
+        elif not texts[name]:
+            err(d.sections[name][1], f"card '{card_id}' has an empty {name}")
+            ok = False
+    if not ok:
+        return None
+    tags = tuple(dict.fromkeys((*deck_tags, *_split_list(d.meta.get("tags", ("", 0))[0]))))
+    notes = texts.get("notes") or None
+    if d.extra_notes:
+        notes = "\n\n".join([*([notes] if notes else []), *d.extra_notes])
+    return CardDef(
+        id=card_id,
+        deck_id=deck_id,
+        title=d.title,
+        front=texts["front"],
+        back=texts["back"],
+        tags=tags,
+        difficulty=difficulty,
+        mnemonic=texts.get("mnemonic") or None,
+        notes=notes,
+        related=_split_list(d.meta.get("related", ("", 0))[0]),
+        image=image,
+        line=d.line,
+        position=position,
+    )
+
+
+_CARD_HEAD = re.compile(r"^###\s+Card\s+\d+\s+of\s+\d+\s*\|\s*(\w+)\s*$", re.IGNORECASE)
+_CONCEPT = re.compile(r"^\*\*Concept:\*\*\s*(.+)$")
+
+
+def _parse_flashcards(lines: list[str], path: str) -> tuple[Deck | None, list[DeckError]]:
+    """Read the generated ``# Flashcards: Topic`` format."""
+    errors: list[DeckError] = []
+
+    def err(line_no: int, message: str) -> None:
+        errors.append(DeckError(path, line_no, message))
+
+    first = next(i for i, line in enumerate(lines) if line.strip())
+    topic = lines[first].split(":", 1)[1].strip()
+    deck_id = slugify(f"flashcards {topic}")
+    topic_tag = slugify(topic)
+    outside = _lines_outside_fences(lines)
+    drafts: list[_CardDraft] = []
+    current: _CardDraft | None = None
+    section: str | None = None
+    for idx in range(first + 1, len(lines)):
+        line, no = lines[idx], idx + 1
+        if outside[idx] and line.startswith("## "):
+            # "## Easy Cards" groups cards; anything else ends the card area.
+            current, section = None, None
+            continue
+        if outside[idx] and line.startswith("### "):
+            m = _CARD_HEAD.match(line)
+            if m is None:
+                current, section = None, None
+                continue
+            current = _CardDraft("", no)
+            current.meta["difficulty"] = (m.group(1), no)
+            drafts.append(current)
+            section = None
+            continue
+        if current is None:
+            continue
+        if outside[idx] and line.startswith("#### "):
+            name = line[5:].strip()
+            key = name.lower()
+            section = key if key in ("front", "back", "mnemonic") else f"extra:{name}"
+            current.sections[section] = ([], no)
+            continue
+        if section is None:
+            m2 = _CONCEPT.match(line.strip())
+            if m2:
+                current.title = m2.group(1).strip()
+            continue
+        if outside[idx] and line.strip() == "---":
+            section = None
+            continue
+        current.sections[section][0].append(line)
+
+    cards: list[CardDef] = []
+    for pos, d in enumerate(drafts):
+        if not d.title:
+            err(d.line, "card has no **Concept:** line")
+            continue
+        for key in [k for k in d.sections if k.startswith("extra:")]:
+            body, _ = d.sections.pop(key)
+            text = _clean(body)
+            if text:
+                d.extra_notes.append(f"**{key[6:]}**\n{text}")
+        d.meta["id"] = (f"{deck_id}.{slugify(d.title)}", d.line)
+        d.meta["tags"] = (topic_tag, d.line)
+        card = _finish_card(d, deck_id, (), pos, err)
+        if card is not None:
+            cards.append(card)
+    if not cards and not errors:
+        err(first + 1, "no '### Card N of M | Difficulty' cards found")
+    return Deck(deck_id, lines[first][2:].strip(), path, tuple(cards), "", (topic_tag,)), errors
+
+
+def check_deck_set(decks: Sequence[Deck], errors: Iterable[DeckError] = ()) -> DeckSet:
+    """Check ids across decks: duplicate deck and card ids, dangling related ids."""
+    found = list(errors)
+    deck_ids: dict[str, Deck] = {}
+    kept: list[Deck] = []
+    for deck in decks:
+        if deck.id in deck_ids:
+            found.append(
+                DeckError(
+                    deck.path, 1, f"duplicate deck id '{deck.id}' (also {deck_ids[deck.id].path})"
+                )
+            )
+            continue
+        deck_ids[deck.id] = deck
+        kept.append(deck)
+    seen: dict[str, CardDef] = {}
+    paths = {d.id: d.path for d in kept}
+    final: list[Deck] = []
+    for deck in kept:
+        cards: list[CardDef] = []
+        for card in deck.cards:
+            if card.id in seen:
+                other = seen[card.id]
+                found.append(
+                    DeckError(
+                        deck.path,
+                        card.line,
+                        f"duplicate card id '{card.id}' "
+                        f"(first at {paths[other.deck_id]}:{other.line})",
+                    )
+                )
+                continue
+            seen[card.id] = card
+            cards.append(card)
+        final.append(
+            Deck(deck.id, deck.title, deck.path, tuple(cards), deck.description, deck.tags)
+        )
+    for deck in final:
+        for card in deck.cards:
+            for rel in card.related:
+                if rel not in seen:
+                    found.append(
+                        DeckError(
+                            deck.path,
+                            card.line,
+                            f"card '{card.id}' is related to '{rel}', which does not exist",
+                        )
+                    )
+    found.sort(key=lambda e: (e.path, e.line))
+    return DeckSet(tuple(final), tuple(found))

@@ -1,0 +1,155 @@
+"""Domain values shared by the core and the storage layer.
+
+Plain frozen dataclasses: repositories return these, never ORM rows. Every
+datetime is aware UTC (``tzinfo is timezone.utc``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+
+class CardStateKind(enum.IntEnum):
+    """A card's place in a learner's schedule (FSRS states plus New)."""
+
+    NEW = 0
+    LEARNING = 1
+    REVIEW = 2
+    RELEARNING = 3
+
+
+class ReviewSource(enum.StrEnum):
+    """Where a rating came from."""
+
+    DM = "dm"
+    CONSOLE = "console"
+    QUIZ = "quiz"
+    CHALLENGE = "challenge"
+
+
+RATING_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerSettings:
+    """A learner's own study settings."""
+
+    timezone: str = "UTC"
+    push_time: time = time(9, 0)
+    desired_retention: float = 0.9
+    new_cards_per_day: int = 10
+    max_reviews_per_day: int = 200
+    learning_steps: tuple[timedelta, ...] = (timedelta(minutes=1), timedelta(minutes=10))
+    relearning_steps: tuple[timedelta, ...] = (timedelta(minutes=10),)
+    maximum_interval_days: int = 36500
+    leech_threshold: int = 8
+    enable_fuzzing: bool = True
+    paused: bool = False
+    fsrs_parameters: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Learner:
+    """One platform account that studies."""
+
+    id: int
+    platform: str
+    platform_user_id: str
+    display_name: str
+    created_at: datetime
+    settings: LearnerSettings = field(default_factory=LearnerSettings)
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CardState:
+    """A learner's schedule for one card (FSRS columns plus our own counters)."""
+
+    learner_id: int
+    card_id: str
+    state: CardStateKind = CardStateKind.NEW
+    step: int | None = None
+    stability: float | None = None
+    difficulty: float | None = None
+    due: datetime | None = None
+    last_review: datetime | None = None
+    reps: int = 0
+    lapses: int = 0
+    suspended: bool = False
+    leech: bool = False
+    buried_until: datetime | None = None
+
+    @property
+    def is_new(self) -> bool:
+        return self.state is CardStateKind.NEW
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewEntry:
+    """One row of the append-only review log, with the state before and after."""
+
+    learner_id: int
+    card_id: str
+    rating: int
+    reviewed_at: datetime
+    source: str
+    before: CardState
+    after: CardState
+    duration_ms: int | None = None
+    typed_answer: str | None = None
+    id: int | None = None
+    undone_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A card shown to a learner, named by the token its buttons carry."""
+
+    token: str
+    learner_id: int
+    card_id: str
+    source: str
+    created_at: datetime
+    revealed_at: datetime | None = None
+    answered_at: datetime | None = None
+    typed_answer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardInfo:
+    """What the study loop needs to show a card (content from the deck catalogue)."""
+
+    id: str
+    deck_id: str
+    deck_title: str
+    title: str
+    front: str
+    back: str
+    tags: tuple[str, ...] = ()
+    mnemonic: str | None = None
+    notes: str | None = None
+    image_kind: str | None = None
+    image_spec: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeckInfo:
+    """A deck in the catalogue, with how many live cards it has."""
+
+    id: str
+    title: str
+    description: str
+    card_count: int
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What a deck sync changed in the catalogue."""
+
+    added: int = 0
+    updated: int = 0
+    retired: int = 0
+    unchanged: int = 0

@@ -1,0 +1,90 @@
+"""The numbers behind /stats, computed from the review history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.core.model import CardStateKind
+
+
+@dataclass(frozen=True, slots=True)
+class StudyStats:
+    """A learner's study numbers.
+
+    Attributes:
+        due_today: cards due before the end of the learner's local day.
+        reviewed_today: ratings given today (local day), undone ones excluded.
+        streak_days: consecutive local days with at least one review, ending today
+            (or yesterday, if the learner has not studied yet today).
+        retention_30d: share of reviews of mature cards (state Review before the
+            rating) answered Hard, Good or Easy in the last 30 days; None if none.
+        reviews_30d: how many reviews that retention is based on.
+        desired_retention: the learner's target, for comparison.
+        per_day_30d: reviews on each of the last 30 local days, oldest first.
+    """
+
+    due_today: int
+    reviewed_today: int
+    streak_days: int
+    retention_30d: float | None
+    reviews_30d: int
+    desired_retention: float
+    per_day_30d: tuple[int, ...]
+
+
+def compute_stats(
+    history: Sequence[tuple[datetime, int, int]],
+    due_today: int,
+    now: datetime,
+    tz: str,
+    desired_retention: float,
+) -> StudyStats:
+    """Compute stats from ``(reviewed_at, rating, state_before)`` rows."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    days: dict[date, int] = {}
+    mature = recalled = 0
+    cutoff = now - timedelta(days=30)
+    for reviewed_at, rating, before in history:
+        day = reviewed_at.astimezone(zone).date()
+        days[day] = days.get(day, 0) + 1
+        if reviewed_at >= cutoff and before == CardStateKind.REVIEW:
+            mature += 1
+            recalled += rating > 1
+    streak = 0
+    day = today if today in days else today - timedelta(days=1)
+    while day in days:
+        streak += 1
+        day -= timedelta(days=1)
+    per_day = tuple(days.get(today - timedelta(days=i), 0) for i in range(29, -1, -1))
+    return StudyStats(
+        due_today=due_today,
+        reviewed_today=days.get(today, 0),
+        streak_days=streak,
+        retention_30d=(recalled / mature) if mature else None,
+        reviews_30d=mature,
+        desired_retention=desired_retention,
+        per_day_30d=per_day,
+    )
+
+
+def format_stats(s: StudyStats) -> str:
+    """Plain-text stats for any platform."""
+    if s.retention_30d is None:
+        retention = "no mature reviews yet"
+    else:
+        retention = (
+            f"{s.retention_30d:.0%} of {s.reviews_30d} mature reviews "
+            f"(target {s.desired_retention:.0%})"
+        )
+    return "\n".join(
+        [
+            f"Due today: {s.due_today}",
+            f"Reviewed today: {s.reviewed_today}",
+            f"Streak: {s.streak_days} day{'s' if s.streak_days != 1 else ''}",
+            f"Retention, last 30 days: {retention}",
+        ]
+    )

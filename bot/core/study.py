@@ -1,0 +1,518 @@
+"""The study loop: next card, reveal, rate, undo, bury, suspend, settings, stats.
+
+Each use case is a synchronous function over one transaction (:class:`Tx`)
+and returns a :class:`Reply`; :class:`StudyService` runs them through the
+:class:`Database` port, so adapters make one awaited call per user action.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core import srs
+from bot.core.actions import Action, BadPayload, decode
+from bot.core.messages import Button, CardView, Reply
+from bot.core.model import (
+    RATING_NAMES,
+    CardInfo,
+    CardState,
+    Learner,
+    LearnerSettings,
+    Prompt,
+    ReviewEntry,
+)
+from bot.core.ports import Clock, Database, TokenSource, Tx
+from bot.core.stats import StudyStats, compute_stats, format_stats
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+EXPIRED_TEXT = "This button has expired. Send /review to get your current card."
+LEARN_AHEAD = timedelta(minutes=20)
+MAX_DURATION_MS = 10 * 60 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """The person behind a platform event."""
+
+    platform: str
+    user_id: str
+    display_name: str = ""
+
+
+class SettingsError(ValueError):
+    """A settings change that is not valid; its message is shown to the learner."""
+
+
+# --------------------------------------------------------------------------- learners
+
+
+def get_or_create_learner(
+    tx: Tx,
+    who: Who,
+    defaults: LearnerSettings,
+    default_topics: Sequence[str],
+    now: datetime,
+) -> Learner:
+    """Find the learner for a platform account, enrolling a new one with the defaults."""
+    learner = tx.learners.get(who.platform, who.user_id)
+    if learner is None:
+        learner = tx.learners.create(
+            who.platform,
+            who.user_id,
+            who.display_name or who.user_id,
+            defaults,
+            default_topics,
+            now,
+        )
+        log.info("new learner %s on %s", learner.id, who.platform)
+    return learner
+
+
+# --------------------------------------------------------------------------- cards
+
+
+def _view(card: CardInfo, *, back: bool, typed: str | None = None) -> CardView:
+    return CardView(
+        card_id=card.id,
+        deck_title=card.deck_title,
+        title=card.title,
+        front=card.front,
+        back=card.back if back else None,
+        mnemonic=card.mnemonic if back else None,
+        notes=card.notes if back else None,
+        typed_answer=typed if back else None,
+        image_kind=card.image_kind,
+        image_spec=card.image_spec,
+    )
+
+
+def _front_reply(
+    tx: Tx, learner: Learner, card_id: str, now: datetime, token: str, source: str
+) -> Reply:
+    card = tx.catalogue.card(card_id)
+    if card is None:  # retired between the query and now; cannot happen inside one transaction
+        raise LookupError(card_id)
+    tx.prompts.add(Prompt(token, learner.id, card_id, source, now))
+    buttons = (
+        (Button("Show answer", Action("reveal", token).encode()),),
+        (
+            Button("Bury until tomorrow", Action("bury", token).encode()),
+            Button("Suspend", Action("suspend", token).encode()),
+        ),
+    )
+    return Reply("front", card=_view(card, back=False), buttons=buttons)
+
+
+def next_card(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Reply:
+    """The learner's next card: due reviews first, then new cards up to the daily limit.
+
+    Returns a front with a "Show answer" button, or a "done for today" summary.
+    """
+    s = learner.settings
+    start = srs.day_start(now, s.timezone)
+    reviews_today, new_today = tx.reviews.counts_since(learner.id, start)
+    card_id: str | None = None
+    if reviews_today < s.max_reviews_per_day:
+        card_id = tx.schedule.next_due(learner.id, now)
+    if card_id is None and new_today < s.new_cards_per_day:
+        card_id = tx.schedule.next_new(learner.id, learner.topics, now)
+    if card_id is None and reviews_today < s.max_reviews_per_day:
+        card_id = tx.schedule.next_due(learner.id, now + LEARN_AHEAD)
+    if card_id is None:
+        return _done(tx, learner, now, reviews_today, new_today)
+    return _front_reply(tx, learner, card_id, now, token, source)
+
+
+def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> Reply:
+    s = learner.settings
+    lines = [f"Done for today: {reviewed} review{'s' if reviewed != 1 else ''} ({new} new)."]
+    if reviewed >= s.max_reviews_per_day:
+        lines.append(f"You reached your limit of {s.max_reviews_per_day} reviews a day.")
+    nxt = tx.schedule.next_due_at(learner.id)
+    if nxt is not None:
+        local = nxt.astimezone(ZoneInfo(s.timezone))
+        when = local.strftime("%a %d %b %H:%M")
+        lines.append(
+            f"Next card due in {srs.format_interval(max(nxt - now, timedelta()))} ({when})."
+        )
+    elif new >= s.new_cards_per_day:
+        lines.append(f"New cards resume tomorrow ({s.new_cards_per_day} a day).")
+    else:
+        lines.append("Nothing is scheduled: every card you study is either learned or suspended.")
+    return Reply("done", "\n".join(lines))
+
+
+def _open_prompt(tx: Tx, learner: Learner, token: str) -> tuple[Prompt, CardState] | None:
+    """The prompt named by a token if it is this learner's, unanswered and current."""
+    prompt = tx.prompts.get(token)
+    if prompt is None or prompt.learner_id != learner.id or prompt.answered_at is not None:
+        return None
+    state = tx.schedule.get(learner.id, prompt.card_id)
+    if state.last_review is not None and state.last_review > prompt.created_at:
+        return None  # the card was reviewed through a newer prompt
+    return prompt, state
+
+
+def _expired() -> Reply:
+    return Reply("expired", EXPIRED_TEXT)
+
+
+def reveal(
+    tx: Tx, learner: Learner, token: str, now: datetime, typed_answer: str | None = None
+) -> Reply:
+    """Show the back and the four ratings with their next intervals."""
+    found = _open_prompt(tx, learner, token)
+    if found is None:
+        return _expired()
+    prompt, state = found
+    card = tx.catalogue.card(prompt.card_id)
+    if card is None:
+        return _expired()
+    typed = typed_answer if typed_answer is not None else prompt.typed_answer
+    if typed is not None:
+        typed = typed.strip()[:2000] or None
+    if prompt.revealed_at is None or typed != prompt.typed_answer:
+        tx.prompts.reveal(token, prompt.revealed_at or now, typed)
+    intervals = srs.preview(state, now, learner.settings)
+    ratings = tuple(
+        Button(
+            f"{RATING_NAMES[r]} {srs.format_interval(intervals[r])}",
+            Action("rate", token, r).encode(),
+        )
+        for r in (1, 2, 3, 4)
+    )
+    return Reply("back", card=_view(card, back=True, typed=typed), buttons=(ratings,))
+
+
+def rating_row_text(reply: Reply) -> str:
+    """ "Again 1m · Hard 6m · Good 10m · Easy 4d" from a back reply's buttons."""
+    return " · ".join(b.label for b in reply.all_buttons())
+
+
+def rate(
+    tx: Tx,
+    learner: Learner,
+    token: str,
+    rating: int,
+    now: datetime,
+    next_token: str,
+    duration_ms: int | None = None,
+) -> Reply:
+    """Record one rating: FSRS once, new state, one log row, then the next card.
+
+    A second tap on the same prompt, or a stale, forged or foreign token,
+    changes nothing and gets the "expired" reply.
+    """
+    if rating not in RATING_NAMES:
+        return Reply("error", "A rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy).")
+    found = _open_prompt(tx, learner, token)
+    if found is None or not tx.prompts.claim(token, learner.id, now):
+        return _expired()
+    prompt, before = found
+    after = srs.review(before, rating, now, learner.settings)
+    if duration_ms is None:
+        duration_ms = int((now - prompt.created_at).total_seconds() * 1000)
+    duration_ms = max(0, min(duration_ms, MAX_DURATION_MS))
+    tx.schedule.save(after)
+    tx.reviews.add(
+        ReviewEntry(
+            learner_id=learner.id,
+            card_id=prompt.card_id,
+            rating=rating,
+            reviewed_at=now,
+            source=prompt.source,
+            before=before,
+            after=after,
+            duration_ms=duration_ms,
+            typed_answer=prompt.typed_answer,
+        )
+    )
+    assert after.due is not None
+    text = f"{RATING_NAMES[rating]}: see it again in {srs.format_interval(after.due - now)}."
+    if after.suspended and not before.suspended:
+        text += (
+            f"\nThis card has lapsed {after.lapses} times, so it is suspended as a leech: "
+            "a card you keep forgetting usually needs rewriting or splitting. "
+            "Send /unsuspend to bring it back."
+        )
+    return replace(next_card(tx, learner, now, next_token, prompt.source), text=text)
+
+
+def undo(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Reply:
+    """Undo the learner's last rating: restore the card's state exactly and show it again."""
+    last = tx.reviews.last_active(learner.id)
+    if last is None or last.id is None:
+        return Reply("info", "There is nothing to undo.")
+    if last.before.is_new:
+        tx.schedule.delete(learner.id, last.card_id)
+    else:
+        tx.schedule.save(last.before)
+    tx.reviews.mark_undone(last.id, now)
+    card = tx.catalogue.card(last.card_id)
+    title = card.title if card else last.card_id
+    text = f"Undid {RATING_NAMES[last.rating]} on “{title}”."
+    if card is None:
+        return Reply("info", text + " (That card has been retired from its deck.)")
+    return replace(_front_reply(tx, learner, last.card_id, now, token, source), text=text)
+
+
+def bury(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -> Reply:
+    """Hide the prompted card until the learner's next local day."""
+    found = _open_prompt(tx, learner, token)
+    if found is None or not tx.prompts.claim(token, learner.id, now):
+        return _expired()
+    prompt, state = found
+    until = srs.next_day_start(now, learner.settings.timezone)
+    if state.is_new:
+        state = replace(state, due=now)
+    tx.schedule.save(replace(state, buried_until=until))
+    reply = next_card(tx, learner, now, next_token, prompt.source)
+    return replace(reply, text="Buried until tomorrow.")
+
+
+def suspend(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -> Reply:
+    """Take the prompted card out of the learner's reviews until unsuspended."""
+    found = _open_prompt(tx, learner, token)
+    if found is None or not tx.prompts.claim(token, learner.id, now):
+        return _expired()
+    prompt, state = found
+    if state.is_new:
+        state = replace(state, due=now)
+    tx.schedule.save(replace(state, suspended=True))
+    reply = next_card(tx, learner, now, next_token, prompt.source)
+    return replace(reply, text="Suspended. Send /unsuspend to bring suspended cards back.")
+
+
+def unsuspend(tx: Tx, learner: Learner, card_ids: Sequence[str] | None) -> Reply:
+    """Bring back suspended cards (all of them when ``card_ids`` is None)."""
+    count = tx.schedule.unsuspend(learner.id, card_ids)
+    if count == 0:
+        return Reply("info", "No suspended cards to bring back.")
+    return Reply("info", f"Brought back {count} suspended card{'s' if count != 1 else ''}.")
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def parse_settings_change(settings: LearnerSettings, key: str, value: str) -> LearnerSettings:
+    """Apply one ``key value`` change from a learner, validating it.
+
+    Raises:
+        SettingsError: with a message for the learner.
+    """
+    key = key.lower().replace("-", "_")
+    value = value.strip()
+    if key in ("timezone", "tz"):
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(
+                f"“{value}” is not a time zone I know. "
+                "Use an IANA name such as Europe/Paris or America/New_York."
+            ) from exc
+        return replace(settings, timezone=value)
+    if key in ("retention", "desired_retention"):
+        try:
+            r = float(value.rstrip("%")) / (100 if value.endswith("%") else 1)
+        except ValueError:
+            r = -1.0
+        if not 0.7 <= r <= 0.99:
+            raise SettingsError(
+                "Desired retention is a number from 0.70 to 0.99 (for example 0.9)."
+            )
+        return replace(settings, desired_retention=round(r, 4))
+    if key in ("new", "new_per_day", "new_cards_per_day"):
+        if not value.isdigit() or int(value) > 500:
+            raise SettingsError("New cards per day is a whole number from 0 to 500.")
+        return replace(settings, new_cards_per_day=int(value))
+    if key in ("max_reviews", "max_reviews_per_day"):
+        if not value.isdigit() or not 1 <= int(value) <= 10000:
+            raise SettingsError("Maximum reviews per day is a whole number from 1 to 10000.")
+        return replace(settings, max_reviews_per_day=int(value))
+    if key in ("push", "push_time"):
+        try:
+            hh, mm = value.split(":")
+            push = time(int(hh), int(mm))
+        except ValueError as exc:
+            raise SettingsError(
+                "The push time is HH:MM in your own time zone, for example 08:30."
+            ) from exc
+        return replace(settings, push_time=push)
+    raise SettingsError(
+        f"Unknown setting “{key}”. You can set: timezone, retention, new, max_reviews, push."
+    )
+
+
+def describe_settings(settings: LearnerSettings, topics: Sequence[str]) -> str:
+    """The learner's settings as a short text."""
+    return "\n".join(
+        [
+            f"timezone: {settings.timezone}",
+            f"push: {settings.push_time.strftime('%H:%M')} (daily reminder, your local time)",
+            f"retention: {settings.desired_retention:.2f} (desired probability of recall)",
+            f"new: {settings.new_cards_per_day} new cards a day",
+            f"max_reviews: {settings.max_reviews_per_day} reviews a day",
+            f"decks: {', '.join(topics) if topics else 'all decks'}",
+        ]
+    )
+
+
+def change_settings(tx: Tx, learner: Learner, key: str, value: str) -> Reply:
+    """Change one setting and confirm it; a bad value changes nothing."""
+    try:
+        new = parse_settings_change(learner.settings, key, value)
+    except SettingsError as exc:
+        return Reply("error", str(exc))
+    tx.learners.save_settings(learner.id, new)
+    return Reply("info", "Saved.\n" + describe_settings(new, learner.topics))
+
+
+def set_topics(tx: Tx, learner: Learner, topics: Sequence[str]) -> Reply:
+    """Study only these decks or topics (an empty list, or "all", means every deck)."""
+    wanted = [t.strip().lower() for t in topics if t.strip()]
+    if wanted == ["all"]:
+        wanted = []
+    known = set(tx.catalogue.topics())
+    unknown = [t for t in wanted if t not in known]
+    if unknown:
+        return Reply(
+            "error",
+            f"I don't know {', '.join(unknown)}. Topics: {', '.join(sorted(known)) or 'none yet'}.",
+        )
+    tx.learners.set_topics(learner.id, wanted)
+    return Reply("info", f"Studying {', '.join(wanted) if wanted else 'all decks'}.")
+
+
+def list_decks(tx: Tx, learner: Learner) -> Reply:
+    """Every deck with its card count, and what the learner studies."""
+    decks = tx.catalogue.decks()
+    if not decks:
+        return Reply("info", "No decks are loaded.")
+    lines = [f"• {d.title} ({d.id}): {d.card_count} cards" for d in decks]
+    studying = ", ".join(learner.topics) if learner.topics else "all decks"
+    lines.append(f"You study: {studying}.")
+    return Reply("info", "\n".join(lines))
+
+
+# --------------------------------------------------------------------------- stats
+
+
+def stats(tx: Tx, learner: Learner, now: datetime) -> StudyStats:
+    """The numbers behind /stats."""
+    tz = learner.settings.timezone
+    since = now - timedelta(days=400)
+    history = tx.reviews.history(learner.id, since)
+    due_today = tx.schedule.count_due(learner.id, srs.next_day_start(now, tz))
+    return compute_stats(history, due_today, now, tz, learner.settings.desired_retention)
+
+
+# --------------------------------------------------------------------------- service
+
+
+class StudyService:
+    """The study loop for adapters: one awaited call per user action.
+
+    Args:
+        db: runs units of work.
+        clock: gives "now".
+        tokens: makes prompt tokens.
+        defaults: settings a new learner starts with.
+        default_topics: decks or tags a new learner studies (empty: all).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        tokens: TokenSource,
+        defaults: LearnerSettings,
+        default_topics: Sequence[str] = (),
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.tokens = tokens
+        self.defaults = defaults
+        self.default_topics = tuple(default_topics)
+
+    async def _run(self, who: Who, fn: Callable[[Tx, Learner, datetime], T]) -> T:
+        now = self.clock.now()
+
+        def work(tx: Tx) -> T:
+            learner = get_or_create_learner(tx, who, self.defaults, self.default_topics, now)
+            return fn(tx, learner, now)
+
+        return await self.db.run(work)
+
+    async def learner(self, who: Who) -> Learner:
+        """The learner behind an account (created on first contact)."""
+        return await self._run(who, lambda tx, learner, now: learner)
+
+    async def next(self, who: Who, source: str = "dm") -> Reply:
+        """The next card or the day's summary."""
+        token = self.tokens()
+        return await self._run(who, lambda tx, lr, now: next_card(tx, lr, now, token, source))
+
+    async def reveal(self, who: Who, token: str, typed_answer: str | None = None) -> Reply:
+        return await self._run(who, lambda tx, lr, now: reveal(tx, lr, token, now, typed_answer))
+
+    async def rate(
+        self, who: Who, token: str, rating: int, duration_ms: int | None = None
+    ) -> Reply:
+        nxt = self.tokens()
+        return await self._run(
+            who, lambda tx, lr, now: rate(tx, lr, token, rating, now, nxt, duration_ms)
+        )
+
+    async def undo(self, who: Who, source: str = "dm") -> Reply:
+        token = self.tokens()
+        return await self._run(who, lambda tx, lr, now: undo(tx, lr, now, token, source))
+
+    async def unsuspend(self, who: Who, card_ids: Sequence[str] | None = None) -> Reply:
+        return await self._run(who, lambda tx, lr, now: unsuspend(tx, lr, card_ids))
+
+    async def press(self, who: Who, payload: str) -> Reply:
+        """Handle a button payload; anything malformed or foreign gets "expired"."""
+        try:
+            action = decode(payload)
+        except BadPayload:
+            log.info("bad button payload from %s/%s", who.platform, who.user_id)
+            return _expired()
+        nxt = self.tokens()
+        tok = action.token
+        if action.kind == "reveal":
+            return await self.reveal(who, tok)
+        if action.kind == "rate" and action.arg is not None:
+            return await self.rate(who, tok, action.arg)
+        if action.kind == "bury":
+            return await self._run(who, lambda tx, lr, now: bury(tx, lr, tok, now, nxt))
+        if action.kind == "suspend":
+            return await self._run(who, lambda tx, lr, now: suspend(tx, lr, tok, now, nxt))
+        return _expired()
+
+    async def settings(self, who: Who) -> Reply:
+        return await self._run(
+            who, lambda tx, lr, now: Reply("info", describe_settings(lr.settings, lr.topics))
+        )
+
+    async def change_setting(self, who: Who, key: str, value: str) -> Reply:
+        return await self._run(who, lambda tx, lr, now: change_settings(tx, lr, key, value))
+
+    async def decks(self, who: Who) -> Reply:
+        return await self._run(who, lambda tx, lr, now: list_decks(tx, lr))
+
+    async def study_topics(self, who: Who, topics: Sequence[str]) -> Reply:
+        return await self._run(who, lambda tx, lr, now: set_topics(tx, lr, topics))
+
+    async def stats(self, who: Who) -> StudyStats:
+        return await self._run(who, lambda tx, lr, now: stats(tx, lr, now))
+
+    async def stats_text(self, who: Who) -> Reply:
+        result = await self.stats(who)
+        return Reply("info", format_stats(result))

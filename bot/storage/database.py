@@ -1,0 +1,190 @@
+"""The :class:`~bot.core.ports.Database` port over SQLAlchemy, plus schema migrations.
+
+One unit of work is one transaction and one hop off the event loop:
+
+* SQLite: a synchronous pysqlite engine driven by one dedicated worker thread.
+  The whole unit of work (every statement and the commit) runs in that
+  thread, so a review costs one thread hop instead of one per statement
+  (aiosqlite hops per statement). Writes start with ``BEGIN IMMEDIATE`` so
+  several processes on one file never deadlock on a lock upgrade.
+* PostgreSQL (asyncpg): an async engine; the unit of work runs through
+  ``AsyncConnection.run_sync`` on the event loop.
+
+The unit of work is the same synchronous function over :class:`SqlTx` in both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.core.ports import Tx
+from bot.storage.repositories import SqlTx
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database schema is behind the code."""
+
+    def __init__(self, current: str | None, head: str | None) -> None:
+        super().__init__(
+            f"the database schema is at {current or 'nothing (empty database)'} but this "
+            f"version needs {head}: run `studybot db upgrade` "
+            "(or set [database] auto_upgrade = true)"
+        )
+        self.current = current
+        self.head = head
+
+
+def sync_url(url: str) -> str:
+    """The synchronous-driver URL for the same database (for alembic and the job store)."""
+    u = make_url(url)
+    if u.drivername.startswith("sqlite"):
+        return u.set(drivername="sqlite").render_as_string(hide_password=False)
+    if u.drivername.startswith("postgresql"):
+        return u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_sqlite_engine(url: str, *, echo: bool = False) -> Engine:
+    """A pysqlite engine with WAL, foreign keys and ``BEGIN IMMEDIATE`` transactions."""
+    u = make_url(sync_url(url))
+    if u.database and u.database != ":memory:":
+        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(u, echo=echo, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+class SqlDatabase:
+    """Runs units of work against SQLite or PostgreSQL.
+
+    Args:
+        url: an SQLAlchemy URL (``sqlite+aiosqlite:///path`` or
+            ``postgresql+asyncpg://...``; a plain ``sqlite:///`` works too).
+        echo: log every statement.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = make_url(url).drivername.startswith("sqlite")
+        self._sync: Engine | None = None
+        self._async: AsyncEngine | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        if self.is_sqlite:
+            self._sync = make_sqlite_engine(url, echo=echo)
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        else:
+            self._async = create_async_engine(url, echo=echo, pool_pre_ping=True)
+
+    def _run_sync(self, work: Callable[[Tx], T]) -> T:
+        assert self._sync is not None
+        with self._sync.begin() as conn:
+            return work(SqlTx(conn))
+
+    async def run(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` in one transaction: commit if it returns, roll back if it raises."""
+        if self._executor is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self._run_sync, work)
+        assert self._async is not None
+        async with self._async.begin() as conn:
+            return await conn.run_sync(lambda sync_conn: work(SqlTx(sync_conn)))
+
+    async def run_connection(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` with a raw connection inside one transaction (migrations, tools)."""
+        if self._executor is not None:
+            assert self._sync is not None
+            engine = self._sync
+
+            def call() -> T:
+                with engine.begin() as conn:
+                    return fn(conn)
+
+            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        assert self._async is not None
+        async with self._async.begin() as conn:
+            return await conn.run_sync(fn)
+
+    async def upgrade(self) -> None:
+        """Bring the schema up to the newest migration."""
+        await self.run_connection(_upgrade)
+
+    async def schema_status(self) -> tuple[str | None, str | None]:
+        """(current revision, newest revision)."""
+        return await self.run_connection(_status)
+
+    async def check_schema(self, *, auto_upgrade: bool) -> None:
+        """Refuse to run on an old schema, or upgrade it when allowed.
+
+        Raises:
+            SchemaOutOfDate: when the schema is behind and ``auto_upgrade`` is false.
+        """
+        current, head = await self.schema_status()
+        if current == head:
+            return
+        if not auto_upgrade:
+            raise SchemaOutOfDate(current, head)
+        log.info("upgrading the database schema from %s to %s", current, head)
+        await self.upgrade()
+
+    async def dispose(self) -> None:
+        """Close every connection (waits for the unit of work in flight)."""
+        if self._executor is not None:
+            assert self._sync is not None
+            engine = self._sync
+            await asyncio.get_running_loop().run_in_executor(self._executor, engine.dispose)
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        if self._async is not None:
+            await self._async.dispose()
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An alembic config pointing at ``migrations/`` (and at a live connection, if given)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _upgrade(conn: Connection) -> None:
+    command.upgrade(alembic_config(conn), "head")
+
+
+def _status(conn: Connection) -> tuple[str | None, str | None]:
+    current = MigrationContext.configure(conn).get_current_revision()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return current, head

@@ -1,0 +1,717 @@
+"""Repositories over one SQLAlchemy connection inside a transaction.
+
+They implement the core's ports (``bot.core.ports``) with set-based Core
+statements and return core dataclasses, never rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import RowMapping
+
+from bot.core.decks import CardDef, Deck
+from bot.core.model import (
+    CardInfo,
+    CardState,
+    CardStateKind,
+    DeckInfo,
+    Learner,
+    LearnerSettings,
+    Prompt,
+    ReviewEntry,
+    SyncReport,
+)
+from bot.storage.tables import (
+    card_states,
+    card_tags,
+    cards,
+    decks,
+    learner_settings,
+    learners,
+    prompts,
+    review_logs,
+)
+
+
+def _steps_text(steps: Sequence[timedelta]) -> str:
+    return ",".join(str(int(s.total_seconds())) for s in steps)
+
+
+def _steps(text: str) -> tuple[timedelta, ...]:
+    return tuple(timedelta(seconds=int(p)) for p in text.split(",") if p)
+
+
+def _settings_row(s: LearnerSettings) -> dict[str, Any]:
+    return {
+        "timezone": s.timezone,
+        "push_time": s.push_time.strftime("%H:%M"),
+        "desired_retention": s.desired_retention,
+        "new_cards_per_day": s.new_cards_per_day,
+        "max_reviews_per_day": s.max_reviews_per_day,
+        "learning_steps": _steps_text(s.learning_steps),
+        "relearning_steps": _steps_text(s.relearning_steps),
+        "maximum_interval_days": s.maximum_interval_days,
+        "leech_threshold": s.leech_threshold,
+        "enable_fuzzing": s.enable_fuzzing,
+        "paused": s.paused,
+        "fsrs_parameters": json.dumps(list(s.fsrs_parameters)) if s.fsrs_parameters else None,
+    }
+
+
+def _settings(r: RowMapping) -> LearnerSettings:
+    hh, mm = r["push_time"].split(":")
+    params = r["fsrs_parameters"]
+    return LearnerSettings(
+        timezone=r["timezone"],
+        push_time=time(int(hh), int(mm)),
+        desired_retention=r["desired_retention"],
+        new_cards_per_day=r["new_cards_per_day"],
+        max_reviews_per_day=r["max_reviews_per_day"],
+        learning_steps=_steps(r["learning_steps"]),
+        relearning_steps=_steps(r["relearning_steps"]),
+        maximum_interval_days=r["maximum_interval_days"],
+        leech_threshold=r["leech_threshold"],
+        enable_fuzzing=r["enable_fuzzing"],
+        paused=r["paused"],
+        fsrs_parameters=tuple(json.loads(params)) if params else None,
+    )
+
+
+_LEARNER_SELECT = select(
+    learners.c.id,
+    learners.c.platform,
+    learners.c.platform_user_id,
+    learners.c.display_name,
+    learners.c.created_at,
+    *[c for c in learner_settings.c if c.name != "learner_id"],
+).join(learner_settings, learner_settings.c.learner_id == learners.c.id)
+
+
+def _learner(r: RowMapping) -> Learner:
+    return Learner(
+        id=r["id"],
+        platform=r["platform"],
+        platform_user_id=r["platform_user_id"],
+        display_name=r["display_name"],
+        created_at=r["created_at"],
+        settings=_settings(r),
+        topics=tuple(t for t in r["topics"].split(",") if t),
+    )
+
+
+class SqlLearners:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, platform: str, platform_user_id: str) -> Learner | None:
+        row = (
+            self.conn.execute(
+                _LEARNER_SELECT.where(
+                    learners.c.platform == platform,
+                    learners.c.platform_user_id == platform_user_id,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return _learner(row) if row else None
+
+    def get_by_id(self, learner_id: int) -> Learner | None:
+        row = (
+            self.conn.execute(_LEARNER_SELECT.where(learners.c.id == learner_id)).mappings().first()
+        )
+        return _learner(row) if row else None
+
+    def create(
+        self,
+        platform: str,
+        platform_user_id: str,
+        display_name: str,
+        settings: LearnerSettings,
+        topics: Sequence[str],
+        now: datetime,
+    ) -> Learner:
+        learner_id = self.conn.execute(
+            insert(learners)
+            .values(
+                platform=platform,
+                platform_user_id=platform_user_id,
+                display_name=display_name[:128],
+                created_at=now,
+                last_seen_at=now,
+                unreachable=False,
+            )
+            .returning(learners.c.id)
+        ).scalar_one()
+        self.conn.execute(
+            insert(learner_settings).values(
+                learner_id=learner_id, topics=",".join(topics), **_settings_row(settings)
+            )
+        )
+        return Learner(
+            learner_id, platform, platform_user_id, display_name[:128], now, settings, tuple(topics)
+        )
+
+    def save_settings(self, learner_id: int, settings: LearnerSettings) -> None:
+        self.conn.execute(
+            update(learner_settings)
+            .where(learner_settings.c.learner_id == learner_id)
+            .values(**_settings_row(settings))
+        )
+
+    def set_topics(self, learner_id: int, topics: Sequence[str]) -> None:
+        self.conn.execute(
+            update(learner_settings)
+            .where(learner_settings.c.learner_id == learner_id)
+            .values(topics=",".join(topics))
+        )
+
+
+def _card_hash(card: CardDef, deck_position: int) -> str:
+    parts = [
+        card.deck_id,
+        str(card.position),
+        str(deck_position),
+        card.title,
+        card.front,
+        card.back,
+        card.mnemonic or "",
+        card.notes or "",
+        card.difficulty,
+        ",".join(card.tags),
+        ",".join(card.related),
+        card.image.kind if card.image else "",
+        card.image.source if card.image else "",
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+class SqlCatalogue:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def card(self, card_id: str) -> CardInfo | None:
+        row = (
+            self.conn.execute(
+                select(
+                    cards.c.id,
+                    cards.c.deck_id,
+                    decks.c.title.label("deck_title"),
+                    cards.c.title,
+                    cards.c.front,
+                    cards.c.back,
+                    cards.c.mnemonic,
+                    cards.c.notes,
+                    cards.c.image_kind,
+                    cards.c.image_spec,
+                )
+                .join(decks, decks.c.id == cards.c.deck_id)
+                .where(cards.c.id == card_id)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        tags = self.conn.execute(
+            select(card_tags.c.tag).where(card_tags.c.card_id == card_id).order_by(card_tags.c.tag)
+        ).scalars()
+        return CardInfo(**row, tags=tuple(tags))
+
+    def decks(self) -> list[DeckInfo]:
+        count = (
+            select(func.count())
+            .where(cards.c.deck_id == decks.c.id, cards.c.retired_at.is_(None))
+            .scalar_subquery()
+        )
+        rows = self.conn.execute(
+            select(decks.c.id, decks.c.title, decks.c.description, decks.c.tags, count.label("n"))
+            .where(decks.c.retired_at.is_(None))
+            .order_by(decks.c.position)
+        ).all()
+        return [
+            DeckInfo(r.id, r.title, r.description, r.n, tuple(t for t in r.tags.split(",") if t))
+            for r in rows
+        ]
+
+    def topics(self) -> list[str]:
+        live = select(cards.c.id).where(cards.c.retired_at.is_(None))
+        tags = self.conn.execute(
+            select(card_tags.c.tag).where(card_tags.c.card_id.in_(live)).distinct()
+        ).scalars()
+        deck_ids = self.conn.execute(
+            select(decks.c.id).where(decks.c.retired_at.is_(None))
+        ).scalars()
+        return sorted({*tags, *deck_ids})
+
+    def sync(self, deck_list: Sequence[Deck], now: datetime, *, retire: bool = True) -> SyncReport:
+        """Upsert decks and cards by id; retire what is gone (history is kept).
+
+        With ``retire=False`` nothing is retired: used when some deck files had
+        errors, so a typo never takes a deck away from its learners.
+        """
+        existing = {
+            r.id: (r.content_hash, r.retired_at)
+            for r in self.conn.execute(select(cards.c.id, cards.c.content_hash, cards.c.retired_at))
+        }
+        existing_decks = set(self.conn.execute(select(decks.c.id)).scalars())
+        for position, deck in enumerate(deck_list):
+            values = {
+                "title": deck.title,
+                "description": deck.description,
+                "path": deck.path,
+                "tags": ",".join(deck.tags),
+                "position": position,
+                "synced_at": now,
+                "retired_at": None,
+            }
+            if deck.id in existing_decks:
+                self.conn.execute(update(decks).where(decks.c.id == deck.id).values(**values))
+            else:
+                self.conn.execute(insert(decks).values(id=deck.id, **values))
+        live_decks = {d.id for d in deck_list}
+        gone_decks = existing_decks - live_decks
+        if gone_decks and retire:
+            self.conn.execute(
+                update(decks)
+                .where(decks.c.id.in_(gone_decks), decks.c.retired_at.is_(None))
+                .values(retired_at=now)
+            )
+        added = updated = unchanged = 0
+        seen: set[str] = set()
+        new_rows: list[dict[str, Any]] = []
+        tag_rows: list[dict[str, Any]] = []
+        changed_ids: list[str] = []
+        for position, deck in enumerate(deck_list):
+            for card in deck.cards:
+                seen.add(card.id)
+                digest = _card_hash(card, position)
+                row = {
+                    "deck_id": card.deck_id,
+                    "position": card.position,
+                    "title": card.title,
+                    "front": card.front,
+                    "back": card.back,
+                    "mnemonic": card.mnemonic,
+                    "notes": card.notes,
+                    "difficulty": card.difficulty,
+                    "related": ",".join(card.related),
+                    "image_kind": card.image.kind if card.image else None,
+                    "image_spec": card.image.source if card.image else None,
+                    "content_hash": digest,
+                    "updated_at": now,
+                    "retired_at": None,
+                }
+                old = existing.get(card.id)
+                if old is None:
+                    new_rows.append({"id": card.id, "created_at": now, **row})
+                    added += 1
+                elif old[0] != digest or old[1] is not None:
+                    self.conn.execute(update(cards).where(cards.c.id == card.id).values(**row))
+                    changed_ids.append(card.id)
+                    updated += 1
+                else:
+                    unchanged += 1
+                    continue
+                tag_rows.extend({"card_id": card.id, "tag": t} for t in card.tags)
+        if new_rows:
+            self.conn.execute(insert(cards), new_rows)
+        if changed_ids:
+            self.conn.execute(delete(card_tags).where(card_tags.c.card_id.in_(changed_ids)))
+        if tag_rows:
+            self.conn.execute(insert(card_tags), tag_rows)
+        gone = [
+            cid for cid, (_, retired) in existing.items() if cid not in seen and retired is None
+        ]
+        if not retire:
+            gone = []
+        if gone:
+            self.conn.execute(update(cards).where(cards.c.id.in_(gone)).values(retired_at=now))
+        return SyncReport(added=added, updated=updated, retired=len(gone), unchanged=unchanged)
+
+
+_STATE_COLS = (
+    card_states.c.state,
+    card_states.c.step,
+    card_states.c.stability,
+    card_states.c.difficulty,
+    card_states.c.due,
+    card_states.c.last_review,
+    card_states.c.reps,
+    card_states.c.lapses,
+    card_states.c.suspended,
+    card_states.c.leech,
+    card_states.c.buried_until,
+)
+
+
+def _state_values(s: CardState) -> dict[str, Any]:
+    assert s.due is not None, "a stored card state always has a due time"
+    return {
+        "state": int(s.state),
+        "step": s.step,
+        "stability": s.stability,
+        "difficulty": s.difficulty,
+        "due": s.due,
+        "last_review": s.last_review,
+        "reps": s.reps,
+        "lapses": s.lapses,
+        "suspended": s.suspended,
+        "leech": s.leech,
+        "buried_until": s.buried_until,
+    }
+
+
+def _available(now: datetime) -> Any:
+    """Live, unsuspended, unburied states."""
+    return and_(
+        not_(card_states.c.suspended),
+        or_(card_states.c.buried_until.is_(None), card_states.c.buried_until <= now),
+        exists().where(cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)),
+    )
+
+
+class SqlSchedule:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, learner_id: int, card_id: str) -> CardState:
+        row = self.conn.execute(
+            select(*_STATE_COLS).where(
+                card_states.c.learner_id == learner_id, card_states.c.card_id == card_id
+            )
+        ).first()
+        if row is None:
+            return CardState(learner_id, card_id)
+        return CardState(
+            learner_id,
+            card_id,
+            CardStateKind(row.state),
+            row.step,
+            row.stability,
+            row.difficulty,
+            row.due,
+            row.last_review,
+            row.reps,
+            row.lapses,
+            row.suspended,
+            row.leech,
+            row.buried_until,
+        )
+
+    def save(self, state: CardState) -> None:
+        values = _state_values(state)
+        result = self.conn.execute(
+            update(card_states)
+            .where(
+                card_states.c.learner_id == state.learner_id,
+                card_states.c.card_id == state.card_id,
+            )
+            .values(**values)
+        )
+        if result.rowcount == 0:
+            self.conn.execute(
+                insert(card_states).values(
+                    learner_id=state.learner_id, card_id=state.card_id, **values
+                )
+            )
+
+    def delete(self, learner_id: int, card_id: str) -> None:
+        self.conn.execute(
+            delete(card_states).where(
+                card_states.c.learner_id == learner_id, card_states.c.card_id == card_id
+            )
+        )
+
+    def next_due(self, learner_id: int, now: datetime) -> str | None:
+        return self.conn.execute(
+            select(card_states.c.card_id)
+            .where(
+                card_states.c.learner_id == learner_id, card_states.c.due <= now, _available(now)
+            )
+            .order_by(card_states.c.due)
+            .limit(1)
+        ).scalar()
+
+    def next_new(self, learner_id: int, topics: Sequence[str], now: datetime) -> str | None:
+        studied = exists().where(
+            card_states.c.learner_id == learner_id, card_states.c.card_id == cards.c.id
+        )
+        query = (
+            select(cards.c.id)
+            .join(decks, decks.c.id == cards.c.deck_id)
+            .where(cards.c.retired_at.is_(None), not_(studied))
+        )
+        if topics:
+            tagged = exists().where(card_tags.c.card_id == cards.c.id, card_tags.c.tag.in_(topics))
+            query = query.where(or_(cards.c.deck_id.in_(topics), tagged))
+        return self.conn.execute(
+            query.order_by(decks.c.position, cards.c.position).limit(1)
+        ).scalar()
+
+    def count_due(self, learner_id: int, until: datetime) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(card_states)
+                .where(
+                    card_states.c.learner_id == learner_id,
+                    card_states.c.due < until,
+                    not_(card_states.c.suspended),
+                    or_(card_states.c.buried_until.is_(None), card_states.c.buried_until < until),
+                    exists().where(
+                        cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)
+                    ),
+                )
+            ).scalar_one()
+        )
+
+    def next_due_at(self, learner_id: int) -> datetime | None:
+        when = case(
+            (
+                and_(
+                    card_states.c.buried_until.is_not(None),
+                    card_states.c.buried_until > card_states.c.due,
+                ),
+                card_states.c.buried_until,
+            ),
+            else_=card_states.c.due,
+        )
+        row = self.conn.execute(
+            select(card_states.c.due, card_states.c.buried_until)
+            .where(
+                card_states.c.learner_id == learner_id,
+                not_(card_states.c.suspended),
+                exists().where(cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)),
+            )
+            .order_by(when)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        due: datetime = row.due
+        if row.buried_until is not None and row.buried_until > due:
+            return row.buried_until  # type: ignore[no-any-return]
+        return due
+
+    def unsuspend(self, learner_id: int, card_ids: Sequence[str] | None) -> int:
+        stmt = (
+            update(card_states)
+            .where(card_states.c.learner_id == learner_id, card_states.c.suspended)
+            .values(suspended=False, leech=False)
+        )
+        if card_ids is not None:
+            stmt = stmt.where(card_states.c.card_id.in_(card_ids))
+        return int(self.conn.execute(stmt).rowcount)
+
+
+class SqlReviews:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, entry: ReviewEntry) -> int:
+        b, a = entry.before, entry.after
+        values: dict[str, Any] = {
+            "learner_id": entry.learner_id,
+            "card_id": entry.card_id,
+            "rating": entry.rating,
+            "reviewed_at": entry.reviewed_at,
+            "duration_ms": entry.duration_ms,
+            "source": entry.source,
+            "typed_answer": entry.typed_answer,
+            "before_state": int(b.state),
+            "before_step": b.step,
+            "before_stability": b.stability,
+            "before_difficulty": b.difficulty,
+            "before_due": b.due,
+            "before_last_review": b.last_review,
+            "before_reps": b.reps,
+            "before_lapses": b.lapses,
+            "before_suspended": b.suspended,
+            "before_leech": b.leech,
+            "before_buried_until": b.buried_until,
+            "after_state": int(a.state),
+            "after_step": a.step,
+            "after_stability": a.stability,
+            "after_difficulty": a.difficulty,
+            "after_due": a.due,
+            "after_last_review": a.last_review,
+            "after_lapses": a.lapses,
+        }
+        return int(
+            self.conn.execute(
+                insert(review_logs).values(**values).returning(review_logs.c.id)
+            ).scalar_one()
+        )
+
+    def last_active(self, learner_id: int) -> ReviewEntry | None:
+        r = (
+            self.conn.execute(
+                select(review_logs)
+                .where(review_logs.c.learner_id == learner_id, review_logs.c.undone_at.is_(None))
+                .order_by(review_logs.c.reviewed_at.desc(), review_logs.c.id.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        if r is None:
+            return None
+        before = CardState(
+            learner_id,
+            r["card_id"],
+            CardStateKind(r["before_state"]),
+            r["before_step"],
+            r["before_stability"],
+            r["before_difficulty"],
+            r["before_due"],
+            r["before_last_review"],
+            r["before_reps"],
+            r["before_lapses"],
+            r["before_suspended"],
+            r["before_leech"],
+            r["before_buried_until"],
+        )
+        after = CardState(
+            learner_id,
+            r["card_id"],
+            CardStateKind(r["after_state"]),
+            r["after_step"],
+            r["after_stability"],
+            r["after_difficulty"],
+            r["after_due"],
+            r["after_last_review"],
+            r["before_reps"] + 1,
+            r["after_lapses"],
+        )
+        return ReviewEntry(
+            learner_id=learner_id,
+            card_id=r["card_id"],
+            rating=r["rating"],
+            reviewed_at=r["reviewed_at"],
+            source=r["source"],
+            before=before,
+            after=after,
+            duration_ms=r["duration_ms"],
+            typed_answer=r["typed_answer"],
+            id=r["id"],
+            undone_at=r["undone_at"],
+        )
+
+    def mark_undone(self, review_id: int, now: datetime) -> None:
+        self.conn.execute(
+            update(review_logs).where(review_logs.c.id == review_id).values(undone_at=now)
+        )
+
+    def counts_since(self, learner_id: int, since: datetime) -> tuple[int, int]:
+        row = self.conn.execute(
+            select(
+                func.count(),
+                func.coalesce(
+                    func.sum(
+                        case((review_logs.c.before_state == int(CardStateKind.NEW), 1), else_=0)
+                    ),
+                    0,
+                ),
+            ).where(
+                review_logs.c.learner_id == learner_id,
+                review_logs.c.reviewed_at >= since,
+                review_logs.c.undone_at.is_(None),
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    def history(self, learner_id: int, since: datetime) -> list[tuple[datetime, int, int]]:
+        rows = self.conn.execute(
+            select(review_logs.c.reviewed_at, review_logs.c.rating, review_logs.c.before_state)
+            .where(
+                review_logs.c.learner_id == learner_id,
+                review_logs.c.reviewed_at >= since,
+                review_logs.c.undone_at.is_(None),
+            )
+            .order_by(review_logs.c.reviewed_at)
+        ).all()
+        return [(r[0], int(r[1]), int(r[2])) for r in rows]
+
+
+class SqlPrompts:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, prompt: Prompt) -> None:
+        self.conn.execute(
+            insert(prompts).values(
+                token=prompt.token,
+                learner_id=prompt.learner_id,
+                card_id=prompt.card_id,
+                source=prompt.source,
+                created_at=prompt.created_at,
+            )
+        )
+
+    def get(self, token: str) -> Prompt | None:
+        r = self.conn.execute(select(prompts).where(prompts.c.token == token)).mappings().first()
+        if r is None:
+            return None
+        return Prompt(
+            r["token"],
+            r["learner_id"],
+            r["card_id"],
+            r["source"],
+            r["created_at"],
+            r["revealed_at"],
+            r["answered_at"],
+            r["typed_answer"],
+        )
+
+    def reveal(self, token: str, now: datetime, typed_answer: str | None) -> None:
+        self.conn.execute(
+            update(prompts)
+            .where(prompts.c.token == token)
+            .values(revealed_at=now, typed_answer=typed_answer)
+        )
+
+    def claim(self, token: str, learner_id: int, now: datetime) -> bool:
+        result = self.conn.execute(
+            update(prompts)
+            .where(
+                prompts.c.token == token,
+                prompts.c.learner_id == learner_id,
+                prompts.c.answered_at.is_(None),
+            )
+            .values(answered_at=now)
+        )
+        return bool(result.rowcount == 1)
+
+    def prune(self, before: datetime) -> int:
+        return int(self.conn.execute(delete(prompts).where(prompts.c.created_at < before)).rowcount)
+
+
+class SqlTx:
+    """The repositories of one transaction, over one connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.learners = SqlLearners(conn)
+        self.catalogue = SqlCatalogue(conn)
+        self.schedule = SqlSchedule(conn)
+        self.reviews = SqlReviews(conn)
+        self.prompts = SqlPrompts(conn)

@@ -1,0 +1,216 @@
+"""The database schema (SQLAlchemy Core tables). Migrations in ``migrations/`` follow it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out (``tzinfo is timezone.utc``), on every backend.
+
+    SQLite has no time zones: values are stored as naive UTC and given their
+    zone back on the way out. PostgreSQL stores ``timestamptz``; whatever zone
+    the driver returns is converted to ``timezone.utc``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every stored instant must be aware UTC")
+        aware: datetime = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return aware.replace(tzinfo=None)
+        return aware
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        if value.tzinfo is UTC:
+            return value
+        return value.astimezone(UTC)
+
+
+# Review-log ids outgrow 32 bits on a large bot; SQLite needs INTEGER for autoincrement.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+learners = Table(
+    "learners",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(16), nullable=False),
+    Column("platform_user_id", String(64), nullable=False),
+    Column("display_name", String(128), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime),
+    # Room for linking several platform accounts to one person later.
+    Column("account_id", Integer),
+    Column("unreachable", Boolean, nullable=False, default=False),
+    Column("dm_channel_id", String(64)),
+    UniqueConstraint("platform", "platform_user_id"),
+)
+
+learner_settings = Table(
+    "learner_settings",
+    metadata,
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True),
+    Column("timezone", String(64), nullable=False),
+    Column("push_time", String(5), nullable=False),
+    Column("desired_retention", Float, nullable=False),
+    Column("new_cards_per_day", Integer, nullable=False),
+    Column("max_reviews_per_day", Integer, nullable=False),
+    Column("learning_steps", String(128), nullable=False),
+    Column("relearning_steps", String(128), nullable=False),
+    Column("maximum_interval_days", Integer, nullable=False),
+    Column("leech_threshold", Integer, nullable=False),
+    Column("enable_fuzzing", Boolean, nullable=False),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("fsrs_parameters", Text),
+    # Comma-separated deck ids or tags; empty means every deck.
+    Column("topics", Text, nullable=False, default=""),
+)
+
+decks = Table(
+    "decks",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", String(256), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("path", Text, nullable=False),
+    Column("tags", Text, nullable=False, default=""),
+    Column("position", Integer, nullable=False, default=0),
+    Column("synced_at", UTCDateTime, nullable=False),
+    Column("retired_at", UTCDateTime),
+)
+
+cards = Table(
+    "cards",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("deck_id", String(64), ForeignKey("decks.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("title", String(256), nullable=False),
+    Column("front", Text, nullable=False),
+    Column("back", Text, nullable=False),
+    Column("mnemonic", Text),
+    Column("notes", Text),
+    Column("difficulty", String(8), nullable=False),
+    Column("related", Text, nullable=False, default=""),
+    Column("image_kind", String(8)),
+    Column("image_spec", Text),
+    Column("content_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("retired_at", UTCDateTime),
+    Index(None, "deck_id", "position"),
+)
+
+card_tags = Table(
+    "card_tags",
+    metadata,
+    Column("card_id", String(64), ForeignKey("cards.id"), primary_key=True),
+    Column("tag", String(64), primary_key=True),
+    Index(None, "tag"),
+)
+
+_state_columns = (
+    ("state", SmallInteger),
+    ("step", Integer),
+    ("stability", Float),
+    ("difficulty", Float),
+    ("due", UTCDateTime),
+    ("last_review", UTCDateTime),
+)
+
+card_states = Table(
+    "card_states",
+    metadata,
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True),
+    Column("card_id", String(64), ForeignKey("cards.id"), primary_key=True),
+    Column("state", SmallInteger, nullable=False),
+    Column("step", Integer),
+    Column("stability", Float),
+    Column("difficulty", Float),
+    Column("due", UTCDateTime, nullable=False),
+    Column("last_review", UTCDateTime),
+    Column("reps", Integer, nullable=False, default=0),
+    Column("lapses", Integer, nullable=False, default=0),
+    Column("suspended", Boolean, nullable=False, default=False),
+    Column("leech", Boolean, nullable=False, default=False),
+    Column("buried_until", UTCDateTime),
+    Index(None, "learner_id", "due"),
+)
+
+review_logs = Table(
+    "review_logs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+    Column("card_id", String(64), ForeignKey("cards.id"), nullable=False),
+    Column("rating", SmallInteger, nullable=False),
+    Column("reviewed_at", UTCDateTime, nullable=False),
+    Column("duration_ms", Integer),
+    Column("source", String(16), nullable=False),
+    Column("typed_answer", Text),
+    *(Column(f"before_{name}", typ) for name, typ in _state_columns),
+    Column("before_reps", Integer, nullable=False),
+    Column("before_lapses", Integer, nullable=False),
+    Column("before_suspended", Boolean, nullable=False),
+    Column("before_leech", Boolean, nullable=False),
+    Column("before_buried_until", UTCDateTime),
+    *(Column(f"after_{name}", typ) for name, typ in _state_columns),
+    Column("after_lapses", Integer, nullable=False),
+    Column("undone_at", UTCDateTime),
+    Index(None, "learner_id", "reviewed_at"),
+)
+
+prompts = Table(
+    "prompts",
+    metadata,
+    Column("token", String(22), primary_key=True),
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+    Column("card_id", String(64), ForeignKey("cards.id"), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revealed_at", UTCDateTime),
+    Column("answered_at", UTCDateTime),
+    Column("typed_answer", Text),
+    Index(None, "learner_id", "created_at"),
+)

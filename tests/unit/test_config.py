@@ -1,0 +1,679 @@
+"""Tests for bot.config: parsing, validation messages, env overrides and secret hygiene."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import logging
+import re
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import (
+    ConfigError,
+    DatabaseSettings,
+    LoggingSettings,
+    Secret,
+    Settings,
+    configure_logging,
+    default_settings,
+    install_secret_filter,
+    load_settings,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO_ROOT / "config.example.toml"
+TOKEN = "123456:SUPER-SECRET-telegram-token"
+DISCORD = "discord.SECRET.token-value"
+PASSWORD = "hunter2-pw"
+ENV_VARS = (
+    "STUDYBOT_DATA_DIR",
+    "STUDYBOT_DATABASE_URL",
+    "STUDYBOT_TELEGRAM_TOKEN",
+    "STUDYBOT_DISCORD_TOKEN",
+)
+
+
+def write(directory: Path, text: str, name: str = "config.toml") -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_for(path: Path, env: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={} if env is None else env)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+@contextmanager
+def bare_root_logger() -> Iterator[logging.Logger]:
+    """Give a bare root logger, then put back the original handlers and level.
+
+    Used inside the test body (not as a fixture) so that the handlers saved and
+    restored are those of the pytest phase that is running.
+    """
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    for handler in saved_handlers:
+        root.removeHandler(handler)
+    try:
+        yield root
+    finally:
+        for handler in root.handlers[:]:
+            root.removeHandler(handler)
+            handler.close()
+        for handler in saved_handlers:
+            root.addHandler(handler)
+        root.setLevel(saved_level)
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+def test_defaults_without_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(None, env={})
+    cwd = tmp_path.resolve()
+    assert settings == default_settings()
+    assert settings.source is None
+    assert settings.data_dir == cwd / "data"
+    assert settings.database.url == f"sqlite+aiosqlite:///{cwd / 'data' / 'studybot.sqlite3'}"
+    assert settings.database.url.startswith("sqlite+aiosqlite:////")
+    assert settings.database.auto_upgrade is False
+    assert settings.database.echo is False
+    assert settings.telegram.token is None
+    assert settings.telegram.base_url == "https://api.telegram.org/bot"
+    assert settings.telegram.base_file_url == "https://api.telegram.org/file/bot"
+    assert settings.discord.token is None
+    study = settings.study
+    assert study.desired_retention == 0.9
+    assert study.new_cards_per_day == 10
+    assert study.max_reviews_per_day == 200
+    assert study.learning_steps == (timedelta(minutes=1), timedelta(minutes=10))
+    assert study.relearning_steps == (timedelta(minutes=10),)
+    assert study.maximum_interval_days == 36500
+    assert study.leech_threshold == 8
+    assert study.timezone == "UTC"
+    assert study.push_time == time(9, 0)
+    assert study.enable_fuzzing is True
+    assert settings.decks.paths == (cwd / "decks",)
+    assert settings.decks.default == ()
+    assert settings.logging.level == "INFO"
+    assert settings.logging.format == "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def test_default_settings_data_dir_moves_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = default_settings(Path("state"))
+    assert settings.data_dir == tmp_path.resolve() / "state"
+    assert settings.database.url.endswith("/state/studybot.sqlite3")
+
+
+def test_default_settings_ignores_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUDYBOT_TELEGRAM_TOKEN", TOKEN)
+    assert default_settings().telegram.token is None
+
+
+def test_env_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STUDYBOT_TELEGRAM_TOKEN", TOKEN)
+    token = load_settings().telegram.token
+    assert token is not None and token.reveal() == TOKEN
+
+
+def test_empty_file_is_all_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""), env={})
+    defaults = default_settings(tmp_path / "data")
+    assert dataclasses.replace(settings, source=None) == dataclasses.replace(
+        defaults, decks=settings.decks
+    )
+    assert settings.decks.paths == (tmp_path.resolve() / "decks",)
+    assert settings.source == (tmp_path / "config.toml").resolve()
+
+
+# --------------------------------------------------------------------------- example file
+
+
+def test_example_config_matches_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    loaded = load_settings(Path("config.example.toml"), env={})
+    assert loaded.source == EXAMPLE
+    assert dataclasses.replace(loaded, source=None) == default_settings()
+
+
+def test_example_config_documents_every_key() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    # Uncomment "# key = value" lines (tokens, url) and check every key is present.
+    uncommented = re.sub(r"(?m)^#\s*(\w+\s*=)", r"\1", text)
+    document = tomllib.loads(uncommented)
+    keys = {section: set(table) for section, table in document.items()}
+    assert keys == {
+        "bot": {"data_dir"},
+        "database": {"url", "auto_upgrade", "echo"},
+        "telegram": {"token", "base_url", "base_file_url"},
+        "discord": {"token"},
+        "study": {
+            "desired_retention",
+            "new_cards_per_day",
+            "max_reviews_per_day",
+            "learning_steps",
+            "relearning_steps",
+            "maximum_interval_days",
+            "leech_threshold",
+            "timezone",
+            "push_time",
+            "enable_fuzzing",
+        },
+        "decks": {"paths", "default"},
+        "logging": {"level", "format"},
+    }
+    # Tokens are commented out in the real file.
+    assert tomllib.loads(text)["telegram"].get("token") is None
+    assert "token" not in tomllib.loads(text)["discord"]
+
+
+# --------------------------------------------------------------------------- values
+
+
+def test_full_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""
+[bot]
+data_dir = "{(tmp_path / "srv").as_posix()}"
+[database]
+url = "postgresql+asyncpg://bot:{PASSWORD}@db:5432/studybot"
+auto_upgrade = true
+echo = true
+[telegram]
+token = "{TOKEN}"
+base_url = "http://localhost:8081/bot"
+base_file_url = "http://localhost:8081/file/bot"
+[discord]
+token = "{DISCORD}"
+[study]
+desired_retention = 0.85
+new_cards_per_day = 0
+max_reviews_per_day = 10000
+learning_steps = []
+relearning_steps = ["5m", "1h"]
+maximum_interval_days = 365
+leech_threshold = 1
+timezone = "Europe/Berlin"
+push_time = "7:30"
+enable_fuzzing = false
+[decks]
+paths = ["cards", "{(tmp_path / "opt").as_posix()}"]
+default = ["attention", "transformers"]
+[logging]
+level = "debug"
+format = "%(levelname)s %(message)s"
+""",
+    )
+    s = load_settings(path, env={})
+    assert s.data_dir == tmp_path.resolve() / "srv"
+    assert s.database == DatabaseSettings(
+        url=f"postgresql+asyncpg://bot:{PASSWORD}@db:5432/studybot", auto_upgrade=True, echo=True
+    )
+    assert s.telegram.token == Secret(TOKEN)
+    assert s.telegram.base_url == "http://localhost:8081/bot"
+    assert s.discord.token == Secret(DISCORD)
+    assert s.study.desired_retention == 0.85
+    assert s.study.new_cards_per_day == 0
+    assert s.study.max_reviews_per_day == 10000
+    assert s.study.learning_steps == ()
+    assert s.study.relearning_steps == (timedelta(minutes=5), timedelta(hours=1))
+    assert s.study.maximum_interval_days == 365
+    assert s.study.leech_threshold == 1
+    assert s.study.timezone == "Europe/Berlin"
+    assert str(s.study.zoneinfo()) == "Europe/Berlin"
+    assert s.study.push_time == time(7, 30)
+    assert s.study.enable_fuzzing is False
+    assert s.decks.paths == (tmp_path.resolve() / "cards", tmp_path.resolve() / "opt")
+    assert s.decks.default == ("attention", "transformers")
+    assert s.logging == LoggingSettings(level="DEBUG", format="%(levelname)s %(message)s")
+    assert set(s.secret_values()) == {TOKEN, DISCORD, PASSWORD}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("1m", timedelta(minutes=1)),
+        ("10m", timedelta(minutes=10)),
+        ("1h", timedelta(hours=1)),
+        ("1d", timedelta(days=1)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        (" 2d ", timedelta(days=2)),
+    ],
+)
+def test_durations_parse(tmp_path: Path, text: str, expected: timedelta) -> None:
+    path = write(tmp_path, f'[study]\nlearning_steps = ["{text}"]\nrelearning_steps = ["{text}"]')
+    study = load_settings(path, env={}).study
+    assert study.learning_steps == (expected,)
+    assert study.relearning_steps == (expected,)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('"09:00"', time(9)),
+        ('"23:59"', time(23, 59)),
+        ('"0:05"', time(0, 5)),
+        ("06:15:00", time(6, 15)),
+    ],
+)
+def test_push_time_parses(tmp_path: Path, value: str, expected: time) -> None:
+    path = write(tmp_path, f"[study]\npush_time = {value}")
+    assert load_settings(path, env={}).study.push_time == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("desired_retention", "0.7"),
+        ("desired_retention", "0.99"),
+        ("new_cards_per_day", "0"),
+        ("new_cards_per_day", "500"),
+        ("max_reviews_per_day", "1"),
+        ("max_reviews_per_day", "10000"),
+        ("leech_threshold", "1"),
+    ],
+)
+def test_range_bounds_are_inclusive(tmp_path: Path, key: str, value: str) -> None:
+    settings = load_settings(write(tmp_path, f"[study]\n{key} = {value}"), env={})
+    assert getattr(settings.study, key) == float(value)
+
+
+def test_empty_token_means_none(tmp_path: Path) -> None:
+    path = write(tmp_path, '[telegram]\ntoken = ""\n[discord]\ntoken = "  "')
+    settings = load_settings(path, env={})
+    assert settings.telegram.token is None
+    assert settings.discord.token is None
+
+
+def test_frozen(tmp_path: Path) -> None:
+    settings = load_settings(None, env={})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.data_dir = tmp_path  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.study.desired_retention = 0.5  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.database.url = "sqlite://"  # type: ignore[misc]
+    hash(settings)  # frozen settings are hashable
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def test_data_dir_relative_to_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    path = write(tmp_path / "etc", '[bot]\ndata_dir = "../state"\n[decks]\npaths = ["my-decks"]')
+    settings = load_settings(path, env={})
+    assert settings.data_dir == tmp_path.resolve() / "state"
+    assert settings.decks.paths == (tmp_path.resolve() / "etc" / "my-decks",)
+    expected_db = (tmp_path.resolve() / "state" / "studybot.sqlite3").as_posix()
+    assert settings.database.url == f"sqlite+aiosqlite:///{expected_db}"
+
+
+def test_data_dir_absolute_is_kept(tmp_path: Path) -> None:
+    target = tmp_path.resolve() / "abs"
+    path = write(tmp_path / "etc", f'[bot]\ndata_dir = "{target.as_posix()}"')
+    assert load_settings(path, env={}).data_dir == target
+
+
+def test_data_dir_without_file_relative_to_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(None, env={}).data_dir == tmp_path.resolve() / "data"
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def test_env_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write(
+        tmp_path / "etc",
+        '[bot]\ndata_dir = "file-data"\n[database]\nurl = "sqlite+aiosqlite:///file.db"\n'
+        '[telegram]\ntoken = "file-token"\n[discord]\ntoken = "file-token"',
+    )
+    env = {
+        "STUDYBOT_DATA_DIR": "env-data",
+        "STUDYBOT_DATABASE_URL": f"postgresql+asyncpg://u:{PASSWORD}@h/db",
+        "STUDYBOT_TELEGRAM_TOKEN": TOKEN,
+        "STUDYBOT_DISCORD_TOKEN": DISCORD,
+    }
+    settings = load_settings(path, env=env)
+    assert settings.data_dir == tmp_path.resolve() / "env-data"  # env paths: from cwd
+    assert settings.database.url == env["STUDYBOT_DATABASE_URL"]
+    assert settings.telegram.token == Secret(TOKEN)
+    assert settings.discord.token == Secret(DISCORD)
+
+
+def test_env_data_dir_moves_default_database(tmp_path: Path) -> None:
+    settings = load_settings(None, env={"STUDYBOT_DATA_DIR": str(tmp_path / "x")})
+    assert settings.data_dir == tmp_path.resolve() / "x"
+    assert settings.database.url.endswith("/x/studybot.sqlite3")
+
+
+def test_empty_env_vars_are_ignored(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[telegram]\ntoken = "{TOKEN}"')
+    settings = load_settings(path, env=dict.fromkeys(ENV_VARS, ""))
+    assert settings.telegram.token == Secret(TOKEN)
+    assert settings.data_dir == tmp_path.resolve() / "data"
+
+
+def test_bad_env_database_url(tmp_path: Path) -> None:
+    bad = f"user:{PASSWORD}@host/db"
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env={"STUDYBOT_DATABASE_URL": bad})
+    message = str(info.value)
+    assert message.startswith("environment: STUDYBOT_DATABASE_URL: ")
+    assert "not a database URL" in message
+    assert PASSWORD not in message
+    assert info.value.key == "STUDYBOT_DATABASE_URL"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        load_settings(Path("config.toml"), env={})
+    assert str(info.value) == "config.toml: file not found"
+
+
+def test_invalid_toml_names_file_and_position(tmp_path: Path) -> None:
+    message = error_for(write(tmp_path, "[study]\ndesired_retention 0.9\n"))
+    assert message.startswith(f"{tmp_path / 'config.toml'}: invalid TOML: ")
+    assert "line 2" in message and "column" in message
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"[bot]\ndata_dir = '\xff'\n")
+    assert "not valid UTF-8" in error_for(path)
+
+
+def test_file_name_is_given_as_passed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "[study]\nleech_threshold = 0")
+    with pytest.raises(ConfigError) as info:
+        load_settings(Path("config.toml"), env={})
+    assert str(info.value) == "config.toml: [study] leech_threshold: must be at least 1, got 0"
+    assert info.value.file == "config.toml"
+    assert info.value.key == "leech_threshold"
+
+
+ERROR_CASES = [
+    # unknown sections / keys
+    ("[studdy]\nx = 1", "[studdy]: unknown section (did you mean [study]?)"),
+    ("[whatever]", "[whatever]: unknown section"),
+    (
+        "[study]\ndesired_retension = 0.9",
+        '[study] desired_retension: unknown key (did you mean "desired_retention"?)',
+    ),
+    ("[bot]\ntimezone = 'UTC'", "[bot] timezone: unknown key (it belongs in [study])"),
+    ("[logging]\ncolour = true", "[logging] colour: unknown key"),
+    ('[study]\n"odd\\nkey" = 1', '[study] "odd\\nkey": unknown key'),
+    # sections that are not tables
+    ("study = 3", "[study]: expected a table, got integer"),
+    ('telegram = "abc"', "[telegram]: expected a table, got string"),
+    # wrong types
+    (
+        '[study]\ndesired_retention = "high"',
+        "[study] desired_retention: expected a number, got string",
+    ),
+    (
+        "[study]\nnew_cards_per_day = true",
+        "[study] new_cards_per_day: expected an integer, got boolean",
+    ),
+    (
+        "[study]\nnew_cards_per_day = 1.5",
+        "[study] new_cards_per_day: expected an integer, got float",
+    ),
+    (
+        "[study]\ndesired_retention = true",
+        "[study] desired_retention: expected a number, got boolean",
+    ),
+    (
+        '[database]\nauto_upgrade = "yes"',
+        "[database] auto_upgrade: expected a boolean (true or false), got string",
+    ),
+    ("[database]\necho = 1", "[database] echo: expected a boolean (true or false), got integer"),
+    ("[database]\nurl = 5", "[database] url: expected a string, got integer"),
+    (
+        '[study]\nlearning_steps = "1m"',
+        "[study] learning_steps: expected an array of strings, got string",
+    ),
+    (
+        '[study]\nlearning_steps = ["1m", 5]',
+        "[study] learning_steps: expected an array of strings, got integer at item 2",
+    ),
+    ("[study]\ntimezone = 5", "[study] timezone: expected a string, got integer"),
+    ("[study]\npush_time = 900", "[study] push_time: expected a string, got integer"),
+    ('[decks]\npaths = "decks"', "[decks] paths: expected an array of strings, got string"),
+    (
+        "[decks]\ndefault = [1]",
+        "[decks] default: expected an array of strings, got integer at item 1",
+    ),
+    ("[bot]\ndata_dir = 1", "[bot] data_dir: expected a string, got integer"),
+    ("[logging]\nlevel = 10", "[logging] level: expected a string, got integer"),
+    ("[telegram]\nbase_url = {}", "[telegram] base_url: expected a string, got table"),
+    # out of range
+    (
+        "[study]\ndesired_retention = 0.5",
+        "[study] desired_retention: must be between 0.7 and 0.99, got 0.5",
+    ),
+    (
+        "[study]\ndesired_retention = 1",
+        "[study] desired_retention: must be between 0.7 and 0.99, got 1",
+    ),
+    (
+        "[study]\ndesired_retention = nan",
+        "[study] desired_retention: must be between 0.7 and 0.99, got nan",
+    ),
+    (
+        "[study]\nnew_cards_per_day = 501",
+        "[study] new_cards_per_day: must be between 0 and 500, got 501",
+    ),
+    (
+        "[study]\nnew_cards_per_day = -1",
+        "[study] new_cards_per_day: must be between 0 and 500, got -1",
+    ),
+    (
+        "[study]\nmax_reviews_per_day = 0",
+        "[study] max_reviews_per_day: must be between 1 and 10000, got 0",
+    ),
+    (
+        "[study]\nmax_reviews_per_day = 10001",
+        "[study] max_reviews_per_day: must be between 1 and 10000, got 10001",
+    ),
+    ("[study]\nleech_threshold = 0", "[study] leech_threshold: must be at least 1, got 0"),
+    (
+        "[study]\nmaximum_interval_days = 0",
+        "[study] maximum_interval_days: must be at least 1, got 0",
+    ),
+    # bad formats
+    ('[study]\nlearning_steps = ["5x"]', '[study] learning_steps: item 1 "5x" is not a duration'),
+    (
+        '[study]\nrelearning_steps = ["10m", "10"]',
+        '[study] relearning_steps: item 2 "10" is not a duration',
+    ),
+    (
+        '[study]\nlearning_steps = ["0m"]',
+        '[study] learning_steps: item 1 "0m" must be longer than zero',
+    ),
+    ('[study]\npush_time = "9am"', '[study] push_time: "9am" is not a time of day "HH:MM"'),
+    ('[study]\npush_time = "24:00"', '[study] push_time: "24:00" is not a time of day'),
+    ('[study]\npush_time = "12:60"', '[study] push_time: "12:60" is not a time of day'),
+    (
+        '[study]\ntimezone = "Mars/Olympus_Mons"',
+        '[study] timezone: "Mars/Olympus_Mons" is not a valid IANA timezone name',
+    ),
+    ('[study]\ntimezone = "../etc/passwd"', "[study] timezone: "),
+    (
+        '[logging]\nlevel = "verbose"',
+        '[logging] level: "VERBOSE" is not a log level (expected one of DEBUG, INFO',
+    ),
+    ('[logging]\nformat = "plain text"', "[logging] format: is not a %-style logging format"),
+    ('[logging]\nformat = ""', "[logging] format: must not be empty"),
+    ('[database]\nurl = "not a url"', "[database] url: is not a database URL"),
+    ('[telegram]\nbase_url = "ftp://x"', "[telegram] base_url: must be an http:// or https:// URL"),
+    ('[bot]\ndata_dir = ""', "[bot] data_dir: must not be empty"),
+    ('[decks]\ndefault = ["a", "a"]', '[decks] default: deck "a" is listed twice'),
+    ('[decks]\npaths = [""]', "[decks] paths: item 1 is an empty string"),
+]
+
+
+@pytest.mark.parametrize(("toml_text", "expected"), ERROR_CASES)
+def test_errors_name_file_section_and_key(tmp_path: Path, toml_text: str, expected: str) -> None:
+    path = write(tmp_path, toml_text)
+    message = error_for(path)
+    assert message.startswith(f"{path}: {expected}"), message
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def test_secret_wrapper() -> None:
+    secret = Secret(TOKEN)
+    assert repr(secret) == str(secret) == f"{secret}" == "Secret('***')"
+    assert secret.reveal() == TOKEN
+    assert secret == Secret(TOKEN)
+    assert secret != Secret("other")
+    assert secret != TOKEN
+    assert hash(secret) == hash(Secret(TOKEN))
+    assert secret
+    assert not Secret("")
+
+
+@pytest.mark.parametrize(
+    "toml_text",
+    [
+        f"[telegram]\ntoken = [{TOKEN!r}]",
+        f"[telegram]\ntoken = {{ value = {TOKEN!r} }}",
+        f"[discord]\ntoken = [{TOKEN!r}]",
+        f"[telegram]\ntoken = {TOKEN!r}\ntokn = {TOKEN!r}",
+        f"[telegram]\ntoken = {TOKEN!r}\n[study]\nleech_threshold = 0",
+        f'[database]\nurl = "postgres://u:{TOKEN}@"\n[telegram]\nbase_url = 3',
+        f'[database]\nurl = "u:{TOKEN}@host"',
+        f'[database]\nurl = "postgres://u:{TOKEN}@[bad"',
+    ],
+)
+def test_token_never_in_error(tmp_path: Path, toml_text: str) -> None:
+    message = error_for(write(tmp_path, toml_text))
+    assert TOKEN not in message
+    assert "SECRET" not in message
+
+
+def test_token_never_in_repr(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f'[telegram]\ntoken = "{TOKEN}"\n[database]\nurl = "postgresql://u:{PASSWORD}@h/db"',
+    )
+    settings = load_settings(path, env={"STUDYBOT_DISCORD_TOKEN": DISCORD})
+    for text in (repr(settings), str(settings), repr(settings.database), repr(settings.telegram)):
+        assert TOKEN not in text
+        assert DISCORD not in text
+        assert PASSWORD not in text
+    assert "Secret('***')" in repr(settings)
+    assert "postgresql://u:***@h/db" in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("url", "safe"),
+    [
+        (
+            f"postgresql+asyncpg://bot:{PASSWORD}@db.example:5432/studybot",
+            "postgresql+asyncpg://bot:***@db.example:5432/studybot",
+        ),
+        (f"postgresql://bot:{PASSWORD}@db/x?ssl=require", "postgresql://bot:***@db/x?ssl=require"),
+        ("postgresql://p%40ss:w%3Ard@db/x", "postgresql://p%40ss:***@db/x"),
+        (f"postgresql://:{PASSWORD}@db/x", "postgresql://:***@db/x"),
+        ("postgresql://bot@db/x", "postgresql://bot@db/x"),
+        (
+            f"postgresql://db/x?user=bot&password={PASSWORD}#frag",
+            "postgresql://db/x?user=bot&password=***#frag",
+        ),
+        (
+            "sqlite+aiosqlite:////abs/path/studybot.sqlite3",
+            "sqlite+aiosqlite:////abs/path/studybot.sqlite3",
+        ),
+        ("sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
+    ],
+)
+def test_safe_url_hides_password(url: str, safe: str) -> None:
+    database = DatabaseSettings(url=url)
+    assert database.safe_url() == safe
+    assert PASSWORD not in repr(database)
+    assert database.url == url
+
+
+def test_database_password_is_decoded() -> None:
+    assert DatabaseSettings(url="postgresql://u:p%40ss@h/db").password() == "p@ss"
+    assert DatabaseSettings(url="sqlite+aiosqlite:///x.db").password() is None
+
+
+def test_configure_logging_masks_tokens(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f'[telegram]\ntoken = "{TOKEN}"\n[database]\nurl = "postgresql://u:{PASSWORD}@h/db"\n'
+        '[logging]\nlevel = "debug"\nformat = "%(levelname)s %(name)s %(message)s"',
+    )
+    settings = load_settings(path, env={"STUDYBOT_DISCORD_TOKEN": DISCORD})
+    with bare_root_logger() as root:
+        configure_logging(settings.logging, secrets=settings.secret_values())
+        assert root.level == logging.DEBUG
+        child = logging.getLogger("bot.platforms.test")
+        child.info("calling https://api.telegram.org/bot%s/getMe", TOKEN)
+        child.debug(f"discord login with {DISCORD} and db {settings.database.url}")
+        try:
+            raise RuntimeError(f"bad token {TOKEN}")
+        except RuntimeError:
+            child.exception("failed")
+        child.warning("with stack %s", PASSWORD, stack_info=True)
+    output = capsys.readouterr().err
+    assert "INFO bot.platforms.test calling https://api.telegram.org/bot***/getMe" in output
+    assert "discord login with *** and db postgresql://u:***@h/db" in output
+    assert "RuntimeError: bad token ***" in output
+    assert "WARNING bot.platforms.test with stack ***" in output
+    for secret in (TOKEN, DISCORD, PASSWORD):
+        assert secret not in output
+
+
+def test_install_secret_filter_on_existing_handlers() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    with bare_root_logger() as root:
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        install_secret_filter([TOKEN, ""])
+        install_secret_filter([TOKEN, "shorter"])  # replaces, does not stack
+        assert len(handler.filters) == 1
+        logging.getLogger("bot.x").info("token=%s %s %d", TOKEN, "shorter", 3)
+        install_secret_filter([])
+        assert handler.filters == []
+    assert stream.getvalue() == "token=*** *** 3\n"
+
+
+def test_settings_is_exported_type() -> None:
+    assert isinstance(default_settings(), Settings)
