@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         ("current", "show the schema version"),
     ):
         config_arg(db_sub.add_parser(name, help=text))
+    revision = db_sub.add_parser(
+        "revision", help="(developers) write a new migration from the changes in tables.py"
+    )
+    config_arg(revision)
+    revision.add_argument("-m", "--message", required=True)
     return parser
 
 
@@ -94,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "console":
             return asyncio.run(_console(settings, args.user))
         if args.command == "db":
-            return asyncio.run(_db(settings, args.db_command))
+            return asyncio.run(_db(settings, args.db_command, getattr(args, "message", "")))
     except SchemaOutOfDate as exc:
         print(f"studybot: {exc}", file=sys.stderr)
         return 1
@@ -133,12 +138,16 @@ def _login() -> str:
         return "me"
 
 
-async def _db(settings: Settings, action: str) -> int:
-    from bot.storage.database import SqlDatabase
+async def _db(settings: Settings, action: str, message: str = "") -> int:
+    from bot.storage.database import SqlDatabase, write_revision
 
     db = SqlDatabase(settings.database.url)
     try:
-        if action == "upgrade":
+        if action == "revision":
+            await db.check_schema(auto_upgrade=False)
+            path = await db.run_connection(lambda conn: write_revision(conn, message))
+            print(f"wrote {path}: read it and edit it before committing")
+        elif action == "upgrade":
             before, head = await db.schema_status()
             await db.upgrade()
             print(f"{settings.database.safe_url()}: schema {before or 'empty'} -> {head}")

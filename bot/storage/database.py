@@ -180,6 +180,13 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+def write_revision(conn: Connection, message: str) -> str:
+    """Autogenerate a migration from the difference between the database and tables.py."""
+    scripts = command.revision(alembic_config(conn), message=message, autogenerate=True)
+    script = scripts[0] if isinstance(scripts, list) else scripts
+    return str(script.path) if script is not None else "(nothing)"
+
+
 def _upgrade(conn: Connection) -> None:
     command.upgrade(alembic_config(conn), "head")
 
