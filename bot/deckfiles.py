@@ -35,7 +35,7 @@ def load_decks(paths: Iterable[Path]) -> DeckSet:
     decks: list[Deck] = []
     for file in files:
         try:
-            text = file.read_text(encoding="utf-8")
+            text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             errors.append(DeckError(str(file), 0, f"cannot read the file: {exc}"))
             continue

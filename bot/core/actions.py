@@ -15,7 +15,7 @@ from typing import Literal
 
 MAX_PAYLOAD_BYTES = 64
 
-ActionKind = Literal["reveal", "rate", "bury", "suspend", "undo", "next"]
+ActionKind = Literal["reveal", "rate", "bury", "suspend", "undo", "next", "quiz", "confirm"]
 _CODES: dict[str, ActionKind] = {
     "s": "reveal",
     "r": "rate",
@@ -23,6 +23,8 @@ _CODES: dict[str, ActionKind] = {
     "x": "suspend",
     "u": "undo",
     "n": "next",
+    "q": "quiz",  # reveal a group quiz card privately; the token names the round
+    "c": "confirm",  # answer a confirmation (arg 1 = yes, 0 = no); the token names it
 }
 _LETTER = {v: k for k, v in _CODES.items()}
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,22}$")
@@ -63,16 +65,18 @@ def decode(payload: str) -> Action:
         raise BadPayload("unknown action")
     kind = _CODES[parts[0]]
     token = parts[1]
-    if not _TOKEN_RE.match(token):
+    if not _TOKEN_RE.fullmatch(token):
         raise BadPayload("bad token")
     arg: int | None = None
     if len(parts) == 3:
-        if not parts[2].isdigit() or len(parts[2]) > 2:
+        if not re.fullmatch(r"[0-9]{1,2}", parts[2]):
             raise BadPayload("bad argument")
         arg = int(parts[2])
     if kind == "rate" and arg not in (1, 2, 3, 4):
         raise BadPayload("a rating is 1 to 4")
-    if kind != "rate" and arg is not None:
+    if kind == "confirm" and arg not in (0, 1):
+        raise BadPayload("a confirmation is 0 or 1")
+    if kind not in ("rate", "confirm") and arg is not None:
         raise BadPayload("unexpected argument")
     return Action(kind, token, arg)
 

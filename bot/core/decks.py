@@ -112,7 +112,8 @@ def _split_list(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
 
 
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})(.*)$")
+_IGNORED = "\x00ignored"
 _KEYVAL = re.compile(r"^([A-Za-z][A-Za-z_ -]*?)\s*:\s?(.*)$")
 
 
@@ -123,13 +124,18 @@ def _lines_outside_fences(lines: Sequence[str]) -> list[bool]:
     for line in lines:
         m = _FENCE.match(line)
         if fence is None:
-            out.append(True)
+            out.append(m is None)
             if m:
                 fence = m.group(1)
-                out[-1] = False
         else:
             out.append(False)
-            if m and m.group(1) == fence:
+            # A fence closes on the same character, at least as long, with nothing after it.
+            if (
+                m
+                and m.group(1)[0] == fence[0]
+                and len(m.group(1)) >= len(fence)
+                and not m.group(2).strip()
+            ):
                 fence = None
     return out
 
@@ -169,7 +175,8 @@ def parse_deck(text: str, path: str) -> tuple[Deck | None, list[DeckError]]:
 
 def _default_deck_id(path: str) -> str:
     name = re.split(r"[\\/]", path)[-1]
-    return slugify(name[:-3] if name.endswith(".md") else name)
+    stem = name[:-3] if name.endswith(".md") else name
+    return stem if ID_RE.match(stem) else slugify(stem)
 
 
 def _parse_native(lines: list[str], path: str, first: int) -> tuple[Deck | None, list[DeckError]]:
@@ -203,7 +210,8 @@ def _parse_native(lines: list[str], path: str, first: int) -> tuple[Deck | None,
             key = name.lower()
             if key not in SECTIONS:
                 err(no, f"unknown section '### {name}' (expected Front, Back, Mnemonic or Notes)")
-                section = None
+                section = _IGNORED  # skip its body rather than read it as keys
+                current.sections.setdefault(section, ([], no))
                 continue
             if key in current.sections:
                 err(no, f"section '### {name}' appears twice in card '{current.title}'")
@@ -288,6 +296,7 @@ def _finish_card(
             image = parse_image_spec(value)
         except ImageSpecError as exc:
             err(line, f"bad image spec in card '{card_id}': {exc}")
+    d.sections.pop(_IGNORED, None)
     texts: dict[str, str] = {}
     for name in SECTIONS:
         if name in d.sections:

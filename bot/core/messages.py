@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ReplyKind = Literal["front", "back", "done", "info", "error", "expired"]
+ReplyKind = Literal["front", "back", "done", "info", "error", "expired", "quiz", "quiz_result"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,7 @@ class Reply:
         card: the card to show, if any.
         buttons: rows of buttons.
         follow_up: a second message to send right after this one (the next card).
+        announcements: messages for other chats (a quiz result for the group).
     """
 
     kind: ReplyKind
@@ -53,6 +54,16 @@ class Reply:
     card: CardView | None = None
     buttons: tuple[tuple[Button, ...], ...] = ()
     follow_up: Reply | None = field(default=None)
+    announcements: tuple[Announcement, ...] = ()
 
     def all_buttons(self) -> list[Button]:
         return [b for row in self.buttons for b in row]
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A message the core wants posted in a chat other than the one that asked."""
+
+    platform: str
+    chat_id: str
+    reply: Reply

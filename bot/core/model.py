@@ -61,6 +61,8 @@ class Learner:
     created_at: datetime
     settings: LearnerSettings = field(default_factory=LearnerSettings)
     topics: tuple[str, ...] = ()
+    unreachable: bool = False
+    last_seen_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,3 +155,33 @@ class SyncReport:
     updated: int = 0
     retired: int = 0
     unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QuizRound:
+    """One /quiz card posted to a group chat."""
+
+    id: int
+    token: str
+    platform: str
+    chat_id: str
+    card_id: str
+    topic: str
+    started_at: datetime
+    ends_at: datetime
+    started_by: int | None = None
+    closed_at: datetime | None = None
+    expected: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QuizParticipant:
+    """A member who revealed a quiz card, and their rating once given."""
+
+    round_id: int
+    learner_id: int
+    prompt_token: str
+    display_name: str
+    revealed_at: datetime
+    rating: int | None = None
+    answered_at: datetime | None = None

@@ -20,6 +20,8 @@ from bot.core.model import (
     Learner,
     LearnerSettings,
     Prompt,
+    QuizParticipant,
+    QuizRound,
     ReviewEntry,
     SyncReport,
 )
@@ -58,6 +60,18 @@ class LearnerRepo(Protocol):
 
     def set_topics(self, learner_id: int, topics: Sequence[str]) -> None: ...
 
+    def seen(self, learner_id: int, now: datetime) -> None:
+        """Record contact from the learner (which also makes them reachable again)."""
+        ...
+
+    def set_unreachable(self, learner_id: int) -> None:
+        """The platform refuses messages to this learner (blocked bot, closed DMs)."""
+        ...
+
+    def delete(self, learner_id: int) -> None:
+        """Delete the learner and everything held about them."""
+        ...
+
 
 class CatalogueRepo(Protocol):
     def card(self, card_id: str) -> CardInfo | None: ...
@@ -65,6 +79,10 @@ class CatalogueRepo(Protocol):
     def decks(self) -> list[DeckInfo]: ...
 
     def topics(self) -> list[str]: ...
+
+    def cards_in_topic(self, topic: str) -> list[str]:
+        """Live card ids of a deck id or tag, in deck order."""
+        ...
 
     def sync(self, decks: Sequence[Deck], now: datetime, *, retire: bool = True) -> SyncReport: ...
 
@@ -77,6 +95,10 @@ class ScheduleRepo(Protocol):
     def save(self, state: CardState) -> None: ...
 
     def delete(self, learner_id: int, card_id: str) -> None: ...
+
+    def states_for(self, learner_ids: Sequence[int], card_ids: Sequence[str]) -> list[CardState]:
+        """Stored states of these learners for these cards (new cards have none)."""
+        ...
 
     def next_due(self, learner_id: int, now: datetime) -> str | None:
         """The most overdue live card with ``due <= now`` that is not suspended or buried."""
@@ -106,6 +128,10 @@ class ReviewRepo(Protocol):
 
     def mark_undone(self, review_id: int, now: datetime) -> None: ...
 
+    def all_for(self, learner_id: int) -> list[ReviewEntry]:
+        """Every review of a learner, oldest first, undone ones included."""
+        ...
+
     def counts_since(self, learner_id: int, since: datetime) -> tuple[int, int]:
         """(reviews, new cards introduced) since an instant, not counting undone ones."""
         ...
@@ -131,6 +157,46 @@ class PromptRepo(Protocol):
         ...
 
 
+class QuizRepo(Protocol):
+    def open_round(self, platform: str, chat_id: str) -> QuizRound | None: ...
+
+    def add(self, r: QuizRound) -> QuizRound:
+        """Store a round; returns it with its id."""
+        ...
+
+    def by_token(self, token: str) -> QuizRound | None: ...
+
+    def by_id(self, round_id: int) -> QuizRound | None: ...
+
+    def participants(self, round_id: int) -> list[QuizParticipant]: ...
+
+    def add_participant(self, p: QuizParticipant) -> None: ...
+
+    def by_prompt(self, prompt_token: str) -> QuizParticipant | None: ...
+
+    def record(self, round_id: int, learner_id: int, rating: int, now: datetime) -> None: ...
+
+    def close(self, round_id: int, now: datetime) -> bool:
+        """Close an open round; False if it was already closed (exactly once)."""
+        ...
+
+    def due(self, now: datetime, limit: int = 100) -> list[QuizRound]:
+        """Open rounds whose window has ended."""
+        ...
+
+    def recent_participants(self, platform: str, chat_id: str, since: datetime) -> list[int]: ...
+
+    def recent_cards(self, platform: str, chat_id: str, since: datetime) -> set[str]: ...
+
+
+class ConfirmationRepo(Protocol):
+    def add(self, token: str, learner_id: int, kind: str, now: datetime) -> None: ...
+
+    def use(self, token: str, learner_id: int, now: datetime, since: datetime) -> str | None:
+        """Use an unused confirmation of this learner made after ``since``; returns its kind."""
+        ...
+
+
 class Tx(Protocol):
     """The repositories of one transaction."""
 
@@ -148,6 +214,12 @@ class Tx(Protocol):
 
     @property
     def prompts(self) -> PromptRepo: ...
+
+    @property
+    def quizzes(self) -> QuizRepo: ...
+
+    @property
+    def confirmations(self) -> ConfirmationRepo: ...
 
 
 class Database(Protocol):

@@ -151,3 +151,10 @@ def next_day_start(now: datetime, tz: str) -> datetime:
     zone = ZoneInfo(tz)
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
     return datetime.combine(tomorrow, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def retrievability(state: CardState, now: datetime, settings: LearnerSettings) -> float:
+    """Probability the learner recalls the card now (0 for a card never studied)."""
+    if state.is_new or state.stability is None or state.last_review is None:
+        return 0.0
+    return float(scheduler_for(settings).get_card_retrievability(_to_fsrs(state, now), now))

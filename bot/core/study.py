@@ -7,90 +7,46 @@ and returns a :class:`Reply`; :class:`StudyService` runs them through the
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, time, timedelta
-from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core import srs
+from bot.core import quiz, srs
 from bot.core.actions import Action, BadPayload, decode
-from bot.core.messages import Button, CardView, Reply
+from bot.core.learners import ServiceBase, Who, get_or_create_learner
+from bot.core.messages import Button, Reply
 from bot.core.model import (
     RATING_NAMES,
-    CardInfo,
     CardState,
     Learner,
     LearnerSettings,
     Prompt,
     ReviewEntry,
+    ReviewSource,
 )
-from bot.core.ports import Clock, Database, TokenSource, Tx
+from bot.core.ports import Tx
 from bot.core.stats import StudyStats, compute_stats, format_stats
+from bot.core.views import card_view, rating_buttons
+
+__all__ = ["SettingsError", "StudyService", "Who", "get_or_create_learner"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 EXPIRED_TEXT = "This button has expired. Send /review to get your current card."
 LEARN_AHEAD = timedelta(minutes=20)
 MAX_DURATION_MS = 10 * 60 * 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Who:
-    """The person behind a platform event."""
-
-    platform: str
-    user_id: str
-    display_name: str = ""
+CONFIRM_WINDOW = timedelta(days=1)
 
 
 class SettingsError(ValueError):
     """A settings change that is not valid; its message is shown to the learner."""
 
 
-# --------------------------------------------------------------------------- learners
-
-
-def get_or_create_learner(
-    tx: Tx,
-    who: Who,
-    defaults: LearnerSettings,
-    default_topics: Sequence[str],
-    now: datetime,
-) -> Learner:
-    """Find the learner for a platform account, enrolling a new one with the defaults."""
-    learner = tx.learners.get(who.platform, who.user_id)
-    if learner is None:
-        learner = tx.learners.create(
-            who.platform,
-            who.user_id,
-            who.display_name or who.user_id,
-            defaults,
-            default_topics,
-            now,
-        )
-        log.info("new learner %s on %s", learner.id, who.platform)
-    return learner
-
-
 # --------------------------------------------------------------------------- cards
-
-
-def _view(card: CardInfo, *, back: bool, typed: str | None = None) -> CardView:
-    return CardView(
-        card_id=card.id,
-        deck_title=card.deck_title,
-        title=card.title,
-        front=card.front,
-        back=card.back if back else None,
-        mnemonic=card.mnemonic if back else None,
-        notes=card.notes if back else None,
-        typed_answer=typed if back else None,
-        image_kind=card.image_kind,
-        image_spec=card.image_spec,
-    )
 
 
 def _front_reply(
@@ -107,7 +63,7 @@ def _front_reply(
             Button("Suspend", Action("suspend", token).encode()),
         ),
     )
-    return Reply("front", card=_view(card, back=False), buttons=buttons)
+    return Reply("front", card=card_view(card, back=False), buttons=buttons)
 
 
 def next_card(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Reply:
@@ -181,14 +137,8 @@ def reveal(
     if prompt.revealed_at is None or typed != prompt.typed_answer:
         tx.prompts.reveal(token, prompt.revealed_at or now, typed)
     intervals = srs.preview(state, now, learner.settings)
-    ratings = tuple(
-        Button(
-            f"{RATING_NAMES[r]} {srs.format_interval(intervals[r])}",
-            Action("rate", token, r).encode(),
-        )
-        for r in (1, 2, 3, 4)
-    )
-    return Reply("back", card=_view(card, back=True, typed=typed), buttons=(ratings,))
+    buttons = (rating_buttons(token, intervals),)
+    return Reply("back", card=card_view(card, back=True, typed=typed), buttons=buttons)
 
 
 def rating_row_text(reply: Reply) -> str:
@@ -242,6 +192,10 @@ def rate(
             "a card you keep forgetting usually needs rewriting or splitting. "
             "Send /unsuspend to bring it back."
         )
+    if prompt.source == ReviewSource.QUIZ:
+        # A quiz rating counts in the learner's schedule but does not start a DM session.
+        announcements = quiz.after_quiz_rating(tx, learner, token, rating, now)
+        return Reply("info", text + " Counted in your own schedule.", announcements=announcements)
     return replace(next_card(tx, learner, now, next_token, prompt.source), text=text)
 
 
@@ -416,43 +370,101 @@ def stats(tx: Tx, learner: Learner, now: datetime) -> StudyStats:
 # --------------------------------------------------------------------------- service
 
 
-class StudyService:
-    """The study loop for adapters: one awaited call per user action.
+# --------------------------------------------------------------------------- your data
 
-    Args:
-        db: runs units of work.
-        clock: gives "now".
-        tokens: makes prompt tokens.
-        defaults: settings a new learner starts with.
-        default_topics: decks or tags a new learner studies (empty: all).
-    """
 
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        tokens: TokenSource,
-        defaults: LearnerSettings,
-        default_topics: Sequence[str] = (),
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.tokens = tokens
-        self.defaults = defaults
-        self.default_topics = tuple(default_topics)
+def pause(tx: Tx, learner: Learner, paused: bool) -> Reply:
+    """Stop or restart the daily reminders (studying on request still works)."""
+    tx.learners.save_settings(learner.id, replace(learner.settings, paused=paused))
+    if paused:
+        return Reply("info", "Paused: no daily reminders until you send /resume.")
+    return Reply("info", "Resumed: your daily reminder comes back at your push time.")
 
-    async def _run(self, who: Who, fn: Callable[[Tx, Learner, datetime], T]) -> T:
-        now = self.clock.now()
 
-        def work(tx: Tx) -> T:
-            learner = get_or_create_learner(tx, who, self.defaults, self.default_topics, now)
-            return fn(tx, learner, now)
+def request_forget(tx: Tx, learner: Learner, now: datetime, token: str) -> Reply:
+    """Ask for confirmation before deleting everything held about the learner."""
+    tx.confirmations.add(token, learner.id, "forget", now)
+    return Reply(
+        "info",
+        "This deletes everything I hold about you: your settings, your schedule for every "
+        "card and your whole review history. It cannot be undone. Delete it all?",
+        buttons=(
+            (
+                Button("Yes, delete everything", Action("confirm", token, 1).encode()),
+                Button("No, keep it", Action("confirm", token, 0).encode()),
+            ),
+        ),
+    )
 
-        return await self.db.run(work)
 
-    async def learner(self, who: Who) -> Learner:
-        """The learner behind an account (created on first contact)."""
-        return await self._run(who, lambda tx, learner, now: learner)
+def confirm(tx: Tx, learner: Learner, token: str, yes: bool, now: datetime) -> Reply:
+    """Carry out (or drop) a confirmation made by this learner in the last day."""
+    kind = tx.confirmations.use(token, learner.id, now, now - CONFIRM_WINDOW)
+    if kind is None:
+        return _expired()
+    if not yes:
+        return Reply("info", "Nothing was deleted.")
+    if kind == "forget":
+        reviews = len(tx.reviews.all_for(learner.id))
+        tx.learners.delete(learner.id)
+        log.info("learner %s deleted their data", learner.id)
+        return Reply(
+            "info",
+            f"Done: I deleted your settings, your schedule and {reviews} review"
+            f"{'s' if reviews != 1 else ''}. I hold nothing about you now. "
+            "Send /start if you ever want to begin again.",
+        )
+    return _expired()
+
+
+EXPORT_COLUMNS = (
+    "reviewed_at",
+    "card_id",
+    "rating",
+    "rating_name",
+    "source",
+    "duration_ms",
+    "state_before",
+    "state_after",
+    "stability_after",
+    "difficulty_after",
+    "due_after",
+    "typed_answer",
+    "undone_at",
+)
+
+
+def export_csv(tx: Tx, learner: Learner) -> str:
+    """The learner's whole review history as CSV (UTC ISO 8601 times)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for e in tx.reviews.all_for(learner.id):
+        writer.writerow(
+            [
+                e.reviewed_at.isoformat(),
+                e.card_id,
+                e.rating,
+                RATING_NAMES[e.rating],
+                e.source,
+                "" if e.duration_ms is None else e.duration_ms,
+                e.before.state.name.lower(),
+                e.after.state.name.lower(),
+                "" if e.after.stability is None else f"{e.after.stability:.4f}",
+                "" if e.after.difficulty is None else f"{e.after.difficulty:.4f}",
+                e.after.due.isoformat() if e.after.due else "",
+                e.typed_answer or "",
+                e.undone_at.isoformat() if e.undone_at else "",
+            ]
+        )
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- service
+
+
+class StudyService(ServiceBase):
+    """The study loop for adapters: one awaited call per user action."""
 
     async def next(self, who: Who, source: str = "dm") -> Reply:
         """The next card or the day's summary."""
@@ -478,11 +490,11 @@ class StudyService:
         return await self._run(who, lambda tx, lr, now: unsuspend(tx, lr, card_ids))
 
     async def press(self, who: Who, payload: str) -> Reply:
-        """Handle a button payload; anything malformed or foreign gets "expired"."""
+        """Handle a button payload; anything malformed, stale or foreign gets "expired"."""
         try:
             action = decode(payload)
         except BadPayload:
-            log.info("bad button payload from %s/%s", who.platform, who.user_id)
+            log.info("bad button payload from %s user %s", who.platform, who.user_id)
             return _expired()
         nxt = self.tokens()
         tok = action.token
@@ -494,6 +506,14 @@ class StudyService:
             return await self._run(who, lambda tx, lr, now: bury(tx, lr, tok, now, nxt))
         if action.kind == "suspend":
             return await self._run(who, lambda tx, lr, now: suspend(tx, lr, tok, now, nxt))
+        if action.kind == "quiz":
+            name = who.display_name or who.user_id
+            return await self._run(
+                who, lambda tx, lr, now: quiz.reveal_quiz(tx, lr, tok, now, nxt, name)
+            )
+        if action.kind == "confirm":
+            yes = action.arg == 1
+            return await self._run(who, lambda tx, lr, now: confirm(tx, lr, tok, yes, now))
         return _expired()
 
     async def settings(self, who: Who) -> Reply:
@@ -516,3 +536,13 @@ class StudyService:
     async def stats_text(self, who: Who) -> Reply:
         result = await self.stats(who)
         return Reply("info", format_stats(result))
+
+    async def pause(self, who: Who, paused: bool = True) -> Reply:
+        return await self._run(who, lambda tx, lr, now: pause(tx, lr, paused))
+
+    async def request_forget(self, who: Who) -> Reply:
+        token = self.tokens()
+        return await self._run(who, lambda tx, lr, now: request_forget(tx, lr, now, token))
+
+    async def export_csv(self, who: Who) -> str:
+        return await self._run(who, lambda tx, lr, now: export_csv(tx, lr))

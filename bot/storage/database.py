@@ -182,7 +182,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def write_revision(conn: Connection, message: str) -> str:
     """Autogenerate a migration from the difference between the database and tables.py."""
-    scripts = command.revision(alembic_config(conn), message=message, autogenerate=True)
+    cfg = alembic_config(conn)
+    count = len(list(ScriptDirectory.from_config(cfg).walk_revisions()))
+    scripts = command.revision(cfg, message=message, autogenerate=True, rev_id=f"{count + 1:04d}")
     script = scripts[0] if isinstance(scripts, list) else scripts
     return str(script.path) if script is not None else "(nothing)"
 

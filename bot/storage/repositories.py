@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -36,6 +37,8 @@ from bot.core.model import (
     Learner,
     LearnerSettings,
     Prompt,
+    QuizParticipant,
+    QuizRound,
     ReviewEntry,
     SyncReport,
 )
@@ -43,10 +46,13 @@ from bot.storage.tables import (
     card_states,
     card_tags,
     cards,
+    confirmations,
     decks,
     learner_settings,
     learners,
     prompts,
+    quiz_participants,
+    quiz_rounds,
     review_logs,
 )
 
@@ -101,6 +107,8 @@ _LEARNER_SELECT = select(
     learners.c.platform_user_id,
     learners.c.display_name,
     learners.c.created_at,
+    learners.c.unreachable,
+    learners.c.last_seen_at,
     *[c for c in learner_settings.c if c.name != "learner_id"],
 ).join(learner_settings, learner_settings.c.learner_id == learners.c.id)
 
@@ -114,6 +122,8 @@ def _learner(r: RowMapping) -> Learner:
         created_at=r["created_at"],
         settings=_settings(r),
         topics=tuple(t for t in r["topics"].split(",") if t),
+        unreachable=r["unreachable"],
+        last_seen_at=r["last_seen_at"],
     )
 
 
@@ -183,6 +193,23 @@ class SqlLearners:
             .where(learner_settings.c.learner_id == learner_id)
             .values(topics=",".join(topics))
         )
+
+    def seen(self, learner_id: int, now: datetime) -> None:
+        self.conn.execute(
+            update(learners)
+            .where(learners.c.id == learner_id)
+            .values(last_seen_at=now, unreachable=False)
+        )
+
+    def set_unreachable(self, learner_id: int) -> None:
+        self.conn.execute(
+            update(learners).where(learners.c.id == learner_id).values(unreachable=True)
+        )
+
+    def delete(self, learner_id: int) -> None:
+        # Rows that point at the learner go with it (ON DELETE CASCADE); quiz rounds
+        # they started stay, without their name.
+        self.conn.execute(delete(learners).where(learners.c.id == learner_id))
 
 
 def _card_hash(card: CardDef, deck_position: int) -> str:
@@ -261,6 +288,17 @@ class SqlCatalogue:
             select(decks.c.id).where(decks.c.retired_at.is_(None))
         ).scalars()
         return sorted({*tags, *deck_ids})
+
+    def cards_in_topic(self, topic: str) -> list[str]:
+        tagged = exists().where(card_tags.c.card_id == cards.c.id, card_tags.c.tag == topic)
+        return list(
+            self.conn.execute(
+                select(cards.c.id)
+                .join(decks, decks.c.id == cards.c.deck_id)
+                .where(cards.c.retired_at.is_(None), or_(cards.c.deck_id == topic, tagged))
+                .order_by(decks.c.position, cards.c.position)
+            ).scalars()
+        )
 
     def sync(self, deck_list: Sequence[Deck], now: datetime, *, retire: bool = True) -> SyncReport:
         """Upsert decks and cards by id; retire what is gone (history is kept).
@@ -363,6 +401,24 @@ _STATE_COLS = (
 )
 
 
+def _state_from_row(learner_id: int, card_id: str, row: Any) -> CardState:
+    return CardState(
+        learner_id,
+        card_id,
+        CardStateKind(row.state),
+        row.step,
+        row.stability,
+        row.difficulty,
+        row.due,
+        row.last_review,
+        row.reps,
+        row.lapses,
+        row.suspended,
+        row.leech,
+        row.buried_until,
+    )
+
+
 def _state_values(s: CardState) -> dict[str, Any]:
     assert s.due is not None, "a stored card state always has a due time"
     return {
@@ -401,21 +457,17 @@ class SqlSchedule:
         ).first()
         if row is None:
             return CardState(learner_id, card_id)
-        return CardState(
-            learner_id,
-            card_id,
-            CardStateKind(row.state),
-            row.step,
-            row.stability,
-            row.difficulty,
-            row.due,
-            row.last_review,
-            row.reps,
-            row.lapses,
-            row.suspended,
-            row.leech,
-            row.buried_until,
-        )
+        return _state_from_row(learner_id, card_id, row)
+
+    def states_for(self, learner_ids: Sequence[int], card_ids: Sequence[str]) -> list[CardState]:
+        if not learner_ids or not card_ids:
+            return []
+        rows = self.conn.execute(
+            select(card_states.c.learner_id, card_states.c.card_id, *_STATE_COLS).where(
+                card_states.c.learner_id.in_(learner_ids), card_states.c.card_id.in_(card_ids)
+            )
+        ).all()
+        return [_state_from_row(r.learner_id, r.card_id, r) for r in rows]
 
     def save(self, state: CardState) -> None:
         values = _state_values(state)
@@ -573,48 +625,19 @@ class SqlReviews:
             .mappings()
             .first()
         )
-        if r is None:
-            return None
-        before = CardState(
-            learner_id,
-            r["card_id"],
-            CardStateKind(r["before_state"]),
-            r["before_step"],
-            r["before_stability"],
-            r["before_difficulty"],
-            r["before_due"],
-            r["before_last_review"],
-            r["before_reps"],
-            r["before_lapses"],
-            r["before_suspended"],
-            r["before_leech"],
-            r["before_buried_until"],
+        return _entry(r) if r is not None else None
+
+    def all_for(self, learner_id: int) -> list[ReviewEntry]:
+        rows = (
+            self.conn.execute(
+                select(review_logs)
+                .where(review_logs.c.learner_id == learner_id)
+                .order_by(review_logs.c.reviewed_at, review_logs.c.id)
+            )
+            .mappings()
+            .all()
         )
-        after = CardState(
-            learner_id,
-            r["card_id"],
-            CardStateKind(r["after_state"]),
-            r["after_step"],
-            r["after_stability"],
-            r["after_difficulty"],
-            r["after_due"],
-            r["after_last_review"],
-            r["before_reps"] + 1,
-            r["after_lapses"],
-        )
-        return ReviewEntry(
-            learner_id=learner_id,
-            card_id=r["card_id"],
-            rating=r["rating"],
-            reviewed_at=r["reviewed_at"],
-            source=r["source"],
-            before=before,
-            after=after,
-            duration_ms=r["duration_ms"],
-            typed_answer=r["typed_answer"],
-            id=r["id"],
-            undone_at=r["undone_at"],
-        )
+        return [_entry(r) for r in rows]
 
     def mark_undone(self, review_id: int, now: datetime) -> None:
         self.conn.execute(
@@ -650,6 +673,50 @@ class SqlReviews:
             .order_by(review_logs.c.reviewed_at)
         ).all()
         return [(r[0], int(r[1]), int(r[2])) for r in rows]
+
+
+def _entry(r: RowMapping) -> ReviewEntry:
+    learner_id = r["learner_id"]
+    before = CardState(
+        learner_id,
+        r["card_id"],
+        CardStateKind(r["before_state"]),
+        r["before_step"],
+        r["before_stability"],
+        r["before_difficulty"],
+        r["before_due"],
+        r["before_last_review"],
+        r["before_reps"],
+        r["before_lapses"],
+        r["before_suspended"],
+        r["before_leech"],
+        r["before_buried_until"],
+    )
+    after = CardState(
+        learner_id,
+        r["card_id"],
+        CardStateKind(r["after_state"]),
+        r["after_step"],
+        r["after_stability"],
+        r["after_difficulty"],
+        r["after_due"],
+        r["after_last_review"],
+        r["before_reps"] + 1,
+        r["after_lapses"],
+    )
+    return ReviewEntry(
+        learner_id=learner_id,
+        card_id=r["card_id"],
+        rating=r["rating"],
+        reviewed_at=r["reviewed_at"],
+        source=r["source"],
+        before=before,
+        after=after,
+        duration_ms=r["duration_ms"],
+        typed_answer=r["typed_answer"],
+        id=r["id"],
+        undone_at=r["undone_at"],
+    )
 
 
 class SqlPrompts:
@@ -705,6 +772,189 @@ class SqlPrompts:
         return int(self.conn.execute(delete(prompts).where(prompts.c.created_at < before)).rowcount)
 
 
+def _round(r: Any) -> QuizRound:
+    return QuizRound(
+        id=r.id,
+        token=r.token,
+        platform=r.platform,
+        chat_id=r.chat_id,
+        card_id=r.card_id,
+        topic=r.topic,
+        started_at=r.started_at,
+        ends_at=r.ends_at,
+        started_by=r.started_by,
+        closed_at=r.closed_at,
+        expected=tuple(int(x) for x in r.expected.split(",") if x),
+    )
+
+
+class SqlQuizzes:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def open_round(self, platform: str, chat_id: str) -> QuizRound | None:
+        row = self.conn.execute(
+            select(quiz_rounds)
+            .where(
+                quiz_rounds.c.platform == platform,
+                quiz_rounds.c.chat_id == chat_id,
+                quiz_rounds.c.closed_at.is_(None),
+            )
+            .order_by(quiz_rounds.c.started_at.desc())
+            .limit(1)
+        ).first()
+        return _round(row) if row else None
+
+    def add(self, r: QuizRound) -> QuizRound:
+        new_id = self.conn.execute(
+            insert(quiz_rounds)
+            .values(
+                token=r.token,
+                platform=r.platform,
+                chat_id=r.chat_id,
+                card_id=r.card_id,
+                topic=r.topic,
+                started_by=r.started_by,
+                started_at=r.started_at,
+                ends_at=r.ends_at,
+                expected=",".join(str(i) for i in r.expected),
+            )
+            .returning(quiz_rounds.c.id)
+        ).scalar_one()
+        return replace(r, id=new_id)
+
+    def by_token(self, token: str) -> QuizRound | None:
+        row = self.conn.execute(select(quiz_rounds).where(quiz_rounds.c.token == token)).first()
+        return _round(row) if row else None
+
+    def by_id(self, round_id: int) -> QuizRound | None:
+        row = self.conn.execute(select(quiz_rounds).where(quiz_rounds.c.id == round_id)).first()
+        return _round(row) if row else None
+
+    def participants(self, round_id: int) -> list[QuizParticipant]:
+        rows = self.conn.execute(
+            select(quiz_participants)
+            .where(quiz_participants.c.round_id == round_id)
+            .order_by(quiz_participants.c.revealed_at)
+        ).all()
+        return [
+            QuizParticipant(
+                r.round_id,
+                r.learner_id,
+                r.prompt_token,
+                r.display_name,
+                r.revealed_at,
+                r.rating,
+                r.answered_at,
+            )
+            for r in rows
+        ]
+
+    def add_participant(self, p: QuizParticipant) -> None:
+        self.conn.execute(
+            insert(quiz_participants).values(
+                round_id=p.round_id,
+                learner_id=p.learner_id,
+                prompt_token=p.prompt_token,
+                display_name=p.display_name[:128],
+                revealed_at=p.revealed_at,
+            )
+        )
+
+    def by_prompt(self, prompt_token: str) -> QuizParticipant | None:
+        r = self.conn.execute(
+            select(quiz_participants).where(quiz_participants.c.prompt_token == prompt_token)
+        ).first()
+        if r is None:
+            return None
+        return QuizParticipant(
+            r.round_id,
+            r.learner_id,
+            r.prompt_token,
+            r.display_name,
+            r.revealed_at,
+            r.rating,
+            r.answered_at,
+        )
+
+    def record(self, round_id: int, learner_id: int, rating: int, now: datetime) -> None:
+        self.conn.execute(
+            update(quiz_participants)
+            .where(
+                quiz_participants.c.round_id == round_id,
+                quiz_participants.c.learner_id == learner_id,
+            )
+            .values(rating=rating, answered_at=now)
+        )
+
+    def close(self, round_id: int, now: datetime) -> bool:
+        result = self.conn.execute(
+            update(quiz_rounds)
+            .where(quiz_rounds.c.id == round_id, quiz_rounds.c.closed_at.is_(None))
+            .values(closed_at=now)
+        )
+        return bool(result.rowcount == 1)
+
+    def due(self, now: datetime, limit: int = 100) -> list[QuizRound]:
+        rows = self.conn.execute(
+            select(quiz_rounds)
+            .where(quiz_rounds.c.closed_at.is_(None), quiz_rounds.c.ends_at <= now)
+            .order_by(quiz_rounds.c.ends_at)
+            .limit(limit)
+        ).all()
+        return [_round(r) for r in rows]
+
+    def recent_participants(self, platform: str, chat_id: str, since: datetime) -> list[int]:
+        rows = self.conn.execute(
+            select(quiz_participants.c.learner_id)
+            .join(quiz_rounds, quiz_rounds.c.id == quiz_participants.c.round_id)
+            .where(
+                quiz_rounds.c.platform == platform,
+                quiz_rounds.c.chat_id == chat_id,
+                quiz_rounds.c.started_at >= since,
+            )
+            .distinct()
+        ).scalars()
+        return sorted(int(x) for x in rows)
+
+    def recent_cards(self, platform: str, chat_id: str, since: datetime) -> set[str]:
+        return set(
+            self.conn.execute(
+                select(quiz_rounds.c.card_id).where(
+                    quiz_rounds.c.platform == platform,
+                    quiz_rounds.c.chat_id == chat_id,
+                    quiz_rounds.c.started_at >= since,
+                )
+            ).scalars()
+        )
+
+
+class SqlConfirmations:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, token: str, learner_id: int, kind: str, now: datetime) -> None:
+        self.conn.execute(
+            insert(confirmations).values(
+                token=token, learner_id=learner_id, kind=kind, created_at=now
+            )
+        )
+
+    def use(self, token: str, learner_id: int, now: datetime, since: datetime) -> str | None:
+        row = self.conn.execute(
+            update(confirmations)
+            .where(
+                confirmations.c.token == token,
+                confirmations.c.learner_id == learner_id,
+                confirmations.c.used_at.is_(None),
+                confirmations.c.created_at >= since,
+            )
+            .values(used_at=now)
+            .returning(confirmations.c.kind)
+        ).first()
+        return str(row.kind) if row else None
+
+
 class SqlTx:
     """The repositories of one transaction, over one connection."""
 
@@ -715,3 +965,5 @@ class SqlTx:
         self.schedule = SqlSchedule(conn)
         self.reviews = SqlReviews(conn)
         self.prompts = SqlPrompts(conn)
+        self.quizzes = SqlQuizzes(conn)
+        self.confirmations = SqlConfirmations(conn)

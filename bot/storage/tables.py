@@ -214,3 +214,45 @@ prompts = Table(
     Column("typed_answer", Text),
     Index(None, "learner_id", "created_at"),
 )
+
+quiz_rounds = Table(
+    "quiz_rounds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token", String(22), nullable=False, unique=True),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", String(64), nullable=False),
+    Column("card_id", String(64), ForeignKey("cards.id"), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("started_by", Integer, ForeignKey("learners.id", ondelete="SET NULL")),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    # Comma-separated learner ids expected to take part (recent participants in this chat).
+    Column("expected", Text, nullable=False, default=""),
+    Index(None, "platform", "chat_id", "started_at"),
+    Index(None, "closed_at", "ends_at"),
+)
+
+quiz_participants = Table(
+    "quiz_participants",
+    metadata,
+    Column("round_id", Integer, ForeignKey("quiz_rounds.id", ondelete="CASCADE"), primary_key=True),
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True),
+    Column("prompt_token", String(22), nullable=False),
+    Column("display_name", String(128), nullable=False),
+    Column("revealed_at", UTCDateTime, nullable=False),
+    Column("rating", SmallInteger),
+    Column("answered_at", UTCDateTime),
+    Index(None, "prompt_token"),
+)
+
+confirmations = Table(
+    "confirmations",
+    metadata,
+    Column("token", String(22), primary_key=True),
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+)

@@ -1,0 +1,96 @@
+"""Who is talking to the bot: platform accounts, learners, and the service base."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from bot.core.model import Learner, LearnerSettings
+from bot.core.ports import Clock, Database, TokenSource, Tx
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SEEN_EVERY = timedelta(hours=12)
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """The person behind a platform event."""
+
+    platform: str
+    user_id: str
+    display_name: str = ""
+
+
+def get_or_create_learner(
+    tx: Tx,
+    who: Who,
+    defaults: LearnerSettings,
+    default_topics: Sequence[str],
+    now: datetime,
+) -> Learner:
+    """Find the learner for a platform account, enrolling a new one with the defaults.
+
+    Contact from an unreachable learner makes them reachable again.
+    """
+    learner = tx.learners.get(who.platform, who.user_id)
+    if learner is None:
+        learner = tx.learners.create(
+            who.platform,
+            who.user_id,
+            who.display_name or who.user_id,
+            defaults,
+            default_topics,
+            now,
+        )
+        log.info("new learner %s on %s", learner.id, who.platform)
+    elif (
+        learner.unreachable
+        or learner.last_seen_at is None
+        or (now - learner.last_seen_at >= SEEN_EVERY)
+    ):
+        tx.learners.seen(learner.id, now)
+    return learner
+
+
+class ServiceBase:
+    """Runs one unit of work per user action, with the learner looked up (or enrolled) first.
+
+    Args:
+        db: runs units of work.
+        clock: gives "now".
+        tokens: makes prompt tokens.
+        defaults: settings a new learner starts with.
+        default_topics: decks or tags a new learner studies (empty: all).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        tokens: TokenSource,
+        defaults: LearnerSettings,
+        default_topics: Sequence[str] = (),
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.tokens = tokens
+        self.defaults = defaults
+        self.default_topics = tuple(default_topics)
+
+    async def _run(self, who: Who, fn: Callable[[Tx, Learner, datetime], T]) -> T:
+        now = self.clock.now()
+
+        def work(tx: Tx) -> T:
+            learner = get_or_create_learner(tx, who, self.defaults, self.default_topics, now)
+            return fn(tx, learner, now)
+
+        return await self.db.run(work)
+
+    async def learner(self, who: Who) -> Learner:
+        """The learner behind an account (created on first contact)."""
+        return await self._run(who, lambda tx, learner, now: learner)

@@ -1,0 +1,231 @@
+"""Group /quiz: a card posted to a chat; members reveal and rate it privately.
+
+A member's rating is an ordinary review in their own schedule (source
+``quiz``). The round closes when its window ends (a periodic sweep, so it
+survives restarts) or once every expected participant has rated; the answer
+and a tally are then announced to the group, exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bot.core import srs
+from bot.core.actions import Action
+from bot.core.learners import ServiceBase, Who
+from bot.core.messages import Announcement, Button, Reply
+from bot.core.model import (
+    RATING_NAMES,
+    Learner,
+    LearnerSettings,
+    Prompt,
+    QuizParticipant,
+    QuizRound,
+)
+from bot.core.ports import Tx
+from bot.core.views import card_view, rating_buttons
+
+log = logging.getLogger(__name__)
+
+RECENT_PARTICIPANTS = timedelta(days=30)
+NO_REPEAT = timedelta(hours=24)
+DEFAULT_WINDOW = timedelta(minutes=10)
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = max(1, round(delta.total_seconds() / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def least_remembered(
+    tx: Tx, learner_ids: Sequence[int], card_ids: Sequence[str], now: datetime
+) -> str:
+    """The card these learners are least likely to recall now (deck order breaks ties)."""
+    settings: dict[int, LearnerSettings] = {}
+    for lid in learner_ids:
+        learner = tx.learners.get_by_id(lid)
+        if learner is not None:
+            settings[lid] = learner.settings
+    total = dict.fromkeys(card_ids, 0.0)
+    for state in tx.schedule.states_for(list(settings), card_ids):
+        total[state.card_id] += srs.retrievability(state, now, settings[state.learner_id])
+    order = {cid: i for i, cid in enumerate(card_ids)}
+    return min(card_ids, key=lambda cid: (total[cid], order[cid]))
+
+
+def start_quiz(
+    tx: Tx,
+    starter: Learner,
+    chat_id: str,
+    topic: str,
+    now: datetime,
+    token: str,
+    window: timedelta,
+) -> Reply:
+    """Post a card on ``topic`` to a group chat, or explain why not."""
+    topic = topic.strip().lower()
+    topics = tx.catalogue.topics()
+    if not topic:
+        return Reply(
+            "error", f"Which topic? For example /quiz attention. Topics: {', '.join(topics)}."
+        )
+    cards = tx.catalogue.cards_in_topic(topic)
+    if not cards:
+        return Reply("error", f"I have no cards on “{topic}”. Topics: {', '.join(topics)}.")
+    platform = starter.platform
+    announcements: tuple[Announcement, ...] = ()
+    running = tx.quizzes.open_round(platform, chat_id)
+    if running is not None:
+        if running.ends_at > now:
+            left = _minutes(running.ends_at - now)
+            return Reply("error", f"A quiz is already running here; its answer comes in {left}.")
+        closed = close_round(tx, running, now)
+        announcements = (closed,) if closed else ()
+    expected = set(tx.quizzes.recent_participants(platform, chat_id, now - RECENT_PARTICIPANTS))
+    expected.add(starter.id)
+    recent = tx.quizzes.recent_cards(platform, chat_id, now - NO_REPEAT)
+    candidates = [c for c in cards if c not in recent] or cards
+    card_id = least_remembered(tx, sorted(expected), candidates, now)
+    tx.quizzes.add(
+        QuizRound(
+            id=0,
+            token=token,
+            platform=platform,
+            chat_id=chat_id,
+            card_id=card_id,
+            topic=topic,
+            started_at=now,
+            ends_at=now + window,
+            started_by=starter.id,
+            expected=tuple(sorted(expected)),
+        )
+    )
+    card = tx.catalogue.card(card_id)
+    assert card is not None
+    text = (
+        f"Quiz on {topic}. Think of your answer, then tap Reveal: you see the back and rate "
+        f"yourself privately, and it counts in your own schedule. "
+        f"The answer is posted here in {_minutes(window)}."
+    )
+    return Reply(
+        "quiz",
+        text,
+        card=card_view(card, back=False),
+        buttons=((Button("Reveal", Action("quiz", token).encode()),),),
+        announcements=announcements,
+    )
+
+
+def reveal_quiz(
+    tx: Tx, member: Learner, round_token: str, now: datetime, prompt_token: str, name: str
+) -> Reply:
+    """Give one member the back of a quiz card and their own rating buttons, privately."""
+    r = tx.quizzes.by_token(round_token)
+    if r is None:
+        return Reply("expired", "This button has expired.")
+    if r.closed_at is not None or now >= r.ends_at:
+        return Reply("expired", "This quiz round is over; its answer is in the group.")
+    card = tx.catalogue.card(r.card_id)
+    if card is None:
+        return Reply("expired", "This card is no longer in its deck.")
+    mine = next((p for p in tx.quizzes.participants(r.id) if p.learner_id == member.id), None)
+    if mine is not None and mine.rating is not None:
+        return Reply(
+            "info",
+            f"You already rated this one {RATING_NAMES[mine.rating]}: it is in your schedule.",
+        )
+    if mine is None:
+        tx.prompts.add(Prompt(prompt_token, member.id, r.card_id, "quiz", now))
+        tx.prompts.reveal(prompt_token, now, None)
+        tx.quizzes.add_participant(QuizParticipant(r.id, member.id, prompt_token, name, now))
+    else:
+        prompt_token = mine.prompt_token
+    state = tx.schedule.get(member.id, r.card_id)
+    intervals = srs.preview(state, now, member.settings)
+    return Reply(
+        "back",
+        "From the group quiz: rate yourself honestly; it counts in your own schedule.",
+        card=card_view(card, back=True),
+        buttons=(rating_buttons(prompt_token, intervals),),
+    )
+
+
+def after_quiz_rating(
+    tx: Tx, learner: Learner, prompt_token: str, rating: int, now: datetime
+) -> tuple[Announcement, ...]:
+    """Record a quiz rating; close the round when every expected participant has rated."""
+    mine = tx.quizzes.by_prompt(prompt_token)
+    if mine is None:
+        return ()
+    tx.quizzes.record(mine.round_id, learner.id, rating, now)
+    r = tx.quizzes.by_id(mine.round_id)
+    if r is None or r.closed_at is not None:
+        return ()
+    parts = tx.quizzes.participants(r.id)
+    rated = {p.learner_id for p in parts if p.rating is not None}
+    everyone = set(r.expected) | {p.learner_id for p in parts}
+    if len(everyone) >= 2 and everyone <= rated:
+        closed = close_round(tx, r, now)
+        return (closed,) if closed else ()
+    return ()
+
+
+def tally_text(parts: Sequence[QuizParticipant]) -> str:
+    """ "3 took part · Again 1 · Hard 0 · Good 2 · Easy 0" (counts only, no names)."""
+    if not parts:
+        return "Nobody revealed this one."
+    counts = {r: 0 for r in RATING_NAMES}
+    for p in parts:
+        if p.rating is not None:
+            counts[p.rating] += 1
+    unrated = sum(1 for p in parts if p.rating is None)
+    text = f"{len(parts)} took part · " + " · ".join(
+        f"{RATING_NAMES[r]} {counts[r]}" for r in RATING_NAMES
+    )
+    if unrated:
+        text += f" · {unrated} did not rate"
+    return text
+
+
+def close_round(tx: Tx, r: QuizRound, now: datetime) -> Announcement | None:
+    """Close a round once and build the group's answer-and-tally message."""
+    if not tx.quizzes.close(r.id, now):
+        return None
+    card = tx.catalogue.card(r.card_id)
+    parts = tx.quizzes.participants(r.id)
+    text = "Quiz answer. " + tally_text(parts)
+    view = card_view(card, back=True) if card is not None else None
+    return Announcement(r.platform, r.chat_id, Reply("quiz_result", text, card=view))
+
+
+def close_due_rounds(tx: Tx, now: datetime) -> list[Announcement]:
+    """Close every round whose window has ended; each is announced exactly once."""
+    out: list[Announcement] = []
+    for r in tx.quizzes.due(now):
+        closed = close_round(tx, r, now)
+        if closed is not None:
+            out.append(closed)
+    return out
+
+
+class QuizService(ServiceBase):
+    """Group quizzes for adapters. Reveal and rating buttons go through ``StudyService.press``."""
+
+    window: timedelta = DEFAULT_WINDOW
+
+    async def start(
+        self, who: Who, chat_id: str, topic: str, window: timedelta | None = None
+    ) -> Reply:
+        """Start a round in a group chat (``who`` is the member who asked)."""
+        token = self.tokens()
+        length = window or self.window
+        return await self._run(
+            who, lambda tx, lr, now: start_quiz(tx, lr, chat_id, topic, now, token, length)
+        )
+
+    async def sweep(self) -> list[Announcement]:
+        """Close rounds whose window has ended; returns what to post to their groups."""
+        now = self.clock.now()
+        return await self.db.run(lambda tx: close_due_rounds(tx, now))

@@ -1,0 +1,37 @@
+"""How cards become replies: card views and the rating row."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.core import srs
+from bot.core.actions import Action
+from bot.core.messages import Button, CardView
+from bot.core.model import RATING_NAMES, CardInfo
+
+
+def card_view(card: CardInfo, *, back: bool, typed: str | None = None) -> CardView:
+    """The card as shown: front only, or front and back (with mnemonic, notes, typed answer)."""
+    return CardView(
+        card_id=card.id,
+        deck_title=card.deck_title,
+        title=card.title,
+        front=card.front,
+        back=card.back if back else None,
+        mnemonic=card.mnemonic if back else None,
+        notes=card.notes if back else None,
+        typed_answer=typed if back else None,
+        image_kind=card.image_kind,
+        image_spec=card.image_spec,
+    )
+
+
+def rating_buttons(token: str, intervals: dict[int, timedelta]) -> tuple[Button, ...]:
+    """ "Again 1m", "Hard 6m", "Good 10m", "Easy 4d", each carrying its rating."""
+    return tuple(
+        Button(
+            f"{RATING_NAMES[r]} {srs.format_interval(intervals[r])}",
+            Action("rate", token, r).encode(),
+        )
+        for r in (1, 2, 3, 4)
+    )
