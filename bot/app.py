@@ -8,14 +8,18 @@ import logging
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core.actions import new_token
 from bot.core.decks import DeckSet
+from bot.core.messages import Announcement
 from bot.core.model import LearnerSettings, SyncReport
 from bot.core.ports import Clock, Tx
+from bot.core.quiz import QuizService
+from bot.core.rendering import Renderer
 from bot.core.study import StudyService
 from bot.deckfiles import load_decks
 from bot.storage.database import SqlDatabase
@@ -28,9 +32,17 @@ class Platform(Protocol):
 
     name: str
 
-    async def start(self) -> None: ...
+    async def start(self) -> None:
+        """Connect and start handling updates (returns once running)."""
+        ...
 
-    async def stop(self) -> None: ...
+    async def stop(self) -> None:
+        """Stop taking updates, finish in-flight work, disconnect."""
+        ...
+
+    async def announce(self, announcement: Announcement) -> None:
+        """Post a core message to a chat of this platform (a quiz result in a group)."""
+        ...
 
 
 def learner_defaults(settings: Settings) -> LearnerSettings:
@@ -58,9 +70,29 @@ class App:
     db: SqlDatabase
     clock: Clock
     study: StudyService
+    quiz: QuizService
     decks: DeckSet = field(default_factory=DeckSet)
+    platforms: dict[str, Platform] = field(default_factory=dict)
+    #: Draws card images and /stats charts; None means text only.
+    renderer: Renderer | None = None
+
+    async def deliver(self, announcements: Sequence[Announcement]) -> None:
+        """Post announcements through their platforms; a failure is logged, never raised."""
+        for item in announcements:
+            platform = self.platforms.get(item.platform)
+            if platform is None:
+                log.warning("no running %s platform for an announcement", item.platform)
+                continue
+            try:
+                await platform.announce(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not post to %s chat %s", item.platform, item.chat_id)
 
     async def close(self) -> None:
+        if self.renderer is not None:
+            await self.renderer.close()
         await self.db.dispose()
 
 
@@ -111,10 +143,11 @@ async def build_app(
     except BaseException:
         await db.dispose()
         raise
-    study = StudyService(
-        db, clock, new_token, learner_defaults(settings), default_topics=settings.decks.default
-    )
-    return App(settings, db, clock, study, deck_set)
+    defaults = learner_defaults(settings)
+    study = StudyService(db, clock, new_token, defaults, default_topics=settings.decks.default)
+    quiz = QuizService(db, clock, new_token, defaults, default_topics=settings.decks.default)
+    quiz.window = timedelta(minutes=settings.quiz.window_minutes)
+    return App(settings, db, clock, study, quiz, deck_set)
 
 
 def build_platforms(app: App) -> list[Platform]:
@@ -165,6 +198,7 @@ async def run_bot(settings: Settings) -> int:
             for platform in platforms:
                 await platform.start()
                 started.append(platform)
+                app.platforms[platform.name] = platform
                 log.info("%s started", platform.name)
             await stop.wait()
             log.info("shutting down")

@@ -45,6 +45,7 @@ __all__ = [
     "DecksSettings",
     "DiscordSettings",
     "LoggingSettings",
+    "QuizSettings",
     "Secret",
     "Settings",
     "StudySettings",
@@ -61,6 +62,7 @@ ENV_DATA_DIR: Final = "STUDYBOT_DATA_DIR"
 ENV_DATABASE_URL: Final = "STUDYBOT_DATABASE_URL"
 ENV_TELEGRAM_TOKEN: Final = "STUDYBOT_TELEGRAM_TOKEN"
 ENV_DISCORD_TOKEN: Final = "STUDYBOT_DISCORD_TOKEN"
+ENV_TELEGRAM_WEBHOOK_SECRET: Final = "STUDYBOT_TELEGRAM_WEBHOOK_SECRET"
 
 _ENV_LABEL: Final = "environment"
 _MASK: Final = "***"
@@ -74,8 +76,18 @@ _SECRET_QUERY_KEYS: Final = frozenset({"password", "passwd", "pass", "pwd"})
 _SCHEMA: Final[Mapping[str, tuple[str, ...]]] = {
     "bot": ("data_dir",),
     "database": ("url", "auto_upgrade", "echo"),
-    "telegram": ("token", "base_url", "base_file_url"),
-    "discord": ("token",),
+    "telegram": (
+        "token",
+        "base_url",
+        "base_file_url",
+        "mode",
+        "webhook_url",
+        "webhook_listen",
+        "webhook_port",
+        "webhook_secret",
+    ),
+    "discord": ("token", "shard_count", "shard_ids"),
+    "quiz": ("window_minutes",),
     "study": (
         "desired_retention",
         "new_cards_per_day",
@@ -171,13 +183,34 @@ class TelegramSettings:
     token: Secret | None = None
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
+    #: "polling" (long polling, the default) or "webhook".
+    mode: str = "polling"
+    #: Public HTTPS URL Telegram posts updates to (webhook mode).
+    webhook_url: str = ""
+    #: Address and port the webhook server listens on (behind your reverse proxy).
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    #: Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (webhook mode).
+    webhook_secret: Secret | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DiscordSettings:
-    """``[discord]``: the bot token."""
+    """``[discord]``: the bot token and sharding."""
 
     token: Secret | None = None
+    #: Total shards across all processes; None lets Discord decide.
+    shard_count: int | None = None
+    #: Shards this process runs; empty means all of them.
+    shard_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QuizSettings:
+    """``[quiz]``: group quizzes."""
+
+    #: How long a /quiz round stays open before the answer is posted.
+    window_minutes: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,10 +263,12 @@ class Settings:
     decks: DecksSettings
     #: The config file these settings came from, or None for defaults only.
     source: Path | None = None
+    quiz: QuizSettings = QuizSettings()
 
     def secret_values(self) -> tuple[str, ...]:
         """Return every secret string (tokens, database password) for log redaction."""
-        values = [t.reveal() for t in (self.telegram.token, self.discord.token) if t]
+        secrets = (self.telegram.token, self.discord.token, self.telegram.webhook_secret)
+        values = [t.reveal() for t in secrets if t]
         for raw in _url_secrets(self.database.url):
             values.extend({raw, unquote(raw)})
         return tuple(v for v in values if v)
@@ -314,7 +349,12 @@ def _build(
         data_dir=resolved_data_dir,
         database=_database(sections["database"], env, resolved_data_dir),
         telegram=_telegram(sections["telegram"], env),
-        discord=DiscordSettings(token=_token(sections["discord"], env, ENV_DISCORD_TOKEN)),
+        discord=_discord(sections["discord"], env),
+        quiz=QuizSettings(
+            window_minutes=sections["quiz"].integer(
+                "window_minutes", QuizSettings().window_minutes, 1, 1440
+            )
+        ),
         study=_study(sections["study"]),
         logging=_logging(sections["logging"]),
         decks=_decks(sections["decks"], base_dir),
@@ -347,10 +387,43 @@ def _telegram(section: _Section, env: Mapping[str, str]) -> TelegramSettings:
     for key, value in (("base_url", base_url), ("base_file_url", base_file_url)):
         if not value.startswith(("https://", "http://")):
             section.fail(key, "must be an http:// or https:// URL")
+    mode = section.string("mode", defaults.mode)
+    if mode not in ("polling", "webhook"):
+        section.fail("mode", 'must be "polling" or "webhook"')
+    webhook_url = section.string("webhook_url", defaults.webhook_url)
+    if mode == "webhook" and not webhook_url.startswith("https://"):
+        section.fail("webhook_url", "webhook mode needs the public https:// URL Telegram posts to")
+    secret = section.string("webhook_secret", "").strip()
+    env_secret = _env(env, ENV_TELEGRAM_WEBHOOK_SECRET)
+    if env_secret is not None:
+        secret = env_secret.strip()
+    if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        section.fail("webhook_secret", "use 1-256 characters from A-Z, a-z, 0-9, _ and -")
     return TelegramSettings(
         token=_token(section, env, ENV_TELEGRAM_TOKEN),
         base_url=base_url,
         base_file_url=base_file_url,
+        mode=mode,
+        webhook_url=webhook_url,
+        webhook_listen=section.string("webhook_listen", defaults.webhook_listen, non_empty=True),
+        webhook_port=section.integer("webhook_port", defaults.webhook_port, 1, 65535),
+        webhook_secret=Secret(secret) if secret else None,
+    )
+
+
+def _discord(section: _Section, env: Mapping[str, str]) -> DiscordSettings:
+    count = section.integer("shard_count", 0, 0, 100000)
+    ids = section.table.get("shard_ids", [])
+    if not isinstance(ids, list) or any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
+        section.fail("shard_ids", f"expected an array of integers, got {_type_name(ids)}")
+    if ids and not count:
+        section.fail("shard_ids", "needs shard_count (the total number of shards)")
+    if any(not 0 <= i < count for i in ids):
+        section.fail("shard_ids", f"each id must be from 0 to shard_count - 1 ({count - 1})")
+    return DiscordSettings(
+        token=_token(section, env, ENV_DISCORD_TOKEN),
+        shard_count=count or None,
+        shard_ids=tuple(ids),
     )
 
 

@@ -94,3 +94,25 @@ class ServiceBase:
     async def learner(self, who: Who) -> Learner:
         """The learner behind an account (created on first contact)."""
         return await self._run(who, lambda tx, learner, now: learner)
+
+    async def remember_dm_channel(self, who: Who, channel_id: str) -> None:
+        """Store the learner's DM channel id so a later push needs one request."""
+        await self._run(
+            who,
+            lambda tx, lr, now: (
+                None
+                if lr.dm_channel_id == channel_id
+                else tx.learners.set_dm_channel(lr.id, channel_id)
+            ),
+        )
+
+    async def mark_unreachable(self, platform: str, user_id: str) -> None:
+        """The platform refused a message to this account: stop pushing until they write."""
+
+        def work(tx: Tx) -> None:
+            learner = tx.learners.get(platform, user_id)
+            if learner is not None and not learner.unreachable:
+                tx.learners.set_unreachable(learner.id)
+                log.info("learner %s on %s is unreachable", learner.id, platform)
+
+        await self.db.run(work)

@@ -63,6 +63,7 @@ class Learner:
     topics: tuple[str, ...] = ()
     unreachable: bool = False
     last_seen_at: datetime | None = None
+    dm_channel_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

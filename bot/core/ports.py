@@ -64,6 +64,10 @@ class LearnerRepo(Protocol):
         """Record contact from the learner (which also makes them reachable again)."""
         ...
 
+    def set_dm_channel(self, learner_id: int, channel_id: str) -> None:
+        """Remember the learner's direct-message channel (one request per push on Discord)."""
+        ...
+
     def set_unreachable(self, learner_id: int) -> None:
         """The platform refuses messages to this learner (blocked bot, closed DMs)."""
         ...
@@ -109,6 +113,10 @@ class ScheduleRepo(Protocol):
         ...
 
     def count_due(self, learner_id: int, until: datetime) -> int: ...
+
+    def due_times(self, learner_id: int, until: datetime) -> list[datetime]:
+        """When each live, unsuspended card falls due, for cards due before ``until``."""
+        ...
 
     def unsuspend(self, learner_id: int, card_ids: Sequence[str] | None) -> int:
         """Unsuspend these cards (all when None); returns how many changed."""

@@ -71,6 +71,20 @@ def compute_stats(
     )
 
 
+def due_forecast(
+    due_times: Sequence[datetime], now: datetime, tz: str, days: int = 30
+) -> list[int]:
+    """Cards due on each of the next ``days`` local days, today first (overdue counts today)."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    counts = [0] * days
+    for due in due_times:
+        offset = max(0, (due.astimezone(zone).date() - today).days)
+        if offset < days:
+            counts[offset] += 1
+    return counts
+
+
 def format_stats(s: StudyStats) -> str:
     """Plain-text stats for any platform."""
     if s.retention_30d is None:

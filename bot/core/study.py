@@ -29,7 +29,7 @@ from bot.core.model import (
     ReviewSource,
 )
 from bot.core.ports import Tx
-from bot.core.stats import StudyStats, compute_stats, format_stats
+from bot.core.stats import StudyStats, compute_stats, due_forecast, format_stats
 from bot.core.views import card_view, rating_buttons
 
 __all__ = ["SettingsError", "StudyService", "Who", "get_or_create_learner"]
@@ -532,6 +532,16 @@ class StudyService(ServiceBase):
 
     async def stats(self, who: Who) -> StudyStats:
         return await self._run(who, lambda tx, lr, now: stats(tx, lr, now))
+
+    async def forecast(self, who: Who, days: int = 30) -> list[int]:
+        """Cards due on each of the learner's next ``days`` local days (for the /stats chart)."""
+
+        def fn(tx: Tx, lr: Learner, now: datetime) -> list[int]:
+            tz = lr.settings.timezone
+            until = srs.day_start(now, tz) + timedelta(days=days + 1)
+            return due_forecast(tx.schedule.due_times(lr.id, until), now, tz, days)
+
+        return await self._run(who, fn)
 
     async def stats_text(self, who: Who) -> Reply:
         result = await self.stats(who)

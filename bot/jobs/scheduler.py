@@ -31,10 +31,18 @@ async def prune_prompts(app: App) -> int:
     return count
 
 
+async def close_quizzes(app: App) -> int:
+    """Close /quiz rounds whose window has ended and post their answers (exactly once)."""
+    announcements = await app.quiz.sweep()
+    await app.deliver(announcements)
+    return len(announcements)
+
+
 def build_scheduler(app: App) -> AsyncIOScheduler:
     """An AsyncIOScheduler on the running loop with the housekeeping jobs."""
     scheduler = AsyncIOScheduler(
         job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1}
     )
     scheduler.add_job(prune_prompts, "interval", hours=6, args=[app], id="prune_prompts")
+    scheduler.add_job(close_quizzes, "interval", seconds=15, args=[app], id="close_quizzes")
     return scheduler

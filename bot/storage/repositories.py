@@ -109,6 +109,7 @@ _LEARNER_SELECT = select(
     learners.c.created_at,
     learners.c.unreachable,
     learners.c.last_seen_at,
+    learners.c.dm_channel_id,
     *[c for c in learner_settings.c if c.name != "learner_id"],
 ).join(learner_settings, learner_settings.c.learner_id == learners.c.id)
 
@@ -124,6 +125,7 @@ def _learner(r: RowMapping) -> Learner:
         topics=tuple(t for t in r["topics"].split(",") if t),
         unreachable=r["unreachable"],
         last_seen_at=r["last_seen_at"],
+        dm_channel_id=r["dm_channel_id"],
     )
 
 
@@ -199,6 +201,11 @@ class SqlLearners:
             update(learners)
             .where(learners.c.id == learner_id)
             .values(last_seen_at=now, unreachable=False)
+        )
+
+    def set_dm_channel(self, learner_id: int, channel_id: str) -> None:
+        self.conn.execute(
+            update(learners).where(learners.c.id == learner_id).values(dm_channel_id=channel_id)
         )
 
     def set_unreachable(self, learner_id: int) -> None:
@@ -535,6 +542,17 @@ class SqlSchedule:
                 )
             ).scalar_one()
         )
+
+    def due_times(self, learner_id: int, until: datetime) -> list[datetime]:
+        rows = self.conn.execute(
+            select(card_states.c.due, card_states.c.buried_until).where(
+                card_states.c.learner_id == learner_id,
+                card_states.c.due < until,
+                not_(card_states.c.suspended),
+                exists().where(cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)),
+            )
+        ).all()
+        return [max(r.due, r.buried_until) if r.buried_until else r.due for r in rows]
 
     def next_due_at(self, learner_id: int) -> datetime | None:
         when = case(

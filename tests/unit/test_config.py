@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.config as config_module
 from bot.config import (
     ConfigError,
     DatabaseSettings,
@@ -159,26 +160,7 @@ def test_example_config_documents_every_key() -> None:
     uncommented = re.sub(r"(?m)^#\s*(\w+\s*=)", r"\1", text)
     document = tomllib.loads(uncommented)
     keys = {section: set(table) for section, table in document.items()}
-    assert keys == {
-        "bot": {"data_dir"},
-        "database": {"url", "auto_upgrade", "echo"},
-        "telegram": {"token", "base_url", "base_file_url"},
-        "discord": {"token"},
-        "study": {
-            "desired_retention",
-            "new_cards_per_day",
-            "max_reviews_per_day",
-            "learning_steps",
-            "relearning_steps",
-            "maximum_interval_days",
-            "leech_threshold",
-            "timezone",
-            "push_time",
-            "enable_fuzzing",
-        },
-        "decks": {"paths", "default"},
-        "logging": {"level", "format"},
-    }
+    assert keys == {section: set(names) for section, names in config_module._SCHEMA.items()}
     # Tokens are commented out in the real file.
     assert tomllib.loads(text)["telegram"].get("token") is None
     assert "token" not in tomllib.loads(text)["discord"]
@@ -677,3 +659,45 @@ def test_install_secret_filter_on_existing_handlers() -> None:
 
 def test_settings_is_exported_type() -> None:
     assert isinstance(default_settings(), Settings)
+
+
+# --------------------------------------------------------------------------- platform keys
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ('[telegram]\nmode = "push"', "[telegram] mode"),
+        ('[telegram]\nmode = "webhook"', "[telegram] webhook_url"),
+        ("[telegram]\nwebhook_port = 0", "[telegram] webhook_port"),
+        ('[telegram]\nwebhook_secret = "has spaces"', "[telegram] webhook_secret"),
+        ("[discord]\nshard_ids = [0]", "[discord] shard_ids"),
+        ("[discord]\nshard_count = 2\nshard_ids = [2]", "[discord] shard_ids"),
+        ('[discord]\nshard_ids = ["a"]', "[discord] shard_ids"),
+        ("[quiz]\nwindow_minutes = 0", "[quiz] window_minutes"),
+    ],
+)
+def test_platform_key_errors(tmp_path: Path, body: str, fragment: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(body + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert fragment in str(info.value)
+    assert "c.toml" in str(info.value)
+
+
+def test_platform_keys_parse(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[telegram]\nmode = "webhook"\nwebhook_url = "https://bot.example.org/tg"\n'
+        "webhook_port = 9000\n"
+        "[discord]\nshard_count = 4\nshard_ids = [0, 1]\n[quiz]\nwindow_minutes = 3\n"
+    )
+    s = load_settings(path, env={"STUDYBOT_TELEGRAM_WEBHOOK_SECRET": "s3cret-Value"})
+    assert s.telegram.mode == "webhook" and s.telegram.webhook_port == 9000
+    assert s.telegram.webhook_secret is not None
+    assert s.telegram.webhook_secret.reveal() == "s3cret-Value"
+    assert "s3cret-Value" in s.secret_values()
+    assert "s3cret-Value" not in repr(s)
+    assert s.discord.shard_count == 4 and s.discord.shard_ids == (0, 1)
+    assert s.quiz.window_minutes == 3
