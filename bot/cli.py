@@ -184,6 +184,15 @@ def _decks_check(paths: Sequence[Path], *, as_json: bool) -> int:
                 }
                 for d in result.decks
             ],
+            "challenge_sets": [
+                {
+                    "id": cs.id,
+                    "title": cs.title,
+                    "path": cs.path,
+                    "challenges": [{"id": c.id, "kind": c.kind} for c in cs.challenges],
+                }
+                for cs in result.challenge_sets
+            ],
             "errors": [
                 {"path": e.path, "line": e.line, "message": e.message} for e in result.errors
             ],
@@ -192,6 +201,8 @@ def _decks_check(paths: Sequence[Path], *, as_json: bool) -> int:
     else:
         for deck in result.decks:
             print(f"{deck.path}: {deck.id} “{deck.title}”: {len(deck.cards)} cards")
+        for cs in result.challenge_sets:
+            print(f"{cs.path}: {cs.id} “{cs.title}”: {len(cs.challenges)} challenges")
         for error in result.errors:
             print(str(error), file=sys.stderr)
         total = sum(len(d.cards) for d in result.decks)

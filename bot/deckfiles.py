@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
+from bot.core.challengedefs import (
+    ChallengeSet,
+    check_challenge_links,
+    is_challenge_file,
+    parse_challenge_set,
+)
 from bot.core.decks import Deck, DeckError, DeckSet, check_deck_set, parse_deck
 
 log = logging.getLogger(__name__)
@@ -30,19 +37,43 @@ def deck_files(paths: Iterable[Path]) -> tuple[list[Path], list[DeckError]]:
 
 
 def load_decks(paths: Iterable[Path]) -> DeckSet:
-    """Read and check every deck under ``paths``; problems are collected, never raised."""
+    """Read and check every deck and challenge set under ``paths``.
+
+    Problems are collected (file and line), never raised. Challenge files
+    (``# Challenge set: ...``) are checked against the cards of every deck read.
+    """
     files, errors = deck_files(paths)
     decks: list[Deck] = []
+    sets: list[ChallengeSet] = []
     for file in files:
         try:
             text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             errors.append(DeckError(str(file), 0, f"cannot read the file: {exc}"))
             continue
+        if is_challenge_file(text):
+            challenge_set, errs = parse_challenge_set(text, str(file))
+            errors.extend(errs)
+            if challenge_set is not None:
+                sets.append(challenge_set)
+            continue
         deck, errs = parse_deck(text, str(file))
         errors.extend(errs)
         if deck is not None:
             decks.append(deck)
     result = check_deck_set(decks, errors)
-    log.debug("loaded %d decks, %d problems", len(result.decks), len(result.errors))
+    if sets:
+        card_ids = {card.id for card in result.cards()}
+        link_errors = check_challenge_links(sets, card_ids)
+        result = replace(
+            result,
+            errors=tuple(sorted((*result.errors, *link_errors), key=lambda e: (e.path, e.line))),
+            challenge_sets=tuple(sets),
+        )
+    log.debug(
+        "loaded %d decks, %d challenge sets, %d problems",
+        len(result.decks),
+        len(result.challenge_sets),
+        len(result.errors),
+    )
     return result

@@ -165,15 +165,15 @@ class ChallengeSet:
 
 def is_challenge_file(text: str) -> bool:
     """True when the first non-blank line of ``text`` is ``# Challenge set: ...``."""
-    for line in text.splitlines():
+    for line in text.removeprefix("\ufeff").splitlines():
         if line.strip():
-            return _TITLE.match(line.lstrip("\ufeff").rstrip()) is not None
+            return _TITLE.match(line.rstrip()) is not None
     return False
 
 
 # --- parsing -------------------------------------------------------------------------------
 
-Lines = list[tuple[int, str]]  # (1-based line number, text)
+_Lines = list[tuple[int, str]]  # (1-based line number, text)
 
 
 @dataclass
@@ -181,7 +181,7 @@ class _Draft:
     title: str
     line: int
     meta: dict[str, tuple[str, int]] = field(default_factory=dict)
-    sections: dict[str, tuple[Lines, int]] = field(default_factory=dict)
+    sections: dict[str, tuple[_Lines, int]] = field(default_factory=dict)
 
 
 def _outside_fences(lines: Sequence[str]) -> list[bool]:
@@ -205,11 +205,11 @@ def _split_list(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
 
 
-def _text(body: Lines) -> str:
+def _text(body: _Lines) -> str:
     return "\n".join(line for _, line in body).strip("\n").rstrip()
 
 
-def _list_items(body: Lines, where: str, err: Callable[[int, str], None]) -> Lines:
+def _list_items(body: _Lines, where: str, err: Callable[[int, str], None]) -> _Lines:
     """Read ``- item`` lines; indented lines continue the item above them."""
     numbers: list[int] = []
     texts: list[str] = []
@@ -233,7 +233,7 @@ def _list_items(body: Lines, where: str, err: Callable[[int, str], None]) -> Lin
 
 
 def _rubric_rows(
-    body: Lines, where: str, empty_line: int, err: Callable[[int, str], None]
+    body: _Lines, where: str, empty_line: int, err: Callable[[int, str], None]
 ) -> tuple[RubricRow, ...]:
     """Read ``- text -> card-id, ...`` rows; ``empty_line`` is blamed when there are none."""
     reported = 0
@@ -285,12 +285,12 @@ def parse_challenge_set(text: str, path: str) -> tuple[ChallengeSet | None, list
     def err(line_no: int, message: str) -> None:
         errors.append(DeckError(path, line_no, message))
 
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
         err(1, f"the file is empty: a challenge set starts with '{SET_TITLE_PREFIX} <title>'")
         return None, errors
-    head = _TITLE.match(lines[first].lstrip("\ufeff").rstrip())
+    head = _TITLE.match(lines[first].rstrip())
     if head is None:
         err(first + 1, f"a challenge set starts with '{SET_TITLE_PREFIX} <title>'")
         return None, errors
@@ -302,7 +302,7 @@ def parse_challenge_set(text: str, path: str) -> tuple[ChallengeSet | None, list
     outside = _outside_fences(lines)
     set_meta: dict[str, tuple[str, int]] = {}
     drafts: list[_Draft] = []
-    assessment: Lines | None = None
+    assessment: _Lines | None = None
     assessment_line = 0
     current: _Draft | None = None
     section: str | None = None
@@ -326,7 +326,9 @@ def parse_challenge_set(text: str, path: str) -> tuple[ChallengeSet | None, list
             if current is None:
                 where = "the self-assessment" if assessment is not None else "the set header"
                 err(no, f"section '### {name}' in {where}: sections belong to a '## challenge'")
-                section = _SKIP
+                # In the header, skip the misplaced section's text; the self-assessment
+                # goes on reading its rows.
+                section = _SKIP if assessment is None else None
                 continue
             key = name.lower()
             if key not in CHALLENGE_SECTIONS:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from bot.core.imagespec import ImageSpec, ImageSpecError, parse_image_spec
 
@@ -72,10 +72,15 @@ class Deck:
 
 @dataclass(frozen=True, slots=True)
 class DeckSet:
-    """Every deck found, and every problem found while reading them."""
+    """Every deck and challenge set found, and every problem found while reading them.
+
+    ``challenge_sets`` holds :class:`bot.core.challengedefs.ChallengeSet` values
+    (typed loosely here to keep this module free of that one).
+    """
 
     decks: tuple[Deck, ...] = ()
     errors: tuple[DeckError, ...] = ()
+    challenge_sets: tuple[Any, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -104,8 +104,13 @@ class ScheduleRepo(Protocol):
         """Stored states of these learners for these cards (new cards have none)."""
         ...
 
-    def next_due(self, learner_id: int, now: datetime) -> str | None:
-        """The most overdue live card with ``due <= now`` that is not suspended or buried."""
+    def next_due(
+        self, learner_id: int, now: datetime, due_before: datetime | None = None
+    ) -> str | None:
+        """The most overdue live card due by ``due_before`` (default ``now``).
+
+        Suspended cards and cards buried past ``now`` are left out.
+        """
         ...
 
     def next_new(self, learner_id: int, topics: Sequence[str], now: datetime) -> str | None:

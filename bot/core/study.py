@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core import quiz, srs
 from bot.core.actions import Action, BadPayload, decode
@@ -75,23 +77,31 @@ def next_card(tx: Tx, learner: Learner, now: datetime, token: str, source: str) 
     start = srs.day_start(now, s.timezone)
     reviews_today, new_today = tx.reviews.counts_since(learner.id, start)
     card_id: str | None = None
+    # The review limit caps everything, new cards included (as Anki's scheduler does).
     if reviews_today < s.max_reviews_per_day:
         card_id = tx.schedule.next_due(learner.id, now)
-    if card_id is None and new_today < s.new_cards_per_day:
-        card_id = tx.schedule.next_new(learner.id, learner.topics, now)
-    if card_id is None and reviews_today < s.max_reviews_per_day:
-        card_id = tx.schedule.next_due(learner.id, now + LEARN_AHEAD)
+        if card_id is None and new_today < s.new_cards_per_day:
+            card_id = tx.schedule.next_new(learner.id, learner.topics, now)
+        if card_id is None:
+            card_id = tx.schedule.next_due(learner.id, now, due_before=now + LEARN_AHEAD)
     if card_id is None:
         return _done(tx, learner, now, reviews_today, new_today)
     return _front_reply(tx, learner, card_id, now, token, source)
 
 
+def _with_text(reply: Reply, text: str) -> Reply:
+    """Put ``text`` first in a reply, keeping what the reply already says."""
+    return replace(reply, text=f"{text}\n\n{reply.text}" if reply.text else text)
+
+
 def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> Reply:
     s = learner.settings
     lines = [f"Done for today: {reviewed} review{'s' if reviewed != 1 else ''} ({new} new)."]
+    nxt = tx.schedule.next_due_at(learner.id)
     if reviewed >= s.max_reviews_per_day:
         lines.append(f"You reached your limit of {s.max_reviews_per_day} reviews a day.")
-    nxt = tx.schedule.next_due_at(learner.id)
+        if nxt is not None:  # nothing more until the learner's next local day
+            nxt = max(nxt, srs.next_day_start(now, s.timezone))
     if nxt is not None:
         local = nxt.astimezone(ZoneInfo(s.timezone))
         when = local.strftime("%a %d %b %H:%M")
@@ -196,7 +206,7 @@ def rate(
         # A quiz rating counts in the learner's schedule but does not start a DM session.
         announcements = quiz.after_quiz_rating(tx, learner, token, rating, now)
         return Reply("info", text + " Counted in your own schedule.", announcements=announcements)
-    return replace(next_card(tx, learner, now, next_token, prompt.source), text=text)
+    return _with_text(next_card(tx, learner, now, next_token, prompt.source), text)
 
 
 def undo(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Reply:
@@ -228,7 +238,7 @@ def bury(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -
         state = replace(state, due=now)
     tx.schedule.save(replace(state, buried_until=until))
     reply = next_card(tx, learner, now, next_token, prompt.source)
-    return replace(reply, text="Buried until tomorrow.")
+    return _with_text(reply, "Buried until tomorrow.")
 
 
 def suspend(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -> Reply:
@@ -241,7 +251,7 @@ def suspend(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str
         state = replace(state, due=now)
     tx.schedule.save(replace(state, suspended=True))
     reply = next_card(tx, learner, now, next_token, prompt.source)
-    return replace(reply, text="Suspended. Send /unsuspend to bring suspended cards back.")
+    return _with_text(reply, "Suspended. Send /unsuspend to bring suspended cards back.")
 
 
 def unsuspend(tx: Tx, learner: Learner, card_ids: Sequence[str] | None) -> Reply:
@@ -255,6 +265,12 @@ def unsuspend(tx: Tx, learner: Learner, card_ids: Sequence[str] | None) -> Reply
 # --------------------------------------------------------------------------- settings
 
 
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    """IANA zone names (not host-dependent ones such as "localtime")."""
+    return frozenset(available_timezones())
+
+
 def parse_settings_change(settings: LearnerSettings, key: str, value: str) -> LearnerSettings:
     """Apply one ``key value`` change from a learner, validating it.
 
@@ -265,6 +281,8 @@ def parse_settings_change(settings: LearnerSettings, key: str, value: str) -> Le
     value = value.strip()
     if key in ("timezone", "tz"):
         try:
+            if value not in _known_zones():
+                raise ZoneInfoNotFoundError(value)
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise SettingsError(
@@ -283,11 +301,11 @@ def parse_settings_change(settings: LearnerSettings, key: str, value: str) -> Le
             )
         return replace(settings, desired_retention=round(r, 4))
     if key in ("new", "new_per_day", "new_cards_per_day"):
-        if not value.isdigit() or int(value) > 500:
+        if not re.fullmatch(r"[0-9]{1,3}", value) or int(value) > 500:
             raise SettingsError("New cards per day is a whole number from 0 to 500.")
         return replace(settings, new_cards_per_day=int(value))
     if key in ("max_reviews", "max_reviews_per_day"):
-        if not value.isdigit() or not 1 <= int(value) <= 10000:
+        if not re.fullmatch(r"[0-9]{1,5}", value) or not 1 <= int(value) <= 10000:
             raise SettingsError("Maximum reviews per day is a whole number from 1 to 10000.")
         return replace(settings, max_reviews_per_day=int(value))
     if key in ("push", "push_time"):

@@ -179,7 +179,14 @@ class SqlLearners:
             )
         )
         return Learner(
-            learner_id, platform, platform_user_id, display_name[:128], now, settings, tuple(topics)
+            learner_id,
+            platform,
+            platform_user_id,
+            display_name[:128],
+            now,
+            settings,
+            tuple(topics),
+            last_seen_at=now,
         )
 
     def save_settings(self, learner_id: int, settings: LearnerSettings) -> None:
@@ -500,11 +507,16 @@ class SqlSchedule:
             )
         )
 
-    def next_due(self, learner_id: int, now: datetime) -> str | None:
+    def next_due(
+        self, learner_id: int, now: datetime, due_before: datetime | None = None
+    ) -> str | None:
+        limit = now if due_before is None else due_before
         return self.conn.execute(
             select(card_states.c.card_id)
             .where(
-                card_states.c.learner_id == learner_id, card_states.c.due <= now, _available(now)
+                card_states.c.learner_id == learner_id,
+                card_states.c.due <= limit,
+                _available(now),
             )
             .order_by(card_states.c.due)
             .limit(1)

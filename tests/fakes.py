@@ -1,0 +1,844 @@
+"""In-memory fakes for the core's ports (``bot.core.ports``), for fast deterministic tests.
+
+They mirror the semantics of the SQL repositories in ``bot.storage.repositories``:
+
+* ``next_due`` orders by due and skips suspended, buried (``buried_until > now``)
+  and retired cards;
+* ``next_new`` walks live cards never studied, in deck order then card order,
+  filtered by topics (deck ids or tags);
+* ``counts_since`` and ``history`` skip undone reviews; "new" means the state
+  before the rating was NEW;
+* ``claim`` succeeds once per prompt.
+
+:class:`FakeDatabase` runs each unit of work on a copy-on-write view of its
+store and commits the view only if the work returns, so a unit of work that
+raises leaves no trace. Every instant handed to a fake must be aware UTC
+(``tzinfo is timezone.utc``), as the architecture requires; a naive or
+non-UTC datetime fails loudly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from bot.core.decks import CardDef, Deck, Difficulty
+from bot.core.imagespec import ImageSpec
+from bot.core.model import (
+    CardInfo,
+    CardState,
+    CardStateKind,
+    DeckInfo,
+    Learner,
+    LearnerSettings,
+    Prompt,
+    QuizParticipant,
+    QuizRound,
+    ReviewEntry,
+    SyncReport,
+)
+
+T = TypeVar("T")
+
+__all__ = [
+    "FakeCatalogue",
+    "FakeConfirmations",
+    "FakeDatabase",
+    "FakeLearners",
+    "FakePrompts",
+    "FakeQuizzes",
+    "FakeReviews",
+    "FakeSchedule",
+    "FakeStore",
+    "FakeTx",
+    "FixedClock",
+    "SequentialTokens",
+    "make_card",
+    "make_deck",
+]
+
+
+def _utc(when: datetime | None, what: str = "instant") -> None:
+    """Fail loudly unless ``when`` is None or aware UTC with ``tzinfo is timezone.utc``."""
+    if when is not None and when.tzinfo is not UTC:
+        raise AssertionError(f"{what} must be aware UTC (tzinfo is timezone.utc), got {when!r}")
+
+
+def _state_utc(state: CardState) -> None:
+    _utc(state.due, "CardState.due")
+    _utc(state.last_review, "CardState.last_review")
+    _utc(state.buried_until, "CardState.buried_until")
+
+
+# --------------------------------------------------------------------------- time and tokens
+
+
+class FixedClock:
+    """A clock that stands still until a test moves it.
+
+    Args:
+        now: the starting instant (aware UTC).
+    """
+
+    def __init__(self, now: datetime) -> None:
+        _utc(now, "FixedClock time")
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, now: datetime) -> None:
+        """Jump to an instant (aware UTC)."""
+        _utc(now, "FixedClock time")
+        self._now = now
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move forward (or back, with a negative delta); returns the new now."""
+        self._now = self._now + delta
+        return self._now
+
+
+class SequentialTokens:
+    """Deterministic prompt tokens: ``t0000001``, ``t0000002``, ... (8+ URL-safe chars)."""
+
+    def __init__(self, prefix: str = "t") -> None:
+        self.prefix = prefix
+        self.count = 0
+        self.issued: list[str] = []
+
+    def __call__(self) -> str:
+        self.count += 1
+        token = f"{self.prefix}{self.count:07d}"
+        self.issued.append(token)
+        return token
+
+
+# --------------------------------------------------------------------------- decks
+
+
+def make_card(
+    card_id: str,
+    deck_id: str = "deck",
+    *,
+    title: str | None = None,
+    front: str | None = None,
+    back: str | None = None,
+    tags: Sequence[str] = (),
+    difficulty: Difficulty = "medium",
+    mnemonic: str | None = None,
+    notes: str | None = None,
+    image: ImageSpec | None = None,
+) -> CardDef:
+    """A :class:`CardDef` with readable defaults (front "Front of <id>", back "Back of <id>")."""
+    return CardDef(
+        id=card_id,
+        deck_id=deck_id,
+        title=title if title is not None else f"Title of {card_id}",
+        front=front if front is not None else f"Front of {card_id}",
+        back=back if back is not None else f"Back of {card_id}",
+        tags=tuple(tags),
+        difficulty=difficulty,
+        mnemonic=mnemonic,
+        notes=notes,
+        image=image,
+    )
+
+
+def make_deck(
+    deck_id: str,
+    cards: Iterable[CardDef | str],
+    *,
+    title: str | None = None,
+    description: str = "",
+    tags: Sequence[str] = (),
+) -> Deck:
+    """A :class:`Deck` of these cards (a bare string is a card id), positions in order.
+
+    Each card's ``deck_id`` is set to ``deck_id`` and its ``position`` to its index.
+    """
+    defs: list[CardDef] = []
+    for position, item in enumerate(cards):
+        card = make_card(item, deck_id) if isinstance(item, str) else item
+        defs.append(replace(card, deck_id=deck_id, position=position))
+    return Deck(
+        id=deck_id,
+        title=title if title is not None else deck_id.replace("-", " ").title(),
+        path=f"decks/{deck_id}.md",
+        cards=tuple(defs),
+        description=description,
+        tags=tuple(tags),
+    )
+
+
+# --------------------------------------------------------------------------- the store
+
+
+@dataclass(frozen=True, slots=True)
+class _DeckRow:
+    id: str
+    title: str
+    description: str
+    path: str
+    tags: tuple[str, ...]
+    position: int
+    synced_at: datetime
+    retired_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _CardRow:
+    card: CardDef
+    deck_position: int
+    created_at: datetime
+    updated_at: datetime
+    retired_at: datetime | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.retired_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class _ConfirmationRow:
+    token: str
+    learner_id: int
+    kind: str
+    created_at: datetime
+    used_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class FakeStore:
+    """Everything the fake database holds. Values are immutable; containers are copied."""
+
+    learners: dict[int, Learner] = field(default_factory=dict)
+    decks: dict[str, _DeckRow] = field(default_factory=dict)
+    cards: dict[str, _CardRow] = field(default_factory=dict)
+    states: dict[tuple[int, str], CardState] = field(default_factory=dict)
+    reviews: dict[int, ReviewEntry] = field(default_factory=dict)
+    prompts: dict[str, Prompt] = field(default_factory=dict)
+    rounds: dict[int, QuizRound] = field(default_factory=dict)
+    participants: dict[tuple[int, int], QuizParticipant] = field(default_factory=dict)
+    confirmations: dict[str, _ConfirmationRow] = field(default_factory=dict)
+    next_learner_id: int = 1
+    next_review_id: int = 1
+    next_round_id: int = 1
+
+    def copy(self) -> FakeStore:
+        """A copy whose containers are new and whose (frozen) values are shared."""
+        return FakeStore(
+            learners=dict(self.learners),
+            decks=dict(self.decks),
+            cards=dict(self.cards),
+            states=dict(self.states),
+            reviews=dict(self.reviews),
+            prompts=dict(self.prompts),
+            rounds=dict(self.rounds),
+            participants=dict(self.participants),
+            confirmations=dict(self.confirmations),
+            next_learner_id=self.next_learner_id,
+            next_review_id=self.next_review_id,
+            next_round_id=self.next_round_id,
+        )
+
+
+# --------------------------------------------------------------------------- repositories
+
+
+class FakeLearners:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def get(self, platform: str, platform_user_id: str) -> Learner | None:
+        for learner in self.store.learners.values():
+            if learner.platform == platform and learner.platform_user_id == platform_user_id:
+                return learner
+        return None
+
+    def get_by_id(self, learner_id: int) -> Learner | None:
+        return self.store.learners.get(learner_id)
+
+    def create(
+        self,
+        platform: str,
+        platform_user_id: str,
+        display_name: str,
+        settings: LearnerSettings,
+        topics: Sequence[str],
+        now: datetime,
+    ) -> Learner:
+        _utc(now)
+        if self.get(platform, platform_user_id) is not None:
+            raise ValueError(f"learner {platform}/{platform_user_id} exists (unique constraint)")
+        learner = Learner(
+            id=self.store.next_learner_id,
+            platform=platform,
+            platform_user_id=platform_user_id,
+            display_name=display_name[:128],
+            created_at=now,
+            settings=settings,
+            topics=tuple(topics),
+            unreachable=False,
+            last_seen_at=now,
+        )
+        self.store.learners[learner.id] = learner
+        self.store.next_learner_id += 1
+        return learner
+
+    def save_settings(self, learner_id: int, settings: LearnerSettings) -> None:
+        learner = self.store.learners.get(learner_id)
+        if learner is not None:
+            self.store.learners[learner_id] = replace(learner, settings=settings)
+
+    def set_topics(self, learner_id: int, topics: Sequence[str]) -> None:
+        learner = self.store.learners.get(learner_id)
+        if learner is not None:
+            self.store.learners[learner_id] = replace(learner, topics=tuple(topics))
+
+    def seen(self, learner_id: int, now: datetime) -> None:
+        _utc(now)
+        learner = self.store.learners.get(learner_id)
+        if learner is not None:
+            self.store.learners[learner_id] = replace(learner, last_seen_at=now, unreachable=False)
+
+    def set_dm_channel(self, learner_id: int, channel_id: str) -> None:
+        learner = self.store.learners.get(learner_id)
+        if learner is not None:
+            self.store.learners[learner_id] = replace(learner, dm_channel_id=channel_id)
+
+    def set_unreachable(self, learner_id: int) -> None:
+        learner = self.store.learners.get(learner_id)
+        if learner is not None:
+            self.store.learners[learner_id] = replace(learner, unreachable=True)
+
+    def delete(self, learner_id: int) -> None:
+        """Delete the learner; like ON DELETE CASCADE / SET NULL in the SQL schema."""
+        st = self.store
+        st.learners.pop(learner_id, None)
+        st.states = {k: v for k, v in st.states.items() if k[0] != learner_id}
+        st.reviews = {k: v for k, v in st.reviews.items() if v.learner_id != learner_id}
+        st.prompts = {k: v for k, v in st.prompts.items() if v.learner_id != learner_id}
+        st.participants = {k: v for k, v in st.participants.items() if k[1] != learner_id}
+        st.confirmations = {k: v for k, v in st.confirmations.items() if v.learner_id != learner_id}
+        st.rounds = {
+            k: replace(r, started_by=None) if r.started_by == learner_id else r
+            for k, r in st.rounds.items()
+        }
+
+
+class FakeCatalogue:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def card(self, card_id: str) -> CardInfo | None:
+        row = self.store.cards.get(card_id)
+        if row is None:
+            return None
+        c = row.card
+        deck = self.store.decks[c.deck_id]
+        return CardInfo(
+            id=c.id,
+            deck_id=c.deck_id,
+            deck_title=deck.title,
+            title=c.title,
+            front=c.front,
+            back=c.back,
+            tags=tuple(sorted(set(c.tags))),
+            mnemonic=c.mnemonic,
+            notes=c.notes,
+            image_kind=c.image.kind if c.image else None,
+            image_spec=c.image.source if c.image else None,
+        )
+
+    def decks(self) -> list[DeckInfo]:
+        out: list[DeckInfo] = []
+        for deck in sorted(self.store.decks.values(), key=lambda d: d.position):
+            if deck.retired_at is not None:
+                continue
+            count = sum(
+                1 for r in self.store.cards.values() if r.live and r.card.deck_id == deck.id
+            )
+            out.append(DeckInfo(deck.id, deck.title, deck.description, count, deck.tags))
+        return out
+
+    def topics(self) -> list[str]:
+        names: set[str] = set()
+        for row in self.store.cards.values():
+            if row.live:
+                names.update(row.card.tags)
+        names.update(d.id for d in self.store.decks.values() if d.retired_at is None)
+        return sorted(names)
+
+    def cards_in_topic(self, topic: str) -> list[str]:
+        rows = [
+            r
+            for r in self.store.cards.values()
+            if r.live and (r.card.deck_id == topic or topic in r.card.tags)
+        ]
+        rows.sort(key=lambda r: (r.deck_position, r.card.position, r.card.id))
+        return [r.card.id for r in rows]
+
+    def sync(self, decks: Sequence[Deck], now: datetime, *, retire: bool = True) -> SyncReport:
+        """Upsert decks and cards by id; retire what is gone (unless ``retire`` is False)."""
+        _utc(now)
+        for position, deck in enumerate(decks):
+            self.store.decks[deck.id] = _DeckRow(
+                id=deck.id,
+                title=deck.title,
+                description=deck.description,
+                path=deck.path,
+                tags=tuple(deck.tags),
+                position=position,
+                synced_at=now,
+            )
+        if retire:
+            live = {d.id for d in decks}
+            for deck_id, row in list(self.store.decks.items()):
+                if deck_id not in live and row.retired_at is None:
+                    self.store.decks[deck_id] = replace(row, retired_at=now)
+        added = updated = unchanged = 0
+        seen: set[str] = set()
+        for position, deck in enumerate(decks):
+            for card in deck.cards:
+                seen.add(card.id)
+                old = self.store.cards.get(card.id)
+                if old is None:
+                    self.store.cards[card.id] = _CardRow(card, position, now, now)
+                    added += 1
+                elif old.card != card or old.deck_position != position or not old.live:
+                    self.store.cards[card.id] = _CardRow(card, position, old.created_at, now)
+                    updated += 1
+                else:
+                    unchanged += 1
+        retired = 0
+        if retire:
+            for card_id, card_row in list(self.store.cards.items()):
+                if card_id not in seen and card_row.live:
+                    self.store.cards[card_id] = replace(card_row, retired_at=now)
+                    retired += 1
+        return SyncReport(added=added, updated=updated, retired=retired, unchanged=unchanged)
+
+
+class FakeSchedule:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def _live(self, card_id: str) -> bool:
+        row = self.store.cards.get(card_id)
+        return row is not None and row.live
+
+    def _mine(self, learner_id: int) -> list[CardState]:
+        return [s for (lid, _), s in self.store.states.items() if lid == learner_id]
+
+    def _available(self, state: CardState, now: datetime) -> bool:
+        """Live, unsuspended, unburied (``buried_until`` is None or ``<= now``)."""
+        return (
+            not state.suspended
+            and (state.buried_until is None or state.buried_until <= now)
+            and self._live(state.card_id)
+        )
+
+    def get(self, learner_id: int, card_id: str) -> CardState:
+        return self.store.states.get((learner_id, card_id), CardState(learner_id, card_id))
+
+    def save(self, state: CardState) -> None:
+        assert state.due is not None, "a stored card state always has a due time"
+        _state_utc(state)
+        self.store.states[(state.learner_id, state.card_id)] = state
+
+    def delete(self, learner_id: int, card_id: str) -> None:
+        self.store.states.pop((learner_id, card_id), None)
+
+    def states_for(self, learner_ids: Sequence[int], card_ids: Sequence[str]) -> list[CardState]:
+        lids, cids = set(learner_ids), set(card_ids)
+        return [s for (lid, cid), s in self.store.states.items() if lid in lids and cid in cids]
+
+    def next_due(
+        self, learner_id: int, now: datetime, due_before: datetime | None = None
+    ) -> str | None:
+        _utc(now)
+        _utc(due_before)
+        limit = now if due_before is None else due_before
+        due = [
+            s
+            for s in self._mine(learner_id)
+            if s.due is not None and s.due <= limit and self._available(s, now)
+        ]
+        if not due:
+            return None
+        return min(due, key=lambda s: (s.due, s.card_id)).card_id
+
+    def next_new(self, learner_id: int, topics: Sequence[str], now: datetime) -> str | None:
+        _utc(now)
+        wanted = set(topics)
+        candidates = [
+            row
+            for card_id, row in self.store.cards.items()
+            if row.live
+            and (learner_id, card_id) not in self.store.states
+            and (not wanted or row.card.deck_id in wanted or wanted.intersection(row.card.tags))
+        ]
+        if not candidates:
+            return None
+        first = min(candidates, key=lambda r: (r.deck_position, r.card.position, r.card.id))
+        return first.card.id
+
+    def count_due(self, learner_id: int, until: datetime) -> int:
+        _utc(until)
+        return sum(
+            1
+            for s in self._mine(learner_id)
+            if s.due is not None
+            and s.due < until
+            and not s.suspended
+            and (s.buried_until is None or s.buried_until < until)
+            and self._live(s.card_id)
+        )
+
+    def due_times(self, learner_id: int, until: datetime) -> list[datetime]:
+        """Due instants (or the bury's end, when later) of live, unsuspended cards due before."""
+        _utc(until)
+        return [
+            max(s.due, s.buried_until) if s.buried_until else s.due
+            for s in self._mine(learner_id)
+            if s.due is not None and s.due < until and not s.suspended and self._live(s.card_id)
+        ]
+
+    def unsuspend(self, learner_id: int, card_ids: Sequence[str] | None) -> int:
+        changed = 0
+        for s in self._mine(learner_id):
+            if s.suspended and (card_ids is None or s.card_id in card_ids):
+                self.store.states[(learner_id, s.card_id)] = replace(
+                    s, suspended=False, leech=False
+                )
+                changed += 1
+        return changed
+
+    def next_due_at(self, learner_id: int) -> datetime | None:
+        whens: list[datetime] = []
+        for s in self._mine(learner_id):
+            if s.suspended or not self._live(s.card_id) or s.due is None:
+                continue
+            when = s.due
+            if s.buried_until is not None and s.buried_until > when:
+                when = s.buried_until
+            whens.append(when)
+        return min(whens) if whens else None
+
+
+class FakeReviews:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def _active(self, learner_id: int) -> list[ReviewEntry]:
+        return [
+            e
+            for e in self.store.reviews.values()
+            if e.learner_id == learner_id and e.undone_at is None
+        ]
+
+    def add(self, entry: ReviewEntry) -> int:
+        _utc(entry.reviewed_at, "ReviewEntry.reviewed_at")
+        _state_utc(entry.before)
+        _state_utc(entry.after)
+        review_id = self.store.next_review_id
+        self.store.next_review_id += 1
+        self.store.reviews[review_id] = replace(entry, id=review_id, undone_at=None)
+        return review_id
+
+    def last_active(self, learner_id: int) -> ReviewEntry | None:
+        active = self._active(learner_id)
+        if not active:
+            return None
+        return max(active, key=lambda e: (e.reviewed_at, e.id or 0))
+
+    def all_for(self, learner_id: int) -> list[ReviewEntry]:
+        return sorted(
+            (e for e in self.store.reviews.values() if e.learner_id == learner_id),
+            key=lambda e: (e.reviewed_at, e.id or 0),
+        )
+
+    def mark_undone(self, review_id: int, now: datetime) -> None:
+        _utc(now)
+        entry = self.store.reviews.get(review_id)
+        if entry is not None:
+            self.store.reviews[review_id] = replace(entry, undone_at=now)
+
+    def counts_since(self, learner_id: int, since: datetime) -> tuple[int, int]:
+        _utc(since)
+        rows = [e for e in self._active(learner_id) if e.reviewed_at >= since]
+        return len(rows), sum(1 for e in rows if e.before.state is CardStateKind.NEW)
+
+    def history(self, learner_id: int, since: datetime) -> list[tuple[datetime, int, int]]:
+        _utc(since)
+        rows = sorted(
+            (e for e in self._active(learner_id) if e.reviewed_at >= since),
+            key=lambda e: (e.reviewed_at, e.id or 0),
+        )
+        return [(e.reviewed_at, e.rating, int(e.before.state)) for e in rows]
+
+    # Test helpers (not part of the port).
+
+    def all(self, learner_id: int | None = None) -> list[ReviewEntry]:
+        """Every entry, undone ones included, in insertion order."""
+        return [
+            e
+            for _, e in sorted(self.store.reviews.items())
+            if learner_id is None or e.learner_id == learner_id
+        ]
+
+
+class FakePrompts:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def add(self, prompt: Prompt) -> None:
+        _utc(prompt.created_at, "Prompt.created_at")
+        if prompt.token in self.store.prompts:
+            raise ValueError(f"duplicate prompt token {prompt.token!r} (primary key)")
+        # Like the SQL insert: only the identifying columns are stored.
+        self.store.prompts[prompt.token] = Prompt(
+            prompt.token, prompt.learner_id, prompt.card_id, prompt.source, prompt.created_at
+        )
+
+    def get(self, token: str) -> Prompt | None:
+        return self.store.prompts.get(token)
+
+    def reveal(self, token: str, now: datetime, typed_answer: str | None) -> None:
+        _utc(now)
+        prompt = self.store.prompts.get(token)
+        if prompt is not None:
+            self.store.prompts[token] = replace(prompt, revealed_at=now, typed_answer=typed_answer)
+
+    def claim(self, token: str, learner_id: int, now: datetime) -> bool:
+        _utc(now)
+        prompt = self.store.prompts.get(token)
+        if prompt is None or prompt.learner_id != learner_id or prompt.answered_at is not None:
+            return False
+        self.store.prompts[token] = replace(prompt, answered_at=now)
+        return True
+
+    def prune(self, before: datetime) -> int:
+        _utc(before)
+        old = [t for t, p in self.store.prompts.items() if p.created_at < before]
+        for token in old:
+            del self.store.prompts[token]
+        return len(old)
+
+
+class FakeQuizzes:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def open_round(self, platform: str, chat_id: str) -> QuizRound | None:
+        rounds = [
+            r
+            for r in self.store.rounds.values()
+            if r.platform == platform and r.chat_id == chat_id and r.closed_at is None
+        ]
+        return max(rounds, key=lambda r: (r.started_at, r.id)) if rounds else None
+
+    def add(self, r: QuizRound) -> QuizRound:
+        _utc(r.started_at, "QuizRound.started_at")
+        _utc(r.ends_at, "QuizRound.ends_at")
+        if any(x.token == r.token for x in self.store.rounds.values()):
+            raise ValueError(f"duplicate quiz token {r.token!r} (unique constraint)")
+        stored = replace(r, id=self.store.next_round_id, closed_at=None)
+        self.store.next_round_id += 1
+        self.store.rounds[stored.id] = stored
+        return stored
+
+    def by_token(self, token: str) -> QuizRound | None:
+        for r in self.store.rounds.values():
+            if r.token == token:
+                return r
+        return None
+
+    def by_id(self, round_id: int) -> QuizRound | None:
+        return self.store.rounds.get(round_id)
+
+    def participants(self, round_id: int) -> list[QuizParticipant]:
+        return sorted(
+            (p for (rid, _), p in self.store.participants.items() if rid == round_id),
+            key=lambda p: p.revealed_at,
+        )
+
+    def add_participant(self, p: QuizParticipant) -> None:
+        _utc(p.revealed_at, "QuizParticipant.revealed_at")
+        key = (p.round_id, p.learner_id)
+        if key in self.store.participants:
+            raise ValueError(f"participant {key} exists (primary key)")
+        self.store.participants[key] = QuizParticipant(
+            p.round_id, p.learner_id, p.prompt_token, p.display_name[:128], p.revealed_at
+        )
+
+    def by_prompt(self, prompt_token: str) -> QuizParticipant | None:
+        for p in self.store.participants.values():
+            if p.prompt_token == prompt_token:
+                return p
+        return None
+
+    def record(self, round_id: int, learner_id: int, rating: int, now: datetime) -> None:
+        _utc(now)
+        p = self.store.participants.get((round_id, learner_id))
+        if p is not None:
+            self.store.participants[(round_id, learner_id)] = replace(
+                p, rating=rating, answered_at=now
+            )
+
+    def close(self, round_id: int, now: datetime) -> bool:
+        _utc(now)
+        r = self.store.rounds.get(round_id)
+        if r is None or r.closed_at is not None:
+            return False
+        self.store.rounds[round_id] = replace(r, closed_at=now)
+        return True
+
+    def due(self, now: datetime, limit: int = 100) -> list[QuizRound]:
+        _utc(now)
+        rounds = [r for r in self.store.rounds.values() if r.closed_at is None and r.ends_at <= now]
+        rounds.sort(key=lambda r: (r.ends_at, r.id))
+        return rounds[:limit]
+
+    def _recent(self, platform: str, chat_id: str, since: datetime) -> list[QuizRound]:
+        _utc(since)
+        return [
+            r
+            for r in self.store.rounds.values()
+            if r.platform == platform and r.chat_id == chat_id and r.started_at >= since
+        ]
+
+    def recent_participants(self, platform: str, chat_id: str, since: datetime) -> list[int]:
+        ids = {r.id for r in self._recent(platform, chat_id, since)}
+        return sorted({lid for (rid, lid) in self.store.participants if rid in ids})
+
+    def recent_cards(self, platform: str, chat_id: str, since: datetime) -> set[str]:
+        return {r.card_id for r in self._recent(platform, chat_id, since)}
+
+
+class FakeConfirmations:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def add(self, token: str, learner_id: int, kind: str, now: datetime) -> None:
+        _utc(now)
+        if token in self.store.confirmations:
+            raise ValueError(f"duplicate confirmation token {token!r} (primary key)")
+        self.store.confirmations[token] = _ConfirmationRow(token, learner_id, kind, now)
+
+    def use(self, token: str, learner_id: int, now: datetime, since: datetime) -> str | None:
+        _utc(now)
+        _utc(since)
+        row = self.store.confirmations.get(token)
+        if (
+            row is None
+            or row.learner_id != learner_id
+            or row.used_at is not None
+            or row.created_at < since
+        ):
+            return None
+        self.store.confirmations[token] = replace(row, used_at=now)
+        return row.kind
+
+
+class FakeTx:
+    """The repositories of one unit of work, over one view of the store."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self._learners = FakeLearners(store)
+        self._catalogue = FakeCatalogue(store)
+        self._schedule = FakeSchedule(store)
+        self._reviews = FakeReviews(store)
+        self._prompts = FakePrompts(store)
+        self._quizzes = FakeQuizzes(store)
+        self._confirmations = FakeConfirmations(store)
+
+    @property
+    def learners(self) -> FakeLearners:
+        return self._learners
+
+    @property
+    def catalogue(self) -> FakeCatalogue:
+        return self._catalogue
+
+    @property
+    def schedule(self) -> FakeSchedule:
+        return self._schedule
+
+    @property
+    def reviews(self) -> FakeReviews:
+        return self._reviews
+
+    @property
+    def prompts(self) -> FakePrompts:
+        return self._prompts
+
+    @property
+    def quizzes(self) -> FakeQuizzes:
+        return self._quizzes
+
+    @property
+    def confirmations(self) -> FakeConfirmations:
+        return self._confirmations
+
+
+class FakeDatabase:
+    """Runs units of work over an in-memory store.
+
+    Each :meth:`run` gives the work a copy-on-write view of the store (new
+    containers, shared immutable values) and swaps it in only if the work
+    returns: a unit of work that raises leaves no trace.
+
+    Args:
+        decks: decks to load into the catalogue at construction.
+        now: the sync instant for those decks (aware UTC).
+    """
+
+    def __init__(self, decks: Sequence[Deck] = (), now: datetime | None = None) -> None:
+        self.store = FakeStore()
+        self.commits = 0
+        self.rollbacks = 0
+        if decks:
+            self.run_sync(
+                lambda tx: tx.catalogue.sync(decks, now or datetime(2026, 1, 1, tzinfo=UTC))
+            )
+
+    def run_sync(self, work: Callable[[FakeTx], T]) -> T:
+        """Run one unit of work synchronously (for test set-up and inspection)."""
+        view = self.store.copy()
+        try:
+            result = work(FakeTx(view))
+        except BaseException:
+            self.rollbacks += 1
+            raise
+        self.store = view
+        self.commits += 1
+        return result
+
+    async def run(self, work: Callable[[FakeTx], T]) -> T:
+        """Run ``work`` in one transaction; commit if it returns, roll back if it raises."""
+        return self.run_sync(work)
+
+    def snapshot(self) -> FakeStore:
+        """A copy of the committed store, comparable with ``==``."""
+        return self.store.copy()
+
+    # Convenience readers over the committed store.
+
+    def learner(self, platform: str, user_id: str) -> Learner | None:
+        return FakeLearners(self.store).get(platform, user_id)
+
+    def state(self, learner_id: int, card_id: str) -> CardState:
+        return FakeSchedule(self.store).get(learner_id, card_id)
+
+    def has_state(self, learner_id: int, card_id: str) -> bool:
+        return (learner_id, card_id) in self.store.states
+
+    def reviews(self, learner_id: int | None = None) -> list[ReviewEntry]:
+        return FakeReviews(self.store).all(learner_id)
+
+    def prompt(self, token: str) -> Prompt | None:
+        return self.store.prompts.get(token)

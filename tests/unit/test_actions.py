@@ -1,0 +1,143 @@
+"""Button payloads: ``<action>:<token>[:<arg>]``, at most 64 bytes."""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import get_args
+
+import pytest
+
+from bot.core.actions import (
+    MAX_PAYLOAD_BYTES,
+    Action,
+    ActionKind,
+    BadPayload,
+    decode,
+    new_token,
+)
+
+TOKEN = "AbC-12_xyzXYZ789"  # 16 URL-safe characters, like new_token()
+KINDS: tuple[ActionKind, ...] = get_args(ActionKind)
+# The arguments each kind takes; a kind not listed takes none.
+ARGS: dict[str, tuple[int, ...]] = {"rate": (1, 2, 3, 4), "confirm": (0, 1)}
+CASES = [(kind, arg) for kind in KINDS for arg in ARGS.get(kind, (None,))]
+NO_ARG = [k for k in KINDS if k not in ARGS]
+
+
+def test_the_study_actions_exist() -> None:
+    assert {"reveal", "rate", "bury", "suspend", "undo", "next"} <= set(KINDS)
+
+
+@pytest.mark.parametrize(("kind", "arg"), CASES)
+def test_round_trip(kind: ActionKind, arg: int | None) -> None:
+    action = Action(kind, TOKEN, arg)
+    payload = action.encode()
+    assert decode(payload) == action
+    assert len(payload.encode()) <= MAX_PAYLOAD_BYTES
+    expected = re.escape(TOKEN) + ("" if arg is None else f":{arg}")
+    assert re.fullmatch(r"[a-z]:" + expected, payload)
+
+
+@pytest.mark.parametrize(("kind", "arg"), CASES)
+def test_round_trip_with_fresh_and_extreme_tokens(kind: ActionKind, arg: int | None) -> None:
+    for token in (new_token(), "a" * 8, "Z" * 22, "-" * 22, "_0" * 4):
+        action = Action(kind, token, arg)
+        payload = action.encode()
+        assert decode(payload) == action
+        assert len(payload.encode()) <= MAX_PAYLOAD_BYTES
+
+
+def test_every_kind_has_its_own_letter() -> None:
+    prefixes = {Action(k, TOKEN, ARGS.get(k, (None,))[0]).encode()[:2] for k in KINDS}
+    assert len(prefixes) == len(KINDS)
+
+
+def test_encoding_a_payload_over_64_bytes_fails() -> None:
+    with pytest.raises(BadPayload):
+        Action("reveal", "x" * 70).encode()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("s", id="action-only"),
+        pytest.param("s:", id="empty-token"),
+        pytest.param(":" + TOKEN, id="empty-action"),
+        pytest.param(TOKEN, id="no-separator"),
+        pytest.param(f"s:{TOKEN}:", id="empty-argument"),
+        pytest.param(f"r:{TOKEN}:1:2", id="too-many-parts"),
+        pytest.param("s:" + "a" * 70, id="too-long"),
+        pytest.param(f"r:{TOKEN}:" + "1" * 60, id="too-long-argument"),
+        pytest.param("é" * 40, id="too-many-bytes"),
+        pytest.param(f"z:{TOKEN}", id="unknown-action"),
+        pytest.param(f"?:{TOKEN}", id="unknown-action-symbol"),
+        pytest.param(f"reveal:{TOKEN}", id="action-spelled-out"),
+        pytest.param(f"S:{TOKEN}", id="action-upper-case"),
+        pytest.param("s:abc", id="token-too-short"),
+        pytest.param("s:" + "a" * 23, id="token-too-long"),
+        pytest.param("s:abc$defgh", id="token-dollar"),
+        pytest.param("s:abc defgh", id="token-space"),
+        pytest.param("s:abc.defgh", id="token-dot"),
+        pytest.param("s:abc/defgh", id="token-slash"),
+        pytest.param("s:abcdéfgh", id="token-non-ascii"),
+        pytest.param(f"s:{TOKEN}\n", id="token-trailing-newline"),
+        pytest.param(f"s:\n{TOKEN}", id="token-leading-newline"),
+        pytest.param(f"r:{TOKEN}", id="rate-without-rating"),
+        pytest.param(f"r:{TOKEN}:0", id="rating-0"),
+        pytest.param(f"r:{TOKEN}:5", id="rating-5"),
+        pytest.param(f"r:{TOKEN}:-1", id="rating-negative"),
+        pytest.param(f"r:{TOKEN}:+1", id="rating-plus"),
+        pytest.param(f"r:{TOKEN}: 1", id="rating-space"),
+        pytest.param(f"r:{TOKEN}:x", id="rating-letter"),
+        pytest.param(f"r:{TOKEN}:1.0", id="rating-float"),
+        pytest.param(f"r:{TOKEN}:100", id="rating-three-digits"),
+        pytest.param(f"r:{TOKEN}:4\n", id="rating-trailing-newline"),
+        pytest.param(f"r:{TOKEN}:\u00b9", id="rating-superscript-digit"),
+        pytest.param(f"r:{TOKEN}:\u0661", id="rating-arabic-indic-digit"),
+        pytest.param(f"r:{TOKEN}:\uff13", id="rating-fullwidth-digit"),
+        pytest.param("\x00\x01\x02", id="control-characters"),
+        pytest.param("🙂:🙂🙂🙂🙂🙂🙂🙂🙂", id="emoji"),
+        pytest.param("\ud800:abcdefgh", id="lone-surrogate"),
+        pytest.param("\uff53:" + TOKEN, id="fullwidth-action"),
+    ],
+)
+def test_malformed_payloads_are_rejected(payload: str) -> None:
+    with pytest.raises(BadPayload):
+        decode(payload)
+
+
+@pytest.mark.parametrize("kind", NO_ARG)
+@pytest.mark.parametrize("arg", ["0", "1", "4", "12"])
+def test_actions_without_arguments_reject_one(kind: ActionKind, arg: str) -> None:
+    letter = Action(kind, TOKEN).encode()[0]
+    with pytest.raises(BadPayload):
+        decode(f"{letter}:{TOKEN}:{arg}")
+
+
+@pytest.mark.parametrize("kind", sorted(ARGS))
+@pytest.mark.parametrize("arg", ["", "5", "9", "99", "-1", "1 ", "a", "\u0661", "\u00b9"])
+def test_actions_with_arguments_reject_bad_ones(kind: str, arg: str) -> None:
+    if kind not in KINDS:
+        pytest.skip(f"no {kind!r} action")
+    letter = Action(kind, TOKEN, ARGS[kind][0]).encode()[0]  # type: ignore[arg-type]
+    with pytest.raises(BadPayload):
+        decode(f"{letter}:{TOKEN}")
+    with pytest.raises(BadPayload):
+        decode(f"{letter}:{TOKEN}:{arg}")
+
+
+def test_bad_payload_is_a_value_error() -> None:
+    assert issubclass(BadPayload, ValueError)
+
+
+def test_new_token_is_16_url_safe_characters() -> None:
+    allowed = set(string.ascii_letters + string.digits + "-_")
+    tokens = [new_token() for _ in range(50)]
+    for token in tokens:
+        assert len(token) == 16
+        assert set(token) <= allowed
+        assert decode(f"s:{token}").token == token
+    assert len(set(tokens)) == len(tokens)
+    assert new_token() != new_token()

@@ -1,0 +1,300 @@
+"""Tests for the console platform: ConsoleChat over StudyService and in-memory fakes."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import pytest
+
+from bot.core.actions import Action
+from bot.core.decks import Deck
+from bot.core.messages import Button, CardView, Reply
+from bot.core.model import LearnerSettings
+from bot.core.ports import Tx
+from bot.core.study import StudyService, Who
+from bot.platforms.console.chat import HELP, ConsoleChat, format_reply, run_console
+from tests.fakes import FakeDatabase, FixedClock, SequentialTokens, make_card, make_deck
+
+T = TypeVar("T")
+
+START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+ME = Who("console", "local", "Me")
+
+
+def decks() -> list[Deck]:
+    return [
+        make_deck(
+            "attention",
+            [
+                make_card("a1", mnemonic="Q asks, K answers"),
+                make_card("a2", tags=["softmax"], notes="Scaled by sqrt(d)."),
+            ],
+            title="Attention",
+        ),
+        make_deck("transformers", ["t1"], title="Transformers"),
+    ]
+
+
+class Harness:
+    def __init__(self, db: FakeDatabase | None = None) -> None:
+        self.clock = FixedClock(START)
+        self.db = db or FakeDatabase(decks(), now=START - timedelta(days=1))
+        self.service = StudyService(
+            self.db, self.clock, SequentialTokens(), LearnerSettings(enable_fuzzing=False)
+        )
+        self.out: list[str] = []
+        self.chat = ConsoleChat(self.service, ME, write=self.out.append)
+
+    async def say(self, line: str) -> str:
+        """Send one line; returns what the chat wrote for it."""
+        start = len(self.out)
+        keep_going = await self.chat.handle(line)
+        assert keep_going, line
+        return "\n".join(self.out[start:])
+
+
+@pytest.fixture
+def h() -> Harness:
+    return Harness()
+
+
+async def test_review_shows_front_with_keys(h: Harness) -> None:
+    text = await h.say("/review")
+    assert "Attention · Title of a1" in text
+    assert "  Front of a1" in text
+    assert "Back of a1" not in text
+    assert "[Enter] Show answer   [/bury] Bury until tomorrow   [/suspend] Suspend" in text
+
+
+async def test_enter_reveals_and_shows_rating_keys(h: Harness) -> None:
+    await h.say("/review")
+    text = await h.say("")
+    assert "Answer:\n  Back of a1" in text
+    assert "Mnemonic: Q asks, K answers" in text
+    assert "Your answer" not in text
+    assert "[1] Again 1m   [2] Hard 6m   [3] Good 10m   [4] Easy 8d" in text
+
+
+async def test_rating_with_a_number_records_it_and_shows_the_next_card(h: Harness) -> None:
+    await h.say("/review")
+    await h.say("")
+    text = await h.say("3")
+    assert "Good: see it again in 10m." in text
+    assert "Front of a2" in text
+    (entry,) = h.db.reviews()
+    assert entry.card_id == "a1"
+    assert entry.rating == 3
+    assert entry.source == "console"
+
+
+async def test_typed_answer_is_shown_beside_the_back(h: Harness) -> None:
+    await h.say("/review")
+    text = await h.say("queries times keys")
+    assert "Your answer:\n  queries times keys" in text
+    assert "Answer:\n  Back of a1" in text
+    assert text.index("Your answer:") < text.index("Answer:\n  Back")
+    await h.say("4")
+    (entry,) = h.db.reviews()
+    assert entry.typed_answer == "queries times keys"
+
+
+async def test_reveal_command(h: Harness) -> None:
+    await h.say("/review")
+    text = await h.say("/reveal")
+    assert "Answer:\n  Back of a1" in text
+
+
+async def test_reveal_with_no_card(h: Harness) -> None:
+    assert await h.say("/reveal") == "There is no card to reveal. Send /review."
+
+
+async def test_bury_and_suspend_need_a_card(h: Harness) -> None:
+    assert await h.say("/bury") == "Show a card first with /review."
+    assert await h.say("/suspend") == "Show a card first with /review."
+
+
+async def test_out_of_range_key_on_a_back_asks_to_rate(h: Harness) -> None:
+    await h.say("/review")
+    await h.say("")
+    assert await h.say("7") == "Rate the card: 1 Again, 2 Hard, 3 Good, 4 Easy."
+    assert await h.say("good") == "Rate the card: 1 Again, 2 Hard, 3 Good, 4 Easy."
+    assert not h.db.reviews()
+    # The back is still current: a valid key still rates it.
+    assert "Again: see it again in 1m." in await h.say("1")
+
+
+async def test_undo(h: Harness) -> None:
+    await h.say("/review")
+    await h.say("")
+    await h.say("3")
+    text = await h.say("/undo")
+    assert "Undid Good on “Title of a1”." in text
+    assert "Front of a1" in text
+    assert all(e.undone_at is not None for e in h.db.reviews())
+    assert await h.say("/undo") == "There is nothing to undo."
+
+
+async def test_stats(h: Harness) -> None:
+    await h.say("/review")
+    await h.say("")
+    await h.say("4")
+    text = await h.say("/stats")
+    assert "Due today: 0" in text
+    assert "Reviewed today: 1" in text
+    assert "Streak: 1 day" in text
+    assert "Retention, last 30 days: no mature reviews yet" in text
+
+
+async def test_settings_show_and_change(h: Harness) -> None:
+    shown = await h.say("/settings")
+    assert "timezone: UTC" in shown
+    text = await h.say("/settings timezone Europe/Paris")
+    assert text.startswith("Saved.")
+    assert "timezone: Europe/Paris" in text
+    learner = h.db.learner("console", "local")
+    assert learner is not None and learner.settings.timezone == "Europe/Paris"
+
+
+async def test_settings_bad_timezone_is_a_friendly_error(h: Harness) -> None:
+    await h.say("/settings timezone Europe/Paris")
+    text = await h.say("/settings timezone Nowhere/Bad")
+    assert "“Nowhere/Bad” is not a time zone I know." in text
+    assert "Europe/Paris or America/New_York" in text
+    learner = h.db.learner("console", "local")
+    assert learner is not None and learner.settings.timezone == "Europe/Paris"
+
+
+async def test_settings_usage(h: Harness) -> None:
+    text = await h.say("/settings timezone")
+    assert text.startswith("Usage: /settings KEY VALUE")
+
+
+async def test_decks_list_and_topics(h: Harness) -> None:
+    text = await h.say("/decks")
+    assert "• Attention (attention): 2 cards" in text
+    assert "• Transformers (transformers): 1 cards" in text
+    assert "You study: all decks." in text
+    assert await h.say("/decks transformers") == "Studying transformers."
+    assert "Front of t1" in await h.say("/review")
+    error = await h.say("/decks nowhere")
+    assert error.startswith("I don't know nowhere.")
+
+
+async def test_unknown_command(h: Harness) -> None:
+    assert await h.say("/frobnicate now") == (
+        "I don't know /frobnicate. Send /help for the commands."
+    )
+
+
+async def test_help(h: Harness) -> None:
+    assert await h.say("/help") == HELP
+
+
+async def test_plain_text_without_a_card(h: Harness) -> None:
+    assert await h.say("hello") == "Send /review to study, or /help for the commands."
+    assert await h.say("") == ""
+    assert await h.say("   ") == ""
+
+
+@pytest.mark.parametrize("command", ["/quit", "/exit", "/q", "  /quit  "])
+async def test_quit_returns_false(h: Harness, command: str) -> None:
+    assert await h.chat.handle(command) is False
+
+
+async def test_bury_suspend_unsuspend(h: Harness) -> None:
+    await h.say("/review")
+    text = await h.say("/bury")
+    assert "Buried until tomorrow." in text
+    assert "Front of a2" in text
+    text = await h.say("/suspend")
+    assert "Suspended. Send /unsuspend" in text
+    assert "Front of t1" in text
+    assert await h.say("/unsuspend") == "Brought back 1 suspended card."
+
+
+async def test_unbalanced_quotes_still_parse(h: Harness) -> None:
+    text = await h.say("/decks 'attention")
+    assert "I don't know 'attention." in text
+
+
+async def test_done_for_today(h: Harness) -> None:
+    await h.say("/decks transformers")
+    await h.say("/review")
+    await h.say("")
+    await h.say("4")
+    text = await h.say("/review")
+    assert "Done for today: 1 review (1 new)." in text
+    assert await h.say("") == ""  # nothing shown, Enter does nothing
+
+
+async def test_an_error_in_the_core_is_reported_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class BrokenDatabase(FakeDatabase):
+        async def run(self, work: Callable[[Tx], T]) -> T:  # type: ignore[override]
+            raise RuntimeError("disk on fire")
+
+    h = Harness(BrokenDatabase(decks(), now=START))
+    with caplog.at_level(logging.ERROR, logger="bot.platforms.console.chat"):
+        text = await h.say("/review")
+    assert text == "Sorry, something went wrong there; your progress is safe. Try again."
+    assert any("console command failed" in r.getMessage() for r in caplog.records)
+
+
+# --------------------------------------------------------------------------- format_reply
+
+
+def test_format_reply_rating_buttons() -> None:
+    ratings = tuple(
+        Button(label, Action("rate", "t0000001", i).encode())
+        for i, label in enumerate(["Again 1m", "Hard 6m", "Good 10m", "Easy 8d"], start=1)
+    )
+    card = CardView("c1", "Deck", "Title", "The front", back="The back", notes="A note")
+    text = format_reply(Reply("back", card=card, buttons=(ratings,)))
+    assert "[1] Again 1m   [2] Hard 6m   [3] Good 10m   [4] Easy 8d" in text
+    assert "Deck · Title" in text
+    assert "  The front" in text
+    assert "Answer:\n  The back" in text
+    assert "Notes:\n  A note" in text
+
+
+def test_format_reply_front_keys_and_image() -> None:
+    buttons = (
+        (Button("Show answer", "s:t0000001"),),
+        (Button("Bury until tomorrow", "b:t0000001"), Button("Suspend", "x:t0000001")),
+    )
+    card = CardView("c1", "Deck", "Title", "Front", image_kind="shape", image_spec="[n,d]")
+    text = format_reply(Reply("front", card=card, buttons=buttons))
+    assert "[shape: [n,d]]" in text
+    assert "[Enter] Show answer   [/bury] Bury until tomorrow   [/suspend] Suspend" in text
+
+
+def test_format_reply_plain_text_and_follow_up() -> None:
+    follow = Reply("info", "Second message")
+    text = format_reply(Reply("info", "First message", follow_up=follow))
+    assert text == "First message\nSecond message"
+
+
+def test_format_reply_has_no_keys_for_info() -> None:
+    text = format_reply(Reply("info", "Hi", buttons=((Button("Yes", "c:t0000001:1"),),)))
+    assert "[" not in text
+
+
+# --------------------------------------------------------------------------- run_console
+
+
+async def test_run_console_reads_a_script(capsys: pytest.CaptureFixture[str]) -> None:
+    h = Harness()
+    script = io.StringIO("/review\n\n3\n/quit\n/review\n")
+    await run_console(h.service, ME, script)
+    out = capsys.readouterr().out
+    assert out.startswith("Studybot console: studying as Me.")
+    assert "> /review" in out
+    assert "Good: see it again in 10m." in out
+    assert out.rstrip().endswith("Bye. Your progress is saved.")
+    assert out.count("> /review") == 1  # stopped at /quit
+    assert len(h.db.reviews()) == 1

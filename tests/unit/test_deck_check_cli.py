@@ -1,0 +1,233 @@
+"""``studybot decks check PATH... [--json]``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+DECKS_DIR = ROOT / "decks"
+DATA = ROOT / "tests" / "data"
+GOOD = DATA / "good_decks"
+BAD = DATA / "bad_decks"
+NATIVE = GOOD / "native-deck.md"
+SEED = GOOD / "flashcards-transformers.md"
+
+
+def test_good_decks_exit_0_and_list_each_deck(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decks", "check", str(GOOD)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    lines = out.splitlines()
+    assert f"{SEED}: flashcards-transformers “Flashcards: Transformers”: 5 cards" in lines
+    assert f"{NATIVE}: native-deck “Native format, every feature”: 3 cards" in lines
+    assert lines[-1] == "2 decks, 8 cards: ok"
+
+
+def test_one_good_file_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decks", "check", str(NATIVE)]) == 0
+    out, _ = capsys.readouterr()
+    assert out.splitlines()[-1] == "1 decks, 3 cards: ok"
+
+
+def test_several_paths_are_checked_together(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decks", "check", str(NATIVE), str(SEED)]) == 0
+    out, _ = capsys.readouterr()
+    assert "native-deck" in out and "flashcards-transformers" in out
+    assert out.splitlines()[-1] == "2 decks, 8 cards: ok"
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "message"),
+    [
+        ("missing-back.md", 3, "card 'no-back' has no '### Back' section"),
+        ("unknown-card-key.md", 5, "unknown key 'colour' in card"),
+        ("image-mismatch.md", 5, "inner dimensions d_k and n differ"),
+        ("empty.md", 1, "the file is empty"),
+        ("missing-related.md", 3, "is related to 'no-such-card', which does not exist"),
+    ],
+)
+def test_a_bad_deck_exits_1_and_reports_path_and_line(
+    capsys: pytest.CaptureFixture[str], name: str, line: int, message: str
+) -> None:
+    path = BAD / name
+    assert main(["decks", "check", str(path)]) == 1
+    out, err = capsys.readouterr()
+    error_lines = err.splitlines()
+    assert len(error_lines) == 1
+    assert error_lines[0].startswith(f"{path}:{line}: ")
+    assert message in error_lines[0]
+    assert out.splitlines()[-1].endswith(": 1 problem(s)")
+
+
+def test_a_bad_deck_is_still_listed_with_its_cards(capsys: pytest.CaptureFixture[str]) -> None:
+    path = BAD / "bad-difficulty.md"
+    assert main(["decks", "check", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{path}: bad-difficulty “Bad difficulty”: 1 cards" in out.splitlines()
+    assert err.splitlines() == [f"{path}:5: difficulty must be easy, medium or hard, not 'extreme'"]
+    assert out.splitlines()[-1] == "1 decks, 1 cards: 1 problem(s)"
+
+
+def test_good_and_bad_together_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decks", "check", str(GOOD), str(BAD / "duplicate-id.md")]) == 1
+    out, err = capsys.readouterr()
+    assert f"{BAD / 'duplicate-id.md'}:12: duplicate card id 'dup-card'" in err
+    assert "native-deck" in out
+
+
+def test_the_whole_bad_folder_reports_every_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decks", "check", str(BAD)]) == 1
+    _, err = capsys.readouterr()
+    reported = {line.split(":", 2)[0] for line in err.splitlines()}
+    expected = {str(p) for p in BAD.rglob("*.md")} - {str(BAD / "duplicate-across" / "a.md")}
+    assert expected <= reported
+
+
+def test_a_missing_path_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    assert main(["decks", "check", str(missing)]) == 1
+    _, err = capsys.readouterr()
+    assert f"{missing}:0: no such file or folder" in err.splitlines()
+
+
+def test_an_empty_folder_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["decks", "check", str(tmp_path)]) == 1
+    out, _ = capsys.readouterr()
+    assert "0 decks" in out
+
+
+def _check_json(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, dict[str, object]]:
+    code = main(["decks", "check", *map(str, paths), "--json"])
+    out, err = capsys.readouterr()
+    assert err == ""
+    doc = json.loads(out)
+    assert isinstance(doc, dict)
+    _assert_documented_shape(doc)
+    return code, doc
+
+
+def _assert_documented_shape(doc: dict[str, object]) -> None:
+    assert set(doc) == {"decks", "challenge_sets", "errors"}
+    decks, errors = doc["decks"], doc["errors"]
+    assert isinstance(decks, list) and isinstance(errors, list)
+    for deck in decks:
+        assert set(deck) == {"id", "title", "path", "cards"}
+        assert isinstance(deck["id"], str)
+        assert isinstance(deck["title"], str)
+        assert isinstance(deck["path"], str)
+        assert isinstance(deck["cards"], list)
+        for card in deck["cards"]:
+            assert set(card) == {"id", "tags", "difficulty", "image"}
+            assert isinstance(card["id"], str)
+            assert isinstance(card["tags"], list)
+            assert all(isinstance(t, str) for t in card["tags"])
+            assert card["difficulty"] in ("easy", "medium", "hard")
+            assert card["image"] in (None, "shape", "formula")
+    for error in errors:
+        assert set(error) == {"path", "line", "message"}
+        assert isinstance(error["path"], str)
+        assert isinstance(error["line"], int)
+        assert isinstance(error["message"], str)
+
+
+def test_json_for_good_decks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = _check_json(capsys, NATIVE)
+    assert code == 0
+    assert doc.pop("challenge_sets") == []
+    assert doc == {
+        "decks": [
+            {
+                "id": "native-deck",
+                "title": "Native format, every feature",
+                "path": str(NATIVE),
+                "cards": [
+                    {
+                        "id": "native-deck.dot-product-as-a-similarity",
+                        "tags": ["attention", "sample", "linear-algebra"],
+                        "difficulty": "easy",
+                        "image": None,
+                    },
+                    {
+                        "id": "native-qkt",
+                        "tags": ["attention", "sample", "shapes"],
+                        "difficulty": "hard",
+                        "image": "shape",
+                    },
+                    {
+                        "id": "native-deck.softmax-of-one-row",
+                        "tags": ["attention", "sample"],
+                        "difficulty": "medium",
+                        "image": "formula",
+                    },
+                ],
+            }
+        ],
+        "errors": [],
+    }
+
+
+def test_json_for_the_seed_deck(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = _check_json(capsys, SEED)
+    assert code == 0
+    (deck,) = doc["decks"]  # type: ignore[misc]
+    assert deck["id"] == "flashcards-transformers"
+    assert [c["difficulty"] for c in deck["cards"]] == ["easy", "easy", "medium", "medium", "hard"]
+    assert all(c["tags"] == ["transformers"] and c["image"] is None for c in deck["cards"])
+
+
+def test_json_for_bad_decks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = _check_json(capsys, BAD / "duplicate-across")
+    assert code == 1
+    assert doc["errors"] == [
+        {
+            "path": str(BAD / "duplicate-across" / "b.md"),
+            "line": 4,
+            "message": (
+                f"duplicate card id 'shared-card' (first at {BAD / 'duplicate-across' / 'a.md'}:3)"
+            ),
+        }
+    ]
+    decks = doc["decks"]
+    assert isinstance(decks, list)
+    assert [(d["id"], len(d["cards"])) for d in decks] == [("a", 1), ("b", 0)]
+
+
+def test_json_for_the_whole_bad_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = _check_json(capsys, BAD)
+    assert code == 1
+    errors = doc["errors"]
+    assert isinstance(errors, list) and len(errors) >= 19
+
+
+def test_json_for_the_shipped_decks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = _check_json(capsys, DECKS_DIR)
+    assert code == 0
+    assert doc["errors"] == []
+    decks = doc["decks"]
+    assert isinstance(decks, list)
+    kinds = {c["image"] for d in decks for c in d["cards"]}
+    assert kinds == {None, "shape", "formula"}
+
+
+def test_python_dash_m_bot_checks_the_shipped_decks() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "decks", "check", str(DECKS_DIR)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.splitlines()[-1].endswith(": ok")
+    assert "attention" in proc.stdout and "transformers" in proc.stdout

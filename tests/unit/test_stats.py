@@ -1,0 +1,179 @@
+"""Tests for bot.core.stats: streaks, local days, retention and the per-day series."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core.model import CardStateKind
+from bot.core.stats import StudyStats, compute_stats, format_stats
+
+NEW = int(CardStateKind.NEW)
+LEARNING = int(CardStateKind.LEARNING)
+REVIEW = int(CardStateKind.REVIEW)
+RELEARNING = int(CardStateKind.RELEARNING)
+
+NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+
+
+def stats(
+    history: list[tuple[datetime, int, int]],
+    *,
+    now: datetime = NOW,
+    tz: str = "UTC",
+    due_today: int = 0,
+    desired: float = 0.9,
+) -> StudyStats:
+    return compute_stats(history, due_today, now, tz, desired)
+
+
+def days_ago(n: int, hour: int = 12) -> datetime:
+    return (NOW - timedelta(days=n)).replace(hour=hour, minute=0)
+
+
+def test_empty_history() -> None:
+    s = stats([], due_today=4, desired=0.85)
+    assert s.due_today == 4
+    assert s.reviewed_today == 0
+    assert s.streak_days == 0
+    assert s.retention_30d is None
+    assert s.reviews_30d == 0
+    assert s.desired_retention == 0.85
+    assert s.per_day_30d == (0,) * 30
+
+
+def test_streak_includes_today() -> None:
+    history = [(days_ago(n), 3, REVIEW) for n in (0, 1, 2)]
+    s = stats(history)
+    assert s.streak_days == 3
+    assert s.reviewed_today == 1
+
+
+def test_streak_ending_yesterday_counts() -> None:
+    history = [(days_ago(n), 3, REVIEW) for n in (1, 2, 3, 4)]
+    s = stats(history)
+    assert s.streak_days == 4
+    assert s.reviewed_today == 0
+
+
+def test_gap_breaks_the_streak() -> None:
+    history = [(days_ago(n), 3, REVIEW) for n in (0, 1, 3, 4, 5)]
+    assert stats(history).streak_days == 2
+
+
+def test_streak_is_zero_when_last_review_was_two_days_ago() -> None:
+    history = [(days_ago(n), 3, REVIEW) for n in (2, 3)]
+    assert stats(history).streak_days == 0
+
+
+def test_many_reviews_on_one_day_count_as_one_streak_day() -> None:
+    history = [(days_ago(0, hour=h), 3, REVIEW) for h in (1, 5, 9, 13)]
+    s = stats(history)
+    assert s.streak_days == 1
+    assert s.reviewed_today == 4
+
+
+def test_local_day_boundaries_follow_the_timezone() -> None:
+    """Two reviews an hour apart, on either side of New York's midnight, are two local days."""
+    now = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)  # 01:00 EST on 3 March
+    before_midnight = datetime(2026, 3, 3, 4, 30, tzinfo=UTC)  # 23:30 EST, 2 March
+    after_midnight = datetime(2026, 3, 3, 5, 30, tzinfo=UTC)  # 00:30 EST, 3 March
+    history = [(before_midnight, 3, REVIEW), (after_midnight, 3, REVIEW)]
+
+    ny = stats(history, now=now, tz="America/New_York")
+    assert ny.streak_days == 2
+    assert ny.reviewed_today == 1
+    assert ny.per_day_30d[-2:] == (1, 1)
+
+    utc_view = stats(history, now=now, tz="UTC")
+    assert utc_view.streak_days == 1
+    assert utc_view.reviewed_today == 2
+    assert utc_view.per_day_30d[-2:] == (0, 2)
+
+
+def test_today_is_the_learners_local_today() -> None:
+    """At 23:00 UTC it is already tomorrow in Tokyo: yesterday's UTC review is 'yesterday' there."""
+    now = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)  # 08:00 on 11 March in Tokyo
+    history = [(datetime(2026, 3, 10, 10, 0, tzinfo=UTC), 3, REVIEW)]  # 19:00 on 10 March
+    tokyo = stats(history, now=now, tz="Asia/Tokyo")
+    assert tokyo.reviewed_today == 0
+    assert tokyo.streak_days == 1  # ends yesterday, still counts
+    assert stats(history, now=now, tz="UTC").reviewed_today == 1
+
+
+def test_retention_is_none_without_mature_reviews() -> None:
+    history = [(days_ago(1), 1, NEW), (days_ago(1), 3, LEARNING), (days_ago(0), 1, RELEARNING)]
+    s = stats(history)
+    assert s.retention_30d is None
+    assert s.reviews_30d == 0
+
+
+def test_retention_counts_only_mature_reviews_in_the_last_30_days() -> None:
+    history = [
+        # Mature reviews in the window: 3 recalled (Hard, Good, Easy), 1 forgotten.
+        (days_ago(1), 2, REVIEW),
+        (days_ago(2), 3, REVIEW),
+        (days_ago(3), 4, REVIEW),
+        (days_ago(29), 1, REVIEW),
+        # Ignored: not mature before the rating.
+        (days_ago(1), 1, LEARNING),
+        (days_ago(1), 1, RELEARNING),
+        (days_ago(1), 1, NEW),
+        # Ignored: older than 30 days.
+        (NOW - timedelta(days=30, seconds=1), 1, REVIEW),
+        (days_ago(45), 1, REVIEW),
+    ]
+    s = stats(history)
+    assert s.reviews_30d == 4
+    assert s.retention_30d == pytest.approx(0.75)
+
+
+def test_retention_window_includes_exactly_30_days_ago() -> None:
+    history = [(NOW - timedelta(days=30), 3, REVIEW)]
+    s = stats(history)
+    assert s.reviews_30d == 1
+    assert s.retention_30d == 1.0
+
+
+def test_per_day_30d_is_oldest_first_and_30_long() -> None:
+    history = [
+        (days_ago(0), 3, REVIEW),
+        (days_ago(0), 3, REVIEW),
+        (days_ago(1), 3, REVIEW),
+        (days_ago(29), 3, NEW),
+        (days_ago(30), 3, REVIEW),  # outside the series
+    ]
+    s = stats(history)
+    assert len(s.per_day_30d) == 30
+    assert s.per_day_30d[-1] == 2
+    assert s.per_day_30d[-2] == 1
+    assert s.per_day_30d[0] == 1
+    assert sum(s.per_day_30d) == 4
+
+
+def test_per_day_30d_length_is_30_whatever_the_timezone() -> None:
+    for tz in ("UTC", "America/New_York", "Europe/Paris", "Pacific/Kiritimati"):
+        assert len(stats([], tz=tz).per_day_30d) == 30
+
+
+def test_long_streak_beyond_30_days() -> None:
+    history = [(days_ago(n), 3, REVIEW) for n in range(0, 100)]
+    assert stats(history).streak_days == 100
+
+
+def test_format_stats_texts() -> None:
+    none = stats([], due_today=1)
+    text = format_stats(none)
+    assert "Due today: 1" in text
+    assert "Reviewed today: 0" in text
+    assert "Streak: 0 days" in text
+    assert "no mature reviews yet" in text
+
+    history = [(days_ago(0), 3, REVIEW), (days_ago(1), 1, REVIEW)]
+    some = format_stats(stats(history, desired=0.9))
+    assert "Streak: 2 days" in some
+    assert "50% of 2 mature reviews (target 90%)" in some
+
+    one = format_stats(stats([(days_ago(0), 3, REVIEW)]))
+    assert "Streak: 1 day" in one and "1 days" not in one
