@@ -325,3 +325,70 @@ async def test_prompt_rows_reference_cards(db: SqlDatabase) -> None:
         return int(conn.execute(select(func.count()).select_from(cards)).scalar_one())
 
     assert await db.run_connection(count) == 1
+
+
+# --------------------------------------------------------------------------- quiz and your data
+
+
+async def test_quiz_round_and_forget_on_sql(
+    study: tuple[StudyService, Clock, SqlDatabase],
+) -> None:
+    from bot.core.quiz import QuizService
+    from bot.storage.tables import (
+        confirmations,
+        learner_settings,
+        learners,
+        quiz_participants,
+        quiz_rounds,
+    )
+
+    service, clock, db = study
+    quiz = QuizService(db, clock, Tokens(), LearnerSettings(enable_fuzzing=False))
+    ann, ben = Who("test", "1", "Ann"), Who("test", "2", "Ben")
+    post = await quiz.start(ann, "-42", "attention")
+    assert post.kind == "quiz"
+    back = await service.press(ben, post.buttons[0][0].payload)
+    rated = await service.press(ben, back.buttons[0][2].payload)
+    assert rated.kind == "info"
+    clock.value += timedelta(minutes=10)
+    # Two sweeps racing: the round is announced exactly once.
+    first, second = await asyncio.gather(quiz.sweep(), quiz.sweep())
+    assert len(first) + len(second) == 1
+
+    # Ben has a review, a state, a prompt, a quiz participation: /forget removes them all.
+    ask = await service.request_forget(ben)
+    await service.press(ben, ask.all_buttons()[0].payload)
+    ben_id_rows = await db.run_connection(
+        lambda conn: conn.execute(
+            select(learners.c.id).where(learners.c.platform_user_id == "2")
+        ).all()
+    )
+    assert ben_id_rows == []
+
+    def counts(conn: Connection) -> dict[str, int]:
+        out = {}
+        for table in (
+            learner_settings,
+            review_logs,
+            prompts,
+            quiz_participants,
+            confirmations,
+        ):
+            out[table.name] = int(
+                conn.execute(select(func.count()).select_from(table)).scalar_one()
+            )
+        out["quiz_rounds"] = int(
+            conn.execute(select(func.count()).select_from(quiz_rounds)).scalar_one()
+        )
+        return out
+
+    left = await db.run_connection(counts)
+    # Only Ann remains: her settings row, and her confirmation-free, review-free history.
+    assert left == {
+        "learner_settings": 1,
+        "review_logs": 0,
+        "prompts": 0,
+        "quiz_participants": 0,
+        "confirmations": 0,
+        "quiz_rounds": 1,
+    }
