@@ -15,9 +15,10 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core.actions import new_token
 from bot.core.decks import DeckSet
-from bot.core.messages import Announcement
-from bot.core.model import LearnerSettings, SyncReport
+from bot.core.messages import Announcement, Reply
+from bot.core.model import Learner, LearnerSettings, SyncReport
 from bot.core.ports import Clock, Tx
+from bot.core.pushes import PushPolicy, PushService
 from bot.core.quiz import QuizService
 from bot.core.rendering import Renderer
 from bot.core.study import StudyService
@@ -42,6 +43,14 @@ class Platform(Protocol):
 
     async def announce(self, announcement: Announcement) -> None:
         """Post a core message to a chat of this platform (a quiz result in a group)."""
+        ...
+
+    async def push(self, learner: Learner, reply: Reply) -> bool:
+        """Send a reply to a learner's private chat.
+
+        Returns True once the platform accepted it, False when the learner cannot
+        be reached (the platform marks them); raises to have it tried again later.
+        """
         ...
 
 
@@ -71,6 +80,7 @@ class App:
     clock: Clock
     study: StudyService
     quiz: QuizService
+    pushes: PushService
     decks: DeckSet = field(default_factory=DeckSet)
     platforms: dict[str, Platform] = field(default_factory=dict)
     #: Draws card images and /stats charts; None means text only.
@@ -147,22 +157,26 @@ async def build_app(
     study = StudyService(db, clock, new_token, defaults, default_topics=settings.decks.default)
     quiz = QuizService(db, clock, new_token, defaults, default_topics=settings.decks.default)
     quiz.window = timedelta(minutes=settings.quiz.window_minutes)
-    return App(settings, db, clock, study, quiz, deck_set)
+    pushes = PushService(db, clock, new_token, defaults, default_topics=settings.decks.default)
+    pushes.policy = PushPolicy(
+        remind_after=timedelta(days=settings.push.remind_after_days),
+        stop_after=timedelta(days=settings.push.stop_after_days),
+    )
+    study.pushes = pushes
+    return App(settings, db, clock, study, quiz, pushes, deck_set)
 
 
 def build_platforms(app: App) -> list[Platform]:
-    """The chat platforms that have a token and an adapter in this version."""
+    """The chat platforms that have a token."""
     platforms: list[Platform] = []
-    for name, token in (
-        ("telegram", app.settings.telegram.token),
-        ("discord", app.settings.discord.token),
-    ):
-        if token:
-            log.warning(
-                "a %s token is configured, but this version has no %s adapter yet; skipping it",
-                name,
-                name,
-            )
+    if app.settings.telegram.token:
+        from bot.platforms.telegram import build_telegram
+
+        platforms.append(build_telegram(app))
+    if app.settings.discord.token:
+        from bot.platforms.discord import build_discord
+
+        platforms.append(build_discord(app))
     return platforms
 
 
@@ -174,9 +188,7 @@ NO_PLATFORM_MESSAGE = (
 
 
 async def run_bot(settings: Settings) -> int:
-    """Run every configured platform and the scheduler until SIGINT or SIGTERM."""
-    from bot.jobs.scheduler import build_scheduler
-
+    """Run every configured platform, the scheduler and the push senders until SIGINT/SIGTERM."""
     if not (settings.telegram.token or settings.discord.token):
         log.error("%s", NO_PLATFORM_MESSAGE)
         return 2
@@ -191,23 +203,54 @@ async def run_bot(settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        scheduler = build_scheduler(app)
-        scheduler.start()
-        started: list[Platform] = []
-        try:
-            for platform in platforms:
-                await platform.start()
-                started.append(platform)
-                app.platforms[platform.name] = platform
-                log.info("%s started", platform.name)
-            await stop.wait()
-            log.info("shutting down")
-        finally:
-            scheduler.shutdown(wait=False)
-            await _stop_all(started)
+        await _serve(app, platforms, stop)
         return 0
     finally:
         await app.close()
+
+
+async def _serve(app: App, platforms: Sequence[Platform], stop: asyncio.Event) -> None:
+    """Start platforms, scheduler and senders; wait for ``stop``; then stop them in reverse."""
+    from bot.jobs import runtime
+    from bot.jobs.pushes import Pacer, SchedulerTimers, sender_loop
+    from bot.jobs.scheduler import build_scheduler
+
+    started: list[Platform] = []
+    senders: list[asyncio.Task[None]] = []
+    scheduler = build_scheduler(app)
+    stop_senders = asyncio.Event()
+    try:
+        for platform in platforms:
+            # Registered first: announcements made as soon as it starts must find it.
+            app.platforms[platform.name] = platform
+            await platform.start()
+            started.append(platform)
+            log.info("%s started", platform.name)
+        backfilled = await app.pushes.backfill()
+        if backfilled:
+            log.info("gave %d learners their next push time", backfilled)
+        runtime.set_app(app)
+        grace = timedelta(minutes=app.settings.push.misfire_grace_minutes)
+        app.pushes.timers = SchedulerTimers(scheduler, grace)
+        scheduler.start()
+        rates = {
+            "telegram": app.settings.push.telegram_per_second,
+            "discord": app.settings.push.discord_per_second,
+        }
+        for name in app.platforms:
+            pacer = Pacer(rates.get(name, 10.0))
+            senders.append(asyncio.create_task(sender_loop(app, name, pacer, stop_senders)))
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        stop_senders.set()
+        for task in senders:
+            task.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        runtime.set_app(None)
+        await _stop_all(started)
 
 
 async def _stop_all(platforms: Sequence[Platform]) -> None:

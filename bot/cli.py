@@ -51,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", type=Path)
     check.add_argument("--json", action="store_true", help="print one JSON object")
 
+    discord = sub.add_parser("discord", help="Discord tools")
+    discord_sub = discord.add_subparsers(dest="discord_command", required=True, metavar="ACTION")
+    sync = discord_sub.add_parser(
+        "sync", help="register the slash commands with Discord (run after an upgrade)"
+    )
+    config_arg(sync)
+    sync.add_argument("--guild", type=int, default=None, help="sync to one server only (instant)")
+
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     for name, text in (
@@ -98,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_bot(settings))
         if args.command == "console":
             return asyncio.run(_console(settings, args.user))
+        if args.command == "discord":
+            return asyncio.run(_discord_sync(settings, args.guild))
         if args.command == "db":
             return asyncio.run(_db(settings, args.db_command, getattr(args, "message", "")))
     except SchemaOutOfDate as exc:
@@ -128,6 +138,19 @@ async def _console(settings: Settings, user: str | None) -> int:
         await run_console(app.study, Who("console", name, name))
     finally:
         await app.close()
+    return 0
+
+
+async def _discord_sync(settings: Settings, guild: int | None) -> int:
+    from bot.platforms.discord import sync_commands
+
+    try:
+        names = await sync_commands(settings, guild_id=guild)
+    except ValueError as exc:
+        print(f"studybot: {exc}", file=sys.stderr)
+        return 2
+    where = f"server {guild}" if guild else "every server and DM (global commands take a while)"
+    print(f"synced {len(names)} commands to {where}: {', '.join(sorted(names))}")
     return 0
 
 

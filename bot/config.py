@@ -45,6 +45,7 @@ __all__ = [
     "DecksSettings",
     "DiscordSettings",
     "LoggingSettings",
+    "PushSettings",
     "QuizSettings",
     "Secret",
     "Settings",
@@ -88,6 +89,14 @@ _SCHEMA: Final[Mapping[str, tuple[str, ...]]] = {
     ),
     "discord": ("token", "shard_count", "shard_ids"),
     "quiz": ("window_minutes",),
+    "push": (
+        "tick_seconds",
+        "remind_after_days",
+        "stop_after_days",
+        "telegram_per_second",
+        "discord_per_second",
+        "misfire_grace_minutes",
+    ),
     "study": (
         "desired_retention",
         "new_cards_per_day",
@@ -206,6 +215,24 @@ class DiscordSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PushSettings:
+    """``[push]``: the daily-push timer and delivery pacing."""
+
+    #: How often the timer looks for learners whose push is due.
+    tick_seconds: int = 60
+    #: Days without studying after which a learner gets one gentle reminder instead.
+    remind_after_days: int = 3
+    #: Days without studying after which pushes stop until the learner writes again.
+    stop_after_days: int = 14
+    #: Delivery pace, under Telegram's ~30 messages/s.
+    telegram_per_second: float = 25.0
+    #: Delivery pace, well under Discord's 50 requests/s.
+    discord_per_second: float = 40.0
+    #: A snoozed push missed by at most this much (bot down) is still sent, once.
+    misfire_grace_minutes: int = 360
+
+
+@dataclass(frozen=True, slots=True)
 class QuizSettings:
     """``[quiz]``: group quizzes."""
 
@@ -264,6 +291,7 @@ class Settings:
     #: The config file these settings came from, or None for defaults only.
     source: Path | None = None
     quiz: QuizSettings = QuizSettings()
+    push: PushSettings = PushSettings()
 
     def secret_values(self) -> tuple[str, ...]:
         """Return every secret string (tokens, database password) for log redaction."""
@@ -350,6 +378,7 @@ def _build(
         database=_database(sections["database"], env, resolved_data_dir),
         telegram=_telegram(sections["telegram"], env),
         discord=_discord(sections["discord"], env),
+        push=_push(sections["push"]),
         quiz=QuizSettings(
             window_minutes=sections["quiz"].integer(
                 "window_minutes", QuizSettings().window_minutes, 1, 1440
@@ -408,6 +437,24 @@ def _telegram(section: _Section, env: Mapping[str, str]) -> TelegramSettings:
         webhook_listen=section.string("webhook_listen", defaults.webhook_listen, non_empty=True),
         webhook_port=section.integer("webhook_port", defaults.webhook_port, 1, 65535),
         webhook_secret=Secret(secret) if secret else None,
+    )
+
+
+def _push(section: _Section) -> PushSettings:
+    d = PushSettings()
+    remind = section.integer("remind_after_days", d.remind_after_days, 1, 365)
+    stop = section.integer("stop_after_days", d.stop_after_days, 1, 3650)
+    if stop <= remind:
+        section.fail("stop_after_days", "must be more than remind_after_days")
+    return PushSettings(
+        tick_seconds=section.integer("tick_seconds", d.tick_seconds, 5, 3600),
+        remind_after_days=remind,
+        stop_after_days=stop,
+        telegram_per_second=section.number("telegram_per_second", d.telegram_per_second, 0.1, 30),
+        discord_per_second=section.number("discord_per_second", d.discord_per_second, 0.1, 50),
+        misfire_grace_minutes=section.integer(
+            "misfire_grace_minutes", d.misfire_grace_minutes, 1, 7 * 24 * 60
+        ),
     )
 
 

@@ -19,10 +19,20 @@ config = context.config
 target_metadata = metadata
 
 
+# Tables that live in the database but are not ours to migrate.
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Leave APScheduler's job table alone (it creates and owns it)."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def _configure(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=target_metadata,
+        include_name=include_name,
         render_as_batch=True,  # SQLite needs batch mode for ALTER TABLE
         compare_type=True,
     )

@@ -8,7 +8,10 @@ They mirror the semantics of the SQL repositories in ``bot.storage.repositories`
   filtered by topics (deck ids or tags);
 * ``counts_since`` and ``history`` skip undone reviews; "new" means the state
   before the rating was NEW;
-* ``claim`` succeeds once per prompt.
+* ``claim`` succeeds once per prompt;
+* :class:`FakePushes` mirrors ``SqlPushes``: ``claim_due`` takes learners whose
+  ``next_push_at <= now`` on the given platforms, neither unreachable nor
+  paused, by ``next_push_at``; the outbox is leased by ``(not_before, id)``.
 
 :class:`FakeDatabase` runs each unit of work on a copy-on-write view of its
 store and commits the view only if the work returns, so a unit of work that
@@ -33,6 +36,7 @@ from bot.core.model import (
     DeckInfo,
     Learner,
     LearnerSettings,
+    OutboxMessage,
     Prompt,
     QuizParticipant,
     QuizRound,
@@ -48,12 +52,15 @@ __all__ = [
     "FakeDatabase",
     "FakeLearners",
     "FakePrompts",
+    "FakePushes",
     "FakeQuizzes",
     "FakeReviews",
     "FakeSchedule",
     "FakeStore",
+    "FakeTimers",
     "FakeTx",
     "FixedClock",
+    "OutboxRow",
     "SequentialTokens",
     "make_card",
     "make_deck",
@@ -209,6 +216,21 @@ class _ConfirmationRow:
     used_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One outbox row: the message (with its id, attempts and not_before) and delivery columns."""
+
+    message: OutboxMessage
+    lease_until: datetime | None = None
+    sent_at: datetime | None = None
+    failed_at: datetime | None = None
+    last_error: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.sent_at is None and self.failed_at is None
+
+
 @dataclass(slots=True)
 class FakeStore:
     """Everything the fake database holds. Values are immutable; containers are copied."""
@@ -222,9 +244,13 @@ class FakeStore:
     rounds: dict[int, QuizRound] = field(default_factory=dict)
     participants: dict[tuple[int, int], QuizParticipant] = field(default_factory=dict)
     confirmations: dict[str, _ConfirmationRow] = field(default_factory=dict)
+    outbox: dict[int, OutboxRow] = field(default_factory=dict)
+    #: learners.last_reminder_at, by learner id (absent: NULL).
+    last_reminders: dict[int, datetime] = field(default_factory=dict)
     next_learner_id: int = 1
     next_review_id: int = 1
     next_round_id: int = 1
+    next_outbox_id: int = 1
 
     def copy(self) -> FakeStore:
         """A copy whose containers are new and whose (frozen) values are shared."""
@@ -238,9 +264,12 @@ class FakeStore:
             rounds=dict(self.rounds),
             participants=dict(self.participants),
             confirmations=dict(self.confirmations),
+            outbox=dict(self.outbox),
+            last_reminders=dict(self.last_reminders),
             next_learner_id=self.next_learner_id,
             next_review_id=self.next_review_id,
             next_round_id=self.next_round_id,
+            next_outbox_id=self.next_outbox_id,
         )
 
 
@@ -303,6 +332,12 @@ class FakeLearners:
         if learner is not None:
             self.store.learners[learner_id] = replace(learner, last_seen_at=now, unreachable=False)
 
+    def set_next_push(self, learner_id: int, when: datetime | None) -> None:
+        _utc(when)
+        learner = self.store.learners.get(learner_id)
+        if learner is not None:
+            self.store.learners[learner_id] = replace(learner, next_push_at=when)
+
     def set_dm_channel(self, learner_id: int, channel_id: str) -> None:
         learner = self.store.learners.get(learner_id)
         if learner is not None:
@@ -322,6 +357,8 @@ class FakeLearners:
         st.prompts = {k: v for k, v in st.prompts.items() if v.learner_id != learner_id}
         st.participants = {k: v for k, v in st.participants.items() if k[1] != learner_id}
         st.confirmations = {k: v for k, v in st.confirmations.items() if v.learner_id != learner_id}
+        st.outbox = {k: v for k, v in st.outbox.items() if v.message.learner_id != learner_id}
+        st.last_reminders.pop(learner_id, None)
         st.rounds = {
             k: replace(r, started_by=None) if r.started_by == learner_id else r
             for k, r in st.rounds.items()
@@ -571,6 +608,12 @@ class FakeReviews:
         rows = [e for e in self._active(learner_id) if e.reviewed_at >= since]
         return len(rows), sum(1 for e in rows if e.before.state is CardStateKind.NEW)
 
+    def count_source_since(self, learner_id: int, source: str, since: datetime) -> int:
+        _utc(since)
+        return sum(
+            1 for e in self._active(learner_id) if e.source == source and e.reviewed_at >= since
+        )
+
     def history(self, learner_id: int, since: datetime) -> list[tuple[datetime, int, int]]:
         _utc(since)
         rows = sorted(
@@ -743,6 +786,197 @@ class FakeConfirmations:
         return row.kind
 
 
+class FakePushes:
+    """The push fan-out and the outbox, as ``SqlPushes`` does them."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def _available(self, state: CardState, now: datetime) -> bool:
+        row = self.store.cards.get(state.card_id)
+        return (
+            state.due is not None
+            and state.due <= now
+            and not state.suspended
+            and (state.buried_until is None or state.buried_until <= now)
+            and row is not None
+            and row.live
+        )
+
+    def _due(self, learner_ids: Sequence[int], now: datetime) -> list[CardState]:
+        _utc(now)
+        wanted = set(learner_ids)
+        return [
+            s
+            for (lid, _), s in self.store.states.items()
+            if lid in wanted and self._available(s, now)
+        ]
+
+    def claim_due(
+        self, now: datetime, platforms: Sequence[str], limit: int
+    ) -> list[tuple[Learner, datetime | None]]:
+        _utc(now)
+        wanted = set(platforms)
+        rows = [
+            lr
+            for lr in self.store.learners.values()
+            if lr.next_push_at is not None
+            and lr.next_push_at <= now
+            and lr.platform in wanted
+            and not lr.unreachable
+            and not lr.settings.paused
+        ]
+        rows.sort(key=lambda lr: (lr.next_push_at, lr.id))
+        return [(lr, self.store.last_reminders.get(lr.id)) for lr in rows[:limit]]
+
+    def due_counts(self, learner_ids: Sequence[int], now: datetime) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for s in self._due(learner_ids, now):
+            counts[s.learner_id] = counts.get(s.learner_id, 0) + 1
+        return counts
+
+    def first_due(self, learner_ids: Sequence[int], now: datetime) -> dict[int, str]:
+        """Each learner's first due card by ``(due, card_id)``."""
+        mine: dict[int, list[tuple[datetime, str]]] = {}
+        for s in self._due(learner_ids, now):
+            assert s.due is not None
+            mine.setdefault(s.learner_id, []).append((s.due, s.card_id))
+        return {lid: min(keys)[1] for lid, keys in mine.items()}
+
+    def mean_durations(self, learner_ids: Sequence[int], since: datetime) -> dict[int, float]:
+        """Mean ``duration_ms`` of reviews since an instant (undone ones too, as in SQL)."""
+        _utc(since)
+        wanted = set(learner_ids)
+        sums: dict[int, list[int]] = {}
+        for e in self.store.reviews.values():
+            if e.learner_id in wanted and e.reviewed_at >= since and e.duration_ms is not None:
+                sums.setdefault(e.learner_id, []).append(e.duration_ms)
+        return {lid: sum(ds) / len(ds) for lid, ds in sums.items()}
+
+    def reschedule(
+        self, updates: Sequence[tuple[int, datetime | None, bool]], now: datetime
+    ) -> None:
+        _utc(now)
+        for learner_id, nxt, reminded in updates:
+            _utc(nxt, "next push")
+            learner = self.store.learners.get(learner_id)
+            if learner is None:
+                continue
+            self.store.learners[learner_id] = replace(learner, next_push_at=nxt)
+            if reminded:
+                self.store.last_reminders[learner_id] = now
+
+    def add_prompts(self, rows: Sequence[Prompt]) -> None:
+        prompts = FakePrompts(self.store)
+        for p in rows:
+            prompts.add(p)
+
+    def add_outbox(self, rows: Sequence[OutboxMessage]) -> None:
+        for m in rows:
+            _utc(m.created_at, "OutboxMessage.created_at")
+            _utc(m.not_before, "OutboxMessage.not_before")
+            if m.learner_id not in self.store.learners:
+                raise ValueError(f"no learner {m.learner_id} (foreign key)")
+            message_id = self.store.next_outbox_id
+            self.store.next_outbox_id += 1
+            self.store.outbox[message_id] = OutboxRow(replace(m, id=message_id, attempts=0))
+
+    def lease(
+        self, platform: str, now: datetime, until: datetime, limit: int
+    ) -> list[OutboxMessage]:
+        _utc(now)
+        _utc(until)
+        rows = [
+            r
+            for r in self.store.outbox.values()
+            if r.message.platform == platform
+            and r.pending
+            and r.message.not_before <= now
+            and (r.lease_until is None or r.lease_until <= now)
+        ]
+        rows.sort(key=lambda r: (r.message.not_before, r.message.id))
+        taken = rows[:limit]
+        for r in taken:
+            self.store.outbox[r.message.id] = replace(r, lease_until=until)
+        return [r.message for r in taken]
+
+    def _finish(
+        self,
+        message_id: int,
+        *,
+        sent_at: datetime | None = None,
+        failed_at: datetime | None = None,
+        not_before: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        """One delivery attempt ended: count it and release the lease."""
+        row = self.store.outbox.get(message_id)
+        if row is None:
+            return
+        message = replace(row.message, attempts=row.message.attempts + 1)
+        if not_before is not None:
+            message = replace(message, not_before=not_before)
+        self.store.outbox[message_id] = OutboxRow(
+            message,
+            lease_until=None,
+            sent_at=sent_at if sent_at is not None else row.sent_at,
+            failed_at=failed_at if failed_at is not None else row.failed_at,
+            last_error=error[:200] if error is not None else row.last_error,
+        )
+
+    def mark_sent(self, message_id: int, now: datetime) -> None:
+        _utc(now)
+        self._finish(message_id, sent_at=now)
+
+    def mark_failed(self, message_id: int, now: datetime, error: str) -> None:
+        _utc(now)
+        self._finish(message_id, failed_at=now, error=error)
+
+    def retry_later(self, message_id: int, when: datetime, error: str) -> None:
+        _utc(when)
+        self._finish(message_id, not_before=when, error=error)
+
+    def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:
+        _utc(now)
+        _utc(active_since)
+        rows = [
+            lr
+            for lr in self.store.learners.values()
+            if lr.next_push_at is None
+            and (
+                lr.last_seen_at >= active_since
+                if lr.last_seen_at is not None
+                else lr.created_at >= active_since
+            )
+        ]
+        rows.sort(key=lambda lr: lr.id)
+        return rows[:limit]
+
+    def pending_count(self, platform: str | None = None) -> int:
+        return sum(
+            1
+            for r in self.store.outbox.values()
+            if r.pending and (platform is None or r.message.platform == platform)
+        )
+
+
+class FakeTimers:
+    """A :class:`Timers` that records calls; ``pending`` holds the live timer per learner."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, datetime | None]] = []
+        self.pending: dict[int, datetime] = {}
+
+    async def push_at(self, learner_id: int, when: datetime) -> None:
+        _utc(when, "timer instant")
+        self.calls.append(("push_at", learner_id, when))
+        self.pending[learner_id] = when
+
+    async def cancel_push(self, learner_id: int) -> None:
+        self.calls.append(("cancel_push", learner_id, None))
+        self.pending.pop(learner_id, None)
+
+
 class FakeTx:
     """The repositories of one unit of work, over one view of the store."""
 
@@ -755,6 +989,7 @@ class FakeTx:
         self._prompts = FakePrompts(store)
         self._quizzes = FakeQuizzes(store)
         self._confirmations = FakeConfirmations(store)
+        self._pushes = FakePushes(store)
 
     @property
     def learners(self) -> FakeLearners:
@@ -783,6 +1018,10 @@ class FakeTx:
     @property
     def confirmations(self) -> FakeConfirmations:
         return self._confirmations
+
+    @property
+    def pushes(self) -> FakePushes:
+        return self._pushes
 
 
 class FakeDatabase:
@@ -842,3 +1081,15 @@ class FakeDatabase:
 
     def prompt(self, token: str) -> Prompt | None:
         return self.store.prompts.get(token)
+
+    def outbox(self, platform: str | None = None) -> list[OutboxRow]:
+        """Every outbox row (sent and failed ones too), by id."""
+        return [
+            r
+            for _, r in sorted(self.store.outbox.items())
+            if platform is None or r.message.platform == platform
+        ]
+
+    def last_reminder(self, learner_id: int) -> datetime | None:
+        """The learner's ``last_reminder_at`` (None: never reminded)."""
+        return self.store.last_reminders.get(learner_id)

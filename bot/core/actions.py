@@ -15,7 +15,9 @@ from typing import Literal
 
 MAX_PAYLOAD_BYTES = 64
 
-ActionKind = Literal["reveal", "rate", "bury", "suspend", "undo", "next", "quiz", "confirm"]
+ActionKind = Literal[
+    "reveal", "rate", "bury", "suspend", "undo", "next", "quiz", "confirm", "snooze", "skip"
+]
 _CODES: dict[str, ActionKind] = {
     "s": "reveal",
     "r": "rate",
@@ -25,6 +27,8 @@ _CODES: dict[str, ActionKind] = {
     "n": "next",
     "q": "quiz",  # reveal a group quiz card privately; the token names the round
     "c": "confirm",  # answer a confirmation (arg 1 = yes, 0 = no); the token names it
+    "z": "snooze",  # push this daily push again in an hour; the token names its prompt
+    "k": "skip",  # no more pushes today; the token names the push's prompt
 }
 _LETTER = {v: k for k, v in _CODES.items()}
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,22}$")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from bot.core.localtime import next_push_after
 from bot.core.model import Learner, LearnerSettings
 from bot.core.ports import Clock, Database, TokenSource, Tx
 
@@ -47,13 +48,26 @@ def get_or_create_learner(
             default_topics,
             now,
         )
+        nxt = next_push_after(learner.settings, now)
+        tx.learners.set_next_push(learner.id, nxt)
         log.info("new learner %s on %s", learner.id, who.platform)
-    elif (
+        return replace(learner, next_push_at=nxt)
+    was_unreachable = learner.unreachable
+    if (
         learner.unreachable
         or learner.last_seen_at is None
         or (now - learner.last_seen_at >= SEEN_EVERY)
     ):
         tx.learners.seen(learner.id, now)
+        learner = replace(learner, unreachable=False, last_seen_at=now)
+    if was_unreachable and learner.next_push_at is not None and learner.next_push_at <= now:
+        # Pushes missed while unreachable are not owed: the next one is the next from now.
+        learner = replace(learner, next_push_at=None)
+    if learner.next_push_at is None:  # pushes stopped (long silence, or as above): resume
+        nxt = next_push_after(learner.settings, now)
+        if nxt is not None:
+            tx.learners.set_next_push(learner.id, nxt)
+            learner = replace(learner, next_push_at=nxt)
     return learner
 
 
@@ -105,6 +119,16 @@ class ServiceBase:
                 else tx.learners.set_dm_channel(lr.id, channel_id)
             ),
         )
+
+    async def set_dm_channel(self, platform: str, user_id: str, channel_id: str) -> None:
+        """Store a known learner's DM channel without counting it as contact (a push opened it)."""
+
+        def work(tx: Tx) -> None:
+            learner = tx.learners.get(platform, user_id)
+            if learner is not None and learner.dm_channel_id != channel_id:
+                tx.learners.set_dm_channel(learner.id, channel_id)
+
+        await self.db.run(work)
 
     async def mark_unreachable(self, platform: str, user_id: str) -> None:
         """The platform refused a message to this account: stop pushing until they write."""

@@ -24,6 +24,7 @@ class ReviewSource(enum.StrEnum):
     """Where a rating came from."""
 
     DM = "dm"
+    PUSH = "push"
     CONSOLE = "console"
     QUIZ = "quiz"
     CHALLENGE = "challenge"
@@ -48,6 +49,13 @@ class LearnerSettings:
     enable_fuzzing: bool = True
     paused: bool = False
     fsrs_parameters: tuple[float, ...] | None = None
+    #: Local quiet hours [start, end) in which no push is sent; may wrap midnight.
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    #: Local weekdays without a push (0 = Monday ... 6 = Sunday).
+    days_off: tuple[int, ...] = ()
+    #: Cards in one pushed session.
+    max_cards_per_push: int = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,7 @@ class Learner:
     unreachable: bool = False
     last_seen_at: datetime | None = None
     dm_channel_id: str | None = None
+    next_push_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,3 +195,20 @@ class QuizParticipant:
     revealed_at: datetime
     rating: int | None = None
     answered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message waiting to be delivered by a platform's sender."""
+
+    platform: str
+    learner_id: int
+    kind: str
+    text: str
+    created_at: datetime
+    not_before: datetime
+    card_id: str | None = None
+    prompt_token: str | None = None
+    due_count: int = 0
+    attempts: int = 0
+    id: int = 0

@@ -19,6 +19,7 @@ from bot.core.model import (
     DeckInfo,
     Learner,
     LearnerSettings,
+    OutboxMessage,
     Prompt,
     QuizParticipant,
     QuizRound,
@@ -62,6 +63,10 @@ class LearnerRepo(Protocol):
 
     def seen(self, learner_id: int, now: datetime) -> None:
         """Record contact from the learner (which also makes them reachable again)."""
+        ...
+
+    def set_next_push(self, learner_id: int, when: datetime | None) -> None:
+        """Set when the learner's next daily push is due (None: no pushes)."""
         ...
 
     def set_dm_channel(self, learner_id: int, channel_id: str) -> None:
@@ -149,6 +154,10 @@ class ReviewRepo(Protocol):
         """(reviews, new cards introduced) since an instant, not counting undone ones."""
         ...
 
+    def count_source_since(self, learner_id: int, source: str, since: datetime) -> int:
+        """Active reviews from one source (push, quiz, ...) since an instant."""
+        ...
+
     def history(self, learner_id: int, since: datetime) -> list[tuple[datetime, int, int]]:
         """(reviewed_at, rating, state before) of every active review since an instant."""
         ...
@@ -210,6 +219,62 @@ class ConfirmationRepo(Protocol):
         ...
 
 
+class PushRepo(Protocol):
+    """Set-based access for the daily push fan-out and the outbox."""
+
+    def claim_due(
+        self, now: datetime, platforms: Sequence[str], limit: int
+    ) -> list[tuple[Learner, datetime | None]]:
+        """Learners whose push is due (not paused, not unreachable), with their last reminder.
+
+        On PostgreSQL the rows are locked (FOR UPDATE SKIP LOCKED) until the
+        transaction ends, so two processes never claim the same learner.
+        """
+        ...
+
+    def due_counts(self, learner_ids: Sequence[int], now: datetime) -> dict[int, int]: ...
+
+    def first_due(self, learner_ids: Sequence[int], now: datetime) -> dict[int, str]: ...
+
+    def mean_durations(self, learner_ids: Sequence[int], since: datetime) -> dict[int, float]: ...
+
+    def reschedule(
+        self, updates: Sequence[tuple[int, datetime | None, bool]], now: datetime
+    ) -> None: ...
+
+    def add_prompts(self, rows: Sequence[Prompt]) -> None: ...
+
+    def add_outbox(self, rows: Sequence[OutboxMessage]) -> None: ...
+
+    def lease(
+        self, platform: str, now: datetime, until: datetime, limit: int
+    ) -> list[OutboxMessage]:
+        """Take up to ``limit`` pending messages for a platform until ``until``."""
+        ...
+
+    def mark_sent(self, message_id: int, now: datetime) -> None: ...
+
+    def mark_failed(self, message_id: int, now: datetime, error: str) -> None: ...
+
+    def retry_later(self, message_id: int, when: datetime, error: str) -> None: ...
+
+    def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:
+        """Active learners without a next push (new columns, or back from a long silence)."""
+        ...
+
+    def pending_count(self, platform: str | None = None) -> int: ...
+
+
+class Timers(Protocol):
+    """One-off events that must survive a restart (a persistent job store)."""
+
+    async def push_at(self, learner_id: int, when: datetime) -> None:
+        """Push this learner's due cards at ``when`` (replaces an earlier one)."""
+        ...
+
+    async def cancel_push(self, learner_id: int) -> None: ...
+
+
 class Tx(Protocol):
     """The repositories of one transaction."""
 
@@ -233,6 +298,9 @@ class Tx(Protocol):
 
     @property
     def confirmations(self) -> ConfirmationRepo: ...
+
+    @property
+    def pushes(self) -> PushRepo: ...
 
 
 class Database(Protocol):

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from bot.core import quiz, srs
 from bot.core.actions import Action, BadPayload, decode
 from bot.core.learners import ServiceBase, Who, get_or_create_learner
+from bot.core.localtime import next_push_after
 from bot.core.messages import Button, Reply
 from bot.core.model import (
     RATING_NAMES,
@@ -31,6 +32,7 @@ from bot.core.model import (
     ReviewSource,
 )
 from bot.core.ports import Tx
+from bot.core.pushes import PushService
 from bot.core.stats import StudyStats, compute_stats, due_forecast, format_stats
 from bot.core.views import card_view, rating_buttons
 
@@ -202,6 +204,15 @@ def rate(
             "a card you keep forgetting usually needs rewriting or splitting. "
             "Send /unsuspend to bring it back."
         )
+    if prompt.source == ReviewSource.PUSH:
+        start = srs.day_start(now, learner.settings.timezone)
+        done = tx.reviews.count_source_since(learner.id, ReviewSource.PUSH, start)
+        if done >= learner.settings.max_cards_per_push:
+            return Reply(
+                "done",
+                f"{text}\n\nThat was today's session of {done} cards. Well done! "
+                "Send /review if you want to keep going.",
+            )
     if prompt.source == ReviewSource.QUIZ:
         # A quiz rating counts in the learner's schedule but does not start a DM session.
         announcements = quiz.after_quiz_rating(tx, learner, token, rating, now)
@@ -317,8 +328,40 @@ def parse_settings_change(settings: LearnerSettings, key: str, value: str) -> Le
                 "The push time is HH:MM in your own time zone, for example 08:30."
             ) from exc
         return replace(settings, push_time=push)
+    if key in ("quiet", "quiet_hours"):
+        if value.lower() in ("off", "none", "no"):
+            return replace(settings, quiet_start=None, quiet_end=None)
+        m = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})", value)
+        try:
+            if m is None:
+                raise ValueError(value)
+            start = time(int(m.group(1)), int(m.group(2)))
+            end = time(int(m.group(3)), int(m.group(4)))
+        except ValueError as exc:
+            raise SettingsError(
+                "Quiet hours are HH:MM-HH:MM in your time zone, for example 22:00-07:00, or off."
+            ) from exc
+        if start == end:
+            raise SettingsError("Quiet hours need a different start and end (or say off).")
+        return replace(settings, quiet_start=start, quiet_end=end)
+    if key in ("days_off", "daysoff", "off"):
+        if value.lower() in ("none", "no", "-"):
+            return replace(settings, days_off=())
+        days: set[int] = set()
+        for part in re.split(r"[,\s]+", value.lower().strip()):
+            if part[:3] not in _WEEKDAYS:
+                raise SettingsError("Days off are weekday names, for example sat,sun (or none).")
+            days.add(_WEEKDAYS.index(part[:3]))
+        if len(days) == 7:
+            raise SettingsError("Keep at least one day with a push (or use /pause).")
+        return replace(settings, days_off=tuple(sorted(days)))
+    if key in ("per_push", "max_cards_per_push", "session"):
+        if not re.fullmatch(r"[0-9]{1,3}", value) or not 1 <= int(value) <= 500:
+            raise SettingsError("Cards per daily session is a whole number from 1 to 500.")
+        return replace(settings, max_cards_per_push=int(value))
     raise SettingsError(
-        f"Unknown setting “{key}”. You can set: timezone, retention, new, max_reviews, push."
+        f"Unknown setting “{key}”. You can set: timezone, retention, new, max_reviews, push, "
+        "quiet, days_off, per_push."
     )
 
 
@@ -331,18 +374,32 @@ def describe_settings(settings: LearnerSettings, topics: Sequence[str]) -> str:
             f"retention: {settings.desired_retention:.2f} (desired probability of recall)",
             f"new: {settings.new_cards_per_day} new cards a day",
             f"max_reviews: {settings.max_reviews_per_day} reviews a day",
+            f"quiet: {_quiet_text(settings)}",
+            f"days_off: {', '.join(_WEEKDAYS[d] for d in settings.days_off) or 'none'}",
+            f"per_push: {settings.max_cards_per_push} cards in a daily session",
+            f"reminders: {'paused (send /resume)' if settings.paused else 'on'}",
             f"decks: {', '.join(topics) if topics else 'all decks'}",
         ]
     )
 
 
-def change_settings(tx: Tx, learner: Learner, key: str, value: str) -> Reply:
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _quiet_text(settings: LearnerSettings) -> str:
+    if settings.quiet_start is None or settings.quiet_end is None:
+        return "off"
+    return f"{settings.quiet_start.strftime('%H:%M')}-{settings.quiet_end.strftime('%H:%M')}"
+
+
+def change_settings(tx: Tx, learner: Learner, key: str, value: str, now: datetime) -> Reply:
     """Change one setting and confirm it; a bad value changes nothing."""
     try:
         new = parse_settings_change(learner.settings, key, value)
     except SettingsError as exc:
         return Reply("error", str(exc))
     tx.learners.save_settings(learner.id, new)
+    tx.learners.set_next_push(learner.id, next_push_after(new, now))
     return Reply("info", "Saved.\n" + describe_settings(new, learner.topics))
 
 
@@ -391,9 +448,12 @@ def stats(tx: Tx, learner: Learner, now: datetime) -> StudyStats:
 # --------------------------------------------------------------------------- your data
 
 
-def pause(tx: Tx, learner: Learner, paused: bool) -> Reply:
+def pause(tx: Tx, learner: Learner, paused: bool, now: datetime) -> Reply:
     """Stop or restart the daily reminders (studying on request still works)."""
-    tx.learners.save_settings(learner.id, replace(learner.settings, paused=paused))
+    settings = replace(learner.settings, paused=paused)
+    tx.learners.save_settings(learner.id, settings)
+    if not paused:  # the next push is the next one from now, not one missed while paused
+        tx.learners.set_next_push(learner.id, next_push_after(settings, now))
     if paused:
         return Reply("info", "Paused: no daily reminders until you send /resume.")
     return Reply("info", "Resumed: your daily reminder comes back at your push time.")
@@ -484,6 +544,9 @@ def export_csv(tx: Tx, learner: Learner) -> str:
 class StudyService(ServiceBase):
     """The study loop for adapters: one awaited call per user action."""
 
+    #: Handles the daily push's Snooze and Skip buttons (set by the composition root).
+    pushes: PushService | None = None
+
     async def next(self, who: Who, source: str = "dm") -> Reply:
         """The next card or the day's summary."""
         token = self.tokens()
@@ -529,6 +592,12 @@ class StudyService(ServiceBase):
             return await self._run(
                 who, lambda tx, lr, now: quiz.reveal_quiz(tx, lr, tok, now, nxt, name)
             )
+        if action.kind in ("snooze", "skip"):
+            if self.pushes is None:
+                return _expired()
+            if action.kind == "snooze":
+                return await self.pushes.snooze(who, tok)
+            return await self.pushes.skip(who, tok)
         if action.kind == "confirm":
             yes = action.arg == 1
             return await self._run(who, lambda tx, lr, now: confirm(tx, lr, tok, yes, now))
@@ -540,7 +609,7 @@ class StudyService(ServiceBase):
         )
 
     async def change_setting(self, who: Who, key: str, value: str) -> Reply:
-        return await self._run(who, lambda tx, lr, now: change_settings(tx, lr, key, value))
+        return await self._run(who, lambda tx, lr, now: change_settings(tx, lr, key, value, now))
 
     async def decks(self, who: Who) -> Reply:
         return await self._run(who, lambda tx, lr, now: list_decks(tx, lr))
@@ -566,7 +635,7 @@ class StudyService(ServiceBase):
         return Reply("info", format_stats(result))
 
     async def pause(self, who: Who, paused: bool = True) -> Reply:
-        return await self._run(who, lambda tx, lr, now: pause(tx, lr, paused))
+        return await self._run(who, lambda tx, lr, now: pause(tx, lr, paused, now))
 
     async def request_forget(self, who: Who) -> Reply:
         token = self.tokens()

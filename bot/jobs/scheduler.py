@@ -1,4 +1,11 @@
-"""APScheduler wiring: the timers the bot runs while it is up."""
+"""APScheduler wiring: the timers the bot runs while it is up.
+
+APScheduler only ticks; the database decides who is due. Interval jobs live in
+memory (they are re-added at every start). One-off events that must survive a
+restart (a snoozed push) go to the ``persistent`` SQLAlchemy job store on the
+same database, through a synchronous driver, with an explicit misfire grace
+time and coalescing: after downtime a missed one runs once, late.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,13 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core.ports import Tx
+from bot.jobs.pushes import PERSISTENT, tick
+from bot.storage.database import sync_url
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -16,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROMPT_RETENTION = timedelta(days=30)
+JOBS_TABLE = "apscheduler_jobs"
 
 
 async def prune_prompts(app: App) -> int:
@@ -39,10 +51,23 @@ async def close_quizzes(app: App) -> int:
 
 
 def build_scheduler(app: App) -> AsyncIOScheduler:
-    """An AsyncIOScheduler on the running loop with the housekeeping jobs."""
+    """An AsyncIOScheduler with the push tick, housekeeping, and the persistent store."""
+    grace = app.settings.push.misfire_grace_minutes * 60
     scheduler = AsyncIOScheduler(
-        job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1}
+        jobstores={
+            "default": MemoryJobStore(),
+            PERSISTENT: SQLAlchemyJobStore(
+                url=sync_url(app.settings.database.url), tablename=JOBS_TABLE
+            ),
+        },
+        job_defaults={"coalesce": True, "misfire_grace_time": grace, "max_instances": 1},
+        timezone="UTC",
     )
-    scheduler.add_job(prune_prompts, "interval", hours=6, args=[app], id="prune_prompts")
+    every = app.settings.push.tick_seconds
+    # The tick's own grace is short: a late tick is simply the next tick.
+    scheduler.add_job(
+        tick, "interval", seconds=every, args=[app], id="push_tick", misfire_grace_time=every
+    )
     scheduler.add_job(close_quizzes, "interval", seconds=15, args=[app], id="close_quizzes")
+    scheduler.add_job(prune_prompts, "interval", hours=6, args=[app], id="prune_prompts")
     return scheduler

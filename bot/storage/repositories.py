@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     and_,
+    bindparam,
     case,
     delete,
     exists,
@@ -36,6 +37,7 @@ from bot.core.model import (
     DeckInfo,
     Learner,
     LearnerSettings,
+    OutboxMessage,
     Prompt,
     QuizParticipant,
     QuizRound,
@@ -50,6 +52,7 @@ from bot.storage.tables import (
     decks,
     learner_settings,
     learners,
+    outbox,
     prompts,
     quiz_participants,
     quiz_rounds,
@@ -79,7 +82,18 @@ def _settings_row(s: LearnerSettings) -> dict[str, Any]:
         "enable_fuzzing": s.enable_fuzzing,
         "paused": s.paused,
         "fsrs_parameters": json.dumps(list(s.fsrs_parameters)) if s.fsrs_parameters else None,
+        "quiet_start": s.quiet_start.strftime("%H:%M") if s.quiet_start else None,
+        "quiet_end": s.quiet_end.strftime("%H:%M") if s.quiet_end else None,
+        "days_off": "".join(str(d) for d in sorted(s.days_off)),
+        "max_cards_per_push": s.max_cards_per_push,
     }
+
+
+def _hhmm(text: str | None) -> time | None:
+    if not text:
+        return None
+    hh, mm = text.split(":")
+    return time(int(hh), int(mm))
 
 
 def _settings(r: RowMapping) -> LearnerSettings:
@@ -98,6 +112,10 @@ def _settings(r: RowMapping) -> LearnerSettings:
         enable_fuzzing=r["enable_fuzzing"],
         paused=r["paused"],
         fsrs_parameters=tuple(json.loads(params)) if params else None,
+        quiet_start=_hhmm(r["quiet_start"]),
+        quiet_end=_hhmm(r["quiet_end"]),
+        days_off=tuple(int(d) for d in r["days_off"]),
+        max_cards_per_push=r["max_cards_per_push"],
     )
 
 
@@ -110,6 +128,7 @@ _LEARNER_SELECT = select(
     learners.c.unreachable,
     learners.c.last_seen_at,
     learners.c.dm_channel_id,
+    learners.c.next_push_at,
     *[c for c in learner_settings.c if c.name != "learner_id"],
 ).join(learner_settings, learner_settings.c.learner_id == learners.c.id)
 
@@ -126,6 +145,7 @@ def _learner(r: RowMapping) -> Learner:
         unreachable=r["unreachable"],
         last_seen_at=r["last_seen_at"],
         dm_channel_id=r["dm_channel_id"],
+        next_push_at=r["next_push_at"],
     )
 
 
@@ -208,6 +228,11 @@ class SqlLearners:
             update(learners)
             .where(learners.c.id == learner_id)
             .values(last_seen_at=now, unreachable=False)
+        )
+
+    def set_next_push(self, learner_id: int, when: datetime | None) -> None:
+        self.conn.execute(
+            update(learners).where(learners.c.id == learner_id).values(next_push_at=when)
         )
 
     def set_dm_channel(self, learner_id: int, channel_id: str) -> None:
@@ -692,6 +717,20 @@ class SqlReviews:
         ).one()
         return int(row[0]), int(row[1])
 
+    def count_source_since(self, learner_id: int, source: str, since: datetime) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(review_logs)
+                .where(
+                    review_logs.c.learner_id == learner_id,
+                    review_logs.c.source == source,
+                    review_logs.c.reviewed_at >= since,
+                    review_logs.c.undone_at.is_(None),
+                )
+            ).scalar_one()
+        )
+
     def history(self, learner_id: int, since: datetime) -> list[tuple[datetime, int, int]]:
         rows = self.conn.execute(
             select(review_logs.c.reviewed_at, review_logs.c.rating, review_logs.c.before_state)
@@ -985,6 +1024,253 @@ class SqlConfirmations:
         return str(row.kind) if row else None
 
 
+_PUSH_SELECT = select(
+    learners.c.id,
+    learners.c.platform,
+    learners.c.platform_user_id,
+    learners.c.display_name,
+    learners.c.created_at,
+    learners.c.unreachable,
+    learners.c.last_seen_at,
+    learners.c.dm_channel_id,
+    learners.c.next_push_at,
+    learners.c.last_reminder_at,
+    *[c for c in learner_settings.c if c.name != "learner_id"],
+).join(learner_settings, learner_settings.c.learner_id == learners.c.id)
+
+
+class SqlPushes:
+    """Set-based statements for the daily push fan-out and the outbox."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.skip_locked = conn.dialect.name == "postgresql"
+
+    def claim_due(
+        self, now: datetime, platforms: Sequence[str], limit: int
+    ) -> list[tuple[Learner, datetime | None]]:
+        query = (
+            _PUSH_SELECT.where(
+                learners.c.next_push_at <= now,
+                learners.c.platform.in_(platforms),
+                not_(learners.c.unreachable),
+                not_(learner_settings.c.paused),
+            )
+            .order_by(learners.c.next_push_at)
+            .limit(limit)
+        )
+        if self.skip_locked:
+            query = query.with_for_update(skip_locked=True, of=learners)
+        rows = self.conn.execute(query).mappings().all()
+        return [(_learner(r), r["last_reminder_at"]) for r in rows]
+
+    def due_counts(self, learner_ids: Sequence[int], now: datetime) -> dict[int, int]:
+        if not learner_ids:
+            return {}
+        rows = self.conn.execute(
+            select(card_states.c.learner_id, func.count())
+            .where(
+                card_states.c.learner_id.in_(learner_ids), card_states.c.due <= now, _available(now)
+            )
+            .group_by(card_states.c.learner_id)
+        ).all()
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def first_due(self, learner_ids: Sequence[int], now: datetime) -> dict[int, str]:
+        if not learner_ids:
+            return {}
+        ranked = (
+            select(
+                card_states.c.learner_id,
+                card_states.c.card_id,
+                func.row_number()
+                .over(
+                    partition_by=card_states.c.learner_id,
+                    order_by=(card_states.c.due, card_states.c.card_id),
+                )
+                .label("rank"),
+            )
+            .where(
+                card_states.c.learner_id.in_(learner_ids), card_states.c.due <= now, _available(now)
+            )
+            .subquery()
+        )
+        rows = self.conn.execute(
+            select(ranked.c.learner_id, ranked.c.card_id).where(ranked.c.rank == 1)
+        ).all()
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def mean_durations(self, learner_ids: Sequence[int], since: datetime) -> dict[int, float]:
+        if not learner_ids:
+            return {}
+        rows = self.conn.execute(
+            select(review_logs.c.learner_id, func.avg(review_logs.c.duration_ms))
+            .where(
+                review_logs.c.learner_id.in_(learner_ids),
+                review_logs.c.reviewed_at >= since,
+                review_logs.c.duration_ms.is_not(None),
+            )
+            .group_by(review_logs.c.learner_id)
+        ).all()
+        return {int(r[0]): float(r[1]) for r in rows if r[1] is not None}
+
+    def reschedule(
+        self, updates: Sequence[tuple[int, datetime | None, bool]], now: datetime
+    ) -> None:
+        """Set each learner's next push; the flag records that a reminder went out now."""
+        if not updates:
+            return
+        plain = [{"lid": lid, "nxt": nxt} for lid, nxt, reminded in updates if not reminded]
+        reminded = [{"lid": lid, "nxt": nxt} for lid, nxt, flag in updates if flag]
+        stmt = update(learners).where(learners.c.id == bindparam("lid"))
+        if plain:
+            self.conn.execute(stmt.values(next_push_at=bindparam("nxt")), plain)
+        if reminded:
+            self.conn.execute(
+                stmt.values(next_push_at=bindparam("nxt"), last_reminder_at=now), reminded
+            )
+
+    def add_prompts(self, rows: Sequence[Prompt]) -> None:
+        if rows:
+            self.conn.execute(
+                insert(prompts),
+                [
+                    {
+                        "token": p.token,
+                        "learner_id": p.learner_id,
+                        "card_id": p.card_id,
+                        "source": p.source,
+                        "created_at": p.created_at,
+                    }
+                    for p in rows
+                ],
+            )
+
+    def add_outbox(self, rows: Sequence[OutboxMessage]) -> None:
+        if rows:
+            self.conn.execute(
+                insert(outbox),
+                [
+                    {
+                        "platform": m.platform,
+                        "learner_id": m.learner_id,
+                        "kind": m.kind,
+                        "text": m.text,
+                        "card_id": m.card_id,
+                        "prompt_token": m.prompt_token,
+                        "due_count": m.due_count,
+                        "created_at": m.created_at,
+                        "not_before": m.not_before,
+                        "attempts": 0,
+                    }
+                    for m in rows
+                ],
+            )
+
+    def lease(
+        self, platform: str, now: datetime, until: datetime, limit: int
+    ) -> list[OutboxMessage]:
+        pending = (
+            select(outbox.c.id)
+            .where(
+                outbox.c.platform == platform,
+                outbox.c.sent_at.is_(None),
+                outbox.c.failed_at.is_(None),
+                outbox.c.not_before <= now,
+                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
+            )
+            .order_by(outbox.c.not_before, outbox.c.id)
+            .limit(limit)
+        )
+        if self.skip_locked:
+            pending = pending.with_for_update(skip_locked=True)
+        ids = list(self.conn.execute(pending).scalars())
+        if not ids:
+            return []
+        self.conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(lease_until=until))
+        rows = self.conn.execute(
+            select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.not_before, outbox.c.id)
+        ).all()
+        return [_outbox(r) for r in rows]
+
+    def mark_sent(self, message_id: int, now: datetime) -> None:
+        self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == message_id)
+            .values(sent_at=now, lease_until=None, attempts=outbox.c.attempts + 1)
+        )
+
+    def mark_failed(self, message_id: int, now: datetime, error: str) -> None:
+        self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == message_id)
+            .values(
+                failed_at=now,
+                lease_until=None,
+                attempts=outbox.c.attempts + 1,
+                last_error=error[:200],
+            )
+        )
+
+    def retry_later(self, message_id: int, when: datetime, error: str) -> None:
+        self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == message_id)
+            .values(
+                not_before=when,
+                lease_until=None,
+                attempts=outbox.c.attempts + 1,
+                last_error=error[:200],
+            )
+        )
+
+    def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:
+        rows = (
+            self.conn.execute(
+                _PUSH_SELECT.where(
+                    learners.c.next_push_at.is_(None),
+                    or_(
+                        learners.c.last_seen_at >= active_since,
+                        and_(
+                            learners.c.last_seen_at.is_(None), learners.c.created_at >= active_since
+                        ),
+                    ),
+                )
+                .order_by(learners.c.id)
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
+        return [_learner(r) for r in rows]
+
+    def pending_count(self, platform: str | None = None) -> int:
+        query = (
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.sent_at.is_(None), outbox.c.failed_at.is_(None))
+        )
+        if platform is not None:
+            query = query.where(outbox.c.platform == platform)
+        return int(self.conn.execute(query).scalar_one())
+
+
+def _outbox(r: Any) -> OutboxMessage:
+    return OutboxMessage(
+        id=r.id,
+        platform=r.platform,
+        learner_id=r.learner_id,
+        kind=r.kind,
+        text=r.text,
+        card_id=r.card_id,
+        prompt_token=r.prompt_token,
+        due_count=r.due_count,
+        created_at=r.created_at,
+        not_before=r.not_before,
+        attempts=r.attempts,
+    )
+
+
 class SqlTx:
     """The repositories of one transaction, over one connection."""
 
@@ -997,3 +1283,4 @@ class SqlTx:
         self.prompts = SqlPrompts(conn)
         self.quizzes = SqlQuizzes(conn)
         self.confirmations = SqlConfirmations(conn)
+        self.pushes = SqlPushes(conn)

@@ -84,7 +84,11 @@ learners = Table(
     Column("account_id", Integer),
     Column("unreachable", Boolean, nullable=False, default=False),
     Column("dm_channel_id", String(64)),
+    # The next daily push, in UTC; NULL while pushes are stopped (long silence).
+    Column("next_push_at", UTCDateTime),
+    Column("last_reminder_at", UTCDateTime),
     UniqueConstraint("platform", "platform_user_id"),
+    Index(None, "next_push_at"),
 )
 
 learner_settings = Table(
@@ -105,6 +109,11 @@ learner_settings = Table(
     Column("fsrs_parameters", Text),
     # Comma-separated deck ids or tags; empty means every deck.
     Column("topics", Text, nullable=False, default=""),
+    Column("quiet_start", String(5)),
+    Column("quiet_end", String(5)),
+    # Local weekdays without a push, as digits (0 = Monday): "56" is the weekend.
+    Column("days_off", String(7), nullable=False, default="", server_default=""),
+    Column("max_cards_per_push", Integer, nullable=False, default=20, server_default="20"),
 )
 
 decks = Table(
@@ -255,4 +264,28 @@ confirmations = Table(
     Column("kind", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("platform", String(16), nullable=False),
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+    # "push" (daily, with the first card) or "reminder" (after days without study).
+    Column("kind", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("card_id", String(64)),
+    Column("prompt_token", String(22)),
+    Column("due_count", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Not to be sent before this instant (retries back off by moving it).
+    Column("not_before", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    # A sender holds a row until this instant; after a crash the lease runs out.
+    Column("lease_until", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    Column("failed_at", UTCDateTime),
+    Column("last_error", String(200)),
+    Index(None, "platform", "sent_at", "failed_at", "not_before"),
 )

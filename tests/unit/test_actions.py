@@ -71,7 +71,7 @@ def test_encoding_a_payload_over_64_bytes_fails() -> None:
         pytest.param("s:" + "a" * 70, id="too-long"),
         pytest.param(f"r:{TOKEN}:" + "1" * 60, id="too-long-argument"),
         pytest.param("é" * 40, id="too-many-bytes"),
-        pytest.param(f"z:{TOKEN}", id="unknown-action"),
+        pytest.param(f"y:{TOKEN}", id="unknown-action"),
         pytest.param(f"?:{TOKEN}", id="unknown-action-symbol"),
         pytest.param(f"reveal:{TOKEN}", id="action-spelled-out"),
         pytest.param(f"S:{TOKEN}", id="action-upper-case"),

@@ -1,0 +1,398 @@
+"""Daily pushes: who gets one, when, and what it says; the outbox drained by senders.
+
+The database decides who is due: each learner row carries its next push
+instant in UTC. A tick claims due learners in batches (locked rows on
+PostgreSQL), moves each one's next push to its next local day in the same
+transaction, and writes one outbox row per message. A sender per platform
+leases outbox rows, delivers them, and marks each sent only once the platform
+accepted it, so a crash between claim and send loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from bot.core.actions import Action
+from bot.core.learners import ServiceBase, Who
+from bot.core.localtime import in_quiet_hours, next_push_after
+from bot.core.messages import Button, Reply
+from bot.core.model import CardInfo, Learner, OutboxMessage, Prompt, ReviewSource
+from bot.core.ports import Timers, TokenSource, Tx
+from bot.core.views import card_view
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True, slots=True)
+class PushPolicy:
+    """Tunables of the push fan-out and delivery.
+
+    Attributes:
+        remind_after: silence after which a learner gets one gentle reminder instead.
+        stop_after: silence after which pushes stop until the learner writes again.
+        seconds_per_card: estimate used before a learner has review durations.
+        batch: learners claimed per transaction.
+        lease: how long a sender holds outbox rows before another may retry them.
+        max_attempts: deliveries tried before a message is given up.
+        max_backoff: the longest wait between two tries.
+    """
+
+    remind_after: timedelta = timedelta(days=3)
+    stop_after: timedelta = timedelta(days=14)
+    seconds_per_card: float = 20.0
+    batch: int = 500
+    lease: timedelta = timedelta(minutes=2)
+    max_attempts: int = 8
+    max_backoff: timedelta = timedelta(minutes=30)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def push_text(due: int, session: int, seconds_per_card: float) -> str:
+    """ "12 cards are due: about 4 minutes." (capped at the learner's session size)."""
+    minutes = max(1, math.ceil(session * seconds_per_card / 60))
+    if session < due:
+        return (
+            f"{_plural(due, 'card')} due. Today's session: {session}, "
+            f"about {_plural(minutes, 'minute')}."
+        )
+    verb = "is" if due == 1 else "are"
+    return f"{_plural(due, 'card')} {verb} due: about {_plural(minutes, 'minute')}."
+
+
+def reminder_text(due: int, days: int) -> str:
+    """The one gentle reminder after days without study."""
+    return (
+        f"It has been {days} days since you studied, and {_plural(due, 'card')} "
+        "would like a look. Even five minutes keeps them fresh. (This is the only "
+        "reminder: no more until you study again.)"
+    )
+
+
+def plan_pushes(
+    tx: Tx,
+    now: datetime,
+    platforms: Sequence[str],
+    tokens: TokenSource,
+    policy: PushPolicy,
+) -> int:
+    """Claim one batch of due learners and write their outbox rows.
+
+    Returns how many learners were claimed (pushed or not); 0 means none is due.
+    """
+    claimed = tx.pushes.claim_due(now, platforms, policy.batch)
+    if not claimed:
+        return 0
+    ids = [learner.id for learner, _ in claimed]
+    due = tx.pushes.due_counts(ids, now)
+    first = tx.pushes.first_due(ids, now)
+    durations = tx.pushes.mean_durations(ids, now - timedelta(days=30))
+    updates: list[tuple[int, datetime | None, bool]] = []
+    new_prompts: list[Prompt] = []
+    messages: list[OutboxMessage] = []
+    for learner, last_reminder in claimed:
+        s = learner.settings
+        count = due.get(learner.id, 0)
+        last_active = learner.last_seen_at or learner.created_at
+        silence = now - last_active
+        nxt = next_push_after(s, now)
+        kind: str | None = None
+        if silence >= policy.stop_after:
+            nxt = None  # stop until they come back (get_or_create_learner restarts them)
+        elif count == 0 or in_quiet_hours(s, now):
+            pass  # nothing due, or late after downtime and now in quiet hours: skip today
+        elif silence >= policy.remind_after:
+            if last_reminder is None or last_reminder < last_active:
+                kind = "reminder"
+        else:
+            kind = "push"
+        updates.append((learner.id, nxt, kind == "reminder"))
+        if kind is None or learner.id not in first:
+            continue
+        token = tokens()
+        card_id = first[learner.id]
+        new_prompts.append(Prompt(token, learner.id, card_id, ReviewSource.PUSH, now))
+        seconds = durations.get(learner.id, policy.seconds_per_card * 1000) / 1000
+        session = min(count, s.max_cards_per_push)
+        text = (
+            push_text(count, session, seconds)
+            if kind == "push"
+            else reminder_text(count, silence.days)
+        )
+        messages.append(
+            OutboxMessage(
+                platform=learner.platform,
+                learner_id=learner.id,
+                kind=kind,
+                text=text,
+                created_at=now,
+                not_before=now,
+                card_id=card_id,
+                prompt_token=token,
+                due_count=count,
+            )
+        )
+    tx.pushes.reschedule(updates, now)
+    tx.pushes.add_prompts(new_prompts)
+    tx.pushes.add_outbox(messages)
+    return len(claimed)
+
+
+def _backfill(tx: Tx, now: datetime, policy: PushPolicy) -> int:
+    found = tx.pushes.backfill(now, now - policy.stop_after, policy.batch)
+    tx.pushes.reschedule([(lr.id, next_push_after(lr.settings, now), False) for lr in found], now)
+    return len(found)
+
+
+def push_one(
+    tx: Tx, learner_id: int, now: datetime, token: str, policy: PushPolicy
+) -> OutboxMessage | None:
+    """Queue a push for one learner now (a snoozed push), unless nothing is due or it is quiet."""
+    learner = tx.learners.get_by_id(learner_id)
+    if learner is None or learner.unreachable or learner.settings.paused:
+        return None
+    if in_quiet_hours(learner.settings, now):
+        log.info("snoozed push for learner %s falls in quiet hours; skipped", learner_id)
+        return None
+    count = tx.pushes.due_counts([learner_id], now).get(learner_id, 0)
+    card_id = tx.pushes.first_due([learner_id], now).get(learner_id)
+    if count == 0 or card_id is None:
+        return None
+    seconds = (
+        tx.pushes.mean_durations([learner_id], now - timedelta(days=30)).get(
+            learner_id, policy.seconds_per_card * 1000
+        )
+        / 1000
+    )
+    tx.pushes.add_prompts([Prompt(token, learner_id, card_id, ReviewSource.PUSH, now)])
+    message = OutboxMessage(
+        platform=learner.platform,
+        learner_id=learner_id,
+        kind="push",
+        text=push_text(count, min(count, learner.settings.max_cards_per_push), seconds),
+        created_at=now,
+        not_before=now,
+        card_id=card_id,
+        prompt_token=token,
+        due_count=count,
+    )
+    tx.pushes.add_outbox([message])
+    return message
+
+
+def deliveries(
+    tx: Tx, messages: Sequence[OutboxMessage]
+) -> list[tuple[OutboxMessage, tuple[Learner, Reply] | None]]:
+    """What each leased message stands for, read in one transaction."""
+    learners: dict[int, Learner | None] = {}
+    cards: dict[str, CardInfo | None] = {}
+    out: list[tuple[OutboxMessage, tuple[Learner, Reply] | None]] = []
+    for m in messages:
+        if m.learner_id not in learners:
+            learners[m.learner_id] = tx.learners.get_by_id(m.learner_id)
+        if m.card_id is not None and m.card_id not in cards:
+            cards[m.card_id] = tx.catalogue.card(m.card_id)
+        out.append((m, delivery_for(m, learners[m.learner_id], cards.get(m.card_id or ""))))
+    return out
+
+
+def delivery(tx: Tx, message: OutboxMessage) -> tuple[Learner, Reply] | None:
+    """The learner and the reply an outbox row stands for (None if either is gone)."""
+    learner = tx.learners.get_by_id(message.learner_id)
+    card = tx.catalogue.card(message.card_id) if message.card_id else None
+    return delivery_for(message, learner, card)
+
+
+def delivery_for(
+    message: OutboxMessage, learner: Learner | None, card: CardInfo | None
+) -> tuple[Learner, Reply] | None:
+    """Build the push reply from the rows it needs."""
+    if learner is None or card is None or message.prompt_token is None:
+        return None
+    token = message.prompt_token
+    buttons = (
+        (Button("Show answer", Action("reveal", token).encode()),),
+        (
+            Button("Snooze 1 hour", Action("snooze", token).encode()),
+            Button("Skip today", Action("skip", token).encode()),
+        ),
+    )
+    return learner, Reply("front", message.text, card=card_view(card, back=False), buttons=buttons)
+
+
+# --------------------------------------------------------------------------- buttons
+
+
+def _push_prompt(tx: Tx, learner: Learner, token: str) -> Prompt | None:
+    prompt = tx.prompts.get(token)
+    if (
+        prompt is None
+        or prompt.learner_id != learner.id
+        or prompt.answered_at is not None
+        or prompt.source != ReviewSource.PUSH
+    ):
+        return None
+    return prompt
+
+
+def snooze(tx: Tx, learner: Learner, token: str, now: datetime) -> datetime | None:
+    """Close a push prompt and return when to push again (None: button expired)."""
+    if _push_prompt(tx, learner, token) is None or not tx.prompts.claim(token, learner.id, now):
+        return None
+    return now + timedelta(hours=1)
+
+
+def skip_today(tx: Tx, learner: Learner, token: str, now: datetime) -> Reply:
+    """Close a push prompt; the next push is already set for the next day."""
+    if _push_prompt(tx, learner, token) is None or not tx.prompts.claim(token, learner.id, now):
+        return Reply("expired", "This button has expired.")
+    nxt = learner.next_push_at
+    when = ""
+    if nxt is not None:
+        local = nxt.astimezone(ZoneInfo(learner.settings.timezone))
+        when = f" See you {local.strftime('%A at %H:%M')}."
+    return Reply("info", f"Skipped for today.{when}")
+
+
+# --------------------------------------------------------------------------- service
+
+
+class DeliveryRetry(Exception):
+    """A platform asks to try again later (429, a network error).
+
+    Attributes:
+        retry_after: seconds the platform asked to wait, if it said.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+Send = Callable[[Learner, Reply], Awaitable[bool]]
+
+
+class PushService(ServiceBase):
+    """Plans daily pushes and delivers the outbox; one instance per process."""
+
+    policy: PushPolicy = PushPolicy()
+    timers: Timers | None = None
+
+    async def tick(self, platforms: Sequence[str]) -> int:
+        """Claim every due learner, batch by batch; returns how many were claimed."""
+        total = 0
+        while True:
+            work = partial(
+                plan_pushes,
+                now=self.clock.now(),
+                platforms=platforms,
+                tokens=self.tokens,
+                policy=self.policy,
+            )
+            claimed = await self.db.run(work)
+            total += claimed
+            if claimed < self.policy.batch:
+                return total
+
+    async def backfill(self) -> int:
+        """Give every active learner without a next push one (after an upgrade)."""
+        total = 0
+        while True:
+            count = await self.db.run(partial(_backfill, now=self.clock.now(), policy=self.policy))
+            total += count
+            if count < self.policy.batch:
+                return total
+
+    async def push_learner(self, learner_id: int) -> bool:
+        """Queue a push for one learner now (the target of a snooze timer)."""
+        now = self.clock.now()
+        token = self.tokens()
+        message = await self.db.run(lambda tx: push_one(tx, learner_id, now, token, self.policy))
+        return message is not None
+
+    async def snooze(self, who: Who, token: str) -> Reply:
+        """Push again in an hour (a persistent timer, so it survives a restart)."""
+        timers = self.timers
+        if timers is None:  # checked first, so the push's own buttons keep working
+            return Reply("error", "Snoozing is not available right now; send /review any time.")
+        found = await self._run(
+            who, lambda tx, lr, now: (lr.id, snooze(tx, lr, token, now), lr.settings.timezone)
+        )
+        learner_id, when, tz = found
+        if when is None:
+            return Reply("expired", "This button has expired.")
+        await timers.push_at(learner_id, when)
+        local = when.astimezone(ZoneInfo(tz))
+        return Reply("info", f"Snoozed: I'll come back at {local.strftime('%H:%M')}.")
+
+    async def skip(self, who: Who, token: str) -> Reply:
+        reply = await self._run(who, lambda tx, lr, now: skip_today(tx, lr, token, now))
+        return reply
+
+    async def drain(
+        self,
+        platform: str,
+        send: Send,
+        *,
+        limit: int = 25,
+        before_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> int:
+        """Deliver up to ``limit`` pending messages for a platform; returns how many were tried.
+
+        ``send`` returns True when the platform accepted the message and False
+        when the learner cannot be reached (it marks them); it raises
+        :class:`DeliveryRetry` or any error to have the message tried again later.
+        """
+        now = self.clock.now()
+        until = now + self.policy.lease
+        batch = await self.db.run(lambda tx: tx.pushes.lease(platform, now, until, limit))
+        if not batch:
+            return 0
+        for message, found in await self.db.run(partial(deliveries, messages=batch)):
+            if found is None:
+                await self._finish(message, False, "learner or card gone")
+                continue
+            learner, reply = found
+            if before_send is not None:
+                await before_send()
+            try:
+                accepted = await send(learner, reply)
+            except DeliveryRetry as exc:
+                await self._retry(message, exc.retry_after, str(exc))
+            except Exception as exc:  # a network error, a platform hiccup: try again later
+                log.warning("push %s to learner %s failed: %s", message.id, learner.id, exc)
+                await self._retry(message, None, f"{type(exc).__name__}: {exc}")
+            else:
+                await self._finish(message, accepted, "" if accepted else "unreachable")
+        return len(batch)
+
+    async def _finish(self, message: OutboxMessage, sent: bool, error: str) -> None:
+        now = self.clock.now()
+        if sent:
+            await self.db.run(lambda tx: tx.pushes.mark_sent(message.id, now))
+        else:
+            await self.db.run(lambda tx: tx.pushes.mark_failed(message.id, now, error))
+
+    async def _retry(self, message: OutboxMessage, retry_after: float | None, error: str) -> None:
+        now = self.clock.now()
+        attempts = message.attempts + 1
+        if attempts >= self.policy.max_attempts:
+            log.warning("giving up push %s after %d attempts: %s", message.id, attempts, error)
+            await self.db.run(lambda tx: tx.pushes.mark_failed(message.id, now, error))
+            return
+        if retry_after is not None:
+            delay = timedelta(seconds=max(0.0, retry_after))
+        else:
+            delay = min(self.policy.max_backoff, timedelta(seconds=2**attempts))
+        await self.db.run(lambda tx: tx.pushes.retry_later(message.id, now + delay, error))

@@ -1,0 +1,237 @@
+"""Buttons, select menus and the settings modal.
+
+Every study button is a :class:`StudyButton`: its custom id IS the core's
+payload (``r:<token>:3``), and it is registered as a dynamic item when the
+client starts, so a button in yesterday's DM still works after a restart.
+The /settings menus and buttons are dynamic items too (fixed custom ids), so
+no view is kept in memory per message. The items only hand the interaction
+to the running :class:`DiscordPlatform`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any, Final, Self, cast
+
+import discord
+
+if TYPE_CHECKING:
+    from bot.platforms.discord.platform import DiscordPlatform
+
+log = logging.getLogger(__name__)
+
+#: A core payload (bot.core.actions): ``<code>:<token>[:<arg>]``. Any one-letter code
+#: matches, so a code the core adds later needs no change here; the core decodes and
+#: validates the payload (anything unknown gets its "expired" reply).
+PAYLOAD_TEMPLATE: Final = r"(?P<payload>[a-z]:[A-Za-z0-9_-]{8,22}(?::\d{1,2})?)"
+
+COMMON_TIMEZONES: Final = (
+    "UTC",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Europe/Moscow",
+    "Africa/Lagos",
+    "Africa/Johannesburg",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Shanghai",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "America/Sao_Paulo",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Mexico_City",
+)
+NEW_PER_DAY: Final = ("0", "5", "10", "15", "20", "30", "50")
+RETENTIONS: Final = ("0.80", "0.85", "0.90", "0.93", "0.95")
+
+SETTING_KEYS: Final = ("timezone", "new", "retention")
+SETTING_ACTIONS: Final = ("type", "pause", "resume")
+
+
+def platform_of(interaction: discord.Interaction[Any]) -> DiscordPlatform:
+    """The platform that owns the client this interaction came to."""
+    platform = getattr(interaction.client, "studybot", None)
+    if platform is None:
+        raise RuntimeError("this Discord client has no study platform attached")
+    return cast("DiscordPlatform", platform)
+
+
+class StudyButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=PAYLOAD_TEMPLATE
+):
+    """A button whose custom id is a core payload; pressed, it goes to ``StudyService.press``."""
+
+    def __init__(
+        self,
+        label: str,
+        payload: str,
+        *,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        row: int | None = None,
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(label=label or "…", custom_id=payload, style=style), row=row
+        )
+        self.payload = payload
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        """Rebuild the button from a pressed custom id (after a restart too)."""
+        label = getattr(item, "label", None) or "…"
+        style = getattr(item, "style", discord.ButtonStyle.secondary)
+        return cls(label, match["payload"], style=style)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Hand the press to the platform (which answers every error itself)."""
+        await platform_of(interaction).on_press(interaction, self.payload)
+
+
+def _setting_options(key: str) -> tuple[str, list[discord.SelectOption]]:
+    if key == "timezone":
+        return "Time zone (or type one with the button below)", [
+            discord.SelectOption(label=zone, value=zone) for zone in COMMON_TIMEZONES
+        ]
+    if key == "new":
+        return "New cards a day", [
+            discord.SelectOption(label=f"{n} new cards a day", value=n) for n in NEW_PER_DAY
+        ]
+    return "Desired retention", [
+        discord.SelectOption(label=f"Remember {float(r):.0%} of cards", value=r) for r in RETENTIONS
+    ]
+
+
+class SettingSelect(
+    discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
+    template=r"set:(?P<key>timezone|new|retention)",
+):
+    """A /settings select menu (time zone, new cards a day, retention); works after restarts."""
+
+    def __init__(self, key: str, *, row: int | None = None) -> None:
+        placeholder, options = _setting_options(key)
+        super().__init__(
+            discord.ui.Select(custom_id=f"set:{key}", placeholder=placeholder, options=options),
+            row=row,
+        )
+        self.key = key
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        """Rebuild the menu from its custom id."""
+        return cls(match["key"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Save the chosen value through the core (which validates it)."""
+        platform = platform_of(interaction)
+        try:
+            values = self.item.values
+            if values:
+                await platform.on_setting(interaction, self.key, values[0])
+        except Exception as exc:
+            await platform.on_interaction_error(interaction, exc)
+
+
+class SettingButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"set:(?P<action>type|pause|resume)",
+):
+    """A /settings button: type a time zone or push time, pause or resume reminders."""
+
+    LABELS: Final = {
+        "type": "Type a time zone or push time",
+        "pause": "Pause reminders",
+        "resume": "Resume reminders",
+    }
+
+    def __init__(self, action: str, *, row: int | None = None) -> None:
+        style = discord.ButtonStyle.primary if action == "type" else discord.ButtonStyle.secondary
+        super().__init__(
+            discord.ui.Button(label=self.LABELS[action], custom_id=f"set:{action}", style=style),
+            row=row,
+        )
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        """Rebuild the button from its custom id."""
+        return cls(match["action"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Open the modal, or pause / resume the daily reminders."""
+        platform = platform_of(interaction)
+        try:
+            if self.action == "type":
+                await interaction.response.send_modal(SettingsModal())
+            else:
+                await platform.on_pause(interaction, self.action == "pause")
+        except Exception as exc:
+            await platform.on_interaction_error(interaction, exc)
+
+
+def settings_view() -> discord.ui.View:
+    """The /settings controls: three menus and a row of buttons."""
+    view = discord.ui.View(timeout=None)
+    for row, key in enumerate(SETTING_KEYS):
+        view.add_item(SettingSelect(key, row=row))
+    for action in SETTING_ACTIONS:
+        view.add_item(SettingButton(action, row=3))
+    return view
+
+
+#: Everything to register with ``Client.add_dynamic_items`` at start.
+DYNAMIC_ITEMS: Final = (StudyButton, SettingSelect, SettingButton)
+
+
+class SettingsModal(discord.ui.Modal, title="Your settings"):
+    """Typed values: an IANA time zone and the daily push time (either may stay empty)."""
+
+    timezone: discord.ui.TextInput[SettingsModal] = discord.ui.TextInput(
+        label="Time zone (IANA name)",
+        placeholder="Europe/Paris",
+        required=False,
+        max_length=64,
+    )
+    push: discord.ui.TextInput[SettingsModal] = discord.ui.TextInput(
+        label="Daily reminder time (HH:MM, your time)",
+        placeholder="08:30",
+        required=False,
+        max_length=5,
+    )
+
+    def __init__(self) -> None:
+        super().__init__(timeout=900)
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        await platform_of(interaction).on_settings_modal(
+            interaction, self.timezone.value.strip(), self.push.value.strip()
+        )
+
+    async def on_error(  # type: ignore[override]  # Modal.on_error has no item
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        await platform_of(interaction).on_interaction_error(interaction, error)

@@ -1,0 +1,228 @@
+"""Core replies as Telegram HTML: escaping, light markdown, math and tables, splitting.
+
+Pure functions (no network): a :class:`~bot.core.messages.Reply` becomes one
+markdown text (:func:`reply_markdown`), which is prepared once (tables as aligned
+monospace, ``$...$`` as Unicode: :func:`prepare`), split under Telegram's limits
+counted in UTF-16 units (:func:`split_html`) and converted piece by piece to the
+small HTML subset Telegram accepts (:func:`to_html`). Every character of card
+text is escaped, so ``<``, ``>`` and ``&`` in a card never break a message.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Final
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.core.actions import MAX_PAYLOAD_BYTES
+from bot.core.messages import CardView, Reply
+from bot.core.rendering import (
+    TELEGRAM_MESSAGE,
+    image_alt_text,
+    math_fallback,
+    split_message,
+    table_blocks,
+    table_to_monospace,
+    utf16_len,
+)
+
+__all__ = [
+    "card_markdown",
+    "keyboard",
+    "prepare",
+    "reply_markdown",
+    "split_html",
+    "to_html",
+    "unwrap",
+]
+
+_FENCE: Final = re.compile(r"^\s{0,3}(```+|~~~+)(.*)$")
+_INLINE_CODE: Final = re.compile(r"(`[^`\n]+`)")
+_BOLD: Final = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
+_ITALIC: Final = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
+_TAG: Final = re.compile(r"<(/?)([a-z]+)[^>]*>")
+_BLOCK_LINE: Final = re.compile(r"^\s*([-*+•]\s|\d+[.)]\s|>|\||#|\$\$)")
+_DISPLAY_MATH: Final = re.compile(r"\$\$[ \t]*\n(.+?)\n[ \t]*\$\$", re.DOTALL)
+
+
+def _segments(text: str) -> list[tuple[bool, list[str]]]:
+    """Group lines into runs of (is fenced code, lines); fence lines belong to the code run."""
+    runs: list[tuple[bool, list[str]]] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        m = _FENCE.match(line)
+        if fence is None and m is not None:
+            fence = m.group(1)[:3]
+            runs.append((True, [line]))
+            continue
+        if fence is not None:
+            runs[-1][1].append(line)
+            if m is not None and m.group(1).startswith(fence) and not m.group(2).strip():
+                fence = None
+            continue
+        if runs and not runs[-1][0]:
+            runs[-1][1].append(line)
+        else:
+            runs.append((False, [line]))
+    return runs
+
+
+def unwrap(markdown: str) -> str:
+    """Join hard-wrapped lines of a paragraph, as markdown renders them (one line in a chat).
+
+    Code blocks, tables, list items, quotes, headings, ``$$`` display math and
+    lines ending in a hard break (two spaces) keep their line breaks.
+    """
+    markdown = _DISPLAY_MATH.sub(lambda m: "$$" + " ".join(m.group(1).split()) + "$$", markdown)
+    keep: set[int] = set()
+    for start, end in table_blocks(markdown):
+        keep.update(range(start, end))
+    out: list[str] = []
+    open_prose = False  # the last line is prose that the next line may continue
+    index = 0
+    for is_code, lines in _segments(markdown):
+        for line in lines:
+            prose = not is_code and index not in keep
+            if prose and open_prose and line.strip() and not _BLOCK_LINE.match(line):
+                out[-1] = f"{out[-1].rstrip()} {line.strip()}"
+            else:
+                out.append(line)
+            last = out[-1]
+            open_prose = (
+                prose
+                and bool(last.strip())
+                and not last.endswith("  ")
+                and not last.rstrip().endswith("$$")
+            )
+            index += 1
+    return "\n".join(line.rstrip() for line in out)
+
+
+def prepare(markdown: str) -> str:
+    """Tables become aligned monospace code blocks; ``$...$`` math outside code becomes Unicode.
+
+    Both only shorten or keep the visible text, so splitting after this step is exact.
+    """
+    text = table_to_monospace(markdown)
+    out: list[str] = []
+    for is_code, lines in _segments(text):
+        block = "\n".join(lines)
+        out.append(block if is_code else math_fallback(block))
+    return "\n".join(out)
+
+
+def _emphasis(escaped: str) -> str:
+    text = _BOLD.sub(lambda m: f"<b>{m.group(1) or m.group(2)}</b>", escaped)
+    return _ITALIC.sub(r"<i>\1</i>", text)
+
+
+def _inline(text: str) -> str:
+    parts: list[str] = []
+    for piece in _INLINE_CODE.split(text):
+        if len(piece) >= 2 and piece.startswith("`") and piece.endswith("`"):
+            parts.append(f"<code>{html.escape(piece[1:-1], quote=False)}</code>")
+        else:
+            parts.append(_emphasis(html.escape(piece, quote=False)))
+    return "".join(parts)
+
+
+def _balanced(markup: str) -> bool:
+    stack: list[str] = []
+    for m in _TAG.finditer(markup):
+        closing, name = m.group(1), m.group(2)
+        if not closing:
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            return False
+    return not stack
+
+
+def _code_block(lines: list[str]) -> str:
+    first = _FENCE.match(lines[0])
+    language = first.group(2).strip().split(" ")[0] if first else ""
+    body = lines[1:]
+    if len(body) >= 1 and _FENCE.match(body[-1]) and not body[-1].strip().strip("`~"):
+        body = body[:-1]
+    code = html.escape("\n".join(body), quote=False)
+    if re.fullmatch(r"[A-Za-z0-9_+-]{1,32}", language):
+        return f'<pre><code class="language-{language}">{code}</code></pre>'
+    return f"<pre>{code}</pre>"
+
+
+def to_html(markdown: str) -> str:
+    """Telegram HTML for prepared markdown: everything escaped; **bold**, *italic*,
+    `code` and fenced blocks (as ``<pre>``) converted. Nothing else is interpreted.
+
+    If the emphasis markers in a paragraph overlap oddly, that paragraph is sent
+    escaped but without emphasis rather than as broken HTML.
+    """
+    out: list[str] = []
+    for is_code, lines in _segments(markdown):
+        if is_code:
+            out.append(_code_block(lines))
+            continue
+        block = "\n".join(lines)
+        converted = _inline(block)
+        out.append(converted if _balanced(converted) else html.escape(block, quote=False))
+    return "\n".join(out)
+
+
+def split_html(markdown: str, first_limit: int, limit: int = TELEGRAM_MESSAGE) -> list[str]:
+    """Prepare, split and convert ``markdown`` into HTML messages.
+
+    The first piece holds at most ``first_limit`` visible characters (a photo
+    caption's 1024), the others at most ``limit``; Telegram counts UTF-16 units
+    after parsing the HTML, which never exceeds the prepared markdown's length.
+    Returns ``[]`` for blank text.
+    """
+    text = prepare(markdown)
+    pieces = split_message(text, first_limit, length=utf16_len)
+    if len(pieces) > 1 and limit != first_limit:
+        rest = "\n\n".join(pieces[1:])
+        pieces = [pieces[0], *split_message(rest, limit, length=utf16_len)]
+    return [to_html(p) for p in pieces]
+
+
+def card_markdown(card: CardView, *, image_shown: bool) -> str:
+    """A card as markdown: title and deck, image text (when no photo), front, then the back."""
+    parts = [f"**{card.title}** · *{card.deck_title}*"]
+    if not image_shown:
+        alt = image_alt_text(card.image_kind, card.image_spec)
+        if alt:
+            parts.append(f"`{alt}`" if card.image_kind == "shape" and "`" not in alt else alt)
+    parts.append(unwrap(card.front))
+    if card.back is not None:
+        if card.typed_answer:
+            parts.append(f"**Your answer**\n{card.typed_answer}")
+        parts.append(f"**Answer**\n{unwrap(card.back)}")
+        if card.mnemonic:
+            parts.append(f"**Mnemonic:** {unwrap(card.mnemonic)}")
+        if card.notes:
+            parts.append(f"**Notes**\n{unwrap(card.notes)}")
+    return "\n\n".join(p.strip("\n") for p in parts if p.strip())
+
+
+def reply_markdown(reply: Reply, *, image_shown: bool = False) -> str:
+    """The whole reply (its text, then its card) as one markdown text."""
+    parts: list[str] = []
+    if reply.text.strip():
+        parts.append(reply.text.strip("\n"))
+    if reply.card is not None:
+        parts.append(card_markdown(reply.card, image_shown=image_shown))
+    return "\n\n".join(parts)
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The reply's buttons as an inline keyboard (callback data = the core's payload)."""
+    rows = [
+        [
+            InlineKeyboardButton(b.label, callback_data=b.payload)
+            for b in row
+            if 0 < len(b.payload.encode()) <= MAX_PAYLOAD_BYTES
+        ]
+        for row in reply.buttons
+    ]
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None

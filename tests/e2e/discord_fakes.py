@@ -1,0 +1,620 @@
+"""An offline Discord for end-to-end tests of the real discord.py client.
+
+Only discord.py's HTTP layer is replaced (``HTTPClient.request`` and
+``AsyncWebhookAdapter.request``); interactions are fed to the client as raw
+gateway payloads (``ConnectionState.parse_interaction_create``), shaped as
+Discord sends them. Every request is recorded; messages are kept with their
+components and uploaded files, so a test can press a button of a message
+the bot sent, as a user would.
+"""
+
+from __future__ import annotations
+
+import bot.platforms.discord  # noqa: F401  (first: it imports discord.py without the audioop warning)
+
+# isort: split
+import asyncio
+import copy
+import hashlib
+import itertools
+import json
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+import discord.http
+import discord.webhook.async_
+import pytest
+
+from bot.core.rendering import RenderedImage
+from bot.core.stats import StudyStats
+
+APP_ID = 900_000_000_000_000_001
+BOT_ID = APP_ID
+TIMESTAMP = "2026-03-02T09:00:00.000000+00:00"
+BOT_USER: dict[str, Any] = {
+    "id": str(BOT_ID),
+    "username": "studybot",
+    "discriminator": "0",
+    "global_name": "Study Bot",
+    "avatar": None,
+    "bot": True,
+}
+
+
+def user_payload(user_id: int, name: str) -> dict[str, Any]:
+    """A user object."""
+    return {
+        "id": str(user_id),
+        "username": name.lower(),
+        "discriminator": "0",
+        "global_name": name,
+        "avatar": None,
+    }
+
+
+def dm_channel_id(user_id: int) -> int:
+    """The id of the bot's DM channel with a user (stable per user)."""
+    return user_id + 7
+
+
+@dataclass
+class Call:
+    """One request the bot made."""
+
+    method: str
+    path: str
+    json: Any
+    files: list[tuple[str, bytes]]
+    params: dict[str, Any] | None = None
+
+
+@dataclass
+class Sent:
+    """A message as Discord holds it, with the uploaded files."""
+
+    payload: dict[str, Any]
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    #: The Discord user who can see it when ephemeral.
+    ephemeral: bool = False
+
+    def snapshot(self) -> Sent:
+        """A copy as it is now (as a user's client still shows an old message)."""
+        return Sent(copy.deepcopy(self.payload), list(self.files), self.ephemeral)
+
+    @property
+    def id(self) -> int:
+        return int(self.payload["id"])
+
+    @property
+    def channel_id(self) -> int:
+        return int(self.payload["channel_id"])
+
+    @property
+    def content(self) -> str:
+        return str(self.payload.get("content") or "")
+
+    @property
+    def embeds(self) -> list[dict[str, Any]]:
+        return list(self.payload.get("embeds") or [])
+
+    def text(self) -> str:
+        """Content plus every embed's title, description and fields."""
+        parts = [self.content]
+        for embed in self.embeds:
+            parts += [embed.get("title", ""), embed.get("description", "")]
+            parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
+        return "\n".join(p for p in parts if p)
+
+    def buttons(self) -> list[dict[str, Any]]:
+        return [
+            c
+            for row in self.payload.get("components") or []
+            for c in row.get("components", [])
+            if c.get("type") == 2
+        ]
+
+    def custom_ids(self) -> list[str]:
+        return [
+            c["custom_id"]
+            for row in self.payload.get("components") or []
+            for c in row.get("components", [])
+            if "custom_id" in c
+        ]
+
+    def button(self, label_start: str) -> str:
+        """The custom id of the button whose label starts with ``label_start``."""
+        for b in self.buttons():
+            if str(b.get("label", "")).startswith(label_start):
+                return str(b["custom_id"])
+        raise AssertionError(
+            f"no button {label_start!r} in {[b.get('label') for b in self.buttons()]}"
+        )
+
+
+@dataclass
+class Place:
+    """Where an interaction happens: a DM, or a server channel."""
+
+    channel: dict[str, Any]
+    guild_id: int | None = None
+
+
+class FakeDiscord:
+    """Discord's HTTP API, in memory."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.messages: dict[int, Sent] = {}
+        self.created: list[Sent] = []
+        self.modals: list[dict[str, Any]] = []
+        self.callbacks: list[dict[str, Any]] = []
+        #: channel id -> (HTTP status, Discord error code) to refuse sends with.
+        self.refuse: dict[int, tuple[int, int]] = {}
+        self._ids = itertools.count(1_000_000_000_000_000_000)
+        self._interactions: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ install
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Replace discord.py's two HTTP entry points with this fake."""
+        fake = self
+
+        async def http_request(
+            _self: Any,
+            route: discord.http.Route,
+            *,
+            files: Sequence[discord.File] | None = None,
+            form: Sequence[dict[str, Any]] | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            body = kwargs.get("json")
+            return await fake._http(
+                route.method, _path(route.url), body, form, kwargs.get("params")
+            )
+
+        async def webhook_request(
+            _self: Any,
+            route: Any,
+            session: Any,
+            *,
+            payload: dict[str, Any] | None = None,
+            multipart: list[dict[str, Any]] | None = None,
+            params: dict[str, Any] | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            return await fake._webhook(route.method, _path(route.url), payload, multipart, params)
+
+        monkeypatch.setattr(discord.http.HTTPClient, "request", http_request)
+        monkeypatch.setattr(discord.webhook.async_.AsyncWebhookAdapter, "request", webhook_request)
+
+    def _next(self) -> int:
+        return next(self._ids)
+
+    # ------------------------------------------------------------------ recording
+
+    def _record(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        form: Sequence[dict[str, Any]] | None,
+        params: dict[str, Any] | None,
+    ) -> Call:
+        files: list[tuple[str, bytes]] = []
+        if form:
+            for part in form:
+                if part["name"] == "payload_json":
+                    body = json.loads(part["value"])
+                else:
+                    value = part["value"]
+                    data = value.read() if hasattr(value, "read") else bytes(value)
+                    files.append((part["filename"], data))
+        call = Call(method, path, body, files, params)
+        self.calls.append(call)
+        return call
+
+    def _attachments(self, channel_id: int, files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+        attachments = []
+        for name, data in files:
+            aid = self._next()
+            attachments.append(
+                {
+                    "id": str(aid),
+                    "filename": name,
+                    "size": len(data),
+                    "url": f"https://cdn.example/{channel_id}/{aid}/{name}",
+                    "proxy_url": f"https://cdn.example/{channel_id}/{aid}/{name}",
+                }
+            )
+        return attachments
+
+    def _message(
+        self, channel_id: int, body: dict[str, Any], files: list[tuple[str, bytes]]
+    ) -> Sent:
+        attachments = self._attachments(channel_id, files)
+        flags = int(body.get("flags") or 0)
+        payload = {
+            "id": str(self._next()),
+            "channel_id": str(channel_id),
+            "type": 0,
+            "content": body.get("content") or "",
+            "author": BOT_USER,
+            "embeds": body.get("embeds") or [],
+            "attachments": attachments,
+            "components": body.get("components") or [],
+            "timestamp": TIMESTAMP,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "pinned": False,
+            "flags": flags,
+        }
+        sent = Sent(payload, files, ephemeral=bool(flags & 64))
+        self.messages[sent.id] = sent
+        self.created.append(sent)
+        return sent
+
+    def _edit(self, sent: Sent, body: dict[str, Any], files: list[tuple[str, bytes]]) -> Sent:
+        for key, empty in (("content", ""), ("embeds", []), ("components", [])):
+            if key in body:
+                sent.payload[key] = body[key] if body[key] is not None else empty
+        if "attachments" in body:
+            kept = {str(a.get("id")) for a in body["attachments"] if "id" in a}
+            old = [a for a in sent.payload["attachments"] if a["id"] in kept]
+            new = self._attachments(sent.channel_id, files)
+            sent.payload["attachments"] = old + new
+            if files:
+                sent.files = [f for f in sent.files if f[0] in {a["filename"] for a in old}] + files
+        sent.payload["edited_timestamp"] = TIMESTAMP
+        return sent
+
+    def _error(self, status: int, code: int) -> discord.HTTPException:
+        class Response:
+            reason = "Forbidden" if status == 403 else "Error"
+
+        response = Response()
+        response.status = status  # type: ignore[attr-defined]
+        message = {"code": code, "message": "Cannot send messages to this user"}
+        if status == 403:
+            return discord.Forbidden(response, message)  # type: ignore[arg-type]
+        if status == 404:
+            return discord.NotFound(response, message)  # type: ignore[arg-type]
+        return discord.HTTPException(response, message)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ REST
+
+    async def _http(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        form: Sequence[dict[str, Any]] | None,
+        params: dict[str, Any] | None,
+    ) -> Any:
+        call = self._record(method, path, body, form, params)
+        parts = path.strip("/").split("/")
+        if (method, path) == ("GET", "/users/@me"):
+            return BOT_USER
+        if (method, path) == ("GET", "/oauth2/applications/@me"):
+            return {
+                "id": str(APP_ID),
+                "name": "Study Bot",
+                "description": "",
+                "icon": None,
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": user_payload(42, "Owner"),
+                "verify_key": "0" * 64,
+                "flags": 0,
+            }
+        if (method, path) == ("POST", "/users/@me/channels"):
+            recipient = int(call.json["recipient_id"])
+            return {
+                "id": str(dm_channel_id(recipient)),
+                "type": 1,
+                "last_message_id": None,
+                "recipients": [user_payload(recipient, f"user{recipient}")],
+            }
+        if method == "POST" and parts[0] == "channels" and parts[2:] == ["messages"]:
+            channel_id = int(parts[1])
+            if channel_id in self.refuse:
+                raise self._error(*self.refuse[channel_id])
+            return self._message(channel_id, call.json or {}, call.files).payload
+        if method == "PUT" and parts[0] == "applications" and parts[-1] == "commands":
+            return [
+                {
+                    **command,
+                    "id": str(self._next()),
+                    "application_id": str(APP_ID),
+                    "version": "1",
+                    "default_member_permissions": None,
+                }
+                for command in call.json
+            ]
+        raise AssertionError(f"unexpected Discord request {method} {path}")
+
+    # ------------------------------------------------------------------ interactions
+
+    async def _webhook(
+        self,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None,
+        multipart: list[dict[str, Any]] | None,
+        params: dict[str, Any] | None,
+    ) -> Any:
+        call = self._record(method, path, payload, multipart, params)
+        body = call.json or {}
+        parts = path.strip("/").split("/")
+        if parts[0] == "interactions" and parts[-1] == "callback":
+            info = self._interactions[parts[2]]
+            self.callbacks.append(body)
+            kind = int(body["type"])
+            data = body.get("data") or {}
+            if kind == 4:  # a message as the response
+                sent = self._message(info["channel_id"], data, call.files)
+                info["original"] = sent.id
+            elif kind == 5:  # "thinking": the first follow-up fills it in
+                info["thinking"] = bool(int(data.get("flags") or 0) & 64)
+            elif kind == 9:
+                self.modals.append(data)
+            return {"interaction": {"id": parts[1], "type": info["type"]}}
+        if parts[0] == "webhooks":
+            token = parts[2]
+            info = self._interactions[token]
+            if method == "POST" and len(parts) == 3:  # a follow-up
+                if "thinking" in info and "original" not in info:
+                    body = {**body, "flags": 64 if info["thinking"] else 0}
+                    sent = self._message(info["channel_id"], body, call.files)
+                    info["original"] = sent.id
+                    return sent.payload
+                return self._message(info["channel_id"], body, call.files).payload
+            if method == "PATCH" and parts[-1] == "@original":
+                return self._edit(self.messages[info["original"]], body, call.files).payload
+        raise AssertionError(f"unexpected webhook request {method} {path}")
+
+    # ------------------------------------------------------------------ places and people
+
+    def dm(self, user_id: int) -> Place:
+        """The bot's DM channel with a user."""
+        return Place({"id": str(dm_channel_id(user_id)), "type": 1, "last_message_id": None})
+
+    def server(self, guild_id: int, channel_id: int) -> Place:
+        """A text channel of a server the bot is installed in."""
+        return Place(
+            {
+                "id": str(channel_id),
+                "type": 0,
+                "guild_id": str(guild_id),
+                "name": "study-group",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                "flags": 0,
+                "last_message_id": None,
+                "topic": None,
+                "rate_limit_per_user": 0,
+            },
+            guild_id,
+        )
+
+    def _interaction(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        user: tuple[int, str],
+        place: Place,
+        message: Sent | None = None,
+    ) -> dict[str, Any]:
+        iid = self._next()
+        token = f"itoken-{iid}"
+        user_id, name = user
+        payload: dict[str, Any] = {
+            "id": str(iid),
+            "application_id": str(APP_ID),
+            "type": kind,
+            "token": token,
+            "version": 1,
+            "attachment_size_limit": 10 * 1024 * 1024,
+            "locale": "en-GB",
+            "app_permissions": "0",
+            "entitlements": [],
+            "data": data,
+            "channel": place.channel,
+            "channel_id": place.channel["id"],
+        }
+        if place.guild_id is None:
+            payload["user"] = user_payload(user_id, name)
+            payload["context"] = 1
+            payload["authorizing_integration_owners"] = {"1": str(user_id)}
+        else:
+            payload["guild_id"] = str(place.guild_id)
+            payload["guild_locale"] = "en-GB"
+            payload["guild"] = {"id": str(place.guild_id), "locale": "en-GB", "features": []}
+            payload["context"] = 0
+            payload["authorizing_integration_owners"] = {"0": str(place.guild_id)}
+            payload["member"] = {
+                "user": user_payload(user_id, name),
+                "roles": [],
+                "joined_at": TIMESTAMP,
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "permissions": "1024",
+            }
+        if message is not None:
+            payload["message"] = message.payload
+        info: dict[str, Any] = {"type": kind, "channel_id": int(place.channel["id"])}
+        if message is not None:  # a component's "original" is the message it is on
+            info["original"] = message.id
+        self._interactions[token] = info
+        return payload
+
+    def command(
+        self, name: str, user: tuple[int, str], place: Place, **options: str
+    ) -> dict[str, Any]:
+        """A slash command (type 2), with string options."""
+        data = {
+            "id": str(APP_ID + 100),
+            "name": name,
+            "type": 1,
+            "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()],
+        }
+        return self._interaction(2, data, user, place)
+
+    def autocomplete(
+        self, name: str, option: str, typed: str, user: tuple[int, str], place: Place
+    ) -> dict[str, Any]:
+        """An autocomplete request (type 4) for one focused string option."""
+        data = {
+            "id": str(APP_ID + 100),
+            "name": name,
+            "type": 1,
+            "options": [{"name": option, "type": 3, "value": typed, "focused": True}],
+        }
+        return self._interaction(4, data, user, place)
+
+    def component(
+        self,
+        message: Sent,
+        custom_id: str,
+        user: tuple[int, str],
+        place: Place,
+        values: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """A press of a message's button (type 3), or a choice in its select menu."""
+        data: dict[str, Any] = {"custom_id": custom_id, "component_type": 2}
+        if values is not None:
+            data = {"custom_id": custom_id, "component_type": 3, "values": values}
+        return self._interaction(3, data, user, place, message)
+
+    def modal_submit(
+        self, modal: dict[str, Any], values: dict[str, str], user: tuple[int, str], place: Place
+    ) -> dict[str, Any]:
+        """A submitted modal (type 5): ``values`` maps the text inputs' labels to the text typed."""
+        rows = []
+        for component in _inputs(modal):
+            label = component["label"]
+            rows.append(
+                {
+                    "type": 1,
+                    "components": [
+                        {
+                            "type": 4,
+                            "custom_id": component["custom_id"],
+                            "value": values.get(label, ""),
+                        }
+                    ],
+                }
+            )
+        return self._interaction(
+            5, {"custom_id": modal["custom_id"], "components": rows}, user, place
+        )
+
+    # ------------------------------------------------------------------ driving
+
+    async def dispatch(self, client: discord.Client, payload: dict[str, Any]) -> None:
+        """Feed an interaction to the client and wait until it has finished with it."""
+        before = set(asyncio.all_tasks())
+        client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+        for _ in range(100):
+            pending = [
+                t
+                for t in asyncio.all_tasks()
+                if t not in before
+                and not t.done()
+                and "timeout_task_impl" not in getattr(t.get_coro(), "__qualname__", "")
+            ]
+            if not pending:
+                return
+            await asyncio.wait(pending, timeout=10)
+        raise AssertionError("the client is still busy with the interaction")
+
+    def mark(self) -> int:
+        """A bookmark for :meth:`created_since`."""
+        return len(self.created)
+
+    def created_since(self, mark: int) -> list[Sent]:
+        """Messages the bot created after the bookmark, in order."""
+        return self.created[mark:]
+
+
+def _inputs(modal: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for row in modal.get("components", []):
+        inner = row.get("components") or ([row["component"]] if "component" in row else [])
+        if row.get("type") == 18 and "component" in row:
+            inner = [{**row["component"], "label": row.get("label", "")}]
+        found.extend(c for c in inner if c.get("type") == 4)
+    return found
+
+
+def _path(url: str) -> str:
+    return url.split("/api/v10", 1)[1].split("?", 1)[0]
+
+
+# --------------------------------------------------------------------------- images
+
+
+def tiny_png(seed: str) -> bytes:
+    """A valid 2x2 PNG whose colour depends on ``seed``."""
+    r, g, b = hashlib.sha256(seed.encode()).digest()[:3]
+    raw = b"".join(b"\x00" + bytes([r, g, b]) * 2 for _ in range(2))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+class FakeRenderer:
+    """A renderer that draws nothing but returns small valid PNGs (and counts calls)."""
+
+    def __init__(self) -> None:
+        self.card_images: list[tuple[str | None, str | None]] = []
+
+    def _image(self, seed: str) -> RenderedImage:
+        data = tiny_png(seed)
+        return RenderedImage(data, 2, 2, hashlib.sha256(seed.encode()).hexdigest())
+
+    async def card_image(self, kind: str | None, spec: str | None) -> RenderedImage | None:
+        self.card_images.append((kind, spec))
+        if not kind or not spec:
+            return None
+        return self._image(f"{kind}:{spec}")
+
+    async def stats_chart(self, stats: StudyStats, forecast: Sequence[int]) -> RenderedImage:
+        return self._image(f"stats:{list(forecast)}")
+
+    async def text_image(self, markdown: str) -> RenderedImage:
+        return self._image(f"text:{markdown}")
+
+    async def close(self) -> None:
+        return None
+
+
+def make_renderer() -> Any:
+    """The real MatplotlibRenderer when bot.render.service exists, else :class:`FakeRenderer`."""
+    try:
+        from bot.render.service import MatplotlibRenderer
+    except ImportError:
+        return FakeRenderer()
+    return MatplotlibRenderer()

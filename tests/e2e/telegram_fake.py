@@ -1,0 +1,538 @@
+"""A fake Telegram Bot API behind python-telegram-bot's HTTP layer, and raw update builders.
+
+:class:`FakeBotAPI` subclasses ``telegram.request.BaseRequest``: the real
+``Application`` and ``Bot`` run unchanged and only the HTTP round trip is
+replaced. It answers like Telegram does where it matters to the adapter:
+
+* ``getMe`` with ``is_bot``; ``getUpdates`` long-polls (waits until cancelled);
+* messages get ids per chat and are kept, so edits apply to them and a callback
+  query can quote the message as it is now;
+* HTML is parsed as Telegram parses it: only its tags, every ``<`` and ``&``
+  escaped, tags balanced ("can't parse entities" otherwise); limits are counted
+  in UTF-16 units after parsing (4096 text, 1024 caption); callback data must be
+  1-64 bytes; an edit that changes nothing is "message is not modified"; a
+  callback query can be answered once;
+* failures can be injected for chosen calls: 429 with ``retry_after``, 403
+  "bot was blocked by the user", 403 "bot can't initiate conversation", or a
+  network error.
+
+Every call is recorded with its endpoint, parameters and uploaded files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+from telegram.error import NetworkError
+from telegram.request import BaseRequest, RequestData
+
+BOT_ID = 5550001
+BOT_USERNAME = "studybot_test_bot"
+TOKEN = "5550001:TEST-token-must-never-be-logged"
+START = 1_767_000_000  # a Telegram date: seconds since the epoch
+
+_TAGS = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "code": "code",
+    "pre": "pre",
+    "a": "text_link",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "blockquote": "blockquote",
+}
+_TAG_RE = re.compile(r"</?([a-zA-Z-]+)(\s[^<>]*)?>")
+_ENTITY_RE = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+
+
+class TelegramHTMLError(ValueError):
+    """What Telegram answers with "can't parse entities"."""
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+class _Parser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = ""
+        self.stack: list[tuple[str, int, dict[str, str | None]]] = []
+        self.entities: list[dict[str, Any]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _TAGS:
+            raise TelegramHTMLError(f'unsupported start tag "{tag}"')
+        self.stack.append((tag, utf16(self.text), dict(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1][0] != tag:
+            raise TelegramHTMLError(f'unmatched end tag "{tag}"')
+        name, start, attrs = self.stack.pop()
+        length = utf16(self.text) - start
+        if length == 0:
+            return
+        kind = _TAGS[name]
+        if name == "code" and self.stack and self.stack[-1][0] == "pre":
+            return
+        entity: dict[str, Any] = {"type": kind, "offset": start, "length": length}
+        if name == "a":
+            entity["url"] = attrs.get("href") or ""
+        self.entities.append(entity)
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def parse_html(markup: str) -> tuple[str, list[dict[str, Any]]]:
+    """Parse Telegram HTML strictly: returns (text, entities) or raises TelegramHTMLError."""
+    for m in re.finditer(r"<", markup):
+        tag = _TAG_RE.match(markup, m.start())
+        if tag is None or tag.group(1).lower() not in _TAGS:
+            raise TelegramHTMLError(f"unexpected '<' at byte offset {m.start()}")
+    for m in re.finditer(r"&", markup):
+        if _ENTITY_RE.match(markup, m.start()) is None:
+            raise TelegramHTMLError(f"unexpected '&' at byte offset {m.start()}")
+    parser = _Parser()
+    parser.feed(markup)
+    parser.close()
+    if parser.stack:
+        raise TelegramHTMLError(f'unclosed tag "{parser.stack[-1][0]}"')
+    return parser.text, sorted(parser.entities, key=lambda e: (e["offset"], -e["length"]))
+
+
+@dataclass
+class Call:
+    """One request the bot made."""
+
+    endpoint: str
+    params: dict[str, Any]
+    files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return int(value) if value is not None else None
+
+    @property
+    def html(self) -> str:
+        """The text or caption as sent (HTML)."""
+        return str(self.params.get("text") or self.params.get("caption") or "")
+
+    @property
+    def plain(self) -> str:
+        """The text or caption as the user sees it."""
+        return parse_html(self.html)[0] if self.params.get("parse_mode") == "HTML" else self.html
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data) of the inline keyboard sent, in order."""
+        markup = self.params.get("reply_markup") or {}
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        return [
+            (b["text"], b.get("callback_data", b.get("url", "")))
+            for row in markup.get("inline_keyboard", [])
+            for b in row
+        ]
+
+
+@dataclass
+class Failure:
+    """An injected failure for the next ``times`` calls matching endpoint (and chat)."""
+
+    endpoint: str
+    kind: str
+    chat_id: int | None = None
+    times: int = 1
+    retry_after: float = 0.01
+
+    def matches(self, endpoint: str, params: dict[str, Any]) -> bool:
+        if self.times <= 0 or endpoint != self.endpoint:
+            return False
+        return self.chat_id is None or int(params.get("chat_id", 0)) == self.chat_id
+
+
+class FakeBotAPI(BaseRequest):
+    """A Bot API that lives in memory (see the module docstring)."""
+
+    def __init__(self, *, username: str = BOT_USERNAME) -> None:
+        self.username = username
+        self.calls: list[Call] = []
+        self.failures: list[Failure] = []
+        #: (chat_id, message_id) -> the message as Telegram holds it now.
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.answered: set[str] = set()
+        self._ids: dict[int, itertools.count[int]] = {}
+        self._file_ids = itertools.count(1)
+        self.clock: Callable[[], int] = lambda: START
+
+    # ------------------------------------------------------------------ BaseRequest
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 5.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        endpoint = url.rsplit("/", 1)[-1]
+        params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
+        files: dict[str, tuple[str, bytes, str]] = {}
+        if request_data is not None and request_data.contains_files:
+            for name, value in request_data.multipart_data.items():
+                data = value[1]
+                raw = data if isinstance(data, bytes) else data.read()
+                files[name] = (value[0] or "", raw, value[2] if len(value) > 2 else "")
+        if endpoint != "getUpdates" or not params.get("timeout"):
+            self.calls.append(Call(endpoint, params, files))
+        for failure in self.failures:
+            if failure.matches(endpoint, params):
+                failure.times -= 1
+                return self._failure(failure)
+        try:
+            result = await self._handle(endpoint, params, files)
+        except _ApiError as err:
+            return err.code, _error(err.code, err.description)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    # ------------------------------------------------------------------ helpers for tests
+
+    def fail(
+        self,
+        endpoint: str,
+        kind: str,
+        *,
+        chat_id: int | None = None,
+        times: int = 1,
+        retry_after: float = 0.01,
+    ) -> Failure:
+        """Make the next ``times`` matching calls fail: "429", "blocked", "never_started",
+        "network"."""
+        failure = Failure(endpoint, kind, chat_id, times, retry_after)
+        self.failures.append(failure)
+        return failure
+
+    def sent(self, endpoint: str | None = None, chat_id: int | None = None) -> list[Call]:
+        """Recorded calls, optionally for one endpoint (or several, "a|b") and one chat."""
+        wanted = set(endpoint.split("|")) if endpoint else None
+        return [
+            c
+            for c in self.calls
+            if (wanted is None or c.endpoint in wanted)
+            and (chat_id is None or c.chat_id == chat_id)
+        ]
+
+    def messages_in(self, chat_id: int) -> list[dict[str, Any]]:
+        """The chat's messages as they are now, oldest first."""
+        return [m for (c, _), m in sorted(self.messages.items()) if c == chat_id]
+
+    def last_message(self, chat_id: int) -> dict[str, Any]:
+        found = self.messages_in(chat_id)
+        assert found, f"no message in chat {chat_id}"
+        return found[-1]
+
+    def message_with_button(self, chat_id: int, label_prefix: str) -> dict[str, Any]:
+        """The newest message in the chat with a button whose label starts with the prefix."""
+        for message in reversed(self.messages_in(chat_id)):
+            for row in message.get("reply_markup", {}).get("inline_keyboard", []):
+                for b in row:
+                    if b["text"].startswith(label_prefix):
+                        return message
+        raise AssertionError(f"no message with a {label_prefix!r} button in chat {chat_id}")
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+    # ------------------------------------------------------------------ the API
+
+    def _failure(self, failure: Failure) -> tuple[int, bytes]:
+        if failure.kind == "429":
+            body = {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {failure.retry_after}",
+                "parameters": {"retry_after": failure.retry_after},
+            }
+            return 429, json.dumps(body).encode()
+        if failure.kind == "blocked":
+            return 403, _error(403, "Forbidden: bot was blocked by the user")
+        if failure.kind == "never_started":
+            return 403, _error(403, "Forbidden: bot can't initiate conversation with a user")
+        if failure.kind == "network":
+            raise NetworkError("connection reset by fake peer")
+        raise AssertionError(failure.kind)
+
+    def _next_id(self, chat_id: int) -> int:
+        return next(self._ids.setdefault(chat_id, itertools.count(1)))
+
+    async def _handle(
+        self, endpoint: str, params: dict[str, Any], files: dict[str, tuple[str, bytes, str]]
+    ) -> Any:
+        if endpoint == "getMe":
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Study Bot",
+                "username": self.username,
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
+        if endpoint == "getUpdates":
+            if params.get("timeout"):
+                await asyncio.Event().wait()  # a long poll: cancelled when polling stops
+            return []
+        if endpoint in ("deleteWebhook", "setWebhook", "setMyCommands"):
+            return True
+        if endpoint == "answerCallbackQuery":
+            query_id = str(params["callback_query_id"])
+            if query_id in self.answered:
+                raise _ApiError(
+                    400,
+                    "Bad Request: query is too old and response timeout expired or "
+                    "query ID is invalid",
+                )
+            self.answered.add(query_id)
+            return True
+        if endpoint == "sendMessage":
+            message = self._new_message(params)
+            self._set_text(message, params, "text", 4096)
+            return message
+        if endpoint == "sendPhoto":
+            message = self._new_message(params)
+            photo = params.get("photo")
+            if "photo" in files:
+                file_id = f"photo-{next(self._file_ids)}"
+            elif isinstance(photo, str) and photo.startswith("photo-"):
+                file_id = photo
+            else:
+                raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            message["photo"] = [
+                {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 320, "height": 240}
+            ]
+            if params.get("caption"):
+                self._set_text(message, params, "caption", 1024)
+            return message
+        if endpoint == "sendDocument":
+            message = self._new_message(params)
+            name = files["document"][0] if "document" in files else "file"
+            message["document"] = {"file_id": "doc-1", "file_unique_id": "udoc", "file_name": name}
+            if params.get("caption"):
+                self._set_text(message, params, "caption", 1024)
+            return message
+        if endpoint in ("editMessageText", "editMessageCaption", "editMessageReplyMarkup"):
+            return self._edit(endpoint, params)
+        raise _ApiError(404, "Not Found")
+
+    def _new_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        message: dict[str, Any] = {
+            "message_id": self._next_id(chat_id),
+            "date": self.clock(),
+            "chat": {"id": chat_id, "type": "private"}
+            if chat_id > 0
+            else {"id": chat_id, "type": "supergroup", "title": "Study group"},
+            "from": {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Study Bot",
+                "username": self.username,
+            },
+        }
+        markup = self._markup(params)
+        if markup:
+            message["reply_markup"] = markup
+        self.messages[(chat_id, message["message_id"])] = message
+        return message
+
+    def _markup(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        markup = params.get("reply_markup")
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        if not markup:
+            return None
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(data.encode()) <= 64:
+                    raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        return dict(markup)
+
+    def _set_text(
+        self, message: dict[str, Any], params: dict[str, Any], key: str, limit: int
+    ) -> None:
+        raw = str(params.get(key) or "")
+        if params.get("parse_mode") == "HTML":
+            try:
+                text, entities = parse_html(raw)
+            except TelegramHTMLError as exc:
+                raise _ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
+        else:
+            text, entities = raw, []
+        if key == "text" and not text.strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if utf16(text) > limit:
+            what = "message caption is too long" if key == "caption" else "message is too long"
+            raise _ApiError(400, f"Bad Request: {what}")
+        message[key] = text
+        entity_key = "entities" if key == "text" else "caption_entities"
+        if entities:
+            message[entity_key] = entities
+        else:
+            message.pop(entity_key, None)
+
+    def _edit(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self.messages:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        before = json.dumps(self.messages[key], sort_keys=True)
+        message = json.loads(before)
+        if endpoint == "editMessageText":
+            if "text" not in message:
+                raise _ApiError(400, "Bad Request: there is no text in the message to edit")
+            self._set_text(message, params, "text", 4096)
+        elif endpoint == "editMessageCaption":
+            if "photo" not in message and "document" not in message:
+                raise _ApiError(400, "Bad Request: there is no caption in the message to edit")
+            self._set_text(message, params, "caption", 1024)
+        markup = self._markup(params)
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = self.clock()
+        if json.dumps({**message, "edit_date": None}, sort_keys=True) == json.dumps(
+            {**json.loads(before), "edit_date": None}, sort_keys=True
+        ):
+            raise _ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup "
+                "of the message",
+            )
+        self.messages[key] = message
+        return message
+
+
+class _ApiError(Exception):
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+def _error(code: int, description: str) -> bytes:
+    return json.dumps({"ok": False, "error_code": code, "description": description}).encode()
+
+
+# ---------------------------------------------------------------------- raw updates
+
+
+@dataclass
+class TgUser:
+    """A Telegram account; its private chat with the bot has the same id."""
+
+    id: int
+    first_name: str
+    username: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": "en",
+        }
+        if self.username:
+            data["username"] = self.username
+        return data
+
+
+class Updates:
+    """Builds raw update JSON as Telegram sends it (ids increase; dates are seconds)."""
+
+    def __init__(self, clock: Callable[[], int] = lambda: START) -> None:
+        self._update_ids = itertools.count(900_000)
+        self._message_ids = itertools.count(10_000)
+        self._query_ids = itertools.count(1)
+        self.clock = clock
+
+    @staticmethod
+    def chat(chat_id: int, user: TgUser | None = None) -> dict[str, Any]:
+        if chat_id > 0:
+            assert user is not None
+            return {"id": chat_id, "type": "private", "first_name": user.first_name}
+        return {"id": chat_id, "type": "supergroup", "title": "Study group"}
+
+    def message(self, user: TgUser, text: str, chat_id: int | None = None) -> dict[str, Any]:
+        """A text message (a command gets its bot_command entity, UTF-16 offsets)."""
+        chat_id = user.id if chat_id is None else chat_id
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": self.clock(),
+            "chat": self.chat(chat_id, user),
+            "from": user.as_json(),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16(command)}]
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def callback(self, user: TgUser, message: dict[str, Any], data: str) -> dict[str, Any]:
+        """A tap on an inline button of ``message`` (as the fake API holds it now)."""
+        return {
+            "update_id": next(self._update_ids),
+            "callback_query": {
+                "id": f"cq{next(self._query_ids)}",
+                "from": user.as_json(),
+                "chat_instance": f"ci{message['chat']['id']}",
+                "message": message,
+                "data": data,
+            },
+        }
+
+
+def button_data(message: dict[str, Any], label_prefix: str) -> str:
+    """The callback data of the message's first button whose label starts with the prefix."""
+    for row in message.get("reply_markup", {}).get("inline_keyboard", []):
+        for b in row:
+            if b["text"].startswith(label_prefix):
+                return str(b["callback_data"])
+    labels = [
+        b["text"] for row in message.get("reply_markup", {}).get("inline_keyboard", []) for b in row
+    ]
+    raise AssertionError(f"no {label_prefix!r} button; buttons: {labels}")
+
+
+def unescape(text: str) -> str:
+    return html.unescape(text)

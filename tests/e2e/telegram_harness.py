@@ -1,0 +1,184 @@
+"""The whole bot on a temp SQLite file with the real PTB Application over a fake Bot API."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import struct
+import zlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+
+from bot.app import App, build_app
+from bot.config import Secret, default_settings
+from bot.core.rendering import RenderedImage
+from bot.platforms.telegram import TelegramPlatform
+from tests.e2e.telegram_fake import TOKEN, FakeBotAPI, TgUser, Updates, button_data
+from tests.fakes import FixedClock
+
+REPO = Path(__file__).resolve().parents[2]
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+GROUP = -1001234567890
+
+
+def tiny_png(seed: str) -> bytes:
+    """A valid 1x1 PNG whose pixel depends on ``seed``."""
+    pixel = hashlib.sha256(seed.encode()).digest()[:3]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    raw = zlib.compress(b"\x00" + pixel)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+class FakeRenderer:
+    """The Renderer port, drawing 1x1 PNGs keyed by content (as the real cache keys them)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def _image(self, what: str) -> RenderedImage:
+        key = hashlib.sha256(what.encode()).hexdigest()
+        return RenderedImage(tiny_png(what), 1, 1, key)
+
+    async def card_image(self, kind: str | None, spec: str | None) -> RenderedImage | None:
+        if not kind or not spec:
+            return None
+        self.calls.append(("card", f"{kind} {spec}"))
+        return self._image(f"{kind} {spec}")
+
+    async def stats_chart(self, stats: Any, forecast: Sequence[int]) -> RenderedImage:
+        self.calls.append(("stats", ",".join(map(str, forecast))))
+        return self._image(f"stats {list(forecast)}")
+
+    async def text_image(self, markdown: str) -> RenderedImage:
+        self.calls.append(("text", markdown))
+        return self._image(f"text {markdown}")
+
+    async def close(self) -> None:
+        return None
+
+
+def make_renderer() -> Any:
+    """The real MatplotlibRenderer when it exists (``bot.render.service``), else the fake."""
+    try:
+        from bot.render.service import MatplotlibRenderer  # type: ignore[import-not-found]
+
+        return MatplotlibRenderer(workers=1)
+    except Exception:
+        return FakeRenderer()
+
+
+@dataclass
+class Harness:
+    """One running bot: feed it raw updates, then look at what it sent and stored."""
+
+    app: App
+    platform: TelegramPlatform
+    api: FakeBotAPI
+    clock: FixedClock
+    db_path: Path
+    updates: Updates
+    slept: list[float] = field(default_factory=list)
+
+    async def feed(self, payload: dict[str, Any]) -> None:
+        application = self.platform.application
+        await application.process_update(Update.de_json(payload, application.bot))
+
+    async def send(self, user: TgUser, text: str, chat_id: int | None = None) -> None:
+        """The user sends ``text`` (a command or plain text) in a chat (their DM by default)."""
+        await self.feed(self.updates.message(user, text, chat_id))
+
+    async def tap(self, user: TgUser, message: dict[str, Any], label_prefix: str) -> str:
+        """The user taps the button whose label starts with ``label_prefix``; returns its data."""
+        data = button_data(message, label_prefix)
+        await self.feed(self.updates.callback(user, message, data))
+        return data
+
+    async def tap_data(self, user: TgUser, message: dict[str, Any], data: str) -> str:
+        """The user's client sends a callback with ``data`` (possibly forged) for ``message``."""
+        update = self.updates.callback(user, message, data)
+        await self.feed(update)
+        return str(update["callback_query"]["id"])
+
+    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Read the database directly (SQLite file), e.g. to count review_logs rows."""
+        with sqlite3.connect(self.db_path) as conn:
+            return list(conn.execute(sql, args))
+
+    def learner_id(self, user: TgUser) -> int | None:
+        rows = self.query(
+            "SELECT id FROM learners WHERE platform = 'telegram' AND platform_user_id = ?",
+            str(user.id),
+        )
+        return rows[0][0] if rows else None
+
+
+@asynccontextmanager
+async def telegram_bot(
+    tmp_path: Path,
+    *,
+    extra_decks: Sequence[Path] = (),
+    renderer: bool = True,
+    mode: str = "polling",
+    start: bool = True,
+) -> AsyncIterator[Harness]:
+    """Build the app on ``tmp_path`` and start the Telegram platform over a fake Bot API."""
+    settings = default_settings(data_dir=tmp_path)
+    settings = replace(
+        settings,
+        telegram=replace(
+            settings.telegram,
+            token=Secret(TOKEN),
+            base_url="http://127.0.0.1:9/bot",
+            base_file_url="http://127.0.0.1:9/file/bot",
+            mode=mode,
+            webhook_url="https://bot.example.org/telegram/hook" if mode == "webhook" else "",
+            webhook_secret=Secret("hook-secret") if mode == "webhook" else None,
+        ),
+        decks=replace(settings.decks, paths=(REPO / "decks", *extra_decks)),
+        study=replace(settings.study, enable_fuzzing=False),
+    )
+    clock = FixedClock(T0)
+    app = await build_app(settings, auto_upgrade=True, clock=clock)
+    if renderer:
+        app.renderer = make_renderer()
+    api = FakeBotAPI()
+    api.clock = lambda: int(clock.now().timestamp())
+    harness: Harness | None = None
+    try:
+        platform = TelegramPlatform(app, request=api)
+        harness = Harness(
+            app,
+            platform,
+            api,
+            clock,
+            tmp_path / "studybot.sqlite3",
+            Updates(lambda: int(clock.now().timestamp())),
+        )
+        slept = harness.slept
+
+        async def no_sleep(seconds: float) -> None:
+            slept.append(seconds)
+
+        platform.sleep = no_sleep
+        app.platforms[platform.name] = platform
+        if start:
+            await platform.start()
+        else:
+            await platform.initialize()
+        try:
+            yield harness
+        finally:
+            await platform.stop()
+    finally:
+        await app.close()

@@ -1,0 +1,528 @@
+"""The Discord adapter end to end: the real discord.py client, offline.
+
+Only discord.py's HTTP layer is faked (tests/e2e/discord_fakes.py); interactions
+arrive as raw payloads, as Discord sends them, and the study loop runs on a
+real SQLite database.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import App, build_app
+from bot.config import DiscordSettings, Secret, Settings, default_settings
+from bot.core.learners import Who
+from bot.platforms.discord import DiscordPlatform, build_discord, sync_commands
+from bot.platforms.discord.platform import ShardedStudyClient, StudyClient, make_client
+from tests.e2e.discord_fakes import (
+    APP_ID,
+    FakeDiscord,
+    Place,
+    Sent,
+    dm_channel_id,
+    make_renderer,
+)
+from tests.fakes import FixedClock
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "discord-test-token-do-not-log"
+ALICE = (111_111_111_111_111_111, "Alice")
+BOB = (222_222_222_222_222_222, "Bob")
+CAROL = (333_333_333_333_333_333, "Carol")
+GUILD = 555_555_555_555_555_555
+CHANNEL = 555_555_555_555_555_777
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass
+class Env:
+    """A running bot against a fake Discord, and the ways to restart it."""
+
+    fake: FakeDiscord
+    settings: Settings
+    clock: FixedClock
+    app: App
+    bot: DiscordPlatform
+    stopped: list[DiscordPlatform] = field(default_factory=list)
+
+    @property
+    def db_path(self) -> str:
+        return self.settings.database.url.split(":///", 1)[1]
+
+    def rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.db_path) as conn:
+            return conn.execute(sql, args).fetchall()
+
+    def learner_id(self, user: tuple[int, str]) -> int:
+        (row,) = self.rows(
+            "SELECT id FROM learners WHERE platform = 'discord' AND platform_user_id = ?",
+            str(user[0]),
+        )
+        return int(row[0])
+
+    async def send(self, payload: dict[str, Any]) -> list[Sent]:
+        """Deliver one interaction; return the messages the bot created for it."""
+        mark = self.fake.mark()
+        await self.fake.dispatch(self.bot.client, payload)
+        return self.fake.created_since(mark)
+
+    async def command(
+        self, name: str, user: tuple[int, str], place: Place, **options: str
+    ) -> list[Sent]:
+        return await self.send(self.fake.command(name, user, place, **options))
+
+    async def press(
+        self, message: Sent, custom_id: str, user: tuple[int, str], place: Place
+    ) -> list[Sent]:
+        return await self.send(self.fake.component(message, custom_id, user, place))
+
+    async def restart(self, *, new_app: bool = False) -> None:
+        """Stop the client and start a new one (and a new App on the same database)."""
+        await self.bot.stop()
+        self.stopped.append(self.bot)
+        if new_app:
+            renderer = self.app.renderer
+            self.app.renderer = None
+            await self.app.close()
+            self.app = await build_app(self.settings, auto_upgrade=True, clock=self.clock)
+            self.app.renderer = renderer
+        self.bot = await start_bot(self.app)
+
+
+async def start_bot(app: App) -> DiscordPlatform:
+    bot = build_discord(app)
+    await bot.login()  # HTTP login and setup_hook; no gateway offline
+    app.platforms["discord"] = bot
+    return bot
+
+
+@pytest.fixture
+async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Env]:
+    fake = FakeDiscord()
+    fake.install(monkeypatch)
+    base = default_settings(data_dir=tmp_path)
+    settings = replace(
+        base,
+        discord=replace(base.discord, token=Secret(TOKEN)),
+        decks=replace(base.decks, paths=(REPO / "decks",)),
+        study=replace(base.study, enable_fuzzing=False),
+    )
+    clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    app = await build_app(settings, auto_upgrade=True, clock=clock)
+    app.renderer = make_renderer()
+    bot = await start_bot(app)
+    environment = Env(fake, settings, clock, app, bot)
+    try:
+        yield environment
+    finally:
+        await environment.bot.stop()
+        await environment.app.close()
+
+
+def only(messages: list[Sent]) -> Sent:
+    assert len(messages) == 1, [m.text() for m in messages]
+    return messages[0]
+
+
+def image_of(message: Sent) -> bytes:
+    """The PNG a card embed shows, checked to be an attachment of the message."""
+    url = message.embeds[0]["image"]["url"]
+    assert url.startswith("attachment://")
+    name = url.removeprefix("attachment://")
+    assert name in [a["filename"] for a in message.payload["attachments"]]
+    data = dict(message.files)[name]
+    assert data.startswith(PNG)
+    return data
+
+
+# --------------------------------------------------------------------------- DM review
+
+
+async def test_full_review_of_three_cards_in_dms_with_an_image(env: Env) -> None:
+    dm = env.fake.dm(ALICE[0])
+    chosen = only(await env.command("decks", ALICE, dm, topics="similarity"))
+    assert chosen.content == "Studying similarity."
+    assert not chosen.ephemeral
+
+    card = only(await env.command("review", ALICE, dm))
+    # The DM channel is stored, so a daily push needs one request.
+    assert env.rows("SELECT dm_channel_id FROM learners") == [(str(dm_channel_id(ALICE[0])),)]
+    seen_images = 0
+    for rating in ("Good", "Easy", "Hard"):
+        embed = card.embeds[0]
+        assert embed["title"].startswith("Attention, one step at a time · ")
+        assert "**Answer**" not in embed["description"]
+        assert [b["label"] for b in card.buttons()] == [
+            "Show answer",
+            "Bury until tomorrow",
+            "Suspend",
+        ]
+        has_image = "image" in embed
+        if has_image:
+            image_of(card)
+            seen_images += 1
+
+        # Show answer: the same message becomes the back, with the four ratings.
+        assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
+        back = env.fake.messages[card.id]
+        assert "**Answer**" in back.embeds[0]["description"]
+        labels = [b["label"] for b in back.buttons()]
+        assert [label.split()[0] for label in labels] == ["Again", "Hard", "Good", "Easy"]
+        if has_image:
+            image_of(back)  # still attached after the edit
+
+        # Rating: the buttons go away and the next card comes as a new message.
+        card = only(await env.press(back, back.button(rating), ALICE, dm))
+        assert env.fake.messages[back.id].buttons() == []
+        assert card.content.startswith(f"{rating}: see it again in ")
+        assert not card.ephemeral
+        env.clock.advance(timedelta(seconds=20))
+
+    assert seen_images >= 2  # att-dot-angle and att-cosine carry formula images
+    reviews = env.rows("SELECT card_id, rating, source FROM review_logs ORDER BY id")
+    assert reviews == [
+        ("att-dot-not-cross", 3, "dm"),
+        ("att-dot-angle", 4, "dm"),
+        ("att-cosine", 2, "dm"),
+    ]
+    # Every interaction was answered within the deadline's rules: deferred, then followed up.
+    callbacks = [c for c in env.fake.callbacks if c["type"] in (5, 6)]
+    assert len(callbacks) >= 7
+
+
+async def test_a_button_from_before_a_restart_still_works(env: Env) -> None:
+    dm = env.fake.dm(ALICE[0])
+    card = only(await env.command("review", ALICE, dm))
+    reveal = card.button("Show answer")
+
+    await env.restart(new_app=True)  # a new process: new client, new App, same database
+    assert env.bot.client.studybot is env.bot
+
+    assert await env.press(card, reveal, ALICE, dm) == []
+    back = env.fake.messages[card.id].snapshot()
+    assert "**Answer**" in back.embeds[0]["description"]
+    await env.restart()
+    nxt = only(await env.press(back, back.button("Good"), ALICE, dm))
+    assert nxt.content.startswith("Good: see it again in ")
+    assert env.rows("SELECT card_id, rating FROM review_logs") == [("att-purpose", 3)]
+
+    # The same old button again: stale, so nothing changes and only the presser sees why.
+    stale = only(await env.press(back, back.button("Good"), ALICE, dm))
+    assert stale.ephemeral
+    assert stale.content.startswith("This button has expired.")
+    assert len(env.rows("SELECT id FROM review_logs")) == 1
+
+    # Forged custom ids that fit the template change nothing either.
+    for custom_id in ("r:AAAAAAAAAAAAAAAA:3", "a:AAAAAAAAAAAAAAAA"):
+        button = {"type": 2, "style": 1, "label": "Good", "custom_id": custom_id}
+        forged = Sent({**back.payload, "components": [{"type": 1, "components": [button]}]})
+        reply = only(await env.press(forged, custom_id, ALICE, dm))
+        assert reply.ephemeral and reply.content.startswith("This button has expired.")
+    assert len(env.rows("SELECT id FROM review_logs")) == 1
+
+
+# --------------------------------------------------------------------------- servers
+
+
+async def test_quiz_in_a_server_with_three_members(env: Env) -> None:
+    room = env.fake.server(GUILD, CHANNEL)
+
+    # Autocomplete offers the catalogue's topics.
+    await env.send(env.fake.autocomplete("quiz", "topic", "att", ALICE, room))
+    choices = env.fake.callbacks[-1]
+    assert choices["type"] == 8
+    assert choices["data"]["choices"][0] == {"name": "attention", "value": "attention"}
+
+    unknown = only(await env.command("quiz", ALICE, room, topic="cooking"))
+    assert unknown.ephemeral and "I have no cards on" in unknown.content
+
+    post = only(await env.command("quiz", ALICE, room, topic="attention"))
+    assert not post.ephemeral
+    assert post.channel_id == CHANNEL
+    assert "Quiz on attention" in post.content
+    assert "**Answer**" not in post.embeds[0]["description"]
+    reveal = post.button("Reveal")
+
+    backs: dict[str, Sent] = {}
+    for member in (ALICE, BOB, CAROL):
+        back = only(await env.press(post, reveal, member, room))
+        assert back.ephemeral  # the back and the ratings are for this member alone
+        assert "**Answer**" in back.embeds[0]["description"]
+        backs[member[1]] = back
+    assert env.fake.messages[post.id].buttons()  # the public post keeps its Reveal button
+
+    # Bob presses Alice's rating button: the core says "expired"; nothing changes.
+    alice_good = backs["Alice"].button("Good")
+    refused = only(await env.press(backs["Alice"], alice_good, BOB, room))
+    assert refused.ephemeral
+    assert refused.content.startswith("This button has expired.")
+    assert env.rows("SELECT COUNT(*) FROM review_logs") == [(0,)]
+    assert env.fake.messages[backs["Alice"].id].buttons()
+
+    for member, rating in ((ALICE, "Good"), (BOB, "Hard"), (CAROL, "Good")):
+        back = backs[member[1]]
+        mark = env.fake.mark()
+        await env.fake.dispatch(
+            env.bot.client, env.fake.component(back, back.button(rating), member, room)
+        )
+        new = env.fake.created_since(mark)
+        mine = [m for m in new if m.ephemeral]
+        assert len(mine) == 1
+        assert mine[0].content.startswith(f"{rating}: see it again in ")
+        assert "Counted in your own schedule" in mine[0].content
+        assert env.fake.messages[back.id].buttons() == []
+    # Everyone rated: the answer and the tally go to the channel, once.
+    answer = new[-1]
+    assert answer.channel_id == CHANNEL and not answer.ephemeral
+    assert answer.content.startswith("Quiz answer. 3 took part")
+    assert "Hard 1 · Good 2" in answer.content
+    assert "**Answer**" in answer.embeds[0]["description"]
+    assert any(c.path == f"/channels/{CHANNEL}/messages" for c in env.fake.calls)
+    sources = env.rows("SELECT source, COUNT(*) FROM review_logs GROUP BY source")
+    assert sources == [("quiz", 3)]
+
+    # /quiz in DMs, /review in a server: a clear private answer, nothing changes.
+    in_dm = only(await env.command("quiz", BOB, env.fake.dm(BOB[0]), topic="attention"))
+    assert in_dm.ephemeral and "Quizzes are for study servers" in in_dm.content
+    in_server = only(await env.command("review", BOB, room))
+    assert in_server.ephemeral and "direct messages" in in_server.content
+    assert env.rows("SELECT COUNT(*) FROM prompts WHERE source = 'dm'") == [(0,)]
+
+
+async def test_settings_menus_and_an_invalid_timezone(env: Env) -> None:
+    dm = env.fake.dm(ALICE[0])
+    panel = only(await env.command("settings", ALICE, dm))
+    assert panel.embeds[0]["title"] == "Your settings"
+    assert "timezone: UTC" in panel.embeds[0]["description"]
+    assert panel.custom_ids() == [
+        "set:timezone",
+        "set:new",
+        "set:retention",
+        "set:type",
+        "set:pause",
+        "set:resume",
+    ]
+
+    chosen = only(
+        await env.send(
+            env.fake.component(panel, "set:timezone", ALICE, dm, values=["Europe/Paris"])
+        )
+    )
+    assert chosen.ephemeral and "timezone: Europe/Paris" in chosen.content
+    new = only(await env.send(env.fake.component(panel, "set:new", ALICE, dm, values=["5"])))
+    assert "new: 5 new cards a day" in new.content
+
+    # The button opens a modal; a typed time zone that does not exist changes nothing.
+    await env.press(panel, "set:type", ALICE, dm)
+    modal = env.fake.modals[-1]
+    assert modal["title"] == "Your settings"
+    submit = env.fake.modal_submit(modal, {"Time zone (IANA name)": "Mars/Olympus_Mons"}, ALICE, dm)
+    error = only(await env.send(submit))
+    assert error.ephemeral
+    assert "is not a time zone I know" in error.content
+    tz = env.rows("SELECT timezone FROM learner_settings")
+    assert tz == [("Europe/Paris",)]
+
+    await env.press(panel, "set:type", ALICE, dm)
+    submit = env.fake.modal_submit(
+        env.fake.modals[-1],
+        {
+            "Time zone (IANA name)": "America/New_York",
+            "Daily reminder time (HH:MM, your time)": "07:45",
+        },
+        ALICE,
+        dm,
+    )
+    saved = only(await env.send(submit))
+    assert "push: 07:45" in saved.content
+    assert env.rows("SELECT timezone FROM learner_settings") == [("America/New_York",)]
+
+    # In a server, /settings answers privately.
+    room = env.fake.server(GUILD, CHANNEL)
+    assert only(await env.command("settings", BOB, room)).ephemeral
+
+
+# --------------------------------------------------------------------------- pushes
+
+
+async def test_push_to_a_learner_whose_dms_are_closed(env: Env) -> None:
+    room = env.fake.server(GUILD, CHANNEL)
+    stats = only(await env.command("stats", BOB, room))  # Bob was last seen in this channel
+    assert stats.ephemeral and stats.embeds[0]["title"] == "Your stats"
+    bob = await env.app.study.learner(Who("discord", str(BOB[0]), "Bob"))
+    assert bob.dm_channel_id is None
+    env.fake.refuse[dm_channel_id(BOB[0])] = (403, 50007)
+
+    reply = await env.app.study.next(Who("discord", str(BOB[0]), "Bob"), source="push")
+    mark = len(env.fake.calls)
+    assert await env.bot.push(bob, reply) is False
+    assert env.rows("SELECT unreachable FROM learners WHERE platform_user_id = ?", str(BOB[0])) == [
+        (1,)
+    ]
+    told = [c for c in env.fake.calls[mark:] if c.path == f"/channels/{CHANNEL}/messages"]
+    assert len(told) == 1
+    assert told[0].json["content"].startswith(f"<@{BOB[0]}> ")
+    assert "direct messages are closed" in told[0].json["content"]
+    assert told[0].json["allowed_mentions"]["users"] == [BOB[0]]
+
+    # Once: a second refused push says nothing more in the server.
+    mark = len(env.fake.calls)
+    assert await env.bot.push(bob, reply) is False
+    assert not [c for c in env.fake.calls[mark:] if c.path.startswith(f"/channels/{CHANNEL}")]
+
+    # A learner whose DM channel is stored gets a push with ONE request.
+    await env.command("help", ALICE, env.fake.dm(ALICE[0]))
+    alice = await env.app.study.learner(Who("discord", str(ALICE[0]), "Alice"))
+    assert alice.dm_channel_id == str(dm_channel_id(ALICE[0]))
+    mark = len(env.fake.calls)
+    card = await env.app.study.next(Who("discord", str(ALICE[0]), "Alice"), source="push")
+    assert await env.bot.push(alice, card) is True
+    calls = env.fake.calls[mark:]
+    assert [(c.method, c.path) for c in calls] == [
+        ("POST", f"/channels/{dm_channel_id(ALICE[0])}/messages")
+    ]
+    pushed = env.fake.created[-1]
+    assert pushed.button("Show answer")
+    # ... and its button works like any other.
+    assert await env.press(pushed, pushed.button("Show answer"), ALICE, env.fake.dm(ALICE[0])) == []
+    assert "**Answer**" in env.fake.messages[pushed.id].embeds[0]["description"]
+
+
+# --------------------------------------------------------------------------- your data
+
+
+async def test_forget_deletes_everything_after_a_confirmation(env: Env) -> None:
+    dm = env.fake.dm(ALICE[0])
+    room = env.fake.server(GUILD, CHANNEL)
+    card = only(await env.command("review", ALICE, dm))
+    await env.press(card, card.button("Show answer"), ALICE, dm)
+    await env.press(card, env.fake.messages[card.id].button("Good"), ALICE, dm)
+    post = only(await env.command("quiz", ALICE, room, topic="transformers"))
+    back = only(await env.press(post, post.button("Reveal"), ALICE, room))
+    await env.press(back, back.button("Easy"), ALICE, room)
+    await env.command("review", BOB, env.fake.dm(BOB[0]))  # someone else, who stays
+    alice = env.learner_id(ALICE)
+    tables = (
+        ("learners", "id"),
+        ("learner_settings", "learner_id"),
+        ("card_states", "learner_id"),
+        ("review_logs", "learner_id"),
+        ("prompts", "learner_id"),
+        ("quiz_participants", "learner_id"),
+    )
+    for table, column in tables:
+        assert env.rows(f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", alice) != [(0,)]
+
+    # In a server: a private pointer to the DMs; nothing is deleted.
+    pointer = only(await env.command("forget", ALICE, room))
+    assert pointer.ephemeral and "/forget" in pointer.content and not pointer.buttons()
+
+    ask = only(await env.command("forget", ALICE, dm))
+    assert "cannot be undone" in ask.content
+    kept = only(await env.press(ask, ask.button("No, keep it"), ALICE, dm))
+    assert kept.content == "Nothing was deleted."
+
+    ask = only(await env.command("forget", ALICE, dm))
+    done = only(await env.press(ask, ask.button("Yes, delete everything"), ALICE, dm))
+    assert done.content.startswith("Done: I deleted your settings")
+    assert env.fake.messages[ask.id].buttons() == []
+
+    for table, column in tables:
+        assert env.rows(f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", alice) == [(0,)], table
+    assert env.rows("SELECT platform_user_id FROM learners") == [(str(BOB[0]),)]
+
+
+async def test_export_sends_the_history_as_csv(env: Env) -> None:
+    dm = env.fake.dm(ALICE[0])
+    card = only(await env.command("review", ALICE, dm))
+    await env.press(card, card.button("Show answer"), ALICE, dm)
+    await env.press(card, env.fake.messages[card.id].button("Again"), ALICE, dm)
+    export = only(await env.command("export", ALICE, dm))
+    name, data = only_file(export)
+    assert name == "studybot-reviews.csv"
+    lines = data.decode().splitlines()
+    assert lines[0].startswith("reviewed_at,card_id,rating")
+    assert ",att-purpose,1,Again,dm," in lines[1]
+
+
+def only_file(message: Sent) -> tuple[str, bytes]:
+    assert len(message.files) == 1
+    return message.files[0]
+
+
+# --------------------------------------------------------------------------- errors, sync
+
+
+async def test_one_error_handler_logs_ids_answers_and_keeps_running(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(who: Who) -> Any:
+        raise RuntimeError("the database went away")
+
+    room = env.fake.server(GUILD, CHANNEL)
+    with caplog.at_level(logging.ERROR), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(env.app.study, "decks", broken)
+        sorry = only(await env.command("decks", BOB, room))
+    assert sorry.ephemeral and sorry.content.startswith("Sorry, something went wrong")
+    record = next(r for r in caplog.records if "Discord interaction failed" in r.getMessage())
+    text = record.getMessage()
+    assert str(GUILD) in text and str(CHANNEL) in text and str(BOB[0]) in text
+    assert TOKEN not in caplog.text
+
+    # A button whose handling fails gets the same answer; the bot keeps running.
+    dm = env.fake.dm(ALICE[0])
+    card = only(await env.command("review", ALICE, dm))
+
+    async def press_fails(who: Who, payload: str) -> Any:
+        raise RuntimeError("boom")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(env.app.study, "press", press_fails)
+        failed = only(await env.press(card, card.button("Show answer"), ALICE, dm))
+    assert failed.ephemeral and failed.content.startswith("Sorry, something went wrong")
+    assert only(await env.command("help", ALICE, dm)).content.startswith("I help you remember")
+
+
+async def test_sync_commands_publishes_every_command_for_servers_and_dms(
+    env: Env,
+) -> None:
+    names = await sync_commands(env.settings, guild_id=GUILD)
+    assert sorted(names) == sorted(
+        [
+            "review",
+            "quiz",
+            "stats",
+            "settings",
+            "decks",
+            "undo",
+            "pause",
+            "resume",
+            "export",
+            "forget",
+            "help",
+        ]
+    )
+    (put,) = [c for c in env.fake.calls if c.method == "PUT"]
+    assert put.path == f"/applications/{APP_ID}/guilds/{GUILD}/commands"
+    for command in put.json:
+        assert sorted(command["contexts"]) == [0, 1, 2]
+        assert sorted(command["integration_types"]) == [0, 1]
+    quiz = next(c for c in put.json if c["name"] == "quiz")
+    assert quiz["options"][0]["autocomplete"] is True
+    assert TOKEN not in repr(env.settings)
+
+
+def test_shards_from_config_make_an_auto_sharded_client() -> None:
+    sharded = make_client(DiscordSettings(Secret(TOKEN), shard_count=4, shard_ids=(2, 3)), None)
+    assert isinstance(sharded, ShardedStudyClient)  # a discord.AutoShardedClient
+    assert sharded.shard_count == 4 and sharded.shard_ids == [2, 3]
+    plain = make_client(DiscordSettings(Secret(TOKEN)), None)
+    assert isinstance(plain, StudyClient)

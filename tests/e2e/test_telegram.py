@@ -1,0 +1,657 @@
+"""Telegram end to end, offline: the real PTB Application over a fake Bot API.
+
+Each test builds the whole app (SQLite in tmp_path, shipped decks, fixed
+clock), starts the Telegram platform with long polling against the fake, and
+feeds it raw update JSON as Telegram sends it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram.ext import Updater
+
+from bot.core.messages import Reply
+from bot.core.study import EXPIRED_TEXT, Who
+from bot.jobs.scheduler import close_quizzes
+from bot.platforms.telegram.platform import SENT_PRIVATELY, SORRY
+from tests.e2e.telegram_fake import BOT_USERNAME, TOKEN, Call, TgUser, button_data, utf16
+from tests.e2e.telegram_harness import GROUP, Harness, telegram_bot
+
+ANA = TgUser(101, "Ana", "ana")
+BEN = TgUser(102, "Ben")
+CAT = TgUser(103, "Cat", "cat")
+MALLORY = TgUser(666, "Mallory")
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def texts(calls: list[Call]) -> list[str]:
+    return [c.plain for c in calls]
+
+
+def assert_all_answered(bot: Harness) -> None:
+    """Every callback query the bot got was answered exactly once."""
+    asked = {c.params["callback_query_id"] for c in bot.api.sent("answerCallbackQuery")}
+    assert len(asked) == len(bot.api.sent("answerCallbackQuery"))
+
+
+async def onboard(bot: Harness, user: TgUser, topic: str | None = None) -> None:
+    """/start, then tap UTC, 09:00 and All decks; optionally study one topic."""
+    await bot.send(user, "/start")
+    await bot.tap(user, bot.api.message_with_button(user.id, "UTC"), "UTC")
+    await bot.tap(user, bot.api.message_with_button(user.id, "09:00"), "09:00")
+    await bot.tap(user, bot.api.message_with_button(user.id, "All decks"), "All decks")
+    if topic:
+        await bot.send(user, f"/decks {topic}")
+
+
+def no_errors(caplog: pytest.LogCaptureFixture) -> None:
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
+
+
+# ---------------------------------------------------------------------- start, menus, modes
+
+
+async def test_start_registers_menus_per_scope_and_polls(tmp_path: Path) -> None:
+    async with telegram_bot(tmp_path) as bot:
+        menus = {
+            c.params["scope"]["type"]: c.params["commands"] for c in bot.api.sent("setMyCommands")
+        }
+        private = {c["command"] for c in menus["all_private_chats"]}
+        group = {c["command"] for c in menus["all_group_chats"]}
+        assert {
+            "start",
+            "review",
+            "stats",
+            "settings",
+            "decks",
+            "undo",
+            "pause",
+            "resume",
+            "export",
+            "forget",
+            "help",
+        } <= private
+        assert group == {"quiz", "help"}
+        assert bot.api.sent("deleteWebhook"), "long polling starts by dropping any webhook"
+        assert bot.platform.application.updater is not None
+        assert bot.platform.application.updater.running
+    assert not bot.platform.application.running
+
+
+async def test_webhook_mode_uses_the_configured_url_and_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, Any] = {}
+
+    async def fake_start_webhook(self: Updater, **kwargs: Any) -> None:
+        seen.update(kwargs)
+
+    monkeypatch.setattr(Updater, "start_webhook", fake_start_webhook)
+    async with telegram_bot(tmp_path, mode="webhook"):
+        pass
+    assert seen["webhook_url"] == "https://bot.example.org/telegram/hook"
+    assert seen["url_path"] == "telegram/hook"
+    assert seen["secret_token"] == "hook-secret"
+    assert (seen["listen"], seen["port"]) == ("127.0.0.1", 8443)
+
+
+# ---------------------------------------------------------------------- onboarding
+
+
+async def test_onboarding_by_buttons_and_typing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path) as bot:
+        await bot.send(ANA, "/start")
+        intro = texts(bot.api.sent("sendMessage", ANA.id))
+        assert "spaced repetition" in intro[0]
+        question = bot.api.last_message(ANA.id)
+        labels = [b["text"] for row in question["reply_markup"]["inline_keyboard"] for b in row]
+        assert {"UTC", "London", "New York", "India", "Tokyo"} <= set(labels)
+
+        await bot.tap(ANA, question, "Paris / Berlin")
+        edited = bot.api.sent("editMessageText", ANA.id)[-1]
+        assert "Time zone: Europe/Berlin" in edited.plain
+        assert bot.api.last_message(ANA.id)["reply_markup"]  # the reminder question
+
+        await bot.send(ANA, "7:30")  # typed instead of tapped
+        assert "Daily reminder: 07:30" in texts(bot.api.sent("sendMessage", ANA.id))[-2]
+        decks = bot.api.last_message(ANA.id)
+        await bot.tap(ANA, decks, "Attention")
+        assert "Studying attention" in bot.api.sent("editMessageText", ANA.id)[-1].plain
+        done = bot.api.last_message(ANA.id)
+        assert "All set" in done["text"]
+
+        rows = bot.query(
+            "SELECT s.timezone, s.push_time, s.topics FROM learner_settings s "
+            "JOIN learners l ON l.id = s.learner_id WHERE l.platform_user_id = ?",
+            str(ANA.id),
+        )
+        assert rows == [("Europe/Berlin", "07:30", "attention")]
+
+        # "Start reviewing" shows the first card of the chosen deck.
+        await bot.tap(ANA, done, "Start reviewing")
+        assert "What attention is for" in bot.api.last_message(ANA.id)["text"]
+
+        # /settings redoes one step; a typed zone is validated by the core.
+        await bot.send(ANA, "/settings")
+        assert "timezone: Europe/Berlin" in bot.api.last_message(ANA.id)["text"]
+        await bot.tap(ANA, bot.api.last_message(ANA.id), "Time zone")
+        await bot.send(ANA, "Atlantis/Lost_City")
+        assert "not a time zone I know" in bot.api.last_message(ANA.id)["text"]
+        await bot.send(ANA, "new york")
+        assert "timezone: America/New_York" in bot.api.last_message(ANA.id)["text"]
+        await bot.send(ANA, "hello")  # nothing asked any more: a hint
+        assert "/review" in bot.api.last_message(ANA.id)["text"]
+        assert_all_answered(bot)
+    no_errors(caplog)
+
+
+# ---------------------------------------------------------------------- reviewing
+
+
+async def test_review_three_cards_with_a_shape_photo(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path) as bot:
+        await onboard(bot, ANA, "shapes")
+        bot.api.clear()
+        await bot.send(ANA, "/review")
+        [photo] = bot.api.sent("sendPhoto", ANA.id)
+        filename, data, _ = photo.files["photo"]
+        assert data.startswith(PNG) and filename.endswith(".png")
+        assert "Where the keys come from" in photo.plain
+        assert [label for label, _ in photo.buttons] == [
+            "Show answer",
+            "Bury until tomorrow",
+            "Suspend",
+        ]
+
+        for n in range(3):
+            front = bot.api.last_message(ANA.id)
+            assert "photo" in front
+            await bot.tap(ANA, front, "Show answer")
+            back = bot.api.messages[(ANA.id, front["message_id"])]
+            labels = [b["text"] for row in back["reply_markup"]["inline_keyboard"] for b in row]
+            assert [label.split()[0] for label in labels] == ["Again", "Hard", "Good", "Easy"]
+            assert "Answer" in back["caption"]
+            await bot.tap(ANA, back, "Good")
+            rated = bot.api.messages[(ANA.id, front["message_id"])]
+            assert "reply_markup" not in rated
+            assert "Good: see it again in" in rated["caption"]
+            assert bot.query("SELECT count(*) FROM review_logs")[0][0] == n + 1
+
+        photos = bot.api.sent("sendPhoto", ANA.id)
+        assert len(photos) == 4  # three reviewed, the fourth is showing
+        # The second card has the same drawing: sent by file_id, not uploaded again.
+        assert "photo" not in photos[1].files and photos[1].params["photo"] == "photo-1"
+        assert "photo" in photos[2].files
+        assert len(bot.api.sent("editMessageCaption", ANA.id)) == 6
+
+        await bot.send(ANA, "/stats")
+        chart = bot.api.sent("sendPhoto", ANA.id)[-1]
+        assert "Reviewed today: 3" in chart.plain
+        assert "photo" in chart.files, "the chart is a photo with the numbers as its caption"
+        assert_all_answered(bot)
+    no_errors(caplog)
+
+
+async def test_without_a_renderer_images_become_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path, renderer=False) as bot:
+        await onboard(bot, ANA, "shapes")
+        bot.api.clear()
+        await bot.send(ANA, "/review")
+        assert not bot.api.sent("sendPhoto")
+        front = bot.api.sent("sendMessage", ANA.id)[-1]
+        assert "X[n,d_model] · W_K[d_model,d_k] → K[n,d_k]  (n=6, d_model=8, d_k=4)" in front.plain
+        await bot.send(ANA, "/stats")
+        assert "Due today" in bot.api.sent("sendMessage", ANA.id)[-1].plain
+    no_errors(caplog)
+
+
+async def test_undo_restores_the_card(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async with telegram_bot(tmp_path) as bot:
+        await onboard(bot, ANA, "attention")
+        await bot.send(ANA, "/review")
+        front = bot.api.last_message(ANA.id)
+        await bot.tap(ANA, front, "Show answer")
+        await bot.tap(ANA, bot.api.messages[(ANA.id, front["message_id"])], "Easy")
+        assert bot.query("SELECT count(*) FROM card_states")[0][0] == 1
+
+        await bot.send(ANA, "/undo")
+        shown = bot.api.last_message(ANA.id)
+        assert "Undid Easy on “What attention is for”" in shown["text"]
+        assert button_data(shown, "Show answer").startswith("s:")
+        assert bot.query("SELECT count(*) FROM card_states")[0][0] == 0
+        assert bot.query("SELECT count(*) FROM review_logs WHERE undone_at IS NOT NULL")[0][0] == 1
+
+        await bot.send(ANA, "/undo")
+        assert "nothing to undo" in bot.api.last_message(ANA.id)["text"]
+    no_errors(caplog)
+
+
+async def test_double_tap_and_forged_callbacks_record_one_review(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path) as bot:
+        await onboard(bot, ANA, "attention")
+        await bot.send(MALLORY, "/start")
+        await bot.send(ANA, "/review")
+        front = bot.api.last_message(ANA.id)
+        await bot.tap(ANA, front, "Show answer")
+        back = bot.api.messages[(ANA.id, front["message_id"])]
+        good = button_data(back, "Good")
+
+        await bot.tap_data(ANA, back, good)
+        first_next = bot.api.last_message(ANA.id)
+        second = await bot.tap_data(ANA, back, good)  # the same button again
+        answers = {c.params["callback_query_id"]: c for c in bot.api.sent("answerCallbackQuery")}
+        assert answers[second].params["text"] == EXPIRED_TEXT
+        assert bot.api.last_message(ANA.id) == first_next, "a double tap sends nothing new"
+
+        # Mallory replays Ana's rating of the next card and invents a payload.
+        await bot.tap(ANA, first_next, "Show answer")
+        next_back = bot.api.messages[(ANA.id, first_next["message_id"])]
+        stolen = await bot.tap_data(MALLORY, next_back, button_data(next_back, "Again"))
+        forged = await bot.tap_data(MALLORY, next_back, "r:AAAAAAAAAAAAAAAA:4")
+        garbage = await bot.tap_data(MALLORY, next_back, "not-a-payload")
+        answers = {c.params["callback_query_id"]: c for c in bot.api.sent("answerCallbackQuery")}
+        for query_id in (stolen, forged, garbage):
+            assert answers[query_id].params["text"] == EXPIRED_TEXT
+
+        ana, mallory = bot.learner_id(ANA), bot.learner_id(MALLORY)
+        assert bot.query("SELECT count(*) FROM review_logs WHERE learner_id = ?", ana) == [(1,)]
+        assert bot.query("SELECT count(*) FROM review_logs WHERE learner_id = ?", mallory) == [(0,)]
+        assert bot.query("SELECT count(*) FROM card_states WHERE learner_id = ?", mallory) == [(0,)]
+        # Ana's card is still waiting for her own rating.
+        assert "reply_markup" in bot.api.messages[(ANA.id, first_next["message_id"])]
+        assert_all_answered(bot)
+    no_errors(caplog)
+
+
+# ---------------------------------------------------------------------- groups
+
+
+async def test_group_quiz_with_a_member_who_never_started_the_bot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path) as bot:
+        await onboard(bot, ANA)
+        await onboard(bot, BEN)
+        bot.api.fail("sendMessage", "never_started", chat_id=CAT.id, times=99)
+
+        await bot.send(ANA, "/quiz attention", GROUP)
+        quiz = bot.api.message_with_button(GROUP, "Reveal")
+        assert "Quiz on attention" in (quiz.get("text") or quiz.get("caption"))
+
+        for member in (ANA, BEN):
+            before = len(bot.api.sent("sendMessage|sendPhoto", member.id))
+            query = await bot.tap_data(member, quiz, button_data(quiz, "Reveal"))
+            answer = next(
+                c
+                for c in bot.api.sent("answerCallbackQuery")
+                if c.params["callback_query_id"] == query
+            )
+            assert answer.params["text"] == SENT_PRIVATELY
+            assert len(bot.api.sent("sendMessage|sendPhoto", member.id)) == before + 1
+            private = bot.api.message_with_button(member.id, "Good")
+            assert "From the group quiz" in (private.get("text") or private.get("caption"))
+
+        query = await bot.tap_data(CAT, quiz, button_data(quiz, "Reveal"))
+        answer = next(
+            c for c in bot.api.sent("answerCallbackQuery") if c.params["callback_query_id"] == query
+        )
+        assert answer.params["show_alert"] is True
+        assert answer.params["url"] == f"https://t.me/{BOT_USERNAME}?start=quiz"
+        assert bot.query(
+            "SELECT unreachable FROM learners WHERE platform_user_id = ?", str(CAT.id)
+        ) == [(1,)]
+
+        group_posts = len(bot.api.sent("sendMessage", GROUP))
+        await bot.tap(ANA, bot.api.message_with_button(ANA.id, "Good"), "Good")
+        await bot.tap(BEN, bot.api.message_with_button(BEN.id, "Easy"), "Easy")
+        rated = bot.api.last_message(BEN.id)
+        assert "Counted in your own schedule" in (rated.get("text") or rated.get("caption"))
+        assert len(bot.api.sent("sendMessage", GROUP)) == group_posts, "Cat has not rated yet"
+        sources = bot.query("SELECT source FROM review_logs")
+        assert sources == [("quiz",), ("quiz",)]
+
+        # The window ends: the sweep posts the answer and the tally, once.
+        bot.clock.advance(timedelta(minutes=11))
+        assert await close_quizzes(bot.app) == 1
+        assert await close_quizzes(bot.app) == 0
+        result = bot.api.sent("sendMessage", GROUP)[-1].plain
+        assert "Quiz answer. 3 took part" in result
+        assert "Good 1 · Easy 1 · 1 did not rate" in result
+        assert "Answer" in result
+
+        # Cat starts the bot from the link; next round closes as soon as all three rated.
+        bot.api.failures.clear()
+        refused = len(bot.api.sent("sendMessage", CAT.id))
+        await bot.send(CAT, "/start quiz")
+        assert "tap Reveal again" in texts(bot.api.sent("sendMessage", CAT.id))[refused]
+        assert bot.query(
+            "SELECT unreachable FROM learners WHERE platform_user_id = ?", str(CAT.id)
+        ) == [(0,)]
+        await bot.send(BEN, "/quiz attention", GROUP)
+        quiz2 = bot.api.message_with_button(GROUP, "Reveal")
+        assert quiz2["message_id"] != quiz["message_id"]
+        for member in (ANA, BEN, CAT):
+            await bot.tap(member, quiz2, "Reveal")
+        posts = len(bot.api.sent("sendMessage", GROUP))
+        for member, rating in ((ANA, "Again"), (BEN, "Good"), (CAT, "Hard")):
+            await bot.tap(member, bot.api.message_with_button(member.id, rating), rating)
+        assert len(bot.api.sent("sendMessage", GROUP)) == posts + 1
+        assert (
+            "3 took part · Again 1 · Hard 1 · Good 1 · Easy 0"
+            in bot.api.sent("sendMessage", GROUP)[-1].plain
+        )
+
+        # A Reveal after the round is over only gets an answer.
+        await bot.tap(ANA, quiz2, "Reveal")
+        assert "over" in bot.api.sent("answerCallbackQuery")[-1].params["text"]
+        assert_all_answered(bot)
+    no_errors(caplog)
+
+
+async def test_commands_in_the_wrong_place_and_unknown_ones(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path) as bot:
+        await bot.send(ANA, "/review", GROUP)
+        pointer = bot.api.sent("sendMessage", GROUP)[-1]
+        assert "private chat" in pointer.plain
+        assert f"https://t.me/{BOT_USERNAME}" in pointer.html
+        assert bot.learner_id(ANA) is None, "nothing happened in the core"
+
+        await bot.send(ANA, "/quiz nosuchtopic", GROUP)
+        assert "no cards on “nosuchtopic”" in bot.api.sent("sendMessage", GROUP)[-1].plain
+        assert "attention" in bot.api.sent("sendMessage", GROUP)[-1].plain
+
+        calls = len(bot.api.calls)
+        await bot.send(ANA, "/frobnicate", GROUP)  # perhaps another bot's: stay quiet
+        assert len(bot.api.calls) == calls
+        await bot.send(ANA, f"/frobnicate@{BOT_USERNAME}", GROUP)
+        assert "I don't know /frobnicate" in bot.api.sent("sendMessage", GROUP)[-1].plain
+
+        await bot.send(ANA, "/frobnicate")
+        assert "Send /help" in bot.api.sent("sendMessage", ANA.id)[-1].plain
+        await bot.send(ANA, "/quiz attention")
+        assert "groups" in bot.api.sent("sendMessage", ANA.id)[-1].plain
+        await bot.send(ANA, "/help")
+        assert "/review" in bot.api.sent("sendMessage", ANA.id)[-1].plain
+        await bot.send(ANA, "/help", GROUP)
+        assert "/quiz" in bot.api.sent("sendMessage", GROUP)[-1].plain
+        await bot.send(ANA, "/start", GROUP)
+        assert "open a private chat with me" in bot.api.sent("sendMessage", GROUP)[-1].plain
+
+        for command, expected in (
+            ("/pause", "Paused"),
+            ("/resume", "Resumed"),
+            ("/unsuspend", "No suspended cards"),
+            ("/decks nosuchtopic", "I don't know nosuchtopic"),
+            ("/settings new 15", "new: 15 new cards a day"),
+            ("/settings retention", "Usage: /settings KEY VALUE"),
+        ):
+            await bot.send(ANA, command)
+            assert expected in bot.api.sent("sendMessage", ANA.id)[-1].plain, command
+    no_errors(caplog)
+
+
+# ---------------------------------------------------------------------- when things go wrong
+
+
+async def test_429_is_retried_and_a_blocked_user_becomes_unreachable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path) as bot:
+        await onboard(bot, ANA, "attention")
+        bot.api.clear()
+
+        bot.api.fail("sendMessage", "429", chat_id=ANA.id)
+        await bot.send(ANA, "/review")
+        sent = bot.api.sent("sendMessage", ANA.id)
+        assert len(sent) == 2 and sent[0].params == sent[1].params, "retried after retry_after"
+        assert "Show answer" in [label for label, _ in sent[1].buttons]
+
+        bot.api.fail("sendMessage", "network", chat_id=ANA.id, times=2)
+        await bot.send(ANA, "/help")
+        assert bot.slept == [0.5, 1.0], "network errors back off"
+        assert "/review" in bot.api.sent("sendMessage", ANA.id)[-1].plain
+
+        # A daily push to a learner who blocked the bot.
+        bot.api.fail("sendMessage", "blocked", chat_id=ANA.id, times=99)
+        learner = await bot.app.study.learner(Who("telegram", str(ANA.id), "Ana"))
+        assert await bot.platform.push(learner, Reply("info", "You have 3 cards due.")) is False
+        assert bot.query(
+            "SELECT unreachable FROM learners WHERE platform_user_id = ?", str(ANA.id)
+        ) == [(1,)]
+
+        # Writing again makes them reachable; a refused reply marks them again, quietly.
+        await bot.send(ANA, "/review")
+        assert bot.query(
+            "SELECT unreachable FROM learners WHERE platform_user_id = ?", str(ANA.id)
+        ) == [(1,)]
+
+        bot.api.failures.clear()
+        assert await bot.platform.push(learner, Reply("info", "You have 3 cards due.")) is True
+        assert bot.api.sent("sendMessage", ANA.id)[-1].plain == "You have 3 cards due."
+    no_errors(caplog)
+
+
+async def test_an_unexpected_error_is_logged_without_the_token_and_the_bot_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with telegram_bot(tmp_path) as bot:
+
+        async def broken(*args: object, **kwargs: object) -> Reply:
+            raise RuntimeError("the database caught fire")
+
+        monkeypatch.setattr(bot.app.study, "next", broken)
+        with caplog.at_level(logging.INFO):
+            await bot.send(ANA, "/review")
+        assert bot.api.sent("sendMessage", ANA.id)[-1].plain == SORRY
+        [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert f"chat {ANA.id}, user {ANA.id}" in record.getMessage()
+        assert TOKEN not in caplog.text
+        assert TOKEN.split(":")[1] not in caplog.text
+
+        monkeypatch.undo()
+        caplog.clear()
+        await bot.send(ANA, "/review")
+        assert "Show answer" in [
+            label for label, _ in bot.api.sent("sendMessage", ANA.id)[-1].buttons
+        ]
+    no_errors(caplog)
+
+
+# ---------------------------------------------------------------------- awkward cards
+
+EDGE_DECK = """\
+# Edge cases & <odd> text
+id: edge
+tags: edge
+
+## Less than & greater than
+id: edge-html
+tags: escapes
+
+### Front
+Is `a < b` when a = 1 & b = 2? And what does <b>this</b> look like?
+
+### Back
+Yes: 1 < 2 && 2 > 1, so <i>no tags</i> are interpreted & nothing breaks.
+
+## A very long answer
+id: edge-long
+tags: long
+
+### Front
+Tell me everything about attention, slowly.
+
+### Back
+{long_back}
+
+## A long front with a picture
+id: edge-long-photo
+tags: longphoto
+image: shape X[n,d_model] @ W_K[d_model,d_k] -> K[n,d_k]; n=6, d_model=8, d_k=4
+
+### Front
+{long_front}
+
+### Back
+The keys: $K = XW_K$.
+"""
+
+
+def write_edge_deck(tmp_path: Path) -> Path:
+    folder = tmp_path / "extra-decks"
+    folder.mkdir()
+    paragraph = (
+        "Paragraph {n}: every query is compared with every key & the scores, once scaled "
+        "by $\\sqrt{{d_k}}$, go through a softmax < 1 for each weight."
+    )
+    long_back = "\n\n".join(paragraph.format(n=n) for n in range(70))
+    long_front = " ".join(["Look at the picture and think about the shapes."] * 30)
+    (folder / "edge.md").write_text(
+        EDGE_DECK.format(long_back=long_back, long_front=long_front), encoding="utf-8"
+    )
+    return folder
+
+
+async def test_html_special_characters_are_escaped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)]) as bot:
+        await onboard(bot, ANA, "escapes")
+        assert "Studying escapes" in bot.api.last_message(ANA.id)["text"]
+        await bot.send(ANA, "/review")
+        front = bot.api.sent("sendMessage", ANA.id)[-1]
+        assert front.params["parse_mode"] == "HTML"
+        assert "&lt;b&gt;this&lt;/b&gt;" in front.html
+        assert "<code>a &lt; b</code>" in front.html
+        assert "a = 1 &amp; b = 2" in front.html
+        assert "what does <b>this</b> look like?" in front.plain  # shown literally
+
+        await bot.tap(ANA, bot.api.last_message(ANA.id), "Show answer")
+        back = bot.api.sent("editMessageText", ANA.id)[-1]
+        assert "1 &lt; 2 &amp;&amp; 2 &gt; 1, so &lt;i&gt;no tags&lt;/i&gt;" in back.html
+        assert "so <i>no tags</i> are interpreted & nothing breaks." in back.plain
+        # The deck title has them too.
+        assert "Edge cases &amp; &lt;odd&gt; text" in back.html
+    no_errors(caplog)
+
+
+async def test_a_card_too_long_for_one_message_is_split(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)]) as bot:
+        await onboard(bot, ANA, "long")
+        await bot.send(ANA, "/review")
+        front = bot.api.last_message(ANA.id)
+        bot.api.clear()
+        await bot.tap(ANA, front, "Show answer")
+        [edit] = bot.api.sent("editMessageText", ANA.id)
+        more = bot.api.sent("sendMessage", ANA.id)
+        assert len(more) >= 1
+        assert "reply_markup" not in edit.params, "the ratings go on the last piece"
+        assert [label.split()[0] for label, _ in more[-1].buttons] == [
+            "Again",
+            "Hard",
+            "Good",
+            "Easy",
+        ]
+        pieces = [edit, *more]
+        assert all(utf16(p.plain) <= 4096 for p in pieces)
+        joined = "\n".join(p.plain for p in pieces)
+        for n in (0, 35, 69):
+            assert f"Paragraph {n}:" in joined
+        assert "√d_k" in joined and "$" not in joined, "math as Unicode"
+
+        # Rating from the last piece.
+        await bot.tap(ANA, bot.api.last_message(ANA.id), "Good")
+        assert bot.query("SELECT count(*) FROM review_logs") == [(1,)]
+
+        # A front longer than a caption: the photo, then the rest with the buttons.
+        await bot.send(ANA, "/decks longphoto")
+        bot.api.clear()
+        await bot.send(ANA, "/review")
+        [photo] = bot.api.sent("sendPhoto", ANA.id)
+        assert utf16(photo.plain) <= 1024 and "reply_markup" not in photo.params
+        rest = bot.api.sent("sendMessage", ANA.id)
+        assert rest and rest[-1].buttons[0][0] == "Show answer"
+        await bot.tap(ANA, bot.api.last_message(ANA.id), "Show answer")
+        assert "K = XW_K" in bot.api.sent("editMessageText", ANA.id)[-1].plain
+    no_errors(caplog)
+
+
+# ---------------------------------------------------------------------- your data
+
+
+async def test_export_then_forget_leaves_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path) as bot:
+        await onboard(bot, ANA, "attention")
+        await onboard(bot, BEN)
+        await bot.send(ANA, "/review")
+        front = bot.api.last_message(ANA.id)
+        await bot.tap(ANA, front, "Show answer")
+        await bot.tap(ANA, bot.api.messages[(ANA.id, front["message_id"])], "Good")
+        await bot.send(ANA, "/quiz attention", GROUP)
+        await bot.tap(ANA, bot.api.message_with_button(GROUP, "Reveal"), "Reveal")
+        await bot.tap(ANA, bot.api.message_with_button(ANA.id, "Hard"), "Hard")
+
+        await bot.send(ANA, "/export")
+        [document] = bot.api.sent("sendDocument", ANA.id)
+        name, data, _ = document.files["document"]
+        assert name == "studybot-reviews.csv"
+        lines = data.decode().splitlines()
+        assert lines[0].startswith("reviewed_at,card_id,rating")
+        assert len(lines) == 3
+
+        ana = bot.learner_id(ANA)
+        tables = (
+            ("learners", "id"),
+            ("learner_settings", "learner_id"),
+            ("card_states", "learner_id"),
+            ("review_logs", "learner_id"),
+            ("prompts", "learner_id"),
+            ("quiz_participants", "learner_id"),
+            ("confirmations", "learner_id"),
+        )
+        assert bot.query("SELECT count(*) FROM quiz_participants WHERE learner_id = ?", ana) == [
+            (1,)
+        ]
+
+        await bot.send(ANA, "/forget")
+        question = bot.api.last_message(ANA.id)
+        assert "cannot be undone" in question["text"]
+        await bot.tap(ANA, question, "No, keep it")
+        assert "Nothing was deleted" in bot.api.messages[(ANA.id, question["message_id"])]["text"]
+        assert bot.learner_id(ANA) == ana
+
+        await bot.send(ANA, "/forget")
+        question = bot.api.last_message(ANA.id)
+        await bot.tap(ANA, question, "Yes, delete everything")
+        outcome = bot.api.messages[(ANA.id, question["message_id"])]
+        assert "I hold nothing about you now" in outcome["text"]
+        assert "reply_markup" not in outcome
+        for table, column in tables:
+            assert bot.query(f"SELECT count(*) FROM {table} WHERE {column} = ?", ana) == [(0,)], (
+                table
+            )
+        assert bot.learner_id(ANA) is None
+        assert bot.learner_id(BEN) is not None, "other learners are untouched"
+        assert_all_answered(bot)
+    no_errors(caplog)

@@ -1,0 +1,315 @@
+"""Daily pushes on a real database: exactly-once claims, the outbox, restarts, two processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, func, insert, select, update
+
+from bot.core.decks import CardDef, Deck
+from bot.core.messages import Reply
+from bot.core.model import Learner, LearnerSettings
+from bot.core.pushes import DeliveryRetry, PushService
+from bot.core.study import StudyService, Who
+from bot.storage.database import SqlDatabase
+from bot.storage.repositories import _settings_row
+from bot.storage.tables import card_states, learner_settings, learners, outbox
+
+REPO = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
+
+
+class Clock:
+    def __init__(self, now: datetime = NOW) -> None:
+        self.value = now
+
+    def now(self) -> datetime:
+        return self.value
+
+
+class Tokens:
+    def __init__(self, prefix: str = "p") -> None:
+        self.prefix = prefix
+        self.n = 0
+
+    def __call__(self) -> str:
+        self.n += 1
+        return f"{self.prefix}{self.n:09d}"
+
+
+def deck() -> Deck:
+    cards = tuple(
+        CardDef(id=f"c{i}", deck_id="d", title=f"Card {i}", front=f"F{i}", back=f"B{i}", position=i)
+        for i in range(3)
+    )
+    return Deck("d", "Deck", "d.md", cards)
+
+
+async def seed(db: SqlDatabase, count: int, *, due: bool = True, platform: str = "fake") -> None:
+    """``count`` learners whose push is due now, each with one card due (or none)."""
+    await db.run(lambda tx: tx.catalogue.sync([deck()], NOW - timedelta(days=30)))
+    settings = _settings_row(LearnerSettings(push_time=time(9, 0)))
+
+    def work(conn: Connection) -> None:
+        start = int(conn.execute(select(func.coalesce(func.max(learners.c.id), 0))).scalar_one())
+        ids = range(start + 1, start + count + 1)
+        conn.execute(
+            insert(learners),
+            [
+                {
+                    "id": i,
+                    "platform": platform,
+                    "platform_user_id": f"u{i}",
+                    "display_name": f"L{i}",
+                    "created_at": NOW - timedelta(days=10),
+                    "last_seen_at": NOW - timedelta(hours=20),
+                    "unreachable": False,
+                    "next_push_at": NOW - timedelta(minutes=i % 7),
+                }
+                for i in ids
+            ],
+        )
+        conn.execute(
+            insert(learner_settings), [{"learner_id": i, "topics": "", **settings} for i in ids]
+        )
+        if due:
+            conn.execute(
+                insert(card_states),
+                [
+                    {
+                        "learner_id": i,
+                        "card_id": "c1",
+                        "state": 2,
+                        "step": None,
+                        "stability": 5.0,
+                        "difficulty": 5.0,
+                        "due": NOW - timedelta(hours=1),
+                        "last_review": NOW - timedelta(days=5),
+                        "reps": 3,
+                        "lapses": 0,
+                        "suspended": False,
+                        "leech": False,
+                    }
+                    for i in ids
+                ],
+            )
+
+    await db.run_connection(work)
+
+
+def service(db: SqlDatabase, clock: Clock, prefix: str = "p") -> PushService:
+    return PushService(db, clock, Tokens(prefix), LearnerSettings(enable_fuzzing=False))
+
+
+async def outbox_rows(db: SqlDatabase) -> list[tuple[int, str | None, str | None]]:
+    def read(conn: Connection) -> list[tuple[int, str | None, str | None]]:
+        rows = conn.execute(
+            select(outbox.c.learner_id, outbox.c.sent_at, outbox.c.failed_at).order_by(outbox.c.id)
+        ).all()
+        return [(int(r[0]), r[1], r[2]) for r in rows]
+
+    return await db.run_connection(read)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def __call__(self, learner: Learner, reply: Reply) -> bool:
+        assert reply.card is not None and reply.card.front
+        assert [b.label for b in reply.all_buttons()] == [
+            "Show answer",
+            "Snooze 1 hour",
+            "Skip today",
+        ]
+        self.sent.append(learner.platform_user_id)
+        return True
+
+
+async def test_tick_claims_each_due_learner_once(db: SqlDatabase) -> None:
+    await seed(db, 30)
+    await seed(db, 5, due=False)
+    clock = Clock()
+    pushes = service(db, clock)
+    assert await pushes.tick(["fake"]) == 35
+    assert await pushes.tick(["fake"]) == 0  # their next push moved to tomorrow
+    rows = await outbox_rows(db)
+    assert sorted(r[0] for r in rows) == list(range(1, 31))  # nothing due: no message
+
+    def next_pushes(conn: Connection) -> set[datetime]:
+        return set(conn.execute(select(learners.c.next_push_at)).scalars())
+
+    assert await db.run_connection(next_pushes) == {NOW + timedelta(days=1)}
+    assert await pushes.tick(["other-platform"]) == 0
+
+
+async def test_concurrent_ticks_never_push_twice(db: SqlDatabase) -> None:
+    await seed(db, 1200)
+    clock = Clock()
+    a, b = service(db, clock, "a"), service(db, clock, "b")
+    results = await asyncio.gather(a.tick(["fake"]), b.tick(["fake"]))
+    assert sum(results) == 1200
+    rows = await outbox_rows(db)
+    assert len(rows) == 1200 and len({r[0] for r in rows}) == 1200
+
+
+async def test_restart_mid_fanout_delivers_each_once(db: SqlDatabase, database_url: str) -> None:
+    await seed(db, 60)
+    clock = Clock()
+    first = service(db, clock)
+    await first.tick(["fake"])
+    recorder = Recorder()
+    assert await first.drain("fake", recorder, limit=25) == 25
+    # The process dies here; a new one starts on the same database.
+    second_db = SqlDatabase(database_url)
+    try:
+        second = service(second_db, clock, "q")
+        assert await second.tick(["fake"]) == 0
+        while await second.drain("fake", recorder, limit=25):
+            pass
+    finally:
+        await second_db.dispose()
+    assert sorted(recorder.sent) == sorted(f"u{i}" for i in range(1, 61))
+    assert all(r[1] is not None for r in await outbox_rows(db))
+
+
+async def test_crash_during_send_is_retried_after_the_lease(db: SqlDatabase) -> None:
+    await seed(db, 3)
+    clock = Clock()
+    pushes = service(db, clock)
+    await pushes.tick(["fake"])
+    # A sender leased the rows and died before marking them.
+    await db.run(lambda tx: tx.pushes.lease("fake", NOW, NOW + timedelta(minutes=2), 10))
+    recorder = Recorder()
+    assert await pushes.drain("fake", recorder) == 0
+    clock.value += timedelta(minutes=2)
+    assert await pushes.drain("fake", recorder) == 3
+    assert sorted(recorder.sent) == ["u1", "u2", "u3"]
+
+
+async def test_retry_after_and_unreachable(db: SqlDatabase) -> None:
+    await seed(db, 2)
+    clock = Clock()
+    pushes = service(db, clock)
+    await pushes.tick(["fake"])
+    calls: list[str] = []
+
+    async def flaky(learner: Learner, reply: Reply) -> bool:
+        calls.append(learner.platform_user_id)
+        if learner.platform_user_id == "u1":
+            raise DeliveryRetry("429 Too Many Requests", retry_after=7)
+        return False  # u2 blocked the bot
+
+    assert await pushes.drain("fake", flaky) == 2
+    rows = {r[0]: r for r in await outbox_rows(db)}
+    assert rows[2][2] is not None  # failed: unreachable
+    assert rows[1][1] is None and rows[1][2] is None  # still pending
+    clock.value += timedelta(seconds=6)
+    assert await pushes.drain("fake", flaky) == 0  # not before 7 s
+    clock.value += timedelta(seconds=1)
+    recorder = Recorder()
+    assert await pushes.drain("fake", recorder) == 1
+    assert recorder.sent == ["u1"]
+
+
+async def test_snooze_survives_in_the_job_store_and_pushes_once(
+    db: SqlDatabase, database_url: str, tmp_path: Path
+) -> None:
+    """A snoozed push is a job in APScheduler's SQLAlchemy store on the same database."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.jobs.pushes import PERSISTENT, SchedulerTimers
+    from bot.storage.database import sync_url
+
+    await seed(db, 1)
+    clock = Clock()
+    pushes = service(db, clock)
+    study = StudyService(db, clock, Tokens("s"), LearnerSettings(enable_fuzzing=False))
+    study.pushes = pushes
+    scheduler = AsyncIOScheduler(
+        jobstores={PERSISTENT: SQLAlchemyJobStore(url=sync_url(database_url))}, timezone="UTC"
+    )
+    scheduler.start(paused=True)  # jobs are stored, none runs in this test
+    try:
+        pushes.timers = SchedulerTimers(scheduler, timedelta(hours=6))
+        await pushes.tick(["fake"])
+        recorder = Recorder()
+        captured: list[Reply] = []
+
+        async def keep(learner: Learner, reply: Reply) -> bool:
+            captured.append(reply)
+            return await recorder(learner, reply)
+
+        await pushes.drain("fake", keep)
+        snooze = captured[0].buttons[1][0].payload
+        reply = await study.press(Who("fake", "u1"), snooze)
+        assert reply.kind == "info" and "Snoozed" in reply.text
+        assert (await study.press(Who("fake", "u1"), snooze)).kind == "expired"
+        job = await asyncio.to_thread(scheduler.get_job, "snooze-1", PERSISTENT)
+        assert job is not None and job.args == (1,)
+        assert job.next_run_time == NOW + timedelta(hours=1)
+        assert job.misfire_grace_time == 6 * 3600 and job.coalesce
+    finally:
+        scheduler.shutdown(wait=False)
+    # The job fires (here: called directly, an hour later): one new push is queued.
+    clock.value += timedelta(hours=1)
+    assert await pushes.push_learner(1)
+    await pushes.drain("fake", recorder)
+    assert recorder.sent == ["u1", "u1"]
+
+
+async def test_paused_and_unreachable_learners_are_not_claimed(db: SqlDatabase) -> None:
+    await seed(db, 3)
+
+    def mark(conn: Connection) -> None:
+        conn.execute(update(learners).where(learners.c.id == 1).values(unreachable=True))
+        conn.execute(
+            update(learner_settings).where(learner_settings.c.learner_id == 2).values(paused=True)
+        )
+
+    await db.run_connection(mark)
+    pushes = service(db, Clock())
+    assert await pushes.tick(["fake"]) == 1
+    assert [r[0] for r in await outbox_rows(db)] == [3]
+
+
+@pytest.mark.postgres
+async def test_two_processes_push_ten_thousand_learners_exactly_once(
+    database_url: str, db: SqlDatabase, tmp_path: Path
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the multi-process test runs on PostgreSQL")
+    total = 10_000
+    await seed(db, total)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    outs = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.integration.push_worker",
+            database_url,
+            str(out),
+            NOW.isoformat(),
+            cwd=REPO,
+            env=env,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for out in outs
+    ]
+    for proc in procs:
+        _, err = await asyncio.wait_for(proc.communicate(), timeout=300)
+        assert proc.returncode == 0, err.decode()
+    sent = [line for out in outs for line in out.read_text().splitlines()]
+    per_process = [len(out.read_text().splitlines()) for out in outs]
+    assert len(sent) == total, per_process
+    assert len(set(sent)) == total
+    assert all(n > 0 for n in per_process), per_process  # both did real work
+    rows = await outbox_rows(db)
+    assert len(rows) == total and all(r[1] is not None for r in rows)
