@@ -136,8 +136,12 @@ async def build_app(
     *,
     auto_upgrade: bool | None = None,
     clock: Clock | None = None,
+    renderer: bool = False,
 ) -> App:
-    """Open the database (checking its schema), sync the decks, build the study service.
+    """Open the database (checking its schema), sync the decks, build the services.
+
+    With ``renderer=True`` images are drawn by a matplotlib process pool (cached on
+    disk in the data directory); without it the app is text-only (the console).
 
     Raises:
         SchemaOutOfDate: when the schema is behind and upgrading is not allowed.
@@ -163,7 +167,15 @@ async def build_app(
         stop_after=timedelta(days=settings.push.stop_after_days),
     )
     study.pushes = pushes
-    return App(settings, db, clock, study, quiz, pushes, deck_set)
+    app = App(settings, db, clock, study, quiz, pushes, deck_set)
+    if renderer:
+        from bot.render.cache import cache_dir_for
+        from bot.render.service import MatplotlibRenderer
+
+        drawing = MatplotlibRenderer(cache_dir_for(settings.data_dir))
+        await drawing.start()  # warm the worker so the first card is not slow
+        app.renderer = drawing
+    return app
 
 
 def build_platforms(app: App) -> list[Platform]:
@@ -192,7 +204,7 @@ async def run_bot(settings: Settings) -> int:
     if not (settings.telegram.token or settings.discord.token):
         log.error("%s", NO_PLATFORM_MESSAGE)
         return 2
-    app = await build_app(settings)
+    app = await build_app(settings, renderer=True)
     try:
         platforms = build_platforms(app)
         if not platforms:

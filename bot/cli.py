@@ -50,6 +50,22 @@ def _parser() -> argparse.ArgumentParser:
     check = decks_sub.add_parser("check", help="check deck files and folders")
     check.add_argument("paths", nargs="+", type=Path)
     check.add_argument("--json", action="store_true", help="print one JSON object")
+    prerender = decks_sub.add_parser(
+        "render", help="draw every card image now, into the cache in the data directory"
+    )
+    config_arg(prerender)
+    prerender.add_argument("paths", nargs="*", type=Path, help="default: [decks] paths")
+    gallery = decks_sub.add_parser(
+        "gallery", help="write every card image and an index.html, for deck authors"
+    )
+    config_arg(gallery)
+    gallery.add_argument("paths", nargs="*", type=Path, help="default: [decks] paths")
+    gallery.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+
+    render = sub.add_parser("render", help="write one card's image to a PNG file")
+    config_arg(render)
+    render.add_argument("card_id")
+    render.add_argument("-o", "--out", type=Path, required=True, help="output .png file")
 
     discord = sub.add_parser("discord", help="Discord tools")
     discord_sub = discord.add_subparsers(dest="discord_command", required=True, metavar="ACTION")
@@ -87,9 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``studybot`` and ``python -m bot``."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "decks":
+        if args.command == "decks" and args.decks_command == "check":
             return _decks_check(args.paths, as_json=args.json)
         settings = _settings(args.config, getattr(args, "data_dir", None))
+        if args.command in ("decks", "render"):
+            return _render_command(args, settings)
     except ConfigError as exc:
         print(f"studybot: config error: {exc}", file=sys.stderr)
         return 2
@@ -184,10 +202,29 @@ async def _db(settings: Settings, action: str, message: str = "") -> int:
     return 0
 
 
+def _render_command(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.render import commands
+    from bot.render.cache import cache_dir_for
+
+    configure_logging(_quiet(settings), secrets=settings.secret_values())
+    paths = list(getattr(args, "paths", None) or settings.decks.paths)
+    if args.command == "render":
+        return commands.render_card(args.card_id, args.out, paths)
+    if args.decks_command == "render":
+        return commands.prerender(paths, cache_dir_for(settings.data_dir))
+    return commands.gallery(paths, args.out)
+
+
 def _decks_check(paths: Sequence[Path], *, as_json: bool) -> int:
     from bot.deckfiles import load_decks
+    from bot.render.commands import check_images
 
-    result = load_decks(paths)
+    loaded = load_decks(paths)
+    # Images that parse but cannot be drawn (a formula mathtext rejects) are errors too.
+    drawn = check_images(loaded)
+    result = replace(
+        loaded, errors=tuple(sorted((*loaded.errors, *drawn), key=lambda e: (e.path, e.line)))
+    )
     if as_json:
         doc = {
             "decks": [

@@ -30,7 +30,9 @@ Commands:
   /bury  /suspend    bury the card until tomorrow / suspend it
   /unsuspend         bring suspended cards back
   /stats             due today, reviewed today, streak, retention
-  /settings [KEY VALUE]   show or change: timezone, retention, new, max_reviews, push
+  /settings [KEY VALUE]   show or change: timezone, retention, new, max_reviews, push,
+                          quiet (22:00-07:00 or off), days_off (sat,sun or none), per_push
+  /pause  /resume    stop or restart the daily reminders (on Telegram and Discord)
   /decks [TOPIC ...]      list decks, or study only these decks/topics ("all" for every deck)
   /help  /quit"""
 
@@ -148,6 +150,8 @@ class ConsoleChat:
             self._show(await self.study.undo(self.who, source="console"))
         elif command == "/unsuspend":
             self._show(await self.study.unsuspend(self.who, args or None))
+        elif command in ("/pause", "/resume"):
+            self._show(await self.study.pause(self.who, command == "/pause"))
         elif command == "/stats":
             self._show(await self.study.stats_text(self.who))
         elif command == "/settings":

@@ -1,0 +1,229 @@
+"""The matplotlib implementation of the core's :class:`~bot.core.rendering.Renderer` port.
+
+Cached images come from memory at once; cold renders run in a worker
+process pool (matplotlib holds the GIL while it draws, so threads would stall
+the event loop), with PNGs kept on disk under ``<data_dir>/render-cache``.
+Concurrent requests for the same image share one render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from bot.core.rendering import RenderedImage, RenderError
+from bot.core.stats import StudyStats
+from bot.render.cache import DiskCache, MemoryCache, cache_key
+from bot.render.charts import ChartData
+from bot.render.style import DEFAULT_STYLE, Style
+from bot.render.worker import Job, init_worker, run_job, warm_up
+
+__all__ = ["MatplotlibRenderer", "RenderCounters", "chart_data"]
+
+log = logging.getLogger(__name__)
+
+_MAX_FAILURES: Final = 1024
+
+
+@dataclass(slots=True)
+class RenderCounters:
+    """What the renderer has done since it was made."""
+
+    memory_hits: int = 0
+    disk_hits: int = 0
+    renders: int = 0
+    failures: int = 0
+    coalesced: int = 0
+
+
+def chart_data(stats: StudyStats, forecast: Sequence[int]) -> ChartData:
+    """The plain numbers of a stats chart."""
+    return ChartData(
+        forecast=tuple(int(x) for x in forecast),
+        per_day=tuple(int(x) for x in stats.per_day_30d),
+        retention=stats.retention_30d,
+        reviews=stats.reviews_30d,
+        desired_retention=stats.desired_retention,
+        due_today=stats.due_today,
+        streak_days=stats.streak_days,
+    )
+
+
+def default_workers() -> int:
+    """Worker processes by default: one CPU is left to the event loop; at most two."""
+    return max(1, min(2, (os.cpu_count() or 2) - 1))
+
+
+class MatplotlibRenderer:
+    """Renders card images, stats charts and text images; implements ``Renderer``.
+
+    Args:
+        cache_dir: where PNGs are kept between runs (``cache_dir_for(settings.data_dir)``);
+            None keeps them in memory only.
+        max_memory_items: how many images the in-memory LRU holds.
+        executor: where renders run. None (the default) makes a process pool of
+            ``workers`` processes on first use and shuts it down in :meth:`close`.
+            A given executor is used as is and not shut down; a thread pool works
+            but must have ONE thread (mathtext's parser is not thread-safe) and
+            stalls the event loop while it draws.
+        style: sizes and colours (part of every cache key).
+        workers: processes in the default pool.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path | None = None,
+        max_memory_items: int = 256,
+        executor: Executor | None = None,
+        *,
+        style: Style = DEFAULT_STYLE,
+        workers: int | None = None,
+    ) -> None:
+        self.style = style
+        self._style_key = style.digest()
+        self.counters = RenderCounters()
+        self._memory = MemoryCache(max_memory_items)
+        self._disk = DiskCache(cache_dir) if cache_dir is not None else None
+        self._executor = executor
+        self._owns_executor = executor is None
+        self._workers = workers or default_workers()
+        self._inflight: dict[str, asyncio.Task[RenderedImage]] = {}
+        self._failures: OrderedDict[str, str] = OrderedDict()
+        self._closed = False
+
+    # ------------------------------------------------------------------ port
+
+    async def card_image(self, kind: str | None, spec: str | None) -> RenderedImage | None:
+        """The image of a card, or None when it has none or it cannot be drawn (logged)."""
+        if not kind or not spec:
+            return None
+        key = cache_key(kind, spec, self._style_key)
+        hit = self._memory.get(key)
+        if hit is not None:
+            self.counters.memory_hits += 1
+            return hit
+        if key in self._failures:
+            return None
+        try:
+            return await self._get(key, ("card", kind, spec), disk=True)
+        except RenderError as exc:
+            self._failures[key] = str(exc)
+            while len(self._failures) > _MAX_FAILURES:
+                self._failures.popitem(last=False)
+            log.warning("cannot draw the %s image %r: %s", kind, spec, exc)
+            return None
+
+    async def stats_chart(self, stats: StudyStats, forecast: Sequence[int]) -> RenderedImage:
+        """The /stats chart (kept in memory only: it changes with every review)."""
+        data = chart_data(stats, forecast)
+        key = cache_key("stats", repr(data), self._style_key)
+        hit = self._memory.get(key)
+        if hit is not None:
+            self.counters.memory_hits += 1
+            return hit
+        return await self._get(key, ("stats", data), disk=False)
+
+    async def text_image(self, markdown: str) -> RenderedImage:
+        """Markdown (tables, wide code) drawn as an image."""
+        key = cache_key("text", markdown, self._style_key)
+        hit = self._memory.get(key)
+        if hit is not None:
+            self.counters.memory_hits += 1
+            return hit
+        return await self._get(key, ("text", markdown), disk=True)
+
+    async def close(self) -> None:
+        """Wait for running renders to finish and stop the worker processes.
+
+        Afterwards only images already in memory are served; anything else
+        raises ``RuntimeError``.
+        """
+        self._closed = True
+        pending = list(self._inflight.values())
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._owns_executor and self._executor is not None:
+            executor, self._executor = self._executor, None
+            await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+
+    # ------------------------------------------------------------------ extras
+
+    async def start(self) -> None:
+        """Start the worker processes and load fonts in them, so the first render is fast."""
+        loop = asyncio.get_running_loop()
+        pool = self._pool()
+        await asyncio.gather(*(loop.run_in_executor(pool, warm_up) for _ in range(self._workers)))
+
+    def cached(self, kind: str, spec: str) -> RenderedImage | None:
+        """The image if it is in memory (no disk access, no rendering)."""
+        return self._memory.get(cache_key(kind, spec, self._style_key))
+
+    # ------------------------------------------------------------------ internals
+
+    def _pool(self) -> Executor:
+        if self._closed:
+            raise RuntimeError("the renderer is closed")
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=init_worker,
+            )
+        return self._executor
+
+    async def _get(self, key: str, job: Job, *, disk: bool) -> RenderedImage:
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._produce(key, job, disk))
+            self._inflight[key] = task
+            task.add_done_callback(lambda t: self._finished(key, t))
+        else:
+            self.counters.coalesced += 1
+        # shield: one caller giving up (a cancelled handler) does not cancel the others.
+        return await asyncio.shield(task)
+
+    def _finished(self, key: str, task: asyncio.Task[RenderedImage]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled() and task.exception() is not None:
+            self.counters.failures += 1
+
+    async def _produce(self, key: str, job: Job, disk: bool) -> RenderedImage:
+        loop = asyncio.get_running_loop()
+        if disk and self._disk is not None:
+            found = await loop.run_in_executor(None, self._disk.get, key)
+            if found is not None:
+                self.counters.disk_hits += 1
+                self._memory.put(found)
+                return found
+        self.counters.renders += 1
+        data, width, height = await self._run(job)
+        image = RenderedImage(data, width, height, key)
+        self._memory.put(image)
+        if disk and self._disk is not None:
+            await loop.run_in_executor(None, self._disk.put, image)
+        return image
+
+    async def _run(self, job: Job) -> tuple[bytes, int, int]:
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            pool = self._pool()
+            try:
+                return await loop.run_in_executor(pool, run_job, job, self.style)
+            except BrokenProcessPool:
+                if not self._owns_executor or attempt == 2:
+                    raise RenderError("the render worker died") from None
+                log.warning("a render worker died; starting a new pool")
+                if self._executor is pool:
+                    self._executor = None
+                pool.shutdown(wait=False, cancel_futures=True)
+        raise AssertionError("unreachable")

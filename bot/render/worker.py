@@ -1,0 +1,86 @@
+"""What a render worker runs: one job in, PNG bytes out.
+
+Jobs are plain picklable tuples so they can cross into a process pool:
+``("card", kind, spec)``, ``("stats", ChartData)``, ``("text", markdown)``.
+Every failure comes back as :class:`~bot.core.rendering.RenderError` with a
+one-line message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Literal
+
+from bot.core.imagespec import FormulaSpec, ImageSpecError, parse_image_spec
+from bot.core.rendering import RenderError
+from bot.render.canvas import Png
+from bot.render.charts import ChartData, render_stats
+from bot.render.formula import check_formula, render_formula
+from bot.render.shapes import render_shape
+from bot.render.style import DEFAULT_STYLE, Style
+from bot.render.text import render_text
+
+__all__ = ["WORKER_NICENESS", "Job", "init_worker", "render_card_image", "run_job", "warm_up"]
+
+#: How much lower a render process's CPU priority is than the bot's: when the
+#: machine is busy, the event loop wins and renders wait.
+WORKER_NICENESS = 10
+
+Job = (
+    tuple[Literal["card"], str, str]
+    | tuple[Literal["stats"], ChartData]
+    | tuple[Literal["text"], str]
+)
+
+
+def render_card_image(kind: str, spec: str, style: Style = DEFAULT_STYLE) -> Png:
+    """Draw a card's image from its ``image:`` kind and spec.
+
+    Raises:
+        RenderError: when the spec is invalid or cannot be drawn.
+    """
+    try:
+        parsed = parse_image_spec(f"{kind} {spec}")
+    except ImageSpecError as exc:
+        raise RenderError(f"bad image spec: {exc}") from None
+    if isinstance(parsed, FormulaSpec):
+        problem = check_formula(parsed.source)
+        if problem is not None:
+            raise RenderError(f"mathtext cannot draw the formula: {problem}")
+        return render_formula(parsed.source, style)
+    return render_shape(parsed, style)
+
+
+def run_job(job: Job, style: Style = DEFAULT_STYLE) -> Png:
+    """Run one job (in a worker thread or process).
+
+    Raises:
+        RenderError: for any failure, with the reason in one line.
+    """
+    try:
+        if job[0] == "card":
+            return render_card_image(job[1], job[2], style)
+        if job[0] == "stats":
+            return render_stats(job[1], style)
+        return render_text(job[1], style)
+    except RenderError:
+        raise
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise RenderError(
+            f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        ) from None
+
+
+def init_worker(niceness: int = WORKER_NICENESS) -> None:
+    """Run once in each worker process: lower its CPU priority (where the OS allows)."""
+    if niceness and hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(niceness)
+
+
+def warm_up() -> int:
+    """Load fonts and mathtext in this worker; returns its process id."""
+    render_formula("x", DEFAULT_STYLE)
+    return os.getpid()

@@ -1,0 +1,141 @@
+"""The CLI helpers: check_images, render_card, prerender and gallery."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from bot.deckfiles import load_decks
+from bot.render import commands
+from bot.render.cache import DiskCache, cache_key
+from bot.render.commands import check_images, gallery, prerender, render_card
+from bot.render.style import DEFAULT_STYLE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DECK = """# Test deck
+id: test
+
+## A formula mathtext cannot draw
+id: bad-formula
+
+image: formula \\notacommand{x} + 1
+
+### Front
+Front <b>one</b> & more
+
+### Back
+Back.
+
+## A good shape
+id: good-shape
+image: shape Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=3, d_k=2
+
+### Front
+What is the shape of <script>alert(1)</script>?
+
+### Back
+n by n.
+
+## No image
+id: plain
+
+### Front
+Plain.
+
+### Back
+Plain.
+"""
+
+
+@pytest.fixture
+def deck_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "decks"
+    folder.mkdir()
+    (folder / "test.md").write_text(DECK, encoding="utf-8")
+    return folder
+
+
+def run(fn: object, *args: object) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    assert callable(fn)
+    code = fn(*args, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_shipped_decks_have_no_image_problems() -> None:
+    assert check_images(load_decks([ROOT / "decks"])) == []
+
+
+def test_check_images_names_the_card_and_the_image_line(deck_dir: Path) -> None:
+    deck_set = load_decks([deck_dir])
+    assert deck_set.ok  # the spec parses; only mathtext can tell it is wrong
+    errors = check_images(deck_set)
+    assert len(errors) == 1
+    error = errors[0]
+    assert error.path == str(deck_dir / "test.md")
+    assert error.line == 7  # the "image:" line
+    assert "card 'bad-formula'" in error.message
+    assert r"Unknown symbol: \notacommand" in error.message
+    assert str(error).startswith(f"{deck_dir / 'test.md'}:7: card 'bad-formula'")
+
+
+def test_check_images_reports_a_shape_that_cannot_be_drawn(
+    deck_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> object:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(commands, "layout_for", broken)
+    errors = check_images(load_decks([deck_dir]))
+    messages = [e.message for e in errors]
+    assert any(
+        m.startswith("card 'good-shape': the shape cannot be laid out: ZeroDivisionError")
+        for m in messages
+    )
+
+
+def test_render_card_writes_one_png(deck_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out" / "card.png"
+    code, stdout, stderr = run(render_card, "good-shape", out, [deck_dir])
+    assert code == 0, stderr
+    assert out.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "card.png: 1200x" in stdout
+
+
+def test_render_card_explains_missing_cards_and_images(deck_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x.png"
+    code, _, stderr = run(render_card, "good-shap", out, [deck_dir])
+    assert code == 1 and "no card 'good-shap'" in stderr and "did you mean good-shape" in stderr
+    code, _, stderr = run(render_card, "plain", out, [deck_dir])
+    assert code == 1 and "card 'plain' has no image" in stderr
+    code, _, stderr = run(render_card, "bad-formula", out, [deck_dir])
+    assert code == 1 and "card 'bad-formula'" in stderr and "notacommand" in stderr
+    assert not out.exists()
+
+
+def test_prerender_fills_the_disk_cache_once(deck_dir: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "render-cache"
+    code, stdout, stderr = run(prerender, [deck_dir], cache)
+    assert code == 1  # the bad formula
+    assert "1 rendered, 0 already cached, 1 failed" in stdout
+    assert "card 'bad-formula'" in stderr
+    key = cache_key("shape", "Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=3, d_k=2", DEFAULT_STYLE)
+    assert DiskCache(cache).get(key) is not None
+    _, stdout, _ = run(prerender, [deck_dir], cache)
+    assert "0 rendered, 1 already cached" in stdout
+
+
+def test_gallery_writes_images_and_an_escaped_index(deck_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "gallery"
+    code, stdout, stderr = run(gallery, [deck_dir], out)
+    assert code == 1 and "card 'bad-formula'" in stderr
+    assert (out / "good-shape.png").read_bytes().startswith(b"\x89PNG")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert '<img src="good-shape.png"' in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
+    assert "Front &lt;b&gt;one&lt;/b&gt; &amp; more" in page
+    assert "cannot draw it" in page
+    assert "1 images, 1 failed" in stdout

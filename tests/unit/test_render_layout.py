@@ -1,0 +1,213 @@
+"""The layout model of shape diagrams, checked directly (no pixels)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+
+from bot.core.imagespec import parse_shape_spec
+from bot.render.layout import ShapeLayout, dim_math, layout_shape, math_name, resolve_dim
+from bot.render.style import DEFAULT_STYLE, role_of
+
+
+def lay(spec: str) -> ShapeLayout:
+    return layout_shape(parse_shape_spec(spec))
+
+
+def check_geometry(layout: ShapeLayout) -> None:
+    """Every block is on the canvas, to scale, and the blocks do not overlap."""
+    assert layout.width >= 800
+    for b in layout.blocks:
+        assert b.x >= 0 and b.x + b.width <= layout.width
+        assert b.y >= 0 and b.top <= layout.height
+        assert b.width == pytest.approx(b.cols.cells * layout.cell)
+        assert b.height == pytest.approx(b.rows.cells * layout.cell)
+    xs = sorted((b.x, b.x + b.width) for b in layout.blocks)
+    for (_, right), (left, _) in itertools.pairwise(xs):
+        assert right < left
+
+
+def test_qkt_blocks_sizes_and_labels() -> None:
+    layout = lay("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4")
+    check_geometry(layout)
+    assert [b.name for b in layout.blocks] == ["Q", "K^T", "S"]
+    q, kt, s = layout.blocks
+    assert (q.rows.size, q.cols.size) == (6, 4)
+    assert (kt.rows.size, kt.cols.size) == (4, 6)
+    assert (s.rows.size, s.cols.size) == (6, 6)
+    assert s.is_result and not q.is_result
+    # To scale: Q's width is 4/6 of S's, K^T's height is 4/6 of Q's.
+    assert q.width / s.width == pytest.approx(4 / 6)
+    assert kt.height / q.height == pytest.approx(4 / 6)
+    assert q.x < kt.x < s.x
+    # Blocks are centred on one line.
+    assert {round(b.y + b.height / 2, 6) for b in layout.blocks} == {round(layout.midline, 6)}
+    assert [b.label for b in layout.blocks] == ["$Q$", "$K^{T}$", "$S$"]
+    assert q.rows.label == "$n = 6$" and q.cols.label == "$d_{k} = 4$"
+    glyphs = [g.text for g in layout.glyphs]
+    assert glyphs == [r"$\times$", "$=$"]
+    assert q.x + q.width < layout.glyphs[0].x < kt.x
+    assert kt.x + kt.width < layout.glyphs[1].x < s.x
+    assert layout.notes == ()
+    assert layout.parens == ()
+
+
+def test_colours_follow_roles() -> None:
+    layout = lay("X[n,d_model] @ W_K[d_model,d_k] -> K[n,d_k]; n=6, d_model=8, d_k=4")
+    x, wk, k = layout.blocks
+    assert (x.role, wk.role, k.role) == ("input", "k", "k")
+    assert wk.weight and not k.weight
+    assert role_of("W_Q") == role_of("Q") == role_of("q") == "q"
+    assert role_of("K^T") == "k" and role_of("K_j^T") == "k"
+    assert role_of("W_V") == role_of("V") == "v"
+    assert role_of("S_ij") == role_of("A") == "score"
+    assert role_of("Z") == role_of("W_O") == role_of("O") == "output"
+    assert role_of("W_1") == "weight" and role_of("E") == "input"
+    assert DEFAULT_STYLE.colour("q") != DEFAULT_STYLE.colour("k") != DEFAULT_STYLE.colour("v")
+
+
+def test_unknown_sizes_are_symbolic_and_consistent() -> None:
+    layout = lay("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]")
+    q, kt, s = layout.blocks
+    assert not q.rows.known and q.rows.label == "$n$"
+    assert q.rows.size == s.cols.size == kt.cols.size
+    assert q.cols.size == kt.rows.size
+    check_geometry(layout)
+
+
+def test_dimension_arithmetic() -> None:
+    assert resolve_dim("d_model/h", {"d_model": 8, "h": 2}).size == 4
+    assert resolve_dim("h*d_v", {"h": 8, "d_v": 2}) == resolve_dim("h*d_v", {"h": 8, "d_v": 2})
+    assert resolve_dim("h*d_v", {"h": 8, "d_v": 2}).size == 16
+    assert resolve_dim("d_k+d_v", {"d_k": 4, "d_v": 3}).size == 7
+    assert resolve_dim("1", {}).known and resolve_dim("1", {}).label == "$1$"
+    assert dim_math("h*d_v") == r"h \cdot d_{v}"
+    assert math_name("d_model") == "d_{model}"
+    assert math_name("K_j^T") == "K_{j}^{T}"
+    layout = lay("X[n,d_model] @ W_Q[d_model,d_model/h] -> Q[n,d_model/h]; n=6, d_model=8, h=2")
+    assert layout.block("Q").cols.size == 4 and layout.block("Q").cols.known
+    assert layout.block("Q").cols.label == "$d_{model}/h = 4$"
+
+
+def test_highlight_row_is_query_against_every_key() -> None:
+    layout = lay("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4, highlight=row:2")
+    assert layout.block("Q").highlight == ("row", 2)
+    assert layout.block("K^T").highlight is None
+    assert layout.block("S").highlight == ("row", 2)
+    assert len(layout.notes) == 1
+    assert "row 2 of $Q$" in layout.notes[0] and "query 2 against every key" in layout.notes[0]
+
+
+def test_highlight_column_goes_to_the_keys() -> None:
+    layout = lay("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4, highlight=col:3")
+    assert layout.block("Q").highlight is None
+    assert layout.block("K^T").highlight == ("col", 3)
+    assert "key 3 against every query" in layout.notes[0]
+
+
+def test_softmax_and_scaling() -> None:
+    layout = lay(
+        "softmax(Q[n,d_k] @ K^T[d_k,n] / sqrt(d_k)) -> A[n,n]; n=6, d_k=4, highlight=row:2"
+    )
+    check_geometry(layout)
+    kinds = [(g.kind, g.text) for g in layout.glyphs]
+    assert ("func", r"$\mathrm{softmax}$") in kinds
+    assert ("scalar", r"$/\,\sqrt{d_{k}}$") in kinds
+    assert [p.side for p in layout.parens] == ["(", ")"]
+    opening, closing = layout.parens
+    q, kt = layout.block("Q"), layout.block("K^T")
+    assert opening.x < q.x and closing.x > kt.x + kt.width
+    assert opening.top > q.top and opening.bottom < q.y
+    assert any("every row of $A$ sums to 1" in n for n in layout.notes)
+
+
+def test_causal_mask_masks_the_upper_triangle_of_the_result() -> None:
+    layout = lay(
+        "softmax(mask(Q[n,d_k] @ K^T[d_k,n] / sqrt(d_k))) -> A[n,n]; n=6, d_k=4, mask=causal"
+    )
+    a = layout.result
+    assert a.masked and not layout.block("Q").masked
+    assert a.is_masked(0, 1) and a.is_masked(2, 5)
+    assert not a.is_masked(1, 0) and not a.is_masked(3, 3)
+    assert len(layout.parens) == 4  # softmax( mask( ... ) )
+    outer, inner = layout.parens[2], layout.parens[0]
+    assert outer.top > inner.top  # nested brackets grow
+    assert any("Causal mask" in n or "mask:" in n for n in layout.notes)
+    assert [g.text for g in layout.glyphs if g.kind == "func"] == [
+        r"$\mathrm{softmax}$",
+        r"$\mathrm{mask}$",
+    ]
+
+
+def test_concat_heads_splits_into_bands() -> None:
+    layout = lay(
+        "concat_heads(Z[n,d_v]) @ W_O[h*d_v,d_model] -> O[n,d_model]; "
+        "n=4, d_v=2, d_model=16, heads=8"
+    )
+    check_geometry(layout)
+    z, wo, o = layout.blocks
+    assert z.heads == 8 and z.cols.size == 16 and z.cols.label == r"$h \cdot d_{v} = 16$"
+    assert "Z_{1}" in z.label and "Z_{8}" in z.label
+    assert wo.row_bands == 8 and wo.rows.size == 16
+    assert o.heads == 1 and (o.rows.size, o.cols.size) == (4, 16)
+    assert any("$h = 8$ heads" in n for n in layout.notes)
+
+
+def test_values_are_computed_for_small_examples() -> None:
+    layout = lay(
+        "softmax(mask(Q[n,d_k] @ K^T[d_k,n] / sqrt(d_k))) -> A[n,n]; n=5, d_k=4, "
+        "mask=causal, show=values"
+    )
+    assert layout.show == "values"
+    a = layout.result
+    assert a.values is not None and len(a.values) == 5
+    for i, row in enumerate(a.values):
+        assert math.fsum(row) == pytest.approx(1.0)
+        assert all(v == 0.0 for v in row[i + 1 :])
+    assert layout.cell >= 30  # room for the numbers
+    q = layout.block("Q")
+    assert q.values is not None and len(q.values) == 5 and len(q.values[0]) == 4
+    # K^T's values are the transpose of the same K used everywhere.
+    kt = layout.block("K^T")
+    assert kt.values is not None and len(kt.values) == 4 and len(kt.values[0]) == 5
+
+
+def test_elementwise_sum_and_grouping() -> None:
+    layout = lay("E[n,d_model] + P[n,d_model] -> X[n,d_model]; n=6, d_model=8")
+    assert [g.text for g in layout.glyphs] == ["$+$", "$=$"]
+    grouped = lay("(A[n,n] + B[n,n]) @ C[n,d]; n=3, d=2")
+    assert [p.side for p in grouped.parens] == ["(", ")"]
+    assert grouped.result.name == "" and grouped.result.cols.size == 2
+    flat = lay(
+        "(W_a[d_a,d_s] @ s[d_s,1]) + (U_a[d_a,d_h] @ h[d_h,1]) -> u[d_a,1]; d_a=4, d_s=6, d_h=5"
+    )
+    assert flat.parens == ()  # @ binds tighter than +: no brackets needed
+    assert [b.name for b in flat.blocks] == ["W_a", "s", "U_a", "h", "u"]
+    check_geometry(flat)
+
+
+def test_huge_sizes_are_scaled_down_in_proportion() -> None:
+    layout = lay("X[n,d_model] @ W_Q[d_model,d_k] -> Q[n,d_k]; n=128, d_model=512, d_k=64")
+    x, _wq, q = layout.blocks
+    assert x.cols.size == 512 and x.cols.cells <= 32
+    assert x.width / q.width == pytest.approx(512 / 64, rel=0.1)
+    assert layout.width <= DEFAULT_STYLE.max_width
+    check_geometry(layout)
+
+
+def test_wide_diagrams_grow_but_stay_bounded() -> None:
+    layout = lay(
+        "softmax(mask(Q[n,d_k] @ K^T[d_k,n] / sqrt(d_k))) @ V[n,d_v] -> Z[n,d_v]; "
+        "n=12, d_k=8, d_v=8, mask=causal"
+    )
+    check_geometry(layout)
+    assert DEFAULT_STYLE.width <= layout.width <= DEFAULT_STYLE.max_width
+    assert layout.cell >= 2
+
+
+def test_labels_lists_every_drawn_text() -> None:
+    layout = lay("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4, highlight=row:1")
+    labels = layout.labels()
+    assert "$K^{T}$" in labels and "$n = 6$" in labels and layout.notes[0] in labels
