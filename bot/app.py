@@ -9,11 +9,13 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Protocol
 
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core.actions import new_token
+from bot.core.challenges import ChallengeCatalog, ChallengeService
 from bot.core.decks import DeckSet
 from bot.core.messages import Announcement, Reply
 from bot.core.model import Learner, LearnerSettings, SyncReport
@@ -81,19 +83,28 @@ class App:
     study: StudyService
     quiz: QuizService
     pushes: PushService
+    challenges: ChallengeService
     decks: DeckSet = field(default_factory=DeckSet)
     platforms: dict[str, Platform] = field(default_factory=dict)
     #: Draws card images and /stats charts; None means text only.
     renderer: Renderer | None = None
 
     async def deliver(self, announcements: Sequence[Announcement]) -> None:
-        """Post announcements through their platforms; a failure is logged, never raised."""
+        """Post announcements through their platforms; a failure is logged, never raised.
+
+        One addressed to a learner goes to their private chat through the platform's push.
+        """
         for item in announcements:
             platform = self.platforms.get(item.platform)
             if platform is None:
                 log.warning("no running %s platform for an announcement", item.platform)
                 continue
             try:
+                if item.learner_id is not None:
+                    learner = await self.db.run(partial(_learner_by_id, learner_id=item.learner_id))
+                    if learner is not None:
+                        await platform.push(learner, item.reply)
+                    continue
                 await platform.announce(item)
             except asyncio.CancelledError:
                 raise
@@ -104,6 +115,10 @@ class App:
         if self.renderer is not None:
             await self.renderer.close()
         await self.db.dispose()
+
+
+def _learner_by_id(tx: Tx, learner_id: int) -> Learner | None:
+    return tx.learners.get_by_id(learner_id)
 
 
 async def sync_decks(db: SqlDatabase, deck_set: DeckSet, clock: Clock) -> SyncReport:
@@ -167,7 +182,10 @@ async def build_app(
         stop_after=timedelta(days=settings.push.stop_after_days),
     )
     study.pushes = pushes
-    app = App(settings, db, clock, study, quiz, pushes, deck_set)
+    challenges = ChallengeService(db, clock, new_token, defaults, settings.decks.default)
+    challenges.catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
+    study.challenges = challenges
+    app = App(settings, db, clock, study, quiz, pushes, challenges, deck_set)
     if renderer:
         from bot.render.cache import cache_dir_for
         from bot.render.service import MatplotlibRenderer
@@ -243,7 +261,9 @@ async def _serve(app: App, platforms: Sequence[Platform], stop: asyncio.Event) -
             log.info("gave %d learners their next push time", backfilled)
         runtime.set_app(app)
         grace = timedelta(minutes=app.settings.push.misfire_grace_minutes)
-        app.pushes.timers = SchedulerTimers(scheduler, grace)
+        timers = SchedulerTimers(scheduler, grace)
+        app.pushes.timers = timers
+        app.challenges.timers = timers
         scheduler.start()
         rates = {
             "telegram": app.settings.push.telegram_per_second,

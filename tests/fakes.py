@@ -11,7 +11,12 @@ They mirror the semantics of the SQL repositories in ``bot.storage.repositories`
 * ``claim`` succeeds once per prompt;
 * :class:`FakePushes` mirrors ``SqlPushes``: ``claim_due`` takes learners whose
   ``next_push_at <= now`` on the given platforms, neither unreachable nor
-  paused, by ``next_push_at``; the outbox is leased by ``(not_before, id)``.
+  paused, by ``next_push_at``; the outbox is leased by ``(not_before, id)``;
+* :class:`FakeChallenges` mirrors ``SqlChallenges``: ``open_run`` is the newest
+  run of a chat neither revealed nor cancelled; ``set_run`` sets a column once;
+  submissions are upserted by ``(run_id, learner_id)`` and listed by
+  ``(joined_at, learner_id)``; deleting a learner drops their submissions and
+  clears ``started_by`` of their runs (ON DELETE CASCADE / SET NULL).
 
 :class:`FakeDatabase` runs each unit of work on a copy-on-write view of its
 store and commits the view only if the work returns, so a unit of work that
@@ -24,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TypeVar
 
 from bot.core.decks import CardDef, Deck, Difficulty
@@ -33,7 +38,10 @@ from bot.core.model import (
     CardInfo,
     CardState,
     CardStateKind,
+    ChallengeRun,
+    ChallengeSchedule,
     DeckInfo,
+    GroupSettings,
     Learner,
     LearnerSettings,
     OutboxMessage,
@@ -41,6 +49,7 @@ from bot.core.model import (
     QuizParticipant,
     QuizRound,
     ReviewEntry,
+    Submission,
     SyncReport,
 )
 
@@ -48,6 +57,7 @@ T = TypeVar("T")
 
 __all__ = [
     "FakeCatalogue",
+    "FakeChallenges",
     "FakeConfirmations",
     "FakeDatabase",
     "FakeLearners",
@@ -247,10 +257,16 @@ class FakeStore:
     outbox: dict[int, OutboxRow] = field(default_factory=dict)
     #: learners.last_reminder_at, by learner id (absent: NULL).
     last_reminders: dict[int, datetime] = field(default_factory=dict)
+    runs: dict[int, ChallengeRun] = field(default_factory=dict)
+    submissions: dict[tuple[int, int], Submission] = field(default_factory=dict)
+    groups: dict[tuple[str, str], GroupSettings] = field(default_factory=dict)
+    schedules: dict[int, ChallengeSchedule] = field(default_factory=dict)
     next_learner_id: int = 1
     next_review_id: int = 1
     next_round_id: int = 1
     next_outbox_id: int = 1
+    next_run_id: int = 1
+    next_schedule_id: int = 1
 
     def copy(self) -> FakeStore:
         """A copy whose containers are new and whose (frozen) values are shared."""
@@ -266,10 +282,16 @@ class FakeStore:
             confirmations=dict(self.confirmations),
             outbox=dict(self.outbox),
             last_reminders=dict(self.last_reminders),
+            runs=dict(self.runs),
+            submissions=dict(self.submissions),
+            groups=dict(self.groups),
+            schedules=dict(self.schedules),
             next_learner_id=self.next_learner_id,
             next_review_id=self.next_review_id,
             next_round_id=self.next_round_id,
             next_outbox_id=self.next_outbox_id,
+            next_run_id=self.next_run_id,
+            next_schedule_id=self.next_schedule_id,
         )
 
 
@@ -362,6 +384,11 @@ class FakeLearners:
         st.rounds = {
             k: replace(r, started_by=None) if r.started_by == learner_id else r
             for k, r in st.rounds.items()
+        }
+        st.submissions = {k: v for k, v in st.submissions.items() if k[1] != learner_id}
+        st.runs = {
+            k: replace(r, started_by=None) if r.started_by == learner_id else r
+            for k, r in st.runs.items()
         }
 
 
@@ -960,12 +987,204 @@ class FakePushes:
         )
 
 
+def _grades_round_trip(grades: Sequence[int | None]) -> tuple[int | None, ...]:
+    """Grades as the SQL column stores and reads them back ("3,,1"; "" is no grades)."""
+    text = ",".join("" if g is None else str(g) for g in grades)
+    return tuple(int(x) if x else None for x in text.split(",")) if text else ()
+
+
+def _checks_round_trip(checks: Sequence[int]) -> tuple[int, ...]:
+    """Checkpoint indexes as the SQL column stores and reads them back ("0,2,3")."""
+    text = ",".join(str(c) for c in checks)
+    return tuple(int(x) for x in text.split(",") if x)
+
+
+_RUN_ONCE_FIELDS = ("revealed_at", "cancelled_at", "summary_at")
+_RUN_NOT_NULL_FIELDS = ("started_at", "deadline")
+
+
+class FakeChallenges:
+    """Challenge runs, submissions, group settings and weekly schedules, as ``SqlChallenges``."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def _runs_in(self, platform: str, chat_id: str) -> list[ChallengeRun]:
+        return [
+            r for r in self.store.runs.values() if r.platform == platform and r.chat_id == chat_id
+        ]
+
+    def open_run(self, platform: str, chat_id: str) -> ChallengeRun | None:
+        runs = [r for r in self._runs_in(platform, chat_id) if r.open]
+        return max(runs, key=lambda r: (r.started_at, r.id)) if runs else None
+
+    def latest_run(self, platform: str, chat_id: str) -> ChallengeRun | None:
+        runs = self._runs_in(platform, chat_id)
+        return max(runs, key=lambda r: (r.started_at, r.id)) if runs else None
+
+    def add_run(self, run: ChallengeRun) -> ChallengeRun:
+        _utc(run.started_at, "ChallengeRun.started_at")
+        _utc(run.deadline, "ChallengeRun.deadline")
+        if any(r.token == run.token for r in self.store.runs.values()):
+            raise ValueError(f"duplicate run token {run.token!r} (unique constraint)")
+        if run.started_by is not None and run.started_by not in self.store.learners:
+            raise ValueError(f"no learner {run.started_by} (foreign key)")
+        # Like the SQL insert: revealed_at, cancelled_at and summary_at start NULL.
+        stored = replace(
+            run, id=self.store.next_run_id, revealed_at=None, cancelled_at=None, summary_at=None
+        )
+        self.store.next_run_id += 1
+        self.store.runs[stored.id] = stored
+        return stored
+
+    def run_by_token(self, token: str) -> ChallengeRun | None:
+        return next((r for r in self.store.runs.values() if r.token == token), None)
+
+    def run_by_id(self, run_id: int) -> ChallengeRun | None:
+        return self.store.runs.get(run_id)
+
+    def set_run(self, run_id: int, field: str, now: datetime) -> bool:
+        """Set revealed_at, cancelled_at or summary_at once; False if it was already set."""
+        _utc(now)
+        if field in _RUN_NOT_NULL_FIELDS:
+            return False  # NOT NULL columns are never NULL: the UPDATE matches no row
+        if field not in _RUN_ONCE_FIELDS:
+            raise KeyError(field)  # like challenge_runs.c[field]
+        run = self.store.runs.get(run_id)
+        if run is None or getattr(run, field) is not None:
+            return False
+        if field == "revealed_at":
+            run = replace(run, revealed_at=now)
+        elif field == "cancelled_at":
+            run = replace(run, cancelled_at=now)
+        else:
+            run = replace(run, summary_at=now)
+        self.store.runs[run_id] = run
+        return True
+
+    def due_reveals(self, now: datetime) -> list[ChallengeRun]:
+        _utc(now)
+        runs = [r for r in self.store.runs.values() if r.open and r.deadline <= now]
+        runs.sort(key=lambda r: (r.deadline, r.id))
+        return runs[:100]
+
+    def due_summaries(self, revealed_before: datetime) -> list[ChallengeRun]:
+        _utc(revealed_before)
+        runs = [
+            r
+            for r in self.store.runs.values()
+            if r.revealed_at is not None
+            and r.revealed_at <= revealed_before
+            and r.summary_at is None
+        ]
+        runs.sort(key=lambda r: (r.revealed_at, r.id))
+        return runs[:100]
+
+    def submissions(self, run_id: int) -> list[Submission]:
+        return sorted(
+            (s for (rid, _), s in self.store.submissions.items() if rid == run_id),
+            key=lambda s: (s.joined_at, s.learner_id),
+        )
+
+    def submission(self, run_id: int, learner_id: int) -> Submission | None:
+        return self.store.submissions.get((run_id, learner_id))
+
+    def submission_by_token(self, token: str) -> Submission | None:
+        return next((s for s in self.store.submissions.values() if s.token == token), None)
+
+    def save_submission(self, sub: Submission) -> None:
+        """Upsert by ``(run_id, learner_id)``, storing what the SQL columns hold."""
+        _utc(sub.joined_at, "Submission.joined_at")
+        _utc(sub.submitted_at, "Submission.submitted_at")
+        _utc(sub.assessed_at, "Submission.assessed_at")
+        _utc(sub.shared_at, "Submission.shared_at")
+        key = (sub.run_id, sub.learner_id)
+        if sub.run_id not in self.store.runs:
+            raise ValueError(f"no challenge run {sub.run_id} (foreign key)")
+        if sub.learner_id not in self.store.learners:
+            raise ValueError(f"no learner {sub.learner_id} (foreign key)")
+        if any(k != key and s.token == sub.token for k, s in self.store.submissions.items()):
+            raise ValueError(f"duplicate submission token {sub.token!r} (unique constraint)")
+        self.store.submissions[key] = replace(
+            sub,
+            display_name=sub.display_name[:128],
+            grades=_grades_round_trip(sub.grades),
+            checks=_checks_round_trip(sub.checks),
+        )
+
+    def joined_open_run(self, learner_id: int) -> ChallengeRun | None:
+        """The newest open run the learner joined (by their ``joined_at``)."""
+        best: tuple[datetime, ChallengeRun] | None = None
+        for (run_id, lid), sub in self.store.submissions.items():
+            run = self.store.runs.get(run_id)
+            if lid != learner_id or run is None or not run.open:
+                continue
+            if best is None or sub.joined_at > best[0]:
+                best = (sub.joined_at, run)
+        return best[1] if best else None
+
+    def group(self, platform: str, chat_id: str) -> GroupSettings | None:
+        return self.store.groups.get((platform, chat_id))
+
+    def save_group(self, settings: GroupSettings) -> None:
+        self.store.groups[(settings.platform, settings.chat_id)] = settings
+
+    def schedules(self, platform: str, chat_id: str) -> list[ChallengeSchedule]:
+        return [
+            s
+            for _, s in sorted(self.store.schedules.items())
+            if s.platform == platform and s.chat_id == chat_id
+        ]
+
+    def add_schedule(self, s: ChallengeSchedule) -> ChallengeSchedule:
+        _utc(s.next_run_at, "ChallengeSchedule.next_run_at")
+        # The time is stored as "HH:MM".
+        at = time(s.at.hour, s.at.minute)
+        stored = replace(s, id=self.store.next_schedule_id, at=at)
+        self.store.next_schedule_id += 1
+        self.store.schedules[stored.id] = stored
+        return stored
+
+    def delete_schedules(self, platform: str, chat_id: str, challenge_id: str | None) -> int:
+        gone = [
+            k
+            for k, s in self.store.schedules.items()
+            if s.platform == platform
+            and s.chat_id == chat_id
+            and (challenge_id is None or s.challenge_id == challenge_id)
+        ]
+        for k in gone:
+            del self.store.schedules[k]
+        return len(gone)
+
+    def claim_schedules(self, now: datetime, limit: int) -> list[ChallengeSchedule]:
+        _utc(now)
+        due = [
+            s
+            for s in self.store.schedules.values()
+            if s.next_run_at is not None and s.next_run_at <= now
+        ]
+        due.sort(key=lambda s: (s.next_run_at, s.id))
+        return due[:limit]
+
+    def set_schedule_next(self, schedule_id: int, when: datetime | None) -> None:
+        _utc(when)
+        s = self.store.schedules.get(schedule_id)
+        if s is not None:
+            self.store.schedules[schedule_id] = replace(s, next_run_at=when)
+
+
 class FakeTimers:
-    """A :class:`Timers` that records calls; ``pending`` holds the live timer per learner."""
+    """A :class:`Timers` that records calls.
+
+    ``pending`` holds the live push timer per learner, ``reveals`` the reveal
+    timer per challenge run.
+    """
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, int, datetime | None]] = []
         self.pending: dict[int, datetime] = {}
+        self.reveals: dict[int, datetime] = {}
 
     async def push_at(self, learner_id: int, when: datetime) -> None:
         _utc(when, "timer instant")
@@ -975,6 +1194,11 @@ class FakeTimers:
     async def cancel_push(self, learner_id: int) -> None:
         self.calls.append(("cancel_push", learner_id, None))
         self.pending.pop(learner_id, None)
+
+    async def reveal_at(self, run_id: int, when: datetime) -> None:
+        _utc(when, "timer instant")
+        self.calls.append(("reveal_at", run_id, when))
+        self.reveals[run_id] = when
 
 
 class FakeTx:
@@ -990,6 +1214,7 @@ class FakeTx:
         self._quizzes = FakeQuizzes(store)
         self._confirmations = FakeConfirmations(store)
         self._pushes = FakePushes(store)
+        self._challenges = FakeChallenges(store)
 
     @property
     def learners(self) -> FakeLearners:
@@ -1022,6 +1247,10 @@ class FakeTx:
     @property
     def pushes(self) -> FakePushes:
         return self._pushes
+
+    @property
+    def challenges(self) -> FakeChallenges:
+        return self._challenges
 
 
 class FakeDatabase:

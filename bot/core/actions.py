@@ -16,7 +16,22 @@ from typing import Literal
 MAX_PAYLOAD_BYTES = 64
 
 ActionKind = Literal[
-    "reveal", "rate", "bury", "suspend", "undo", "next", "quiz", "confirm", "snooze", "skip"
+    "reveal",
+    "rate",
+    "bury",
+    "suspend",
+    "undo",
+    "next",
+    "quiz",
+    "confirm",
+    "snooze",
+    "skip",
+    "join",
+    "check",
+    "grade",
+    "assessed",
+    "share",
+    "showname",
 ]
 _CODES: dict[str, ActionKind] = {
     "s": "reveal",
@@ -29,6 +44,12 @@ _CODES: dict[str, ActionKind] = {
     "c": "confirm",  # answer a confirmation (arg 1 = yes, 0 = no); the token names it
     "z": "snooze",  # push this daily push again in an hour; the token names its prompt
     "k": "skip",  # no more pushes today; the token names the push's prompt
+    "j": "join",  # take part in a group challenge; the token names the run
+    "h": "check",  # tick a challenge checkpoint (arg = its index); token: the member's part
+    "g": "grade",  # rate a rubric row (arg = 10 * row + level 1-3); token: the member's part
+    "f": "assessed",  # apply the self-assessment to the member's schedule
+    "o": "share",  # share one's own answer with the group after the reveal
+    "m": "showname",  # agree to be named in the summary (toggles)
 }
 _LETTER = {v: k for k, v in _CODES.items()}
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,22}$")
@@ -80,7 +101,13 @@ def decode(payload: str) -> Action:
         raise BadPayload("a rating is 1 to 4")
     if kind == "confirm" and arg not in (0, 1):
         raise BadPayload("a confirmation is 0 or 1")
-    if kind not in ("rate", "confirm") and arg is not None:
+    if kind in ("check", "grade") and arg is None:
+        raise BadPayload("a checkpoint or rubric row is needed")
+    if kind == "grade" and arg is not None and arg % 10 not in (1, 2, 3):
+        raise BadPayload("a grade is 1 to 3")
+    if kind == "check" and arg is not None and arg > 9:
+        raise BadPayload("a checkpoint index is 0 to 9")
+    if kind not in ("rate", "confirm", "check", "grade") and arg is not None:
         raise BadPayload("unexpected argument")
     return Action(kind, token, arg)
 

@@ -1,4 +1,4 @@
-"""Image specs carried by cards: matrix-shape diagrams and formulas.
+"""Image specs carried by cards: matrix-shape diagrams, formulas and built-in diagrams.
 
 This module parses and checks specs; drawing them is the renderer's job
 (``bot/render``). The grammar is documented in ``decks/README.md``.
@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = [
+    "DIAGRAMS",
     "Block",
     "Call",
+    "DiagramSpec",
     "Expr",
     "FormulaSpec",
     "ImageSpec",
@@ -21,11 +23,14 @@ __all__ = [
     "Op",
     "ShapeSpec",
     "Sqrt",
+    "parse_diagram_spec",
     "parse_image_spec",
     "parse_shape_spec",
 ]
 
 FUNCS = ("softmax", "mask", "concat_heads")
+#: The built-in reference diagrams (``image: diagram <name>``).
+DIAGRAMS = ("transformer",)
 SHOW_VALUES = ("shape", "values", "heat")
 
 
@@ -143,7 +148,23 @@ class FormulaSpec:
         return "formula"
 
 
-ImageSpec = ShapeSpec | FormulaSpec
+@dataclass(frozen=True, slots=True)
+class DiagramSpec:
+    """A built-in reference diagram, by name (one of :data:`DIAGRAMS`).
+
+    ``transformer`` is the full encoder-decoder transformer (Pre-LN), for
+    "draw it from memory" challenges.
+    """
+
+    source: str
+    name: str
+
+    @property
+    def kind(self) -> Literal["diagram"]:
+        return "diagram"
+
+
+ImageSpec = ShapeSpec | FormulaSpec | DiagramSpec
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<arrow>->)|(?P<num>\d+(?:\.\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*'?)"
@@ -522,8 +543,23 @@ def check_latex(source: str) -> None:
         raise ImageSpecError("write the formula without the surrounding $ signs")
 
 
+def parse_diagram_spec(text: str) -> DiagramSpec:
+    """Parse a built-in diagram's name (``transformer``).
+
+    Raises:
+        ImageSpecError: when the name is missing or not one of :data:`DIAGRAMS`.
+    """
+    name = text.strip()
+    known = ", ".join(DIAGRAMS)
+    if not name:
+        raise ImageSpecError(f"a diagram spec names a built-in diagram (known: {known})")
+    if name not in DIAGRAMS:
+        raise ImageSpecError(f"unknown diagram {name!r} (known: {known})")
+    return DiagramSpec(name, name)
+
+
 def parse_image_spec(text: str) -> ImageSpec:
-    """Parse an ``image:`` value: ``shape <spec>`` or ``formula <LaTeX>``.
+    """Parse an ``image:`` value: ``shape <spec>``, ``formula <LaTeX>`` or ``diagram <name>``.
 
     Raises:
         ImageSpecError: when the kind is unknown or the spec is invalid.
@@ -534,4 +570,9 @@ def parse_image_spec(text: str) -> ImageSpec:
     if kind == "formula":
         check_latex(rest)
         return FormulaSpec(rest.strip())
-    raise ImageSpecError(f"an image spec starts with 'shape' or 'formula', not {kind!r}")
+    if kind == "diagram":
+        return parse_diagram_spec(rest)
+    raise ImageSpecError(
+        f"an image spec starts with 'shape' or 'formula', not {kind!r}"
+        " (or is 'diagram <name>' for a built-in diagram)"
+    )

@@ -54,8 +54,9 @@ def next_push_after(settings: LearnerSettings, after: datetime) -> datetime | No
     """The learner's first push instant strictly after ``after`` (None if every day is off)."""
     zone = ZoneInfo(settings.timezone)
     at = _push_time(settings)
-    day = after.astimezone(zone).date() - timedelta(days=1)
-    for offset in range(9):
+    # No push time on an earlier local date can be after ``after``: start from its own date.
+    day = after.astimezone(zone).date()
+    for offset in range(8):
         d = day + timedelta(days=offset)
         if d.weekday() in settings.days_off:
             continue

@@ -9,7 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ReplyKind = Literal["front", "back", "done", "info", "error", "expired", "quiz", "quiz_result"]
+ReplyKind = Literal[
+    "front",
+    "back",
+    "done",
+    "info",
+    "error",
+    "expired",
+    "quiz",
+    "quiz_result",
+    "challenge",
+    "assess",
+    "challenge_result",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +58,10 @@ class Reply:
         card: the card to show, if any.
         buttons: rows of buttons.
         follow_up: a second message to send right after this one (the next card).
-        announcements: messages for other chats (a quiz result for the group).
+        announcements: messages for other chats (a quiz result for the group) or for
+            other learners' private chats.
+        heatmap: a chart to draw and attach (a challenge summary).
+        photo_ref: a photo the platform already holds (its file id), to send again.
     """
 
     kind: ReplyKind
@@ -55,6 +70,8 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     follow_up: Reply | None = field(default=None)
     announcements: tuple[Announcement, ...] = ()
+    heatmap: HeatMap | None = None
+    photo_ref: str | None = None
 
     def all_buttons(self) -> list[Button]:
         return [b for row in self.buttons for b in row]
@@ -62,8 +79,28 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class Announcement:
-    """A message the core wants posted in a chat other than the one that asked."""
+    """A message the core wants posted in a chat other than the one that asked.
+
+    With ``learner_id`` set it goes to that learner's private chat (``chat_id``
+    is then ignored): the composition root sends it through the platform's push.
+    """
 
     platform: str
     chat_id: str
     reply: Reply
+    learner_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeatMap:
+    """A grid of levels to draw: rows by columns, each cell 1-3 or None (no answer).
+
+    Used for a challenge summary: rubric rows by participants, 1 need to re-study,
+    2 shaky, 3 confident.
+    """
+
+    title: str
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    values: tuple[tuple[int | None, ...], ...]
+    legend: tuple[str, ...] = ("Need to re-study", "Shaky", "Confident")

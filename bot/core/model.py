@@ -212,3 +212,77 @@ class OutboxMessage:
     due_count: int = 0
     attempts: int = 0
     id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeRun:
+    """One timed "derive it from memory" challenge in a group chat."""
+
+    id: int
+    token: str
+    platform: str
+    chat_id: str
+    challenge_id: str
+    started_at: datetime
+    deadline: datetime
+    started_by: int | None = None
+    revealed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    summary_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.revealed_at is None and self.cancelled_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A member's part in a challenge run: their answer, then their self-assessment.
+
+    ``grades`` holds one entry per rubric row: 1 need to re-study, 2 shaky,
+    3 confident, None not rated yet. ``checks`` are the ticked checkpoints.
+    """
+
+    run_id: int
+    learner_id: int
+    token: str
+    display_name: str
+    joined_at: datetime
+    text: str | None = None
+    photo_ref: str | None = None
+    submitted_at: datetime | None = None
+    grades: tuple[int | None, ...] = ()
+    checks: tuple[int, ...] = ()
+    assessed_at: datetime | None = None
+    shared_at: datetime | None = None
+    show_name: bool = False
+
+    @property
+    def submitted(self) -> bool:
+        return self.submitted_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSettings:
+    """Settings of one group chat or server for challenges."""
+
+    platform: str
+    chat_id: str
+    timezone: str = "UTC"
+    #: Who may start, cancel and reveal: "admins" (plus a starter for their own run) or "everyone".
+    who_runs: str = "admins"
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeSchedule:
+    """A weekly challenge in a group, at a local weekday and time."""
+
+    id: int
+    platform: str
+    chat_id: str
+    challenge_id: str
+    weekday: int
+    at: time
+    timezone: str
+    next_run_at: datetime | None
+    minutes: int | None = None

@@ -16,7 +16,10 @@ from bot.core.decks import Deck
 from bot.core.model import (
     CardInfo,
     CardState,
+    ChallengeRun,
+    ChallengeSchedule,
     DeckInfo,
+    GroupSettings,
     Learner,
     LearnerSettings,
     OutboxMessage,
@@ -24,6 +27,7 @@ from bot.core.model import (
     QuizParticipant,
     QuizRound,
     ReviewEntry,
+    Submission,
     SyncReport,
 )
 
@@ -265,6 +269,54 @@ class PushRepo(Protocol):
     def pending_count(self, platform: str | None = None) -> int: ...
 
 
+class ChallengeRepo(Protocol):
+    """Challenge runs, submissions, group settings and weekly schedules."""
+
+    def open_run(self, platform: str, chat_id: str) -> ChallengeRun | None: ...
+
+    def latest_run(self, platform: str, chat_id: str) -> ChallengeRun | None: ...
+
+    def add_run(self, run: ChallengeRun) -> ChallengeRun: ...
+
+    def run_by_token(self, token: str) -> ChallengeRun | None: ...
+
+    def run_by_id(self, run_id: int) -> ChallengeRun | None: ...
+
+    def set_run(self, run_id: int, field: str, now: datetime) -> bool:
+        """Set ``revealed_at``, ``cancelled_at`` or ``summary_at`` once (False if already set)."""
+        ...
+
+    def due_reveals(self, now: datetime) -> list[ChallengeRun]: ...
+
+    def due_summaries(self, revealed_before: datetime) -> list[ChallengeRun]: ...
+
+    def submissions(self, run_id: int) -> list[Submission]: ...
+
+    def submission(self, run_id: int, learner_id: int) -> Submission | None: ...
+
+    def submission_by_token(self, token: str) -> Submission | None: ...
+
+    def save_submission(self, sub: Submission) -> None: ...
+
+    def joined_open_run(self, learner_id: int) -> ChallengeRun | None: ...
+
+    def group(self, platform: str, chat_id: str) -> GroupSettings | None: ...
+
+    def save_group(self, settings: GroupSettings) -> None: ...
+
+    def schedules(self, platform: str, chat_id: str) -> list[ChallengeSchedule]: ...
+
+    def add_schedule(self, s: ChallengeSchedule) -> ChallengeSchedule: ...
+
+    def delete_schedules(self, platform: str, chat_id: str, challenge_id: str | None) -> int: ...
+
+    def claim_schedules(self, now: datetime, limit: int) -> list[ChallengeSchedule]:
+        """Schedules due to fire (locked FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+        ...
+
+    def set_schedule_next(self, schedule_id: int, when: datetime | None) -> None: ...
+
+
 class Timers(Protocol):
     """One-off events that must survive a restart (a persistent job store)."""
 
@@ -273,6 +325,10 @@ class Timers(Protocol):
         ...
 
     async def cancel_push(self, learner_id: int) -> None: ...
+
+    async def reveal_at(self, run_id: int, when: datetime) -> None:
+        """Reveal a challenge run at its deadline."""
+        ...
 
 
 class Tx(Protocol):
@@ -301,6 +357,9 @@ class Tx(Protocol):
 
     @property
     def pushes(self) -> PushRepo: ...
+
+    @property
+    def challenges(self) -> ChallengeRepo: ...
 
 
 class Database(Protocol):

@@ -49,7 +49,7 @@ class PushPolicy:
     remind_after: timedelta = timedelta(days=3)
     stop_after: timedelta = timedelta(days=14)
     seconds_per_card: float = 20.0
-    batch: int = 500
+    batch: int = 1000
     lease: timedelta = timedelta(minutes=2)
     max_attempts: int = 8
     max_backoff: timedelta = timedelta(minutes=30)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from bot.core.messages import HeatMap
 from bot.core.stats import StudyStats
 
 __all__ = [
@@ -109,6 +110,14 @@ class Renderer(Protocol):
 
         Raises:
             RenderError: when the text cannot be drawn.
+        """
+        ...
+
+    async def heatmap(self, chart: HeatMap) -> RenderedImage:
+        """A heat map of levels (a challenge summary: rubric rows by participants).
+
+        Raises:
+            RenderError: when the chart cannot be drawn.
         """
         ...
 

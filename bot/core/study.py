@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core import quiz, srs
 from bot.core.actions import Action, BadPayload, decode
+from bot.core.challenges import ChallengeService
 from bot.core.learners import ServiceBase, Who, get_or_create_learner
 from bot.core.localtime import next_push_after
 from bot.core.messages import Button, Reply
@@ -546,6 +547,8 @@ class StudyService(ServiceBase):
 
     #: Handles the daily push's Snooze and Skip buttons (set by the composition root).
     pushes: PushService | None = None
+    #: Handles challenge buttons (join, self-assessment).
+    challenges: ChallengeService | None = None
 
     async def next(self, who: Who, source: str = "dm") -> Reply:
         """The next card or the day's summary."""
@@ -592,6 +595,12 @@ class StudyService(ServiceBase):
             return await self._run(
                 who, lambda tx, lr, now: quiz.reveal_quiz(tx, lr, tok, now, nxt, name)
             )
+        if action.kind in ("join", "check", "grade", "assessed", "share", "showname"):
+            if self.challenges is None:
+                return _expired()
+            if action.kind == "join":
+                return await self.challenges.join(who, tok)
+            return await self.challenges.press(who, action.kind, tok, action.arg)
         if action.kind in ("snooze", "skip"):
             if self.pushes is None:
                 return _expired()

@@ -41,6 +41,19 @@ async def snoozed_push(learner_id: int) -> None:
     log.info("snoozed push for learner %s: %s", learner_id, "queued" if queued else "skipped")
 
 
+async def reveal_challenge(run_id: int) -> None:
+    """Persistent job target: reveal a challenge run at its deadline (once, even if late)."""
+    app = current_app()
+    await app.deliver(await app.challenges.reveal_due(run_id))
+
+
+async def challenge_sweep(app: App) -> int:
+    """Start weekly challenges, reveal overdue runs (if a timer was lost), post summaries."""
+    announcements = await app.challenges.sweep()
+    await app.deliver(announcements)
+    return len(announcements)
+
+
 class SchedulerTimers:
     """The core's Timers port over APScheduler's persistent job store."""
 
@@ -56,6 +69,20 @@ class SchedulerTimers:
             run_date=when,
             args=[learner_id],
             id=f"snooze-{learner_id}",
+            jobstore=PERSISTENT,
+            replace_existing=True,
+            misfire_grace_time=int(self.misfire_grace.total_seconds()),
+            coalesce=True,
+        )
+
+    async def reveal_at(self, run_id: int, when: datetime) -> None:
+        await asyncio.to_thread(
+            self.scheduler.add_job,
+            "bot.jobs.pushes:reveal_challenge",
+            "date",
+            run_date=when,
+            args=[run_id],
+            id=f"reveal-{run_id}",
             jobstore=PERSISTENT,
             replace_existing=True,
             misfire_grace_time=int(self.misfire_grace.total_seconds()),

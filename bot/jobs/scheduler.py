@@ -18,7 +18,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core.ports import Tx
-from bot.jobs.pushes import PERSISTENT, tick
+from bot.jobs.pushes import PERSISTENT, challenge_sweep, tick
 from bot.storage.database import sync_url
 
 if TYPE_CHECKING:
@@ -69,5 +69,6 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
         tick, "interval", seconds=every, args=[app], id="push_tick", misfire_grace_time=every
     )
     scheduler.add_job(close_quizzes, "interval", seconds=15, args=[app], id="close_quizzes")
+    scheduler.add_job(challenge_sweep, "interval", seconds=30, args=[app], id="challenge_sweep")
     scheduler.add_job(prune_prompts, "interval", hours=6, args=[app], id="prune_prompts")
     return scheduler

@@ -39,6 +39,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if type(value) is datetime and value.tzinfo is UTC:  # the common case, kept cheap
+            return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
         if value.tzinfo is None:
@@ -288,4 +290,72 @@ outbox = Table(
     Column("failed_at", UTCDateTime),
     Column("last_error", String(200)),
     Index(None, "platform", "sent_at", "failed_at", "not_before"),
+)
+
+challenge_runs = Table(
+    "challenge_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token", String(22), nullable=False, unique=True),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", String(64), nullable=False),
+    Column("challenge_id", String(64), nullable=False),
+    Column("started_by", Integer, ForeignKey("learners.id", ondelete="SET NULL")),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("revealed_at", UTCDateTime),
+    Column("cancelled_at", UTCDateTime),
+    Column("summary_at", UTCDateTime),
+    Index(None, "platform", "chat_id", "started_at"),
+    Index(None, "revealed_at", "deadline"),
+)
+
+challenge_submissions = Table(
+    "challenge_submissions",
+    metadata,
+    Column(
+        "run_id", Integer, ForeignKey("challenge_runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True),
+    # Names this member's self-assessment buttons.
+    Column("token", String(22), nullable=False, unique=True),
+    Column("display_name", String(128), nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),
+    Column("text", Text),
+    # A platform file id of a photo of their page.
+    Column("photo_ref", String(256)),
+    Column("submitted_at", UTCDateTime),
+    # Per rubric row: 1 need to re-study, 2 shaky, 3 confident, empty not rated ("3,,1").
+    Column("grades", String(64), nullable=False, default=""),
+    # Ticked checkpoint indexes ("0,2,3").
+    Column("checks", String(64), nullable=False, default=""),
+    Column("assessed_at", UTCDateTime),
+    Column("shared_at", UTCDateTime),
+    # The member agreed to be named in this run's summary.
+    Column("show_name", Boolean, nullable=False, default=False),
+)
+
+group_settings = Table(
+    "group_settings",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("chat_id", String(64), primary_key=True),
+    Column("timezone", String(64), nullable=False),
+    Column("who_runs", String(16), nullable=False),
+)
+
+challenge_schedules = Table(
+    "challenge_schedules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", String(64), nullable=False),
+    Column("challenge_id", String(64), nullable=False),
+    Column("weekday", SmallInteger, nullable=False),
+    Column("at", String(5), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("minutes", Integer),
+    Column("next_run_at", UTCDateTime),
+    Index(None, "next_run_at"),
+    Index(None, "platform", "chat_id"),
 )

@@ -20,7 +20,12 @@ from bot.core.actions import (
 TOKEN = "AbC-12_xyzXYZ789"  # 16 URL-safe characters, like new_token()
 KINDS: tuple[ActionKind, ...] = get_args(ActionKind)
 # The arguments each kind takes; a kind not listed takes none.
-ARGS: dict[str, tuple[int, ...]] = {"rate": (1, 2, 3, 4), "confirm": (0, 1)}
+ARGS: dict[str, tuple[int, ...]] = {
+    "rate": (1, 2, 3, 4),
+    "confirm": (0, 1),
+    "check": (0, 9),
+    "grade": (11, 93),
+}
 CASES = [(kind, arg) for kind in KINDS for arg in ARGS.get(kind, (None,))]
 NO_ARG = [k for k in KINDS if k not in ARGS]
 
@@ -116,8 +121,17 @@ def test_actions_without_arguments_reject_one(kind: ActionKind, arg: str) -> Non
         decode(f"{letter}:{TOKEN}:{arg}")
 
 
-@pytest.mark.parametrize("kind", sorted(ARGS))
-@pytest.mark.parametrize("arg", ["", "5", "9", "99", "-1", "1 ", "a", "\u0661", "\u00b9"])
+BAD_ARGS = ["", "5", "9", "99", "-1", "1 ", "a", "\u0661", "\u00b9"]
+# A checkpoint index is 0-9, so 5 and 9 are good ones there.
+BAD_FOR = {
+    "check": ["", "10", "99", "-1", "1 ", "a", "\u0661", "\u00b9"],
+    "grade": ["", "4", "10", "94", "-1", "a"],
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "arg"), [(k, a) for k in sorted(ARGS) for a in BAD_FOR.get(k, BAD_ARGS)]
+)
 def test_actions_with_arguments_reject_bad_ones(kind: str, arg: str) -> None:
     if kind not in KINDS:
         pytest.skip(f"no {kind!r} action")
