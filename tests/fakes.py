@@ -893,11 +893,6 @@ class FakePushes:
             if reminded:
                 self.store.last_reminders[learner_id] = now
 
-    def add_prompts(self, rows: Sequence[Prompt]) -> None:
-        prompts = FakePrompts(self.store)
-        for p in rows:
-            prompts.add(p)
-
     def add_outbox(self, rows: Sequence[OutboxMessage]) -> None:
         for m in rows:
             _utc(m.created_at, "OutboxMessage.created_at")

@@ -36,6 +36,7 @@ from bot.core.model import (
     Submission,
 )
 from bot.core.ports import Timers, TokenSource, Tx
+from bot.core.rendering import math_fallback
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ def submit(
         return Reply(
             "error",
             f"Sorry, time is up: the challenge closed at {_local(run.deadline, tz)}, so this "
-            "answer was not saved. You can still take part in the self-assessment.",
+            "answer was not saved. The reference is posted in the group.",
         )
     body = (text or "").strip()[:MAX_ANSWER] or None
     if body is None and photo_ref is None:
@@ -309,7 +310,8 @@ def reveal_run(
 
 
 def _short(text: str, limit: int = 28) -> str:
-    plain = " ".join(text.replace("*", "").replace("`", "").replace("$", "").split())
+    """One line of plain text for a button or a chart label (maths as Unicode)."""
+    plain = " ".join(math_fallback(text).replace("*", "").replace("`", "").split())
     return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
 
 
@@ -344,12 +346,16 @@ def assessment_reply(challenge: ChallengeDef, sub: Submission, *, first: bool = 
             Button("Share my answer", Action("share", sub.token).encode()),
         )
     )
-    intro = (
-        f"Self-assessment for “{challenge.title}”. Be honest: it schedules your own cards.\n"
-        if first
-        else ""
-    )
-    yours = f"Your answer:\n{sub.text}\n\n" if sub.text else ""
+    intro = f"Self-assessment for “{challenge.title}”."
+    if first:
+        intro += " Be honest: it schedules your own cards."
+    intro += "\n"
+    if sub.text:
+        yours = f"Your answer:\n{sub.text}\n\n"
+    elif sub.photo_ref:
+        yours = "Your answer: the photo of your page you sent.\n\n"
+    else:
+        yours = ""
     body = intro + yours + "Tick the checkpoints you got, and rate each row:\n" + "\n".join(lines)
     return Reply("assess", body, buttons=tuple(rows))
 
@@ -709,17 +715,20 @@ class ChallengeService(ServiceBase):
         text: str | None = None,
         photo_ref: str | None = None,
         run_token: str | None = None,
+        chat_id: str | None = None,
     ) -> Reply:
-        """An answer: to the run named by ``run_token``, else to the newest run joined."""
+        """An answer: to the run named by ``run_token``, or open in ``chat_id`` (joining it),
+        else to the newest run the member joined."""
         token = self.tokens()
         name = who.display_name or who.user_id
 
         def work(tx: Tx, lr: Learner, now: datetime) -> Reply:
-            run = (
-                tx.challenges.run_by_token(run_token)
-                if run_token
-                else tx.challenges.joined_open_run(lr.id)
-            )
+            if run_token:
+                run = tx.challenges.run_by_token(run_token)
+            elif chat_id is not None:
+                run = tx.challenges.open_run(who.platform, chat_id)
+            else:
+                run = tx.challenges.joined_open_run(lr.id)
             return submit(tx, lr, run, text, photo_ref, now, token, name)
 
         return await self._run(who, work)

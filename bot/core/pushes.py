@@ -99,7 +99,6 @@ def plan_pushes(
     first = tx.pushes.first_due(ids, now)
     durations = tx.pushes.mean_durations(ids, now - timedelta(days=30))
     updates: list[tuple[int, datetime | None, bool]] = []
-    new_prompts: list[Prompt] = []
     messages: list[OutboxMessage] = []
     for learner, last_reminder in claimed:
         s = learner.settings
@@ -122,7 +121,6 @@ def plan_pushes(
             continue
         token = tokens()
         card_id = first[learner.id]
-        new_prompts.append(Prompt(token, learner.id, card_id, ReviewSource.PUSH, now))
         seconds = durations.get(learner.id, policy.seconds_per_card * 1000) / 1000
         session = min(count, s.max_cards_per_push)
         text = (
@@ -144,7 +142,6 @@ def plan_pushes(
             )
         )
     tx.pushes.reschedule(updates, now)
-    tx.pushes.add_prompts(new_prompts)
     tx.pushes.add_outbox(messages)
     return len(claimed)
 
@@ -175,7 +172,6 @@ def push_one(
         )
         / 1000
     )
-    tx.pushes.add_prompts([Prompt(token, learner_id, card_id, ReviewSource.PUSH, now)])
     message = OutboxMessage(
         platform=learner.platform,
         learner_id=learner_id,
@@ -192,9 +188,13 @@ def push_one(
 
 
 def deliveries(
-    tx: Tx, messages: Sequence[OutboxMessage]
+    tx: Tx, messages: Sequence[OutboxMessage], now: datetime
 ) -> list[tuple[OutboxMessage, tuple[Learner, Reply] | None]]:
-    """What each leased message stands for, read in one transaction."""
+    """What each leased message stands for, in one transaction.
+
+    The push's prompt (what its buttons name) is made here, when it is about to
+    be shown, so a review's duration counts from the delivery, not the claim.
+    """
     learners: dict[int, Learner | None] = {}
     cards: dict[str, CardInfo | None] = {}
     out: list[tuple[OutboxMessage, tuple[Learner, Reply] | None]] = []
@@ -203,15 +203,22 @@ def deliveries(
             learners[m.learner_id] = tx.learners.get_by_id(m.learner_id)
         if m.card_id is not None and m.card_id not in cards:
             cards[m.card_id] = tx.catalogue.card(m.card_id)
-        out.append((m, delivery_for(m, learners[m.learner_id], cards.get(m.card_id or ""))))
+        found = delivery_for(m, learners[m.learner_id], cards.get(m.card_id or ""))
+        if found is not None:
+            _ensure_prompt(tx, m, now)
+        out.append((m, found))
     return out
 
 
-def delivery(tx: Tx, message: OutboxMessage) -> tuple[Learner, Reply] | None:
+def _ensure_prompt(tx: Tx, m: OutboxMessage, now: datetime) -> None:
+    assert m.prompt_token is not None and m.card_id is not None
+    if tx.prompts.get(m.prompt_token) is None:
+        tx.prompts.add(Prompt(m.prompt_token, m.learner_id, m.card_id, ReviewSource.PUSH, now))
+
+
+def delivery(tx: Tx, message: OutboxMessage, now: datetime) -> tuple[Learner, Reply] | None:
     """The learner and the reply an outbox row stands for (None if either is gone)."""
-    learner = tx.learners.get_by_id(message.learner_id)
-    card = tx.catalogue.card(message.card_id) if message.card_id else None
-    return delivery_for(message, learner, card)
+    return deliveries(tx, [message], now)[0][1]
 
 
 def delivery_for(
@@ -359,7 +366,7 @@ class PushService(ServiceBase):
         batch = await self.db.run(lambda tx: tx.pushes.lease(platform, now, until, limit))
         if not batch:
             return 0
-        for message, found in await self.db.run(partial(deliveries, messages=batch)):
+        for message, found in await self.db.run(partial(deliveries, messages=batch, now=now)):
             if found is None:
                 await self._finish(message, False, "learner or card gone")
                 continue

@@ -447,6 +447,8 @@ def image_alt_text(kind: str | None, spec: str | None) -> str:
         return ""
     if kind == "formula":
         return formula_fallback(spec)
+    if kind == "diagram":
+        return f"[diagram: the {spec.strip()} architecture]"
     shape, _, options = spec.partition(";")
     shape = re.sub(r"\^T", "ᵀ", shape.strip())
     shape = re.sub(r"sqrt\(([^()]*)\)", r"√\1", shape)

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.core.decks import CardDef, Deck, DeckError, DeckSet
-from bot.core.imagespec import FormulaSpec, ShapeSpec
+from bot.core.imagespec import DiagramSpec, FormulaSpec, ShapeSpec
 from bot.core.rendering import RenderedImage, RenderError, formula_fallback, image_alt_text
 from bot.deckfiles import load_decks
 from bot.render.cache import DiskCache, cache_key
+from bot.render.diagram import diagram_layout
 from bot.render.formula import check_formula
 from bot.render.shapes import layout_for
 from bot.render.style import DEFAULT_STYLE, Style
@@ -68,14 +69,20 @@ def _spec_problem(spec: object, style: Style) -> str | None:
                 problem = check_formula(text[1:-1])
                 if problem is not None:
                     return f"a label cannot be drawn ({text}): {problem}"
+    if isinstance(spec, DiagramSpec):
+        try:
+            diagram_layout(spec.name, style)
+        except Exception as exc:
+            return f"the diagram cannot be laid out: {type(exc).__name__}: {exc}"
     return None
 
 
 def check_images(deck_set: DeckSet, style: Style = DEFAULT_STYLE) -> list[DeckError]:
     """A deck error for every card image that cannot be drawn.
 
-    Formulas are parsed by mathtext; shapes are laid out (and their labels
-    parsed), which is where a spec that parses can still fail. Each error
+    Formulas are parsed by mathtext; shapes and built-in diagrams are laid
+    out (and shape labels parsed), which is where a spec that parses can
+    still fail. Each error
     names the card id and points at the card's ``image:`` line.
     """
     errors: list[DeckError] = []

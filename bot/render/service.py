@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from bot.core.messages import HeatMap
 from bot.core.rendering import RenderedImage, RenderError
 from bot.core.stats import StudyStats
 from bot.render.cache import DiskCache, MemoryCache, cache_key
 from bot.render.charts import ChartData
+from bot.render.heatmap import check_heatmap
 from bot.render.style import DEFAULT_STYLE, Style
 from bot.render.worker import Job, init_worker, run_job, warm_up
 
@@ -64,7 +66,7 @@ def default_workers() -> int:
 
 
 class MatplotlibRenderer:
-    """Renders card images, stats charts and text images; implements ``Renderer``.
+    """Renders card images, stats charts, heat maps and text images; implements ``Renderer``.
 
     Args:
         cache_dir: where PNGs are kept between runs (``cache_dir_for(settings.data_dir)``);
@@ -140,6 +142,21 @@ class MatplotlibRenderer:
             self.counters.memory_hits += 1
             return hit
         return await self._get(key, ("text", markdown), disk=True)
+
+    async def heatmap(self, chart: HeatMap) -> RenderedImage:
+        """A challenge summary's heat map (kept in memory only, like the stats chart).
+
+        Raises:
+            RenderError: when the chart is malformed (ragged values, no rows ...)
+                or cannot be drawn.
+        """
+        check_heatmap(chart)  # cheap: a malformed chart never reaches a worker
+        key = cache_key("heatmap", repr(chart), self._style_key)
+        hit = self._memory.get(key)
+        if hit is not None:
+            self.counters.memory_hits += 1
+            return hit
+        return await self._get(key, ("heatmap", chart), disk=False)
 
     async def close(self) -> None:
         """Wait for running renders to finish and stop the worker processes.

@@ -1,7 +1,8 @@
 """What a render worker runs: one job in, PNG bytes out.
 
 Jobs are plain picklable tuples so they can cross into a process pool:
-``("card", kind, spec)``, ``("stats", ChartData)``, ``("text", markdown)``.
+``("card", kind, spec)``, ``("stats", ChartData)``, ``("text", markdown)``,
+``("heatmap", HeatMap)``.
 Every failure comes back as :class:`~bot.core.rendering.RenderError` with a
 one-line message.
 """
@@ -12,11 +13,14 @@ import contextlib
 import os
 from typing import Literal
 
-from bot.core.imagespec import FormulaSpec, ImageSpecError, parse_image_spec
+from bot.core.imagespec import DiagramSpec, FormulaSpec, ImageSpecError, parse_image_spec
+from bot.core.messages import HeatMap
 from bot.core.rendering import RenderError
 from bot.render.canvas import Png
 from bot.render.charts import ChartData, render_stats
+from bot.render.diagram import render_diagram
 from bot.render.formula import check_formula, render_formula
+from bot.render.heatmap import render_heatmap
 from bot.render.shapes import render_shape
 from bot.render.style import DEFAULT_STYLE, Style
 from bot.render.text import render_text
@@ -31,6 +35,7 @@ Job = (
     tuple[Literal["card"], str, str]
     | tuple[Literal["stats"], ChartData]
     | tuple[Literal["text"], str]
+    | tuple[Literal["heatmap"], HeatMap]
 )
 
 
@@ -49,6 +54,8 @@ def render_card_image(kind: str, spec: str, style: Style = DEFAULT_STYLE) -> Png
         if problem is not None:
             raise RenderError(f"mathtext cannot draw the formula: {problem}")
         return render_formula(parsed.source, style)
+    if isinstance(parsed, DiagramSpec):
+        return render_diagram(parsed.name, style)
     return render_shape(parsed, style)
 
 
@@ -63,6 +70,8 @@ def run_job(job: Job, style: Style = DEFAULT_STYLE) -> Png:
             return render_card_image(job[1], job[2], style)
         if job[0] == "stats":
             return render_stats(job[1], style)
+        if job[0] == "heatmap":
+            return render_heatmap(job[1], style)
         return render_text(job[1], style)
     except RenderError:
         raise

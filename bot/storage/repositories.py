@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -72,6 +73,7 @@ def _steps_text(steps: Sequence[timedelta]) -> str:
     return ",".join(str(int(s.total_seconds())) for s in steps)
 
 
+@lru_cache(maxsize=256)
 def _steps(text: str) -> tuple[timedelta, ...]:
     return tuple(timedelta(seconds=int(p)) for p in text.split(",") if p)
 
@@ -97,6 +99,12 @@ def _settings_row(s: LearnerSettings) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=128)
+def _days(text: str) -> tuple[int, ...]:
+    return tuple(int(d) for d in text)
+
+
+@lru_cache(maxsize=4096)
 def _hhmm(text: str | None) -> time | None:
     if not text:
         return None
@@ -105,11 +113,10 @@ def _hhmm(text: str | None) -> time | None:
 
 
 def _settings(r: RowMapping) -> LearnerSettings:
-    hh, mm = r["push_time"].split(":")
     params = r["fsrs_parameters"]
     return LearnerSettings(
         timezone=r["timezone"],
-        push_time=time(int(hh), int(mm)),
+        push_time=_hhmm(r["push_time"]) or time(9, 0),
         desired_retention=r["desired_retention"],
         new_cards_per_day=r["new_cards_per_day"],
         max_reviews_per_day=r["max_reviews_per_day"],
@@ -122,7 +129,7 @@ def _settings(r: RowMapping) -> LearnerSettings:
         fsrs_parameters=tuple(json.loads(params)) if params else None,
         quiet_start=_hhmm(r["quiet_start"]),
         quiet_end=_hhmm(r["quiet_end"]),
-        days_off=tuple(int(d) for d in r["days_off"]),
+        days_off=_days(r["days_off"]),
         max_cards_per_push=r["max_cards_per_push"],
     )
 
@@ -1136,22 +1143,6 @@ class SqlPushes:
         if reminded:
             self.conn.execute(
                 stmt.values(next_push_at=bindparam("nxt"), last_reminder_at=now), reminded
-            )
-
-    def add_prompts(self, rows: Sequence[Prompt]) -> None:
-        if rows:
-            self.conn.execute(
-                insert(prompts),
-                [
-                    {
-                        "token": p.token,
-                        "learner_id": p.learner_id,
-                        "card_id": p.card_id,
-                        "source": p.source,
-                        "created_at": p.created_at,
-                    }
-                    for p in rows
-                ],
             )
 
     def add_outbox(self, rows: Sequence[OutboxMessage]) -> None:

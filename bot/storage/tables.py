@@ -322,8 +322,8 @@ challenge_submissions = Table(
     Column("display_name", String(128), nullable=False),
     Column("joined_at", UTCDateTime, nullable=False),
     Column("text", Text),
-    # A platform file id of a photo of their page.
-    Column("photo_ref", String(256)),
+    # A photo of their page: a platform file id, or an attachment URL (which can be long).
+    Column("photo_ref", Text),
     Column("submitted_at", UTCDateTime),
     # Per rubric row: 1 need to re-study, 2 shaky, 3 confident, empty not rated ("3,,1").
     Column("grades", String(64), nullable=False, default=""),

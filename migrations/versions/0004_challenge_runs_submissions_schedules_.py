@@ -70,7 +70,7 @@ def upgrade() -> None:
     sa.Column('display_name', sa.String(length=128), nullable=False),
     sa.Column('joined_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('text', sa.Text(), nullable=True),
-    sa.Column('photo_ref', sa.String(length=256), nullable=True),
+    sa.Column('photo_ref', sa.Text(), nullable=True),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('grades', sa.String(length=64), nullable=False),
     sa.Column('checks', sa.String(length=64), nullable=False),

@@ -29,6 +29,7 @@ import discord.http
 import discord.webhook.async_
 import pytest
 
+from bot.core.messages import HeatMap
 from bot.core.rendering import RenderedImage
 from bot.core.stats import StudyStats
 
@@ -154,6 +155,8 @@ class FakeDiscord:
         self.callbacks: list[dict[str, Any]] = []
         #: channel id -> (HTTP status, Discord error code) to refuse sends with.
         self.refuse: dict[int, tuple[int, int]] = {}
+        #: user id -> the member's permissions in a server (default: View Channel only).
+        self.permissions: dict[int, int] = {}
         self._ids = itertools.count(1_000_000_000_000_000_000)
         self._interactions: dict[str, dict[str, Any]] = {}
 
@@ -447,7 +450,7 @@ class FakeDiscord:
                 "deaf": False,
                 "mute": False,
                 "flags": 0,
-                "permissions": "1024",
+                "permissions": str(self.permissions.get(user_id, 1024)),
             }
         if message is not None:
             payload["message"] = message.payload
@@ -478,6 +481,56 @@ class FakeDiscord:
             "name": name,
             "type": 1,
             "options": [{"name": option, "type": 3, "value": typed, "focused": True}],
+        }
+        return self._interaction(4, data, user, place)
+
+    def subcommand(
+        self,
+        group: str,
+        name: str,
+        user: tuple[int, str],
+        place: Place,
+        /,
+        *,
+        attachments: dict[str, tuple[str, str, bytes]] | None = None,
+        **options: str | int,
+    ) -> dict[str, Any]:
+        """A subcommand of a command group (``/group name``): string and integer options, and
+        ``attachments`` mapping an option to (file name, content type, bytes)."""
+        inner: list[dict[str, Any]] = [
+            {"name": k, "type": 4 if isinstance(v, int) else 3, "value": v}
+            for k, v in options.items()
+        ]
+        data: dict[str, Any] = {
+            "id": str(APP_ID + 101),
+            "name": group,
+            "type": 1,
+            "options": [{"name": name, "type": 1, "options": inner}],
+        }
+        for option, (filename, content_type, content) in (attachments or {}).items():
+            aid = self._next()
+            inner.append({"name": option, "type": 11, "value": str(aid)})
+            url = f"https://cdn.example/attachments/{place.channel['id']}/{aid}/{filename}"
+            data.setdefault("resolved", {}).setdefault("attachments", {})[str(aid)] = {
+                "id": str(aid),
+                "filename": filename,
+                "size": len(content),
+                "url": url,
+                "proxy_url": url,
+                "content_type": content_type,
+            }
+        return self._interaction(2, data, user, place)
+
+    def subcommand_autocomplete(
+        self, group: str, name: str, option: str, typed: str, user: tuple[int, str], place: Place
+    ) -> dict[str, Any]:
+        """An autocomplete request for one focused string option of a subcommand."""
+        focused = {"name": option, "type": 3, "value": typed, "focused": True}
+        data = {
+            "id": str(APP_ID + 101),
+            "name": group,
+            "type": 1,
+            "options": [{"name": name, "type": 1, "options": [focused]}],
         }
         return self._interaction(4, data, user, place)
 
@@ -590,6 +643,7 @@ class FakeRenderer:
 
     def __init__(self) -> None:
         self.card_images: list[tuple[str | None, str | None]] = []
+        self.heatmaps: list[HeatMap] = []
 
     def _image(self, seed: str) -> RenderedImage:
         data = tiny_png(seed)
@@ -606,6 +660,10 @@ class FakeRenderer:
 
     async def text_image(self, markdown: str) -> RenderedImage:
         return self._image(f"text:{markdown}")
+
+    async def heatmap(self, chart: HeatMap) -> RenderedImage:
+        self.heatmaps.append(chart)
+        return self._image(f"heatmap:{chart!r}")
 
     async def close(self) -> None:
         return None

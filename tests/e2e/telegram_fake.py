@@ -5,6 +5,8 @@
 replaced. It answers like Telegram does where it matters to the adapter:
 
 * ``getMe`` with ``is_bot``; ``getUpdates`` long-polls (waits until cancelled);
+* ``getChatMember`` answers with the status a test set (:meth:`FakeBotAPI.set_member`),
+  "member" otherwise;
 * messages get ids per chat and are kept, so edits apply to them and a callback
   query can quote the message as it is now;
 * HTML is parsed as Telegram parses it: only its tags, every ``<`` and ``&``
@@ -26,7 +28,7 @@ import html
 import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -181,6 +183,8 @@ class FakeBotAPI(BaseRequest):
         self._ids: dict[int, itertools.count[int]] = {}
         self._file_ids = itertools.count(1)
         self.clock: Callable[[], int] = lambda: START
+        #: (chat_id, user_id) -> "creator", "administrator", "member" or "left".
+        self.members: dict[tuple[int, int], str] = {}
 
     # ------------------------------------------------------------------ BaseRequest
 
@@ -272,6 +276,12 @@ class FakeBotAPI(BaseRequest):
     def clear(self) -> None:
         self.calls.clear()
 
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """What getChatMember says about a user in a chat: "creator", "administrator",
+        "member" (the default) or "left"."""
+        assert status in ("creator", "administrator", "member", "left"), status
+        self.members[(chat_id, user_id)] = status
+
     # ------------------------------------------------------------------ the API
 
     def _failure(self, failure: Failure) -> tuple[int, bytes]:
@@ -313,6 +323,8 @@ class FakeBotAPI(BaseRequest):
             return []
         if endpoint in ("deleteWebhook", "setWebhook", "setMyCommands"):
             return True
+        if endpoint == "getChatMember":
+            return self._chat_member(int(params["chat_id"]), int(params["user_id"]))
         if endpoint == "answerCallbackQuery":
             query_id = str(params["callback_query_id"])
             if query_id in self.answered:
@@ -352,6 +364,37 @@ class FakeBotAPI(BaseRequest):
         if endpoint in ("editMessageText", "editMessageCaption", "editMessageReplyMarkup"):
             return self._edit(endpoint, params)
         raise _ApiError(404, "Not Found")
+
+    def _chat_member(self, chat_id: int, user_id: int) -> dict[str, Any]:
+        if chat_id > 0:
+            raise _ApiError(
+                400, "Bad Request: chat member status can't be requested in private chats"
+            )
+        status = self.members.get((chat_id, user_id), "member")
+        member: dict[str, Any] = {
+            "status": status,
+            "user": {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"},
+        }
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            member.update(
+                {
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    "can_manage_chat": True,
+                    "can_delete_messages": True,
+                    "can_manage_video_chats": True,
+                    "can_restrict_members": True,
+                    "can_promote_members": False,
+                    "can_change_info": True,
+                    "can_invite_users": True,
+                    "can_post_stories": False,
+                    "can_edit_stories": False,
+                    "can_delete_stories": False,
+                }
+            )
+        return member
 
     def _new_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
@@ -506,6 +549,36 @@ class Updates:
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16(command)}]
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def photo(
+        self,
+        user: TgUser,
+        file_ids: Sequence[str],
+        caption: str | None = None,
+        chat_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A photo message: one size per file id, smallest first (as Telegram lists them)."""
+        chat_id = user.id if chat_id is None else chat_id
+        sizes = [
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "width": 90 * 4**n,
+                "height": 60 * 4**n,
+                "file_size": 1000 * 16**n,
+            }
+            for n, file_id in enumerate(file_ids)
+        ]
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": self.clock(),
+            "chat": self.chat(chat_id, user),
+            "from": user.as_json(),
+            "photo": sizes,
+        }
+        if caption:
+            message["caption"] = caption
         return {"update_id": next(self._update_ids), "message": message}
 
     def callback(self, user: TgUser, message: dict[str, Any], data: str) -> dict[str, Any]:

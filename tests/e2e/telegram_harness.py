@@ -17,6 +17,7 @@ from telegram import Update
 
 from bot.app import App, build_app
 from bot.config import Secret, default_settings
+from bot.core.messages import HeatMap
 from bot.core.rendering import RenderedImage
 from bot.platforms.telegram import TelegramPlatform
 from tests.e2e.telegram_fake import TOKEN, FakeBotAPI, TgUser, Updates, button_data
@@ -45,6 +46,8 @@ class FakeRenderer:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
+        #: Every heat map asked for, as the core described it.
+        self.heatmaps: list[HeatMap] = []
 
     def _image(self, what: str) -> RenderedImage:
         key = hashlib.sha256(what.encode()).hexdigest()
@@ -63,6 +66,11 @@ class FakeRenderer:
     async def text_image(self, markdown: str) -> RenderedImage:
         self.calls.append(("text", markdown))
         return self._image(f"text {markdown}")
+
+    async def heatmap(self, chart: HeatMap) -> RenderedImage:
+        self.calls.append(("heatmap", chart.title))
+        self.heatmaps.append(chart)
+        return self._image(f"heatmap {chart!r}")
 
     async def close(self) -> None:
         return None
@@ -98,6 +106,16 @@ class Harness:
         """The user sends ``text`` (a command or plain text) in a chat (their DM by default)."""
         await self.feed(self.updates.message(user, text, chat_id))
 
+    async def send_photo(
+        self,
+        user: TgUser,
+        file_ids: Sequence[str],
+        caption: str | None = None,
+        chat_id: int | None = None,
+    ) -> None:
+        """The user sends a photo (sizes smallest first) in a chat (their DM by default)."""
+        await self.feed(self.updates.photo(user, file_ids, caption, chat_id))
+
     async def tap(self, user: TgUser, message: dict[str, Any], label_prefix: str) -> str:
         """The user taps the button whose label starts with ``label_prefix``; returns its data."""
         data = button_data(message, label_prefix)
@@ -131,8 +149,15 @@ async def telegram_bot(
     renderer: bool = True,
     mode: str = "polling",
     start: bool = True,
+    fake_renderer: bool = False,
+    restart_of: Harness | None = None,
 ) -> AsyncIterator[Harness]:
-    """Build the app on ``tmp_path`` and start the Telegram platform over a fake Bot API."""
+    """Build the app on ``tmp_path`` and start the Telegram platform over a fake Bot API.
+
+    ``fake_renderer`` draws with :class:`FakeRenderer` even when matplotlib is there.
+    ``restart_of`` is a harness that has stopped: the new app and platform use the same
+    SQLite file, the same Bot API (Telegram keeps its messages), clock and update ids.
+    """
     settings = default_settings(data_dir=tmp_path)
     settings = replace(
         settings,
@@ -148,11 +173,11 @@ async def telegram_bot(
         decks=replace(settings.decks, paths=(REPO / "decks", *extra_decks)),
         study=replace(settings.study, enable_fuzzing=False),
     )
-    clock = FixedClock(T0)
+    clock = restart_of.clock if restart_of is not None else FixedClock(T0)
     app = await build_app(settings, auto_upgrade=True, clock=clock)
     if renderer:
-        app.renderer = make_renderer()
-    api = FakeBotAPI()
+        app.renderer = FakeRenderer() if fake_renderer else make_renderer()
+    api = restart_of.api if restart_of is not None else FakeBotAPI()
     api.clock = lambda: int(clock.now().timestamp())
     harness: Harness | None = None
     try:
@@ -163,7 +188,9 @@ async def telegram_bot(
             api,
             clock,
             tmp_path / "studybot.sqlite3",
-            Updates(lambda: int(clock.now().timestamp())),
+            restart_of.updates
+            if restart_of is not None
+            else Updates(lambda: int(clock.now().timestamp())),
         )
         slept = harness.slept
 

@@ -499,6 +499,7 @@ async def test_sync_commands_publishes_every_command_for_servers_and_dms(
         [
             "review",
             "quiz",
+            "challenge",
             "stats",
             "settings",
             "decks",

@@ -78,7 +78,7 @@ async def test_start_registers_menus_per_scope_and_polls(tmp_path: Path) -> None
             "forget",
             "help",
         } <= private
-        assert group == {"quiz", "help"}
+        assert group == {"quiz", "challenge", "help"}
         assert bot.api.sent("deleteWebhook"), "long polling starts by dropping any webhook"
         assert bot.platform.application.updater is not None
         assert bot.platform.application.updater.running

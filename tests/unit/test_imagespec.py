@@ -307,7 +307,7 @@ def test_every_image_spec_in_the_shipped_decks_parses() -> None:
         ch.image for cs in result.challenge_sets for ch in cs.challenges if ch.image is not None
     ]
     assert images, "the shipped decks carry no images"
-    assert {i.kind for i in images} == {"shape", "formula"}
+    assert {i.kind for i in images} == {"shape", "formula", "diagram"}
     # Every image line in the files made it into a card.
     lines = [
         line

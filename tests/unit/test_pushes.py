@@ -194,16 +194,19 @@ async def test_due_learner_gets_exactly_one_push_at_their_push_time() -> None:
     assert m.created_at == m.not_before == PUSH
     assert row.pending and row.lease_until is None
     assert m.prompt_token is not None
+    # The prompt behind the push's buttons is made when the push is delivered.
+    assert env.db.prompt(m.prompt_token) is None
+    assert await env.pushes.drain("telegram", lambda lr, reply: _accept()) == 1
     prompt = env.db.prompt(m.prompt_token)
     assert prompt is not None
     assert (prompt.learner_id, prompt.card_id, prompt.source) == (learner.id, "c02", "push")
-    assert prompt.created_at == PUSH
+    assert prompt.created_at == env.clock.now()
 
     assert env.stored(learner.id).next_push_at == PUSH + DAY
     assert await env.tick_at(PUSH) == 0
     assert await env.tick_at(PUSH + timedelta(hours=3)) == 0
     assert len(env.outbox()) == 1
-    assert env.db.run_sync(lambda tx: tx.pushes.pending_count()) == 1
+    assert env.db.run_sync(lambda tx: tx.pushes.pending_count()) == 0  # delivered above
     assert env.db.run_sync(lambda tx: tx.pushes.pending_count("discord")) == 0
 
 
@@ -534,7 +537,7 @@ async def test_delivery_builds_a_front_with_show_snooze_and_skip() -> None:
     env = make_env()
     lid = await queued_push(env)
     [row] = env.outbox()
-    found = env.db.run_sync(lambda tx: delivery(tx, row.message))
+    found = env.db.run_sync(lambda tx: delivery(tx, row.message, env.clock.now()))
     assert found is not None
     learner, reply = found
     assert learner.id == lid
@@ -939,3 +942,7 @@ async def test_resume_recomputes_with_the_learners_settings() -> None:
     expected = next_push_after(env.stored(lid).settings, env.clock.now())
     assert expected == utc(2026, 3, 7, 3, 30)  # Saturday 09:00 IST
     assert env.stored(lid).next_push_at == expected
+
+
+async def _accept() -> bool:
+    return True

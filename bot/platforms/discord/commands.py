@@ -13,6 +13,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.platforms.discord.challenges import challenge_group
 from bot.platforms.discord.components import platform_of
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ COMMAND_NAMES = (
     "export",
     "forget",
     "help",
+    "challenge",
 )
 
 
@@ -59,8 +61,8 @@ async def _topics(
 
 def register_commands(tree: app_commands.CommandTree[Any]) -> None:
     """Add /review, /quiz, /stats, /settings, /decks, /undo, /pause, /resume, /export,
-    /forget and /help, each usable in servers, DMs and private channels, and installable
-    to a server or to a user's own account."""
+    /forget, /help and the /challenge group, each usable in servers, DMs and private
+    channels, and installable to a server or to a user's own account."""
 
     @tree.command(name="review", description="Study your next card (in our DMs)")
     async def review(interaction: discord.Interaction[Any]) -> None:
@@ -110,6 +112,8 @@ def register_commands(tree: app_commands.CommandTree[Any]) -> None:
     @tree.command(name="help", description="What this bot does and its commands")
     async def help_(interaction: discord.Interaction[Any]) -> None:
         await platform_of(interaction).cmd_help(interaction)
+
+    tree.add_command(challenge_group())
 
     for command in tree.get_commands():
         app_commands.allowed_installs(guilds=True, users=True)(command)

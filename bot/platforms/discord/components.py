@@ -1,4 +1,4 @@
-"""Buttons, select menus and the settings modal.
+"""Buttons, select menus and the modals.
 
 Every study button is a :class:`StudyButton`: its custom id IS the core's
 payload (``r:<token>:3``), and it is registered as a dynamic item when the
@@ -6,12 +6,18 @@ client starts, so a button in yesterday's DM still works after a restart.
 The /settings menus and buttons are dynamic items too (fixed custom ids), so
 no view is kept in memory per message. The items only hand the interaction
 to the running :class:`DiscordPlatform`.
+
+The challenge answer form (:class:`AnswerModal`) is never kept in memory
+either: its custom id carries the run token (``jm:<token>``) and
+:func:`route_modal_submit` reads the submission from the raw interaction, so
+a form opened before a restart is still accepted after it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Self, cast
 
 import discord
@@ -49,6 +55,12 @@ COMMON_TIMEZONES: Final = (
     "America/Los_Angeles",
     "America/Mexico_City",
 )
+#: The challenge answer form: ``jm:<run token>``; its one text input.
+ANSWER_MODAL: Final = re.compile(r"jm:(?P<token>[A-Za-z0-9_-]{8,22})")
+ANSWER_INPUT: Final = "answer"
+#: Discord's limit for a paragraph text input (the core keeps 4000 characters).
+ANSWER_MAX: Final = 4000
+
 NEW_PER_DAY: Final = ("0", "5", "10", "15", "20", "30", "50")
 RETENTIONS: Final = ("0.80", "0.85", "0.90", "0.93", "0.95")
 
@@ -235,3 +247,58 @@ class SettingsModal(discord.ui.Modal, title="Your settings"):
         self, interaction: discord.Interaction[Any], error: Exception, /
     ) -> None:
         await platform_of(interaction).on_interaction_error(interaction, error)
+
+
+class AnswerModal(discord.ui.Modal, title="Your answer"):
+    """The private answer to a group challenge: one paragraph, written from memory.
+
+    Built already stopped, so discord.py does not keep it: the submission is
+    routed by its custom id (:func:`route_modal_submit`), also after a restart.
+
+    Args:
+        run_token: the challenge run's token (from the ``j:<token>`` button).
+    """
+
+    answer: discord.ui.TextInput[AnswerModal] = discord.ui.TextInput(
+        label="Your answer, from memory",
+        style=discord.TextStyle.paragraph,
+        placeholder="No notes, no peeking. Sending again replaces your earlier answer.",
+        custom_id=ANSWER_INPUT,
+        max_length=ANSWER_MAX,
+    )
+
+    def __init__(self, run_token: str) -> None:
+        super().__init__(custom_id=f"jm:{run_token}", timeout=None)
+        self.stop()  # not stored: route_modal_submit handles the submission
+
+
+def modal_value(data: Mapping[str, Any], custom_id: str) -> str:
+    """The text typed into one input of a submitted modal (raw ``interaction.data``)."""
+    pending: list[Any] = list(data.get("components") or [])
+    while pending:
+        component = pending.pop(0)
+        if not isinstance(component, dict):
+            continue
+        if component.get("type") == 4 and component.get("custom_id") == custom_id:
+            return str(component.get("value") or "")
+        pending.extend(component.get("components") or [])
+        if isinstance(component.get("component"), dict):  # a label (type 18) wraps one input
+            pending.append(component["component"])
+    return ""
+
+
+async def route_modal_submit(interaction: discord.Interaction[Any]) -> None:
+    """Hand a submitted challenge answer form to the platform (other interactions: ignored)."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return
+    data = cast("dict[str, Any]", interaction.data or {})
+    match = ANSWER_MODAL.fullmatch(str(data.get("custom_id", "")))
+    if match is None:
+        return
+    platform = platform_of(interaction)
+    try:
+        await platform.challenges.on_answer(
+            interaction, match["token"], modal_value(data, ANSWER_INPUT)
+        )
+    except Exception as exc:
+        await platform.on_interaction_error(interaction, exc)

@@ -4,6 +4,10 @@ Cards become embeds ("<deck> · <concept>" as the title, front or back as the
 description); math becomes Unicode (:func:`math_fallback` per formula, escaped
 for Discord's markdown); tables become an image from the renderer or aligned
 monospace in a code block; everything stays within Discord's limits.
+
+Challenge posts and self-assessments are embeds too (their text carries the
+deck author's markdown and formulas); a summary's heat map is drawn and
+attached, and a shared photo (a Discord attachment URL) is shown as an image.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Final
 
 import discord
 
-from bot.core.messages import Announcement, Button, CardView, Reply
+from bot.core.messages import Announcement, Button, CardView, HeatMap, Reply
 from bot.core.rendering import (
     DISCORD_EMBED,
     DISCORD_MESSAGE,
@@ -37,6 +41,16 @@ log = logging.getLogger(__name__)
 EMBED_TITLE: Final = 256
 EMBED_FIELD: Final = 1024
 BUTTON_LABEL: Final = 80
+#: Discord: action rows in a message, buttons in a row.
+MAX_ROWS: Final = 5
+ROW_WIDTH: Final = 5
+
+#: Replies whose text is the deck author's markdown, shown as an embed (with their title).
+_EMBED_TITLES: Final = {"challenge": "Group challenge", "assess": "Self-assessment"}
+_CHALLENGE_FOOTER: Final = (
+    "The button opens a private form for your answer. For a photo of your page, tap it "
+    "once (you can close the form), then send /challenge submit with the photo."
+)
 
 _COLOURS: Final = {
     "front": discord.Colour.blurple(),
@@ -44,6 +58,9 @@ _COLOURS: Final = {
     "quiz": discord.Colour.orange(),
     "quiz_result": discord.Colour.orange(),
     "error": discord.Colour.red(),
+    "challenge": discord.Colour.gold(),
+    "assess": discord.Colour.gold(),
+    "challenge_result": discord.Colour.gold(),
 }
 
 # The same ``$...$`` / ``$$...$$`` rule as bot.core.rendering.math_fallback.
@@ -76,8 +93,8 @@ def button_view(rows: tuple[tuple[Button, ...], ...]) -> discord.ui.View | None:
     if not rows:
         return None
     view = discord.ui.View(timeout=None)
-    for index, row in enumerate(rows[:5]):
-        for button in row[:5]:
+    for index, row in enumerate(discord_rows(rows)):
+        for button in row:
             view.add_item(
                 StudyButton(
                     button.label[:BUTTON_LABEL], button.payload, style=_style(button), row=index
@@ -86,11 +103,45 @@ def button_view(rows: tuple[tuple[Button, ...], ...]) -> discord.ui.View | None:
     return view
 
 
+def discord_rows(rows: tuple[tuple[Button, ...], ...]) -> list[list[Button]]:
+    """The core's rows within Discord's 5 rows of 5 buttons, in order.
+
+    Rows that fit stay as they are; otherwise neighbouring rows share a row
+    when they fit together, and failing that (a self-assessment with many
+    checkpoints and rubric rows) the buttons flow five to a row. Beyond 25
+    buttons the last two rows (apply, share) are kept and the middle is cut.
+    """
+    if len(rows) <= MAX_ROWS and all(len(row) <= ROW_WIDTH for row in rows):
+        return [list(row) for row in rows]
+    merged: list[list[Button]] = []
+    for row in rows:
+        if merged and len(merged[-1]) + len(row) <= ROW_WIDTH:
+            merged[-1].extend(row)
+        else:
+            merged.append(list(row))
+    if len(merged) <= MAX_ROWS and all(len(row) <= ROW_WIDTH for row in merged):
+        return merged
+    flat = [button for row in rows for button in row]
+    limit = MAX_ROWS * ROW_WIDTH
+    if len(flat) > limit:
+        tail = [button for row in rows[-2:] for button in row][:limit]
+        log.warning("%d buttons do not fit in a Discord message; kept %d", len(flat), limit)
+        flat = flat[: limit - len(tail)] + tail
+    return [flat[i : i + ROW_WIDTH] for i in range(0, len(flat), ROW_WIDTH)]
+
+
 def _style(button: Button) -> discord.ButtonStyle:
     code, _, rest = button.payload.partition(":")
     arg = rest.rpartition(":")[2] if rest.count(":") == 1 else ""
-    if code in ("s", "q"):
+    if code in ("s", "q", "j"):
         return discord.ButtonStyle.primary
+    if code == "f":  # apply a self-assessment
+        return discord.ButtonStyle.success
+    if code == "g":  # a rubric grade; the chosen one is marked
+        return discord.ButtonStyle.primary if "▶" in button.label else discord.ButtonStyle.secondary
+    if code == "h":  # a checkpoint, ticked or not
+        ticked = button.label.startswith("☑")
+        return discord.ButtonStyle.success if ticked else discord.ButtonStyle.secondary
     if code == "r":
         return discord.ButtonStyle.danger if arg == "1" else discord.ButtonStyle.primary
     if code == "c" and arg == "1":
@@ -114,7 +165,8 @@ def card_markdown(markdown: str) -> str:
     return discord.utils.escape_mentions(_MATH.sub(formula, text))
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, cut at a line or word with an ellipsis."""
     if len(text) <= limit:
         return text
     pieces = split_message(text, limit - 2)
@@ -168,7 +220,7 @@ async def card_embeds(
             extra.append(back_image)
     embed = discord.Embed(
         title=_title(card),
-        description=_clip("\n\n".join(lines), DISCORD_EMBED),
+        description=clip("\n\n".join(lines), DISCORD_EMBED),
         colour=_COLOURS.get(kind),
     )
     picture = None
@@ -181,15 +233,50 @@ async def card_embeds(
         else:
             alt = image_alt_text(card.image_kind, card.image_spec)
             if alt:
-                embed.add_field(name="Figure", value=_clip(f"`{alt}`", EMBED_FIELD), inline=False)
+                embed.add_field(name="Figure", value=clip(f"`{alt}`", EMBED_FIELD), inline=False)
     if card.back is not None:
         if card.mnemonic:
-            embed.add_field(name="Mnemonic", value=_clip(card_markdown(card.mnemonic), EMBED_FIELD))
+            embed.add_field(name="Mnemonic", value=clip(card_markdown(card.mnemonic), EMBED_FIELD))
         if card.notes:
             embed.add_field(
-                name="Notes", value=_clip(card_markdown(card.notes), EMBED_FIELD), inline=False
+                name="Notes", value=clip(card_markdown(card.notes), EMBED_FIELD), inline=False
             )
     return [embed, *extra], images
+
+
+def _text_embed(reply: Reply) -> discord.Embed:
+    """A challenge post or self-assessment: the core's markdown text as an embed."""
+    embed = discord.Embed(
+        title=_EMBED_TITLES.get(reply.kind),
+        description=clip(card_markdown(reply.text), DISCORD_EMBED),
+        colour=_COLOURS.get(reply.kind),
+    )
+    if reply.kind == "challenge":
+        embed.set_footer(text=_CHALLENGE_FOOTER)
+    return embed
+
+
+async def _add_heatmap(message: Outgoing, chart: HeatMap, renderer: Renderer | None) -> None:
+    """Draw a heat map and show it in an embed; without a drawing the text stands alone."""
+    if renderer is None:
+        return
+    try:
+        image = await renderer.heatmap(chart)
+    except RenderError as exc:
+        log.warning("could not draw the heat map %r: %s", chart.title, exc)
+        return
+    message.images.append(image)
+    title = formula_fallback_plain(chart.title)[:EMBED_TITLE]
+    embed = discord.Embed(title=title, colour=_COLOURS["challenge_result"])
+    message.embeds.append(embed.set_image(url=f"attachment://{image.filename}"))
+
+
+def _add_photo(message: Outgoing, photo_ref: str) -> None:
+    """A photo Discord already holds (an attachment URL), shown as an embed image."""
+    if not photo_ref.startswith(("https://", "http://")):
+        log.warning("a photo reference that is not a Discord URL was not shown")
+        return
+    message.embeds.append(discord.Embed().set_image(url=photo_ref))
 
 
 async def to_messages(reply: Reply, renderer: Renderer | None) -> list[Outgoing]:
@@ -200,12 +287,19 @@ async def to_messages(reply: Reply, renderer: Renderer | None) -> list[Outgoing]
     out: list[Outgoing] = []
     current: Reply | None = reply
     while current is not None:
-        chunks = split_message(plain(current.text), DISCORD_MESSAGE) if current.text else []
-        for chunk in chunks[:-1]:
-            out.append(Outgoing(content=chunk))
-        message = Outgoing(content=chunks[-1] if chunks else None, buttons=current.buttons)
+        if current.kind in _EMBED_TITLES and current.text:
+            message = Outgoing(embeds=[_text_embed(current)], buttons=current.buttons)
+        else:
+            chunks = split_message(plain(current.text), DISCORD_MESSAGE) if current.text else []
+            for chunk in chunks[:-1]:
+                out.append(Outgoing(content=chunk))
+            message = Outgoing(content=chunks[-1] if chunks else None, buttons=current.buttons)
         if current.card is not None:
             message.embeds, message.images = await card_embeds(current.card, current.kind, renderer)
+        if current.heatmap is not None:
+            await _add_heatmap(message, current.heatmap, renderer)
+        if current.photo_ref:
+            _add_photo(message, current.photo_ref)
         if message.content or message.embeds or message.buttons:
             out.append(message)
         current = current.follow_up

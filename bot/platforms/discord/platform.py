@@ -1,7 +1,7 @@
 """The Discord platform: a discord.py client running the study loop in DMs and servers.
 
-Thin by design: each interaction becomes one core call (``app.study`` or
-``app.quiz``) and the core's :class:`Reply` becomes Discord messages
+Thin by design: each interaction becomes one core call (``app.study``,
+``app.quiz`` or ``app.challenges``) and the core's :class:`Reply` becomes Discord messages
 (:mod:`bot.platforms.discord.messages`). Commands are not synced at start;
 ``studybot discord sync`` calls :func:`sync_commands`.
 """
@@ -24,8 +24,9 @@ from bot.core.model import Learner
 from bot.core.pushes import DeliveryRetry
 from bot.core.rendering import RenderError
 from bot.core.stats import format_stats
+from bot.platforms.discord.challenges import ASSESS_CODES, ChallengeCommands
 from bot.platforms.discord.commands import StudyTree, register_commands
-from bot.platforms.discord.components import DYNAMIC_ITEMS, settings_view
+from bot.platforms.discord.components import DYNAMIC_ITEMS, route_modal_submit, settings_view
 from bot.platforms.discord.messages import Outgoing, announcements_of, plain, to_messages
 
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ each card comes back just before you would forget it.
 /decks: the decks, or choose which ones you study
 /pause, /resume: stop or restart the daily reminders
 /export: your review history as CSV
-/forget: delete everything I hold about you"""
+/forget: delete everything I hold about you
+/challenge: group challenges in a server: derive it from memory, then compare and rate yourself"""
 
 
 def _intents() -> discord.Intents:
@@ -96,6 +98,10 @@ class StudyClient(discord.Client):
         """Register the dynamic items so buttons from before a restart still work."""
         self.add_dynamic_items(*DYNAMIC_ITEMS)
 
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Route a submitted answer form, also one opened before a restart."""
+        await route_modal_submit(interaction)
+
 
 class ShardedStudyClient(discord.AutoShardedClient):
     """The same client split into shards (``[discord] shard_count`` / ``shard_ids``)."""
@@ -109,6 +115,10 @@ class ShardedStudyClient(discord.AutoShardedClient):
     async def setup_hook(self) -> None:
         """Register the dynamic items so buttons from before a restart still work."""
         self.add_dynamic_items(*DYNAMIC_ITEMS)
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Route a submitted answer form, also one opened before a restart."""
+        await route_modal_submit(interaction)
 
 
 def make_client(
@@ -171,6 +181,7 @@ class DiscordPlatform:
         self._last_server_channel: dict[str, int] = {}
         #: users told in a server that their DMs are closed (once each).
         self._told_closed: set[str] = set()
+        self.challenges = ChallengeCommands(self)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -445,17 +456,22 @@ class DiscordPlatform:
     # ------------------------------------------------------------------ components
 
     async def on_press(self, interaction: discord.Interaction[Any], payload: str) -> None:
-        """A study button: reveal, rate, bury, suspend, quiz reveal or confirm."""
+        """A study button: reveal, rate, bury, suspend, quiz reveal, confirm, or a challenge's."""
         try:
+            code = payload[:1]
+            if code == "j":  # join a challenge: answered with a form, so not deferred
+                await self.challenges.on_join(interaction, payload)
+                return
             await interaction.response.defer()
             who = _who(interaction)
-            code = payload[:1]
             if code == "c":  # /forget may delete the learner with their stored DM channel
                 self._dm_channels.pop(who.user_id, None)
             reply = await self.app.study.press(who, payload)
             private = not _in_bot_dm(interaction)
             if reply.kind == "expired":
                 await self._say(interaction, reply.text)
+            elif code in ASSESS_CODES:
+                await self.challenges.on_assess(interaction, payload, reply)
             elif code == "q":  # the quiz post stays as it is; the back is for this member only
                 await self._send(interaction, reply, ephemeral=True)
             elif code == "s" and reply.kind == "back":

@@ -1,4 +1,4 @@
-"""Telegram: the study loop in private chats and /quiz in groups (python-telegram-bot 22)."""
+"""Telegram (python-telegram-bot 22): study in private chats; /quiz and /challenge in groups."""
 
 from bot.platforms.telegram.platform import PLATFORM, TelegramPlatform, build_telegram
 

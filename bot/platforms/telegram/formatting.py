@@ -44,7 +44,10 @@ _BOLD: Final = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
 _ITALIC: Final = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
 _TAG: Final = re.compile(r"<(/?)([a-z]+)[^>]*>")
 _BLOCK_LINE: Final = re.compile(r"^\s*([-*+•]\s|\d+[.)]\s|>|\||#|\$\$)")
-_DISPLAY_MATH: Final = re.compile(r"\$\$[ \t]*\n(.+?)\n[ \t]*\$\$", re.DOTALL)
+#: A ``$$`` display block spread over lines: each ``$$`` alone on its line.
+_DISPLAY_MATH: Final = re.compile(
+    r"^([ \t]*)\$\$[ \t]*\n(.+?)\n[ \t]*\$\$[ \t]*$", re.DOTALL | re.MULTILINE
+)
 
 
 def _segments(text: str) -> list[tuple[bool, list[str]]]:
@@ -75,7 +78,9 @@ def unwrap(markdown: str) -> str:
     Code blocks, tables, list items, quotes, headings, ``$$`` display math and
     lines ending in a hard break (two spaces) keep their line breaks.
     """
-    markdown = _DISPLAY_MATH.sub(lambda m: "$$" + " ".join(m.group(1).split()) + "$$", markdown)
+    markdown = _DISPLAY_MATH.sub(
+        lambda m: m.group(1) + "$$" + " ".join(m.group(2).split()) + "$$", markdown
+    )
     keep: set[int] = set()
     for start, end in table_blocks(markdown):
         keep.update(range(start, end))

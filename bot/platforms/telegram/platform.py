@@ -1,10 +1,11 @@
 """The Telegram adapter: python-telegram-bot 22 on the app's event loop.
 
-Thin by design: each update becomes one core call (``app.study``, ``app.quiz``)
-and each core :class:`~bot.core.messages.Reply` becomes Telegram messages
+Thin by design: each update becomes one core call (``app.study``, ``app.quiz``,
+``app.challenges``) and each core :class:`~bot.core.messages.Reply` becomes Telegram messages
 (HTML, escaped; photos for card images; split under Telegram's limits). Button
 callback data is the core's payload, except the adapter's own onboarding
-buttons (``ob:`` / ``os:``, see :mod:`.onboarding`).
+buttons (``ob:`` / ``os:``, see :mod:`.onboarding`). Group challenges (``/challenge``,
+private answers, the self-assessment) are described in :mod:`.challenges`.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.core.learners import Who
-from bot.core.messages import Announcement, CardView, Reply
+from bot.core.messages import Announcement, CardView, HeatMap, Reply
 from bot.core.model import Learner
 from bot.core.pushes import DeliveryRetry
 from bot.core.rendering import (
@@ -59,6 +60,18 @@ from bot.core.rendering import (
     utf16_len,
 )
 from bot.core.stats import format_stats
+from bot.platforms.telegram.challenges import (
+    ASSESSMENT_KINDS,
+    CHALLENGE_PRIVATE,
+    CHALLENGE_USAGE,
+    JOIN_PREFIX,
+    NEEDS_ADMIN,
+    ChallengeCommand,
+    action_of,
+    is_admin_status,
+    join_start,
+    parse_challenge,
+)
 from bot.platforms.telegram.formatting import keyboard, reply_markdown, split_html, to_html
 from bot.platforms.telegram.onboarding import (
     Choice,
@@ -117,6 +130,7 @@ MENU_PRIVATE: Final = (
 )
 MENU_GROUP: Final = (
     ("quiz", "Quiz the group on a topic, e.g. /quiz attention"),
+    ("challenge", "Derive it from memory together: /challenge list"),
     ("help", "What I can do here"),
 )
 
@@ -148,12 +162,15 @@ HELP_PRIVATE: Final = (
     "/pause /resume the daily reminder\n\n"
     "**Your data**\n"
     "/export your review history as CSV · /forget delete everything\n\n"
-    "In a group, /quiz attention quizzes everyone; you rate yourself here, privately."
+    "In a group, /quiz attention quizzes everyone; you rate yourself here, privately. "
+    "Group challenges (/challenge) are answered here too."
 )
 HELP_GROUP: Final = (
     "/quiz <topic> posts a card (try /quiz attention). Tap Reveal: I send you the answer "
     "privately, you rate yourself, and it counts in your own schedule. "
-    "The answer and a tally come here when everyone has rated or time is up."
+    "The answer and a tally come here when everyone has rated or time is up.\n\n"
+    "/challenge list: derive-it-from-memory challenges. Everyone answers me privately, "
+    "then the reference comes here and each of you grades yourself."
 )
 TEXT_HINT: Final = "Send /review to study, or /help for the commands."
 SORRY: Final = "Sorry, something went wrong there. Your progress is safe; please try again."
@@ -161,6 +178,18 @@ SENT_PRIVATELY: Final = "I sent you the answer in our private chat."
 START_FIRST: Final = (
     "I can't message you yet. Tap OK to open a chat with me, press Start, then tap Reveal again."
 )
+
+JOINED_PRIVATELY: Final = "You're in: I sent you a private message. Write your answer there."
+JOIN_START_FIRST: Final = (
+    "I can't message you yet. Tap OK to open a chat with me and press Start: "
+    "that signs you up for the challenge."
+)
+PHOTO_HINT: Final = (
+    "I only take photos as answers to a group challenge you have joined. "
+    "Send /review to study, or /help for the commands."
+)
+APPLIED: Final = "Applied to your cards."
+PHOTO_GONE: Final = "(The photo is no longer available.)"
 
 _ALLOWED_UPDATES: Final = [Update.MESSAGE, Update.CALLBACK_QUERY]
 NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
@@ -301,6 +330,7 @@ class TelegramPlatform:
         a.add_handler(CommandHandler("start", self._on_start, filters=only_new))
         a.add_handler(CommandHandler("help", self._on_help, filters=only_new))
         a.add_handler(CommandHandler("quiz", self._on_quiz, filters=only_new))
+        a.add_handler(CommandHandler("challenge", self._on_challenge, filters=only_new))
         a.add_handler(
             CommandHandler(
                 [name for name, _ in PRIVATE_COMMANDS], self._on_private_command, filters=only_new
@@ -314,13 +344,21 @@ class TelegramPlatform:
                 self._on_text,
             )
         )
+        a.add_handler(
+            MessageHandler(only_new & filters.ChatType.PRIVATE & filters.PHOTO, self._on_photo)
+        )
         a.add_error_handler(self._on_error)
 
     # ------------------------------------------------------------------ Platform protocol
 
     async def announce(self, announcement: Announcement) -> None:
-        """Post a core message to a chat (a quiz answer and tally to its group)."""
-        await self.send_reply(int(announcement.chat_id), announcement.reply, images=False)
+        """Post a core message to a group: a quiz answer and tally, a challenge's start,
+        its reference (with the card image), its summary heat map, a shared answer.
+        """
+        reply = announcement.reply
+        await self.send_reply(
+            int(announcement.chat_id), reply, images=reply.kind == "challenge_result"
+        )
 
     async def push(self, learner: Learner, reply: Reply) -> bool:
         """Send a core reply to a learner's private chat.
@@ -398,6 +436,17 @@ class TelegramPlatform:
             log.warning("could not draw the back of card %s", card.card_id, exc_info=True)
             return None
 
+    async def _heatmap(self, chart: HeatMap) -> RenderedImage | None:
+        """The heat map drawn as an image, or None (no renderer, or it failed: text only)."""
+        renderer = self.app.renderer
+        if renderer is None:
+            return None
+        try:
+            return await renderer.heatmap(chart)
+        except Exception:
+            log.warning("could not draw the heat map %r", chart.title, exc_info=True)
+            return None
+
     async def _send_text(
         self, chat_id: int, html_text: str, markup: InlineKeyboardMarkup | None = None
     ) -> Message:
@@ -415,11 +464,23 @@ class TelegramPlatform:
     async def _send_photo(
         self,
         chat_id: int,
-        image: RenderedImage,
+        image: RenderedImage | str,
         caption: str,
         markup: InlineKeyboardMarkup | None,
     ) -> Message:
+        """Send a drawn image (uploaded once, then by file_id) or a Telegram file_id."""
         bot = self.application.bot
+        if isinstance(image, str):
+            file_id = image
+            return await self._call(
+                lambda: bot.send_photo(
+                    chat_id,
+                    file_id,
+                    caption=caption or None,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+            )
         cached = self._file_ids.get(image.key)
         if cached is not None:
             try:
@@ -455,31 +516,52 @@ class TelegramPlatform:
     async def _send_parts(
         self,
         chat_id: int,
-        parts: Sequence[tuple[str, RenderedImage | None]],
+        parts: Sequence[tuple[str, RenderedImage | str | None]],
         markup: InlineKeyboardMarkup | None,
     ) -> list[Message]:
-        """Send text and photo parts in order; the buttons go on the last one."""
+        """Send text and photo parts in order; the buttons go on the last one.
+
+        A photo given by file_id that Telegram refuses is replaced by its caption alone.
+        """
         sent: list[Message] = []
         for i, (text, image) in enumerate(parts):
             last = markup if i == len(parts) - 1 else None
-            if image is not None:
-                sent.append(await self._send_photo(chat_id, image, text, last))
-            else:
+            if image is None:
                 sent.append(await self._send_text(chat_id, text, last))
+                continue
+            try:
+                sent.append(await self._send_photo(chat_id, image, text, last))
+            except BadRequest as exc:
+                if not isinstance(image, str) or _not_modified(exc):
+                    raise
+                log.warning("telegram refused the photo %s: %s", image, exc)
+                if text or last is not None:
+                    sent.append(await self._send_text(chat_id, text or PHOTO_GONE, last))
         return sent
 
     async def send_reply(self, chat_id: int, reply: Reply, *, images: bool = True) -> list[Message]:
         """Send a core reply (and its follow-up) to a chat: photo for a card image,
         HTML text split under Telegram's limits, buttons on the last message.
+
+        A photo the reply names (``photo_ref``) or its heat map goes first too, with
+        the text as its caption; ``images`` only decides whether card images are drawn.
         """
         image = await self._card_image(reply.card) if images else None
         extra = await self._table_image(reply.card) if images else None
+        photos: list[RenderedImage | str] = [image] if image is not None else []
+        if reply.photo_ref:
+            photos.append(reply.photo_ref)
+        if reply.heatmap is not None:
+            chart = await self._heatmap(reply.heatmap)
+            if chart is not None:
+                photos.append(chart)
         markdown = reply_markdown(reply, image_shown=image is not None)
-        chunks = split_html(markdown, TELEGRAM_CAPTION if image else TELEGRAM_MESSAGE)
-        parts: list[tuple[str, RenderedImage | None]] = []
-        if image is not None:
-            parts.append((chunks.pop(0) if chunks else "", image))
+        chunks = split_html(markdown, TELEGRAM_CAPTION if photos else TELEGRAM_MESSAGE)
+        parts: list[tuple[str, RenderedImage | str | None]] = []
+        if photos:
+            parts.append((chunks.pop(0) if chunks else "", photos[0]))
         parts.extend((chunk, None) for chunk in chunks)
+        parts.extend(("", photo) for photo in photos[1:])
         if extra is not None:
             parts.append(("", extra))
         sent = await self._send_parts(chat_id, parts, keyboard(reply)) if parts else []
@@ -609,6 +691,13 @@ class TelegramPlatform:
         who = _who(user)
         # Enrols the learner, makes them reachable again, and keeps their chat id for pushes.
         await self.app.study.remember_dm_channel(who, str(chat.id))
+        run_token = join_start(context.args[0]) if context.args else None
+        if run_token is not None:
+            # From a challenge's "Submit my answer" when the bot could not write first.
+            reply = await self.app.challenges.join(who, run_token)
+            await self.send_reply(chat.id, reply)
+            await self.app.deliver(reply.announcements)
+            return
         intro = WELCOME
         if context.args and context.args[0] == "quiz":
             intro = f"{QUIZ_RETURN}\n\n{WELCOME}"
@@ -653,6 +742,68 @@ class TelegramPlatform:
         reply = await self.app.quiz.start(_who(user), str(chat.id), topic)
         await self.app.deliver(reply.announcements)
         await self.send_reply(chat.id, reply)
+
+    async def _on_challenge(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/challenge <subcommand>`` in a group (in a private chat: where to use it)."""
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None:
+            return
+        if chat.type == ChatType.PRIVATE:
+            await self._send_text(chat.id, to_html(CHALLENGE_PRIVATE))
+            return
+        command = parse_challenge(context.args or ())
+        if command.action == "usage":
+            text = CHALLENGE_USAGE if command.problem is None else command.problem
+            await self._send_text(chat.id, to_html(text))
+            return
+        admin = False
+        if command.action in NEEDS_ADMIN:
+            admin = await self._is_admin(chat.id, user.id, message)
+        reply = await self._challenge_reply(_who(user), str(chat.id), command, admin)
+        await self.send_reply(chat.id, reply)
+        await self.app.deliver(reply.announcements)
+
+    async def _challenge_reply(
+        self, who: Who, chat_id: str, command: ChallengeCommand, admin: bool
+    ) -> Reply:
+        """Run one parsed /challenge subcommand against the core."""
+        challenges = self.app.challenges
+        action = command.action
+        if action == "list":
+            return challenges.list_all()
+        if action == "start":
+            return await challenges.start(
+                who, chat_id, command.challenge_id or "", command.minutes, admin
+            )
+        if action == "status":
+            return await challenges.status(who, chat_id)
+        if action == "cancel":
+            return await challenges.cancel(who, chat_id, admin)
+        if action == "reveal":
+            return await challenges.reveal(who, chat_id, admin)
+        if action == "schedule":
+            return await challenges.schedule(
+                who, chat_id, command.challenge_id or "", command.weekday, command.at, admin
+            )
+        if action == "unschedule":
+            return await challenges.unschedule(who, chat_id, command.challenge_id, admin)
+        return await challenges.configure(who, chat_id, command.key, command.value, admin)
+
+    async def _is_admin(self, chat_id: int, user_id: int, message: Message) -> bool:
+        """Whether the sender is the group's owner or an admin (Telegram's getChatMember).
+
+        A message sent anonymously on behalf of the group comes from one of its admins.
+        When Telegram cannot tell, the answer is no.
+        """
+        if message.sender_chat is not None and message.sender_chat.id == chat_id:
+            return True
+        bot = self.application.bot
+        try:
+            member = await self._call(lambda: bot.get_chat_member(chat_id, user_id))
+        except TelegramError as exc:
+            log.info("could not look up member %s of chat %s: %s", user_id, chat_id, exc)
+            return False
+        return is_admin_status(member.status)
 
     async def _on_private_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
@@ -780,6 +931,11 @@ class TelegramPlatform:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
         if message is None or user is None or chat is None or not message.text:
             return
+        who = _who(user)
+        if await self.app.challenges.has_open_run(who):
+            # The answer to a group challenge this learner joined.
+            await self._submit(chat.id, who, text=message.text)
+            return
         waiting = self.onboarding.waiting(user.id)
         if waiting is None:
             await self._send_text(chat.id, to_html(TEXT_HINT))
@@ -789,6 +945,26 @@ class TelegramPlatform:
             await self._choose(chat.id, user, Choice(chain, "tz", resolve_zone(message.text)))
         else:
             await self._choose(chat.id, user, Choice(chain, "push", parse_push_time(message.text)))
+
+    async def _on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo in a private chat: a page answering a challenge (its caption as text)."""
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None or not message.photo:
+            return
+        who = _who(user)
+        if not await self.app.challenges.has_open_run(who):
+            await self._send_text(chat.id, to_html(PHOTO_HINT))
+            return
+        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        await self._submit(chat.id, who, text=message.caption, photo_ref=largest.file_id)
+
+    async def _submit(
+        self, chat_id: int, who: Who, *, text: str | None, photo_ref: str | None = None
+    ) -> None:
+        """Hand a private answer to the member's open challenge and confirm (or refuse)."""
+        reply = await self.app.challenges.submit(who, text=text, photo_ref=photo_ref)
+        await self.send_reply(chat_id, reply)
+        await self.app.deliver(reply.announcements)
 
     async def _choose(
         self, chat_id: int, user: User, choice: Choice, message: Message | None = None
@@ -866,7 +1042,14 @@ class TelegramPlatform:
         if data.startswith("q:"):
             await self._quiz_reveal(query, who, chat_id)
             return
+        action = action_of(data)
+        if action is not None and action.kind == "join":
+            await self._challenge_join(query, who, message, action.token)
+            return
         reply = await self.app.study.press(who, data)
+        if action is not None and action.kind in ASSESSMENT_KINDS:
+            await self._assessment_button(query, message, chat_id, action.kind, reply)
+            return
         await self.app.deliver(reply.announcements)
         if reply.kind in ("expired", "error"):
             await self._answer(query, reply.text, alert=reply.kind == "error")
@@ -918,6 +1101,85 @@ class TelegramPlatform:
             return
         await self._answer(query, SENT_PRIVATELY)
 
+    async def _challenge_join(
+        self, query: CallbackQuery, who: Who, message: Message | None, run_token: str
+    ) -> None:
+        """A member tapped "Submit my answer": they join, and I write to them privately."""
+        reply = await self.app.study.press(who, query.data or "")
+        await self.app.deliver(reply.announcements)
+        if reply.kind in ("expired", "error"):
+            await self._answer(query, reply.text, alert=reply.kind == "error")
+            return
+        user_id = int(who.user_id)
+        if message is not None and message.chat.type == ChatType.PRIVATE:
+            await self._answer(query)
+            await self.send_reply(message.chat.id, reply)
+            return
+        try:
+            await self.send_reply(user_id, reply)
+        except TelegramError as exc:
+            if not _unreachable(exc):
+                raise
+            log.info("telegram user %s has not started the bot; sending a join link", user_id)
+            await self.app.study.mark_unreachable(PLATFORM, who.user_id)
+            link = self._link(f"{JOIN_PREFIX}{run_token}")
+            await self._answer(query, JOIN_START_FIRST, alert=True, url=link)
+            return
+        await self._answer(query, JOINED_PRIVATELY)
+
+    async def _assessment_button(
+        self,
+        query: CallbackQuery,
+        message: Message | None,
+        chat_id: int,
+        kind: str,
+        reply: Reply,
+    ) -> None:
+        """A tap on the private self-assessment: it is updated in place, or applied."""
+        if reply.kind in ("expired", "error"):
+            await self._answer(query, reply.text, alert=reply.kind == "error")
+        elif reply.kind == "assess":
+            await self._answer(query)
+            await self._edit_assessment(message, chat_id, reply)
+        elif kind == "assessed":
+            await self._answer(query, APPLIED)
+            # The outcome replaces the form; sharing one's answer stays possible.
+            await self._replace(message, chat_id, reply.text, _share_keyboard(message))
+        else:  # shared, or already applied: a short notice, the form stays
+            await self._answer(query, reply.text)
+        await self.app.deliver(reply.announcements)
+
+    async def _edit_assessment(self, message: Message | None, chat_id: int, reply: Reply) -> None:
+        """Show the updated self-assessment in the tapped message (its end when it is long)."""
+        if message is None or not (message.text or message.photo):
+            await self.send_reply(chat_id, reply)
+            return
+        limit = TELEGRAM_CAPTION if message.photo else TELEGRAM_MESSAGE
+        chunks = split_html(reply_markdown(reply), limit)
+        if chunks:
+            await self._edit(message, chunks[-1], keyboard(reply))
+
+    async def _replace(
+        self,
+        message: Message | None,
+        chat_id: int,
+        markdown: str,
+        markup: InlineKeyboardMarkup | None,
+    ) -> None:
+        """Replace the tapped message's text, continuing in new messages when it is long."""
+        if message is None or not (message.text or message.photo):
+            chunks = split_html(markdown, TELEGRAM_MESSAGE)
+            await self._send_parts(chat_id, [(c, None) for c in chunks], markup)
+            return
+        is_photo = bool(message.photo)
+        chunks = split_html(markdown, TELEGRAM_CAPTION if is_photo else TELEGRAM_MESSAGE)
+        if not chunks:
+            return
+        rest: list[tuple[str, RenderedImage | str | None]] = [(c, None) for c in chunks[1:]]
+        await self._edit(message, chunks[0], None if rest else markup)
+        if rest:
+            await self._send_parts(chat_id, rest, markup)
+
     # ------------------------------------------------------------------ errors
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -952,6 +1214,19 @@ class TelegramPlatform:
                 await self._send_text(chat_id, to_html(SORRY))
         except Exception:
             log.warning("could not tell chat %s about the error", chat_id, exc_info=True)
+
+
+def _share_keyboard(message: Message | None) -> InlineKeyboardMarkup | None:
+    """The "Share my answer" button of a self-assessment message, alone (None if absent)."""
+    markup = message.reply_markup if message is not None else None
+    if markup is None:
+        return None
+    for row in markup.inline_keyboard:
+        for button in row:
+            action = action_of(str(button.callback_data or ""))
+            if action is not None and action.kind == "share":
+                return InlineKeyboardMarkup([[button]])
+    return None
 
 
 def build_telegram(app: App) -> TelegramPlatform:
