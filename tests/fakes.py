@@ -549,6 +549,12 @@ class FakeSchedule:
         first = min(candidates, key=lambda r: (r.deck_position, r.card.position, r.card.id))
         return first.card.id
 
+    def next_due_and_counts(
+        self, learner_id: int, now: datetime, since: datetime
+    ) -> tuple[str | None, int, int]:
+        reviews, new = FakeReviews(self.store).counts_since(learner_id, since)
+        return self.next_due(learner_id, now), reviews, new
+
     def count_due(self, learner_id: int, until: datetime) -> int:
         _utc(until)
         return sum(
@@ -672,6 +678,13 @@ class FakePrompts:
         self.store.prompts[prompt.token] = Prompt(
             prompt.token, prompt.learner_id, prompt.card_id, prompt.source, prompt.created_at
         )
+
+    def get_with_state(self, token: str) -> tuple[Prompt, CardState] | None:
+        prompt = self.store.prompts.get(token)
+        if prompt is None:
+            return None
+        state = self.store.states.get((prompt.learner_id, prompt.card_id))
+        return prompt, state or CardState(prompt.learner_id, prompt.card_id)
 
     def get(self, token: str) -> Prompt | None:
         return self.store.prompts.get(token)

@@ -126,6 +126,13 @@ class ScheduleRepo(Protocol):
         """The first live card in deck order in ``topics`` (deck ids or tags) never studied."""
         ...
 
+    def next_due_and_counts(
+        self, learner_id: int, now: datetime, since: datetime
+    ) -> tuple[str | None, int, int]:
+        """``next_due(learner_id, now)`` and ``ReviewRepo.counts_since(learner_id, since)``
+        in one statement (the hot path of every rating)."""
+        ...
+
     def count_due(self, learner_id: int, until: datetime) -> int: ...
 
     def due_times(self, learner_id: int, until: datetime) -> list[datetime]:
@@ -171,6 +178,10 @@ class PromptRepo(Protocol):
     def add(self, prompt: Prompt) -> None: ...
 
     def get(self, token: str) -> Prompt | None: ...
+
+    def get_with_state(self, token: str) -> tuple[Prompt, CardState] | None:
+        """A prompt and its learner's state for the card (NEW when none), in one read."""
+        ...
 
     def reveal(self, token: str, now: datetime, typed_answer: str | None) -> None: ...
 

@@ -78,11 +78,11 @@ def next_card(tx: Tx, learner: Learner, now: datetime, token: str, source: str) 
     """
     s = learner.settings
     start = srs.day_start(now, s.timezone)
-    reviews_today, new_today = tx.reviews.counts_since(learner.id, start)
+    due, reviews_today, new_today = tx.schedule.next_due_and_counts(learner.id, now, start)
     card_id: str | None = None
     # The review limit caps everything, new cards included (as Anki's scheduler does).
     if reviews_today < s.max_reviews_per_day:
-        card_id = tx.schedule.next_due(learner.id, now)
+        card_id = due
         if card_id is None and new_today < s.new_cards_per_day:
             card_id = tx.schedule.next_new(learner.id, learner.topics, now)
         if card_id is None:
@@ -120,10 +120,12 @@ def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> R
 
 def _open_prompt(tx: Tx, learner: Learner, token: str) -> tuple[Prompt, CardState] | None:
     """The prompt named by a token if it is this learner's, unanswered and current."""
-    prompt = tx.prompts.get(token)
-    if prompt is None or prompt.learner_id != learner.id or prompt.answered_at is not None:
+    found = tx.prompts.get_with_state(token)
+    if found is None:
         return None
-    state = tx.schedule.get(learner.id, prompt.card_id)
+    prompt, state = found
+    if prompt.learner_id != learner.id or prompt.answered_at is not None:
+        return None
     if state.last_review is not None and state.last_review > prompt.created_at:
         return None  # the card was reviewed through a newer prompt
     return prompt, state

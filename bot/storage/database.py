@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +31,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.core.model import CardInfo
 from bot.core.ports import Tx
 from bot.storage.repositories import SqlTx
 
@@ -69,6 +71,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
+    # Checkpoints run in a background thread (Checkpointer), not inside a user's commit.
+    cur.execute("PRAGMA wal_autocheckpoint=0")
     cur.close()
 
 
@@ -87,6 +91,39 @@ def make_sqlite_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
+class Checkpointer:
+    """Moves the SQLite write-ahead log into the database file, off the request path.
+
+    Automatic checkpoints would run inside whichever commit crosses the threshold
+    (a user's review, every ~125 reviews); a PASSIVE checkpoint from this thread
+    never blocks writers or readers.
+    """
+
+    def __init__(self, engine: Engine, every: float = 1.0) -> None:
+        self.engine = engine
+        self.every = every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="sqlite-checkpoint", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.stop.wait(self.every):
+            try:
+                raw = self.engine.raw_connection()
+                try:
+                    cursor = raw.cursor()
+                    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    cursor.close()
+                finally:
+                    raw.close()
+            except Exception:
+                log.exception("SQLite checkpoint failed; retrying")
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
 class SqlDatabase:
     """Runs units of work against SQLite or PostgreSQL.
 
@@ -102,9 +139,15 @@ class SqlDatabase:
         self._sync: Engine | None = None
         self._async: AsyncEngine | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._conn: Connection | None = None  # SQLite: the worker thread's own connection
+        self._checkpointer: Checkpointer | None = None
+        #: Card content read by any unit of work; cleared by a deck sync.
+        self.card_cache: dict[str, CardInfo | None] = {}
         if self.is_sqlite:
             self._sync = make_sqlite_engine(url, echo=echo)
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+            if make_url(url).database not in (None, "", ":memory:"):
+                self._checkpointer = Checkpointer(self._sync)
         else:
             # Every unit of work ends in COMMIT or ROLLBACK, so a checked-in connection
             # needs no reset round trip; stale connections are recycled rather than pinged
@@ -114,9 +157,13 @@ class SqlDatabase:
             )
 
     def _run_sync(self, work: Callable[[Tx], T]) -> T:
+        """In the worker thread: one transaction on the thread's long-lived connection."""
         assert self._sync is not None
-        with self._sync.begin() as conn:
-            return work(SqlTx(conn))
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._conn = self._sync.connect()
+        with conn.begin():
+            return work(SqlTx(conn, self.card_cache))
 
     async def run(self, work: Callable[[Tx], T]) -> T:
         """Run ``work`` in one transaction: commit if it returns, roll back if it raises."""
@@ -124,8 +171,9 @@ class SqlDatabase:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, self._run_sync, work)
         assert self._async is not None
+        cache = self.card_cache
         async with self._async.begin() as conn:
-            return await conn.run_sync(lambda sync_conn: work(SqlTx(sync_conn)))
+            return await conn.run_sync(lambda sync_conn: work(SqlTx(sync_conn, cache)))
 
     async def run_connection(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` with a raw connection inside one transaction (migrations, tools)."""
@@ -141,6 +189,13 @@ class SqlDatabase:
         assert self._async is not None
         async with self._async.begin() as conn:
             return await conn.run_sync(fn)
+
+    def _close_sync(self) -> None:
+        assert self._sync is not None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._sync.dispose()
 
     async def upgrade(self) -> None:
         """Bring the schema up to the newest migration."""
@@ -166,10 +221,12 @@ class SqlDatabase:
 
     async def dispose(self) -> None:
         """Close every connection (waits for the unit of work in flight)."""
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.close)
+            self._checkpointer = None
         if self._executor is not None:
             assert self._sync is not None
-            engine = self._sync
-            await asyncio.get_running_loop().run_in_executor(self._executor, engine.dispose)
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._close_sync)
             self._executor.shutdown(wait=True)
             self._executor = None
         if self._async is not None:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.decks import CardDef, Deck
 from bot.core.model import (
@@ -50,6 +51,7 @@ from bot.core.model import (
     SyncReport,
 )
 from bot.storage.tables import (
+    UTCDateTime,
     card_states,
     card_tags,
     cards,
@@ -164,6 +166,15 @@ def _learner(r: RowMapping) -> Learner:
     )
 
 
+# Hot-path statements are built once: a statement built per call costs more
+# (argument checks, a fresh cache key) than SQLite takes to run it.
+_LEARNER_BY_ACCOUNT = _LEARNER_SELECT.where(
+    learners.c.platform == bindparam("platform"),
+    learners.c.platform_user_id == bindparam("user_id"),
+)
+_LEARNER_BY_ID = _LEARNER_SELECT.where(learners.c.id == bindparam("learner_id"))
+
+
 class SqlLearners:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -171,10 +182,7 @@ class SqlLearners:
     def get(self, platform: str, platform_user_id: str) -> Learner | None:
         row = (
             self.conn.execute(
-                _LEARNER_SELECT.where(
-                    learners.c.platform == platform,
-                    learners.c.platform_user_id == platform_user_id,
-                )
+                _LEARNER_BY_ACCOUNT, {"platform": platform, "user_id": platform_user_id}
             )
             .mappings()
             .first()
@@ -182,9 +190,7 @@ class SqlLearners:
         return _learner(row) if row else None
 
     def get_by_id(self, learner_id: int) -> Learner | None:
-        row = (
-            self.conn.execute(_LEARNER_SELECT.where(learners.c.id == learner_id)).mappings().first()
-        )
+        row = self.conn.execute(_LEARNER_BY_ID, {"learner_id": learner_id}).mappings().first()
         return _learner(row) if row else None
 
     def create(
@@ -285,37 +291,47 @@ def _card_hash(card: CardDef, deck_position: int) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
+_CARD = (
+    select(
+        cards.c.id,
+        cards.c.deck_id,
+        decks.c.title.label("deck_title"),
+        cards.c.title,
+        cards.c.front,
+        cards.c.back,
+        cards.c.mnemonic,
+        cards.c.notes,
+        cards.c.image_kind,
+        cards.c.image_spec,
+    )
+    .join(decks, decks.c.id == cards.c.deck_id)
+    .where(cards.c.id == bindparam("card_id"))
+)
+_CARD_TAGS = (
+    select(card_tags.c.tag)
+    .where(card_tags.c.card_id == bindparam("card_id"))
+    .order_by(card_tags.c.tag)
+)
+
+
 class SqlCatalogue:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, cache: dict[str, CardInfo | None] | None = None) -> None:
         self.conn = conn
+        #: Card content by id, shared by the transactions of one database object.
+        #: A deck sync clears it (card text changes only then).
+        self.cache: dict[str, CardInfo | None] = {} if cache is None else cache
 
     def card(self, card_id: str) -> CardInfo | None:
-        row = (
-            self.conn.execute(
-                select(
-                    cards.c.id,
-                    cards.c.deck_id,
-                    decks.c.title.label("deck_title"),
-                    cards.c.title,
-                    cards.c.front,
-                    cards.c.back,
-                    cards.c.mnemonic,
-                    cards.c.notes,
-                    cards.c.image_kind,
-                    cards.c.image_spec,
-                )
-                .join(decks, decks.c.id == cards.c.deck_id)
-                .where(cards.c.id == card_id)
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        tags = self.conn.execute(
-            select(card_tags.c.tag).where(card_tags.c.card_id == card_id).order_by(card_tags.c.tag)
-        ).scalars()
-        return CardInfo(**row, tags=tuple(tags))
+        """A card's content; served from the per-process cache once read."""
+        if card_id in self.cache:
+            return self.cache[card_id]
+        row = self.conn.execute(_CARD, {"card_id": card_id}).mappings().first()
+        info: CardInfo | None = None
+        if row is not None:
+            tags = self.conn.execute(_CARD_TAGS, {"card_id": card_id}).scalars()
+            info = CardInfo(**row, tags=tuple(tags))
+            self.cache[card_id] = info  # absent cards are not cached: a sync may add them
+        return info
 
     def decks(self) -> list[DeckInfo]:
         count = (
@@ -360,6 +376,7 @@ class SqlCatalogue:
         With ``retire=False`` nothing is retired: used when some deck files had
         errors, so a typo never takes a deck away from its learners.
         """
+        self.cache.clear()
         existing = {
             r.id: (r.content_hash, r.retired_at)
             for r in self.conn.execute(select(cards.c.id, cards.c.content_hash, cards.c.retired_at))
@@ -499,15 +516,86 @@ def _available(now: datetime) -> Any:
     )
 
 
+_STATE_KEY = and_(
+    card_states.c.learner_id == bindparam("b_learner_id"),
+    card_states.c.card_id == bindparam("b_card_id"),
+)
+_STATE_GET = select(*_STATE_COLS).where(_STATE_KEY)
+_STATE_VALUES: dict[str, BindParameter[Any]] = {
+    name: bindparam(f"v_{name}")
+    for name in (
+        "state",
+        "step",
+        "stability",
+        "difficulty",
+        "due",
+        "last_review",
+        "reps",
+        "lapses",
+        "suspended",
+        "leech",
+        "buried_until",
+    )
+}
+_STATE_UPDATE = update(card_states).where(_STATE_KEY).values(_STATE_VALUES)
+_STATE_INSERT = insert(card_states).values(
+    learner_id=bindparam("b_learner_id"), card_id=bindparam("b_card_id"), **_STATE_VALUES
+)
+_NEXT_DUE = (
+    select(card_states.c.card_id)
+    .where(
+        card_states.c.learner_id == bindparam("learner_id"),
+        card_states.c.due <= bindparam("due_before", type_=UTCDateTime()),
+        not_(card_states.c.suspended),
+        or_(
+            card_states.c.buried_until.is_(None),
+            card_states.c.buried_until <= bindparam("now", type_=UTCDateTime()),
+        ),
+        exists().where(cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)),
+    )
+    .order_by(card_states.c.due)
+    .limit(1)
+)
+
+
+_REVIEW_INSERT = insert(review_logs)
+_COUNTS_SINCE = select(
+    func.count(),
+    func.coalesce(
+        func.sum(case((review_logs.c.before_state == int(CardStateKind.NEW), 1), else_=0)), 0
+    ),
+).where(
+    review_logs.c.learner_id == bindparam("learner_id"),
+    review_logs.c.reviewed_at >= bindparam("since", type_=UTCDateTime()),
+    review_logs.c.undone_at.is_(None),
+)
+
+
+_DUE_AND_COUNTS = select(
+    _NEXT_DUE.scalar_subquery(),
+    _COUNTS_SINCE.with_only_columns(func.count()).scalar_subquery(),
+    _COUNTS_SINCE.with_only_columns(
+        func.coalesce(
+            func.sum(case((review_logs.c.before_state == int(CardStateKind.NEW), 1), else_=0)), 0
+        )
+    ).scalar_subquery(),
+)
+
+
 class SqlSchedule:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    def next_due_and_counts(
+        self, learner_id: int, now: datetime, since: datetime
+    ) -> tuple[str | None, int, int]:
+        params = {"learner_id": learner_id, "due_before": now, "now": now, "since": since}
+        row = self.conn.execute(_DUE_AND_COUNTS, params).one()
+        return row[0], int(row[1]), int(row[2])
+
     def get(self, learner_id: int, card_id: str) -> CardState:
         row = self.conn.execute(
-            select(*_STATE_COLS).where(
-                card_states.c.learner_id == learner_id, card_states.c.card_id == card_id
-            )
+            _STATE_GET, {"b_learner_id": learner_id, "b_card_id": card_id}
         ).first()
         if row is None:
             return CardState(learner_id, card_id)
@@ -524,21 +612,11 @@ class SqlSchedule:
         return [_state_from_row(r.learner_id, r.card_id, r) for r in rows]
 
     def save(self, state: CardState) -> None:
-        values = _state_values(state)
-        result = self.conn.execute(
-            update(card_states)
-            .where(
-                card_states.c.learner_id == state.learner_id,
-                card_states.c.card_id == state.card_id,
-            )
-            .values(**values)
-        )
-        if result.rowcount == 0:
-            self.conn.execute(
-                insert(card_states).values(
-                    learner_id=state.learner_id, card_id=state.card_id, **values
-                )
-            )
+        params = {f"v_{k}": v for k, v in _state_values(state).items()}
+        params["b_learner_id"] = state.learner_id
+        params["b_card_id"] = state.card_id
+        if self.conn.execute(_STATE_UPDATE, params).rowcount == 0:
+            self.conn.execute(_STATE_INSERT, params)
 
     def delete(self, learner_id: int, card_id: str) -> None:
         self.conn.execute(
@@ -551,16 +629,8 @@ class SqlSchedule:
         self, learner_id: int, now: datetime, due_before: datetime | None = None
     ) -> str | None:
         limit = now if due_before is None else due_before
-        return self.conn.execute(
-            select(card_states.c.card_id)
-            .where(
-                card_states.c.learner_id == learner_id,
-                card_states.c.due <= limit,
-                _available(now),
-            )
-            .order_by(card_states.c.due)
-            .limit(1)
-        ).scalar()
+        params = {"learner_id": learner_id, "due_before": limit, "now": now}
+        return self.conn.execute(_NEXT_DUE, params).scalar()
 
     def next_new(self, learner_id: int, topics: Sequence[str], now: datetime) -> str | None:
         studied = exists().where(
@@ -678,11 +748,9 @@ class SqlReviews:
             "after_last_review": a.last_review,
             "after_lapses": a.lapses,
         }
-        return int(
-            self.conn.execute(
-                insert(review_logs).values(**values).returning(review_logs.c.id)
-            ).scalar_one()
-        )
+        key = self.conn.execute(_REVIEW_INSERT, values).inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
     def last_active(self, learner_id: int) -> ReviewEntry | None:
         r = (
@@ -715,21 +783,7 @@ class SqlReviews:
         )
 
     def counts_since(self, learner_id: int, since: datetime) -> tuple[int, int]:
-        row = self.conn.execute(
-            select(
-                func.count(),
-                func.coalesce(
-                    func.sum(
-                        case((review_logs.c.before_state == int(CardStateKind.NEW), 1), else_=0)
-                    ),
-                    0,
-                ),
-            ).where(
-                review_logs.c.learner_id == learner_id,
-                review_logs.c.reviewed_at >= since,
-                review_logs.c.undone_at.is_(None),
-            )
-        ).one()
+        row = self.conn.execute(_COUNTS_SINCE, {"learner_id": learner_id, "since": since}).one()
         return int(row[0]), int(row[1])
 
     def count_source_since(self, learner_id: int, source: str, since: datetime) -> int:
@@ -803,23 +857,70 @@ def _entry(r: RowMapping) -> ReviewEntry:
     )
 
 
+_PROMPT_INSERT = insert(prompts)
+_PROMPT_GET = select(prompts).where(prompts.c.token == bindparam("token"))
+_PROMPT_CLAIM = (
+    update(prompts)
+    .where(
+        prompts.c.token == bindparam("b_token"),
+        prompts.c.learner_id == bindparam("b_learner_id"),
+        prompts.c.answered_at.is_(None),
+    )
+    .values(answered_at=bindparam("b_now", type_=UTCDateTime()))
+)
+
+
+_PROMPT_WITH_STATE = (
+    select(prompts, *_STATE_COLS)
+    .select_from(
+        prompts.outerjoin(
+            card_states,
+            and_(
+                card_states.c.learner_id == prompts.c.learner_id,
+                card_states.c.card_id == prompts.c.card_id,
+            ),
+        )
+    )
+    .where(prompts.c.token == bindparam("token"))
+)
+
+
 class SqlPrompts:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def add(self, prompt: Prompt) -> None:
         self.conn.execute(
-            insert(prompts).values(
-                token=prompt.token,
-                learner_id=prompt.learner_id,
-                card_id=prompt.card_id,
-                source=prompt.source,
-                created_at=prompt.created_at,
-            )
+            _PROMPT_INSERT,
+            {
+                "token": prompt.token,
+                "learner_id": prompt.learner_id,
+                "card_id": prompt.card_id,
+                "source": prompt.source,
+                "created_at": prompt.created_at,
+            },
         )
 
+    def get_with_state(self, token: str) -> tuple[Prompt, CardState] | None:
+        r = self.conn.execute(_PROMPT_WITH_STATE, {"token": token}).first()
+        if r is None:
+            return None
+        prompt = Prompt(
+            r.token,
+            r.learner_id,
+            r.card_id,
+            r.source,
+            r.created_at,
+            r.revealed_at,
+            r.answered_at,
+            r.typed_answer,
+        )
+        if r.state is None:
+            return prompt, CardState(r.learner_id, r.card_id)
+        return prompt, _state_from_row(r.learner_id, r.card_id, r)
+
     def get(self, token: str) -> Prompt | None:
-        r = self.conn.execute(select(prompts).where(prompts.c.token == token)).mappings().first()
+        r = self.conn.execute(_PROMPT_GET, {"token": token}).mappings().first()
         if r is None:
             return None
         return Prompt(
@@ -841,16 +942,8 @@ class SqlPrompts:
         )
 
     def claim(self, token: str, learner_id: int, now: datetime) -> bool:
-        result = self.conn.execute(
-            update(prompts)
-            .where(
-                prompts.c.token == token,
-                prompts.c.learner_id == learner_id,
-                prompts.c.answered_at.is_(None),
-            )
-            .values(answered_at=now)
-        )
-        return bool(result.rowcount == 1)
+        params = {"b_token": token, "b_learner_id": learner_id, "b_now": now}
+        return bool(self.conn.execute(_PROMPT_CLAIM, params).rowcount == 1)
 
     def prune(self, before: datetime) -> int:
         return int(self.conn.execute(delete(prompts).where(prompts.c.created_at < before)).rowcount)
@@ -1575,10 +1668,12 @@ class SqlChallenges:
 class SqlTx:
     """The repositories of one transaction, over one connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(
+        self, conn: Connection, card_cache: dict[str, CardInfo | None] | None = None
+    ) -> None:
         self.conn = conn
         self.learners = SqlLearners(conn)
-        self.catalogue = SqlCatalogue(conn)
+        self.catalogue = SqlCatalogue(conn, card_cache)
         self.schedule = SqlSchedule(conn)
         self.reviews = SqlReviews(conn)
         self.prompts = SqlPrompts(conn)

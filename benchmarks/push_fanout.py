@@ -1,0 +1,213 @@
+"""Benchmark: planning a day's pushes (claim + build every push message).
+
+100,000 learners, 20% of them due now (each with one due card and some review
+history), on SQLite and, when STUDYBOT_TEST_DATABASE_URL (or --postgres) names
+a server, on PostgreSQL. The figure is learners claimed per second by
+``PushService.tick`` (claim in batches, compute each next push, count due cards,
+pick the first card, estimate the minutes from past durations, write the
+prompts and outbox rows), next to the delivery limit (Telegram's 30 messages/s).
+
+    python benchmarks/push_fanout.py [--learners 100000] [--due 0.2] [--postgres URL]
+
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import Connection, insert, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.core.actions import new_token
+from bot.core.decks import CardDef, Deck
+from bot.core.model import LearnerSettings
+from bot.core.pushes import PushService
+from bot.storage.database import SqlDatabase
+from bot.storage.repositories import _settings_row
+from bot.storage.tables import (
+    card_states,
+    learner_settings,
+    learners,
+    review_logs,
+)
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+TELEGRAM_PER_S = 30
+ZONES = ("UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Pacific/Kiritimati")
+
+
+class Clock:
+    def now(self) -> datetime:
+        return NOW
+
+
+async def seed(db: SqlDatabase, count: int, due_share: float) -> int:
+    deck = Deck(
+        "bench",
+        "Bench",
+        "bench.md",
+        tuple(
+            CardDef(id=f"b{i}", deck_id="bench", title=f"B{i}", front="f", back="b", position=i)
+            for i in range(5)
+        ),
+    )
+    await db.run(lambda tx: tx.catalogue.sync([deck], NOW - timedelta(days=30)))
+    every = max(1, round(1 / due_share))
+    due_ids = [i for i in range(1, count + 1) if i % every == 0]
+
+    def work(conn: Connection) -> None:
+        chunk = 5000
+        for start in range(1, count + 1, chunk):
+            ids = range(start, min(count, start + chunk - 1) + 1)
+            conn.execute(
+                insert(learners),
+                [
+                    {
+                        "id": i,
+                        "platform": "telegram",
+                        "platform_user_id": str(i),
+                        "display_name": f"L{i}",
+                        "created_at": NOW - timedelta(days=60),
+                        "last_seen_at": NOW - timedelta(hours=20),
+                        "unreachable": False,
+                        "next_push_at": NOW - timedelta(minutes=1)
+                        if i % every == 0
+                        else NOW + timedelta(hours=1 + i % 20),
+                    }
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                insert(learner_settings),
+                [
+                    {
+                        "learner_id": i,
+                        "topics": "",
+                        **_settings_row(LearnerSettings(timezone=ZONES[i % len(ZONES)])),
+                    }
+                    for i in ids
+                ],
+            )
+        states = [
+            {
+                "learner_id": i,
+                "card_id": f"b{k}",
+                "state": 2,
+                "step": None,
+                "stability": 4.0,
+                "difficulty": 5.0,
+                "due": NOW - timedelta(hours=k + 1) if k < 2 else NOW + timedelta(days=k),
+                "last_review": NOW - timedelta(days=4),
+                "reps": 3,
+                "lapses": 0,
+                "suspended": False,
+                "leech": False,
+            }
+            for i in due_ids
+            for k in range(3)
+        ]
+        for start in range(0, len(states), 10000):
+            conn.execute(insert(card_states), states[start : start + 10000])
+        logs = [
+            {
+                "learner_id": i,
+                "card_id": "b0",
+                "rating": 3,
+                "reviewed_at": NOW - timedelta(days=d),
+                "duration_ms": 9000 + 100 * d,
+                "source": "dm",
+                "before_state": 2,
+                "before_reps": 2,
+                "before_lapses": 0,
+                "before_suspended": False,
+                "before_leech": False,
+                "after_state": 2,
+                "after_due": NOW,
+                "after_lapses": 0,
+            }
+            for i in due_ids
+            for d in (2, 4)
+        ]
+        for start in range(0, len(logs), 10000):
+            conn.execute(insert(review_logs), logs[start : start + 10000])
+
+    await db.run_connection(work)
+    return len(due_ids)
+
+
+async def measure(url: str, count: int, due_share: float) -> dict[str, float]:
+    db = SqlDatabase(url)
+    try:
+        await db.upgrade()
+        started = time.perf_counter()
+        due = await seed(db, count, due_share)
+        seed_s = time.perf_counter() - started
+        service = PushService(db, Clock(), new_token, LearnerSettings())
+        started = time.perf_counter()
+        claimed = await service.tick(["telegram"])
+        elapsed = time.perf_counter() - started
+        pending = await db.run(lambda tx: tx.pushes.pending_count("telegram"))
+    finally:
+        await db.dispose()
+    assert claimed == due, (claimed, due)
+    assert pending == due, (pending, due)
+    return {
+        "learners": count,
+        "due": due,
+        "seed_s": round(seed_s, 2),
+        "claim_s": round(elapsed, 3),
+        "learners_per_s": round(claimed / elapsed),
+        "delivery_hours_at_30_per_s": round(due / TELEGRAM_PER_S / 3600, 2),
+    }
+
+
+async def wipe_postgres(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--learners", type=int, default=100_000)
+    parser.add_argument("--due", type=float, default=0.2)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("STUDYBOT_TEST_DATABASE_URL"),
+        help="a PostgreSQL URL whose public schema may be wiped (default: the test database)",
+    )
+    args = parser.parse_args()
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = await measure(f"sqlite:///{tmp}/fanout.sqlite3", args.learners, args.due)
+    print(f"sqlite: {sqlite}")
+    results["sqlite_learners_per_s"] = sqlite["learners_per_s"]
+    results["sqlite"] = sqlite
+    postgres: dict[str, float] | None = None
+    if args.postgres:
+        await wipe_postgres(args.postgres)
+        postgres = await measure(args.postgres, args.learners, args.due)
+        await wipe_postgres(args.postgres)
+        print(f"postgres: {postgres}")
+    results["postgres_learners_per_s"] = postgres["learners_per_s"] if postgres else None
+    results["postgres"] = postgres
+    results["telegram_messages_per_s"] = TELEGRAM_PER_S
+    results["target_learners_per_s"] = 20_000
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
