@@ -46,6 +46,7 @@ from bot.core.model import (
     LearnerSettings,
     OutboxMessage,
     Prompt,
+    PushTarget,
     QuizParticipant,
     QuizRound,
     ReviewEntry,
@@ -852,9 +853,7 @@ class FakePushes:
             if lid in wanted and self._available(s, now)
         ]
 
-    def claim_due(
-        self, now: datetime, platforms: Sequence[str], limit: int
-    ) -> list[tuple[Learner, datetime | None]]:
+    def claim_due(self, now: datetime, platforms: Sequence[str], limit: int) -> list[PushTarget]:
         _utc(now)
         wanted = set(platforms)
         rows = [
@@ -867,21 +866,31 @@ class FakePushes:
             and not lr.settings.paused
         ]
         rows.sort(key=lambda lr: (lr.next_push_at, lr.id))
-        return [(lr, self.store.last_reminders.get(lr.id)) for lr in rows[:limit]]
+        targets = []
+        for lr in rows[:limit]:
+            active = lr.last_seen_at or lr.created_at
+            reminder = self.store.last_reminders.get(lr.id)
+            s = lr.settings
+            timing = LearnerSettings(
+                timezone=s.timezone,
+                push_time=s.push_time,
+                quiet_start=s.quiet_start,
+                quiet_end=s.quiet_end,
+                days_off=s.days_off,
+            )
+            reminded = reminder is not None and reminder >= active
+            targets.append(
+                PushTarget(lr.id, lr.platform, active, reminded, timing, s.max_cards_per_push)
+            )
+        return targets
 
-    def due_counts(self, learner_ids: Sequence[int], now: datetime) -> dict[int, int]:
-        counts: dict[int, int] = {}
-        for s in self._due(learner_ids, now):
-            counts[s.learner_id] = counts.get(s.learner_id, 0) + 1
-        return counts
-
-    def first_due(self, learner_ids: Sequence[int], now: datetime) -> dict[int, str]:
-        """Each learner's first due card by ``(due, card_id)``."""
+    def due_summary(self, learner_ids: Sequence[int], now: datetime) -> dict[int, tuple[str, int]]:
+        """Each learner's first due card by ``(due, card_id)``, and how many are due."""
         mine: dict[int, list[tuple[datetime, str]]] = {}
         for s in self._due(learner_ids, now):
             assert s.due is not None
             mine.setdefault(s.learner_id, []).append((s.due, s.card_id))
-        return {lid: min(keys)[1] for lid, keys in mine.items()}
+        return {lid: (min(keys)[1], len(keys)) for lid, keys in mine.items()}
 
     def mean_durations(self, learner_ids: Sequence[int], since: datetime) -> dict[int, float]:
         """Mean ``duration_ms`` of reviews since an instant (undone ones too, as in SQL)."""

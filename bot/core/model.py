@@ -286,3 +286,25 @@ class ChallengeSchedule:
     timezone: str
     next_run_at: datetime | None
     minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PushTarget:
+    """What planning a learner's daily push needs, and nothing more (it runs for many).
+
+    Attributes:
+        learner_id: the learner.
+        platform: where the push goes.
+        last_active: the learner's last contact (or enrolment).
+        reminded: whether a reminder already went out since that contact.
+        timing: the settings that decide when pushes happen (zone, push time,
+            quiet hours, days off); learners who share them share the answers.
+        max_cards_per_push: the session size.
+    """
+
+    learner_id: int
+    platform: str
+    last_active: datetime
+    reminded: bool
+    timing: LearnerSettings
+    max_cards_per_push: int

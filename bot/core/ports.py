@@ -24,6 +24,7 @@ from bot.core.model import (
     LearnerSettings,
     OutboxMessage,
     Prompt,
+    PushTarget,
     QuizParticipant,
     QuizRound,
     ReviewEntry,
@@ -237,19 +238,17 @@ class ConfirmationRepo(Protocol):
 class PushRepo(Protocol):
     """Set-based access for the daily push fan-out and the outbox."""
 
-    def claim_due(
-        self, now: datetime, platforms: Sequence[str], limit: int
-    ) -> list[tuple[Learner, datetime | None]]:
-        """Learners whose push is due (not paused, not unreachable), with their last reminder.
+    def claim_due(self, now: datetime, platforms: Sequence[str], limit: int) -> list[PushTarget]:
+        """Learners whose push is due (not paused, not unreachable).
 
         On PostgreSQL the rows are locked (FOR UPDATE SKIP LOCKED) until the
         transaction ends, so two processes never claim the same learner.
         """
         ...
 
-    def due_counts(self, learner_ids: Sequence[int], now: datetime) -> dict[int, int]: ...
-
-    def first_due(self, learner_ids: Sequence[int], now: datetime) -> dict[int, str]: ...
+    def due_summary(self, learner_ids: Sequence[int], now: datetime) -> dict[int, tuple[str, int]]:
+        """For each learner with cards due now: (the most overdue card, how many are due)."""
+        ...
 
     def mean_durations(self, learner_ids: Sequence[int], since: datetime) -> dict[int, float]: ...
 

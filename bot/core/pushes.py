@@ -22,7 +22,7 @@ from bot.core.actions import Action
 from bot.core.learners import ServiceBase, Who
 from bot.core.localtime import in_quiet_hours, next_push_after
 from bot.core.messages import Button, Reply
-from bot.core.model import CardInfo, Learner, OutboxMessage, Prompt, ReviewSource
+from bot.core.model import CardInfo, Learner, LearnerSettings, OutboxMessage, Prompt, ReviewSource
 from bot.core.ports import Timers, TokenSource, Tx
 from bot.core.views import card_view
 
@@ -49,7 +49,7 @@ class PushPolicy:
     remind_after: timedelta = timedelta(days=3)
     stop_after: timedelta = timedelta(days=14)
     seconds_per_card: float = 20.0
-    batch: int = 1000
+    batch: int = 5000
     lease: timedelta = timedelta(minutes=2)
     max_attempts: int = 8
     max_backoff: timedelta = timedelta(minutes=30)
@@ -94,35 +94,38 @@ def plan_pushes(
     claimed = tx.pushes.claim_due(now, platforms, policy.batch)
     if not claimed:
         return 0
-    ids = [learner.id for learner, _ in claimed]
-    due = tx.pushes.due_counts(ids, now)
-    first = tx.pushes.first_due(ids, now)
+    ids = [target.learner_id for target in claimed]
+    summary = tx.pushes.due_summary(ids, now)
     durations = tx.pushes.mean_durations(ids, now - timedelta(days=30))
     updates: list[tuple[int, datetime | None, bool]] = []
     messages: list[OutboxMessage] = []
-    for learner, last_reminder in claimed:
-        s = learner.settings
-        count = due.get(learner.id, 0)
-        last_active = learner.last_seen_at or learner.created_at
-        silence = now - last_active
-        nxt = next_push_after(s, now)
+    # Learners who share a zone, push time, quiet hours and days off share the answers.
+    timing: dict[LearnerSettings, tuple[datetime | None, bool]] = {}
+    for target in claimed:
+        learner_id = target.learner_id
+        first_card, count = summary.get(learner_id, ("", 0))
+        silence = now - target.last_active
+        if target.timing not in timing:
+            s = target.timing
+            timing[s] = (next_push_after(s, now), in_quiet_hours(s, now))
+        nxt, quiet = timing[target.timing]
         kind: str | None = None
         if silence >= policy.stop_after:
             nxt = None  # stop until they come back (get_or_create_learner restarts them)
-        elif count == 0 or in_quiet_hours(s, now):
+        elif count == 0 or quiet:
             pass  # nothing due, or late after downtime and now in quiet hours: skip today
         elif silence >= policy.remind_after:
-            if last_reminder is None or last_reminder < last_active:
+            if not target.reminded:
                 kind = "reminder"
         else:
             kind = "push"
-        updates.append((learner.id, nxt, kind == "reminder"))
-        if kind is None or learner.id not in first:
+        updates.append((learner_id, nxt, kind == "reminder"))
+        if kind is None or not first_card:
             continue
         token = tokens()
-        card_id = first[learner.id]
-        seconds = durations.get(learner.id, policy.seconds_per_card * 1000) / 1000
-        session = min(count, s.max_cards_per_push)
+        card_id = first_card
+        seconds = durations.get(learner_id, policy.seconds_per_card * 1000) / 1000
+        session = min(count, target.max_cards_per_push)
         text = (
             push_text(count, session, seconds)
             if kind == "push"
@@ -130,8 +133,8 @@ def plan_pushes(
         )
         messages.append(
             OutboxMessage(
-                platform=learner.platform,
-                learner_id=learner.id,
+                platform=target.platform,
+                learner_id=learner_id,
                 kind=kind,
                 text=text,
                 created_at=now,
@@ -162,9 +165,8 @@ def push_one(
     if in_quiet_hours(learner.settings, now):
         log.info("snoozed push for learner %s falls in quiet hours; skipped", learner_id)
         return None
-    count = tx.pushes.due_counts([learner_id], now).get(learner_id, 0)
-    card_id = tx.pushes.first_due([learner_id], now).get(learner_id)
-    if count == 0 or card_id is None:
+    card_id, count = tx.pushes.due_summary([learner_id], now).get(learner_id, ("", 0))
+    if count == 0 or not card_id:
         return None
     seconds = (
         tx.pushes.mean_durations([learner_id], now - timedelta(days=30)).get(

@@ -15,8 +15,11 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     Connection,
+    Integer,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -26,6 +29,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.engine import RowMapping
@@ -44,6 +48,7 @@ from bot.core.model import (
     LearnerSettings,
     OutboxMessage,
     Prompt,
+    PushTarget,
     QuizParticipant,
     QuizRound,
     ReviewEntry,
@@ -99,6 +104,20 @@ def _settings_row(s: LearnerSettings) -> dict[str, Any]:
         "days_off": "".join(str(d) for d in sorted(s.days_off)),
         "max_cards_per_push": s.max_cards_per_push,
     }
+
+
+@lru_cache(maxsize=4096)
+def _timing(
+    timezone: str, push: str, quiet_start: str | None, quiet_end: str | None, days_off: str
+) -> LearnerSettings:
+    """The push-timing part of a learner's settings (shared, cached: few distinct values)."""
+    return LearnerSettings(
+        timezone=timezone,
+        push_time=_hhmm(push) or time(9, 0),
+        quiet_start=_hhmm(quiet_start),
+        quiet_end=_hhmm(quiet_end),
+        days_off=_days(days_off),
+    )
 
 
 @lru_cache(maxsize=128)
@@ -1147,6 +1166,36 @@ _PUSH_SELECT = select(
 ).join(learner_settings, learner_settings.c.learner_id == learners.c.id)
 
 
+_LAST_ACTIVE = func.coalesce(learners.c.last_seen_at, learners.c.created_at)
+_CLAIM = (
+    select(
+        learners.c.id,
+        learners.c.platform,
+        type_coerce(_LAST_ACTIVE, UTCDateTime()).label("last_active"),
+        and_(
+            learners.c.last_reminder_at.is_not(None),
+            learners.c.last_reminder_at >= _LAST_ACTIVE,
+        ).label("reminded"),
+        learner_settings.c.timezone,
+        learner_settings.c.push_time,
+        learner_settings.c.quiet_start,
+        learner_settings.c.quiet_end,
+        learner_settings.c.days_off,
+        learner_settings.c.max_cards_per_push,
+    )
+    .join(learner_settings, learner_settings.c.learner_id == learners.c.id)
+    .where(
+        learners.c.next_push_at <= bindparam("now", type_=UTCDateTime()),
+        learners.c.platform.in_(bindparam("platforms", expanding=True)),
+        not_(learners.c.unreachable),
+        not_(learner_settings.c.paused),
+    )
+    .order_by(learners.c.next_push_at)
+    .limit(bindparam("limit"))
+)
+_CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True, of=learners)
+
+
 class SqlPushes:
     """Set-based statements for the daily push fan-out and the outbox."""
 
@@ -1154,37 +1203,28 @@ class SqlPushes:
         self.conn = conn
         self.skip_locked = conn.dialect.name == "postgresql"
 
-    def claim_due(
-        self, now: datetime, platforms: Sequence[str], limit: int
-    ) -> list[tuple[Learner, datetime | None]]:
-        query = (
-            _PUSH_SELECT.where(
-                learners.c.next_push_at <= now,
-                learners.c.platform.in_(platforms),
-                not_(learners.c.unreachable),
-                not_(learner_settings.c.paused),
-            )
-            .order_by(learners.c.next_push_at)
-            .limit(limit)
-        )
+    def _ids(self, column: Any, ids: Sequence[int]) -> Any:
+        """``column IN ids``; on PostgreSQL one array parameter (= ANY), not thousands."""
         if self.skip_locked:
-            query = query.with_for_update(skip_locked=True, of=learners)
-        rows = self.conn.execute(query).mappings().all()
-        return [(_learner(r), r["last_reminder_at"]) for r in rows]
+            return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
+        return column.in_(ids)
 
-    def due_counts(self, learner_ids: Sequence[int], now: datetime) -> dict[int, int]:
-        if not learner_ids:
-            return {}
-        rows = self.conn.execute(
-            select(card_states.c.learner_id, func.count())
-            .where(
-                card_states.c.learner_id.in_(learner_ids), card_states.c.due <= now, _available(now)
+    def claim_due(self, now: datetime, platforms: Sequence[str], limit: int) -> list[PushTarget]:
+        query = _CLAIM_LOCKED if self.skip_locked else _CLAIM
+        params = {"now": now, "platforms": list(platforms), "limit": limit}
+        return [
+            PushTarget(
+                r[0],
+                r[1],
+                r[2],
+                bool(r[3]),
+                _timing(r[4], r[5], r[6], r[7], r[8]),
+                r[9],
             )
-            .group_by(card_states.c.learner_id)
-        ).all()
-        return {int(r[0]): int(r[1]) for r in rows}
+            for r in self.conn.execute(query, params)
+        ]
 
-    def first_due(self, learner_ids: Sequence[int], now: datetime) -> dict[int, str]:
+    def due_summary(self, learner_ids: Sequence[int], now: datetime) -> dict[int, tuple[str, int]]:
         if not learner_ids:
             return {}
         ranked = (
@@ -1197,16 +1237,19 @@ class SqlPushes:
                     order_by=(card_states.c.due, card_states.c.card_id),
                 )
                 .label("rank"),
+                func.count().over(partition_by=card_states.c.learner_id).label("due"),
             )
             .where(
-                card_states.c.learner_id.in_(learner_ids), card_states.c.due <= now, _available(now)
+                self._ids(card_states.c.learner_id, learner_ids),
+                card_states.c.due <= now,
+                _available(now),
             )
             .subquery()
         )
         rows = self.conn.execute(
-            select(ranked.c.learner_id, ranked.c.card_id).where(ranked.c.rank == 1)
+            select(ranked.c.learner_id, ranked.c.card_id, ranked.c.due).where(ranked.c.rank == 1)
         ).all()
-        return {int(r[0]): str(r[1]) for r in rows}
+        return {int(r[0]): (str(r[1]), int(r[2])) for r in rows}
 
     def mean_durations(self, learner_ids: Sequence[int], since: datetime) -> dict[int, float]:
         if not learner_ids:
@@ -1214,7 +1257,7 @@ class SqlPushes:
         rows = self.conn.execute(
             select(review_logs.c.learner_id, func.avg(review_logs.c.duration_ms))
             .where(
-                review_logs.c.learner_id.in_(learner_ids),
+                self._ids(review_logs.c.learner_id, learner_ids),
                 review_logs.c.reviewed_at >= since,
                 review_logs.c.duration_ms.is_not(None),
             )
