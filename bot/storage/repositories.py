@@ -1151,21 +1151,6 @@ class SqlConfirmations:
         return str(row.kind) if row else None
 
 
-_PUSH_SELECT = select(
-    learners.c.id,
-    learners.c.platform,
-    learners.c.platform_user_id,
-    learners.c.display_name,
-    learners.c.created_at,
-    learners.c.unreachable,
-    learners.c.last_seen_at,
-    learners.c.dm_channel_id,
-    learners.c.next_push_at,
-    learners.c.last_reminder_at,
-    *[c for c in learner_settings.c if c.name != "learner_id"],
-).join(learner_settings, learner_settings.c.learner_id == learners.c.id)
-
-
 _LAST_ACTIVE = func.coalesce(learners.c.last_seen_at, learners.c.created_at)
 _CLAIM = (
     select(
@@ -1362,7 +1347,7 @@ class SqlPushes:
     def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:
         rows = (
             self.conn.execute(
-                _PUSH_SELECT.where(
+                _LEARNER_SELECT.where(
                     learners.c.next_push_at.is_(None),
                     or_(
                         learners.c.last_seen_at >= active_since,
