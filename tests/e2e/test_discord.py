@@ -345,6 +345,25 @@ async def test_settings_menus_and_an_invalid_timezone(env: Env) -> None:
     assert "push: 07:45" in saved.content
     assert env.rows("SELECT timezone FROM learner_settings") == [("America/New_York",)]
 
+    # Quiet hours, days off and the session size for the daily push, from the same modal.
+    await env.press(panel, "set:type", ALICE, dm)
+    submit = env.fake.modal_submit(
+        env.fake.modals[-1],
+        {
+            "Quiet hours (HH:MM-HH:MM, or off)": "22:00-07:00",
+            "Days without a reminder (or none)": "sat, sun",
+            "Cards in a daily session": "15",
+        },
+        ALICE,
+        dm,
+    )
+    saved = only(await env.send(submit))
+    assert "quiet: 22:00-07:00" in saved.content
+    assert "15 cards in a daily session" in saved.content
+    assert env.rows(
+        "SELECT quiet_start, quiet_end, days_off, max_cards_per_push FROM learner_settings"
+    ) == [("22:00", "07:00", "56", 15)]
+
     # In a server, /settings answers privately.
     room = env.fake.server(GUILD, CHANNEL)
     assert only(await env.command("settings", BOB, room)).ephemeral

@@ -220,7 +220,7 @@ DYNAMIC_ITEMS: Final = (StudyButton, SettingSelect, SettingButton)
 
 
 class SettingsModal(discord.ui.Modal, title="Your settings"):
-    """Typed values: an IANA time zone and the daily push time (either may stay empty)."""
+    """Typed values (any may stay empty): time zone, push time, quiet hours, days off, session."""
 
     timezone: discord.ui.TextInput[SettingsModal] = discord.ui.TextInput(
         label="Time zone (IANA name)",
@@ -235,12 +235,36 @@ class SettingsModal(discord.ui.Modal, title="Your settings"):
         max_length=5,
     )
 
+    quiet: discord.ui.TextInput[SettingsModal] = discord.ui.TextInput(
+        label="Quiet hours (HH:MM-HH:MM, or off)",
+        placeholder="22:00-07:00",
+        required=False,
+        max_length=11,
+    )
+    days_off: discord.ui.TextInput[SettingsModal] = discord.ui.TextInput(
+        label="Days without a reminder (or none)",
+        placeholder="sat, sun",
+        required=False,
+        max_length=40,
+    )
+    per_push: discord.ui.TextInput[SettingsModal] = discord.ui.TextInput(
+        label="Cards in a daily session",
+        placeholder="20",
+        required=False,
+        max_length=3,
+    )
+
     def __init__(self) -> None:
         super().__init__(timeout=900)
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
         await platform_of(interaction).on_settings_modal(
-            interaction, self.timezone.value.strip(), self.push.value.strip()
+            interaction,
+            self.timezone.value.strip(),
+            self.push.value.strip(),
+            quiet=self.quiet.value.strip(),
+            days_off=self.days_off.value.strip(),
+            per_push=self.per_push.value.strip(),
         )
 
     async def on_error(  # type: ignore[override]  # Modal.on_error has no item

@@ -505,12 +505,26 @@ class DiscordPlatform:
         await self._say(interaction, reply.text)
 
     async def on_settings_modal(
-        self, interaction: discord.Interaction[Any], timezone: str, push: str
+        self,
+        interaction: discord.Interaction[Any],
+        timezone: str,
+        push: str,
+        *,
+        quiet: str = "",
+        days_off: str = "",
+        per_push: str = "",
     ) -> None:
-        """The typed time zone and push time; an invalid value changes nothing."""
+        """The typed settings, each validated by the core; an invalid one stops there."""
         who = _who(interaction)
         answers: list[str] = []
-        for key, value in (("timezone", timezone), ("push", push)):
+        typed = (
+            ("timezone", timezone),
+            ("push", push),
+            ("quiet", quiet),
+            ("days_off", days_off),
+            ("per_push", per_push),
+        )
+        for key, value in typed:
             if value:
                 reply = await self.app.study.change_setting(who, key, value)
                 answers.append(reply.text)
