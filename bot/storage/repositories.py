@@ -1253,18 +1253,23 @@ class SqlPushes:
     def reschedule(
         self, updates: Sequence[tuple[int, datetime | None, bool]], now: datetime
     ) -> None:
-        """Set each learner's next push; the flag records that a reminder went out now."""
-        if not updates:
-            return
-        plain = [{"lid": lid, "nxt": nxt} for lid, nxt, reminded in updates if not reminded]
-        reminded = [{"lid": lid, "nxt": nxt} for lid, nxt, flag in updates if flag]
-        stmt = update(learners).where(learners.c.id == bindparam("lid"))
-        if plain:
-            self.conn.execute(stmt.values(next_push_at=bindparam("nxt")), plain)
-        if reminded:
-            self.conn.execute(
-                stmt.values(next_push_at=bindparam("nxt"), last_reminder_at=now), reminded
-            )
+        """Set each learner's next push; the flag records that a reminder went out now.
+
+        Learners who share a push instant (same zone and push time, the common case)
+        are updated by one statement, not one row each.
+        """
+        groups: dict[tuple[datetime | None, bool], list[int]] = {}
+        for learner_id, nxt, reminded in updates:
+            groups.setdefault((nxt, reminded), []).append(learner_id)
+        for (nxt, reminded), ids in groups.items():
+            values: dict[str, Any] = {"next_push_at": nxt}
+            if reminded:
+                values["last_reminder_at"] = now
+            for start in range(0, len(ids), 5000):
+                chunk = ids[start : start + 5000]
+                self.conn.execute(
+                    update(learners).where(self._ids(learners.c.id, chunk)).values(values)
+                )
 
     def add_outbox(self, rows: Sequence[OutboxMessage]) -> None:
         if rows:
