@@ -22,7 +22,7 @@ from bot.core.actions import Action
 from bot.core.learners import ServiceBase, Who
 from bot.core.localtime import in_quiet_hours, next_push_after
 from bot.core.messages import Button, Reply
-from bot.core.model import CardInfo, Learner, LearnerSettings, OutboxMessage, Prompt, ReviewSource
+from bot.core.model import CardInfo, Learner, OutboxMessage, Prompt, ReviewSource
 from bot.core.ports import Timers, TokenSource, Tx
 from bot.core.views import card_view
 
@@ -99,16 +99,18 @@ def plan_pushes(
     durations = tx.pushes.mean_durations(ids, now - timedelta(days=30))
     updates: list[tuple[int, datetime | None, bool]] = []
     messages: list[OutboxMessage] = []
-    # Learners who share a zone, push time, quiet hours and days off share the answers.
-    timing: dict[LearnerSettings, tuple[datetime | None, bool]] = {}
+    # Learners who share a zone, push time, quiet hours and days off share the answers
+    # (the storage hands out one settings object per distinct timing: keyed by identity).
+    timing: dict[int, tuple[datetime | None, bool]] = {}
     for target in claimed:
         learner_id = target.learner_id
         first_card, count = summary.get(learner_id, ("", 0))
         silence = now - target.last_active
-        if target.timing not in timing:
+        known = timing.get(id(target.timing))
+        if known is None:
             s = target.timing
-            timing[s] = (next_push_after(s, now), in_quiet_hours(s, now))
-        nxt, quiet = timing[target.timing]
+            known = timing[id(s)] = (next_push_after(s, now), in_quiet_hours(s, now))
+        nxt, quiet = known
         kind: str | None = None
         if silence >= policy.stop_after:
             nxt = None  # stop until they come back (get_or_create_learner restarts them)

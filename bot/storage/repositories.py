@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.util import await_
 
 from bot.core.decks import CardDef, Deck
 from bot.core.model import (
@@ -1181,6 +1182,20 @@ _CLAIM = (
 _CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True, of=learners)
 
 
+_OUTBOX_COLUMNS = (
+    "platform",
+    "learner_id",
+    "kind",
+    "text",
+    "card_id",
+    "prompt_token",
+    "due_count",
+    "created_at",
+    "not_before",
+    "attempts",
+)
+
+
 class SqlPushes:
     """Set-based statements for the daily push fan-out and the outbox."""
 
@@ -1272,25 +1287,40 @@ class SqlPushes:
                 )
 
     def add_outbox(self, rows: Sequence[OutboxMessage]) -> None:
-        if rows:
-            self.conn.execute(
-                insert(outbox),
-                [
-                    {
-                        "platform": m.platform,
-                        "learner_id": m.learner_id,
-                        "kind": m.kind,
-                        "text": m.text,
-                        "card_id": m.card_id,
-                        "prompt_token": m.prompt_token,
-                        "due_count": m.due_count,
-                        "created_at": m.created_at,
-                        "not_before": m.not_before,
-                        "attempts": 0,
-                    }
-                    for m in rows
-                ],
+        if not rows:
+            return
+        records = [
+            (
+                m.platform,
+                m.learner_id,
+                m.kind,
+                m.text,
+                m.card_id,
+                m.prompt_token,
+                m.due_count,
+                m.created_at,
+                m.not_before,
+                0,
             )
+            for m in rows
+        ]
+        if self.skip_locked and self._copy(records):
+            return
+        self.conn.execute(
+            insert(outbox), [dict(zip(_OUTBOX_COLUMNS, r, strict=True)) for r in records]
+        )
+
+    def _copy(self, records: list[tuple[Any, ...]]) -> bool:
+        """PostgreSQL through asyncpg: COPY the rows in (one round trip, not one per row).
+
+        Runs in this connection's transaction. False when the driver has no COPY.
+        """
+        driver = self.conn.connection.driver_connection
+        copy = getattr(driver, "copy_records_to_table", None)
+        if copy is None:
+            return False
+        await_(copy("outbox", records=records, columns=list(_OUTBOX_COLUMNS)))
+        return True
 
     def lease(
         self, platform: str, now: datetime, until: datetime, limit: int
