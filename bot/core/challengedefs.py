@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.core.decks import ID_RE, DeckError, slugify
+from bot.core.decks import ID_RE, DeckError, lines_outside_fences, meta_line, slugify, split_list
 from bot.core.imagespec import ImageSpec, ImageSpecError, parse_image_spec
 
 __all__ = [
@@ -74,8 +74,6 @@ CHALLENGE_SECTIONS = ("prompt", "reference", "checkpoints", "points", "rubric")
 _LIST_SECTIONS = ("checkpoints", "points", "rubric")
 
 _KIND_BY_NAME: dict[str, ChallengeKind] = {k: k for k in CHALLENGE_KINDS}
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-_KEYVAL = re.compile(r"^([A-Za-z][A-Za-z_ -]*?)\s*:\s?(.*)$")
 _ITEM = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
 _TITLE = re.compile(r"^#\s+Challenge set:(.*)$")
 _SKIP = "<skip>"  # pseudo-section: swallow lines after a misplaced or unknown heading
@@ -184,27 +182,6 @@ class _Draft:
     sections: dict[str, tuple[_Lines, int]] = field(default_factory=dict)
 
 
-def _outside_fences(lines: Sequence[str]) -> list[bool]:
-    """For each line, True when it is outside a fenced code block (fence lines are inside)."""
-    out: list[bool] = []
-    fence: str | None = None
-    for line in lines:
-        m = _FENCE.match(line)
-        if fence is None:
-            out.append(m is None)
-            if m:
-                fence = m.group(1)
-        else:
-            out.append(False)
-            if m and m.group(1) == fence:
-                fence = None
-    return out
-
-
-def _split_list(value: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
-
-
 def _text(body: _Lines) -> str:
     return "\n".join(line for _, line in body).strip("\n").rstrip()
 
@@ -246,7 +223,7 @@ def _rubric_rows(
     rows: list[RubricRow] = []
     for no, item in _list_items(body, f"the rubric of {where}", count):
         text, arrow, tail = item.rpartition("->")
-        ids = _split_list(tail) if arrow else ()
+        ids = split_list(tail) if arrow else ()
         if not ids:
             count(no, f"a rubric row of {where} links no cards: end it with '-> card-id, ...'")
             continue
@@ -299,7 +276,7 @@ def parse_challenge_set(text: str, path: str) -> tuple[ChallengeSet | None, list
         err(first + 1, "the challenge set has no title after 'Challenge set:'")
         return None, errors
 
-    outside = _outside_fences(lines)
+    outside = lines_outside_fences(lines)
     set_meta: dict[str, tuple[str, int]] = {}
     drafts: list[_Draft] = []
     assessment: _Lines | None = None
@@ -359,26 +336,18 @@ def parse_challenge_set(text: str, path: str) -> tuple[ChallengeSet | None, list
             continue
         if not stripped:
             continue
-        m = _KEYVAL.match(stripped)
-        allowed = SET_KEYS if current is None else CHALLENGE_KEYS
-        where = "the set header" if current is None else f"challenge '{current.title}'"
-        if m is None:
-            hint = "### Prompt" if current is not None else "## Challenge heading"
-            err(no, f"unexpected text in {where}: expected 'key: value' or a '{hint}'")
-            continue
-        key, value = m.group(1).strip().lower(), m.group(2).strip()
-        if key not in allowed:
-            err(no, f"unknown key '{key}' in {where} (known keys: {', '.join(allowed)})")
-            continue
-        target = set_meta if current is None else current.meta
-        if key in target:
-            err(no, f"key '{key}' is given twice in {where}")
-        target[key] = (value, no)
+        if current is None:
+            meta_line(
+                stripped, no, SET_KEYS, "the set header", "## Challenge heading", set_meta, err
+            )
+        else:
+            where = f"challenge '{current.title}'"
+            meta_line(stripped, no, CHALLENGE_KEYS, where, "### Prompt", current.meta, err)
 
     set_id = set_meta["id"][0] if "id" in set_meta else _default_set_id(path)
     if not ID_RE.match(set_id):
         err(set_meta["id"][1] if "id" in set_meta else first + 1, f"bad set id {set_id!r}")
-    tags = _split_list(set_meta["tags"][0]) if "tags" in set_meta else ()
+    tags = split_list(set_meta["tags"][0]) if "tags" in set_meta else ()
     description = set_meta["description"][0] if "description" in set_meta else ""
     if not drafts:
         err(first + 1, "the challenge set has no challenges: each starts with a '## Heading' line")
@@ -445,7 +414,7 @@ def _finish(d: _Draft, set_id: str, err: Callable[[int, str], None]) -> Challeng
     related: tuple[str, ...] = ()
     if "related" in d.meta:
         value, line = d.meta["related"]
-        related = _split_list(value)
+        related = split_list(value)
         for card_id in related:
             if not ID_RE.match(card_id):
                 err(line, f"bad card id {card_id!r} in 'related' of {where}")

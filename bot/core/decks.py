@@ -113,8 +113,32 @@ def slugify(text: str) -> str:
     return slug[:48].rstrip("-") or "card"
 
 
-def _split_list(value: str) -> tuple[str, ...]:
+def split_list(value: str) -> tuple[str, ...]:
+    """Comma-separated values, stripped, without repeats, in order."""
     return tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
+
+
+def meta_line(
+    stripped: str,
+    no: int,
+    allowed: Sequence[str],
+    where: str,
+    hint: str,
+    target: dict[str, tuple[str, int]],
+    err: Callable[[int, str], None],
+) -> None:
+    """Read one ``key: value`` header line into ``target``, reporting what is wrong with it."""
+    m = _KEYVAL.match(stripped)
+    if m is None:
+        err(no, f"unexpected text in {where}: expected 'key: value' or a '{hint}'")
+        return
+    key, value = m.group(1).strip().lower(), m.group(2).strip()
+    if key not in allowed:
+        err(no, f"unknown key '{key}' in {where} (known keys: {', '.join(allowed)})")
+        return
+    if key in target:
+        err(no, f"key '{key}' is given twice in {where}")
+    target[key] = (value, no)
 
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})(.*)$")
@@ -122,7 +146,7 @@ _IGNORED = "\x00ignored"
 _KEYVAL = re.compile(r"^([A-Za-z][A-Za-z_ -]*?)\s*:\s?(.*)$")
 
 
-def _lines_outside_fences(lines: Sequence[str]) -> list[bool]:
+def lines_outside_fences(lines: Sequence[str]) -> list[bool]:
     """For each line, True when it is outside a fenced code block."""
     out: list[bool] = []
     fence: str | None = None
@@ -197,7 +221,7 @@ def _parse_native(lines: list[str], path: str, first: int) -> tuple[Deck | None,
     title = head[2:].strip()
     deck_meta: dict[str, tuple[str, int]] = {}
     drafts: list[_CardDraft] = []
-    outside = _lines_outside_fences(lines)
+    outside = lines_outside_fences(lines)
     current: _CardDraft | None = None
     section: str | None = None
     in_comment = False
@@ -236,26 +260,16 @@ def _parse_native(lines: list[str], path: str, first: int) -> tuple[Deck | None,
             continue
         if not stripped:
             continue
-        m = _KEYVAL.match(stripped)
-        allowed = DECK_KEYS if current is None else CARD_KEYS
-        where = "the deck header" if current is None else f"card '{current.title}'"
-        if m is None:
-            hint = "### Front" if current is not None else "## Card heading"
-            err(no, f"unexpected text in {where}: expected 'key: value' or a '{hint}'")
-            continue
-        key, value = m.group(1).strip().lower(), m.group(2).strip()
-        if key not in allowed:
-            err(no, f"unknown key '{key}' in {where} (known keys: {', '.join(allowed)})")
-            continue
-        target = deck_meta if current is None else current.meta
-        if key in target:
-            err(no, f"key '{key}' is given twice in {where}")
-        target[key] = (value, no)
+        if current is None:
+            meta_line(stripped, no, DECK_KEYS, "the deck header", "## Card heading", deck_meta, err)
+        else:
+            where = f"card '{current.title}'"
+            meta_line(stripped, no, CARD_KEYS, where, "### Front", current.meta, err)
 
     deck_id = deck_meta["id"][0] if "id" in deck_meta else _default_deck_id(path)
     if not ID_RE.match(deck_id):
         err(deck_meta["id"][1] if "id" in deck_meta else first + 1, f"bad deck id {deck_id!r}")
-    deck_tags = _split_list(deck_meta["tags"][0]) if "tags" in deck_meta else ()
+    deck_tags = split_list(deck_meta["tags"][0]) if "tags" in deck_meta else ()
     description = deck_meta.get("description", ("", 0))[0]
     if not drafts:
         err(first + 1, "the deck has no cards: each card starts with a '## Heading' line")
@@ -315,7 +329,7 @@ def _finish_card(
             ok = False
     if not ok:
         return None
-    tags = tuple(dict.fromkeys((*deck_tags, *_split_list(d.meta.get("tags", ("", 0))[0]))))
+    tags = tuple(dict.fromkeys((*deck_tags, *split_list(d.meta.get("tags", ("", 0))[0]))))
     notes = texts.get("notes") or None
     if d.extra_notes:
         notes = "\n\n".join([*([notes] if notes else []), *d.extra_notes])
@@ -329,7 +343,7 @@ def _finish_card(
         difficulty=difficulty,
         mnemonic=texts.get("mnemonic") or None,
         notes=notes,
-        related=_split_list(d.meta.get("related", ("", 0))[0]),
+        related=split_list(d.meta.get("related", ("", 0))[0]),
         image=image,
         line=d.line,
         position=position,
@@ -351,7 +365,7 @@ def _parse_flashcards(lines: list[str], path: str) -> tuple[Deck | None, list[De
     topic = lines[first].split(":", 1)[1].strip()
     deck_id = slugify(f"flashcards {topic}")
     topic_tag = slugify(topic)
-    outside = _lines_outside_fences(lines)
+    outside = lines_outside_fences(lines)
     drafts: list[_CardDraft] = []
     current: _CardDraft | None = None
     section: str | None = None

@@ -526,3 +526,17 @@ def test_readme_example_is_valid(card_ids: set[str]) -> None:
     assert errors == [], "\n".join(map(str, errors))
     assert cset is not None and len(cset.challenges) == 2 and cset.rubric
     assert check_challenge_links([cset], card_ids) == []
+
+
+def test_a_longer_fence_is_not_closed_by_a_shorter_one() -> None:
+    """````markdown may hold ``` lines and headings: all of it stays in the reference."""
+    text = GOOD.replace(
+        "```text\n## not a heading\n### Rubric\n```\n",
+        "````markdown\n```\n## not a heading\n```\n### Rubric\n````\n",
+    )
+    assert text != GOOD
+    cset, errors = parse_challenge_set(text, "good.md")
+    assert errors == []
+    assert cset is not None
+    reference = cset.challenges[0].reference
+    assert "## not a heading" in reference and "### Rubric" in reference
