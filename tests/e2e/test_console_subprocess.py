@@ -12,12 +12,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_console(data_dir: Path, script: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def studybot(
+    *args: str, stdin: str | None = None, **env_vars: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` from the repository, with no STUDYBOT_* variables but ``env_vars``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
     env["PYTHONPATH"] = str(REPO)
+    env.update(env_vars)
     return subprocess.run(
-        [sys.executable, "-m", "bot", "console", "--data-dir", str(data_dir), *extra],
-        input=script,
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -25,6 +29,10 @@ def run_console(data_dir: Path, script: str, *extra: str) -> subprocess.Complete
         timeout=120,
         check=False,
     )
+
+
+def run_console(data_dir: Path, script: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return studybot("console", "--data-dir", str(data_dir), *extra, stdin=script)
 
 
 def test_scripted_session_reviews_undoes_and_persists(tmp_path: Path) -> None:
@@ -88,18 +96,7 @@ def test_scripted_session_reviews_undoes_and_persists(tmp_path: Path) -> None:
 
 
 def test_run_without_a_token_says_what_to_do(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
-    env["PYTHONPATH"] = str(REPO)
-    env["STUDYBOT_DATA_DIR"] = str(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    result = studybot("run", STUDYBOT_DATA_DIR=str(tmp_path))
     assert result.returncode == 2
     assert "studybot console" in result.stderr
     assert "STUDYBOT_TELEGRAM_TOKEN" in result.stderr
@@ -108,17 +105,7 @@ def test_run_without_a_token_says_what_to_do(tmp_path: Path) -> None:
 def test_bad_config_names_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('[study]\ndesired_retention = "high"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
-    env["PYTHONPATH"] = str(REPO)
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    result = studybot("run", "--config", str(config))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -126,31 +113,15 @@ def test_bad_config_names_the_key(tmp_path: Path) -> None:
 
 
 def test_run_refuses_an_old_schema(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
-    env["PYTHONPATH"] = str(REPO)
-    env["STUDYBOT_DATA_DIR"] = str(tmp_path)
-    env["STUDYBOT_TELEGRAM_TOKEN"] = "123456:SECRET-TOKEN-VALUE"
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    env = {
+        "STUDYBOT_DATA_DIR": str(tmp_path),
+        "STUDYBOT_TELEGRAM_TOKEN": "123456:SECRET-TOKEN-VALUE",
+    }
+    result = studybot("run", **env)
     assert result.returncode == 1
     assert "studybot db upgrade" in result.stderr
     assert "SECRET-TOKEN-VALUE" not in result.stderr + result.stdout
 
-    upgrade = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    upgrade = studybot("db", "upgrade", **env)
     assert upgrade.returncode == 0, upgrade.stderr
     assert re.search(r"schema empty -> \d{4}$", upgrade.stdout.strip())

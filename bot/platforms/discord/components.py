@@ -166,10 +166,10 @@ class SettingButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"set:(?P<action>type|pause|resume)",
 ):
-    """A /settings button: type a time zone or push time, pause or resume reminders."""
+    """A /settings button: open the typed-settings form, pause or resume reminders."""
 
     LABELS: Final = {
-        "type": "Type a time zone or push time",
+        "type": "Type time zone, reminder, quiet hours…",
         "pause": "Pause reminders",
         "resume": "Resume reminders",
     }
