@@ -115,16 +115,22 @@ def decode(payload: str) -> Action:
 
 
 _random = threading.local()
+_POOL_TOKENS = 512  # tokens drawn from the OS at once
 
 
 def new_token() -> str:
     """A fresh random prompt token: 16 URL-safe characters (96 bits from the OS).
 
-    Random bytes are drawn 4 KiB at a time (per thread), since planning a day's
-    pushes makes thousands of tokens at once.
+    Random bytes are drawn and encoded for 512 tokens at a time (per thread),
+    since planning a day's pushes makes thousands of tokens at once: 12 bytes
+    encode to exactly 16 characters, so the encoded pool splits on 16-character
+    boundaries and each slice carries its own 96 random bits.
     """
-    pool: bytes = getattr(_random, "pool", b"")
-    if len(pool) < 12:
-        pool = secrets.token_bytes(4096)
-    _random.pool = pool[12:]
-    return base64.urlsafe_b64encode(pool[:12]).decode("ascii")
+    pool: str = getattr(_random, "pool", "")
+    at: int = getattr(_random, "at", 0)
+    if at >= len(pool):
+        pool = base64.urlsafe_b64encode(secrets.token_bytes(12 * _POOL_TOKENS)).decode("ascii")
+        _random.pool = pool
+        at = 0
+    _random.at = at + 16
+    return pool[at : at + 16]

@@ -155,3 +155,10 @@ def test_new_token_is_16_url_safe_characters() -> None:
         assert decode(f"s:{token}").token == token
     assert len(set(tokens)) == len(tokens)
     assert new_token() != new_token()
+
+
+def test_new_tokens_stay_whole_and_unique_across_pool_refills() -> None:
+    allowed = set(string.ascii_letters + string.digits + "-_")
+    tokens = [new_token() for _ in range(1300)]  # more than two pools of 512
+    assert all(len(t) == 16 and set(t) <= allowed for t in tokens)
+    assert len(set(tokens)) == len(tokens)
