@@ -18,6 +18,7 @@ from sqlalchemy import (
     ARRAY,
     Connection,
     Integer,
+    String,
     and_,
     any_,
     bindparam,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     not_,
     or_,
     select,
@@ -1152,6 +1154,8 @@ class SqlConfirmations:
         return str(row.kind) if row else None
 
 
+# Length of an instant as SQLAlchemy stores it in SQLite: "2026-03-02 09:00:00.000000".
+_SQLITE_INSTANT = 26
 _LAST_ACTIVE = func.coalesce(learners.c.last_seen_at, learners.c.created_at)
 _CLAIM = (
     select(
@@ -1172,7 +1176,12 @@ _CLAIM = (
     .join(learner_settings, learner_settings.c.learner_id == learners.c.id)
     .where(
         learners.c.next_push_at <= bindparam("now", type_=UTCDateTime()),
-        learners.c.platform.in_(bindparam("platforms", expanding=True)),
+        # `platform || ''`, not `platform`: without statistics SQLite would otherwise
+        # walk the (platform, user id) index over every learner and sort, on every
+        # tick; this way both databases read only the due rows off the next-push index.
+        learners.c.platform.concat(literal_column("''")).in_(
+            bindparam("platforms", expanding=True)
+        ),
         not_(learners.c.unreachable),
         not_(learner_settings.c.paused),
     )
@@ -1204,9 +1213,17 @@ class SqlPushes:
         self.skip_locked = conn.dialect.name == "postgresql"
 
     def _ids(self, column: Any, ids: Sequence[int]) -> Any:
-        """``column IN ids``; on PostgreSQL one array parameter (= ANY), not thousands."""
+        """``column IN ids`` with one parameter, not thousands.
+
+        PostgreSQL takes an array (``= ANY``); SQLite a JSON list read by
+        ``json_each``. Thousands of separate parameters cost more to render and
+        bind than the query costs to run.
+        """
         if self.skip_locked:
             return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
+        if _sqlite_has_json(self.conn):
+            listed = func.json_each(bindparam("ids", json.dumps(list(ids)))).table_valued("value")
+            return column.in_(select(listed.c.value))
         return column.in_(ids)
 
     def claim_due(self, now: datetime, platforms: Sequence[str], limit: int) -> list[PushTarget]:
@@ -1227,6 +1244,8 @@ class SqlPushes:
     def due_summary(self, learner_ids: Sequence[int], now: datetime) -> dict[int, tuple[str, int]]:
         if not learner_ids:
             return {}
+        if not self.skip_locked:
+            return self._due_summary_sqlite(learner_ids, now)
         ranked = (
             select(
                 card_states.c.learner_id,
@@ -1250,6 +1269,28 @@ class SqlPushes:
             select(ranked.c.learner_id, ranked.c.card_id, ranked.c.due).where(ranked.c.rank == 1)
         ).all()
         return {int(r[0]): (str(r[1]), int(r[2])) for r in rows}
+
+    def _due_summary_sqlite(
+        self, learner_ids: Sequence[int], now: datetime
+    ) -> dict[int, tuple[str, int]]:
+        """One grouped pass instead of two window functions (three times faster).
+
+        SQLite stores instants as fixed-width text (``YYYY-MM-DD HH:MM:SS.ffffff``),
+        so the smallest ``due || ' ' || card_id`` is the earliest due card, ties
+        broken by card id: the same order as the window query.
+        """
+        due_text = type_coerce(card_states.c.due, String)
+        first = func.min(due_text.concat(literal_column("' '")).concat(card_states.c.card_id))
+        rows = self.conn.execute(
+            select(card_states.c.learner_id, type_coerce(first, String), func.count())
+            .where(
+                self._ids(card_states.c.learner_id, learner_ids),
+                card_states.c.due <= now,
+                _available(now),
+            )
+            .group_by(card_states.c.learner_id)
+        ).all()
+        return {int(r[0]): (str(r[1])[_SQLITE_INSTANT + 1 :], int(r[2])) for r in rows}
 
     def mean_durations(self, learner_ids: Sequence[int], since: datetime) -> dict[int, float]:
         if not learner_ids:
@@ -1306,9 +1347,27 @@ class SqlPushes:
         ]
         if self.skip_locked and self._copy(records):
             return
-        self.conn.execute(
-            insert(outbox), [dict(zip(_OUTBOX_COLUMNS, r, strict=True)) for r in records]
-        )
+        self._insert_plain(records)
+
+    def _insert_plain(self, records: list[tuple[Any, ...]]) -> None:
+        """One executemany straight to the driver.
+
+        A batch's messages share a handful of instants, so each distinct one is
+        converted for the database once (by the column type, the same way every
+        other statement stores it) instead of once per row and column.
+        """
+        dialect = self.conn.dialect
+        convert = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+        stored: dict[datetime, Any] = {}
+
+        def instant(value: datetime) -> Any:
+            found = stored.get(value)
+            if found is None:
+                found = stored[value] = convert(value) if convert else value
+            return found
+
+        rows = [(*r[:7], instant(r[7]), instant(r[8]), r[9]) for r in records]
+        self.conn.exec_driver_sql(_outbox_insert_sql(dialect.paramstyle), rows)
 
     def _copy(self, records: list[tuple[Any, ...]]) -> bool:
         """PostgreSQL through asyncpg: COPY the rows in (one round trip, not one per row).
@@ -1408,6 +1467,33 @@ class SqlPushes:
         if platform is not None:
             query = query.where(outbox.c.platform == platform)
         return int(self.conn.execute(query).scalar_one())
+
+
+_PARAM_MARKS = {"qmark": "?", "format": "%s", "numeric": ":{n}", "numeric_dollar": "${n}"}
+
+
+@lru_cache(maxsize=4)
+def _outbox_insert_sql(paramstyle: str) -> str:
+    """``INSERT INTO outbox (...) VALUES (?, ...)`` in the driver's positional style."""
+    mark = _PARAM_MARKS.get("format" if paramstyle == "pyformat" else paramstyle)
+    if mark is None:
+        raise NotImplementedError(f"outbox insert: parameter style {paramstyle}")
+    values = ", ".join(mark.format(n=n + 1) for n in range(len(_OUTBOX_COLUMNS)))
+    return f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) VALUES ({values})"
+
+
+_sqlite_json: list[bool] = []  # filled on first use: whether json_each exists
+
+
+def _sqlite_has_json(conn: Connection) -> bool:
+    """Whether this SQLite library has ``json_each`` (built in since 3.38; older builds may not)."""
+    if not _sqlite_json:
+        try:
+            conn.exec_driver_sql("SELECT count(*) FROM json_each('[1]')").scalar()
+            _sqlite_json.append(True)
+        except Exception:  # no JSON1 in this build: plain IN lists instead
+            _sqlite_json.append(False)
+    return _sqlite_json[0]
 
 
 def _outbox(r: Any) -> OutboxMessage:

@@ -7,9 +7,10 @@ import os
 import sys
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, event, func, insert, select, update
 
 from bot.core.decks import CardDef, Deck
 from bot.core.messages import Reply
@@ -18,7 +19,7 @@ from bot.core.pushes import DeliveryRetry, PushService
 from bot.core.study import StudyService, Who
 from bot.storage.database import SqlDatabase
 from bot.storage.repositories import _settings_row
-from bot.storage.tables import card_states, learner_settings, learners, outbox
+from bot.storage.tables import card_states, cards, learner_settings, learners, outbox
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
@@ -146,6 +147,106 @@ async def test_tick_claims_each_due_learner_once(db: SqlDatabase) -> None:
 
     assert await db.run_connection(next_pushes) == {NOW + timedelta(days=1)}
     assert await pushes.tick(["other-platform"]) == 0
+
+
+async def test_outbox_rows_store_instants_like_every_other_write(db: SqlDatabase) -> None:
+    """The bulk outbox insert bypasses per-row binding; what it stores must still
+    compare equal to an instant bound the ordinary way (on SQLite: the same text)."""
+    await seed(db, 12)
+    pushes = service(db, Clock())
+    assert await pushes.tick(["fake"]) == 12
+
+    def matching(conn: Connection) -> tuple[int, int, set[datetime]]:
+        exact = conn.execute(
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.created_at == NOW, outbox.c.not_before == NOW)
+        ).scalar_one()
+        later = conn.execute(
+            select(func.count()).select_from(outbox).where(outbox.c.not_before > NOW)
+        ).scalar_one()
+        read = set(conn.execute(select(outbox.c.created_at)).scalars())
+        return int(exact), int(later), read
+
+    exact, later, read = await db.run_connection(matching)
+    assert (exact, later) == (12, 0)
+    assert read == {NOW} and all(d.tzinfo is UTC for d in read)
+    leased = await db.run(lambda tx: tx.pushes.lease("fake", NOW, NOW + timedelta(minutes=2), 50))
+    assert len(leased) == 12 and {m.not_before for m in leased} == {NOW}
+
+
+async def test_due_summary_picks_the_earliest_available_card(db: SqlDatabase) -> None:
+    """First card by (due, card id), counting only due, live, unsuspended, unburied cards."""
+    await seed(db, 4, due=False)
+    hour = timedelta(hours=1)
+    states = {  # (learner, card): (due, suspended, buried until)
+        (1, "c2"): (NOW - 2 * hour, False, None),
+        (1, "c1"): (NOW - 2 * hour, False, None),  # ties with c2: the smaller id wins
+        (1, "c0"): (NOW + hour, False, None),  # not due yet
+        (2, "c0"): (NOW - 3 * hour, True, None),  # suspended
+        (2, "c1"): (NOW - 5 * hour, False, NOW + hour),  # buried until later today
+        (2, "c2"): (NOW - hour, False, None),
+        (4, "c2"): (NOW - timedelta(days=1), False, None),  # earlier due beats a smaller id
+        (4, "c1"): (NOW - hour, False, None),
+        (4, "c0"): (NOW - 2 * hour, False, None),  # its card is retired below
+    }
+
+    def work(conn: Connection) -> None:
+        conn.execute(
+            insert(card_states),
+            [
+                {
+                    "learner_id": learner_id,
+                    "card_id": card_id,
+                    "state": 2,
+                    "step": None,
+                    "stability": 5.0,
+                    "difficulty": 5.0,
+                    "due": due,
+                    "last_review": NOW - timedelta(days=5),
+                    "reps": 3,
+                    "lapses": 0,
+                    "suspended": suspended,
+                    "leech": False,
+                    "buried_until": buried,
+                }
+                for (learner_id, card_id), (due, suspended, buried) in states.items()
+            ],
+        )
+        conn.execute(update(cards).where(cards.c.id == "c0").values(retired_at=NOW - hour))
+
+    await db.run_connection(work)
+    summary = await db.run(lambda tx: tx.pushes.due_summary([1, 2, 3, 4], NOW))
+    assert summary == {1: ("c1", 2), 2: ("c2", 1), 4: ("c2", 2)}
+    assert await db.run(lambda tx: tx.pushes.due_summary([3], NOW)) == {}
+
+
+async def test_the_claim_reads_only_due_rows_off_the_next_push_index(
+    db: SqlDatabase, database_url: str
+) -> None:
+    """SQLite without statistics once walked every learner of the platform on each tick."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's query plan")
+    from bot.storage.repositories import SqlPushes
+
+    def plan(conn: Connection) -> str:
+        seen: list[tuple[str, Any]] = []
+
+        def record(*args: Any) -> None:
+            seen.append((args[2], args[3]))  # (conn, cursor, statement, parameters, ...)
+
+        event.listen(conn, "before_cursor_execute", record)
+        try:
+            SqlPushes(conn).claim_due(NOW, ["telegram", "discord"], 10)
+        finally:
+            event.remove(conn, "before_cursor_execute", record)
+        statement, parameters = seen[-1]
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+        return " | ".join(str(r[-1]) for r in rows)
+
+    found = await db.run_connection(plan)
+    assert "ix_learners_next_push_at" in found, found
+    assert "TEMP B-TREE" not in found, found
 
 
 async def test_concurrent_ticks_never_push_twice(db: SqlDatabase) -> None:
