@@ -13,7 +13,7 @@ from functools import partial
 from typing import Protocol
 
 from bot.clock import SystemClock
-from bot.config import Settings
+from bot.config import PushSettings, Settings
 from bot.core.actions import new_token
 from bot.core.challenges import ChallengeCatalog, ChallengeService
 from bot.core.decks import DeckSet
@@ -177,10 +177,7 @@ async def build_app(
     quiz = QuizService(db, clock, new_token, defaults, default_topics=settings.decks.default)
     quiz.window = timedelta(minutes=settings.quiz.window_minutes)
     pushes = PushService(db, clock, new_token, defaults, default_topics=settings.decks.default)
-    pushes.policy = PushPolicy(
-        remind_after=timedelta(days=settings.push.remind_after_days),
-        stop_after=timedelta(days=settings.push.stop_after_days),
-    )
+    pushes.policy = push_policy(settings.push, postgres=not db.is_sqlite)
     study.pushes = pushes
     challenges = ChallengeService(db, clock, new_token, defaults, settings.decks.default)
     challenges.catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
@@ -194,6 +191,19 @@ async def build_app(
         await drawing.start()  # warm the worker so the first card is not slow
         app.renderer = drawing
     return app
+
+
+def push_policy(push: PushSettings, *, postgres: bool) -> PushPolicy:
+    """The fan-out's tunables from ``[push]``.
+
+    On PostgreSQL two transactions plan batches side by side: while one batch's
+    statements run in the server, the next is built here.
+    """
+    return PushPolicy(
+        remind_after=timedelta(days=push.remind_after_days),
+        stop_after=timedelta(days=push.stop_after_days),
+        planners=2 if postgres else 1,
+    )
 
 
 def build_platforms(app: App) -> list[Platform]:

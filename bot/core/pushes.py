@@ -10,6 +10,7 @@ accepted it, so a crash between claim and send loses nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
@@ -44,6 +45,9 @@ class PushPolicy:
         lease: how long a sender holds outbox rows before another may retry them.
         max_attempts: deliveries tried before a message is given up.
         max_backoff: the longest wait between two tries.
+        planners: batches planned side by side in one tick. Above 1 only helps a
+            database that runs transactions in parallel (PostgreSQL, where each
+            claim skips the rows another holds); SQLite has one writer.
     """
 
     remind_after: timedelta = timedelta(days=3)
@@ -53,6 +57,7 @@ class PushPolicy:
     lease: timedelta = timedelta(minutes=2)
     max_attempts: int = 8
     max_backoff: timedelta = timedelta(minutes=30)
+    planners: int = 1
 
 
 def _plural(n: int, word: str) -> str:
@@ -301,7 +306,18 @@ class PushService(ServiceBase):
     timers: Timers | None = None
 
     async def tick(self, platforms: Sequence[str]) -> int:
-        """Claim every due learner, batch by batch; returns how many were claimed."""
+        """Claim every due learner, batch by batch; returns how many were claimed.
+
+        With ``policy.planners`` above 1, that many transactions plan batches side
+        by side (on PostgreSQL their claims skip each other's locked rows), so
+        one batch's statements run in the database while another is built here.
+        """
+        claimed = await asyncio.gather(
+            *(self._plan_until_done(platforms) for _ in range(max(1, self.policy.planners)))
+        )
+        return sum(claimed)
+
+    async def _plan_until_done(self, platforms: Sequence[str]) -> int:
         total = 0
         while True:
             work = partial(

@@ -946,3 +946,15 @@ async def test_resume_recomputes_with_the_learners_settings() -> None:
 
 async def _accept() -> bool:
     return True
+
+
+def test_push_policy_follows_the_config_and_the_database() -> None:
+    from bot.app import push_policy
+    from bot.config import PushSettings
+
+    settings = PushSettings(remind_after_days=2, stop_after_days=9)
+    on_postgres = push_policy(settings, postgres=True)
+    assert on_postgres.remind_after == timedelta(days=2)
+    assert on_postgres.stop_after == timedelta(days=9)
+    assert on_postgres.planners == 2  # transactions in parallel: plan side by side
+    assert push_policy(settings, postgres=False).planners == 1  # SQLite has one writer
