@@ -1003,6 +1003,17 @@ class FakePushes:
             if r.pending and (platform is None or r.message.platform == platform)
         )
 
+    def prune_outbox(self, before: datetime) -> int:
+        gone = [
+            k
+            for k, r in self.store.outbox.items()
+            if (r.sent_at is not None and r.sent_at < before)
+            or (r.failed_at is not None and r.failed_at < before)
+        ]
+        for k in gone:
+            del self.store.outbox[k]
+        return len(gone)
+
 
 def _grades_round_trip(grades: Sequence[int | None]) -> tuple[int | None, ...]:
     """Grades as the SQL column stores and reads them back ("3,,1"; "" is no grades)."""

@@ -276,6 +276,10 @@ class PushRepo(Protocol):
 
     def pending_count(self, platform: str | None = None) -> int: ...
 
+    def prune_outbox(self, before: datetime) -> int:
+        """Delete outbox rows sent or given up before an instant; returns how many."""
+        ...
+
 
 class ChallengeRepo(Protocol):
     """Challenge runs, submissions, group settings and weekly schedules."""

@@ -27,20 +27,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROMPT_RETENTION = timedelta(days=30)
+OUTBOX_RETENTION = timedelta(days=7)
 JOBS_TABLE = "apscheduler_jobs"
 
 
-async def prune_prompts(app: App) -> int:
-    """Delete button prompts older than 30 days (their buttons then answer "expired")."""
-    cutoff = app.clock.now() - PROMPT_RETENTION
+async def prune_old_rows(app: App) -> tuple[int, int]:
+    """Housekeeping: delete button prompts older than 30 days (their buttons then
+    answer "expired") and outbox rows sent or given up more than 7 days ago."""
+    now = app.clock.now()
 
-    def work(tx: Tx) -> int:
-        return tx.prompts.prune(cutoff)
+    def work(tx: Tx) -> tuple[int, int]:
+        return tx.prompts.prune(now - PROMPT_RETENTION), tx.pushes.prune_outbox(
+            now - OUTBOX_RETENTION
+        )
 
-    count = await app.db.run(work)
-    if count:
-        log.info("pruned %d old prompts", count)
-    return count
+    prompts, messages = await app.db.run(work)
+    if prompts or messages:
+        log.info("pruned %d old prompts and %d delivered outbox rows", prompts, messages)
+    return prompts, messages
 
 
 async def close_quizzes(app: App) -> int:
@@ -70,5 +74,5 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
     )
     scheduler.add_job(close_quizzes, "interval", seconds=15, args=[app], id="close_quizzes")
     scheduler.add_job(challenge_sweep, "interval", seconds=30, args=[app], id="challenge_sweep")
-    scheduler.add_job(prune_prompts, "interval", hours=6, args=[app], id="prune_prompts")
+    scheduler.add_job(prune_old_rows, "interval", hours=6, args=[app], id="prune_old_rows")
     return scheduler

@@ -290,7 +290,9 @@ class SqlLearners:
 
     def delete(self, learner_id: int) -> None:
         # Rows that point at the learner go with it (ON DELETE CASCADE); quiz rounds
-        # they started stay, without their name.
+        # they started stay, without their name. The outbox has no foreign key (it
+        # is written in bulk), so its rows are deleted here.
+        self.conn.execute(delete(outbox).where(outbox.c.learner_id == learner_id))
         self.conn.execute(delete(learners).where(learners.c.id == learner_id))
 
 
@@ -1457,6 +1459,10 @@ class SqlPushes:
             .all()
         )
         return [_learner(r) for r in rows]
+
+    def prune_outbox(self, before: datetime) -> int:
+        done = or_(outbox.c.sent_at < before, outbox.c.failed_at < before)
+        return int(self.conn.execute(delete(outbox).where(done)).rowcount)
 
     def pending_count(self, platform: str | None = None) -> int:
         query = (

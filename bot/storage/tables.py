@@ -273,7 +273,11 @@ outbox = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("platform", String(16), nullable=False),
-    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+    # No foreign key: the outbox is a short-lived queue written 5,000 rows at a
+    # time, and a key check per row cost PostgreSQL a third of the insert. A row
+    # whose learner is gone is dropped at delivery; deleting a learner deletes
+    # their rows too (SqlLearners.delete).
+    Column("learner_id", Integer, nullable=False),
     # "push" (daily, with the first card) or "reminder" (after days without study).
     Column("kind", String(16), nullable=False),
     Column("text", Text, nullable=False),

@@ -7,6 +7,7 @@ import os
 import sys
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -259,6 +260,20 @@ async def test_concurrent_ticks_never_push_twice(db: SqlDatabase) -> None:
     assert len(rows) == 1200 and len({r[0] for r in rows}) == 1200
 
 
+async def test_side_by_side_planners_claim_each_learner_once(db: SqlDatabase) -> None:
+    """The policy PostgreSQL runs with: several batches planned at once, none twice."""
+    from dataclasses import replace
+
+    await seed(db, 1100)
+    await seed(db, 40, due=False)
+    pushes = service(db, Clock())
+    pushes.policy = replace(pushes.policy, batch=100, planners=3)
+    assert await pushes.tick(["fake"]) == 1140
+    rows = await outbox_rows(db)
+    assert sorted(r[0] for r in rows) == list(range(1, 1101))
+    assert await pushes.tick(["fake"]) == 0
+
+
 async def test_restart_mid_fanout_delivers_each_once(db: SqlDatabase, database_url: str) -> None:
     await seed(db, 60)
     clock = Clock()
@@ -414,3 +429,39 @@ async def test_two_processes_push_ten_thousand_learners_exactly_once(
     assert all(n > 0 for n in per_process), per_process  # both did real work
     rows = await outbox_rows(db)
     assert len(rows) == total and all(r[1] is not None for r in rows)
+
+
+async def test_deleting_a_learner_deletes_their_outbox_rows(db: SqlDatabase) -> None:
+    """The outbox has no foreign key (it is written in bulk): /forget clears it explicitly."""
+    await seed(db, 3)
+    assert await service(db, Clock()).tick(["fake"]) == 3
+    await db.run(lambda tx: tx.learners.delete(2))
+    assert sorted(r[0] for r in await outbox_rows(db)) == [1, 3]
+
+
+async def test_old_delivered_outbox_rows_are_pruned(db: SqlDatabase) -> None:
+    from bot.jobs.scheduler import OUTBOX_RETENTION, prune_old_rows
+
+    await seed(db, 5)
+    assert await service(db, Clock()).tick(["fake"]) == 5
+    ids = await db.run_connection(
+        lambda conn: list(conn.execute(select(outbox.c.id).order_by(outbox.c.id)).scalars())
+    )
+    day = timedelta(days=1)
+
+    def deliver(tx: Any) -> None:
+        tx.pushes.mark_sent(ids[0], NOW - 10 * day)  # long delivered: pruned
+        tx.pushes.mark_failed(ids[1], NOW - 8 * day, "blocked")  # long given up: pruned
+        tx.pushes.mark_sent(ids[2], NOW - day)  # delivered yesterday: kept
+        tx.pushes.retry_later(ids[3], NOW + day, "429")  # still to be tried: kept
+        # ids[4] is pending: kept
+
+    await db.run(deliver)
+    app = SimpleNamespace(db=db, clock=Clock(NOW))
+    assert timedelta(days=7) == OUTBOX_RETENTION
+    assert await prune_old_rows(app) == (0, 2)  # type: ignore[arg-type]
+    assert await prune_old_rows(app) == (0, 0)  # type: ignore[arg-type]
+    left = await db.run_connection(
+        lambda conn: list(conn.execute(select(outbox.c.id).order_by(outbox.c.id)).scalars())
+    )
+    assert left == ids[2:]

@@ -398,3 +398,35 @@ async def test_quiz_round_and_forget_on_sql(
         "confirmations": 0,
         "quiz_rounds": 1,
     }
+
+
+async def test_outbox_key_migration_goes_down_and_up(db: SqlDatabase) -> None:
+    """0005 drops the outbox's learner key; going back first removes orphaned rows."""
+    from alembic import command
+
+    from bot.storage.database import alembic_config
+    from bot.storage.tables import learners, outbox
+
+    def down_and_up(conn: Connection) -> tuple[int, int]:
+        row = {
+            "platform": "fake",
+            "kind": "push",
+            "text": "t",
+            "due_count": 1,
+            "created_at": T0,
+            "not_before": T0,
+            "attempts": 0,
+        }
+        conn.execute(
+            insert(learners).values(
+                id=1, platform="fake", platform_user_id="1", display_name="A", created_at=T0
+            )
+        )
+        conn.execute(insert(outbox), [{**row, "learner_id": 1}, {**row, "learner_id": 99}])
+        command.downgrade(alembic_config(conn), "0004")
+        after_down = int(conn.execute(select(func.count()).select_from(outbox)).scalar_one())
+        command.upgrade(alembic_config(conn), "head")
+        conn.execute(insert(outbox), [{**row, "learner_id": 42}])  # no key: accepted
+        return after_down, int(conn.execute(select(func.count()).select_from(outbox)).scalar_one())
+
+    assert await db.run_connection(down_and_up) == (1, 2)
