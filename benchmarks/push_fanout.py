@@ -10,8 +10,10 @@ push policy the bot itself uses on that database.
 
 Each database is seeded once and ticked ``--rounds`` times (the same learners
 made due again in between); the median round is the figure, and the JSON also
-gives the slowest and fastest. On PostgreSQL every round starts after VACUUM
-ANALYZE, the state autovacuum keeps a live database in.
+gives the slowest and fastest, and the longest the event loop was held
+(``loop_lag_max_ms``: how long another chat's button press could wait). On
+PostgreSQL every round starts after VACUUM ANALYZE, the state autovacuum keeps
+a live database in.
 
     python benchmarks/push_fanout.py [--learners 100000] [--due 0.2] [--rounds 5] [--postgres URL]
 
@@ -184,9 +186,18 @@ async def settle(url: str) -> None:
     await engine.dispose()
 
 
+async def loop_lag(lags: list[float], every: float = 0.005) -> None:
+    """How late a 5 ms timer fires while the tick runs: what other chats would wait."""
+    while True:
+        started = time.perf_counter()
+        await asyncio.sleep(every)
+        lags.append(time.perf_counter() - started - every)
+
+
 async def measure(url: str, count: int, due_share: float, rounds: int) -> dict[str, object]:
     db = SqlDatabase(url)
     timings: list[float] = []
+    lags: list[float] = []
     try:
         await db.upgrade()
         started = time.perf_counter()
@@ -198,9 +209,11 @@ async def measure(url: str, count: int, due_share: float, rounds: int) -> dict[s
             if round_:
                 await reset(db, due_share)
             await settle(url)
+            probe = asyncio.create_task(loop_lag(lags))
             started = time.perf_counter()
             claimed = await service.tick(["telegram"])
             timings.append(time.perf_counter() - started)
+            probe.cancel()
             pending = await db.run(lambda tx: tx.pushes.pending_count("telegram"))
             assert claimed == due, (claimed, due)
             assert pending == due, (pending, due)
@@ -217,6 +230,7 @@ async def measure(url: str, count: int, due_share: float, rounds: int) -> dict[s
         "learners_per_s_min": rates[0],
         "learners_per_s_max": rates[-1],
         "delivery_hours_at_30_per_s": round(due / TELEGRAM_PER_S / 3600, 2),
+        "loop_lag_max_ms": round(max(lags, default=0.0) * 1000, 1),
     }
 
 

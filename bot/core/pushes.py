@@ -16,7 +16,7 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from zoneinfo import ZoneInfo
 
 from bot.core.actions import Action
@@ -66,7 +66,12 @@ def _plural(n: int, word: str) -> str:
 
 def push_text(due: int, session: int, seconds_per_card: float) -> str:
     """ "12 cards are due: about 4 minutes." (capped at the learner's session size)."""
-    minutes = max(1, math.ceil(session * seconds_per_card / 60))
+    return _push_text(due, session, max(1, math.ceil(session * seconds_per_card / 60)))
+
+
+@lru_cache(maxsize=4096)
+def _push_text(due: int, session: int, minutes: int) -> str:
+    """The text for whole minutes: few distinct values, so a fan-out builds each once."""
     if session < due:
         return (
             f"{_plural(due, 'card')} due. Today's session: {session}, "
