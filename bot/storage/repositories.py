@@ -1247,15 +1247,23 @@ class SqlPushes:
         ]
 
     def due_summary(self, learner_ids: Sequence[int], now: datetime) -> dict[int, tuple[str, int]]:
+        """Each learner's first due card (by due, then card id) and due count: one grouped pass."""
         if not learner_ids:
             return {}
-        if not self.skip_locked:
-            return self._due_summary_sqlite(learner_ids, now)
-        # The first due card by (due, card id), and how many are due: one grouped pass.
-        ordered = aggregate_order_by(
-            card_states.c.card_id, card_states.c.due, card_states.c.card_id
-        )
-        first = func.array_agg(ordered, type_=ARRAY(String))[1]
+        if self.skip_locked:
+            ordered = aggregate_order_by(
+                card_states.c.card_id, card_states.c.due, card_states.c.card_id
+            )
+            first: Any = func.array_agg(ordered, type_=ARRAY(String))[1]
+            prefix = 0
+        else:
+            # SQLite stores instants as fixed-width text ("2026-03-02 09:00:00.000000"),
+            # so the smallest `due || ' ' || card_id` names the earliest due card, ties
+            # broken by card id (3 times faster than window functions).
+            due_text = type_coerce(card_states.c.due, String)
+            joined = due_text.concat(literal_column("' '")).concat(card_states.c.card_id)
+            first = type_coerce(func.min(joined), String)
+            prefix = _SQLITE_INSTANT + 1
         rows = self.conn.execute(
             select(card_states.c.learner_id, first, func.count())
             .where(
@@ -1265,29 +1273,7 @@ class SqlPushes:
             )
             .group_by(card_states.c.learner_id)
         ).all()
-        return {int(r[0]): (str(r[1]), int(r[2])) for r in rows}
-
-    def _due_summary_sqlite(
-        self, learner_ids: Sequence[int], now: datetime
-    ) -> dict[int, tuple[str, int]]:
-        """One grouped pass instead of two window functions (three times faster).
-
-        SQLite stores instants as fixed-width text (``YYYY-MM-DD HH:MM:SS.ffffff``),
-        so the smallest ``due || ' ' || card_id`` is the earliest due card, ties
-        broken by card id: the same order as the window query.
-        """
-        due_text = type_coerce(card_states.c.due, String)
-        first = func.min(due_text.concat(literal_column("' '")).concat(card_states.c.card_id))
-        rows = self.conn.execute(
-            select(card_states.c.learner_id, type_coerce(first, String), func.count())
-            .where(
-                self._ids(card_states.c.learner_id, learner_ids),
-                card_states.c.due <= now,
-                _available(now),
-            )
-            .group_by(card_states.c.learner_id)
-        ).all()
-        return {int(r[0]): (str(r[1])[_SQLITE_INSTANT + 1 :], int(r[2])) for r in rows}
+        return {int(r[0]): (str(r[1])[prefix:], int(r[2])) for r in rows}
 
     def mean_durations(self, learner_ids: Sequence[int], since: datetime) -> dict[int, float]:
         if not learner_ids:
