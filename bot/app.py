@@ -47,11 +47,13 @@ class Platform(Protocol):
         """Post a core message to a chat of this platform (a quiz result in a group)."""
         ...
 
-    async def push(self, learner: Learner, reply: Reply) -> bool:
-        """Send a reply to a learner's private chat.
+    async def push(self, learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
+        """Send a reply to a learner's private chat, leaving out its first ``skip``
+        messages (accepted on an earlier try).
 
         Returns True once the platform accepted it, False when the learner cannot
-        be reached (the platform marks them); raises to have it tried again later.
+        be reached (the platform marks them); raises to have it tried again later
+        (``DeliveryRetry`` saying how many more messages were accepted first).
         """
         ...
 

@@ -952,6 +952,7 @@ class FakePushes:
         failed_at: datetime | None = None,
         not_before: datetime | None = None,
         error: str | None = None,
+        parts_sent: int | None = None,
     ) -> None:
         """One delivery attempt ended: count it and release the lease."""
         row = self.store.outbox.get(message_id)
@@ -960,6 +961,8 @@ class FakePushes:
         message = replace(row.message, attempts=row.message.attempts + 1)
         if not_before is not None:
             message = replace(message, not_before=not_before)
+        if parts_sent is not None:
+            message = replace(message, parts_sent=parts_sent)
         self.store.outbox[message_id] = OutboxRow(
             message,
             lease_until=None,
@@ -976,9 +979,9 @@ class FakePushes:
         _utc(now)
         self._finish(message_id, failed_at=now, error=error)
 
-    def retry_later(self, message_id: int, when: datetime, error: str) -> None:
+    def retry_later(self, message_id: int, when: datetime, error: str, parts_sent: int) -> None:
         _utc(when)
-        self._finish(message_id, not_before=when, error=error)
+        self._finish(message_id, not_before=when, error=error, parts_sent=parts_sent)
 
     def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:
         _utc(now)

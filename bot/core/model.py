@@ -212,6 +212,9 @@ class OutboxMessage:
     due_count: int = 0
     attempts: int = 0
     id: int = 0
+    #: Messages of this push the platform already accepted (a reply can take several:
+    #: a photo, then the rest of a long text); a retry sends only the ones after them.
+    parts_sent: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,7 +268,9 @@ class PushRepo(Protocol):
 
     def mark_failed(self, message_id: int, now: datetime, error: str) -> None: ...
 
-    def retry_later(self, message_id: int, when: datetime, error: str) -> None: ...
+    def retry_later(self, message_id: int, when: datetime, error: str, parts_sent: int) -> None:
+        """Try again at ``when``, the first ``parts_sent`` messages of it already delivered."""
+        ...
 
     def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:
         """Active learners without a next push (new columns, or back from a long silence)."""

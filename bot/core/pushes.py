@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.core.actions import Action
@@ -294,14 +295,23 @@ class DeliveryRetry(Exception):
 
     Attributes:
         retry_after: seconds the platform asked to wait, if it said.
+        delivered: messages of the reply the platform accepted before it failed
+            (a reply can take several); the retry starts after them.
     """
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, delivered: int = 0
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.delivered = delivered
 
 
-Send = Callable[[Learner, Reply], Awaitable[bool]]
+class Send(Protocol):
+    """A platform's delivery of a push: True when accepted, False when the learner
+    cannot be reached; ``skip`` messages of the reply went out on an earlier try."""
+
+    def __call__(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Awaitable[bool]: ...
 
 
 class PushService(ServiceBase):
@@ -385,6 +395,7 @@ class PushService(ServiceBase):
         ``send`` returns True when the platform accepted the message and False
         when the learner cannot be reached (it marks them); it raises
         :class:`DeliveryRetry` or any error to have the message tried again later.
+        A reply sent as several messages resumes after the ones already accepted.
         """
         now = self.clock.now()
         until = now + self.policy.lease
@@ -399,12 +410,12 @@ class PushService(ServiceBase):
             if before_send is not None:
                 await before_send()
             try:
-                accepted = await send(learner, reply)
+                accepted = await send(learner, reply, skip=message.parts_sent)
             except DeliveryRetry as exc:
-                await self._retry(message, exc.retry_after, str(exc))
+                await self._retry(message, exc.retry_after, str(exc), exc.delivered)
             except Exception as exc:  # a network error, a platform hiccup: try again later
                 log.warning("push %s to learner %s failed: %s", message.id, learner.id, exc)
-                await self._retry(message, None, f"{type(exc).__name__}: {exc}")
+                await self._retry(message, None, f"{type(exc).__name__}: {exc}", 0)
             else:
                 await self._finish(message, accepted, "" if accepted else "unreachable")
         return len(batch)
@@ -416,8 +427,11 @@ class PushService(ServiceBase):
         else:
             await self.db.run(lambda tx: tx.pushes.mark_failed(message.id, now, error))
 
-    async def _retry(self, message: OutboxMessage, retry_after: float | None, error: str) -> None:
+    async def _retry(
+        self, message: OutboxMessage, retry_after: float | None, error: str, delivered: int
+    ) -> None:
         now = self.clock.now()
+        parts_sent = message.parts_sent + max(0, delivered)
         attempts = message.attempts + 1
         if attempts >= self.policy.max_attempts:
             log.warning("giving up push %s after %d attempts: %s", message.id, attempts, error)
@@ -427,4 +441,6 @@ class PushService(ServiceBase):
             delay = timedelta(seconds=max(0.0, retry_after))
         else:
             delay = min(self.policy.max_backoff, timedelta(seconds=2**attempts))
-        await self.db.run(lambda tx: tx.pushes.retry_later(message.id, now + delay, error))
+        await self.db.run(
+            lambda tx: tx.pushes.retry_later(message.id, now + delay, error, parts_sent)
+        )

@@ -1410,12 +1410,13 @@ class SqlPushes:
             )
         )
 
-    def retry_later(self, message_id: int, when: datetime, error: str) -> None:
+    def retry_later(self, message_id: int, when: datetime, error: str, parts_sent: int) -> None:
         self.conn.execute(
             update(outbox)
             .where(outbox.c.id == message_id)
             .values(
                 not_before=when,
+                parts_sent=parts_sent,
                 lease_until=None,
                 attempts=outbox.c.attempts + 1,
                 last_error=error[:200],
@@ -1497,6 +1498,7 @@ def _outbox(r: Any) -> OutboxMessage:
         created_at=r.created_at,
         not_before=r.not_before,
         attempts=r.attempts,
+        parts_sent=r.parts_sent,
     )
 
 

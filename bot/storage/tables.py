@@ -288,6 +288,8 @@ outbox = Table(
     # Not to be sent before this instant (retries back off by moving it).
     Column("not_before", UTCDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
+    # Messages of this push already accepted by the platform; a retry skips them.
+    Column("parts_sent", Integer, nullable=False, default=0, server_default="0"),
     # A sender holds a row until this instant; after a crash the lease runs out.
     Column("lease_until", UTCDateTime),
     Column("sent_at", UTCDateTime),

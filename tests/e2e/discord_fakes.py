@@ -155,6 +155,8 @@ class FakeDiscord:
         self.callbacks: list[dict[str, Any]] = []
         #: channel id -> (HTTP status, Discord error code) to refuse sends with.
         self.refuse: dict[int, tuple[int, int]] = {}
+        #: channel id -> sends still let through before ``refuse`` applies.
+        self.allow: dict[int, int] = {}
         #: user id -> the member's permissions in a server (default: View Channel only).
         self.permissions: dict[int, int] = {}
         self._ids = itertools.count(1_000_000_000_000_000_000)
@@ -327,7 +329,9 @@ class FakeDiscord:
         if method == "POST" and parts[0] == "channels" and parts[2:] == ["messages"]:
             channel_id = int(parts[1])
             if channel_id in self.refuse:
-                raise self._error(*self.refuse[channel_id])
+                if self.allow.get(channel_id, 0) <= 0:
+                    raise self._error(*self.refuse[channel_id])
+                self.allow[channel_id] -= 1
             return self._message(channel_id, call.json or {}, call.files).payload
         if method == "PUT" and parts[0] == "applications" and parts[-1] == "commands":
             return [

@@ -20,6 +20,8 @@ import pytest
 from bot.app import App, build_app
 from bot.config import DiscordSettings, Secret, Settings, default_settings
 from bot.core.learners import Who
+from bot.core.messages import Reply
+from bot.core.pushes import DeliveryRetry
 from bot.platforms.discord import DiscordPlatform, build_discord, sync_commands
 from bot.platforms.discord.platform import ShardedStudyClient, StudyClient, make_client
 from tests.e2e.discord_fakes import (
@@ -413,6 +415,26 @@ async def test_push_to_a_learner_whose_dms_are_closed(env: Env) -> None:
     # ... and its button works like any other.
     assert await env.press(pushed, pushed.button("Show answer"), ALICE, env.fake.dm(ALICE[0])) == []
     assert "**Answer**" in env.fake.messages[pushed.id].embeds[0]["description"]
+
+
+async def test_a_push_that_breaks_off_resumes_after_what_was_delivered(env: Env) -> None:
+    """A reply of three messages: Discord takes the first, then fails with a 500; the
+    outbox's retry sends the second and third only."""
+    await env.command("help", ALICE, env.fake.dm(ALICE[0]))
+    alice = await env.app.study.learner(Who("discord", str(ALICE[0]), "Alice"))
+    channel = dm_channel_id(ALICE[0])
+    paragraphs = [f"Part {n}: " + "x" * 1500 for n in range(3)]
+    reply = Reply("info", "\n\n".join(paragraphs))
+    env.fake.refuse[channel] = (500, 0)
+    env.fake.allow[channel] = 1
+    mark = len(env.fake.created)
+    with pytest.raises(DeliveryRetry) as failed:
+        await env.bot.push(alice, reply)
+    assert failed.value.delivered == 1
+    del env.fake.refuse[channel]
+    assert await env.bot.push(alice, reply, skip=failed.value.delivered) is True
+    texts = [m.content or "" for m in env.fake.created[mark:]]
+    assert [t.split(":")[0] for t in texts] == ["Part 0", "Part 1", "Part 2"]
 
 
 # --------------------------------------------------------------------------- your data

@@ -595,6 +595,53 @@ async def test_a_card_too_long_for_one_message_is_split(
     no_errors(caplog)
 
 
+async def test_a_push_that_breaks_off_resumes_after_what_was_delivered(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A daily push of a photo plus the rest of a long front: the photo goes out, the
+    text fails until the in-process retries run out, and the outbox's retry sends only
+    the text with the buttons, not the photo again."""
+    from bot.core.model import OutboxMessage
+    from bot.platforms.telegram.platform import NETWORK_ATTEMPTS
+
+    async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)]) as bot:
+        await onboard(bot, ANA, "attention")
+        learner_id = bot.learner_id(ANA)
+        assert learner_id is not None
+        now = bot.clock.now()
+        push = OutboxMessage(
+            platform="telegram",
+            learner_id=learner_id,
+            kind="push",
+            text="1 card is due: about 1 minute.",
+            created_at=now,
+            not_before=now,
+            card_id="edge-long-photo",
+            prompt_token="pushTok000000001",
+            due_count=1,
+        )
+        await bot.app.db.run(lambda tx: tx.pushes.add_outbox([push]))
+        bot.api.clear()
+
+        bot.api.fail("sendMessage", "network", chat_id=ANA.id, times=NETWORK_ATTEMPTS)
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
+        photos = [m for m in bot.api.messages_in(ANA.id) if "photo" in m]
+        assert len(photos) == 1 and "reply_markup" not in photos[0]
+        assert bot.query("SELECT parts_sent, sent_at FROM outbox") == [(1, None)]
+
+        bot.clock.advance(timedelta(minutes=1))
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
+        assert len(bot.api.sent("sendPhoto", ANA.id)) == 1, "the photo is not sent twice"
+        last = bot.api.last_message(ANA.id)
+        assert "photo" not in last and last["reply_markup"]["inline_keyboard"][0][0]["text"] == (
+            "Show answer"
+        )
+        assert bot.query("SELECT parts_sent, sent_at IS NOT NULL FROM outbox") == [(1, 1)]
+        await bot.tap(ANA, last, "Show answer")
+        assert "K = XW_K" in bot.api.sent("editMessageText", ANA.id)[-1].plain
+    no_errors(caplog)
+
+
 # ---------------------------------------------------------------------- your data
 
 

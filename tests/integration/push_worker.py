@@ -32,7 +32,7 @@ async def main(url: str, out: Path, now: datetime) -> None:
     service = PushService(db, Clock(now), new_token, LearnerSettings())
     sent: list[str] = []
 
-    async def send(learner: Learner, reply: Reply) -> bool:
+    async def send(learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
         assert reply.card is not None and reply.buttons
         sent.append(learner.platform_user_id)
         return True

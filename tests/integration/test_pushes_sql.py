@@ -122,7 +122,7 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    async def __call__(self, learner: Learner, reply: Reply) -> bool:
+    async def __call__(self, learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
         assert reply.card is not None and reply.card.front
         assert [b.label for b in reply.all_buttons()] == [
             "Show answer",
@@ -315,7 +315,7 @@ async def test_retry_after_and_unreachable(db: SqlDatabase) -> None:
     await pushes.tick(["fake"])
     calls: list[str] = []
 
-    async def flaky(learner: Learner, reply: Reply) -> bool:
+    async def flaky(learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
         calls.append(learner.platform_user_id)
         if learner.platform_user_id == "u1":
             raise DeliveryRetry("429 Too Many Requests", retry_after=7)
@@ -358,7 +358,7 @@ async def test_snooze_survives_in_the_job_store_and_pushes_once(
         recorder = Recorder()
         captured: list[Reply] = []
 
-        async def keep(learner: Learner, reply: Reply) -> bool:
+        async def keep(learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
             captured.append(reply)
             return await recorder(learner, reply)
 
@@ -453,7 +453,7 @@ async def test_old_delivered_outbox_rows_are_pruned(db: SqlDatabase) -> None:
         tx.pushes.mark_sent(ids[0], NOW - 10 * day)  # long delivered: pruned
         tx.pushes.mark_failed(ids[1], NOW - 8 * day, "blocked")  # long given up: pruned
         tx.pushes.mark_sent(ids[2], NOW - day)  # delivered yesterday: kept
-        tx.pushes.retry_later(ids[3], NOW + day, "429")  # still to be tried: kept
+        tx.pushes.retry_later(ids[3], NOW + day, "429", 2)  # to be tried again: kept
         # ids[4] is pending: kept
 
     await db.run(deliver)
@@ -465,3 +465,6 @@ async def test_old_delivered_outbox_rows_are_pruned(db: SqlDatabase) -> None:
         lambda conn: list(conn.execute(select(outbox.c.id).order_by(outbox.c.id)).scalars())
     )
     assert left == ids[2:]
+    # The retry remembers how many of its messages went out already.
+    leased = await db.run(lambda tx: tx.pushes.lease("fake", NOW + day, NOW + 2 * day, 10))
+    assert {m.id: m.parts_sent for m in leased} == {ids[3]: 2, ids[4]: 0}

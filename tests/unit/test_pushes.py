@@ -144,11 +144,13 @@ class Sender:
     def __init__(self, *outcomes: bool | BaseException, log: list[str] | None = None) -> None:
         self.outcomes = outcomes or (True,)
         self.calls: list[tuple[Learner, Reply]] = []
+        self.skips: list[int] = []
         self.log = log
 
-    async def __call__(self, learner: Learner, reply: Reply) -> bool:
+    async def __call__(self, learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
         outcome = self.outcomes[min(len(self.calls), len(self.outcomes) - 1)]
         self.calls.append((learner, reply))
+        self.skips.append(skip)
         if self.log is not None:
             self.log.append(f"send {learner.platform_user_id}")
         if isinstance(outcome, BaseException):
@@ -196,7 +198,7 @@ async def test_due_learner_gets_exactly_one_push_at_their_push_time() -> None:
     assert m.prompt_token is not None
     # The prompt behind the push's buttons is made when the push is delivered.
     assert env.db.prompt(m.prompt_token) is None
-    assert await env.pushes.drain("telegram", lambda lr, reply: _accept()) == 1
+    assert await env.pushes.drain("telegram", lambda lr, reply, skip=0: _accept()) == 1
     prompt = env.db.prompt(m.prompt_token)
     assert prompt is not None
     assert (prompt.learner_id, prompt.card_id, prompt.source) == (learner.id, "c02", "push")
@@ -618,6 +620,26 @@ async def test_delivery_retry_waits_as_long_as_the_platform_asks() -> None:
     assert row.message.attempts == 2
     assert len(sender.calls) == 2
     assert await env.pushes.drain("telegram", sender) == 0
+
+
+async def test_a_retry_resumes_after_the_messages_already_delivered() -> None:
+    """A push of several messages that breaks off is not sent again from the start."""
+    env = make_env()
+    await queued_push(env)
+    sender = Sender(
+        DeliveryRetry("429", retry_after=1, delivered=1),  # the photo went out
+        ConnectionError("reset"),  # nothing more went out, and no count either
+        DeliveryRetry("network", delivered=1),  # the next message went out
+        True,
+    )
+    for _ in range(4):
+        assert await env.pushes.drain("telegram", sender) == 1
+        [row] = env.outbox()
+        if not row.pending:
+            break
+        env.clock.advance(row.message.not_before - env.clock.now())
+    assert sender.skips == [0, 1, 1, 2]
+    assert row.sent_at is not None and row.message.parts_sent == 2
 
 
 async def test_other_errors_back_off_exponentially_then_fail() -> None:

@@ -233,15 +233,17 @@ class DiscordPlatform:
         for message in await to_messages(announcement.reply, self.app.renderer):
             await channel.send(**_send_kwargs(message))
 
-    async def push(self, learner: Learner, reply: Reply) -> bool:
+    async def push(self, learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
         """Send a reply to a learner's DMs; one request when their DM channel is known.
 
-        Returns False when Discord refused it (closed DMs mark the learner
-        unreachable and they are told once in the server they last used).
+        The first ``skip`` messages of the reply went out on an earlier try and are
+        not sent again. Returns False when Discord refused it (closed DMs mark the
+        learner unreachable and they are told once in the server they last used).
         """
         user_id = learner.platform_user_id
         messages = await to_messages(reply, self.app.renderer)
         channel: discord.abc.Messageable
+        delivered = 0  # messages Discord accepted in this call
         try:
             if learner.dm_channel_id:
                 channel = self.client.get_partial_messageable(
@@ -252,8 +254,9 @@ class DiscordPlatform:
                 channel = dm
                 # Stored without counting as contact, so the next push is one request.
                 await self.app.study.set_dm_channel("discord", user_id, str(dm.id))
-            for message in messages:
+            for message in messages[skip:]:
                 await channel.send(**_send_kwargs(message))
+                delivered += 1
         except discord.Forbidden as exc:
             if exc.code == CANNOT_DM:
                 await self._dms_closed(user_id)
@@ -266,7 +269,12 @@ class DiscordPlatform:
             )
             # Not the learner's doing (a 5xx, or a 429 after discord.py's own retries):
             # the outbox tries again later.
-            raise DeliveryRetry(f"Discord HTTP {exc.status}") from exc
+            raise DeliveryRetry(f"Discord HTTP {exc.status}", delivered=delivered) from exc
+        except Exception as exc:  # a network error: tried again later, from where it stopped
+            if not delivered:
+                raise
+            log.warning("DM to Discord user %s broke off: %s", user_id, exc)
+            raise DeliveryRetry(f"{type(exc).__name__}: {exc}", delivered=delivered) from exc
         await self.app.deliver(announcements_of(reply))
         return True
 

@@ -216,6 +216,20 @@ def _command_name(message: Message) -> str:
     return head.lstrip("/").split("@", 1)[0].lower()
 
 
+class Progress:
+    """How far one push got: the first ``skip`` messages went out on an earlier try."""
+
+    def __init__(self, skip: int = 0) -> None:
+        self.skip = skip
+        self.seen = 0  # messages of the reply reached so far
+        self.delivered = 0  # messages Telegram accepted in this try
+
+    def passed(self) -> bool:
+        """Count the next message; True if an earlier try already delivered it."""
+        self.seen += 1
+        return self.seen <= self.skip
+
+
 class TelegramPlatform:
     """The Telegram bot as the app's :class:`~bot.app.Platform`.
 
@@ -360,16 +374,20 @@ class TelegramPlatform:
             int(announcement.chat_id), reply, images=reply.kind == "challenge_result"
         )
 
-    async def push(self, learner: Learner, reply: Reply) -> bool:
-        """Send a core reply to a learner's private chat.
+    async def push(self, learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
+        """Send a core reply to a learner's private chat, without the first ``skip``
+        messages (Telegram accepted them on an earlier try).
 
         Returns True when Telegram accepted it. When Telegram refuses (the
         learner blocked the bot, or never started it) the learner is marked
         unreachable, so pushes stop until they write again, and False is returned.
+        A 429 or a network error raises ``DeliveryRetry`` with how many more
+        messages went out first, so the retry starts after them.
         """
         chat_id = int(learner.dm_channel_id or learner.platform_user_id)
+        progress = Progress(skip)
         try:
-            await self.send_reply(chat_id, reply)
+            await self.send_reply(chat_id, reply, progress=progress)
         except TelegramError as exc:
             if _unreachable(exc):
                 log.info("telegram learner %s is unreachable: %s", learner.id, exc)
@@ -378,9 +396,13 @@ class TelegramPlatform:
             if isinstance(exc, RetryAfter):
                 wait = exc.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-                raise DeliveryRetry("telegram 429", retry_after=seconds) from exc
+                raise DeliveryRetry(
+                    "telegram 429", retry_after=seconds, delivered=progress.delivered
+                ) from exc
             if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
-                raise DeliveryRetry(f"telegram network error: {exc}") from exc
+                raise DeliveryRetry(
+                    f"telegram network error: {exc}", delivered=progress.delivered
+                ) from exc
             log.warning("could not push to telegram learner %s: %s", learner.id, exc)
             return False
         return True
@@ -518,33 +540,48 @@ class TelegramPlatform:
         chat_id: int,
         parts: Sequence[tuple[str, RenderedImage | str | None]],
         markup: InlineKeyboardMarkup | None,
+        progress: Progress | None = None,
     ) -> list[Message]:
         """Send text and photo parts in order; the buttons go on the last one.
 
         A photo given by file_id that Telegram refuses is replaced by its caption alone.
+        With ``progress``, parts it says went out before are skipped and each part
+        Telegram accepts is counted.
         """
         sent: list[Message] = []
         for i, (text, image) in enumerate(parts):
+            if progress is not None and progress.passed():
+                continue
             last = markup if i == len(parts) - 1 else None
             if image is None:
                 sent.append(await self._send_text(chat_id, text, last))
-                continue
-            try:
-                sent.append(await self._send_photo(chat_id, image, text, last))
-            except BadRequest as exc:
-                if not isinstance(image, str) or _not_modified(exc):
-                    raise
-                log.warning("telegram refused the photo %s: %s", image, exc)
-                if text or last is not None:
-                    sent.append(await self._send_text(chat_id, text or PHOTO_GONE, last))
+            else:
+                try:
+                    sent.append(await self._send_photo(chat_id, image, text, last))
+                except BadRequest as exc:
+                    if not isinstance(image, str) or _not_modified(exc):
+                        raise
+                    log.warning("telegram refused the photo %s: %s", image, exc)
+                    if text or last is not None:
+                        sent.append(await self._send_text(chat_id, text or PHOTO_GONE, last))
+            if progress is not None:
+                progress.delivered += 1
         return sent
 
-    async def send_reply(self, chat_id: int, reply: Reply, *, images: bool = True) -> list[Message]:
+    async def send_reply(
+        self,
+        chat_id: int,
+        reply: Reply,
+        *,
+        images: bool = True,
+        progress: Progress | None = None,
+    ) -> list[Message]:
         """Send a core reply (and its follow-up) to a chat: photo for a card image,
         HTML text split under Telegram's limits, buttons on the last message.
 
         A photo the reply names (``photo_ref``) or its heat map goes first too, with
         the text as its caption; ``images`` only decides whether card images are drawn.
+        ``progress`` resumes a push after the messages an earlier try delivered.
         """
         image = await self._card_image(reply.card) if images else None
         extra = await self._table_image(reply.card) if images else None
@@ -564,9 +601,11 @@ class TelegramPlatform:
         parts.extend(("", photo) for photo in photos[1:])
         if extra is not None:
             parts.append(("", extra))
-        sent = await self._send_parts(chat_id, parts, keyboard(reply)) if parts else []
+        sent = await self._send_parts(chat_id, parts, keyboard(reply), progress) if parts else []
         if reply.follow_up is not None:
-            sent += await self.send_reply(chat_id, reply.follow_up, images=images)
+            sent += await self.send_reply(
+                chat_id, reply.follow_up, images=images, progress=progress
+            )
         return sent
 
     async def _edit(
