@@ -430,3 +430,36 @@ async def test_outbox_key_migration_goes_down_and_up(db: SqlDatabase) -> None:
         return after_down, int(conn.execute(select(func.count()).select_from(outbox)).scalar_one())
 
     assert await db.run_connection(down_and_up) == (1, 2)
+
+
+async def test_sqlite_instants_keep_sqlalchemys_text(db: SqlDatabase, database_url: str) -> None:
+    """UTCDateTime binds and parses SQLite text itself; the text must stay exactly what
+    SQLAlchemy's own SQLite DATETIME writes, or old rows would stop comparing equal."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's text format")
+    from sqlalchemy.dialects.sqlite import DATETIME
+
+    from bot.storage.tables import UTCDateTime
+
+    instants = [
+        datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        datetime(2026, 3, 2, 9, 0, 5, 120, tzinfo=UTC),
+        datetime(999, 1, 2, 3, 4, 5, 999999, tzinfo=UTC),
+    ]
+
+    def check(conn: Connection) -> None:
+        ours = UTCDateTime().bind_processor(conn.dialect)
+        theirs = DATETIME().bind_processor(conn.dialect)
+        parse = UTCDateTime().result_processor(conn.dialect, None)
+        assert ours is not None and theirs is not None and parse is not None
+        for moment in instants:
+            text = ours(moment)
+            assert text == theirs(moment.replace(tzinfo=None))
+            back = parse(text)
+            assert back == moment and back.tzinfo is UTC
+        assert parse("2026-03-02 09:00:05") == datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC)
+        assert ours(None) is None and parse(None) is None
+        with pytest.raises(ValueError, match="naive"):
+            ours(datetime(2026, 3, 2, 9, 0))
+
+    await db.run_connection(check)
