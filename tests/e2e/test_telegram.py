@@ -16,6 +16,7 @@ import pytest
 from telegram.ext import Updater
 
 from bot.core.messages import Reply
+from bot.core.pushes import DeliveryRetry
 from bot.core.study import EXPIRED_TEXT, Who
 from bot.jobs.scheduler import close_quizzes
 from bot.platforms.telegram.platform import SENT_PRIVATELY, SORRY
@@ -596,7 +597,7 @@ async def test_a_card_too_long_for_one_message_is_split(
 
 
 async def test_a_push_that_breaks_off_resumes_after_what_was_delivered(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A daily push of a photo plus the rest of a long front: the photo goes out, the
     text fails until the in-process retries run out, and the outbox's retry sends only
@@ -639,6 +640,24 @@ async def test_a_push_that_breaks_off_resumes_after_what_was_delivered(
         assert bot.query("SELECT parts_sent, sent_at IS NOT NULL FROM outbox") == [(1, 1)]
         await bot.tap(ANA, last, "Show answer")
         assert "K = XW_K" in bot.api.sent("editMessageText", ANA.id)[-1].plain
+
+        # Any other failure after the photo is a retry from the same point, too.
+        broken = RuntimeError("drawing failed")
+        send_text = bot.platform._send_text
+        calls: list[int] = []
+
+        async def second_fails(*args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            if len(calls) > 1:
+                raise broken
+            return await send_text(*args, **kwargs)
+
+        learner = await bot.app.study.learner(Who("telegram", str(ANA.id), "Ana"))
+        reply = Reply("info", "\n\n".join(["y" * 3000, "z" * 3000]))  # two messages
+        monkeypatch.setattr(bot.platform, "_send_text", second_fails)
+        with pytest.raises(DeliveryRetry) as failed:
+            await bot.platform.push(learner, reply)
+        assert failed.value.delivered == 1 and failed.value.__cause__ is broken
     no_errors(caplog)
 
 

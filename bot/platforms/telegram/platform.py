@@ -405,6 +405,13 @@ class TelegramPlatform:
                 ) from exc
             log.warning("could not push to telegram learner %s: %s", learner.id, exc)
             return False
+        except Exception as exc:  # e.g. a follow-up's image failed: resume where it stopped
+            if not progress.delivered:
+                raise
+            log.warning("push to telegram learner %s broke off: %s", learner.id, exc)
+            raise DeliveryRetry(
+                f"{type(exc).__name__}: {exc}", delivered=progress.delivered
+            ) from exc
         return True
 
     # ------------------------------------------------------------------ sending
