@@ -1,4 +1,11 @@
-"""The composition root: the one place that builds services and starts things."""
+"""The composition root: the one place that builds services, platforms and timers.
+
+:func:`build_app` opens the database, syncs the decks and constructs every core
+service with all it needs, once. :func:`telegram_platform` and
+:func:`discord_platform` build the adapters from the services they use (never
+the whole app). :func:`run_bot` starts the platforms, the timers and the push
+senders, and stops them in reverse.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +14,24 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.clock import SystemClock
 from bot.config import PushSettings, Settings
 from bot.core.actions import new_token
-from bot.core.challenges import ChallengeCatalog, ChallengeService
+from bot.core.catalogue import sync_decks
+from bot.core.challenges.groups import ChallengeCatalog
+from bot.core.challenges.service import ChallengeService
 from bot.core.decks import DeckSet
-from bot.core.messages import Announcement, Reply
-from bot.core.model import Learner, LearnerSettings, SyncReport
-from bot.core.ports import Clock, Tx
+from bot.core.delivery import Channels, PlatformAnnouncer
+from bot.core.housekeeping import Housekeeping
+from bot.core.inputs import Inputs
+from bot.core.learners import Enrolment
+from bot.core.model import LearnerSettings
+from bot.core.onboarding import MemoryQuestions, Onboarding
+from bot.core.ports import Channel, Clock
 from bot.core.pushes import PushPolicy, PushService
 from bot.core.quiz import QuizService
 from bot.core.rendering import Renderer
@@ -27,13 +39,17 @@ from bot.core.study import StudyService
 from bot.deckfiles import load_decks
 from bot.storage.database import SqlDatabase
 
+if TYPE_CHECKING:
+    from telegram.request import BaseRequest
+
+    from bot.platforms.discord.platform import DiscordPlatform
+    from bot.platforms.telegram.platform import TelegramPlatform
+
 log = logging.getLogger(__name__)
 
 
-class Platform(Protocol):
-    """A running chat platform (Telegram, Discord) as the app sees it."""
-
-    name: str
+class Platform(Channel, Protocol):
+    """A chat platform the app starts and stops (Telegram, Discord)."""
 
     async def start(self) -> None:
         """Connect and start handling updates (returns once running)."""
@@ -41,20 +57,6 @@ class Platform(Protocol):
 
     async def stop(self) -> None:
         """Stop taking updates, finish in-flight work, disconnect."""
-        ...
-
-    async def announce(self, announcement: Announcement) -> None:
-        """Post a core message to a chat of this platform (a quiz result in a group)."""
-        ...
-
-    async def push(self, learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
-        """Send a reply to a learner's private chat, leaving out its first ``skip``
-        messages (accepted on an earlier try).
-
-        Returns True once the platform accepted it, False when the learner cannot
-        be reached (the platform marks them); raises to have it tried again later
-        (``DeliveryRetry`` saying how many more messages were accepted first).
-        """
         ...
 
 
@@ -75,126 +77,6 @@ def learner_defaults(settings: Settings) -> LearnerSettings:
     )
 
 
-@dataclass
-class App:
-    """Everything the bot runs on, wired together."""
-
-    settings: Settings
-    db: SqlDatabase
-    clock: Clock
-    study: StudyService
-    quiz: QuizService
-    pushes: PushService
-    challenges: ChallengeService
-    decks: DeckSet = field(default_factory=DeckSet)
-    platforms: dict[str, Platform] = field(default_factory=dict)
-    #: Draws card images and /stats charts; None means text only.
-    renderer: Renderer | None = None
-
-    async def deliver(self, announcements: Sequence[Announcement]) -> None:
-        """Post announcements through their platforms; a failure is logged, never raised.
-
-        One addressed to a learner goes to their private chat through the platform's push.
-        """
-        for item in announcements:
-            platform = self.platforms.get(item.platform)
-            if platform is None:
-                log.warning("no running %s platform for an announcement", item.platform)
-                continue
-            try:
-                if item.learner_id is not None:
-                    learner = await self.db.run(partial(_learner_by_id, learner_id=item.learner_id))
-                    if learner is not None:
-                        await platform.push(learner, item.reply)
-                    continue
-                await platform.announce(item)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("could not post to %s chat %s", item.platform, item.chat_id)
-
-    async def close(self) -> None:
-        if self.renderer is not None:
-            await self.renderer.close()
-        await self.db.dispose()
-
-
-def _learner_by_id(tx: Tx, learner_id: int) -> Learner | None:
-    return tx.learners.get_by_id(learner_id)
-
-
-async def sync_decks(db: SqlDatabase, deck_set: DeckSet, clock: Clock) -> SyncReport:
-    """Write the deck catalogue to the database.
-
-    When some deck files have problems, the good decks are still synced but
-    nothing is retired, so a typo never takes cards away from learners.
-    """
-    for error in deck_set.errors:
-        log.warning("deck problem: %s", error)
-    now = clock.now()
-    retire = deck_set.ok
-
-    def work(tx: Tx) -> SyncReport:
-        return tx.catalogue.sync(deck_set.decks, now, retire=retire)
-
-    report = await db.run(work)
-    log.info(
-        "decks synced: %d added, %d updated, %d retired, %d unchanged",
-        report.added,
-        report.updated,
-        report.retired,
-        report.unchanged,
-    )
-    return report
-
-
-async def build_app(
-    settings: Settings,
-    *,
-    auto_upgrade: bool | None = None,
-    clock: Clock | None = None,
-    renderer: bool = False,
-) -> App:
-    """Open the database (checking its schema), sync the decks, build the services.
-
-    With ``renderer=True`` images are drawn by a matplotlib process pool (cached on
-    disk in the data directory); without it the app is text-only (the console).
-
-    Raises:
-        SchemaOutOfDate: when the schema is behind and upgrading is not allowed.
-    """
-    db = SqlDatabase(settings.database.url, echo=settings.database.echo)
-    try:
-        await db.check_schema(
-            auto_upgrade=settings.database.auto_upgrade if auto_upgrade is None else auto_upgrade
-        )
-        clock = clock or SystemClock()
-        deck_set = await asyncio.to_thread(load_decks, settings.decks.paths)
-        await sync_decks(db, deck_set, clock)
-    except BaseException:
-        await db.dispose()
-        raise
-    defaults = learner_defaults(settings)
-    study = StudyService(db, clock, new_token, defaults, default_topics=settings.decks.default)
-    quiz = QuizService(db, clock, new_token, defaults, default_topics=settings.decks.default)
-    quiz.window = timedelta(minutes=settings.quiz.window_minutes)
-    pushes = PushService(db, clock, new_token, defaults, default_topics=settings.decks.default)
-    pushes.policy = push_policy(settings.push, postgres=not db.is_sqlite)
-    study.pushes = pushes
-    challenges = ChallengeService(db, clock, new_token, defaults, settings.decks.default)
-    challenges.catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
-    study.challenges = challenges
-    app = App(settings, db, clock, study, quiz, pushes, challenges, deck_set)
-    if renderer:
-        from bot.render.cache import cache_dir_for
-        from bot.render.service import MatplotlibRenderer
-
-        drawing = MatplotlibRenderer(cache_dir_for(settings.data_dir))
-        await drawing.start()  # warm the worker so the first card is not slow
-        app.renderer = drawing
-    return app
-
-
 def push_policy(push: PushSettings, *, postgres: bool) -> PushPolicy:
     """The fan-out's tunables from ``[push]``.
 
@@ -205,6 +87,136 @@ def push_policy(push: PushSettings, *, postgres: bool) -> PushPolicy:
         remind_after=timedelta(days=push.remind_after_days),
         stop_after=timedelta(days=push.stop_after_days),
         planners=2 if postgres else 1,
+        snooze_grace=timedelta(minutes=push.misfire_grace_minutes),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """Everything the bot runs on, built once by :func:`build_app`."""
+
+    settings: Settings
+    db: SqlDatabase
+    clock: Clock
+    decks: DeckSet
+    channels: Channels
+    study: StudyService
+    quiz: QuizService
+    pushes: PushService
+    challenges: ChallengeService
+    onboarding: Onboarding
+    inputs: Inputs
+    housekeeping: Housekeeping
+    #: Draws card images and charts; None means text only (the console).
+    renderer: Renderer | None
+
+    async def close(self) -> None:
+        if self.renderer is not None:
+            await self.renderer.close()
+        await self.db.dispose()
+
+
+async def build_app(
+    settings: Settings,
+    *,
+    auto_upgrade: bool | None = None,
+    clock: Clock | None = None,
+    renderer: Renderer | None = None,
+) -> App:
+    """Open the database (checking its schema), sync the decks, build the services.
+
+    ``renderer`` draws images (see :func:`matplotlib_renderer`); without one the app
+    is text-only. The app owns it from here and closes it in :meth:`App.close`.
+
+    Raises:
+        SchemaOutOfDate: when the schema is behind and upgrading is not allowed.
+    """
+    db = SqlDatabase(settings.database.url, echo=settings.database.echo)
+    clock = clock or SystemClock()
+    try:
+        await db.check_schema(
+            auto_upgrade=settings.database.auto_upgrade if auto_upgrade is None else auto_upgrade
+        )
+        deck_set = await asyncio.to_thread(load_decks, settings.decks.paths)
+        await sync_decks(db, deck_set, clock)
+    except BaseException:
+        await db.dispose()
+        if renderer is not None:
+            await renderer.close()
+        raise
+    enrolment = Enrolment(learner_defaults(settings), settings.decks.default)
+    channels = Channels()
+    announcer = PlatformAnnouncer(db, channels)
+    study = StudyService(db, clock, new_token, enrolment, announcer)
+    quiz = QuizService(
+        db, clock, new_token, enrolment, announcer, timedelta(minutes=settings.quiz.window_minutes)
+    )
+    pushes = PushService(
+        db, clock, new_token, enrolment, push_policy(settings.push, postgres=not db.is_sqlite)
+    )
+    challenges = ChallengeService(
+        db, clock, new_token, enrolment, announcer, ChallengeCatalog.from_sets(deck_set.challenge_sets)
+    )
+    onboarding = Onboarding(db, clock, new_token, enrolment, MemoryQuestions())
+    return App(
+        settings=settings,
+        db=db,
+        clock=clock,
+        decks=deck_set,
+        channels=channels,
+        study=study,
+        quiz=quiz,
+        pushes=pushes,
+        challenges=challenges,
+        onboarding=onboarding,
+        inputs=Inputs(study, quiz, pushes, challenges, onboarding),
+        housekeeping=Housekeeping(db, clock),
+        renderer=renderer,
+    )
+
+
+async def matplotlib_renderer(settings: Settings) -> Renderer:
+    """The matplotlib renderer, its worker warmed so the first card is not slow; images
+    are cached on disk in the data directory."""
+    from bot.render.cache import cache_dir_for
+    from bot.render.service import MatplotlibRenderer
+
+    drawing = MatplotlibRenderer(cache_dir_for(settings.data_dir))
+    await drawing.start()
+    return drawing
+
+
+def telegram_platform(app: App, *, request: BaseRequest | None = None) -> TelegramPlatform:
+    """The Telegram adapter, from ``[telegram]`` and the services it uses (needs a token).
+
+    ``request`` replaces the HTTP layer (tests pass a fake Bot API).
+    """
+    from bot.platforms.telegram.platform import TelegramPlatform
+
+    return TelegramPlatform(
+        app.settings.telegram,
+        study=app.study,
+        quiz=app.quiz,
+        challenges=app.challenges,
+        onboarding=app.onboarding,
+        inputs=app.inputs,
+        renderer=app.renderer,
+        request=request,
+    )
+
+
+def discord_platform(app: App) -> DiscordPlatform:
+    """The Discord adapter, from ``[discord]`` and the services it uses (needs a token)."""
+    from bot.platforms.discord.platform import DiscordPlatform
+
+    return DiscordPlatform(
+        app.settings.discord,
+        study=app.study,
+        quiz=app.quiz,
+        challenges=app.challenges,
+        inputs=app.inputs,
+        topics=tuple(app.decks.topics()),
+        renderer=app.renderer,
     )
 
 
@@ -212,13 +224,9 @@ def build_platforms(app: App) -> list[Platform]:
     """The chat platforms that have a token."""
     platforms: list[Platform] = []
     if app.settings.telegram.token:
-        from bot.platforms.telegram import build_telegram
-
-        platforms.append(build_telegram(app))
+        platforms.append(telegram_platform(app))
     if app.settings.discord.token:
-        from bot.platforms.discord import build_discord
-
-        platforms.append(build_discord(app))
+        platforms.append(discord_platform(app))
     return platforms
 
 
@@ -230,60 +238,64 @@ NO_PLATFORM_MESSAGE = (
 
 
 async def run_bot(settings: Settings) -> int:
-    """Run every configured platform, the scheduler and the push senders until SIGINT/SIGTERM."""
+    """Run every configured platform, the timers and the push senders until SIGINT/SIGTERM."""
     if not (settings.telegram.token or settings.discord.token):
         log.error("%s", NO_PLATFORM_MESSAGE)
         return 2
-    app = await build_app(settings, renderer=True)
+    app = await build_app(settings, renderer=await matplotlib_renderer(settings))
     try:
         platforms = build_platforms(app)
-        if not platforms:
-            log.error("%s", NO_PLATFORM_MESSAGE)
-            return 2
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        await _serve(app, platforms, stop)
+        await serve(app, platforms, stop)
         return 0
     finally:
         await app.close()
 
 
-async def _serve(app: App, platforms: Sequence[Platform], stop: asyncio.Event) -> None:
-    """Start platforms, scheduler and senders; wait for ``stop``; then stop them in reverse."""
-    from bot.jobs import runtime
-    from bot.jobs.pushes import Pacer, SchedulerTimers, sender_loop
-    from bot.jobs.scheduler import build_scheduler
+async def serve(app: App, platforms: Sequence[Platform], stop: asyncio.Event) -> None:
+    """Start platforms, timers and senders; wait for ``stop``; then stop them in reverse."""
+    from bot.jobs.scheduler import Jobs
+    from bot.jobs.senders import Pacer, sender_loop
 
     started: list[Platform] = []
     senders: list[asyncio.Task[None]] = []
-    scheduler = build_scheduler(app)
+    jobs = Jobs(
+        pushes=app.pushes,
+        quiz=app.quiz,
+        challenges=app.challenges,
+        housekeeping=app.housekeeping,
+        channels=app.channels,
+        tick_seconds=app.settings.push.tick_seconds,
+    )
     stop_senders = asyncio.Event()
     try:
         for platform in platforms:
-            # Registered first: announcements made as soon as it starts must find it.
-            app.platforms[platform.name] = platform
-            await platform.start()
+            # Attached first: announcements made as soon as it starts must find it.
+            app.channels.attach(platform)
+            try:
+                await platform.start()
+            except BaseException:
+                app.channels.detach(platform.name)
+                raise
             started.append(platform)
             log.info("%s started", platform.name)
         backfilled = await app.pushes.backfill()
         if backfilled:
             log.info("gave %d learners their next push time", backfilled)
-        runtime.set_app(app)
-        grace = timedelta(minutes=app.settings.push.misfire_grace_minutes)
-        timers = SchedulerTimers(scheduler, grace)
-        app.pushes.timers = timers
-        app.challenges.timers = timers
-        scheduler.start()
+        jobs.start()
         rates = {
             "telegram": app.settings.push.telegram_per_second,
             "discord": app.settings.push.discord_per_second,
         }
-        for name in app.platforms:
-            pacer = Pacer(rates.get(name, 10.0))
-            senders.append(asyncio.create_task(sender_loop(app, name, pacer, stop_senders)))
+        for platform in started:
+            pacer = Pacer(rates.get(platform.name, 10.0))
+            senders.append(
+                asyncio.create_task(sender_loop(app.pushes, platform, pacer, stop_senders))
+            )
         await stop.wait()
         log.info("shutting down")
     finally:
@@ -291,14 +303,13 @@ async def _serve(app: App, platforms: Sequence[Platform], stop: asyncio.Event) -
         for task in senders:
             task.cancel()
         await asyncio.gather(*senders, return_exceptions=True)
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        runtime.set_app(None)
-        await _stop_all(started)
+        jobs.shutdown()
+        await _stop_all(started, app.channels)
 
 
-async def _stop_all(platforms: Sequence[Platform]) -> None:
+async def _stop_all(platforms: Sequence[Platform], channels: Channels) -> None:
     for platform in reversed(platforms):
+        channels.detach(platform.name)
         try:
             await platform.stop()
         except Exception:

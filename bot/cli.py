@@ -144,7 +144,7 @@ def _quiet(settings: Settings) -> LoggingSettings:
 
 async def _console(settings: Settings, user: str | None) -> int:
     from bot.app import build_app
-    from bot.core.study import Who
+    from bot.core.learners import Who
     from bot.platforms.console.chat import run_console
 
     # The console is for trying things out: it upgrades its own database.
@@ -153,7 +153,7 @@ async def _console(settings: Settings, user: str | None) -> int:
         for error in app.decks.errors:
             print(f"deck problem: {error}", file=sys.stderr)
         name = user or _login()
-        await run_console(app.study, Who("console", name, name))
+        await run_console(app.study, app.inputs, Who("console", name, name))
     finally:
         await app.close()
     return 0

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from bot.core.challengedefs import (
+from bot.core.challenges.definitions import (
     ChallengeSet,
     check_challenge_links,
     is_challenge_file,

@@ -1,9 +1,17 @@
-"""Compact button payloads: ``<action>:<token>[:<arg>]``, at most 64 bytes.
+"""Compact button payloads, at most 64 bytes: decoded here, and only here.
 
-The token names a prompt row that belongs to one learner; it is random and
-unguessable, so a forged payload names nothing. Whether a token is stale,
-already answered or someone else's is decided by the study loop, which
-answers all of those with the same "this button has expired".
+Two forms:
+
+- ``<code>:<token>[:<arg>]`` (:class:`Action`): the token names a row (a prompt,
+  a quiz round, a challenge run, a confirmation) that belongs to one learner or
+  chat; it is random and unguessable, so a forged payload names nothing. Whether
+  a token is stale, already answered or someone else's is decided by the service
+  that handles it, which answers all of those with "this button has expired".
+- ``o<b|s>:<step>:<value>`` (:class:`Setup`): a choice in the onboarding
+  walk-through (``b``: go on to the next question) or in the settings menu (``s``).
+
+Adapters put payloads on buttons and hand pressed ones back to the core
+(:class:`bot.core.inputs.Inputs`); they never look inside.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 MAX_PAYLOAD_BYTES = 64
 
@@ -34,6 +42,7 @@ ActionKind = Literal[
     "assessed",
     "share",
     "showname",
+    "setup",
 ]
 _CODES: dict[str, ActionKind] = {
     "s": "reveal",
@@ -55,6 +64,13 @@ _CODES: dict[str, ActionKind] = {
 }
 _LETTER = {v: k for k, v in _CODES.items()}
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,22}$")
+_SETUP_RE = re.compile(r"o([bs]):(tz|push|deck|go):(.{0,56})")
+
+#: A regular expression every :class:`Action` payload matches (Discord routes its
+#: persistent buttons by it); it says nothing of whether the payload is valid.
+ACTION_PATTERN = r"[a-z]:[A-Za-z0-9_-]{8,22}(?::\d{1,2})?"
+
+SetupStep = Literal["tz", "push", "deck", "go"]
 
 
 class BadPayload(ValueError):
@@ -79,14 +95,45 @@ class Action:
         return text
 
 
-def decode(payload: str) -> Action:
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """A choice in the onboarding walk-through or the settings menu.
+
+    Attributes:
+        chain: go on to the next question afterwards (onboarding) or stop (settings).
+        step: which question: ``tz``, ``push``, ``deck``, or ``go`` (open one: its value
+            names the step, or ``review`` to start studying).
+        value: the choice (an IANA zone, ``HHMM`` or ``off``, a deck id or ``*``).
+    """
+
+    chain: bool
+    step: SetupStep
+    value: str
+
+    def encode(self) -> str:
+        """Encode to the payload string carried by a button (``ob:tz:Europe/Paris``).
+
+        Raises:
+            BadPayload: when it would be longer than 64 bytes.
+        """
+        text = f"o{'b' if self.chain else 's'}:{self.step}:{self.value}"
+        if len(text.encode()) > MAX_PAYLOAD_BYTES:
+            raise BadPayload("payload longer than 64 bytes")
+        return text
+
+
+def decode(payload: str) -> Action | Setup:
     """Decode a button payload.
 
     Raises:
-        BadPayload: when the payload is not a well-formed action of ours.
+        BadPayload: when the payload is not a well-formed payload of ours.
     """
     if not payload or len(payload.encode("utf-8", "replace")) > MAX_PAYLOAD_BYTES:
         raise BadPayload("empty or too long")
+    setup = _SETUP_RE.fullmatch(payload)
+    if setup is not None:
+        # The expression admits only the four steps.
+        return Setup(setup.group(1) == "b", cast("SetupStep", setup.group(2)), setup.group(3))
     parts = payload.split(":")
     if len(parts) not in (2, 3) or parts[0] not in _CODES:
         raise BadPayload("unknown action")

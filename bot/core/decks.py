@@ -74,7 +74,7 @@ class Deck:
 class DeckSet:
     """Every deck and challenge set found, and every problem found while reading them.
 
-    ``challenge_sets`` holds :class:`bot.core.challengedefs.ChallengeSet` values
+    ``challenge_sets`` holds :class:`bot.core.challenges.definitions.ChallengeSet` values
     (typed loosely here to keep this module free of that one).
     """
 

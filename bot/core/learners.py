@@ -3,40 +3,57 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot.core.localtime import next_push_after
+from bot.core.messages import Announcement
 from bot.core.model import Learner, LearnerSettings
-from bot.core.ports import Clock, Database, TokenSource, Tx
+from bot.core.ports import Announcer, Clock, Database, Delivery, TokenSource, Tx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SEEN_EVERY = timedelta(hours=12)
 
+#: Announcements a unit of work makes; the service posts them once it has committed.
+Posts = list[Announcement]
+
 
 @dataclass(frozen=True, slots=True)
 class Who:
-    """The person behind a platform event."""
+    """The person behind a platform event.
+
+    Attributes:
+        platform: the platform's name.
+        user_id: the account id on that platform.
+        display_name: how to name them to others (a quiz tally, a challenge summary).
+        dm_channel: the id of their private chat with the bot, when the event came
+            from there and the platform needs it to write first (stored if it changed).
+    """
 
     platform: str
     user_id: str
     display_name: str = ""
+    dm_channel: str | None = None
 
 
-def get_or_create_learner(
-    tx: Tx,
-    who: Who,
-    defaults: LearnerSettings,
-    default_topics: Sequence[str],
-    now: datetime,
-) -> Learner:
-    """Find the learner for a platform account, enrolling a new one with the defaults.
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """What a new learner starts with: settings (from ``[study]``) and the decks or
+    tags they study (from ``[decks] default``; empty means every deck)."""
 
-    Contact from an unreachable learner makes them reachable again.
+    settings: LearnerSettings = field(default_factory=LearnerSettings)
+    topics: tuple[str, ...] = ()
+
+
+def get_or_create_learner(tx: Tx, who: Who, enrolment: Enrolment, now: datetime) -> Learner:
+    """Find the learner for a platform account, enrolling a new one.
+
+    Contact from an unreachable learner makes them reachable again, and a private
+    chat named by ``who`` is remembered.
     """
     learner = tx.learners.get(who.platform, who.user_id)
     if learner is None:
@@ -44,31 +61,45 @@ def get_or_create_learner(
             who.platform,
             who.user_id,
             who.display_name or who.user_id,
-            defaults,
-            default_topics,
+            enrolment.settings,
+            enrolment.topics,
             now,
         )
         nxt = next_push_after(learner.settings, now)
         tx.learners.set_next_push(learner.id, nxt)
         log.info("new learner %s on %s", learner.id, who.platform)
-        return replace(learner, next_push_at=nxt)
-    was_unreachable = learner.unreachable
-    if (
-        learner.unreachable
-        or learner.last_seen_at is None
-        or (now - learner.last_seen_at >= SEEN_EVERY)
-    ):
-        tx.learners.seen(learner.id, now)
-        learner = replace(learner, unreachable=False, last_seen_at=now)
-    if was_unreachable and learner.next_push_at is not None and learner.next_push_at <= now:
-        # Pushes missed while unreachable are not owed: the next one is the next from now.
-        learner = replace(learner, next_push_at=None)
-    if learner.next_push_at is None:  # pushes stopped (long silence, or as above): resume
-        nxt = next_push_after(learner.settings, now)
-        if nxt is not None:
-            tx.learners.set_next_push(learner.id, nxt)
-            learner = replace(learner, next_push_at=nxt)
+        learner = replace(learner, next_push_at=nxt)
+    else:
+        was_unreachable = learner.unreachable
+        if (
+            learner.unreachable
+            or learner.last_seen_at is None
+            or (now - learner.last_seen_at >= SEEN_EVERY)
+        ):
+            tx.learners.seen(learner.id, now)
+            learner = replace(learner, unreachable=False, last_seen_at=now)
+        if was_unreachable and learner.next_push_at is not None and learner.next_push_at <= now:
+            # Pushes missed while unreachable are not owed: the next one is the next from now.
+            learner = replace(learner, next_push_at=None)
+        if learner.next_push_at is None:  # pushes stopped (long silence, or as above): resume
+            nxt = next_push_after(learner.settings, now)
+            if nxt is not None:
+                tx.learners.set_next_push(learner.id, nxt)
+                learner = replace(learner, next_push_at=nxt)
+    if who.dm_channel is not None and learner.dm_channel_id != who.dm_channel:
+        tx.learners.set_dm_channel(learner.id, who.dm_channel)
+        learner = replace(learner, dm_channel_id=who.dm_channel)
     return learner
+
+
+def record_delivery(tx: Tx, learner_id: int, delivery: Delivery) -> None:
+    """Keep what a platform's delivery to a learner taught us: a private channel it
+    opened, or that the learner cannot be reached (pushes stop until they write)."""
+    if delivery.dm_channel is not None:
+        tx.learners.set_dm_channel(learner_id, delivery.dm_channel)
+    if not delivery.reached:
+        tx.learners.set_unreachable(learner_id)
+        log.info("learner %s is unreachable", learner_id)
 
 
 class ServiceBase:
@@ -78,30 +109,23 @@ class ServiceBase:
         db: runs units of work.
         clock: gives "now".
         tokens: makes prompt tokens.
-        defaults: settings a new learner starts with.
-        default_topics: decks or tags a new learner studies (empty: all).
+        enrolment: what a new learner starts with.
     """
 
     def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        tokens: TokenSource,
-        defaults: LearnerSettings,
-        default_topics: Sequence[str] = (),
+        self, db: Database, clock: Clock, tokens: TokenSource, enrolment: Enrolment
     ) -> None:
         self.db = db
         self.clock = clock
         self.tokens = tokens
-        self.defaults = defaults
-        self.default_topics = tuple(default_topics)
+        self.enrolment = enrolment
 
     async def _run(self, who: Who, fn: Callable[[Tx, Learner, datetime], T]) -> T:
+        """One unit of work for ``who``: ``fn(tx, learner, now)``."""
         now = self.clock.now()
 
         def work(tx: Tx) -> T:
-            learner = get_or_create_learner(tx, who, self.defaults, self.default_topics, now)
-            return fn(tx, learner, now)
+            return fn(tx, get_or_create_learner(tx, who, self.enrolment, now), now)
 
         return await self.db.run(work)
 
@@ -109,34 +133,54 @@ class ServiceBase:
         """The learner behind an account (created on first contact)."""
         return await self._run(who, lambda tx, learner, now: learner)
 
-    async def remember_dm_channel(self, who: Who, channel_id: str) -> None:
-        """Store the learner's DM channel id so a later push needs one request."""
-        await self._run(
-            who,
-            lambda tx, lr, now: (
-                None
-                if lr.dm_channel_id == channel_id
-                else tx.learners.set_dm_channel(lr.id, channel_id)
-            ),
-        )
-
-    async def set_dm_channel(self, platform: str, user_id: str, channel_id: str) -> None:
-        """Store a known learner's DM channel without counting it as contact (a push opened it)."""
-
-        def work(tx: Tx) -> None:
-            learner = tx.learners.get(platform, user_id)
-            if learner is not None and learner.dm_channel_id != channel_id:
-                tx.learners.set_dm_channel(learner.id, channel_id)
-
-        await self.db.run(work)
-
-    async def mark_unreachable(self, platform: str, user_id: str) -> None:
+    async def mark_unreachable(self, who: Who) -> None:
         """The platform refused a message to this account: stop pushing until they write."""
 
         def work(tx: Tx) -> None:
-            learner = tx.learners.get(platform, user_id)
+            learner = tx.learners.get(who.platform, who.user_id)
             if learner is not None and not learner.unreachable:
-                tx.learners.set_unreachable(learner.id)
-                log.info("learner %s on %s is unreachable", learner.id, platform)
+                record_delivery(tx, learner.id, Delivery(reached=False))
 
         await self.db.run(work)
+
+
+class AnnouncingService(ServiceBase):
+    """A service whose units of work also make announcements for other chats.
+
+    Args:
+        announcer: posts them, once the transaction that made them has committed.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        tokens: TokenSource,
+        enrolment: Enrolment,
+        announcer: Announcer,
+    ) -> None:
+        super().__init__(db, clock, tokens, enrolment)
+        self.announcer = announcer
+
+    async def _posting(self, who: Who, fn: Callable[[Tx, Learner, datetime, Posts], T]) -> T:
+        """Like :meth:`_run`, for work that announces: ``fn(tx, learner, now, posts)``
+        appends to ``posts``, which are posted once the transaction has committed."""
+        now = self.clock.now()
+        posts: Posts = []
+
+        def work(tx: Tx) -> T:
+            return fn(tx, get_or_create_learner(tx, who, self.enrolment, now), now, posts)
+
+        result = await self.db.run(work)
+        if posts:
+            await self.announcer.post(posts)
+        return result
+
+    async def _sweep(self, fn: Callable[[Tx, datetime, Posts], T]) -> T:
+        """A timer's unit of work (no learner): ``fn(tx, now, posts)``; posts after commit."""
+        now = self.clock.now()
+        posts: Posts = []
+        result = await self.db.run(lambda tx: fn(tx, now, posts))
+        if posts:
+            await self.announcer.post(posts)
+        return result

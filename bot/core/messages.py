@@ -1,13 +1,19 @@
-"""What the core says, platform-free: replies, buttons and card views.
+"""What the core says, platform-free: replies, buttons, card views and figures.
 
 Adapters turn a :class:`Reply` into a platform message. Card text is
-markdown as the deck author wrote it; adapters escape or convert it.
+markdown as the deck author wrote it; adapters escape or convert it. A
+:class:`Button` carries its payload (an opaque string the core decodes when the
+button is pressed) and, for display only, what it does and how it should look:
+adapters style and place buttons by those, never by reading the payload.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
+
+from bot.core.actions import ActionKind
+from bot.core.stats import StudyStats
 
 ReplyKind = Literal[
     "front",
@@ -16,6 +22,8 @@ ReplyKind = Literal[
     "info",
     "error",
     "expired",
+    "question",
+    "stats",
     "quiz",
     "quiz_result",
     "challenge",
@@ -23,13 +31,19 @@ ReplyKind = Literal[
     "challenge_result",
 ]
 
+#: How a button should look: the main action, a neutral one, a confirming one, a destructive one.
+ButtonStyle = Literal["primary", "secondary", "success", "danger"]
+
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """A button: the label shown and the payload it sends back (<= 64 bytes)."""
+    """A button: the label shown, the payload it sends back (<= 64 bytes), what it does
+    (``action``: the console binds keys by it) and how it should look."""
 
     label: str
     payload: str
+    action: ActionKind
+    style: ButtonStyle = "secondary"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,49 +63,6 @@ class CardView:
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
-    """One message from the core to a learner.
-
-    Attributes:
-        kind: what sort of message it is (adapters may style by kind).
-        text: plain text (markdown allowed) shown above or instead of a card.
-        card: the card to show, if any.
-        buttons: rows of buttons.
-        follow_up: a second message to send right after this one (the next card).
-        announcements: messages for other chats (a quiz result for the group) or for
-            other learners' private chats.
-        heatmap: a chart to draw and attach (a challenge summary).
-        photo_ref: a photo the platform already holds (its file id), to send again.
-    """
-
-    kind: ReplyKind
-    text: str = ""
-    card: CardView | None = None
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    follow_up: Reply | None = field(default=None)
-    announcements: tuple[Announcement, ...] = ()
-    heatmap: HeatMap | None = None
-    photo_ref: str | None = None
-
-    def all_buttons(self) -> list[Button]:
-        return [b for row in self.buttons for b in row]
-
-
-@dataclass(frozen=True, slots=True)
-class Announcement:
-    """A message the core wants posted in a chat other than the one that asked.
-
-    With ``learner_id`` set it goes to that learner's private chat (``chat_id``
-    is then ignored): the composition root sends it through the platform's push.
-    """
-
-    platform: str
-    chat_id: str
-    reply: Reply
-    learner_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class HeatMap:
     """A grid of levels to draw: rows by columns, each cell 1-3 or None (no answer).
 
@@ -104,3 +75,65 @@ class HeatMap:
     columns: tuple[str, ...]
     values: tuple[tuple[int | None, ...], ...]
     legend: tuple[str, ...] = ("Need to re-study", "Shaky", "Confident")
+
+
+@dataclass(frozen=True, slots=True)
+class StatsChart:
+    """The /stats chart: the numbers, and cards due on each of the next days (today first)."""
+
+    stats: StudyStats
+    forecast: tuple[int, ...]
+
+
+#: A chart the renderer draws and the adapter attaches; without a drawing the text stands alone.
+Figure = HeatMap | StatsChart
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a reply (the CSV of /export)."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message from the core.
+
+    Attributes:
+        kind: what sort of message it is (adapters may style by kind).
+        text: markdown shown above or instead of a card.
+        card: the card to show, if any.
+        buttons: rows of buttons.
+        figure: a chart to draw and attach (a challenge summary, /stats).
+        photo_ref: a photo the platform already holds (its file id or URL), to show again.
+        attachment: a file to send with the text.
+    """
+
+    kind: ReplyKind
+    text: str = ""
+    card: CardView | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    figure: Figure | None = None
+    photo_ref: str | None = None
+    attachment: Attachment | None = None
+
+    def all_buttons(self) -> list[Button]:
+        return [b for row in self.buttons for b in row]
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A message for a chat other than the one where someone acted.
+
+    With ``learner_id`` set it goes to that learner's private chat (``chat_id`` is
+    then ignored). Services post announcements through the
+    :class:`~bot.core.ports.Announcer` once their transaction has committed;
+    adapters never see them.
+    """
+
+    platform: str
+    chat_id: str
+    reply: Reply
+    learner_id: int | None = None

@@ -4,15 +4,21 @@ Storage implements :class:`Database`. A use case hands one synchronous
 function to :meth:`Database.run`; the storage layer runs it inside one
 transaction, off the event loop (one hop per unit of work), and commits only
 if it returns. The function talks to the repositories of :class:`Tx`.
+
+Each chat platform implements :class:`Channel`, the way the core reaches chats
+and learners on its own initiative (a daily push, a quiz answer for a group);
+the core's :class:`Announcer` routes announcements to them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
 from bot.core.decks import Deck
+from bot.core.messages import Announcement, Reply
 from bot.core.model import (
     CardInfo,
     CardState,
@@ -331,20 +337,6 @@ class ChallengeRepo(Protocol):
     def set_schedule_next(self, schedule_id: int, when: datetime | None) -> None: ...
 
 
-class Timers(Protocol):
-    """One-off events that must survive a restart (a persistent job store)."""
-
-    async def push_at(self, learner_id: int, when: datetime) -> None:
-        """Push this learner's due cards at ``when`` (replaces an earlier one)."""
-        ...
-
-    async def cancel_push(self, learner_id: int) -> None: ...
-
-    async def reveal_at(self, run_id: int, when: datetime) -> None:
-        """Reveal a challenge run at its deadline."""
-        ...
-
-
 class Tx(Protocol):
     """The repositories of one transaction."""
 
@@ -381,4 +373,67 @@ class Database(Protocol):
 
     async def run(self, work: Callable[[Tx], T]) -> T:
         """Run ``work`` in one transaction; commit if it returns, roll back if it raises."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a platform did with a message for a learner's private chat.
+
+    Attributes:
+        reached: True when the platform accepted it; False when the learner cannot be
+            reached (blocked the bot, closed their direct messages).
+        dm_channel: the private channel the platform opened to deliver it, when the
+            learner had none stored (kept so the next delivery needs one request).
+    """
+
+    reached: bool
+    dm_channel: str | None = None
+
+
+class DeliveryRetry(Exception):
+    """A platform asks to try again later (429, a network error).
+
+    Attributes:
+        retry_after: seconds the platform asked to wait, if it said.
+        delivered: messages of the reply the platform accepted before it failed
+            (a reply can take several); the retry starts after them.
+    """
+
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, delivered: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.delivered = delivered
+
+
+class Channel(Protocol):
+    """A running chat platform, as the core reaches it on its own initiative."""
+
+    @property
+    def name(self) -> str:
+        """The platform's name (``telegram``, ``discord``), as stored with each learner."""
+        ...
+
+    async def announce(self, chat_id: str, reply: Reply) -> None:
+        """Post a reply to a group chat (a quiz answer, a challenge's reference)."""
+        ...
+
+    async def push(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
+        """Send a reply to a learner's private chat, without its first ``skip`` messages
+        (the platform accepted them on an earlier try).
+
+        Raises:
+            DeliveryRetry: to have it tried again later, saying how many more
+                messages went out first.
+        """
+        ...
+
+
+class Announcer(Protocol):
+    """Posts announcements once the transaction that made them has committed."""
+
+    async def post(self, items: Sequence[Announcement]) -> None:
+        """Post each item through its platform; a failure is logged, never raised."""
         ...

@@ -21,12 +21,20 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.core.actions import Action
-from bot.core.learners import ServiceBase, Who
+from bot.core.learners import Enrolment, ServiceBase, Who, record_delivery
 from bot.core.localtime import in_quiet_hours, next_push_after
-from bot.core.messages import Button, Reply
+from bot.core.messages import Reply
 from bot.core.model import CardInfo, Learner, OutboxMessage, Prompt, ReviewSource
-from bot.core.ports import Timers, TokenSource, Tx
-from bot.core.views import card_view
+from bot.core.outcomes import EXPIRED, Outcome
+from bot.core.ports import (
+    Clock,
+    Database,
+    Delivery,
+    DeliveryRetry,
+    TokenSource,
+    Tx,
+)
+from bot.core.views import button, card_view
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,9 @@ class PushPolicy:
         planners: batches planned side by side in one tick. Above 1 only helps a
             database that runs transactions in parallel (PostgreSQL, where each
             claim skips the rows another holds); SQLite has one writer.
+        snooze: how long "Snooze" puts a push off.
+        snooze_grace: a snoozed push found later than this after its time (the bot
+            was down) is dropped; one found within it is sent once, late.
     """
 
     remind_after: timedelta = timedelta(days=3)
@@ -59,6 +70,8 @@ class PushPolicy:
     max_attempts: int = 8
     max_backoff: timedelta = timedelta(minutes=30)
     planners: int = 1
+    snooze: timedelta = timedelta(hours=1)
+    snooze_grace: timedelta = timedelta(hours=6)
 
 
 def _plural(n: int, word: str) -> str:
@@ -127,6 +140,8 @@ def plan_pushes(
             nxt = None  # stop until they come back (get_or_create_learner restarts them)
         elif count == 0 or quiet:
             pass  # nothing due, or late after downtime and now in quiet hours: skip today
+        elif target.snoozed and now - target.due_at > policy.snooze_grace:
+            pass  # a snooze missed while the bot was down long: not owed any more
         elif silence >= policy.remind_after:
             if not target.reminded:
                 kind = "reminder"
@@ -166,40 +181,6 @@ def _backfill(tx: Tx, now: datetime, policy: PushPolicy) -> int:
     found = tx.pushes.backfill(now, now - policy.stop_after, policy.batch)
     tx.pushes.reschedule([(lr.id, next_push_after(lr.settings, now), False) for lr in found], now)
     return len(found)
-
-
-def push_one(
-    tx: Tx, learner_id: int, now: datetime, token: str, policy: PushPolicy
-) -> OutboxMessage | None:
-    """Queue a push for one learner now (a snoozed push), unless nothing is due or it is quiet."""
-    learner = tx.learners.get_by_id(learner_id)
-    if learner is None or learner.unreachable or learner.settings.paused:
-        return None
-    if in_quiet_hours(learner.settings, now):
-        log.info("snoozed push for learner %s falls in quiet hours; skipped", learner_id)
-        return None
-    card_id, count = tx.pushes.due_summary([learner_id], now).get(learner_id, ("", 0))
-    if count == 0 or not card_id:
-        return None
-    seconds = (
-        tx.pushes.mean_durations([learner_id], now - timedelta(days=30)).get(
-            learner_id, policy.seconds_per_card * 1000
-        )
-        / 1000
-    )
-    message = OutboxMessage(
-        platform=learner.platform,
-        learner_id=learner_id,
-        kind="push",
-        text=push_text(count, min(count, learner.settings.max_cards_per_push), seconds),
-        created_at=now,
-        not_before=now,
-        card_id=card_id,
-        prompt_token=token,
-        due_count=count,
-    )
-    tx.pushes.add_outbox([message])
-    return message
 
 
 def deliveries(
@@ -244,10 +225,10 @@ def delivery_for(
         return None
     token = message.prompt_token
     buttons = (
-        (Button("Show answer", Action("reveal", token).encode()),),
+        (button("Show answer", Action("reveal", token), "primary"),),
         (
-            Button("Snooze 1 hour", Action("snooze", token).encode()),
-            Button("Skip today", Action("skip", token).encode()),
+            button("Snooze 1 hour", Action("snooze", token)),
+            button("Skip today", Action("skip", token)),
         ),
     )
     return learner, Reply("front", message.text, card=card_view(card, back=False), buttons=buttons)
@@ -268,57 +249,58 @@ def _push_prompt(tx: Tx, learner: Learner, token: str) -> Prompt | None:
     return prompt
 
 
-def snooze(tx: Tx, learner: Learner, token: str, now: datetime) -> datetime | None:
-    """Close a push prompt and return when to push again (None: button expired)."""
+def snooze(tx: Tx, learner: Learner, token: str, now: datetime, policy: PushPolicy) -> Outcome:
+    """Close a push prompt and make the learner's next push an hour from now.
+
+    The snooze is the learner's next push instant, so the tick that claims every
+    due push sends it, exactly once, whichever process claims it.
+    """
     if _push_prompt(tx, learner, token) is None or not tx.prompts.claim(token, learner.id, now):
-        return None
-    return now + timedelta(hours=1)
+        return EXPIRED
+    when = now + policy.snooze
+    tx.learners.snooze_push(learner.id, when)
+    local = when.astimezone(ZoneInfo(learner.settings.timezone))
+    return Outcome(close=f"Snoozed: I'll come back at {local.strftime('%H:%M')}.")
 
 
-def skip_today(tx: Tx, learner: Learner, token: str, now: datetime) -> Reply:
+def skip_today(tx: Tx, learner: Learner, token: str, now: datetime) -> Outcome:
     """Close a push prompt; the next push is already set for the next day."""
     if _push_prompt(tx, learner, token) is None or not tx.prompts.claim(token, learner.id, now):
-        return Reply("expired", "This button has expired.")
+        return EXPIRED
     nxt = learner.next_push_at
     when = ""
     if nxt is not None:
         local = nxt.astimezone(ZoneInfo(learner.settings.timezone))
         when = f" See you {local.strftime('%A at %H:%M')}."
-    return Reply("info", f"Skipped for today.{when}")
+    return Outcome(close=f"Skipped for today.{when}")
 
 
 # --------------------------------------------------------------------------- service
 
 
-class DeliveryRetry(Exception):
-    """A platform asks to try again later (429, a network error).
-
-    Attributes:
-        retry_after: seconds the platform asked to wait, if it said.
-        delivered: messages of the reply the platform accepted before it failed
-            (a reply can take several); the retry starts after them.
-    """
-
-    def __init__(
-        self, message: str, retry_after: float | None = None, *, delivered: int = 0
-    ) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.delivered = delivered
-
-
 class Send(Protocol):
-    """A platform's delivery of a push: True when accepted, False when the learner
-    cannot be reached; ``skip`` messages of the reply went out on an earlier try."""
+    """A platform's delivery of a push (:meth:`bot.core.ports.Channel.push`)."""
 
-    def __call__(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Awaitable[bool]: ...
+    def __call__(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Awaitable[Delivery]: ...
 
 
 class PushService(ServiceBase):
-    """Plans daily pushes and delivers the outbox; one instance per process."""
+    """Plans daily pushes and delivers the outbox; one instance per process.
 
-    policy: PushPolicy = PushPolicy()
-    timers: Timers | None = None
+    Args:
+        policy: the fan-out's and delivery's tunables.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        tokens: TokenSource,
+        enrolment: Enrolment,
+        policy: PushPolicy = PushPolicy(),
+    ) -> None:
+        super().__init__(db, clock, tokens, enrolment)
+        self.policy = policy
 
     async def tick(self, platforms: Sequence[str]) -> int:
         """Claim every due learner, batch by batch; returns how many were claimed.
@@ -356,31 +338,13 @@ class PushService(ServiceBase):
             if count < self.policy.batch:
                 return total
 
-    async def push_learner(self, learner_id: int) -> bool:
-        """Queue a push for one learner now (the target of a snooze timer)."""
-        now = self.clock.now()
-        token = self.tokens()
-        message = await self.db.run(lambda tx: push_one(tx, learner_id, now, token, self.policy))
-        return message is not None
+    async def snooze(self, who: Who, token: str) -> Outcome:
+        """Push again in an hour (the learner's next push instant, so it survives a restart)."""
+        policy = self.policy
+        return await self._run(who, lambda tx, lr, now: snooze(tx, lr, token, now, policy))
 
-    async def snooze(self, who: Who, token: str) -> Reply:
-        """Push again in an hour (a persistent timer, so it survives a restart)."""
-        timers = self.timers
-        if timers is None:  # checked first, so the push's own buttons keep working
-            return Reply("error", "Snoozing is not available right now; send /review any time.")
-        found = await self._run(
-            who, lambda tx, lr, now: (lr.id, snooze(tx, lr, token, now), lr.settings.timezone)
-        )
-        learner_id, when, tz = found
-        if when is None:
-            return Reply("expired", "This button has expired.")
-        await timers.push_at(learner_id, when)
-        local = when.astimezone(ZoneInfo(tz))
-        return Reply("info", f"Snoozed: I'll come back at {local.strftime('%H:%M')}.")
-
-    async def skip(self, who: Who, token: str) -> Reply:
-        reply = await self._run(who, lambda tx, lr, now: skip_today(tx, lr, token, now))
-        return reply
+    async def skip(self, who: Who, token: str) -> Outcome:
+        return await self._run(who, lambda tx, lr, now: skip_today(tx, lr, token, now))
 
     async def drain(
         self,
@@ -392,10 +356,11 @@ class PushService(ServiceBase):
     ) -> int:
         """Deliver up to ``limit`` pending messages for a platform; returns how many were tried.
 
-        ``send`` returns True when the platform accepted the message and False
-        when the learner cannot be reached (it marks them); it raises
-        :class:`DeliveryRetry` or any error to have the message tried again later.
-        A reply sent as several messages resumes after the ones already accepted.
+        ``send`` says whether the platform accepted the message or the learner cannot
+        be reached; it raises :class:`~bot.core.ports.DeliveryRetry` or any error to
+        have the message tried again later. What happened is recorded in one place
+        (:meth:`_record`, :meth:`_retry`). A reply sent as several messages resumes
+        after the ones already accepted.
         """
         now = self.clock.now()
         until = now + self.policy.lease
@@ -404,28 +369,35 @@ class PushService(ServiceBase):
             return 0
         for message, found in await self.db.run(partial(deliveries, messages=batch, now=now)):
             if found is None:
-                await self._finish(message, False, "learner or card gone")
+                await self._record(message, None, "learner or card gone")
                 continue
             learner, reply = found
             if before_send is not None:
                 await before_send()
             try:
-                accepted = await send(learner, reply, skip=message.parts_sent)
+                delivery = await send(learner, reply, skip=message.parts_sent)
             except DeliveryRetry as exc:
                 await self._retry(message, exc.retry_after, str(exc), exc.delivered)
             except Exception as exc:  # a network error, a platform hiccup: try again later
                 log.warning("push %s to learner %s failed: %s", message.id, learner.id, exc)
                 await self._retry(message, None, f"{type(exc).__name__}: {exc}", 0)
             else:
-                await self._finish(message, accepted, "" if accepted else "unreachable")
+                await self._record(message, delivery, "" if delivery.reached else "unreachable")
         return len(batch)
 
-    async def _finish(self, message: OutboxMessage, sent: bool, error: str) -> None:
+    async def _record(self, message: OutboxMessage, delivery: Delivery | None, error: str) -> None:
+        """The outbox row is done: sent, or given up (and what the delivery taught us)."""
         now = self.clock.now()
-        if sent:
-            await self.db.run(lambda tx: tx.pushes.mark_sent(message.id, now))
-        else:
-            await self.db.run(lambda tx: tx.pushes.mark_failed(message.id, now, error))
+
+        def work(tx: Tx) -> None:
+            if delivery is not None:
+                record_delivery(tx, message.learner_id, delivery)
+            if delivery is not None and delivery.reached:
+                tx.pushes.mark_sent(message.id, now)
+            else:
+                tx.pushes.mark_failed(message.id, now, error)
+
+        await self.db.run(work)
 
     async def _retry(
         self, message: OutboxMessage, retry_after: float | None, error: str, delivered: int

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from bot.core import srs
 from bot.core.actions import Action
-from bot.core.learners import ServiceBase, Who
-from bot.core.messages import Announcement, Button, Reply
+from bot.core.learners import AnnouncingService, Enrolment, Posts, Who
+from bot.core.messages import Announcement, Reply
 from bot.core.model import (
     RATING_NAMES,
     Learner,
@@ -24,8 +24,9 @@ from bot.core.model import (
     QuizParticipant,
     QuizRound,
 )
-from bot.core.ports import Tx
-from bot.core.views import card_view, rating_buttons
+from bot.core.outcomes import EXPIRED, Outcome, notice, send
+from bot.core.ports import Announcer, Clock, Database, TokenSource, Tx
+from bot.core.views import button, card_view, rating_buttons
 
 log = logging.getLogger(__name__)
 
@@ -63,26 +64,28 @@ def start_quiz(
     now: datetime,
     token: str,
     window: timedelta,
-) -> Reply:
-    """Post a card on ``topic`` to a group chat, or explain why not."""
+    posts: Posts,
+) -> Outcome:
+    """Post a card on ``topic`` to a group chat, or explain why not (to the starter).
+
+    A finished round still open here is closed first; its answer is posted before the new card.
+    """
     topic = topic.strip().lower()
     topics = tx.catalogue.topics()
     if not topic:
-        return Reply(
-            "error", f"Which topic? For example /quiz attention. Topics: {', '.join(topics)}."
-        )
+        return _refused(f"Which topic? For example /quiz attention. Topics: {', '.join(topics)}.")
     cards = tx.catalogue.cards_in_topic(topic)
     if not cards:
-        return Reply("error", f"I have no cards on “{topic}”. Topics: {', '.join(topics)}.")
+        return _refused(f"I have no cards on “{topic}”. Topics: {', '.join(topics)}.")
     platform = starter.platform
-    announcements: tuple[Announcement, ...] = ()
     running = tx.quizzes.open_round(platform, chat_id)
     if running is not None:
         if running.ends_at > now:
             left = _minutes(running.ends_at - now)
-            return Reply("error", f"A quiz is already running here; its answer comes in {left}.")
+            return _refused(f"A quiz is already running here; its answer comes in {left}.")
         closed = close_round(tx, running, now)
-        announcements = (closed,) if closed else ()
+        if closed is not None:
+            posts.append(closed)
     expected = set(tx.quizzes.recent_participants(platform, chat_id, now - RECENT_PARTICIPANTS))
     expected.add(starter.id)
     recent = tx.quizzes.recent_cards(platform, chat_id, now - NO_REPEAT)
@@ -109,32 +112,38 @@ def start_quiz(
         f"yourself privately, and it counts in your own schedule. "
         f"The answer is posted here in {_minutes(window)}."
     )
-    return Reply(
-        "quiz",
-        text,
-        card=card_view(card, back=False),
-        buttons=((Button("Reveal", Action("quiz", token).encode()),),),
-        announcements=announcements,
+    return send(
+        Reply(
+            "quiz",
+            text,
+            card=card_view(card, back=False),
+            buttons=((button("Reveal", Action("quiz", token), "primary"),),),
+        )
     )
+
+
+def _refused(text: str) -> Outcome:
+    """A quiz that cannot start: said to the member who asked (privately where possible)."""
+    return send(Reply("error", text), to="ephemeral")
 
 
 def reveal_quiz(
     tx: Tx, member: Learner, round_token: str, now: datetime, prompt_token: str, name: str
-) -> Reply:
+) -> Outcome:
     """Give one member the back of a quiz card and their own rating buttons, privately."""
     r = tx.quizzes.by_token(round_token)
     if r is None:
-        return Reply("expired", "This button has expired.")
+        return EXPIRED
     if r.closed_at is not None or now >= r.ends_at:
-        return Reply("expired", "This quiz round is over; its answer is in the group.")
+        return notice("This quiz round is over; its answer is in the group.")
     card = tx.catalogue.card(r.card_id)
     if card is None:
-        return Reply("expired", "This card is no longer in its deck.")
+        return notice("This card is no longer in its deck.")
     mine = next((p for p in tx.quizzes.participants(r.id) if p.learner_id == member.id), None)
     if mine is not None and mine.rating is not None:
-        return Reply(
-            "info",
+        return notice(
             f"You already rated this one {RATING_NAMES[mine.rating]}: it is in your schedule.",
+            alert=True,
         )
     if mine is None:
         tx.prompts.add(Prompt(prompt_token, member.id, r.card_id, "quiz", now))
@@ -144,12 +153,13 @@ def reveal_quiz(
         prompt_token = mine.prompt_token
     state = tx.schedule.get(member.id, r.card_id)
     intervals = srs.preview(state, now, member.settings)
-    return Reply(
+    back = Reply(
         "back",
         "From the group quiz: rate yourself honestly; it counts in your own schedule.",
         card=card_view(card, back=True),
         buttons=(rating_buttons(prompt_token, intervals),),
     )
+    return send(back, to="private")
 
 
 def after_quiz_rating(
@@ -210,22 +220,50 @@ def close_due_rounds(tx: Tx, now: datetime) -> list[Announcement]:
     return out
 
 
-class QuizService(ServiceBase):
-    """Group quizzes for adapters. Reveal and rating buttons go through ``StudyService.press``."""
+class QuizService(AnnouncingService):
+    """Group quizzes for adapters. Reveal and rating buttons come through
+    :class:`bot.core.inputs.Inputs`.
 
-    window: timedelta = DEFAULT_WINDOW
+    Args:
+        window: how long a round stays open before its answer is posted.
+    """
 
-    async def start(
-        self, who: Who, chat_id: str, topic: str, window: timedelta | None = None
-    ) -> Reply:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        tokens: TokenSource,
+        enrolment: Enrolment,
+        announcer: Announcer,
+        window: timedelta = DEFAULT_WINDOW,
+    ) -> None:
+        super().__init__(db, clock, tokens, enrolment, announcer)
+        self.window = window
+
+    async def start(self, who: Who, chat_id: str, topic: str) -> Outcome:
         """Start a round in a group chat (``who`` is the member who asked)."""
         token = self.tokens()
-        length = window or self.window
-        return await self._run(
-            who, lambda tx, lr, now: start_quiz(tx, lr, chat_id, topic, now, token, length)
+        window = self.window
+        return await self._posting(
+            who,
+            lambda tx, lr, now, posts: start_quiz(
+                tx, lr, chat_id, topic, now, token, window, posts
+            ),
         )
 
-    async def sweep(self) -> list[Announcement]:
-        """Close rounds whose window has ended; returns what to post to their groups."""
-        now = self.clock.now()
-        return await self.db.run(lambda tx: close_due_rounds(tx, now))
+    async def reveal(self, who: Who, round_token: str) -> Outcome:
+        """A member tapped Reveal: the back and their rating buttons, privately."""
+        token = self.tokens()
+        name = who.display_name or who.user_id
+        return await self._run(
+            who, lambda tx, lr, now: reveal_quiz(tx, lr, round_token, now, token, name)
+        )
+
+    async def sweep(self) -> int:
+        """Close rounds whose window has ended and post their answers; returns how many."""
+
+        def work(tx: Tx, now: datetime, posts: Posts) -> int:
+            posts.extend(close_due_rounds(tx, now))
+            return len(posts)
+
+        return await self._sweep(work)

@@ -1,8 +1,9 @@
-"""The study loop: next card, reveal, rate, undo, bury, suspend, settings, stats.
+"""The study loop: next card, reveal, rate, undo, bury, suspend, settings, stats, your data.
 
-Each use case is a synchronous function over one transaction (:class:`Tx`)
-and returns a :class:`Reply`; :class:`StudyService` runs them through the
-:class:`Database` port, so adapters make one awaited call per user action.
+Each use case is a synchronous function over one transaction (:class:`Tx`).
+:class:`StudyService` runs it through the :class:`~bot.core.ports.Database`
+port and returns an :class:`~bot.core.outcomes.Outcome`, so an adapter makes one
+awaited call per user action and renders what comes back.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core import quiz, srs
-from bot.core.actions import Action, BadPayload, decode
-from bot.core.challenges import ChallengeService
-from bot.core.learners import ServiceBase, Who, get_or_create_learner
+from bot.core.actions import Action, BadPayload, Setup
+from bot.core.learners import AnnouncingService, Posts, Who
 from bot.core.localtime import next_push_after
-from bot.core.messages import Button, Reply
+from bot.core.messages import Attachment, Button, Reply, StatsChart
 from bot.core.model import (
     RATING_NAMES,
     CardState,
@@ -32,19 +32,22 @@ from bot.core.model import (
     ReviewEntry,
     ReviewSource,
 )
+from bot.core.outcomes import Outcome, notice, send
 from bot.core.ports import Tx
-from bot.core.pushes import PushService
-from bot.core.stats import StudyStats, compute_stats, due_forecast, format_stats
-from bot.core.views import card_view, rating_buttons
+from bot.core.stats import compute_stats, due_forecast, format_stats
+from bot.core.views import button, card_view, rating_buttons
 
-__all__ = ["SettingsError", "StudyService", "Who", "get_or_create_learner"]
+__all__ = ["EXPIRED_TEXT", "SettingsError", "StudyService"]
 
 log = logging.getLogger(__name__)
 
 EXPIRED_TEXT = "This button has expired. Send /review to get your current card."
+#: A study button that is stale, forged, someone else's or already used.
+EXPIRED = notice(EXPIRED_TEXT)
 LEARN_AHEAD = timedelta(minutes=20)
 MAX_DURATION_MS = 10 * 60 * 1000
 CONFIRM_WINDOW = timedelta(days=1)
+FORECAST_DAYS = 30
 
 
 class SettingsError(ValueError):
@@ -62,10 +65,10 @@ def _front_reply(
         raise LookupError(card_id)
     tx.prompts.add(Prompt(token, learner.id, card_id, source, now))
     buttons = (
-        (Button("Show answer", Action("reveal", token).encode()),),
+        (button("Show answer", Action("reveal", token), "primary"),),
         (
-            Button("Bury until tomorrow", Action("bury", token).encode()),
-            Button("Suspend", Action("suspend", token).encode()),
+            button("Bury until tomorrow", Action("bury", token)),
+            button("Suspend", Action("suspend", token)),
         ),
     )
     return Reply("front", card=card_view(card, back=False), buttons=buttons)
@@ -90,11 +93,6 @@ def next_card(tx: Tx, learner: Learner, now: datetime, token: str, source: str) 
     if card_id is None:
         return _done(tx, learner, now, reviews_today, new_today)
     return _front_reply(tx, learner, card_id, now, token, source)
-
-
-def _with_text(reply: Reply, text: str) -> Reply:
-    """Put ``text`` first in a reply, keeping what the reply already says."""
-    return replace(reply, text=f"{text}\n\n{reply.text}" if reply.text else text)
 
 
 def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> Reply:
@@ -131,21 +129,17 @@ def _open_prompt(tx: Tx, learner: Learner, token: str) -> tuple[Prompt, CardStat
     return prompt, state
 
 
-def _expired() -> Reply:
-    return Reply("expired", EXPIRED_TEXT)
-
-
 def reveal(
     tx: Tx, learner: Learner, token: str, now: datetime, typed_answer: str | None = None
-) -> Reply:
-    """Show the back and the four ratings with their next intervals."""
+) -> Outcome:
+    """Show the back, in place of the front, with the four ratings and their intervals."""
     found = _open_prompt(tx, learner, token)
     if found is None:
-        return _expired()
+        return EXPIRED
     prompt, state = found
     card = tx.catalogue.card(prompt.card_id)
     if card is None:
-        return _expired()
+        return EXPIRED
     typed = typed_answer if typed_answer is not None else prompt.typed_answer
     if typed is not None:
         typed = typed.strip()[:2000] or None
@@ -153,7 +147,9 @@ def reveal(
         tx.prompts.reveal(token, prompt.revealed_at or now, typed)
     intervals = srs.preview(state, now, learner.settings)
     buttons = (rating_buttons(token, intervals),)
-    return Reply("back", card=card_view(card, back=True, typed=typed), buttons=buttons)
+    return Outcome(
+        edit=Reply("back", card=card_view(card, back=True, typed=typed), buttons=buttons)
+    )
 
 
 def rating_row_text(reply: Reply) -> str:
@@ -168,18 +164,21 @@ def rate(
     rating: int,
     now: datetime,
     next_token: str,
+    posts: Posts,
     duration_ms: int | None = None,
-) -> Reply:
-    """Record one rating: FSRS once, new state, one log row, then the next card.
+) -> Outcome:
+    """Record one rating: FSRS once, new state, one log row; the tapped card is closed
+    with what the rating scheduled, and the next card (or the day's summary) follows.
 
     A second tap on the same prompt, or a stale, forged or foreign token,
-    changes nothing and gets the "expired" reply.
+    changes nothing and gets the "expired" notice. A push session ends after the
+    learner's session size; a quiz rating ends there (the group gets its answer).
     """
     if rating not in RATING_NAMES:
-        return Reply("error", "A rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy).")
+        return notice("A rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy).", alert=True)
     found = _open_prompt(tx, learner, token)
     if found is None or not tx.prompts.claim(token, learner.id, now):
-        return _expired()
+        return EXPIRED
     prompt, before = found
     after = srs.review(before, rating, now, learner.settings)
     if duration_ms is None:
@@ -200,34 +199,35 @@ def rate(
         )
     )
     assert after.due is not None
-    text = f"{RATING_NAMES[rating]}: see it again in {srs.format_interval(after.due - now)}."
+    note = f"{RATING_NAMES[rating]}: see it again in {srs.format_interval(after.due - now)}."
     if after.suspended and not before.suspended:
-        text += (
+        note += (
             f"\nThis card has lapsed {after.lapses} times, so it is suspended as a leech: "
             "a card you keep forgetting usually needs rewriting or splitting. "
             "Send /unsuspend to bring it back."
         )
+    if prompt.source == ReviewSource.QUIZ:
+        # A quiz rating counts in the learner's schedule but does not start a private session.
+        posts.extend(quiz.after_quiz_rating(tx, learner, token, rating, now))
+        return Outcome(close=note + " Counted in your own schedule.")
     if prompt.source == ReviewSource.PUSH:
         start = srs.day_start(now, learner.settings.timezone)
         done = tx.reviews.count_source_since(learner.id, ReviewSource.PUSH, start)
         if done >= learner.settings.max_cards_per_push:
-            return Reply(
+            summary = Reply(
                 "done",
-                f"{text}\n\nThat was today's session of {done} cards. Well done! "
+                f"That was today's session of {done} cards. Well done! "
                 "Send /review if you want to keep going.",
             )
-    if prompt.source == ReviewSource.QUIZ:
-        # A quiz rating counts in the learner's schedule but does not start a DM session.
-        announcements = quiz.after_quiz_rating(tx, learner, token, rating, now)
-        return Reply("info", text + " Counted in your own schedule.", announcements=announcements)
-    return _with_text(next_card(tx, learner, now, next_token, prompt.source), text)
+            return Outcome(close=note, replies=(summary,))
+    return Outcome(close=note, replies=(next_card(tx, learner, now, next_token, prompt.source),))
 
 
-def undo(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Reply:
+def undo(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Outcome:
     """Undo the learner's last rating: restore the card's state exactly and show it again."""
     last = tx.reviews.last_active(learner.id)
     if last is None or last.id is None:
-        return Reply("info", "There is nothing to undo.")
+        return send(Reply("info", "There is nothing to undo."))
     if last.before.is_new:
         tx.schedule.delete(learner.id, last.card_id)
     else:
@@ -237,35 +237,37 @@ def undo(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Re
     title = card.title if card else last.card_id
     text = f"Undid {RATING_NAMES[last.rating]} on “{title}”."
     if card is None:
-        return Reply("info", text + " (That card has been retired from its deck.)")
-    return replace(_front_reply(tx, learner, last.card_id, now, token, source), text=text)
+        return send(Reply("info", text + " (That card has been retired from its deck.)"))
+    return send(replace(_front_reply(tx, learner, last.card_id, now, token, source), text=text))
 
 
-def bury(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -> Reply:
+def bury(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -> Outcome:
     """Hide the prompted card until the learner's next local day."""
     found = _open_prompt(tx, learner, token)
     if found is None or not tx.prompts.claim(token, learner.id, now):
-        return _expired()
+        return EXPIRED
     prompt, state = found
     until = srs.next_day_start(now, learner.settings.timezone)
     if state.is_new:
         state = replace(state, due=now)
     tx.schedule.save(replace(state, buried_until=until))
-    reply = next_card(tx, learner, now, next_token, prompt.source)
-    return _with_text(reply, "Buried until tomorrow.")
+    nxt = next_card(tx, learner, now, next_token, prompt.source)
+    return Outcome(close="Buried until tomorrow.", replies=(nxt,))
 
 
-def suspend(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -> Reply:
+def suspend(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -> Outcome:
     """Take the prompted card out of the learner's reviews until unsuspended."""
     found = _open_prompt(tx, learner, token)
     if found is None or not tx.prompts.claim(token, learner.id, now):
-        return _expired()
+        return EXPIRED
     prompt, state = found
     if state.is_new:
         state = replace(state, due=now)
     tx.schedule.save(replace(state, suspended=True))
-    reply = next_card(tx, learner, now, next_token, prompt.source)
-    return _with_text(reply, "Suspended. Send /unsuspend to bring suspended cards back.")
+    nxt = next_card(tx, learner, now, next_token, prompt.source)
+    return Outcome(
+        close="Suspended. Send /unsuspend to bring suspended cards back.", replies=(nxt,)
+    )
 
 
 def unsuspend(tx: Tx, learner: Learner, card_ids: Sequence[str] | None) -> Reply:
@@ -395,15 +397,25 @@ def _quiet_text(settings: LearnerSettings) -> str:
     return f"{settings.quiet_start.strftime('%H:%M')}-{settings.quiet_end.strftime('%H:%M')}"
 
 
-def change_settings(tx: Tx, learner: Learner, key: str, value: str, now: datetime) -> Reply:
-    """Change one setting and confirm it; a bad value changes nothing."""
-    try:
-        new = parse_settings_change(learner.settings, key, value)
-    except SettingsError as exc:
-        return Reply("error", str(exc))
-    tx.learners.save_settings(learner.id, new)
-    tx.learners.set_next_push(learner.id, next_push_after(new, now))
-    return Reply("info", "Saved.\n" + describe_settings(new, learner.topics))
+def change_settings(
+    tx: Tx, learner: Learner, changes: Sequence[tuple[str, str]], now: datetime
+) -> Reply:
+    """Change settings one ``(key, value)`` at a time and confirm each; the first bad value
+    stops there (the changes before it are kept) and says what is wrong."""
+    answers: list[str] = []
+    settings = learner.settings
+    for key, value in changes:
+        try:
+            settings = parse_settings_change(settings, key, value)
+        except SettingsError as exc:
+            answers.append(str(exc))
+            return Reply("error", "\n\n".join(answers))
+        tx.learners.save_settings(learner.id, settings)
+        tx.learners.set_next_push(learner.id, next_push_after(settings, now))
+        answers.append("Saved.\n" + describe_settings(settings, learner.topics))
+    if not answers:
+        return Reply("info", "Nothing changed.")
+    return Reply("info", "\n\n".join(answers))
 
 
 def set_topics(tx: Tx, learner: Learner, topics: Sequence[str]) -> Reply:
@@ -422,30 +434,69 @@ def set_topics(tx: Tx, learner: Learner, topics: Sequence[str]) -> Reply:
     return Reply("info", f"Studying {', '.join(wanted) if wanted else 'all decks'}.")
 
 
-def list_decks(tx: Tx, learner: Learner) -> Reply:
-    """Every deck with its card count, and what the learner studies."""
+def _fits(choice: Setup) -> bool:
+    """Whether a choice fits in a button's 64-byte payload (a very long deck id does not)."""
+    try:
+        choice.encode()
+    except BadPayload:
+        return False
+    return True
+
+
+def deck_buttons(tx: Tx, chain: bool) -> tuple[tuple[Button, ...], ...]:
+    """One button per deck that has cards, then "All decks" (onboarding, /decks menu)."""
+    rows = [
+        (button(d.title, Setup(chain, "deck", d.id)),)
+        for d in tx.catalogue.decks()
+        if d.card_count and _fits(Setup(chain, "deck", d.id))
+    ]
+    rows.append((button("All decks", Setup(chain, "deck", "*")),))
+    return tuple(rows)
+
+
+def list_decks(tx: Tx, learner: Learner, *, menu: bool = False) -> Reply:
+    """Every deck with its card count, and what the learner studies (with a button per
+    deck when ``menu``)."""
     decks = tx.catalogue.decks()
     if not decks:
         return Reply("info", "No decks are loaded.")
     lines = [f"• {d.title} ({d.id}): {d.card_count} cards" for d in decks]
     studying = ", ".join(learner.topics) if learner.topics else "all decks"
     lines.append(f"You study: {studying}.")
-    return Reply("info", "\n".join(lines))
+    return Reply("info", "\n".join(lines), buttons=deck_buttons(tx, chain=False) if menu else ())
+
+
+SETTINGS_MENU = (
+    (
+        button("Time zone", Setup(False, "go", "tz")),
+        button("Reminder", Setup(False, "go", "push")),
+        button("Decks", Setup(False, "go", "deck")),
+    ),
+)
+
+
+def show_settings(learner: Learner, *, menu: bool = False) -> Reply:
+    """The learner's settings (with buttons that change them when ``menu``)."""
+    text = describe_settings(learner.settings, learner.topics)
+    if not menu:
+        return Reply("info", text)
+    text += "\n\nChange one with the buttons, or /settings KEY VALUE."
+    return Reply("info", text, buttons=SETTINGS_MENU)
 
 
 # --------------------------------------------------------------------------- stats
 
 
-def stats(tx: Tx, learner: Learner, now: datetime) -> StudyStats:
-    """The numbers behind /stats."""
+def stats(tx: Tx, learner: Learner, now: datetime) -> Reply:
+    """/stats: the numbers as text, and the chart of them with the due forecast."""
     tz = learner.settings.timezone
-    since = now - timedelta(days=400)
-    history = tx.reviews.history(learner.id, since)
-    due_today = tx.schedule.count_due(learner.id, srs.next_day_start(now, tz))
-    return compute_stats(history, due_today, now, tz, learner.settings.desired_retention)
-
-
-# --------------------------------------------------------------------------- service
+    history = tx.reviews.history(learner.id, now - timedelta(days=400))
+    tomorrow = srs.next_day_start(now, tz)
+    due_today = tx.schedule.count_due(learner.id, tomorrow)
+    numbers = compute_stats(history, due_today, now, tz, learner.settings.desired_retention)
+    until = srs.day_start(now, tz) + timedelta(days=FORECAST_DAYS + 1)
+    forecast = due_forecast(tx.schedule.due_times(learner.id, until), now, tz, FORECAST_DAYS)
+    return Reply("stats", format_stats(numbers), figure=StatsChart(numbers, tuple(forecast)))
 
 
 # --------------------------------------------------------------------------- your data
@@ -471,31 +522,34 @@ def request_forget(tx: Tx, learner: Learner, now: datetime, token: str) -> Reply
         "card and your whole review history. It cannot be undone. Delete it all?",
         buttons=(
             (
-                Button("Yes, delete everything", Action("confirm", token, 1).encode()),
-                Button("No, keep it", Action("confirm", token, 0).encode()),
+                button("Yes, delete everything", Action("confirm", token, 1), "danger"),
+                button("No, keep it", Action("confirm", token, 0)),
             ),
         ),
     )
 
 
-def confirm(tx: Tx, learner: Learner, token: str, yes: bool, now: datetime) -> Reply:
-    """Carry out (or drop) a confirmation made by this learner in the last day."""
+def confirm(tx: Tx, learner: Learner, token: str, yes: bool, now: datetime) -> Outcome:
+    """Carry out (or drop) a confirmation made by this learner in the last day; the
+    question is replaced by what happened."""
     kind = tx.confirmations.use(token, learner.id, now, now - CONFIRM_WINDOW)
     if kind is None:
-        return _expired()
+        return EXPIRED
     if not yes:
-        return Reply("info", "Nothing was deleted.")
+        return Outcome(edit=Reply("info", "Nothing was deleted."))
     if kind == "forget":
         reviews = len(tx.reviews.all_for(learner.id))
         tx.learners.delete(learner.id)
         log.info("learner %s deleted their data", learner.id)
-        return Reply(
-            "info",
-            f"Done: I deleted your settings, your schedule and {reviews} review"
-            f"{'s' if reviews != 1 else ''}. I hold nothing about you now. "
-            "Send /start if you ever want to begin again.",
+        return Outcome(
+            edit=Reply(
+                "info",
+                f"Done: I deleted your settings, your schedule and {reviews} review"
+                f"{'s' if reviews != 1 else ''}. I hold nothing about you now. "
+                "Send /start if you ever want to begin again.",
+            )
         )
-    return _expired()
+    return EXPIRED
 
 
 EXPORT_COLUMNS = (
@@ -513,6 +567,7 @@ EXPORT_COLUMNS = (
     "typed_answer",
     "undone_at",
 )
+EXPORT_FILE = "studybot-reviews.csv"
 
 
 def export_csv(tx: Tx, learner: Learner) -> str:
@@ -541,116 +596,93 @@ def export_csv(tx: Tx, learner: Learner) -> str:
     return buf.getvalue()
 
 
+def export_reply(tx: Tx, learner: Learner) -> Reply:
+    """/export: the history as a CSV file."""
+    data = export_csv(tx, learner).encode("utf-8")
+    return Reply(
+        "info",
+        "Your review history (CSV, times in UTC).",
+        attachment=Attachment(EXPORT_FILE, data),
+    )
+
+
 # --------------------------------------------------------------------------- service
 
 
-class StudyService(ServiceBase):
-    """The study loop for adapters: one awaited call per user action."""
+class StudyService(AnnouncingService):
+    """The study loop for adapters: one awaited call per user action, one outcome back.
 
-    #: Handles the daily push's Snooze and Skip buttons (set by the composition root).
-    pushes: PushService | None = None
-    #: Handles challenge buttons (join, self-assessment).
-    challenges: ChallengeService | None = None
+    Buttons reach it through :class:`bot.core.inputs.Inputs`, which decodes their
+    payloads; each method here that draws a token draws exactly one.
+    """
 
-    async def next(self, who: Who, source: str = "dm") -> Reply:
+    async def next(self, who: Who, source: str = ReviewSource.DM) -> Outcome:
         """The next card or the day's summary."""
         token = self.tokens()
-        return await self._run(who, lambda tx, lr, now: next_card(tx, lr, now, token, source))
+        return await self._run(who, lambda tx, lr, now: send(next_card(tx, lr, now, token, source)))
 
-    async def reveal(self, who: Who, token: str, typed_answer: str | None = None) -> Reply:
+    async def reveal(self, who: Who, token: str, typed_answer: str | None = None) -> Outcome:
+        """Show the back of the card ``token`` names (with the learner's typed answer)."""
         return await self._run(who, lambda tx, lr, now: reveal(tx, lr, token, now, typed_answer))
 
     async def rate(
         self, who: Who, token: str, rating: int, duration_ms: int | None = None
-    ) -> Reply:
+    ) -> Outcome:
+        """Rate the card ``token`` names (1 Again ... 4 Easy)."""
         nxt = self.tokens()
-        return await self._run(
-            who, lambda tx, lr, now: rate(tx, lr, token, rating, now, nxt, duration_ms)
+        return await self._posting(
+            who,
+            lambda tx, lr, now, posts: rate(tx, lr, token, rating, now, nxt, posts, duration_ms),
         )
 
-    async def undo(self, who: Who, source: str = "dm") -> Reply:
+    async def bury(self, who: Who, token: str) -> Outcome:
+        nxt = self.tokens()
+        return await self._run(who, lambda tx, lr, now: bury(tx, lr, token, now, nxt))
+
+    async def suspend(self, who: Who, token: str) -> Outcome:
+        nxt = self.tokens()
+        return await self._run(who, lambda tx, lr, now: suspend(tx, lr, token, now, nxt))
+
+    async def undo(self, who: Who, source: str = ReviewSource.DM) -> Outcome:
         token = self.tokens()
         return await self._run(who, lambda tx, lr, now: undo(tx, lr, now, token, source))
 
-    async def unsuspend(self, who: Who, card_ids: Sequence[str] | None = None) -> Reply:
-        return await self._run(who, lambda tx, lr, now: unsuspend(tx, lr, card_ids))
+    async def unsuspend(self, who: Who, card_ids: Sequence[str] | None = None) -> Outcome:
+        return await self._run(who, lambda tx, lr, now: send(unsuspend(tx, lr, card_ids)))
 
-    async def press(self, who: Who, payload: str) -> Reply:
-        """Handle a button payload; anything malformed, stale or foreign gets "expired"."""
-        try:
-            action = decode(payload)
-        except BadPayload:
-            log.info("bad button payload from %s user %s", who.platform, who.user_id)
-            return _expired()
-        nxt = self.tokens()
-        tok = action.token
-        if action.kind == "reveal":
-            return await self.reveal(who, tok)
-        if action.kind == "rate" and action.arg is not None:
-            return await self.rate(who, tok, action.arg)
-        if action.kind == "bury":
-            return await self._run(who, lambda tx, lr, now: bury(tx, lr, tok, now, nxt))
-        if action.kind == "suspend":
-            return await self._run(who, lambda tx, lr, now: suspend(tx, lr, tok, now, nxt))
-        if action.kind == "quiz":
-            name = who.display_name or who.user_id
-            return await self._run(
-                who, lambda tx, lr, now: quiz.reveal_quiz(tx, lr, tok, now, nxt, name)
-            )
-        if action.kind in ("join", "check", "grade", "assessed", "share", "showname"):
-            if self.challenges is None:
-                return _expired()
-            if action.kind == "join":
-                return await self.challenges.join(who, tok)
-            return await self.challenges.press(who, action.kind, tok, action.arg)
-        if action.kind in ("snooze", "skip"):
-            if self.pushes is None:
-                return _expired()
-            if action.kind == "snooze":
-                return await self.pushes.snooze(who, tok)
-            return await self.pushes.skip(who, tok)
-        if action.kind == "confirm":
-            yes = action.arg == 1
-            return await self._run(who, lambda tx, lr, now: confirm(tx, lr, tok, yes, now))
-        return _expired()
+    async def settings(self, who: Who, *, menu: bool = False) -> Outcome:
+        """The learner's settings; with ``menu``, buttons that change them."""
+        return await self._run(who, lambda tx, lr, now: send(show_settings(lr, menu=menu)))
 
-    async def settings(self, who: Who) -> Reply:
-        return await self._run(
-            who, lambda tx, lr, now: Reply("info", describe_settings(lr.settings, lr.topics))
-        )
+    async def change_setting(self, who: Who, key: str, value: str) -> Outcome:
+        """``/settings KEY VALUE``: one change, validated."""
+        return await self.change_settings(who, [(key, value)])
 
-    async def change_setting(self, who: Who, key: str, value: str) -> Reply:
-        return await self._run(who, lambda tx, lr, now: change_settings(tx, lr, key, value, now))
+    async def change_settings(self, who: Who, changes: Sequence[tuple[str, str]]) -> Outcome:
+        """Several changes in one go (a settings form), in order; the first bad one stops."""
+        return await self._run(who, lambda tx, lr, now: send(change_settings(tx, lr, changes, now)))
 
-    async def decks(self, who: Who) -> Reply:
-        return await self._run(who, lambda tx, lr, now: list_decks(tx, lr))
+    async def decks(self, who: Who, *, menu: bool = False) -> Outcome:
+        """The decks and what the learner studies; with ``menu``, a button per deck."""
+        return await self._run(who, lambda tx, lr, now: send(list_decks(tx, lr, menu=menu)))
 
-    async def study_topics(self, who: Who, topics: Sequence[str]) -> Reply:
-        return await self._run(who, lambda tx, lr, now: set_topics(tx, lr, topics))
+    async def study_topics(self, who: Who, topics: Sequence[str]) -> Outcome:
+        return await self._run(who, lambda tx, lr, now: send(set_topics(tx, lr, topics)))
 
-    async def stats(self, who: Who) -> StudyStats:
-        return await self._run(who, lambda tx, lr, now: stats(tx, lr, now))
+    async def stats(self, who: Who) -> Outcome:
+        """/stats: the numbers, with the chart to draw (text alone when it can't be)."""
+        return await self._run(who, lambda tx, lr, now: send(stats(tx, lr, now)))
 
-    async def forecast(self, who: Who, days: int = 30) -> list[int]:
-        """Cards due on each of the learner's next ``days`` local days (for the /stats chart)."""
+    async def pause(self, who: Who, paused: bool = True) -> Outcome:
+        return await self._run(who, lambda tx, lr, now: send(pause(tx, lr, paused, now)))
 
-        def fn(tx: Tx, lr: Learner, now: datetime) -> list[int]:
-            tz = lr.settings.timezone
-            until = srs.day_start(now, tz) + timedelta(days=days + 1)
-            return due_forecast(tx.schedule.due_times(lr.id, until), now, tz, days)
-
-        return await self._run(who, fn)
-
-    async def stats_text(self, who: Who) -> Reply:
-        result = await self.stats(who)
-        return Reply("info", format_stats(result))
-
-    async def pause(self, who: Who, paused: bool = True) -> Reply:
-        return await self._run(who, lambda tx, lr, now: pause(tx, lr, paused, now))
-
-    async def request_forget(self, who: Who) -> Reply:
+    async def request_forget(self, who: Who) -> Outcome:
         token = self.tokens()
-        return await self._run(who, lambda tx, lr, now: request_forget(tx, lr, now, token))
+        return await self._run(who, lambda tx, lr, now: send(request_forget(tx, lr, now, token)))
 
-    async def export_csv(self, who: Who) -> str:
-        return await self._run(who, lambda tx, lr, now: export_csv(tx, lr))
+    async def confirm(self, who: Who, token: str, yes: bool) -> Outcome:
+        return await self._run(who, lambda tx, lr, now: confirm(tx, lr, token, yes, now))
+
+    async def export(self, who: Who) -> Outcome:
+        """/export: the review history as a CSV file."""
+        return await self._run(who, lambda tx, lr, now: send(export_reply(tx, lr)))

@@ -1,12 +1,12 @@
-"""How cards become replies: card views and the rating row."""
+"""How cards and choices become what learners see: card views, buttons, the rating row."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from bot.core import srs
-from bot.core.actions import Action
-from bot.core.messages import Button, CardView
+from bot.core.actions import Action, Setup
+from bot.core.messages import Button, ButtonStyle, CardView
 from bot.core.model import RATING_NAMES, CardInfo
 
 
@@ -26,12 +26,19 @@ def card_view(card: CardInfo, *, back: bool, typed: str | None = None) -> CardVi
     )
 
 
+def button(label: str, action: Action | Setup, style: ButtonStyle = "secondary") -> Button:
+    """A button that sends ``action`` back when pressed."""
+    kind = "setup" if isinstance(action, Setup) else action.kind
+    return Button(label, action.encode(), kind, style)
+
+
 def rating_buttons(token: str, intervals: dict[int, timedelta]) -> tuple[Button, ...]:
     """ "Again 1m", "Hard 6m", "Good 10m", "Easy 4d", each carrying its rating."""
     return tuple(
-        Button(
+        button(
             f"{RATING_NAMES[r]} {srs.format_interval(intervals[r])}",
-            Action("rate", token, r).encode(),
+            Action("rate", token, r),
+            "danger" if r == 1 else "primary",
         )
         for r in (1, 2, 3, 4)
     )

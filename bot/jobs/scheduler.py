@@ -1,78 +1,142 @@
 """APScheduler wiring: the timers the bot runs while it is up.
 
-APScheduler only ticks; the database decides who is due. Interval jobs live in
-memory (they are re-added at every start). One-off events that must survive a
-restart (a snoozed push) go to the ``persistent`` SQLAlchemy job store on the
-same database, through a synchronous driver, with an explicit misfire grace
-time and coalescing: after downtime a missed one runs once, late.
+APScheduler only ticks; the database decides. Every job lives in memory and is
+added again at each start: a push tick that claims whichever learners' next push
+instant has passed (a snooze is such an instant), sweeps that close quiz rounds
+and reveal overdue challenges, and housekeeping. One in-memory alarm is set at the
+earliest open challenge deadline, read from the database at start and after every
+sweep and reveal, so a challenge is revealed on time; were it lost, the next sweep
+reveals the run, once, whichever process gets there first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
 
-from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.core.ports import Tx
-from bot.jobs.pushes import PERSISTENT, challenge_sweep, tick
-from bot.storage.database import sync_url
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.core.challenges.service import ChallengeService
+from bot.core.delivery import Channels
+from bot.core.housekeeping import Housekeeping
+from bot.core.pushes import PushService
+from bot.core.quiz import QuizService
 
 log = logging.getLogger(__name__)
 
-PROMPT_RETENTION = timedelta(days=30)
-OUTBOX_RETENTION = timedelta(days=7)
-JOBS_TABLE = "apscheduler_jobs"
+DEADLINE_ALARM = "challenge_deadline"
+QUIZ_SWEEP_SECONDS = 15
+CHALLENGE_SWEEP_SECONDS = 30
+PRUNE_HOURS = 6
 
 
-async def prune_old_rows(app: App) -> tuple[int, int]:
-    """Housekeeping: delete button prompts older than 30 days (their buttons then
-    answer "expired") and outbox rows sent or given up more than 7 days ago."""
-    now = app.clock.now()
+class Jobs:
+    """The bot's timers: what each one does, and the scheduler that runs them.
 
-    def work(tx: Tx) -> tuple[int, int]:
-        return tx.prompts.prune(now - PROMPT_RETENTION), tx.pushes.prune_outbox(
-            now - OUTBOX_RETENTION
+    Args:
+        pushes, quiz, challenges, housekeeping: the services the jobs call.
+        channels: the running platforms (the push tick plans pushes for them).
+        tick_seconds: how often the push tick runs.
+    """
+
+    def __init__(
+        self,
+        *,
+        pushes: PushService,
+        quiz: QuizService,
+        challenges: ChallengeService,
+        housekeeping: Housekeeping,
+        channels: Channels,
+        tick_seconds: int,
+    ) -> None:
+        self.pushes = pushes
+        self.quiz = quiz
+        self.challenges = challenges
+        self.housekeeping = housekeeping
+        self.channels = channels
+        self.scheduler = AsyncIOScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1}, timezone="UTC"
+        )
+        add = self.scheduler.add_job
+        # A late tick is simply the next tick; a late sweep runs once, late.
+        add(
+            self.push_tick,
+            "interval",
+            seconds=tick_seconds,
+            id="push_tick",
+            misfire_grace_time=tick_seconds,
+        )
+        add(
+            self.close_quizzes,
+            "interval",
+            seconds=QUIZ_SWEEP_SECONDS,
+            id="close_quizzes",
+            misfire_grace_time=QUIZ_SWEEP_SECONDS,
+        )
+        # The first sweep runs at start: it reveals what came due while the bot was down
+        # and sets the deadline alarm.
+        add(
+            self.challenge_sweep,
+            "interval",
+            seconds=CHALLENGE_SWEEP_SECONDS,
+            id="challenge_sweep",
+            misfire_grace_time=CHALLENGE_SWEEP_SECONDS,
+            next_run_time=datetime.now(UTC),
+        )
+        add(self.prune, "interval", hours=PRUNE_HOURS, id="prune_old_rows", misfire_grace_time=3600)
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    async def push_tick(self) -> int:
+        """Claim every learner whose push is due and queue their messages."""
+        platforms = self.channels.names()
+        if not platforms:
+            return 0
+        claimed = await self.pushes.tick(platforms)
+        if claimed:
+            log.info("push tick: %d learners claimed", claimed)
+        return claimed
+
+    async def close_quizzes(self) -> int:
+        """Close /quiz rounds whose window has ended and post their answers (exactly once)."""
+        return await self.quiz.sweep()
+
+    async def challenge_sweep(self) -> int:
+        """Reveal overdue runs, start weekly challenges, post late summaries; set the alarm."""
+        posted = await self.challenges.sweep()
+        await self.arm_deadline()
+        return posted
+
+    async def reveal_at_deadline(self) -> int:
+        """The deadline alarm: reveal what is due now, and set the alarm for the next one."""
+        revealed = await self.challenges.reveal_overdue()
+        await self.arm_deadline()
+        return revealed
+
+    async def arm_deadline(self) -> None:
+        """Set the one alarm at the earliest open challenge deadline (or clear it)."""
+        deadline = await self.challenges.next_deadline()
+        if deadline is None:
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.remove_job(DEADLINE_ALARM)
+            return
+        # No misfire limit: however late the loop gets to it, a due reveal runs once.
+        self.scheduler.add_job(
+            self.reveal_at_deadline,
+            "date",
+            run_date=deadline,
+            id=DEADLINE_ALARM,
+            replace_existing=True,
+            misfire_grace_time=None,
         )
 
-    prompts, messages = await app.db.run(work)
-    if prompts or messages:
-        log.info("pruned %d old prompts and %d delivered outbox rows", prompts, messages)
-    return prompts, messages
-
-
-async def close_quizzes(app: App) -> int:
-    """Close /quiz rounds whose window has ended and post their answers (exactly once)."""
-    announcements = await app.quiz.sweep()
-    await app.deliver(announcements)
-    return len(announcements)
-
-
-def build_scheduler(app: App) -> AsyncIOScheduler:
-    """An AsyncIOScheduler with the push tick, housekeeping, and the persistent store."""
-    grace = app.settings.push.misfire_grace_minutes * 60
-    scheduler = AsyncIOScheduler(
-        jobstores={
-            "default": MemoryJobStore(),
-            PERSISTENT: SQLAlchemyJobStore(
-                url=sync_url(app.settings.database.url), tablename=JOBS_TABLE
-            ),
-        },
-        job_defaults={"coalesce": True, "misfire_grace_time": grace, "max_instances": 1},
-        timezone="UTC",
-    )
-    every = app.settings.push.tick_seconds
-    # The tick's own grace is short: a late tick is simply the next tick.
-    scheduler.add_job(
-        tick, "interval", seconds=every, args=[app], id="push_tick", misfire_grace_time=every
-    )
-    scheduler.add_job(close_quizzes, "interval", seconds=15, args=[app], id="close_quizzes")
-    scheduler.add_job(challenge_sweep, "interval", seconds=30, args=[app], id="challenge_sweep")
-    scheduler.add_job(prune_old_rows, "interval", hours=6, args=[app], id="prune_old_rows")
-    return scheduler
+    async def prune(self) -> tuple[int, int]:
+        """Housekeeping: old prompts and delivered outbox rows."""
+        return await self.housekeeping.prune()

@@ -1,9 +1,9 @@
 """The console: a chat with the study bot in a terminal, a third platform over the same core.
 
-Every line typed is one message. Buttons are shown numbered; typing a
-button's key presses it, through the same payload path as Telegram and
-Discord. A script on standard input (one message per line) drives it in
-tests.
+Every line typed is one message. Buttons are shown with the key that presses
+them (Enter for "Show answer", 1-4 for the ratings), through the same payload
+path as Telegram and Discord. A script on standard input (one message per
+line) drives it in tests.
 """
 
 from __future__ import annotations
@@ -16,8 +16,12 @@ import textwrap
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.core.inputs import Inputs
+from bot.core.learners import Who
 from bot.core.messages import Button, Reply
-from bot.core.study import StudyService, Who
+from bot.core.model import ReviewSource
+from bot.core.outcomes import Outcome
+from bot.core.study import StudyService
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ Commands:
   /help  /quit"""
 
 RULE = "─" * 60
+#: The key that presses a button, by what the button does (ratings are numbered instead).
+_KEYS = {"reveal": "Enter", "bury": "/bury", "suspend": "/suspend"}
 
 
 def _indent(text: str) -> str:
@@ -66,25 +72,22 @@ def format_reply(reply: Reply) -> str:
     keys = _keys(reply)
     if keys:
         parts.append("   ".join(f"[{key}] {button.label}" for key, button in keys.items()))
-    if reply.follow_up is not None:
-        parts.append(format_reply(reply.follow_up))
     return "\n".join(parts)
 
 
 def _keys(reply: Reply) -> dict[str, Button]:
-    """The keys that press a reply's buttons: Enter for the reveal, 1-4 for ratings."""
+    """The keys that press a reply's buttons: Enter for the reveal, 1-4 for ratings.
+
+    Buttons the console has no key for (they belong to other platforms' flows) are not shown.
+    """
     keys: dict[str, Button] = {}
-    if reply.kind == "front":
-        for button in reply.all_buttons():
-            if button.payload.startswith("s:"):
-                keys["Enter"] = button
-            elif button.payload.startswith("b:"):
-                keys["/bury"] = button
-            elif button.payload.startswith("x:"):
-                keys["/suspend"] = button
-    elif reply.kind == "back":
-        for i, button in enumerate(reply.all_buttons(), start=1):
-            keys[str(i)] = button
+    ratings = 0
+    for button in reply.all_buttons():
+        if button.action == "rate":
+            ratings += 1
+            keys[str(ratings)] = button
+        elif button.action in _KEYS:
+            keys[_KEYS[button.action]] = button
     return keys
 
 
@@ -92,31 +95,42 @@ class ConsoleChat:
     """One learner's chat in the terminal.
 
     Args:
-        study: the study loop.
+        study: the study loop (commands).
+        inputs: where button presses go.
         who: the console learner.
         write: where replies go (a line-writer; ``print`` by default).
     """
 
-    def __init__(self, study: StudyService, who: Who, write: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        study: StudyService,
+        inputs: Inputs,
+        who: Who,
+        write: Callable[[str], None] = print,
+    ) -> None:
         self.study = study
+        self.inputs = inputs
         self.who = who
         self.write = write
+        #: The last message with keys: the one a key presses ("the tapped message").
         self.current: Reply | None = None
 
-    def _show(self, reply: Reply) -> None:
-        shown = reply
-        while shown.follow_up is not None:
-            shown = shown.follow_up
-        if shown.kind in ("front", "back"):
-            self.current = shown
-        elif shown.kind != "expired":
+    def _show(self, outcome: Outcome) -> None:
+        """Render an outcome: the notice, the tapped message's new state, new messages."""
+        if outcome.notice:
+            self.write(outcome.notice)
+        if outcome.edit is not None:
+            self._print(outcome.edit)
+        if outcome.close is not None:
             self.current = None
-        self.write(format_reply(reply))
+            if outcome.close:
+                self.write(outcome.close)
+        for reply in outcome.replies:
+            self._print(reply)
 
-    def _button(self, key: str) -> Button | None:
-        if self.current is None:
-            return None
-        return _keys(self.current).get(key)
+    def _print(self, reply: Reply) -> None:
+        self.current = reply if _keys(reply) else None
+        self.write(format_reply(reply))
 
     async def handle(self, line: str) -> bool:
         """Handle one typed line. Returns False when the learner quits."""
@@ -134,78 +148,80 @@ class ConsoleChat:
         if text in ("/quit", "/exit", "/q"):
             return False
         if not text.startswith("/"):
-            return await self._plain(text)
+            await self._plain(text)
+            return True
         try:
             command, *args = shlex.split(text)
         except ValueError:
             command, *args = text.split()
         command = command.lower()
+        study, who = self.study, self.who
         if command in ("/review", "/next", "/start"):
-            self._show(await self.study.next(self.who, source="console"))
+            self._show(await study.next(who, source=ReviewSource.CONSOLE))
         elif command == "/reveal":
             await self._press("Enter", "There is no card to reveal. Send /review.")
         elif command in ("/bury", "/suspend"):
             await self._press(command, "Show a card first with /review.")
         elif command == "/undo":
-            self._show(await self.study.undo(self.who, source="console"))
+            self._show(await study.undo(who, source=ReviewSource.CONSOLE))
         elif command == "/unsuspend":
-            self._show(await self.study.unsuspend(self.who, args or None))
+            self._show(await study.unsuspend(who, args or None))
         elif command in ("/pause", "/resume"):
-            self._show(await self.study.pause(self.who, command == "/pause"))
+            self._show(await study.pause(who, command == "/pause"))
         elif command == "/stats":
-            self._show(await self.study.stats_text(self.who))
+            self._show(await study.stats(who))
         elif command == "/settings":
             if not args:
-                self._show(await self.study.settings(self.who))
+                self._show(await study.settings(who))
             elif len(args) == 2:
-                self._show(await self.study.change_setting(self.who, args[0], args[1]))
+                self._show(await study.change_setting(who, args[0], args[1]))
             else:
                 self.write(
                     "Usage: /settings KEY VALUE, for example /settings timezone Europe/Paris"
                 )
         elif command == "/decks":
             if args:
-                self._show(await self.study.study_topics(self.who, args))
+                self._show(await study.study_topics(who, args))
             else:
-                self._show(await self.study.decks(self.who))
+                self._show(await study.decks(who))
         elif command == "/help":
             self.write(HELP)
         else:
             self.write(f"I don't know {command}. Send /help for the commands.")
         return True
 
-    async def _press(self, key: str, missing: str) -> None:
+    def _button(self, key: str) -> Button | None:
+        if self.current is None:
+            return None
+        return _keys(self.current).get(key)
+
+    async def _press(self, key: str, missing: str, typed_answer: str | None = None) -> None:
         button = self._button(key)
         if button is None:
             self.write(missing)
             return
-        self._show(await self.study.press(self.who, button.payload))
+        self._show(await self.inputs.press(self.who, button.payload, typed_answer=typed_answer))
 
-    async def _plain(self, text: str) -> bool:
-        current = self.current
-        if current is not None and current.kind == "front":
-            button = self._button("Enter")
-            if button is not None:
-                token = button.payload.split(":", 1)[1]
-                self._show(await self.study.reveal(self.who, token, text or None))
-                return True
-        if current is not None and current.kind == "back":
-            button = self._button(text)
-            if button is not None:
-                self._show(await self.study.press(self.who, button.payload))
+    async def _plain(self, text: str) -> None:
+        """Enter (or a typed answer) shows the back; a digit rates the card shown."""
+        if self._button("Enter") is not None:
+            await self._press("Enter", "", typed_answer=text or None)
+        elif self._button("1") is not None:
+            if self._button(text) is not None:
+                await self._press(text, "")
             else:
                 self.write("Rate the card: 1 Again, 2 Hard, 3 Good, 4 Easy.")
-            return True
-        if text:
+        elif text:
             self.write("Send /review to study, or /help for the commands.")
-        return True
 
 
-async def run_console(study: StudyService, who: Who, stream: TextIO | None = None) -> None:
+async def run_console(
+    study: StudyService, inputs: Inputs, who: Who, stream: TextIO | None = None
+) -> None:
     """Read lines until /quit or end of input; echo them when not interactive."""
     stream = stream or sys.stdin
     interactive = stream.isatty()
-    chat = ConsoleChat(study, who)
+    chat = ConsoleChat(study, inputs, who)
     print(
         f"Studybot console: studying as {who.display_name}. "
         "Send /review to start, /help for the commands, /quit to leave."

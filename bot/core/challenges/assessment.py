@@ -1,0 +1,268 @@
+"""The private self-assessment after a reveal, applying it to the cards, and the summary."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from bot.core import srs
+from bot.core.actions import Action, ActionKind
+from bot.core.challenges.definitions import ChallengeDef
+from bot.core.challenges.groups import ChallengeCatalog
+from bot.core.learners import Posts
+from bot.core.messages import Announcement, Button, ButtonStyle, HeatMap, Reply
+from bot.core.model import (
+    RATING_NAMES,
+    ChallengeRun,
+    Learner,
+    ReviewEntry,
+    ReviewSource,
+    Submission,
+)
+from bot.core.outcomes import EXPIRED, Outcome, notice
+from bot.core.ports import Tx
+from bot.core.rendering import math_fallback
+from bot.core.views import button
+
+GRADE_NAMES = {1: "Need to re-study", 2: "Shaky", 3: "Confident"}
+GRADE_SHORT = {1: "Re-study", 2: "Shaky", 3: "Confident"}
+#: A grade becomes this FSRS rating on every card its row links.
+GRADE_RATING = {1: 1, 2: 2, 3: 3}
+APPLIED = "Applied to your cards."
+
+
+def short(text: str, limit: int = 28) -> str:
+    """One line of plain text for a button or a chart label (maths as Unicode)."""
+    plain = " ".join(math_fallback(text).replace("*", "").replace("`", "").split())
+    return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
+
+
+def share_button(sub: Submission) -> Button:
+    """ "Share my answer": posts the member's own answer to the group."""
+    return button("Share my answer", Action("share", sub.token))
+
+
+def assessment_reply(challenge: ChallengeDef, sub: Submission, *, first: bool = False) -> Reply:
+    """The private self-assessment: tick checkpoints, rate each rubric row, then apply."""
+    rows: list[tuple[Button, ...]] = []
+    for i, checkpoint in enumerate(challenge.checkpoints[:10]):
+        ticked = i in sub.checks
+        label = f"{'☑' if ticked else '☐'} {short(checkpoint, 40)}"
+        style: ButtonStyle = "success" if ticked else "secondary"
+        rows.append((button(label, Action("check", sub.token, i), style),))
+    lines: list[str] = []
+    for r, row in enumerate(challenge.rubric[:9]):
+        grade = sub.grades[r] if r < len(sub.grades) else None
+        lines.append(f"{r + 1}. {row.text}: {GRADE_NAMES[grade] if grade else 'not rated yet'}")
+        rows.append(
+            tuple(
+                button(
+                    f"{r + 1}. {'▶ ' if grade == level else ''}{GRADE_SHORT[level]}",
+                    Action("grade", sub.token, 10 * r + level),
+                    "primary" if grade == level else "secondary",
+                )
+                for level in (3, 2, 1)
+            )
+        )
+    rows.append((button("Apply to my cards", Action("assessed", sub.token), "success"),))
+    rows.append(
+        (
+            button(
+                "Name me in the summary ✓" if sub.show_name else "Name me in the summary",
+                Action("showname", sub.token),
+            ),
+            share_button(sub),
+        )
+    )
+    intro = f"Self-assessment for “{challenge.title}”."
+    if first:
+        intro += " Be honest: it schedules your own cards."
+    intro += "\n"
+    if sub.text:
+        yours = f"Your answer:\n{sub.text}\n\n"
+    elif sub.photo_ref:
+        yours = "Your answer: the photo of your page you sent.\n\n"
+    else:
+        yours = ""
+    body = intro + yours + "Tick the checkpoints you got, and rate each row:\n" + "\n".join(lines)
+    return Reply("assess", body, buttons=tuple(rows))
+
+
+def _mine(tx: Tx, member: Learner, token: str) -> tuple[Submission, ChallengeRun] | None:
+    sub = tx.challenges.submission_by_token(token)
+    if sub is None or sub.learner_id != member.id:
+        return None
+    run = tx.challenges.run_by_id(sub.run_id)
+    if run is None or run.revealed_at is None:
+        return None
+    return sub, run
+
+
+def press(
+    tx: Tx,
+    member: Learner,
+    kind: ActionKind,
+    token: str,
+    arg: int | None,
+    now: datetime,
+    catalog: ChallengeCatalog,
+    posts: Posts,
+) -> Outcome:
+    """A self-assessment button: tick, grade, name opt-in, share, or apply.
+
+    The form is edited in place as the member ticks and grades; once applied it
+    becomes the list of the cards that moved, keeping only "Share my answer".
+    A tap that changes nothing is answered with a notice and leaves the message.
+    """
+    found = _mine(tx, member, token)
+    if found is None:
+        return EXPIRED
+    sub, run = found
+    challenge = catalog.get(run.challenge_id)
+    if challenge is None:
+        return notice("This challenge is no longer in the challenge files.")
+    if kind == "share":
+        return _share(tx, run, sub, now, posts)
+    if sub.assessed_at is not None and kind in ("check", "grade", "assessed"):
+        return notice("Your self-assessment is already applied to your cards.")
+    if kind == "check" and arg is not None and arg < len(challenge.checkpoints):
+        checks = set(sub.checks) ^ {arg}
+        sub = replace(sub, checks=tuple(sorted(checks)))
+    elif kind == "grade" and arg is not None and arg // 10 < len(challenge.rubric):
+        row, level = divmod(arg, 10)
+        grades = list(sub.grades) + [None] * (len(challenge.rubric) - len(sub.grades))
+        grades[row] = level
+        sub = replace(sub, grades=tuple(grades))
+    elif kind == "showname":
+        sub = replace(sub, show_name=not sub.show_name)
+    elif kind == "assessed":
+        return _apply(tx, member, run, sub, challenge, now, catalog, posts)
+    else:
+        return EXPIRED
+    tx.challenges.save_submission(sub)
+    return Outcome(edit=assessment_reply(challenge, sub))
+
+
+def _share(tx: Tx, run: ChallengeRun, sub: Submission, now: datetime, posts: Posts) -> Outcome:
+    if sub.shared_at is not None:
+        return notice("You already shared your answer with the group.")
+    if sub.text is None and sub.photo_ref is None:
+        return notice("You have no answer to share.")
+    tx.challenges.save_submission(replace(sub, shared_at=now))
+    text = f"{sub.display_name} shares their answer:\n\n{sub.text or '(a photo of their page)'}"
+    posts.append(
+        Announcement(run.platform, run.chat_id, Reply("info", text, photo_ref=sub.photo_ref))
+    )
+    return notice("Shared with the group.")
+
+
+def _apply(
+    tx: Tx,
+    member: Learner,
+    run: ChallengeRun,
+    sub: Submission,
+    challenge: ChallengeDef,
+    now: datetime,
+    catalog: ChallengeCatalog,
+    posts: Posts,
+) -> Outcome:
+    """Turn the grades into reviews of the linked cards (the worst grade wins per card)."""
+    worst: dict[str, int] = {}
+    for r, row in enumerate(challenge.rubric):
+        grade = sub.grades[r] if r < len(sub.grades) else None
+        if grade is None:
+            continue
+        for card_id in row.card_ids:
+            worst[card_id] = min(worst.get(card_id, 3), grade)
+    if not worst:
+        return notice("Rate at least one row first.", alert=True)
+    moved: list[str] = []
+    for card_id, grade in worst.items():
+        card = tx.catalogue.card(card_id)
+        if card is None:
+            continue
+        before = tx.schedule.get(member.id, card_id)
+        rating = GRADE_RATING[grade]
+        after = srs.review(before, rating, now, member.settings)
+        tx.schedule.save(after)
+        tx.reviews.add(
+            ReviewEntry(
+                learner_id=member.id,
+                card_id=card_id,
+                rating=rating,
+                reviewed_at=now,
+                source=ReviewSource.CHALLENGE,
+                before=before,
+                after=after,
+            )
+        )
+        assert after.due is not None
+        moved.append(
+            f"• {card.title}: {RATING_NAMES[rating]}, next in "
+            f"{srs.format_interval(after.due - now)}"
+        )
+    sub = replace(sub, assessed_at=now)
+    tx.challenges.save_submission(sub)
+    others = [s for s in tx.challenges.submissions(run.id) if s.submitted]
+    if all(s.assessed_at is not None for s in others):
+        summary = summarize(tx, run, now, catalog)
+        if summary is not None:
+            posts.append(summary)
+    text = "Applied to your schedule. The cards that moved:\n" + "\n".join(moved)
+    return Outcome(notice=APPLIED, edit=Reply("info", text, buttons=((share_button(sub),),)))
+
+
+def summarize(
+    tx: Tx, run: ChallengeRun, now: datetime, catalog: ChallengeCatalog
+) -> Announcement | None:
+    """The group summary, once: who took part, a heat map, and who could help whom."""
+    if not tx.challenges.set_run(run.id, "summary_at", now):
+        return None
+    challenge = catalog.get(run.challenge_id)
+    subs = [s for s in tx.challenges.submissions(run.id) if s.submitted]
+    if challenge is None or not challenge.rubric or not subs:
+        return None  # nothing to summarize (marked done all the same)
+    assessed = [s for s in subs if s.assessed_at is not None]
+    names: list[str] = []
+    anonymous = 0
+    for s in assessed:
+        if s.show_name:
+            names.append(s.display_name)
+        else:
+            anonymous += 1
+            names.append(f"Member {anonymous}")
+    rows = tuple(short(r.text, 40) for r in challenge.rubric)
+    values = tuple(
+        tuple(s.grades[r] if r < len(s.grades) else None for s in assessed)
+        for r in range(len(challenge.rubric))
+    )
+    lines = [f"Summary of “{challenge.title}”: {len(subs)} answered, {len(assessed)} assessed."]
+    for r, label in enumerate(rows):
+        counts = {g: sum(1 for v in values[r] if v == g) for g in (3, 2, 1)}
+        lines.append(
+            f"• {label}: {counts[3]} confident, {counts[2]} shaky, {counts[1]} to re-study"
+        )
+        helpers = [s.display_name for s in assessed if s.show_name and _grade(s, r) == 3]
+        needing = sum(1 for s in assessed if _grade(s, r) == 1)
+        if needing and (helpers or counts[3]):
+            who = ", ".join(helpers) if helpers else f"{counts[3]} member(s)"
+            lines.append(f"  {who} could help the {needing} who want to re-study this.")
+    heat = HeatMap(f"{challenge.title}: self-assessment", rows, tuple(names), values)
+    reply = Reply("challenge_result", "\n".join(lines), figure=heat if assessed else None)
+    return Announcement(run.platform, run.chat_id, reply)
+
+
+def _grade(sub: Submission, row: int) -> int | None:
+    return sub.grades[row] if row < len(sub.grades) else None
+
+
+def summarize_late(
+    tx: Tx, now: datetime, revealed_before: datetime, catalog: ChallengeCatalog
+) -> list[Announcement]:
+    """Summaries of runs revealed before ``revealed_before`` that never got one."""
+    out: list[Announcement] = []
+    for run in tx.challenges.due_summaries(revealed_before):
+        summary = summarize(tx, run, now, catalog)
+        if summary is not None:
+            out.append(summary)
+    return out

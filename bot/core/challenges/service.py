@@ -1,0 +1,217 @@
+"""Challenges for adapters and timers: one awaited call per action, one outcome back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.core.actions import ActionKind
+from bot.core.challenges import assessment, groups, runs, schedules
+from bot.core.challenges.groups import ChallengeCatalog
+from bot.core.learners import AnnouncingService, Enrolment, Posts, Who, get_or_create_learner
+from bot.core.messages import Reply
+from bot.core.model import Learner
+from bot.core.outcomes import Outcome, send
+from bot.core.ports import Announcer, Clock, Database, TokenSource, Tx
+
+#: A revealed run whose members have not all assessed gets its summary this much later.
+SUMMARY_AFTER = timedelta(minutes=30)
+
+
+class ChallengeService(AnnouncingService):
+    """Group challenges. ``is_admin`` is the platform's word on the member.
+
+    Args:
+        catalog: the challenges loaded from the challenge files.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        tokens: TokenSource,
+        enrolment: Enrolment,
+        announcer: Announcer,
+        catalog: ChallengeCatalog,
+    ) -> None:
+        super().__init__(db, clock, tokens, enrolment, announcer)
+        self.catalog = catalog
+        #: Groups that never set a time zone use the one new learners get.
+        self.default_tz = enrolment.settings.timezone
+
+    def list_all(self) -> Outcome:
+        """Every challenge (for the member who asked)."""
+        return send(groups.list_challenges(self.catalog), to="ephemeral")
+
+    def _unknown(self, challenge_id: str) -> Outcome:
+        ids = ", ".join(self.catalog.challenges) or "none"
+        text = f"I don't know the challenge “{challenge_id}”. Challenges: {ids}."
+        return send(Reply("error", text), to="ephemeral")
+
+    async def start(
+        self, who: Who, chat_id: str, challenge_id: str, minutes: int | None, is_admin: bool
+    ) -> Outcome:
+        """Start a challenge in a group; its deadline is found by the challenge timer."""
+        challenge = self.catalog.get(challenge_id)
+        if challenge is None:
+            return self._unknown(challenge_id)
+        token = self.tokens()
+        tz = self.default_tz
+        return await self._run(
+            who,
+            lambda tx, lr, now: runs.start(
+                tx, lr, chat_id, challenge, minutes, is_admin, now, token, tz
+            ),
+        )
+
+    async def join(self, who: Who, run_token: str) -> Outcome:
+        """A member takes part (the challenge post's button, or a deep link)."""
+        token = self.tokens()
+        name = who.display_name or who.user_id
+        return await self._run(
+            who, lambda tx, lr, now: runs.join(tx, lr, run_token, now, token, name)
+        )
+
+    async def submit(
+        self,
+        who: Who,
+        text: str | None = None,
+        photo_ref: str | None = None,
+        *,
+        run_token: str | None = None,
+        chat_id: str | None = None,
+    ) -> Outcome:
+        """An answer: to the run named by ``run_token`` (a form), or the one open in
+        ``chat_id`` (joining it), else to the newest run the member joined."""
+        token = self.tokens()
+        name = who.display_name or who.user_id
+
+        def work(tx: Tx, lr: Learner, now: datetime) -> Outcome:
+            if run_token:
+                run = tx.challenges.run_by_token(run_token)
+            elif chat_id is not None:
+                run = tx.challenges.open_run(who.platform, chat_id)
+            else:
+                run = tx.challenges.joined_open_run(lr.id)
+            return runs.submit(tx, lr, run, text, photo_ref, now, token, name)
+
+        return await self._run(who, work)
+
+    async def answer(self, who: Who, text: str | None, photo_ref: str | None) -> Outcome | None:
+        """A private message from a member who joined an open run: their answer to it.
+
+        Returns None, having changed nothing, when they joined none (or are not a learner).
+        """
+        token = self.tokens()
+        name = who.display_name or who.user_id
+        enrolment = self.enrolment
+        now = self.clock.now()
+
+        def work(tx: Tx) -> Outcome | None:
+            known = tx.learners.get(who.platform, who.user_id)
+            run = tx.challenges.joined_open_run(known.id) if known is not None else None
+            if run is None:
+                return None
+            member = get_or_create_learner(tx, who, enrolment, now)  # contact: reachable again
+            return runs.submit(tx, member, run, text, photo_ref, now, token, name)
+
+        return await self.db.run(work)
+
+    async def status(self, who: Who, chat_id: str) -> Outcome:
+        tz = self.default_tz
+        return await self._run(
+            who, lambda tx, lr, now: runs.status(tx, who.platform, chat_id, now, tz)
+        )
+
+    async def cancel(self, who: Who, chat_id: str, is_admin: bool) -> Outcome:
+        tz = self.default_tz
+        return await self._run(
+            who, lambda tx, lr, now: runs.cancel(tx, lr, chat_id, is_admin, now, tz)
+        )
+
+    async def reveal(self, who: Who, chat_id: str, is_admin: bool) -> Outcome:
+        """Reveal early; the reference and the self-assessments are posted."""
+        tz, catalog = self.default_tz, self.catalog
+        return await self._posting(
+            who,
+            lambda tx, lr, now, posts: runs.reveal_early(
+                tx, lr, chat_id, is_admin, now, catalog, tz, posts
+            ),
+        )
+
+    async def press(self, who: Who, kind: ActionKind, token: str, arg: int | None) -> Outcome:
+        """A self-assessment button: ``check``, ``grade``, ``showname``, ``share``, ``assessed``."""
+        catalog = self.catalog
+        return await self._posting(
+            who,
+            lambda tx, lr, now, posts: assessment.press(
+                tx, lr, kind, token, arg, now, catalog, posts
+            ),
+        )
+
+    async def schedule(
+        self, who: Who, chat_id: str, challenge_id: str, weekday: str, at: str, is_admin: bool
+    ) -> Outcome:
+        challenge = self.catalog.get(challenge_id)
+        if challenge is None:
+            return send(
+                Reply("error", f"I don't know the challenge “{challenge_id}”."), to="ephemeral"
+            )
+        tz = self.default_tz
+        return await self._run(
+            who,
+            lambda tx, lr, now: runs.in_group(
+                schedules.set_schedule(tx, lr, chat_id, challenge, weekday, at, is_admin, now, tz)
+            ),
+        )
+
+    async def unschedule(
+        self, who: Who, chat_id: str, challenge_id: str | None, is_admin: bool
+    ) -> Outcome:
+        tz = self.default_tz
+        return await self._run(
+            who,
+            lambda tx, lr, now: runs.in_group(
+                schedules.unschedule(tx, lr, chat_id, challenge_id, is_admin, tz)
+            ),
+        )
+
+    async def configure(
+        self, who: Who, chat_id: str, key: str, value: str, is_admin: bool
+    ) -> Outcome:
+        """``/challenge timezone`` and ``/challenge permissions`` (admins only)."""
+        tz = self.default_tz
+        return await self._run(
+            who,
+            lambda tx, lr, now: runs.in_group(
+                groups.set_group(tx, lr, chat_id, key, value, is_admin, tz)
+            ),
+        )
+
+    # ------------------------------------------------------------------ timers
+
+    async def reveal_overdue(self) -> int:
+        """Reveal every run whose deadline has passed (each once); returns how many."""
+        catalog = self.catalog
+        return await self._sweep(
+            lambda tx, now, posts: runs.reveal_overdue(tx, now, catalog, posts)
+        )
+
+    async def sweep(self) -> int:
+        """Reveal overdue runs, start due weekly challenges, post late summaries.
+
+        Returns how many announcements were posted.
+        """
+        catalog, tokens = self.catalog, self.tokens
+
+        def work(tx: Tx, now: datetime, posts: Posts) -> int:
+            # Overdue runs first, so last week's unrevealed run does not block this week's.
+            runs.reveal_overdue(tx, now, catalog, posts)
+            posts.extend(schedules.fire_schedules(tx, now, catalog, tokens))
+            posts.extend(assessment.summarize_late(tx, now, now - SUMMARY_AFTER, catalog))
+            return len(posts)
+
+        return await self._sweep(work)
+
+    async def next_deadline(self) -> datetime | None:
+        """When the earliest open run is due to be revealed (None: no run is open)."""
+        return await self.db.run(lambda tx: tx.challenges.next_deadline())

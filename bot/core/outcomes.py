@@ -1,0 +1,77 @@
+"""What an adapter does after a command, a tap or a typed message: one typed value.
+
+Every entry point the core offers adapters returns an :class:`Outcome`. The
+adapter renders it with its platform's means and decides nothing else: it
+never reads a payload, a reply kind or a wire code to choose what to do.
+
+A tap (a button press) is always answered: with ``notice`` as a short toast
+when there is one, silently otherwise. Then, in this order, the tapped message
+is edited into ``edit`` or closed with ``close``, and ``replies`` are sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.core.messages import Reply
+
+#: Who sees the replies of an outcome.
+#:
+#: - ``chat``: everyone in the chat where the person acted.
+#: - ``private``: only that person, in a place only they see: their private chat
+#:   with the bot (Telegram), an ephemeral reply (Discord), the terminal (console).
+#: - ``ephemeral``: only that person where the platform can show it so (Discord's
+#:   ephemeral replies), else in the chat where they acted (Telegram has no such message).
+Audience = Literal["chat", "private", "ephemeral"]
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerForm:
+    """The person is now expected to answer a group challenge privately.
+
+    A platform with forms opens one (Discord's modal, named by ``run_token``); the
+    others send the outcome's replies and take the next private message as the answer.
+    """
+
+    run_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What to do after someone acted.
+
+    Attributes:
+        notice: a short answer only the person sees: the toast of a tap, or a brief
+            private line after a command (at most about 200 characters).
+        alert: the notice is a problem the person should read (a modal alert on Telegram).
+        edit: the tapped message becomes this reply (its text, card and buttons).
+        close: the tapped message is finished: its buttons go, and this note, when not
+            empty, is added to it ("Good: see it again in 10m.").
+        replies: new messages, in order.
+        to: who sees ``replies``.
+        form: the person should now write an answer (see :class:`AnswerForm`).
+    """
+
+    notice: str = ""
+    alert: bool = False
+    edit: Reply | None = None
+    close: str | None = None
+    replies: tuple[Reply, ...] = ()
+    to: Audience = "chat"
+    form: AnswerForm | None = None
+
+
+def send(*replies: Reply, to: Audience = "chat") -> Outcome:
+    """An outcome that sends ``replies`` (to the chat, unless said otherwise)."""
+    return Outcome(replies=replies, to=to)
+
+
+def notice(text: str, *, alert: bool = False) -> Outcome:
+    """An outcome that only answers the person (a toast after a tap)."""
+    return Outcome(notice=text, alert=alert)
+
+
+EXPIRED_TEXT = "This button has expired."
+#: The answer to a stale, forged, foreign or already used button.
+EXPIRED = Outcome(notice=EXPIRED_TEXT)
