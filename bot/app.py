@@ -18,7 +18,7 @@ from bot.core.actions import new_token
 from bot.core.challenges import ChallengeCatalog, ChallengeService
 from bot.core.decks import DeckSet
 from bot.core.messages import Announcement, Reply
-from bot.core.model import Learner, LearnerSettings, SyncReport
+from bot.core.model import Learner, SyncReport
 from bot.core.ports import Clock, Tx
 from bot.core.pushes import PushPolicy, PushService
 from bot.core.quiz import QuizService
@@ -56,23 +56,6 @@ class Platform(Protocol):
         (``DeliveryRetry`` saying how many more messages were accepted first).
         """
         ...
-
-
-def learner_defaults(settings: Settings) -> LearnerSettings:
-    """The settings a new learner starts with, from ``[study]``."""
-    s = settings.study
-    return LearnerSettings(
-        timezone=s.timezone,
-        push_time=s.push_time,
-        desired_retention=s.desired_retention,
-        new_cards_per_day=s.new_cards_per_day,
-        max_reviews_per_day=s.max_reviews_per_day,
-        learning_steps=s.learning_steps,
-        relearning_steps=s.relearning_steps,
-        maximum_interval_days=s.maximum_interval_days,
-        leech_threshold=s.leech_threshold,
-        enable_fuzzing=s.enable_fuzzing,
-    )
 
 
 @dataclass
@@ -174,7 +157,7 @@ async def build_app(
     except BaseException:
         await db.dispose()
         raise
-    defaults = learner_defaults(settings)
+    defaults = settings.study
     study = StudyService(db, clock, new_token, defaults, default_topics=settings.decks.default)
     quiz = QuizService(db, clock, new_token, defaults, default_topics=settings.decks.default)
     quiz.window = timedelta(minutes=settings.quiz.window_minutes)
