@@ -29,7 +29,6 @@ from bot.core.delivery import Channels, PlatformAnnouncer
 from bot.core.housekeeping import Housekeeping
 from bot.core.inputs import Inputs
 from bot.core.learners import Enrolment
-from bot.core.model import LearnerSettings
 from bot.core.onboarding import MemoryQuestions, Onboarding
 from bot.core.ports import Channel, Clock
 from bot.core.pushes import PushPolicy, PushService
@@ -58,23 +57,6 @@ class Platform(Channel, Protocol):
     async def stop(self) -> None:
         """Stop taking updates, finish in-flight work, disconnect."""
         ...
-
-
-def learner_defaults(settings: Settings) -> LearnerSettings:
-    """The settings a new learner starts with, from ``[study]``."""
-    s = settings.study
-    return LearnerSettings(
-        timezone=s.timezone,
-        push_time=s.push_time,
-        desired_retention=s.desired_retention,
-        new_cards_per_day=s.new_cards_per_day,
-        max_reviews_per_day=s.max_reviews_per_day,
-        learning_steps=s.learning_steps,
-        relearning_steps=s.relearning_steps,
-        maximum_interval_days=s.maximum_interval_days,
-        leech_threshold=s.leech_threshold,
-        enable_fuzzing=s.enable_fuzzing,
-    )
 
 
 def push_policy(push: PushSettings, *, postgres: bool) -> PushPolicy:
@@ -144,7 +126,7 @@ async def build_app(
         if renderer is not None:
             await renderer.close()
         raise
-    enrolment = Enrolment(learner_defaults(settings), settings.decks.default)
+    enrolment = Enrolment(settings.study, settings.decks.default)
     channels = Channels()
     announcer = PlatformAnnouncer(db, channels)
     study = StudyService(db, clock, new_token, enrolment, announcer)

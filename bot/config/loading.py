@@ -1,12 +1,16 @@
-"""Settings: one TOML file plus a few environment variables, read once at start.
+"""Loading: one TOML file plus a few environment variables into :class:`Settings`.
 
 :func:`load_settings` turns ``config.toml`` (see ``config.example.toml``) and the
-``STUDYBOT_*`` environment variables into frozen, typed :class:`Settings`. Every
-problem is reported as a :class:`ConfigError` with a single line of the form
+``STUDYBOT_*`` environment variables into frozen, typed
+:class:`~bot.config.settings.Settings`. Every problem is reported as a
+:class:`ConfigError` with a single line of the form
 ``"<file>: [section] key: <what is wrong>"`` (``"environment: VAR: ..."`` for
 environment variables). Tokens and database passwords never appear in error
-messages, in ``repr()`` of the settings, or -- once :func:`configure_logging` or
-:func:`install_secret_filter` has run -- in log output.
+messages, in ``repr()`` of the settings, or -- once ``configure_logging`` or
+``install_secret_filter`` has run -- in log output.
+
+``[study]`` is checked against the learner-settings rules of
+:mod:`bot.core.settings` (the same bounds and time zone check as ``/settings``).
 
 Environment variables (a variable that is set but empty is ignored):
 
@@ -16,44 +20,55 @@ Environment variables (a variable that is set but empty is ignored):
     Overrides ``[database] url``.
 ``STUDYBOT_TELEGRAM_TOKEN`` / ``STUDYBOT_DISCORD_TOKEN``
     Override ``[telegram] token`` / ``[discord] token``; preferred over the file.
+``STUDYBOT_TELEGRAM_WEBHOOK_SECRET``
+    Overrides ``[telegram] webhook_secret``.
 """
 
 from __future__ import annotations
 
 import difflib
-import hmac
 import json
 import logging
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final, NoReturn
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from urllib.parse import urlsplit
+
+from bot.config.secrets import Secret
+from bot.config.settings import (
+    DatabaseSettings,
+    DecksSettings,
+    DiscordSettings,
+    LoggingSettings,
+    PushSettings,
+    QuizSettings,
+    Settings,
+    TelegramSettings,
+)
+from bot.core.model import LearnerSettings
+from bot.core.settings import (
+    DESIRED_RETENTION,
+    LEECH_THRESHOLD,
+    MAX_REVIEWS_PER_DAY,
+    MAXIMUM_INTERVAL_DAYS,
+    NEW_CARDS_PER_DAY,
+    Bounds,
+    is_known_zone,
+    parse_clock,
+)
 
 __all__ = [
     "ENV_DATABASE_URL",
     "ENV_DATA_DIR",
     "ENV_DISCORD_TOKEN",
     "ENV_TELEGRAM_TOKEN",
+    "ENV_TELEGRAM_WEBHOOK_SECRET",
     "ConfigError",
-    "DatabaseSettings",
-    "DecksSettings",
-    "DiscordSettings",
-    "LoggingSettings",
-    "PushSettings",
-    "QuizSettings",
-    "Secret",
-    "Settings",
-    "StudySettings",
-    "TelegramSettings",
-    "configure_logging",
     "default_settings",
-    "install_secret_filter",
     "load_settings",
 ]
 
@@ -66,12 +81,10 @@ ENV_DISCORD_TOKEN: Final = "STUDYBOT_DISCORD_TOKEN"
 ENV_TELEGRAM_WEBHOOK_SECRET: Final = "STUDYBOT_TELEGRAM_WEBHOOK_SECRET"
 
 _ENV_LABEL: Final = "environment"
-_MASK: Final = "***"
 _DEFAULT_DATA_DIR: Final = "data"
 _DEFAULT_DECK_PATHS: Final = ("decks",)
 _DATABASE_FILE: Final = "studybot.sqlite3"
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_SECRET_QUERY_KEYS: Final = frozenset({"password", "passwd", "pass", "pwd"})
 
 # Every section and key the file may contain; anything else is an error.
 _SCHEMA: Final[Mapping[str, tuple[str, ...]]] = {
@@ -125,181 +138,6 @@ class ConfigError(Exception):
         super().__init__(" ".join(message.splitlines()))
         self.file = file
         self.key = key
-
-
-class Secret:
-    """A token that does not show itself in ``repr()``, ``str()`` or f-strings."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        if not isinstance(value, str):
-            raise TypeError("Secret wraps a str")
-        self._value = value
-
-    def reveal(self) -> str:
-        """Return the wrapped value; only call this where the token is actually used."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Secret):
-            return NotImplemented
-        return hmac.compare_digest(self._value.encode(), other._value.encode())
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class DatabaseSettings:
-    """``[database]``: where the data lives and how the schema is kept current."""
-
-    url: str
-    #: When false the bot refuses to start on an out-of-date schema and asks for
-    #: ``studybot db upgrade``; when true it upgrades the schema itself at start.
-    auto_upgrade: bool = False
-    #: Log every SQL statement (SQLAlchemy ``echo``).
-    echo: bool = False
-
-    def safe_url(self) -> str:
-        """Return :attr:`url` with any password replaced by ``***``, fit for logs."""
-        return _redact_url(self.url)
-
-    def password(self) -> str | None:
-        """Return the (decoded) password carried by :attr:`url`, if any."""
-        secrets = _url_secrets(self.url)
-        return unquote(secrets[0]) if secrets else None
-
-    def __repr__(self) -> str:
-        return (
-            f"DatabaseSettings(url={self.safe_url()!r}, auto_upgrade={self.auto_upgrade!r}, "
-            f"echo={self.echo!r})"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class TelegramSettings:
-    """``[telegram]``: the bot token and the Bot API endpoints."""
-
-    token: Secret | None = None
-    base_url: str = "https://api.telegram.org/bot"
-    base_file_url: str = "https://api.telegram.org/file/bot"
-    #: "polling" (long polling, the default) or "webhook".
-    mode: str = "polling"
-    #: Public HTTPS URL Telegram posts updates to (webhook mode).
-    webhook_url: str = ""
-    #: Address and port the webhook server listens on (behind your reverse proxy).
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8443
-    #: Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (webhook mode).
-    webhook_secret: Secret | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DiscordSettings:
-    """``[discord]``: the bot token and sharding."""
-
-    token: Secret | None = None
-    #: Total shards across all processes; None lets Discord decide.
-    shard_count: int | None = None
-    #: Shards this process runs; empty means all of them.
-    shard_ids: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class PushSettings:
-    """``[push]``: the daily-push timer and delivery pacing."""
-
-    #: How often the timer looks for learners whose push is due.
-    tick_seconds: int = 60
-    #: Days without studying after which a learner gets one gentle reminder instead.
-    remind_after_days: int = 3
-    #: Days without studying after which pushes stop until the learner writes again.
-    stop_after_days: int = 14
-    #: Delivery pace, under Telegram's ~30 messages/s.
-    telegram_per_second: float = 25.0
-    #: Delivery pace, well under Discord's 50 requests/s.
-    discord_per_second: float = 40.0
-    #: A snoozed push missed by at most this much (bot down) is still sent, once.
-    misfire_grace_minutes: int = 360
-
-
-@dataclass(frozen=True, slots=True)
-class QuizSettings:
-    """``[quiz]``: group quizzes."""
-
-    #: How long a /quiz round stays open before the answer is posted.
-    window_minutes: int = 10
-
-
-@dataclass(frozen=True, slots=True)
-class StudySettings:
-    """``[study]``: scheduler and daily-limit parameters."""
-
-    desired_retention: float = 0.9
-    new_cards_per_day: int = 10
-    max_reviews_per_day: int = 200
-    learning_steps: tuple[timedelta, ...] = (timedelta(minutes=1), timedelta(minutes=10))
-    relearning_steps: tuple[timedelta, ...] = (timedelta(minutes=10),)
-    maximum_interval_days: int = 36500
-    leech_threshold: int = 8
-    timezone: str = "UTC"
-    push_time: time = time(9, 0)
-    enable_fuzzing: bool = True
-
-    def zoneinfo(self) -> ZoneInfo:
-        """Return :attr:`timezone` as a :class:`zoneinfo.ZoneInfo`."""
-        return ZoneInfo(self.timezone)
-
-
-@dataclass(frozen=True, slots=True)
-class DecksSettings:
-    """``[decks]``: where deck files are found and which decks new learners get."""
-
-    paths: tuple[Path, ...]
-    #: Deck ids a new learner is enrolled in; empty means all decks.
-    default: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class LoggingSettings:
-    """``[logging]``: level and ``%``-style format for :func:`logging.basicConfig`."""
-
-    level: str = "INFO"
-    format: str = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything the bot is configured with; built once by :func:`load_settings`."""
-
-    data_dir: Path
-    database: DatabaseSettings
-    telegram: TelegramSettings
-    discord: DiscordSettings
-    study: StudySettings
-    logging: LoggingSettings
-    decks: DecksSettings
-    #: The config file these settings came from, or None for defaults only.
-    source: Path | None = None
-    quiz: QuizSettings = QuizSettings()
-    push: PushSettings = PushSettings()
-
-    def secret_values(self) -> tuple[str, ...]:
-        """Return every secret string (tokens, database password) for log redaction."""
-        secrets = (self.telegram.token, self.discord.token, self.telegram.webhook_secret)
-        values = [t.reveal() for t in secrets if t]
-        for raw in _url_secrets(self.database.url):
-            values.extend({raw, unquote(raw)})
-        return tuple(v for v in values if v)
 
 
 # --------------------------------------------------------------------------- loading
@@ -381,7 +219,7 @@ def _build(
         push=_push(sections["push"]),
         quiz=QuizSettings(
             window_minutes=sections["quiz"].integer(
-                "window_minutes", QuizSettings().window_minutes, 1, 1440
+                "window_minutes", QuizSettings().window_minutes, Bounds(1, 1440)
             )
         ),
         study=_study(sections["study"]),
@@ -435,31 +273,35 @@ def _telegram(section: _Section, env: Mapping[str, str]) -> TelegramSettings:
         mode=mode,
         webhook_url=webhook_url,
         webhook_listen=section.string("webhook_listen", defaults.webhook_listen, non_empty=True),
-        webhook_port=section.integer("webhook_port", defaults.webhook_port, 1, 65535),
+        webhook_port=section.integer("webhook_port", defaults.webhook_port, Bounds(1, 65535)),
         webhook_secret=Secret(secret) if secret else None,
     )
 
 
 def _push(section: _Section) -> PushSettings:
     d = PushSettings()
-    remind = section.integer("remind_after_days", d.remind_after_days, 1, 365)
-    stop = section.integer("stop_after_days", d.stop_after_days, 1, 3650)
+    remind = section.integer("remind_after_days", d.remind_after_days, Bounds(1, 365))
+    stop = section.integer("stop_after_days", d.stop_after_days, Bounds(1, 3650))
     if stop <= remind:
         section.fail("stop_after_days", "must be more than remind_after_days")
     return PushSettings(
-        tick_seconds=section.integer("tick_seconds", d.tick_seconds, 5, 3600),
+        tick_seconds=section.integer("tick_seconds", d.tick_seconds, Bounds(5, 3600)),
         remind_after_days=remind,
         stop_after_days=stop,
-        telegram_per_second=section.number("telegram_per_second", d.telegram_per_second, 0.1, 30),
-        discord_per_second=section.number("discord_per_second", d.discord_per_second, 0.1, 50),
+        telegram_per_second=section.number(
+            "telegram_per_second", d.telegram_per_second, Bounds(0.1, 30)
+        ),
+        discord_per_second=section.number(
+            "discord_per_second", d.discord_per_second, Bounds(0.1, 50)
+        ),
         misfire_grace_minutes=section.integer(
-            "misfire_grace_minutes", d.misfire_grace_minutes, 1, 7 * 24 * 60
+            "misfire_grace_minutes", d.misfire_grace_minutes, Bounds(1, 7 * 24 * 60)
         ),
     )
 
 
 def _discord(section: _Section, env: Mapping[str, str]) -> DiscordSettings:
-    count = section.integer("shard_count", 0, 0, 100000)
+    count = section.integer("shard_count", 0, Bounds(0, 100000))
     ids = section.table.get("shard_ids", [])
     if not isinstance(ids, list) or any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
         section.fail("shard_ids", f"expected an array of integers, got {_type_name(ids)}")
@@ -482,27 +324,32 @@ def _token(section: _Section, env: Mapping[str, str], env_name: str) -> Secret |
     return Secret(value) if value else None
 
 
-def _study(section: _Section) -> StudySettings:
-    d = StudySettings()
+def _study(section: _Section) -> LearnerSettings:
+    """``[study]``: the settings a new learner starts with, under the same rules as /settings."""
+    d = LearnerSettings()
     timezone = section.string("timezone", d.timezone)
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+    if not is_known_zone(timezone):
         section.fail(
             "timezone",
             f"{_quote(timezone)} is not a valid IANA timezone name "
             '(e.g. "UTC", "Europe/Berlin", "America/New_York")',
         )
-    return StudySettings(
-        desired_retention=section.number("desired_retention", d.desired_retention, 0.7, 0.99),
-        new_cards_per_day=section.integer("new_cards_per_day", d.new_cards_per_day, 0, 500),
-        max_reviews_per_day=section.integer("max_reviews_per_day", d.max_reviews_per_day, 1, 10000),
+    return LearnerSettings(
+        desired_retention=section.number(
+            "desired_retention", d.desired_retention, DESIRED_RETENTION
+        ),
+        new_cards_per_day=section.integer(
+            "new_cards_per_day", d.new_cards_per_day, NEW_CARDS_PER_DAY
+        ),
+        max_reviews_per_day=section.integer(
+            "max_reviews_per_day", d.max_reviews_per_day, MAX_REVIEWS_PER_DAY
+        ),
         learning_steps=_steps(section, "learning_steps", d.learning_steps),
         relearning_steps=_steps(section, "relearning_steps", d.relearning_steps),
         maximum_interval_days=section.integer(
-            "maximum_interval_days", d.maximum_interval_days, 1, None
+            "maximum_interval_days", d.maximum_interval_days, MAXIMUM_INTERVAL_DAYS
         ),
-        leech_threshold=section.integer("leech_threshold", d.leech_threshold, 1, None),
+        leech_threshold=section.integer("leech_threshold", d.leech_threshold, LEECH_THRESHOLD),
         timezone=timezone,
         push_time=_push_time(section, d.push_time),
         enable_fuzzing=section.boolean("enable_fuzzing", d.enable_fuzzing),
@@ -543,9 +390,6 @@ def _parse_duration(text: str) -> timedelta | None:
     return total
 
 
-_HHMM = re.compile(r"(\d{1,2}):(\d{2})")
-
-
 def _push_time(section: _Section, default: time) -> time:
     value = section.table.get("push_time")
     if value is None:
@@ -554,10 +398,10 @@ def _push_time(section: _Section, default: time) -> time:
     if isinstance(value, time) and value.tzinfo is None:
         return value.replace(microsecond=0)
     text = section.string("push_time", "")
-    match = _HHMM.fullmatch(text.strip())
-    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+    push = parse_clock(text.strip())
+    if push is None:
         section.fail("push_time", f'{_quote(text)} is not a time of day "HH:MM" (e.g. "09:00")')
-    return time(int(match[1]), int(match[2]))
+    return push
 
 
 def _logging(section: _Section) -> LoggingSettings:
@@ -661,23 +505,29 @@ class _Section:
             self._wrong_type(key, "a boolean (true or false)", value)
         return value
 
-    def integer(self, key: str, default: int, low: int, high: int | None) -> int:
+    def integer(self, key: str, default: int, bounds: Bounds[int]) -> int:
         value = self.table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             self._wrong_type(key, "an integer", value)
-        if value < low or (high is not None and value > high):
-            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-            self.fail(key, f"must be {bounds}, got {value}")
+        self._check_range(key, value, value, bounds)
         return value
 
-    def number(self, key: str, default: float, low: float, high: float) -> float:
+    def number(self, key: str, default: float, bounds: Bounds[float]) -> float:
         value = self.table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             self._wrong_type(key, "a number", value)
         number = float(value)
-        if not low <= number <= high:  # also rejects nan
-            self.fail(key, f"must be between {low} and {high}, got {value}")
+        self._check_range(key, number, value, bounds)
         return number
+
+    def _check_range(
+        self, key: str, number: float, value: object, bounds: Bounds[int] | Bounds[float]
+    ) -> None:
+        """Fail unless ``number`` is in ``bounds`` (nan never is); show ``value`` as written."""
+        if number not in bounds:
+            low, high = bounds.low, bounds.high
+            limits = f"between {low} and {high}" if high is not None else f"at least {low}"
+            self.fail(key, f"must be {limits}, got {value}")
 
     def string_list(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         value = self.table.get(key, list(default))
@@ -732,42 +582,6 @@ def _looks_like_url(url: str) -> bool:
     return True
 
 
-def _url_secrets(url: str) -> list[str]:
-    """Return the raw (still percent-encoded) password and password-like query values."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return []
-    found = [parts.password] if parts.password else []
-    if parts.query:
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        found.extend(v for k, v in pairs if k.lower() in _SECRET_QUERY_KEYS and v)
-    return found
-
-
-def _redact_url(url: str) -> str:
-    """Mask the password in ``scheme://user:password@host/...`` and ``?password=``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return _MASK
-    result = url
-    if parts.password is not None:
-        # ``url`` is "<scheme>://<netloc>..."; the scheme may differ in case only.
-        head = len(parts.scheme) + 3
-        user, _, host = parts.netloc.rpartition("@")
-        name = user.partition(":")[0]
-        result = f"{url[:head]}{name}:{_MASK}@{host}{url[head + len(parts.netloc) :]}"
-    if parts.query:
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        if any(k.lower() in _SECRET_QUERY_KEYS for k, _ in pairs):
-            masked = [(k, _MASK if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in pairs]
-            before, _, rest = result.partition("?")
-            _, hash_sign, fragment = rest.partition("#")
-            result = f"{before}?{urlencode(masked, safe='*')}{hash_sign}{fragment}"
-    return result
-
-
 def _type_name(value: object) -> str:
     # Order matters: bool is an int, datetime is a date.
     for kind, name in (
@@ -795,60 +609,3 @@ def _key(key: str) -> str:
 
 def _quote(text: str) -> str:
     return json.dumps(text)
-
-
-# --------------------------------------------------------------------------- logging
-
-
-class _SecretFilter(logging.Filter):
-    """Replace known secret strings in a record's message, exception and stack."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
-        # Longest first, so a secret containing another is masked whole.
-        self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, _MASK)
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken call; let the handler report it
-            return True
-        redacted = self.redact(message)
-        if redacted != message:
-            record.msg = redacted
-            record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
-        return True
-
-
-def install_secret_filter(secrets: Iterable[str]) -> None:
-    """Mask ``secrets`` as ``***`` in everything the root logger's handlers emit.
-
-    The filter goes on each handler the root logger has now (so records from child
-    loggers are covered too); it replaces any filter installed by an earlier call.
-    """
-    secret_filter = _SecretFilter(secrets)
-    for handler in logging.getLogger().handlers:
-        for old in [f for f in handler.filters if isinstance(f, _SecretFilter)]:
-            handler.removeFilter(old)
-        if secret_filter.secrets:
-            handler.addFilter(secret_filter)
-
-
-def configure_logging(settings: LoggingSettings, secrets: Iterable[str] = ()) -> None:
-    """Set up root logging from ``settings`` and mask ``secrets`` in its output.
-
-    Pass ``Settings.secret_values()`` as ``secrets``. Replaces existing root handlers.
-    """
-    logging.basicConfig(level=settings.level, format=settings.format, force=True)
-    install_secret_filter(secrets)

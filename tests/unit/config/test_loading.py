@@ -1,81 +1,36 @@
-"""Tests for bot.config: parsing, validation messages, env overrides and secret hygiene."""
+"""Tests for bot.config.loading: parsing, validation messages and environment overrides."""
 
 from __future__ import annotations
 
 import dataclasses
-import io
-import logging
 import re
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
 
-import bot.config as config_module
 from bot.config import (
     ConfigError,
     DatabaseSettings,
     LoggingSettings,
     Secret,
-    Settings,
-    configure_logging,
     default_settings,
-    install_secret_filter,
     load_settings,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO_ROOT / "config.example.toml"
-TOKEN = "123456:SUPER-SECRET-telegram-token"
-DISCORD = "discord.SECRET.token-value"
-PASSWORD = "hunter2-pw"
-ENV_VARS = (
-    "STUDYBOT_DATA_DIR",
-    "STUDYBOT_DATABASE_URL",
-    "STUDYBOT_TELEGRAM_TOKEN",
-    "STUDYBOT_DISCORD_TOKEN",
+from bot.config import loading as loading_module
+from bot.core.model import LearnerSettings
+from bot.core.settings import SettingsError, parse_settings_change
+from tests.unit.config.support import (
+    DISCORD,
+    ENV_VARS,
+    EXAMPLE,
+    PASSWORD,
+    REPO_ROOT,
+    TOKEN,
+    error_for,
+    write,
 )
-
-
-def write(directory: Path, text: str, name: str = "config.toml") -> Path:
-    path = directory / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def error_for(path: Path, env: dict[str, str] | None = None) -> str:
-    with pytest.raises(ConfigError) as info:
-        load_settings(path, env={} if env is None else env)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
-
-
-@contextmanager
-def bare_root_logger() -> Iterator[logging.Logger]:
-    """Give a bare root logger, then put back the original handlers and level.
-
-    Used inside the test body (not as a fixture) so that the handlers saved and
-    restored are those of the pytest phase that is running.
-    """
-    root = logging.getLogger()
-    saved_handlers, saved_level = root.handlers[:], root.level
-    for handler in saved_handlers:
-        root.removeHandler(handler)
-    try:
-        yield root
-    finally:
-        for handler in root.handlers[:]:
-            root.removeHandler(handler)
-            handler.close()
-        for handler in saved_handlers:
-            root.addHandler(handler)
-        root.setLevel(saved_level)
-
 
 # --------------------------------------------------------------------------- defaults
 
@@ -160,7 +115,7 @@ def test_example_config_documents_every_key() -> None:
     uncommented = re.sub(r"(?m)^#\s*(\w+\s*=)", r"\1", text)
     document = tomllib.loads(uncommented)
     keys = {section: set(table) for section, table in document.items()}
-    assert keys == {section: set(names) for section, names in config_module._SCHEMA.items()}
+    assert keys == {section: set(names) for section, names in loading_module._SCHEMA.items()}
     # Tokens are commented out in the real file.
     assert tomllib.loads(text)["telegram"].get("token") is None
     assert "token" not in tomllib.loads(text)["discord"]
@@ -220,7 +175,6 @@ format = "%(levelname)s %(message)s"
     assert s.study.maximum_interval_days == 365
     assert s.study.leech_threshold == 1
     assert s.study.timezone == "Europe/Berlin"
-    assert str(s.study.zoneinfo()) == "Europe/Berlin"
     assert s.study.push_time == time(7, 30)
     assert s.study.enable_fuzzing is False
     assert s.decks.paths == (tmp_path.resolve() / "cards", tmp_path.resolve() / "opt")
@@ -279,22 +233,136 @@ def test_range_bounds_are_inclusive(tmp_path: Path, key: str, value: str) -> Non
     assert getattr(settings.study, key) == float(value)
 
 
+def test_study_section_is_the_new_learners_settings(tmp_path: Path) -> None:
+    """[study] is the core's LearnerSettings itself: what a new learner starts with."""
+    assert default_settings().study == LearnerSettings()
+    path = write(tmp_path, '[study]\ntimezone = "Asia/Tokyo"\nnew_cards_per_day = 3')
+    study = load_settings(path, env={}).study
+    assert study == LearnerSettings(timezone="Asia/Tokyo", new_cards_per_day=3)
+
+
+# (config key, TOML value, /settings key, typed value, config error, /settings error)
+SAME_RULE_CASES = [
+    (
+        "desired_retention",
+        "0.995",
+        "retention",
+        "0.995",
+        "must be between 0.7 and 0.99, got 0.995",
+        "Desired retention is a number from 0.70 to 0.99",
+    ),
+    (
+        "desired_retention",
+        "0.69",
+        "retention",
+        "69%",
+        "must be between 0.7 and 0.99, got 0.69",
+        "Desired retention is a number from 0.70 to 0.99",
+    ),
+    (
+        "new_cards_per_day",
+        "501",
+        "new",
+        "501",
+        "must be between 0 and 500, got 501",
+        "New cards per day is a whole number from 0 to 500.",
+    ),
+    (
+        "max_reviews_per_day",
+        "0",
+        "max_reviews",
+        "0",
+        "must be between 1 and 10000, got 0",
+        "Maximum reviews per day is a whole number from 1 to 10000.",
+    ),
+    (
+        "max_reviews_per_day",
+        "10001",
+        "max_reviews",
+        "10001",
+        "must be between 1 and 10000, got 10001",
+        "Maximum reviews per day is a whole number from 1 to 10000.",
+    ),
+    (
+        "timezone",
+        '"Mars/Olympus_Mons"',
+        "timezone",
+        "Mars/Olympus_Mons",
+        '"Mars/Olympus_Mons" is not a valid IANA timezone name',
+        "“Mars/Olympus_Mons” is not a time zone I know.",
+    ),
+    (
+        "timezone",
+        '"../etc/passwd"',
+        "timezone",
+        "../etc/passwd",
+        '"../etc/passwd" is not a valid IANA timezone name',
+        "“../etc/passwd” is not a time zone I know.",
+    ),
+    (
+        "push_time",
+        '"24:00"',
+        "push",
+        "24:00",
+        '"24:00" is not a time of day "HH:MM"',
+        "The push time is HH:MM in your own time zone",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "toml_value", "command_key", "typed", "config_error", "command_error"),
+    SAME_RULE_CASES,
+)
+def test_study_bounds_are_the_settings_command_rules(
+    tmp_path: Path,
+    key: str,
+    toml_value: str,
+    command_key: str,
+    typed: str,
+    config_error: str,
+    command_error: str,
+) -> None:
+    """A value the config file's [study] refuses, /settings refuses too, each in its own words."""
+    path = write(tmp_path, f"[study]\n{key} = {toml_value}")
+    assert error_for(path).startswith(f"{path}: [study] {key}: {config_error}")
+    with pytest.raises(SettingsError) as info:
+        parse_settings_change(LearnerSettings(), command_key, typed)
+    assert str(info.value).startswith(command_error)
+
+
+@pytest.mark.parametrize(
+    ("key", "toml_value", "command_key", "typed"),
+    [
+        ("desired_retention", "0.7", "retention", "0.7"),
+        ("desired_retention", "0.99", "retention", "99%"),
+        ("new_cards_per_day", "0", "new", "0"),
+        ("new_cards_per_day", "500", "new", "500"),
+        ("max_reviews_per_day", "1", "max_reviews", "1"),
+        ("max_reviews_per_day", "10000", "max_reviews", "10000"),
+        (
+            "timezone",
+            '"America/Argentina/Buenos_Aires"',
+            "timezone",
+            "America/Argentina/Buenos_Aires",
+        ),
+        ("push_time", '"23:59"', "push", "23:59"),
+        ("push_time", '"0:05"', "push", "0:05"),
+    ],
+)
+def test_study_edges_are_accepted_by_both(
+    tmp_path: Path, key: str, toml_value: str, command_key: str, typed: str
+) -> None:
+    from_file = load_settings(write(tmp_path, f"[study]\n{key} = {toml_value}"), env={}).study
+    from_command = parse_settings_change(LearnerSettings(), command_key, typed)
+    assert getattr(from_file, key) == getattr(from_command, key)
+
+
 def test_empty_token_means_none(tmp_path: Path) -> None:
     path = write(tmp_path, '[telegram]\ntoken = ""\n[discord]\ntoken = "  "')
     settings = load_settings(path, env={})
     assert settings.telegram.token is None
     assert settings.discord.token is None
-
-
-def test_frozen(tmp_path: Path) -> None:
-    settings = load_settings(None, env={})
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        settings.data_dir = tmp_path  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        settings.study.desired_retention = 0.5  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        settings.database.url = "sqlite://"  # type: ignore[misc]
-    hash(settings)  # frozen settings are hashable
 
 
 # --------------------------------------------------------------------------- paths
@@ -532,19 +600,7 @@ def test_errors_name_file_section_and_key(tmp_path: Path, toml_text: str, expect
     assert message.startswith(f"{path}: {expected}"), message
 
 
-# --------------------------------------------------------------------------- secrets
-
-
-def test_secret_wrapper() -> None:
-    secret = Secret(TOKEN)
-    assert repr(secret) == str(secret) == f"{secret}" == "Secret('***')"
-    assert secret.reveal() == TOKEN
-    assert secret == Secret(TOKEN)
-    assert secret != Secret("other")
-    assert secret != TOKEN
-    assert hash(secret) == hash(Secret(TOKEN))
-    assert secret
-    assert not Secret("")
+# --------------------------------------------------------------------------- secrets in errors
 
 
 @pytest.mark.parametrize(
@@ -564,101 +620,6 @@ def test_token_never_in_error(tmp_path: Path, toml_text: str) -> None:
     message = error_for(write(tmp_path, toml_text))
     assert TOKEN not in message
     assert "SECRET" not in message
-
-
-def test_token_never_in_repr(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        f'[telegram]\ntoken = "{TOKEN}"\n[database]\nurl = "postgresql://u:{PASSWORD}@h/db"',
-    )
-    settings = load_settings(path, env={"STUDYBOT_DISCORD_TOKEN": DISCORD})
-    for text in (repr(settings), str(settings), repr(settings.database), repr(settings.telegram)):
-        assert TOKEN not in text
-        assert DISCORD not in text
-        assert PASSWORD not in text
-    assert "Secret('***')" in repr(settings)
-    assert "postgresql://u:***@h/db" in repr(settings)
-
-
-@pytest.mark.parametrize(
-    ("url", "safe"),
-    [
-        (
-            f"postgresql+asyncpg://bot:{PASSWORD}@db.example:5432/studybot",
-            "postgresql+asyncpg://bot:***@db.example:5432/studybot",
-        ),
-        (f"postgresql://bot:{PASSWORD}@db/x?ssl=require", "postgresql://bot:***@db/x?ssl=require"),
-        ("postgresql://p%40ss:w%3Ard@db/x", "postgresql://p%40ss:***@db/x"),
-        (f"postgresql://:{PASSWORD}@db/x", "postgresql://:***@db/x"),
-        ("postgresql://bot@db/x", "postgresql://bot@db/x"),
-        (
-            f"postgresql://db/x?user=bot&password={PASSWORD}#frag",
-            "postgresql://db/x?user=bot&password=***#frag",
-        ),
-        (
-            "sqlite+aiosqlite:////abs/path/studybot.sqlite3",
-            "sqlite+aiosqlite:////abs/path/studybot.sqlite3",
-        ),
-        ("sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
-    ],
-)
-def test_safe_url_hides_password(url: str, safe: str) -> None:
-    database = DatabaseSettings(url=url)
-    assert database.safe_url() == safe
-    assert PASSWORD not in repr(database)
-    assert database.url == url
-
-
-def test_database_password_is_decoded() -> None:
-    assert DatabaseSettings(url="postgresql://u:p%40ss@h/db").password() == "p@ss"
-    assert DatabaseSettings(url="sqlite+aiosqlite:///x.db").password() is None
-
-
-def test_configure_logging_masks_tokens(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        f'[telegram]\ntoken = "{TOKEN}"\n[database]\nurl = "postgresql://u:{PASSWORD}@h/db"\n'
-        '[logging]\nlevel = "debug"\nformat = "%(levelname)s %(name)s %(message)s"',
-    )
-    settings = load_settings(path, env={"STUDYBOT_DISCORD_TOKEN": DISCORD})
-    with bare_root_logger() as root:
-        configure_logging(settings.logging, secrets=settings.secret_values())
-        assert root.level == logging.DEBUG
-        child = logging.getLogger("bot.platforms.test")
-        child.info("calling https://api.telegram.org/bot%s/getMe", TOKEN)
-        child.debug(f"discord login with {DISCORD} and db {settings.database.url}")
-        try:
-            raise RuntimeError(f"bad token {TOKEN}")
-        except RuntimeError:
-            child.exception("failed")
-        child.warning("with stack %s", PASSWORD, stack_info=True)
-    output = capsys.readouterr().err
-    assert "INFO bot.platforms.test calling https://api.telegram.org/bot***/getMe" in output
-    assert "discord login with *** and db postgresql://u:***@h/db" in output
-    assert "RuntimeError: bad token ***" in output
-    assert "WARNING bot.platforms.test with stack ***" in output
-    for secret in (TOKEN, DISCORD, PASSWORD):
-        assert secret not in output
-
-
-def test_install_secret_filter_on_existing_handlers() -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    with bare_root_logger() as root:
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-        install_secret_filter([TOKEN, ""])
-        install_secret_filter([TOKEN, "shorter"])  # replaces, does not stack
-        assert len(handler.filters) == 1
-        logging.getLogger("bot.x").info("token=%s %s %d", TOKEN, "shorter", 3)
-        install_secret_filter([])
-        assert handler.filters == []
-    assert stream.getvalue() == "token=*** *** 3\n"
-
-
-def test_settings_is_exported_type() -> None:
-    assert isinstance(default_settings(), Settings)
 
 
 # --------------------------------------------------------------------------- platform keys

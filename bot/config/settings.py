@@ -1,0 +1,151 @@
+"""The frozen, typed settings the bot runs with, one class per config file section.
+
+Built by :func:`bot.config.loading.load_settings`; nothing here reads a file or
+the environment. ``[study]`` is the core's own :class:`LearnerSettings`: the
+defaults every new learner starts with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+from bot.config.secrets import Secret, redact_url, url_secrets
+from bot.core.model import LearnerSettings
+
+__all__ = [
+    "DatabaseSettings",
+    "DecksSettings",
+    "DiscordSettings",
+    "LoggingSettings",
+    "PushSettings",
+    "QuizSettings",
+    "Settings",
+    "TelegramSettings",
+]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class DatabaseSettings:
+    """``[database]``: where the data lives and how the schema is kept current."""
+
+    url: str
+    #: When false the bot refuses to start on an out-of-date schema and asks for
+    #: ``studybot db upgrade``; when true it upgrades the schema itself at start.
+    auto_upgrade: bool = False
+    #: Log every SQL statement (SQLAlchemy ``echo``).
+    echo: bool = False
+
+    def safe_url(self) -> str:
+        """Return :attr:`url` with any password replaced by ``***``, fit for logs."""
+        return redact_url(self.url)
+
+    def password(self) -> str | None:
+        """Return the (decoded) password carried by :attr:`url`, if any."""
+        secrets = url_secrets(self.url)
+        return unquote(secrets[0]) if secrets else None
+
+    def __repr__(self) -> str:
+        return (
+            f"DatabaseSettings(url={self.safe_url()!r}, auto_upgrade={self.auto_upgrade!r}, "
+            f"echo={self.echo!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramSettings:
+    """``[telegram]``: the bot token and the Bot API endpoints."""
+
+    token: Secret | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    #: "polling" (long polling, the default) or "webhook".
+    mode: str = "polling"
+    #: Public HTTPS URL Telegram posts updates to (webhook mode).
+    webhook_url: str = ""
+    #: Address and port the webhook server listens on (behind your reverse proxy).
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    #: Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (webhook mode).
+    webhook_secret: Secret | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordSettings:
+    """``[discord]``: the bot token and sharding."""
+
+    token: Secret | None = None
+    #: Total shards across all processes; None lets Discord decide.
+    shard_count: int | None = None
+    #: Shards this process runs; empty means all of them.
+    shard_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PushSettings:
+    """``[push]``: the daily-push timer and delivery pacing."""
+
+    #: How often the timer looks for learners whose push is due.
+    tick_seconds: int = 60
+    #: Days without studying after which a learner gets one gentle reminder instead.
+    remind_after_days: int = 3
+    #: Days without studying after which pushes stop until the learner writes again.
+    stop_after_days: int = 14
+    #: Delivery pace, under Telegram's ~30 messages/s.
+    telegram_per_second: float = 25.0
+    #: Delivery pace, well under Discord's 50 requests/s.
+    discord_per_second: float = 40.0
+    #: A snoozed push missed by at most this much (bot down) is still sent, once.
+    misfire_grace_minutes: int = 360
+
+
+@dataclass(frozen=True, slots=True)
+class QuizSettings:
+    """``[quiz]``: group quizzes."""
+
+    #: How long a /quiz round stays open before the answer is posted.
+    window_minutes: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class DecksSettings:
+    """``[decks]``: where deck files are found and which decks new learners get."""
+
+    paths: tuple[Path, ...]
+    #: Deck ids a new learner is enrolled in; empty means all decks.
+    default: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingSettings:
+    """``[logging]``: level and ``%``-style format for :func:`logging.basicConfig`."""
+
+    level: str = "INFO"
+    format: str = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the bot is configured with; built once by ``load_settings``."""
+
+    data_dir: Path
+    database: DatabaseSettings
+    telegram: TelegramSettings
+    discord: DiscordSettings
+    #: ``[study]``: the settings a new learner starts with.
+    study: LearnerSettings
+    logging: LoggingSettings
+    decks: DecksSettings
+    #: The config file these settings came from, or None for defaults only.
+    source: Path | None = None
+    quiz: QuizSettings = QuizSettings()
+    push: PushSettings = PushSettings()
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Return every secret string (tokens, database password) for log redaction."""
+        secrets = (self.telegram.token, self.discord.token, self.telegram.webhook_secret)
+        values = [t.reveal() for t in secrets if t]
+        for raw in url_secrets(self.database.url):
+            values.extend({raw, unquote(raw)})
+        return tuple(v for v in values if v)
