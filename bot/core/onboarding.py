@@ -22,15 +22,8 @@ from bot.core.messages import Button, Reply
 from bot.core.model import Learner, ReviewSource
 from bot.core.outcomes import Outcome
 from bot.core.ports import Clock, Database, TokenSource, Tx
-from bot.core.study import (
-    SettingsError,
-    deck_buttons,
-    next_card,
-    parse_settings_change,
-    pause,
-    set_topics,
-    show_settings,
-)
+from bot.core.settings import SettingsError, parse_settings_change
+from bot.core.study import deck_buttons, next_card, pause, set_topics, show_settings
 from bot.core.views import button
 
 WELCOME: Final = (
@@ -153,8 +146,6 @@ def _apply(tx: Tx, learner: Learner, step: SetupStep, value: str, now: datetime)
         settings = parse_settings_change(learner.settings, key, value)
     except SettingsError as exc:
         return Reply("error", str(exc))
-    if step == "push":
-        settings = replace(settings, paused=False)  # choosing a time turns reminders back on
     tx.learners.save_settings(learner.id, settings)
     tx.learners.set_next_push(learner.id, next_push_after(settings, now))
     if step == "tz":

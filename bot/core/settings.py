@@ -275,10 +275,11 @@ def _set_max_reviews(settings: LearnerSettings, value: str) -> LearnerSettings:
 
 
 def _set_push(settings: LearnerSettings, value: str) -> LearnerSettings:
+    """A new reminder time; choosing one also turns paused reminders back on."""
     push = parse_clock(parse_push_time(value))
     if push is None:
         raise SettingsError("The push time is HH:MM in your own time zone, for example 08:30.")
-    return replace(settings, push_time=push)
+    return replace(settings, push_time=push, paused=False)
 
 
 def _set_quiet(settings: LearnerSettings, value: str) -> LearnerSettings:

@@ -11,12 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core import quiz, srs
 from bot.core.actions import Action, BadPayload, Setup
@@ -27,17 +25,17 @@ from bot.core.model import (
     RATING_NAMES,
     CardState,
     Learner,
-    LearnerSettings,
     Prompt,
     ReviewEntry,
     ReviewSource,
 )
 from bot.core.outcomes import Outcome, notice, send
 from bot.core.ports import Tx
+from bot.core.settings import SettingsError, describe_settings, parse_settings_change
 from bot.core.stats import compute_stats, due_forecast, format_stats
 from bot.core.views import button, card_view, rating_buttons
 
-__all__ = ["EXPIRED_TEXT", "SettingsError", "StudyService"]
+__all__ = ["EXPIRED_TEXT", "StudyService"]
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +46,6 @@ LEARN_AHEAD = timedelta(minutes=20)
 MAX_DURATION_MS = 10 * 60 * 1000
 CONFIRM_WINDOW = timedelta(days=1)
 FORECAST_DAYS = 30
-
-
-class SettingsError(ValueError):
-    """A settings change that is not valid; its message is shown to the learner."""
 
 
 # --------------------------------------------------------------------------- cards
@@ -279,122 +273,6 @@ def unsuspend(tx: Tx, learner: Learner, card_ids: Sequence[str] | None) -> Reply
 
 
 # --------------------------------------------------------------------------- settings
-
-
-@lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
-    """IANA zone names (not host-dependent ones such as "localtime")."""
-    return frozenset(available_timezones())
-
-
-def parse_settings_change(settings: LearnerSettings, key: str, value: str) -> LearnerSettings:
-    """Apply one ``key value`` change from a learner, validating it.
-
-    Raises:
-        SettingsError: with a message for the learner.
-    """
-    key = key.lower().replace("-", "_")
-    value = value.strip()
-    if key in ("timezone", "tz"):
-        try:
-            if value not in _known_zones():
-                raise ZoneInfoNotFoundError(value)
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise SettingsError(
-                f"“{value}” is not a time zone I know. "
-                "Use an IANA name such as Europe/Paris or America/New_York."
-            ) from exc
-        return replace(settings, timezone=value)
-    if key in ("retention", "desired_retention"):
-        try:
-            r = float(value.rstrip("%")) / (100 if value.endswith("%") else 1)
-        except ValueError:
-            r = -1.0
-        if not 0.7 <= r <= 0.99:
-            raise SettingsError(
-                "Desired retention is a number from 0.70 to 0.99 (for example 0.9)."
-            )
-        return replace(settings, desired_retention=round(r, 4))
-    if key in ("new", "new_per_day", "new_cards_per_day"):
-        if not re.fullmatch(r"[0-9]{1,3}", value) or int(value) > 500:
-            raise SettingsError("New cards per day is a whole number from 0 to 500.")
-        return replace(settings, new_cards_per_day=int(value))
-    if key in ("max_reviews", "max_reviews_per_day"):
-        if not re.fullmatch(r"[0-9]{1,5}", value) or not 1 <= int(value) <= 10000:
-            raise SettingsError("Maximum reviews per day is a whole number from 1 to 10000.")
-        return replace(settings, max_reviews_per_day=int(value))
-    if key in ("push", "push_time"):
-        try:
-            hh, mm = value.split(":")
-            push = time(int(hh), int(mm))
-        except ValueError as exc:
-            raise SettingsError(
-                "The push time is HH:MM in your own time zone, for example 08:30."
-            ) from exc
-        return replace(settings, push_time=push)
-    if key in ("quiet", "quiet_hours"):
-        if value.lower() in ("off", "none", "no"):
-            return replace(settings, quiet_start=None, quiet_end=None)
-        m = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})", value)
-        try:
-            if m is None:
-                raise ValueError(value)
-            start = time(int(m.group(1)), int(m.group(2)))
-            end = time(int(m.group(3)), int(m.group(4)))
-        except ValueError as exc:
-            raise SettingsError(
-                "Quiet hours are HH:MM-HH:MM in your time zone, for example 22:00-07:00, or off."
-            ) from exc
-        if start == end:
-            raise SettingsError("Quiet hours need a different start and end (or say off).")
-        return replace(settings, quiet_start=start, quiet_end=end)
-    if key in ("days_off", "daysoff", "off"):
-        if value.lower() in ("none", "no", "-"):
-            return replace(settings, days_off=())
-        days: set[int] = set()
-        for part in re.split(r"[,\s]+", value.lower().strip()):
-            if part[:3] not in _WEEKDAYS:
-                raise SettingsError("Days off are weekday names, for example sat,sun (or none).")
-            days.add(_WEEKDAYS.index(part[:3]))
-        if len(days) == 7:
-            raise SettingsError("Keep at least one day with a push (or use /pause).")
-        return replace(settings, days_off=tuple(sorted(days)))
-    if key in ("per_push", "max_cards_per_push", "session"):
-        if not re.fullmatch(r"[0-9]{1,3}", value) or not 1 <= int(value) <= 500:
-            raise SettingsError("Cards per daily session is a whole number from 1 to 500.")
-        return replace(settings, max_cards_per_push=int(value))
-    raise SettingsError(
-        f"Unknown setting “{key}”. You can set: timezone, retention, new, max_reviews, push, "
-        "quiet, days_off, per_push."
-    )
-
-
-def describe_settings(settings: LearnerSettings, topics: Sequence[str]) -> str:
-    """The learner's settings as a short text."""
-    return "\n".join(
-        [
-            f"timezone: {settings.timezone}",
-            f"push: {settings.push_time.strftime('%H:%M')} (daily reminder, your local time)",
-            f"retention: {settings.desired_retention:.2f} (desired probability of recall)",
-            f"new: {settings.new_cards_per_day} new cards a day",
-            f"max_reviews: {settings.max_reviews_per_day} reviews a day",
-            f"quiet: {_quiet_text(settings)}",
-            f"days_off: {', '.join(_WEEKDAYS[d] for d in settings.days_off) or 'none'}",
-            f"per_push: {settings.max_cards_per_push} cards in a daily session",
-            f"reminders: {'paused (send /resume)' if settings.paused else 'on'}",
-            f"decks: {', '.join(topics) if topics else 'all decks'}",
-        ]
-    )
-
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _quiet_text(settings: LearnerSettings) -> str:
-    if settings.quiet_start is None or settings.quiet_end is None:
-        return "off"
-    return f"{settings.quiet_start.strftime('%H:%M')}-{settings.quiet_end.strftime('%H:%M')}"
 
 
 def change_settings(

@@ -11,6 +11,7 @@ from bot.core.challenges.definitions import ChallengeDef, ChallengeSet
 from bot.core.messages import Reply
 from bot.core.model import ChallengeRun, GroupSettings, Learner
 from bot.core.ports import Tx
+from bot.core.settings import is_known_zone, resolve_zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +83,10 @@ def set_group(
         return Reply("error", "Only the group's admins can change its challenge settings.")
     group = group_settings(tx, learner.platform, chat_id, default_tz)
     if key == "timezone":
-        try:
-            ZoneInfo(value)
-        except Exception:
+        zone = resolve_zone(value)
+        if not is_known_zone(zone):
             return Reply("error", f"“{value}” is not a time zone I know (try Europe/Paris).")
-        group = replace(group, timezone=value)
+        group = replace(group, timezone=zone)
     elif key == "permissions" and value in ("admins", "everyone"):
         group = replace(group, who_runs=value)
     else:
