@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from bot.core.actions import BadPayload, Setup, decode
+from bot.core.actions import Action, BadPayload, Setup, decode
 from bot.core.challenges.service import ChallengeService
 from bot.core.learners import Who
 from bot.core.messages import Reply
@@ -83,6 +83,16 @@ class Inputs:
                 return await self.challenges.press(who, action.kind, token, arg)
             case _:
                 return EXPIRED
+
+    @staticmethod
+    def opens_form(payload: str) -> bool:
+        """Whether pressing this button may answer with a form (a challenge's "Submit my
+        answer"): a platform whose forms must be the first response asks before deferring."""
+        try:
+            action = decode(payload)
+        except BadPayload:
+            return False
+        return isinstance(action, Action) and action.kind == "join"
 
     async def text(self, who: Who, text: str | None, photo_ref: str | None = None) -> Outcome:
         """A private message that is not a command (a photo's caption is its ``text``)."""
