@@ -36,7 +36,7 @@ from bot.core.model import (
     Submission,
 )
 from bot.core.ports import Timers, TokenSource, Tx
-from bot.core.rendering import math_fallback
+from bot.text.latex import math_fallback
 
 log = logging.getLogger(__name__)
 
