@@ -20,7 +20,7 @@ from typing import TextIO
 
 from bot.core.decks import CardDef, Deck, DeckError, DeckSet
 from bot.core.imagespec import DiagramSpec, FormulaSpec, ShapeSpec
-from bot.core.rendering import RenderedImage, RenderError, formula_fallback, image_alt_text
+from bot.core.rendering import RenderedImage, RenderError
 from bot.deckfiles import load_decks
 from bot.render.cache import DiskCache, cache_key
 from bot.render.diagram import diagram_layout
@@ -28,6 +28,7 @@ from bot.render.formula import check_formula
 from bot.render.shapes import layout_for
 from bot.render.style import DEFAULT_STYLE, Style
 from bot.render.worker import render_card_image
+from bot.text.latex import formula_fallback, image_alt_text
 
 __all__ = ["check_images", "gallery", "image_line", "prerender", "render_card"]
 

@@ -6,38 +6,51 @@ pixels, with the origin at the bottom left (matplotlib's data coordinates).
 Blocks are drawn to scale: one cell of every block has the same size, so a
 block's width and height are proportional to its numeric column and row
 counts. ``bot/render/shapes.py`` draws a layout; tests check it directly.
+
+It runs four pure passes, each giving the next what it needs:
+
+1. :func:`~bot.render.flatten.flatten`: the expression tree as a row of items.
+2. :func:`size`: cells per block, the cell size, the canvas and the bands on it.
+3. :func:`~bot.render.evaluate.evaluate`: example values of each block
+   (only for ``show=values`` or ``show=heat``).
+4. :func:`place`: every block, glyph and bracket at its position.
 """
 
 from __future__ import annotations
 
-import math
-import random
+import itertools
 import re
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
-from bot.core.imagespec import Block, Call, Expr, Number, Op, ShapeSpec, Sqrt
+from bot.core.imagespec import Block, ShapeSpec
+from bot.render.evaluate import Matrix, evaluate
+from bot.render.flatten import Item, Row, flatten, notes_for
+from bot.render.notation import Dim, resolve_dim
 from bot.render.style import DEFAULT_STYLE, Style, is_weight, role_of
 
 __all__ = [
     "BlockBox",
-    "Dim",
     "Glyph",
+    "ItemDims",
     "Measure",
     "Paren",
     "ShapeLayout",
-    "dim_math",
+    "Sizes",
+    "Widths",
     "estimate_width",
+    "item_dims",
     "layout_shape",
-    "math_name",
+    "place",
+    "size",
 ]
 
 #: (text, font size in px) -> width in px. The drawer passes a real measure.
 Measure = Callable[[str, float], float]
 
-Matrix = tuple[tuple[float, ...], ...]
+#: (rows, columns) of each item of a row; None for an item that is not a block.
+ItemDims = tuple[tuple[Dim, Dim] | None, ...]
 
 _GAP: Final = 12.0
 _PAREN_W: Final = 20.0
@@ -47,38 +60,6 @@ _MAX_CELLS: Final = 32
 
 
 # --------------------------------------------------------------------------- model
-
-
-@dataclass(frozen=True, slots=True)
-class Dim:
-    """One dimension of a block.
-
-    Attributes:
-        symbol: as written in the spec (``d_k``, ``h*d_v``, ``1``).
-        size: the number of cells drawn.
-        known: True when the size comes from the spec (a literal or example
-            sizes for every name in it); False for a default guess.
-        drawn: cells drawn when the diagram is scaled down (0: ``size`` cells).
-    """
-
-    symbol: str
-    size: int
-    known: bool
-    drawn: int = 0
-
-    @property
-    def cells(self) -> int:
-        """Cells drawn: the size, or fewer when a huge matrix is drawn scaled down."""
-        return self.drawn or self.size
-
-    @property
-    def label(self) -> str:
-        """The label drawn next to the block, in mathtext (``$d_k = 4$``)."""
-        if self.symbol.isdigit():
-            return f"${self.symbol}$"
-        if self.known:
-            return f"${dim_math(self.symbol)} = {self.size}$"
-        return f"${dim_math(self.symbol)}$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,40 +185,6 @@ class ShapeLayout:
 # --------------------------------------------------------------------------- text
 
 
-def math_name(name: str) -> str:
-    """A matrix or dimension name in mathtext, without dollars.
-
-    ``d_model`` -> ``d_{model}``, ``K^T`` -> ``K^{T}``, ``K_j^T`` -> ``K_{j}^{T}``.
-    """
-    transposed = name.endswith("^T")
-    if transposed:
-        name = name[:-2]
-    base, _, sub = name.partition("_")
-    out = base if len(base) == 1 else rf"\mathrm{{{base}}}"
-    if sub:
-        out += f"_{{{sub}}}"
-    if transposed:
-        out += "^{T}"
-    return out
-
-
-def dim_math(symbol: str) -> str:
-    """A dimension in mathtext, without dollars: ``h*d_v`` -> ``h \\cdot d_{v}``."""
-    parts = re.split(r"([*/+])", symbol)
-    out: list[str] = []
-    for p in parts:
-        if p == "*":
-            out.append(r" \cdot ")
-        elif p in ("/", "+"):
-            out.append(f" {p} " if p == "+" else p)
-        elif p.isdigit():
-            out.append(p)
-        elif p:
-            base, _, sub = p.partition("_")
-            out.append(base + (f"_{{{sub}}}" if sub else ""))
-    return "".join(out)
-
-
 def estimate_width(text: str, font_px: float) -> float:
     """A rough width of (math)text in px, for layouts made without a renderer."""
     if "$" in text:
@@ -249,328 +196,322 @@ def estimate_width(text: str, font_px: float) -> float:
     return len(text) * 0.6 * font_px
 
 
-# --------------------------------------------------------------------------- sizes
+# --------------------------------------------------------------------------- the passes
 
 
-def _default_size(name: str, heads: int | None) -> int:
-    if name == "h":
-        return heads or 2
-    if name in ("n", "m", "t", "T", "L", "N", "s"):
-        return 6
-    if name.startswith("B"):
-        return 3
-    return 4
+def layout_shape(
+    spec: ShapeSpec, style: Style = DEFAULT_STYLE, measure: Measure | None = None
+) -> ShapeLayout:
+    """Place the blocks, operators and notes of a shape spec on a canvas.
 
+    Args:
+        spec: a parsed shape spec.
+        style: sizes and colours.
+        measure: text width in px for (mathtext, font px); a rough estimate
+            when None (the drawer passes matplotlib's own measurement).
 
-def resolve_dim(symbol: str, sizes: dict[str, int], heads: int | None = None) -> Dim:
-    """The numeric size of a dimension, from the spec's example sizes or a default."""
-    known = True
-
-    def value(name: str) -> float:
-        nonlocal known
-        if name.isdigit():
-            return int(name)
-        if name in sizes:
-            return sizes[name]
-        known = False
-        return _default_size(name, heads)
-
-    total = 0.0
-    for term in symbol.split("+"):
-        parts = re.split(r"([*/])", term)
-        acc = value(parts[0])
-        for op, operand in zip(parts[1::2], parts[2::2], strict=True):
-            acc = acc * value(operand) if op == "*" else acc / value(operand)
-        total += acc
-    size = max(1, round(total))
-    return Dim(symbol, size, known and math.isclose(total, size))
-
-
-# --------------------------------------------------------------------------- values
-
-
-def _leaf_values(name: str, rows: int, cols: int) -> Matrix:
-    """Deterministic example values in [-1, 1] for a named matrix."""
-    base = name[:-2] if name.endswith("^T") else name
-    r, c = (cols, rows) if name.endswith("^T") else (rows, cols)
-    rng = random.Random(zlib.crc32(f"{base}:{r}x{c}".encode()))
-    m = tuple(tuple(round(rng.uniform(-1, 1), 1) for _ in range(c)) for _ in range(r))
-    if name.endswith("^T"):
-        m = tuple(zip(*m, strict=True))
-    return m
-
-
-def _matmul(a: Matrix, b: Matrix) -> Matrix:
-    cols = list(zip(*b, strict=True))
-    return tuple(
-        tuple(sum(x * y for x, y in zip(row, col, strict=True)) for col in cols) for row in a
+    Returns:
+        The layout, in px with the origin at the bottom left.
+    """
+    row = flatten(spec)
+    sizes = size(row, spec, style, measure or estimate_width)
+    if sizes.show == "shape":
+        values: tuple[Matrix | None, ...] = (None,) * len(row.items)
+    else:
+        values = evaluate(row, spec)
+    blocks, glyphs, parens = place(row, sizes, values, spec)
+    return ShapeLayout(
+        width=round(sizes.width),
+        height=round(sizes.height),
+        cell=sizes.cell,
+        midline=sizes.midline,
+        blocks=blocks,
+        glyphs=glyphs,
+        parens=parens,
+        notes=sizes.notes,
+        notes_top=sizes.notes_top,
+        show=sizes.show,
+        style=style,
     )
 
 
-def _softmax(m: Matrix) -> Matrix:
-    out = []
-    for row in m:
-        finite = [v for v in row if v != -math.inf]
-        top = max(finite) if finite else 0.0
-        ex = [0.0 if v == -math.inf else math.exp(v - top) for v in row]
-        s = sum(ex) or 1.0
-        out.append(tuple(e / s for e in ex))
-    return tuple(out)
+class Widths:
+    """How much room each item of a row takes across, at a given cell size.
 
+    Glyphs and brackets have a fixed width; a block takes room for its row
+    labels plus its span: its columns of cells, or its labels when wider.
 
-def _elementwise(
-    a: Matrix | float, b: Matrix | float, f: Callable[[float, float], float]
-) -> Matrix | float:
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        return tuple(
-            tuple(f(x, y) for x, y in zip(ra, rb, strict=True)) for ra, rb in zip(a, b, strict=True)
-        )
-    if isinstance(a, tuple):
-        assert not isinstance(b, tuple)
-        return tuple(tuple(f(x, b) for x in row) for row in a)
-    if isinstance(b, tuple):
-        return tuple(tuple(f(a, y) for y in row) for row in b)
-    return f(a, b)
+    Args:
+        items: the row's items.
+        dims: the (rows, columns) of each item (:func:`item_dims`).
+        style: the font sizes.
+        measure: text width in px for (mathtext, font px).
+    """
 
-
-class _Evaluator:
-    """Computes example values for every drawn block and the result."""
-
-    def __init__(self, sizes: dict[str, int], heads: int | None) -> None:
-        self.sizes = sizes
-        self.heads = heads
-
-    def dims(self, b: Block) -> tuple[int, int]:
-        return (
-            resolve_dim(b.rows, self.sizes, self.heads).size,
-            resolve_dim(b.cols, self.sizes, self.heads).size,
-        )
-
-    def leaf(self, b: Block) -> Matrix:
-        rows, cols = self.dims(b)
-        return _leaf_values(b.label, rows, cols)
-
-    def concat(self, b: Block, h: int) -> Matrix:
-        rows, cols = self.dims(b)
-        heads = [_leaf_values(f"{b.name}#{k}", rows, cols) for k in range(h)]
-        return tuple(tuple(v for m in heads for v in m[i]) for i in range(rows))
-
-    def eval(self, e: Expr) -> Matrix | float:
-        if isinstance(e, Block):
-            return self.leaf(e)
-        if isinstance(e, Number):
-            return float(e.value)
-        if isinstance(e, Sqrt):
-            return math.sqrt(resolve_dim(e.dim, self.sizes, self.heads).size)
-        if isinstance(e, Call):
-            if e.func == "concat_heads" and isinstance(e.arg, Block):
-                return self.concat(e.arg, self.heads or self.sizes.get("h", 2))
-            inner = self.eval(e.arg)
-            if not isinstance(inner, tuple):
-                return inner
-            if e.func == "softmax":
-                return _softmax(inner)
-            if e.func == "mask":
-                return tuple(
-                    tuple(-math.inf if j > i else v for j, v in enumerate(row))
-                    for i, row in enumerate(inner)
-                )
-            h = self.heads or self.sizes.get("h", 2)
-            return tuple(tuple(v for _ in range(h) for v in row) for row in inner)
-        left, right = self.eval(e.left), self.eval(e.right)
-        if e.op == "@" and isinstance(left, tuple) and isinstance(right, tuple):
-            return _matmul(left, right)
-        if e.op == "|" and isinstance(left, tuple) and isinstance(right, tuple):
-            return tuple(ra + rb for ra, rb in zip(left, right, strict=True))
-        if e.op == "+":
-            return _elementwise(left, right, lambda x, y: x + y)
-        if e.op == "*":
-            return _elementwise(left, right, lambda x, y: x * y)
-        return _elementwise(left, right, lambda x, y: x / y if y else 0.0)
-
-
-# --------------------------------------------------------------------------- flattening
-
-
-@dataclass(slots=True)
-class _Item:
-    kind: Literal["block", "glyph", "open", "close"]
-    block: Block | None = None
-    text: str = ""
-    glyph_kind: Literal["op", "scalar", "equals", "func"] = "op"
-    highlight: tuple[str, int] | None = None
-    heads: int = 1
-    is_result: bool = False
-    values: Matrix | None = None
-
-
-_PREC: Final = {"+": 1, "|": 1, "@": 2, "*": 2, "/": 2}
-
-
-def _scalar_math(e: Number | Sqrt) -> str:
-    if isinstance(e, Number):
-        return e.value
-    return rf"\sqrt{{{dim_math(e.dim)}}}"
-
-
-def _is_scalar(e: Expr) -> bool:
-    if isinstance(e, Number | Sqrt):
-        return True
-    if isinstance(e, Op):
-        return _is_scalar(e.left) and _is_scalar(e.right)
-    return False
-
-
-def _cols_of(e: Expr, sizes: dict[str, int], heads: int | None) -> int:
-    """Numeric column count of an expression (for splitting a column highlight)."""
-    if isinstance(e, Block):
-        return resolve_dim(e.cols, sizes, heads).size
-    if isinstance(e, Call):
-        inner = _cols_of(e.arg, sizes, heads)
-        return inner * (heads or sizes.get("h", 2)) if e.func == "concat_heads" else inner
-    if isinstance(e, Op):
-        if e.op == "@":
-            return _cols_of(e.right, sizes, heads)
-        if e.op == "|":
-            return _cols_of(e.left, sizes, heads) + _cols_of(e.right, sizes, heads)
-        return _cols_of(e.right if _is_scalar(e.left) else e.left, sizes, heads)
-    return 0
-
-
-class _Flattener:
-    def __init__(self, spec: ShapeSpec) -> None:
-        self.spec = spec
-        self.items: list[_Item] = []
-        self.funcs: list[str] = []
-        self.sources: list[tuple[Block, tuple[str, int]]] = []
-        self.concat: tuple[Block, int] | None = None
-        self.col_through_softmax = False
-
-    @property
-    def heads(self) -> int:
-        return self.spec.heads or self.spec.sizes.get("h", 2)
-
-    def add(
-        self, e: Expr, hl: tuple[str, int] | None, parent: int = 0, right: bool = False
+    def __init__(
+        self, items: Sequence[Item], dims: ItemDims, style: Style, measure: Measure
     ) -> None:
-        if isinstance(e, Block):
-            self.items.append(_Item("block", block=e, highlight=hl))
-            if hl is not None:
-                self.sources.append((e, hl))
-        elif isinstance(e, Number):
-            self.items.append(_Item("glyph", text=f"${e.value}$", glyph_kind="scalar"))
-        elif isinstance(e, Sqrt):
-            self.items.append(_Item("glyph", text=f"${_scalar_math(e)}$", glyph_kind="scalar"))
-        elif isinstance(e, Call):
-            self.funcs.append(e.func)
-            if e.func == "softmax" and hl is not None and hl[0] == "col":
-                self.col_through_softmax = True
-            if e.func == "concat_heads" and isinstance(e.arg, Block):
-                self.concat = (e.arg, self.heads)
-                self.items.append(_Item("block", block=e.arg, highlight=hl, heads=self.heads))
-                if hl is not None:
-                    self.sources.append((e.arg, hl))
-                return
-            name = {"softmax": r"$\mathrm{softmax}$", "mask": r"$\mathrm{mask}$"}.get(
-                e.func, r"$\mathrm{concat}$"
+        self.items = items
+        self.dims = dims
+        self.style = style
+        self.measure = measure
+        #: Room left of each block for its row label.
+        self.row_label = style.dim_px * 1.25 + 10
+        #: The label above each item (empty for glyphs and brackets).
+        self.labels = [it.label for it in items]
+        #: The space after each item (0 after the last).
+        self.gaps = [_gap(a, b) for a, b in itertools.pairwise(items)] + [0.0]
+
+    def fixed(self, item: Item) -> float:
+        """The width of a glyph or bracket (with a function name), or a block's row-label room."""
+        style = self.style
+        if item.kind == "glyph":
+            font = style.op_px if item.glyph_kind in ("op", "equals") else style.func_px
+            return self.measure(item.text, font) + 10
+        if item.kind == "open":
+            return (self.measure(item.text, style.func_px) + 2 if item.text else 0) + _PAREN_W
+        if item.kind == "close":
+            return _PAREN_W
+        return self.row_label
+
+    def span(self, k: int, cell: float) -> float:
+        """The width of block ``k`` at this cell size, or of its labels when they are wider."""
+        d = self.dims[k]
+        assert d is not None
+        w = d[1].cells * cell
+        style, measure = self.style, self.measure
+        return max(
+            w, measure(d[1].label, style.dim_px) + 8, measure(self.labels[k], style.label_px) + 8
+        )
+
+    def total(self, cell: float) -> float:
+        """The width of the whole row at this cell size."""
+        t = sum(self.fixed(it) for it in self.items) + sum(self.gaps)
+        t += sum(self.span(k, cell) for k, it in enumerate(self.items) if it.kind == "block")
+        return t
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """What :func:`size` gives: how big everything of a row is drawn.
+
+    Attributes:
+        dims: (rows, columns) of each item; None for glyphs and brackets.
+        unit: spec cells per drawn cell: 1.0, or more when a huge matrix is
+            drawn scaled down.
+        show: ``shape``, ``values`` or ``heat`` (always ``shape`` when scaled down).
+        widths: the room each item takes across.
+        cell: the side of one cell in px.
+        width: the canvas width in px.
+        height: the canvas height in px.
+        midline: the height in px the blocks are centred on.
+        notes: the note lines, wrapped to the canvas width.
+        notes_top: the height in px of the top of the notes.
+    """
+
+    dims: ItemDims
+    unit: float
+    show: str
+    widths: Widths
+    cell: float
+    width: float
+    height: float
+    midline: float
+    notes: tuple[str, ...]
+    notes_top: float
+
+
+def item_dims(row: Row, spec: ShapeSpec) -> tuple[ItemDims, float]:
+    """The rows and columns of each block of a row, and the scale-down unit.
+
+    Args:
+        row: the spec's :func:`~bot.render.flatten.flatten` row.
+        spec: the parsed shape spec (its sizes and heads).
+
+    Returns:
+        (rows, columns) for each item (None for glyphs and brackets), and the
+        unit: 1.0, or spec cells per drawn cell when the biggest dimension has
+        more than 32 cells (each :class:`~bot.render.notation.Dim` then has its
+        ``drawn`` cells, in proportion).
+    """
+    dims: list[tuple[Dim, Dim] | None] = []
+    for item in row.items:
+        if item.kind == "block" and item.block is not None:
+            rows = resolve_dim(item.block.rows, spec.sizes, spec.heads)
+            cols = resolve_dim(item.block.cols, spec.sizes, spec.heads)
+            if item.heads > 1:
+                cols = resolve_dim(f"h*{item.block.cols}", {**spec.sizes, "h": item.heads})
+            dims.append((rows, cols))
+        else:
+            dims.append(None)
+
+    # Huge matrices (d_model = 512) are drawn scaled down, keeping proportions.
+    biggest = max(max(d[0].size, d[1].size) for d in dims if d is not None)
+    unit = biggest / _MAX_CELLS if biggest > _MAX_CELLS else 1.0
+    if unit > 1:
+        dims = [
+            None
+            if d is None
+            else (
+                replace(d[0], drawn=max(1, round(d[0].size / unit))),
+                replace(d[1], drawn=max(1, round(d[1].size / unit))),
             )
-            self.items.append(_Item("open", text=name, glyph_kind="func"))
-            self.add(e.arg, hl)
-            self.items.append(_Item("close"))
+            for d in dims
+        ]
+    return tuple(dims), unit
+
+
+def size(row: Row, spec: ShapeSpec, style: Style, measure: Measure) -> Sizes:
+    """How big the items of a row are drawn, and the canvas around them.
+
+    The cell starts as large as the style allows (a block at most 520 px
+    high) and shrinks until the row fits the style's width; when even the
+    smallest cell does not fit, the canvas grows up to ``style.max_width``
+    and the cell shrinks further. From the bottom, the canvas holds a margin,
+    the notes, the column labels, the blocks (with room for nested
+    brackets), the block labels and a margin.
+
+    Args:
+        row: the spec's :func:`~bot.render.flatten.flatten` row.
+        spec: the parsed shape spec.
+        style: sizes of the canvas, cells and fonts.
+        measure: text width in px for (mathtext, font px).
+
+    Returns:
+        The :class:`Sizes`.
+    """
+    dims, unit = item_dims(row, spec)
+    show = spec.show if unit == 1 else "shape"
+    widths = Widths(row.items, dims, style, measure)
+
+    max_rows = max(d[0].cells for d in dims if d is not None)
+    cell = min(float(style.max_cell_px), _MAX_BLOCK_H / max_rows)
+    width = float(style.width)
+    avail = width - 2 * style.margin
+    # Numbers in cells need room: let such a diagram grow wider instead.
+    min_cell = float(style.min_cell_px if show != "values" else max(style.min_cell_px, 36))
+    if unit > 1:
+        min_cell = 6.0  # no cell lines are drawn: only the proportions matter
+    cell = max(cell, min_cell)
+    while widths.total(cell) > avail and cell > min_cell:
+        cell = max(min_cell, cell * 0.95)
+    if widths.total(cell) > avail:
+        width = min(float(style.max_width), widths.total(cell) + 2 * style.margin)
+        avail = width - 2 * style.margin
+        while widths.total(cell) > avail and cell > 2:
+            cell *= 0.95
+
+    # Vertical bands, from the bottom: margin, notes, column labels, blocks, labels, margin.
+    max_chars = int(avail / (0.5 * style.note_px))
+    notes = [line for n in notes_for(spec, row) for line in _wrap_note(n, max_chars)]
+    note_h = len(notes) * style.note_px * 1.5 + (12 if notes else 0)
+    col_label_h = style.dim_px * 1.7
+    label_h = style.label_px * 1.5
+    max_h = max_rows * cell
+    depth = _max_paren_depth(row.items)
+    paren_extra = 18 + 12 * depth if depth else 0
+    block_band = max(max_h + paren_extra, style.op_px * 1.4)
+    height = style.margin * 2 + note_h + col_label_h + block_band + label_h
+    height = max(height, 0.3 * width)
+    midline = (
+        style.margin
+        + note_h
+        + col_label_h
+        + (height - style.margin * 2 - note_h - col_label_h - label_h) / 2
+    )
+    return Sizes(
+        dims=dims,
+        unit=unit,
+        show=show,
+        widths=widths,
+        cell=cell,
+        width=width,
+        height=height,
+        midline=midline,
+        notes=tuple(notes),
+        notes_top=style.margin + note_h - 6,
+    )
+
+
+def place(
+    row: Row, sizes: Sizes, values: Sequence[Matrix | None], spec: ShapeSpec
+) -> tuple[tuple[BlockBox, ...], tuple[Glyph, ...], tuple[Paren, ...]]:
+    """Put the items of a row side by side, centred on the canvas and on its midline.
+
+    Args:
+        row: the spec's :func:`~bot.render.flatten.flatten` row.
+        sizes: the row's :func:`size`.
+        values: each item's example values (:func:`~bot.render.evaluate.evaluate`),
+            or None for each.
+        spec: the parsed shape spec (for head bands in a block's rows).
+
+    Returns:
+        The blocks, the glyphs (operators, scalars, ``=`` and function names)
+        and the brackets (an opening and a closing one per pair), left to right.
+    """
+    widths, style, measure = sizes.widths, sizes.widths.style, sizes.widths.measure
+    cell, midline, unit = sizes.cell, sizes.midline, sizes.unit
+    x = (sizes.width - widths.total(cell)) / 2
+    blocks: list[BlockBox] = []
+    glyphs: list[Glyph] = []
+    parens: list[Paren] = []
+    open_stack: list[tuple[float, int]] = []  # x of the open paren, index in blocks
+    for k, item in enumerate(row.items):
+        if item.kind == "block" and item.block is not None:
+            d = sizes.dims[k]
+            assert d is not None
+            rows, cols = d
+            span = widths.span(k, cell)
+            bw, bh = cols.cells * cell, rows.cells * cell
+            bx = x + widths.row_label + (span - bw) / 2
+            name = item.block.label
+            highlight = item.highlight
+            if highlight is not None and unit > 1:
+                highlight = (highlight[0], int(highlight[1] / unit))
+            blocks.append(
+                BlockBox(
+                    name=name,
+                    label=widths.labels[k],
+                    role=role_of(name) if name else "score" if row.masked else "input",
+                    weight=is_weight(name),
+                    rows=rows,
+                    cols=cols,
+                    x=bx,
+                    y=midline - bh / 2,
+                    width=bw,
+                    height=bh,
+                    highlight=highlight,
+                    masked=row.masked and item.is_result,
+                    heads=item.heads,
+                    row_bands=_row_bands(item.block, spec),
+                    is_result=item.is_result,
+                    values=values[k],
+                )
+            )
+            x += widths.row_label + span
+        elif item.kind == "glyph":
+            w = widths.fixed(item)
+            font = style.op_px if item.glyph_kind in ("op", "equals") else style.func_px
+            glyphs.append(Glyph(item.text, item.glyph_kind, x + w / 2, midline, w, font))
+            x += w
+        elif item.kind == "open":
+            if item.text:
+                tw = measure(item.text, style.func_px) + 2
+                glyphs.append(Glyph(item.text, "func", x + tw / 2, midline, tw, style.func_px))
+                x += tw
+            open_stack.append((x + _PAREN_W / 2, len(blocks)))
+            x += _PAREN_W
         else:
-            prec = _PREC[e.op]
-            wrap = prec < parent or (right and prec == parent and e.op not in ("+", "|"))
-            if wrap:
-                self.items.append(_Item("open"))
-            left_hl, right_hl = self._split_highlight(e, hl)
-            self.add(e.left, left_hl, prec)
-            if e.op in ("/", "*") and isinstance(e.right, Number | Sqrt):
-                # "/ sqrt(d_k)" is one glyph: a scalar needs no room of its own.
-                op = "/" if e.op == "/" else r"\cdot"
-                text = f"${op}\\,{_scalar_math(e.right)}$"
-                self.items.append(_Item("glyph", text=text, glyph_kind="scalar"))
-                if wrap:
-                    self.items.append(_Item("close"))
-                return
-            self.items.append(_Item("glyph", text=self._op_text(e), glyph_kind="op"))
-            self.add(e.right, right_hl, prec, right=True)
-            if wrap:
-                self.items.append(_Item("close"))
-
-    def _op_text(self, e: Op) -> str:
-        if e.op == "@":
-            return r"$\times$"
-        if e.op == "*":
-            both = not _is_scalar(e.left) and not _is_scalar(e.right)
-            return r"$\odot$" if both else r"$\cdot$"
-        if e.op == "|":
-            return r"$|$"
-        return f"${e.op}$"
-
-    def _split_highlight(
-        self, e: Op, hl: tuple[str, int] | None
-    ) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
-        if hl is None:
-            return None, None
-        axis, idx = hl
-        if e.op == "@":
-            return (hl, None) if axis == "row" else (None, hl)
-        if e.op == "|" and axis == "col":
-            left_cols = _cols_of(e.left, self.spec.sizes, self.spec.heads)
-            return (hl, None) if idx < left_cols else (None, (axis, idx - left_cols))
-        return (
-            None if _is_scalar(e.left) else hl,
-            None if _is_scalar(e.right) else hl,
-        )
-
-
-# --------------------------------------------------------------------------- notes
-
-
-def _notes(spec: ShapeSpec, fl: _Flattener, result: Block, masked: bool) -> list[str]:
-    notes: list[str] = []
-    r = f"${math_name(result.label)}$" if result.name else "the result"
-    if spec.highlight is not None:
-        axis, idx = spec.highlight
-        word = "Row" if axis == "row" else "Column"
-        srcs = [b for b, h in fl.sources if h[0] == axis]
-        if srcs and not fl.col_through_softmax:
-            names = " and ".join(f"${math_name(b.label)}$" for b in srcs)
-            text = f"{word} {idx} of {r} uses only {word.lower()} {idx} of {names}"
-            roles = {role_of(b.name) for b in srcs}
-            if axis == "row" and "q" in roles:
-                text += f": query {idx} against every key"
-            elif axis == "col" and "k" in roles:
-                text += f": key {idx} against every query"
-            notes.append(text)
-    if "softmax" in fl.funcs:
-        if isinstance(spec.expr, Call) and spec.expr.func == "softmax":
-            notes.append(f"softmax works along each row: every row of {r} sums to 1")
-        else:
-            notes.append("softmax works along each row: each row of weights sums to 1")
-    if masked:
-        notes.append(
-            r"Causal mask: query $i$ sees keys $j \leq i$; grey cells ($j > i$) are "
-            r"$-\infty$ before softmax, so their weight is 0"
-        )
-    if fl.concat is not None:
-        block, h = fl.concat
-        notes.append(
-            f"$h = {h}$ heads, each $[{dim_math(block.rows)}, {dim_math(block.cols)}]$, "
-            f"side by side: $[{dim_math(block.rows)}, h \\cdot {dim_math(block.cols)}]$"
-        )
-    return notes
-
-
-# --------------------------------------------------------------------------- layout
-
-
-def _has_call(e: Expr, func: str) -> bool:
-    if isinstance(e, Call):
-        return e.func == func or _has_call(e.arg, func)
-    if isinstance(e, Op):
-        return _has_call(e.left, func) or _has_call(e.right, func)
-    return False
+            px, first = open_stack.pop()
+            inner = blocks[first:]
+            inner_h = max((b.height for b in inner), default=style.op_px)
+            inner_depth = _depth_between(row.items, k)
+            half = inner_h / 2 + 9 + 12 * inner_depth
+            parens.append(Paren("(", px, midline - half, midline + half, _PAREN_W))
+            parens.append(Paren(")", x + _PAREN_W / 2, midline - half, midline + half, _PAREN_W))
+            x += _PAREN_W
+        x += widths.gaps[k]
+    return tuple(blocks), tuple(glyphs), tuple(parens)
 
 
 def _wrap_note(text: str, max_chars: int) -> list[str]:
@@ -598,231 +539,11 @@ def _wrap_note(text: str, max_chars: int) -> list[str]:
     return lines
 
 
-def layout_shape(
-    spec: ShapeSpec, style: Style = DEFAULT_STYLE, measure: Measure | None = None
-) -> ShapeLayout:
-    """Place the blocks, operators and notes of a shape spec on a canvas.
-
-    Args:
-        spec: a parsed shape spec.
-        style: sizes and colours.
-        measure: text width in px for (mathtext, font px); a rough estimate
-            when None (the drawer passes matplotlib's own measurement).
-
-    Returns:
-        The layout, in px with the origin at the bottom left.
-    """
-    measure = measure or estimate_width
-    fl = _Flattener(spec)
-    fl.add(spec.expr, spec.highlight)
-    heads_opt = spec.heads
-
-    result = spec.result or Block("", spec.shape[0], spec.shape[1])
-    masked = (spec.mask == "causal" or _has_call(spec.expr, "mask")) and resolve_dim(
-        result.rows, spec.sizes, heads_opt
-    ).size == resolve_dim(result.cols, spec.sizes, heads_opt).size
-    fl.items.append(_Item("glyph", text="$=$", glyph_kind="equals"))
-    fl.items.append(_Item("block", block=result, highlight=spec.highlight, is_result=True))
-
-    # Dimensions of each block.
-    dims: list[tuple[Dim, Dim] | None] = []
-    for item in fl.items:
-        if item.kind == "block" and item.block is not None:
-            rows = resolve_dim(item.block.rows, spec.sizes, heads_opt)
-            cols = resolve_dim(item.block.cols, spec.sizes, heads_opt)
-            if item.heads > 1:
-                cols = resolve_dim(f"h*{item.block.cols}", {**spec.sizes, "h": item.heads})
-            dims.append((rows, cols))
-        else:
-            dims.append(None)
-
-    # Huge matrices (d_model = 512) are drawn scaled down, keeping proportions.
-    biggest = max(max(d[0].size, d[1].size) for d in dims if d is not None)
-    unit = biggest / _MAX_CELLS if biggest > _MAX_CELLS else 1.0
-    if unit > 1:
-        dims = [
-            None
-            if d is None
-            else (
-                replace(d[0], drawn=max(1, round(d[0].size / unit))),
-                replace(d[1], drawn=max(1, round(d[1].size / unit))),
-            )
-            for d in dims
-        ]
-        for item in fl.items:
-            if item.highlight is not None:
-                item.highlight = (item.highlight[0], int(item.highlight[1] / unit))
-
-    show = spec.show if unit == 1 else "shape"
-    if show != "shape":
-        ev = _Evaluator(spec.sizes, heads_opt)
-        for item in fl.items:
-            if item.kind != "block" or item.block is None:
-                continue
-            if item.is_result:
-                value = ev.eval(spec.expr)
-                item.values = value if isinstance(value, tuple) else None
-            elif item.heads > 1:
-                item.values = ev.concat(item.block, item.heads)
-            else:
-                item.values = ev.leaf(item.block)
-
-    row_label_w = style.dim_px * 1.25 + 10
-    labels = [_block_label(it) for it in fl.items]
-
-    def fixed_width(item: _Item) -> float:
-        if item.kind == "glyph":
-            font = style.op_px if item.glyph_kind in ("op", "equals") else style.func_px
-            return measure(item.text, font) + 10
-        if item.kind == "open":
-            return (measure(item.text, style.func_px) + 2 if item.text else 0) + _PAREN_W
-        if item.kind == "close":
-            return _PAREN_W
-        return row_label_w
-
-    def block_span(k: int, cell: float) -> float:
-        d = dims[k]
-        assert d is not None
-        w = d[1].cells * cell
-        return max(w, measure(d[1].label, style.dim_px) + 8, measure(labels[k], style.label_px) + 8)
-
-    gaps = [_gap(a, b) for a, b in zip(fl.items, fl.items[1:], strict=False)] + [0.0]
-
-    def total(cell: float) -> float:
-        t = sum(fixed_width(it) for it in fl.items) + sum(gaps)
-        t += sum(block_span(k, cell) for k, it in enumerate(fl.items) if it.kind == "block")
-        return t
-
-    max_rows = max(d[0].cells for d in dims if d is not None)
-    cell = min(float(style.max_cell_px), _MAX_BLOCK_H / max_rows)
-    width = float(style.width)
-    avail = width - 2 * style.margin
-    # Numbers in cells need room: let such a diagram grow wider instead.
-    min_cell = float(style.min_cell_px if show != "values" else max(style.min_cell_px, 36))
-    if unit > 1:
-        min_cell = 6.0  # no cell lines are drawn: only the proportions matter
-    cell = max(cell, min_cell)
-    while total(cell) > avail and cell > min_cell:
-        cell = max(min_cell, cell * 0.95)
-    if total(cell) > avail:
-        width = min(float(style.max_width), total(cell) + 2 * style.margin)
-        avail = width - 2 * style.margin
-        while total(cell) > avail and cell > 2:
-            cell *= 0.95
-
-    # Vertical bands, from the bottom: margin, notes, column labels, blocks, labels, margin.
-    max_chars = int(avail / (0.5 * style.note_px))
-    notes = [line for n in _notes(spec, fl, result, masked) for line in _wrap_note(n, max_chars)]
-    note_h = len(notes) * style.note_px * 1.5 + (12 if notes else 0)
-    col_label_h = style.dim_px * 1.7
-    label_h = style.label_px * 1.5
-    max_h = max_rows * cell
-    depth = _max_paren_depth(fl.items)
-    paren_extra = 18 + 12 * depth if depth else 0
-    block_band = max(max_h + paren_extra, style.op_px * 1.4)
-    height = style.margin * 2 + note_h + col_label_h + block_band + label_h
-    height = max(height, 0.3 * width)
-    midline = (
-        style.margin
-        + note_h
-        + col_label_h
-        + (height - style.margin * 2 - note_h - col_label_h - label_h) / 2
-    )
-    notes_top = style.margin + note_h - 6
-
-    # Horizontal placement.
-    x = (width - total(cell)) / 2
-    blocks: list[BlockBox] = []
-    glyphs: list[Glyph] = []
-    parens: list[Paren] = []
-    open_stack: list[tuple[float, int]] = []  # x of the open paren, index in blocks
-    for k, item in enumerate(fl.items):
-        if item.kind == "block" and item.block is not None:
-            d = dims[k]
-            assert d is not None
-            rows, cols = d
-            span = block_span(k, cell)
-            bw, bh = cols.cells * cell, rows.cells * cell
-            bx = x + row_label_w + (span - bw) / 2
-            name = item.block.label
-            blocks.append(
-                BlockBox(
-                    name=name,
-                    label=labels[k],
-                    role=role_of(name) if name else "score" if masked else "input",
-                    weight=is_weight(name),
-                    rows=rows,
-                    cols=cols,
-                    x=bx,
-                    y=midline - bh / 2,
-                    width=bw,
-                    height=bh,
-                    highlight=item.highlight,
-                    masked=masked and item.is_result,
-                    heads=item.heads,
-                    row_bands=_row_bands(item.block, spec),
-                    is_result=item.is_result,
-                    values=item.values,
-                )
-            )
-            x += row_label_w + span
-        elif item.kind == "glyph":
-            w = fixed_width(item)
-            font = style.op_px if item.glyph_kind in ("op", "equals") else style.func_px
-            glyphs.append(Glyph(item.text, item.glyph_kind, x + w / 2, midline, w, font))
-            x += w
-        elif item.kind == "open":
-            if item.text:
-                tw = measure(item.text, style.func_px) + 2
-                glyphs.append(Glyph(item.text, "func", x + tw / 2, midline, tw, style.func_px))
-                x += tw
-            open_stack.append((x + _PAREN_W / 2, len(blocks)))
-            x += _PAREN_W
-        else:
-            px, first = open_stack.pop()
-            inner = blocks[first:]
-            inner_h = max((b.height for b in inner), default=style.op_px)
-            inner_depth = _depth_between(fl.items, k)
-            half = inner_h / 2 + 9 + 12 * inner_depth
-            parens.append(Paren("(", px, midline - half, midline + half, _PAREN_W))
-            parens.append(Paren(")", x + _PAREN_W / 2, midline - half, midline + half, _PAREN_W))
-            x += _PAREN_W
-        x += gaps[k]
-
-    return ShapeLayout(
-        width=round(width),
-        height=round(height),
-        cell=cell,
-        midline=midline,
-        blocks=tuple(blocks),
-        glyphs=tuple(glyphs),
-        parens=tuple(parens),
-        notes=tuple(notes),
-        notes_top=notes_top,
-        show=show,
-        style=style,
-    )
-
-
-def _gap(a: _Item, b: _Item) -> float:
+def _gap(a: Item, b: Item) -> float:
     """Space between two neighbouring items: brackets hug what they enclose."""
     if a.kind == "open" or b.kind == "close":
         return 4.0
     return _GAP
-
-
-def _block_label(item: _Item) -> str:
-    if item.kind != "block" or item.block is None:
-        return ""
-    b = item.block
-    if item.heads > 1:
-        base, _, sub = b.name.partition("_")
-        first = f"{sub},1" if sub else "1"
-        last = f"{sub},{item.heads}" if sub else str(item.heads)
-        return f"${base}_{{{first}}} | \\cdots | {base}_{{{last}}}$"
-    if not b.name:
-        return ""
-    return f"${math_name(b.label)}$"
 
 
 def _row_bands(block: Block, spec: ShapeSpec) -> int:
@@ -832,7 +553,7 @@ def _row_bands(block: Block, spec: ShapeSpec) -> int:
     return 1
 
 
-def _max_paren_depth(items: Sequence[_Item]) -> int:
+def _max_paren_depth(items: Sequence[Item]) -> int:
     depth = best = 0
     for it in items:
         if it.kind == "open":
@@ -843,7 +564,7 @@ def _max_paren_depth(items: Sequence[_Item]) -> int:
     return best
 
 
-def _depth_between(items: Sequence[_Item], close_index: int) -> int:
+def _depth_between(items: Sequence[Item], close_index: int) -> int:
     """How many bracket levels sit inside the bracket closed at ``close_index``."""
     depth = best = 0
     for it in reversed(items[:close_index]):

@@ -17,22 +17,16 @@ from typing import Final, Literal
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
-from bot.core.rendering import (
-    MarkdownTable,
-    fence_flags,
-    formula_fallback,
-    parse_table,
-    table_blocks,
-)
 from bot.render.canvas import Png, measure_text, new_canvas, pt, to_png
 from bot.render.formula import check_formula
 from bot.render.style import DEFAULT_STYLE, Style, tint
+from bot.text.latex import formula_fallback
+from bot.text.markdown import FENCE, MarkdownTable, fence_flags, parse_table, table_blocks
 
 __all__ = ["TextBlock", "parse_markdown", "render_text"]
 
 MONO: Final = "DejaVu Sans Mono"
 SANS: Final = "DejaVu Sans"
-_FENCE: Final = re.compile(r"^\s{0,3}(```+|~~~+)")
 _MIN_TEXT_PX: Final = 18.0
 
 
@@ -62,14 +56,14 @@ def parse_markdown(markdown: str) -> list[TextBlock]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        opening = _FENCE.match(line) if in_code[i] else None
+        opening = FENCE.match(line) if in_code[i] else None
         if opening is not None:
             flush()
             marker = opening.group(1)[:3]
             code: list[str] = []
             i += 1
             while i < len(lines):
-                close = _FENCE.match(lines[i])
+                close = FENCE.match(lines[i])
                 if (
                     close
                     and close.group(1).startswith(marker)

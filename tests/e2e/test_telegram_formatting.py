@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.core.messages import Button, CardView, Reply
-from bot.core.rendering import TELEGRAM_CAPTION, TELEGRAM_MESSAGE
 from bot.platforms.telegram.formatting import (
+    TELEGRAM_CAPTION,
+    TELEGRAM_MESSAGE,
     card_markdown,
     keyboard,
     prepare,

@@ -21,7 +21,7 @@ from bot.core.model import (
 )
 from bot.core.outcomes import EXPIRED, Outcome, notice
 from bot.core.ports import Tx
-from bot.core.rendering import math_fallback
+from bot.text.latex import math_fallback
 from bot.core.views import button
 
 GRADE_NAMES = {1: "Need to re-study", 2: "Shaky", 3: "Confident"}

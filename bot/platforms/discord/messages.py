@@ -21,22 +21,18 @@ from typing import Final
 import discord
 
 from bot.core.messages import Announcement, Button, CardView, HeatMap, Reply
-from bot.core.rendering import (
-    DISCORD_EMBED,
-    DISCORD_MESSAGE,
-    RenderedImage,
-    Renderer,
-    RenderError,
-    formula_fallback,
-    image_alt_text,
-    needs_image,
-    split_message,
-    table_to_monospace,
-)
+from bot.core.rendering import RenderedImage, Renderer, RenderError
 from bot.platforms.discord.components import StudyButton
+from bot.text.latex import formula_fallback, image_alt_text
+from bot.text.markdown import needs_image, table_to_monospace
+from bot.text.split import split_message
 
 log = logging.getLogger(__name__)
 
+#: Discord: characters in one message's content.
+DISCORD_MESSAGE: Final = 2000
+#: Discord: characters in an embed description.
+DISCORD_EMBED: Final = 4096
 #: Discord: characters in an embed title, a field value, a button label.
 EMBED_TITLE: Final = 256
 EMBED_FIELD: Final = 1024
@@ -63,7 +59,8 @@ _COLOURS: Final = {
     "challenge_result": discord.Colour.gold(),
 }
 
-# The same ``$...$`` / ``$$...$$`` rule as bot.core.rendering.math_fallback.
+# Looser than bot.text.latex.math_fallback's rule: between single dollars there may be
+# another ``$`` (even first), and the closing ``$`` may be followed by a digit.
 _MATH: Final = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(?!\s)(.+?)(?<![\s\\])\$")
 
 

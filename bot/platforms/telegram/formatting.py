@@ -18,17 +18,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.core.actions import MAX_PAYLOAD_BYTES
 from bot.core.messages import CardView, Reply
-from bot.core.rendering import (
-    TELEGRAM_MESSAGE,
-    image_alt_text,
-    math_fallback,
-    split_message,
-    table_blocks,
-    table_to_monospace,
-    utf16_len,
-)
+from bot.text.latex import image_alt_text, math_fallback
+from bot.text.markdown import table_blocks, table_to_monospace
+from bot.text.split import split_message, utf16_len
 
 __all__ = [
+    "TELEGRAM_CAPTION",
+    "TELEGRAM_MESSAGE",
     "card_markdown",
     "keyboard",
     "prepare",
@@ -37,6 +33,11 @@ __all__ = [
     "to_html",
     "unwrap",
 ]
+
+#: Telegram: characters in one text message (after entity parsing).
+TELEGRAM_MESSAGE: Final = 4096
+#: Telegram: characters in a photo's caption.
+TELEGRAM_CAPTION: Final = 1024
 
 _FENCE: Final = re.compile(r"^\s{0,3}(```+|~~~+)(.*)$")
 _INLINE_CODE: Final = re.compile(r"(`[^`\n]+`)")

@@ -51,14 +51,7 @@ from bot.core.learners import Who
 from bot.core.messages import Announcement, CardView, HeatMap, Reply
 from bot.core.model import Learner
 from bot.core.pushes import DeliveryRetry
-from bot.core.rendering import (
-    TELEGRAM_CAPTION,
-    TELEGRAM_MESSAGE,
-    RenderedImage,
-    needs_image,
-    table_to_monospace,
-    utf16_len,
-)
+from bot.core.rendering import RenderedImage
 from bot.core.stats import format_stats
 from bot.platforms.telegram.challenges import (
     ASSESSMENT_KINDS,
@@ -72,7 +65,14 @@ from bot.platforms.telegram.challenges import (
     join_start,
     parse_challenge,
 )
-from bot.platforms.telegram.formatting import keyboard, reply_markdown, split_html, to_html
+from bot.platforms.telegram.formatting import (
+    TELEGRAM_CAPTION,
+    TELEGRAM_MESSAGE,
+    keyboard,
+    reply_markdown,
+    split_html,
+    to_html,
+)
 from bot.platforms.telegram.onboarding import (
     Choice,
     Onboarding,
@@ -83,6 +83,8 @@ from bot.platforms.telegram.onboarding import (
     resolve_zone,
     timezone_keyboard,
 )
+from bot.text.markdown import needs_image, table_to_monospace
+from bot.text.split import utf16_len
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -13,7 +13,7 @@ from bot.render.cache import DiskCache, cache_key
 from bot.render.commands import check_images, gallery, prerender, render_card
 from bot.render.style import DEFAULT_STYLE
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 DECK = """# Test deck
 id: test

@@ -8,7 +8,17 @@ import math
 import pytest
 
 from bot.core.imagespec import parse_shape_spec
-from bot.render.layout import ShapeLayout, dim_math, layout_shape, math_name, resolve_dim
+from bot.render.evaluate import evaluate
+from bot.render.flatten import flatten
+from bot.render.layout import (
+    ShapeLayout,
+    Widths,
+    estimate_width,
+    item_dims,
+    layout_shape,
+    place,
+    size,
+)
 from bot.render.style import DEFAULT_STYLE, role_of
 
 
@@ -77,15 +87,7 @@ def test_unknown_sizes_are_symbolic_and_consistent() -> None:
     check_geometry(layout)
 
 
-def test_dimension_arithmetic() -> None:
-    assert resolve_dim("d_model/h", {"d_model": 8, "h": 2}).size == 4
-    assert resolve_dim("h*d_v", {"h": 8, "d_v": 2}) == resolve_dim("h*d_v", {"h": 8, "d_v": 2})
-    assert resolve_dim("h*d_v", {"h": 8, "d_v": 2}).size == 16
-    assert resolve_dim("d_k+d_v", {"d_k": 4, "d_v": 3}).size == 7
-    assert resolve_dim("1", {}).known and resolve_dim("1", {}).label == "$1$"
-    assert dim_math("h*d_v") == r"h \cdot d_{v}"
-    assert math_name("d_model") == "d_{model}"
-    assert math_name("K_j^T") == "K_{j}^{T}"
+def test_dimension_arithmetic_in_a_layout() -> None:
     layout = lay("X[n,d_model] @ W_Q[d_model,d_model/h] -> Q[n,d_model/h]; n=6, d_model=8, h=2")
     assert layout.block("Q").cols.size == 4 and layout.block("Q").cols.known
     assert layout.block("Q").cols.label == "$d_{model}/h = 4$"
@@ -211,3 +213,128 @@ def test_labels_lists_every_drawn_text() -> None:
     layout = lay("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4, highlight=row:1")
     labels = layout.labels()
     assert "$K^{T}$" in labels and "$n = 6$" in labels and layout.notes[0] in labels
+
+
+# --------------------------------------------------------------------------- the passes
+
+
+def test_item_dims_scale_huge_matrices_down_in_proportion() -> None:
+    small = parse_shape_spec("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4")
+    dims, unit = item_dims(flatten(small), small)
+    assert unit == 1.0
+    assert [None if d is None else (d[0].cells, d[1].cells) for d in dims] == [
+        (6, 4),
+        None,
+        (4, 6),
+        None,
+        (6, 6),
+    ]
+    huge = parse_shape_spec(
+        "X[n,d_model] @ W_Q[d_model,d_k] -> Q[n,d_k]; n=128, d_model=512, d_k=64"
+    )
+    dims, unit = item_dims(flatten(huge), huge)
+    assert unit == 512 / 32
+    x = dims[0]
+    assert x is not None and (x[0].size, x[1].size) == (128, 512)
+    assert (x[0].cells, x[1].cells) == (8, 32)
+
+
+def test_item_dims_give_a_concat_block_every_head() -> None:
+    spec = parse_shape_spec(
+        "concat_heads(Z[n,d_v]) -> O[n,d_model]; n=4, d_v=2, d_model=16, heads=8"
+    )
+    dims, _ = item_dims(flatten(spec), spec)
+    z = dims[0]
+    assert z is not None and z[1].size == 16 and z[1].symbol == "h*d_v"
+
+
+def test_widths_add_up_to_the_row() -> None:
+    spec = parse_shape_spec("softmax(Q[n,d_k] @ K^T[d_k,n]) -> A[n,n]; n=6, d_k=4")
+    r = flatten(spec)
+    dims, _ = item_dims(r, spec)
+    widths = Widths(r.items, dims, DEFAULT_STYLE, estimate_width)
+    assert widths.gaps[-1] == 0.0 and len(widths.gaps) == len(r.items)
+    assert widths.span(1, 10.0) >= 4 * 10.0  # Q: four columns of cells
+    assert widths.span(1, 30.0) == 4 * 30.0
+    fixed = sum(widths.fixed(it) for it in r.items) + sum(widths.gaps)
+    spans = sum(widths.span(k, 30.0) for k, it in enumerate(r.items) if it.kind == "block")
+    assert widths.total(30.0) == pytest.approx(fixed + spans)
+
+
+def test_size_fits_the_row_on_the_canvas() -> None:
+    spec = parse_shape_spec("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4, highlight=row:2")
+    sizes = size(flatten(spec), spec, DEFAULT_STYLE, estimate_width)
+    assert sizes.width == DEFAULT_STYLE.width and sizes.unit == 1.0 and sizes.show == "shape"
+    assert sizes.cell <= DEFAULT_STYLE.max_cell_px
+    assert sizes.widths.total(sizes.cell) <= sizes.width - 2 * DEFAULT_STYLE.margin
+    assert len(sizes.notes) == 1
+    assert DEFAULT_STYLE.margin < sizes.notes_top < sizes.midline < sizes.height
+    assert sizes.midline - 6 * sizes.cell / 2 > sizes.notes_top  # blocks sit above the notes
+
+
+def test_size_grows_a_wide_row_and_wraps_its_notes() -> None:
+    spec = parse_shape_spec(
+        "softmax(mask(Q[n,d_k] @ K^T[d_k,n] / sqrt(d_k))) @ V[n,d_v] -> Z[n,d_v]; "
+        "n=12, d_k=8, d_v=8, mask=causal, show=values"
+    )
+    sizes = size(flatten(spec), spec, DEFAULT_STYLE, estimate_width)
+    assert DEFAULT_STYLE.width < sizes.width <= DEFAULT_STYLE.max_width
+    assert sizes.show == "values" and sizes.cell >= 2
+    max_chars = int((sizes.width - 2 * DEFAULT_STYLE.margin) / (0.5 * DEFAULT_STYLE.note_px))
+    assert all(len(line) <= max_chars for line in sizes.notes)
+
+
+def test_size_shows_only_shapes_when_scaled_down() -> None:
+    spec = parse_shape_spec(
+        "X[n,d_model] @ W_Q[d_model,d_k] -> Q[n,d_k]; n=128, d_model=512, d_k=64, show=values"
+    )
+    sizes = size(flatten(spec), spec, DEFAULT_STYLE, estimate_width)
+    assert sizes.unit > 1 and sizes.show == "shape"
+
+
+def test_place_puts_items_left_to_right_on_the_midline() -> None:
+    spec = parse_shape_spec("softmax(Q[n,d_k] @ K^T[d_k,n]) -> A[n,n]; n=5, d_k=4, show=values")
+    r = flatten(spec)
+    sizes = size(r, spec, DEFAULT_STYLE, estimate_width)
+    values = evaluate(r, spec)
+    blocks, glyphs, parens = place(r, sizes, values, spec)
+    assert [b.name for b in blocks] == ["Q", "K^T", "A"]
+    assert [b.values for b in blocks] == [v for v in values if v is not None]
+    assert [g.text for g in glyphs] == [r"$\mathrm{softmax}$", r"$\times$", "$=$"]
+    assert [p.side for p in parens] == ["(", ")"]
+    # softmax ( Q x K^T ) = A, in that order.
+    order = [
+        glyphs[0].x,
+        parens[0].x,
+        blocks[0].center_x,
+        glyphs[1].x,
+        blocks[1].center_x,
+        parens[1].x,
+        glyphs[2].x,
+        blocks[2].center_x,
+    ]
+    assert order == sorted(order) and len(set(order)) == len(order)
+    assert all(g.y == sizes.midline for g in glyphs)
+    left = min(b.x for b in blocks)
+    right = max(b.x + b.width for b in blocks)
+    assert left > 0 and right < sizes.width
+
+
+def test_place_scales_a_highlight_with_the_cells() -> None:
+    spec = parse_shape_spec("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=128, d_k=64, highlight=row:64")
+    r = flatten(spec)
+    sizes = size(r, spec, DEFAULT_STYLE, estimate_width)
+    assert sizes.unit == 4.0
+    blocks, _, _ = place(r, sizes, [None] * len(r.items), spec)
+    assert [b.highlight for b in blocks] == [("row", 16), None, ("row", 16)]
+
+
+def test_layout_shape_is_the_passes_in_order() -> None:
+    spec = parse_shape_spec("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=3, d_k=2, show=heat")
+    r = flatten(spec)
+    sizes = size(r, spec, DEFAULT_STYLE, estimate_width)
+    blocks, glyphs, parens = place(r, sizes, evaluate(r, spec), spec)
+    layout = layout_shape(spec)
+    assert (layout.blocks, layout.glyphs, layout.parens) == (blocks, glyphs, parens)
+    assert (layout.width, layout.height) == (round(sizes.width), round(sizes.height))
+    assert (layout.cell, layout.notes, layout.show) == (sizes.cell, sizes.notes, "heat")

@@ -24,7 +24,7 @@ from bot.render.service import MatplotlibRenderer
 from bot.render.style import DEFAULT_STYLE
 from bot.render.worker import render_card_image
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 DECK = """# Diagram deck
 id: diag

@@ -1,0 +1,8 @@
+"""Pure text helpers shared by the core, the renderer and the chat adapters.
+
+Standard library only, and nothing else from ``bot``:
+
+- :mod:`bot.text.latex`: LaTeX formulas and ``$...$`` math as plain Unicode.
+- :mod:`bot.text.markdown`: fenced code and tables; whether a text needs an image.
+- :mod:`bot.text.split`: messages split under a platform's length limit.
+"""
