@@ -166,6 +166,16 @@ class SqlChallenges:
         ).all()
         return [_run(r) for r in rows]
 
+    def next_deadline(self) -> datetime | None:
+        """The earliest deadline of an open run (neither revealed nor cancelled)."""
+        deadline: datetime | None = self.conn.execute(
+            select(challenge_runs.c.deadline)
+            .where(challenge_runs.c.revealed_at.is_(None), challenge_runs.c.cancelled_at.is_(None))
+            .order_by(challenge_runs.c.deadline)
+            .limit(1)
+        ).scalar()
+        return deadline
+
     def due_summaries(self, revealed_before: datetime) -> list[ChallengeRun]:
         rows = self.conn.execute(
             select(challenge_runs)

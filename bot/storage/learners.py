@@ -213,7 +213,16 @@ class SqlLearners:
 
     def set_next_push(self, learner_id: int, when: datetime | None) -> None:
         self.conn.execute(
-            update(learners).where(learners.c.id == learner_id).values(next_push_at=when)
+            update(learners)
+            .where(learners.c.id == learner_id)
+            .values(next_push_at=when, push_snoozed=False)
+        )
+
+    def snooze_push(self, learner_id: int, when: datetime) -> None:
+        self.conn.execute(
+            update(learners)
+            .where(learners.c.id == learner_id)
+            .values(next_push_at=when, push_snoozed=True)
         )
 
     def set_dm_channel(self, learner_id: int, channel_id: str) -> None:

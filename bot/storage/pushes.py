@@ -67,6 +67,8 @@ def claim_query(platform: ColumnElement[str]) -> Select[Any]:
             learner_settings.c.quiet_end,
             learner_settings.c.days_off,
             learner_settings.c.max_cards_per_push,
+            learners.c.next_push_at,
+            learners.c.push_snoozed,
         )
         .join(learner_settings, learner_settings.c.learner_id == learners.c.id)
         .where(
@@ -169,6 +171,8 @@ class SqlPushes:
                 bool(r[3]),
                 push_timing(r[4], r[5], r[6], r[7], r[8]),
                 r[9],
+                r[10],
+                r[11],
             )
             for r in rows
         ]
@@ -208,7 +212,7 @@ class SqlPushes:
     def reschedule(
         self, updates: Sequence[tuple[int, datetime | None, bool]], now: datetime
     ) -> None:
-        """Set each learner's next push; the flag records that a reminder went out now.
+        """Set each learner's next push (not a snoozed one); the flag records a reminder now.
 
         Learners who share a push instant (same zone and push time, the common case)
         are updated by one statement, not one row each.
@@ -217,7 +221,7 @@ class SqlPushes:
         for learner_id, nxt, reminded in updates:
             groups.setdefault((nxt, reminded), []).append(learner_id)
         for (nxt, reminded), ids in groups.items():
-            values: dict[str, Any] = {"next_push_at": nxt}
+            values: dict[str, Any] = {"next_push_at": nxt, "push_snoozed": False}
             if reminded:
                 values["last_reminder_at"] = now
             for start in range(0, len(ids), 5000):

@@ -96,6 +96,10 @@ class FakeChallenges:
         runs.sort(key=lambda r: (r.deadline, r.id))
         return runs[:100]
 
+    def next_deadline(self) -> datetime | None:
+        """The earliest deadline of an open run (neither revealed nor cancelled)."""
+        return min((r.deadline for r in self.store.runs.values() if r.open), default=None)
+
     def due_summaries(self, revealed_before: datetime) -> list[ChallengeRun]:
         utc(revealed_before)
         runs = [

@@ -73,6 +73,14 @@ class FakeLearners:
         learner = self.store.learners.get(learner_id)
         if learner is not None:
             self.store.learners[learner_id] = replace(learner, next_push_at=when)
+            self.store.snoozed_pushes.discard(learner_id)
+
+    def snooze_push(self, learner_id: int, when: datetime) -> None:
+        utc(when)
+        learner = self.store.learners.get(learner_id)
+        if learner is not None:
+            self.store.learners[learner_id] = replace(learner, next_push_at=when)
+            self.store.snoozed_pushes.add(learner_id)
 
     def set_dm_channel(self, learner_id: int, channel_id: str) -> None:
         learner = self.store.learners.get(learner_id)
@@ -95,6 +103,7 @@ class FakeLearners:
         st.confirmations = {k: v for k, v in st.confirmations.items() if v.learner_id != learner_id}
         st.outbox = {k: v for k, v in st.outbox.items() if v.message.learner_id != learner_id}
         st.last_reminders.pop(learner_id, None)
+        st.snoozed_pushes.discard(learner_id)
         st.rounds = {
             k: replace(r, started_by=None) if r.started_by == learner_id else r
             for k, r in st.rounds.items()

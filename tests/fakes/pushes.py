@@ -68,7 +68,16 @@ class FakePushes:
             )
             reminded = reminder is not None and reminder >= active
             targets.append(
-                PushTarget(lr.id, lr.platform, active, reminded, timing, s.max_cards_per_push)
+                PushTarget(
+                    lr.id,
+                    lr.platform,
+                    active,
+                    reminded,
+                    timing,
+                    s.max_cards_per_push,
+                    lr.next_push_at,
+                    lr.id in self.store.snoozed_pushes,
+                )
             )
         return targets
 
@@ -100,6 +109,7 @@ class FakePushes:
             if learner is None:
                 continue
             self.store.learners[learner_id] = replace(learner, next_push_at=nxt)
+            self.store.snoozed_pushes.discard(learner_id)
             if reminded:
                 self.store.last_reminders[learner_id] = now
 

@@ -110,6 +110,8 @@ class FakeStore:
     outbox: dict[int, OutboxRow] = field(default_factory=dict)
     #: learners.last_reminder_at, by learner id (absent: NULL).
     last_reminders: dict[int, datetime] = field(default_factory=dict)
+    #: Learners whose next push is a snoozed one (learners.push_snoozed).
+    snoozed_pushes: set[int] = field(default_factory=set)
     runs: dict[int, ChallengeRun] = field(default_factory=dict)
     submissions: dict[tuple[int, int], Submission] = field(default_factory=dict)
     groups: dict[tuple[str, str], GroupSettings] = field(default_factory=dict)
@@ -135,6 +137,7 @@ class FakeStore:
             confirmations=dict(self.confirmations),
             outbox=dict(self.outbox),
             last_reminders=dict(self.last_reminders),
+            snoozed_pushes=set(self.snoozed_pushes),
             runs=dict(self.runs),
             submissions=dict(self.submissions),
             groups=dict(self.groups),
