@@ -4,10 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from bot.core.model import Learner, LearnerSettings
 from tests.fakes.store import FakeStore, utc
+
+
+def _minute(value: time) -> time:
+    return time(value.hour, value.minute)
+
+
+def _stored_settings(s: LearnerSettings) -> LearnerSettings:
+    """Settings as their SQL columns hold them.
+
+    Times of day to the minute, steps to whole seconds, days off sorted, and
+    no FSRS parameters as None.
+    """
+    return replace(
+        s,
+        push_time=_minute(s.push_time),
+        quiet_start=_minute(s.quiet_start) if s.quiet_start else None,
+        quiet_end=_minute(s.quiet_end) if s.quiet_end else None,
+        learning_steps=tuple(timedelta(seconds=int(d.total_seconds())) for d in s.learning_steps),
+        relearning_steps=tuple(
+            timedelta(seconds=int(d.total_seconds())) for d in s.relearning_steps
+        ),
+        days_off=tuple(sorted(s.days_off)),
+        fsrs_parameters=tuple(s.fsrs_parameters) if s.fsrs_parameters else None,
+    )
+
+
+def _stored_topics(topics: Sequence[str]) -> tuple[str, ...]:
+    """Topics as their comma-separated column holds them (empty names dropped)."""
+    return tuple(t for t in ",".join(topics).split(",") if t)
 
 
 class FakeLearners:
@@ -48,19 +77,22 @@ class FakeLearners:
             unreachable=False,
             last_seen_at=now,
         )
-        self.store.learners[learner.id] = learner
+        # Like the SQL insert: the learner is returned as given and read back as stored.
+        self.store.learners[learner.id] = replace(
+            learner, settings=_stored_settings(settings), topics=_stored_topics(topics)
+        )
         self.store.next_learner_id += 1
         return learner
 
     def save_settings(self, learner_id: int, settings: LearnerSettings) -> None:
         learner = self.store.learners.get(learner_id)
         if learner is not None:
-            self.store.learners[learner_id] = replace(learner, settings=settings)
+            self.store.learners[learner_id] = replace(learner, settings=_stored_settings(settings))
 
     def set_topics(self, learner_id: int, topics: Sequence[str]) -> None:
         learner = self.store.learners.get(learner_id)
         if learner is not None:
-            self.store.learners[learner_id] = replace(learner, topics=tuple(topics))
+            self.store.learners[learner_id] = replace(learner, topics=_stored_topics(topics))
 
     def seen(self, learner_id: int, now: datetime) -> None:
         utc(now)

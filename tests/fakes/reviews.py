@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bot.core.model import CardStateKind, ReviewEntry
+from bot.core.model import CardState, CardStateKind, ReviewEntry
 from tests.fakes.store import FakeStore, state_utc, utc
 
 
@@ -32,7 +32,21 @@ class FakeReviews:
         state_utc(entry.after)
         review_id = self.store.next_review_id
         self.store.next_review_id += 1
-        self.store.reviews[review_id] = replace(entry, id=review_id, undone_at=None)
+        # Like the review_logs columns: the state after keeps no flags, and its reps
+        # are one more than before.
+        after = CardState(
+            entry.learner_id,
+            entry.card_id,
+            entry.after.state,
+            entry.after.step,
+            entry.after.stability,
+            entry.after.difficulty,
+            entry.after.due,
+            entry.after.last_review,
+            entry.before.reps + 1,
+            entry.after.lapses,
+        )
+        self.store.reviews[review_id] = replace(entry, after=after, id=review_id, undone_at=None)
         return review_id
 
     def last_active(self, learner_id: int) -> ReviewEntry | None:
