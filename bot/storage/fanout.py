@@ -89,7 +89,11 @@ _SQLITE_INSTANT = 26
 
 
 class SqliteFanout:
-    """SQLite: one writer at a time, so claims need no locks; instants are fixed-width text."""
+    """SQLite: one writer at a time, so claims need no locks; instants are fixed-width text.
+
+    Args:
+        has_json: whether this SQLite library has ``json_each``; None asks it on first use.
+    """
 
     #: Reads only the due rows off the next-push index. The platform is compared as
     #: ``platform || ''``: without statistics SQLite would otherwise walk the
@@ -109,8 +113,8 @@ class SqliteFanout:
     )
     card_id_at = _SQLITE_INSTANT + 1
 
-    def __init__(self) -> None:
-        self._has_json: bool | None = None  # whether json_each exists; asked on first use
+    def __init__(self, has_json: bool | None = None) -> None:
+        self._has_json = has_json
 
     def locked(self, query: Select[Any]) -> Select[Any]:
         """``query`` as it is: a write transaction (BEGIN IMMEDIATE) already has the file."""
