@@ -44,7 +44,7 @@ from bot.core.decks import CardDef, Deck
 from bot.core.model import LearnerSettings
 from bot.core.pushes import PushService
 from bot.storage.database import SqlDatabase
-from bot.storage.repositories import _settings_row
+from bot.storage.learners import settings_row
 from bot.storage.tables import (
     card_states,
     learner_settings,
@@ -105,7 +105,7 @@ async def seed(db: SqlDatabase, count: int, due_share: float) -> int:
                     {
                         "learner_id": i,
                         "topics": "",
-                        **_settings_row(LearnerSettings(timezone=ZONES[i % len(ZONES)])),
+                        **settings_row(LearnerSettings(timezone=ZONES[i % len(ZONES)])),
                     }
                     for i in ids
                 ],

@@ -62,7 +62,7 @@ from bot.core.messages import Reply  # noqa: E402
 from bot.core.model import CardStateKind, LearnerSettings  # noqa: E402
 from bot.core.study import StudyService, Who  # noqa: E402
 from bot.storage.database import SqlDatabase  # noqa: E402
-from bot.storage.repositories import _settings_row  # noqa: E402
+from bot.storage.learners import settings_row  # noqa: E402
 from bot.storage.tables import (  # noqa: E402
     card_states,
     learner_settings,
@@ -218,7 +218,7 @@ async def seed(db: SqlDatabase, n_learners: int, n_cards: int, seed_value: int) 
     deck = synthetic_deck(n_cards)
     await db.run(lambda tx: tx.catalogue.sync([deck], now))
     card_ids = [c.id for c in deck.cards]
-    settings = _settings_row(LearnerSettings(enable_fuzzing=False))
+    settings = settings_row(LearnerSettings(enable_fuzzing=False))
     rng = random.Random(seed_value)
 
     def bulk(conn: sqlalchemy.Connection) -> None:

@@ -303,6 +303,8 @@ class PushTarget:
         timing: the settings that decide when pushes happen (zone, push time,
             quiet hours, days off); learners who share them share the answers.
         max_cards_per_push: the session size.
+        due_at: the push instant it was claimed at (its ``next_push_at``).
+        snoozed: whether that push is a snoozed one rather than the daily one.
     """
 
     learner_id: int
@@ -311,3 +313,5 @@ class PushTarget:
     reminded: bool
     timing: LearnerSettings
     max_cards_per_push: int
+    due_at: datetime
+    snoozed: bool

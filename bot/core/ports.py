@@ -77,7 +77,11 @@ class LearnerRepo(Protocol):
         ...
 
     def set_next_push(self, learner_id: int, when: datetime | None) -> None:
-        """Set when the learner's next daily push is due (None: no pushes)."""
+        """Set when the learner's next daily push is due (None: no pushes); not a snoozed one."""
+        ...
+
+    def snooze_push(self, learner_id: int, when: datetime) -> None:
+        """Make the learner's next push a snoozed one, due at ``when``."""
         ...
 
     def set_dm_channel(self, learner_id: int, channel_id: str) -> None:
@@ -245,10 +249,12 @@ class PushRepo(Protocol):
     """Set-based access for the daily push fan-out and the outbox."""
 
     def claim_due(self, now: datetime, platforms: Sequence[str], limit: int) -> list[PushTarget]:
-        """Learners whose push is due (not paused, not unreachable).
+        """Learners whose push is due (not paused, not unreachable), soonest first.
 
-        On PostgreSQL the rows are locked (FOR UPDATE SKIP LOCKED) until the
-        transaction ends, so two processes never claim the same learner.
+        Each target carries the instant it was due at and whether that push was
+        a snoozed one. On PostgreSQL the rows are locked (FOR UPDATE SKIP
+        LOCKED) until the transaction ends, so two processes never claim the
+        same learner.
         """
         ...
 
@@ -260,7 +266,13 @@ class PushRepo(Protocol):
 
     def reschedule(
         self, updates: Sequence[tuple[int, datetime | None, bool]], now: datetime
-    ) -> None: ...
+    ) -> None:
+        """Set each ``(learner id, next push, reminded)``.
+
+        The next push is a daily one (not snoozed); ``reminded`` records that a
+        reminder went out ``now``.
+        """
+        ...
 
     def add_outbox(self, rows: Sequence[OutboxMessage]) -> None: ...
 
@@ -307,6 +319,10 @@ class ChallengeRepo(Protocol):
         ...
 
     def due_reveals(self, now: datetime) -> list[ChallengeRun]: ...
+
+    def next_deadline(self) -> datetime | None:
+        """The earliest deadline among open runs (neither revealed nor cancelled)."""
+        ...
 
     def due_summaries(self, revealed_before: datetime) -> list[ChallengeRun]: ...
 

@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.core.model import CardInfo
 from bot.core.ports import Tx
-from bot.storage.repositories import SqlTx
+from bot.storage.fanout import fanout_for
+from bot.storage.tx import SqlTx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -131,11 +132,16 @@ class SqlDatabase:
         url: an SQLAlchemy URL (``sqlite+aiosqlite:///path`` or
             ``postgresql+asyncpg://...``; a plain ``sqlite:///`` works too).
         echo: log every statement.
+
+    Raises:
+        ValueError: for a database other than SQLite and PostgreSQL.
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = make_url(url).drivername.startswith("sqlite")
+        #: This database's own statements for the push fan-out, chosen once.
+        self.fanout = fanout_for(make_url(url).get_backend_name())
         self._sync: Engine | None = None
         self._async: AsyncEngine | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -163,7 +169,7 @@ class SqlDatabase:
         if conn is None or conn.closed or conn.invalidated:
             conn = self._conn = self._sync.connect()
         with conn.begin():
-            return work(SqlTx(conn, self.card_cache))
+            return work(SqlTx(conn, self.card_cache, self.fanout))
 
     async def run(self, work: Callable[[Tx], T]) -> T:
         """Run ``work`` in one transaction: commit if it returns, roll back if it raises."""
@@ -171,9 +177,9 @@ class SqlDatabase:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, self._run_sync, work)
         assert self._async is not None
-        cache = self.card_cache
+        cache, fanout = self.card_cache, self.fanout
         async with self._async.begin() as conn:
-            return await conn.run_sync(lambda sync_conn: work(SqlTx(sync_conn, cache)))
+            return await conn.run_sync(lambda sync_conn: work(SqlTx(sync_conn, cache, fanout)))
 
     async def run_connection(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` with a raw connection inside one transaction (migrations, tools)."""

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -116,6 +117,8 @@ learners = Table(
     Column("dm_channel_id", String(64)),
     # The next daily push, in UTC; NULL while pushes are stopped (long silence).
     Column("next_push_at", UTCDateTime),
+    # Whether next_push_at is a snoozed push (the learner asked for it again later).
+    Column("push_snoozed", Boolean, nullable=False, default=False, server_default=false()),
     Column("last_reminder_at", UTCDateTime),
     UniqueConstraint("platform", "platform_user_id"),
     Index(None, "next_push_at"),

@@ -21,7 +21,7 @@ from bot.core.messages import HeatMap
 from bot.core.rendering import RenderedImage
 from bot.platforms.telegram import TelegramPlatform
 from tests.e2e.telegram_fake import TOKEN, FakeBotAPI, TgUser, Updates, button_data
-from tests.fakes import FixedClock
+from tests.fakes.clock import FixedClock
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)

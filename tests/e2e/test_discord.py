@@ -32,7 +32,7 @@ from tests.e2e.discord_fakes import (
     dm_channel_id,
     make_renderer,
 )
-from tests.fakes import FixedClock
+from tests.fakes.clock import FixedClock
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "discord-test-token-do-not-log"

@@ -44,7 +44,7 @@ from tests.e2e.test_discord import (
     only,
     start_bot,
 )
-from tests.fakes import FixedClock
+from tests.fakes.clock import FixedClock
 
 #: Manage Server (and View Channel): a server admin as far as challenges go.
 MANAGE_GUILD = 1 << 5 | 1 << 10

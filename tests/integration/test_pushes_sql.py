@@ -19,7 +19,7 @@ from bot.core.model import Learner, LearnerSettings
 from bot.core.pushes import DeliveryRetry, PushService
 from bot.core.study import StudyService, Who
 from bot.storage.database import SqlDatabase
-from bot.storage.repositories import _settings_row
+from bot.storage.learners import settings_row
 from bot.storage.tables import card_states, cards, learner_settings, learners, outbox
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def deck() -> Deck:
 async def seed(db: SqlDatabase, count: int, *, due: bool = True, platform: str = "fake") -> None:
     """``count`` learners whose push is due now, each with one card due (or none)."""
     await db.run(lambda tx: tx.catalogue.sync([deck()], NOW - timedelta(days=30)))
-    settings = _settings_row(LearnerSettings(push_time=time(9, 0)))
+    settings = settings_row(LearnerSettings(push_time=time(9, 0)))
 
     def work(conn: Connection) -> None:
         start = int(conn.execute(select(func.coalesce(func.max(learners.c.id), 0))).scalar_one())
@@ -228,7 +228,8 @@ async def test_the_claim_reads_only_due_rows_off_the_next_push_index(
     """SQLite without statistics once walked every learner of the platform on each tick."""
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite's query plan")
-    from bot.storage.repositories import SqlPushes
+    from bot.storage.fanout import SqliteFanout
+    from bot.storage.pushes import SqlPushes
 
     def plan(conn: Connection) -> str:
         seen: list[tuple[str, Any]] = []
@@ -238,7 +239,7 @@ async def test_the_claim_reads_only_due_rows_off_the_next_push_index(
 
         event.listen(conn, "before_cursor_execute", record)
         try:
-            SqlPushes(conn).claim_due(NOW, ["telegram", "discord"], 10)
+            SqlPushes(conn, SqliteFanout()).claim_due(NOW, ["telegram", "discord"], 10)
         finally:
             event.remove(conn, "before_cursor_execute", record)
         statement, parameters = seen[-1]

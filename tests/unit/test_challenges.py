@@ -18,16 +18,12 @@ from bot.core.challenges import ChallengeCatalog, ChallengeService
 from bot.core.messages import Announcement, Button, Reply
 from bot.core.model import ChallengeRun, LearnerSettings, ReviewSource, Submission
 from bot.core.study import StudyService, Who
-from tests.fakes import (
-    FakeDatabase,
-    FakeStore,
-    FakeTimers,
-    FakeTx,
-    FixedClock,
-    SequentialTokens,
-    make_card,
-    make_deck,
-)
+from tests.fakes.clock import FixedClock
+from tests.fakes.database import FakeDatabase, FakeTx
+from tests.fakes.decks import make_card, make_deck
+from tests.fakes.store import FakeStore
+from tests.fakes.timers import FakeTimers
+from tests.fakes.tokens import SequentialTokens
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # Monday 2 March 2026, 14:00 UTC
 SETTINGS = LearnerSettings(enable_fuzzing=False)

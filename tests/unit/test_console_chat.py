@@ -17,7 +17,10 @@ from bot.core.model import LearnerSettings
 from bot.core.ports import Tx
 from bot.core.study import StudyService, Who
 from bot.platforms.console.chat import HELP, ConsoleChat, format_reply, run_console
-from tests.fakes import FakeDatabase, FixedClock, SequentialTokens, make_card, make_deck
+from tests.fakes.clock import FixedClock
+from tests.fakes.database import FakeDatabase
+from tests.fakes.decks import make_card, make_deck
+from tests.fakes.tokens import SequentialTokens
 
 T = TypeVar("T")
 

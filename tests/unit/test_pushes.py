@@ -27,16 +27,12 @@ from bot.core.model import (
 )
 from bot.core.pushes import DeliveryRetry, PushPolicy, PushService, delivery, plan_pushes
 from bot.core.study import StudyService, Who
-from tests.fakes import (
-    FakeDatabase,
-    FakeTimers,
-    FakeTx,
-    FixedClock,
-    OutboxRow,
-    SequentialTokens,
-    make_card,
-    make_deck,
-)
+from tests.fakes.clock import FixedClock
+from tests.fakes.database import FakeDatabase, FakeTx
+from tests.fakes.decks import make_card, make_deck
+from tests.fakes.store import OutboxRow
+from tests.fakes.timers import FakeTimers
+from tests.fakes.tokens import SequentialTokens
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # Monday 2 March 2026, 14:00 UTC
 PUSH = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # Tuesday 09:00 UTC: the first push

@@ -13,7 +13,10 @@ from bot.core.messages import Reply
 from bot.core.model import CardState, CardStateKind, LearnerSettings, ReviewSource
 from bot.core.quiz import QuizService, tally_text
 from bot.core.study import StudyService, Who
-from tests.fakes import FakeDatabase, FixedClock, SequentialTokens, make_card, make_deck
+from tests.fakes.clock import FixedClock
+from tests.fakes.database import FakeDatabase
+from tests.fakes.decks import make_card, make_deck
+from tests.fakes.tokens import SequentialTokens
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 SETTINGS = LearnerSettings(enable_fuzzing=False)

@@ -24,15 +24,11 @@ from bot.core.model import (
     ReviewSource,
 )
 from bot.core.study import EXPIRED_TEXT, StudyService, Who, rating_row_text
-from tests.fakes import (
-    FakeDatabase,
-    FakeStore,
-    FakeTx,
-    FixedClock,
-    SequentialTokens,
-    make_card,
-    make_deck,
-)
+from tests.fakes.clock import FixedClock
+from tests.fakes.database import FakeDatabase, FakeTx
+from tests.fakes.decks import make_card, make_deck
+from tests.fakes.store import FakeStore
+from tests.fakes.tokens import SequentialTokens
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # Monday 2 March 2026, 14:00 UTC
 ALICE = Who("telegram", "100", "Alice")

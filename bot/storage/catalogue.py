@@ -1,0 +1,201 @@
+"""The deck catalogue (tables ``decks``, ``cards`` and ``card_tags``)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, exists, func, insert, or_, select, update
+
+from bot.core.decks import CardDef, Deck
+from bot.core.model import CardInfo, DeckInfo, SyncReport
+from bot.storage.tables import card_tags, cards, decks
+
+
+def _card_hash(card: CardDef, deck_position: int) -> str:
+    parts = [
+        card.deck_id,
+        str(card.position),
+        str(deck_position),
+        card.title,
+        card.front,
+        card.back,
+        card.mnemonic or "",
+        card.notes or "",
+        card.difficulty,
+        ",".join(card.tags),
+        ",".join(card.related),
+        card.image.kind if card.image else "",
+        card.image.source if card.image else "",
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+_CARD = (
+    select(
+        cards.c.id,
+        cards.c.deck_id,
+        decks.c.title.label("deck_title"),
+        cards.c.title,
+        cards.c.front,
+        cards.c.back,
+        cards.c.mnemonic,
+        cards.c.notes,
+        cards.c.image_kind,
+        cards.c.image_spec,
+    )
+    .join(decks, decks.c.id == cards.c.deck_id)
+    .where(cards.c.id == bindparam("card_id"))
+)
+_CARD_TAGS = (
+    select(card_tags.c.tag)
+    .where(card_tags.c.card_id == bindparam("card_id"))
+    .order_by(card_tags.c.tag)
+)
+
+
+class SqlCatalogue:
+    """Decks and cards as synced from the deck files, with a per-process card cache."""
+
+    def __init__(self, conn: Connection, cache: dict[str, CardInfo | None] | None = None) -> None:
+        self.conn = conn
+        #: Card content by id, shared by the transactions of one database object.
+        #: A deck sync clears it (card text changes only then).
+        self.cache: dict[str, CardInfo | None] = {} if cache is None else cache
+
+    def card(self, card_id: str) -> CardInfo | None:
+        """A card's content; served from the per-process cache once read."""
+        if card_id in self.cache:
+            return self.cache[card_id]
+        row = self.conn.execute(_CARD, {"card_id": card_id}).mappings().first()
+        info: CardInfo | None = None
+        if row is not None:
+            tags = self.conn.execute(_CARD_TAGS, {"card_id": card_id}).scalars()
+            info = CardInfo(**row, tags=tuple(tags))
+            self.cache[card_id] = info  # absent cards are not cached: a sync may add them
+        return info
+
+    def decks(self) -> list[DeckInfo]:
+        count = (
+            select(func.count())
+            .where(cards.c.deck_id == decks.c.id, cards.c.retired_at.is_(None))
+            .scalar_subquery()
+        )
+        rows = self.conn.execute(
+            select(decks.c.id, decks.c.title, decks.c.description, decks.c.tags, count.label("n"))
+            .where(decks.c.retired_at.is_(None))
+            .order_by(decks.c.position)
+        ).all()
+        return [
+            DeckInfo(r.id, r.title, r.description, r.n, tuple(t for t in r.tags.split(",") if t))
+            for r in rows
+        ]
+
+    def topics(self) -> list[str]:
+        live = select(cards.c.id).where(cards.c.retired_at.is_(None))
+        tags = self.conn.execute(
+            select(card_tags.c.tag).where(card_tags.c.card_id.in_(live)).distinct()
+        ).scalars()
+        deck_ids = self.conn.execute(
+            select(decks.c.id).where(decks.c.retired_at.is_(None))
+        ).scalars()
+        return sorted({*tags, *deck_ids})
+
+    def cards_in_topic(self, topic: str) -> list[str]:
+        tagged = exists().where(card_tags.c.card_id == cards.c.id, card_tags.c.tag == topic)
+        return list(
+            self.conn.execute(
+                select(cards.c.id)
+                .join(decks, decks.c.id == cards.c.deck_id)
+                .where(cards.c.retired_at.is_(None), or_(cards.c.deck_id == topic, tagged))
+                .order_by(decks.c.position, cards.c.position)
+            ).scalars()
+        )
+
+    def sync(self, deck_list: Sequence[Deck], now: datetime, *, retire: bool = True) -> SyncReport:
+        """Upsert decks and cards by id; retire what is gone (history is kept).
+
+        With ``retire=False`` nothing is retired: used when some deck files had
+        errors, so a typo never takes a deck away from its learners.
+        """
+        self.cache.clear()
+        existing = {
+            r.id: (r.content_hash, r.retired_at)
+            for r in self.conn.execute(select(cards.c.id, cards.c.content_hash, cards.c.retired_at))
+        }
+        existing_decks = set(self.conn.execute(select(decks.c.id)).scalars())
+        for position, deck in enumerate(deck_list):
+            values = {
+                "title": deck.title,
+                "description": deck.description,
+                "path": deck.path,
+                "tags": ",".join(deck.tags),
+                "position": position,
+                "synced_at": now,
+                "retired_at": None,
+            }
+            if deck.id in existing_decks:
+                self.conn.execute(update(decks).where(decks.c.id == deck.id).values(**values))
+            else:
+                self.conn.execute(insert(decks).values(id=deck.id, **values))
+        live_decks = {d.id for d in deck_list}
+        gone_decks = existing_decks - live_decks
+        if gone_decks and retire:
+            self.conn.execute(
+                update(decks)
+                .where(decks.c.id.in_(gone_decks), decks.c.retired_at.is_(None))
+                .values(retired_at=now)
+            )
+        added = updated = unchanged = 0
+        seen: set[str] = set()
+        new_rows: list[dict[str, Any]] = []
+        tag_rows: list[dict[str, Any]] = []
+        changed_ids: list[str] = []
+        for position, deck in enumerate(deck_list):
+            for card in deck.cards:
+                seen.add(card.id)
+                digest = _card_hash(card, position)
+                row = {
+                    "deck_id": card.deck_id,
+                    "position": card.position,
+                    "title": card.title,
+                    "front": card.front,
+                    "back": card.back,
+                    "mnemonic": card.mnemonic,
+                    "notes": card.notes,
+                    "difficulty": card.difficulty,
+                    "related": ",".join(card.related),
+                    "image_kind": card.image.kind if card.image else None,
+                    "image_spec": card.image.source if card.image else None,
+                    "content_hash": digest,
+                    "updated_at": now,
+                    "retired_at": None,
+                }
+                old = existing.get(card.id)
+                if old is None:
+                    new_rows.append({"id": card.id, "created_at": now, **row})
+                    added += 1
+                elif old[0] != digest or old[1] is not None:
+                    self.conn.execute(update(cards).where(cards.c.id == card.id).values(**row))
+                    changed_ids.append(card.id)
+                    updated += 1
+                else:
+                    unchanged += 1
+                    continue
+                tag_rows.extend({"card_id": card.id, "tag": t} for t in card.tags)
+        if new_rows:
+            self.conn.execute(insert(cards), new_rows)
+        if changed_ids:
+            self.conn.execute(delete(card_tags).where(card_tags.c.card_id.in_(changed_ids)))
+        if tag_rows:
+            self.conn.execute(insert(card_tags), tag_rows)
+        gone = [
+            cid for cid, (_, retired) in existing.items() if cid not in seen and retired is None
+        ]
+        if not retire:
+            gone = []
+        if gone:
+            self.conn.execute(update(cards).where(cards.c.id.in_(gone)).values(retired_at=now))
+        return SyncReport(added=added, updated=updated, retired=len(gone), unchanged=unchanged)

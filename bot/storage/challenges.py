@@ -1,0 +1,337 @@
+"""Group challenges: runs, submissions, group settings and weekly schedules.
+
+Tables ``challenge_runs``, ``challenge_submissions``, ``group_settings`` and
+``challenge_schedules``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from bot.core.model import ChallengeRun, ChallengeSchedule, GroupSettings, Submission
+from bot.storage.rows import hhmm, hhmm_text, int_list, int_list_text
+from bot.storage.tables import (
+    challenge_runs,
+    challenge_schedules,
+    challenge_submissions,
+    group_settings,
+)
+
+if TYPE_CHECKING:
+    from bot.storage.fanout import Fanout
+
+
+def _grades_text(grades: Sequence[int | None]) -> str:
+    return ",".join("" if g is None else str(g) for g in grades)
+
+
+def _grades(text: str) -> tuple[int | None, ...]:
+    return tuple(int(x) if x else None for x in text.split(",")) if text else ()
+
+
+def _run(r: Any) -> ChallengeRun:
+    return ChallengeRun(
+        id=r.id,
+        token=r.token,
+        platform=r.platform,
+        chat_id=r.chat_id,
+        challenge_id=r.challenge_id,
+        started_at=r.started_at,
+        deadline=r.deadline,
+        started_by=r.started_by,
+        revealed_at=r.revealed_at,
+        cancelled_at=r.cancelled_at,
+        summary_at=r.summary_at,
+    )
+
+
+def _submission(r: Any) -> Submission:
+    return Submission(
+        run_id=r.run_id,
+        learner_id=r.learner_id,
+        token=r.token,
+        display_name=r.display_name,
+        joined_at=r.joined_at,
+        text=r.text,
+        photo_ref=r.photo_ref,
+        submitted_at=r.submitted_at,
+        grades=_grades(r.grades),
+        checks=int_list(r.checks),
+        assessed_at=r.assessed_at,
+        shared_at=r.shared_at,
+        show_name=r.show_name,
+    )
+
+
+def _schedule(r: Any) -> ChallengeSchedule:
+    return ChallengeSchedule(
+        id=r.id,
+        platform=r.platform,
+        chat_id=r.chat_id,
+        challenge_id=r.challenge_id,
+        weekday=r.weekday,
+        at=hhmm(r.at) or time(0),
+        timezone=r.timezone,
+        next_run_at=r.next_run_at,
+        minutes=r.minutes,
+    )
+
+
+class SqlChallenges:
+    """Challenge runs, submissions, group settings and weekly schedules.
+
+    Args:
+        conn: the transaction's connection.
+        fanout: how this database claims rows (locked on PostgreSQL).
+    """
+
+    def __init__(self, conn: Connection, fanout: Fanout) -> None:
+        self.conn = conn
+        self.fanout = fanout
+
+    def open_run(self, platform: str, chat_id: str) -> ChallengeRun | None:
+        row = self.conn.execute(
+            select(challenge_runs)
+            .where(
+                challenge_runs.c.platform == platform,
+                challenge_runs.c.chat_id == chat_id,
+                challenge_runs.c.revealed_at.is_(None),
+                challenge_runs.c.cancelled_at.is_(None),
+            )
+            .order_by(challenge_runs.c.started_at.desc())
+            .limit(1)
+        ).first()
+        return _run(row) if row else None
+
+    def latest_run(self, platform: str, chat_id: str) -> ChallengeRun | None:
+        row = self.conn.execute(
+            select(challenge_runs)
+            .where(challenge_runs.c.platform == platform, challenge_runs.c.chat_id == chat_id)
+            .order_by(challenge_runs.c.started_at.desc(), challenge_runs.c.id.desc())
+            .limit(1)
+        ).first()
+        return _run(row) if row else None
+
+    def add_run(self, run: ChallengeRun) -> ChallengeRun:
+        new_id = self.conn.execute(
+            insert(challenge_runs)
+            .values(
+                token=run.token,
+                platform=run.platform,
+                chat_id=run.chat_id,
+                challenge_id=run.challenge_id,
+                started_by=run.started_by,
+                started_at=run.started_at,
+                deadline=run.deadline,
+            )
+            .returning(challenge_runs.c.id)
+        ).scalar_one()
+        return replace(run, id=new_id)
+
+    def run_by_token(self, token: str) -> ChallengeRun | None:
+        row = self.conn.execute(
+            select(challenge_runs).where(challenge_runs.c.token == token)
+        ).first()
+        return _run(row) if row else None
+
+    def run_by_id(self, run_id: int) -> ChallengeRun | None:
+        row = self.conn.execute(select(challenge_runs).where(challenge_runs.c.id == run_id)).first()
+        return _run(row) if row else None
+
+    def set_run(self, run_id: int, field: str, now: datetime) -> bool:
+        """Set revealed_at, cancelled_at or summary_at once; False if it was already set."""
+        column = challenge_runs.c[field]
+        result = self.conn.execute(
+            update(challenge_runs)
+            .where(challenge_runs.c.id == run_id, column.is_(None))
+            .values({field: now})
+        )
+        return bool(result.rowcount == 1)
+
+    def due_reveals(self, now: datetime) -> list[ChallengeRun]:
+        rows = self.conn.execute(
+            select(challenge_runs)
+            .where(
+                challenge_runs.c.revealed_at.is_(None),
+                challenge_runs.c.cancelled_at.is_(None),
+                challenge_runs.c.deadline <= now,
+            )
+            .order_by(challenge_runs.c.deadline)
+            .limit(100)
+        ).all()
+        return [_run(r) for r in rows]
+
+    def next_deadline(self) -> datetime | None:
+        """The earliest deadline of an open run (neither revealed nor cancelled)."""
+        deadline: datetime | None = self.conn.execute(
+            select(challenge_runs.c.deadline)
+            .where(challenge_runs.c.revealed_at.is_(None), challenge_runs.c.cancelled_at.is_(None))
+            .order_by(challenge_runs.c.deadline)
+            .limit(1)
+        ).scalar()
+        return deadline
+
+    def due_summaries(self, revealed_before: datetime) -> list[ChallengeRun]:
+        rows = self.conn.execute(
+            select(challenge_runs)
+            .where(
+                challenge_runs.c.revealed_at.is_not(None),
+                challenge_runs.c.revealed_at <= revealed_before,
+                challenge_runs.c.summary_at.is_(None),
+            )
+            .limit(100)
+        ).all()
+        return [_run(r) for r in rows]
+
+    def submissions(self, run_id: int) -> list[Submission]:
+        rows = self.conn.execute(
+            select(challenge_submissions)
+            .where(challenge_submissions.c.run_id == run_id)
+            .order_by(challenge_submissions.c.joined_at, challenge_submissions.c.learner_id)
+        ).all()
+        return [_submission(r) for r in rows]
+
+    def submission(self, run_id: int, learner_id: int) -> Submission | None:
+        row = self.conn.execute(
+            select(challenge_submissions).where(
+                challenge_submissions.c.run_id == run_id,
+                challenge_submissions.c.learner_id == learner_id,
+            )
+        ).first()
+        return _submission(row) if row else None
+
+    def submission_by_token(self, token: str) -> Submission | None:
+        row = self.conn.execute(
+            select(challenge_submissions).where(challenge_submissions.c.token == token)
+        ).first()
+        return _submission(row) if row else None
+
+    def save_submission(self, sub: Submission) -> None:
+        values = {
+            "token": sub.token,
+            "display_name": sub.display_name[:128],
+            "joined_at": sub.joined_at,
+            "text": sub.text,
+            "photo_ref": sub.photo_ref,
+            "submitted_at": sub.submitted_at,
+            "grades": _grades_text(sub.grades),
+            "checks": int_list_text(sub.checks),
+            "assessed_at": sub.assessed_at,
+            "shared_at": sub.shared_at,
+            "show_name": sub.show_name,
+        }
+        result = self.conn.execute(
+            update(challenge_submissions)
+            .where(
+                challenge_submissions.c.run_id == sub.run_id,
+                challenge_submissions.c.learner_id == sub.learner_id,
+            )
+            .values(**values)
+        )
+        if result.rowcount == 0:
+            self.conn.execute(
+                insert(challenge_submissions).values(
+                    run_id=sub.run_id, learner_id=sub.learner_id, **values
+                )
+            )
+
+    def joined_open_run(self, learner_id: int) -> ChallengeRun | None:
+        """The newest open run the learner joined (where a DM answer goes)."""
+        row = self.conn.execute(
+            select(challenge_runs)
+            .join(challenge_submissions, challenge_submissions.c.run_id == challenge_runs.c.id)
+            .where(
+                challenge_submissions.c.learner_id == learner_id,
+                challenge_runs.c.revealed_at.is_(None),
+                challenge_runs.c.cancelled_at.is_(None),
+            )
+            .order_by(challenge_submissions.c.joined_at.desc())
+            .limit(1)
+        ).first()
+        return _run(row) if row else None
+
+    def group(self, platform: str, chat_id: str) -> GroupSettings | None:
+        row = self.conn.execute(
+            select(group_settings).where(
+                group_settings.c.platform == platform, group_settings.c.chat_id == chat_id
+            )
+        ).first()
+        if row is None:
+            return None
+        return GroupSettings(row.platform, row.chat_id, row.timezone, row.who_runs)
+
+    def save_group(self, settings: GroupSettings) -> None:
+        result = self.conn.execute(
+            update(group_settings)
+            .where(
+                group_settings.c.platform == settings.platform,
+                group_settings.c.chat_id == settings.chat_id,
+            )
+            .values(timezone=settings.timezone, who_runs=settings.who_runs)
+        )
+        if result.rowcount == 0:
+            self.conn.execute(
+                insert(group_settings).values(
+                    platform=settings.platform,
+                    chat_id=settings.chat_id,
+                    timezone=settings.timezone,
+                    who_runs=settings.who_runs,
+                )
+            )
+
+    def schedules(self, platform: str, chat_id: str) -> list[ChallengeSchedule]:
+        rows = self.conn.execute(
+            select(challenge_schedules)
+            .where(
+                challenge_schedules.c.platform == platform,
+                challenge_schedules.c.chat_id == chat_id,
+            )
+            .order_by(challenge_schedules.c.id)
+        ).all()
+        return [_schedule(r) for r in rows]
+
+    def add_schedule(self, s: ChallengeSchedule) -> ChallengeSchedule:
+        new_id = self.conn.execute(
+            insert(challenge_schedules)
+            .values(
+                platform=s.platform,
+                chat_id=s.chat_id,
+                challenge_id=s.challenge_id,
+                weekday=s.weekday,
+                at=hhmm_text(s.at),
+                timezone=s.timezone,
+                minutes=s.minutes,
+                next_run_at=s.next_run_at,
+            )
+            .returning(challenge_schedules.c.id)
+        ).scalar_one()
+        return replace(s, id=new_id)
+
+    def delete_schedules(self, platform: str, chat_id: str, challenge_id: str | None) -> int:
+        stmt = delete(challenge_schedules).where(
+            challenge_schedules.c.platform == platform, challenge_schedules.c.chat_id == chat_id
+        )
+        if challenge_id is not None:
+            stmt = stmt.where(challenge_schedules.c.challenge_id == challenge_id)
+        return int(self.conn.execute(stmt).rowcount)
+
+    def claim_schedules(self, now: datetime, limit: int) -> list[ChallengeSchedule]:
+        query = self.fanout.locked(
+            select(challenge_schedules)
+            .where(challenge_schedules.c.next_run_at <= now)
+            .order_by(challenge_schedules.c.next_run_at)
+            .limit(limit)
+        )
+        return [_schedule(r) for r in self.conn.execute(query).all()]
+
+    def set_schedule_next(self, schedule_id: int, when: datetime | None) -> None:
+        self.conn.execute(
+            update(challenge_schedules)
+            .where(challenge_schedules.c.id == schedule_id)
+            .values(next_run_at=when)
+        )

@@ -1,0 +1,275 @@
+"""Learners' schedules: card states (table ``card_states``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.sql.elements import BindParameter
+
+from bot.core.model import CardState, CardStateKind
+from bot.storage.reviews import COUNTS_SINCE
+from bot.storage.tables import UTCDateTime, card_states, card_tags, cards, decks, review_logs
+
+#: The columns of a stored card state (all but its key), in :class:`CardState` order.
+STATE_COLS = (
+    card_states.c.state,
+    card_states.c.step,
+    card_states.c.stability,
+    card_states.c.difficulty,
+    card_states.c.due,
+    card_states.c.last_review,
+    card_states.c.reps,
+    card_states.c.lapses,
+    card_states.c.suspended,
+    card_states.c.leech,
+    card_states.c.buried_until,
+)
+
+
+def state_from_row(learner_id: int, card_id: str, row: Any) -> CardState:
+    """A :class:`CardState` from a row holding :data:`STATE_COLS`."""
+    return CardState(
+        learner_id,
+        card_id,
+        CardStateKind(row.state),
+        row.step,
+        row.stability,
+        row.difficulty,
+        row.due,
+        row.last_review,
+        row.reps,
+        row.lapses,
+        row.suspended,
+        row.leech,
+        row.buried_until,
+    )
+
+
+def _state_values(s: CardState) -> dict[str, Any]:
+    assert s.due is not None, "a stored card state always has a due time"
+    return {
+        "state": int(s.state),
+        "step": s.step,
+        "stability": s.stability,
+        "difficulty": s.difficulty,
+        "due": s.due,
+        "last_review": s.last_review,
+        "reps": s.reps,
+        "lapses": s.lapses,
+        "suspended": s.suspended,
+        "leech": s.leech,
+        "buried_until": s.buried_until,
+    }
+
+
+def available(now: datetime) -> Any:
+    """The predicate on ``card_states``: live, unsuspended, unburied at ``now``."""
+    return and_(
+        not_(card_states.c.suspended),
+        or_(card_states.c.buried_until.is_(None), card_states.c.buried_until <= now),
+        exists().where(cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)),
+    )
+
+
+_STATE_KEY = and_(
+    card_states.c.learner_id == bindparam("b_learner_id"),
+    card_states.c.card_id == bindparam("b_card_id"),
+)
+_STATE_GET = select(*STATE_COLS).where(_STATE_KEY)
+_STATE_VALUES: dict[str, BindParameter[Any]] = {
+    name: bindparam(f"v_{name}")
+    for name in (
+        "state",
+        "step",
+        "stability",
+        "difficulty",
+        "due",
+        "last_review",
+        "reps",
+        "lapses",
+        "suspended",
+        "leech",
+        "buried_until",
+    )
+}
+_STATE_UPDATE = update(card_states).where(_STATE_KEY).values(_STATE_VALUES)
+_STATE_INSERT = insert(card_states).values(
+    learner_id=bindparam("b_learner_id"), card_id=bindparam("b_card_id"), **_STATE_VALUES
+)
+_NEXT_DUE = (
+    select(card_states.c.card_id)
+    .where(
+        card_states.c.learner_id == bindparam("learner_id"),
+        card_states.c.due <= bindparam("due_before", type_=UTCDateTime()),
+        not_(card_states.c.suspended),
+        or_(
+            card_states.c.buried_until.is_(None),
+            card_states.c.buried_until <= bindparam("now", type_=UTCDateTime()),
+        ),
+        exists().where(cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)),
+    )
+    .order_by(card_states.c.due)
+    .limit(1)
+)
+
+
+_DUE_AND_COUNTS = select(
+    _NEXT_DUE.scalar_subquery(),
+    COUNTS_SINCE.with_only_columns(func.count()).scalar_subquery(),
+    COUNTS_SINCE.with_only_columns(
+        func.coalesce(
+            func.sum(case((review_logs.c.before_state == int(CardStateKind.NEW), 1), else_=0)), 0
+        )
+    ).scalar_subquery(),
+)
+
+
+class SqlSchedule:
+    """Each learner's schedule: one row of FSRS state per card studied."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def next_due_and_counts(
+        self, learner_id: int, now: datetime, since: datetime
+    ) -> tuple[str | None, int, int]:
+        params = {"learner_id": learner_id, "due_before": now, "now": now, "since": since}
+        row = self.conn.execute(_DUE_AND_COUNTS, params).one()
+        return row[0], int(row[1]), int(row[2])
+
+    def get(self, learner_id: int, card_id: str) -> CardState:
+        row = self.conn.execute(
+            _STATE_GET, {"b_learner_id": learner_id, "b_card_id": card_id}
+        ).first()
+        if row is None:
+            return CardState(learner_id, card_id)
+        return state_from_row(learner_id, card_id, row)
+
+    def states_for(self, learner_ids: Sequence[int], card_ids: Sequence[str]) -> list[CardState]:
+        if not learner_ids or not card_ids:
+            return []
+        rows = self.conn.execute(
+            select(card_states.c.learner_id, card_states.c.card_id, *STATE_COLS).where(
+                card_states.c.learner_id.in_(learner_ids), card_states.c.card_id.in_(card_ids)
+            )
+        ).all()
+        return [state_from_row(r.learner_id, r.card_id, r) for r in rows]
+
+    def save(self, state: CardState) -> None:
+        params = {f"v_{k}": v for k, v in _state_values(state).items()}
+        params["b_learner_id"] = state.learner_id
+        params["b_card_id"] = state.card_id
+        if self.conn.execute(_STATE_UPDATE, params).rowcount == 0:
+            self.conn.execute(_STATE_INSERT, params)
+
+    def delete(self, learner_id: int, card_id: str) -> None:
+        self.conn.execute(
+            delete(card_states).where(
+                card_states.c.learner_id == learner_id, card_states.c.card_id == card_id
+            )
+        )
+
+    def next_due(
+        self, learner_id: int, now: datetime, due_before: datetime | None = None
+    ) -> str | None:
+        limit = now if due_before is None else due_before
+        params = {"learner_id": learner_id, "due_before": limit, "now": now}
+        return self.conn.execute(_NEXT_DUE, params).scalar()
+
+    def next_new(self, learner_id: int, topics: Sequence[str], now: datetime) -> str | None:
+        studied = exists().where(
+            card_states.c.learner_id == learner_id, card_states.c.card_id == cards.c.id
+        )
+        query = (
+            select(cards.c.id)
+            .join(decks, decks.c.id == cards.c.deck_id)
+            .where(cards.c.retired_at.is_(None), not_(studied))
+        )
+        if topics:
+            tagged = exists().where(card_tags.c.card_id == cards.c.id, card_tags.c.tag.in_(topics))
+            query = query.where(or_(cards.c.deck_id.in_(topics), tagged))
+        return self.conn.execute(
+            query.order_by(decks.c.position, cards.c.position).limit(1)
+        ).scalar()
+
+    def count_due(self, learner_id: int, until: datetime) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(card_states)
+                .where(
+                    card_states.c.learner_id == learner_id,
+                    card_states.c.due < until,
+                    not_(card_states.c.suspended),
+                    or_(card_states.c.buried_until.is_(None), card_states.c.buried_until < until),
+                    exists().where(
+                        cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)
+                    ),
+                )
+            ).scalar_one()
+        )
+
+    def due_times(self, learner_id: int, until: datetime) -> list[datetime]:
+        rows = self.conn.execute(
+            select(card_states.c.due, card_states.c.buried_until).where(
+                card_states.c.learner_id == learner_id,
+                card_states.c.due < until,
+                not_(card_states.c.suspended),
+                exists().where(cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)),
+            )
+        ).all()
+        return [max(r.due, r.buried_until) if r.buried_until else r.due for r in rows]
+
+    def next_due_at(self, learner_id: int) -> datetime | None:
+        when = case(
+            (
+                and_(
+                    card_states.c.buried_until.is_not(None),
+                    card_states.c.buried_until > card_states.c.due,
+                ),
+                card_states.c.buried_until,
+            ),
+            else_=card_states.c.due,
+        )
+        row = self.conn.execute(
+            select(card_states.c.due, card_states.c.buried_until)
+            .where(
+                card_states.c.learner_id == learner_id,
+                not_(card_states.c.suspended),
+                exists().where(cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)),
+            )
+            .order_by(when)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        due: datetime = row.due
+        if row.buried_until is not None and row.buried_until > due:
+            return row.buried_until  # type: ignore[no-any-return]
+        return due
+
+    def unsuspend(self, learner_id: int, card_ids: Sequence[str] | None) -> int:
+        stmt = (
+            update(card_states)
+            .where(card_states.c.learner_id == learner_id, card_states.c.suspended)
+            .values(suspended=False, leech=False)
+        )
+        if card_ids is not None:
+            stmt = stmt.where(card_states.c.card_id.in_(card_ids))
+        return int(self.conn.execute(stmt).rowcount)

@@ -1,0 +1,206 @@
+"""Card states and schedule queries: the same behaviour on the fake, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.core.model import CardState, CardStateKind, ReviewEntry
+from bot.core.ports import Database, Tx
+from tests.contract.helpers import (
+    DAY,
+    HOUR,
+    T0,
+    add_learner,
+    one_deck,
+    review_state,
+    save_states,
+    sync,
+)
+from tests.fakes.decks import make_card, make_deck
+
+
+async def test_a_state_is_saved_read_replaced_and_deleted(db: Database) -> None:
+    await one_deck(db, "c")
+    lr = await add_learner(db)
+    assert await db.run(lambda tx: tx.schedule.get(lr.id, "c")) == CardState(lr.id, "c")
+    full = CardState(
+        lr.id,
+        "c",
+        CardStateKind.RELEARNING,
+        0,
+        2.5,
+        7.25,
+        T0 + HOUR,
+        T0,
+        9,
+        2,
+        True,
+        True,
+        T0 + DAY,
+    )
+    await save_states(db, full)
+    assert await db.run(lambda tx: tx.schedule.get(lr.id, "c")) == full
+    learning = CardState(lr.id, "c", CardStateKind.LEARNING, 1, 1.0, 5.0, T0, T0, 1)
+    await save_states(db, learning)
+    assert await db.run(lambda tx: tx.schedule.get(lr.id, "c")) == learning
+    await db.run(lambda tx: tx.schedule.delete(lr.id, "c"))
+    assert await db.run(lambda tx: tx.schedule.get(lr.id, "c")) == CardState(lr.id, "c")
+
+
+async def test_states_for_some_learners_and_cards(db: Database) -> None:
+    await one_deck(db, "a", "b", "c")
+    ann, ben, cy = [await add_learner(db, str(i)) for i in range(3)]
+    states = [review_state(who.id, card, T0) for who in (ann, ben, cy) for card in ("a", "b")]
+    await save_states(db, *states)
+    found = await db.run(lambda tx: tx.schedule.states_for([ann.id, cy.id], ["b", "c"]))
+    assert sorted(found, key=lambda s: s.learner_id) == [
+        review_state(ann.id, "b", T0),
+        review_state(cy.id, "b", T0),
+    ]
+    assert await db.run(lambda tx: tx.schedule.states_for([], ["a"])) == []
+    assert await db.run(lambda tx: tx.schedule.states_for([ann.id], [])) == []
+
+
+async def test_next_due_and_next_new_ordering(db: Database) -> None:
+    await sync(
+        db,
+        make_deck("a", [make_card("a1", tags=("x",)), "a2"]),
+        make_deck("b", [make_card("b1", tags=("x",))]),
+    )
+    lr = await add_learner(db)
+    assert await db.run(lambda tx: tx.schedule.next_new(lr.id, (), T0)) == "a1"
+    assert await db.run(lambda tx: tx.schedule.next_new(lr.id, ("b",), T0)) == "b1"
+    assert await db.run(lambda tx: tx.schedule.next_new(lr.id, ("x",), T0)) == "a1"
+    assert await db.run(lambda tx: tx.schedule.next_new(lr.id, ("nothing",), T0)) is None
+    await save_states(
+        db,
+        review_state(lr.id, "a2", T0),
+        review_state(lr.id, "a1", T0 - HOUR),
+        review_state(lr.id, "b1", T0 - 2 * HOUR, suspended=True),
+    )
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0)) == "a1"
+    assert await db.run(lambda tx: tx.schedule.next_new(lr.id, (), T0)) is None
+    assert await db.run(lambda tx: tx.schedule.count_due(lr.id, T0 + HOUR)) == 2
+    assert await db.run(lambda tx: tx.schedule.unsuspend(lr.id, None)) == 1
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0)) == "b1"
+
+
+async def test_next_due_leaves_out_buried_retired_and_later_cards(db: Database) -> None:
+    await one_deck(db, "buried", "gone", "later", "due")
+    lr = await add_learner(db)
+    await save_states(
+        db,
+        review_state(lr.id, "buried", T0 - 3 * HOUR, buried_until=T0 + HOUR),
+        review_state(lr.id, "gone", T0 - 2 * HOUR),
+        review_state(lr.id, "later", T0 + 2 * HOUR),
+        review_state(lr.id, "due", T0 - HOUR),
+    )
+    await one_deck(db, "buried", "later", "due")  # "gone" is retired
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0)) == "due"
+    # Looking ahead: cards due before the limit, buried ones still left out until then.
+    ahead = T0 + 3 * HOUR
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0, ahead)) == "due"
+    await save_states(db, review_state(lr.id, "due", T0 + 4 * HOUR))
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0, ahead)) == "later"
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0)) is None
+    # Once the bury ends, the buried card is the most overdue.
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0 + HOUR)) == "buried"
+    other = await add_learner(db, "2")
+    assert await db.run(lambda tx: tx.schedule.next_due(other.id, ahead)) is None
+
+
+async def test_next_new_walks_live_unstudied_cards_in_deck_order(db: Database) -> None:
+    await sync(
+        db,
+        make_deck("second", ["s1", make_card("s2", tags=("t",))]),
+        make_deck("first", ["f1", "f2"]),
+    )
+    lr = await add_learner(db)
+    assert await db.run(lambda tx: tx.schedule.next_new(lr.id, (), T0)) == "s1"
+    await save_states(db, review_state(lr.id, "s1", T0 + DAY))
+    assert await db.run(lambda tx: tx.schedule.next_new(lr.id, (), T0)) == "s2"
+    assert await db.run(lambda tx: tx.schedule.next_new(lr.id, ("first",), T0)) == "f1"
+    assert await db.run(lambda tx: tx.schedule.next_new(lr.id, ("first", "t"), T0)) == "s2"
+    await sync(db, make_deck("first", ["f1", "f2"]))  # the second deck is retired
+    assert await db.run(lambda tx: tx.schedule.next_new(lr.id, (), T0)) == "f1"
+    assert await db.run(lambda tx: tx.schedule.next_new(lr.id, ("t",), T0)) is None
+    other = await add_learner(db, "2")
+    assert await db.run(lambda tx: tx.schedule.next_new(other.id, (), T0)) == "f1"
+
+
+async def test_next_due_and_counts_in_one_read(db: Database) -> None:
+    await one_deck(db, "a", "b", "c")
+    lr = await add_learner(db)
+    assert await db.run(lambda tx: tx.schedule.next_due_and_counts(lr.id, T0, T0)) == (None, 0, 0)
+    new, seen = CardState(lr.id, "a"), review_state(lr.id, "b", T0 - DAY)
+
+    def study(tx: Tx) -> None:
+        tx.schedule.save(review_state(lr.id, "b", T0 - HOUR))
+        tx.reviews.add(ReviewEntry(lr.id, "a", 3, T0 - 2 * HOUR, "dm", new, seen))
+        tx.reviews.add(ReviewEntry(lr.id, "b", 3, T0 - HOUR, "dm", seen, seen))
+        tx.reviews.add(ReviewEntry(lr.id, "b", 3, T0 - DAY, "dm", seen, seen))
+
+    await db.run(study)
+    got = await db.run(lambda tx: tx.schedule.next_due_and_counts(lr.id, T0, T0 - 3 * HOUR))
+    assert got == ("b", 2, 1)
+    separately = await db.run(
+        lambda tx: (tx.schedule.next_due(lr.id, T0), *tx.reviews.counts_since(lr.id, T0 - 3 * HOUR))
+    )
+    assert got == separately
+
+
+async def test_count_due_and_due_times(db: Database) -> None:
+    await one_deck(db, "due", "buried", "until", "suspended", "gone", "later")
+    lr = await add_learner(db)
+    await save_states(
+        db,
+        review_state(lr.id, "due", T0 - HOUR),
+        review_state(lr.id, "buried", T0 - HOUR, buried_until=T0 + 2 * HOUR),
+        review_state(lr.id, "until", T0 + HOUR),  # exactly at the limit: not before it
+        review_state(lr.id, "suspended", T0 - HOUR, suspended=True),
+        review_state(lr.id, "gone", T0 - HOUR),
+        review_state(lr.id, "later", T0 + DAY),
+    )
+    await one_deck(db, "due", "buried", "until", "suspended", "later")
+    assert await db.run(lambda tx: tx.schedule.count_due(lr.id, T0 + HOUR)) == 1
+    assert await db.run(lambda tx: tx.schedule.count_due(lr.id, T0 + 3 * HOUR)) == 3
+    times = await db.run(lambda tx: tx.schedule.due_times(lr.id, T0 + HOUR))
+    # A buried card falls due when its bury ends.
+    assert sorted(times) == [T0 - HOUR, T0 + 2 * HOUR]
+    other = await add_learner(db, "2")
+    assert await db.run(lambda tx: tx.schedule.count_due(other.id, T0 + DAY)) == 0
+    assert await db.run(lambda tx: tx.schedule.due_times(other.id, T0 + DAY)) == []
+
+
+async def test_next_due_at(db: Database) -> None:
+    await one_deck(db, "a", "b", "c")
+    lr = await add_learner(db)
+    assert await db.run(lambda tx: tx.schedule.next_due_at(lr.id)) is None
+    await save_states(
+        db,
+        review_state(lr.id, "a", T0 + 3 * HOUR),
+        review_state(lr.id, "b", T0 + HOUR, buried_until=T0 + 2 * HOUR),
+        review_state(lr.id, "c", T0, suspended=True),
+    )
+    assert await db.run(lambda tx: tx.schedule.next_due_at(lr.id)) == T0 + 2 * HOUR
+    await one_deck(db, "a", "c")  # b is retired
+    assert await db.run(lambda tx: tx.schedule.next_due_at(lr.id)) == T0 + 3 * HOUR
+
+
+async def test_unsuspend_some_or_all(db: Database) -> None:
+    await one_deck(db, "a", "b", "c")
+    lr = await add_learner(db)
+    leech = review_state(lr.id, "a", T0, suspended=True, leech=True)
+    await save_states(
+        db,
+        leech,
+        review_state(lr.id, "b", T0, suspended=True),
+        review_state(lr.id, "c", T0),
+    )
+    assert await db.run(lambda tx: tx.schedule.unsuspend(lr.id, ["a", "c"])) == 1
+    assert await db.run(lambda tx: tx.schedule.get(lr.id, "a")) == replace(
+        leech, suspended=False, leech=False
+    )
+    assert (await db.run(lambda tx: tx.schedule.get(lr.id, "b"))).suspended
+    assert await db.run(lambda tx: tx.schedule.unsuspend(lr.id, None)) == 1
+    assert await db.run(lambda tx: tx.schedule.unsuspend(lr.id, None)) == 0

@@ -1,0 +1,151 @@
+"""What the fake database holds: the rows of each aggregate, and the UTC checks.
+
+The counterpart of ``bot/storage/tables.py``. Every instant handed to a fake must
+be aware UTC (``tzinfo is timezone.utc``), as the architecture requires; a naive
+or non-UTC datetime fails loudly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.core.decks import CardDef
+from bot.core.model import (
+    CardState,
+    ChallengeRun,
+    ChallengeSchedule,
+    GroupSettings,
+    Learner,
+    OutboxMessage,
+    Prompt,
+    QuizParticipant,
+    QuizRound,
+    ReviewEntry,
+    Submission,
+)
+
+
+def utc(when: datetime | None, what: str = "instant") -> None:
+    """Fail loudly unless ``when`` is None or aware UTC with ``tzinfo is timezone.utc``."""
+    if when is not None and when.tzinfo is not UTC:
+        raise AssertionError(f"{what} must be aware UTC (tzinfo is timezone.utc), got {when!r}")
+
+
+def state_utc(state: CardState) -> None:
+    """Fail loudly unless every instant of a card state is None or aware UTC."""
+    utc(state.due, "CardState.due")
+    utc(state.last_review, "CardState.last_review")
+    utc(state.buried_until, "CardState.buried_until")
+
+
+@dataclass(frozen=True, slots=True)
+class DeckRow:
+    """A row of ``decks``."""
+
+    id: str
+    title: str
+    description: str
+    path: str
+    tags: tuple[str, ...]
+    position: int
+    synced_at: datetime
+    retired_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardRow:
+    """A row of ``cards``: the card as synced, and where its deck stood in the sync."""
+
+    card: CardDef
+    deck_position: int
+    created_at: datetime
+    updated_at: datetime
+    retired_at: datetime | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.retired_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmationRow:
+    """A row of ``confirmations``."""
+
+    token: str
+    learner_id: int
+    kind: str
+    created_at: datetime
+    used_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One outbox row: the message (with its id, attempts and not_before) and delivery columns."""
+
+    message: OutboxMessage
+    lease_until: datetime | None = None
+    sent_at: datetime | None = None
+    failed_at: datetime | None = None
+    last_error: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.sent_at is None and self.failed_at is None
+
+
+@dataclass(slots=True)
+class FakeStore:
+    """Everything the fake database holds. Values are immutable; containers are copied."""
+
+    learners: dict[int, Learner] = field(default_factory=dict)
+    decks: dict[str, DeckRow] = field(default_factory=dict)
+    cards: dict[str, CardRow] = field(default_factory=dict)
+    states: dict[tuple[int, str], CardState] = field(default_factory=dict)
+    reviews: dict[int, ReviewEntry] = field(default_factory=dict)
+    prompts: dict[str, Prompt] = field(default_factory=dict)
+    rounds: dict[int, QuizRound] = field(default_factory=dict)
+    participants: dict[tuple[int, int], QuizParticipant] = field(default_factory=dict)
+    confirmations: dict[str, ConfirmationRow] = field(default_factory=dict)
+    outbox: dict[int, OutboxRow] = field(default_factory=dict)
+    #: learners.last_reminder_at, by learner id (absent: NULL).
+    last_reminders: dict[int, datetime] = field(default_factory=dict)
+    #: Learners whose next push is a snoozed one (learners.push_snoozed).
+    snoozed_pushes: set[int] = field(default_factory=set)
+    runs: dict[int, ChallengeRun] = field(default_factory=dict)
+    submissions: dict[tuple[int, int], Submission] = field(default_factory=dict)
+    groups: dict[tuple[str, str], GroupSettings] = field(default_factory=dict)
+    schedules: dict[int, ChallengeSchedule] = field(default_factory=dict)
+    next_learner_id: int = 1
+    next_review_id: int = 1
+    next_round_id: int = 1
+    next_outbox_id: int = 1
+    next_run_id: int = 1
+    next_schedule_id: int = 1
+
+    def copy(self) -> FakeStore:
+        """A copy whose containers are new and whose (frozen) values are shared."""
+        return FakeStore(
+            learners=dict(self.learners),
+            decks=dict(self.decks),
+            cards=dict(self.cards),
+            states=dict(self.states),
+            reviews=dict(self.reviews),
+            prompts=dict(self.prompts),
+            rounds=dict(self.rounds),
+            participants=dict(self.participants),
+            confirmations=dict(self.confirmations),
+            outbox=dict(self.outbox),
+            last_reminders=dict(self.last_reminders),
+            snoozed_pushes=set(self.snoozed_pushes),
+            runs=dict(self.runs),
+            submissions=dict(self.submissions),
+            groups=dict(self.groups),
+            schedules=dict(self.schedules),
+            next_learner_id=self.next_learner_id,
+            next_review_id=self.next_review_id,
+            next_round_id=self.next_round_id,
+            next_outbox_id=self.next_outbox_id,
+            next_run_id=self.next_run_id,
+            next_schedule_id=self.next_schedule_id,
+        )

@@ -1,0 +1,97 @@
+"""Schema migrations on a real database: SQLite always, PostgreSQL when configured."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, func, insert, select
+
+from bot.storage.database import SchemaOutOfDate, SqlDatabase, alembic_config
+from bot.storage.tables import learners, metadata, outbox
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+async def test_migration_from_empty_and_schema_check(database_url: str) -> None:
+    db = SqlDatabase(database_url)
+    try:
+        current, head = await db.schema_status()
+        assert current is None and head is not None
+        with pytest.raises(SchemaOutOfDate, match="studybot db upgrade"):
+            await db.check_schema(auto_upgrade=False)
+        await db.check_schema(auto_upgrade=True)
+        assert await db.schema_status() == (head, head)
+        await db.check_schema(auto_upgrade=False)  # now up to date: no error
+        await db.upgrade()  # idempotent
+    finally:
+        await db.dispose()
+
+
+async def test_migrations_match_the_tables(db: SqlDatabase) -> None:
+    def diff(conn: Connection) -> list[Any]:
+        ctx = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": False,
+                "include_name": lambda name, type_, parents: name != "apscheduler_jobs",
+            },
+        )
+        return list(compare_metadata(ctx, metadata))
+
+    assert await db.run_connection(diff) == []
+
+
+async def test_outbox_key_migration_goes_down_and_up(db: SqlDatabase) -> None:
+    """0005 drops the outbox's learner key; going back first removes orphaned rows."""
+
+    def down_and_up(conn: Connection) -> tuple[int, int]:
+        row = {
+            "platform": "fake",
+            "kind": "push",
+            "text": "t",
+            "due_count": 1,
+            "created_at": T0,
+            "not_before": T0,
+            "attempts": 0,
+        }
+        conn.execute(
+            insert(learners).values(
+                id=1, platform="fake", platform_user_id="1", display_name="A", created_at=T0
+            )
+        )
+        conn.execute(insert(outbox), [{**row, "learner_id": 1}, {**row, "learner_id": 99}])
+        command.downgrade(alembic_config(conn), "0004")
+        after_down = int(conn.execute(select(func.count()).select_from(outbox)).scalar_one())
+        command.upgrade(alembic_config(conn), "head")
+        conn.execute(insert(outbox), [{**row, "learner_id": 42}])  # no key: accepted
+        return after_down, int(conn.execute(select(func.count()).select_from(outbox)).scalar_one())
+
+    assert await db.run_connection(down_and_up) == (1, 2)
+
+
+async def test_push_snoozed_migration_goes_down_and_up(db: SqlDatabase) -> None:
+    """0007 adds learners.push_snoozed; rows that were there read false after going back up."""
+
+    def down_and_up(conn: Connection) -> tuple[bool, bool]:
+        conn.execute(
+            insert(learners).values(
+                id=1,
+                platform="tg",
+                platform_user_id="1",
+                display_name="A",
+                created_at=T0,
+                next_push_at=T0,
+                push_snoozed=True,
+            )
+        )
+        command.downgrade(alembic_config(conn), "0006")
+        gone = "push_snoozed" not in {c["name"] for c in conn.dialect.get_columns(conn, "learners")}
+        command.upgrade(alembic_config(conn), "head")
+        return gone, bool(conn.execute(select(learners.c.push_snoozed)).scalar_one())
+
+    assert await db.run_connection(down_and_up) == (True, False)
