@@ -118,10 +118,8 @@ async def test_a_snoozed_push_is_claimed_as_one_until_rescheduled(db: Database) 
     await db.run(lambda tx: tx.learners.snooze_push(ben.id, T0 + HOUR))
     assert await db.run(lambda tx: tx.pushes.claim_due(T0, ["tg"], 10)) == []
     claimed = await db.run(lambda tx: tx.pushes.claim_due(T0 + HOUR, ["tg"], 10))
-    assert [(t.learner_id, t.due_at, t.snoozed) for t in claimed] == [
-        (ann.id, T0 + HOUR, True),
-        (ben.id, T0 + HOUR, True),
-    ]
+    assert [(t.learner_id, t.due_at) for t in claimed] == [(ann.id, T0 + HOUR), (ben.id, T0 + HOUR)]
+    assert [t.snoozed for t in claimed] == [True, True] and claimed[0].snoozed is True
     # The planner moves the next push on (a daily one again), or the learner changes it.
     await db.run(lambda tx: tx.pushes.reschedule([(ann.id, T0 + HOUR, False)], T0 + HOUR))
     await db.run(lambda tx: tx.learners.set_next_push(ben.id, T0 + HOUR))
