@@ -137,7 +137,12 @@ async def build_app(
         db, clock, new_token, enrolment, push_policy(settings.push, postgres=not db.is_sqlite)
     )
     challenges = ChallengeService(
-        db, clock, new_token, enrolment, announcer, ChallengeCatalog.from_sets(deck_set.challenge_sets)
+        db,
+        clock,
+        new_token,
+        enrolment,
+        announcer,
+        ChallengeCatalog.from_sets(deck_set.challenge_sets),
     )
     onboarding = Onboarding(db, clock, new_token, enrolment, MemoryQuestions())
     return App(

@@ -55,16 +55,6 @@ class SchemaOutOfDate(RuntimeError):
         self.head = head
 
 
-def sync_url(url: str) -> str:
-    """The synchronous-driver URL for the same database (for alembic and the job store)."""
-    u = make_url(url)
-    if u.drivername.startswith("sqlite"):
-        return u.set(drivername="sqlite").render_as_string(hide_password=False)
-    if u.drivername.startswith("postgresql"):
-        return u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return url
-
-
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
     cur = dbapi_conn.cursor()
@@ -83,7 +73,7 @@ def _sqlite_begin(conn: Connection) -> None:
 
 def make_sqlite_engine(url: str, *, echo: bool = False) -> Engine:
     """A pysqlite engine with WAL, foreign keys and ``BEGIN IMMEDIATE`` transactions."""
-    u = make_url(sync_url(url))
+    u = make_url(url).set(drivername="sqlite")  # the standard library's driver, no aiosqlite
     if u.database and u.database != ":memory:":
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(u, echo=echo, connect_args={"check_same_thread": False})

@@ -169,17 +169,13 @@ class PostgresFanout:
         return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
 
     def insert_outbox(self, conn: Connection, records: Sequence[tuple[Any, ...]]) -> None:
-        """COPY the rows in through asyncpg (one round trip, not one per row).
-
-        Runs in this connection's transaction. A driver without COPY (psycopg,
-        in tools) inserts them with one executemany.
-        """
+        """COPY the rows in through asyncpg (one round trip, not one per row), in this
+        connection's transaction."""
         driver = conn.connection.driver_connection
-        copy = getattr(driver, "copy_records_to_table", None)
-        if copy is None:
-            insert_outbox_rows(conn, records)
-            return
-        await_(copy("outbox", records=records, columns=list(OUTBOX_COLUMNS)))
+        assert driver is not None  # a connection inside a transaction is open
+        await_(
+            driver.copy_records_to_table("outbox", records=records, columns=list(OUTBOX_COLUMNS))
+        )
 
 
 def fanout_for(dialect: str) -> Fanout:

@@ -21,8 +21,8 @@ from bot.core.model import (
 )
 from bot.core.outcomes import EXPIRED, Outcome, notice
 from bot.core.ports import Tx
-from bot.text.latex import math_fallback
 from bot.core.views import button
+from bot.text.latex import math_fallback
 
 GRADE_NAMES = {1: "Need to re-study", 2: "Shaky", 3: "Confident"}
 GRADE_SHORT = {1: "Re-study", 2: "Shaky", 3: "Confident"}

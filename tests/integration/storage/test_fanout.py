@@ -6,7 +6,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, event
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.core.model import (
     CardState,
@@ -19,7 +20,7 @@ from bot.core.model import (
 )
 from bot.core.ports import Tx
 from bot.storage.challenges import SqlChallenges
-from bot.storage.database import SqlDatabase, sync_url
+from bot.storage.database import SqlDatabase
 from bot.storage.fanout import PostgresFanout, SqliteFanout, fanout_for
 from bot.storage.pushes import SqlPushes
 from tests.fakes.decks import make_deck
@@ -102,10 +103,8 @@ async def test_sqlite_is_asked_for_json_each_once(db: SqlDatabase, database_url:
     assert len(asked) == 1 and len(statements) == 3
 
 
-async def test_outbox_rows_go_in_by_copy_or_by_executemany(
-    db: SqlDatabase, database_url: str
-) -> None:
-    """PostgreSQL through asyncpg COPYs the rows in; a driver without COPY inserts them."""
+async def test_outbox_rows_go_in_by_copy(db: SqlDatabase, database_url: str) -> None:
+    """PostgreSQL through asyncpg COPYs the rows in, past the cursor."""
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL's COPY")
     ids = await seed(db, 2)
@@ -118,12 +117,7 @@ async def test_outbox_rows_go_in_by_copy_or_by_executemany(
 
     await db.run_connection(copy)
     assert statements == []  # COPY goes past the cursor
-    engine = create_engine(sync_url(database_url))  # psycopg: no COPY records API
-    try:
-        with engine.begin() as conn:
-            SqlPushes(conn, PostgresFanout()).add_outbox(rows[1:])
-    finally:
-        engine.dispose()
+    await db.run_connection(lambda conn: SqlPushes(conn, PostgresFanout()).add_outbox(rows[1:]))
     leased = await db.run(lambda tx: tx.pushes.lease("tg", T0 + HOUR, T0 + 2 * HOUR, 10))
     assert [(m.learner_id, m.not_before, m.prompt_token) for m in leased] == [
         (i, T0 + HOUR, f"p{i}") for i in ids
@@ -142,21 +136,21 @@ async def test_postgres_claims_skip_the_rows_another_transaction_holds(
         )
     )
     fanout = PostgresFanout()
-    engine = create_engine(sync_url(database_url))
+
+    def claims(conn: Connection, limit: int) -> tuple[list[int], int, int]:
+        return (
+            [t.learner_id for t in SqlPushes(conn, fanout).claim_due(T0, ["tg"], limit)],
+            len(SqlPushes(conn, fanout).lease("tg", T0, T0 + HOUR, limit)),
+            len(SqlChallenges(conn, fanout).claim_schedules(T0, limit)),
+        )
+
+    engine = create_async_engine(database_url)
     try:
-        with engine.begin() as first, engine.begin() as second:
-            held = (
-                [t.learner_id for t in SqlPushes(first, fanout).claim_due(T0, ["tg"], 1)],
-                len(SqlPushes(first, fanout).lease("tg", T0, T0 + HOUR, 1)),
-                len(SqlChallenges(first, fanout).claim_schedules(T0, 1)),
-            )
-            rest = (
-                [t.learner_id for t in SqlPushes(second, fanout).claim_due(T0, ["tg"], 10)],
-                len(SqlPushes(second, fanout).lease("tg", T0, T0 + HOUR, 10)),
-                len(SqlChallenges(second, fanout).claim_schedules(T0, 10)),
-            )
+        async with engine.begin() as first, engine.begin() as second:
+            held = await first.run_sync(claims, 1)
+            rest = await second.run_sync(claims, 10)
     finally:
-        engine.dispose()
+        await engine.dispose()
     assert len(held[0]) == 1 and sorted(held[0] + rest[0]) == ids
     assert held[1:] == rest[1:] == (1, 1)
 

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    inspect,
+    select,
+)
 
 from bot.storage.database import SchemaOutOfDate, SqlDatabase, alembic_config
 from bot.storage.tables import learners, metadata, outbox
@@ -95,3 +107,51 @@ async def test_push_snoozed_migration_goes_down_and_up(db: SqlDatabase) -> None:
         return gone, bool(conn.execute(select(learners.c.push_snoozed)).scalar_one())
 
     assert await db.run_connection(down_and_up) == (True, False)
+
+
+async def test_snoozes_pending_in_the_old_job_store_become_next_push_instants(
+    db: SqlDatabase,
+) -> None:
+    """0008: each ``snooze-<learner id>`` job of APScheduler's table becomes that learner's
+    snoozed next push; reveal jobs are dropped (the sweep reveals overdue runs); the table goes."""
+    due = datetime(2026, 3, 1, 13, 5, tzinfo=UTC)
+
+    def migrate(conn: Connection) -> tuple[list[tuple[Any, ...]], bool]:
+        command.downgrade(alembic_config(conn), "0007")
+        for learner_id in (1, 2):
+            conn.execute(
+                insert(learners).values(
+                    id=learner_id,
+                    platform="tg",
+                    platform_user_id=str(learner_id),
+                    display_name="A",
+                    created_at=T0,
+                    next_push_at=T0 + timedelta(days=1),
+                )
+            )
+        jobs = Table(
+            "apscheduler_jobs",
+            MetaData(),
+            Column("id", String(191), primary_key=True),
+            Column("next_run_time", Float(25), index=True),
+            Column("job_state", LargeBinary, nullable=False),
+        )
+        jobs.create(conn)
+        conn.execute(
+            insert(jobs),
+            [
+                {"id": "snooze-1", "next_run_time": due.timestamp(), "job_state": b"x"},
+                {"id": "reveal-7", "next_run_time": due.timestamp(), "job_state": b"x"},
+            ],
+        )
+        command.upgrade(alembic_config(conn), "head")
+        rows = conn.execute(
+            select(learners.c.id, learners.c.next_push_at, learners.c.push_snoozed).order_by(
+                learners.c.id
+            )
+        ).all()
+        return [tuple(r) for r in rows], inspect(conn).has_table("apscheduler_jobs")
+
+    rows, table_left = await db.run_connection(migrate)
+    assert rows == [(1, due, True), (2, T0 + timedelta(days=1), False)]
+    assert not table_left
