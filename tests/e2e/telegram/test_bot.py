@@ -299,6 +299,78 @@ async def test_double_tap_and_forged_callbacks_record_one_review(
     no_errors(caplog)
 
 
+def shown(message: dict[str, Any]) -> str:
+    return str(message.get("text") or message.get("caption") or "")
+
+
+async def review_until_done(bot: Harness, user: TgUser, rating: str = "Easy") -> None:
+    """Reveal and rate each card shown in the private chat until none comes."""
+    for _ in range(20):
+        card = bot.api.last_message(user.id)
+        if "Show answer" not in [label for label, _ in card_buttons(card)]:
+            return
+        await bot.tap(user, card, "Show answer")
+        await bot.tap(user, bot.api.message_with_button(user.id, rating), rating)
+    raise AssertionError("the cards did not run out")
+
+
+def card_buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+async def test_a_push_session_ends_after_its_size_and_done_for_today_comes_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A daily push starts a session of ``per_push`` cards: after that many ratings comes
+    "That was today's session", and no further card (today's old path asked for the next
+    card once more after a "done" reply, so the session went on, and "Done for today"
+    came twice: in the rated card's note and as a message of its own)."""
+    async with telegram_bot(tmp_path, renderer=False) as bot:
+        await onboard(bot, ANA, "attention")
+        await bot.send(ANA, "/settings new 4")
+        await bot.send(ANA, "/settings per_push 2")
+        assert "per_push: 2" in bot.api.last_message(ANA.id)["text"]
+        # Four new cards studied: each is due again in ten minutes.
+        await bot.send(ANA, "/review")
+        for _ in range(4):
+            front = bot.api.last_message(ANA.id)
+            await bot.tap(ANA, front, "Show answer")
+            await bot.tap(ANA, bot.api.messages[(ANA.id, front["message_id"])], "Good")
+        assert bot.query("SELECT count(*) FROM review_logs") == [(4,)]
+
+        # The daily push (09:00) finds the four due; its session is two cards.
+        bot.clock.advance(timedelta(hours=1, minutes=5))
+        assert await bot.app.pushes.tick(["telegram"]) == 1
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
+        push = bot.api.message_with_button(ANA.id, "Snooze")
+        assert "4 cards due. Today's session: 2" in shown(push)
+        await bot.tap(ANA, push, "Show answer")
+        await bot.tap(ANA, bot.api.messages[(ANA.id, push["message_id"])], "Good")
+        second = bot.api.last_message(ANA.id)
+        assert second["message_id"] != push["message_id"]
+        await bot.tap(ANA, second, "Show answer")
+        sent = len(bot.api.sent("sendMessage|sendPhoto", ANA.id))
+        await bot.tap(ANA, bot.api.messages[(ANA.id, second["message_id"])], "Good")
+
+        rated = bot.api.messages[(ANA.id, second["message_id"])]
+        assert "Good: see it again in" in shown(rated) and "reply_markup" not in rated
+        [summary] = bot.api.sent("sendMessage|sendPhoto", ANA.id)[sent:]
+        assert "That was today's session of 2 cards" in summary.plain
+        assert bot.api.last_message(ANA.id)["text"] == summary.plain, "no card after it"
+        assert not summary.buttons
+        assert bot.query("SELECT count(*) FROM review_logs WHERE source = 'push'") == [(2,)]
+
+        # Going on by hand until the day's cards run out: "Done for today" comes once.
+        await bot.send(ANA, "/review")
+        await review_until_done(bot, ANA)
+        done = [m for m in bot.api.messages_in(ANA.id) if "Done for today" in shown(m)]
+        assert len(done) == 1
+        assert done[0] == bot.api.last_message(ANA.id)
+        assert_all_answered(bot)
+    no_errors(caplog)
+
+
 # ---------------------------------------------------------------------- groups
 
 
