@@ -1,5 +1,6 @@
 """Telegram (python-telegram-bot 22): study in private chats; /quiz and /challenge in groups."""
 
-from bot.platforms.telegram.platform import PLATFORM, TelegramPlatform, build_telegram
+from bot.platforms.telegram.platform import TelegramPlatform
+from bot.platforms.telegram.updates import PLATFORM
 
-__all__ = ["PLATFORM", "TelegramPlatform", "build_telegram"]
+__all__ = ["PLATFORM", "TelegramPlatform"]

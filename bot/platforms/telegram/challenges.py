@@ -1,8 +1,10 @@
 """/challenge in Telegram groups: parsing the subcommands, and the texts around them.
 
 Pure helpers (no network): :func:`parse_challenge` turns the words after
-``/challenge`` into a :class:`ChallengeCommand` for the platform to run against
-``app.challenges``; :func:`is_admin_status` reads a ``getChatMember`` status.
+``/challenge`` (Telegram's command syntax) into a :class:`ChallengeCommand` for the
+commands to run against the core's challenge service, which checks the values
+(a time zone is passed as typed: the core resolves "new york");
+:func:`is_admin_status` reads a ``getChatMember`` status.
 Deep links that join a run are ``/start ch_<run token>`` (:func:`join_start`).
 """
 
@@ -14,17 +16,12 @@ from typing import Final, Literal
 
 from telegram.constants import ChatMemberStatus
 
-from bot.core.actions import Action, BadPayload, decode
-from bot.platforms.telegram.onboarding import resolve_zone
-
 __all__ = [
-    "ASSESSMENT_KINDS",
     "CHALLENGE_PRIVATE",
     "CHALLENGE_USAGE",
     "JOIN_PREFIX",
     "NEEDS_ADMIN",
     "ChallengeCommand",
-    "action_of",
     "is_admin_status",
     "join_start",
     "parse_challenge",
@@ -45,10 +42,6 @@ CommandName = Literal[
 #: Subcommands whose answer depends on whether the member is a group admin.
 NEEDS_ADMIN: Final[frozenset[str]] = frozenset(
     {"start", "cancel", "reveal", "schedule", "unschedule", "configure"}
-)
-#: Payload kinds of the private self-assessment's buttons.
-ASSESSMENT_KINDS: Final[frozenset[str]] = frozenset(
-    {"check", "grade", "assessed", "share", "showname"}
 )
 #: ``/start`` parameter prefix of a deep link that joins a challenge run.
 JOIN_PREFIX: Final = "ch_"
@@ -126,7 +119,7 @@ def parse_challenge(args: Sequence[str]) -> ChallengeCommand:
     if sub in ("timezone", "tz"):
         if not rest:
             return _usage("Which time zone? For example /challenge timezone Europe/Paris")
-        return ChallengeCommand("configure", key="timezone", value=resolve_zone(" ".join(rest)))
+        return ChallengeCommand("configure", key="timezone", value=" ".join(rest))
     if sub == "permissions":
         if not rest:
             return _usage("Who may run challenges? /challenge permissions admins|everyone")
@@ -137,14 +130,6 @@ def parse_challenge(args: Sequence[str]) -> ChallengeCommand:
 def is_admin_status(status: str) -> bool:
     """Whether a ``getChatMember`` status is the group's owner or one of its admins."""
     return status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
-
-
-def action_of(data: str) -> Action | None:
-    """The core action a button payload encodes, or None when it is not one."""
-    try:
-        return decode(data)
-    except BadPayload:
-        return None
 
 
 def join_start(arg: str) -> str | None:

@@ -1,9 +1,127 @@
-"""bot.platforms.telegram.formatting: the limits its splitting works under."""
+"""bot.platforms.telegram.formatting: core replies as Telegram HTML, checked with the same
+strict parser the fake Bot API uses, split under the limits counted in UTF-16."""
 
 from __future__ import annotations
 
-from bot.platforms.telegram.formatting import TELEGRAM_CAPTION, TELEGRAM_MESSAGE
+import pytest
+
+from bot.core.messages import Button, CardView, Reply
+from bot.platforms.telegram.formatting import (
+    TELEGRAM_CAPTION,
+    TELEGRAM_MESSAGE,
+    card_markdown,
+    keyboard,
+    prepare,
+    reply_markdown,
+    split_html,
+    to_html,
+    unwrap,
+)
+from tests.e2e.telegram.fake import parse_html, utf16
+
+
+def visible(markup: str) -> str:
+    return parse_html(markup)[0]
+
+
+def test_everything_is_escaped_and_only_our_markup_becomes_tags() -> None:
+    markup = to_html("**Bold** & *it* <script>alert(1)</script> `x < y` 2*3*4 a**b")
+    assert markup == (
+        "<b>Bold</b> &amp; <i>it</i> &lt;script&gt;alert(1)&lt;/script&gt; "
+        "<code>x &lt; y</code> 2*3*4 a**b"
+    )
+    assert visible(markup) == "Bold & it <script>alert(1)</script> x < y 2*3*4 a**b"
+
+
+def test_code_blocks_become_pre_and_keep_their_text() -> None:
+    markup = to_html("Before\n```python\nif a < b and c > d:\n    **x**\n```\nafter")
+    assert (
+        '<pre><code class="language-python">if a &lt; b and c &gt; d:\n    **x**</code></pre>'
+        in markup
+    )
+    assert visible(markup).startswith("Before\nif a < b")
+
+
+def test_odd_emphasis_falls_back_to_plain_escaped_text() -> None:
+    markup = to_html("**a *b** c* <d>")
+    parse_html(markup)  # well formed
+    assert "&lt;d&gt;" in markup
+
+
+def test_math_becomes_unicode_and_tables_become_monospace() -> None:
+    text = prepare(
+        "Scores: $\\frac{QK^T}{\\sqrt{d_k}}$\n\n"
+        "| operand | shape |\n|---|---|\n| $Q$ | $n \\times d_k$ |"
+    )
+    assert "QKᵀ/√d_k" in text
+    assert "$" not in text
+    markup = to_html(text)
+    assert "<pre>operand | shape" in markup
+    assert "Q       | n × d_k" in visible(markup)
+
+
+def test_unwrap_joins_soft_breaks_but_keeps_lists_tables_and_code() -> None:
+    text = (
+        "one\ntwo\n\n- item\n- item\ncontinued\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\nx\ny\n```"
+    )
+    assert unwrap(text) == (
+        "one two\n\n- item\n- item continued\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\nx\ny\n```"
+    )
+
+
+@pytest.mark.parametrize("first", [TELEGRAM_CAPTION, TELEGRAM_MESSAGE])
+def test_split_respects_the_limits_counted_in_utf16(first: int) -> None:
+    paragraph = "Emoji 🙂 count twice in UTF-16 & so do 𝔼 letters; <tags> stay text. " * 9
+    markdown = "\n\n".join(f"**{n}.** {paragraph}" for n in range(40))
+    pieces = split_html(markdown, first)
+    assert len(pieces) >= 4
+    assert utf16(visible(pieces[0])) <= first
+    assert all(utf16(visible(p)) <= TELEGRAM_MESSAGE for p in pieces)
+    joined = "".join(visible(p) for p in pieces)
+    assert joined.count("<tags>") == 40 * 9
+
+
+def test_a_long_code_block_is_closed_and_reopened() -> None:
+    code = "\n".join(f"line {i} <{i}>" for i in range(800))
+    pieces = split_html(f"```\n{code}\n```", TELEGRAM_MESSAGE)
+    assert len(pieces) >= 2
+    for piece in pieces:
+        assert piece.startswith("<pre>") and piece.endswith("</pre>")
+        assert utf16(visible(piece)) <= TELEGRAM_MESSAGE
+
+
+def test_a_card_reply_has_title_front_back_and_image_text_when_no_photo() -> None:
+    card = CardView(
+        card_id="c1",
+        deck_title="Deck <1>",
+        title="Keys & values",
+        front="Shape of $K$?",
+        back="$n \\times d_k$",
+        mnemonic="K for keys",
+        notes="See\nalso V.",
+        image_kind="shape",
+        image_spec="X[n,d] @ W_K[d,d_k] -> K[n,d_k]; n=6",
+    )
+    reply = Reply(
+        "back", "From the quiz", card=card, buttons=((Button("Good", "r:abcdefgh:3", "rate"),),)
+    )
+    markup = to_html(prepare(reply_markdown(reply, image_shown=False)))
+    shown = visible(markup)
+    assert shown.startswith("From the quiz\n\nKeys & values · Deck <1>")
+    assert "X[n,d] · W_K[d,d_k] → K[n,d_k]  (n=6)" in shown
+    assert "Answer\nn × d_k" in shown
+    assert "Notes\nSee also V." in shown
+    assert "X[n,d]" not in card_markdown(card, image_shown=True)
+    [[button]] = keyboard(reply).inline_keyboard  # type: ignore[union-attr]
+    assert (button.text, button.callback_data) == ("Good", "r:abcdefgh:3")
+    assert keyboard(Reply("info", "x")) is None
 
 
 def test_limits() -> None:
     assert (TELEGRAM_MESSAGE, TELEGRAM_CAPTION) == (4096, 1024)
+
+
+def test_one_line_display_math_keeps_the_paragraphs_around_it() -> None:
+    """A ``$$...$$`` line is not the start of a multi-line block (references use both)."""
+    markdown = "Formula:\n\n$$a = b$$\n\n$c$ is\nnext.\n\nThen:\n\n$$\nd =\n  e\n$$\n\nend"
+    assert unwrap(markdown) == "Formula:\n\n$$a = b$$\n\n$c$ is next.\n\nThen:\n\n$$d = e$$\n\nend"

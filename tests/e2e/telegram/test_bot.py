@@ -15,13 +15,16 @@ from typing import Any
 import pytest
 from telegram.ext import Updater
 
+from bot.core.learners import Who
 from bot.core.messages import Reply
-from bot.core.pushes import DeliveryRetry
-from bot.core.study import EXPIRED_TEXT, Who
-from bot.jobs.scheduler import close_quizzes
-from bot.platforms.telegram.platform import SENT_PRIVATELY, SORRY
-from tests.e2e.telegram_fake import BOT_USERNAME, TOKEN, Call, TgUser, button_data, utf16
-from tests.e2e.telegram_harness import GROUP, Harness, telegram_bot
+from bot.core.model import OutboxMessage
+from bot.core.ports import Delivery, DeliveryRetry
+from bot.core.study import EXPIRED_TEXT
+from bot.platforms.telegram.callbacks import SENT_PRIVATELY
+from bot.platforms.telegram.errors import SORRY
+from bot.platforms.telegram.sending import NETWORK_ATTEMPTS
+from tests.e2e.telegram.fake import BOT_USERNAME, TOKEN, Call, TgUser, button_data, utf16
+from tests.e2e.telegram.harness import GROUP, Harness, telegram_bot
 
 ANA = TgUser(101, "Ana", "ana")
 BEN = TgUser(102, "Ben")
@@ -49,6 +52,23 @@ async def onboard(bot: Harness, user: TgUser, topic: str | None = None) -> None:
     await bot.tap(user, bot.api.message_with_button(user.id, "All decks"), "All decks")
     if topic:
         await bot.send(user, f"/decks {topic}")
+
+
+async def add_push(bot: Harness, learner_id: int, card_id: str) -> None:
+    """Put a daily push of ``card_id`` for the learner in the outbox, as a push tick does."""
+    now = bot.clock.now()
+    push = OutboxMessage(
+        platform="telegram",
+        learner_id=learner_id,
+        kind="push",
+        text="1 card is due: about 1 minute.",
+        created_at=now,
+        not_before=now,
+        card_id=card_id,
+        prompt_token="pushTok000000001",
+        due_count=1,
+    )
+    await bot.app.db.run(lambda tx: tx.pushes.add_outbox([push]))
 
 
 def no_errors(caplog: pytest.LogCaptureFixture) -> None:
@@ -279,6 +299,78 @@ async def test_double_tap_and_forged_callbacks_record_one_review(
     no_errors(caplog)
 
 
+def shown(message: dict[str, Any]) -> str:
+    return str(message.get("text") or message.get("caption") or "")
+
+
+async def review_until_done(bot: Harness, user: TgUser, rating: str = "Easy") -> None:
+    """Reveal and rate each card shown in the private chat until none comes."""
+    for _ in range(20):
+        card = bot.api.last_message(user.id)
+        if "Show answer" not in [label for label, _ in card_buttons(card)]:
+            return
+        await bot.tap(user, card, "Show answer")
+        await bot.tap(user, bot.api.message_with_button(user.id, rating), rating)
+    raise AssertionError("the cards did not run out")
+
+
+def card_buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+async def test_a_push_session_ends_after_its_size_and_done_for_today_comes_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A daily push starts a session of ``per_push`` cards: after that many ratings comes
+    "That was today's session", and no further card (today's old path asked for the next
+    card once more after a "done" reply, so the session went on, and "Done for today"
+    came twice: in the rated card's note and as a message of its own)."""
+    async with telegram_bot(tmp_path, renderer=False) as bot:
+        await onboard(bot, ANA, "attention")
+        await bot.send(ANA, "/settings new 4")
+        await bot.send(ANA, "/settings per_push 2")
+        assert "per_push: 2" in bot.api.last_message(ANA.id)["text"]
+        # Four new cards studied: each is due again in ten minutes.
+        await bot.send(ANA, "/review")
+        for _ in range(4):
+            front = bot.api.last_message(ANA.id)
+            await bot.tap(ANA, front, "Show answer")
+            await bot.tap(ANA, bot.api.messages[(ANA.id, front["message_id"])], "Good")
+        assert bot.query("SELECT count(*) FROM review_logs") == [(4,)]
+
+        # The daily push (09:00) finds the four due; its session is two cards.
+        bot.clock.advance(timedelta(hours=1, minutes=5))
+        assert await bot.app.pushes.tick(["telegram"]) == 1
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
+        push = bot.api.message_with_button(ANA.id, "Snooze")
+        assert "4 cards due. Today's session: 2" in shown(push)
+        await bot.tap(ANA, push, "Show answer")
+        await bot.tap(ANA, bot.api.messages[(ANA.id, push["message_id"])], "Good")
+        second = bot.api.last_message(ANA.id)
+        assert second["message_id"] != push["message_id"]
+        await bot.tap(ANA, second, "Show answer")
+        sent = len(bot.api.sent("sendMessage|sendPhoto", ANA.id))
+        await bot.tap(ANA, bot.api.messages[(ANA.id, second["message_id"])], "Good")
+
+        rated = bot.api.messages[(ANA.id, second["message_id"])]
+        assert "Good: see it again in" in shown(rated) and "reply_markup" not in rated
+        [summary] = bot.api.sent("sendMessage|sendPhoto", ANA.id)[sent:]
+        assert "That was today's session of 2 cards" in summary.plain
+        assert bot.api.last_message(ANA.id)["text"] == summary.plain, "no card after it"
+        assert not summary.buttons
+        assert bot.query("SELECT count(*) FROM review_logs WHERE source = 'push'") == [(2,)]
+
+        # Going on by hand until the day's cards run out: "Done for today" comes once.
+        await bot.send(ANA, "/review")
+        await review_until_done(bot, ANA)
+        done = [m for m in bot.api.messages_in(ANA.id) if "Done for today" in shown(m)]
+        assert len(done) == 1
+        assert done[0] == bot.api.last_message(ANA.id)
+        assert_all_answered(bot)
+    no_errors(caplog)
+
+
 # ---------------------------------------------------------------------- groups
 
 
@@ -328,8 +420,8 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
 
         # The window ends: the sweep posts the answer and the tally, once.
         bot.clock.advance(timedelta(minutes=11))
-        assert await close_quizzes(bot.app) == 1
-        assert await close_quizzes(bot.app) == 0
+        assert await bot.app.quiz.sweep() == 1
+        assert await bot.app.quiz.sweep() == 0
         result = bot.api.sent("sendMessage", GROUP)[-1].plain
         assert "Quiz answer. 3 took part" in result
         assert "Good 1 · Easy 1 · 1 did not rate" in result
@@ -429,13 +521,21 @@ async def test_429_is_retried_and_a_blocked_user_becomes_unreachable(
         assert bot.slept == [0.5, 1.0], "network errors back off"
         assert "/review" in bot.api.sent("sendMessage", ANA.id)[-1].plain
 
-        # A daily push to a learner who blocked the bot.
+        # A daily push to a learner who blocked the bot: the platform says so, and the
+        # core records it (the platform marks no one itself).
         bot.api.fail("sendMessage", "blocked", chat_id=ANA.id, times=99)
         learner = await bot.app.study.learner(Who("telegram", str(ANA.id), "Ana"))
-        assert await bot.platform.push(learner, Reply("info", "You have 3 cards due.")) is False
+        blocked = await bot.platform.push(learner, Reply("info", "You have 3 cards due."))
+        assert blocked == Delivery(reached=False)
+        assert bot.query(
+            "SELECT unreachable FROM learners WHERE platform_user_id = ?", str(ANA.id)
+        ) == [(0,)]
+        await add_push(bot, learner.id, "att-purpose")
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
         assert bot.query(
             "SELECT unreachable FROM learners WHERE platform_user_id = ?", str(ANA.id)
         ) == [(1,)]
+        assert bot.query("SELECT sent_at, failed_at IS NOT NULL FROM outbox") == [(None, 1)]
 
         # Writing again makes them reachable; a refused reply marks them again, quietly.
         await bot.send(ANA, "/review")
@@ -444,7 +544,8 @@ async def test_429_is_retried_and_a_blocked_user_becomes_unreachable(
         ) == [(1,)]
 
         bot.api.failures.clear()
-        assert await bot.platform.push(learner, Reply("info", "You have 3 cards due.")) is True
+        reached = await bot.platform.push(learner, Reply("info", "You have 3 cards due."))
+        assert reached == Delivery(reached=True)
         assert bot.api.sent("sendMessage", ANA.id)[-1].plain == "You have 3 cards due."
     no_errors(caplog)
 
@@ -602,26 +703,11 @@ async def test_a_push_that_breaks_off_resumes_after_what_was_delivered(
     """A daily push of a photo plus the rest of a long front: the photo goes out, the
     text fails until the in-process retries run out, and the outbox's retry sends only
     the text with the buttons, not the photo again."""
-    from bot.core.model import OutboxMessage
-    from bot.platforms.telegram.platform import NETWORK_ATTEMPTS
-
     async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)]) as bot:
         await onboard(bot, ANA, "attention")
         learner_id = bot.learner_id(ANA)
         assert learner_id is not None
-        now = bot.clock.now()
-        push = OutboxMessage(
-            platform="telegram",
-            learner_id=learner_id,
-            kind="push",
-            text="1 card is due: about 1 minute.",
-            created_at=now,
-            not_before=now,
-            card_id="edge-long-photo",
-            prompt_token="pushTok000000001",
-            due_count=1,
-        )
-        await bot.app.db.run(lambda tx: tx.pushes.add_outbox([push]))
+        await add_push(bot, learner_id, "edge-long-photo")
         bot.api.clear()
 
         bot.api.fail("sendMessage", "network", chat_id=ANA.id, times=NETWORK_ATTEMPTS)
@@ -643,7 +729,7 @@ async def test_a_push_that_breaks_off_resumes_after_what_was_delivered(
 
         # Any other failure after the photo is a retry from the same point, too.
         broken = RuntimeError("drawing failed")
-        send_text = bot.platform._send_text
+        send_text = bot.platform.sender.send_text
         calls: list[int] = []
 
         async def second_fails(*args: Any, **kwargs: Any) -> Any:
@@ -654,7 +740,7 @@ async def test_a_push_that_breaks_off_resumes_after_what_was_delivered(
 
         learner = await bot.app.study.learner(Who("telegram", str(ANA.id), "Ana"))
         reply = Reply("info", "\n\n".join(["y" * 3000, "z" * 3000]))  # two messages
-        monkeypatch.setattr(bot.platform, "_send_text", second_fails)
+        monkeypatch.setattr(bot.platform.sender, "send_text", second_fails)
         with pytest.raises(DeliveryRetry) as failed:
             await bot.platform.push(learner, reply)
         assert failed.value.delivered == 1 and failed.value.__cause__ is broken

@@ -15,15 +15,15 @@ from typing import Any
 
 from telegram import Update
 
-from bot.app import App, build_app
+from bot.app import App, build_app, telegram_platform
 from bot.config import Secret, default_settings
 from bot.core.messages import HeatMap
-from bot.core.rendering import RenderedImage
+from bot.core.rendering import RenderedImage, Renderer
 from bot.platforms.telegram import TelegramPlatform
-from tests.e2e.telegram_fake import TOKEN, FakeBotAPI, TgUser, Updates, button_data
+from tests.e2e.telegram.fake import TOKEN, FakeBotAPI, TgUser, Updates, button_data
 from tests.fakes.clock import FixedClock
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 GROUP = -1001234567890
 
@@ -76,14 +76,11 @@ class FakeRenderer:
         return None
 
 
-def make_renderer() -> Any:
-    """The real MatplotlibRenderer when it exists (``bot.render.service``), else the fake."""
-    try:
-        from bot.render.service import MatplotlibRenderer  # type: ignore[import-not-found]
+def make_renderer() -> Renderer:
+    """The real MatplotlibRenderer (one worker process)."""
+    from bot.render.service import MatplotlibRenderer
 
-        return MatplotlibRenderer(workers=1)
-    except Exception:
-        return FakeRenderer()
+    return MatplotlibRenderer(workers=1)
 
 
 @dataclass
@@ -174,14 +171,15 @@ async def telegram_bot(
         study=replace(settings.study, enable_fuzzing=False),
     )
     clock = restart_of.clock if restart_of is not None else FixedClock(T0)
-    app = await build_app(settings, auto_upgrade=True, clock=clock)
+    drawing: Renderer | None = None
     if renderer:
-        app.renderer = FakeRenderer() if fake_renderer else make_renderer()
+        drawing = FakeRenderer() if fake_renderer else make_renderer()
+    app = await build_app(settings, auto_upgrade=True, clock=clock, renderer=drawing)
     api = restart_of.api if restart_of is not None else FakeBotAPI()
     api.clock = lambda: int(clock.now().timestamp())
     harness: Harness | None = None
     try:
-        platform = TelegramPlatform(app, request=api)
+        platform = telegram_platform(app, request=api)
         harness = Harness(
             app,
             platform,
@@ -197,8 +195,8 @@ async def telegram_bot(
         async def no_sleep(seconds: float) -> None:
             slept.append(seconds)
 
-        platform.sleep = no_sleep
-        app.platforms[platform.name] = platform
+        platform.sender.sleep = no_sleep
+        app.channels.attach(platform)
         if start:
             await platform.start()
         else:
@@ -206,6 +204,7 @@ async def telegram_bot(
         try:
             yield harness
         finally:
+            app.channels.detach(platform.name)
             await platform.stop()
     finally:
         await app.close()

@@ -14,13 +14,11 @@ from typing import Any
 
 import pytest
 
-from bot.jobs import runtime
-from bot.jobs.pushes import reveal_challenge
+from bot.core.inputs import PHOTO_HINT, TEXT_HINT
+from bot.platforms.telegram.callbacks import JOINED_PRIVATELY
 from bot.platforms.telegram.challenges import CHALLENGE_PRIVATE
-from bot.platforms.telegram.formatting import unwrap
-from bot.platforms.telegram.platform import JOINED_PRIVATELY, PHOTO_HINT, TEXT_HINT
-from tests.e2e.telegram_fake import BOT_USERNAME, Call, TgUser, button_data
-from tests.e2e.telegram_harness import GROUP, FakeRenderer, Harness, telegram_bot
+from tests.e2e.telegram.fake import BOT_USERNAME, Call, TgUser, button_data
+from tests.e2e.telegram.harness import GROUP, FakeRenderer, Harness, telegram_bot
 
 ANA = TgUser(101, "Ana", "ana")
 BEN = TgUser(102, "Ben")
@@ -156,7 +154,7 @@ async def test_a_challenge_with_a_late_member_a_resubmission_and_a_restart(
         assert "2 submitted: Ana, Ben." in status
         assert "1 joined and still writing: Cat." in status
         assert "no idea" not in status and "My page" not in status, "never what"
-        [(run_id,)] = bot.query("SELECT id FROM challenge_runs")
+        assert bot.query("SELECT count(*) FROM challenge_runs") == [(1,)]
     first = bot
 
     # The bot restarts; the deadline passes while it is down.
@@ -168,13 +166,9 @@ async def test_a_challenge_with_a_late_member_a_resubmission_and_a_restart(
             "SELECT count(*) FROM challenge_submissions WHERE submitted_at IS NOT NULL"
         ) == [(2,)]
 
-        # The persistent job fires (twice, say after a crash): one reveal.
-        runtime.set_app(bot.app)
-        try:
-            await reveal_challenge(run_id)
-            await reveal_challenge(run_id)
-        finally:
-            runtime.set_app(None)
+        # The deadline alarm fires (twice, say after a crash): one reveal.
+        assert await bot.app.challenges.reveal_overdue() == 1
+        assert await bot.app.challenges.reveal_overdue() == 0
         reveals = [
             c for c in bot.api.sent("sendPhoto|sendMessage", GROUP) if "Time is up" in c.plain
         ]
@@ -390,7 +384,7 @@ async def test_a_weekly_challenge_fires_at_local_time_across_the_dst_change(
         async def sweep_at(when: datetime) -> list[Call]:
             bot.clock.set(when)
             before = len(starts_in(bot, GROUP))
-            await bot.app.deliver(await bot.app.challenges.sweep())
+            await bot.app.challenges.sweep()
             return starts_in(bot, GROUP)[before:]
 
         def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -418,12 +412,3 @@ async def test_a_weekly_challenge_fires_at_local_time_across_the_dst_change(
         assert "Removed 1 weekly challenge" in bot.api.sent("sendMessage", GROUP)[-1].plain
         assert await sweep_at(at(15, 13, 0)) == []
     no_errors(caplog)
-
-
-# ---------------------------------------------------------------------- formatting
-
-
-def test_one_line_display_math_keeps_the_paragraphs_around_it() -> None:
-    """A ``$$...$$`` line is not the start of a multi-line block (references use both)."""
-    markdown = "Formula:\n\n$$a = b$$\n\n$c$ is\nnext.\n\nThen:\n\n$$\nd =\n  e\n$$\n\nend"
-    assert unwrap(markdown) == "Formula:\n\n$$a = b$$\n\n$c$ is next.\n\nThen:\n\n$$d = e$$\n\nend"

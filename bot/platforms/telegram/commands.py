@@ -1,0 +1,355 @@
+"""Commands and private messages: each becomes one core call, and its outcome is sent.
+
+Personal commands (/review, /stats, /settings, ...) work in the private chat;
+in a group they point there. /quiz and /challenge work in groups. /start sets a
+new learner up (the core's onboarding) or, as ``/start ch_<token>``, joins a
+group challenge. A private message that is not a command (text or a photo)
+goes to :meth:`bot.core.inputs.Inputs.text`. A command's notice is a short
+reply in the chat; its replies go to the chat, or to the private chat when
+they are for the person alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from telegram import Chat, Message, Update, User
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.core.challenges.service import ChallengeService
+from bot.core.inputs import Inputs
+from bot.core.learners import Who
+from bot.core.onboarding import Onboarding
+from bot.core.outcomes import Outcome
+from bot.core.quiz import QuizService
+from bot.core.study import StudyService
+from bot.platforms.telegram.challenges import (
+    CHALLENGE_PRIVATE,
+    CHALLENGE_USAGE,
+    NEEDS_ADMIN,
+    ChallengeCommand,
+    is_admin_status,
+    join_start,
+    parse_challenge,
+)
+from bot.platforms.telegram.formatting import to_html
+from bot.platforms.telegram.sending import Sender
+from bot.platforms.telegram.updates import command_name, is_private, who_of
+
+__all__ = [
+    "HELP_GROUP",
+    "HELP_PRIVATE",
+    "MENU_GROUP",
+    "MENU_PRIVATE",
+    "PRIVATE_COMMANDS",
+    "Commands",
+]
+
+log = logging.getLogger(__name__)
+
+#: Commands about the learner's own studies: answered in the private chat only.
+PRIVATE_COMMANDS: Final = (
+    ("review", "Study your next card"),
+    ("stats", "Your progress and what is due"),
+    ("settings", "Time zone, reminder time, daily limits"),
+    ("decks", "Decks, and which ones you study"),
+    ("undo", "Undo your last rating"),
+    ("unsuspend", "Bring suspended cards back"),
+    ("pause", "Pause the daily reminders"),
+    ("resume", "Resume the daily reminders"),
+    ("export", "Your review history as CSV"),
+    ("forget", "Delete everything I hold about you"),
+)
+#: The command menu of private chats.
+MENU_PRIVATE: Final = (
+    ("start", "Set up: time zone, reminder, decks"),
+    ("review", "Study your next card"),
+    ("stats", "Your progress and what is due"),
+    ("settings", "Time zone, reminder time, daily limits"),
+    ("decks", "Decks, and which ones you study"),
+    ("undo", "Undo your last rating"),
+    ("pause", "Pause the daily reminders"),
+    ("resume", "Resume the daily reminders"),
+    ("export", "Your review history as CSV"),
+    ("forget", "Delete everything I hold about you"),
+    ("help", "What I can do"),
+)
+#: The command menu of groups.
+MENU_GROUP: Final = (
+    ("quiz", "Quiz the group on a topic, e.g. /quiz attention"),
+    ("challenge", "Derive it from memory together: /challenge list"),
+    ("help", "What I can do here"),
+)
+
+HELP_PRIVATE: Final = (
+    "**Study**\n"
+    "/review your next card: tap Show answer, then rate Again, Hard, Good or Easy\n"
+    "/undo undo your last rating · /unsuspend bring suspended cards back\n"
+    "/stats your progress · /decks what you study (/decks attention)\n\n"
+    "**Settings**\n"
+    "/settings show or change (/settings timezone Europe/Paris, /settings new 15)\n"
+    "/pause /resume the daily reminder\n\n"
+    "**Your data**\n"
+    "/export your review history as CSV · /forget delete everything\n\n"
+    "In a group, /quiz attention quizzes everyone; you rate yourself here, privately. "
+    "Group challenges (/challenge) are answered here too."
+)
+HELP_GROUP: Final = (
+    "/quiz <topic> posts a card (try /quiz attention). Tap Reveal: I send you the answer "
+    "privately, you rate yourself, and it counts in your own schedule. "
+    "The answer and a tally come here when everyone has rated or time is up.\n\n"
+    "/challenge list: derive-it-from-memory challenges. Everyone answers me privately, "
+    "then the reference comes here and each of you grades yourself."
+)
+QUIZ_IN_PRIVATE: Final = (
+    "Quizzes are for groups: add me to a group and send /quiz attention there. "
+    "Here, /review gives you your own cards."
+)
+SETTINGS_USAGE: Final = "Usage: /settings KEY VALUE, for example /settings timezone Europe/Paris"
+
+
+class Commands:
+    """Handles commands and private messages.
+
+    Args:
+        sender: sends the outcomes.
+        study: the study loop and the learner's settings and data.
+        quiz: group quizzes.
+        challenges: group challenges.
+        onboarding: /start's walk-through.
+        inputs: private messages, and commands ending an open question.
+    """
+
+    def __init__(
+        self,
+        sender: Sender,
+        *,
+        study: StudyService,
+        quiz: QuizService,
+        challenges: ChallengeService,
+        onboarding: Onboarding,
+        inputs: Inputs,
+    ) -> None:
+        self.sender = sender
+        self.study = study
+        self.quiz = quiz
+        self.challenges = challenges
+        self.onboarding = onboarding
+        self.inputs = inputs
+
+    async def show(self, chat_id: int, user: User, outcome: Outcome) -> None:
+        """Send an outcome: its notice as a short reply, then its replies (the ones for the
+        person alone to their private chat)."""
+        if outcome.notice:
+            await self.sender.send_text(chat_id, to_html(outcome.notice))
+        target = user.id if outcome.to == "private" else chat_id
+        await self.sender.send_replies(target, outcome.replies)
+
+    def _commanded(self, user: User, chat: Chat) -> Who:
+        """Who sent a command; in a private chat it ends any question left open."""
+        who = who_of(user)
+        if is_private(chat):
+            self.inputs.command(who)
+        return who
+
+    async def _say(self, chat_id: int, markdown: str) -> None:
+        await self.sender.send_text(chat_id, to_html(markdown))
+
+    # ------------------------------------------------------------------ /start, /help
+
+    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/start``: in a group, what I do; privately, the walk-through or a challenge's join."""
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None:
+            return
+        if not is_private(chat):
+            await self.sender.send_text(
+                chat.id,
+                to_html(HELP_GROUP)
+                + f'\n\nFor your own daily reviews, <a href="{self.sender.link("hi")}">'
+                "open a private chat with me</a>.",
+            )
+            return
+        # Enrols the learner, makes them reachable again, and keeps their chat for pushes.
+        who = who_of(user, dm_channel=chat.id)
+        self.inputs.command(who)
+        arg = context.args[0] if context.args else ""
+        run_token = join_start(arg)
+        if run_token is not None:
+            # From a challenge's "Submit my answer" when the bot could not write first.
+            outcome = await self.challenges.join(who, run_token)
+        else:
+            outcome = await self.onboarding.start(who, after_quiz=arg == "quiz")
+        await self.show(chat.id, user, outcome)
+
+    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/help``: the commands of a private chat, or of a group."""
+        user, chat = update.effective_user, update.effective_chat
+        if chat is None:
+            return
+        if user is not None:
+            self._commanded(user, chat)
+        await self._say(chat.id, HELP_PRIVATE if is_private(chat) else HELP_GROUP)
+
+    # ------------------------------------------------------------------ groups
+
+    async def on_quiz(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/quiz <topic>`` in a group (in a private chat: where to use it)."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return
+        who = self._commanded(user, chat)
+        if is_private(chat):
+            await self._say(chat.id, QUIZ_IN_PRIVATE)
+            return
+        topic = " ".join(context.args or ())
+        await self.show(chat.id, user, await self.quiz.start(who, str(chat.id), topic))
+
+    async def on_challenge(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/challenge <subcommand>`` in a group (in a private chat: where to use it)."""
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None:
+            return
+        who = self._commanded(user, chat)
+        if is_private(chat):
+            await self._say(chat.id, CHALLENGE_PRIVATE)
+            return
+        command = parse_challenge(context.args or ())
+        if command.action == "usage":
+            await self._say(
+                chat.id, CHALLENGE_USAGE if command.problem is None else command.problem
+            )
+            return
+        admin = False
+        if command.action in NEEDS_ADMIN:
+            admin = await self._is_admin(chat.id, user.id, message)
+        outcome = await self._challenge(who, str(chat.id), command, admin)
+        await self.show(chat.id, user, outcome)
+
+    async def _challenge(
+        self, who: Who, chat_id: str, command: ChallengeCommand, admin: bool
+    ) -> Outcome:
+        """Run one parsed /challenge subcommand against the core."""
+        challenges = self.challenges
+        action = command.action
+        if action == "list":
+            return challenges.list_all()
+        if action == "start":
+            return await challenges.start(
+                who, chat_id, command.challenge_id or "", command.minutes, admin
+            )
+        if action == "status":
+            return await challenges.status(who, chat_id)
+        if action == "cancel":
+            return await challenges.cancel(who, chat_id, admin)
+        if action == "reveal":
+            return await challenges.reveal(who, chat_id, admin)
+        if action == "schedule":
+            return await challenges.schedule(
+                who, chat_id, command.challenge_id or "", command.weekday, command.at, admin
+            )
+        if action == "unschedule":
+            return await challenges.unschedule(who, chat_id, command.challenge_id, admin)
+        return await challenges.configure(who, chat_id, command.key, command.value, admin)
+
+    async def _is_admin(self, chat_id: int, user_id: int, message: Message) -> bool:
+        """Whether the sender is the group's owner or an admin (Telegram's getChatMember).
+
+        A message sent anonymously on behalf of the group comes from one of its admins.
+        When Telegram cannot tell, the answer is no.
+        """
+        if message.sender_chat is not None and message.sender_chat.id == chat_id:
+            return True
+        bot = self.sender.bot
+        try:
+            member = await self.sender.call(lambda: bot.get_chat_member(chat_id, user_id))
+        except TelegramError as exc:
+            log.info("could not look up member %s of chat %s: %s", user_id, chat_id, exc)
+            return False
+        return is_admin_status(member.status)
+
+    # ------------------------------------------------------------------ personal commands
+
+    async def on_private_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """One of :data:`PRIVATE_COMMANDS`: answered privately (a group gets a pointer)."""
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None:
+            return
+        command = command_name(message)
+        who = who_of(user)
+        self.inputs.command(who)  # a personal command ends any question left open
+        if not is_private(chat):
+            await self.sender.send_text(
+                chat.id,
+                f'/{command} is personal, so let\'s do it in <a href="{self.sender.link("hi")}">'
+                "our private chat</a>. Here, try /quiz attention.",
+            )
+            return
+        args = list(context.args or ())
+        if command == "settings" and len(args) == 1:
+            await self._say(chat.id, SETTINGS_USAGE)
+            return
+        await self.show(chat.id, user, await self._personal(who, command, args))
+
+    async def _personal(self, who: Who, command: str, args: list[str]) -> Outcome:
+        """Run a personal command against the core."""
+        study = self.study
+        if command == "review":
+            return await study.next(who, "dm")
+        if command == "undo":
+            return await study.undo(who, "dm")
+        if command == "unsuspend":
+            return await study.unsuspend(who, args or None)
+        if command == "stats":
+            return await study.stats(who)
+        if command == "settings":
+            if args:
+                return await study.change_setting(who, args[0], " ".join(args[1:]))
+            return await study.settings(who, menu=True)
+        if command == "decks":
+            return (
+                await study.study_topics(who, args) if args else await study.decks(who, menu=True)
+            )
+        if command in ("pause", "resume"):
+            return await study.pause(who, command == "pause")
+        if command == "export":
+            return await study.export(who)
+        if command == "forget":
+            return await study.request_forget(who)
+        raise AssertionError(f"unhandled personal command /{command}")  # pragma: no cover
+
+    async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command I don't have; in a group, answered only when addressed to me by name."""
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or chat is None:
+            return
+        head = (message.text or "").split(maxsplit=1)[0] if (message.text or "").strip() else ""
+        if not is_private(chat):
+            # In groups, only answer commands addressed to this bot by name.
+            username = (self.sender.bot.username or "").lower()
+            if not username or not head.lower().endswith(f"@{username}"):
+                return
+        elif user is not None:
+            self._commanded(user, chat)
+        command = head.split("@", 1)[0]
+        await self._say(chat.id, f"I don't know {command}. Send /help for the commands.")
+
+    # ------------------------------------------------------------------ private messages
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A private message: a challenge answer, an answer to an open question, or a hint."""
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None or not message.text:
+            return
+        await self.show(chat.id, user, await self.inputs.text(who_of(user), message.text))
+
+    async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A private photo: a page answering a challenge (its caption as text), or a hint."""
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None or not message.photo:
+            return
+        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        outcome = await self.inputs.text(who_of(user), message.caption, largest.file_id)
+        await self.show(chat.id, user, outcome)

@@ -1,0 +1,426 @@
+"""Sending to Telegram: Bot API requests with retries, and core replies as messages.
+
+A :class:`~bot.core.messages.Reply` becomes parts sent in order: its first photo
+or file (a card image, a photo it names, a drawn figure, an attachment) with the
+start of the text as its caption, the rest of the text split under Telegram's
+limits, then any further photos; the buttons go on the last part. Drawn images
+are uploaded once and sent again by their Telegram file id. The tapped message
+of a button can be edited into a reply, or closed with a note.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Final, TypeVar
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+
+from bot.core.drawing import draw_card, draw_figure, draw_text
+from bot.core.messages import Attachment, CardView, Reply
+from bot.core.rendering import RenderedImage, Renderer
+from bot.platforms.telegram.formatting import (
+    TELEGRAM_CAPTION,
+    TELEGRAM_MESSAGE,
+    keyboard,
+    reply_markdown,
+    split_html,
+    to_html,
+)
+from bot.text.markdown import needs_image, table_to_monospace
+from bot.text.split import utf16_len
+
+__all__ = [
+    "BACKOFF_CAP",
+    "BACKOFF_FIRST",
+    "FILE_ID_CACHE",
+    "NETWORK_ATTEMPTS",
+    "Progress",
+    "Sender",
+    "not_modified",
+    "unreachable",
+]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Attempts of a request that failed on the network, with capped exponential backoff.
+NETWORK_ATTEMPTS: Final = 4
+BACKOFF_FIRST: Final = 0.5
+BACKOFF_CAP: Final = 8.0
+#: Drawn images already uploaded: content key -> Telegram file_id (reused, not re-uploaded).
+FILE_ID_CACHE: Final = 512
+PHOTO_GONE: Final = "(The photo is no longer available.)"
+NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
+
+#: What goes with a part's text: a drawn image, a photo Telegram holds (its file id),
+#: a file, or nothing (a text message).
+Media = RenderedImage | str | Attachment
+Part = tuple[str, Media | None]
+
+
+def not_modified(exc: BaseException) -> bool:
+    """Telegram's answer to an edit that changes nothing (harmless)."""
+    return isinstance(exc, BadRequest) and "not modified" in str(exc).lower()
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Telegram refuses to deliver to this user: blocked, deactivated, never started."""
+    if isinstance(exc, Forbidden):
+        return True
+    return isinstance(exc, BadRequest) and "chat not found" in str(exc).lower()
+
+
+class Progress:
+    """How far one push got: the first ``skip`` messages went out on an earlier try."""
+
+    def __init__(self, skip: int = 0) -> None:
+        self.skip = skip
+        self.seen = 0  # messages of the reply reached so far
+        self.delivered = 0  # messages Telegram accepted in this try
+
+    def passed(self) -> bool:
+        """Count the next message; True if an earlier try already delivered it."""
+        self.seen += 1
+        return self.seen <= self.skip
+
+
+class Sender:
+    """Sends, edits and answers through one bot.
+
+    Args:
+        bot: the application's bot (its rate limiter retries 429s as Telegram says).
+        renderer: draws card images, figures and wide tables; None sends text only.
+    """
+
+    def __init__(self, bot: Bot, renderer: Renderer | None) -> None:
+        self.bot = bot
+        self.renderer = renderer
+        #: Awaited between network retries (tests replace it so no time passes).
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._file_ids: OrderedDict[str, str] = OrderedDict()
+
+    async def call(self, request: Callable[[], Awaitable[T]]) -> T:
+        """Run one Bot API request, retrying network failures with capped backoff.
+
+        Telegram's own refusals (400, 403) are not retried; 429 is retried inside
+        the rate limiter after the time Telegram gives.
+        """
+        delay = BACKOFF_FIRST
+        for attempt in range(1, NETWORK_ATTEMPTS + 1):
+            try:
+                return await request()
+            except BadRequest:
+                raise
+            except NetworkError as exc:
+                if attempt == NETWORK_ATTEMPTS:
+                    raise
+                log.warning(
+                    "telegram network error (attempt %d of %d), retrying in %.1fs: %s",
+                    attempt,
+                    NETWORK_ATTEMPTS,
+                    delay,
+                    exc,
+                )
+                await self.sleep(delay)
+                delay = min(delay * 2, BACKOFF_CAP)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def link(self, start: str = "") -> str:
+        """A link that opens the private chat with the bot (``start``: its /start argument)."""
+        return f"https://t.me/{self.bot.username}" + (f"?start={start}" if start else "")
+
+    # ------------------------------------------------------------------ new messages
+
+    async def send_text(
+        self, chat_id: int, html_text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> Message:
+        """Send one HTML message (no link previews)."""
+        bot = self.bot
+        return await self.call(
+            lambda: bot.send_message(
+                chat_id,
+                html_text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+        )
+
+    async def send_photo(
+        self,
+        chat_id: int,
+        image: RenderedImage | str,
+        caption: str,
+        markup: InlineKeyboardMarkup | None,
+    ) -> Message:
+        """Send a drawn image (uploaded once, then by file_id) or a Telegram file_id."""
+        bot = self.bot
+
+        async def send(photo: str | InputFile) -> Message:
+            return await self.call(
+                lambda: bot.send_photo(
+                    chat_id,
+                    photo,
+                    caption=caption or None,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+            )
+
+        if isinstance(image, str):
+            return await send(image)
+        cached = self._file_ids.get(image.key)
+        if cached is not None:
+            try:
+                return await send(cached)
+            except BadRequest as exc:
+                if not_modified(exc):
+                    raise
+                log.info("cached telegram photo refused (%s); uploading it again", exc)
+                self._file_ids.pop(image.key, None)
+        message = await send(InputFile(image.data, filename=image.filename))
+        if message.photo:
+            self._file_ids[image.key] = message.photo[-1].file_id
+            while len(self._file_ids) > FILE_ID_CACHE:
+                self._file_ids.popitem(last=False)
+        return message
+
+    async def send_document(
+        self,
+        chat_id: int,
+        attachment: Attachment,
+        caption: str,
+        markup: InlineKeyboardMarkup | None,
+    ) -> Message:
+        """Send a file with an HTML caption."""
+        bot = self.bot
+        return await self.call(
+            lambda: bot.send_document(
+                chat_id,
+                InputFile(attachment.data, filename=attachment.filename),
+                caption=caption or None,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+        )
+
+    async def send_parts(
+        self,
+        chat_id: int,
+        parts: Sequence[Part],
+        markup: InlineKeyboardMarkup | None,
+        progress: Progress | None = None,
+    ) -> list[Message]:
+        """Send text, photo and file parts in order; the buttons go on the last one.
+
+        A photo given by file_id that Telegram refuses is replaced by its caption alone.
+        With ``progress``, parts it says went out before are skipped and each part
+        Telegram accepts is counted.
+        """
+        sent: list[Message] = []
+        for i, (text, media) in enumerate(parts):
+            if progress is not None and progress.passed():
+                continue
+            last = markup if i == len(parts) - 1 else None
+            if media is None:
+                sent.append(await self.send_text(chat_id, text, last))
+            elif isinstance(media, Attachment):
+                sent.append(await self.send_document(chat_id, media, text, last))
+            else:
+                try:
+                    sent.append(await self.send_photo(chat_id, media, text, last))
+                except BadRequest as exc:
+                    if not isinstance(media, str) or not_modified(exc):
+                        raise
+                    log.warning("telegram refused the photo %s: %s", media, exc)
+                    if text or last is not None:
+                        sent.append(await self.send_text(chat_id, text or PHOTO_GONE, last))
+            if progress is not None:
+                progress.delivered += 1
+        return sent
+
+    async def send_reply(
+        self,
+        chat_id: int,
+        reply: Reply,
+        *,
+        images: bool = True,
+        progress: Progress | None = None,
+    ) -> list[Message]:
+        """Send a core reply to a chat: its card image, a photo it names, its figure or its
+        file first, with the start of the text as the caption; the rest of the HTML text
+        split under Telegram's limits; the buttons on the last message.
+
+        ``images`` only decides whether card images (and wide tables) are drawn.
+        ``progress`` resumes a push after the messages an earlier try delivered.
+        """
+        image = await draw_card(self.renderer, reply.card) if images else None
+        extra = await self._table_image(reply.card) if images else None
+        media: list[Media] = [image] if image is not None else []
+        if reply.photo_ref:
+            media.append(reply.photo_ref)
+        figure = await draw_figure(self.renderer, reply.figure)
+        if figure is not None:
+            media.append(figure)
+        if reply.attachment is not None:
+            media.append(reply.attachment)
+        markdown = reply_markdown(reply, image_shown=image is not None)
+        chunks = split_html(markdown, TELEGRAM_CAPTION if media else TELEGRAM_MESSAGE)
+        parts: list[Part] = []
+        if media:
+            parts.append((chunks.pop(0) if chunks else "", media[0]))
+        parts.extend((chunk, None) for chunk in chunks)
+        parts.extend(("", item) for item in media[1:])
+        if extra is not None:
+            parts.append(("", extra))
+        if not parts:
+            return []
+        return await self.send_parts(chat_id, parts, keyboard(reply), progress)
+
+    async def send_replies(self, chat_id: int, replies: Sequence[Reply]) -> None:
+        """Send replies to a chat, in order."""
+        for reply in replies:
+            await self.send_reply(chat_id, reply)
+
+    async def _table_image(self, card: CardView | None) -> RenderedImage | None:
+        """A drawing of the back's tables or wide code, when monospace would not fit a phone."""
+        if self.renderer is None or card is None or card.back is None:
+            return None
+        if not needs_image(table_to_monospace(card.back)):
+            return None
+        return await draw_text(self.renderer, card.back)
+
+    # ------------------------------------------------------------------ the tapped message
+
+    async def edit(
+        self, message: Message, html_text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        """Replace a message's text (or a photo's caption) and keyboard; "not modified" is fine."""
+        bot = self.bot
+        try:
+            if message.photo:
+                await self.call(
+                    lambda: bot.edit_message_caption(
+                        chat_id=message.chat_id,
+                        message_id=message.message_id,
+                        caption=html_text,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                    )
+                )
+            else:
+                await self.call(
+                    lambda: bot.edit_message_text(
+                        html_text,
+                        chat_id=message.chat_id,
+                        message_id=message.message_id,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                        link_preview_options=NO_PREVIEW,
+                    )
+                )
+        except BadRequest as exc:
+            if not not_modified(exc):
+                raise
+
+    async def show_in_place(self, message: Message | None, chat_id: int, reply: Reply) -> None:
+        """Edit the tapped message into ``reply`` (a card's back, a confirmation's outcome),
+        continuing in new messages when it is long; the buttons go on the last one."""
+        if message is None or not (message.text or message.photo):
+            await self.send_reply(chat_id, reply)
+            return
+        is_photo = bool(message.photo)
+        markdown = reply_markdown(reply, image_shown=is_photo)
+        chunks = split_html(markdown, TELEGRAM_CAPTION if is_photo else TELEGRAM_MESSAGE)
+        if not chunks:
+            return
+        rest: list[Part] = [(c, None) for c in chunks[1:]]
+        extra = await self._table_image(reply.card)
+        if extra is not None:
+            rest.append(("", extra))
+        markup = keyboard(reply)
+        await self.edit(message, chunks[0], None if rest else markup)
+        if rest:
+            await self.send_parts(chat_id, rest, markup)
+
+    async def show_last_part(self, message: Message | None, chat_id: int, reply: Reply) -> None:
+        """Edit the tapped message into the end of ``reply``: the tapped message is the last
+        part of a long message (a self-assessment), whose earlier parts are still above it."""
+        if message is None or not (message.text or message.photo):
+            await self.send_reply(chat_id, reply)
+            return
+        limit = TELEGRAM_CAPTION if message.photo else TELEGRAM_MESSAGE
+        chunks = split_html(reply_markdown(reply), limit)
+        if chunks:
+            await self.edit(message, chunks[-1], keyboard(reply))
+
+    async def close(self, message: Message | None, chat_id: int, note: str) -> None:
+        """Remove the tapped message's buttons and add ``note`` to it in italics ("Good: see
+        it again in 10m."); a note that does not fit there is sent as a new message.
+
+        Without a note only the buttons go, quietly (a failure is logged).
+        """
+        if not note.strip():
+            if message is not None:
+                try:
+                    await self._remove_keyboard(message)
+                except TelegramError as exc:
+                    log.info("could not remove a telegram keyboard: %s", exc)
+            return
+        if message is not None and (message.text or message.photo):
+            is_photo = bool(message.photo)
+            shown = (message.caption or "") if is_photo else (message.text or "")
+            current = (
+                (message.caption_html if message.caption else "")
+                if is_photo
+                else (message.text_html)
+            )
+            limit = TELEGRAM_CAPTION if is_photo else TELEGRAM_MESSAGE
+            if utf16_len(shown) + 2 + utf16_len(note) <= limit:
+                addition = to_html(note)
+                joined = f"{current}\n\n<i>{addition}</i>" if current else addition
+                await self.edit(message, joined, None)
+                return
+            await self._remove_keyboard(message)
+        for chunk in split_html(note, TELEGRAM_MESSAGE):
+            await self.send_text(chat_id, chunk)
+
+    async def _remove_keyboard(self, message: Message) -> None:
+        bot = self.bot
+        try:
+            await self.call(
+                lambda: bot.edit_message_reply_markup(
+                    chat_id=message.chat_id, message_id=message.message_id, reply_markup=None
+                )
+            )
+        except BadRequest as exc:
+            if not not_modified(exc):
+                raise
+
+    async def answer(
+        self,
+        query: CallbackQuery,
+        text: str | None = None,
+        *,
+        alert: bool = False,
+        url: str | None = None,
+    ) -> None:
+        """Answer a callback query (Telegram shows a spinner until we do)."""
+        try:
+            await self.call(
+                lambda: query.answer(text=text[:200] if text else None, show_alert=alert, url=url)
+            )
+        except BadRequest as exc:  # too old or already answered: nothing to show any more
+            log.info("could not answer a telegram callback: %s", exc)
