@@ -424,6 +424,11 @@ class DeliveryRetry(Exception):
         self.delivered = delivered
 
 
+class DeliveryRefused(Exception):
+    """The platform refused this message for good (it is malformed, say): it is not tried
+    again, and the learner stays reachable."""
+
+
 class Channel(Protocol):
     """A running chat platform, as the core reaches it on its own initiative."""
 
@@ -443,6 +448,7 @@ class Channel(Protocol):
         Raises:
             DeliveryRetry: to have it tried again later, saying how many more
                 messages went out first.
+            DeliveryRefused: when the platform will never take this message.
         """
         ...
 

@@ -30,6 +30,7 @@ from bot.core.ports import (
     Clock,
     Database,
     Delivery,
+    DeliveryRefused,
     DeliveryRetry,
     TokenSource,
     Tx,
@@ -357,8 +358,9 @@ class PushService(ServiceBase):
         """Deliver up to ``limit`` pending messages for a platform; returns how many were tried.
 
         ``send`` says whether the platform accepted the message or the learner cannot
-        be reached; it raises :class:`~bot.core.ports.DeliveryRetry` or any error to
-        have the message tried again later. What happened is recorded in one place
+        be reached; it raises :class:`~bot.core.ports.DeliveryRefused` when the message
+        will never go, and :class:`~bot.core.ports.DeliveryRetry` or any other error to
+        have it tried again later. What happened is recorded in one place
         (:meth:`_record`, :meth:`_retry`). A reply sent as several messages resumes
         after the ones already accepted.
         """
@@ -378,6 +380,9 @@ class PushService(ServiceBase):
                 delivery = await send(learner, reply, skip=message.parts_sent)
             except DeliveryRetry as exc:
                 await self._retry(message, exc.retry_after, str(exc), exc.delivered)
+            except DeliveryRefused as exc:
+                log.warning("push %s to learner %s refused: %s", message.id, learner.id, exc)
+                await self._record(message, None, f"refused: {exc}")
             except Exception as exc:  # a network error, a platform hiccup: try again later
                 log.warning("push %s to learner %s failed: %s", message.id, learner.id, exc)
                 await self._retry(message, None, f"{type(exc).__name__}: {exc}", 0)

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bot.jobs.pushes import reveal_challenge
 
 from bot.app import build_app
 from bot.config import Secret, default_settings
 from bot.jobs import runtime
-from bot.jobs.pushes import reveal_challenge
 from bot.platforms.discord import sync_commands
 from tests.e2e.discord_fakes import (
     APP_ID,

@@ -340,8 +340,8 @@ async def test_snooze_survives_in_the_job_store_and_pushes_once(
     """A snoozed push is a job in APScheduler's SQLAlchemy store on the same database."""
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
     from bot.jobs.pushes import PERSISTENT, SchedulerTimers
+
     from bot.storage.database import sync_url
 
     await seed(db, 1)

@@ -7,7 +7,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from bot.core.challengedefs import (
     CHALLENGE_KINDS,
     DEFAULT_MINUTES,
@@ -16,6 +15,7 @@ from bot.core.challengedefs import (
     is_challenge_file,
     parse_challenge_set,
 )
+
 from bot.core.imagespec import parse_image_spec
 from bot.deckfiles import load_decks
 

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from bot.core.challengedefs import ChallengeDef, RubricRow
 
 from bot.core.actions import Action, decode
-from bot.core.challengedefs import ChallengeDef, RubricRow
 from bot.core.challenges import ChallengeCatalog, ChallengeService
 from bot.core.messages import Announcement, Button, Reply
 from bot.core.model import ChallengeRun, LearnerSettings, ReviewSource, Submission

@@ -40,7 +40,7 @@ from bot.core.inputs import Inputs
 from bot.core.messages import Reply
 from bot.core.model import Learner
 from bot.core.onboarding import Onboarding
-from bot.core.ports import Delivery, DeliveryRetry
+from bot.core.ports import Delivery, DeliveryRefused, DeliveryRetry
 from bot.core.quiz import QuizService
 from bot.core.rendering import Renderer
 from bot.core.study import StudyService
@@ -223,10 +223,11 @@ class TelegramPlatform:
         """Send a core reply to a learner's private chat, without the first ``skip``
         messages (Telegram accepted them on an earlier try).
 
-        Returns ``Delivery(reached=False)`` when Telegram refuses (the learner
-        blocked the bot, or never started it): the core records it. A 429, a
-        network error or any other failure raises :class:`DeliveryRetry` saying how
-        many more messages went out first, so the retry starts after them.
+        Returns ``Delivery(reached=False)`` when Telegram refuses the learner (they
+        blocked the bot, or never started it): the core records it. A 429, a network
+        error or a failure after some messages went out raises :class:`DeliveryRetry`
+        saying how many went out first, so the retry starts after them; any other
+        refusal raises :class:`DeliveryRefused`.
         """
         chat_id = int(learner.dm_channel_id or learner.platform_user_id)
         progress = Progress(skip)
@@ -246,8 +247,9 @@ class TelegramPlatform:
                 raise DeliveryRetry(
                     f"telegram network error: {exc}", delivered=progress.delivered
                 ) from exc
-            log.warning("telegram refused a push to learner %s: %s", learner.id, exc)
-            raise DeliveryRetry(f"telegram: {exc}", delivered=progress.delivered) from exc
+            # Telegram will not take this message (a 400 other than "chat not found"):
+            # trying again would not help, and the learner is still reachable.
+            raise DeliveryRefused(f"telegram: {exc}") from exc
         except Exception as exc:  # e.g. a later part's image failed: resume where it stopped
             if not progress.delivered:
                 raise
