@@ -240,7 +240,7 @@ class FakeBotAPI(BaseRequest):
         retry_after: float = 0.01,
     ) -> Failure:
         """Make the next ``times`` matching calls fail: "429", "blocked", "never_started",
-        "network"."""
+        "network", "bad_request"."""
         failure = Failure(endpoint, kind, chat_id, times, retry_after)
         self.failures.append(failure)
         return failure
@@ -299,6 +299,8 @@ class FakeBotAPI(BaseRequest):
             return 403, _error(403, "Forbidden: bot can't initiate conversation with a user")
         if failure.kind == "network":
             raise NetworkError("connection reset by fake peer")
+        if failure.kind == "bad_request":
+            return 400, _error(400, "Bad Request: can't parse entities: unexpected end tag")
         raise AssertionError(failure.kind)
 
     def _next_id(self, chat_id: int) -> int:

@@ -550,6 +550,27 @@ async def test_429_is_retried_and_a_blocked_user_becomes_unreachable(
     no_errors(caplog)
 
 
+async def test_a_push_telegram_will_never_take_fails_once_and_the_learner_stays_reachable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path) as bot:
+        await onboard(bot, ANA, "attention")
+        learner = await bot.app.study.learner(Who("telegram", str(ANA.id), "Ana"))
+        await add_push(bot, learner.id, "att-purpose")
+        bot.api.clear()
+        bot.api.fail("sendMessage", "bad_request", chat_id=ANA.id, times=99)
+        bot.api.fail("sendPhoto", "bad_request", chat_id=ANA.id, times=99)
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
+        row = bot.query("SELECT sent_at, failed_at IS NOT NULL, attempts, last_error FROM outbox")
+        assert row[0][:3] == (None, 1, 1), row  # one attempt: failed at once, not retried
+        assert "can't parse entities" in row[0][3].lower()
+        assert bot.query(
+            "SELECT unreachable FROM learners WHERE platform_user_id = ?", str(ANA.id)
+        ) == [(0,)]
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 0
+    no_errors(caplog)
+
+
 async def test_an_unexpected_error_is_logged_without_the_token_and_the_bot_goes_on(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
