@@ -1,6 +1,6 @@
 """The Discord adapter end to end: the real discord.py client, offline.
 
-Only discord.py's HTTP layer is faked (tests/e2e/discord_fakes.py); interactions
+Only discord.py's HTTP layer is faked (tests/e2e/discord/discord_fakes.py); interactions
 arrive as raw payloads, as Discord sends them, and the study loop runs on a
 real SQLite database.
 """
@@ -24,7 +24,7 @@ from bot.core.messages import Reply
 from bot.core.pushes import DeliveryRetry
 from bot.platforms.discord import DiscordPlatform, build_discord, sync_commands
 from bot.platforms.discord.platform import ShardedStudyClient, StudyClient, make_client
-from tests.e2e.discord_fakes import (
+from tests.e2e.discord.discord_fakes import (
     APP_ID,
     FakeDiscord,
     Place,
@@ -34,7 +34,7 @@ from tests.e2e.discord_fakes import (
 )
 from tests.fakes.clock import FixedClock
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TOKEN = "discord-test-token-do-not-log"
 ALICE = (111_111_111_111_111_111, "Alice")
 BOB = (222_222_222_222_222_222, "Bob")

@@ -1,6 +1,6 @@
 """Group challenges on Discord end to end: the real discord.py client, offline.
 
-Only discord.py's HTTP layer is faked (tests/e2e/discord_fakes.py); commands,
+Only discord.py's HTTP layer is faked (tests/e2e/discord/discord_fakes.py); commands,
 button presses and submitted forms arrive as raw interaction payloads, the
 clock stands still until a test moves it, and the core runs on a real SQLite
 file (a restart is a new App and a new client on the same file).
@@ -21,7 +21,7 @@ from bot.config import Secret, default_settings
 from bot.jobs import runtime
 from bot.jobs.pushes import reveal_challenge
 from bot.platforms.discord import sync_commands
-from tests.e2e.discord_fakes import (
+from tests.e2e.discord.discord_fakes import (
     APP_ID,
     FakeDiscord,
     FakeRenderer,
@@ -30,7 +30,7 @@ from tests.e2e.discord_fakes import (
     dm_channel_id,
     make_renderer,
 )
-from tests.e2e.test_discord import (
+from tests.e2e.discord.test_discord import (
     ALICE,
     BOB,
     CAROL,
