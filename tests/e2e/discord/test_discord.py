@@ -425,6 +425,49 @@ async def test_push_to_a_learner_whose_dms_are_closed(env: Env) -> None:
     assert "**Answer**" in env.fake.messages[pushed.id].embeds[0]["description"]
 
 
+async def test_a_push_session_of_n_cards_ends_after_n_without_a_further_card(env: Env) -> None:
+    """/settings per_push 2: the daily push's session ends after two reviews, with the
+    session's summary and NOT the next card (four cards are due)."""
+    dm = env.fake.dm(ALICE[0])
+    panel = only(await env.command("settings", ALICE, dm))
+    await env.press(panel, "set:type", ALICE, dm)
+    submit = env.fake.modal_submit(
+        env.fake.modals[-1], {"Cards in a daily session": "2"}, ALICE, dm
+    )
+    assert "2 cards in a daily session" in only(await env.send(submit)).content
+    card = only(await env.command("review", ALICE, dm))
+    for _ in range(4):  # four new cards, each seen again a minute later
+        await env.press(card, card.button("Show answer"), ALICE, dm)
+        back = env.fake.messages[card.id]
+        card = only(await env.press(back, back.button("Again"), ALICE, dm))
+    alice = await env.app.study.learner(Who("discord", str(ALICE[0]), "Alice"))
+    assert alice.next_push_at is not None
+    env.clock.set(alice.next_push_at)  # tomorrow's push: the four cards are due
+
+    mark = env.fake.mark()
+    assert await env.app.pushes.tick(["discord"]) == 1
+    assert await env.app.pushes.drain("discord", env.bot.push) == 1
+    pushed = only(env.fake.created_since(mark))
+    assert pushed.content == "4 cards due. Today's session: 2, about 1 minute."
+    mark = env.fake.mark()
+    card = pushed
+    for n in (1, 2):
+        assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
+        back = env.fake.messages[card.id]
+        card = only(await env.press(back, back.button("Good"), ALICE, dm))
+        assert card.content.startswith("Good: see it again in ")
+        if n == 1:
+            assert card.button("Show answer")  # the session's second card
+    # The second rating ends the session: its summary, and no card with it or after it.
+    assert "That was today's session of 2 cards. Well done!" in card.content
+    assert card.embeds == [] and card.buttons() == []
+    assert env.fake.created_since(mark)[-1] is card
+    assert not any("Done for today" in m.text() for m in env.fake.created_since(mark))
+    assert env.rows("SELECT COUNT(*) FROM review_logs WHERE source = 'push'") == [(2,)]
+    # The cards withheld are still there for /review.
+    assert only(await env.command("review", ALICE, dm)).button("Show answer")
+
+
 async def test_a_push_that_breaks_off_resumes_after_what_was_delivered(env: Env) -> None:
     """A reply of three messages: Discord takes the first, then fails with a 500; the
     outbox's retry sends the second and third only."""
