@@ -163,7 +163,7 @@ async def _discord_sync(settings: Settings, guild: int | None) -> int:
     from bot.platforms.discord import sync_commands
 
     try:
-        names = await sync_commands(settings, guild_id=guild)
+        names = await sync_commands(settings.discord, guild_id=guild)
     except ValueError as exc:
         print(f"studybot: {exc}", file=sys.stderr)
         return 2

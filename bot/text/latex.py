@@ -10,6 +10,7 @@ or a diagram) where no image can be sent.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
 __all__ = ["formula_fallback", "image_alt_text", "math_fallback"]
@@ -319,12 +320,20 @@ _INLINE_MATH: Final = re.compile(
 )
 
 
-def math_fallback(markdown: str) -> str:
-    """Replace every ``$...$`` and ``$$...$$`` in markdown by :func:`formula_fallback`."""
-    return _INLINE_MATH.sub(
-        lambda m: formula_fallback(m.group(1) if m.group(1) is not None else m.group(2)),
-        markdown,
-    )
+def math_fallback(markdown: str, *, each: Callable[[str], str] | None = None) -> str:
+    """Replace every ``$...$`` and ``$$...$$`` in markdown by :func:`formula_fallback`.
+
+    Args:
+        markdown: the text with formulas.
+        each: applied to each formula's Unicode (Discord escapes its markdown there,
+            so ``d_k`` does not start italics); None leaves it as it is.
+    """
+
+    def formula(match: re.Match[str]) -> str:
+        text = formula_fallback(match.group(1) if match.group(1) is not None else match.group(2))
+        return text if each is None else each(text)
+
+    return _INLINE_MATH.sub(formula, markdown)
 
 
 def image_alt_text(kind: str | None, spec: str | None) -> str:

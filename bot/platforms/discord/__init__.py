@@ -1,4 +1,16 @@
-"""Discord: slash commands, persistent buttons, DM reviews and /quiz in servers."""
+"""Discord: slash commands, persistent buttons, DM reviews, /quiz and challenges in servers.
+
+Modules, each importing only the ones after it:
+
+- ``platform``: the client, start and stop, and the core's channel (announce, push).
+- ``commands``: the command tree, its error handler, and the study commands.
+- ``challenges``: the ``/challenge`` commands.
+- ``taps``: pressed buttons, chosen menu items, submitted forms.
+- ``rendering``: a core outcome shown in answer to an interaction.
+- ``interactions``: who acted and where, answering an interaction, the one error handler.
+- ``messages``: a core reply as Discord messages.
+- ``components``: the persistent buttons, the menus and the modals.
+"""
 
 import warnings
 
@@ -7,6 +19,6 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord  # noqa: F401
 
-from bot.platforms.discord.platform import DiscordPlatform, build_discord, sync_commands
+from bot.platforms.discord.platform import DiscordPlatform, sync_commands
 
-__all__ = ["DiscordPlatform", "build_discord", "sync_commands"]
+__all__ = ["DiscordPlatform", "sync_commands"]

@@ -1,11 +1,12 @@
-"""Group challenges on Discord: the ``/challenge`` commands, the answer form, self-assessment.
+"""Group challenges on Discord: the ``/challenge`` commands.
 
 ``/challenge start`` posts the prompt to the channel with a "Submit my answer"
-button (``j:<run token>``, a :class:`StudyButton`). A tap joins the run and
-opens a private form (:class:`AnswerModal`); ``/challenge submit`` takes a
-typed answer or a photo of the page. At the reveal each member who answered
-gets a self-assessment in their DMs; its buttons edit that message in place
-until "Apply" turns it into reviews of their own cards.
+button (a :class:`~bot.platforms.discord.components.StudyButton`). A tap joins
+the run and opens a private form (:class:`~bot.platforms.discord.components.AnswerModal`);
+``/challenge submit`` takes a typed answer or a photo of the page. At the
+reveal each member who answered gets a self-assessment in their DMs; its
+buttons edit that message in place until "Apply" turns it into reviews of
+their own cards (both are study buttons, handled like any other).
 
 On Discord a "group" is a channel: runs, group settings and schedules are
 kept per channel (the core's ``chat_id``). Only the core decides anything;
@@ -17,19 +18,18 @@ from __future__ import annotations
 import functools
 import logging
 import zoneinfo
-from typing import TYPE_CHECKING, Any, Final, Literal
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, Literal, Protocol, cast
 
 import discord
 from discord import app_commands
 
-from bot.core.actions import Action
+from bot.core.challenges.service import ChallengeService
 from bot.core.learners import Who
-from bot.core.messages import Button, Reply
-from bot.platforms.discord.components import AnswerModal, platform_of
-from bot.platforms.discord.messages import announcements_of, button_view, clip, plain
-
-if TYPE_CHECKING:
-    from bot.platforms.discord.platform import DiscordPlatform
+from bot.core.outcomes import Outcome
+from bot.platforms.discord.components import host_of
+from bot.platforms.discord.interactions import Answer, Places
+from bot.platforms.discord.rendering import OutcomeRenderer
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,8 @@ JOIN_FIRST: Final = (
     "first (you can close the form it opens), then send /challenge submit again."
 )
 NOT_A_PHOTO: Final = "Attach a photo of your page (an image file), or type your answer."
-#: Payload codes of the self-assessment buttons (bot.core.actions).
-ASSESS_CODES: Final = frozenset("hgfom")
 WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-#: Discord: characters in a message's content, in an autocomplete choice's name.
-CONTENT_MAX: Final = 2000
+#: Discord: characters in an autocomplete choice's name.
 CHOICE_NAME: Final = 100
 
 
@@ -82,20 +79,26 @@ def _matches(candidates: list[tuple[str, str]], current: str) -> list[app_comman
 
 
 class ChallengeCommands:
-    """The ``/challenge`` subcommands, the join button and the answer form of one platform.
+    """The ``/challenge`` subcommands of one platform.
 
     Args:
-        platform: the running Discord platform (its app, and its ways to answer).
+        challenges: the challenge service.
+        rendering: shows the outcomes.
+        places: where people used commands.
     """
 
-    def __init__(self, platform: DiscordPlatform) -> None:
-        self.platform = platform
+    def __init__(
+        self, *, challenges: ChallengeService, rendering: OutcomeRenderer, places: Places
+    ) -> None:
+        self.service = challenges
+        self.rendering = rendering
+        self.places = places
 
     # ------------------------------------------------------------------ autocomplete
 
     def challenge_choices(self, current: str) -> list[app_commands.Choice[str]]:
         """Challenge ids (shown with their titles) matching what was typed."""
-        catalog = self.platform.app.challenges.catalog.challenges
+        catalog = self.service.catalog.challenges
         return _matches([(c.id, f"{c.id}: {c.title}") for c in catalog.values()], current)
 
     @staticmethod
@@ -107,108 +110,111 @@ class ChallengeCommands:
 
     async def _group(self, interaction: discord.Interaction[Any], name: str) -> Who | None:
         """The member when this is a channel of a server the bot is in; else say why not."""
-        who = await self.platform._enter(interaction)
+        who = self.places.enter(interaction)
         if interaction.guild_id is None or interaction.channel_id is None:
-            await self.platform._say(interaction, IN_SERVERS.format(name=name))
+            await Answer.of(interaction).say(IN_SERVERS.format(name=name))
             return None
         if not interaction.is_guild_integration():
-            await self.platform._say(interaction, NOT_INSTALLED)
+            await Answer.of(interaction).say(NOT_INSTALLED)
             return None
         return who
 
-    async def _answer(
-        self, interaction: discord.Interaction[Any], reply: Reply, *, public: bool
+    async def _in_group(
+        self,
+        interaction: discord.Interaction[Any],
+        name: str,
+        call: Callable[[Who, str], Awaitable[Outcome]],
+        *,
+        hidden: bool,
     ) -> None:
-        """Errors privately; otherwise publicly when ``public`` (the channel should know)."""
-        if reply.kind == "error" or not public:
-            await self.platform._say(interaction, reply.text)
-            await self.platform.app.deliver(announcements_of(reply))
-        else:
-            await self.platform._send(interaction, reply, ephemeral=False)
+        """A group command: ``call(member, channel id)`` when used in a server channel.
+
+        ``hidden``: whether its answer is usually only for the member (refusals always are).
+        """
+        who = await self._group(interaction, name)
+        if who is not None:
+            chat_id = str(interaction.channel_id)
+            await self.rendering.run(interaction, lambda: call(who, chat_id), hidden=hidden)
 
     # ------------------------------------------------------------------ commands
 
     async def cmd_list(self, interaction: discord.Interaction[Any]) -> None:
         """/challenge list: every challenge (anywhere; privately in a server)."""
-        await self.platform._enter(interaction)
-        reply = self.platform.app.challenges.list_all()
-        await self.platform._send(interaction, reply, ephemeral=interaction.guild_id is not None)
+        self.places.enter(interaction)
+        await Answer.of(interaction).defer(hidden=interaction.guild_id is not None)
+        await self.rendering.show(interaction, self.service.list_all(), chat_hidden=False)
 
     async def cmd_start(
         self, interaction: discord.Interaction[Any], challenge: str, minutes: int | None
     ) -> None:
         """/challenge start: post the prompt with its deadline and the answer button."""
-        who = await self._group(interaction, "start")
-        if who is None:
-            return
-        reply = await self.platform.app.challenges.start(
-            who, str(interaction.channel_id), challenge, minutes, is_admin(interaction)
+        admin = is_admin(interaction)
+        await self._in_group(
+            interaction,
+            "start",
+            lambda who, chat: self.service.start(who, chat, challenge, minutes, admin),
+            hidden=False,
         )
-        await self._answer(interaction, reply, public=reply.kind == "challenge")
 
     async def cmd_status(self, interaction: discord.Interaction[Any]) -> None:
         """/challenge status: who has answered (never what), privately."""
-        who = await self._group(interaction, "status")
-        if who is None:
-            return
-        reply = await self.platform.app.challenges.status(who, str(interaction.channel_id))
-        await self._answer(interaction, reply, public=False)
+        await self._in_group(interaction, "status", self.service.status, hidden=True)
 
     async def cmd_cancel(self, interaction: discord.Interaction[Any]) -> None:
         """/challenge cancel: stop the running challenge without revealing it."""
-        who = await self._group(interaction, "cancel")
-        if who is None:
-            return
-        reply = await self.platform.app.challenges.cancel(
-            who, str(interaction.channel_id), is_admin(interaction)
+        admin = is_admin(interaction)
+        await self._in_group(
+            interaction,
+            "cancel",
+            lambda who, chat: self.service.cancel(who, chat, admin),
+            hidden=False,
         )
-        await self._answer(interaction, reply, public=True)
 
     async def cmd_reveal(self, interaction: discord.Interaction[Any]) -> None:
         """/challenge reveal: reveal early (the reference goes to the channel)."""
-        who = await self._group(interaction, "reveal")
-        if who is None:
-            return
-        reply = await self.platform.app.challenges.reveal(
-            who, str(interaction.channel_id), is_admin(interaction)
+        admin = is_admin(interaction)
+        await self._in_group(
+            interaction,
+            "reveal",
+            lambda who, chat: self.service.reveal(who, chat, admin),
+            hidden=True,
         )
-        await self._answer(interaction, reply, public=False)
 
     async def cmd_schedule(
         self, interaction: discord.Interaction[Any], challenge: str, weekday: str, at: str
     ) -> None:
         """/challenge schedule: a weekly challenge in this channel, in its time zone."""
-        who = await self._group(interaction, "schedule")
-        if who is None:
-            return
-        reply = await self.platform.app.challenges.schedule(
-            who, str(interaction.channel_id), challenge, weekday, at, is_admin(interaction)
+        admin = is_admin(interaction)
+        await self._in_group(
+            interaction,
+            "schedule",
+            lambda who, chat: self.service.schedule(who, chat, challenge, weekday, at, admin),
+            hidden=False,
         )
-        await self._answer(interaction, reply, public=True)
 
     async def cmd_unschedule(
         self, interaction: discord.Interaction[Any], challenge: str | None
     ) -> None:
         """/challenge unschedule: stop one weekly challenge here, or all of them."""
-        who = await self._group(interaction, "unschedule")
-        if who is None:
-            return
-        reply = await self.platform.app.challenges.unschedule(
-            who, str(interaction.channel_id), challenge or None, is_admin(interaction)
+        admin = is_admin(interaction)
+        await self._in_group(
+            interaction,
+            "unschedule",
+            lambda who, chat: self.service.unschedule(who, chat, challenge or None, admin),
+            hidden=False,
         )
-        await self._answer(interaction, reply, public=True)
 
     async def cmd_configure(
         self, interaction: discord.Interaction[Any], key: str, value: str
     ) -> None:
         """/challenge timezone and /challenge permissions (admins only; the core checks)."""
-        who = await self._group(interaction, key)
-        if who is None:
-            return
-        reply = await self.platform.app.challenges.configure(
-            who, str(interaction.channel_id), key, value.strip(), is_admin(interaction)
+        admin = is_admin(interaction)
+        await self._in_group(
+            interaction,
+            key,
+            lambda who, chat: self.service.configure(who, chat, key, value.strip(), admin),
+            hidden=False,
         )
-        await self._answer(interaction, reply, public=True)
 
     async def cmd_submit(
         self,
@@ -216,77 +222,35 @@ class ChallengeCommands:
         text: str | None,
         photo: discord.Attachment | None,
     ) -> None:
-        """/challenge submit: a typed answer or a photo, to the newest challenge joined."""
-        who = await self.platform._enter(interaction)
+        """/challenge submit: a typed answer or a photo; in a channel, to the challenge
+        running there; elsewhere, to the newest challenge the member joined."""
+        who = self.places.enter(interaction)
+        answer = Answer.of(interaction)
         if photo is not None and not (photo.content_type or "").startswith("image/"):
-            await self.platform._say(interaction, NOT_A_PHOTO)
+            await answer.say(NOT_A_PHOTO)
             return
         photo_ref = photo.url if photo is not None else None
+        await answer.defer(hidden=True)
         if interaction.guild_id is not None:
-            # Used in the challenge's channel: the answer goes to the run open there.
-            reply = await self.platform.app.challenges.submit(
-                who, text=text, photo_ref=photo_ref, chat_id=str(interaction.channel_id)
+            chat_id = str(interaction.channel_id)
+            outcome: Outcome | None = await self.service.submit(
+                who, text=text, photo_ref=photo_ref, chat_id=chat_id
             )
-            await self._answer(interaction, reply, public=False)
-            return
-        if not await self.platform.app.challenges.has_open_run(who):
-            await self.platform._say(interaction, JOIN_FIRST)
-            return
-        reply = await self.platform.app.challenges.submit(who, text=text, photo_ref=photo_ref)
-        await self._answer(interaction, reply, public=False)
-
-    # ------------------------------------------------------------------ components
-
-    async def on_join(self, interaction: discord.Interaction[Any], payload: str) -> None:
-        """The "Submit my answer" button: join the run, then open the private answer form.
-
-        The form must be the interaction's first response, so nothing is deferred.
-        """
-        reply = await self.platform.app.study.press(_who(interaction), payload)
-        if reply.kind == "info":
-            await interaction.response.send_modal(AnswerModal(payload.split(":")[1]))
         else:
-            await self.platform._say(interaction, reply.text)
-        await self.platform.app.deliver(announcements_of(reply))
-
-    async def on_answer(self, interaction: discord.Interaction[Any], token: str, text: str) -> None:
-        """A submitted answer form: the core stores it (or politely refuses a late one)."""
-        reply = await self.platform.app.challenges.submit(
-            _who(interaction), text=text, run_token=token
-        )
-        await self.platform._say(interaction, reply.text)
-        await self.platform.app.deliver(announcements_of(reply))
-
-    async def on_assess(
-        self, interaction: discord.Interaction[Any], payload: str, reply: Reply
-    ) -> None:
-        """A self-assessment button (already deferred and pressed in the core).
-
-        The assessment is edited in place; once applied it becomes the list of the
-        cards that moved, keeping only the button to share one's answer. Sharing and
-        errors answer privately and leave the assessment as it is.
-        """
-        code = payload[:1]
-        if reply.kind == "assess":
-            await self.platform._edit_into_place(interaction, reply)
+            outcome = await self.service.answer(who, text, photo_ref)
+        if outcome is None:  # not in a challenge they joined
+            await answer.say(JOIN_FIRST)
             return
-        if reply.kind == "error" or code == "o":
-            await self.platform._say(interaction, reply.text)
-        else:
-            token = payload.split(":")[1]
-            share = Button("Share my answer", Action("share", token).encode())
-            await interaction.edit_original_response(
-                content=clip(plain(reply.text), CONTENT_MAX),
-                embeds=[],
-                attachments=[],
-                view=button_view(((share,),)) if code == "f" else None,
-            )
-        await self.platform.app.deliver(announcements_of(reply))
+        await self.rendering.show(interaction, outcome, chat_hidden=True)
 
 
-def _who(interaction: discord.Interaction[Any]) -> Who:
-    user = interaction.user
-    return Who("discord", str(user.id), user.display_name)
+class _Host(Protocol):
+    @property
+    def challenges(self) -> ChallengeCommands: ...
+
+
+def _challenges(interaction: discord.Interaction[Any]) -> ChallengeCommands:
+    return cast("_Host", host_of(interaction)).challenges
 
 
 # --------------------------------------------------------------------------- commands
@@ -295,7 +259,7 @@ def _who(interaction: discord.Interaction[Any]) -> Who:
 async def _challenge_ids(
     interaction: discord.Interaction[Any], current: str
 ) -> list[app_commands.Choice[str]]:
-    return platform_of(interaction).challenges.challenge_choices(current)
+    return _challenges(interaction).challenge_choices(current)
 
 
 async def _timezones(
@@ -312,7 +276,7 @@ def challenge_group() -> app_commands.Group:
 
     @group.command(name="list", description="The challenges you can start")
     async def list_(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).challenges.cmd_list(interaction)
+        await _challenges(interaction).cmd_list(interaction)
 
     @group.command(name="start", description="Start a challenge in this channel")
     @app_commands.describe(
@@ -325,19 +289,19 @@ def challenge_group() -> app_commands.Group:
         challenge: str,
         minutes: app_commands.Range[int, 1, 180] | None = None,
     ) -> None:
-        await platform_of(interaction).challenges.cmd_start(interaction, challenge, minutes)
+        await _challenges(interaction).cmd_start(interaction, challenge, minutes)
 
     @group.command(name="status", description="Who has answered the running challenge")
     async def status(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).challenges.cmd_status(interaction)
+        await _challenges(interaction).cmd_status(interaction)
 
     @group.command(name="cancel", description="Cancel the running challenge (nothing revealed)")
     async def cancel(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).challenges.cmd_cancel(interaction)
+        await _challenges(interaction).cmd_cancel(interaction)
 
     @group.command(name="reveal", description="Reveal the running challenge now")
     async def reveal(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).challenges.cmd_reveal(interaction)
+        await _challenges(interaction).cmd_reveal(interaction)
 
     @group.command(name="schedule", description="Run a challenge here every week")
     @app_commands.describe(
@@ -353,7 +317,7 @@ def challenge_group() -> app_commands.Group:
     async def schedule(
         interaction: discord.Interaction[Any], challenge: str, weekday: str, at: str
     ) -> None:
-        await platform_of(interaction).challenges.cmd_schedule(interaction, challenge, weekday, at)
+        await _challenges(interaction).cmd_schedule(interaction, challenge, weekday, at)
 
     @group.command(name="unschedule", description="Stop a weekly challenge here (or all)")
     @app_commands.describe(challenge="Which one (leave empty for every weekly challenge here)")
@@ -361,20 +325,20 @@ def challenge_group() -> app_commands.Group:
     async def unschedule(
         interaction: discord.Interaction[Any], challenge: str | None = None
     ) -> None:
-        await platform_of(interaction).challenges.cmd_unschedule(interaction, challenge)
+        await _challenges(interaction).cmd_unschedule(interaction, challenge)
 
     @group.command(name="timezone", description="The time zone of this channel's challenges")
     @app_commands.describe(name="An IANA time zone, for example Europe/Paris")
     @app_commands.autocomplete(name=_timezones)
     async def timezone(interaction: discord.Interaction[Any], name: str) -> None:
-        await platform_of(interaction).challenges.cmd_configure(interaction, "timezone", name)
+        await _challenges(interaction).cmd_configure(interaction, "timezone", name)
 
     @group.command(name="permissions", description="Who may start, cancel and reveal here")
     @app_commands.describe(who="Admins (and the starter of a challenge), or everyone")
     async def permissions(
         interaction: discord.Interaction[Any], who: Literal["admins", "everyone"]
     ) -> None:
-        await platform_of(interaction).challenges.cmd_configure(interaction, "permissions", who)
+        await _challenges(interaction).cmd_configure(interaction, "permissions", who)
 
     @group.command(name="submit", description="Send your answer privately: text or a photo")
     @app_commands.describe(
@@ -385,6 +349,6 @@ def challenge_group() -> app_commands.Group:
         text: str | None = None,
         photo: discord.Attachment | None = None,
     ) -> None:
-        await platform_of(interaction).challenges.cmd_submit(interaction, text, photo)
+        await _challenges(interaction).cmd_submit(interaction, text, photo)
 
     return group

@@ -1,37 +1,185 @@
-"""The application commands and the command tree with its one error handler.
+"""The study commands: the command tree, its one error handler, and what each command does.
 
-Commands only hand the interaction to the running :class:`DiscordPlatform`;
-they are defined here so ``studybot discord sync`` can publish them without
-a database.
+The commands are registered on every client (also one built only to publish
+them with ``studybot discord sync``); a command hands its interaction to the
+running platform's :class:`StudyCommands`, which defers, makes one core call
+and renders the outcome. Personal commands used in a server answer privately.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Final, Protocol, cast
 
 import discord
 from discord import app_commands
 
+from bot.core.learners import Who
+from bot.core.model import ReviewSource
+from bot.core.quiz import QuizService
+from bot.core.study import StudyService
 from bot.platforms.discord.challenges import challenge_group
-from bot.platforms.discord.components import platform_of
+from bot.platforms.discord.components import host_of, settings_view
+from bot.platforms.discord.interactions import Answer, Places, in_bot_dm, report_error
+from bot.platforms.discord.messages import plain
+from bot.platforms.discord.rendering import OutcomeRenderer
 
 log = logging.getLogger(__name__)
 
-COMMAND_NAMES = (
-    "review",
-    "quiz",
-    "stats",
-    "settings",
-    "decks",
-    "undo",
-    "pause",
-    "resume",
-    "export",
-    "forget",
-    "help",
-    "challenge",
+DM_ONLY: Final = (
+    "/{name} is private, so it works in our direct messages: open my profile, "
+    "choose Message, and send /{name} there."
 )
+QUIZ_IN_DM: Final = (
+    "Quizzes are for study servers: add me to a server and send /quiz there. "
+    "Here in our DMs, /review gives you your own cards."
+)
+QUIZ_NOT_INSTALLED: Final = (
+    "I can only run quizzes in servers I have been added to. "
+    "Ask a server admin to add me, then try /quiz again."
+)
+HELP: Final = """\
+I help you remember what you learn, with spaced repetition (FSRS): \
+each card comes back just before you would forget it.
+
+/review: your next card, in our DMs (tap Show answer, then rate yourself)
+/undo: undo your last rating
+/quiz topic: post a quiz card to a server channel; everyone reveals and rates privately
+/stats: reviews, streak, retention and what is due
+/settings: time zone, daily reminder time, new cards a day, retention
+/decks: the decks, or choose which ones you study
+/pause, /resume: stop or restart the daily reminders
+/export: your review history as CSV
+/forget: delete everything I hold about you
+/challenge: group challenges in a server: derive it from memory, then compare and rate yourself"""
+
+
+class StudyCommands:
+    """What /review, /undo, /quiz, /stats, /settings, /decks, /pause, /resume, /export,
+    /forget and /help do.
+
+    Args:
+        study: the study loop.
+        quiz: group quizzes.
+        topics: deck ids and tags, for /quiz autocomplete.
+        rendering: shows the outcomes.
+        places: where people used commands.
+    """
+
+    def __init__(
+        self,
+        *,
+        study: StudyService,
+        quiz: QuizService,
+        topics: Sequence[str],
+        rendering: OutcomeRenderer,
+        places: Places,
+    ) -> None:
+        self.study = study
+        self.quiz = quiz
+        self.topics = tuple(topics)
+        self.rendering = rendering
+        self.places = places
+
+    async def _dm_only(self, interaction: discord.Interaction[Any], name: str) -> Who | None:
+        """The learner when this is our DM; elsewhere a private pointer to the DMs."""
+        who = self.places.enter(interaction)
+        if in_bot_dm(interaction):
+            return who
+        await Answer.of(interaction).say(DM_ONLY.format(name=name))
+        return None
+
+    async def review(self, interaction: discord.Interaction[Any]) -> None:
+        """/review: the next card, in the DMs."""
+        who = await self._dm_only(interaction, "review")
+        if who is not None:
+            await self.rendering.run(
+                interaction, lambda: self.study.next(who, ReviewSource.DM), hidden=False
+            )
+
+    async def undo(self, interaction: discord.Interaction[Any]) -> None:
+        """/undo: undo the last rating and show that card again."""
+        who = await self._dm_only(interaction, "undo")
+        if who is not None:
+            await self.rendering.run(
+                interaction, lambda: self.study.undo(who, ReviewSource.DM), hidden=False
+            )
+
+    async def quiz_start(self, interaction: discord.Interaction[Any], topic: str) -> None:
+        """/quiz topic: a card posted to the channel; answers and ratings are private."""
+        who = self.places.enter(interaction)
+        if interaction.guild_id is None:
+            await Answer.of(interaction).say(QUIZ_IN_DM)
+            return
+        if not interaction.is_guild_integration():
+            await Answer.of(interaction).say(QUIZ_NOT_INSTALLED)
+            return
+        chat_id = str(interaction.channel_id)
+        await self.rendering.run(
+            interaction, lambda: self.quiz.start(who, chat_id, topic), hidden=False
+        )
+
+    async def stats(self, interaction: discord.Interaction[Any]) -> None:
+        """/stats: numbers, and the forecast chart when it can be drawn."""
+        who = self.places.enter(interaction)
+        await self.rendering.run(
+            interaction, lambda: self.study.stats(who), hidden=not in_bot_dm(interaction)
+        )
+
+    async def settings(self, interaction: discord.Interaction[Any]) -> None:
+        """/settings: the current values, with menus and a button for typed values."""
+        who = self.places.enter(interaction)
+        hidden = not in_bot_dm(interaction)
+        answer = Answer.of(interaction)
+        await answer.defer(hidden=hidden)
+        outcome = await self.study.settings(who)
+        # Discord's own settings panel: the values as an embed over the menus.
+        text = "\n\n".join(reply.text for reply in outcome.replies)
+        embed = discord.Embed(title="Your settings", description=plain(text))
+        await answer.send(hidden=hidden, embed=embed, view=settings_view())
+
+    async def decks(self, interaction: discord.Interaction[Any], topics: str | None) -> None:
+        """/decks [topics]: list the decks, or study only these decks or tags."""
+        who = self.places.enter(interaction)
+        chosen = (topics or "").replace(",", " ").split()
+        await self.rendering.run(
+            interaction,
+            lambda: self.study.study_topics(who, chosen) if chosen else self.study.decks(who),
+            hidden=not in_bot_dm(interaction),
+        )
+
+    async def pause(self, interaction: discord.Interaction[Any], paused: bool) -> None:
+        """/pause and /resume: the daily reminders."""
+        who = self.places.enter(interaction)
+        await self.rendering.run(
+            interaction, lambda: self.study.pause(who, paused), hidden=not in_bot_dm(interaction)
+        )
+
+    async def export(self, interaction: discord.Interaction[Any]) -> None:
+        """/export: the review history as a CSV attachment."""
+        who = await self._dm_only(interaction, "export")
+        if who is not None:
+            await self.rendering.run(interaction, lambda: self.study.export(who), hidden=False)
+
+    async def forget(self, interaction: discord.Interaction[Any]) -> None:
+        """/forget: ask for confirmation before deleting the learner's data."""
+        who = await self._dm_only(interaction, "forget")
+        if who is not None:
+            await self.rendering.run(
+                interaction, lambda: self.study.request_forget(who), hidden=False
+            )
+
+    async def help(self, interaction: discord.Interaction[Any]) -> None:
+        """/help: what the bot does."""
+        who = self.places.enter(interaction)
+        hidden = not in_bot_dm(interaction)
+        answer = Answer.of(interaction)
+        await answer.defer(hidden=hidden)
+        if who.dm_channel is not None:  # stored, so a push to them is one request
+            await self.study.learner(who)
+        text = discord.utils.escape_markdown(HELP, as_needed=True)
+        await answer.send(hidden=hidden, content=text)
 
 
 class StudyTree(app_commands.CommandTree[Any]):
@@ -41,18 +189,23 @@ class StudyTree(app_commands.CommandTree[Any]):
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /
     ) -> None:
         """Log with guild, channel and user ids and answer briefly; the bot keeps running."""
-        platform = getattr(interaction.client, "studybot", None)
-        if platform is None:  # a client built only to sync commands
-            log.error("command failed without a running platform", exc_info=error)
-            return
-        await platform_of(interaction).on_interaction_error(interaction, error)
+        await report_error(interaction, error)
+
+
+class _Host(Protocol):
+    @property
+    def commands(self) -> StudyCommands: ...
+
+
+def _commands(interaction: discord.Interaction[Any]) -> StudyCommands:
+    return cast("_Host", host_of(interaction)).commands
 
 
 async def _topics(
     interaction: discord.Interaction[Any], current: str
 ) -> list[app_commands.Choice[str]]:
     """Autocomplete for /quiz topic: deck ids and tags, prefix matches first."""
-    topics = platform_of(interaction).topics()
+    topics = _commands(interaction).topics
     needle = current.strip().lower()
     first = [t for t in topics if t.startswith(needle)]
     then = [t for t in topics if needle in t and not t.startswith(needle)]
@@ -66,52 +219,52 @@ def register_commands(tree: app_commands.CommandTree[Any]) -> None:
 
     @tree.command(name="review", description="Study your next card (in our DMs)")
     async def review(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).cmd_review(interaction)
+        await _commands(interaction).review(interaction)
 
     @tree.command(name="quiz", description="Post a quiz card on a topic to this server channel")
     @app_commands.describe(topic="A deck or tag, for example attention")
     @app_commands.autocomplete(topic=_topics)
     async def quiz(interaction: discord.Interaction[Any], topic: str) -> None:
-        await platform_of(interaction).cmd_quiz(interaction, topic)
+        await _commands(interaction).quiz_start(interaction, topic)
 
     @tree.command(name="stats", description="Your reviews, streak, retention and what is due")
     async def stats(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).cmd_stats(interaction)
+        await _commands(interaction).stats(interaction)
 
     @tree.command(name="settings", description="Time zone, reminder time, new cards a day")
     async def settings(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).cmd_settings(interaction)
+        await _commands(interaction).settings(interaction)
 
     @tree.command(name="decks", description="List the decks, or choose which ones you study")
     @app_commands.describe(
         topics='Decks or tags to study, separated by spaces ("all" for every deck)'
     )
     async def decks(interaction: discord.Interaction[Any], topics: str | None = None) -> None:
-        await platform_of(interaction).cmd_decks(interaction, topics)
+        await _commands(interaction).decks(interaction, topics)
 
     @tree.command(name="undo", description="Undo your last rating")
     async def undo(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).cmd_undo(interaction)
+        await _commands(interaction).undo(interaction)
 
     @tree.command(name="pause", description="Pause your daily reminders")
     async def pause(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).cmd_pause(interaction, True)
+        await _commands(interaction).pause(interaction, True)
 
     @tree.command(name="resume", description="Resume your daily reminders")
     async def resume(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).cmd_pause(interaction, False)
+        await _commands(interaction).pause(interaction, False)
 
     @tree.command(name="export", description="Download your review history as CSV")
     async def export(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).cmd_export(interaction)
+        await _commands(interaction).export(interaction)
 
     @tree.command(name="forget", description="Delete everything the bot holds about you")
     async def forget(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).cmd_forget(interaction)
+        await _commands(interaction).forget(interaction)
 
     @tree.command(name="help", description="What this bot does and its commands")
     async def help_(interaction: discord.Interaction[Any]) -> None:
-        await platform_of(interaction).cmd_help(interaction)
+        await _commands(interaction).help(interaction)
 
     tree.add_command(challenge_group())
 

@@ -1,11 +1,11 @@
-"""Buttons, select menus and the modals.
+"""Buttons, select menus and the modals, and the handlers they hand interactions to.
 
 Every study button is a :class:`StudyButton`: its custom id IS the core's
 payload (``r:<token>:3``), and it is registered as a dynamic item when the
 client starts, so a button in yesterday's DM still works after a restart.
 The /settings menus and buttons are dynamic items too (fixed custom ids), so
 no view is kept in memory per message. The items only hand the interaction
-to the running :class:`DiscordPlatform`.
+to the running platform's :class:`Handlers`.
 
 The challenge answer form (:class:`AnswerModal`) is never kept in memory
 either: its custom id carries the run token (``jm:<token>``) and
@@ -17,20 +17,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final, Self, cast
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Protocol, Self, cast
 
 import discord
 
-if TYPE_CHECKING:
-    from bot.platforms.discord.platform import DiscordPlatform
+from bot.core.actions import ACTION_PATTERN
 
 log = logging.getLogger(__name__)
-
-#: A core payload (bot.core.actions): ``<code>:<token>[:<arg>]``. Any one-letter code
-#: matches, so a code the core adds later needs no change here; the core decodes and
-#: validates the payload (anything unknown gets its "expired" reply).
-PAYLOAD_TEMPLATE: Final = r"(?P<payload>[a-z]:[A-Za-z0-9_-]{8,22}(?::\d{1,2})?)"
 
 COMMON_TIMEZONES: Final = (
     "UTC",
@@ -68,18 +62,67 @@ SETTING_KEYS: Final = ("timezone", "new", "retention")
 SETTING_ACTIONS: Final = ("type", "pause", "resume")
 
 
-def platform_of(interaction: discord.Interaction[Any]) -> DiscordPlatform:
+class Handlers(Protocol):
+    """What the running platform does with a pressed item or a submitted form."""
+
+    async def on_press(self, interaction: discord.Interaction[Any], payload: str) -> None:
+        """A study button (its custom id is a core payload)."""
+        ...
+
+    async def on_setting(self, interaction: discord.Interaction[Any], key: str, value: str) -> None:
+        """A choice in a /settings menu."""
+        ...
+
+    async def on_settings_form(
+        self, interaction: discord.Interaction[Any], changes: Sequence[tuple[str, str]]
+    ) -> None:
+        """The typed settings form: the ``(key, value)`` pairs filled in, in order."""
+        ...
+
+    async def on_pause(self, interaction: discord.Interaction[Any], paused: bool) -> None:
+        """The pause and resume buttons of /settings."""
+        ...
+
+    async def on_answer(
+        self, interaction: discord.Interaction[Any], run_token: str, text: str
+    ) -> None:
+        """A submitted challenge answer form."""
+        ...
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception) -> None:
+        """The one error handler."""
+        ...
+
+
+class Host(Protocol):
+    """The platform a client carries (as ``client.studybot``)."""
+
+    @property
+    def taps(self) -> Handlers: ...
+
+
+def host_of(interaction: discord.Interaction[Any]) -> object:
     """The platform that owns the client this interaction came to."""
-    platform = getattr(interaction.client, "studybot", None)
-    if platform is None:
+    host: object = getattr(interaction.client, "studybot", None)
+    if host is None:
         raise RuntimeError("this Discord client has no study platform attached")
-    return cast("DiscordPlatform", platform)
+    return host
+
+
+def handlers_of(interaction: discord.Interaction[Any]) -> Handlers:
+    """Where this client's pressed items and submitted forms go."""
+    return cast("Host", host_of(interaction)).taps
 
 
 class StudyButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=PAYLOAD_TEMPLATE
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=f"(?P<payload>{ACTION_PATTERN})",
 ):
-    """A button whose custom id is a core payload; pressed, it goes to ``StudyService.press``."""
+    """A button whose custom id is a core payload; pressed, it goes to the platform.
+
+    Any payload of the core's form matches, so an action the core adds later needs
+    no change here; the core decodes and validates it (anything unknown has expired).
+    """
 
     def __init__(
         self,
@@ -109,7 +152,7 @@ class StudyButton(
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """Hand the press to the platform (which answers every error itself)."""
-        await platform_of(interaction).on_press(interaction, self.payload)
+        await handlers_of(interaction).on_press(interaction, self.payload)
 
 
 def _setting_options(key: str) -> tuple[str, list[discord.SelectOption]]:
@@ -153,13 +196,13 @@ class SettingSelect(
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """Save the chosen value through the core (which validates it)."""
-        platform = platform_of(interaction)
+        handlers = handlers_of(interaction)
         try:
             values = self.item.values
             if values:
-                await platform.on_setting(interaction, self.key, values[0])
+                await handlers.on_setting(interaction, self.key, values[0])
         except Exception as exc:
-            await platform.on_interaction_error(interaction, exc)
+            await handlers.on_error(interaction, exc)
 
 
 class SettingButton(
@@ -195,14 +238,14 @@ class SettingButton(
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """Open the modal, or pause / resume the daily reminders."""
-        platform = platform_of(interaction)
+        handlers = handlers_of(interaction)
         try:
             if self.action == "type":
                 await interaction.response.send_modal(SettingsModal())
             else:
-                await platform.on_pause(interaction, self.action == "pause")
+                await handlers.on_pause(interaction, self.action == "pause")
         except Exception as exc:
-            await platform.on_interaction_error(interaction, exc)
+            await handlers.on_error(interaction, exc)
 
 
 def settings_view() -> discord.ui.View:
@@ -258,19 +301,21 @@ class SettingsModal(discord.ui.Modal, title="Your settings"):
         super().__init__(timeout=900)
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
-        await platform_of(interaction).on_settings_modal(
-            interaction,
-            self.timezone.value.strip(),
-            self.push.value.strip(),
-            quiet=self.quiet.value.strip(),
-            days_off=self.days_off.value.strip(),
-            per_push=self.per_push.value.strip(),
+        """Hand the values typed (the empty ones left out) to the platform, in order."""
+        typed = (
+            ("timezone", self.timezone.value),
+            ("push", self.push.value),
+            ("quiet", self.quiet.value),
+            ("days_off", self.days_off.value),
+            ("per_push", self.per_push.value),
         )
+        changes = [(key, value.strip()) for key, value in typed if value.strip()]
+        await handlers_of(interaction).on_settings_form(interaction, changes)
 
     async def on_error(  # type: ignore[override]  # Modal.on_error has no item
         self, interaction: discord.Interaction[Any], error: Exception, /
     ) -> None:
-        await platform_of(interaction).on_interaction_error(interaction, error)
+        await handlers_of(interaction).on_error(interaction, error)
 
 
 class AnswerModal(discord.ui.Modal, title="Your answer"):
@@ -319,10 +364,8 @@ async def route_modal_submit(interaction: discord.Interaction[Any]) -> None:
     match = ANSWER_MODAL.fullmatch(str(data.get("custom_id", "")))
     if match is None:
         return
-    platform = platform_of(interaction)
+    handlers = handlers_of(interaction)
     try:
-        await platform.challenges.on_answer(
-            interaction, match["token"], modal_value(data, ANSWER_INPUT)
-        )
+        await handlers.on_answer(interaction, match["token"], modal_value(data, ANSWER_INPUT))
     except Exception as exc:
-        await platform.on_interaction_error(interaction, exc)
+        await handlers.on_error(interaction, exc)

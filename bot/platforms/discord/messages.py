@@ -1,29 +1,32 @@
 """A core :class:`Reply` as Discord messages: content, embeds, attachments and buttons.
 
 Cards become embeds ("<deck> · <concept>" as the title, front or back as the
-description); math becomes Unicode (:func:`math_fallback` per formula, escaped
-for Discord's markdown); tables become an image from the renderer or aligned
-monospace in a code block; everything stays within Discord's limits.
+description); math becomes Unicode (:func:`bot.text.latex.math_fallback`, each
+formula escaped for Discord's markdown); tables become an image from the
+renderer or aligned monospace in a code block; everything stays within
+Discord's limits.
 
 Challenge posts and self-assessments are embeds too (their text carries the
-deck author's markdown and formulas); a summary's heat map is drawn and
-attached, and a shared photo (a Discord attachment URL) is shown as an image.
+deck author's markdown and formulas), and so are /stats with its chart; a
+summary's heat map is drawn and attached, a shared photo (a Discord attachment
+URL) is shown as an image, and a file (/export) is attached.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import discord
 
-from bot.core.messages import Announcement, Button, CardView, HeatMap, Reply
-from bot.core.rendering import RenderedImage, Renderer, RenderError
+from bot.core.drawing import draw_card, draw_figure, draw_text
+from bot.core.messages import Button, ButtonStyle, CardView, HeatMap, Reply
+from bot.core.rendering import RenderedImage, Renderer
 from bot.platforms.discord.components import StudyButton
-from bot.text.latex import formula_fallback, image_alt_text
+from bot.text.latex import image_alt_text, math_fallback
 from bot.text.markdown import needs_image, table_to_monospace
 from bot.text.split import split_message
 
@@ -41,8 +44,13 @@ BUTTON_LABEL: Final = 80
 MAX_ROWS: Final = 5
 ROW_WIDTH: Final = 5
 
+#: Said instead of a file larger than Discord accepts in that place.
+FILE_TOO_LARGE: Final = "Your history is larger than Discord lets me attach here. Sorry!"
+
 #: Replies whose text is the deck author's markdown, shown as an embed (with their title).
 _EMBED_TITLES: Final = {"challenge": "Group challenge", "assess": "Self-assessment"}
+#: Replies whose plain text is shown as an embed (with their title, and their chart).
+_PLAIN_TITLES: Final = {"stats": "Your stats"}
 _CHALLENGE_FOOTER: Final = (
     "The button opens a private form for your answer. For a photo of your page, tap it "
     "once (you can close the form), then send /challenge submit with the photo."
@@ -59,9 +67,12 @@ _COLOURS: Final = {
     "challenge_result": discord.Colour.gold(),
 }
 
-# Looser than bot.text.latex.math_fallback's rule: between single dollars there may be
-# another ``$`` (even first), and the closing ``$`` may be followed by a digit.
-_MATH: Final = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(?!\s)(.+?)(?<![\s\\])\$")
+_STYLES: Final[Mapping[ButtonStyle, discord.ButtonStyle]] = {
+    "primary": discord.ButtonStyle.primary,
+    "secondary": discord.ButtonStyle.secondary,
+    "success": discord.ButtonStyle.success,
+    "danger": discord.ButtonStyle.danger,
+}
 
 
 @dataclass
@@ -84,6 +95,17 @@ class Outgoing:
         """The buttons as a view of persistent :class:`StudyButton` items (None without any)."""
         return button_view(self.buttons)
 
+    def send_kwargs(self) -> dict[str, Any]:
+        """The arguments of ``send`` for this message (files and view only when there are)."""
+        kwargs: dict[str, Any] = {"content": self.content, "embeds": self.embeds}
+        files = self.files()
+        if files:
+            kwargs["files"] = files
+        view = self.view()
+        if view is not None:
+            kwargs["view"] = view
+        return kwargs
+
 
 def button_view(rows: tuple[tuple[Button, ...], ...]) -> discord.ui.View | None:
     """Rows of core buttons as a view whose custom ids are the core payloads."""
@@ -92,10 +114,9 @@ def button_view(rows: tuple[tuple[Button, ...], ...]) -> discord.ui.View | None:
     view = discord.ui.View(timeout=None)
     for index, row in enumerate(discord_rows(rows)):
         for button in row:
+            style = _STYLES[button.style]
             view.add_item(
-                StudyButton(
-                    button.label[:BUTTON_LABEL], button.payload, style=_style(button), row=index
-                )
+                StudyButton(button.label[:BUTTON_LABEL], button.payload, style=style, row=index)
             )
     return view
 
@@ -127,25 +148,6 @@ def discord_rows(rows: tuple[tuple[Button, ...], ...]) -> list[list[Button]]:
     return [flat[i : i + ROW_WIDTH] for i in range(0, len(flat), ROW_WIDTH)]
 
 
-def _style(button: Button) -> discord.ButtonStyle:
-    code, _, rest = button.payload.partition(":")
-    arg = rest.rpartition(":")[2] if rest.count(":") == 1 else ""
-    if code in ("s", "q", "j"):
-        return discord.ButtonStyle.primary
-    if code == "f":  # apply a self-assessment
-        return discord.ButtonStyle.success
-    if code == "g":  # a rubric grade; the chosen one is marked
-        return discord.ButtonStyle.primary if "▶" in button.label else discord.ButtonStyle.secondary
-    if code == "h":  # a checkpoint, ticked or not
-        ticked = button.label.startswith("☑")
-        return discord.ButtonStyle.success if ticked else discord.ButtonStyle.secondary
-    if code == "r":
-        return discord.ButtonStyle.danger if arg == "1" else discord.ButtonStyle.primary
-    if code == "c" and arg == "1":
-        return discord.ButtonStyle.danger
-    return discord.ButtonStyle.secondary
-
-
 def plain(text: str) -> str:
     """Core text (plain) made safe for Discord: markdown and mentions escaped."""
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
@@ -153,13 +155,8 @@ def plain(text: str) -> str:
 
 def card_markdown(markdown: str) -> str:
     """Deck markdown for Discord: formulas as escaped Unicode, tables as monospace."""
-
-    def formula(match: re.Match[str]) -> str:
-        latex = match.group(1) if match.group(1) is not None else match.group(2)
-        return discord.utils.escape_markdown(formula_fallback(latex))
-
-    text = table_to_monospace(markdown)
-    return discord.utils.escape_mentions(_MATH.sub(formula, text))
+    text = math_fallback(table_to_monospace(markdown), each=discord.utils.escape_markdown)
+    return discord.utils.escape_mentions(text)
 
 
 def clip(text: str, limit: int) -> str:
@@ -171,27 +168,17 @@ def clip(text: str, limit: int) -> str:
 
 
 def _title(card: CardView) -> str:
-    title = f"{card.deck_title} · {formula_fallback_plain(card.title)}"
+    title = f"{card.deck_title} · {math_fallback(card.title)}"
     return title if len(title) <= EMBED_TITLE else title[: EMBED_TITLE - 1] + "…"
-
-
-def formula_fallback_plain(text: str) -> str:
-    """Formulas in a short plain text (a title) as Unicode, without markdown escapes."""
-    return _MATH.sub(
-        lambda m: formula_fallback(m.group(1) if m.group(1) is not None else m.group(2)), text
-    )
 
 
 async def _part(
     markdown: str, renderer: Renderer | None, images: list[RenderedImage]
 ) -> tuple[str, discord.Embed | None]:
     """One piece of card text; a table or wide code drawn as an image when possible."""
-    if renderer is not None and needs_image(markdown):
-        try:
-            image = await renderer.text_image(markdown)
-        except RenderError as exc:
-            log.warning("could not draw card text as an image: %s", exc)
-        else:
+    if needs_image(markdown):
+        image = await draw_text(renderer, markdown)
+        if image is not None:
             images.append(image)
             embed = discord.Embed().set_image(url=f"attachment://{image.filename}")
             return "*(shown in the image below)*", embed
@@ -220,17 +207,14 @@ async def card_embeds(
         description=clip("\n\n".join(lines), DISCORD_EMBED),
         colour=_COLOURS.get(kind),
     )
-    picture = None
-    if card.image_kind and card.image_spec:
-        if renderer is not None:
-            picture = await renderer.card_image(card.image_kind, card.image_spec)
-        if picture is not None:
-            images.insert(0, picture)
-            embed.set_image(url=f"attachment://{picture.filename}")
-        else:
-            alt = image_alt_text(card.image_kind, card.image_spec)
-            if alt:
-                embed.add_field(name="Figure", value=clip(f"`{alt}`", EMBED_FIELD), inline=False)
+    picture = await draw_card(renderer, card)
+    if picture is not None:
+        images.insert(0, picture)
+        embed.set_image(url=f"attachment://{picture.filename}")
+    else:
+        alt = image_alt_text(card.image_kind, card.image_spec)
+        if alt:
+            embed.add_field(name="Figure", value=clip(f"`{alt}`", EMBED_FIELD), inline=False)
     if card.back is not None:
         if card.mnemonic:
             embed.add_field(name="Mnemonic", value=clip(card_markdown(card.mnemonic), EMBED_FIELD))
@@ -242,7 +226,11 @@ async def card_embeds(
 
 
 def _text_embed(reply: Reply) -> discord.Embed:
-    """A challenge post or self-assessment: the core's markdown text as an embed."""
+    """A challenge post or self-assessment (the core's markdown), or /stats (plain text)."""
+    if reply.kind in _PLAIN_TITLES:
+        return discord.Embed(
+            title=_PLAIN_TITLES[reply.kind], description=clip(plain(reply.text), DISCORD_EMBED)
+        )
     embed = discord.Embed(
         title=_EMBED_TITLES.get(reply.kind),
         description=clip(card_markdown(reply.text), DISCORD_EMBED),
@@ -253,19 +241,24 @@ def _text_embed(reply: Reply) -> discord.Embed:
     return embed
 
 
-async def _add_heatmap(message: Outgoing, chart: HeatMap, renderer: Renderer | None) -> None:
-    """Draw a heat map and show it in an embed; without a drawing the text stands alone."""
-    if renderer is None:
-        return
-    try:
-        image = await renderer.heatmap(chart)
-    except RenderError as exc:
-        log.warning("could not draw the heat map %r: %s", chart.title, exc)
+async def _add_figure(message: Outgoing, reply: Reply, renderer: Renderer | None) -> None:
+    """Draw the reply's chart: a heat map in its own embed, /stats in the stats embed.
+
+    Without a drawing the text stands alone.
+    """
+    image = await draw_figure(renderer, reply.figure)
+    if image is None:
         return
     message.images.append(image)
-    title = formula_fallback_plain(chart.title)[:EMBED_TITLE]
-    embed = discord.Embed(title=title, colour=_COLOURS["challenge_result"])
-    message.embeds.append(embed.set_image(url=f"attachment://{image.filename}"))
+    url = f"attachment://{image.filename}"
+    if isinstance(reply.figure, HeatMap):
+        title = math_fallback(reply.figure.title)[:EMBED_TITLE]
+        embed = discord.Embed(title=title, colour=_COLOURS["challenge_result"])
+        message.embeds.append(embed.set_image(url=url))
+    elif message.embeds:
+        message.embeds[0].set_image(url=url)
+    else:
+        message.embeds.append(discord.Embed().set_image(url=url))
 
 
 def _add_photo(message: Outgoing, photo_ref: str) -> None:
@@ -276,38 +269,34 @@ def _add_photo(message: Outgoing, photo_ref: str) -> None:
     message.embeds.append(discord.Embed().set_image(url=photo_ref))
 
 
-async def to_messages(reply: Reply, renderer: Renderer | None) -> list[Outgoing]:
-    """A reply (and its follow-ups) as Discord messages, in order.
+async def to_messages(
+    reply: Reply, renderer: Renderer | None, *, file_limit: int | None = None
+) -> list[Outgoing]:
+    """A reply as Discord messages, in order.
 
-    Text longer than one message is split; the last piece carries the card and buttons.
+    Text longer than one message is split; the last piece carries the card and
+    buttons. A file larger than ``file_limit`` bytes (the interaction's upload
+    limit; None: no limit known) is replaced by :data:`FILE_TOO_LARGE`.
     """
     out: list[Outgoing] = []
-    current: Reply | None = reply
-    while current is not None:
-        if current.kind in _EMBED_TITLES and current.text:
-            message = Outgoing(embeds=[_text_embed(current)], buttons=current.buttons)
+    if (reply.kind in _EMBED_TITLES or reply.kind in _PLAIN_TITLES) and reply.text:
+        message = Outgoing(embeds=[_text_embed(reply)], buttons=reply.buttons)
+    else:
+        chunks = split_message(plain(reply.text), DISCORD_MESSAGE) if reply.text else []
+        out.extend(Outgoing(content=chunk) for chunk in chunks[:-1])
+        message = Outgoing(content=chunks[-1] if chunks else None, buttons=reply.buttons)
+    if reply.card is not None:
+        message.embeds, message.images = await card_embeds(reply.card, reply.kind, renderer)
+    if reply.figure is not None:
+        await _add_figure(message, reply, renderer)
+    if reply.photo_ref:
+        _add_photo(message, reply.photo_ref)
+    attachment = reply.attachment
+    if attachment is not None:
+        if file_limit is not None and len(attachment.data) > file_limit:
+            message.content = FILE_TOO_LARGE
         else:
-            chunks = split_message(plain(current.text), DISCORD_MESSAGE) if current.text else []
-            for chunk in chunks[:-1]:
-                out.append(Outgoing(content=chunk))
-            message = Outgoing(content=chunks[-1] if chunks else None, buttons=current.buttons)
-        if current.card is not None:
-            message.embeds, message.images = await card_embeds(current.card, current.kind, renderer)
-        if current.heatmap is not None:
-            await _add_heatmap(message, current.heatmap, renderer)
-        if current.photo_ref:
-            _add_photo(message, current.photo_ref)
-        if message.content or message.embeds or message.buttons:
-            out.append(message)
-        current = current.follow_up
+            message.extra_files.append((attachment.filename, attachment.data))
+    if message.content or message.embeds or message.buttons or message.extra_files:
+        out.append(message)
     return out
-
-
-def announcements_of(reply: Reply) -> list[Announcement]:
-    """Every announcement carried by a reply and its follow-ups."""
-    found: list[Announcement] = []
-    current: Reply | None = reply
-    while current is not None:
-        found.extend(current.announcements)
-        current = current.follow_up
-    return found

@@ -40,6 +40,11 @@ def test_math_fallback_replaces_inline_math_only() -> None:
     assert math_fallback(md) == "The score QKᵀ costs $5 and √d_k scales it."
 
 
+def test_math_fallback_passes_each_formula_through_each() -> None:
+    md = r"Scale by $\sqrt{d_k}$, not by $5 or $d$."
+    assert math_fallback(md, each=lambda f: f"[{f}]") == "Scale by [√d_k], not by $5 or [d]."
+
+
 def test_image_alt_text() -> None:
     assert image_alt_text(None, None) == ""
     assert image_alt_text("formula", r"\frac{a}{b}") == "a/b"

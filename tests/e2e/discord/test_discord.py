@@ -1,6 +1,6 @@
 """The Discord adapter end to end: the real discord.py client, offline.
 
-Only discord.py's HTTP layer is faked (tests/e2e/discord_fakes.py); interactions
+Only discord.py's HTTP layer is faked (tests/e2e/discord/discord_fakes.py); interactions
 arrive as raw payloads, as Discord sends them, and the study loop runs on a
 real SQLite database.
 """
@@ -17,24 +17,25 @@ from typing import Any
 
 import pytest
 
-from bot.app import App, build_app
+from bot.app import App, build_app, discord_platform
 from bot.config import DiscordSettings, Secret, Settings, default_settings
+from bot.core.delivery import PlatformAnnouncer
 from bot.core.learners import Who
-from bot.core.messages import Reply
-from bot.core.pushes import DeliveryRetry
-from bot.platforms.discord import DiscordPlatform, build_discord, sync_commands
+from bot.core.messages import Announcement, Reply
+from bot.core.ports import Delivery, DeliveryRetry
+from bot.platforms.discord import DiscordPlatform, sync_commands
 from bot.platforms.discord.platform import ShardedStudyClient, StudyClient, make_client
-from tests.e2e.discord_fakes import (
+from tests.e2e.discord.discord_fakes import (
     APP_ID,
     FakeDiscord,
+    FakeRenderer,
     Place,
     Sent,
     dm_channel_id,
-    make_renderer,
 )
 from tests.fakes.clock import FixedClock
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TOKEN = "discord-test-token-do-not-log"
 ALICE = (111_111_111_111_111_111, "Alice")
 BOB = (222_222_222_222_222_222, "Bob")
@@ -89,20 +90,23 @@ class Env:
     async def restart(self, *, new_app: bool = False) -> None:
         """Stop the client and start a new one (and a new App on the same database)."""
         await self.bot.stop()
+        self.app.channels.detach(self.bot.name)
         self.stopped.append(self.bot)
         if new_app:
-            renderer = self.app.renderer
-            self.app.renderer = None
             await self.app.close()
-            self.app = await build_app(self.settings, auto_upgrade=True, clock=self.clock)
-            self.app.renderer = renderer
+            self.app = await start_app(self.settings, self.clock)
         self.bot = await start_bot(self.app)
 
 
+async def start_app(settings: Settings, clock: FixedClock) -> App:
+    """The App on the settings' database, drawing with the fake renderer."""
+    return await build_app(settings, auto_upgrade=True, clock=clock, renderer=FakeRenderer())
+
+
 async def start_bot(app: App) -> DiscordPlatform:
-    bot = build_discord(app)
+    bot = discord_platform(app)
     await bot.login()  # HTTP login and setup_hook; no gateway offline
-    app.platforms["discord"] = bot
+    app.channels.attach(bot)  # announcements go through it
     return bot
 
 
@@ -118,8 +122,7 @@ async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
         study=replace(base.study, enable_fuzzing=False),
     )
     clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    app = await build_app(settings, auto_upgrade=True, clock=clock)
-    app.renderer = make_renderer()
+    app = await start_app(settings, clock)
     bot = await start_bot(app)
     environment = Env(fake, settings, clock, app, bot)
     try:
@@ -281,9 +284,10 @@ async def test_quiz_in_a_server_with_three_members(env: Env) -> None:
         assert mine[0].content.startswith(f"{rating}: see it again in ")
         assert "Counted in your own schedule" in mine[0].content
         assert env.fake.messages[back.id].buttons() == []
-    # Everyone rated: the answer and the tally go to the channel, once.
-    answer = new[-1]
-    assert answer.channel_id == CHANNEL and not answer.ephemeral
+    # Everyone rated: the answer and the tally go to the channel, once (posted by the
+    # core before the rating's own answer).
+    answer = only([m for m in new if not m.ephemeral])
+    assert answer.channel_id == CHANNEL
     assert answer.content.startswith("Quiz answer. 3 took part")
     assert "Hard 1 · Good 2" in answer.content
     assert "**Answer**" in answer.embeds[0]["description"]
@@ -382,9 +386,12 @@ async def test_push_to_a_learner_whose_dms_are_closed(env: Env) -> None:
     assert bob.dm_channel_id is None
     env.fake.refuse[dm_channel_id(BOB[0])] = (403, 50007)
 
-    reply = await env.app.study.next(Who("discord", str(BOB[0]), "Bob"), source="push")
+    (reply,) = (await env.app.study.next(Who("discord", str(BOB[0]), "Bob"), "push")).replies
     mark = len(env.fake.calls)
-    assert await env.bot.push(bob, reply) is False
+    # Sent as the core sends a private message (the outbox does the same): the platform
+    # reports the refusal, the core records that Bob cannot be reached.
+    announcer = PlatformAnnouncer(env.app.db, env.app.channels)
+    await announcer.post([Announcement("discord", "", reply, learner_id=bob.id)])
     assert env.rows("SELECT unreachable FROM learners WHERE platform_user_id = ?", str(BOB[0])) == [
         (1,)
     ]
@@ -396,7 +403,8 @@ async def test_push_to_a_learner_whose_dms_are_closed(env: Env) -> None:
 
     # Once: a second refused push says nothing more in the server.
     mark = len(env.fake.calls)
-    assert await env.bot.push(bob, reply) is False
+    refused = Delivery(reached=False, dm_channel=str(dm_channel_id(BOB[0])))
+    assert await env.bot.push(bob, reply) == refused
     assert not [c for c in env.fake.calls[mark:] if c.path.startswith(f"/channels/{CHANNEL}")]
 
     # A learner whose DM channel is stored gets a push with ONE request.
@@ -404,8 +412,8 @@ async def test_push_to_a_learner_whose_dms_are_closed(env: Env) -> None:
     alice = await env.app.study.learner(Who("discord", str(ALICE[0]), "Alice"))
     assert alice.dm_channel_id == str(dm_channel_id(ALICE[0]))
     mark = len(env.fake.calls)
-    card = await env.app.study.next(Who("discord", str(ALICE[0]), "Alice"), source="push")
-    assert await env.bot.push(alice, card) is True
+    (card,) = (await env.app.study.next(Who("discord", str(ALICE[0]), "Alice"), "push")).replies
+    assert await env.bot.push(alice, card) == Delivery(reached=True)
     calls = env.fake.calls[mark:]
     assert [(c.method, c.path) for c in calls] == [
         ("POST", f"/channels/{dm_channel_id(ALICE[0])}/messages")
@@ -415,6 +423,49 @@ async def test_push_to_a_learner_whose_dms_are_closed(env: Env) -> None:
     # ... and its button works like any other.
     assert await env.press(pushed, pushed.button("Show answer"), ALICE, env.fake.dm(ALICE[0])) == []
     assert "**Answer**" in env.fake.messages[pushed.id].embeds[0]["description"]
+
+
+async def test_a_push_session_of_n_cards_ends_after_n_without_a_further_card(env: Env) -> None:
+    """/settings per_push 2: the daily push's session ends after two reviews, with the
+    session's summary and NOT the next card (four cards are due)."""
+    dm = env.fake.dm(ALICE[0])
+    panel = only(await env.command("settings", ALICE, dm))
+    await env.press(panel, "set:type", ALICE, dm)
+    submit = env.fake.modal_submit(
+        env.fake.modals[-1], {"Cards in a daily session": "2"}, ALICE, dm
+    )
+    assert "2 cards in a daily session" in only(await env.send(submit)).content
+    card = only(await env.command("review", ALICE, dm))
+    for _ in range(4):  # four new cards, each seen again a minute later
+        await env.press(card, card.button("Show answer"), ALICE, dm)
+        back = env.fake.messages[card.id]
+        card = only(await env.press(back, back.button("Again"), ALICE, dm))
+    alice = await env.app.study.learner(Who("discord", str(ALICE[0]), "Alice"))
+    assert alice.next_push_at is not None
+    env.clock.set(alice.next_push_at)  # tomorrow's push: the four cards are due
+
+    mark = env.fake.mark()
+    assert await env.app.pushes.tick(["discord"]) == 1
+    assert await env.app.pushes.drain("discord", env.bot.push) == 1
+    pushed = only(env.fake.created_since(mark))
+    assert pushed.content == "4 cards due. Today's session: 2, about 1 minute."
+    mark = env.fake.mark()
+    card = pushed
+    for n in (1, 2):
+        assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
+        back = env.fake.messages[card.id]
+        card = only(await env.press(back, back.button("Good"), ALICE, dm))
+        assert card.content.startswith("Good: see it again in ")
+        if n == 1:
+            assert card.button("Show answer")  # the session's second card
+    # The second rating ends the session: its summary, and no card with it or after it.
+    assert "That was today's session of 2 cards. Well done!" in card.content
+    assert card.embeds == [] and card.buttons() == []
+    assert env.fake.created_since(mark)[-1] is card
+    assert not any("Done for today" in m.text() for m in env.fake.created_since(mark))
+    assert env.rows("SELECT COUNT(*) FROM review_logs WHERE source = 'push'") == [(2,)]
+    # The cards withheld are still there for /review.
+    assert only(await env.command("review", ALICE, dm)).button("Show answer")
 
 
 async def test_a_push_that_breaks_off_resumes_after_what_was_delivered(env: Env) -> None:
@@ -432,7 +483,7 @@ async def test_a_push_that_breaks_off_resumes_after_what_was_delivered(env: Env)
         await env.bot.push(alice, reply)
     assert failed.value.delivered == 1
     del env.fake.refuse[channel]
-    assert await env.bot.push(alice, reply, skip=failed.value.delivered) is True
+    assert await env.bot.push(alice, reply, skip=failed.value.delivered) == Delivery(reached=True)
     texts = [m.content or "" for m in env.fake.created[mark:]]
     assert [t.split(":")[0] for t in texts] == ["Part 0", "Part 1", "Part 2"]
 
@@ -468,13 +519,16 @@ async def test_forget_deletes_everything_after_a_confirmation(env: Env) -> None:
 
     ask = only(await env.command("forget", ALICE, dm))
     assert "cannot be undone" in ask.content
-    kept = only(await env.press(ask, ask.button("No, keep it"), ALICE, dm))
-    assert kept.content == "Nothing was deleted."
+    # The answer replaces the question, buttons and all.
+    assert await env.press(ask, ask.button("No, keep it"), ALICE, dm) == []
+    kept = env.fake.messages[ask.id]
+    assert kept.content == "Nothing was deleted." and kept.buttons() == []
 
     ask = only(await env.command("forget", ALICE, dm))
-    done = only(await env.press(ask, ask.button("Yes, delete everything"), ALICE, dm))
+    assert await env.press(ask, ask.button("Yes, delete everything"), ALICE, dm) == []
+    done = env.fake.messages[ask.id]
     assert done.content.startswith("Done: I deleted your settings")
-    assert env.fake.messages[ask.id].buttons() == []
+    assert done.buttons() == []
 
     for table, column in tables:
         assert env.rows(f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", alice) == [(0,)], table
@@ -522,11 +576,11 @@ async def test_one_error_handler_logs_ids_answers_and_keeps_running(
     dm = env.fake.dm(ALICE[0])
     card = only(await env.command("review", ALICE, dm))
 
-    async def press_fails(who: Who, payload: str) -> Any:
+    async def press_fails(who: Who, payload: str, *, typed_answer: str | None = None) -> Any:
         raise RuntimeError("boom")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(env.app.study, "press", press_fails)
+        patch.setattr(env.app.inputs, "press", press_fails)
         failed = only(await env.press(card, card.button("Show answer"), ALICE, dm))
     assert failed.ephemeral and failed.content.startswith("Sorry, something went wrong")
     assert only(await env.command("help", ALICE, dm)).content.startswith("I help you remember")
@@ -535,7 +589,7 @@ async def test_one_error_handler_logs_ids_answers_and_keeps_running(
 async def test_sync_commands_publishes_every_command_for_servers_and_dms(
     env: Env,
 ) -> None:
-    names = await sync_commands(env.settings, guild_id=GUILD)
+    names = await sync_commands(env.settings.discord, guild_id=GUILD)
     assert sorted(names) == sorted(
         [
             "review",

@@ -1,6 +1,6 @@
 """Group challenges on Discord end to end: the real discord.py client, offline.
 
-Only discord.py's HTTP layer is faked (tests/e2e/discord_fakes.py); commands,
+Only discord.py's HTTP layer is faked (tests/e2e/discord/discord_fakes.py); commands,
 button presses and submitted forms arrive as raw interaction payloads, the
 clock stands still until a test moves it, and the core runs on a real SQLite
 file (a restart is a new App and a new client on the same file).
@@ -15,22 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bot.jobs.pushes import reveal_challenge
 
-from bot.app import build_app
 from bot.config import Secret, default_settings
-from bot.jobs import runtime
 from bot.platforms.discord import sync_commands
-from tests.e2e.discord_fakes import (
+from tests.e2e.discord.discord_fakes import (
     APP_ID,
     FakeDiscord,
-    FakeRenderer,
     Place,
     Sent,
     dm_channel_id,
-    make_renderer,
 )
-from tests.e2e.test_discord import (
+from tests.e2e.discord.test_discord import (
     ALICE,
     BOB,
     CAROL,
@@ -42,6 +37,7 @@ from tests.e2e.test_discord import (
     Env,
     image_of,
     only,
+    start_app,
     start_bot,
 )
 from tests.fakes.clock import FixedClock
@@ -66,16 +62,12 @@ async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
         study=replace(base.study, enable_fuzzing=False),
     )
     clock = FixedClock(START)
-    app = await build_app(settings, auto_upgrade=True, clock=clock)
-    renderer = make_renderer()
-    # The real renderer once it draws heat maps; until then one that returns small PNGs.
-    app.renderer = renderer if hasattr(renderer, "heatmap") else FakeRenderer()
+    app = await start_app(settings, clock)
     bot = await start_bot(app)
     environment = Env(fake, settings, clock, app, bot)
     try:
         yield environment
     finally:
-        runtime.set_app(None)
         await environment.bot.stop()
         await environment.app.close()
 
@@ -129,7 +121,7 @@ async def press_in_place(
 async def sweep(env: Env) -> list[Sent]:
     """What the scheduler's challenge sweep does now; the messages it created."""
     mark = env.fake.mark()
-    await env.app.deliver(await env.app.challenges.sweep())
+    await env.app.challenges.sweep()
     return env.fake.created_since(mark)
 
 
@@ -177,8 +169,7 @@ async def test_three_members_a_restart_the_reveal_and_self_assessment(env: Env) 
     assert "Scaled dot-product attention" in embed["description"]
     assert "$" not in embed["description"]  # formulas shown as Unicode
     assert "09:10" in embed["description"] and "/challenge submit" in embed["footer"]["text"]
-    (run,) = run_rows(env)
-    run_id = int(run[0])
+    assert len(run_rows(env)) == 1
     assert post.button("Submit my answer").startswith("j:")
 
     # Alice opens her form before a restart and sends it after: the form still works.
@@ -224,11 +215,10 @@ async def test_three_members_a_restart_the_reveal_and_self_assessment(env: Env) 
         ("Carol", None),
     ]
 
-    # The persistent job reveals at the deadline, once, even when it runs twice.
-    runtime.set_app(env.app)
+    # The deadline timer reveals the run, once, even when it runs twice.
     mark = env.fake.mark()
-    await reveal_challenge(run_id)
-    await reveal_challenge(run_id)
+    assert await env.app.challenges.reveal_overdue() == 1
+    assert await env.app.challenges.reveal_overdue() == 0
     revealed = env.fake.created_since(mark)
     assert run_rows(env)[0][4] is not None
     public = [m for m in revealed if m.channel_id == CHANNEL]
@@ -312,7 +302,8 @@ async def test_three_members_a_restart_the_reveal_and_self_assessment(env: Env) 
     assert await sweep(env) == []
 
     # After the reveal Alice shares her answer with the group (from her applied message).
-    shared, posted = await env.press(applied, applied.button("Share my answer"), ALICE, alice_dm)
+    # The core posts it before the press is answered.
+    posted, shared = await env.press(applied, applied.button("Share my answer"), ALICE, alice_dm)
     assert shared.ephemeral and shared.content == "Shared with the group."
     assert posted.channel_id == CHANNEL and not posted.ephemeral
     assert posted.content.startswith("Alice shares their answer:")
@@ -356,7 +347,8 @@ async def test_a_drawing_answered_with_a_photo_and_everyone_allowed_to_run(env: 
     assert ref[0].startswith("https://cdn.example/attachments/") and ref[0].endswith("page.png")
 
     # The starter reveals early: the reference diagram to the channel, the checklist with it.
-    ok, *new = await challenge(env, "reveal", BOB, room)
+    # The core posts the reveal before the command is answered.
+    *new, ok = await challenge(env, "reveal", BOB, room)
     assert ok.ephemeral and ok.content == "Revealed early."
     reference = only([m for m in new if m.channel_id == CHANNEL])
     assert "Draw the whole transformer" in reference.embeds[0]["title"]
@@ -451,7 +443,7 @@ async def test_a_weekly_challenge_fires_at_local_time_across_the_dst_change(env:
 
 
 async def test_the_challenge_group_is_published_with_its_subcommands(env: Env) -> None:
-    await sync_commands(env.settings, guild_id=GUILD)
+    await sync_commands(env.settings.discord, guild_id=GUILD)
     (put,) = [c for c in env.fake.calls if c.method == "PUT"]
     assert put.path == f"/applications/{APP_ID}/guilds/{GUILD}/commands"
     group = next(c for c in put.json if c["name"] == "challenge")

@@ -384,6 +384,11 @@ class FakeDiscord:
                 return self._message(info["channel_id"], body, call.files).payload
             if method == "PATCH" and parts[-1] == "@original":
                 return self._edit(self.messages[info["original"]], body, call.files).payload
+            if method == "DELETE" and parts[-1] == "@original":  # also a pending "thinking"
+                info.pop("thinking", None)
+                if "original" in info:
+                    del self.messages[info.pop("original")]
+                return None
         raise AssertionError(f"unexpected webhook request {method} {path}")
 
     # ------------------------------------------------------------------ places and people
@@ -671,12 +676,3 @@ class FakeRenderer:
 
     async def close(self) -> None:
         return None
-
-
-def make_renderer() -> Any:
-    """The real MatplotlibRenderer when bot.render.service exists, else :class:`FakeRenderer`."""
-    try:
-        from bot.render.service import MatplotlibRenderer
-    except ImportError:
-        return FakeRenderer()
-    return MatplotlibRenderer()

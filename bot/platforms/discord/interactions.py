@@ -1,0 +1,158 @@
+"""Who acted and where, how an interaction is answered, and the one error handler.
+
+Discord wants an answer to every interaction within 3 seconds, and a deferred
+answer's visibility (only the person, or everyone in the channel) is fixed
+when it is deferred. :class:`Answer` keeps track of that: a message that must
+be seen otherwise than the pending deferred answer deletes it first, so the
+"thinking…" placeholder is never filled with the wrong visibility.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, Final, cast
+
+import discord
+from discord import app_commands
+
+from bot.core.learners import Who
+from bot.platforms.discord.messages import plain
+
+log = logging.getLogger(__name__)
+
+SORRY: Final = "Sorry, something went wrong there; your progress is safe. Please try again."
+UNKNOWN_COMMAND: Final = "I don't know that command any more. Try /help."
+#: Said when a deferred answer was filled by nothing else.
+DONE: Final = "Done."
+_ANSWER: Final = "studybot.answer"
+
+
+def in_bot_dm(interaction: discord.Interaction[Any]) -> bool:
+    """True in the learner's direct messages with the bot (not a server, not a group DM)."""
+    if interaction.guild_id is not None:
+        return False
+    if interaction.context.dm_channel:
+        return True
+    if interaction.context.private_channel:
+        return False
+    return isinstance(interaction.channel, discord.DMChannel)
+
+
+def who_of(interaction: discord.Interaction[Any]) -> Who:
+    """The person behind an interaction; in the bot's DM, with that DM channel (the core
+    stores it when it changed, so a push to them is one request)."""
+    user = interaction.user
+    dm_channel = None
+    if interaction.channel_id is not None and in_bot_dm(interaction):
+        dm_channel = str(interaction.channel_id)
+    return Who("discord", str(user.id), user.display_name, dm_channel=dm_channel)
+
+
+class Places:
+    """Where each user last used a command in a server, and who has been told there
+    that their direct messages are closed (once, until they write to the bot again)."""
+
+    def __init__(self) -> None:
+        #: user id -> the server channel where they last used a command.
+        self.last_server_channel: dict[str, int] = {}
+        #: users told in a server that their DMs are closed.
+        self.told_closed: set[str] = set()
+
+    def enter(self, interaction: discord.Interaction[Any]) -> Who:
+        """The person behind a command; remember where they used it."""
+        who = who_of(interaction)
+        if who.dm_channel is not None:
+            self.told_closed.discard(who.user_id)
+        elif (
+            interaction.guild_id is not None
+            and interaction.channel_id is not None
+            and interaction.is_guild_integration()
+        ):
+            self.last_server_channel[who.user_id] = interaction.channel_id
+        return who
+
+
+class Answer:
+    """How one interaction is answered: a first response, or a deferred one and follow-ups.
+
+    Get it with :meth:`of`, so every part of the handling (and the error handler)
+    shares what has been answered so far.
+    """
+
+    def __init__(self, interaction: discord.Interaction[Any]) -> None:
+        self.interaction = interaction
+        #: The visibility of a deferred "thinking" answer not filled yet (None: there is none).
+        self._pending: bool | None = None
+
+    @classmethod
+    def of(cls, interaction: discord.Interaction[Any]) -> Answer:
+        """The answer of this interaction."""
+        answer = interaction.extras.get(_ANSWER)
+        if not isinstance(answer, Answer):
+            answer = interaction.extras[_ANSWER] = cls(interaction)
+        return answer
+
+    @property
+    def tapped(self) -> bool:
+        """Whether the interaction is a press on a message's component (that message can
+        be edited); otherwise it is a command or a submitted form."""
+        return self.interaction.type is discord.InteractionType.component
+
+    async def defer(self, *, hidden: bool) -> None:
+        """Acknowledge now, answer later: a tap silently, a command or a form with
+        "thinking…", shown only to the person when ``hidden``."""
+        if self.tapped:
+            await self.interaction.response.defer()
+            return
+        await self.interaction.response.defer(ephemeral=hidden, thinking=True)
+        self._pending = hidden
+
+    async def send(self, *, hidden: bool, **kwargs: Any) -> None:
+        """Send a message (``hidden``: only the person sees it) as the response or a follow-up."""
+        response = self.interaction.response
+        if not response.is_done():
+            await response.send_message(**kwargs, ephemeral=hidden)
+            return
+        pending, self._pending = self._pending, None
+        if pending is not None and pending != hidden:
+            # A deferred answer's visibility cannot change: this message replaces it.
+            await self.interaction.delete_original_response()
+        await self.interaction.followup.send(**kwargs, ephemeral=hidden)
+
+    async def say(self, text: str) -> None:
+        """A short answer only the person sees (plain text, escaped)."""
+        await self.send(hidden=True, content=plain(text))
+
+    async def finish(self) -> None:
+        """Fill a deferred answer that nothing else filled."""
+        if self._pending is not None:
+            await self.send(hidden=self._pending, content=DONE)
+
+
+async def report_error(interaction: discord.Interaction[Any], error: Exception) -> None:
+    """The one error handler: log with ids (never the token), answer briefly, go on."""
+    answer = Answer.of(interaction)
+    if isinstance(error, app_commands.CommandNotFound):
+        log.info("unknown command %r (commands out of sync?)", error.name)
+        with contextlib.suppress(discord.HTTPException):
+            await answer.say(UNKNOWN_COMMAND)
+        return
+    original = getattr(error, "original", None) or error
+    command = interaction.command.name if interaction.command else None
+    custom_id = cast("dict[str, Any]", interaction.data or {}).get("custom_id")
+    log.error(
+        "Discord interaction failed (guild %s, channel %s, user %s, command %s, component %s)",
+        interaction.guild_id,
+        interaction.channel_id,
+        interaction.user.id,
+        command,
+        custom_id,
+        exc_info=original,
+    )
+    try:
+        await answer.say(SORRY)
+    except discord.HTTPException as exc:
+        log.warning(
+            "could not tell user %s about the error (HTTP %s)", interaction.user.id, exc.status
+        )

@@ -1,0 +1,120 @@
+"""A core :class:`Outcome` shown on Discord, in answer to one interaction.
+
+Every handler defers first (a core call may post announcements before it
+returns, and Discord wants an answer within 3 seconds), calls the core once,
+and hands the outcome here. Discord has no toast: a notice is a message only
+the person sees, sent only when the outcome shows nothing else. A closed
+card's note ("Good: see it again in 10m.") starts the first reply, so one
+message carries it and the next card.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+import discord
+
+from bot.core.messages import Reply
+from bot.core.outcomes import Audience, Outcome
+from bot.core.rendering import Renderer
+from bot.platforms.discord.interactions import Answer, in_bot_dm
+from bot.platforms.discord.messages import Outgoing, plain, to_messages
+
+log = logging.getLogger(__name__)
+
+
+def noted(reply: Reply, note: str) -> Reply:
+    """The reply with a note at the start of its text."""
+    return replace(reply, text=f"{note}\n\n{reply.text}" if reply.text else note)
+
+
+def hidden_for(interaction: discord.Interaction[Any], to: Audience, *, chat_hidden: bool) -> bool:
+    """Whether replies for ``to`` are shown only to the person.
+
+    ``private`` always is; ``ephemeral`` is in a server; ``chat`` is as the handler
+    says (a personal command used in a server answers privately, a group's does not).
+    """
+    if to == "private":
+        return True
+    if to == "ephemeral":
+        return interaction.guild_id is not None
+    return chat_hidden
+
+
+class OutcomeRenderer:
+    """Shows outcomes in answer to interactions.
+
+    Args:
+        renderer: draws cards and charts (None: text only).
+    """
+
+    def __init__(self, renderer: Renderer | None) -> None:
+        self.renderer = renderer
+
+    async def run(
+        self,
+        interaction: discord.Interaction[Any],
+        call: Callable[[], Awaitable[Outcome]],
+        *,
+        hidden: bool,
+    ) -> None:
+        """Defer (``hidden``: only the person sees the answer), make the core ``call``,
+        and show its outcome; its ``chat`` replies are shown as the answer is."""
+        await Answer.of(interaction).defer(hidden=hidden)
+        await self.show(interaction, await call(), chat_hidden=hidden)
+
+    async def show(
+        self, interaction: discord.Interaction[Any], outcome: Outcome, *, chat_hidden: bool
+    ) -> None:
+        """Show an outcome: edit or close the tapped message, send the replies, or say the
+        notice when nothing else is shown."""
+        answer = Answer.of(interaction)
+        replies = list(outcome.replies)
+        shown = False
+        if outcome.edit is not None:
+            if answer.tapped:
+                await self._edit(interaction, outcome.edit)
+                shown = True
+            else:  # no tapped message to edit (a command): shown as a new message
+                replies.insert(0, outcome.edit)
+        if outcome.close is not None and answer.tapped:
+            await interaction.edit_original_response(view=None)
+        if outcome.close:
+            if replies:
+                replies[0] = noted(replies[0], outcome.close)
+            else:
+                await answer.send(hidden=not in_bot_dm(interaction), content=plain(outcome.close))
+                shown = True
+        hidden = hidden_for(interaction, outcome.to, chat_hidden=chat_hidden)
+        for reply in replies:
+            for message in await self._messages(interaction, reply):
+                await answer.send(hidden=hidden, **message.send_kwargs())
+                shown = True
+        if not shown and outcome.notice:
+            await answer.say(outcome.notice)
+        await answer.finish()
+
+    async def _messages(
+        self, interaction: discord.Interaction[Any], reply: Reply
+    ) -> list[Outgoing]:
+        return await to_messages(reply, self.renderer, file_limit=interaction.filesize_limit)
+
+    async def _edit(self, interaction: discord.Interaction[Any], reply: Reply) -> None:
+        """The tapped message becomes the reply's first message; the rest follow it."""
+        messages = await self._messages(interaction, reply)
+        if not messages:
+            return
+        first, *rest = messages
+        await interaction.edit_original_response(
+            content=first.content,
+            embeds=first.embeds,
+            attachments=first.files(),
+            view=first.view(),
+        )
+        for message in rest:
+            await Answer.of(interaction).send(
+                hidden=not in_bot_dm(interaction), **message.send_kwargs()
+            )

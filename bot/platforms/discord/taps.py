@@ -1,0 +1,101 @@
+"""Pressed buttons, chosen menu items and submitted forms: one core call each, rendered.
+
+A study button's custom id is the core's payload; it goes to
+:meth:`bot.core.inputs.Inputs.press` unread. The one button whose first
+response must be a form (a challenge's "Submit my answer") is found by asking
+the core (:meth:`~bot.core.inputs.Inputs.opens_form`) before anything is
+deferred: Discord opens a modal only as the first response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import discord
+
+from bot.core.challenges.service import ChallengeService
+from bot.core.inputs import Inputs
+from bot.core.study import StudyService
+from bot.platforms.discord.components import AnswerModal
+from bot.platforms.discord.interactions import in_bot_dm, report_error, who_of
+from bot.platforms.discord.rendering import OutcomeRenderer
+
+
+class Taps:
+    """The platform's :class:`~bot.platforms.discord.components.Handlers`.
+
+    Args:
+        study: settings changes and pauses.
+        challenges: submitted answer forms.
+        inputs: pressed study buttons.
+        rendering: shows the outcomes.
+    """
+
+    def __init__(
+        self,
+        *,
+        study: StudyService,
+        challenges: ChallengeService,
+        inputs: Inputs,
+        rendering: OutcomeRenderer,
+    ) -> None:
+        self.study = study
+        self.challenges = challenges
+        self.inputs = inputs
+        self.rendering = rendering
+
+    async def on_press(self, interaction: discord.Interaction[Any], payload: str) -> None:
+        """A study button: the core decodes it and says what to show."""
+        try:
+            who = who_of(interaction)
+            chat_hidden = not in_bot_dm(interaction)
+            if not self.inputs.opens_form(payload):
+                await self.rendering.run(
+                    interaction, lambda: self.inputs.press(who, payload), hidden=chat_hidden
+                )
+                return
+            # The form must be the first response, so nothing is deferred.
+            outcome = await self.inputs.press(who, payload)
+            if outcome.form is not None:
+                await interaction.response.send_modal(AnswerModal(outcome.form.run_token))
+            else:
+                await self.rendering.show(interaction, outcome, chat_hidden=chat_hidden)
+        except Exception as exc:
+            await self.on_error(interaction, exc)
+
+    async def on_setting(self, interaction: discord.Interaction[Any], key: str, value: str) -> None:
+        """A /settings menu choice, validated by the core; the answer is private."""
+        who = who_of(interaction)
+        await self.rendering.run(
+            interaction, lambda: self.study.change_setting(who, key, value), hidden=True
+        )
+
+    async def on_settings_form(
+        self, interaction: discord.Interaction[Any], changes: Sequence[tuple[str, str]]
+    ) -> None:
+        """The typed settings, changed in one go (an invalid one stops there)."""
+        who = who_of(interaction)
+        await self.rendering.run(
+            interaction, lambda: self.study.change_settings(who, changes), hidden=True
+        )
+
+    async def on_pause(self, interaction: discord.Interaction[Any], paused: bool) -> None:
+        """The pause and resume buttons of /settings."""
+        who = who_of(interaction)
+        await self.rendering.run(interaction, lambda: self.study.pause(who, paused), hidden=True)
+
+    async def on_answer(
+        self, interaction: discord.Interaction[Any], run_token: str, text: str
+    ) -> None:
+        """A submitted answer form: the core stores it (or politely refuses a late one)."""
+        who = who_of(interaction)
+        await self.rendering.run(
+            interaction,
+            lambda: self.challenges.submit(who, text=text, run_token=run_token),
+            hidden=True,
+        )
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception) -> None:
+        """The one error handler (:func:`report_error`)."""
+        await report_error(interaction, error)
