@@ -26,7 +26,7 @@ from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
 from bot.core.messages import Reply
 from bot.core.model import Learner
-from bot.core.ports import Delivery, DeliveryRetry
+from bot.core.ports import Delivery, DeliveryRefused, DeliveryRetry
 from bot.core.quiz import QuizService
 from bot.core.rendering import Renderer
 from bot.core.study import StudyService
@@ -214,8 +214,9 @@ class DiscordPlatform:
         in the server channel where they last used a command.
 
         Raises:
-            DeliveryRetry: on an HTTP error that is not the learner's doing, or a
+            DeliveryRetry: on a 5xx or a 429 (after discord.py's own retries), or a
                 network error after some messages went out.
+            DeliveryRefused: on another 4xx: Discord will never take this message.
         """
         user_id = learner.platform_user_id
         messages = await to_messages(reply, self.renderer)
@@ -243,6 +244,10 @@ class DiscordPlatform:
             log.warning(
                 "could not DM Discord user %s (HTTP %s, code %s)", user_id, exc.status, exc.code
             )
+            if 400 <= exc.status < 500 and exc.status != 429:
+                # Discord will never take this message (too long, malformed): trying again
+                # would not help, and the learner is still reachable.
+                raise DeliveryRefused(f"Discord HTTP {exc.status} (code {exc.code})") from exc
             # Not the learner's doing (a 5xx, or a 429 after discord.py's own retries):
             # the outbox tries again later.
             raise DeliveryRetry(f"Discord HTTP {exc.status}", delivered=delivered) from exc

@@ -22,7 +22,7 @@ from bot.config import DiscordSettings, Secret, Settings, default_settings
 from bot.core.delivery import PlatformAnnouncer
 from bot.core.learners import Who
 from bot.core.messages import Announcement, Reply
-from bot.core.ports import Delivery, DeliveryRetry
+from bot.core.ports import Delivery, DeliveryRefused, DeliveryRetry
 from bot.platforms.discord import DiscordPlatform, sync_commands
 from bot.platforms.discord.platform import ShardedStudyClient, StudyClient, make_client
 from tests.e2e.discord.discord_fakes import (
@@ -486,6 +486,20 @@ async def test_a_push_that_breaks_off_resumes_after_what_was_delivered(env: Env)
     assert await env.bot.push(alice, reply, skip=failed.value.delivered) == Delivery(reached=True)
     texts = [m.content or "" for m in env.fake.created[mark:]]
     assert [t.split(":")[0] for t in texts] == ["Part 0", "Part 1", "Part 2"]
+
+
+async def test_a_push_discord_will_never_take_fails_once_and_the_learner_stays_reachable(
+    env: Env,
+) -> None:
+    """A 400 (say, a message too long) is not tried again, and nobody is marked unreachable."""
+    await env.command("help", ALICE, env.fake.dm(ALICE[0]))
+    alice = await env.app.study.learner(Who("discord", str(ALICE[0]), "Alice"))
+    env.fake.refuse[dm_channel_id(ALICE[0])] = (400, 50035)
+    with pytest.raises(DeliveryRefused):
+        await env.bot.push(alice, Reply("info", "You have 3 cards due."))
+    assert env.rows(
+        "SELECT unreachable FROM learners WHERE platform_user_id = ?", str(ALICE[0])
+    ) == [(0,)]
 
 
 # --------------------------------------------------------------------------- your data
