@@ -60,13 +60,17 @@ class Jobs:
             job_defaults={"coalesce": True, "max_instances": 1}, timezone="UTC"
         )
         add = self.scheduler.add_job
-        # A late tick is simply the next tick; a late sweep runs once, late.
+        now = datetime.now(UTC)
+        # The push tick and the challenge sweep run at start too: what came due while
+        # the bot was down goes out at once, and the deadline alarm is set. A late tick
+        # is simply the next tick; a late sweep runs once, late.
         add(
             self.push_tick,
             "interval",
             seconds=tick_seconds,
             id="push_tick",
             misfire_grace_time=tick_seconds,
+            next_run_time=now,
         )
         add(
             self.close_quizzes,
@@ -75,15 +79,13 @@ class Jobs:
             id="close_quizzes",
             misfire_grace_time=QUIZ_SWEEP_SECONDS,
         )
-        # The first sweep runs at start: it reveals what came due while the bot was down
-        # and sets the deadline alarm.
         add(
             self.challenge_sweep,
             "interval",
             seconds=CHALLENGE_SWEEP_SECONDS,
             id="challenge_sweep",
             misfire_grace_time=CHALLENGE_SWEEP_SECONDS,
-            next_run_time=datetime.now(UTC),
+            next_run_time=now,
         )
         add(self.prune, "interval", hours=PRUNE_HOURS, id="prune_old_rows", misfire_grace_time=3600)
 
