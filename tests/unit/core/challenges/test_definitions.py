@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.challengedefs import (
+from bot.core.challenges.definitions import (
     CHALLENGE_KINDS,
     DEFAULT_MINUTES,
     ChallengeSet,
@@ -19,7 +19,7 @@ from bot.core.challengedefs import (
 from bot.core.imagespec import parse_image_spec
 from bot.deckfiles import load_decks
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 DECKS = ROOT / "decks"
 REFLECTION = DECKS / "reflection"
 CARD_DECKS = [DECKS / "attention.md", DECKS / "transformers.md"]
