@@ -7,7 +7,7 @@ What it does (see benchmarks/README.md):
    inserts of learners, learner_settings, card_states (mostly Review, due
    times spread over the past and the future) and some review history.
 2. Sequential: learners study one after another through
-   ``StudyService.press(who, payload)``, exactly as an adapter does: the
+   ``Inputs.press(who, payload)``, exactly as an adapter does: the
    front's "Show answer" payload (reveal, untimed), then a rating payload
    taken from the back's buttons (timed). Only the rate call is timed.
 3. Concurrent: ``--concurrency`` asyncio tasks, each its own learner doing
@@ -57,10 +57,19 @@ from sqlalchemy import insert  # noqa: E402
 
 from bot.clock import SystemClock  # noqa: E402
 from bot.core.actions import new_token  # noqa: E402
+from bot.core.challenges.groups import ChallengeCatalog  # noqa: E402
+from bot.core.challenges.service import ChallengeService  # noqa: E402
 from bot.core.decks import CardDef, Deck  # noqa: E402
+from bot.core.delivery import Channels, PlatformAnnouncer  # noqa: E402
+from bot.core.inputs import Inputs  # noqa: E402
+from bot.core.learners import Enrolment, Who  # noqa: E402
 from bot.core.messages import Reply  # noqa: E402
 from bot.core.model import CardStateKind, LearnerSettings  # noqa: E402
-from bot.core.study import StudyService, Who  # noqa: E402
+from bot.core.onboarding import MemoryQuestions, Onboarding  # noqa: E402
+from bot.core.outcomes import Outcome  # noqa: E402
+from bot.core.pushes import PushService  # noqa: E402
+from bot.core.quiz import QuizService  # noqa: E402
+from bot.core.study import StudyService  # noqa: E402
 from bot.storage.database import SqlDatabase  # noqa: E402
 from bot.storage.learners import settings_row  # noqa: E402
 from bot.storage.tables import (  # noqa: E402
@@ -273,19 +282,41 @@ def checkpoint(path: Path) -> None:
 # --------------------------------------------------------------------------- SQLAlchemy path
 
 
-def button(reply: Reply, prefix: str) -> str | None:
-    for b in reply.all_buttons():
-        if b.payload.startswith(prefix):
+def inputs_over(db: SqlDatabase) -> Inputs:
+    """The core services over the database, wired as ``bot.app.build_app`` wires them."""
+    clock, enrolment = SystemClock(), Enrolment(LearnerSettings(enable_fuzzing=False))
+    announcer = PlatformAnnouncer(db, Channels())
+    study = StudyService(db, clock, new_token, enrolment, announcer)
+    return Inputs(
+        study,
+        QuizService(db, clock, new_token, enrolment, announcer),
+        PushService(db, clock, new_token, enrolment),
+        ChallengeService(db, clock, new_token, enrolment, announcer, ChallengeCatalog({})),
+        Onboarding(db, clock, new_token, enrolment, MemoryQuestions()),
+    )
+
+
+def shown(outcome: Outcome) -> Reply | None:
+    """What a press shows next: the tapped message's new state, else the first reply."""
+    if outcome.edit is not None:
+        return outcome.edit
+    return outcome.replies[0] if outcome.replies else None
+
+
+def button(reply: Reply | None, action: str) -> str | None:
+    """The payload of the reply's first button that does ``action`` (``reveal``, ...)."""
+    for b in reply.all_buttons() if reply is not None else ():
+        if b.action == action:
             return b.payload
     return None
 
 
 def rating_payload(back: Reply, rating: int) -> str:
-    """The payload of the back's button for a rating (``r:<token>:<rating>``)."""
-    for b in back.all_buttons():
-        if b.payload.startswith("r:") and b.payload.endswith(f":{rating}"):
-            return b.payload
-    raise RuntimeError(f"no button for rating {rating} in {back.kind!r} reply")
+    """The payload of the back's button for a rating (1 Again ... 4 Easy)."""
+    ratings = [b for b in back.all_buttons() if b.action == "rate"]
+    if len(ratings) != 4:
+        raise RuntimeError(f"no button for rating {rating} in {back.kind!r} reply")
+    return ratings[rating - 1].payload
 
 
 def pick_rating(rng: random.Random) -> int:
@@ -342,7 +373,7 @@ class Counters:
 
 
 async def session(
-    study: StudyService,
+    inputs: Inputs,
     learner_id: int,
     max_reviews: int,
     lat: list[int],
@@ -356,20 +387,20 @@ async def session(
     ``think_ms`` > 0 waits a random (exponential) time of that mean before each tap.
     """
     who = Who(PLATFORM, str(learner_id))
-    reply = await study.next(who)
+    reply = shown(await inputs.study.next(who))
     counters.sessions += 1
     if gate is not None:
         await gate.wait()
     done = 0
     while done < max_reviews:
-        reveal = button(reply, "s:")
+        reveal = button(reply, "reveal")
         if reveal is None:
             counters.done_replies += 1
             break
         if think_ms > 0:
             await asyncio.sleep(rng.expovariate(1000.0 / think_ms))
-        back = await study.press(who, reveal)
-        if back.kind != "back":
+        back = shown(await inputs.press(who, reveal))
+        if back is None or back.kind != "back":
             counters.expired += 1
             break
         rating = pick_rating(rng)
@@ -377,10 +408,12 @@ async def session(
             await asyncio.sleep(rng.expovariate(1000.0 / think_ms))
         payload = rating_payload(back, rating)
         t0 = time.perf_counter_ns()
-        reply = await study.press(who, payload)
+        outcome = await inputs.press(who, payload)
         lat.append(time.perf_counter_ns() - t0)
-        counters.kinds[reply.kind] = counters.kinds.get(reply.kind, 0) + 1
-        if reply.kind not in ("front", "done"):
+        reply = shown(outcome)
+        kind = reply.kind if reply is not None else "expired"
+        counters.kinds[kind] = counters.kinds.get(kind, 0) + 1
+        if kind not in ("front", "done"):
             counters.expired += 1
             break
         done += 1
@@ -388,18 +421,18 @@ async def session(
 
 
 async def sequential(
-    study: StudyService, pool: Pool, n_reviews: int, rng: random.Random, counters: Counters
+    inputs: Inputs, pool: Pool, n_reviews: int, rng: random.Random, counters: Counters
 ) -> tuple[list[int], float]:
     lat: list[int] = []
     t0 = time.perf_counter()
     while len(lat) < n_reviews:
         n = min(SESSION, n_reviews - len(lat))
-        pool.note(await session(study, pool.take(), n, lat, rng, counters))
+        pool.note(await session(inputs, pool.take(), n, lat, rng, counters))
     return lat, time.perf_counter() - t0
 
 
 async def concurrent(
-    study: StudyService,
+    inputs: Inputs,
     pool: Pool,
     n_tasks: int,
     n_reviews: int,
@@ -414,10 +447,10 @@ async def concurrent(
 
     async def learner_loop(seed: int) -> None:
         r = random.Random(seed)
-        got = await session(study, pool.take(), per_task, lat, r, counters, gate, think_ms)
+        got = await session(inputs, pool.take(), per_task, lat, r, counters, gate, think_ms)
         while got < per_task:  # learner done for today: the task takes another learner
             more = await session(
-                study, pool.take(), per_task - got, lat, r, counters, think_ms=think_ms
+                inputs, pool.take(), per_task - got, lat, r, counters, think_ms=think_ms
             )
             pool.note(more)
             got += more
@@ -584,7 +617,7 @@ def floor_run(
 
 
 async def profile_path(
-    db: SqlDatabase, study: StudyService, pool: Pool, n_reviews: int, rng: random.Random
+    db: SqlDatabase, inputs: Inputs, pool: Pool, n_reviews: int, rng: random.Random
 ) -> dict[str, Any]:
     """Statement counts and compiled-cache hits per rate call, and a cProfile of the worker.
 
@@ -611,15 +644,15 @@ async def profile_path(
     try:
         for _ in range(20):
             who = Who(PLATFORM, str(pool.take()))
-            reply = await study.next(who)
-            reveal = button(reply, "s:")
+            reveal = button(shown(await inputs.study.next(who)), "reveal")
             if reveal is None:
                 continue
-            back = await study.press(who, reveal)
+            back = shown(await inputs.press(who, reveal))
+            assert back is not None
             payload = rating_payload(back, pick_rating(rng))
             stmts.clear()
             sql.clear()
-            await study.press(who, payload)
+            await inputs.press(who, payload)
             per_rate.append(list(stmts))
             one_rate = list(sql)
     finally:
@@ -640,7 +673,7 @@ async def profile_path(
     try:
         while len(lat) < n_reviews:
             n = min(SESSION, n_reviews - len(lat))
-            await session(study, pool.take(), n, lat, rng, counters)
+            await session(inputs, pool.take(), n, lat, rng, counters)
     finally:
         main.disable()
         await db.run(lambda tx: prof.disable())
@@ -682,25 +715,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         ids = list(range(1, args.learners + 1))
         rng.shuffle(ids)
         pool = Pool(ids)
-        study = StudyService(db, SystemClock(), new_token, LearnerSettings(enable_fuzzing=False))
+        inputs = inputs_over(db)
 
         counters = Counters()
-        await sequential(study, pool, args.warmup, rng, counters)
+        await sequential(inputs, pool, args.warmup, rng, counters)
         log(f"warm-up: {args.warmup} reviews")
-        seq_lat, seq_wall = await sequential(study, pool, args.reviews, rng, counters)
+        seq_lat, seq_wall = await sequential(inputs, pool, args.reviews, rng, counters)
         seq = summary(seq_lat)
         log(f"sequential: {seq}")
 
         ccounters = Counters()
         con_lat, con_wall = await concurrent(
-            study, pool, args.concurrency, args.reviews, rng, ccounters, args.think_ms
+            inputs, pool, args.concurrency, args.reviews, rng, ccounters, args.think_ms
         )
         con = summary(con_lat)
         log(f"concurrent ({args.concurrency} tasks): {con}, wall {con_wall:.2f} s")
 
         prof: dict[str, Any] | None = None
         if args.profile:
-            prof = await profile_path(db, study, pool, args.profile_reviews, rng)
+            prof = await profile_path(db, inputs, pool, args.profile_reviews, rng)
         await db.dispose()
 
         conn = floor_connect(path)

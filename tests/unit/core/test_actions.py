@@ -1,4 +1,7 @@
-"""Button payloads: ``<action>:<token>[:<arg>]``, at most 64 bytes."""
+"""Tests for bot.core.actions: button payloads, at most 64 bytes.
+
+``<action>:<token>[:<arg>]`` (:class:`Action`) and ``o<b|s>:<step>:<value>`` (:class:`Setup`).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,20 @@ from typing import get_args
 import pytest
 
 from bot.core.actions import (
+    ACTION_PATTERN,
     MAX_PAYLOAD_BYTES,
     Action,
     ActionKind,
     BadPayload,
+    Setup,
+    SetupStep,
     decode,
     new_token,
 )
 
 TOKEN = "AbC-12_xyzXYZ789"  # 16 URL-safe characters, like new_token()
-KINDS: tuple[ActionKind, ...] = get_args(ActionKind)
+# "setup" names what a Setup button does (Button.action); it is no Action of its own.
+KINDS: tuple[ActionKind, ...] = tuple(k for k in get_args(ActionKind) if k != "setup")
 # The arguments each kind takes; a kind not listed takes none.
 ARGS: dict[str, tuple[int, ...]] = {
     "rate": (1, 2, 3, 4),
@@ -162,3 +169,84 @@ def test_new_tokens_stay_whole_and_unique_across_pool_refills() -> None:
     tokens = [new_token() for _ in range(1300)]  # more than two pools of 512
     assert all(len(t) == 16 and set(t) <= allowed for t in tokens)
     assert len(set(tokens)) == len(tokens)
+
+
+@pytest.mark.parametrize(("kind", "arg"), CASES)
+def test_every_action_payload_matches_the_pattern(kind: ActionKind, arg: int | None) -> None:
+    """Discord routes its persistent buttons by ACTION_PATTERN: every Action must match it."""
+    for token in (TOKEN, new_token(), "a" * 8, "Z" * 22):
+        assert re.fullmatch(ACTION_PATTERN, Action(kind, token, arg).encode())
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["ob:tz:Europe/Paris", "os:go:tz", f"s:{TOKEN}:3:4", f"s:{TOKEN[:7]}", f"S:{TOKEN}", ""],
+)
+def test_the_pattern_matches_no_other_payload(payload: str) -> None:
+    assert re.fullmatch(ACTION_PATTERN, payload) is None
+
+
+# --------------------------------------------------------------------------- setup choices
+
+STEPS: tuple[SetupStep, ...] = get_args(SetupStep)
+
+
+@pytest.mark.parametrize(
+    ("choice", "payload"),
+    [
+        (Setup(True, "tz", "Europe/Paris"), "ob:tz:Europe/Paris"),
+        (
+            Setup(False, "tz", "America/Argentina/Buenos_Aires"),
+            "os:tz:America/Argentina/Buenos_Aires",
+        ),
+        (Setup(True, "push", "0800"), "ob:push:0800"),
+        (Setup(False, "push", "off"), "os:push:off"),
+        (Setup(True, "deck", "*"), "ob:deck:*"),
+        (Setup(False, "deck", "attention"), "os:deck:attention"),
+        (Setup(True, "go", "review"), "ob:go:review"),
+        (Setup(False, "go", "push"), "os:go:push"),
+    ],
+)
+def test_setup_round_trip(choice: Setup, payload: str) -> None:
+    assert choice.encode() == payload
+    assert decode(payload) == choice
+
+
+def test_every_setup_step_round_trips() -> None:
+    for step in STEPS:
+        for chain in (True, False):
+            choice = Setup(chain, step, "x")
+            assert decode(choice.encode()) == choice
+
+
+def test_a_setup_value_fills_the_payload_up_to_64_bytes() -> None:
+    value = "d" * (MAX_PAYLOAD_BYTES - len("os:deck:"))
+    assert decode(Setup(False, "deck", value).encode()) == Setup(False, "deck", value)
+    with pytest.raises(BadPayload):
+        Setup(False, "deck", value + "d").encode()
+    with pytest.raises(BadPayload):
+        Setup(True, "tz", "é" * 30).encode()  # 30 characters, 60 bytes
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param("ox:tz:UTC", id="neither-chain-nor-settings"),
+        pytest.param("ob:colour:blue", id="unknown-step"),
+        pytest.param("ob:tz", id="no-value"),
+        pytest.param("oB:tz:UTC", id="upper-case-chain"),
+        pytest.param("ob:TZ:UTC", id="upper-case-step"),
+        pytest.param("o:tz:UTC", id="no-chain"),
+        pytest.param("ob:tz:" + "x" * 60, id="too-long"),
+        pytest.param("ob:tz:Europe/Paris\n", id="trailing-newline"),
+    ],
+)
+def test_malformed_setup_payloads_are_rejected(payload: str) -> None:
+    with pytest.raises(BadPayload):
+        decode(payload)
+
+
+def test_a_setup_payload_is_not_an_action() -> None:
+    """The letter "o" is also the Share action: a share payload still decodes as an Action."""
+    assert decode(f"o:{TOKEN}") == Action("share", TOKEN)
+    assert isinstance(decode("ob:go:review"), Setup)

@@ -1,46 +1,49 @@
 """Tests for bot.core.pushes: the daily push fan-out, the outbox, snooze and skip.
 
-Everything runs over in-memory fakes with a fixed clock; nothing sleeps.
+Everything runs over in-memory fakes with a fixed clock; nothing sleeps. A
+snooze is the learner's next push instant, so the same tick that sends daily
+pushes sends it; buttons are pressed through ``Inputs.press``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from bot.core.actions import Action, decode
 from bot.core.decks import Deck
+from bot.core.learners import Who
 from bot.core.localtime import next_push_after
-from bot.core.messages import Button, Reply
+from bot.core.messages import Reply
 from bot.core.model import (
     CardState,
     CardStateKind,
     Learner,
-    LearnerSettings,
     OutboxMessage,
     ReviewEntry,
     ReviewSource,
 )
-from bot.core.pushes import DeliveryRetry, PushPolicy, PushService, delivery, plan_pushes
-from bot.core.study import StudyService, Who
+from bot.core.outcomes import Outcome
+from bot.core.ports import Delivery, DeliveryRetry
+from bot.core.pushes import PushPolicy, delivery, plan_pushes
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_card, make_deck
 from tests.fakes.store import OutboxRow
-from tests.fakes.timers import FakeTimers
 from tests.fakes.tokens import SequentialTokens
+from tests.services import SETTINGS, Services, build_services, button, is_expired, only
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # Monday 2 March 2026, 14:00 UTC
 PUSH = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # Tuesday 09:00 UTC: the first push
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 ALICE = Who("telegram", "100", "Alice")
 BOB = Who("telegram", "200", "Bob")
 CAROL = Who("telegram", "300", "Carol")
-SETTINGS = LearnerSettings(enable_fuzzing=False)
 PLATFORMS = ("telegram",)
 CARD_IDS = [f"c{i:02d}" for i in range(1, 41)]
 
@@ -55,12 +58,16 @@ def default_decks() -> list[Deck]:
 
 @dataclass
 class Env:
-    db: FakeDatabase
-    clock: FixedClock
-    tokens: SequentialTokens
-    pushes: PushService
-    study: StudyService
-    timers: FakeTimers = field(default_factory=FakeTimers)
+    services: Services[FakeDatabase]
+
+    def __post_init__(self) -> None:
+        self.db = self.services.db
+        self.clock = self.services.clock
+        self.pushes = self.services.pushes
+        self.study = self.services.study
+
+    async def press(self, who: Who, reply: Reply, label: str) -> Outcome:
+        return await self.services.press(who, button(reply, label).payload)
 
     async def learner(self, who: Who = ALICE) -> Learner:
         return await self.study.learner(who)
@@ -85,17 +92,10 @@ class Env:
         return self.db.outbox()
 
 
-def make_env(start: datetime = START, **settings: object) -> Env:
-    clock = FixedClock(start)
+def make_env(start: datetime = START, policy: PushPolicy | None = None, **settings: object) -> Env:
     db = FakeDatabase(default_decks(), now=start - timedelta(days=30))
-    tokens = SequentialTokens()
     defaults = replace(SETTINGS, **settings)  # type: ignore[arg-type]
-    pushes = PushService(db, clock, tokens, defaults)
-    study = StudyService(db, clock, tokens, defaults)
-    env = Env(db, clock, tokens, pushes, study)
-    study.pushes = pushes
-    pushes.timers = env.timers
-    return env
+    return Env(build_services(db, FixedClock(start), settings=defaults, policy=policy))
 
 
 def review_state(learner_id: int, card_id: str, due: datetime) -> CardState:
@@ -127,23 +127,20 @@ def add_review(env: Env, learner_id: int, at: datetime, duration_ms: int | None)
     env.db.run_sync(lambda tx: tx.reviews.add(entry))
 
 
-def button(reply: Reply, prefix: str) -> Button:
-    for b in reply.all_buttons():
-        if b.label.startswith(prefix):
-            return b
-    raise AssertionError(f"no {prefix!r} button in {[b.label for b in reply.all_buttons()]}")
+REACHED = Delivery(reached=True)
 
 
 class Sender:
-    """A platform's send: records each call; outcomes (bool or exception) in turn, last repeats."""
+    """A platform's push: records each call; what it does (a Delivery or an exception) in
+    turn, the last one repeating."""
 
-    def __init__(self, *outcomes: bool | BaseException, log: list[str] | None = None) -> None:
-        self.outcomes = outcomes or (True,)
+    def __init__(self, *outcomes: Delivery | BaseException, log: list[str] | None = None) -> None:
+        self.outcomes = outcomes or (REACHED,)
         self.calls: list[tuple[Learner, Reply]] = []
         self.skips: list[int] = []
         self.log = log
 
-    async def __call__(self, learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
+    async def __call__(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
         outcome = self.outcomes[min(len(self.calls), len(self.outcomes) - 1)]
         self.calls.append((learner, reply))
         self.skips.append(skip)
@@ -194,7 +191,7 @@ async def test_due_learner_gets_exactly_one_push_at_their_push_time() -> None:
     assert m.prompt_token is not None
     # The prompt behind the push's buttons is made when the push is delivered.
     assert env.db.prompt(m.prompt_token) is None
-    assert await env.pushes.drain("telegram", lambda lr, reply, skip=0: _accept()) == 1
+    assert await env.pushes.drain("telegram", Sender()) == 1
     prompt = env.db.prompt(m.prompt_token)
     assert prompt is not None
     assert (prompt.learner_id, prompt.card_id, prompt.source) == (learner.id, "c02", "push")
@@ -274,7 +271,7 @@ async def test_paused_and_unreachable_learners_are_not_claimed() -> None:
     bob = await queued_push_setup(env, BOB)
     carol = await queued_push_setup(env, CAROL)
     await env.study.pause(BOB)
-    await env.study.mark_unreachable("telegram", CAROL.user_id)
+    await env.study.mark_unreachable(CAROL)
 
     assert await env.tick_at(PUSH) == 1
     assert [r.message.learner_id for r in env.outbox()] == [alice]
@@ -299,7 +296,7 @@ async def test_other_platforms_are_not_claimed() -> None:
 async def test_two_ticks_at_the_same_instant_never_queue_a_learner_twice() -> None:
     env = make_env()
     ids = [await queued_push_setup(env, Who("telegram", str(n))) for n in range(5)]
-    other = PushService(env.db, env.clock, SequentialTokens("u"), SETTINGS)
+    other = build_services(env.db, env.clock, tokens=SequentialTokens("u")).pushes
     env.clock.set(PUSH)
     claimed = await asyncio.gather(env.pushes.tick(PLATFORMS), other.tick(PLATFORMS))
     assert sum(claimed) == 5
@@ -308,8 +305,7 @@ async def test_two_ticks_at_the_same_instant_never_queue_a_learner_twice() -> No
 
 
 async def test_tick_claims_batch_after_batch() -> None:
-    env = make_env()
-    env.pushes.policy = PushPolicy(batch=2)
+    env = make_env(policy=PushPolicy(batch=2))
     ids = [await queued_push_setup(env, Who("telegram", str(n))) for n in range(5)]
     commits = env.db.commits
     assert await env.tick_at(PUSH) == 5
@@ -325,25 +321,6 @@ def test_plan_pushes_with_nobody_due_returns_zero() -> None:
         db.run_sync(lambda tx: plan_pushes(tx, PUSH, PLATFORMS, SequentialTokens(), PushPolicy()))
         == 0
     )
-
-
-def test_fake_rollback_leaves_outbox_and_reminders_untouched() -> None:
-    db = FakeDatabase(default_decks(), now=START)
-    lid = db.run_sync(lambda tx: tx.learners.create("telegram", "1", "A", SETTINGS, (), START)).id
-    before = db.snapshot()
-    message = OutboxMessage("telegram", lid, "push", "hi", PUSH, PUSH, "c01", "tok00001", 1)
-
-    def work(tx: FakeTx) -> None:
-        tx.pushes.add_outbox([message])
-        tx.pushes.reschedule([(lid, PUSH + DAY, True)], PUSH)
-        raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError):
-        db.run_sync(work)
-    assert db.snapshot() == before
-    assert db.outbox() == [] and db.last_reminder(lid) is None
-    with pytest.raises(AssertionError, match="aware UTC"):
-        db.run_sync(lambda tx: tx.pushes.claim_due(datetime(2026, 3, 3, 9), PLATFORMS, 10))
 
 
 # --------------------------------------------------------------------------- silence
@@ -376,8 +353,7 @@ async def test_silent_learner_gets_one_reminder_then_pushes_stop_until_they_writ
 
     # They write again: pushes restart from their next push time.
     env.clock.set(utc(2026, 4, 18, 10, 0))
-    reply = await env.study.next(ALICE)
-    assert reply.kind == "front"
+    assert only(await env.study.next(ALICE)).kind == "front"
     assert env.stored(learner.id).next_push_at == utc(2026, 4, 19, 9, 0)
     assert await env.tick_at(utc(2026, 4, 19, 9, 0)) == 1
     assert env.outbox()[-1].message.kind == "push"
@@ -401,7 +377,7 @@ async def test_no_reminder_when_nothing_is_due() -> None:
 
 
 async def test_backfill_gives_active_learners_a_next_push() -> None:
-    env = make_env()
+    env = make_env(policy=PushPolicy(batch=1))
     now = utc(2026, 3, 20, 12, 0)
     env.clock.set(now)
 
@@ -417,7 +393,6 @@ async def test_backfill_gives_active_learners_a_next_push() -> None:
         return [fresh.id, silent.id, edge.id, other.id, has.id]
 
     fresh, silent, edge, other, has = env.db.run_sync(enrol)
-    env.pushes.policy = PushPolicy(batch=1)
     assert await env.pushes.backfill() == 3
     assert env.stored(fresh).next_push_at == utc(2026, 3, 21, 9, 0)
     assert env.stored(silent).next_push_at is None
@@ -487,36 +462,42 @@ async def test_days_off_get_no_push() -> None:
 # --------------------------------------------------------------------------- session size
 
 
-async def test_push_caps_the_session_and_ends_it_after_that_many_ratings() -> None:
+async def test_a_push_session_ends_after_its_size_and_the_next_card_is_not_sent() -> None:
     env = make_env(max_cards_per_push=5)
     learner = await env.learner()
     env.seed_due(learner.id, CARD_IDS[:12], START - DAY)
     assert await env.tick_at(PUSH) == 1
     [row] = env.outbox()
     assert row.message.text == "12 cards due. Today's session: 5, about 2 minutes."
-    sender = Sender(True)
+    sender = Sender()
     assert await env.pushes.drain("telegram", sender) == 1
     [(_, front)] = sender.calls
 
     for n in range(1, 6):
         assert front.kind == "front", front
-        back = await env.study.press(ALICE, button(front, "Show answer").payload)
-        assert back.kind == "back"
-        reply = await env.study.press(ALICE, back.all_buttons()[2].payload)  # Good
+        back = (await env.press(ALICE, front, "Show answer")).edit
+        assert back is not None and back.kind == "back"
+        prompts = len(env.db.store.prompts)
+        outcome = await env.press(ALICE, back, "Good")
+        assert outcome.close is not None and outcome.close.startswith("Good: see it again in")
+        (reply,) = outcome.replies
         if n < 5:
-            assert reply.kind == "front"
-            assert reply.card is not None
+            assert reply.kind == "front" and reply.card is not None
             token = decode(button(reply, "Show answer").payload).token
             prompt = env.db.prompt(token)
             assert prompt is not None and prompt.source == "push"
         front = reply
+    # The fifth rating: its note, then the session's end, and no sixth card (no prompt made).
     assert front.kind == "done"
-    assert "That was today's session of 5 cards" in front.text
-    assert front.card is None
+    assert front.text == (
+        "That was today's session of 5 cards. Well done! Send /review if you want to keep going."
+    )
+    assert front.card is None and front.buttons == ()
+    assert len(env.db.store.prompts) == prompts
     reviews = env.db.reviews(learner.id)
     assert [e.source for e in reviews] == ["push"] * 5
 
-    more = await env.study.next(ALICE)  # /review still works after the session
+    more = only(await env.study.next(ALICE))  # /review still works after the session
     assert more.kind == "front"
 
 
@@ -554,12 +535,13 @@ async def test_delivery_builds_a_front_with_show_snooze_and_skip() -> None:
         Action("snooze", token),
         Action("skip", token),
     ]
+    assert [b.action for b in reply.all_buttons()] == ["reveal", "snooze", "skip"]
 
 
 async def test_drain_sends_once_and_marks_sent() -> None:
     env = make_env()
     lid = await queued_push(env)
-    sender = Sender(True)
+    sender = Sender()
     env.clock.set(PUSH + timedelta(seconds=3))
     assert await env.pushes.drain("telegram", sender) == 1
     assert [lr.id for lr, _ in sender.calls] == [lid]
@@ -567,9 +549,11 @@ async def test_drain_sends_once_and_marks_sent() -> None:
     assert row.sent_at == PUSH + timedelta(seconds=3)
     assert (row.failed_at, row.lease_until, row.message.attempts) == (None, None, 1)
     assert env.db.run_sync(lambda tx: tx.pushes.pending_count("telegram")) == 0
+    learner = env.stored(lid)
+    assert (learner.unreachable, learner.dm_channel_id) == (False, None)
 
     assert await env.pushes.drain("telegram", sender) == 0
-    env.clock.advance(timedelta(hours=1))
+    env.clock.advance(HOUR)
     assert await env.pushes.drain("telegram", sender) == 0
     assert len(sender.calls) == 1
 
@@ -577,28 +561,54 @@ async def test_drain_sends_once_and_marks_sent() -> None:
 async def test_drain_only_takes_its_platform() -> None:
     env = make_env()
     await queued_push(env)
-    sender = Sender(True)
+    sender = Sender()
     assert await env.pushes.drain("discord", sender) == 0
     assert sender.calls == []
 
 
-async def test_send_returning_false_marks_the_message_failed() -> None:
+async def test_an_unreachable_learner_is_marked_and_the_message_fails() -> None:
     env = make_env()
-    await queued_push(env)
-    sender = Sender(False)
+    lid = await queued_push(env)
+    sender = Sender(Delivery(reached=False))
     assert await env.pushes.drain("telegram", sender) == 1
     [row] = env.outbox()
     assert row.failed_at == PUSH and row.sent_at is None
     assert row.last_error == "unreachable"
-    env.clock.advance(timedelta(hours=1))
+    assert env.stored(lid).unreachable
+    env.clock.advance(HOUR)
     assert await env.pushes.drain("telegram", sender) == 0
     assert len(sender.calls) == 1
+    # No more pushes until they write again.
+    assert await env.tick_at(PUSH + DAY) == 0
+
+
+async def test_a_private_channel_the_push_opened_is_stored() -> None:
+    env = make_env()
+    lid = await queued_push(env)
+    assert await env.pushes.drain("telegram", Sender(Delivery(True, dm_channel="dm-77"))) == 1
+    [row] = env.outbox()
+    assert row.sent_at == PUSH
+    learner = env.stored(lid)
+    assert (learner.dm_channel_id, learner.unreachable) == ("dm-77", False)
+
+
+async def test_a_message_whose_learner_is_gone_is_given_up_without_a_send() -> None:
+    env = make_env()
+    message = OutboxMessage("telegram", 999, "push", "hi", PUSH, PUSH, "c01", "tok00009", 1)
+    env.db.run_sync(lambda tx: tx.pushes.add_outbox([message]))
+    env.clock.set(PUSH)
+    sender = Sender()
+    assert await env.pushes.drain("telegram", sender) == 1
+    assert sender.calls == []
+    [row] = env.outbox()
+    assert row.failed_at == PUSH and row.last_error == "learner or card gone"
+    assert env.db.prompt("tok00009") is None
 
 
 async def test_delivery_retry_waits_as_long_as_the_platform_asks() -> None:
     env = make_env()
     await queued_push(env)
-    sender = Sender(DeliveryRetry("429 Too Many Requests", retry_after=7), True)
+    sender = Sender(DeliveryRetry("429 Too Many Requests", retry_after=7), REACHED)
     assert await env.pushes.drain("telegram", sender) == 1
     [row] = env.outbox()
     assert row.pending
@@ -626,7 +636,7 @@ async def test_a_retry_resumes_after_the_messages_already_delivered() -> None:
         DeliveryRetry("429", retry_after=1, delivered=1),  # the photo went out
         ConnectionError("reset"),  # nothing more went out, and no count either
         DeliveryRetry("network", delivered=1),  # the next message went out
-        True,
+        REACHED,
     )
     for _ in range(4):
         assert await env.pushes.drain("telegram", sender) == 1
@@ -658,13 +668,12 @@ async def test_other_errors_back_off_exponentially_then_fail() -> None:
     assert row.failed_at == env.clock.now()
     assert row.message.attempts == 8
     assert row.last_error == "ConnectionError: network down"
-    env.clock.advance(timedelta(days=1))
+    env.clock.advance(DAY)
     assert await env.pushes.drain("telegram", sender) == 0
 
 
 async def test_backoff_is_capped() -> None:
-    env = make_env()
-    env.pushes.policy = PushPolicy(max_attempts=20, max_backoff=timedelta(minutes=30))
+    env = make_env(policy=PushPolicy(max_attempts=20, max_backoff=timedelta(minutes=30)))
     await queued_push(env)
     sender = Sender(RuntimeError("boom"))
     delays: list[float] = []
@@ -686,7 +695,7 @@ async def test_expired_lease_after_a_crash_mid_send_is_retried() -> None:
     [row] = env.outbox()
     assert row.pending and row.lease_until == PUSH + PushPolicy().lease
 
-    sender = Sender(True)
+    sender = Sender()
     assert await env.pushes.drain("telegram", sender) == 0  # still leased
     env.clock.advance(PushPolicy().lease - timedelta(seconds=1))
     assert await env.pushes.drain("telegram", sender) == 0
@@ -702,8 +711,8 @@ async def test_restart_between_claim_and_send_delivers_each_message_once() -> No
     assert await env.tick_at(PUSH) == 3
     # The process stops here; a new one starts over the same database.
     clock = FixedClock(PUSH + timedelta(minutes=5))
-    restarted = PushService(env.db, clock, SequentialTokens("r"), SETTINGS)
-    sender = Sender(True)
+    restarted = build_services(env.db, clock, tokens=SequentialTokens("r")).pushes
+    sender = Sender()
     assert await restarted.drain("telegram", sender) == 3
     assert sorted(lr.id for lr, _ in sender.calls) == sorted(ids)
     assert await restarted.tick(PLATFORMS) == 0
@@ -719,7 +728,7 @@ async def test_drain_takes_at_most_limit_messages() -> None:
     for n in range(3):
         await queued_push_setup(env, Who("telegram", str(n)))
     await env.tick_at(PUSH)
-    sender = Sender(True)
+    sender = Sender()
     assert await env.pushes.drain("telegram", sender, limit=2) == 2
     assert await env.pushes.drain("telegram", sender, limit=2) == 1
     assert len({lr.id for lr, _ in sender.calls}) == 3
@@ -735,7 +744,7 @@ async def test_before_send_is_awaited_once_before_each_message() -> None:
     async def pace() -> None:
         log.append("pace")
 
-    sender = Sender(True, log=log)
+    sender = Sender(log=log)
     assert await env.pushes.drain("telegram", sender, before_send=pace) == 3
     assert log == ["pace", "send 0", "pace", "send 1", "pace", "send 2"]
 
@@ -748,7 +757,7 @@ async def test_learner_who_deletes_their_data_gets_no_queued_push() -> None:
     assert len(env.outbox()) == 2
     env.db.run_sync(lambda tx: tx.learners.delete(second))  # /forget before the sender runs
     assert [r.message.learner_id for r in env.outbox()] == [first]
-    sender = Sender(True)
+    sender = Sender()
     assert await env.pushes.drain("telegram", sender) == 1
     assert [lr.id for lr, _ in sender.calls] == [first]
 
@@ -757,28 +766,28 @@ async def test_learner_who_deletes_their_data_gets_no_queued_push() -> None:
 
 
 async def push_front(env: Env) -> Reply:
-    sender = Sender(True)
+    """Deliver the pending push; returns the front the learner got."""
+    sender = Sender()
     await env.pushes.drain("telegram", sender)
-    [(_, front)] = sender.calls
+    (_, front), *_ = sender.calls
     return front
 
 
-async def test_snooze_sets_a_timer_and_pushes_again_an_hour_later() -> None:
+async def test_snooze_makes_the_next_push_an_hour_later_and_the_tick_sends_it_once() -> None:
     env = make_env()
     lid = await queued_push(env)
     front = await push_front(env)
     env.clock.set(PUSH + timedelta(minutes=10))
-    reply = await env.study.press(ALICE, button(front, "Snooze").payload)
-    assert reply.kind == "info"
-    assert reply.text == "Snoozed: I'll come back at 10:10."
-    assert env.timers.calls == [("push_at", lid, PUSH + timedelta(minutes=70))]
-    again = await env.study.press(ALICE, button(front, "Snooze").payload)
-    assert again.kind == "expired"
-    assert len(env.timers.calls) == 1
-    assert (await env.study.press(ALICE, button(front, "Show answer").payload)).kind == "expired"
+    outcome = await env.press(ALICE, front, "Snooze")
+    assert outcome == Outcome(close="Snoozed: I'll come back at 10:10.")
+    assert env.stored(lid).next_push_at == PUSH + timedelta(minutes=70)
+    assert lid in env.db.store.snoozed_pushes
+    assert is_expired(await env.press(ALICE, front, "Snooze"))
+    assert is_expired(await env.press(ALICE, front, "Show answer"))
+    assert env.stored(lid).next_push_at == PUSH + timedelta(minutes=70)
 
-    env.clock.set(PUSH + timedelta(minutes=70))  # the timer fires
-    assert await env.pushes.push_learner(lid) is True
+    assert await env.tick_at(PUSH + timedelta(minutes=69)) == 0
+    assert await env.tick_at(PUSH + timedelta(minutes=70)) == 1
     rows = env.outbox()
     assert len(rows) == 2
     m = rows[1].message
@@ -786,9 +795,57 @@ async def test_snooze_sets_a_timer_and_pushes_again_an_hour_later() -> None:
     assert m.created_at == m.not_before == PUSH + timedelta(minutes=70)
     assert m.prompt_token not in (None, rows[0].message.prompt_token)
     assert m.text == "2 cards are due: about 1 minute."
-    assert env.stored(lid).next_push_at == PUSH + DAY  # the daily push is untouched
+    # The daily push is back at its time; the snooze is sent once.
+    assert env.stored(lid).next_push_at == PUSH + DAY
+    assert lid not in env.db.store.snoozed_pushes
+    assert await env.tick_at(PUSH + timedelta(minutes=71)) == 0
+    assert len(env.outbox()) == 2
     second = await push_front(env)
     assert button(second, "Show answer").payload == Action("reveal", m.prompt_token).encode()
+
+
+async def test_a_snooze_survives_a_restart() -> None:
+    """The snooze is a row in the database: another process's tick sends it."""
+    env = make_env()
+    lid = await queued_push(env)
+    await env.press(ALICE, await push_front(env), "Snooze")
+    restarted = build_services(env.db, FixedClock(PUSH + HOUR), tokens=SequentialTokens("r"))
+    assert await restarted.pushes.tick(PLATFORMS) == 1
+    sender = Sender()
+    assert await restarted.pushes.drain("telegram", sender) == 1
+    assert [lr.id for lr, _ in sender.calls] == [lid]
+
+
+async def test_a_snooze_missed_by_more_than_the_grace_is_dropped() -> None:
+    env = make_env(policy=PushPolicy(snooze_grace=timedelta(hours=6)))
+    lid = await queued_push(env)
+    await env.press(ALICE, await push_front(env), "Snooze")  # due at 10:00
+    # The bot was down from 10:00 until 16:00 and a second.
+    assert await env.tick_at(PUSH + HOUR + timedelta(hours=6, seconds=1)) == 1
+    assert len(env.outbox()) == 1  # claimed, not sent
+    assert env.stored(lid).next_push_at == PUSH + DAY  # tomorrow's push stands
+
+
+async def test_a_snooze_missed_within_the_grace_is_sent_once_late() -> None:
+    env = make_env(policy=PushPolicy(snooze_grace=timedelta(hours=6)))
+    lid = await queued_push(env)
+    await env.press(ALICE, await push_front(env), "Snooze")  # due at 10:00
+    late = PUSH + HOUR + timedelta(hours=6)  # down until 16:00 exactly
+    assert await env.tick_at(late) == 1
+    [_, row] = env.outbox()
+    assert (row.message.learner_id, row.message.created_at) == (lid, late)
+    assert await env.tick_at(late + timedelta(minutes=1)) == 0
+    assert len(env.outbox()) == 2
+    assert env.stored(lid).next_push_at == PUSH + DAY
+
+
+async def test_a_daily_push_missed_by_more_than_the_snooze_grace_is_still_sent() -> None:
+    """The grace is for snoozes only: a late daily push goes out once (see the late tick)."""
+    env = make_env(policy=PushPolicy(snooze_grace=timedelta(hours=1)))
+    learner = await env.learner()
+    env.seed_due(learner.id, ["c01"], START - DAY)
+    assert await env.tick_at(PUSH + timedelta(hours=5)) == 1
+    assert [r.message.kind for r in env.outbox()] == ["push"]
 
 
 async def test_snoozed_push_is_dropped_inside_quiet_hours() -> None:
@@ -797,71 +854,60 @@ async def test_snoozed_push_is_dropped_inside_quiet_hours() -> None:
     env.seed_due(learner.id, ["c01"], START - DAY)
     at = utc(2026, 3, 2, 21, 30)
     assert await env.tick_at(at) == 1
-    front = await push_front(env)
-    reply = await env.study.press(ALICE, button(front, "Snooze").payload)
-    assert reply.text == "Snoozed: I'll come back at 22:30."
-    assert env.timers.calls == [("push_at", learner.id, at + timedelta(hours=1))]
-    env.clock.set(at + timedelta(hours=1))
-    assert await env.pushes.push_learner(learner.id) is False
+    outcome = await env.press(ALICE, await push_front(env), "Snooze")
+    assert outcome.close == "Snoozed: I'll come back at 22:30."
+    assert env.stored(learner.id).next_push_at == at + HOUR
+    assert await env.tick_at(at + HOUR) == 1
     assert len(env.outbox()) == 1
+    assert env.stored(learner.id).next_push_at == at + DAY
 
 
 async def test_snoozed_push_with_nothing_due_is_dropped() -> None:
     env = make_env()
     lid = await queued_push(env, cards=["c01"])
-    front = await push_front(env)
-    await env.study.press(ALICE, button(front, "Snooze").payload)
+    await env.press(ALICE, await push_front(env), "Snooze")
     env.db.run_sync(
         lambda tx: tx.schedule.save(review_state(lid, "c01", PUSH + 10 * DAY))
     )  # studied meanwhile
-    env.clock.set(PUSH + timedelta(hours=1))
-    assert await env.pushes.push_learner(lid) is False
+    assert await env.tick_at(PUSH + HOUR) == 1
     assert len(env.outbox()) == 1
 
 
 async def test_snooze_of_someone_elses_push_expires() -> None:
     env = make_env()
-    await queued_push(env)
+    lid = await queued_push(env)
     front = await push_front(env)
-    reply = await env.study.press(BOB, button(front, "Snooze").payload)
-    assert reply.kind == "expired"
-    assert env.timers.calls == []
-
-
-async def test_snooze_without_timers_says_so() -> None:
-    env = make_env()
-    env.pushes.timers = None
-    await queued_push(env)
-    front = await push_front(env)
-    reply = await env.study.press(ALICE, button(front, "Snooze").payload)
-    assert reply.kind == "error"
+    assert is_expired(await env.press(BOB, front, "Snooze"))
+    assert env.stored(lid).next_push_at == PUSH + DAY
+    assert lid not in env.db.store.snoozed_pushes
 
 
 async def test_skip_answers_and_closes_the_prompt() -> None:
     env = make_env()
-    await queued_push(env)
+    lid = await queued_push(env)
     front = await push_front(env)
     token = decode(button(front, "Skip").payload).token
-    reply = await env.study.press(ALICE, button(front, "Skip").payload)
-    assert reply.kind == "info"
-    assert reply.text == "Skipped for today. See you Wednesday at 09:00."
+    outcome = await env.press(ALICE, front, "Skip")
+    assert outcome == Outcome(close="Skipped for today. See you Wednesday at 09:00.")
     prompt = env.db.prompt(token)
     assert prompt is not None and prompt.answered_at == PUSH
-    assert (await env.study.press(ALICE, button(front, "Skip").payload)).kind == "expired"
-    assert (await env.study.press(ALICE, button(front, "Snooze").payload)).kind == "expired"
-    assert (await env.study.press(ALICE, button(front, "Show answer").payload)).kind == "expired"
-    assert env.timers.calls == []
+    assert is_expired(await env.press(ALICE, front, "Skip"))
+    assert is_expired(await env.press(ALICE, front, "Snooze"))
+    assert is_expired(await env.press(ALICE, front, "Show answer"))
+    assert env.stored(lid).next_push_at == PUSH + DAY
+    assert lid not in env.db.store.snoozed_pushes
 
 
 async def test_snooze_and_skip_on_a_dm_prompt_expire() -> None:
     env = make_env()
     learner = await env.learner()
     env.seed_due(learner.id, ["c01"], START - DAY)
-    front = await env.study.next(ALICE)
+    front = only(await env.study.next(ALICE))
     token = decode(button(front, "Show answer").payload).token
-    assert (await env.study.press(ALICE, Action("snooze", token).encode())).kind == "expired"
-    assert (await env.study.press(ALICE, Action("skip", token).encode())).kind == "expired"
-    assert (await env.study.press(ALICE, button(front, "Show answer").payload)).kind == "back"
+    assert is_expired(await env.services.press(ALICE, Action("snooze", token).encode()))
+    assert is_expired(await env.services.press(ALICE, Action("skip", token).encode()))
+    reveal = await env.press(ALICE, front, "Show answer")
+    assert reveal.edit is not None and reveal.edit.kind == "back"
 
 
 # --------------------------------------------------------------------------- settings
@@ -873,68 +919,51 @@ async def test_settings_quiet_days_off_and_per_push() -> None:
     learner = await env.learner()
     assert learner.next_push_at == utc(2026, 3, 7, 9, 0)  # Saturday
 
-    reply = await env.study.change_setting(ALICE, "days_off", "sat,sun")
+    reply = only(await env.study.change_setting(ALICE, "days_off", "sat,sun"))
     assert reply.kind == "info" and reply.text.startswith("Saved.")
     assert "days_off: sat, sun" in reply.text
     stored = env.stored(learner.id)
     assert stored.settings.days_off == (5, 6)
     assert stored.next_push_at == utc(2026, 3, 9, 9, 0)  # Monday
 
-    reply = await env.study.change_setting(ALICE, "quiet", "22:00-07:00")
+    reply = only(await env.study.change_setting(ALICE, "quiet", "22:00-07:00"))
     assert reply.kind == "info" and "quiet: 22:00-07:00" in reply.text
     stored = env.stored(learner.id)
     assert (stored.settings.quiet_start, stored.settings.quiet_end) == (time(22), time(7))
 
-    reply = await env.study.change_setting(ALICE, "push", "23:30")
+    reply = only(await env.study.change_setting(ALICE, "push", "23:30"))
     assert reply.kind == "info"
     assert env.stored(learner.id).next_push_at == utc(2026, 3, 9, 7, 0)  # end of quiet hours
 
-    reply = await env.study.change_setting(ALICE, "per_push", "5")
+    reply = only(await env.study.change_setting(ALICE, "per_push", "5"))
     assert reply.kind == "info" and "per_push: 5 cards" in reply.text
     assert env.stored(learner.id).settings.max_cards_per_push == 5
 
-    reply = await env.study.change_setting(ALICE, "quiet", "off")
+    reply = only(await env.study.change_setting(ALICE, "quiet", "off"))
     assert "quiet: off" in reply.text
     assert env.stored(learner.id).next_push_at == utc(2026, 3, 6, 23, 30)  # Friday, tonight
-    reply = await env.study.change_setting(ALICE, "days_off", "fri,sat,sun")
+    await env.study.change_setting(ALICE, "days_off", "fri,sat,sun")
     assert env.stored(learner.id).next_push_at == utc(2026, 3, 9, 23, 30)
-    reply = await env.study.change_setting(ALICE, "days_off", "none")
+    await env.study.change_setting(ALICE, "days_off", "none")
     assert env.stored(learner.id).settings.days_off == ()
     assert env.stored(learner.id).next_push_at == utc(2026, 3, 6, 23, 30)
 
 
-@pytest.mark.parametrize(
-    ("key", "value", "message"),
-    [
-        ("quiet", "22-07", "Quiet hours are HH:MM-HH:MM"),
-        ("quiet", "25:00-07:00", "Quiet hours are HH:MM-HH:MM"),
-        ("quiet", "22:00-07:60", "Quiet hours are HH:MM-HH:MM"),
-        ("quiet", "22:00-22:00", "different start and end"),
-        ("days_off", "funday", "Days off are weekday names"),
-        ("days_off", "sat,,", "Days off are weekday names"),
-        ("days_off", "mon,tue,wed,thu,fri,sat,sun", "at least one day"),
-        ("per_push", "0", "whole number from 1 to 500"),
-        ("per_push", "501", "whole number from 1 to 500"),
-        ("per_push", "five", "whole number from 1 to 500"),
-        ("per_push", "-1", "whole number from 1 to 500"),
-    ],
-)
-async def test_bad_push_settings_are_refused_and_nothing_is_saved(
-    key: str, value: str, message: str
-) -> None:
+async def test_a_new_reminder_time_resumes_paused_reminders() -> None:
     env = make_env()
-    await env.learner()
-    before = env.db.snapshot()
-    reply = await env.study.change_setting(ALICE, key, value)
-    assert reply.kind == "error"
-    assert message in reply.text
-    assert env.db.snapshot() == before
+    lid = await queued_push_setup(env, ALICE)
+    await env.study.pause(ALICE)
+    reply = only(await env.study.change_setting(ALICE, "push", "9pm"))
+    assert "push: 21:00" in reply.text
+    stored = env.stored(lid)
+    assert not stored.settings.paused
+    assert stored.next_push_at == utc(2026, 3, 2, 21, 0)
 
 
 async def test_pause_stops_pushes_and_resume_recomputes_the_next_one() -> None:
     env = make_env()
     lid = await queued_push_setup(env, ALICE)
-    reply = await env.study.pause(ALICE)
+    reply = only(await env.study.pause(ALICE))
     assert reply.kind == "info"
     assert env.stored(lid).settings.paused
     for day in range(3):
@@ -962,17 +991,13 @@ async def test_resume_recomputes_with_the_learners_settings() -> None:
     assert env.stored(lid).next_push_at == expected
 
 
-async def _accept() -> bool:
-    return True
-
-
-def test_push_policy_follows_the_config_and_the_database() -> None:
-    from bot.app import push_policy
-    from bot.config import PushSettings
-
-    settings = PushSettings(remind_after_days=2, stop_after_days=9)
-    on_postgres = push_policy(settings, postgres=True)
-    assert on_postgres.remind_after == timedelta(days=2)
-    assert on_postgres.stop_after == timedelta(days=9)
-    assert on_postgres.planners == 2  # transactions in parallel: plan side by side
-    assert push_policy(settings, postgres=False).planners == 1  # SQLite has one writer
+async def test_an_unreachable_learner_who_writes_again_is_not_owed_the_missed_push() -> None:
+    env = make_env()
+    lid = await queued_push_setup(env, ALICE)
+    await env.study.mark_unreachable(ALICE)
+    env.clock.set(PUSH + timedelta(hours=3))  # their 09:00 push passed while unreachable
+    await env.learner()
+    stored = env.stored(lid)
+    assert not stored.unreachable
+    assert stored.next_push_at == PUSH + DAY
+    assert await env.pushes.tick(PLATFORMS) == 0

@@ -1,4 +1,7 @@
-"""Tests for the console platform: ConsoleChat over StudyService and in-memory fakes."""
+"""Tests for bot.platforms.console.chat: the console over the core services and in-memory fakes.
+
+The console renders outcomes and binds keys by what a button does (``Button.action``).
+"""
 
 from __future__ import annotations
 
@@ -12,15 +15,14 @@ import pytest
 
 from bot.core.actions import Action
 from bot.core.decks import Deck
+from bot.core.learners import Who
 from bot.core.messages import Button, CardView, Reply
-from bot.core.model import LearnerSettings
 from bot.core.ports import Tx
-from bot.core.study import StudyService, Who
 from bot.platforms.console.chat import HELP, ConsoleChat, format_reply, run_console
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
 from tests.fakes.decks import make_card, make_deck
-from tests.fakes.tokens import SequentialTokens
+from tests.services import build_services
 
 T = TypeVar("T")
 
@@ -46,11 +48,11 @@ class Harness:
     def __init__(self, db: FakeDatabase | None = None) -> None:
         self.clock = FixedClock(START)
         self.db = db or FakeDatabase(decks(), now=START - timedelta(days=1))
-        self.service = StudyService(
-            self.db, self.clock, SequentialTokens(), LearnerSettings(enable_fuzzing=False)
-        )
+        self.services = build_services(self.db, self.clock)
         self.out: list[str] = []
-        self.chat = ConsoleChat(self.service, ME, write=self.out.append)
+        self.chat = ConsoleChat(
+            self.services.study, self.services.inputs, ME, write=self.out.append
+        )
 
     async def say(self, line: str) -> str:
         """Send one line; returns what the chat wrote for it."""
@@ -253,7 +255,7 @@ async def test_an_error_in_the_core_is_reported_and_logged(
 
 def test_format_reply_rating_buttons() -> None:
     ratings = tuple(
-        Button(label, Action("rate", "t0000001", i).encode())
+        Button(label, Action("rate", "t0000001", i).encode(), "rate")
         for i, label in enumerate(["Again 1m", "Hard 6m", "Good 10m", "Easy 8d"], start=1)
     )
     card = CardView("c1", "Deck", "Title", "The front", back="The back", notes="A note")
@@ -267,8 +269,11 @@ def test_format_reply_rating_buttons() -> None:
 
 def test_format_reply_front_keys_and_image() -> None:
     buttons = (
-        (Button("Show answer", "s:t0000001"),),
-        (Button("Bury until tomorrow", "b:t0000001"), Button("Suspend", "x:t0000001")),
+        (Button("Show answer", "s:t0000001", "reveal"),),
+        (
+            Button("Bury until tomorrow", "b:t0000001", "bury"),
+            Button("Suspend", "x:t0000001", "suspend"),
+        ),
     )
     card = CardView("c1", "Deck", "Title", "Front", image_kind="shape", image_spec="[n,d]")
     text = format_reply(Reply("front", card=card, buttons=buttons))
@@ -276,15 +281,40 @@ def test_format_reply_front_keys_and_image() -> None:
     assert "[Enter] Show answer   [/bury] Bury until tomorrow   [/suspend] Suspend" in text
 
 
-def test_format_reply_plain_text_and_follow_up() -> None:
-    follow = Reply("info", "Second message")
-    text = format_reply(Reply("info", "First message", follow_up=follow))
-    assert text == "First message\nSecond message"
+def test_keys_follow_what_a_button_does_not_its_payload() -> None:
+    """A button the console has no key for is not shown, whatever its payload says."""
+    buttons = (
+        (Button("Show answer", "garbage", "reveal"), Button("Snooze", "s:t0000001", "snooze")),
+    )
+    text = format_reply(Reply("front", "A push", buttons=buttons))
+    assert text == "A push\n[Enter] Show answer"
 
 
 def test_format_reply_has_no_keys_for_info() -> None:
-    text = format_reply(Reply("info", "Hi", buttons=((Button("Yes", "c:t0000001:1"),),)))
+    text = format_reply(Reply("info", "Hi", buttons=((Button("Yes", "c:t0000001:1", "confirm"),),)))
     assert "[" not in text
+
+
+async def test_a_rating_shows_its_note_then_the_next_card(h: Harness) -> None:
+    """The rated card is closed with the note; the next card follows as its own message."""
+    await h.say("/review")
+    await h.say("")
+    start = len(h.out)
+    await h.chat.handle("3")
+    note, card = h.out[start:]
+    assert note == "Good: see it again in 10m."
+    assert "Front of a2" in card and "[Enter] Show answer" in card
+
+
+async def test_a_stale_key_says_the_notice(h: Harness) -> None:
+    await h.say("/review")
+    await h.say("")
+    await h.say("3")
+    h.chat.current = Reply(
+        "back", buttons=((Button("Again", Action("rate", "t0000001", 1).encode(), "rate"),),)
+    )
+    text = await h.say("1")
+    assert text == "This button has expired. Send /review to get your current card."
 
 
 # --------------------------------------------------------------------------- run_console
@@ -293,7 +323,7 @@ def test_format_reply_has_no_keys_for_info() -> None:
 async def test_run_console_reads_a_script(capsys: pytest.CaptureFixture[str]) -> None:
     h = Harness()
     script = io.StringIO("/review\n\n3\n/quit\n/review\n")
-    await run_console(h.service, ME, script)
+    await run_console(h.services.study, h.services.inputs, ME, script)
     out = capsys.readouterr().out
     assert out.startswith("Studybot console: studying as Me.")
     assert "> /review" in out

@@ -1,4 +1,5 @@
-"""Daily pushes on a real database: exactly-once claims, the outbox, restarts, two processes."""
+"""Daily pushes on a real database: exactly-once claims, the outbox, restarts, snoozes, two
+processes. (What the push repository does on its own is in tests/contract/test_pushes.py.)"""
 
 from __future__ import annotations
 
@@ -7,41 +8,28 @@ import os
 import sys
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event, func, insert, select, update
 
 from bot.core.decks import CardDef, Deck
+from bot.core.learners import Who
 from bot.core.messages import Reply
 from bot.core.model import Learner, LearnerSettings
-from bot.core.pushes import DeliveryRetry, PushService
-from bot.core.study import StudyService, Who
+from bot.core.ports import Delivery, DeliveryRetry
+from bot.core.pushes import PushPolicy, PushService
 from bot.storage.database import SqlDatabase
 from bot.storage.learners import settings_row
-from bot.storage.tables import card_states, cards, learner_settings, learners, outbox
+from bot.storage.tables import card_states, learner_settings, learners, outbox
+from tests.fakes.clock import FixedClock
+from tests.fakes.tokens import SequentialTokens
+from tests.services import Services, build_services, button, is_expired
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
-
-
-class Clock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.value = now
-
-    def now(self) -> datetime:
-        return self.value
-
-
-class Tokens:
-    def __init__(self, prefix: str = "p") -> None:
-        self.prefix = prefix
-        self.n = 0
-
-    def __call__(self) -> str:
-        self.n += 1
-        return f"{self.prefix}{self.n:09d}"
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 def deck() -> Deck:
@@ -52,7 +40,9 @@ def deck() -> Deck:
     return Deck("d", "Deck", "d.md", cards)
 
 
-async def seed(db: SqlDatabase, count: int, *, due: bool = True, platform: str = "fake") -> None:
+async def seed(
+    db: SqlDatabase, count: int, *, due: bool = True, snoozed: bool = False, platform: str = "fake"
+) -> None:
     """``count`` learners whose push is due now, each with one card due (or none)."""
     await db.run(lambda tx: tx.catalogue.sync([deck()], NOW - timedelta(days=30)))
     settings = settings_row(LearnerSettings(push_time=time(9, 0)))
@@ -72,6 +62,7 @@ async def seed(db: SqlDatabase, count: int, *, due: bool = True, platform: str =
                     "last_seen_at": NOW - timedelta(hours=20),
                     "unreachable": False,
                     "next_push_at": NOW - timedelta(minutes=i % 7),
+                    "push_snoozed": snoozed,
                 }
                 for i in ids
             ],
@@ -104,12 +95,18 @@ async def seed(db: SqlDatabase, count: int, *, due: bool = True, platform: str =
     await db.run_connection(work)
 
 
-def service(db: SqlDatabase, clock: Clock, prefix: str = "p") -> PushService:
-    return PushService(db, clock, Tokens(prefix), LearnerSettings(enable_fuzzing=False))
+def services(
+    db: SqlDatabase, clock: FixedClock, prefix: str = "p", policy: PushPolicy | None = None
+) -> Services[SqlDatabase]:
+    return build_services(db, clock, tokens=SequentialTokens(prefix), policy=policy)
 
 
-async def outbox_rows(db: SqlDatabase) -> list[tuple[int, str | None, str | None]]:
-    def read(conn: Connection) -> list[tuple[int, str | None, str | None]]:
+def service(db: SqlDatabase, clock: FixedClock, prefix: str = "p") -> PushService:
+    return services(db, clock, prefix).pushes
+
+
+async def outbox_rows(db: SqlDatabase) -> list[tuple[int, datetime | None, datetime | None]]:
+    def read(conn: Connection) -> list[tuple[int, datetime | None, datetime | None]]:
         rows = conn.execute(
             select(outbox.c.learner_id, outbox.c.sent_at, outbox.c.failed_at).order_by(outbox.c.id)
         ).all()
@@ -118,11 +115,28 @@ async def outbox_rows(db: SqlDatabase) -> list[tuple[int, str | None, str | None
     return await db.run_connection(read)
 
 
+async def next_push(db: SqlDatabase, learner_id: int) -> tuple[datetime | None, bool]:
+    """A learner's next push instant, and whether it is a snoozed one."""
+
+    def read(conn: Connection) -> tuple[datetime | None, bool]:
+        row = conn.execute(
+            select(learners.c.next_push_at, learners.c.push_snoozed).where(
+                learners.c.id == learner_id
+            )
+        ).one()
+        return row[0], bool(row[1])
+
+    return await db.run_connection(read)
+
+
 class Recorder:
+    """A platform's push: keeps whom it reached and what they got."""
+
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.replies: list[Reply] = []
 
-    async def __call__(self, learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
+    async def __call__(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
         assert reply.card is not None and reply.card.front
         assert [b.label for b in reply.all_buttons()] == [
             "Show answer",
@@ -130,14 +144,17 @@ class Recorder:
             "Skip today",
         ]
         self.sent.append(learner.platform_user_id)
-        return True
+        self.replies.append(reply)
+        return Delivery(reached=True)
+
+
+# --------------------------------------------------------------------------- the fan-out
 
 
 async def test_tick_claims_each_due_learner_once(db: SqlDatabase) -> None:
     await seed(db, 30)
     await seed(db, 5, due=False)
-    clock = Clock()
-    pushes = service(db, clock)
+    pushes = service(db, FixedClock(NOW))
     assert await pushes.tick(["fake"]) == 35
     assert await pushes.tick(["fake"]) == 0  # their next push moved to tomorrow
     rows = await outbox_rows(db)
@@ -146,7 +163,7 @@ async def test_tick_claims_each_due_learner_once(db: SqlDatabase) -> None:
     def next_pushes(conn: Connection) -> set[datetime]:
         return set(conn.execute(select(learners.c.next_push_at)).scalars())
 
-    assert await db.run_connection(next_pushes) == {NOW + timedelta(days=1)}
+    assert await db.run_connection(next_pushes) == {NOW + DAY}
     assert await pushes.tick(["other-platform"]) == 0
 
 
@@ -154,7 +171,7 @@ async def test_outbox_rows_store_instants_like_every_other_write(db: SqlDatabase
     """The bulk outbox insert bypasses per-row binding; what it stores must still
     compare equal to an instant bound the ordinary way (on SQLite: the same text)."""
     await seed(db, 12)
-    pushes = service(db, Clock())
+    pushes = service(db, FixedClock(NOW))
     assert await pushes.tick(["fake"]) == 12
 
     def matching(conn: Connection) -> tuple[int, int, set[datetime]]:
@@ -174,52 +191,6 @@ async def test_outbox_rows_store_instants_like_every_other_write(db: SqlDatabase
     assert read == {NOW} and all(d.tzinfo is UTC for d in read)
     leased = await db.run(lambda tx: tx.pushes.lease("fake", NOW, NOW + timedelta(minutes=2), 50))
     assert len(leased) == 12 and {m.not_before for m in leased} == {NOW}
-
-
-async def test_due_summary_picks_the_earliest_available_card(db: SqlDatabase) -> None:
-    """First card by (due, card id), counting only due, live, unsuspended, unburied cards."""
-    await seed(db, 4, due=False)
-    hour = timedelta(hours=1)
-    states = {  # (learner, card): (due, suspended, buried until)
-        (1, "c2"): (NOW - 2 * hour, False, None),
-        (1, "c1"): (NOW - 2 * hour, False, None),  # ties with c2: the smaller id wins
-        (1, "c0"): (NOW + hour, False, None),  # not due yet
-        (2, "c0"): (NOW - 3 * hour, True, None),  # suspended
-        (2, "c1"): (NOW - 5 * hour, False, NOW + hour),  # buried until later today
-        (2, "c2"): (NOW - hour, False, None),
-        (4, "c2"): (NOW - timedelta(days=1), False, None),  # earlier due beats a smaller id
-        (4, "c1"): (NOW - hour, False, None),
-        (4, "c0"): (NOW - 2 * hour, False, None),  # its card is retired below
-    }
-
-    def work(conn: Connection) -> None:
-        conn.execute(
-            insert(card_states),
-            [
-                {
-                    "learner_id": learner_id,
-                    "card_id": card_id,
-                    "state": 2,
-                    "step": None,
-                    "stability": 5.0,
-                    "difficulty": 5.0,
-                    "due": due,
-                    "last_review": NOW - timedelta(days=5),
-                    "reps": 3,
-                    "lapses": 0,
-                    "suspended": suspended,
-                    "leech": False,
-                    "buried_until": buried,
-                }
-                for (learner_id, card_id), (due, suspended, buried) in states.items()
-            ],
-        )
-        conn.execute(update(cards).where(cards.c.id == "c0").values(retired_at=NOW - hour))
-
-    await db.run_connection(work)
-    summary = await db.run(lambda tx: tx.pushes.due_summary([1, 2, 3, 4], NOW))
-    assert summary == {1: ("c1", 2), 2: ("c2", 1), 4: ("c2", 2)}
-    assert await db.run(lambda tx: tx.pushes.due_summary([3], NOW)) == {}
 
 
 async def test_the_claim_reads_only_due_rows_off_the_next_push_index(
@@ -253,7 +224,7 @@ async def test_the_claim_reads_only_due_rows_off_the_next_push_index(
 
 async def test_concurrent_ticks_never_push_twice(db: SqlDatabase) -> None:
     await seed(db, 1200)
-    clock = Clock()
+    clock = FixedClock(NOW)
     a, b = service(db, clock, "a"), service(db, clock, "b")
     results = await asyncio.gather(a.tick(["fake"]), b.tick(["fake"]))
     assert sum(results) == 1200
@@ -263,21 +234,35 @@ async def test_concurrent_ticks_never_push_twice(db: SqlDatabase) -> None:
 
 async def test_side_by_side_planners_claim_each_learner_once(db: SqlDatabase) -> None:
     """The policy PostgreSQL runs with: several batches planned at once, none twice."""
-    from dataclasses import replace
-
     await seed(db, 1100)
     await seed(db, 40, due=False)
-    pushes = service(db, Clock())
-    pushes.policy = replace(pushes.policy, batch=100, planners=3)
+    pushes = services(db, FixedClock(NOW), policy=PushPolicy(batch=100, planners=3)).pushes
     assert await pushes.tick(["fake"]) == 1140
     rows = await outbox_rows(db)
     assert sorted(r[0] for r in rows) == list(range(1, 1101))
     assert await pushes.tick(["fake"]) == 0
 
 
+async def test_paused_and_unreachable_learners_are_not_claimed(db: SqlDatabase) -> None:
+    await seed(db, 3)
+
+    def mark(conn: Connection) -> None:
+        conn.execute(update(learners).where(learners.c.id == 1).values(unreachable=True))
+        conn.execute(
+            update(learner_settings).where(learner_settings.c.learner_id == 2).values(paused=True)
+        )
+
+    await db.run_connection(mark)
+    assert await service(db, FixedClock(NOW)).tick(["fake"]) == 1
+    assert [r[0] for r in await outbox_rows(db)] == [3]
+
+
+# --------------------------------------------------------------------------- delivery
+
+
 async def test_restart_mid_fanout_delivers_each_once(db: SqlDatabase, database_url: str) -> None:
     await seed(db, 60)
-    clock = Clock()
+    clock = FixedClock(NOW)
     first = service(db, clock)
     await first.tick(["fake"])
     recorder = Recorder()
@@ -297,123 +282,126 @@ async def test_restart_mid_fanout_delivers_each_once(db: SqlDatabase, database_u
 
 async def test_crash_during_send_is_retried_after_the_lease(db: SqlDatabase) -> None:
     await seed(db, 3)
-    clock = Clock()
+    clock = FixedClock(NOW)
     pushes = service(db, clock)
     await pushes.tick(["fake"])
     # A sender leased the rows and died before marking them.
     await db.run(lambda tx: tx.pushes.lease("fake", NOW, NOW + timedelta(minutes=2), 10))
     recorder = Recorder()
     assert await pushes.drain("fake", recorder) == 0
-    clock.value += timedelta(minutes=2)
+    clock.advance(timedelta(minutes=2))
     assert await pushes.drain("fake", recorder) == 3
     assert sorted(recorder.sent) == ["u1", "u2", "u3"]
 
 
-async def test_retry_after_and_unreachable(db: SqlDatabase) -> None:
-    await seed(db, 2)
-    clock = Clock()
+async def test_retry_after_unreachable_and_an_opened_channel(db: SqlDatabase) -> None:
+    await seed(db, 3)
+    clock = FixedClock(NOW)
     pushes = service(db, clock)
     await pushes.tick(["fake"])
     calls: list[str] = []
 
-    async def flaky(learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
+    async def flaky(learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
         calls.append(learner.platform_user_id)
         if learner.platform_user_id == "u1":
             raise DeliveryRetry("429 Too Many Requests", retry_after=7)
-        return False  # u2 blocked the bot
+        if learner.platform_user_id == "u2":
+            return Delivery(reached=False)  # blocked the bot
+        return Delivery(reached=True, dm_channel="dm-3")  # a private channel was opened
 
-    assert await pushes.drain("fake", flaky) == 2
+    assert await pushes.drain("fake", flaky) == 3
     rows = {r[0]: r for r in await outbox_rows(db)}
-    assert rows[2][2] is not None  # failed: unreachable
+    assert rows[2][2] is not None and rows[3][1] is not None  # failed: unreachable; sent
     assert rows[1][1] is None and rows[1][2] is None  # still pending
-    clock.value += timedelta(seconds=6)
+
+    def read(conn: Connection) -> dict[int, tuple[bool, str | None]]:
+        got = conn.execute(select(learners.c.id, learners.c.unreachable, learners.c.dm_channel_id))
+        return {int(r[0]): (bool(r[1]), r[2]) for r in got}
+
+    assert await db.run_connection(read) == {1: (False, None), 2: (True, None), 3: (False, "dm-3")}
+    clock.advance(timedelta(seconds=6))
     assert await pushes.drain("fake", flaky) == 0  # not before 7 s
-    clock.value += timedelta(seconds=1)
+    clock.advance(timedelta(seconds=1))
     recorder = Recorder()
     assert await pushes.drain("fake", recorder) == 1
     assert recorder.sent == ["u1"]
 
 
-async def test_snooze_survives_in_the_job_store_and_pushes_once(
-    db: SqlDatabase, database_url: str, tmp_path: Path
+# --------------------------------------------------------------------------- snooze
+
+
+async def test_a_snooze_is_the_next_push_instant_and_the_tick_sends_it_once(
+    db: SqlDatabase,
 ) -> None:
-    """A snoozed push is a job in APScheduler's SQLAlchemy store on the same database."""
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-    from bot.jobs.pushes import PERSISTENT, SchedulerTimers
-
-    from bot.storage.database import sync_url
-
     await seed(db, 1)
-    clock = Clock()
-    pushes = service(db, clock)
-    study = StudyService(db, clock, Tokens("s"), LearnerSettings(enable_fuzzing=False))
-    study.pushes = pushes
-    scheduler = AsyncIOScheduler(
-        jobstores={PERSISTENT: SQLAlchemyJobStore(url=sync_url(database_url))}, timezone="UTC"
-    )
-    scheduler.start(paused=True)  # jobs are stored, none runs in this test
-    try:
-        pushes.timers = SchedulerTimers(scheduler, timedelta(hours=6))
-        await pushes.tick(["fake"])
-        recorder = Recorder()
-        captured: list[Reply] = []
+    clock = FixedClock(NOW)
+    svc = services(db, clock)
+    assert await svc.pushes.tick(["fake"]) == 1
+    recorder = Recorder()
+    await svc.pushes.drain("fake", recorder)
+    snooze = button(recorder.replies[0], "Snooze").payload
+    who = Who("fake", "u1")
+    outcome = await svc.press(who, snooze)
+    assert outcome.close == "Snoozed: I'll come back at 10:00."
+    assert is_expired(await svc.press(who, snooze))
+    assert await next_push(db, 1) == (NOW + HOUR, True)
 
-        async def keep(learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
-            captured.append(reply)
-            return await recorder(learner, reply)
-
-        await pushes.drain("fake", keep)
-        snooze = captured[0].buttons[1][0].payload
-        reply = await study.press(Who("fake", "u1"), snooze)
-        assert reply.kind == "info" and "Snoozed" in reply.text
-        assert (await study.press(Who("fake", "u1"), snooze)).kind == "expired"
-        job = await asyncio.to_thread(scheduler.get_job, "snooze-1", PERSISTENT)
-        assert job is not None and job.args == (1,)
-        assert job.next_run_time == NOW + timedelta(hours=1)
-        assert job.misfire_grace_time == 6 * 3600 and job.coalesce
-    finally:
-        scheduler.shutdown(wait=False)
-    # The job fires (here: called directly, an hour later): one new push is queued.
-    clock.value += timedelta(hours=1)
-    assert await pushes.push_learner(1)
-    await pushes.drain("fake", recorder)
+    clock.set(NOW + HOUR - timedelta(seconds=1))
+    assert await svc.pushes.tick(["fake"]) == 0
+    clock.set(NOW + HOUR)
+    assert await svc.pushes.tick(["fake"]) == 1
+    assert await svc.pushes.tick(["fake"]) == 0
+    await svc.pushes.drain("fake", recorder)
     assert recorder.sent == ["u1", "u1"]
+    assert await next_push(db, 1) == (NOW + DAY, False)  # the daily push stands
 
 
-async def test_paused_and_unreachable_learners_are_not_claimed(db: SqlDatabase) -> None:
-    await seed(db, 3)
-
-    def mark(conn: Connection) -> None:
-        conn.execute(update(learners).where(learners.c.id == 1).values(unreachable=True))
-        conn.execute(
-            update(learner_settings).where(learner_settings.c.learner_id == 2).values(paused=True)
-        )
-
-    await db.run_connection(mark)
-    pushes = service(db, Clock())
+@pytest.mark.parametrize(
+    ("late", "sent"), [(timedelta(hours=6), 1), (timedelta(hours=6, seconds=1), 0)]
+)
+async def test_a_missed_snooze_is_sent_once_within_the_grace_and_dropped_after(
+    db: SqlDatabase, late: timedelta, sent: int
+) -> None:
+    await seed(db, 1, snoozed=True)  # snoozed until 08:59; the bot was down until then + late
+    clock = FixedClock(NOW - timedelta(minutes=1) + late)
+    pushes = services(db, clock, policy=PushPolicy(snooze_grace=timedelta(hours=6))).pushes
     assert await pushes.tick(["fake"]) == 1
-    assert [r[0] for r in await outbox_rows(db)] == [3]
+    assert await pushes.tick(["fake"]) == 0
+    rows = await outbox_rows(db)
+    assert len(rows) == sent
+    recorder = Recorder()
+    await pushes.drain("fake", recorder)
+    assert recorder.sent == ["u1"] * sent
+    assert await next_push(db, 1) == (NOW + DAY, False)
 
 
 @pytest.mark.postgres
-async def test_two_processes_push_ten_thousand_learners_exactly_once(
+async def test_two_processes_send_a_snoozed_push_exactly_once(
     database_url: str, db: SqlDatabase, tmp_path: Path
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("the multi-process test runs on PostgreSQL")
-    total = 10_000
-    await seed(db, total)
+    await seed(db, 2000, snoozed=True)
+    sent, per_process = await two_workers(database_url, tmp_path, NOW + HOUR)
+    assert len(sent) == 2000 and len(set(sent)) == 2000, per_process
+    assert await next_push(db, 1) == (NOW + DAY, False)
+
+
+# --------------------------------------------------------------------------- two processes
+
+
+async def two_workers(url: str, tmp_path: Path, now: datetime) -> tuple[list[str], list[int]]:
+    """Run two push worker processes at once; returns whom they reached, and how many each."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     outs = [tmp_path / "a.txt", tmp_path / "b.txt"]
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.integration.push_worker",
-            database_url,
+            "tests.integration.core.push_worker",
+            url,
             str(out),
-            NOW.isoformat(),
+            now.isoformat(),
             cwd=REPO,
             env=env,
             stderr=asyncio.subprocess.PIPE,
@@ -424,48 +412,20 @@ async def test_two_processes_push_ten_thousand_learners_exactly_once(
         _, err = await asyncio.wait_for(proc.communicate(), timeout=300)
         assert proc.returncode == 0, err.decode()
     sent = [line for out in outs for line in out.read_text().splitlines()]
-    per_process = [len(out.read_text().splitlines()) for out in outs]
+    return sent, [len(out.read_text().splitlines()) for out in outs]
+
+
+@pytest.mark.postgres
+async def test_two_processes_push_ten_thousand_learners_exactly_once(
+    database_url: str, db: SqlDatabase, tmp_path: Path
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the multi-process test runs on PostgreSQL")
+    total = 10_000
+    await seed(db, total)
+    sent, per_process = await two_workers(database_url, tmp_path, NOW)
     assert len(sent) == total, per_process
     assert len(set(sent)) == total
     assert all(n > 0 for n in per_process), per_process  # both did real work
     rows = await outbox_rows(db)
     assert len(rows) == total and all(r[1] is not None for r in rows)
-
-
-async def test_deleting_a_learner_deletes_their_outbox_rows(db: SqlDatabase) -> None:
-    """The outbox has no foreign key (it is written in bulk): /forget clears it explicitly."""
-    await seed(db, 3)
-    assert await service(db, Clock()).tick(["fake"]) == 3
-    await db.run(lambda tx: tx.learners.delete(2))
-    assert sorted(r[0] for r in await outbox_rows(db)) == [1, 3]
-
-
-async def test_old_delivered_outbox_rows_are_pruned(db: SqlDatabase) -> None:
-    from bot.jobs.scheduler import OUTBOX_RETENTION, prune_old_rows
-
-    await seed(db, 5)
-    assert await service(db, Clock()).tick(["fake"]) == 5
-    ids = await db.run_connection(
-        lambda conn: list(conn.execute(select(outbox.c.id).order_by(outbox.c.id)).scalars())
-    )
-    day = timedelta(days=1)
-
-    def deliver(tx: Any) -> None:
-        tx.pushes.mark_sent(ids[0], NOW - 10 * day)  # long delivered: pruned
-        tx.pushes.mark_failed(ids[1], NOW - 8 * day, "blocked")  # long given up: pruned
-        tx.pushes.mark_sent(ids[2], NOW - day)  # delivered yesterday: kept
-        tx.pushes.retry_later(ids[3], NOW + day, "429", 2)  # to be tried again: kept
-        # ids[4] is pending: kept
-
-    await db.run(deliver)
-    app = SimpleNamespace(db=db, clock=Clock(NOW))
-    assert timedelta(days=7) == OUTBOX_RETENTION
-    assert await prune_old_rows(app) == (0, 2)  # type: ignore[arg-type]
-    assert await prune_old_rows(app) == (0, 0)  # type: ignore[arg-type]
-    left = await db.run_connection(
-        lambda conn: list(conn.execute(select(outbox.c.id).order_by(outbox.c.id)).scalars())
-    )
-    assert left == ids[2:]
-    # The retry remembers how many of its messages went out already.
-    leased = await db.run(lambda tx: tx.pushes.lease("fake", NOW + day, NOW + 2 * day, 10))
-    assert {m.id: m.parts_sent for m in leased} == {ids[3]: 2, ids[4]: 0}

@@ -9,7 +9,7 @@ import pytest
 from bot.core.decks import CardDef, Deck, parse_deck, slugify
 from bot.deckfiles import load_decks
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 BAD = DATA / "bad_decks"
 GOOD = DATA / "good_decks"
 SEED = GOOD / "flashcards-transformers.md"

@@ -1,6 +1,6 @@
-"""A push worker process for the multi-process test: tick, then drain, with a fake sender.
+"""A push worker process for the multi-process tests: tick, then drain, with a fake sender.
 
-Usage: python -m tests.integration.push_worker DATABASE_URL OUT_FILE NOW_ISO
+Usage: python -m tests.integration.core.push_worker DATABASE_URL OUT_FILE NOW_ISO
 
 Every learner it delivers to is appended to OUT_FILE (one platform user id a line).
 """
@@ -13,29 +13,24 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.core.actions import new_token
+from bot.core.learners import Enrolment
 from bot.core.messages import Reply
-from bot.core.model import Learner, LearnerSettings
+from bot.core.model import Learner
+from bot.core.ports import Delivery
 from bot.core.pushes import PushService
 from bot.storage.database import SqlDatabase
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.value = now
-
-    def now(self) -> datetime:
-        return self.value
+from tests.fakes.clock import FixedClock
 
 
 async def main(url: str, out: Path, now: datetime) -> None:
     db = SqlDatabase(url)
-    service = PushService(db, Clock(now), new_token, LearnerSettings())
+    service = PushService(db, FixedClock(now), new_token, Enrolment())
     sent: list[str] = []
 
-    async def send(learner: Learner, reply: Reply, *, skip: int = 0) -> bool:
+    async def send(learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
         assert reply.card is not None and reply.buttons
         sent.append(learner.platform_user_id)
-        return True
+        return Delivery(reached=True)
 
     try:
         await service.tick(["fake"])

@@ -21,7 +21,7 @@ from bot.core.imagespec import (
 )
 from bot.deckfiles import load_decks
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DECKS_DIR = ROOT / "decks"
 
 

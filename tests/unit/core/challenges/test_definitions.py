@@ -7,7 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from bot.core.challengedefs import (
+
+from bot.core.challenges.definitions import (
     CHALLENGE_KINDS,
     DEFAULT_MINUTES,
     ChallengeSet,
@@ -15,11 +16,10 @@ from bot.core.challengedefs import (
     is_challenge_file,
     parse_challenge_set,
 )
-
 from bot.core.imagespec import parse_image_spec
 from bot.deckfiles import load_decks
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 DECKS = ROOT / "decks"
 REFLECTION = DECKS / "reflection"
 CARD_DECKS = [DECKS / "attention.md", DECKS / "transformers.md"]

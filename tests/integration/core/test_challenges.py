@@ -1,0 +1,137 @@
+"""Group challenges on a real database (SQLite, and PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import Connection, func, select
+
+from bot.core.challenges.groups import ChallengeCatalog
+from bot.core.challenges.schedules import next_weekly
+from bot.core.learners import Who
+from bot.core.messages import HeatMap
+from bot.deckfiles import load_decks
+from bot.storage.database import SqlDatabase
+from bot.storage.tables import challenge_submissions, review_logs
+from tests.fakes.clock import FixedClock
+from tests.fakes.tokens import SequentialTokens
+from tests.services import Services, build_services, only
+
+REPO = Path(__file__).resolve().parents[3]
+NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+GROUP = "-1001"
+
+
+async def make(db: SqlDatabase) -> Services[SqlDatabase]:
+    shipped = load_decks([REPO / "decks"])
+    await db.run(lambda tx: tx.catalogue.sync(shipped.decks, NOW))
+    return build_services(
+        db,
+        FixedClock(NOW),
+        tokens=SequentialTokens("c"),
+        catalog=ChallengeCatalog.from_sets(shipped.challenge_sets),
+    )
+
+
+async def test_a_run_from_start_to_summary(db: SqlDatabase) -> None:
+    s = await make(db)
+    challenges, clock = s.challenges, s.clock
+    ann, ben, cat = (Who("tg", str(i), name) for i, name in ((1, "Ann"), (2, "Ben"), (3, "Cat")))
+    post = only(await challenges.start(ann, GROUP, "refl-scaled-dot-product", 15, is_admin=True))
+    assert post.kind == "challenge"
+    join = post.buttons[0][0].payload
+    for who in (ann, ben, cat):
+        assert (await s.press(who, join)).form is not None
+    await challenges.submit(ann, text="softmax(QK^T / sqrt(d_k)) V")
+    await challenges.submit(ben, text="first try")
+    again = only(await challenges.submit(ben, photo_ref="photo-file-id"))
+    assert "Replaced" in again.text
+    status = only(await challenges.status(cat, GROUP))
+    assert "2 submitted: Ann, Ben" in status.text and "softmax" not in status.text
+
+    clock.advance(timedelta(minutes=15))
+    late = only(await challenges.submit(cat, text="too late"))
+    assert "time is up" in late.text
+    # Two sweeps racing (two processes): the run is revealed once.
+    await asyncio.gather(challenges.sweep(), challenges.sweep())
+    effects = s.announcer.take()
+    group = [a for a in effects if a.learner_id is None]
+    private = [a for a in effects if a.learner_id is not None]
+    assert len(group) == 1 and group[0].reply.card is not None
+    assert len(private) == 2  # Ann and Ben answered; Cat did not
+
+    for who, level in ((ann, 3), (ben, 1)):
+        learner = await s.study.learner(who)
+        (assess,) = [a.reply for a in private if a.learner_id == learner.id]
+        grades = [b for b in assess.all_buttons() if b.action == "grade"]
+        # Rate every row at this level, then apply.
+        reply = assess
+        for button in grades:
+            if button.payload.endswith(str(level)):
+                edited = (await s.press(who, button.payload)).edit
+                assert edited is not None
+                reply = edited
+        apply = next(b for b in reply.all_buttons() if b.action == "assessed")
+        done = (await s.press(who, apply.payload)).edit
+        assert done is not None and done.kind == "info" and "moved" in done.text
+    # The second apply produced the summary, once.
+    (summary,) = s.announcer.take()
+    assert isinstance(summary.reply.figure, HeatMap)
+    clock.advance(timedelta(hours=1))
+    assert await challenges.sweep() == 0
+
+    def counts(conn: Connection) -> tuple[int, dict[int, int]]:
+        rows = conn.execute(
+            select(review_logs.c.rating, func.count())
+            .where(review_logs.c.source == "challenge")
+            .group_by(review_logs.c.rating)
+        ).all()
+        subs = conn.execute(select(func.count()).select_from(challenge_submissions)).scalar_one()
+        return int(subs), {int(r[0]): int(r[1]) for r in rows}
+
+    subs, by_rating = await db.run_connection(counts)
+    assert subs == 3
+    assert set(by_rating) == {1, 3} and by_rating[1] == by_rating[3] > 0
+
+
+async def test_the_earliest_open_deadline_is_read_from_the_database(db: SqlDatabase) -> None:
+    s = await make(db)
+    admin = Who("tg", "9", "Admin")
+    assert await s.challenges.next_deadline() is None
+    await s.challenges.start(admin, "-1", "refl-causal-mask", 30, is_admin=True)
+    await s.challenges.start(admin, "-2", "refl-causal-mask", 20, is_admin=True)
+    assert await s.challenges.next_deadline() == NOW + timedelta(minutes=20)
+    await s.challenges.cancel(admin, "-2", is_admin=True)
+    assert await s.challenges.next_deadline() == NOW + timedelta(minutes=30)
+    s.clock.advance(timedelta(minutes=30))
+    assert await s.challenges.reveal_overdue() == 1
+    assert await s.challenges.next_deadline() is None
+
+
+async def test_weekly_schedule_fires_once_at_local_time(db: SqlDatabase) -> None:
+    s = await make(db)
+    challenges, clock = s.challenges, s.clock
+    admin = Who("tg", "9", "Admin")
+    await challenges.configure(admin, GROUP, "timezone", "America/New_York", is_admin=True)
+    reply = only(
+        await challenges.schedule(admin, GROUP, "refl-causal-mask", "monday", "19:00", True)
+    )
+    assert "Every Monday at 19:00" in reply.text
+    # Monday 2 March 2026, 19:00 EST = 00:00 UTC on the 3rd.
+    assert next_weekly(0, time(19, 0), "America/New_York", NOW) == datetime(
+        2026, 3, 3, 0, 0, tzinfo=UTC
+    )
+    assert await challenges.sweep() == 0
+    clock.set(datetime(2026, 3, 3, 0, 0, tzinfo=UTC))
+    await asyncio.gather(challenges.sweep(), challenges.sweep())
+    started = [a for a in s.announcer.take() if a.reply.kind == "challenge"]
+    assert len(started) == 1
+    # After the DST change (8 March), Monday 19:00 EDT is 23:00 UTC.
+    clock.set(datetime(2026, 3, 9, 22, 59, tzinfo=UTC))
+    await challenges.sweep()
+    assert [a for a in s.announcer.take() if a.reply.kind == "challenge"] == []
+    clock.set(datetime(2026, 3, 9, 23, 0, tzinfo=UTC))
+    await challenges.sweep()
+    assert len([a for a in s.announcer.take() if a.reply.kind == "challenge"]) == 1

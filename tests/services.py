@@ -1,0 +1,146 @@
+"""Every core service over one database, wired as ``bot/app.py`` wires them, for tests.
+
+:func:`build_services` takes the database (the in-memory fake, or a real
+:class:`~bot.storage.database.SqlDatabase`), a clock and a token source, and
+builds the services with a :class:`~tests.fakes.announcer.RecordingAnnouncer`
+in place of the platforms. A few readers of outcomes go with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Generic, TypeVar
+
+from bot.core.challenges.groups import ChallengeCatalog
+from bot.core.challenges.service import ChallengeService
+from bot.core.housekeeping import Housekeeping
+from bot.core.inputs import Inputs
+from bot.core.learners import Enrolment, Who
+from bot.core.messages import Button, Reply
+from bot.core.model import LearnerSettings
+from bot.core.onboarding import MemoryQuestions, Onboarding
+from bot.core.outcomes import Outcome
+from bot.core.ports import Database
+from bot.core.pushes import PushPolicy, PushService
+from bot.core.quiz import DEFAULT_WINDOW, QuizService
+from bot.core.study import StudyService
+from tests.fakes.announcer import RecordingAnnouncer
+from tests.fakes.clock import FixedClock
+from tests.fakes.tokens import SequentialTokens
+
+D = TypeVar("D", bound=Database)
+
+#: What tests enrol learners with: FSRS without fuzzing, so intervals are exact.
+SETTINGS = LearnerSettings(enable_fuzzing=False)
+
+
+@dataclass
+class Services(Generic[D]):
+    """The core services of one process, over one database."""
+
+    db: D
+    clock: FixedClock
+    tokens: SequentialTokens
+    announcer: RecordingAnnouncer
+    questions: MemoryQuestions
+    study: StudyService
+    quiz: QuizService
+    pushes: PushService
+    challenges: ChallengeService
+    onboarding: Onboarding
+    inputs: Inputs
+    housekeeping: Housekeeping
+    enrolment: Enrolment = field(default_factory=Enrolment)
+
+    async def press(self, who: Who, payload: str, typed_answer: str | None = None) -> Outcome:
+        """A button pressed, as every adapter hands it over."""
+        return await self.inputs.press(who, payload, typed_answer=typed_answer)
+
+
+def build_services(
+    db: D,
+    clock: FixedClock,
+    *,
+    tokens: SequentialTokens | None = None,
+    settings: LearnerSettings = SETTINGS,
+    topics: tuple[str, ...] = (),
+    policy: PushPolicy | None = None,
+    quiz_window: timedelta = DEFAULT_WINDOW,
+    catalog: ChallengeCatalog | None = None,
+    announcer: RecordingAnnouncer | None = None,
+) -> Services[D]:
+    """The services over ``db``, built the way :func:`bot.app.build_app` builds them.
+
+    Args:
+        db: the database (fake or real).
+        clock: the clock every service reads.
+        tokens: prompt tokens (sequential ``t0000001``... by default).
+        settings: what a new learner starts with (``[study]``).
+        topics: the decks or tags a new learner studies (``[decks] default``).
+        policy: the push fan-out's tunables.
+        quiz_window: how long a quiz round stays open.
+        catalog: the challenges known (none by default).
+        announcer: where announcements go (a new recorder by default).
+    """
+    tokens = tokens or SequentialTokens()
+    announcer = announcer or RecordingAnnouncer()
+    enrolment = Enrolment(settings, topics)
+    questions = MemoryQuestions()
+    study = StudyService(db, clock, tokens, enrolment, announcer)
+    quiz = QuizService(db, clock, tokens, enrolment, announcer, quiz_window)
+    pushes = PushService(db, clock, tokens, enrolment, policy or PushPolicy())
+    challenges = ChallengeService(
+        db, clock, tokens, enrolment, announcer, catalog or ChallengeCatalog({})
+    )
+    onboarding = Onboarding(db, clock, tokens, enrolment, questions)
+    return Services(
+        db=db,
+        clock=clock,
+        tokens=tokens,
+        announcer=announcer,
+        questions=questions,
+        study=study,
+        quiz=quiz,
+        pushes=pushes,
+        challenges=challenges,
+        onboarding=onboarding,
+        inputs=Inputs(study, quiz, pushes, challenges, onboarding),
+        housekeeping=Housekeeping(db, clock),
+        enrolment=enrolment,
+    )
+
+
+# --------------------------------------------------------------------------- reading outcomes
+
+
+def only(outcome: Outcome) -> Reply:
+    """The one reply an outcome sends (it must send exactly one)."""
+    assert len(outcome.replies) == 1, outcome
+    return outcome.replies[0]
+
+
+def shown(outcome: Outcome) -> Reply:
+    """What the person sees next: the tapped message's new state, else the one reply."""
+    if outcome.edit is not None:
+        assert not outcome.replies, outcome
+        return outcome.edit
+    return only(outcome)
+
+
+def is_expired(outcome: Outcome) -> bool:
+    """Whether an outcome is the "this button has expired" answer, changing nothing shown."""
+    return (
+        outcome.notice.startswith("This button has expired")
+        and outcome.edit is None
+        and outcome.close is None
+        and not outcome.replies
+    )
+
+
+def button(reply: Reply, label: str) -> Button:
+    """The reply's button whose label starts with ``label``."""
+    for b in reply.all_buttons():
+        if b.label.startswith(label):
+            return b
+    raise AssertionError(f"no {label!r} button in {[b.label for b in reply.all_buttons()]}")

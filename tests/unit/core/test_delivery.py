@@ -1,0 +1,146 @@
+"""Tests for bot.core.delivery: the running platforms, and announcements routed to them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.core.delivery import Channels, PlatformAnnouncer
+from bot.core.messages import Announcement, Reply
+from bot.core.model import Learner, LearnerSettings
+from bot.core.ports import Delivery
+from tests.fakes.channels import FakeChannel
+from tests.fakes.database import FakeDatabase
+
+T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+ANSWER = Reply("quiz_result", "Quiz answer.")
+ASSESS = Reply("assess", "Self-assessment.")
+
+
+class Broken(FakeChannel):
+    """A platform whose every call fails."""
+
+    async def announce(self, chat_id: str, reply: Reply) -> None:
+        raise RuntimeError("chat not found")
+
+
+def refuse(learner: Learner, reply: Reply) -> Delivery:
+    raise OSError("network down")
+
+
+@pytest.fixture
+def db() -> FakeDatabase:
+    return FakeDatabase()
+
+
+def enrol(db: FakeDatabase, user: str = "1", platform: str = "telegram") -> Learner:
+    return db.run_sync(
+        lambda tx: tx.learners.create(platform, user, "Ann", LearnerSettings(), (), T0)
+    )
+
+
+def test_channels_are_attached_and_detached_by_name() -> None:
+    channels = Channels()
+    telegram, discord = FakeChannel("telegram"), FakeChannel("discord")
+    assert channels.names() == [] and channels.get("telegram") is None
+    channels.attach(telegram)
+    channels.attach(discord)
+    assert channels.names() == ["discord", "telegram"]
+    assert channels.get("telegram") is telegram
+    channels.detach("telegram")
+    channels.detach("telegram")  # twice: nothing to do
+    assert channels.names() == ["discord"]
+
+
+async def test_a_group_announcement_goes_to_its_chat(db: FakeDatabase) -> None:
+    channels = Channels()
+    telegram, discord = FakeChannel("telegram"), FakeChannel("discord")
+    channels.attach(telegram)
+    channels.attach(discord)
+    commits = db.commits
+    await PlatformAnnouncer(db, channels).post(
+        [Announcement("telegram", "-100", ANSWER), Announcement("discord", "55", ANSWER)]
+    )
+    assert telegram.announced == [("-100", ANSWER)]
+    assert discord.announced == [("55", ANSWER)]
+    assert telegram.pushed == [] and db.commits == commits  # no learner looked up
+
+
+async def test_a_learners_announcement_is_pushed_to_their_private_chat(db: FakeDatabase) -> None:
+    ann = enrol(db)
+    channels = Channels()
+    telegram = FakeChannel()
+    channels.attach(telegram)
+    before = db.snapshot()
+    await PlatformAnnouncer(db, channels).post([Announcement("telegram", "", ASSESS, ann.id)])
+    [(learner, reply, skip)] = telegram.pushed
+    assert (learner.id, reply, skip) == (ann.id, ASSESS, 0)
+    assert telegram.announced == []
+    assert db.snapshot() == before  # reached, nothing new learned
+
+
+async def test_an_unreachable_learner_is_recorded(db: FakeDatabase) -> None:
+    ann = enrol(db)
+    channels = Channels()
+    channels.attach(FakeChannel(deliver=lambda lr, reply: Delivery(reached=False)))
+    await PlatformAnnouncer(db, channels).post([Announcement("telegram", "", ASSESS, ann.id)])
+    stored = db.learner("telegram", "1")
+    assert stored is not None and stored.unreachable
+
+
+async def test_a_private_channel_opened_to_deliver_is_stored(db: FakeDatabase) -> None:
+    ann = enrol(db)
+    channels = Channels()
+    channels.attach(FakeChannel(deliver=lambda lr, reply: Delivery(True, dm_channel="dm-5")))
+    await PlatformAnnouncer(db, channels).post([Announcement("telegram", "", ASSESS, ann.id)])
+    stored = db.learner("telegram", "1")
+    assert stored is not None and stored.dm_channel_id == "dm-5" and not stored.unreachable
+
+
+async def test_a_learner_who_is_gone_is_skipped(db: FakeDatabase) -> None:
+    channels = Channels()
+    telegram = FakeChannel()
+    channels.attach(telegram)
+    await PlatformAnnouncer(db, channels).post([Announcement("telegram", "", ASSESS, 42)])
+    assert telegram.pushed == []
+
+
+async def test_a_failing_channel_is_logged_and_the_rest_go_out(
+    db: FakeDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    ann = enrol(db)
+    channels = Channels()
+    broken = Broken("discord")
+    failing_push = FakeChannel(deliver=refuse)
+    telegram_ok = FakeChannel("telegram")
+    channels.attach(broken)
+    channels.attach(failing_push)
+    items = [
+        Announcement("discord", "7", ANSWER),
+        Announcement("telegram", "", ASSESS, ann.id),
+    ]
+    with caplog.at_level(logging.ERROR, logger="bot.core.delivery"):
+        await PlatformAnnouncer(db, channels).post(items)  # raises nothing
+        channels.attach(telegram_ok)  # replaces the failing one
+        await PlatformAnnouncer(db, channels).post([*items, Announcement("telegram", "-1", ANSWER)])
+    assert "could not post to discord chat 7" in caplog.text
+    assert "could not post to telegram chat " in caplog.text
+    assert [r for r in caplog.records if r.exc_info]  # with the traceback
+    assert telegram_ok.announced == [("-1", ANSWER)]
+    assert [lr.id for lr, _, _ in telegram_ok.pushed] == [ann.id]
+
+
+async def test_a_platform_that_is_not_running_is_warned_about(
+    db: FakeDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    channels = Channels()
+    telegram = FakeChannel()
+    channels.attach(telegram)
+    with caplog.at_level(logging.WARNING, logger="bot.core.delivery"):
+        await PlatformAnnouncer(db, channels).post(
+            [Announcement("discord", "9", ANSWER), Announcement("telegram", "-1", ANSWER)]
+        )
+    assert "no running discord platform for an announcement" in caplog.text
+    assert telegram.announced == [("-1", ANSWER)]

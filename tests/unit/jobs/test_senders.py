@@ -1,0 +1,148 @@
+"""Tests for bot.jobs.senders: the pacer and the loop that drains a platform's outbox.
+
+Time is injected: the pacer's clock and sleep are fakes, and the loop stops on
+its event, so nothing waits for real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.core.learners import Who
+from bot.core.messages import Reply
+from bot.core.model import CardState, CardStateKind, Learner
+from bot.core.ports import Delivery
+from bot.jobs.senders import Pacer, sender_loop
+from tests.fakes.channels import FakeChannel
+from tests.fakes.clock import FixedClock
+from tests.fakes.database import FakeDatabase
+from tests.fakes.decks import make_deck
+from tests.services import Services, build_services
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class FakeTime:
+    """A monotonic clock that only moves when the pacer sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_the_pacer_lets_a_burst_through_then_paces() -> None:
+    t = FakeTime()
+    pacer = Pacer(4.0, burst=2, monotonic=t.monotonic, sleep=t.sleep)
+    for _ in range(5):
+        await pacer.wait()
+    assert t.slept == [0.25, 0.25, 0.25]  # two at once, then one every quarter second
+
+
+async def test_the_pacer_refills_while_idle() -> None:
+    t = FakeTime()
+    pacer = Pacer(2.0, burst=3, monotonic=t.monotonic, sleep=t.sleep)
+    for _ in range(3):
+        await pacer.wait()
+    t.now += 1.0  # two sends' worth of time passes
+    for _ in range(2):
+        await pacer.wait()
+    assert t.slept == []
+    await pacer.wait()
+    assert t.slept == [0.5]
+
+
+def test_a_burst_is_at_least_one() -> None:
+    t = FakeTime()
+    assert Pacer(1.0, burst=0, monotonic=t.monotonic, sleep=t.sleep).burst == 1
+
+
+async def due_pushes(count: int) -> Services[FakeDatabase]:
+    """Services with ``count`` learners whose push is queued."""
+    services = build_services(FakeDatabase([make_deck("d", ["c1"])], START), FixedClock(START))
+    for n in range(count):
+        learner = await services.study.learner(Who("telegram", str(n)))
+
+        def due(tx: object, lid: int = learner.id) -> None:
+            tx.learners.set_next_push(lid, START)  # type: ignore[attr-defined]
+            tx.schedule.save(  # type: ignore[attr-defined]
+                CardState(lid, "c1", CardStateKind.REVIEW, None, 5.0, 5.0, START, START)
+            )
+
+        await services.db.run(due)
+    assert await services.pushes.tick(["telegram"]) == count
+    return services
+
+
+async def test_the_loop_drains_at_the_pacers_pace_until_stopped() -> None:
+    services = await due_pushes(3)
+    stop = asyncio.Event()
+    paced: list[str] = []
+
+    class Pacing(Pacer):
+        async def wait(self) -> None:
+            paced.append("wait")
+
+    def deliver(learner: Learner, reply: Reply) -> Delivery:
+        paced.append(f"push {learner.platform_user_id}")
+        if len(channel.pushed) == 3:
+            stop.set()
+        return Delivery(reached=True)
+
+    channel = FakeChannel("telegram", deliver)
+    await asyncio.wait_for(sender_loop(services.pushes, channel, Pacing(0.05), stop), 5)
+    assert paced == ["wait", "push 0", "wait", "push 1", "wait", "push 2"]
+    assert all(r.sent_at is not None for r in services.db.outbox())
+
+
+async def test_a_batch_is_no_more_than_a_minute_of_sends() -> None:
+    """At 0.05 sends a second a batch is 3 messages, so it goes out well within its lease."""
+    services = await due_pushes(4)
+    stop = asyncio.Event()
+    seen: list[int] = []
+    drain = services.pushes.drain
+
+    async def counting(*args: object, **kwargs: object) -> int:
+        seen.append(kwargs["limit"])  # type: ignore[arg-type]
+        stop.set()
+        return await drain(*args, **kwargs)  # type: ignore[arg-type]
+
+    services.pushes.drain = counting  # type: ignore[method-assign]
+    t = FakeTime()
+    pacer = Pacer(0.05, monotonic=t.monotonic, sleep=t.sleep)
+    await asyncio.wait_for(sender_loop(services.pushes, FakeChannel("telegram"), pacer, stop), 5)
+    assert seen == [3]
+    assert sum(r.sent_at is not None for r in services.db.outbox()) == 3
+    assert t.slept == [20.0, 20.0]  # paced, on the fake clock
+
+
+async def test_a_failing_drain_is_logged_and_the_loop_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    services = await due_pushes(1)
+    stop = asyncio.Event()
+    calls = 0
+
+    async def broken(*args: object, **kwargs: object) -> int:
+        nonlocal calls
+        calls += 1
+        stop.set()  # stop after this one: the 5 s pause returns at once
+        raise RuntimeError("database gone")
+
+    services.pushes.drain = broken  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="bot.jobs.senders"):
+        await asyncio.wait_for(
+            sender_loop(services.pushes, FakeChannel("telegram"), Pacer(10.0), stop), 5
+        )
+    assert calls == 1
+    assert "the telegram sender failed; retrying in 5 s" in caplog.text

@@ -1,0 +1,67 @@
+"""Tests for bot.render.worker: every shipped card image renders to a valid PNG, once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.rendering import RenderError
+from bot.deckfiles import load_decks
+from bot.render.style import DEFAULT_STYLE
+from bot.render.worker import render_card_image
+from tests.unit.render.support import png_info
+
+ROOT = Path(__file__).resolve().parents[3]
+Png = tuple[bytes, int, int]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[tuple[str, str], Png]:
+    """Every distinct image of the shipped decks, rendered once for the whole module."""
+    deck_set = load_decks([ROOT / "decks"])
+    assert deck_set.ok, deck_set.errors
+    specs = {(c.image.kind, c.image.source): None for c in deck_set.cards() if c.image is not None}
+    return {spec: render_card_image(*spec) for spec in specs}
+
+
+def test_shipped_decks_have_both_kinds_of_image(shipped: dict[tuple[str, str], Png]) -> None:
+    kinds = [kind for kind, _ in shipped]
+    assert kinds.count("shape") >= 15 and kinds.count("formula") >= 25
+
+
+def test_every_shipped_image_is_a_valid_png_of_the_expected_size(
+    shipped: dict[tuple[str, str], Png],
+) -> None:
+    for (kind, spec), (data, width, height) in shipped.items():
+        assert png_info(data) == (width, height), spec
+        assert DEFAULT_STYLE.width <= width <= DEFAULT_STYLE.max_width, (kind, spec, width)
+        assert 250 <= height <= 1200, (kind, spec, height)
+        assert width / height <= 4.5, (kind, spec)  # not a thin strip on a phone
+
+
+def test_distinct_specs_give_distinct_images(shipped: dict[tuple[str, str], Png]) -> None:
+    images = [data for data, _, _ in shipped.values()]
+    assert len(set(images)) == len(images)
+
+
+def test_rendering_is_deterministic(shipped: dict[tuple[str, str], Png]) -> None:
+    spec = ("shape", "Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4")
+    assert render_card_image(*spec)[0] == shipped[spec][0]
+
+
+def test_show_modes_change_the_picture() -> None:
+    base = "softmax(mask(Q[n,d_k] @ K^T[d_k,n] / sqrt(d_k))) -> A[n,n]; n=5, d_k=4, mask=causal"
+    images = {
+        render_card_image("shape", f"{base}, show={m}")[0] for m in ("shape", "values", "heat")
+    }
+    assert len(images) == 3
+
+
+def test_a_bad_spec_is_a_render_error() -> None:
+    with pytest.raises(RenderError, match="inner dimensions"):
+        render_card_image("shape", "Q[n,d_k] @ K[n,d_k]")
+    with pytest.raises(RenderError, match=r"Unknown symbol: \\foo"):
+        render_card_image("formula", r"\foo x")
+    with pytest.raises(RenderError, match="starts with 'shape' or 'formula'"):
+        render_card_image("chart", "x")
