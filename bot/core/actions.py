@@ -42,8 +42,10 @@ ActionKind = Literal[
     "assessed",
     "share",
     "showname",
-    "setup",
 ]
+#: What a button does, for display (the console binds keys by it): an action, or a
+#: choice in the walk-through or the settings menu.
+ButtonAction = ActionKind | Literal["setup"]
 _CODES: dict[str, ActionKind] = {
     "s": "reveal",
     "r": "rate",

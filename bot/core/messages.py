@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.core.actions import ActionKind
+from bot.core.actions import ButtonAction
 from bot.core.stats import StudyStats
 
 ReplyKind = Literal[
@@ -42,7 +42,7 @@ class Button:
 
     label: str
     payload: str
-    action: ActionKind
+    action: ButtonAction
     style: ButtonStyle = "secondary"
 
 

@@ -24,8 +24,7 @@ from bot.core.actions import (
 )
 
 TOKEN = "AbC-12_xyzXYZ789"  # 16 URL-safe characters, like new_token()
-# "setup" names what a Setup button does (Button.action); it is no Action of its own.
-KINDS: tuple[ActionKind, ...] = tuple(k for k in get_args(ActionKind) if k != "setup")
+KINDS: tuple[ActionKind, ...] = get_args(ActionKind)
 # The arguments each kind takes; a kind not listed takes none.
 ARGS: dict[str, tuple[int, ...]] = {
     "rate": (1, 2, 3, 4),
