@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Generic, TypeVar
 
+from bot.core.actions import Action, decode
 from bot.core.challenges.groups import ChallengeCatalog
 from bot.core.challenges.service import ChallengeService
 from bot.core.housekeeping import Housekeeping
@@ -144,3 +145,10 @@ def button(reply: Reply, label: str) -> Button:
         if b.label.startswith(label):
             return b
     raise AssertionError(f"no {label!r} button in {[b.label for b in reply.all_buttons()]}")
+
+
+def action_of(payload: str) -> Action:
+    """The action a button payload carries (it must be one, not a settings choice)."""
+    action = decode(payload)
+    assert isinstance(action, Action), payload
+    return action

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -26,6 +27,14 @@ def weekly(chat: str, challenge: str, next_run: datetime | None) -> ChallengeSch
 
 
 # --------------------------------------------------------------------------- runs
+
+
+def set_run(run_id: int, field: str, when: datetime) -> Callable[[Tx], bool]:
+    return lambda tx: tx.challenges.set_run(run_id, field, when)
+
+
+def save_submission(sub: Submission) -> Callable[[Tx], None]:
+    return lambda tx: tx.challenges.save_submission(sub)
 
 
 async def test_a_run_is_stored_and_found(db: Database) -> None:
@@ -74,8 +83,8 @@ async def test_the_later_logged_of_two_runs_started_together_is_the_latest(db: D
 async def test_a_run_is_revealed_cancelled_and_summarised_once_each(db: Database) -> None:
     stored = await db.run(lambda tx: tx.challenges.add_run(run("r0000001", T0)))
     for field in ("revealed_at", "cancelled_at", "summary_at"):
-        assert await db.run(lambda tx, f=field: tx.challenges.set_run(stored.id, f, T0 + HOUR))
-        assert not await db.run(lambda tx, f=field: tx.challenges.set_run(stored.id, f, T0 + DAY))
+        assert await db.run(set_run(stored.id, field, T0 + HOUR))
+        assert not await db.run(set_run(stored.id, field, T0 + DAY))
     got = await db.run(lambda tx: tx.challenges.run_by_id(stored.id))
     assert got is not None
     assert (got.revealed_at, got.cancelled_at, got.summary_at) == (T0 + HOUR,) * 3
@@ -178,7 +187,7 @@ async def test_grades_keep_their_places(db: Database) -> None:
     stored = await db.run(lambda tx: tx.challenges.add_run(run("r0000001", T0)))
     for grades in [(), (None,), (None, None, 2), (1, 2, 3)]:
         sub = Submission(stored.id, ann.id, "s0000001", "Ann", T0, grades=grades)
-        await db.run(lambda tx, sub=sub: tx.challenges.save_submission(sub))
+        await db.run(save_submission(sub))
         got = await db.run(lambda tx: tx.challenges.submission(stored.id, ann.id))
         # A single empty grade reads back as no grades: both are stored as "".
         assert got is not None and got.grades == (grades if grades != (None,) else ())

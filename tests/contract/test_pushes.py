@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from functools import partial
 
 import pytest
 
@@ -48,6 +49,10 @@ def message(
 
 
 # --------------------------------------------------------------------------- claiming
+
+
+def learner_by_id(tx: Tx, learner_id: int) -> Learner | None:
+    return tx.learners.get_by_id(learner_id)
 
 
 async def test_claim_takes_due_learners_soonest_first(db: Database) -> None:
@@ -135,7 +140,7 @@ async def test_reschedule_moves_or_stops_each_learners_next_push(db: Database) -
             [(a, T0 + DAY, False), (b, T0 + DAY, False), (c, None, False), (d, T0, True)], T0
         )
     )
-    found = [await db.run(lambda tx, i=i: tx.learners.get_by_id(i)) for i in (a, b, c, d)]
+    found = [await db.run(partial(learner_by_id, learner_id=i)) for i in (a, b, c, d)]
     assert [lr.next_push_at for lr in found if lr is not None] == [T0 + DAY, T0 + DAY, None, T0]
     claimed = await db.run(lambda tx: tx.pushes.claim_due(T0 + DAY, ["tg"], 10))
     assert [(t.learner_id, t.reminded) for t in claimed] == [(d, True), (a, False), (b, False)]

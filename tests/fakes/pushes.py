@@ -67,6 +67,7 @@ class FakePushes:
                 days_off=s.days_off,
             )
             reminded = reminder is not None and reminder >= active
+            assert lr.next_push_at is not None  # claimed because it has passed
             targets.append(
                 PushTarget(
                     lr.id,

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,6 +105,13 @@ def test_an_empty_folder_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert "0 decks" in out
 
 
+def decks_of(doc: dict[str, object]) -> list[dict[str, Any]]:
+    """The JSON document's decks (a list of objects)."""
+    decks = doc["decks"]
+    assert isinstance(decks, list)
+    return decks
+
+
 def _check_json(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, dict[str, object]]:
     code = main(["decks", "check", *map(str, paths), "--json"])
     out, err = capsys.readouterr()
@@ -177,7 +185,7 @@ def test_json_for_good_decks(capsys: pytest.CaptureFixture[str]) -> None:
 def test_json_for_the_seed_deck(capsys: pytest.CaptureFixture[str]) -> None:
     code, doc = _check_json(capsys, SEED)
     assert code == 0
-    (deck,) = doc["decks"]  # type: ignore[misc]
+    (deck,) = decks_of(doc)
     assert deck["id"] == "flashcards-transformers"
     assert [c["difficulty"] for c in deck["cards"]] == ["easy", "easy", "medium", "medium", "hard"]
     assert all(c["tags"] == ["transformers"] and c["image"] is None for c in deck["cards"])

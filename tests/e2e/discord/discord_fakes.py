@@ -287,10 +287,10 @@ class FakeDiscord:
         response.status = status  # type: ignore[attr-defined]
         message = {"code": code, "message": "Cannot send messages to this user"}
         if status == 403:
-            return discord.Forbidden(response, message)  # type: ignore[arg-type]
+            return discord.Forbidden(response, message)
         if status == 404:
-            return discord.NotFound(response, message)  # type: ignore[arg-type]
-        return discord.HTTPException(response, message)  # type: ignore[arg-type]
+            return discord.NotFound(response, message)
+        return discord.HTTPException(response, message)
 
     # ------------------------------------------------------------------ REST
 
@@ -609,7 +609,7 @@ class FakeDiscord:
 
 
 def _inputs(modal: dict[str, Any]) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for row in modal.get("components", []):
         inner = row.get("components") or ([row["component"]] if "component" in row else [])
         if row.get("type") == 18 and "component" in row:

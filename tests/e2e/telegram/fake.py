@@ -266,11 +266,10 @@ class FakeBotAPI(BaseRequest):
 
     def message_with_button(self, chat_id: int, label_prefix: str) -> dict[str, Any]:
         """The newest message in the chat with a button whose label starts with the prefix."""
-        for message in reversed(self.messages_in(chat_id)):
-            for row in message.get("reply_markup", {}).get("inline_keyboard", []):
-                for b in row:
-                    if b["text"].startswith(label_prefix):
-                        return message
+        for message in self.messages_in(chat_id)[::-1]:
+            rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+            if any(str(b["text"]).startswith(label_prefix) for row in rows for b in row):
+                return message
         raise AssertionError(f"no message with a {label_prefix!r} button in chat {chat_id}")
 
     def clear(self) -> None:
@@ -460,7 +459,7 @@ class FakeBotAPI(BaseRequest):
         if key not in self.messages:
             raise _ApiError(400, "Bad Request: message to edit not found")
         before = json.dumps(self.messages[key], sort_keys=True)
-        message = json.loads(before)
+        message: dict[str, Any] = json.loads(before)
         if endpoint == "editMessageText":
             if "text" not in message:
                 raise _ApiError(400, "Bad Request: there is no text in the message to edit")

@@ -384,7 +384,7 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
 
         await bot.send(ANA, "/quiz attention", GROUP)
         quiz = bot.api.message_with_button(GROUP, "Reveal")
-        assert "Quiz on attention" in (quiz.get("text") or quiz.get("caption"))
+        assert "Quiz on attention" in str(quiz.get("text") or quiz.get("caption"))
 
         for member in (ANA, BEN):
             before = len(bot.api.sent("sendMessage|sendPhoto", member.id))
@@ -397,7 +397,7 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
             assert answer.params["text"] == SENT_PRIVATELY
             assert len(bot.api.sent("sendMessage|sendPhoto", member.id)) == before + 1
             private = bot.api.message_with_button(member.id, "Good")
-            assert "From the group quiz" in (private.get("text") or private.get("caption"))
+            assert "From the group quiz" in str(private.get("text") or private.get("caption"))
 
         query = await bot.tap_data(CAT, quiz, button_data(quiz, "Reveal"))
         answer = next(
@@ -413,7 +413,7 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
         await bot.tap(ANA, bot.api.message_with_button(ANA.id, "Good"), "Good")
         await bot.tap(BEN, bot.api.message_with_button(BEN.id, "Easy"), "Easy")
         rated = bot.api.last_message(BEN.id)
-        assert "Counted in your own schedule" in (rated.get("text") or rated.get("caption"))
+        assert "Counted in your own schedule" in str(rated.get("text") or rated.get("caption"))
         assert len(bot.api.sent("sendMessage", GROUP)) == group_posts, "Cat has not rated yet"
         sources = bot.query("SELECT source FROM review_logs")
         assert sources == [("quiz",), ("quiz",)]

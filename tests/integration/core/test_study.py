@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, func, select
 
-from bot.core.actions import decode
 from bot.core.learners import Who
 from bot.core.messages import StatsChart
 from bot.deckfiles import load_decks
@@ -28,7 +27,7 @@ from bot.storage.tables import (
     review_logs,
 )
 from tests.fakes.clock import FixedClock
-from tests.services import Services, build_services, is_expired, only
+from tests.services import Services, action_of, build_services, is_expired, only
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[3]
@@ -95,7 +94,7 @@ async def test_concurrent_double_tap_records_one_review(services: Services[SqlDa
     # Another learner pressing the same payload changes nothing.
     assert is_expired(await s.press(Who("test", "8", "Cy"), good))
     assert await db.run_connection(count_reviews) == 1
-    assert decode(good).kind == "rate"
+    assert action_of(good).kind == "rate"
 
 
 async def test_quiz_round_and_forget_on_sql(services: Services[SqlDatabase]) -> None:

@@ -49,7 +49,7 @@ async def test_sqlite_instants_keep_sqlalchemys_text(db: SqlDatabase, database_u
 
     def check(conn: Connection) -> None:
         ours = UTCDateTime().bind_processor(conn.dialect)
-        theirs = DATETIME().bind_processor(conn.dialect)
+        theirs = DATETIME().bind_processor(conn.dialect)  # type: ignore[no-untyped-call]
         parse = UTCDateTime().result_processor(conn.dialect, None)
         assert ours is not None and theirs is not None and parse is not None
         for moment in instants:

@@ -21,7 +21,7 @@ from bot.core.challenges.groups import ChallengeCatalog
 from bot.core.inputs import PHOTO_HINT, TEXT_HINT, Inputs
 from bot.core.learners import Who
 from bot.core.messages import Reply
-from bot.core.model import CardState, CardStateKind
+from bot.core.model import CardState, CardStateKind, Learner
 from bot.core.outcomes import Outcome, send
 from bot.core.ports import Delivery, Tx
 from bot.core.study import EXPIRED, EXPIRED_TEXT
@@ -336,7 +336,7 @@ async def test_one_snooze_decodes_once_and_runs_one_unit_of_work(counted: Counte
     assert await services.pushes.tick(["telegram"]) == 1
     fronts: list[Reply] = []
 
-    async def push(lr: Any, reply: Reply, *, skip: int = 0) -> Delivery:
+    async def push(learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
         fronts.append(reply)
         return Delivery(reached=True)
 

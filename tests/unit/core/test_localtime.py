@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,12 +19,12 @@ NEW_YORK = "America/New_York"
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def settings(tz: str = "UTC", at: time = time(9, 0), **kw: object) -> LearnerSettings:
-    return LearnerSettings(timezone=tz, push_time=at, enable_fuzzing=False, **kw)  # type: ignore[arg-type]
+def settings(tz: str = "UTC", at: time = time(9, 0), /, **kw: Any) -> LearnerSettings:
+    return LearnerSettings(timezone=tz, push_time=at, enable_fuzzing=False, **kw)
 
 
 def push_after(s: LearnerSettings, after: datetime) -> datetime:
@@ -208,7 +209,7 @@ def test_no_quiet_hours_is_never_quiet() -> None:
 
 @pytest.mark.parametrize("at", [time(23, 0), time(22, 0), time(3, 0), time(6, 59)])
 def test_push_time_inside_quiet_hours_moves_to_their_end(at: time) -> None:
-    s = settings(at=at, **QUIET)
+    s = settings("UTC", at, **QUIET)
     assert pushes_from(s, utc(2026, 3, 2, 6, 0), 2) == [
         utc(2026, 3, 2, 7, 0),
         utc(2026, 3, 3, 7, 0),
@@ -220,7 +221,7 @@ def test_push_time_inside_quiet_hours_moves_to_their_end(at: time) -> None:
     [(time(7, 0), utc(2026, 3, 2, 7, 0)), (time(21, 59), utc(2026, 3, 2, 21, 59))],
 )
 def test_push_time_outside_quiet_hours_stays(at: time, first: datetime) -> None:
-    s = settings(at=at, **QUIET)
+    s = settings("UTC", at, **QUIET)
     assert push_after(s, utc(2026, 3, 2, 6, 0)) == first
 
 

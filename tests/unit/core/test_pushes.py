@@ -35,7 +35,7 @@ from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_card, make_deck
 from tests.fakes.store import OutboxRow
 from tests.fakes.tokens import SequentialTokens
-from tests.services import SETTINGS, Services, build_services, button, is_expired, only
+from tests.services import SETTINGS, Services, action_of, build_services, button, is_expired, only
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # Monday 2 March 2026, 14:00 UTC
 PUSH = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # Tuesday 09:00 UTC: the first push
@@ -48,8 +48,8 @@ PLATFORMS = ("telegram",)
 CARD_IDS = [f"c{i:02d}" for i in range(1, 41)]
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def default_decks() -> list[Deck]:
@@ -250,14 +250,12 @@ async def test_suspended_buried_and_retired_cards_do_not_count() -> None:
     learner = await env.learner()
     lid = learner.id
     env.seed_due(lid, ["c01", "c02", "c03", "c04"], START - DAY)
-    env.db.run_sync(
-        lambda tx: (
-            tx.schedule.save(replace(review_state(lid, "c01", START - DAY), suspended=True)),
-            tx.schedule.save(
-                replace(review_state(lid, "c02", START - DAY), buried_until=PUSH + DAY)
-            ),
-        )
-    )
+
+    def hide_two(tx: FakeTx) -> None:
+        tx.schedule.save(replace(review_state(lid, "c01", START - DAY), suspended=True))
+        tx.schedule.save(replace(review_state(lid, "c02", START - DAY), buried_until=PUSH + DAY))
+
+    env.db.run_sync(hide_two)
     keep = [c for c in CARD_IDS if c != "c03"]
     env.db.run_sync(lambda tx: tx.catalogue.sync([make_deck("deck", keep, title="Deck")], START))
     assert await env.tick_at(PUSH) == 1
@@ -483,7 +481,7 @@ async def test_a_push_session_ends_after_its_size_and_the_next_card_is_not_sent(
         (reply,) = outcome.replies
         if n < 5:
             assert reply.kind == "front" and reply.card is not None
-            token = decode(button(reply, "Show answer").payload).token
+            token = action_of(button(reply, "Show answer").payload).token
             prompt = env.db.prompt(token)
             assert prompt is not None and prompt.source == "push"
         front = reply
@@ -886,7 +884,7 @@ async def test_skip_answers_and_closes_the_prompt() -> None:
     env = make_env()
     lid = await queued_push(env)
     front = await push_front(env)
-    token = decode(button(front, "Skip").payload).token
+    token = action_of(button(front, "Skip").payload).token
     outcome = await env.press(ALICE, front, "Skip")
     assert outcome == Outcome(close="Skipped for today. See you Wednesday at 09:00.")
     prompt = env.db.prompt(token)
@@ -903,7 +901,7 @@ async def test_snooze_and_skip_on_a_dm_prompt_expire() -> None:
     learner = await env.learner()
     env.seed_due(learner.id, ["c01"], START - DAY)
     front = only(await env.study.next(ALICE))
-    token = decode(button(front, "Show answer").payload).token
+    token = action_of(button(front, "Show answer").payload).token
     assert is_expired(await env.services.press(ALICE, Action("snooze", token).encode()))
     assert is_expired(await env.services.press(ALICE, Action("skip", token).encode()))
     reveal = await env.press(ALICE, front, "Show answer")

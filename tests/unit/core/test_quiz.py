@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.actions import decode
 from bot.core.learners import Who
 from bot.core.messages import Announcement, Reply
 from bot.core.model import CardState, CardStateKind, ReviewSource
@@ -20,7 +19,7 @@ from bot.core.quiz import tally_text
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_card, make_deck
-from tests.services import Services, build_services, only
+from tests.services import Services, action_of, build_services, only
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 ANN = Who("telegram", "1", "Ann")
@@ -77,7 +76,7 @@ async def test_start_posts_a_card_with_a_reveal_button(env: Env) -> None:
     assert reply.card is not None and reply.card.back is None
     assert reply.card.card_id in ("q1", "q2", "q3")
     (button,) = reply.all_buttons()
-    assert button.label == "Reveal" and decode(button.payload).kind == "quiz"
+    assert button.label == "Reveal" and action_of(button.payload).kind == "quiz"
     assert (button.action, button.style) == ("quiz", "primary")
     assert "10 minutes" in reply.text
 

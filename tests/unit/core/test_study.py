@@ -18,16 +18,17 @@ from fsrs import Card, Rating, Scheduler
 from bot.core import srs
 from bot.core.actions import Action, decode
 from bot.core.decks import Deck
+from bot.core.learners import Who
 from bot.core.messages import Reply, StatsChart
 from bot.core.model import CardState, CardStateKind, Learner, ReviewEntry, ReviewSource
 from bot.core.outcomes import Outcome
 from bot.core.stats import StudyStats
-from bot.core.study import EXPORT_FILE, StudyService, Who, rating_row_text
+from bot.core.study import EXPORT_FILE, StudyService, rating_row_text
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
 from tests.fakes.decks import make_card, make_deck
 from tests.fakes.tokens import SequentialTokens
-from tests.services import SETTINGS, Services, build_services, button, is_expired, only
+from tests.services import SETTINGS, Services, action_of, build_services, button, is_expired, only
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # Monday 2 March 2026, 14:00 UTC
 ALICE = Who("telegram", "100", "Alice")
@@ -113,7 +114,7 @@ def one_card_env(**settings: object) -> Env:
 
 
 def token_of(reply: Reply) -> str:
-    return decode(button(reply, "Show answer").payload).token
+    return action_of(button(reply, "Show answer").payload).token
 
 
 async def reveal(env: Env, front: Reply, who: Who = ALICE) -> Reply:

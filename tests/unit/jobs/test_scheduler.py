@@ -10,6 +10,7 @@ fresh :class:`Jobs` at most once before reading it.)
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from apscheduler.triggers.date import DateTrigger
@@ -19,6 +20,7 @@ from bot.core.challenges.definitions import ChallengeDef
 from bot.core.challenges.groups import ChallengeCatalog
 from bot.core.delivery import Channels
 from bot.core.learners import Who
+from bot.core.ports import Tx
 from bot.jobs.scheduler import DEADLINE_ALARM, Jobs
 from tests.fakes.channels import FakeChannel
 from tests.fakes.clock import FixedClock
@@ -142,12 +144,16 @@ async def test_the_challenge_sweep_reveals_what_came_due_while_down(env: Env) ->
     assert alarm_at(jobs) is None
 
 
+def set_next_push(tx: Tx, learner_id: int, when: datetime) -> None:
+    tx.learners.set_next_push(learner_id, when)
+
+
 async def test_the_push_tick_plans_for_the_attached_platforms_only(env: Env) -> None:
     services = env.services
     ids = {}
     for platform in ("telegram", "discord"):
         learner = await services.study.learner(Who(platform, "1"))
-        await services.db.run(lambda tx, lid=learner.id: tx.learners.set_next_push(lid, START))
+        await services.db.run(partial(set_next_push, learner_id=learner.id, when=START))
         ids[platform] = learner.id
     jobs = env.jobs()
     assert await jobs.push_tick() == 0  # no platform running: nobody claimed
