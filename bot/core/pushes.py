@@ -213,11 +213,6 @@ def _ensure_prompt(tx: Tx, m: OutboxMessage, now: datetime) -> None:
         tx.prompts.add(Prompt(m.prompt_token, m.learner_id, m.card_id, ReviewSource.PUSH, now))
 
 
-def delivery(tx: Tx, message: OutboxMessage, now: datetime) -> tuple[Learner, Reply] | None:
-    """The learner and the reply an outbox row stands for (None if either is gone)."""
-    return deliveries(tx, [message], now)[0][1]
-
-
 def delivery_for(
     message: OutboxMessage, learner: Learner | None, card: CardInfo | None
 ) -> tuple[Learner, Reply] | None:

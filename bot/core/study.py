@@ -146,11 +146,6 @@ def reveal(
     )
 
 
-def rating_row_text(reply: Reply) -> str:
-    """ "Again 1m · Hard 6m · Good 10m · Easy 4d" from a back reply's buttons."""
-    return " · ".join(b.label for b in reply.all_buttons())
-
-
 def rate(
     tx: Tx,
     learner: Learner,

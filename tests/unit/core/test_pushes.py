@@ -29,7 +29,7 @@ from bot.core.model import (
 )
 from bot.core.outcomes import Outcome
 from bot.core.ports import Delivery, DeliveryRetry
-from bot.core.pushes import PushPolicy, delivery, plan_pushes
+from bot.core.pushes import PushPolicy, deliveries, plan_pushes
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_card, make_deck
@@ -514,7 +514,7 @@ async def test_delivery_builds_a_front_with_show_snooze_and_skip() -> None:
     env = make_env()
     lid = await queued_push(env)
     [row] = env.outbox()
-    found = env.db.run_sync(lambda tx: delivery(tx, row.message, env.clock.now()))
+    found = env.db.run_sync(lambda tx: deliveries(tx, [row.message], env.clock.now())[0][1])
     assert found is not None
     learner, reply = found
     assert learner.id == lid

@@ -23,7 +23,7 @@ from bot.core.messages import Reply, StatsChart
 from bot.core.model import CardState, CardStateKind, Learner, ReviewEntry, ReviewSource
 from bot.core.outcomes import Outcome
 from bot.core.stats import StudyStats
-from bot.core.study import EXPORT_FILE, StudyService, rating_row_text
+from bot.core.study import EXPORT_FILE, StudyService
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
 from tests.fakes.decks import make_card, make_deck
@@ -240,7 +240,8 @@ async def test_reveal_shows_back_and_four_ratings_with_intervals(env: Env) -> No
     ]
     assert [b.action for b in back.all_buttons()] == ["rate"] * 4
     assert [b.style for b in back.all_buttons()] == ["danger", "primary", "primary", "primary"]
-    assert rating_row_text(back) == f"Again 1m · Hard 6m · Good 10m · {easy_label}"
+    row = " · ".join(b.label for b in back.all_buttons())
+    assert row == f"Again 1m · Hard 6m · Good 10m · {easy_label}"
     # Revealing changes no schedule.
     assert not env.db.has_state(await env.learner_id(), "a1")
 
