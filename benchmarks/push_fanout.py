@@ -41,7 +41,7 @@ from bot.app import push_policy
 from bot.config import PushSettings
 from bot.core.actions import new_token
 from bot.core.decks import CardDef, Deck
-from bot.core.learners import Enrolment
+from bot.core.learners import Basics, Enrolment
 from bot.core.model import LearnerSettings
 from bot.core.pushes import PushService
 from bot.storage.database import SqlDatabase
@@ -205,7 +205,7 @@ async def measure(url: str, count: int, due_share: float, rounds: int) -> dict[s
         due = await seed(db, count, due_share)
         seed_s = time.perf_counter() - started
         policy = push_policy(PushSettings(), postgres=not db.is_sqlite)
-        service = PushService(db, Clock(), new_token, Enrolment(), policy)
+        service = PushService(Basics(db, Clock(), new_token, Enrolment()), policy)
         for round_ in range(rounds):
             if round_:
                 await reset(db, due_share)

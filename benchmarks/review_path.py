@@ -62,7 +62,7 @@ from bot.core.challenges.service import ChallengeService  # noqa: E402
 from bot.core.decks import CardDef, Deck  # noqa: E402
 from bot.core.delivery import Channels, PlatformAnnouncer  # noqa: E402
 from bot.core.inputs import Inputs  # noqa: E402
-from bot.core.learners import Enrolment, Who  # noqa: E402
+from bot.core.learners import Basics, Enrolment, Who  # noqa: E402
 from bot.core.messages import Reply  # noqa: E402
 from bot.core.model import CardStateKind, LearnerSettings  # noqa: E402
 from bot.core.onboarding import MemoryQuestions, Onboarding  # noqa: E402
@@ -284,15 +284,15 @@ def checkpoint(path: Path) -> None:
 
 def inputs_over(db: SqlDatabase) -> Inputs:
     """The core services over the database, wired as ``bot.app.build_app`` wires them."""
-    clock, enrolment = SystemClock(), Enrolment(LearnerSettings(enable_fuzzing=False))
+    enrolment = Enrolment(LearnerSettings(enable_fuzzing=False))
+    basics = Basics(db, SystemClock(), new_token, enrolment)
     announcer = PlatformAnnouncer(db, Channels())
-    study = StudyService(db, clock, new_token, enrolment, announcer)
     return Inputs(
-        study,
-        QuizService(db, clock, new_token, enrolment, announcer),
-        PushService(db, clock, new_token, enrolment),
-        ChallengeService(db, clock, new_token, enrolment, announcer, ChallengeCatalog({})),
-        Onboarding(db, clock, new_token, enrolment, MemoryQuestions()),
+        StudyService(basics, announcer),
+        QuizService(basics, announcer),
+        PushService(basics),
+        ChallengeService(basics, announcer, ChallengeCatalog({})),
+        Onboarding(basics, MemoryQuestions()),
     )
 
 

@@ -28,7 +28,7 @@ from bot.core.decks import DeckSet
 from bot.core.delivery import Channels, PlatformAnnouncer
 from bot.core.housekeeping import Housekeeping
 from bot.core.inputs import Inputs
-from bot.core.learners import Enrolment
+from bot.core.learners import Basics, Enrolment
 from bot.core.onboarding import MemoryQuestions, Onboarding
 from bot.core.ports import Channel, Clock
 from bot.core.pushes import PushPolicy, PushService
@@ -126,25 +126,16 @@ async def build_app(
         if renderer is not None:
             await renderer.close()
         raise
-    enrolment = Enrolment(settings.study, settings.decks.default)
+    basics = Basics(db, clock, new_token, Enrolment(settings.study, settings.decks.default))
     channels = Channels()
     announcer = PlatformAnnouncer(db, channels)
-    study = StudyService(db, clock, new_token, enrolment, announcer)
-    quiz = QuizService(
-        db, clock, new_token, enrolment, announcer, timedelta(minutes=settings.quiz.window_minutes)
-    )
-    pushes = PushService(
-        db, clock, new_token, enrolment, push_policy(settings.push, postgres=not db.is_sqlite)
-    )
-    challenges = ChallengeService(
-        db,
-        clock,
-        new_token,
-        enrolment,
-        announcer,
-        ChallengeCatalog.from_sets(deck_set.challenge_sets),
-    )
-    onboarding = Onboarding(db, clock, new_token, enrolment, MemoryQuestions())
+    window = timedelta(minutes=settings.quiz.window_minutes)
+    study = StudyService(basics, announcer)
+    quiz = QuizService(basics, announcer, window)
+    pushes = PushService(basics, push_policy(settings.push, postgres=not db.is_sqlite))
+    catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
+    challenges = ChallengeService(basics, announcer, catalog)
+    onboarding = Onboarding(basics, MemoryQuestions())
     return App(
         settings=settings,
         db=db,

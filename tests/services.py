@@ -17,7 +17,7 @@ from bot.core.challenges.groups import ChallengeCatalog
 from bot.core.challenges.service import ChallengeService
 from bot.core.housekeeping import Housekeeping
 from bot.core.inputs import Inputs
-from bot.core.learners import Enrolment, Who
+from bot.core.learners import Basics, Enrolment, Who
 from bot.core.messages import Button, Reply
 from bot.core.model import LearnerSettings
 from bot.core.onboarding import MemoryQuestions, Onboarding
@@ -87,14 +87,13 @@ def build_services(
     tokens = tokens or SequentialTokens()
     announcer = announcer or RecordingAnnouncer()
     enrolment = Enrolment(settings, topics)
+    basics = Basics(db, clock, tokens, enrolment)
     questions = MemoryQuestions()
-    study = StudyService(db, clock, tokens, enrolment, announcer)
-    quiz = QuizService(db, clock, tokens, enrolment, announcer, quiz_window)
-    pushes = PushService(db, clock, tokens, enrolment, policy or PushPolicy())
-    challenges = ChallengeService(
-        db, clock, tokens, enrolment, announcer, catalog or ChallengeCatalog({})
-    )
-    onboarding = Onboarding(db, clock, tokens, enrolment, questions)
+    study = StudyService(basics, announcer)
+    quiz = QuizService(basics, announcer, quiz_window)
+    pushes = PushService(basics, policy or PushPolicy())
+    challenges = ChallengeService(basics, announcer, catalog or ChallengeCatalog({}))
+    onboarding = Onboarding(basics, questions)
     return Services(
         db=db,
         clock=clock,

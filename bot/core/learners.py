@@ -102,23 +102,35 @@ def record_delivery(tx: Tx, learner_id: int, delivery: Delivery) -> None:
         log.info("learner %s is unreachable", learner_id)
 
 
-class ServiceBase:
-    """Runs one unit of work per user action, with the learner looked up (or enrolled) first.
+@dataclass(frozen=True, slots=True)
+class Basics:
+    """What every service runs on.
 
-    Args:
+    Attributes:
         db: runs units of work.
         clock: gives "now".
         tokens: makes prompt tokens.
         enrolment: what a new learner starts with.
     """
 
-    def __init__(
-        self, db: Database, clock: Clock, tokens: TokenSource, enrolment: Enrolment
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.tokens = tokens
-        self.enrolment = enrolment
+    db: Database
+    clock: Clock
+    tokens: TokenSource
+    enrolment: Enrolment
+
+
+class ServiceBase:
+    """Runs one unit of work per user action, with the learner looked up (or enrolled) first.
+
+    Args:
+        basics: the database, the clock, the token source and the enrolment.
+    """
+
+    def __init__(self, basics: Basics) -> None:
+        self.db = basics.db
+        self.clock = basics.clock
+        self.tokens = basics.tokens
+        self.enrolment = basics.enrolment
 
     async def _run(self, who: Who, fn: Callable[[Tx, Learner, datetime], T]) -> T:
         """One unit of work for ``who``: ``fn(tx, learner, now)``."""
@@ -151,15 +163,8 @@ class AnnouncingService(ServiceBase):
         announcer: posts them, once the transaction that made them has committed.
     """
 
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        tokens: TokenSource,
-        enrolment: Enrolment,
-        announcer: Announcer,
-    ) -> None:
-        super().__init__(db, clock, tokens, enrolment)
+    def __init__(self, basics: Basics, announcer: Announcer) -> None:
+        super().__init__(basics)
         self.announcer = announcer
 
     async def _posting(self, who: Who, fn: Callable[[Tx, Learner, datetime, Posts], T]) -> T:

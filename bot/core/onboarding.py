@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Final, Protocol
 
 from bot.core.actions import BadPayload, Setup, SetupStep
-from bot.core.learners import Enrolment, ServiceBase, Who
+from bot.core.learners import Basics, ServiceBase, Who
 from bot.core.localtime import next_push_after
 from bot.core.messages import Button, Reply
 from bot.core.model import Learner, ReviewSource
 from bot.core.outcomes import Outcome
-from bot.core.ports import Clock, Database, TokenSource, Tx
+from bot.core.ports import Tx
 from bot.core.settings import SettingsError, parse_settings_change
 from bot.core.study import deck_buttons, next_card, pause, set_topics, show_settings
 from bot.core.views import button
@@ -165,15 +165,8 @@ class Onboarding(ServiceBase):
         questions: which question each learner's typed message answers.
     """
 
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        tokens: TokenSource,
-        enrolment: Enrolment,
-        questions: OpenQuestions,
-    ) -> None:
-        super().__init__(db, clock, tokens, enrolment)
+    def __init__(self, basics: Basics, questions: OpenQuestions) -> None:
+        super().__init__(basics)
         self.questions = questions
 
     async def start(self, who: Who, *, after_quiz: bool = False) -> Outcome:

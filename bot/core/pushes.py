@@ -21,14 +21,12 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.core.actions import Action
-from bot.core.learners import Enrolment, ServiceBase, Who, record_delivery
+from bot.core.learners import Basics, ServiceBase, Who, record_delivery
 from bot.core.localtime import in_quiet_hours, next_push_after
 from bot.core.messages import Reply
 from bot.core.model import CardInfo, Learner, OutboxMessage, Prompt, ReviewSource
 from bot.core.outcomes import EXPIRED, Outcome
 from bot.core.ports import (
-    Clock,
-    Database,
     Delivery,
     DeliveryRefused,
     DeliveryRetry,
@@ -287,15 +285,8 @@ class PushService(ServiceBase):
         policy: the fan-out's and delivery's tunables.
     """
 
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        tokens: TokenSource,
-        enrolment: Enrolment,
-        policy: PushPolicy = PushPolicy(),
-    ) -> None:
-        super().__init__(db, clock, tokens, enrolment)
+    def __init__(self, basics: Basics, policy: PushPolicy = PushPolicy()) -> None:
+        super().__init__(basics)
         self.policy = policy
 
     async def tick(self, platforms: Sequence[str]) -> int:

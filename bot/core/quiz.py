@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.core import srs
 from bot.core.actions import Action
-from bot.core.learners import AnnouncingService, Enrolment, Posts, Who
+from bot.core.learners import AnnouncingService, Basics, Posts, Who
 from bot.core.messages import Announcement, Reply
 from bot.core.model import (
     RATING_NAMES,
@@ -25,7 +25,7 @@ from bot.core.model import (
     QuizRound,
 )
 from bot.core.outcomes import EXPIRED, Outcome, notice, send
-from bot.core.ports import Announcer, Clock, Database, TokenSource, Tx
+from bot.core.ports import Announcer, Tx
 from bot.core.views import button, card_view, rating_buttons
 
 log = logging.getLogger(__name__)
@@ -229,15 +229,9 @@ class QuizService(AnnouncingService):
     """
 
     def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        tokens: TokenSource,
-        enrolment: Enrolment,
-        announcer: Announcer,
-        window: timedelta = DEFAULT_WINDOW,
+        self, basics: Basics, announcer: Announcer, window: timedelta = DEFAULT_WINDOW
     ) -> None:
-        super().__init__(db, clock, tokens, enrolment, announcer)
+        super().__init__(basics, announcer)
         self.window = window
 
     async def start(self, who: Who, chat_id: str, topic: str) -> Outcome:

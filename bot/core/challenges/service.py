@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from bot.core.actions import ActionKind
 from bot.core.challenges import assessment, groups, runs, schedules
 from bot.core.challenges.groups import ChallengeCatalog
-from bot.core.learners import AnnouncingService, Enrolment, Posts, Who, get_or_create_learner
+from bot.core.learners import AnnouncingService, Basics, Posts, Who, get_or_create_learner
 from bot.core.messages import Reply
 from bot.core.model import Learner
 from bot.core.outcomes import Outcome, send
-from bot.core.ports import Announcer, Clock, Database, TokenSource, Tx
+from bot.core.ports import Announcer, Tx
 
 #: A revealed run whose members have not all assessed gets its summary this much later.
 SUMMARY_AFTER = timedelta(minutes=30)
@@ -24,19 +24,11 @@ class ChallengeService(AnnouncingService):
         catalog: the challenges loaded from the challenge files.
     """
 
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        tokens: TokenSource,
-        enrolment: Enrolment,
-        announcer: Announcer,
-        catalog: ChallengeCatalog,
-    ) -> None:
-        super().__init__(db, clock, tokens, enrolment, announcer)
+    def __init__(self, basics: Basics, announcer: Announcer, catalog: ChallengeCatalog) -> None:
+        super().__init__(basics, announcer)
         self.catalog = catalog
         #: Groups that never set a time zone use the one new learners get.
-        self.default_tz = enrolment.settings.timezone
+        self.default_tz = basics.enrolment.settings.timezone
 
     def list_all(self) -> Outcome:
         """Every challenge (for the member who asked)."""

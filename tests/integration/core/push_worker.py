@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.core.actions import new_token
-from bot.core.learners import Enrolment
+from bot.core.learners import Basics, Enrolment
 from bot.core.messages import Reply
 from bot.core.model import Learner
 from bot.core.ports import Delivery
@@ -24,7 +24,7 @@ from tests.fakes.clock import FixedClock
 
 async def main(url: str, out: Path, now: datetime) -> None:
     db = SqlDatabase(url)
-    service = PushService(db, FixedClock(now), new_token, Enrolment())
+    service = PushService(Basics(db, FixedClock(now), new_token, Enrolment()))
     sent: list[str] = []
 
     async def send(learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
