@@ -164,6 +164,31 @@ async def test_start_review_and_stop_on_sigterm(
     ]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="PTB's InvalidToken names the token and escapes as a traceback (issue #14)",
+)
+async def test_a_rejected_token_stops_the_bot_without_printing_it(
+    server: TelegramServer, tmp_path: Path
+) -> None:
+    """Telegram answers getMe with 401: the operator gets a short message, not the token."""
+    wrong = "5550001:REVOKED-token-secret-part"
+    config = write_config(
+        tmp_path / "config.toml", server, "bot", tmp_path / "data", extra=AUTO_UPGRADE
+    )
+    code, out, err = await studybot(
+        tmp_path,
+        "run",
+        "--config",
+        str(config),
+        env=clean_env(STUDYBOT_TELEGRAM_TOKEN=wrong),
+    )
+    assert server.refused == ["bot"]
+    assert code != 0
+    assert wrong.split(":", 1)[1] not in out + err
+    assert "Traceback" not in err
+
+
 async def test_kill_9_mid_work_and_restart(
     server: TelegramServer, bots: list[Studybot], tmp_path: Path
 ) -> None:
