@@ -125,6 +125,8 @@ class Call:
     endpoint: str
     params: dict[str, Any]
     files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
+    #: Which client made it, when a test tells them apart (see tests/e2e/process).
+    client: str = ""
 
     @property
     def chat_id(self) -> int | None:
@@ -216,8 +218,26 @@ class FakeBotAPI(BaseRequest):
                 data = value[1]
                 raw = data if isinstance(data, bytes) else data.read()
                 files[name] = (value[0] or "", raw, value[2] if len(value) > 2 else "")
+        return await self.call(endpoint, params, files)
+
+    async def call(
+        self,
+        endpoint: str,
+        params: dict[str, Any],
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        *,
+        client: str = "",
+    ) -> tuple[int, bytes]:
+        """Answer one Bot API method as Telegram would: (HTTP status, JSON body).
+
+        ``params`` are the decoded parameters (ids as numbers, markup as objects);
+        ``files`` maps a field name to (file name, bytes, MIME type); ``client`` names
+        the caller in the record. The call is recorded (a long poll aside) and may meet
+        an injected failure.
+        """
+        files = files or {}
         if endpoint != "getUpdates" or not params.get("timeout"):
-            self.calls.append(Call(endpoint, params, files))
+            self.calls.append(Call(endpoint, params, files, client))
         for failure in self.failures:
             if failure.matches(endpoint, params):
                 failure.times -= 1
