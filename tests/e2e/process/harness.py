@@ -245,7 +245,7 @@ class Chat:
 
     def with_button(self, label: str) -> dict[str, Any]:
         """The newest message with a button whose label starts with ``label`` ({} if none)."""
-        for message in reversed(self.api.messages_in(self.user.id)):
+        for message in self.api.messages_in(self.user.id)[::-1]:
             if any(text.startswith(label) for text in labels(message)):
                 return message
         return {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,11 @@ def stamp(when: datetime) -> str:
 def rated_good(ana: Chat) -> int:
     """How many cards in the chat were closed with a Good rating."""
     return sum("Good: see it again in" in shown(m) for m in ana.api.messages_in(ana.user.id))
+
+
+def answered_by(server: TelegramServer, client: str, chat_id: int) -> bool:
+    """Whether the process ``client`` has sent the chat a message."""
+    return any(call.client == client for call in server.api.sent("sendMessage", chat_id))
 
 
 async def walk_through(bot: Studybot, ana: Chat, zone: str, push: str, deck: str) -> None:
@@ -314,12 +320,7 @@ async def test_two_processes_on_postgres_push_each_learner_once(
     for bot, chat_id in ((one, chats[0]), (two, chats[1])):
         update = server.updates.message(TgUser(chat_id, "Learner"), "/help")
         assert await bot.webhook(ports[bot.client], update) == 200
-        await bot.until(
-            lambda c=chat_id, b=bot: any(
-                call.client == b.client for call in server.api.sent("sendMessage", c)
-            ),
-            f"{bot.client} answering /help",
-        )
+        await bot.until(partial(answered_by, server, bot.client, chat_id), f"{bot.client} on /help")
     assert one.running and two.running
     assert await one.stop() == 0
     assert await two.stop() == 0
