@@ -281,7 +281,7 @@ async def serve(app: App, platforms: Sequence[Platform], stop: asyncio.Event) ->
         for task in senders:
             task.cancel()
         await asyncio.gather(*senders, return_exceptions=True)
-        jobs.shutdown()
+        await jobs.stop()
         await _stop_all(started, app.channels)
 
 

@@ -11,10 +11,17 @@ reveals the run, once, whichever process gets there first.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+)
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -89,12 +96,41 @@ class Jobs:
         )
         add(self.prune, "interval", hours=PRUNE_HOURS, id="prune_old_rows", misfire_grace_time=3600)
 
+        #: Jobs submitted and not finished; stopping waits for them rather than cancel one
+        #: halfway through a transaction.
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
+        self.scheduler.add_listener(self._finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+
+    def _submitted(self, event: JobEvent) -> None:
+        self._running += 1
+        self._idle.clear()
+
+    def _finished(self, event: JobEvent) -> None:
+        self._running = max(0, self._running - 1)
+        if not self._running:
+            self._idle.set()
+
     def start(self) -> None:
         self.scheduler.start()
 
-    def shutdown(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+    async def stop(self, grace: float = 10.0) -> None:
+        """Run no new job, let the ones running finish (up to ``grace`` seconds), then stop.
+
+        A job cancelled halfway would roll its transaction back and be logged as an error.
+        """
+        if not self.scheduler.running:
+            return
+        self.scheduler.pause()
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            log.warning(
+                "%d timer jobs still running after %.0f s; stopping them", self._running, grace
+            )
+        self.scheduler.shutdown(wait=False)
 
     async def push_tick(self) -> int:
         """Claim every learner whose push is due and queue their messages."""

@@ -212,7 +212,7 @@ class SqlDatabase:
             return
         if not auto_upgrade:
             raise SchemaOutOfDate(current, head)
-        log.info("upgrading the database schema from %s to %s", current, head)
+        log.info("upgrading the database schema from %s to %s", current or "empty", head)
         await self.upgrade()
 
     async def dispose(self) -> None:

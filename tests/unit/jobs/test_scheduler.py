@@ -1,6 +1,7 @@
 """Tests for bot.jobs.scheduler: what each timer does, and the challenge deadline alarm.
 
-The scheduler is never started and nothing sleeps: the job methods are called
+The scheduler is started only to show that stopping waits for a running job
+(which waits on an event), and nothing sleeps: the job methods are called
 directly and the alarm is read back with ``scheduler.get_job``. (On a scheduler
 that has not started, APScheduler keeps added jobs in a pending list and only
 replaces a job of the same id at start, so each test arms the alarm from a
@@ -9,6 +10,8 @@ fresh :class:`Jobs` at most once before reading it.)
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -75,7 +78,7 @@ def alarm_at(jobs: Jobs) -> datetime | None:
     return run_date
 
 
-def test_the_timers(env: Env) -> None:
+async def test_the_timers(env: Env) -> None:
     jobs = env.jobs()
     got = {job.id: job for job in jobs.scheduler.get_jobs()}
     assert set(got) == {"push_tick", "close_quizzes", "challenge_sweep", "prune_old_rows"}
@@ -93,7 +96,7 @@ def test_the_timers(env: Env) -> None:
     assert got["challenge_sweep"].func == jobs.challenge_sweep
     assert alarm_at(jobs) is None
     assert not jobs.scheduler.running
-    jobs.shutdown()  # not running: nothing to stop
+    await jobs.stop()  # not running: nothing to stop
 
 
 async def test_arm_deadline_sets_the_alarm_at_the_earliest_open_deadline(env: Env) -> None:
@@ -177,3 +180,30 @@ async def test_the_quiz_sweep_and_housekeeping_call_their_services(env: Env) -> 
     assert await jobs.prune() == (0, 0)
     env.clock.advance(timedelta(days=31))
     assert await jobs.prune() == (1, 0)
+
+
+async def test_stopping_lets_a_running_job_finish_instead_of_cancelling_it(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGTERM during the push tick: the tick completes, no new job starts, nothing errs."""
+    jobs = env.jobs()
+    entered, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def slow_tick() -> int:
+        entered.set()
+        await release.wait()
+        finished.set()
+        return 0
+
+    jobs.scheduler.remove_all_jobs()
+    jobs.scheduler.add_job(slow_tick, "date", run_date=datetime.now(UTC), id="slow")
+    jobs.start()
+    await asyncio.wait_for(entered.wait(), 5)
+    stopping = asyncio.create_task(jobs.stop())
+    await asyncio.sleep(0)  # let stop() pause the scheduler and start waiting
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, 5)
+    assert finished.is_set()
+    assert not jobs.scheduler.running
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
