@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import NamedTuple
 
 
 class CardStateKind(enum.IntEnum):
@@ -291,9 +292,11 @@ class ChallengeSchedule:
     minutes: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PushTarget:
+class PushTarget(NamedTuple):
     """What planning a learner's daily push needs, and nothing more (it runs for many).
+
+    A named tuple rather than a frozen dataclass: a tick builds one for every learner
+    it claims, and a tuple is built in half the time (about 2 % of a tick).
 
     Attributes:
         learner_id: the learner.
@@ -303,8 +306,9 @@ class PushTarget:
         timing: the settings that decide when pushes happen (zone, push time,
             quiet hours, days off); learners who share them share the answers.
         max_cards_per_push: the session size.
-        due_at: the push instant it was claimed at (its ``next_push_at``).
-        snoozed: whether that push is a snoozed one rather than the daily one.
+        snoozed_at: when the claimed push was due, if it is a snoozed one (None for the
+            daily push: the planner needs the instant only to drop a long-missed snooze,
+            and reading it for every learner claimed would cost a date parse each).
     """
 
     learner_id: int
@@ -313,5 +317,4 @@ class PushTarget:
     reminded: bool
     timing: LearnerSettings
     max_cards_per_push: int
-    due_at: datetime
-    snoozed: bool
+    snoozed_at: datetime | None = None

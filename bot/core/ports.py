@@ -265,12 +265,16 @@ class PushRepo(Protocol):
     def mean_durations(self, learner_ids: Sequence[int], since: datetime) -> dict[int, float]: ...
 
     def reschedule(
-        self, updates: Sequence[tuple[int, datetime | None, bool]], now: datetime
+        self,
+        updates: Sequence[tuple[int, datetime | None, bool]],
+        now: datetime,
+        snoozed: Sequence[int] = (),
     ) -> None:
         """Set each ``(learner id, next push, reminded)``.
 
-        The next push is a daily one (not snoozed); ``reminded`` records that a
-        reminder went out ``now``.
+        The next push is a daily one; ``reminded`` records that a reminder went out
+        ``now``. ``snoozed`` names the learners whose claimed push was a snooze: theirs
+        is one no more (the others had none to clear, so their rows are not touched for it).
         """
         ...
 

@@ -121,6 +121,7 @@ def plan_pushes(
     summary = tx.pushes.due_summary(ids, now)
     durations = tx.pushes.mean_durations(ids, now - timedelta(days=30))
     updates: list[tuple[int, datetime | None, bool]] = []
+    snoozed: list[int] = []
     messages: list[OutboxMessage] = []
     # Learners who share a zone, push time, quiet hours and days off share the answers
     # (the storage hands out one settings object per distinct timing: keyed by identity).
@@ -134,12 +135,15 @@ def plan_pushes(
             s = target.timing
             known = timing[id(s)] = (next_push_after(s, now), in_quiet_hours(s, now))
         nxt, quiet = known
+        snoozed_at = target.snoozed_at
+        if snoozed_at is not None:
+            snoozed.append(learner_id)
         kind: str | None = None
         if silence >= policy.stop_after:
             nxt = None  # stop until they come back (get_or_create_learner restarts them)
         elif count == 0 or quiet:
             pass  # nothing due, or late after downtime and now in quiet hours: skip today
-        elif target.snoozed and now - target.due_at > policy.snooze_grace:
+        elif snoozed_at is not None and now - snoozed_at > policy.snooze_grace:
             pass  # a snooze missed while the bot was down long: not owed any more
         elif silence >= policy.remind_after:
             if not target.reminded:
@@ -171,7 +175,7 @@ def plan_pushes(
                 due_count=count,
             )
         )
-    tx.pushes.reschedule(updates, now)
+    tx.pushes.reschedule(updates, now, snoozed)
     tx.pushes.add_outbox(messages)
     return len(claimed)
 

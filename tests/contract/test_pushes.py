@@ -64,7 +64,7 @@ async def test_claim_takes_due_learners_soonest_first(db: Database) -> None:
     await add_learner(db, "never")  # no next push
     claimed = await db.run(lambda tx: tx.pushes.claim_due(T0, ["tg"], 10))
     assert [t.learner_id for t in claimed] == [early.id, late.id, now.id]
-    assert [t.due_at for t in claimed] == [T0 - HOUR, T0 - MINUTE, T0]
+    assert [t.snoozed_at for t in claimed] == [None, None, None]  # daily pushes
     two = await db.run(lambda tx: tx.pushes.claim_due(T0, ["tg", "discord"], 2))
     assert [t.platform for t in two] == ["discord", "tg"]
     assert await db.run(lambda tx: tx.pushes.claim_due(T0, ["console"], 10)) == []
@@ -100,7 +100,7 @@ async def test_a_claim_carries_what_planning_needs(db: Database) -> None:
         quiet_end=time(6, 0),
         days_off=(6,),
     )
-    assert (target.max_cards_per_push, target.due_at, target.snoozed) == (15, T0, False)
+    assert (target.max_cards_per_push, target.snoozed_at) == (15, None)
     await db.run(lambda tx: tx.learners.seen(ann.id, T0 - HOUR))
     (target,) = await db.run(lambda tx: tx.pushes.claim_due(T0, ["tg"], 10))
     assert target.last_active == T0 - HOUR
@@ -123,13 +123,28 @@ async def test_a_snoozed_push_is_claimed_as_one_until_rescheduled(db: Database) 
     await db.run(lambda tx: tx.learners.snooze_push(ben.id, T0 + HOUR))
     assert await db.run(lambda tx: tx.pushes.claim_due(T0, ["tg"], 10)) == []
     claimed = await db.run(lambda tx: tx.pushes.claim_due(T0 + HOUR, ["tg"], 10))
-    assert [(t.learner_id, t.due_at) for t in claimed] == [(ann.id, T0 + HOUR), (ben.id, T0 + HOUR)]
-    assert [t.snoozed for t in claimed] == [True, True] and claimed[0].snoozed is True
+    assert [(t.learner_id, t.snoozed_at) for t in claimed] == [
+        (ann.id, T0 + HOUR),
+        (ben.id, T0 + HOUR),
+    ]
     # The planner moves the next push on (a daily one again), or the learner changes it.
-    await db.run(lambda tx: tx.pushes.reschedule([(ann.id, T0 + HOUR, False)], T0 + HOUR))
+    await db.run(lambda tx: tx.pushes.reschedule([(ann.id, T0 + HOUR, False)], T0 + HOUR, [ann.id]))
     await db.run(lambda tx: tx.learners.set_next_push(ben.id, T0 + HOUR))
     claimed = await db.run(lambda tx: tx.pushes.claim_due(T0 + HOUR, ["tg"], 10))
-    assert [(t.learner_id, t.snoozed) for t in claimed] == [(ann.id, False), (ben.id, False)]
+    assert [(t.learner_id, t.snoozed_at) for t in claimed] == [(ann.id, None), (ben.id, None)]
+
+
+async def test_reschedule_clears_only_the_snoozes_it_is_told_of(db: Database) -> None:
+    """The planner names the learners whose claimed push was a snooze; the others' rows
+    are not written for it."""
+    ann = await due_learner(db, "ann", due=T0 + DAY)
+    await db.run(lambda tx: tx.learners.snooze_push(ann.id, T0))
+    await db.run(lambda tx: tx.pushes.reschedule([(ann.id, T0, False)], T0))
+    (target,) = await db.run(lambda tx: tx.pushes.claim_due(T0, ["tg"], 10))
+    assert target.snoozed_at == T0
+    await db.run(lambda tx: tx.pushes.reschedule([(ann.id, T0, False)], T0, [ann.id]))
+    (target,) = await db.run(lambda tx: tx.pushes.claim_due(T0, ["tg"], 10))
+    assert target.snoozed_at is None
 
 
 async def test_reschedule_moves_or_stops_each_learners_next_push(db: Database) -> None:

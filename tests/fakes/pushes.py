@@ -67,7 +67,6 @@ class FakePushes:
                 days_off=s.days_off,
             )
             reminded = reminder is not None and reminder >= active
-            assert lr.next_push_at is not None  # claimed because it has passed
             targets.append(
                 PushTarget(
                     lr.id,
@@ -76,8 +75,7 @@ class FakePushes:
                     reminded,
                     timing,
                     s.max_cards_per_push,
-                    lr.next_push_at,
-                    lr.id in self.store.snoozed_pushes,
+                    lr.next_push_at if lr.id in self.store.snoozed_pushes else None,
                 )
             )
         return targets
@@ -101,16 +99,19 @@ class FakePushes:
         return {lid: sum(ds) / len(ds) for lid, ds in sums.items()}
 
     def reschedule(
-        self, updates: Sequence[tuple[int, datetime | None, bool]], now: datetime
+        self,
+        updates: Sequence[tuple[int, datetime | None, bool]],
+        now: datetime,
+        snoozed: Sequence[int] = (),
     ) -> None:
         utc(now)
+        self.store.snoozed_pushes.difference_update(snoozed)
         for learner_id, nxt, reminded in updates:
             utc(nxt, "next push")
             learner = self.store.learners.get(learner_id)
             if learner is None:
                 continue
             self.store.learners[learner_id] = replace(learner, next_push_at=nxt)
-            self.store.snoozed_pushes.discard(learner_id)
             if reminded:
                 self.store.last_reminders[learner_id] = now
 
