@@ -208,28 +208,56 @@ def test_required_topics_are_covered(
 def test_key_numbers_are_right(deck_set: DeckSet) -> None:
     cards = {c.id: c for c in deck_set.cards()}
     assert "= 64" in cards["att-head-width"].back
-    weights, biases = 4 * 512 * 512, 4 * 512
-    assert (weights, biases, weights + biases) == (1_048_576, 2_048, 1_050_624)
+    per_matrix, weights, biases = 512 * 512, 4 * 512 * 512, 4 * 512
+    assert (per_matrix, weights, biases, weights + biases) == (262_144, 1_048_576, 2_048, 1_050_624)
+    # The multi-head count, one step per card: one stacked matrix, four of them, the biases,
+    # the sum.
+    assert "512 \\times 512" in cards["att-mha-params"].back
+    assert "262{,}144" in cards["att-mha-params"].back
+    assert "1{,}048{,}576" in cards["att-mha-params-matrices"].back
+    assert "2{,}048" in cards["att-mha-params-biases"].back
     for number in ("1{,}048{,}576", "2{,}048", "1{,}050{,}624"):
-        assert number in cards["att-mha-params"].back
-    ffn = 2 * 512 * 2048 + 2048 + 512
-    assert f"{ffn:,}".replace(",", "{,}") in cards["tf-ffn-params"].back
+        assert number in cards["att-mha-params-total"].back
+    ffn_weights, ffn_biases = 2 * 512 * 2048, 2048 + 512
+    assert (ffn_weights, ffn_biases) == (2_097_152, 2_560)
+    assert _thousands(ffn_weights) in cards["tf-ffn-params"].back
+    assert _thousands(ffn_biases) in cards["tf-ffn-params-biases"].back
+    assert _thousands(ffn_weights + ffn_biases) in cards["tf-ffn-params-total"].back
     assert "2048" in cards["tf-ffn-shapes"].back
+    peak = 512**-0.5 * 4000**-0.5
+    assert f"{peak:.1e}" == "7.0e-04"
+    assert "7.0 \\times 10^{-4}" in cards["tf-lr-peak-value"].back
+    assert "step = warmup = 4000" in cards["tf-lr-peak-step"].back
+    assert "d_a(d_s + d_h + 1)" in cards["tf-bahdanau-param-count"].back
+
+
+def _thousands(number: int) -> str:
+    return f"{number:,}".replace(",", "{,}")
+
+
+def _three_figures(value: float) -> str:
+    """``value`` to three significant figures as a card writes it: 0.0900, 2.06 x 10^{-9}."""
+    if value >= 1e-3:
+        return f"{value:#.3g}"
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{mantissa} \\times 10^{{{int(exponent)}}}"
 
 
 @pytest.mark.parametrize(
     ("scores", "expected"),
     [
-        ((1, 2, 3), ((0.0900, "0.090"), (0.2447, "0.245"), (0.6652, "0.665"))),
-        ((10, 20, 30), ((2.061e-9, "2.1"), (4.540e-5, "4.5"), (0.99995, "0.99995"))),
+        ((1, 2, 3), ("0.0900", "0.245", "0.665")),
+        ((10, 20, 30), ("2.06 \\times 10^{-9}", "4.54 \\times 10^{-5}", "1.00")),
     ],
 )
 def test_softmax_example_is_computed_correctly(
-    deck_set: DeckSet, scores: tuple[int, ...], expected: tuple[tuple[float, str], ...]
+    deck_set: DeckSet, scores: tuple[int, ...], expected: tuple[str, ...]
 ) -> None:
+    """The card asks for three significant figures and gives exactly three, all correct."""
     exps = [math.exp(s - max(scores)) for s in scores]
     probs = [e / sum(exps) for e in exps]
-    back = next(c for c in deck_set.cards() if c.id == "att-saturation-example").back
-    for prob, (value, text) in zip(probs, expected, strict=True):
-        assert prob == pytest.approx(value, rel=1e-3)
-        assert text in back
+    assert tuple(_three_figures(p) for p in probs) == expected
+    card = next(c for c in deck_set.cards() if c.id == "att-saturation-example")
+    assert "three significant figures" in card.front
+    assert f"[{', '.join(map(str, scores))}] \\to [{', '.join(expected)}]" in card.back
+    assert "0.99995" not in card.back and "0.090," not in card.back
