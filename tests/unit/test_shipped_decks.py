@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from bot.core.challenges.definitions import ChallengeDef, ChallengeSet
     from bot.core.decks import CardDef, Deck, DeckSet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -261,3 +262,10 @@ def test_softmax_example_is_computed_correctly(
     assert "three significant figures" in card.front
     assert f"[{', '.join(map(str, scores))}] \\to [{', '.join(expected)}]" in card.back
     assert "0.99995" not in card.back and "0.090," not in card.back
+    scaled = _challenge(deck_set, "refl-scaled-dot-product").reference
+    assert f"[{', '.join(expected)}]" in scaled
+
+
+def _challenge(deck_set: DeckSet, challenge_id: str) -> ChallengeDef:
+    sets: tuple[ChallengeSet, ...] = deck_set.challenge_sets
+    return next(c for s in sets for c in s.challenges if c.id == challenge_id)

@@ -264,10 +264,17 @@ async def test_three_members_a_restart_the_reveal_and_self_assessment(env: Env) 
 
     # Reviews, source "challenge", on exactly the cards linked to the rows Alice rated.
     assert challenge_reviews(env, ALICE) == {
+        "att-one-query-output": 3,
         "att-full-formula": 3,
+        "att-full-formula-rows": 3,
+        "att-qkt-entry": 3,
         "att-softmax-rows": 3,
+        "att-softmax-rows-why": 3,
         "att-weights-times-values": 3,
         "att-dot-variance": 2,
+        "att-dot-term-variance": 2,
+        "att-dot-sum-variance": 2,
+        "att-dot-typical-size": 1,
         "att-scale-sqrt-dk": 1,
     }
 
@@ -286,10 +293,17 @@ async def test_three_members_a_restart_the_reveal_and_self_assessment(env: Env) 
     assert heat.startswith(PNG) and summary.embeds[0]["title"].endswith("self-assessment")
     assert len(summary.payload["attachments"]) == 1
     assert challenge_reviews(env, BOB) == {
+        "att-one-query-output": 3,
         "att-full-formula": 3,
+        "att-full-formula-rows": 3,
+        "att-qkt-entry": 3,
         "att-softmax-rows": 3,
+        "att-softmax-rows-why": 3,
         "att-weights-times-values": 3,
         "att-dot-variance": 3,
+        "att-dot-term-variance": 3,
+        "att-dot-sum-variance": 3,
+        "att-dot-typical-size": 3,
         "att-scale-sqrt-dk": 3,
         "att-saturation-example": 1,
         "att-saturation-gradient": 1,

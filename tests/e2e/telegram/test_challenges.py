@@ -29,9 +29,17 @@ PNG = b"\x89PNG\r\n\x1a\n"
 SCALED = "refl-scaled-dot-product"
 #: The cards each rubric row of refl-scaled-dot-product links (decks/reflection).
 SCALED_ROWS = (
-    {"att-full-formula", "att-softmax-rows", "att-weights-times-values"},
-    {"att-dot-variance"},
-    {"att-scale-sqrt-dk"},
+    {
+        "att-one-query-output",
+        "att-full-formula",
+        "att-full-formula-rows",
+        "att-qkt-entry",
+        "att-softmax-rows",
+        "att-softmax-rows-why",
+        "att-weights-times-values",
+    },
+    {"att-dot-variance", "att-dot-term-variance", "att-dot-sum-variance"},
+    {"att-dot-typical-size", "att-scale-sqrt-dk"},
     {"att-saturation-example", "att-saturation-gradient"},
 )
 
@@ -220,7 +228,13 @@ async def test_a_challenge_with_a_late_member_a_resubmission_and_a_restart(
         await bot.tap(BEN, bot.api.messages[key], "2. Re-study")
         await bot.tap(BEN, bot.api.messages[key], "3. Shaky")
         await bot.tap(BEN, bot.api.messages[key], "Apply to my cards")
-        assert challenge_reviews(bot, BEN) == {"att-dot-variance": 1, "att-scale-sqrt-dk": 2}
+        assert challenge_reviews(bot, BEN) == {
+            "att-dot-variance": 1,
+            "att-dot-term-variance": 1,
+            "att-dot-sum-variance": 1,
+            "att-dot-typical-size": 2,
+            "att-scale-sqrt-dk": 2,
+        }
 
         # Everyone applied: the summary comes with its heat map as a photo.
         [summary] = [c for c in bot.api.sent("sendPhoto", GROUP) if "Summary" in c.plain]
@@ -358,6 +372,9 @@ async def test_without_a_renderer_the_reference_and_summary_are_text(
             "tf-bahdanau-context",
             "att-weight-rules",
             "tf-bahdanau-params",
+            "tf-bahdanau-wa-ua-shapes",
+            "tf-bahdanau-va",
+            "tf-bahdanau-param-count",
         }
         assert_all_answered(bot)
     no_errors(caplog)
