@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import math
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from bot.core.challenges.definitions import ChallengeDef, ChallengeSet
+    from bot.core.challenges.definitions import ChallengeDef, ChallengeSet, RubricRow
     from bot.core.decks import CardDef, Deck, DeckSet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -266,6 +267,223 @@ def test_softmax_example_is_computed_correctly(
     assert f"[{', '.join(expected)}]" in scaled
 
 
+# --- issue #13: one inferential step per card -------------------------------------------
+
+#: Cards split into chains of single steps: the first keeps the old id (and its learners'
+#: schedule), every later step comes right after the one before and builds on it.
+CHAINS: tuple[tuple[str, ...], ...] = (
+    ("att-queries-from-x", "att-wq-shape"),
+    ("att-values-from-x", "att-wv-shape"),
+    ("att-softmax", "att-softmax-rules"),
+    (
+        "att-dot-variance",
+        "att-dot-term-variance",
+        "att-dot-sum-variance",
+        "att-dot-typical-size",
+    ),
+    ("att-softmax-rows", "att-softmax-rows-why"),
+    ("att-full-formula", "att-full-formula-rows"),
+    ("att-causal-mask", "att-causal-mask-value"),
+    ("att-mha-params", "att-mha-params-matrices", "att-mha-params-biases", "att-mha-params-total"),
+    ("tf-bert-gpt-misconceptions", "tf-bert-not-generator"),
+    ("tf-ffn-params", "tf-ffn-params-biases", "tf-ffn-params-total"),
+    (
+        "tf-bahdanau-params",
+        "tf-bahdanau-wa-ua-shapes",
+        "tf-bahdanau-va",
+        "tf-bahdanau-param-count",
+    ),
+    ("tf-lr-schedule", "tf-lr-formula", "tf-lr-peak-step", "tf-lr-peak-value"),
+)
+
+#: A split card's image sits on the step whose answer it shows.
+IMAGE_ON: dict[str, str] = {
+    "att-wq-shape": "W_Q[d_model,d_k]",
+    "att-wv-shape": "W_V[d_model,d_v]",
+    "att-softmax": "\\mathrm{softmax}(s)_j",
+    "att-dot-sum-variance": "\\mathrm{Var}(q \\cdot k) = d_k",
+    "att-softmax-rows": "highlight=row:2",
+    "att-full-formula": "\\mathrm{Attention}(Q, K, V)",
+    "att-causal-mask": "mask=causal",
+    "att-mha-params-total": "1050624",
+    "tf-ffn-params-total": "2099712",
+    "tf-bahdanau-wa-ua-shapes": "U_a[d_a,d_h]",
+    "tf-lr-formula": "warmup^{-1.5}",
+}
+
+#: Cards added for what only the challenge references used to carry.
+ADDED: tuple[str, ...] = (
+    "att-one-query-output",
+    "att-compression",
+    "att-compression-learned",
+    "tf-encoder-sublayers",
+    "tf-encoder-stack",
+    "tf-shifted-right",
+    "tf-teacher-forcing",
+    "tf-post-ln-count",
+    "tf-final-layernorm",
+    "tf-output-logits",
+    "tf-output-softmax",
+    "tf-next-token-loss",
+    "tf-loss-code-length",
+    "tf-ffn-expansion",
+    "tf-bahdanau-precompute",
+    "tf-scaling-hypothesis",
+    "tf-scaling-power-law",
+    "tf-scaling-enablers",
+    "tf-retriever-training",
+    "tf-quantization",
+    "tf-speculative-decoding",
+    "tf-speculative-exact",
+    "tf-batching",
+    "tf-long-qa-design",
+)
+
+
+def _order(deck_set: DeckSet) -> list[str]:
+    return [c.id for deck_id in PREFIXES for c in _deck(deck_set, deck_id).cards]
+
+
 def _challenge(deck_set: DeckSet, challenge_id: str) -> ChallengeDef:
     sets: tuple[ChallengeSet, ...] = deck_set.challenge_sets
     return next(c for s in sets for c in s.challenges if c.id == challenge_id)
+
+
+def _rubric_rows(deck_set: DeckSet) -> list[RubricRow]:
+    sets: tuple[ChallengeSet, ...] = deck_set.challenge_sets
+    rows = [row for s in sets for c in s.challenges for row in c.rubric]
+    return rows + [row for s in sets for row in s.rubric]
+
+
+@pytest.mark.parametrize("chain", CHAINS, ids=lambda chain: chain[0])
+def test_split_cards_are_chains_in_order(deck_set: DeckSet, chain: tuple[str, ...]) -> None:
+    order = _order(deck_set)
+    cards = {c.id: c for c in deck_set.cards()}
+    first = order.index(chain[0])
+    assert tuple(order[first : first + len(chain)]) == chain, "the steps must follow each other"
+    for before, step in itertools.pairwise(chain):
+        assert before in cards[step].related, f"{step} must build on {before}"
+
+
+def test_each_split_image_sits_on_the_step_it_answers(deck_set: DeckSet) -> None:
+    cards = {c.id: c for c in deck_set.cards()}
+    for card_id, fragment in IMAGE_ON.items():
+        image = cards[card_id].image
+        assert image is not None and fragment in image.source, card_id
+    for chain in CHAINS:
+        assert sum(cards[step].image is not None for step in chain) <= 1, chain
+
+
+def test_the_single_query_step_comes_between_one_query_and_all_queries(
+    deck_set: DeckSet,
+) -> None:
+    order = _order(deck_set)
+    cards = {c.id: c for c in deck_set.cards()}
+    one = cards["att-one-query-output"]
+    assert "\\mathrm{softmax}\\left(\\frac{q K^T}{\\sqrt{d_k}}\\right) V" in one.back
+    assert order.index("att-q-kt") < order.index(one.id) < order.index("att-qkt-entry")
+    assert order.index("att-scale-sqrt-dk") < order.index(one.id)
+    assert one.id in cards["att-full-formula"].related
+
+
+def test_added_cards_exist_and_build_on_earlier_ones(deck_set: DeckSet) -> None:
+    order = _order(deck_set)
+    cards = {c.id: c for c in deck_set.cards()}
+    for card_id in ADDED:
+        assert card_id in cards, card_id
+        assert cards[card_id].related, f"{card_id} builds on nothing"
+    assert "N = 6" in cards["tf-encoder-stack"].back
+    for word in ("self-attention", "feed-forward"):
+        assert word in cards["tf-encoder-sublayers"].back.lower()
+    assert "2N" in cards["tf-post-ln-count"].back and "3N" in cards["tf-post-ln-count"].back
+    assert "-\\log_2 p" in cards["tf-loss-code-length"].back
+    assert order.index("tf-output-softmax") < order.index("tf-next-token-loss")
+
+
+def test_fixed_errors_stay_fixed(deck_set: DeckSet) -> None:
+    cards = {c.id: c for c in deck_set.cards()}
+    # The key of "The" encodes its own position; only the query looks for the one before.
+    match = cards["att-dog-the-match"].back
+    assert "yours" not in match and "just before its own" in match
+    # The front gives the width the answer uses.
+    assert "d_{model} = 512" in cards["att-concat-heads"].front
+    assert "n \\times 512" in cards["att-concat-heads"].back
+    # Rows are counted from 0, as the highlighted diagram's caption counts them.
+    row = cards["att-qkt-row"]
+    assert "from 0" in row.front and "token 2" in row.front and "Row 2" in row.back
+    assert row.image is not None and "highlight=row:2" in row.image.source
+    # One LayerNorm per sublayer on the Post-LN path, not one per layer.
+    post_ln = _challenge(deck_set, "refl-pre-vs-post-ln").reference
+    assert "$N$ LayerNorm" not in post_ln
+    assert "$2N$ in an encoder" in post_ln and "$3N$ in a decoder" in post_ln
+    assert "every block's LayerNorm" not in cards["tf-pre-vs-post-gradient"].back
+
+
+def test_per_head_matrices_are_written_one_way(deck_set: DeckSet) -> None:
+    sets: tuple[ChallengeSet, ...] = deck_set.challenge_sets
+    texts = [_text(c) for c in deck_set.cards()]
+    texts += [
+        "\n".join((c.prompt, c.reference, *c.checkpoints, *c.points)).lower()
+        for s in sets
+        for c in s.challenges
+    ]
+    assert not [t for t in texts if "^{(i)}" in t]
+    cards = {c.id: c for c in deck_set.cards()}
+    assert "W_i^Q" in cards["att-head-projection"].front
+    assert "Q W_i^Q, K W_i^K, V W_i^V" in cards["att-multihead-formula"].back
+    assert "Q W_i^Q, K W_i^K, V W_i^V" in _challenge(deck_set, "refl-multi-head").reference
+
+
+def test_every_rubric_row_links_existing_cards(deck_set: DeckSet) -> None:
+    ids = {c.id for c in deck_set.cards()}
+    rows = _rubric_rows(deck_set)
+    assert rows
+    for row in rows:
+        assert row.card_ids, row.text
+        assert set(row.card_ids) <= ids, row.text
+
+
+@pytest.mark.parametrize(
+    ("row_start", "must_link", "must_not_link"),
+    [
+        (
+            "Why deeper and bigger keeps helping",
+            {"tf-scaling-hypothesis", "tf-scaling-power-law", "tf-scaling-enablers"},
+            {"tf-pre-vs-post-gradient", "tf-residual-stream", "tf-parallelism"},
+        ),
+        (
+            "Attention as selective compression",
+            {"att-compression", "att-compression-learned"},
+            {"att-weighted-average", "att-convex-hull"},
+        ),
+        (
+            "Next-token prediction, and its loss read as a code length",
+            {"tf-next-token-loss", "tf-loss-code-length"},
+            {"att-softmax"},
+        ),
+    ],
+)
+def test_rubric_rows_link_the_cards_that_teach_them(
+    deck_set: DeckSet, row_start: str, must_link: set[str], must_not_link: set[str]
+) -> None:
+    [row] = [r for r in _rubric_rows(deck_set) if r.text.startswith(row_start)]
+    assert must_link <= set(row.card_ids), row.text
+    assert not must_not_link & set(row.card_ids), row.text
+
+
+def test_scaling_row_links_only_scaling_cards(deck_set: DeckSet) -> None:
+    cards = {c.id: c for c in deck_set.cards()}
+    [row] = [r for r in _rubric_rows(deck_set) if r.text.startswith("Why deeper and bigger")]
+    assert all("scaling" in cards[card_id].tags for card_id in row.card_ids)
+
+
+def test_a_challenge_that_links_a_chain_links_all_of_it(deck_set: DeckSet) -> None:
+    """Rating a row reschedules whole chains: a split card's later steps are never left out."""
+    sets: tuple[ChallengeSet, ...] = deck_set.challenge_sets
+    rubrics = [list(c.rubric) for s in sets for c in s.challenges]
+    rubrics += [list(s.rubric) for s in sets if s.rubric]
+    for rows in rubrics:
+        linked = {card_id for row in rows for card_id in row.card_ids}
+        for chain in CHAINS:
+            if chain[0] in linked:
+                assert set(chain) <= linked, (chain, [r.text for r in rows])
