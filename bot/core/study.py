@@ -69,21 +69,27 @@ def _front_reply(
 
 
 def next_card(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Reply:
-    """The learner's next card: due reviews first, then new cards up to the daily limit.
+    """The learner's next card: due reviews first, then new cards up to the daily limit,
+    then (learn-ahead) a card due within :data:`LEARN_AHEAD`. All from the learner's
+    topics, when they chose some.
 
     Returns a front with a "Show answer" button, or a "done for today" summary.
     """
     s = learner.settings
+    topics = learner.topics
     start = srs.day_start(now, s.timezone)
-    due, reviews_today, new_today = tx.schedule.next_due_and_counts(learner.id, now, start)
+    due, reviews_today, new_today = tx.schedule.next_due_and_counts(
+        learner.id, now, start, topics=topics
+    )
     card_id: str | None = None
     # The review limit caps everything, new cards included (as Anki's scheduler does).
     if reviews_today < s.max_reviews_per_day:
         card_id = due
         if card_id is None and new_today < s.new_cards_per_day:
-            card_id = tx.schedule.next_new(learner.id, learner.topics, now)
+            card_id = tx.schedule.next_new(learner.id, topics, now)
         if card_id is None:
-            card_id = tx.schedule.next_due(learner.id, now, due_before=now + LEARN_AHEAD)
+            ahead = now + LEARN_AHEAD
+            card_id = tx.schedule.next_due(learner.id, now, due_before=ahead, topics=topics)
     if card_id is None:
         return _done(tx, learner, now, reviews_today, new_today)
     return _front_reply(tx, learner, card_id, now, token, source)
@@ -92,7 +98,7 @@ def next_card(tx: Tx, learner: Learner, now: datetime, token: str, source: str) 
 def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> Reply:
     s = learner.settings
     lines = [f"Done for today: {reviewed} review{'s' if reviewed != 1 else ''} ({new} new)."]
-    nxt = tx.schedule.next_due_at(learner.id)
+    nxt = tx.schedule.next_due_at(learner.id, topics=learner.topics)
     if reviewed >= s.max_reviews_per_day:
         lines.append(f"You reached your limit of {s.max_reviews_per_day} reviews a day.")
         if nxt is not None:  # nothing more until the learner's next local day
@@ -107,6 +113,8 @@ def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> R
         lines.append(f"New cards resume tomorrow ({s.new_cards_per_day} a day).")
     else:
         lines.append("Nothing is scheduled: every card you study is either learned or suspended.")
+    if learner.topics:
+        lines.append(f"You study {', '.join(learner.topics)} only: /decks all studies every deck.")
     return Reply("done", "\n".join(lines))
 
 
@@ -328,12 +336,16 @@ def deck_buttons(tx: Tx, chain: bool) -> tuple[tuple[Button, ...], ...]:
 
 
 def list_decks(tx: Tx, learner: Learner, *, menu: bool = False) -> Reply:
-    """Every deck with its card count, and what the learner studies (with a button per
-    deck when ``menu``)."""
+    """Every deck with its card count and description, and what the learner studies (with
+    a button per deck when ``menu``)."""
     decks = tx.catalogue.decks()
     if not decks:
         return Reply("info", "No decks are loaded.")
-    lines = [f"• {d.title} ({d.id}): {d.card_count} cards" for d in decks]
+    lines: list[str] = []
+    for d in decks:
+        lines.append(f"• {d.title} ({d.id}): {d.card_count} card{'s' if d.card_count != 1 else ''}")
+        if d.description:
+            lines.append(f"  {d.description}")
     studying = ", ".join(learner.topics) if learner.topics else "all decks"
     lines.append(f"You study: {studying}.")
     return Reply("info", "\n".join(lines), buttons=deck_buttons(tx, chain=False) if menu else ())

@@ -969,6 +969,22 @@ async def test_decks_lists_decks_and_what_is_studied(env: Env) -> None:
     assert reply.buttons == ()
 
 
+async def test_decks_shows_each_decks_description() -> None:
+    """decks/README.md: the description is "one line shown in /decks"."""
+    decks = [
+        make_deck("attention", ["a1", "a2"], description="Scaled dot-product attention."),
+        make_deck("bare", ["b1"]),
+    ]
+    env = make_env(decks)
+    reply = only(await env.service.decks(ALICE))
+    assert reply.text.splitlines() == [
+        "• Attention (attention): 2 cards",
+        "  Scaled dot-product attention.",
+        "• Bare (bare): 1 card",
+        "You study: all decks.",
+    ]
+
+
 async def test_decks_menu_has_a_button_per_deck_and_all(env: Env) -> None:
     reply = only(await env.service.decks(ALICE, menu=True))
     assert [b.label for b in reply.all_buttons()] == ["Attention", "Transformers", "All decks"]
@@ -1037,12 +1053,34 @@ async def test_unknown_topic_is_an_error(env: Env) -> None:
     assert (await env.learner()).topics == ("attention",)
 
 
-async def test_topics_do_not_hide_due_reviews(env: Env) -> None:
+async def test_topics_narrow_due_reviews_too(env: Env) -> None:
+    """/decks transformers: the next /review is a transformers card, not an attention one
+    that happens to be due (issue #13; reviews used to stay global)."""
     lid = await env.learner_id()
-    env.seed(review_state(lid, "a3", START - timedelta(hours=1)))
+    env.seed(review_state(lid, "a3", START - timedelta(hours=2)))
+    env.seed(review_state(lid, "t2", START - timedelta(hours=1)))
+    env.seed(review_state(lid, "t1", START + timedelta(days=2)))
     await env.service.study_topics(ALICE, ["transformers"])
     reply = await env.next()
-    assert reply.card is not None and reply.card.card_id == "a3"
+    assert reply.card is not None and reply.card.card_id == "t2"
+    done = await study(env, reply, 3)
+    assert done.kind == "done"  # a3 is due, but not in the learner's topics
+    assert "Next card due in 2d" in done.text  # t1, not a3 (overdue) or t2
+    assert "You study transformers only: /decks all studies every deck." in done.text
+    await env.service.study_topics(ALICE, ["all"])
+    again = await env.next()
+    assert again.card is not None and again.card.card_id == "a3"
+    assert "You study" not in (await study(env, again, 3)).text
+
+
+async def test_topics_by_tag_narrow_due_reviews_and_learn_ahead(env: Env) -> None:
+    lid = await env.learner_id()
+    env.seed(review_state(lid, "a1", START - timedelta(hours=1)))  # not tagged softmax
+    env.seed(review_state(lid, "a2", START + timedelta(minutes=5)))  # tagged: learn-ahead
+    env.seed(review_state(lid, "t2", START + timedelta(days=1)))  # tagged, new done
+    await env.service.study_topics(ALICE, ["softmax"])
+    reply = await env.next()
+    assert reply.card is not None and reply.card.card_id == "a2"
 
 
 # --------------------------------------------------------------------------- stats

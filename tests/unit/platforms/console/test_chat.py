@@ -181,7 +181,7 @@ async def test_settings_usage(h: Harness) -> None:
 async def test_decks_list_and_topics(h: Harness) -> None:
     text = await h.say("/decks")
     assert "• Attention (attention): 2 cards" in text
-    assert "• Transformers (transformers): 1 cards" in text
+    assert "• Transformers (transformers): 1 card" in text
     assert "You study: all decks." in text
     assert await h.say("/decks transformers") == "Studying transformers."
     assert "Front of t1" in await h.say("/review")
