@@ -134,7 +134,11 @@ def _open_prompt(tx: Tx, learner: Learner, token: str) -> tuple[Prompt, CardStat
 def reveal(
     tx: Tx, learner: Learner, token: str, now: datetime, typed_answer: str | None = None
 ) -> Outcome:
-    """Show the back, in place of the front, with the four ratings and their intervals."""
+    """Show the back, in place of the front, with the four ratings and their intervals.
+
+    The intervals are computed at the first reveal, fuzz included, and are
+    exactly what each rating schedules (:func:`rate` passes the same instant).
+    """
     found = _open_prompt(tx, learner, token)
     if found is None:
         return EXPIRED
@@ -145,9 +149,10 @@ def reveal(
     typed = typed_answer if typed_answer is not None else prompt.typed_answer
     if typed is not None:
         typed = typed.strip()[:2000] or None
+    shown_at = prompt.revealed_at or now
     if prompt.revealed_at is None or typed != prompt.typed_answer:
-        tx.prompts.reveal(token, prompt.revealed_at or now, typed)
-    intervals = srs.preview(state, now, learner.settings)
+        tx.prompts.reveal(token, shown_at, typed)
+    intervals = srs.preview(state, shown_at, learner.settings, token=token)
     buttons = (rating_buttons(token, intervals),)
     return Outcome(
         edit=Reply("back", card=card_view(card, back=True, typed=typed), buttons=buttons)
@@ -177,7 +182,9 @@ def rate(
     if found is None or not tx.prompts.claim(token, learner.id, now):
         return EXPIRED
     prompt, before = found
-    after = srs.review(before, rating, now, learner.settings)
+    after = srs.review(
+        before, rating, now, learner.settings, token=token, shown_at=prompt.revealed_at
+    )
     if duration_ms is None:
         duration_ms = int((now - prompt.created_at).total_seconds() * 1000)
     duration_ms = max(0, min(duration_ms, MAX_DURATION_MS))

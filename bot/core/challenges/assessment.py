@@ -183,7 +183,7 @@ def _apply(
             continue
         before = tx.schedule.get(member.id, card_id)
         rating = GRADE_RATING[grade]
-        after = srs.review(before, rating, now, member.settings)
+        after = srs.review(before, rating, now, member.settings, token=sub.token)
         tx.schedule.save(after)
         tx.reviews.add(
             ReviewEntry(

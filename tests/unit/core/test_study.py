@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,7 +21,14 @@ from bot.core.actions import Action, decode
 from bot.core.decks import Deck
 from bot.core.learners import Who
 from bot.core.messages import Reply, StatsChart
-from bot.core.model import CardState, CardStateKind, Learner, ReviewEntry, ReviewSource
+from bot.core.model import (
+    RATING_NAMES,
+    CardState,
+    CardStateKind,
+    Learner,
+    ReviewEntry,
+    ReviewSource,
+)
 from bot.core.outcomes import Outcome
 from bot.core.stats import StudyStats
 from bot.core.study import EXPORT_FILE, StudyService
@@ -290,6 +298,47 @@ async def test_rating_writes_one_review_entry_and_returns_next_card(env: Env) ->
     assert reply.card is not None and reply.card.card_id == "a2"
     assert reply.text == ""
     assert token_of(reply) != token_of(front)
+
+
+async def test_with_fuzzing_each_rating_schedules_what_its_button_showed() -> None:
+    """Many ratings, fuzz on: every interval scheduled is the one on the button tapped
+    (label and exact value), whatever the delay between reveal and rating."""
+    deck = make_deck("d", [f"c{n}" for n in range(24)])
+    env = make_env([deck], enable_fuzzing=True, max_reviews_per_day=10_000)
+    lid = await env.learner_id()
+    settings = (await env.learner()).settings
+    for n in range(16):  # cards in Review, from days to months of stability
+        due = START - timedelta(hours=n)
+        env.seed(review_state(lid, f"c{n}", due, stability=3.0 + 9 * n))
+    rng = random.Random(13)
+    fuzzed = 0
+    for _ in range(300):
+        front = await env.next()
+        if front.kind == "done":  # on to the next card's due time
+            states = [s for (who, _), s in env.db.store.states.items() if who == lid]
+            env.clock.set(min(s.due for s in states if s.due is not None and not s.suspended))
+            front = await env.next()
+        back = await reveal(env, front)
+        env.clock.advance(timedelta(seconds=rng.choice([1, 8, 60, 900, 7200])))
+        rating = rng.choice([1, 2, 3, 3, 3, 4])
+        tapped = back.all_buttons()[rating - 1]
+        outcome = await env.press(ALICE, tapped.payload)
+        entry = env.db.reviews(lid)[-1]
+        assert entry.after.due is not None
+        interval = entry.after.due - entry.reviewed_at
+        assert tapped.label == f"{RATING_NAMES[rating]} {srs.format_interval(interval)}"
+        assert outcome.close is not None
+        if env.db.state(lid, entry.card_id).suspended:  # a leech: suspended, not "again in"
+            assert "suspended as a leech" in outcome.close
+        else:
+            assert f"again in {srs.format_interval(interval)}" in outcome.close
+        prompt = env.db.prompt(token_of(front))
+        assert prompt is not None and prompt.revealed_at is not None
+        shown = srs.preview(entry.before, prompt.revealed_at, settings, token=prompt.token)
+        assert interval == shown[rating]
+        plain = replace(settings, enable_fuzzing=False)
+        fuzzed += interval != srs.preview(entry.before, prompt.revealed_at, plain, token="")[rating]
+    assert fuzzed > 50  # the fuzz was on and moved many intervals
 
 
 @pytest.mark.parametrize(("given", "stored"), [(1234, 1234), (10**9, 600_000), (-5, 0)])
