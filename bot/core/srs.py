@@ -25,6 +25,9 @@ from bot.core.model import RATING_NAMES, CardState, CardStateKind, LearnerSettin
 
 _FSRS_CARD_ID = 1  # fsrs wants an int id; ours are strings. Passing one avoids its 1 ms sleep.
 
+#: How far ahead the study loop reaches for a card due soon when nothing else is due.
+LEARN_AHEAD = timedelta(minutes=20)
+
 
 @lru_cache(maxsize=256)
 def _scheduler(
@@ -195,6 +198,36 @@ def format_interval(delta: timedelta) -> str:
     if days < 365:
         return f"{days / 30.44:.1f}".rstrip("0").rstrip(".") + "mo"
     return f"{days / 365.25:.1f}".rstrip("0").rstrip(".") + "y"
+
+
+def due_in(interval: timedelta) -> str:
+    """When a card just rated comes back, as a promise that holds.
+
+    "in 8d"; but "in 10m, or sooner if nothing else is due" when the study
+    loop's learn-ahead (a card due within :data:`LEARN_AHEAD`, shown when
+    nothing else is due) could bring it back earlier than the stated interval.
+    """
+    text = f"in {format_interval(interval)}"
+    if format_interval(interval - LEARN_AHEAD) != format_interval(interval):
+        text += ", or sooner if nothing else is due"
+    return text
+
+
+def outlook(before: CardState, after: CardState, now: datetime) -> str:
+    """What a rating at ``now`` means for when the card comes back, as a promise that holds.
+
+    "see it again in 8d" (with learn-ahead's caveat from :func:`due_in`);
+    for a card this rating suspended as a leech, "this card has lapsed 8 times,
+    so it is suspended as a leech"; for a card already suspended, "it stays
+    suspended".
+    """
+    if after.suspended and not before.suspended:
+        times = "1 time" if after.lapses == 1 else f"{after.lapses} times"
+        return f"this card has lapsed {times}, so it is suspended as a leech"
+    if after.suspended:
+        return "it stays suspended"
+    assert after.due is not None, "a reviewed card always has a due time"
+    return f"see it again {due_in(after.due - now)}"
 
 
 def local_date(now: datetime, tz: str) -> date:

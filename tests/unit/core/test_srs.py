@@ -425,6 +425,55 @@ def test_format_interval(delta: timedelta, text: str) -> None:
     assert srs.format_interval(delta) == text
 
 
+@pytest.mark.parametrize(
+    ("interval", "text"),
+    [
+        (timedelta(minutes=1), "in 1m, or sooner if nothing else is due"),
+        (timedelta(minutes=10), "in 10m, or sooner if nothing else is due"),
+        (timedelta(minutes=30), "in 30m, or sooner if nothing else is due"),
+        (timedelta(hours=1), "in 1h, or sooner if nothing else is due"),
+        (timedelta(hours=5), "in 5h"),  # 20 minutes early is still "5h"
+        (timedelta(days=1), "in 1d"),
+        (timedelta(days=8), "in 8d"),
+    ],
+)
+def test_due_in_promises_only_what_learn_ahead_keeps(interval: timedelta, text: str) -> None:
+    assert srs.due_in(interval) == text
+
+
+def test_outlook_of_a_rating() -> None:
+    state = review_state(lapses=0)
+    good = srs.review(state, 3, NOW, SETTINGS, token=TOKEN)
+    assert good.due is not None
+    assert srs.outlook(state, good, NOW) == f"see it again in {srs.format_interval(good.due - NOW)}"
+    again = srs.review(state, 1, NOW, SETTINGS, token=TOKEN)
+    assert srs.outlook(state, again, NOW) == "see it again in 10m, or sooner if nothing else is due"
+
+
+@pytest.mark.parametrize(
+    ("threshold", "lapses", "text"),
+    [
+        (1, 0, "this card has lapsed 1 time, so it is suspended as a leech"),
+        (2, 1, "this card has lapsed 2 times, so it is suspended as a leech"),
+        (8, 7, "this card has lapsed 8 times, so it is suspended as a leech"),
+    ],
+)
+def test_outlook_of_a_new_leech_says_suspended_in_english(
+    threshold: int, lapses: int, text: str
+) -> None:
+    settings = replace(SETTINGS, leech_threshold=threshold)
+    before = review_state(lapses=lapses)
+    after = srs.review(before, 1, NOW, settings, token=TOKEN)
+    assert after.suspended
+    assert srs.outlook(before, after, NOW) == text
+
+
+def test_outlook_of_a_suspended_card_rated_anyway() -> None:
+    before = replace(review_state(), suspended=True)  # e.g. through a group quiz
+    after = srs.review(before, 3, NOW, SETTINGS, token=TOKEN)
+    assert srs.outlook(before, after, NOW) == "it stays suspended"
+
+
 # --------------------------------------------------------------------------- local days
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -150,8 +151,13 @@ async def study(env: Env, front: Reply, rating: int, who: Who = ALICE) -> Reply:
     """Reveal and rate the card on ``front``; returns what follows (the next card, or the
     day's summary) after checking the tapped card is closed with the rating's note."""
     outcome = await rate(env, front, rating, who)
-    assert outcome.close is not None and ": see it again in " in outcome.close, outcome
+    note = outcome.close
+    assert note is not None and RATING_NOTE.match(note), outcome
     return only(outcome)
+
+
+#: "Good: see it again in 8d." or, for a card that comes straight back, "Good: due again in 10m."
+RATING_NOTE = re.compile(r"(Again|Hard|Good|Easy): (see it|due) again in \d")
 
 
 def review_state(learner_id: int, card_id: str, due: datetime, **kw: object) -> CardState:
@@ -291,7 +297,8 @@ async def test_rating_writes_one_review_entry_and_returns_next_card(env: Env) ->
     assert entry.undone_at is None
 
     # The rated card is closed with what the rating did; the next card is a reply of its own.
-    assert outcome.close == "Good: see it again in 10m."
+    # Learn-ahead could show the card before its 10 minutes are up: the note does not promise.
+    assert outcome.close == "Good: see it again in 10m, or sooner if nothing else is due."
     assert outcome.edit is None and outcome.notice == "" and outcome.to == "chat"
     reply = only(outcome)
     assert reply.kind == "front"
@@ -481,12 +488,50 @@ async def test_done_at_review_limit_does_not_promise_an_overdue_card_now() -> No
 
 
 async def test_learn_ahead_shows_a_learning_card_due_soon_when_nothing_else_remains() -> None:
+    """The card comes straight back: the note says when it is due, the front that it is early."""
     env = one_card_env()
     outcome = await rate(env, await env.next(), 3)  # due in 10 minutes
-    assert outcome.close == "Good: see it again in 10m."
+    assert outcome.close == "Good: due again in 10m."
     reply = only(outcome)
     assert reply.kind == "front"
     assert reply.card is not None and reply.card.card_id == "c1"
+    assert reply.text == "Early: nothing else is due."
+    # Asked for again, it is still early; once due, it is not.
+    env.clock.advance(timedelta(minutes=4))
+    assert (await env.next()).text == "Early: nothing else is due."
+    env.clock.advance(timedelta(minutes=6))
+    due = await env.next()
+    assert due.card is not None and due.card.card_id == "c1" and due.text == ""
+
+
+async def test_after_the_new_card_limit_learn_ahead_says_the_card_is_early() -> None:
+    """The issue's case: past the new-card limit, "Good: see it again in 10m" came back 90 s
+    later with nothing said. Now the note leaves room for it and the front says why."""
+    env = make_env(new_cards_per_day=2)
+    first = await env.next()
+    outcome = await rate(env, first, 3)
+    assert outcome.close == "Good: see it again in 10m, or sooner if nothing else is due."
+    second = only(outcome)
+    assert second.card is not None and second.card.card_id == "a2" and second.text == ""
+    env.clock.advance(timedelta(seconds=90))
+    outcome = await rate(env, second, 3)  # the limit is reached: a1 comes back, early
+    assert outcome.close == "Good: see it again in 10m, or sooner if nothing else is due."
+    back = only(outcome)
+    assert back.card is not None and back.card.card_id == "a1"
+    assert back.text == "Early: nothing else is due."
+
+
+async def test_a_long_learning_step_is_promised_with_room_for_learn_ahead() -> None:
+    """A 30-minute step can be shown from 10 minutes on: the note does not promise 30m."""
+    env = one_card_env(learning_steps=(timedelta(minutes=30), timedelta(hours=5)))
+    outcome = await rate(env, await env.next(), 1)
+    assert outcome.close == "Again: see it again in 30m, or sooner if nothing else is due."
+    assert only(outcome).kind == "done"
+    env.clock.advance(timedelta(minutes=10))
+    early = await env.next()
+    assert early.card is not None and early.text == "Early: nothing else is due."
+    outcome = await rate(env, early, 3)
+    assert outcome.close == "Good: see it again in 5h."  # 20 minutes early is still 5h
 
 
 async def test_learn_ahead_does_not_reach_past_twenty_minutes() -> None:
@@ -838,13 +883,25 @@ async def test_leech_is_suspended_after_eight_lapses() -> None:
             assert env.db.state(lid, "c1").state is CardStateKind.REVIEW
     state = env.db.state(lid, "c1")
     assert state.suspended and state.leech
-    assert outcome.close is not None
-    assert "lapsed 8 times" in outcome.close
-    assert "suspended as a leech" in outcome.close
-    assert "/unsuspend" in outcome.close
+    # One consistent thing: suspended, not "see it again in 10m".
+    assert outcome.close == (
+        "Again: this card has lapsed 8 times, so it is suspended as a leech. "
+        "A card you keep forgetting usually needs rewriting or splitting. "
+        "Send /unsuspend to bring it back."
+    )
     assert only(outcome).kind == "done"
     env.clock.advance(timedelta(days=30))
     assert (await env.next()).kind == "done"
+
+
+async def test_a_leech_after_one_lapse_is_one_time_in_english() -> None:
+    env = one_card_env(leech_threshold=1)
+    lid = await env.learner_id()
+    env.seed(review_state(lid, "c1", START - timedelta(hours=1), lapses=0))
+    outcome = await rate(env, await env.next(), 1)
+    assert outcome.close is not None
+    assert outcome.close.startswith("Again: this card has lapsed 1 time, so it is suspended")
+    assert "see it again" not in outcome.close
 
 
 # --------------------------------------------------------------------------- typed answers
@@ -1130,6 +1187,7 @@ async def test_topics_by_tag_narrow_due_reviews_and_learn_ahead(env: Env) -> Non
     await env.service.study_topics(ALICE, ["softmax"])
     reply = await env.next()
     assert reply.card is not None and reply.card.card_id == "a2"
+    assert reply.text == "Early: nothing else is due."
 
 
 # --------------------------------------------------------------------------- stats
