@@ -125,11 +125,17 @@ class ScheduleRepo(Protocol):
         ...
 
     def next_due(
-        self, learner_id: int, now: datetime, due_before: datetime | None = None
+        self,
+        learner_id: int,
+        now: datetime,
+        due_before: datetime | None = None,
+        *,
+        topics: Sequence[str] = (),
     ) -> str | None:
         """The most overdue live card due by ``due_before`` (default ``now``).
 
-        Suspended cards and cards buried past ``now`` are left out.
+        Suspended cards and cards buried past ``now`` are left out, and with
+        ``topics`` (deck ids or tags) the cards in none of them.
         """
         ...
 
@@ -138,10 +144,11 @@ class ScheduleRepo(Protocol):
         ...
 
     def next_due_and_counts(
-        self, learner_id: int, now: datetime, since: datetime
+        self, learner_id: int, now: datetime, since: datetime, *, topics: Sequence[str] = ()
     ) -> tuple[str | None, int, int]:
-        """``next_due(learner_id, now)`` and ``ReviewRepo.counts_since(learner_id, since)``
-        in one statement (the hot path of every rating)."""
+        """``next_due(learner_id, now, topics=topics)`` and
+        ``ReviewRepo.counts_since(learner_id, since)`` in one statement (the hot path
+        of every rating). The counts are of every deck: the daily limits are too."""
         ...
 
     def count_due(self, learner_id: int, until: datetime) -> int: ...
@@ -154,8 +161,9 @@ class ScheduleRepo(Protocol):
         """Unsuspend these cards (all when None); returns how many changed."""
         ...
 
-    def next_due_at(self, learner_id: int) -> datetime | None:
-        """When the learner's next live, unsuspended card falls due."""
+    def next_due_at(self, learner_id: int, *, topics: Sequence[str] = ()) -> datetime | None:
+        """When the learner's next live, unsuspended card falls due (in ``topics``, deck
+        ids or tags, when given)."""
         ...
 
 

@@ -145,14 +145,15 @@ def reveal_quiz(
             f"You already rated this one {RATING_NAMES[mine.rating]}: it is in your schedule.",
             alert=True,
         )
+    shown_at = now
     if mine is None:
         tx.prompts.add(Prompt(prompt_token, member.id, r.card_id, "quiz", now))
         tx.prompts.reveal(prompt_token, now, None)
         tx.quizzes.add_participant(QuizParticipant(r.id, member.id, prompt_token, name, now))
-    else:
-        prompt_token = mine.prompt_token
+    else:  # revealed again: the same intervals as the first time (the rating gives those)
+        prompt_token, shown_at = mine.prompt_token, mine.revealed_at
     state = tx.schedule.get(member.id, r.card_id)
-    intervals = srs.preview(state, now, member.settings)
+    intervals = srs.preview(state, shown_at, member.settings, token=prompt_token)
     back = Reply(
         "back",
         "From the group quiz: rate yourself honestly; it counts in your own schedule.",

@@ -3,21 +3,30 @@
 Pure functions over :class:`~bot.core.model.CardState`; the ``fsrs`` package
 does the maths. Schedulers are cached per settings, since learners share
 most settings.
+
+Fuzz: fsrs spreads Review intervals a little (its ``FUZZ_RANGES``) with the
+global ``random``. Here the same spread is drawn from a hash of the review's
+token and card instead, so the preview on the rating buttons and the rating
+itself give the same interval, with no shared random state between threads.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from fsrs import Card, Rating, Scheduler, State
-from fsrs.scheduler import DEFAULT_PARAMETERS
+from fsrs.scheduler import DEFAULT_PARAMETERS, FUZZ_RANGES
 
 from bot.core.model import RATING_NAMES, CardState, CardStateKind, LearnerSettings
 
 _FSRS_CARD_ID = 1  # fsrs wants an int id; ours are strings. Passing one avoids its 1 ms sleep.
+
+#: How far ahead the study loop reaches for a card due soon when nothing else is due.
+LEARN_AHEAD = timedelta(minutes=20)
 
 
 @lru_cache(maxsize=256)
@@ -27,7 +36,6 @@ def _scheduler(
     learning_steps: tuple[timedelta, ...],
     relearning_steps: tuple[timedelta, ...],
     maximum_interval: int,
-    enable_fuzzing: bool,
 ) -> Scheduler:
     return Scheduler(
         parameters=parameters if parameters is not None else DEFAULT_PARAMETERS,
@@ -35,19 +43,18 @@ def _scheduler(
         learning_steps=learning_steps,
         relearning_steps=relearning_steps,
         maximum_interval=maximum_interval,
-        enable_fuzzing=enable_fuzzing,
+        enable_fuzzing=False,  # fuzz() spreads intervals, deterministically
     )
 
 
-def scheduler_for(settings: LearnerSettings, *, fuzz: bool | None = None) -> Scheduler:
-    """The FSRS scheduler for a learner's settings (cached)."""
+def scheduler_for(settings: LearnerSettings) -> Scheduler:
+    """The FSRS scheduler for a learner's settings (cached), without fsrs's own fuzz."""
     return _scheduler(
         settings.fsrs_parameters,
         settings.desired_retention,
         settings.learning_steps,
         settings.relearning_steps,
         settings.maximum_interval_days,
-        settings.enable_fuzzing if fuzz is None else fuzz,
     )
 
 
@@ -65,21 +72,83 @@ def _to_fsrs(state: CardState, now: datetime) -> Card:
     )
 
 
+def fuzz_factor(token: str, state: CardState) -> float:
+    """A number in [0, 1) fixed by one review: the token that names it, and the card.
+
+    It stands in for fsrs's ``random()``: the same review always gets the same
+    fuzz, whichever thread computes it and however often.
+    """
+    key = f"{token}\x1f{state.learner_id}\x1f{state.card_id}".encode()
+    digest = hashlib.blake2b(key, digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def fuzz(interval: timedelta, factor: float, maximum_days: int) -> timedelta:
+    """A Review interval spread as fsrs spreads it, with ``factor`` in place of ``random()``.
+
+    The same ranges as fsrs's ``Scheduler._get_fuzzed_interval``: none under
+    2.5 days, then about ±15 % up to a week, ±10 % up to 20 days and ±5 %
+    beyond, never below 2 days or above ``maximum_days``.
+
+    Args:
+        interval: the interval fsrs computed (whole days for a card in Review).
+        factor: in [0, 1): where in the range the interval lands (0 the shortest).
+        maximum_days: the learner's maximum interval.
+    """
+    days = interval.days
+    if days < 2.5:
+        return interval
+    delta = 1.0
+    for band in FUZZ_RANGES:
+        delta += band["factor"] * max(min(float(days), band["end"]) - band["start"], 0.0)
+    high = min(round(days + delta), maximum_days)
+    low = min(max(2, round(days - delta)), high)
+    return timedelta(days=min(round(factor * (high - low + 1) + low), maximum_days))
+
+
+def _scheduled(
+    state: CardState, rating: int, at: datetime, settings: LearnerSettings, factor: float
+) -> tuple[Card, timedelta]:
+    """fsrs's review at ``at``, and the interval it gives once fuzzed by ``factor``."""
+    card, _ = scheduler_for(settings).review_card(_to_fsrs(state, at), Rating(rating), at)
+    interval: timedelta = card.due - at
+    if settings.enable_fuzzing and card.state == State.Review:
+        interval = fuzz(interval, factor, settings.maximum_interval_days)
+    return card, interval
+
+
 def review(
     state: CardState,
     rating: int,
     now: datetime,
     settings: LearnerSettings,
+    *,
+    token: str,
+    shown_at: datetime | None = None,
 ) -> CardState:
     """Apply one rating to a card state and return the new state.
 
     Counts repetitions and lapses (an Again on a card in Review) and marks a
     card a leech, suspending it, when its lapses reach the learner's threshold.
-    Fuzz (when the settings enable it) uses the global ``random``, as fsrs does.
+    The card is due the interval :func:`preview` showed for this rating after
+    ``now``.
+
+    Args:
+        state: the card's state before the rating.
+        rating: 1 Again, 2 Hard, 3 Good, 4 Easy.
+        now: when the rating is made: the review's instant.
+        settings: the learner's settings.
+        token: names this one review (a prompt's token; a challenge answer's):
+            with the card it fixes the fuzz, as in :func:`preview`.
+        shown_at: when the learner saw the answer and the intervals (the
+            reveal), if they did. FSRS runs as of then, when the learner
+            recalled the card: an interval in days drifts a little with the
+            instant it is computed at, and the learner gets the one they saw.
     """
     if rating not in RATING_NAMES:
         raise ValueError(f"rating must be 1-4, got {rating}")
-    card, _ = scheduler_for(settings).review_card(_to_fsrs(state, now), Rating(rating), now)
+    at = now if shown_at is None else shown_at
+    card, interval = _scheduled(state, rating, at, settings, fuzz_factor(token, state))
     lapsed = rating == 1 and state.state is CardStateKind.REVIEW
     lapses = state.lapses + lapsed
     # A leech at the threshold, and again every half-threshold lapses after it (as Anki does).
@@ -93,8 +162,8 @@ def review(
         step=card.step,
         stability=card.stability,
         difficulty=card.difficulty,
-        due=card.due,
-        last_review=card.last_review,
+        due=now + interval,
+        last_review=now,
         reps=state.reps + 1,
         lapses=lapses,
         leech=state.leech or becomes_leech,
@@ -103,15 +172,13 @@ def review(
     )
 
 
-def preview(state: CardState, now: datetime, settings: LearnerSettings) -> dict[int, timedelta]:
-    """The interval each rating would give now (without fuzz, so it is stable)."""
-    sched = scheduler_for(settings, fuzz=False)
-    card = _to_fsrs(state, now)
-    out: dict[int, timedelta] = {}
-    for rating in (1, 2, 3, 4):
-        nxt, _ = sched.review_card(card, Rating(rating), now)
-        out[rating] = nxt.due - now
-    return out
+def preview(
+    state: CardState, now: datetime, settings: LearnerSettings, *, token: str
+) -> dict[int, timedelta]:
+    """The interval each rating would give at ``now``, fuzz included: exactly what
+    :func:`review` with the same ``token`` schedules (``shown_at=now``)."""
+    factor = fuzz_factor(token, state)
+    return {r: _scheduled(state, r, now, settings, factor)[1] for r in RATING_NAMES}
 
 
 def format_interval(delta: timedelta) -> str:
@@ -131,6 +198,36 @@ def format_interval(delta: timedelta) -> str:
     if days < 365:
         return f"{days / 30.44:.1f}".rstrip("0").rstrip(".") + "mo"
     return f"{days / 365.25:.1f}".rstrip("0").rstrip(".") + "y"
+
+
+def due_in(interval: timedelta) -> str:
+    """When a card just rated comes back, as a promise that holds.
+
+    "in 8d"; but "in 10m, or sooner if nothing else is due" when the study
+    loop's learn-ahead (a card due within :data:`LEARN_AHEAD`, shown when
+    nothing else is due) could bring it back earlier than the stated interval.
+    """
+    text = f"in {format_interval(interval)}"
+    if format_interval(interval - LEARN_AHEAD) != format_interval(interval):
+        text += ", or sooner if nothing else is due"
+    return text
+
+
+def outlook(before: CardState, after: CardState, now: datetime) -> str:
+    """What a rating at ``now`` means for when the card comes back, as a promise that holds.
+
+    "see it again in 8d" (with learn-ahead's caveat from :func:`due_in`);
+    for a card this rating suspended as a leech, "this card has lapsed 8 times,
+    so it is suspended as a leech"; for a card already suspended, "it stays
+    suspended".
+    """
+    if after.suspended and not before.suspended:
+        times = "1 time" if after.lapses == 1 else f"{after.lapses} times"
+        return f"this card has lapsed {times}, so it is suspended as a leech"
+    if after.suspended:
+        return "it stays suspended"
+    assert after.due is not None, "a reviewed card always has a due time"
+    return f"see it again {due_in(after.due - now)}"
 
 
 def local_date(now: datetime, tz: str) -> date:

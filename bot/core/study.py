@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 EXPIRED_TEXT = "This button has expired. Send /review to get your current card."
 #: A study button that is stale, forged, someone else's or already used.
 EXPIRED = notice(EXPIRED_TEXT)
-LEARN_AHEAD = timedelta(minutes=20)
+#: What a front says when it comes before its card is due (learn-ahead).
+EARLY_TEXT = "Early: nothing else is due."
 MAX_DURATION_MS = 10 * 60 * 1000
 CONFIRM_WINDOW = timedelta(days=1)
 FORECAST_DAYS = 30
@@ -52,7 +53,7 @@ FORECAST_DAYS = 30
 
 
 def _front_reply(
-    tx: Tx, learner: Learner, card_id: str, now: datetime, token: str, source: str
+    tx: Tx, learner: Learner, card_id: str, now: datetime, token: str, source: str, text: str = ""
 ) -> Reply:
     card = tx.catalogue.card(card_id)
     if card is None:  # retired between the query and now; cannot happen inside one transaction
@@ -65,34 +66,42 @@ def _front_reply(
             button("Suspend", Action("suspend", token)),
         ),
     )
-    return Reply("front", card=card_view(card, back=False), buttons=buttons)
+    return Reply("front", text, card=card_view(card, back=False), buttons=buttons)
 
 
 def next_card(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Reply:
-    """The learner's next card: due reviews first, then new cards up to the daily limit.
+    """The learner's next card: due reviews first, then new cards up to the daily limit,
+    then (learn-ahead) a card due within :data:`~bot.core.srs.LEARN_AHEAD`, which
+    the front says is early. All from the learner's topics, when they chose some.
 
     Returns a front with a "Show answer" button, or a "done for today" summary.
     """
     s = learner.settings
+    topics = learner.topics
     start = srs.day_start(now, s.timezone)
-    due, reviews_today, new_today = tx.schedule.next_due_and_counts(learner.id, now, start)
+    due, reviews_today, new_today = tx.schedule.next_due_and_counts(
+        learner.id, now, start, topics=topics
+    )
     card_id: str | None = None
+    text = ""
     # The review limit caps everything, new cards included (as Anki's scheduler does).
     if reviews_today < s.max_reviews_per_day:
         card_id = due
         if card_id is None and new_today < s.new_cards_per_day:
-            card_id = tx.schedule.next_new(learner.id, learner.topics, now)
+            card_id = tx.schedule.next_new(learner.id, topics, now)
         if card_id is None:
-            card_id = tx.schedule.next_due(learner.id, now, due_before=now + LEARN_AHEAD)
+            ahead = now + srs.LEARN_AHEAD
+            card_id = tx.schedule.next_due(learner.id, now, due_before=ahead, topics=topics)
+            text = EARLY_TEXT  # nothing is due now, so this card is due later
     if card_id is None:
         return _done(tx, learner, now, reviews_today, new_today)
-    return _front_reply(tx, learner, card_id, now, token, source)
+    return _front_reply(tx, learner, card_id, now, token, source, text)
 
 
 def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> Reply:
     s = learner.settings
     lines = [f"Done for today: {reviewed} review{'s' if reviewed != 1 else ''} ({new} new)."]
-    nxt = tx.schedule.next_due_at(learner.id)
+    nxt = tx.schedule.next_due_at(learner.id, topics=learner.topics)
     if reviewed >= s.max_reviews_per_day:
         lines.append(f"You reached your limit of {s.max_reviews_per_day} reviews a day.")
         if nxt is not None:  # nothing more until the learner's next local day
@@ -107,6 +116,8 @@ def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> R
         lines.append(f"New cards resume tomorrow ({s.new_cards_per_day} a day).")
     else:
         lines.append("Nothing is scheduled: every card you study is either learned or suspended.")
+    if learner.topics:
+        lines.append(f"You study {', '.join(learner.topics)} only: /decks all studies every deck.")
     return Reply("done", "\n".join(lines))
 
 
@@ -126,7 +137,11 @@ def _open_prompt(tx: Tx, learner: Learner, token: str) -> tuple[Prompt, CardStat
 def reveal(
     tx: Tx, learner: Learner, token: str, now: datetime, typed_answer: str | None = None
 ) -> Outcome:
-    """Show the back, in place of the front, with the four ratings and their intervals."""
+    """Show the back, in place of the front, with the four ratings and their intervals.
+
+    The intervals are computed at the first reveal, fuzz included, and are
+    exactly what each rating schedules (:func:`rate` passes the same instant).
+    """
     found = _open_prompt(tx, learner, token)
     if found is None:
         return EXPIRED
@@ -137,9 +152,10 @@ def reveal(
     typed = typed_answer if typed_answer is not None else prompt.typed_answer
     if typed is not None:
         typed = typed.strip()[:2000] or None
+    shown_at = prompt.revealed_at or now
     if prompt.revealed_at is None or typed != prompt.typed_answer:
-        tx.prompts.reveal(token, prompt.revealed_at or now, typed)
-    intervals = srs.preview(state, now, learner.settings)
+        tx.prompts.reveal(token, shown_at, typed)
+    intervals = srs.preview(state, shown_at, learner.settings, token=token)
     buttons = (rating_buttons(token, intervals),)
     return Outcome(
         edit=Reply("back", card=card_view(card, back=True, typed=typed), buttons=buttons)
@@ -169,7 +185,9 @@ def rate(
     if found is None or not tx.prompts.claim(token, learner.id, now):
         return EXPIRED
     prompt, before = found
-    after = srs.review(before, rating, now, learner.settings)
+    after = srs.review(
+        before, rating, now, learner.settings, token=token, shown_at=prompt.revealed_at
+    )
     if duration_ms is None:
         duration_ms = int((now - prompt.created_at).total_seconds() * 1000)
     duration_ms = max(0, min(duration_ms, MAX_DURATION_MS))
@@ -187,18 +205,12 @@ def rate(
             typed_answer=prompt.typed_answer,
         )
     )
-    assert after.due is not None
-    note = f"{RATING_NAMES[rating]}: see it again in {srs.format_interval(after.due - now)}."
-    if after.suspended and not before.suspended:
-        note += (
-            f"\nThis card has lapsed {after.lapses} times, so it is suspended as a leech: "
-            "a card you keep forgetting usually needs rewriting or splitting. "
-            "Send /unsuspend to bring it back."
-        )
     if prompt.source == ReviewSource.QUIZ:
         # A quiz rating counts in the learner's schedule but does not start a private session.
         posts.extend(quiz.after_quiz_rating(tx, learner, token, rating, now))
-        return Outcome(close=note + " Counted in your own schedule.")
+        return Outcome(
+            close=_rating_note(rating, before, after, now) + " Counted in your own schedule."
+        )
     if prompt.source == ReviewSource.PUSH:
         start = srs.day_start(now, learner.settings.timezone)
         done = tx.reviews.count_source_since(learner.id, ReviewSource.PUSH, start)
@@ -208,8 +220,31 @@ def rate(
                 f"That was today's session of {done} cards. Well done! "
                 "Send /review if you want to keep going.",
             )
-            return Outcome(close=note, replies=(summary,))
-    return Outcome(close=note, replies=(next_card(tx, learner, now, next_token, prompt.source),))
+            return Outcome(close=_rating_note(rating, before, after, now), replies=(summary,))
+    nxt = next_card(tx, learner, now, next_token, prompt.source)
+    back_now = nxt.card is not None and nxt.card.card_id == prompt.card_id  # learn-ahead
+    return Outcome(close=_rating_note(rating, before, after, now, back_now), replies=(nxt,))
+
+
+def _rating_note(
+    rating: int, before: CardState, after: CardState, now: datetime, back_now: bool = False
+) -> str:
+    """What a rating did, as the rated card is closed: a promise that holds.
+
+    "Good: see it again in 8d." (see :func:`bot.core.srs.outlook`), or, when the
+    card comes straight back through learn-ahead (``back_now``; its front says it
+    is early), "Good: due again in 10m."
+    """
+    name = RATING_NAMES[rating]
+    if back_now:
+        assert after.due is not None
+        return f"{name}: due again in {srs.format_interval(after.due - now)}."
+    note = f"{name}: {srs.outlook(before, after, now)}."
+    if after.suspended:
+        if not before.suspended:
+            note += " A card you keep forgetting usually needs rewriting or splitting."
+        note += " Send /unsuspend to bring it back."
+    return note
 
 
 def undo(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Outcome:
@@ -328,12 +363,16 @@ def deck_buttons(tx: Tx, chain: bool) -> tuple[tuple[Button, ...], ...]:
 
 
 def list_decks(tx: Tx, learner: Learner, *, menu: bool = False) -> Reply:
-    """Every deck with its card count, and what the learner studies (with a button per
-    deck when ``menu``)."""
+    """Every deck with its card count and description, and what the learner studies (with
+    a button per deck when ``menu``)."""
     decks = tx.catalogue.decks()
     if not decks:
         return Reply("info", "No decks are loaded.")
-    lines = [f"• {d.title} ({d.id}): {d.card_count} cards" for d in decks]
+    lines: list[str] = []
+    for d in decks:
+        lines.append(f"• {d.title} ({d.id}): {d.card_count} card{'s' if d.card_count != 1 else ''}")
+        if d.description:
+            lines.append(f"  {d.description}")
     studying = ", ".join(learner.topics) if learner.topics else "all decks"
     lines.append(f"You study: {studying}.")
     return Reply("info", "\n".join(lines), buttons=deck_buttons(tx, chain=False) if menu else ())

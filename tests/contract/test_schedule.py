@@ -149,6 +149,55 @@ async def test_next_due_and_counts_in_one_read(db: Database) -> None:
     assert got == separately
 
 
+async def test_due_cards_narrowed_to_topics(db: Database) -> None:
+    """With topics (deck ids or tags), the next due card, the counts' next due card and the
+    next due time come from those only; the counts stay the learner's whole day."""
+    await sync(
+        db,
+        make_deck("a", ["a1", make_card("a2", tags=("x", "y")), "a3"]),
+        make_deck("b", ["b1", make_card("b2", tags=("x",))]),
+    )
+    lr = await add_learner(db)
+    await save_states(
+        db,
+        review_state(lr.id, "a1", T0 - 3 * HOUR),
+        review_state(lr.id, "a2", T0 + 5 * HOUR),
+        review_state(lr.id, "b1", T0 - 2 * HOUR),
+        review_state(lr.id, "b2", T0 - HOUR, suspended=True),
+        review_state(lr.id, "a3", T0 + HOUR, buried_until=T0 + 7 * HOUR),
+    )
+    seen = review_state(lr.id, "a1", T0 - DAY)
+    await db.run(
+        lambda tx: tx.reviews.add(ReviewEntry(lr.id, "a1", 3, T0 - HOUR, "dm", seen, seen))
+    )
+
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0, topics=())) == "a1"
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0, topics=("b",))) == "b1"
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0, topics=("a", "b"))) == "a1"
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0, topics=("x",))) is None
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0, topics=("nope",))) is None
+    ahead = T0 + 6 * HOUR  # learn-ahead: a2 by its tag; a3 is buried past now
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0, ahead, topics=("y",))) == "a2"
+    got = await db.run(
+        lambda tx: tx.schedule.next_due_and_counts(lr.id, T0, T0 - 3 * HOUR, topics=("b",))
+    )
+    assert got == ("b1", 1, 0)
+    got = await db.run(
+        lambda tx: tx.schedule.next_due_and_counts(lr.id, T0, T0 - 3 * HOUR, topics=("x", "y"))
+    )
+    assert got == (None, 1, 0)
+    got = await db.run(lambda tx: tx.schedule.next_due_and_counts(lr.id, T0, T0 - 3 * HOUR))
+    assert got == ("a1", 1, 0)
+    assert await db.run(lambda tx: tx.schedule.next_due_at(lr.id)) == T0 - 3 * HOUR
+    assert await db.run(lambda tx: tx.schedule.next_due_at(lr.id, topics=("b",))) == T0 - 2 * HOUR
+    assert await db.run(lambda tx: tx.schedule.next_due_at(lr.id, topics=("x",))) == T0 + 5 * HOUR
+    assert await db.run(lambda tx: tx.schedule.next_due_at(lr.id, topics=("nope",))) is None
+    # A retired deck's cards are in no topic.
+    await sync(db, make_deck("a", ["a1", make_card("a2", tags=("x", "y")), "a3"]))
+    assert await db.run(lambda tx: tx.schedule.next_due(lr.id, T0, topics=("b",))) is None
+    assert await db.run(lambda tx: tx.schedule.next_due_at(lr.id, topics=("b",))) is None
+
+
 async def test_count_due_and_due_times(db: Database) -> None:
     await one_deck(db, "due", "buried", "until", "suspended", "gone", "later")
     lr = await add_learner(db)

@@ -16,25 +16,30 @@ class FakeSchedule:
 
     ``next_due`` orders by due and skips suspended, buried (``buried_until >
     now``) and retired cards; ``next_new`` walks live cards never studied, in
-    deck order then card order, filtered by topics (deck ids or tags).
+    deck order then card order. Both (and ``next_due_at``) filter by topics
+    (deck ids or tags) when given.
     """
 
     def __init__(self, store: FakeStore) -> None:
         self.store = store
 
-    def _live(self, card_id: str) -> bool:
+    def _live(self, card_id: str, topics: Sequence[str] = ()) -> bool:
+        """Live (and in one of ``topics``, deck ids or tags, when given)."""
         row = self.store.cards.get(card_id)
-        return row is not None and row.live
+        if row is None or not row.live:
+            return False
+        wanted = set(topics)
+        return not wanted or row.card.deck_id in wanted or bool(wanted.intersection(row.card.tags))
 
     def _mine(self, learner_id: int) -> list[CardState]:
         return [s for (lid, _), s in self.store.states.items() if lid == learner_id]
 
-    def _available(self, state: CardState, now: datetime) -> bool:
-        """Live, unsuspended, unburied (``buried_until`` is None or ``<= now``)."""
+    def _available(self, state: CardState, now: datetime, topics: Sequence[str]) -> bool:
+        """Live, in the topics, unsuspended, unburied (``buried_until`` is None or ``<= now``)."""
         return (
             not state.suspended
             and (state.buried_until is None or state.buried_until <= now)
-            and self._live(state.card_id)
+            and self._live(state.card_id, topics)
         )
 
     def get(self, learner_id: int, card_id: str) -> CardState:
@@ -53,7 +58,12 @@ class FakeSchedule:
         return [s for (lid, cid), s in self.store.states.items() if lid in lids and cid in cids]
 
     def next_due(
-        self, learner_id: int, now: datetime, due_before: datetime | None = None
+        self,
+        learner_id: int,
+        now: datetime,
+        due_before: datetime | None = None,
+        *,
+        topics: Sequence[str] = (),
     ) -> str | None:
         utc(now)
         utc(due_before)
@@ -61,7 +71,7 @@ class FakeSchedule:
         due = [
             s
             for s in self._mine(learner_id)
-            if s.due is not None and s.due <= limit and self._available(s, now)
+            if s.due is not None and s.due <= limit and self._available(s, now, topics)
         ]
         if not due:
             return None
@@ -69,13 +79,10 @@ class FakeSchedule:
 
     def next_new(self, learner_id: int, topics: Sequence[str], now: datetime) -> str | None:
         utc(now)
-        wanted = set(topics)
         candidates = [
             row
             for card_id, row in self.store.cards.items()
-            if row.live
-            and (learner_id, card_id) not in self.store.states
-            and (not wanted or row.card.deck_id in wanted or wanted.intersection(row.card.tags))
+            if (learner_id, card_id) not in self.store.states and self._live(card_id, topics)
         ]
         if not candidates:
             return None
@@ -83,10 +90,10 @@ class FakeSchedule:
         return first.card.id
 
     def next_due_and_counts(
-        self, learner_id: int, now: datetime, since: datetime
+        self, learner_id: int, now: datetime, since: datetime, *, topics: Sequence[str] = ()
     ) -> tuple[str | None, int, int]:
         reviews, new = FakeReviews(self.store).counts_since(learner_id, since)
-        return self.next_due(learner_id, now), reviews, new
+        return self.next_due(learner_id, now, topics=topics), reviews, new
 
     def count_due(self, learner_id: int, until: datetime) -> int:
         utc(until)
@@ -119,10 +126,10 @@ class FakeSchedule:
                 changed += 1
         return changed
 
-    def next_due_at(self, learner_id: int) -> datetime | None:
+    def next_due_at(self, learner_id: int, *, topics: Sequence[str] = ()) -> datetime | None:
         whens: list[datetime] = []
         for s in self._mine(learner_id):
-            if s.suspended or not self._live(s.card_id) or s.due is None:
+            if s.suspended or not self._live(s.card_id, topics) or s.due is None:
                 continue
             when = s.due
             if s.buried_until is not None and s.buried_until > when:

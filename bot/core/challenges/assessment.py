@@ -183,7 +183,7 @@ def _apply(
             continue
         before = tx.schedule.get(member.id, card_id)
         rating = GRADE_RATING[grade]
-        after = srs.review(before, rating, now, member.settings)
+        after = srs.review(before, rating, now, member.settings, token=sub.token)
         tx.schedule.save(after)
         tx.reviews.add(
             ReviewEntry(
@@ -196,11 +196,8 @@ def _apply(
                 after=after,
             )
         )
-        assert after.due is not None
-        moved.append(
-            f"• {card.title}: {RATING_NAMES[rating]}, next in "
-            f"{srs.format_interval(after.due - now)}"
-        )
+        line = f"• {card.title}: {RATING_NAMES[rating]}, {srs.outlook(before, after, now)}"
+        moved.append(line + (" (/unsuspend brings it back)" if after.suspended else ""))
     sub = replace(sub, assessed_at=now)
     tx.challenges.save_submission(sub)
     others = [s for s in tx.challenges.submissions(run.id) if s.submitted]

@@ -7,19 +7,21 @@ of work that closed it has committed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.core import srs
 from bot.core.learners import Who
 from bot.core.messages import Announcement, Reply
-from bot.core.model import CardState, CardStateKind, ReviewSource
+from bot.core.model import RATING_NAMES, CardState, CardStateKind, LearnerSettings, ReviewSource
 from bot.core.outcomes import EXPIRED, Outcome
 from bot.core.quiz import tally_text
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_card, make_deck
-from tests.services import Services, action_of, build_services, only
+from tests.services import SETTINGS, Services, action_of, build_services, only
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 ANN = Who("telegram", "1", "Ann")
@@ -29,13 +31,13 @@ GROUP = "-100500"
 
 
 class Env:
-    def __init__(self) -> None:
+    def __init__(self, settings: LearnerSettings = SETTINGS) -> None:
         decks = [
             make_deck("attention", ["q1", "q2", "q3"], tags=["attention"]),
             make_deck("other", [make_card("o1", tags=["misc"])]),
         ]
         self.services: Services[FakeDatabase] = build_services(
-            FakeDatabase(decks, START), FixedClock(START)
+            FakeDatabase(decks, START), FixedClock(START), settings=settings
         )
         self.db = self.services.db
         self.clock = self.services.clock
@@ -138,6 +140,46 @@ async def test_reveal_gives_a_private_back_and_rating_counts_in_own_schedule(env
     (entry,) = env.db.reviews(ben.id)
     assert entry.source == ReviewSource.QUIZ and entry.rating == 3
     assert post.card is not None and entry.card_id == post.card.card_id
+
+
+@pytest.mark.parametrize("rating", [1, 2, 3, 4])
+async def test_with_fuzzing_a_quiz_rating_schedules_what_its_button_showed(rating: int) -> None:
+    """A quiz back shows rating buttons too: revealed twice, it shows the same intervals
+    (those of the first reveal), and the rating schedules exactly the one tapped."""
+    env = Env(replace(SETTINGS, enable_fuzzing=True))
+    post = await env.post()
+    assert post.card is not None
+    ben = await env.study.learner(BEN)
+
+    def seed(tx: FakeTx) -> None:  # well known: Good and Easy give weeks, fuzzed
+        for card_id in ("q1", "q2", "q3"):
+            tx.schedule.save(
+                CardState(
+                    ben.id,
+                    card_id,
+                    CardStateKind.REVIEW,
+                    None,
+                    30.0,
+                    5.0,
+                    START,
+                    START - timedelta(days=25),
+                )
+            )
+
+    env.db.run_sync(seed)
+    env.clock.advance(timedelta(minutes=1))
+    back = await env.back(BEN, post)
+    env.clock.advance(timedelta(minutes=5))
+    again = await env.back(BEN, post)
+    assert [b.label for b in again.all_buttons()] == [b.label for b in back.all_buttons()]
+    env.clock.advance(timedelta(minutes=2))
+    result = await env.rate(BEN, again, rating)
+    (entry,) = env.db.reviews(ben.id)
+    assert entry.after.due is not None
+    interval = entry.after.due - env.clock.now()
+    label = back.all_buttons()[rating - 1].label
+    assert label == f"{RATING_NAMES[rating]} {srs.format_interval(interval)}"
+    assert result.close is not None and srs.format_interval(interval) in result.close
 
 
 async def test_someone_elses_rating_buttons_change_nothing(env: Env) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import random
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,7 +22,14 @@ from bot.core.actions import Action, decode
 from bot.core.decks import Deck
 from bot.core.learners import Who
 from bot.core.messages import Reply, StatsChart
-from bot.core.model import CardState, CardStateKind, Learner, ReviewEntry, ReviewSource
+from bot.core.model import (
+    RATING_NAMES,
+    CardState,
+    CardStateKind,
+    Learner,
+    ReviewEntry,
+    ReviewSource,
+)
 from bot.core.outcomes import Outcome
 from bot.core.stats import StudyStats
 from bot.core.study import EXPORT_FILE, StudyService
@@ -142,8 +151,13 @@ async def study(env: Env, front: Reply, rating: int, who: Who = ALICE) -> Reply:
     """Reveal and rate the card on ``front``; returns what follows (the next card, or the
     day's summary) after checking the tapped card is closed with the rating's note."""
     outcome = await rate(env, front, rating, who)
-    assert outcome.close is not None and ": see it again in " in outcome.close, outcome
+    note = outcome.close
+    assert note is not None and RATING_NOTE.match(note), outcome
     return only(outcome)
+
+
+#: "Good: see it again in 8d." or, for a card that comes straight back, "Good: due again in 10m."
+RATING_NOTE = re.compile(r"(Again|Hard|Good|Easy): (see it|due) again in \d")
 
 
 def review_state(learner_id: int, card_id: str, due: datetime, **kw: object) -> CardState:
@@ -283,13 +297,55 @@ async def test_rating_writes_one_review_entry_and_returns_next_card(env: Env) ->
     assert entry.undone_at is None
 
     # The rated card is closed with what the rating did; the next card is a reply of its own.
-    assert outcome.close == "Good: see it again in 10m."
+    # Learn-ahead could show the card before its 10 minutes are up: the note does not promise.
+    assert outcome.close == "Good: see it again in 10m, or sooner if nothing else is due."
     assert outcome.edit is None and outcome.notice == "" and outcome.to == "chat"
     reply = only(outcome)
     assert reply.kind == "front"
     assert reply.card is not None and reply.card.card_id == "a2"
     assert reply.text == ""
     assert token_of(reply) != token_of(front)
+
+
+async def test_with_fuzzing_each_rating_schedules_what_its_button_showed() -> None:
+    """Many ratings, fuzz on: every interval scheduled is the one on the button tapped
+    (label and exact value), whatever the delay between reveal and rating."""
+    deck = make_deck("d", [f"c{n}" for n in range(24)])
+    env = make_env([deck], enable_fuzzing=True, max_reviews_per_day=10_000)
+    lid = await env.learner_id()
+    settings = (await env.learner()).settings
+    for n in range(16):  # cards in Review, from days to months of stability
+        due = START - timedelta(hours=n)
+        env.seed(review_state(lid, f"c{n}", due, stability=3.0 + 9 * n))
+    rng = random.Random(13)
+    fuzzed = 0
+    for _ in range(300):
+        front = await env.next()
+        if front.kind == "done":  # on to the next card's due time
+            states = [s for (who, _), s in env.db.store.states.items() if who == lid]
+            env.clock.set(min(s.due for s in states if s.due is not None and not s.suspended))
+            front = await env.next()
+        back = await reveal(env, front)
+        env.clock.advance(timedelta(seconds=rng.choice([1, 8, 60, 900, 7200])))
+        rating = rng.choice([1, 2, 3, 3, 3, 4])
+        tapped = back.all_buttons()[rating - 1]
+        outcome = await env.press(ALICE, tapped.payload)
+        entry = env.db.reviews(lid)[-1]
+        assert entry.after.due is not None
+        interval = entry.after.due - entry.reviewed_at
+        assert tapped.label == f"{RATING_NAMES[rating]} {srs.format_interval(interval)}"
+        assert outcome.close is not None
+        if env.db.state(lid, entry.card_id).suspended:  # a leech: suspended, not "again in"
+            assert "suspended as a leech" in outcome.close
+        else:
+            assert f"again in {srs.format_interval(interval)}" in outcome.close
+        prompt = env.db.prompt(token_of(front))
+        assert prompt is not None and prompt.revealed_at is not None
+        shown = srs.preview(entry.before, prompt.revealed_at, settings, token=prompt.token)
+        assert interval == shown[rating]
+        plain = replace(settings, enable_fuzzing=False)
+        fuzzed += interval != srs.preview(entry.before, prompt.revealed_at, plain, token="")[rating]
+    assert fuzzed > 50  # the fuzz was on and moved many intervals
 
 
 @pytest.mark.parametrize(("given", "stored"), [(1234, 1234), (10**9, 600_000), (-5, 0)])
@@ -432,12 +488,50 @@ async def test_done_at_review_limit_does_not_promise_an_overdue_card_now() -> No
 
 
 async def test_learn_ahead_shows_a_learning_card_due_soon_when_nothing_else_remains() -> None:
+    """The card comes straight back: the note says when it is due, the front that it is early."""
     env = one_card_env()
     outcome = await rate(env, await env.next(), 3)  # due in 10 minutes
-    assert outcome.close == "Good: see it again in 10m."
+    assert outcome.close == "Good: due again in 10m."
     reply = only(outcome)
     assert reply.kind == "front"
     assert reply.card is not None and reply.card.card_id == "c1"
+    assert reply.text == "Early: nothing else is due."
+    # Asked for again, it is still early; once due, it is not.
+    env.clock.advance(timedelta(minutes=4))
+    assert (await env.next()).text == "Early: nothing else is due."
+    env.clock.advance(timedelta(minutes=6))
+    due = await env.next()
+    assert due.card is not None and due.card.card_id == "c1" and due.text == ""
+
+
+async def test_after_the_new_card_limit_learn_ahead_says_the_card_is_early() -> None:
+    """The issue's case: past the new-card limit, "Good: see it again in 10m" came back 90 s
+    later with nothing said. Now the note leaves room for it and the front says why."""
+    env = make_env(new_cards_per_day=2)
+    first = await env.next()
+    outcome = await rate(env, first, 3)
+    assert outcome.close == "Good: see it again in 10m, or sooner if nothing else is due."
+    second = only(outcome)
+    assert second.card is not None and second.card.card_id == "a2" and second.text == ""
+    env.clock.advance(timedelta(seconds=90))
+    outcome = await rate(env, second, 3)  # the limit is reached: a1 comes back, early
+    assert outcome.close == "Good: see it again in 10m, or sooner if nothing else is due."
+    back = only(outcome)
+    assert back.card is not None and back.card.card_id == "a1"
+    assert back.text == "Early: nothing else is due."
+
+
+async def test_a_long_learning_step_is_promised_with_room_for_learn_ahead() -> None:
+    """A 30-minute step can be shown from 10 minutes on: the note does not promise 30m."""
+    env = one_card_env(learning_steps=(timedelta(minutes=30), timedelta(hours=5)))
+    outcome = await rate(env, await env.next(), 1)
+    assert outcome.close == "Again: see it again in 30m, or sooner if nothing else is due."
+    assert only(outcome).kind == "done"
+    env.clock.advance(timedelta(minutes=10))
+    early = await env.next()
+    assert early.card is not None and early.text == "Early: nothing else is due."
+    outcome = await rate(env, early, 3)
+    assert outcome.close == "Good: see it again in 5h."  # 20 minutes early is still 5h
 
 
 async def test_learn_ahead_does_not_reach_past_twenty_minutes() -> None:
@@ -789,13 +883,25 @@ async def test_leech_is_suspended_after_eight_lapses() -> None:
             assert env.db.state(lid, "c1").state is CardStateKind.REVIEW
     state = env.db.state(lid, "c1")
     assert state.suspended and state.leech
-    assert outcome.close is not None
-    assert "lapsed 8 times" in outcome.close
-    assert "suspended as a leech" in outcome.close
-    assert "/unsuspend" in outcome.close
+    # One consistent thing: suspended, not "see it again in 10m".
+    assert outcome.close == (
+        "Again: this card has lapsed 8 times, so it is suspended as a leech. "
+        "A card you keep forgetting usually needs rewriting or splitting. "
+        "Send /unsuspend to bring it back."
+    )
     assert only(outcome).kind == "done"
     env.clock.advance(timedelta(days=30))
     assert (await env.next()).kind == "done"
+
+
+async def test_a_leech_after_one_lapse_is_one_time_in_english() -> None:
+    env = one_card_env(leech_threshold=1)
+    lid = await env.learner_id()
+    env.seed(review_state(lid, "c1", START - timedelta(hours=1), lapses=0))
+    outcome = await rate(env, await env.next(), 1)
+    assert outcome.close is not None
+    assert outcome.close.startswith("Again: this card has lapsed 1 time, so it is suspended")
+    assert "see it again" not in outcome.close
 
 
 # --------------------------------------------------------------------------- typed answers
@@ -969,6 +1075,22 @@ async def test_decks_lists_decks_and_what_is_studied(env: Env) -> None:
     assert reply.buttons == ()
 
 
+async def test_decks_shows_each_decks_description() -> None:
+    """decks/README.md: the description is "one line shown in /decks"."""
+    decks = [
+        make_deck("attention", ["a1", "a2"], description="Scaled dot-product attention."),
+        make_deck("bare", ["b1"]),
+    ]
+    env = make_env(decks)
+    reply = only(await env.service.decks(ALICE))
+    assert reply.text.splitlines() == [
+        "• Attention (attention): 2 cards",
+        "  Scaled dot-product attention.",
+        "• Bare (bare): 1 card",
+        "You study: all decks.",
+    ]
+
+
 async def test_decks_menu_has_a_button_per_deck_and_all(env: Env) -> None:
     reply = only(await env.service.decks(ALICE, menu=True))
     assert [b.label for b in reply.all_buttons()] == ["Attention", "Transformers", "All decks"]
@@ -1037,12 +1159,35 @@ async def test_unknown_topic_is_an_error(env: Env) -> None:
     assert (await env.learner()).topics == ("attention",)
 
 
-async def test_topics_do_not_hide_due_reviews(env: Env) -> None:
+async def test_topics_narrow_due_reviews_too(env: Env) -> None:
+    """/decks transformers: the next /review is a transformers card, not an attention one
+    that happens to be due (issue #13; reviews used to stay global)."""
     lid = await env.learner_id()
-    env.seed(review_state(lid, "a3", START - timedelta(hours=1)))
+    env.seed(review_state(lid, "a3", START - timedelta(hours=2)))
+    env.seed(review_state(lid, "t2", START - timedelta(hours=1)))
+    env.seed(review_state(lid, "t1", START + timedelta(days=2)))
     await env.service.study_topics(ALICE, ["transformers"])
     reply = await env.next()
-    assert reply.card is not None and reply.card.card_id == "a3"
+    assert reply.card is not None and reply.card.card_id == "t2"
+    done = await study(env, reply, 3)
+    assert done.kind == "done"  # a3 is due, but not in the learner's topics
+    assert "Next card due in 2d" in done.text  # t1, not a3 (overdue) or t2
+    assert "You study transformers only: /decks all studies every deck." in done.text
+    await env.service.study_topics(ALICE, ["all"])
+    again = await env.next()
+    assert again.card is not None and again.card.card_id == "a3"
+    assert "You study" not in (await study(env, again, 3)).text
+
+
+async def test_topics_by_tag_narrow_due_reviews_and_learn_ahead(env: Env) -> None:
+    lid = await env.learner_id()
+    env.seed(review_state(lid, "a1", START - timedelta(hours=1)))  # not tagged softmax
+    env.seed(review_state(lid, "a2", START + timedelta(minutes=5)))  # tagged: learn-ahead
+    env.seed(review_state(lid, "t2", START + timedelta(days=1)))  # tagged, new done
+    await env.service.study_topics(ALICE, ["softmax"])
+    reply = await env.next()
+    assert reply.card is not None and reply.card.card_id == "a2"
+    assert reply.text == "Early: nothing else is due."
 
 
 # --------------------------------------------------------------------------- stats

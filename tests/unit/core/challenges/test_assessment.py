@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.actions import Action
 from bot.core.messages import HeatMap
-from bot.core.model import ReviewSource
+from bot.core.model import CardState, CardStateKind, ReviewSource
 from tests.services import only
 from tests.unit.core.challenges.support import (
     ADA,
@@ -161,6 +161,33 @@ async def test_assessment_buttons_before_the_reveal_have_expired(env: Env) -> No
     assert sub is not None
     early = await env.services.press(BEN, Action("assessed", sub.token).encode())
     assert early.notice == "This button has expired."
+
+
+async def test_applied_list_promises_only_what_holds(env: Env) -> None:
+    """Each moved card says when it comes back, leaving room for learn-ahead on a short
+    step; a card the assessment makes a leech says it is suspended instead."""
+    post = await env.post()
+    await env.answer(BEN, post, "Ben's")
+    effects = await env.reveal_at_deadline()
+    ben = await env.lid(BEN)
+    now = env.clock.now()
+    lapsing = CardState(
+        ben, "c3", CardStateKind.REVIEW, None, 5.0, 5.0, now, now - timedelta(days=5), 9, 7
+    )
+    env.db.run_sync(lambda tx: tx.schedule.save(lapsing))
+    # Row 1 Re-study, row 2 Re-study: c1, c2 and c3 get Again.
+    applied = await env.assess(BEN, private_for(effects, ben), {0: 1, 1: 1})
+    assert applied.edit is not None
+    lines = applied.edit.text.splitlines()
+    assert (
+        "• Completing the square: Again, see it again in 1m, or sooner if nothing else is due"
+        in lines
+    )
+    assert (
+        "• The discriminant: Again, this card has lapsed 8 times, so it is suspended as a leech"
+        " (/unsuspend brings it back)"
+    ) in lines
+    assert env.db.state(ben, "c3").suspended
 
 
 # --------------------------------------------------------------------------- the summary

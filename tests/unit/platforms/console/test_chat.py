@@ -88,7 +88,7 @@ async def test_rating_with_a_number_records_it_and_shows_the_next_card(h: Harnes
     await h.say("/review")
     await h.say("")
     text = await h.say("3")
-    assert "Good: see it again in 10m." in text
+    assert "Good: see it again in 10m, or sooner if nothing else is due." in text
     assert "Front of a2" in text
     (entry,) = h.db.reviews()
     assert entry.card_id == "a1"
@@ -129,7 +129,7 @@ async def test_out_of_range_key_on_a_back_asks_to_rate(h: Harness) -> None:
     assert await h.say("good") == "Rate the card: 1 Again, 2 Hard, 3 Good, 4 Easy."
     assert not h.db.reviews()
     # The back is still current: a valid key still rates it.
-    assert "Again: see it again in 1m." in await h.say("1")
+    assert "Again: see it again in 1m, or sooner if nothing else is due." in await h.say("1")
 
 
 async def test_undo(h: Harness) -> None:
@@ -181,7 +181,7 @@ async def test_settings_usage(h: Harness) -> None:
 async def test_decks_list_and_topics(h: Harness) -> None:
     text = await h.say("/decks")
     assert "• Attention (attention): 2 cards" in text
-    assert "• Transformers (transformers): 1 cards" in text
+    assert "• Transformers (transformers): 1 card" in text
     assert "You study: all decks." in text
     assert await h.say("/decks transformers") == "Studying transformers."
     assert "Front of t1" in await h.say("/review")
@@ -302,7 +302,7 @@ async def test_a_rating_shows_its_note_then_the_next_card(h: Harness) -> None:
     start = len(h.out)
     await h.chat.handle("3")
     note, card = h.out[start:]
-    assert note == "Good: see it again in 10m."
+    assert note == "Good: see it again in 10m, or sooner if nothing else is due."
     assert "Front of a2" in card and "[Enter] Show answer" in card
 
 
@@ -327,7 +327,7 @@ async def test_run_console_reads_a_script(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert out.startswith("Studybot console: studying as Me.")
     assert "> /review" in out
-    assert "Good: see it again in 10m." in out
+    assert "Good: see it again in 10m, or sooner if nothing else is due." in out
     assert out.rstrip().endswith("Bye. Your progress is saved.")
     assert out.count("> /review") == 1  # stopped at /quit
     assert len(h.db.reviews()) == 1
