@@ -5,7 +5,9 @@ into blocks, operator glyphs, brackets and notes placed on a canvas, in
 pixels, with the origin at the bottom left (matplotlib's data coordinates).
 Blocks are drawn to scale: one cell of every block has the same size, so a
 block's width and height are proportional to its numeric column and row
-counts. ``bot/render/shapes.py`` draws a layout; tests check it directly.
+counts. A dimension the learner is asked for (``?``) is drawn at a neutral
+size instead (:func:`neutral_cells`), so the picture never answers its
+question. ``bot/render/shapes.py`` draws a layout; tests check it directly.
 
 It runs four pure passes, each giving the next what it needs:
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
@@ -42,6 +44,7 @@ __all__ = [
     "estimate_width",
     "item_dims",
     "layout_shape",
+    "neutral_cells",
     "place",
     "size",
 ]
@@ -332,7 +335,8 @@ def item_dims(row: Row, spec: ShapeSpec) -> tuple[ItemDims, float]:
         (rows, columns) for each item (None for glyphs and brackets), and the
         unit: 1.0, or spec cells per drawn cell when the biggest dimension has
         more than 32 cells (each :class:`~bot.render.notation.Dim` then has its
-        ``drawn`` cells, in proportion).
+        ``drawn`` cells, in proportion). Unknown dimensions take no part in the
+        scale and get :func:`neutral_cells`.
     """
     dims: list[tuple[Dim, Dim] | None] = []
     for item in row.items:
@@ -346,7 +350,8 @@ def item_dims(row: Row, spec: ShapeSpec) -> tuple[ItemDims, float]:
             dims.append(None)
 
     # Huge matrices (d_model = 512) are drawn scaled down, keeping proportions.
-    biggest = max(max(d[0].size, d[1].size) for d in dims if d is not None)
+    sides = [x for d in dims if d is not None for x in d]
+    biggest = max((x.size for x in sides if not x.unknown), default=1)
     unit = biggest / _MAX_CELLS if biggest > _MAX_CELLS else 1.0
     if unit > 1:
         dims = [
@@ -358,7 +363,33 @@ def item_dims(row: Row, spec: ShapeSpec) -> tuple[ItemDims, float]:
             )
             for d in dims
         ]
+    if any(x.unknown for x in sides):
+        known = {x.cells for d in dims if d is not None for x in d if not x.unknown}
+        neutral = neutral_cells(known)
+
+        def fill(x: Dim) -> Dim:
+            return replace(x, size=neutral, drawn=0) if x.unknown else x
+
+        dims = [None if d is None else (fill(d[0]), fill(d[1])) for d in dims]
     return tuple(dims), unit
+
+
+def neutral_cells(known: Collection[int]) -> int:
+    """The cells drawn for a dimension the learner is asked for (``?``).
+
+    Every unknown dimension of a diagram gets the same size, about halfway between
+    the smallest and the largest known one and equal to none of them, so its size
+    says nothing about the answer.
+
+    Args:
+        known: the cells drawn for the diagram's known dimensions.
+    """
+    if not known:
+        return 3
+    cells = max(2, round((min(known) + max(known)) / 2))
+    while cells in known:
+        cells += 1
+    return cells
 
 
 def size(row: Row, spec: ShapeSpec, style: Style, measure: Measure) -> Sizes:
@@ -466,6 +497,8 @@ def place(
             bx = x + widths.row_label + (span - bw) / 2
             name = item.block.label
             highlight = item.highlight
+            if highlight is not None and (rows if highlight[0] == "row" else cols).unknown:
+                highlight = None  # no row or column of a side whose length is asked for
             if highlight is not None and unit > 1:
                 highlight = (highlight[0], int(highlight[1] / unit))
             blocks.append(

@@ -25,6 +25,14 @@ def test_unknown_names_get_a_default_guess() -> None:
     assert resolve_dim("d/3", {"d": 8}) == Dim("d/3", 3, known=False)
 
 
+def test_an_unknown_dimension_has_no_size_of_its_own() -> None:
+    assert resolve_dim("?", {"n": 6}) == Dim("?", 1, known=False, unknown=True)
+    assert resolve_dim("h*?", {"h": 3}).unknown
+    assert resolve_dim("?", {}).label == "$?$"
+    assert dim_math("h*?") == r"h \cdot ?"
+    assert not resolve_dim("d_k", {}).unknown
+
+
 def test_dim_labels_and_drawn_cells() -> None:
     assert Dim("d_k", 4, known=True).label == "$d_{k} = 4$"
     assert Dim("d_k", 4, known=False).label == "$d_{k}$"
