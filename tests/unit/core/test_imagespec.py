@@ -361,7 +361,7 @@ def test_every_image_spec_in_the_shipped_decks_parses() -> None:
     result = load_decks([DECKS_DIR])
     image_errors = [e for e in result.errors if "image" in e.message]
     assert image_errors == [], "\n".join(map(str, image_errors))
-    images = [c.image for c in result.cards() if c.image is not None]
+    images = [image for c in result.cards() for _, image in c.images()]
     images += [
         ch.image for cs in result.challenge_sets for ch in cs.challenges if ch.image is not None
     ]
@@ -373,7 +373,7 @@ def test_every_image_spec_in_the_shipped_decks_parses() -> None:
         for path in sorted(DECKS_DIR.rglob("*.md"))
         if path.name.lower() != "readme.md"
         for line in path.read_text(encoding="utf-8").splitlines()
-        if line.startswith("image: ")
+        if line.startswith(("image: ", "front-image: "))
     ]
     assert len(images) == len(lines)
     for image in images:
