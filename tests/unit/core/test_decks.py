@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from bot.core.decks import CardDef, Deck, parse_deck, slugify
 from bot.deckfiles import load_decks
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+ROOT = Path(__file__).resolve().parents[3]
+DATA = ROOT / "tests" / "data"
 BAD = DATA / "bad_decks"
 GOOD = DATA / "good_decks"
 SEED = GOOD / "flashcards-transformers.md"
@@ -216,6 +218,17 @@ def test_a_formula_front_image_asks_with_a_question_mark() -> None:
     deck, errors = parse_deck(text, "deck.md")
     assert errors == [] and deck is not None
     assert [(side, spec.kind) for side, spec in deck.cards[0].images()] == [("front", "formula")]
+
+
+def test_the_readme_example_deck_is_valid() -> None:
+    readme = (ROOT / "decks" / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"````markdown\n(.*?)````", readme, re.DOTALL)
+    assert match is not None
+    deck, errors = parse_deck(match.group(1), "README.md")
+    assert errors == [], "\n".join(map(str, errors))
+    assert deck is not None
+    qkt = next(c for c in deck.cards if c.id == "att-qkt-shape")
+    assert [side for side, _ in qkt.images()] == ["front", "back"]
 
 
 def test_a_missing_path_is_reported() -> None:

@@ -383,8 +383,13 @@ def test_every_image_spec_in_the_shipped_decks_parses() -> None:
 
 
 def test_image_examples_in_the_readme_parse() -> None:
+    """Every ``image:`` example shows, and every ``front-image:`` example asks."""
     readme = (DECKS_DIR / "README.md").read_text(encoding="utf-8")
     examples = [m.group(1) for m in re.finditer(r"^\s*image: (.+)$", readme, re.MULTILINE)]
     assert len(examples) >= 3
     for example in examples:
-        parse_image_spec(example)
+        assert not has_unknown(parse_image_spec(example)), example
+    fronts = re.findall(r"^\s*front-image: (.+)$", readme, re.MULTILINE)
+    assert {f.split()[0] for f in fronts} == {"shape", "formula"}
+    for example in fronts:
+        assert has_unknown(parse_image_spec(example)), example
