@@ -6,8 +6,9 @@ pixels, with the origin at the bottom left (matplotlib's data coordinates).
 Blocks are drawn to scale: one cell of every block has the same size, so a
 block's width and height are proportional to its numeric column and row
 counts. A dimension the learner is asked for (``?``) is drawn at a neutral
-size instead (:func:`neutral_cells`), so the picture never answers its
-question. ``bot/render/shapes.py`` draws a layout; tests check it directly.
+size instead (:func:`~bot.render.notation.neutral_cells`), so the picture
+never answers its question. ``bot/render/shapes.py`` draws a layout; tests
+check it directly.
 
 It runs four pure passes, each giving the next what it needs:
 
@@ -22,14 +23,14 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 from bot.core.imagespec import Block, ShapeSpec
 from bot.render.evaluate import Matrix, evaluate
 from bot.render.flatten import Item, Row, flatten, notes_for
-from bot.render.notation import Dim, resolve_dim
+from bot.render.notation import Dim, neutral_cells, resolve_dim
 from bot.render.style import DEFAULT_STYLE, Style, is_weight, role_of
 
 __all__ = [
@@ -44,7 +45,6 @@ __all__ = [
     "estimate_width",
     "item_dims",
     "layout_shape",
-    "neutral_cells",
     "place",
     "size",
 ]
@@ -336,7 +336,7 @@ def item_dims(row: Row, spec: ShapeSpec) -> tuple[ItemDims, float]:
         unit: 1.0, or spec cells per drawn cell when the biggest dimension has
         more than 32 cells (each :class:`~bot.render.notation.Dim` then has its
         ``drawn`` cells, in proportion). Unknown dimensions take no part in the
-        scale and get :func:`neutral_cells`.
+        scale and get :func:`~bot.render.notation.neutral_cells`.
     """
     dims: list[tuple[Dim, Dim] | None] = []
     for item in row.items:
@@ -372,24 +372,6 @@ def item_dims(row: Row, spec: ShapeSpec) -> tuple[ItemDims, float]:
 
         dims = [None if d is None else (fill(d[0]), fill(d[1])) for d in dims]
     return tuple(dims), unit
-
-
-def neutral_cells(known: Collection[int]) -> int:
-    """The cells drawn for a dimension the learner is asked for (``?``).
-
-    Every unknown dimension of a diagram gets the same size, about halfway between
-    the smallest and the largest known one and equal to none of them, so its size
-    says nothing about the answer.
-
-    Args:
-        known: the cells drawn for the diagram's known dimensions.
-    """
-    if not known:
-        return 3
-    cells = max(2, round((min(known) + max(known)) / 2))
-    while cells in known:
-        cells += 1
-    return cells
 
 
 def size(row: Row, spec: ShapeSpec, style: Style, measure: Measure) -> Sizes:

@@ -4,18 +4,19 @@ Matrix names and dimensions become mathtext (:func:`math_name`,
 :func:`dim_math`), and a dimension such as ``d_model/h`` gets its number of
 cells from the spec's example sizes, or a default guess (:func:`resolve_dim`,
 which gives a :class:`Dim`). A dimension the learner is asked for (``?``) has no
-size of its own: the layout gives it a neutral one.
+size of its own: the layout gives it a neutral one (:func:`neutral_cells`).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.core.imagespec import is_unknown
 
-__all__ = ["Dim", "dim_math", "math_name", "resolve_dim"]
+__all__ = ["Dim", "dim_math", "math_name", "neutral_cells", "resolve_dim"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +126,21 @@ def resolve_dim(symbol: str, sizes: dict[str, int], heads: int | None = None) ->
         total += acc
     size = max(1, round(total))
     return Dim(symbol, size, known and math.isclose(total, size))
+
+
+def neutral_cells(known: Collection[int]) -> int:
+    """The cells drawn for a dimension the learner is asked for (``?``).
+
+    Every unknown dimension of a diagram gets the same size, about halfway between
+    the smallest and the largest known one and equal to none of them, so its size
+    says nothing about the answer.
+
+    Args:
+        known: the cells drawn for the diagram's known dimensions.
+    """
+    if not known:
+        return 3
+    cells = max(2, round((min(known) + max(known)) / 2))
+    while cells in known:
+        cells += 1
+    return cells

@@ -16,10 +16,10 @@ from bot.render.layout import (
     estimate_width,
     item_dims,
     layout_shape,
-    neutral_cells,
     place,
     size,
 )
+from bot.render.notation import neutral_cells
 from bot.render.style import DEFAULT_STYLE, role_of
 
 
@@ -242,14 +242,6 @@ def test_one_unknown_side_keeps_the_other_to_scale() -> None:
     assert wo.rows.unknown and wo.rows.cells == 5  # not h*d_v = 6
     assert not wo.cols.unknown and wo.cols.cells == 6
     assert wo.row_bands == 1, "no head bands count out the rows"
-
-
-@pytest.mark.parametrize(
-    ("known", "cells"), [(set(), 3), ({4, 6}, 5), ({4, 5, 6}, 7), ({6, 8, 4}, 7), ({1}, 2)]
-)
-def test_neutral_cells_never_equal_a_known_dimension(known: set[int], cells: int) -> None:
-    assert neutral_cells(known) == cells
-    assert cells not in known
 
 
 def test_unknowns_leave_the_scale_of_huge_matrices_alone() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.render.notation import Dim, dim_math, math_name, resolve_dim
+import pytest
+
+from bot.render.notation import Dim, dim_math, math_name, neutral_cells, resolve_dim
 
 
 def test_dimension_arithmetic() -> None:
@@ -47,3 +49,11 @@ def test_names_in_mathtext() -> None:
     assert math_name("softmax") == r"\mathrm{softmax}"
     assert dim_math("d_model/h") == "d_{model}/h"
     assert dim_math("d_k+d_v") == "d_{k} + d_{v}"
+
+
+@pytest.mark.parametrize(
+    ("known", "cells"), [(set(), 3), ({4, 6}, 5), ({4, 5, 6}, 7), ({6, 8, 4}, 7), ({1}, 2)]
+)
+def test_neutral_cells_never_equal_a_known_dimension(known: set[int], cells: int) -> None:
+    assert neutral_cells(known) == cells
+    assert cells not in known
