@@ -50,8 +50,8 @@ def shipped_images() -> list[tuple[str, str]]:
     deck_set = load_decks([REPO / "decks"])
     seen: dict[tuple[str, str], None] = {}
     for card in deck_set.cards():
-        if card.image is not None:
-            seen[(card.image.kind, card.image.source)] = None
+        for _side, image in card.images():
+            seen[(image.kind, image.source)] = None
     return list(seen)
 
 

@@ -62,7 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     gallery.add_argument("paths", nargs="*", type=Path, help="default: [decks] paths")
     gallery.add_argument("-o", "--out", type=Path, required=True, help="output folder")
 
-    render = sub.add_parser("render", help="write one card's image to a PNG file")
+    render = sub.add_parser(
+        "render", help="write one card's images to PNG files (its front image to FILE.front.png)"
+    )
     config_arg(render)
     render.add_argument("card_id")
     render.add_argument("-o", "--out", type=Path, required=True, help="output .png file")
@@ -237,7 +239,13 @@ def _decks_check(paths: Sequence[Path], *, as_json: bool) -> int:
                             "id": c.id,
                             "tags": list(c.tags),
                             "difficulty": c.difficulty,
-                            "image": c.image.kind if c.image else None,
+                            "image": c.back_image.kind if c.back_image else None,
+                            "front": c.front,
+                            "back": c.back,
+                            "images": [
+                                {"side": side, "kind": spec.kind, "spec": spec.source}
+                                for side, spec in c.images()
+                            ],
                         }
                         for c in d.cards
                     ],

@@ -16,14 +16,25 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.core.imagespec import ImageSpec, ImageSpecError, parse_image_spec
+from bot.core.imagespec import (
+    UNKNOWN,
+    DiagramSpec,
+    ImageSpec,
+    ImageSpecError,
+    has_unknown,
+    parse_image_spec,
+)
 
 Difficulty = Literal["easy", "medium", "hard"]
 DIFFICULTIES: tuple[Difficulty, ...] = ("easy", "medium", "hard")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 DECK_KEYS = ("id", "tags", "description")
-CARD_KEYS = ("id", "tags", "difficulty", "related", "image")
+CARD_KEYS = ("id", "tags", "difficulty", "related", "image", "front-image")
+#: The side of a card an image is shown with: the question's or the answer's.
+ImageSide = Literal["front", "back"]
+#: The image keys of a card and the side each one is shown with.
+IMAGE_KEYS: dict[str, ImageSide] = {"front-image": "front", "image": "back"}
 SECTIONS = ("front", "back", "mnemonic", "notes")
 
 
@@ -53,9 +64,21 @@ class CardDef:
     mnemonic: str | None = None
     notes: str | None = None
     related: tuple[str, ...] = ()
-    image: ImageSpec | None = None
+    #: Shown with the question (``front-image:``); it marks what to recall with ``?``.
+    front_image: ImageSpec | None = None
+    #: Shown with the answer (``image:``).
+    back_image: ImageSpec | None = None
     line: int = 0
     position: int = 0
+
+    def images(self) -> tuple[tuple[ImageSide, ImageSpec], ...]:
+        """The card's images with their sides: the front's first, then the back's."""
+        out: list[tuple[ImageSide, ImageSpec]] = []
+        if self.front_image is not None:
+            out.append(("front", self.front_image))
+        if self.back_image is not None:
+            out.append(("back", self.back_image))
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +157,17 @@ def meta_line(
         return
     key, value = m.group(1).strip().lower(), m.group(2).strip()
     if key not in allowed:
+        side = re.fullmatch(r"(.+?)[ _-]image", key)
+        if side is not None and "front-image" in allowed:
+            if side.group(1) == "front":
+                err(no, f"unknown key '{key}' in {where}: the front's image is 'front-image'")
+            else:
+                err(
+                    no,
+                    f"unknown image side '{side.group(1)}' in {where}: 'front-image' is "
+                    "shown with the question, 'image' with the answer",
+                )
+            return
         err(no, f"unknown key '{key}' in {where} (known keys: {', '.join(allowed)})")
         return
     if key in target:
@@ -308,13 +342,8 @@ def _finish_card(
             difficulty = value.lower()  # type: ignore[assignment]
         else:
             err(line, f"difficulty must be easy, medium or hard, not {value!r}")
-    image: ImageSpec | None = None
-    if "image" in d.meta:
-        value, line = d.meta["image"]
-        try:
-            image = parse_image_spec(value)
-        except ImageSpecError as exc:
-            err(line, f"bad image spec in card '{card_id}': {exc}")
+    front_image = _side_image(d, "front-image", card_id, err)
+    back_image = _side_image(d, "image", card_id, err)
     d.sections.pop(_IGNORED, None)
     texts: dict[str, str] = {}
     for name in SECTIONS:
@@ -344,10 +373,53 @@ def _finish_card(
         mnemonic=texts.get("mnemonic") or None,
         notes=notes,
         related=split_list(d.meta.get("related", ("", 0))[0]),
-        image=image,
+        front_image=front_image,
+        back_image=back_image,
         line=d.line,
         position=position,
     )
+
+
+def _side_image(
+    d: _CardDraft, key: str, card_id: str, err: Callable[[int, str], None]
+) -> ImageSpec | None:
+    """The card's image for one side (``front-image`` or ``image``), checked for that side.
+
+    A front image must ask for something (a ``?``); a back image must not.
+    """
+    if key not in d.meta:
+        return None
+    value, line = d.meta[key]
+    try:
+        image = parse_image_spec(value)
+    except ImageSpecError as exc:
+        err(line, f"bad {key} spec in card '{card_id}': {exc}")
+        return None
+    if IMAGE_KEYS[key] == "back":
+        if has_unknown(image):
+            err(
+                line,
+                f"bad image spec in card '{card_id}': '{UNKNOWN}' marks an unknown: use "
+                "front-image (image: is shown with the answer)",
+            )
+            return None
+        return image
+    if isinstance(image, DiagramSpec):
+        err(
+            line,
+            f"bad front-image spec in card '{card_id}': a diagram has no unknowns, so it "
+            "cannot be a front image (use image: to show it with the answer)",
+        )
+        return None
+    if not has_unknown(image):
+        err(
+            line,
+            f"bad front-image spec in card '{card_id}': it shows the answer; mark what the "
+            f"learner must recall with '{UNKNOWN}', as in K^T[{UNKNOWN},{UNKNOWN}] or "
+            f"\\mathrm{{Attention}}(Q,K,V) = {UNKNOWN}",
+        )
+        return None
+    return image
 
 
 _CARD_HEAD = re.compile(r"^###\s+Card\s+\d+\s+of\s+\d+\s*\|\s*(\w+)\s*$", re.IGNORECASE)

@@ -34,11 +34,13 @@ async def draw_figure(renderer: Renderer | None, figure: Figure | None) -> Rende
 
 
 async def draw_card(renderer: Renderer | None, card: CardView | None) -> RenderedImage | None:
-    """A card's image drawn, or None: no image, no renderer, or it could not be drawn."""
-    if renderer is None or card is None or not (card.image_kind and card.image_spec):
+    """The image of the side a card shows (:attr:`CardView.image`) drawn, or None: no image,
+    no renderer, or it could not be drawn."""
+    image = card.image if card is not None else None
+    if renderer is None or card is None or image is None:
         return None
     try:
-        return await renderer.card_image(card.image_kind, card.image_spec)
+        return await renderer.card_image(image.kind, image.spec)
     except asyncio.CancelledError:
         raise
     except Exception:

@@ -12,6 +12,7 @@ from typing import Literal
 
 __all__ = [
     "DIAGRAMS",
+    "UNKNOWN",
     "Block",
     "Call",
     "DiagramSpec",
@@ -23,6 +24,8 @@ __all__ = [
     "Op",
     "ShapeSpec",
     "Sqrt",
+    "has_unknown",
+    "is_unknown",
     "parse_diagram_spec",
     "parse_image_spec",
     "parse_shape_spec",
@@ -32,6 +35,9 @@ FUNCS = ("softmax", "mask", "concat_heads")
 #: The built-in reference diagrams (``image: diagram <name>``).
 DIAGRAMS = ("transformer",)
 SHOW_VALUES = ("shape", "values", "heat")
+#: What a front image writes for what the learner must recall: a dimension
+#: (``K^T[?,?]``) or a part of a formula (``\mathrm{Attention}(Q,K,V) = ?``).
+UNKNOWN = "?"
 
 
 class ImageSpecError(ValueError):
@@ -168,7 +174,7 @@ ImageSpec = ShapeSpec | FormulaSpec | DiagramSpec
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<arrow>->)|(?P<num>\d+(?:\.\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*'?)"
-    r"|(?P<T>\^T)|(?P<sym>[\[\],()@+*/|;=:]))"
+    r"|(?P<T>\^T)|(?P<sym>[\[\],()@+*/|;=:?]))"
 )
 
 
@@ -219,8 +225,16 @@ class _Parser:
     def at(self, text: str) -> bool:
         return self.tok.text == text and self.tok.kind != "end"
 
-    # dim := atom { ("*"|"/") atom }
+    # dim := "?" | atom { ("*"|"/") atom }
     def dim(self) -> str:
+        if self.at(UNKNOWN):
+            self.i += 1
+            if self.at("*") or self.at("/"):
+                raise ImageSpecError(
+                    f"{UNKNOWN} stands for a whole dimension: write [{UNKNOWN},d] or [n,{UNKNOWN}]",
+                    self.tok.col,
+                )
+            return UNKNOWN
         parts = [self._dim_atom()]
         while self.at("*") or self.at("/"):
             parts.append(self.take().text)
@@ -234,6 +248,11 @@ class _Parser:
             if t.kind == "num" and not t.text.isdigit():
                 raise ImageSpecError(f"a dimension must be a whole number, not {t.text}", t.col)
             return t.text
+        if t.text == UNKNOWN:
+            raise ImageSpecError(
+                f"{UNKNOWN} stands for a whole dimension: write [{UNKNOWN},d] or [n,{UNKNOWN}]",
+                t.col,
+            )
         raise ImageSpecError(
             f"expected a dimension name or number, found {t.text or 'the end of the spec'!r}",
             t.col,
@@ -332,15 +351,21 @@ def _eval_dim(dim: str, sizes: dict[str, int]) -> int | None:
     return int(value)
 
 
+def is_unknown(dim: str) -> bool:
+    """True for a dimension the learner is asked for (``?``, or one made from it: ``h*?``)."""
+    return UNKNOWN in dim
+
+
 def _same(a: str, b: str, sizes: dict[str, int]) -> bool:
-    if a == b:
+    """Whether two dimensions agree; an unknown one fits anything."""
+    if a == b or is_unknown(a) or is_unknown(b):
         return True
     va, vb = _eval_dim(a, sizes), _eval_dim(b, sizes)
     return va is not None and va == vb
 
 
 def _dim_names(dim: str) -> list[str]:
-    return [p for p in re.split(r"[*/+]", dim) if p and not p.isdigit()]
+    return [p for p in re.split(r"[*/+]", dim) if p and not p.isdigit() and p != UNKNOWN]
 
 
 def _shape_of(e: Expr, sizes: dict[str, int]) -> tuple[str, str] | None:
@@ -484,6 +509,12 @@ def parse_shape_spec(text: str) -> ShapeSpec:
             )
     if heads is not None and "h" not in sizes:
         sizes["h"] = heads
+    if show != "shape" and any(is_unknown(d) for d in _walk_dims(expr, result)):
+        raise ImageSpecError(
+            f"show={show} would give the unknown {UNKNOWN} away: "
+            "a spec with an unknown shows shapes only",
+            raw["show"][1],
+        )
     shape = _shape_of(expr, sizes)
     if shape is None:
         raise ImageSpecError("the spec has no matrix in it")
@@ -520,6 +551,16 @@ def _walk_dims(expr: Expr, result: Block | None) -> list[str]:
     if result is not None:
         dims.extend((result.rows, result.cols))
     return dims
+
+
+def has_unknown(spec: ImageSpec) -> bool:
+    """Whether an image asks for something: a ``?`` dimension of a shape, a ``?`` in a
+    formula. A built-in diagram never does."""
+    if isinstance(spec, ShapeSpec):
+        return any(is_unknown(d) for d in _walk_dims(spec.expr, spec.result))
+    if isinstance(spec, FormulaSpec):
+        return UNKNOWN in spec.source
+    return False
 
 
 def check_latex(source: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.core.actions import ButtonAction
+from bot.core.model import CardImage
 from bot.core.stats import StudyStats
 
 ReplyKind = Literal[
@@ -48,7 +49,12 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class CardView:
-    """A card as shown to a learner: the front, or the front and back."""
+    """A card as shown to a learner: the front, or the front and back.
+
+    Each side carries only its own image: a front view its ``front_image`` (the
+    question's, which asks for something), a view with the back its
+    ``back_image`` (the answer's). :attr:`image` is the one to show.
+    """
 
     card_id: str
     deck_title: str
@@ -58,8 +64,13 @@ class CardView:
     mnemonic: str | None = None
     notes: str | None = None
     typed_answer: str | None = None
-    image_kind: str | None = None
-    image_spec: str | None = None
+    front_image: CardImage | None = None
+    back_image: CardImage | None = None
+
+    @property
+    def image(self) -> CardImage | None:
+        """The image of the side shown: the back's once the back is shown, else the front's."""
+        return self.back_image if self.back is not None else self.front_image
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import NamedTuple
 
+from bot.core.imagespec import ImageSpec
+
 
 class CardStateKind(enum.IntEnum):
     """A card's place in a learner's schedule (FSRS states plus New)."""
@@ -131,6 +133,24 @@ class Prompt:
 
 
 @dataclass(frozen=True, slots=True)
+class CardImage:
+    """An image a card shows on one side, as its deck file gives it.
+
+    Attributes:
+        kind: ``shape``, ``formula`` or ``diagram``.
+        spec: what follows the kind (what the renderer draws).
+    """
+
+    kind: str
+    spec: str
+
+    @classmethod
+    def of(cls, spec: ImageSpec | None) -> CardImage | None:
+        """The image of a parsed spec (None for none)."""
+        return None if spec is None else cls(spec.kind, spec.source)
+
+
+@dataclass(frozen=True, slots=True)
 class CardInfo:
     """What the study loop needs to show a card (content from the deck catalogue)."""
 
@@ -143,8 +163,10 @@ class CardInfo:
     tags: tuple[str, ...] = ()
     mnemonic: str | None = None
     notes: str | None = None
-    image_kind: str | None = None
-    image_spec: str | None = None
+    #: Shown with the question; it asks for something (``?``).
+    front_image: CardImage | None = None
+    #: Shown with the answer.
+    back_image: CardImage | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,7 @@ class Renderer(Protocol):
     """
 
     async def card_image(self, kind: str | None, spec: str | None) -> RenderedImage | None:
-        """The image of a card (``CardView.image_kind`` / ``image_spec``).
+        """The image of one side of a card (a :class:`~bot.core.model.CardImage`'s kind and spec).
 
         Returns None when the card has no image, or when it cannot be drawn (the
         failure is logged; ``studybot decks check`` reports such specs). Show

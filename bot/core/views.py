@@ -11,7 +11,12 @@ from bot.core.model import RATING_NAMES, CardInfo
 
 
 def card_view(card: CardInfo, *, back: bool, typed: str | None = None) -> CardView:
-    """The card as shown: front only, or front and back (with mnemonic, notes, typed answer)."""
+    """The card as shown: front only, or front and back (with mnemonic, notes, typed answer).
+
+    The front comes with the front's image only, the back with the back's image only:
+    an image never shows the answer beside the question, and a back never passes off
+    the question's image as its own.
+    """
     return CardView(
         card_id=card.id,
         deck_title=card.deck_title,
@@ -21,8 +26,8 @@ def card_view(card: CardInfo, *, back: bool, typed: str | None = None) -> CardVi
         mnemonic=card.mnemonic if back else None,
         notes=card.notes if back else None,
         typed_answer=typed if back else None,
-        image_kind=card.image_kind,
-        image_spec=card.image_spec,
+        front_image=None if back else card.front_image,
+        back_image=card.back_image if back else None,
     )
 
 

@@ -2,9 +2,13 @@
 
 - :func:`check_images`: every image of a deck set that cannot be drawn, as deck errors
   (``studybot decks check`` adds them to its report).
-- :func:`render_card`: ``studybot render CARD_ID -o FILE.png``.
+- :func:`render_card`: ``studybot render CARD_ID -o FILE.png``, the card's images.
 - :func:`prerender`: ``studybot decks render``, fills the disk cache.
 - :func:`gallery`: ``studybot decks gallery -o DIR``, every image plus an index.html.
+
+A card has up to two images: the front's (``front-image:``, shown with the
+question) and the back's (``image:``, shown with the answer). Each of these
+helpers handles both and says which side an image belongs to.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.core.decks import CardDef, Deck, DeckError, DeckSet
-from bot.core.imagespec import DiagramSpec, FormulaSpec, ShapeSpec
+from bot.core.decks import IMAGE_KEYS, CardDef, Deck, DeckError, DeckSet, ImageSide
+from bot.core.imagespec import DiagramSpec, FormulaSpec, ImageSpec, ShapeSpec
 from bot.core.rendering import RenderedImage, RenderError
 from bot.deckfiles import load_decks
 from bot.render.cache import DiskCache, cache_key
@@ -34,25 +38,25 @@ __all__ = ["check_images", "gallery", "image_line", "prerender", "render_card"]
 
 log = logging.getLogger(__name__)
 
+#: The key that gives each side's image in a deck file.
+_KEY_OF: dict[ImageSide, str] = {side: key for key, side in IMAGE_KEYS.items()}
 
-def image_line(deck: Deck, card: CardDef) -> int:
-    """The line of a card's ``image:`` key in its deck file (the card's line if not found)."""
+
+def image_line(deck: Deck, card: CardDef, side: ImageSide = "back") -> int:
+    """The line of a card's ``image:`` key (``front-image:`` for the front) in its deck
+    file (the card's line if not found)."""
     try:
         lines = Path(deck.path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return card.line
+    key = re.compile(rf"^\s*{re.escape(_KEY_OF[side])}\s*:", re.IGNORECASE)
     for no in range(max(card.line, 1), len(lines) + 1):
         text = lines[no - 1]
         if no > card.line and (text.startswith("## ") or text.startswith("### ")):
             break
-        if re.match(r"^\s*image\s*:", text, re.IGNORECASE):
+        if key.match(text):
             return no
     return card.line
-
-
-def _problem(card: CardDef, style: Style) -> str | None:
-    """Why a card's image cannot be drawn, or None."""
-    return _spec_problem(card.image, style)
 
 
 def _spec_problem(spec: object, style: Style) -> str | None:
@@ -83,18 +87,19 @@ def check_images(deck_set: DeckSet, style: Style = DEFAULT_STYLE) -> list[DeckEr
 
     Formulas are parsed by mathtext; shapes and built-in diagrams are laid
     out (and shape labels parsed), which is where a spec that parses can
-    still fail. Each error
-    names the card id and points at the card's ``image:`` line.
+    still fail. Each error names the card id (and the side, for a front
+    image) and points at the card's ``image:`` or ``front-image:`` line.
     """
     errors: list[DeckError] = []
     for deck in deck_set.decks:
         for card in deck.cards:
-            if card.image is None:
-                continue
-            problem = _problem(card, style)
-            if problem is not None:
+            for side, spec in card.images():
+                problem = _spec_problem(spec, style)
+                if problem is None:
+                    continue
+                where = _which(card.id, side)
                 errors.append(
-                    DeckError(deck.path, image_line(deck, card), f"card '{card.id}': {problem}")
+                    DeckError(deck.path, image_line(deck, card, side), f"{where}: {problem}")
                 )
     for challenge_set in deck_set.challenge_sets:
         for challenge in challenge_set.challenges:
@@ -107,15 +112,24 @@ def check_images(deck_set: DeckSet, style: Style = DEFAULT_STYLE) -> list[DeckEr
     return errors
 
 
+def _which(card_id: str, side: ImageSide) -> str:
+    """How messages name a card's image: ``card 'x'`` for the back's (the usual one),
+    ``card 'x' (front)`` for the front's."""
+    return f"card '{card_id}'" if side == "back" else f"card '{card_id}' (front)"
+
+
 def _image_cards(deck_set: DeckSet) -> list[tuple[Deck, CardDef]]:
-    return [(d, c) for d in deck_set.decks for c in d.cards if c.image is not None]
+    return [(d, c) for d in deck_set.decks for c in d.cards if c.images()]
 
 
-def _render(card: CardDef, style: Style) -> RenderedImage:
-    assert card.image is not None
-    kind, spec = card.image.kind, card.image.source
-    data, width, height = render_card_image(kind, spec, style)
-    return RenderedImage(data, width, height, cache_key(kind, spec, style))
+def _render(spec: ImageSpec, style: Style) -> RenderedImage:
+    data, width, height = render_card_image(spec.kind, spec.source, style)
+    return RenderedImage(data, width, height, cache_key(spec.kind, spec.source, style))
+
+
+def _front_path(out: Path) -> Path:
+    """Where ``render`` writes a card's front image: ``qkt.png`` -> ``qkt.front.png``."""
+    return out.with_name(f"{out.stem}.front{out.suffix or '.png'}")
 
 
 def _report_deck_errors(deck_set: DeckSet, err: TextIO) -> None:
@@ -132,11 +146,12 @@ def render_card(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """Write one card's image to ``out`` (``studybot render CARD_ID -o FILE.png``).
+    """Write one card's images (``studybot render CARD_ID -o FILE.png``): the back's to
+    ``out``, the front's beside it (``FILE.front.png``).
 
     Returns:
-        0 when written; 1 when the card does not exist, has no image or cannot
-        be drawn (the reason, with the card id, goes to stderr).
+        0 when written; 1 when the card does not exist, has no image or one of its
+        images cannot be drawn (the reason, with the card id, goes to stderr).
     """
     o, e = stdout or sys.stdout, stderr or sys.stderr
     deck_set = load_decks(deck_paths)
@@ -149,26 +164,37 @@ def render_card(
         print(f"studybot: no card '{card_id}' in {where}{hint}", file=e)
         _report_deck_errors(deck_set, e)
         return 1
-    if card.image is None:
+    images = card.images()
+    if not images:
         related = [err for err in deck_set.errors if f"'{card_id}'" in err.message]
         if related:
             for err in related:
                 print(f"studybot: {err}", file=e)
         else:
-            print(f"studybot: card '{card_id}' has no image (add an 'image:' line)", file=e)
+            print(
+                f"studybot: card '{card_id}' has no image (add an 'image:' line, shown with "
+                "the answer, or a 'front-image:' line, shown with the question)",
+                file=e,
+            )
         return 1
-    try:
-        image = _render(card, style)
-    except RenderError as exc:
-        print(f"studybot: card '{card_id}': {exc}", file=e)
-        return 1
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(image.data)
-    except OSError as exc:
-        print(f"studybot: cannot write {out}: {exc.strerror or exc}", file=e)
-        return 1
-    print(f"{out}: {image.width}x{image.height} px, {len(image.data)} bytes", file=o)
+    drawn: list[tuple[ImageSide, Path, RenderedImage]] = []
+    for side, spec in images:
+        try:
+            image = _render(spec, style)
+        except RenderError as exc:
+            where = _which(card_id, side)
+            print(f"studybot: {where}: {exc}", file=e)
+            return 1
+        drawn.append((side, out if side == "back" else _front_path(out), image))
+    for side, path, image in drawn:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(image.data)
+        except OSError as exc:
+            print(f"studybot: cannot write {path}: {exc.strerror or exc}", file=e)
+            return 1
+        size = f"{image.width}x{image.height} px, {len(image.data)} bytes"
+        print(f"{path}: {size}" + ("" if side == "back" else " (front image)"), file=o)
     return 0
 
 
@@ -192,23 +218,24 @@ def prerender(
     rendered = cached = failed = 0
     seen: set[str] = set()
     for _deck, card in _image_cards(deck_set):
-        assert card.image is not None
-        key = cache_key(card.image.kind, card.image.source, style)
-        if key in seen or disk.path(key).exists():
-            cached += 1
+        for side, spec in card.images():
+            key = cache_key(spec.kind, spec.source, style)
+            if key in seen or disk.path(key).exists():
+                cached += 1
+                seen.add(key)
+                continue
+            try:
+                image = _render(spec, style)
+            except RenderError as exc:
+                where = _which(card.id, side)
+                print(f"{where}: {exc}", file=e)
+                failed += 1
+                continue
+            if disk.put(image) is None:
+                print(f"cannot write to {cache_dir}", file=e)
+                return 1
             seen.add(key)
-            continue
-        try:
-            image = _render(card, style)
-        except RenderError as exc:
-            print(f"card '{card.id}': {exc}", file=e)
-            failed += 1
-            continue
-        if disk.put(image) is None:
-            print(f"cannot write to {cache_dir}", file=e)
-            return 1
-        seen.add(key)
-        rendered += 1
+            rendered += 1
     print(f"{cache_dir}: {rendered} rendered, {cached} already cached, {failed} failed", file=o)
     return 1 if failed else 0
 
@@ -229,6 +256,7 @@ figure {{ margin: 1.5rem 0 2.5rem; background: #fff; border: 1px solid #ddd;
 figure img {{ max-width: 100%; height: auto; border: 1px solid #eee; }}
 .front {{ white-space: pre-wrap; margin: .5rem 0 1rem; }}
 .meta, .spec, .alt {{ color: #5f6670; font-size: .9rem; }}
+.side {{ font-weight: 600; margin: 1rem 0 .4rem; }}
 .spec {{ font-family: ui-monospace, monospace; overflow-wrap: anywhere; }}
 .error {{ color: #b00020; }}
 </style>
@@ -236,6 +264,11 @@ figure img {{ max-width: 100%; height: auto; border: 1px solid #eee; }}
 <body>
 <h1>Deck images ({count} cards)</h1>
 """
+
+_SIDE_LABELS: dict[str, str] = {
+    "front": "Front image, shown with the question",
+    "back": "Back image, shown with the answer",
+}
 
 
 def gallery(
@@ -248,6 +281,9 @@ def gallery(
 ) -> int:
     """Write every card image and an ``index.html`` showing them with their card fronts.
 
+    Each image is labelled with its side: the front's (``front/<card id>.png``) is
+    shown with the question, the back's (``<card id>.png``) with the answer.
+
     Returns 0 when every image was drawn, 1 otherwise (failures are listed in
     the page and on stderr, with their card ids).
     """
@@ -257,45 +293,47 @@ def gallery(
     cards = _image_cards(deck_set)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        if any(c.front_image is not None for _, c in cards):
+            (out_dir / "front").mkdir(exist_ok=True)
     except OSError as exc:
         print(f"studybot: cannot create {out_dir}: {exc.strerror or exc}", file=e)
         return 1
     parts = [_PAGE_HEAD.format(count=len(cards))]
-    failed = 0
+    written = failed = 0
     current_deck: str | None = None
+    esc = html.escape
     for deck, card in cards:
-        assert card.image is not None
         if deck.id != current_deck:
             current_deck = deck.id
-            parts.append(
-                f"<h2>{html.escape(deck.title)} <small>({html.escape(deck.id)})</small></h2>"
-            )
-        esc = html.escape
+            parts.append(f"<h2>{esc(deck.title)} <small>({esc(deck.id)})</small></h2>")
         parts.append(f'<figure id="{esc(card.id)}">')
         parts.append(f"<h3>{esc(card.title)}</h3>")
         parts.append(f'<div class="meta">{esc(card.id)} · {esc(deck.path)}:{card.line}</div>')
         parts.append(f'<div class="front">{esc(card.front)}</div>')
-        try:
-            image = _render(card, style)
-            name = f"{card.id}.png"
-            (out_dir / name).write_bytes(image.data)
-            alt = image_alt_text(card.image.kind, card.image.source)
-            parts.append(
-                f'<img src="{esc(name)}" width="{image.width}" height="{image.height}" '
-                f'alt="{esc(alt)}" loading="lazy">'
-            )
-        except RenderError as exc:
-            failed += 1
-            print(f"card '{card.id}': {exc}", file=e)
-            parts.append(f'<p class="error">cannot draw it: {esc(str(exc))}</p>')
-        except OSError as exc:
-            print(f"studybot: cannot write to {out_dir}: {exc.strerror or exc}", file=e)
-            return 1
-        parts.append(
-            f'<div class="spec">image: {esc(card.image.kind)} {esc(card.image.source)}</div>'
-        )
-        if isinstance(card.image, FormulaSpec):
-            parts.append(f'<div class="alt">text: {esc(formula_fallback(card.image.source))}</div>')
+        for side, spec in card.images():
+            parts.append(f'<div class="side">{_SIDE_LABELS[side]}</div>')
+            name = f"{card.id}.png" if side == "back" else f"front/{card.id}.png"
+            where = _which(card.id, side)
+            try:
+                image = _render(spec, style)
+                (out_dir / name).write_bytes(image.data)
+                written += 1
+                alt = image_alt_text(spec.kind, spec.source)
+                parts.append(
+                    f'<img src="{esc(name)}" width="{image.width}" height="{image.height}" '
+                    f'alt="{esc(alt)}" loading="lazy">'
+                )
+            except RenderError as exc:
+                failed += 1
+                print(f"{where}: {exc}", file=e)
+                parts.append(f'<p class="error">cannot draw it: {esc(str(exc))}</p>')
+            except OSError as exc:
+                print(f"studybot: cannot write to {out_dir}: {exc.strerror or exc}", file=e)
+                return 1
+            key = _KEY_OF[side]
+            parts.append(f'<div class="spec">{key}: {esc(spec.kind)} {esc(spec.source)}</div>')
+            if isinstance(spec, FormulaSpec):
+                parts.append(f'<div class="alt">text: {esc(formula_fallback(spec.source))}</div>')
         parts.append("</figure>")
     parts.append("</body>\n</html>\n")
     index = out_dir / "index.html"
@@ -304,5 +342,5 @@ def gallery(
     except OSError as exc:
         print(f"studybot: cannot write {index}: {exc.strerror or exc}", file=e)
         return 1
-    print(f"{index}: {len(cards) - failed} images, {failed} failed", file=o)
+    print(f"{index}: {written} images, {failed} failed", file=o)
     return 1 if failed else 0

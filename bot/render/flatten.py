@@ -67,7 +67,7 @@ class Row:
         result: the block after ``=`` (unnamed, of the spec's shape, when the
             spec declares none).
         masked: the result is drawn causally masked (``mask=causal`` or
-            ``mask(...)``, and a square result).
+            ``mask(...)``, and a square result whose shape is not asked for).
         funcs: the functions applied, outermost first.
         sources: each block a highlight runs through, with its highlight.
         concat: the block inside ``concat_heads`` and its head count, if any.
@@ -96,9 +96,14 @@ def flatten(spec: ShapeSpec) -> Row:
     fl = _Flattener(spec)
     fl.add(spec.expr, spec.highlight)
     result = spec.result or Block("", spec.shape[0], spec.shape[1])
-    masked = (spec.mask == "causal" or _has_call(spec.expr, "mask")) and resolve_dim(
-        result.rows, spec.sizes, spec.heads
-    ).size == resolve_dim(result.cols, spec.sizes, spec.heads).size
+    rows = resolve_dim(result.rows, spec.sizes, spec.heads)
+    cols = resolve_dim(result.cols, spec.sizes, spec.heads)
+    # A result whose shape is asked for has no cells to mask.
+    masked = (
+        (spec.mask == "causal" or _has_call(spec.expr, "mask"))
+        and not (rows.unknown or cols.unknown)
+        and rows.size == cols.size
+    )
     fl.items.append(Item("glyph", text="$=$", glyph_kind="equals"))
     fl.items.append(Item("block", block=result, highlight=spec.highlight, is_result=True))
     return Row(

@@ -5,7 +5,10 @@ into blocks, operator glyphs, brackets and notes placed on a canvas, in
 pixels, with the origin at the bottom left (matplotlib's data coordinates).
 Blocks are drawn to scale: one cell of every block has the same size, so a
 block's width and height are proportional to its numeric column and row
-counts. ``bot/render/shapes.py`` draws a layout; tests check it directly.
+counts. A dimension the learner is asked for (``?``) is drawn at a neutral
+size instead (:func:`~bot.render.notation.neutral_cells`), so the picture
+never answers its question. ``bot/render/shapes.py`` draws a layout; tests
+check it directly.
 
 It runs four pure passes, each giving the next what it needs:
 
@@ -27,7 +30,7 @@ from typing import Final, Literal
 from bot.core.imagespec import Block, ShapeSpec
 from bot.render.evaluate import Matrix, evaluate
 from bot.render.flatten import Item, Row, flatten, notes_for
-from bot.render.notation import Dim, resolve_dim
+from bot.render.notation import Dim, neutral_cells, resolve_dim
 from bot.render.style import DEFAULT_STYLE, Style, is_weight, role_of
 
 __all__ = [
@@ -332,7 +335,8 @@ def item_dims(row: Row, spec: ShapeSpec) -> tuple[ItemDims, float]:
         (rows, columns) for each item (None for glyphs and brackets), and the
         unit: 1.0, or spec cells per drawn cell when the biggest dimension has
         more than 32 cells (each :class:`~bot.render.notation.Dim` then has its
-        ``drawn`` cells, in proportion).
+        ``drawn`` cells, in proportion). Unknown dimensions take no part in the
+        scale and get :func:`~bot.render.notation.neutral_cells`.
     """
     dims: list[tuple[Dim, Dim] | None] = []
     for item in row.items:
@@ -346,7 +350,8 @@ def item_dims(row: Row, spec: ShapeSpec) -> tuple[ItemDims, float]:
             dims.append(None)
 
     # Huge matrices (d_model = 512) are drawn scaled down, keeping proportions.
-    biggest = max(max(d[0].size, d[1].size) for d in dims if d is not None)
+    sides = [x for d in dims if d is not None for x in d]
+    biggest = max((x.size for x in sides if not x.unknown), default=1)
     unit = biggest / _MAX_CELLS if biggest > _MAX_CELLS else 1.0
     if unit > 1:
         dims = [
@@ -358,6 +363,14 @@ def item_dims(row: Row, spec: ShapeSpec) -> tuple[ItemDims, float]:
             )
             for d in dims
         ]
+    if any(x.unknown for x in sides):
+        known = {x.cells for d in dims if d is not None for x in d if not x.unknown}
+        neutral = neutral_cells(known)
+
+        def fill(x: Dim) -> Dim:
+            return replace(x, size=neutral, drawn=0) if x.unknown else x
+
+        dims = [None if d is None else (fill(d[0]), fill(d[1])) for d in dims]
     return tuple(dims), unit
 
 
@@ -466,6 +479,8 @@ def place(
             bx = x + widths.row_label + (span - bw) / 2
             name = item.block.label
             highlight = item.highlight
+            if highlight is not None and (rows if highlight[0] == "row" else cols).unknown:
+                highlight = None  # no row or column of a side whose length is asked for
             if highlight is not None and unit > 1:
                 highlight = (highlight[0], int(highlight[1] / unit))
             blocks.append(

@@ -3,16 +3,20 @@
 Matrix names and dimensions become mathtext (:func:`math_name`,
 :func:`dim_math`), and a dimension such as ``d_model/h`` gets its number of
 cells from the spec's example sizes, or a default guess (:func:`resolve_dim`,
-which gives a :class:`Dim`).
+which gives a :class:`Dim`). A dimension the learner is asked for (``?``) has no
+size of its own: the layout gives it a neutral one (:func:`neutral_cells`).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
-__all__ = ["Dim", "dim_math", "math_name", "resolve_dim"]
+from bot.core.imagespec import is_unknown
+
+__all__ = ["Dim", "dim_math", "math_name", "neutral_cells", "resolve_dim"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +29,15 @@ class Dim:
         known: True when the size comes from the spec (a literal or example
             sizes for every name in it); False for a default guess.
         drawn: cells drawn when the diagram is scaled down (0: ``size`` cells).
+        unknown: the learner is asked for it (``?``): its size is a neutral one, not
+            the real one, and it is labelled ``?``.
     """
 
     symbol: str
     size: int
     known: bool
     drawn: int = 0
+    unknown: bool = False
 
     @property
     def cells(self) -> int:
@@ -92,7 +99,13 @@ def _default_size(name: str, heads: int | None) -> int:
 
 
 def resolve_dim(symbol: str, sizes: dict[str, int], heads: int | None = None) -> Dim:
-    """The numeric size of a dimension, from the spec's example sizes or a default."""
+    """The numeric size of a dimension, from the spec's example sizes or a default.
+
+    An unknown dimension (``?``, ``h*?``) gets size 1 and ``unknown`` set: the layout
+    gives it its neutral size.
+    """
+    if is_unknown(symbol):
+        return Dim(symbol, 1, known=False, unknown=True)
     known = True
 
     def value(name: str) -> float:
@@ -113,3 +126,21 @@ def resolve_dim(symbol: str, sizes: dict[str, int], heads: int | None = None) ->
         total += acc
     size = max(1, round(total))
     return Dim(symbol, size, known and math.isclose(total, size))
+
+
+def neutral_cells(known: Collection[int]) -> int:
+    """The cells drawn for a dimension the learner is asked for (``?``).
+
+    Every unknown dimension of a diagram gets the same size, about halfway between
+    the smallest and the largest known one and equal to none of them, so its size
+    says nothing about the answer.
+
+    Args:
+        known: the cells drawn for the diagram's known dimensions.
+    """
+    if not known:
+        return 3
+    cells = max(2, round((min(known) + max(known)) / 2))
+    while cells in known:
+        cells += 1
+    return cells

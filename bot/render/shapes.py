@@ -8,7 +8,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
-from bot.core.imagespec import ShapeSpec
+from bot.core.imagespec import UNKNOWN, ShapeSpec
 from bot.render.canvas import Png, measure_text, new_canvas, pt, to_png
 from bot.render.layout import BlockBox, Paren, ShapeLayout, layout_shape
 from bot.render.style import DEFAULT_STYLE, Style, shade, tint
@@ -170,12 +170,13 @@ def _draw_block(ax: Axes, b: BlockBox, layout: ShapeLayout, style: Style) -> Non
                     zorder=6,
                 )
 
-    # Grid lines between cells (not when a huge matrix is drawn scaled down).
+    # Grid lines between cells (not when a huge matrix is drawn scaled down), and none
+    # across a side whose length is asked for: its cells would count out the answer.
     if c >= 6 and b.rows.cells == b.rows.size and b.cols.cells == b.cols.size:
         lw = 1.4 if c >= 16 else 0.8
-        for j in range(1, cols):
+        for j in range(1, cols if not b.cols.unknown else 0):
             ax.plot([b.x + j * c] * 2, [b.y, b.top], color=style.grid, lw=lw, zorder=4)
-        for i in range(1, rows):
+        for i in range(1, rows if not b.rows.unknown else 0):
             ax.plot([b.x, b.x + b.width], [b.y + i * c] * 2, color=style.grid, lw=lw, zorder=4)
 
     # Head bands and row bands.
@@ -203,18 +204,31 @@ def _draw_block(ax: Axes, b: BlockBox, layout: ShapeLayout, style: Style) -> Non
             ax.plot([b.x, b.x + b.width], [yk, yk], color=edge, lw=2.5, zorder=5)
 
     # Outline and labels.
+    asked = b.rows.unknown or b.cols.unknown
     ax.add_patch(
         Rectangle(
             (b.x, b.y),
             b.width,
             b.height,
             fill=False,
-            ec=edge,
-            lw=3.0 if b.is_result else 2.4,
-            ls=(0, (5, 3)) if b.weight else "-",
+            ec=edge if not asked else style.unknown,
+            lw=3.0 if b.is_result or asked else 2.4,
+            ls=(0, (5, 3)) if b.weight or asked else "-",
             zorder=7,
         )
     )
+    if b.rows.unknown and b.cols.unknown:
+        ax.text(
+            b.center_x,
+            b.y + b.height / 2,
+            "?",
+            ha="center",
+            va="center",
+            fontsize=pt(min(style.op_px * 1.3, b.height * 0.6, b.width * 0.8), style),
+            color=style.unknown,
+            fontweight="bold",
+            zorder=8,
+        )
     if b.label:
         ax.text(
             b.center_x,
@@ -225,25 +239,45 @@ def _draw_block(ax: Axes, b: BlockBox, layout: ShapeLayout, style: Style) -> Non
             fontsize=pt(style.label_px, style),
             color=shade(hue, 0.15),
         )
+    if b.cols.symbol == UNKNOWN:
+        _unknown_label(ax, b.center_x, b.y - 8, "center", "top", style)
+    else:
+        ax.text(
+            b.center_x,
+            b.y - 10,
+            b.cols.label,
+            ha="center",
+            va="top",
+            fontsize=pt(style.dim_px, style),
+            color=style.muted if not b.cols.unknown else style.unknown,
+        )
+    if b.rows.symbol == UNKNOWN:
+        _unknown_label(ax, b.x - 8, b.y + b.height / 2, "right", "center", style)
+    else:
+        ax.text(
+            b.x - 10,
+            b.y + b.height / 2,
+            b.rows.label,
+            ha="center",
+            va="bottom",
+            rotation=90,
+            rotation_mode="anchor",
+            fontsize=pt(style.dim_px, style),
+            color=style.muted if not b.rows.unknown else style.unknown,
+        )
+
+
+def _unknown_label(ax: Axes, x: float, y: float, ha: str, va: str, style: Style) -> None:
+    """The ``?`` of a side whose length is asked for: upright, bold, in the unknown's colour."""
     ax.text(
-        b.center_x,
-        b.y - 10,
-        b.cols.label,
-        ha="center",
-        va="top",
-        fontsize=pt(style.dim_px, style),
-        color=style.muted,
-    )
-    ax.text(
-        b.x - 10,
-        b.y + b.height / 2,
-        b.rows.label,
-        ha="center",
-        va="bottom",
-        rotation=90,
-        rotation_mode="anchor",
-        fontsize=pt(style.dim_px, style),
-        color=style.muted,
+        x,
+        y,
+        UNKNOWN,
+        ha=ha,
+        va=va,
+        fontsize=pt(style.dim_px * 1.3, style),
+        fontweight="bold",
+        color=style.unknown,
     )
 
 

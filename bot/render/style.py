@@ -56,6 +56,8 @@ class Style:
     muted: str = "#5f6670"
     grid: str = "#ffffff"
     masked: str = "#c9c9c9"
+    #: What a front image asks for (a ``?`` dimension): its outline and its ``?``.
+    unknown: str = "#d6336c"
     label_px: int = 38
     dim_px: int = 26
     op_px: int = 46

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, exists, func, insert, or_, select, update
 
 from bot.core.decks import CardDef, Deck
-from bot.core.model import CardInfo, DeckInfo, SyncReport
+from bot.core.model import CardImage, CardInfo, DeckInfo, SyncReport
 from bot.storage.tables import card_tags, cards, decks
 
 
@@ -27,9 +27,12 @@ def _card_hash(card: CardDef, deck_position: int) -> str:
         card.difficulty,
         ",".join(card.tags),
         ",".join(card.related),
-        card.image.kind if card.image else "",
-        card.image.source if card.image else "",
+        card.back_image.kind if card.back_image else "",
+        card.back_image.source if card.back_image else "",
     ]
+    if card.front_image is not None:
+        # Only when there is one: the hashes of cards without one stay as they were.
+        parts.extend((card.front_image.kind, card.front_image.source))
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -45,6 +48,8 @@ _CARD = (
         cards.c.notes,
         cards.c.image_kind,
         cards.c.image_spec,
+        cards.c.front_image_kind,
+        cards.c.front_image_spec,
     )
     .join(decks, decks.c.id == cards.c.deck_id)
     .where(cards.c.id == bindparam("card_id"))
@@ -54,6 +59,10 @@ _CARD_TAGS = (
     .where(card_tags.c.card_id == bindparam("card_id"))
     .order_by(card_tags.c.tag)
 )
+
+
+def _image(kind: str | None, spec: str | None) -> CardImage | None:
+    return CardImage(kind, spec) if kind and spec else None
 
 
 class SqlCatalogue:
@@ -69,11 +78,23 @@ class SqlCatalogue:
         """A card's content; served from the per-process cache once read."""
         if card_id in self.cache:
             return self.cache[card_id]
-        row = self.conn.execute(_CARD, {"card_id": card_id}).mappings().first()
+        row = self.conn.execute(_CARD, {"card_id": card_id}).first()
         info: CardInfo | None = None
         if row is not None:
             tags = self.conn.execute(_CARD_TAGS, {"card_id": card_id}).scalars()
-            info = CardInfo(**row, tags=tuple(tags))
+            info = CardInfo(
+                id=row.id,
+                deck_id=row.deck_id,
+                deck_title=row.deck_title,
+                title=row.title,
+                front=row.front,
+                back=row.back,
+                tags=tuple(tags),
+                mnemonic=row.mnemonic,
+                notes=row.notes,
+                front_image=_image(row.front_image_kind, row.front_image_spec),
+                back_image=_image(row.image_kind, row.image_spec),
+            )
             self.cache[card_id] = info  # absent cards are not cached: a sync may add them
         return info
 
@@ -167,8 +188,10 @@ class SqlCatalogue:
                     "notes": card.notes,
                     "difficulty": card.difficulty,
                     "related": ",".join(card.related),
-                    "image_kind": card.image.kind if card.image else None,
-                    "image_spec": card.image.source if card.image else None,
+                    "image_kind": card.back_image.kind if card.back_image else None,
+                    "image_spec": card.back_image.source if card.back_image else None,
+                    "front_image_kind": card.front_image.kind if card.front_image else None,
+                    "front_image_spec": card.front_image.source if card.front_image else None,
                     "content_hash": digest,
                     "updated_at": now,
                     "retired_at": None,

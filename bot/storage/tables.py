@@ -175,8 +175,12 @@ cards = Table(
     Column("notes", Text),
     Column("difficulty", String(8), nullable=False),
     Column("related", Text, nullable=False, default=""),
+    # The back's image (``image:``), shown with the answer.
     Column("image_kind", String(8)),
     Column("image_spec", Text),
+    # The front's image (``front-image:``), shown with the question.
+    Column("front_image_kind", String(8)),
+    Column("front_image_spec", Text),
     Column("content_hash", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

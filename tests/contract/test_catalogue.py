@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.core.imagespec import FormulaSpec
-from bot.core.model import CardInfo, DeckInfo
-from bot.core.ports import Database
+from bot.core.decks import Deck
+from bot.core.imagespec import FormulaSpec, parse_shape_spec
+from bot.core.model import CardImage, CardInfo, DeckInfo, SyncReport
+from bot.core.ports import Database, Tx
 from bot.deckfiles import load_decks
 from tests.contract.helpers import DAY, T0, add_learner, review_state, save_states, sync
 from tests.fakes.decks import make_card, make_deck
@@ -77,7 +78,8 @@ async def test_card_content(db: Database) -> None:
         tags=("scaling", "attention"),
         mnemonic="Shrink before you squash",
         notes="Vaswani et al. 2017",
-        image=FormulaSpec(r"\frac{QK^T}{\sqrt{d_k}}"),
+        front_image=FormulaSpec(r"\frac{QK^T}{?}"),
+        back_image=FormulaSpec(r"\frac{QK^T}{\sqrt{d_k}}"),
     )
     await sync(db, make_deck("attention", [card], title="Attention"))
     assert await db.run(lambda tx: tx.catalogue.card("attn-1")) == CardInfo(
@@ -90,15 +92,41 @@ async def test_card_content(db: Database) -> None:
         tags=("attention", "scaling"),
         mnemonic="Shrink before you squash",
         notes="Vaswani et al. 2017",
-        image_kind="formula",
-        image_spec=r"\frac{QK^T}{\sqrt{d_k}}",
+        front_image=CardImage("formula", r"\frac{QK^T}{?}"),
+        back_image=CardImage("formula", r"\frac{QK^T}{\sqrt{d_k}}"),
     )
     plain = make_card("p")
     await sync(db, make_deck("attention", [card, plain], title="Attention"))
     found = await db.run(lambda tx: tx.catalogue.card("p"))
     assert found is not None
-    assert (found.tags, found.mnemonic, found.notes, found.image_kind) == ((), None, None, None)
+    assert (found.tags, found.mnemonic, found.notes) == ((), None, None)
+    assert (found.front_image, found.back_image) == (None, None)
     assert await db.run(lambda tx: tx.catalogue.card("missing")) is None
+
+
+async def test_a_sync_adds_changes_and_removes_a_front_image(db: Database) -> None:
+    """The front image is part of a card's content: a sync that changes only it updates
+    the card, and a card read before sees it."""
+    asked = parse_shape_spec("Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=6, d_k=4")
+    other = parse_shape_spec("X[n,d] @ W_K[?,?] -> K[n,d_k]")
+    shown = parse_shape_spec("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4")
+    await sync(db, make_deck("d", [make_card("a", back_image=shown)]))
+    before = await db.run(lambda tx: tx.catalogue.card("a"))
+    assert before is not None and before.front_image is None
+
+    seen: list[CardImage | None] = []
+    for front in (asked, other, None):
+        decks = [make_deck("d", [make_card("a", front_image=front, back_image=shown)])]
+
+        def work(tx: Tx, decks: list[Deck] = decks) -> SyncReport:
+            return tx.catalogue.sync(decks, T0)
+
+        report = await db.run(work)
+        assert (report.updated, report.unchanged) == (1, 0)
+        info = await db.run(lambda tx: tx.catalogue.card("a"))
+        assert info is not None and info.back_image == CardImage("shape", shown.source)
+        seen.append(info.front_image)
+    assert seen == [CardImage("shape", asked.source), CardImage("shape", other.source), None]
 
 
 async def test_a_read_card_changes_when_its_deck_file_does(db: Database) -> None:

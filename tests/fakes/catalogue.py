@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.core.decks import Deck
-from bot.core.model import CardInfo, DeckInfo, SyncReport
+from bot.core.model import CardImage, CardInfo, DeckInfo, SyncReport
 from tests.fakes.store import CardRow, DeckRow, FakeStore, utc
 
 
@@ -33,8 +33,8 @@ class FakeCatalogue:
             tags=tuple(sorted(set(c.tags))),
             mnemonic=c.mnemonic,
             notes=c.notes,
-            image_kind=c.image.kind if c.image else None,
-            image_spec=c.image.source if c.image else None,
+            front_image=CardImage.of(c.front_image),
+            back_image=CardImage.of(c.back_image),
         )
 
     def decks(self) -> list[DeckInfo]:

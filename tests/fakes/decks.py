@@ -20,7 +20,8 @@ def make_card(
     difficulty: Difficulty = "medium",
     mnemonic: str | None = None,
     notes: str | None = None,
-    image: ImageSpec | None = None,
+    front_image: ImageSpec | None = None,
+    back_image: ImageSpec | None = None,
 ) -> CardDef:
     """A :class:`CardDef` with readable defaults (front "Front of <id>", back "Back of <id>")."""
     return CardDef(
@@ -33,7 +34,8 @@ def make_card(
         difficulty=difficulty,
         mnemonic=mnemonic,
         notes=notes,
-        image=image,
+        front_image=front_image,
+        back_image=back_image,
     )
 
 

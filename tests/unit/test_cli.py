@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.deckfiles import load_decks
 
 ROOT = Path(__file__).resolve().parents[2]
 DECKS_DIR = ROOT / "decks"
@@ -133,12 +134,21 @@ def _assert_documented_shape(doc: dict[str, object]) -> None:
         assert isinstance(deck["path"], str)
         assert isinstance(deck["cards"], list)
         for card in deck["cards"]:
-            assert set(card) == {"id", "tags", "difficulty", "image"}
+            assert set(card) == {"id", "tags", "difficulty", "image", "front", "back", "images"}
             assert isinstance(card["id"], str)
             assert isinstance(card["tags"], list)
             assert all(isinstance(t, str) for t in card["tags"])
             assert card["difficulty"] in ("easy", "medium", "hard")
-            assert card["image"] in (None, "shape", "formula")
+            assert card["image"] in (None, "shape", "formula", "diagram")
+            assert isinstance(card["front"], str) and isinstance(card["back"], str)
+            assert isinstance(card["images"], list)
+            for image in card["images"]:
+                assert set(image) == {"side", "kind", "spec"}
+                assert image["side"] in ("front", "back")
+                assert image["kind"] in ("shape", "formula", "diagram")
+                assert isinstance(image["spec"], str)
+            back = [i["kind"] for i in card["images"] if i["side"] == "back"]
+            assert card["image"] == (back[0] if back else None), "image: the back's kind"
     for error in errors:
         assert set(error) == {"path", "line", "message"}
         assert isinstance(error["path"], str)
@@ -147,6 +157,7 @@ def _assert_documented_shape(doc: dict[str, object]) -> None:
 
 
 def test_json_for_good_decks(capsys: pytest.CaptureFixture[str]) -> None:
+    cards = load_decks([NATIVE]).decks[0].cards
     code, doc = _check_json(capsys, NATIVE)
     assert code == 0
     assert doc.pop("challenge_sets") == []
@@ -162,24 +173,76 @@ def test_json_for_good_decks(capsys: pytest.CaptureFixture[str]) -> None:
                         "tags": ["attention", "sample", "linear-algebra"],
                         "difficulty": "easy",
                         "image": None,
+                        "front": cards[0].front,
+                        "back": cards[0].back,
+                        "images": [],
                     },
                     {
                         "id": "native-qkt",
                         "tags": ["attention", "sample", "shapes"],
                         "difficulty": "hard",
                         "image": "shape",
+                        "front": "What is the shape of $QK^T$ for $n$ tokens?",
+                        "back": cards[1].back,
+                        "images": [
+                            {
+                                "side": "back",
+                                "kind": "shape",
+                                "spec": "Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4, "
+                                "highlight=row:2",
+                            }
+                        ],
                     },
                     {
                         "id": "native-deck.softmax-of-one-row",
                         "tags": ["attention", "sample"],
                         "difficulty": "medium",
                         "image": "formula",
+                        "front": "What does softmax do to a row of scores $s$?",
+                        "back": cards[2].back,
+                        "images": [
+                            {
+                                "side": "back",
+                                "kind": "formula",
+                                "spec": r"\mathrm{softmax}(s)_j = \frac{e^{s_j}}{\sum_k e^{s_k}}",
+                            }
+                        ],
                     },
                 ],
             }
         ],
         "errors": [],
     }
+
+
+def test_json_gives_each_card_its_sides_and_their_images(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    deck = tmp_path / "sides.md"
+    deck.write_text(
+        "# Sides\n\n## Both\nid: both\n"
+        "front-image: shape Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=6, d_k=4\n"
+        "image: formula QK^T\n\n### Front\nFill in the shapes.\n\n### Back\nThere.\n\n"
+        "## Front only\nid: front-only\nfront-image: formula \\mathrm{Attention}(Q,K,V) = ?\n"
+        "\n### Front\nWrite it.\n\n### Back\nsoftmax.\n",
+        encoding="utf-8",
+    )
+    code, doc = _check_json(capsys, deck)
+    assert code == 0
+    both, front_only = decks_of(doc)[0]["cards"]
+    assert (both["front"], both["back"], both["image"]) == (
+        "Fill in the shapes.",
+        "There.",
+        "formula",
+    )
+    assert both["images"] == [
+        {"side": "front", "kind": "shape", "spec": "Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=6, d_k=4"},
+        {"side": "back", "kind": "formula", "spec": "QK^T"},
+    ]
+    assert front_only["image"] is None
+    assert front_only["images"] == [
+        {"side": "front", "kind": "formula", "spec": r"\mathrm{Attention}(Q,K,V) = ?"}
+    ]
 
 
 def test_json_for_the_seed_deck(capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.core.decks import ID_RE, DeckError, lines_outside_fences, meta_line, slugify, split_list
-from bot.core.imagespec import ImageSpec, ImageSpecError, parse_image_spec
+from bot.core.imagespec import UNKNOWN, ImageSpec, ImageSpecError, has_unknown, parse_image_spec
 
 __all__ = [
     "CHALLENGE_KEYS",
@@ -426,6 +426,13 @@ def _finish(d: _Draft, set_id: str, err: Callable[[int, str], None]) -> Challeng
             image = parse_image_spec(value)
         except ImageSpecError as exc:
             err(line, f"bad image spec in {where}: {exc}")
+        if image is not None and has_unknown(image):
+            err(
+                line,
+                f"bad image spec in {where}: '{UNKNOWN}' marks an unknown, and a challenge's "
+                "image is shown with the reference",
+            )
+            image = None
 
     texts: dict[str, str] = {}
     for key in ("prompt", "reference"):

@@ -18,7 +18,7 @@ from bot.core.challenges.groups import (
 )
 from bot.core.learners import Posts
 from bot.core.messages import Announcement, CardView, Reply
-from bot.core.model import ChallengeRun, Learner, Submission
+from bot.core.model import CardImage, ChallengeRun, Learner, Submission
 from bot.core.outcomes import EXPIRED, AnswerForm, Outcome, notice, send
 from bot.core.ports import Tx
 from bot.core.views import button
@@ -224,8 +224,7 @@ def reference_view(challenge: ChallengeDef) -> CardView:
         title=challenge.title,
         front=challenge.prompt,
         back="\n\n".join(parts),
-        image_kind=challenge.image.kind if challenge.image else None,
-        image_spec=challenge.image.source if challenge.image else None,
+        back_image=CardImage.of(challenge.image),
     )
 
 

@@ -57,13 +57,16 @@ def format_reply(reply: Reply) -> str:
     card = reply.card
     if card is not None:
         parts.append(f"{RULE}\n{card.deck_title} · {card.title}")
-        if card.image_kind and card.image_spec:
-            parts.append(f"  [{card.image_kind}: {card.image_spec}]")
+        if card.front_image is not None:
+            parts.append(f"  [{card.front_image.kind}: {card.front_image.spec}]")
         parts.append(_indent(card.front))
         if card.back is not None:
             if card.typed_answer:
                 parts.append("Your answer:\n" + _indent(card.typed_answer))
-            parts.append("Answer:\n" + _indent(card.back))
+            parts.append("Answer:")
+            if card.back_image is not None:
+                parts.append(f"  [{card.back_image.kind}: {card.back_image.spec}]")
+            parts.append(_indent(card.back))
             if card.mnemonic:
                 parts.append("Mnemonic: " + card.mnemonic)
             if card.notes:

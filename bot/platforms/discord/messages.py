@@ -188,7 +188,11 @@ async def _part(
 async def card_embeds(
     card: CardView, kind: str, renderer: Renderer | None
 ) -> tuple[list[discord.Embed], list[RenderedImage]]:
-    """A card as embeds (the card, then any drawn tables) and the images they show."""
+    """A card as embeds (the card, then any drawn tables) and the images they show.
+
+    The card's embed shows the image of the side shown (the question's with the front,
+    the answer's with the back), or its text when it cannot be drawn.
+    """
     images: list[RenderedImage] = []
     extra: list[discord.Embed] = []
     front, front_image = await _part(card.front, renderer, images)
@@ -211,8 +215,8 @@ async def card_embeds(
     if picture is not None:
         images.insert(0, picture)
         embed.set_image(url=f"attachment://{picture.filename}")
-    else:
-        alt = image_alt_text(card.image_kind, card.image_spec)
+    elif card.image is not None:
+        alt = image_alt_text(card.image.kind, card.image.spec)
         if alt:
             embed.add_field(name="Figure", value=clip(f"`{alt}`", EMBED_FIELD), inline=False)
     if card.back is not None:

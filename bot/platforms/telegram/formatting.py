@@ -192,22 +192,33 @@ def split_html(markdown: str, first_limit: int, limit: int = TELEGRAM_MESSAGE) -
 
 
 def card_markdown(card: CardView, *, image_shown: bool) -> str:
-    """A card as markdown: title and deck, image text (when no photo), front, then the back."""
+    """A card as markdown: title and deck, front, then the back; the text of the shown
+    side's image goes with its side (above the front, or above the answer) when no photo
+    shows it."""
+    alt = "" if image_shown else _image_text(card)
     parts = [f"**{card.title}** · *{card.deck_title}*"]
-    if not image_shown:
-        alt = image_alt_text(card.image_kind, card.image_spec)
-        if alt:
-            parts.append(f"`{alt}`" if card.image_kind == "shape" and "`" not in alt else alt)
+    if card.back is None and alt:
+        parts.append(alt)
     parts.append(unwrap(card.front))
     if card.back is not None:
         if card.typed_answer:
             parts.append(f"**Your answer**\n{card.typed_answer}")
-        parts.append(f"**Answer**\n{unwrap(card.back)}")
+        answer = f"**Answer**\n{alt}\n\n" if alt else "**Answer**\n"
+        parts.append(answer + unwrap(card.back))
         if card.mnemonic:
             parts.append(f"**Mnemonic:** {unwrap(card.mnemonic)}")
         if card.notes:
             parts.append(f"**Notes**\n{unwrap(card.notes)}")
     return "\n\n".join(p.strip("\n") for p in parts if p.strip())
+
+
+def _image_text(card: CardView) -> str:
+    """The text that stands in for the shown side's image ("" without one)."""
+    image = card.image
+    if image is None:
+        return ""
+    alt = image_alt_text(image.kind, image.spec)
+    return f"`{alt}`" if alt and image.kind == "shape" and "`" not in alt else alt
 
 
 def reply_markdown(reply: Reply, *, image_shown: bool = False) -> str:

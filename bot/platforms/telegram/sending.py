@@ -6,6 +6,11 @@ start of the text as its caption, the rest of the text split under Telegram's
 limits, then any further photos; the buttons go on the last part. Drawn images
 are uploaded once and sent again by their Telegram file id. The tapped message
 of a button can be edited into a reply, or closed with a note.
+
+A card shows the image of the side it shows: the question's with the front, the
+answer's with the back. Revealing a card whose back has an image turns the tapped
+photo into that image (or, under a text front, sends it with the back); a back
+without one keeps the question's photo and only its caption changes.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardMarkup,
     InputFile,
+    InputMediaPhoto,
     LinkPreviewOptions,
     Message,
 )
@@ -54,6 +60,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+R = TypeVar("R", Message, Message | bool)
 
 #: Attempts of a request that failed on the network, with capped exponential backoff.
 NETWORK_ATTEMPTS: Final = 4
@@ -181,21 +188,33 @@ class Sender:
 
         if isinstance(image, str):
             return await send(image)
+        return await self._upload_once(image, send)
+
+    async def _upload_once(
+        self,
+        image: RenderedImage,
+        request: Callable[[str | InputFile], Awaitable[R]],
+        *,
+        attach: bool = False,
+    ) -> R:
+        """Make a request with a drawn image: by its Telegram file id once uploaded, else
+        uploading it (and keeping the file id Telegram gives it). ``attach``: the upload
+        goes inside an input media object (sent as ``attach://``)."""
         cached = self._file_ids.get(image.key)
         if cached is not None:
             try:
-                return await send(cached)
+                return await request(cached)
             except BadRequest as exc:
                 if not_modified(exc):
                     raise
                 log.info("cached telegram photo refused (%s); uploading it again", exc)
                 self._file_ids.pop(image.key, None)
-        message = await send(InputFile(image.data, filename=image.filename))
-        if message.photo:
-            self._file_ids[image.key] = message.photo[-1].file_id
+        result = await request(InputFile(image.data, filename=image.filename, attach=attach))
+        if isinstance(result, Message) and result.photo:
+            self._file_ids[image.key] = result.photo[-1].file_id
             while len(self._file_ids) > FILE_ID_CACHE:
                 self._file_ids.popitem(last=False)
-        return message
+        return result
 
     async def send_document(
         self,
@@ -335,23 +354,63 @@ class Sender:
             if not not_modified(exc):
                 raise
 
+    async def edit_photo(
+        self,
+        message: Message,
+        image: RenderedImage,
+        caption: str,
+        markup: InlineKeyboardMarkup | None,
+    ) -> None:
+        """Replace a photo message's picture, caption and keyboard (``editMessageMedia``);
+        "not modified" is fine."""
+        bot = self.bot
+
+        async def edit(photo: str | InputFile) -> Message | bool:
+            media = InputMediaPhoto(photo, caption=caption or None, parse_mode=ParseMode.HTML)
+            return await self.call(
+                lambda: bot.edit_message_media(
+                    media,
+                    chat_id=message.chat_id,
+                    message_id=message.message_id,
+                    reply_markup=markup,
+                )
+            )
+
+        try:
+            await self._upload_once(image, edit, attach=True)
+        except BadRequest as exc:
+            if not not_modified(exc):
+                raise
+
     async def show_in_place(self, message: Message | None, chat_id: int, reply: Reply) -> None:
         """Edit the tapped message into ``reply`` (a card's back, a confirmation's outcome),
-        continuing in new messages when it is long; the buttons go on the last one."""
+        continuing in new messages when it is long; the buttons go on the last one.
+
+        A card's image goes with it: a tapped photo becomes that image; under a tapped
+        text message the image follows the text. Without one, a tapped photo keeps its
+        picture (the question's) and only its caption changes.
+        """
         if message is None or not (message.text or message.photo):
             await self.send_reply(chat_id, reply)
             return
         is_photo = bool(message.photo)
-        markdown = reply_markdown(reply, image_shown=is_photo)
+        picture = await draw_card(self.renderer, reply.card)
+        markdown = reply_markdown(reply, image_shown=picture is not None)
         chunks = split_html(markdown, TELEGRAM_CAPTION if is_photo else TELEGRAM_MESSAGE)
         if not chunks:
             return
         rest: list[Part] = [(c, None) for c in chunks[1:]]
+        if picture is not None and not is_photo:
+            rest.append(("", picture))
         extra = await self._table_image(reply.card)
         if extra is not None:
             rest.append(("", extra))
         markup = keyboard(reply)
-        await self.edit(message, chunks[0], None if rest else markup)
+        first_markup = None if rest else markup
+        if picture is not None and is_photo:
+            await self.edit_photo(message, picture, chunks[0], first_markup)
+        else:
+            await self.edit(message, chunks[0], first_markup)
         if rest:
             await self.send_parts(chat_id, rest, markup)
 

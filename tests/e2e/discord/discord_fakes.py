@@ -274,8 +274,7 @@ class FakeDiscord:
             old = [a for a in sent.payload["attachments"] if a["id"] in kept]
             new = self._attachments(sent.channel_id, files)
             sent.payload["attachments"] = old + new
-            if files:
-                sent.files = [f for f in sent.files if f[0] in {a["filename"] for a in old}] + files
+            sent.files = [f for f in sent.files if f[0] in {a["filename"] for a in old}] + files
         sent.payload["edited_timestamp"] = TIMESTAMP
         return sent
 

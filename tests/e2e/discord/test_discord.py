@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from tests.e2e.discord.discord_fakes import (
     Place,
     Sent,
     dm_channel_id,
+    tiny_png,
 )
 from tests.fakes.clock import FixedClock
 
@@ -43,6 +45,12 @@ CAROL = (333_333_333_333_333_333, "Carol")
 GUILD = 555_555_555_555_555_555
 CHANNEL = 555_555_555_555_555_777
 PNG = b"\x89PNG\r\n\x1a\n"
+SIDES = REPO / "tests" / "data" / "image_sides"
+#: The images of tests/data/image_sides: the question's and the answer's of sides-both,
+#: and the answer's of sides-back.
+ASKED = "Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=6, d_k=4"
+SHOWN = "Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4"
+BACK_ONLY = "X[n,d_model] @ W_K[d_model,d_k] -> K[n,d_k]; n=6, d_model=8, d_k=4"
 
 
 @dataclass
@@ -112,13 +120,22 @@ async def start_bot(app: App) -> DiscordPlatform:
 
 @pytest.fixture
 async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Env]:
+    async with running(tmp_path, monkeypatch) as environment:
+        yield environment
+
+
+@asynccontextmanager
+async def running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *extra_decks: Path
+) -> AsyncIterator[Env]:
+    """The bot over a fake Discord, with the shipped decks and any extra ones."""
     fake = FakeDiscord()
     fake.install(monkeypatch)
     base = default_settings(data_dir=tmp_path)
     settings = replace(
         base,
         discord=replace(base.discord, token=Secret(TOKEN)),
-        decks=replace(base.decks, paths=(REPO / "decks",)),
+        decks=replace(base.decks, paths=(REPO / "decks", *extra_decks)),
         study=replace(base.study, enable_fuzzing=False),
     )
     clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
@@ -170,10 +187,7 @@ async def test_full_review_of_three_cards_in_dms_with_an_image(env: Env) -> None
             "Bury until tomorrow",
             "Suspend",
         ]
-        has_image = "image" in embed
-        if has_image:
-            image_of(card)
-            seen_images += 1
+        assert "image" not in embed, "these cards' images belong to their backs"
 
         # Show answer: the same message becomes the back, with the four ratings.
         assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
@@ -181,8 +195,9 @@ async def test_full_review_of_three_cards_in_dms_with_an_image(env: Env) -> None
         assert "**Answer**" in back.embeds[0]["description"]
         labels = [b["label"] for b in back.buttons()]
         assert [label.split()[0] for label in labels] == ["Again", "Hard", "Good", "Easy"]
-        if has_image:
-            image_of(back)  # still attached after the edit
+        if "image" in back.embeds[0]:
+            image_of(back)  # attached by the edit
+            seen_images += 1
 
         # Rating: the buttons go away and the next card comes as a new message.
         card = only(await env.press(back, back.button(rating), ALICE, dm))
@@ -232,6 +247,51 @@ async def test_a_button_from_before_a_restart_still_works(env: Env) -> None:
         reply = only(await env.press(forged, custom_id, ALICE, dm))
         assert reply.ephemeral and reply.content.startswith("This button has expired.")
     assert len(env.rows("SELECT id FROM review_logs")) == 1
+
+
+async def test_each_side_of_a_card_shows_its_own_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embed's image follows the side: the question's with the front; on reveal the
+    edit attaches the answer's instead, or no image when the back has none."""
+    async with running(tmp_path, monkeypatch, SIDES) as env:
+        drawn = env.app.renderer
+        assert isinstance(drawn, FakeRenderer)
+        dm = env.fake.dm(ALICE[0])
+        only(await env.command("decks", ALICE, dm, topics="sides"))
+
+        # Both sides.
+        card = only(await env.command("review", ALICE, dm))
+        assert image_of(card) == tiny_png(f"shape:{ASKED}")
+        assert drawn.card_images == [("shape", ASKED)], "nothing of the back is drawn yet"
+        assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
+        back = env.fake.messages[card.id]
+        assert "**Answer**" in back.embeds[0]["description"]
+        assert image_of(back) == tiny_png(f"shape:{SHOWN}")
+        assert [name for name, _ in back.files] == [
+            a["filename"] for a in back.payload["attachments"]
+        ], "the question's image is no longer attached"
+
+        # The front's image only: the back shows none.
+        card = only(await env.press(back, back.button("Good"), ALICE, dm))
+        assert image_of(card) == tiny_png(r"formula:\mathrm{Attention}(Q,K,V) = ?")
+        assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
+        back = env.fake.messages[card.id]
+        assert "**Answer**" in back.embeds[0]["description"]
+        assert "image" not in back.embeds[0] and back.payload["attachments"] == []
+
+        # The back's image only.
+        card = only(await env.press(back, back.button("Good"), ALICE, dm))
+        assert "image" not in card.embeds[0] and card.payload["attachments"] == []
+        assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
+        back = env.fake.messages[card.id]
+        assert image_of(back) == tiny_png(f"shape:{BACK_ONLY}")
+        assert drawn.card_images == [
+            ("shape", ASKED),
+            ("shape", SHOWN),
+            ("formula", r"\mathrm{Attention}(Q,K,V) = ?"),
+            ("shape", BACK_ONLY),
+        ]
 
 
 # --------------------------------------------------------------------------- servers

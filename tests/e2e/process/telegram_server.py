@@ -58,6 +58,7 @@ JSON_FIELDS = frozenset(
         "drop_pending_updates",
         "show_caption_above_media",
         "has_spoiler",
+        "media",
     }
 )
 #: Parameters sent as decimal strings that are numbers to Telegram.

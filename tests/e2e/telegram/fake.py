@@ -8,7 +8,9 @@ replaced. It answers like Telegram does where it matters to the adapter:
 * ``getChatMember`` answers with the status a test set (:meth:`FakeBotAPI.set_member`),
   "member" otherwise;
 * messages get ids per chat and are kept, so edits apply to them and a callback
-  query can quote the message as it is now;
+  query can quote the message as it is now; ``editMessageMedia`` replaces a photo's
+  picture (uploaded, or by a file id it gave) and its caption, and refuses a message
+  without media;
 * HTML is parsed as Telegram parses it: only its tags, every ``<`` and ``&``
   escaped, tags balanced ("can't parse entities" otherwise); limits are counted
   in UTF-16 units after parsing (4096 text, 1024 caption); callback data must be
@@ -382,8 +384,13 @@ class FakeBotAPI(BaseRequest):
             if params.get("caption"):
                 self._set_text(message, params, "caption", 1024)
             return message
-        if endpoint in ("editMessageText", "editMessageCaption", "editMessageReplyMarkup"):
-            return self._edit(endpoint, params)
+        if endpoint in (
+            "editMessageText",
+            "editMessageCaption",
+            "editMessageReplyMarkup",
+            "editMessageMedia",
+        ):
+            return self._edit(endpoint, params, files)
         raise _ApiError(404, "Not Found")
 
     def _chat_member(self, chat_id: int, user_id: int) -> dict[str, Any]:
@@ -474,13 +481,46 @@ class FakeBotAPI(BaseRequest):
         else:
             message.pop(entity_key, None)
 
-    def _edit(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _photo_file_id(self, media: Any, files: dict[str, tuple[str, bytes, str]]) -> str:
+        """The file id of a photo given as ``attach://<field>`` (an upload) or a file id."""
+        if isinstance(media, str) and media.startswith("attach://"):
+            if media.removeprefix("attach://") not in files:
+                raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            return f"photo-{next(self._file_ids)}"
+        if isinstance(media, str) and media.startswith("photo-"):
+            return media
+        raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+
+    def _edit(
+        self,
+        endpoint: str,
+        params: dict[str, Any],
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> dict[str, Any]:
         key = (int(params["chat_id"]), int(params["message_id"]))
         if key not in self.messages:
             raise _ApiError(400, "Bad Request: message to edit not found")
         before = json.dumps(self.messages[key], sort_keys=True)
         message: dict[str, Any] = json.loads(before)
-        if endpoint == "editMessageText":
+        if endpoint == "editMessageMedia":
+            if not any(k in message for k in ("photo", "document", "video", "animation")):
+                raise _ApiError(400, "Bad Request: there is no media in the message to edit")
+            media = params.get("media")
+            if isinstance(media, str):
+                media = json.loads(media)
+            if not isinstance(media, dict) or media.get("type") != "photo":
+                raise _ApiError(400, "Bad Request: can't parse InputMedia: unsupported type")
+            file_id = self._photo_file_id(media.get("media"), files or {})
+            message.pop("document", None)
+            message["photo"] = [
+                {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 320, "height": 240}
+            ]
+            if media.get("caption"):
+                self._set_text(message, media, "caption", 1024)
+            else:
+                message.pop("caption", None)
+                message.pop("caption_entities", None)
+        elif endpoint == "editMessageText":
             if "text" not in message:
                 raise _ApiError(400, "Bad Request: there is no text in the message to edit")
             self._set_text(message, params, "text", 4096)

@@ -7,6 +7,7 @@ feeds it raw update JSON as Telegram sends it.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -23,8 +24,16 @@ from bot.core.study import EXPIRED_TEXT
 from bot.platforms.telegram.callbacks import SENT_PRIVATELY
 from bot.platforms.telegram.errors import SORRY
 from bot.platforms.telegram.sending import NETWORK_ATTEMPTS
-from tests.e2e.telegram.fake import BOT_USERNAME, TOKEN, Call, TgUser, button_data, utf16
-from tests.e2e.telegram.harness import GROUP, Harness, telegram_bot
+from tests.e2e.telegram.fake import (
+    BOT_USERNAME,
+    TOKEN,
+    Call,
+    FakeBotAPI,
+    TgUser,
+    button_data,
+    utf16,
+)
+from tests.e2e.telegram.harness import GROUP, FakeRenderer, Harness, telegram_bot, tiny_png
 
 ANA = TgUser(101, "Ana", "ana")
 BEN = TgUser(102, "Ben")
@@ -32,6 +41,12 @@ CAT = TgUser(103, "Cat", "cat")
 MALLORY = TgUser(666, "Mallory")
 
 PNG = b"\x89PNG\r\n\x1a\n"
+SIDES = Path(__file__).resolve().parents[2] / "data" / "image_sides"
+#: The images of tests/data/image_sides: the question's and the answer's of sides-both,
+#: and the answer's of sides-back.
+ASKED = "Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=6, d_k=4"
+SHOWN = "Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4"
+BACK_ONLY = "X[n,d_model] @ W_K[d_model,d_k] -> K[n,d_k]; n=6, d_model=8, d_k=4"
 
 
 def texts(calls: list[Call]) -> list[str]:
@@ -178,18 +193,19 @@ async def test_onboarding_by_buttons_and_typing(
 # ---------------------------------------------------------------------- reviewing
 
 
-async def test_review_three_cards_with_a_shape_photo(
+async def test_review_three_cards_with_a_shape_photo_on_the_back(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A card's ``image:`` belongs to its back: the question comes as text, and the
+    drawing arrives with the answer, carrying the ratings."""
     async with telegram_bot(tmp_path) as bot:
         await onboard(bot, ANA, "shapes")
         bot.api.clear()
         await bot.send(ANA, "/review")
-        [photo] = bot.api.sent("sendPhoto", ANA.id)
-        filename, data, _ = photo.files["photo"]
-        assert data.startswith(PNG) and filename.endswith(".png")
-        assert "Where the keys come from" in photo.plain
-        assert [label for label, _ in photo.buttons] == [
+        assert not bot.api.sent("sendPhoto", ANA.id), "the drawing would give the answer away"
+        [front_call] = bot.api.sent("sendMessage", ANA.id)
+        assert "Where the keys come from" in front_call.plain
+        assert [label for label, _ in front_call.buttons] == [
             "Show answer",
             "Bury until tomorrow",
             "Suspend",
@@ -197,24 +213,29 @@ async def test_review_three_cards_with_a_shape_photo(
 
         for n in range(3):
             front = bot.api.last_message(ANA.id)
-            assert "photo" in front
+            assert "photo" not in front
             await bot.tap(ANA, front, "Show answer")
             back = bot.api.messages[(ANA.id, front["message_id"])]
-            labels = [b["text"] for row in back["reply_markup"]["inline_keyboard"] for b in row]
+            assert "Answer" in back["text"] and "reply_markup" not in back
+            photo = bot.api.last_message(ANA.id)
+            assert "photo" in photo and "caption" not in photo
+            labels = [b["text"] for row in photo["reply_markup"]["inline_keyboard"] for b in row]
             assert [label.split()[0] for label in labels] == ["Again", "Hard", "Good", "Easy"]
-            assert "Answer" in back["caption"]
-            await bot.tap(ANA, back, "Good")
-            rated = bot.api.messages[(ANA.id, front["message_id"])]
+            await bot.tap(ANA, photo, "Good")
+            rated = bot.api.messages[(ANA.id, photo["message_id"])]
             assert "reply_markup" not in rated
             assert "Good: see it again in" in rated["caption"]
             assert bot.query("SELECT count(*) FROM review_logs")[0][0] == n + 1
 
         photos = bot.api.sent("sendPhoto", ANA.id)
-        assert len(photos) == 4  # three reviewed, the fourth is showing
+        assert len(photos) == 3  # one with each answer
+        filename, data, _ = photos[0].files["photo"]
+        assert data.startswith(PNG) and filename.endswith(".png")
         # The second card has the same drawing: sent by file_id, not uploaded again.
         assert "photo" not in photos[1].files and photos[1].params["photo"] == "photo-1"
         assert "photo" in photos[2].files
-        assert len(bot.api.sent("editMessageCaption", ANA.id)) == 6
+        assert len(bot.api.sent("editMessageText", ANA.id)) == 3
+        assert len(bot.api.sent("editMessageCaption", ANA.id)) == 3
 
         await bot.send(ANA, "/stats")
         chart = bot.api.sent("sendPhoto", ANA.id)[-1]
@@ -224,6 +245,110 @@ async def test_review_three_cards_with_a_shape_photo(
     no_errors(caplog)
 
 
+async def test_each_side_of_a_card_shows_its_own_image(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The question's image comes with the front, the answer's with the back, and the
+    answer's never sits above an unrevealed question: a photo becomes the back's image
+    (editMessageMedia), keeps the question's when the back has none, and a text front
+    gets the back's image with the back."""
+    async with telegram_bot(tmp_path, extra_decks=[SIDES], fake_renderer=True) as bot:
+        drawn = bot.app.renderer
+        assert isinstance(drawn, FakeRenderer)
+        await onboard(bot, ANA, "sides")
+        bot.api.clear()
+        drawn.calls.clear()
+
+        # Both sides: the question's photo, then the answer's in its place.
+        await bot.send(ANA, "/review")
+        [photo] = bot.api.sent("sendPhoto", ANA.id)
+        assert photo.files["photo"][1] == tiny_png(f"shape {ASKED}")
+        assert "Fill in the shapes" in photo.plain and "Answer" not in photo.plain
+        assert drawn.calls == [("card", f"shape {ASKED}")], "nothing of the back is drawn yet"
+        front = bot.api.last_message(ANA.id)
+        await bot.tap(ANA, front, "Show answer")
+        [edit] = bot.api.sent("editMessageMedia", ANA.id)
+        media = edit.params["media"]
+        assert media["type"] == "photo" and media["parse_mode"] == "HTML"
+        field = media["media"].removeprefix("attach://")
+        assert edit.files[field][1] == tiny_png(f"shape {SHOWN}")
+        back = bot.api.messages[(ANA.id, front["message_id"])]
+        assert back["photo"] != front["photo"]
+        assert "Fill in the shapes" in back["caption"] and "Answer" in back["caption"]
+        labels = [b["text"] for row in back["reply_markup"]["inline_keyboard"] for b in row]
+        assert [label.split()[0] for label in labels] == ["Again", "Hard", "Good", "Easy"]
+        await bot.tap(ANA, back, "Good")
+        assert "Good: see it again in" in bot.api.messages[(ANA.id, front["message_id"])]["caption"]
+
+        # A front image only: the question's photo stays; its caption becomes the back.
+        front = bot.api.last_message(ANA.id)
+        assert "Complete the formula" in front["caption"]
+        assert bot.api.sent("sendPhoto", ANA.id)[-1].files["photo"][1] == tiny_png(
+            r"formula \mathrm{Attention}(Q,K,V) = ?"
+        )
+        await bot.tap(ANA, front, "Show answer")
+        assert len(bot.api.sent("editMessageMedia")) == 1
+        back = bot.api.messages[(ANA.id, front["message_id"])]
+        assert back["photo"] == front["photo"] and "Answer" in back["caption"]
+        await bot.tap(ANA, back, "Good")
+
+        # The back's image only: a text question; the image comes with the answer.
+        front = bot.api.last_message(ANA.id)
+        assert "photo" not in front and "key matrix" in front["text"]
+        photos = len(bot.api.sent("sendPhoto", ANA.id))
+        await bot.tap(ANA, front, "Show answer")
+        assert "Answer" in bot.api.messages[(ANA.id, front["message_id"])]["text"]
+        [answer_photo] = bot.api.sent("sendPhoto", ANA.id)[photos:]
+        assert answer_photo.files["photo"][1] == tiny_png(f"shape {BACK_ONLY}")
+        labels = [label.split()[0] for label, _ in answer_photo.buttons]
+        assert labels == ["Again", "Hard", "Good", "Easy"]
+        assert [spec for _, spec in drawn.calls] == [
+            f"shape {ASKED}",
+            f"shape {SHOWN}",
+            r"formula \mathrm{Attention}(Q,K,V) = ?",
+            f"shape {BACK_ONLY}",
+        ]
+        assert bot.query("SELECT count(*) FROM review_logs") == [(2,)]
+        assert_all_answered(bot)
+    no_errors(caplog)
+
+
+async def test_the_fake_api_edits_media_as_telegram_does() -> None:
+    """editMessageMedia (what a reveal uses) refuses what Telegram refuses."""
+    api = FakeBotAPI()
+
+    async def call(endpoint: str, params: dict[str, Any], files: Any = None) -> Any:
+        status, body = await api.call(endpoint, params, files)
+        answer = json.loads(body)
+        return answer["result"] if status == 200 else answer["description"]
+
+    text = await call("sendMessage", {"chat_id": 1, "text": "question"})
+    photo = await call("sendPhoto", {"chat_id": 1, "photo": "x"}, {"photo": ("a.png", b"", "")})
+    upload = {"type": "photo", "media": "attach://pic", "caption": "<b>answer</b>"}
+    upload["parse_mode"] = "HTML"
+    files = {"pic": ("b.png", PNG, "image/png")}
+
+    def edit(message: dict[str, Any], media: dict[str, Any]) -> dict[str, Any]:
+        return {"chat_id": 1, "message_id": message["message_id"], "media": media}
+
+    refused = await call("editMessageMedia", edit(text, upload), files)
+    assert refused == "Bad Request: there is no media in the message to edit"
+    assert await call("editMessageMedia", edit(photo, upload)) == (
+        "Bad Request: wrong file identifier/HTTP URL specified"
+    ), "the upload is missing"
+    assert "wrong file identifier" in await call(
+        "editMessageMedia", edit(photo, {"type": "photo", "media": "no-such-file"})
+    )
+    edited = await call("editMessageMedia", edit(photo, upload), files)
+    assert edited["caption"] == "answer" and edited["photo"][0]["file_id"] == "photo-2"
+    again = {**upload, "media": "photo-2"}
+    assert "message is not modified" in await call("editMessageMedia", edit(photo, again))
+    long = {**again, "caption": "x" * 1025}
+    assert await call("editMessageMedia", edit(photo, long)) == (
+        "Bad Request: message caption is too long"
+    )
+
+
 async def test_without_a_renderer_images_become_text(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -231,9 +356,13 @@ async def test_without_a_renderer_images_become_text(
         await onboard(bot, ANA, "shapes")
         bot.api.clear()
         await bot.send(ANA, "/review")
-        assert not bot.api.sent("sendPhoto")
         front = bot.api.sent("sendMessage", ANA.id)[-1]
-        assert "X[n,d_model] · W_K[d_model,d_k] → K[n,d_k]  (n=6, d_model=8, d_k=4)" in front.plain
+        shape = "X[n,d_model] · W_K[d_model,d_k] → K[n,d_k]  (n=6, d_model=8, d_k=4)"
+        assert shape not in front.plain, "the back's image is not shown with the question"
+        await bot.tap(ANA, bot.api.last_message(ANA.id), "Show answer")
+        assert not bot.api.sent("sendPhoto")
+        back = bot.api.sent("editMessageText", ANA.id)[-1]
+        assert f"Answer\n{shape}\n\n" in back.plain
         await bot.send(ANA, "/stats")
         assert "Due today" in bot.api.sent("sendMessage", ANA.id)[-1].plain
     no_errors(caplog)
@@ -627,7 +756,7 @@ Tell me everything about attention, slowly.
 ## A long front with a picture
 id: edge-long-photo
 tags: longphoto
-image: shape X[n,d_model] @ W_K[d_model,d_k] -> K[n,d_k]; n=6, d_model=8, d_k=4
+front-image: shape X[n,d_model] @ W_K[?,?] -> K[n,d_k]; n=6, d_model=8, d_k=4
 
 ### Front
 {long_front}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,8 +24,12 @@ from sqlalchemy import (
     select,
 )
 
+from bot.core.imagespec import parse_image_spec
+from bot.core.model import CardImage
+from bot.storage.catalogue import SqlCatalogue
 from bot.storage.database import SchemaOutOfDate, SqlDatabase, alembic_config
-from bot.storage.tables import learners, metadata, outbox
+from bot.storage.tables import cards, learners, metadata, outbox
+from tests.fakes.decks import make_card, make_deck
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -155,3 +160,37 @@ async def test_snoozes_pending_in_the_old_job_store_become_next_push_instants(
     rows, table_left = await db.run_connection(migrate)
     assert rows == [(1, due, True), (2, T0 + timedelta(days=1), False)]
     assert not table_left
+
+
+async def test_front_image_migration_goes_down_and_up(db: SqlDatabase) -> None:
+    """0009 adds the cards' front image. Going back blanks the hash of a card that had
+    one, so the first sync after upgrading again writes its front image back; a card
+    without one keeps the hash it had before 0009 (no card is rewritten for nothing)."""
+    asked = parse_image_spec("formula \\mathrm{Attention}(Q,K,V) = ?")
+    shown = parse_image_spec("formula QK^T")
+    deck = make_deck(
+        "d", [make_card("a", front_image=asked, back_image=shown), make_card("b")], title="D"
+    )
+    # The hash 0008's code gave card b: its content, without any front image.
+    b = deck.cards[1]
+    parts = ["d", "1", "0", b.title, b.front, b.back, "", "", "medium", "", "", "", ""]
+    before_0009 = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+    def down_and_up(conn: Connection) -> tuple[bool, str, tuple[int, int], CardImage | None]:
+        SqlCatalogue(conn).sync([deck], T0)
+        command.downgrade(alembic_config(conn), "0008")
+        names = {c["name"] for c in conn.dialect.get_columns(conn, "cards")}
+        gone = not names & {"front_image_kind", "front_image_spec"}
+        command.upgrade(alembic_config(conn), "head")
+        b_hash = conn.execute(select(cards.c.content_hash).where(cards.c.id == "b")).scalar_one()
+        report = SqlCatalogue(conn).sync([deck], T0)
+        a = SqlCatalogue(conn).card("a")
+        assert a is not None
+        return gone, b_hash, (report.updated, report.unchanged), a.front_image
+
+    assert await db.run_connection(down_and_up) == (
+        True,
+        before_0009,
+        (1, 1),
+        CardImage("formula", "\\mathrm{Attention}(Q,K,V) = ?"),
+    )

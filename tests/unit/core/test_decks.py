@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from bot.core.decks import CardDef, Deck, parse_deck, slugify
 from bot.deckfiles import load_decks
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+ROOT = Path(__file__).resolve().parents[3]
+DATA = ROOT / "tests" / "data"
 BAD = DATA / "bad_decks"
 GOOD = DATA / "good_decks"
 SEED = GOOD / "flashcards-transformers.md"
@@ -58,6 +60,20 @@ BAD_CASES: list[tuple[str, str, int, str]] = [
         "an image spec starts with 'shape' or 'formula', not 'picture'",
     ),
     ("formula-braces.md", "formula-braces.md", 5, "unbalanced '{' in the formula"),
+    (
+        "front-image-no-unknown.md",
+        "front-image-no-unknown.md",
+        5,
+        "bad front-image spec in card 'front-shows-answer': it shows the answer; mark what "
+        "the learner must recall with '?'",
+    ),
+    (
+        "image-side.md",
+        "image-side.md",
+        5,
+        "unknown image side 'answer' in card 'Where the keys come from': 'front-image' is "
+        "shown with the question, 'image' with the answer",
+    ),
     (
         "bad-difficulty.md",
         "bad-difficulty.md",
@@ -111,6 +127,108 @@ def test_the_whole_bad_folder_reports_every_problem() -> None:
     assert [(e.path, e.line) for e in result.errors] == sorted(
         (e.path, e.line) for e in result.errors
     )
+
+
+# --------------------------------------------------------------------------- image keys
+
+# (the card's image lines, a substring of the one error, on the card's 5th line)
+IMAGE_KEY_CASES: list[tuple[str, str]] = [
+    (
+        "front-image: shape Q[n,d_k] @ K^T[d_k,n] -> S[n,n]",
+        "bad front-image spec in card 'c': it shows the answer; mark what the learner must "
+        "recall with '?', as in K^T[?,?] or \\mathrm{Attention}(Q,K,V) = ?",
+    ),
+    (
+        "front-image: formula \\mathrm{Attention}(Q,K,V) = \\mathrm{softmax}(QK^T)V",
+        "bad front-image spec in card 'c': it shows the answer",
+    ),
+    (
+        "front-image: diagram transformer",
+        "bad front-image spec in card 'c': a diagram has no unknowns, so it cannot be a front "
+        "image (use image: to show it with the answer)",
+    ),
+    (
+        "front-image: shape Q[n,d_k] @ K^T[?,n] -> S[n,n]; n=6, show=values",
+        "bad front-image spec in card 'c': show=values would give the unknown ? away",
+    ),
+    (
+        "front-image: shape W_O[h*?,d_model]",
+        "bad front-image spec in card 'c': ? stands for a whole dimension",
+    ),
+    (
+        "front-image: shape Q[n,d_k] @ K^T[?,n",
+        "bad front-image spec in card 'c': expected ']'",
+    ),
+    (
+        "image: shape Q[n,d_k] @ K^T[?,?] -> S[?,?]",
+        "bad image spec in card 'c': '?' marks an unknown: use front-image (image: is shown "
+        "with the answer)",
+    ),
+    ("image: formula a \\cdot b = ?", "bad image spec in card 'c': '?' marks an unknown"),
+    (
+        "back-image: formula a \\cdot b",
+        "unknown image side 'back' in card 'A card': 'front-image' is shown with the "
+        "question, 'image' with the answer",
+    ),
+    ("question image: formula a = ?", "unknown image side 'question' in card 'A card'"),
+    (
+        "front_image: formula a = ?",
+        "unknown key 'front_image' in card 'A card': the front's image is 'front-image'",
+    ),
+    (
+        "front-image: formula a = ?\nfront-image: formula b = ?",
+        "key 'front-image' is given twice in card 'A card'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"), IMAGE_KEY_CASES, ids=[case[0] for case in IMAGE_KEY_CASES]
+)
+def test_image_keys_report_one_error_on_their_line(lines: str, message: str) -> None:
+    text = f"# Deck\n\n## A card\nid: c\n{lines}\n\n### Front\nQ?\n\n### Back\nA.\n"
+    deck, errors = parse_deck(text, "deck.md")
+    assert [str(e) for e in errors] == [f"deck.md:{errors[0].line}: {errors[0].message}"]
+    assert errors[0].line == 5 + lines.count("\n")
+    assert message in errors[0].message
+    assert deck is not None and [c.id for c in deck.cards] == ["c"], "the card itself stays"
+
+
+def test_each_side_gets_its_own_image() -> None:
+    text = (
+        "# Deck\n\n## A card\nid: c\n"
+        "front-image: shape Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=6, d_k=4\n"
+        "image: shape Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4\n"
+        "\n### Front\nFill in the shapes.\n\n### Back\nSee the picture.\n"
+    )
+    deck, errors = parse_deck(text, "deck.md")
+    assert errors == [] and deck is not None
+    (card,) = deck.cards
+    assert card.front_image is not None and card.back_image is not None
+    assert card.front_image.source == "Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=6, d_k=4"
+    assert card.back_image.source == "Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4"
+    assert card.images() == (("front", card.front_image), ("back", card.back_image))
+
+
+def test_a_formula_front_image_asks_with_a_question_mark() -> None:
+    text = (
+        "# Deck\n\n## A card\nid: c\nfront-image: formula \\mathrm{Attention}(Q,K,V) = ?\n"
+        "\n### Front\nWrite it.\n\n### Back\nsoftmax.\n"
+    )
+    deck, errors = parse_deck(text, "deck.md")
+    assert errors == [] and deck is not None
+    assert [(side, spec.kind) for side, spec in deck.cards[0].images()] == [("front", "formula")]
+
+
+def test_the_readme_example_deck_is_valid() -> None:
+    readme = (ROOT / "decks" / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"````markdown\n(.*?)````", readme, re.DOTALL)
+    assert match is not None
+    deck, errors = parse_deck(match.group(1), "README.md")
+    assert errors == [], "\n".join(map(str, errors))
+    assert deck is not None
+    qkt = next(c for c in deck.cards if c.id == "att-qkt-shape")
+    assert [side for side, _ in qkt.images()] == ["front", "back"]
 
 
 def test_a_missing_path_is_reported() -> None:
@@ -193,7 +311,7 @@ def test_seed_cards_have_text_and_the_topic_tag(seed_deck: Deck) -> None:
         assert card.back.strip(), card.id
         assert card.tags == ("transformers",), card.id
         assert card.deck_id == "flashcards-transformers"
-        assert card.image is None
+        assert card.images() == ()
         assert card.related == ()
         for text in (card.front, card.back, card.notes or "", card.mnemonic or ""):
             assert text == text.strip(), card.id
@@ -366,11 +484,12 @@ def test_native_difficulty_related_and_images(native: Deck) -> None:
     assert dot.related == ()
     assert qkt.related == ("native-deck.dot-product-as-a-similarity",)
     assert softmax.related == ("native-qkt", "native-deck.dot-product-as-a-similarity")
-    assert dot.image is None
-    assert qkt.image is not None and qkt.image.kind == "shape"
-    assert qkt.image.source == "Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4, highlight=row:2"
-    assert softmax.image is not None and softmax.image.kind == "formula"
-    assert softmax.image.source == r"\mathrm{softmax}(s)_j = \frac{e^{s_j}}{\sum_k e^{s_k}}"
+    assert dot.images() == ()
+    assert qkt.front_image is None and softmax.front_image is None
+    assert qkt.back_image is not None and qkt.back_image.kind == "shape"
+    assert qkt.back_image.source == "Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4, highlight=row:2"
+    assert softmax.back_image is not None and softmax.back_image.kind == "formula"
+    assert softmax.back_image.source == r"\mathrm{softmax}(s)_j = \frac{e^{s_j}}{\sum_k e^{s_k}}"
 
 
 def test_native_mnemonic_and_notes(native: Deck) -> None:

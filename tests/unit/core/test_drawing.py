@@ -10,6 +10,7 @@ import pytest
 
 from bot.core.drawing import draw_card, draw_figure, draw_text
 from bot.core.messages import CardView, HeatMap, StatsChart
+from bot.core.model import CardImage
 from bot.core.rendering import RenderedImage, RenderError
 from bot.core.stats import StudyStats
 
@@ -17,7 +18,7 @@ IMAGE = RenderedImage(b"png", 10, 10, "k" * 64)
 HEAT = HeatMap("Quad", ("Row",), ("Ann",), ((3,),))
 STATS = StudyStats(1, 2, 3, 0.9, 4, 0.9, (0,) * 30)
 CHART = StatsChart(STATS, (1, 2, 3))
-CARD = CardView("c1", "Deck", "Title", "Front", image_kind="shape", image_spec="Q[n,d]")
+CARD = CardView("c1", "Deck", "Title", "Front", front_image=CardImage("shape", "Q[n,?]"))
 
 
 class Renderer:
@@ -58,7 +59,7 @@ async def test_each_figure_goes_to_its_drawing() -> None:
     assert renderer.calls == [
         ("heatmap", HEAT),
         ("stats", STATS, (1, 2, 3)),
-        ("card", "shape", "Q[n,d]"),
+        ("card", "shape", "Q[n,?]"),
         ("text", "| a |\n|---|\n| 1 |"),
     ]
 

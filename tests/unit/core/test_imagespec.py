@@ -16,6 +16,8 @@ from bot.core.imagespec import (
     Op,
     ShapeSpec,
     Sqrt,
+    has_unknown,
+    is_unknown,
     parse_image_spec,
     parse_shape_spec,
 )
@@ -166,6 +168,63 @@ def test_whitespace_is_free() -> None:
     )
 
 
+# --------------------------------------------------------------------------- unknowns (?)
+
+
+@pytest.mark.parametrize(
+    ("spec", "shape"),
+    [
+        ("Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=6, d_k=4", ("n", "?")),
+        ("Q[n,d_k] @ K^T[d_k,n] -> S[?,?]", ("n", "n")),
+        ("X[n,d_model] @ W_K[?,?] -> K[n,d_k]", ("n", "?")),
+        ("concat_heads(Z[n,d_v]) @ W_O[?,d_model] -> O[n,d_model]; heads=8", ("n", "d_model")),
+        ("concat_heads(Z[n,?]); heads=3", ("n", "h*?")),
+        ("softmax(mask(Q[n,d_k] @ K^T[d_k,n] / sqrt(?))) -> A[n,n]", ("n", "n")),
+        ("mask(S[n,?])", ("n", "?")),
+        ("A[n,?] | B[n,b]", ("n", "?+b")),
+        ("X[?,d] + Y[n,d]", ("?", "d")),
+        ("S[n,?]; n=3, highlight=col:7", ("n", "?")),
+    ],
+)
+def test_an_unknown_dimension_fits_anything(spec: str, shape: tuple[str, str]) -> None:
+    parsed = parse_shape_spec(spec)
+    assert parsed.shape == shape
+    assert has_unknown(parsed)
+
+
+def test_what_has_an_unknown() -> None:
+    assert not has_unknown(parse_shape_spec("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]"))
+    assert has_unknown(parse_shape_spec("Q[n,d_k] @ K^T[d_k,n] / sqrt(?)"))
+    assert has_unknown(parse_image_spec(r"formula \mathrm{Attention}(Q,K,V) = ?"))
+    assert not has_unknown(parse_image_spec(r"formula \frac{a}{b}"))
+    assert not has_unknown(parse_image_spec("diagram transformer"))
+    assert [is_unknown(d) for d in ("?", "h*?", "?+b", "d_k")] == [True, True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message", "column"),
+    [
+        (
+            "Q[n,d_k] @ K^T[?,n]; n=6, d_k=4, show=values",
+            "show=values would give the unknown ? away: a spec with an unknown shows shapes only",
+            33,
+        ),
+        ("S[?,?]; show=heat", "show=heat would give the unknown ? away", 8),
+        ("W_O[h*?,d_model]", "? stands for a whole dimension: write [?,d] or [n,?]", 6),
+        ("W_O[?*h,d_model]", "? stands for a whole dimension", 5),
+        ("?[n,d]", "expected a matrix like Q[n,d_k], found '?'", 0),
+        ("X[n,d]; n=?", "option n needs a value", 10),
+    ],
+)
+def test_unknowns_are_whole_dimensions_and_shown_as_shapes_only(
+    spec: str, message: str, column: int
+) -> None:
+    with pytest.raises(ImageSpecError) as info:
+        parse_shape_spec(spec)
+    assert message in info.value.message
+    assert info.value.column == column
+
+
 # --------------------------------------------------------------------------- errors
 
 
@@ -302,7 +361,7 @@ def test_every_image_spec_in_the_shipped_decks_parses() -> None:
     result = load_decks([DECKS_DIR])
     image_errors = [e for e in result.errors if "image" in e.message]
     assert image_errors == [], "\n".join(map(str, image_errors))
-    images = [c.image for c in result.cards() if c.image is not None]
+    images = [image for c in result.cards() for _, image in c.images()]
     images += [
         ch.image for cs in result.challenge_sets for ch in cs.challenges if ch.image is not None
     ]
@@ -314,7 +373,7 @@ def test_every_image_spec_in_the_shipped_decks_parses() -> None:
         for path in sorted(DECKS_DIR.rglob("*.md"))
         if path.name.lower() != "readme.md"
         for line in path.read_text(encoding="utf-8").splitlines()
-        if line.startswith("image: ")
+        if line.startswith(("image: ", "front-image: "))
     ]
     assert len(images) == len(lines)
     for image in images:
@@ -324,8 +383,13 @@ def test_every_image_spec_in_the_shipped_decks_parses() -> None:
 
 
 def test_image_examples_in_the_readme_parse() -> None:
+    """Every ``image:`` example shows, and every ``front-image:`` example asks."""
     readme = (DECKS_DIR / "README.md").read_text(encoding="utf-8")
     examples = [m.group(1) for m in re.finditer(r"^\s*image: (.+)$", readme, re.MULTILINE)]
     assert len(examples) >= 3
     for example in examples:
-        parse_image_spec(example)
+        assert not has_unknown(parse_image_spec(example)), example
+    fronts = re.findall(r"^\s*front-image: (.+)$", readme, re.MULTILINE)
+    assert {f.split()[0] for f in fronts} == {"shape", "formula"}
+    for example in fronts:
+        assert has_unknown(parse_image_spec(example)), example

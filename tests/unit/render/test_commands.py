@@ -139,3 +139,85 @@ def test_gallery_writes_images_and_an_escaped_index(deck_dir: Path, tmp_path: Pa
     assert "Front &lt;b&gt;one&lt;/b&gt; &amp; more" in page
     assert "cannot draw it" in page
     assert "1 images, 1 failed" in stdout
+
+
+SIDES = """# Sides
+id: sides
+
+## Both sides
+id: both
+front-image: shape Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=3, d_k=2
+image: formula QK^T
+
+### Front
+Fill in the shapes.
+
+### Back
+There.
+
+## A front mathtext cannot draw
+id: bad-front
+front-image: formula \\notacommand{x} = ?
+
+### Front
+Q.
+
+### Back
+A.
+"""
+
+
+@pytest.fixture
+def sides_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "sides"
+    folder.mkdir()
+    (folder / "sides.md").write_text(SIDES, encoding="utf-8")
+    return folder
+
+
+def test_check_images_points_at_the_front_image_line(sides_dir: Path) -> None:
+    deck_set = load_decks([sides_dir])
+    assert deck_set.ok, deck_set.errors
+    [error] = check_images(deck_set)
+    assert error.line == 17  # the "front-image:" line of bad-front
+    assert error.message.startswith("card 'bad-front' (front): mathtext cannot draw")
+
+
+def test_render_card_writes_each_sides_image(sides_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out" / "both.png"
+    code, stdout, stderr = run(render_card, "both", out, [sides_dir])
+    assert code == 0, stderr
+    front = tmp_path / "out" / "both.front.png"
+    assert out.read_bytes() != front.read_bytes()
+    assert out.read_bytes().startswith(b"\x89PNG") and front.read_bytes().startswith(b"\x89PNG")
+    assert f"{front}: 1200x" in stdout and stdout.rstrip().endswith("bytes")
+    assert f"{front}: " in stdout.splitlines()[0] and "(front image)" in stdout.splitlines()[0]
+    code, _, stderr = run(render_card, "bad-front", tmp_path / "bad.png", [sides_dir])
+    assert code == 1 and "card 'bad-front' (front): " in stderr
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_prerender_draws_both_sides(sides_dir: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "render-cache"
+    code, stdout, stderr = run(prerender, [sides_dir], cache)
+    assert code == 1 and "card 'bad-front' (front)" in stderr
+    assert "2 rendered, 0 already cached, 1 failed" in stdout
+    key = cache_key("shape", "Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=3, d_k=2", DEFAULT_STYLE)
+    assert DiskCache(cache).get(key) is not None
+
+
+def test_gallery_labels_each_image_with_its_side(sides_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "gallery"
+    code, stdout, _ = run(gallery, [sides_dir], out)
+    assert code == 1 and "2 images, 1 failed" in stdout
+    assert (out / "front" / "both.png").read_bytes().startswith(b"\x89PNG")
+    assert (out / "both.png").read_bytes().startswith(b"\x89PNG")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    both = page[page.index('<figure id="both">') : page.index('<figure id="bad-front">')]
+    assert both.index("Front image, shown with the question") < both.index(
+        '<img src="front/both.png"'
+    )
+    assert both.index('<img src="front/both.png"') < both.index("Back image, shown with the answer")
+    assert both.index("Back image, shown with the answer") < both.index('<img src="both.png"')
+    assert "front-image: shape Q[n,d_k] @ K^T[?,?] -&gt; S[?,?]; n=3, d_k=2" in both
+    assert "image: formula QK^T" in both

@@ -247,7 +247,7 @@ def test_a_deck_card_with_a_diagram_passes_check_images(deck_dir: Path) -> None:
     deck_set = load_decks([deck_dir])
     assert deck_set.ok, deck_set.errors
     card = deck_set.card("diag-transformer")
-    assert card is not None and card.image == DiagramSpec("transformer", "transformer")
+    assert card is not None and card.back_image == DiagramSpec("transformer", "transformer")
     assert check_images(deck_set) == []
 
 

@@ -19,6 +19,7 @@ from bot.render.layout import (
     place,
     size,
 )
+from bot.render.notation import neutral_cells
 from bot.render.style import DEFAULT_STYLE, role_of
 
 
@@ -213,6 +214,53 @@ def test_labels_lists_every_drawn_text() -> None:
     layout = lay("Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4, highlight=row:1")
     labels = layout.labels()
     assert "$K^{T}$" in labels and "$n = 6$" in labels and layout.notes[0] in labels
+
+
+# --------------------------------------------------------------------------- unknowns (?)
+
+
+def test_an_unknown_dimension_is_drawn_at_a_neutral_size() -> None:
+    """K^T[?,?] and S[?,?] are not drawn at their real sizes ([4,6] and [6,6]), but all
+    at one size that no known dimension of the diagram has."""
+    layout = lay("Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=6, d_k=4")
+    check_geometry(layout)
+    q, kt, s = layout.blocks
+    assert not (q.rows.unknown or q.cols.unknown)
+    assert all(d.unknown and d.cells == 5 for d in (kt.rows, kt.cols, s.rows, s.cols))
+    assert kt.width == kt.height == s.width == pytest.approx(5 * layout.cell)
+    assert [kt.rows.label, s.cols.label] == ["$?$", "$?$"]
+    # Whatever the answer ([d_k,d_k] here, [d_k,n] above), the unknown looks the same.
+    w = lay("X[n,d_k] @ W[?,?] -> Y[n,d_k]; n=6, d_k=4").block("W")
+    assert (w.rows.cells, w.cols.cells) == (kt.rows.cells, kt.cols.cells) == (5, 5)
+
+
+def test_one_unknown_side_keeps_the_other_to_scale() -> None:
+    layout = lay(
+        "concat_heads(Z[n,d_v]) @ W_O[?,d_model] -> O[n,d_model]; n=4, d_v=2, heads=3, d_model=6"
+    )
+    wo = layout.block("W_O")
+    assert wo.rows.unknown and wo.rows.cells == 5  # not h*d_v = 6
+    assert not wo.cols.unknown and wo.cols.cells == 6
+    assert wo.row_bands == 1, "no head bands count out the rows"
+
+
+def test_unknowns_leave_the_scale_of_huge_matrices_alone() -> None:
+    spec = parse_shape_spec("X[n,d_model] @ W_Q[?,?] -> Q[n,d_k]; n=512, d_model=512, d_k=64")
+    dims, unit = item_dims(flatten(spec), spec)
+    assert unit == 512 / 32
+    w = dims[2]
+    assert w is not None and w[0].cells == w[1].cells == neutral_cells({32, 4})
+
+
+def test_no_highlight_or_mask_on_a_side_that_is_asked_for() -> None:
+    hl = lay("Q[n,d_k] @ K^T[d_k,n] -> S[?,n]; n=6, d_k=4, highlight=row:2")
+    assert hl.block("Q").highlight == ("row", 2)
+    assert hl.result.highlight is None
+    cols = lay("Q[n,d_k] @ K^T[d_k,n] -> S[n,?]; n=6, d_k=4, highlight=row:2")
+    assert cols.result.highlight == ("row", 2), "its rows are known"
+    masked = lay("softmax(mask(Q[n,d_k] @ K^T[d_k,n])) -> A[?,?]; n=5, d_k=3")
+    assert not masked.result.masked
+    assert not any("Causal mask" in note for note in masked.notes)
 
 
 # --------------------------------------------------------------------------- the passes

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.render.notation import Dim, dim_math, math_name, resolve_dim
+import pytest
+
+from bot.render.notation import Dim, dim_math, math_name, neutral_cells, resolve_dim
 
 
 def test_dimension_arithmetic() -> None:
@@ -25,6 +27,14 @@ def test_unknown_names_get_a_default_guess() -> None:
     assert resolve_dim("d/3", {"d": 8}) == Dim("d/3", 3, known=False)
 
 
+def test_an_unknown_dimension_has_no_size_of_its_own() -> None:
+    assert resolve_dim("?", {"n": 6}) == Dim("?", 1, known=False, unknown=True)
+    assert resolve_dim("h*?", {"h": 3}).unknown
+    assert resolve_dim("?", {}).label == "$?$"
+    assert dim_math("h*?") == r"h \cdot ?"
+    assert not resolve_dim("d_k", {}).unknown
+
+
 def test_dim_labels_and_drawn_cells() -> None:
     assert Dim("d_k", 4, known=True).label == "$d_{k} = 4$"
     assert Dim("d_k", 4, known=False).label == "$d_{k}$"
@@ -39,3 +49,11 @@ def test_names_in_mathtext() -> None:
     assert math_name("softmax") == r"\mathrm{softmax}"
     assert dim_math("d_model/h") == "d_{model}/h"
     assert dim_math("d_k+d_v") == "d_{k} + d_{v}"
+
+
+@pytest.mark.parametrize(
+    ("known", "cells"), [(set(), 3), ({4, 6}, 5), ({4, 5, 6}, 7), ({6, 8, 4}, 7), ({1}, 2)]
+)
+def test_neutral_cells_never_equal_a_known_dimension(known: set[int], cells: int) -> None:
+    assert neutral_cells(known) == cells
+    assert cells not in known

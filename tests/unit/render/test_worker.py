@@ -21,7 +21,7 @@ def shipped() -> dict[tuple[str, str], Png]:
     """Every distinct image of the shipped decks, rendered once for the whole module."""
     deck_set = load_decks([ROOT / "decks"])
     assert deck_set.ok, deck_set.errors
-    specs = {(c.image.kind, c.image.source): None for c in deck_set.cards() if c.image is not None}
+    specs = {(i.kind, i.source): None for c in deck_set.cards() for _, i in c.images()}
     return {spec: render_card_image(*spec) for spec in specs}
 
 

@@ -540,3 +540,21 @@ def test_a_longer_fence_is_not_closed_by_a_shorter_one() -> None:
     assert cset is not None
     reference = cset.challenges[0].reference
     assert "## not a heading" in reference and "### Rubric" in reference
+
+
+def test_a_challenge_image_cannot_ask_for_anything() -> None:
+    """A challenge's image is shown with the reference: a ``?`` there is an error too."""
+    text = (
+        "# Challenge set: S\n\n## One\nid: one\nkind: conceptual\n"
+        "image: formula a = ?\n\n### Prompt\nP\n\n### Reference\nR\n\n"
+        "### Rubric\n- Area -> c\n"
+    )
+    challenge_set, errors = parse_challenge_set(text, "set.md")
+    assert [(e.line, e.message) for e in errors] == [
+        (
+            6,
+            "bad image spec in challenge 'one': '?' marks an unknown, and a challenge's "
+            "image is shown with the reference",
+        )
+    ]
+    assert challenge_set is not None and challenge_set.challenges[0].image is None

@@ -9,6 +9,7 @@ import io
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -17,7 +18,9 @@ from bot.core.actions import Action
 from bot.core.decks import Deck
 from bot.core.learners import Who
 from bot.core.messages import Button, CardView, Reply
+from bot.core.model import CardImage
 from bot.core.ports import Tx
+from bot.deckfiles import load_decks
 from bot.platforms.console.chat import HELP, ConsoleChat, format_reply, run_console
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
@@ -27,6 +30,7 @@ from tests.services import build_services
 T = TypeVar("T")
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+DATA = Path(__file__).resolve().parents[3] / "data"
 ME = Who("console", "local", "Me")
 
 
@@ -275,10 +279,49 @@ def test_format_reply_front_keys_and_image() -> None:
             Button("Suspend", "x:t0000001", "suspend"),
         ),
     )
-    card = CardView("c1", "Deck", "Title", "Front", image_kind="shape", image_spec="[n,d]")
+    card = CardView("c1", "Deck", "Title", "Front", front_image=CardImage("shape", "[n,?]"))
     text = format_reply(Reply("front", card=card, buttons=buttons))
-    assert "[shape: [n,d]]" in text
+    assert "[shape: [n,?]]\n  Front" in text
     assert "[Enter] Show answer   [/bury] Bury until tomorrow   [/suspend] Suspend" in text
+
+
+def test_format_reply_shows_each_sides_image_with_its_side() -> None:
+    """The front's image above the question; the back's under "Answer:", and never the
+    front's with the back (a back view does not carry it)."""
+    front = CardImage("formula", r"\mathrm{Attention}(Q,K,V) = ?")
+    back = CardImage("shape", "Q[n,d_k] @ K^T[d_k,n] -> S[n,n]")
+    asked = CardView("c1", "Deck", "Title", "Write it.", front_image=front)
+    text = format_reply(Reply("front", card=asked))
+    assert r"[formula: \mathrm{Attention}(Q,K,V) = ?]" in text and "shape" not in text
+    answered = CardView("c1", "Deck", "Title", "Write it.", back="This.", back_image=back)
+    text = format_reply(Reply("back", card=answered))
+    assert "Answer:\n  [shape: Q[n,d_k] @ K^T[d_k,n] -> S[n,n]]\n  This." in text
+    assert "formula" not in text
+
+
+async def test_each_side_of_a_card_shows_its_own_image() -> None:
+    """The question's image line comes before the reveal, the answer's after it (and
+    the question's is not repeated with the back)."""
+    sides = load_decks([DATA / "image_sides"])
+    assert sides.ok, sides.errors
+    h = Harness(FakeDatabase(list(sides.decks), now=START - timedelta(days=1)))
+    asked = "[shape: Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=6, d_k=4]"
+    shown = "[shape: Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4]"
+
+    front = await h.say("/review")
+    assert f"  {asked}\n  Fill in the shapes" in front and shown not in front
+    back = await h.say("")
+    assert f"Answer:\n  {shown}\n  $K^T$ is" in back and asked not in back
+
+    front = await h.say("3")
+    assert r"  [formula: \mathrm{Attention}(Q,K,V) = ?]" in front
+    back = await h.say("")
+    assert "Answer:\n  $\\mathrm{softmax}" in back and "[formula" not in back
+
+    front = await h.say("3")
+    assert "[shape" not in front and "key matrix" in front
+    back = await h.say("")
+    assert "Answer:\n  [shape: X[n,d_model] @ W_K[d_model,d_k] -> K[n,d_k]" in back
 
 
 def test_keys_follow_what_a_button_does_not_its_payload() -> None:

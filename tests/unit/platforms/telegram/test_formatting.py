@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.messages import Button, CardView, Reply
+from bot.core.model import CardImage
 from bot.platforms.telegram.formatting import (
     TELEGRAM_CAPTION,
     TELEGRAM_MESSAGE,
@@ -99,22 +100,33 @@ def test_a_card_reply_has_title_front_back_and_image_text_when_no_photo() -> Non
         back="$n \\times d_k$",
         mnemonic="K for keys",
         notes="See\nalso V.",
-        image_kind="shape",
-        image_spec="X[n,d] @ W_K[d,d_k] -> K[n,d_k]; n=6",
+        back_image=CardImage("shape", "X[n,d] @ W_K[d,d_k] -> K[n,d_k]; n=6"),
     )
     reply = Reply(
         "back", "From the quiz", card=card, buttons=((Button("Good", "r:abcdefgh:3", "rate"),),)
     )
     markup = to_html(prepare(reply_markdown(reply, image_shown=False)))
     shown = visible(markup)
-    assert shown.startswith("From the quiz\n\nKeys & values · Deck <1>")
-    assert "X[n,d] · W_K[d,d_k] → K[n,d_k]  (n=6)" in shown
-    assert "Answer\nn × d_k" in shown
+    assert shown.startswith("From the quiz\n\nKeys & values · Deck <1>\n\nShape of K?")
+    # The back's image goes with the answer.
+    assert "Answer\nX[n,d] · W_K[d,d_k] → K[n,d_k]  (n=6)\n\nn × d_k" in shown
     assert "Notes\nSee also V." in shown
     assert "X[n,d]" not in card_markdown(card, image_shown=True)
     [[button]] = keyboard(reply).inline_keyboard  # type: ignore[union-attr]
     assert (button.text, button.callback_data) == ("Good", "r:abcdefgh:3")
     assert keyboard(Reply("info", "x")) is None
+
+
+def test_a_front_shows_the_text_of_its_own_image_only() -> None:
+    """Without a photo, the front's image text stands above the question; a back view
+    carries only the back's image (here none), so the question's image text is gone."""
+    image = CardImage("shape", "Q[n,d_k] @ K^T[?,?] -> S[?,?]")
+    front = CardView("c1", "Deck", "Title", "Fill in the shapes.", front_image=image)
+    shown = visible(to_html(prepare(card_markdown(front, image_shown=False))))
+    assert shown == "Title · Deck\n\nQ[n,d_k] · Kᵀ[?,?] → S[?,?]\n\nFill in the shapes."
+    assert card_markdown(front, image_shown=True) == "**Title** · *Deck*\n\nFill in the shapes."
+    back = CardView("c1", "Deck", "Title", "Fill in the shapes.", back="[d_k,n] and [n,n].")
+    assert "?" not in card_markdown(back, image_shown=False)
 
 
 def test_limits() -> None:
