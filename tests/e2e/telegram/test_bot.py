@@ -196,8 +196,10 @@ async def test_onboarding_by_buttons_and_typing(
 async def test_review_three_cards_with_a_shape_photo_on_the_back(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A card's ``image:`` belongs to its back: the question comes as text, and the
-    drawing arrives with the answer, carrying the ratings."""
+    """A card's ``image:`` belongs to its back: a text question gets the drawing with the
+    answer, carrying the ratings. A card that poses its question with a ``front-image:``
+    (the shipped W_K and W_Q cards ask for the shapes with ``?``) comes as that photo,
+    which turns into the answer's drawing."""
     async with telegram_bot(tmp_path) as bot:
         await onboard(bot, ANA, "shapes")
         bot.api.clear()
@@ -211,30 +213,47 @@ async def test_review_three_cards_with_a_shape_photo_on_the_back(
             "Suspend",
         ]
 
-        for n in range(3):
+        front = bot.api.last_message(ANA.id)
+        assert "photo" not in front
+        await bot.tap(ANA, front, "Show answer")
+        back = bot.api.messages[(ANA.id, front["message_id"])]
+        assert "Answer" in back["text"] and "reply_markup" not in back
+        photo = bot.api.last_message(ANA.id)
+        assert "photo" in photo and "caption" not in photo
+        labels = [b["text"] for row in photo["reply_markup"]["inline_keyboard"] for b in row]
+        assert [label.split()[0] for label in labels] == ["Again", "Hard", "Good", "Easy"]
+        await bot.tap(ANA, photo, "Good")
+        rated = bot.api.messages[(ANA.id, photo["message_id"])]
+        assert "reply_markup" not in rated
+        assert "Good: see it again in" in rated["caption"]
+
+        for n, title in ((2, "The size of W_K"), (3, "The size of W_Q")):
             front = bot.api.last_message(ANA.id)
-            assert "photo" not in front
+            assert "photo" in front, "the question's own drawing, with its unknowns"
+            assert title in front["caption"] and "Answer" not in front["caption"]
             await bot.tap(ANA, front, "Show answer")
             back = bot.api.messages[(ANA.id, front["message_id"])]
-            assert "Answer" in back["text"] and "reply_markup" not in back
-            photo = bot.api.last_message(ANA.id)
-            assert "photo" in photo and "caption" not in photo
-            labels = [b["text"] for row in photo["reply_markup"]["inline_keyboard"] for b in row]
+            assert back["photo"] != front["photo"] and "Answer" in back["caption"]
+            labels = [b["text"] for row in back["reply_markup"]["inline_keyboard"] for b in row]
             assert [label.split()[0] for label in labels] == ["Again", "Hard", "Good", "Easy"]
-            await bot.tap(ANA, photo, "Good")
-            rated = bot.api.messages[(ANA.id, photo["message_id"])]
-            assert "reply_markup" not in rated
+            await bot.tap(ANA, back, "Good")
+            rated = bot.api.messages[(ANA.id, front["message_id"])]
             assert "Good: see it again in" in rated["caption"]
-            assert bot.query("SELECT count(*) FROM review_logs")[0][0] == n + 1
+            assert bot.query("SELECT count(*) FROM review_logs")[0][0] == n
 
+        # The first answer's drawing, the two questions' drawings and the next question's
+        # (W_V's shapes, asked with ``?`` too): each uploaded.
         photos = bot.api.sent("sendPhoto", ANA.id)
-        assert len(photos) == 3  # one with each answer
+        assert len(photos) == 4 and all("photo" in p.files for p in photos)
+        assert "The size of W_V" in photos[-1].plain
         filename, data, _ = photos[0].files["photo"]
         assert data.startswith(PNG) and filename.endswith(".png")
-        # The second card has the same drawing: sent by file_id, not uploaded again.
-        assert "photo" not in photos[1].files and photos[1].params["photo"] == "photo-1"
-        assert "photo" in photos[2].files
-        assert len(bot.api.sent("editMessageText", ANA.id)) == 3
+        # W_K's answer is the drawing the first card's answer showed: sent by file_id, not
+        # uploaded again; W_Q's is new.
+        first, second = bot.api.sent("editMessageMedia", ANA.id)
+        assert first.params["media"]["media"] == "photo-1" and not first.files
+        assert second.params["media"]["media"].startswith("attach://") and second.files
+        assert len(bot.api.sent("editMessageText", ANA.id)) == 1
         assert len(bot.api.sent("editMessageCaption", ANA.id)) == 3
 
         await bot.send(ANA, "/stats")
