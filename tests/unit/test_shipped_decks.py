@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import math
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ import pytest
 if TYPE_CHECKING:
     from bot.core.challenges.definitions import ChallengeDef, ChallengeSet, RubricRow
     from bot.core.decks import CardDef, Deck, DeckSet
+    from bot.core.imagespec import Block
 
 ROOT = Path(__file__).resolve().parents[2]
 DECKS_DIR = ROOT / "decks"
@@ -495,3 +497,111 @@ def test_a_challenge_that_links_a_chain_links_all_of_it(deck_set: DeckSet) -> No
         for chain in CHAINS:
             if chain[0] in linked:
                 assert set(chain) <= linked, (chain, [r.text for r in rows])
+
+
+# --- issue #13: a picture shown with the question must not give the answer away ---------
+
+#: How many cards carried an image when images were given sides: moving each picture to
+#: the side it belongs to must not lose any.
+MIN_IMAGE_CARDS = 52
+
+#: A card's front asks for a shape when it says so in these words.
+ASKS_FOR_A_SHAPE = re.compile(
+    r"\bwhat (?:is the )?shapes?\b|\bwhat are the shapes\b", re.IGNORECASE
+)
+
+#: Card -> the blocks its front image asks about, as drawn there: every size the card asks
+#: for is ``?`` (the back shows it); a size the front keeps is one the question gives.
+SHAPE_QUESTIONS: dict[str, tuple[str, ...]] = {
+    "att-wk-shape": ("W_K[?,?]",),
+    "att-wq-shape": ("W_Q[?,?]", "Q[?,?]"),
+    "att-wv-shape": ("W_V[?,?]", "V[?,?]"),
+    "att-qkt-shape": ("S[?,?]",),
+    "att-full-shapes": ("Z[?,?]",),
+    "att-head-projection": ("W_Q[?,?]", "Q[n,?]"),
+    "att-cross-shapes": ("A[?,?]",),
+    "tf-ffn-shapes": ("W_1[?,?]", "W_2[?,?]"),
+    "tf-bahdanau-wa-ua-shapes": ("W_a[?,?]", "U_a[?,?]"),
+    "tf-kv-cache-shapes": ("q[?,d_k]", "K^T[d_k,?]", "V[?,d_v]", "z[?,d_v]"),
+}
+
+#: Card -> what its formula front image asks for, which that image must not show.
+FORMULA_QUESTIONS: dict[str, str] = {
+    "att-scale-sqrt-dk": "\\sqrt{d_k}",
+    "att-mha-params-total": "1050624",
+    "tf-permutation-equivariance": "P \\, \\mathrm{SelfAttn}(X)",
+    "tf-residual-gradient": "I + \\frac{\\partial F}{\\partial x_l}",
+    "tf-ffn-params-total": "2099712",
+    "tf-lr-peak-step": "4000",
+}
+
+
+def _deck_cards(deck_set: DeckSet) -> list[CardDef]:
+    return [c for deck_id in PREFIXES for c in _deck(deck_set, deck_id).cards]
+
+
+def _written(block: Block) -> str:
+    """A block as a spec writes it: ``K^T[d_k,n]``."""
+    return f"{block.label}[{block.rows},{block.cols}]"
+
+
+def test_at_least_as_many_cards_carry_an_image_as_before(deck_set: DeckSet) -> None:
+    with_image = [c.id for c in _deck_cards(deck_set) if c.images()]
+    assert len(with_image) >= MIN_IMAGE_CARDS, with_image
+
+
+def test_every_front_image_has_an_unknown(deck_set: DeckSet) -> None:
+    """A front image marks what the learner recalls, and is not the back's picture again."""
+    from bot.core.imagespec import has_unknown
+
+    fronts = {c.id: c.front_image for c in deck_set.cards() if c.front_image is not None}
+    assert fronts
+    for card_id, front in fronts.items():
+        assert has_unknown(front), f"{card_id}: a front image must mark what to recall with ?"
+    for card in deck_set.cards():
+        back = card.back_image
+        if card.front_image is not None and back is not None:
+            assert card.front_image.source != back.source, card.id
+
+
+def test_cards_that_ask_for_a_shape_pose_it_with_unknowns(deck_set: DeckSet) -> None:
+    """Every card whose front asks for a shape is in SHAPE_QUESTIONS, so the test below
+    checks its front image."""
+    asking = {c.id for c in _deck_cards(deck_set) if ASKS_FOR_A_SHAPE.search(c.front)}
+    assert asking == set(SHAPE_QUESTIONS)
+
+
+@pytest.mark.parametrize(
+    ("card_id", "asked"), sorted(SHAPE_QUESTIONS.items()), ids=sorted(SHAPE_QUESTIONS)
+)
+def test_a_shape_front_does_not_hold_the_backs_answer(
+    deck_set: DeckSet, card_id: str, asked: tuple[str, ...]
+) -> None:
+    """The blocks a front asks about carry ``?`` where the back gives their size, never the
+    size itself: pasting the back's spec as the front's, or filling in one of its ``?``,
+    fails here."""
+    from bot.core.imagespec import UNKNOWN, ShapeSpec, is_unknown
+
+    card = next(c for c in deck_set.cards() if c.id == card_id)
+    front, back = card.front_image, card.back_image
+    assert isinstance(front, ShapeSpec) and isinstance(back, ShapeSpec), card_id
+    shown = [b for b in front.blocks() if is_unknown(b.rows + b.cols)]
+    assert sorted(map(_written, shown)) == sorted(asked), card_id
+    answers = {b.label: b for b in back.blocks()}
+    for block in shown:
+        answer = answers[block.label]
+        assert not is_unknown(answer.rows + answer.cols), f"{card_id}: the back answers {block}"
+        assert _written(answer) not in front.source, (card_id, _written(answer))
+        for dim, answer_dim in ((block.rows, answer.rows), (block.cols, answer.cols)):
+            assert dim in (UNKNOWN, answer_dim), (card_id, _written(block), answer_dim)
+
+
+def test_a_formula_front_does_not_hold_the_answer(deck_set: DeckSet) -> None:
+    """Every formula front is listed with its answer, which its back shows and it does not."""
+    cards = {c.id: c for c in _deck_cards(deck_set)}
+    asking = {i for i, c in cards.items() if c.front_image and c.front_image.kind == "formula"}
+    assert asking == set(FORMULA_QUESTIONS)
+    for card_id, answer in FORMULA_QUESTIONS.items():
+        card = cards[card_id]
+        assert card.front_image is not None and answer not in card.front_image.source, card_id
+        assert answer in card.back or answer in _sources(card), f"{card_id}: not its answer"
