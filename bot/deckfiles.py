@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
+from typing import Final
 
 from bot.core.challenges.definitions import (
     ChallengeSet,
@@ -17,23 +19,34 @@ from bot.core.decks import Deck, DeckError, DeckSet, check_deck_set, parse_deck
 
 log = logging.getLogger(__name__)
 
+#: The decks that ship with the bot, inside the package (``bot/decks/``; the format is
+#: documented in its README.md). pip installs a package as files, so this is a real folder.
+SHIPPED_DECKS: Final = Path(str(resources.files("bot") / "decks"))
+
 
 def deck_files(paths: Iterable[Path]) -> tuple[list[Path], list[DeckError]]:
-    """Expand files and folders into deck files (``*.md`` except README.md), sorted."""
-    files: list[Path] = []
+    """Expand files and folders into deck files (``*.md`` except README.md), sorted.
+
+    A file reached twice (a folder named twice, or a folder and a file in it) is
+    listed once, as first reached.
+    """
+    files: dict[Path, Path] = {}  # the file's real path -> the path it was reached by
     errors: list[DeckError] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
+            found = [
                 p
                 for p in sorted(path.rglob("*.md"))
                 if p.name.lower() != "readme.md" and p.is_file()
-            )
+            ]
         elif path.is_file():
-            files.append(path)
+            found = [path]
         else:
             errors.append(DeckError(str(path), 0, "no such file or folder"))
-    return list(dict.fromkeys(files)), errors
+            continue
+        for file in found:
+            files.setdefault(file.resolve(), file)
+    return list(files.values()), errors
 
 
 def load_decks(paths: Iterable[Path]) -> DeckSet:
