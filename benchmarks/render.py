@@ -38,7 +38,7 @@ if str(REPO) not in sys.path:  # running without an editable install
 
 import matplotlib  # noqa: E402
 
-from bot.deckfiles import load_decks  # noqa: E402
+from bot.deckfiles import SHIPPED_DECKS, load_decks  # noqa: E402
 from bot.render.service import MatplotlibRenderer  # noqa: E402
 
 CONCURRENT = 50
@@ -46,8 +46,8 @@ TICK_S = 0.005
 
 
 def shipped_images() -> list[tuple[str, str]]:
-    """Distinct (kind, spec) of every card image in decks/."""
-    deck_set = load_decks([REPO / "decks"])
+    """Distinct (kind, spec) of every card image in the shipped decks."""
+    deck_set = load_decks([SHIPPED_DECKS])
     seen: dict[tuple[str, str], None] = {}
     for card in deck_set.cards():
         for _side, image in card.images():

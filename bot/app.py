@@ -4,22 +4,25 @@
 service with all it needs, once. :func:`telegram_platform` and
 :func:`discord_platform` build the adapters from the services they use (never
 the whole app). :func:`run_bot` starts the platforms, the timers and the push
-senders, and stops them in reverse.
+senders, and stops them in reverse; with ``[ops]`` enabled, the operators' HTTP
+endpoint serves ``/healthz`` and ``/metrics`` meanwhile (:mod:`bot.ops`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.clock import SystemClock
-from bot.config import PushSettings, Settings
+from bot.config import ConfigError, PushSettings, Settings
 from bot.core.actions import new_token
 from bot.core.catalogue import sync_decks
 from bot.core.challenges.groups import ChallengeCatalog
@@ -29,18 +32,22 @@ from bot.core.delivery import Channels, PlatformAnnouncer
 from bot.core.housekeeping import Housekeeping
 from bot.core.inputs import Inputs
 from bot.core.learners import Basics, Enrolment
+from bot.core.metrics import NULL_METRICS, Metrics
 from bot.core.onboarding import MemoryQuestions, Onboarding
-from bot.core.ports import Channel, Clock
+from bot.core.ports import Channel, Clock, PlatformUnreachable
 from bot.core.pushes import PushPolicy, PushService
 from bot.core.quiz import QuizService
 from bot.core.rendering import Renderer
 from bot.core.study import StudyService
 from bot.deckfiles import load_decks
+from bot.jobs.senders import Pacer, sender_loop
 from bot.storage.database import SqlDatabase
 
 if TYPE_CHECKING:
     from telegram.request import BaseRequest
 
+    from bot.ops.metrics import PrometheusMetrics
+    from bot.ops.server import Probe
     from bot.platforms.discord.platform import DiscordPlatform
     from bot.platforms.telegram.platform import TelegramPlatform
 
@@ -51,11 +58,23 @@ class Platform(Channel, Protocol):
     """A chat platform the app starts and stops (Telegram, Discord)."""
 
     async def start(self) -> None:
-        """Connect and start handling updates (returns once running)."""
+        """Connect and start handling updates (returns once running).
+
+        All or nothing: after a failed start it may be called again.
+
+        Raises:
+            CannotStart: starting cannot succeed as configured (a rejected token).
+            PlatformUnreachable: the platform's API cannot be reached now.
+        """
         ...
 
     async def stop(self) -> None:
         """Stop taking updates, finish in-flight work, disconnect."""
+        ...
+
+    @property
+    def connected(self) -> bool:
+        """Whether it is connected and taking updates now (for ``/healthz``)."""
         ...
 
 
@@ -91,6 +110,10 @@ class App:
     housekeeping: Housekeeping
     #: Draws card images and charts; None means text only (the console).
     renderer: Renderer | None
+    #: Counts what the services and platforms did (nothing without ``[ops]``).
+    metrics: Metrics = NULL_METRICS
+    #: The database's schema version when the app was built (None: no migrations).
+    schema: str | None = None
 
     async def close(self) -> None:
         if self.renderer is not None:
@@ -104,29 +127,40 @@ async def build_app(
     auto_upgrade: bool | None = None,
     clock: Clock | None = None,
     renderer: Renderer | None = None,
+    metrics: Metrics = NULL_METRICS,
 ) -> App:
     """Open the database (checking its schema), sync the decks, build the services.
 
-    ``renderer`` draws images (see :func:`matplotlib_renderer`); without one the app
+    ``renderer`` draws images (``bot.render``'s matplotlib renderer); without one the app
     is text-only. The app owns it from here and closes it in :meth:`App.close`.
+    ``metrics`` counts what the services do (see :func:`ops_metrics`).
 
     Raises:
         SchemaOutOfDate: when the schema is behind and upgrading is not allowed.
+        ConfigError: when ``[decks] default`` names a deck or tag that was not loaded.
+        CannotStart: when the database cannot be reached.
     """
-    db = SqlDatabase(settings.database.url, echo=settings.database.echo)
+    try:
+        db = SqlDatabase(settings.database.url, echo=settings.database.echo)
+    except BaseException:
+        if renderer is not None:
+            await renderer.close()
+        raise
     clock = clock or SystemClock()
     try:
-        await db.check_schema(
+        schema = await db.check_schema(
             auto_upgrade=settings.database.auto_upgrade if auto_upgrade is None else auto_upgrade
         )
         deck_set = await asyncio.to_thread(load_decks, settings.decks.paths)
+        _check_default_decks(settings, deck_set)
         await sync_decks(db, deck_set, clock)
     except BaseException:
         await db.dispose()
         if renderer is not None:
             await renderer.close()
         raise
-    basics = Basics(db, clock, new_token, Enrolment(settings.study, settings.decks.default))
+    enrolment = Enrolment(settings.study, settings.decks.default)
+    basics = Basics(db, clock, new_token, enrolment, metrics)
     channels = Channels()
     announcer = PlatformAnnouncer(db, channels)
     window = timedelta(minutes=settings.quiz.window_minutes)
@@ -150,18 +184,29 @@ async def build_app(
         inputs=Inputs(study, quiz, pushes, challenges, onboarding),
         housekeeping=Housekeeping(db, clock),
         renderer=renderer,
+        metrics=metrics,
+        schema=schema,
     )
 
 
-async def matplotlib_renderer(settings: Settings) -> Renderer:
-    """The matplotlib renderer, its worker warmed so the first card is not slow; images
-    are cached on disk in the data directory."""
-    from bot.render.cache import cache_dir_for
-    from bot.render.service import MatplotlibRenderer
+def _check_default_decks(settings: Settings, deck_set: DeckSet) -> None:
+    """Fail, naming the key, if ``[decks] default`` names a deck or tag no deck has.
 
-    drawing = MatplotlibRenderer(cache_dir_for(settings.data_dir))
-    await drawing.start()
-    return drawing
+    Raises:
+        ConfigError: for the first unknown name, with the decks that were loaded.
+    """
+    topics = set(deck_set.topics())
+    unknown = [name for name in settings.decks.default if name not in topics]
+    if not unknown:
+        return
+    label = str(settings.source) if settings.source else "config"
+    loaded = ", ".join(deck.id for deck in deck_set.decks) or "none"
+    raise ConfigError(
+        f"{label}: [decks] default: {json.dumps(unknown[0])} is no deck or tag "
+        f"(decks loaded: {loaded})",
+        file=label,
+        key="default",
+    )
 
 
 def telegram_platform(app: App, *, request: BaseRequest | None = None) -> TelegramPlatform:
@@ -180,6 +225,7 @@ def telegram_platform(app: App, *, request: BaseRequest | None = None) -> Telegr
         inputs=app.inputs,
         renderer=app.renderer,
         request=request,
+        metrics=app.metrics,
     )
 
 
@@ -195,6 +241,7 @@ def discord_platform(app: App) -> DiscordPlatform:
         inputs=app.inputs,
         topics=tuple(app.decks.topics()),
         renderer=app.renderer,
+        metrics=app.metrics,
     )
 
 
@@ -208,6 +255,35 @@ def build_platforms(app: App) -> list[Platform]:
     return platforms
 
 
+def ops_metrics(settings: Settings) -> PrometheusMetrics | None:
+    """The Prometheus metrics when ``[ops] enabled`` is true; None counts nothing."""
+    if not settings.ops.enabled:
+        return None
+    from bot.ops.metrics import PrometheusMetrics
+
+    tokens = (("telegram", settings.telegram.token), ("discord", settings.discord.token))
+    return PrometheusMetrics([name for name, token in tokens if token])
+
+
+def ops_endpoint(
+    app: App, metrics: PrometheusMetrics | None, platforms: Sequence[Probe]
+) -> AbstractAsyncContextManager[object]:
+    """The ``/healthz`` and ``/metrics`` server of ``[ops]`` (nothing without ``metrics``)."""
+    if metrics is None:
+        return contextlib.nullcontext()
+    from bot.ops.server import OpsServer
+
+    return OpsServer(
+        host=app.settings.ops.host,
+        port=app.settings.ops.port,
+        metrics=metrics,
+        ping=app.db.ping,
+        backlog=app.pushes.backlog,
+        platforms=platforms,
+        clock=app.clock,
+    )
+
+
 NO_PLATFORM_MESSAGE = (
     "No chat platform to start: set STUDYBOT_TELEGRAM_TOKEN or STUDYBOT_DISCORD_TOKEN "
     "(or [telegram] token / [discord] token in the config file). "
@@ -215,32 +291,139 @@ NO_PLATFORM_MESSAGE = (
 )
 
 
+def startup_summary(settings: Settings, decks: DeckSet, schema: str | None) -> str:
+    """The one start-up line: platforms, decks and cards, the database (its password
+    hidden) and its schema version, the push tick."""
+    platforms = ", ".join(_platforms_summary(settings)) or "no platform"
+    cards = sum(1 for _ in decks.cards())
+    challenges = sum(len(found.challenges) for found in decks.challenge_sets)
+    return (
+        f"studybot: {platforms}; {len(decks.decks)} decks, {cards} cards, "
+        f"{challenges} challenges; database {settings.database.safe_url()} "
+        f"at schema {schema or 'empty'}; push tick every {settings.push.tick_seconds} s"
+    )
+
+
+def _platforms_summary(settings: Settings) -> list[str]:
+    found = []
+    telegram = settings.telegram
+    if telegram.token:
+        how = {
+            "polling": "polling",
+            "webhook": f"webhook on {telegram.webhook_listen}:{telegram.webhook_port}",
+        }.get(telegram.mode, "send only")
+        found.append(f"telegram ({how})")
+    discord = settings.discord
+    if discord.token:
+        how = "gateway" if discord.mode == "gateway" else "send only"
+        if discord.mode == "gateway" and discord.shard_ids:
+            ids = ", ".join(map(str, discord.shard_ids))
+            how += f", shards {ids} of {discord.shard_count}"
+        elif discord.mode == "gateway" and discord.shard_count:
+            how += f", {discord.shard_count} shards"
+        found.append(f"discord ({how})")
+    return found
+
+
 async def run_bot(settings: Settings) -> int:
-    """Run every configured platform, the timers and the push senders until SIGINT/SIGTERM."""
+    """Run every configured platform, the timers and the push senders until SIGINT/SIGTERM.
+
+    The signals are handled from the first moment: a stop during start-up ends
+    what has started (the render worker too) and exits 0.
+
+    Returns:
+        The exit code: 0 after a stop, 2 without a platform to run.
+
+    Raises:
+        CannotStart: the database cannot be used, or a platform refuses its token
+            (one line for the operator; what had started is stopped first).
+    """
     if not (settings.telegram.token or settings.discord.token):
         log.error("%s", NO_PLATFORM_MESSAGE)
         return 2
-    app = await build_app(settings, renderer=await matplotlib_renderer(settings))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    metrics = ops_metrics(settings)
+    building = asyncio.ensure_future(_build_for_run(settings, metrics or NULL_METRICS))
+    if not await _unless_stopped(stop, building):
+        return 0
+    app = building.result()
     try:
+        log.info("%s", startup_summary(app.settings, app.decks, app.schema))
         platforms = build_platforms(app)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await serve(app, platforms, stop)
+        # The operators' endpoint outlives the platforms: it starts before and stops after.
+        async with ops_endpoint(app, metrics, platforms):
+            await serve(app, platforms, stop)
         return 0
     finally:
         await app.close()
 
 
-async def serve(app: App, platforms: Sequence[Platform], stop: asyncio.Event) -> None:
-    """Start platforms, timers and senders; wait for ``stop``; then stop them in reverse."""
-    from bot.jobs.scheduler import Jobs
-    from bot.jobs.senders import Pacer, sender_loop
+async def _build_for_run(settings: Settings, metrics: Metrics) -> App:
+    """The app with a warm matplotlib renderer (images cached on disk in the data
+    directory); the database is checked first, so that a database that cannot be used
+    fails before any worker process starts."""
+    from bot.render.cache import cache_dir_for
+    from bot.render.service import MatplotlibRenderer
 
-    started: list[Platform] = []
-    senders: list[asyncio.Task[None]] = []
+    drawing = MatplotlibRenderer(cache_dir_for(settings.data_dir), metrics=metrics)
+    app = await build_app(settings, renderer=drawing, metrics=metrics)
+    try:
+        await drawing.start()
+    except BaseException:
+        await app.close()
+        raise
+    return app
+
+
+async def _unless_stopped(stop: asyncio.Event, work: asyncio.Future[Any]) -> bool:
+    """Wait for ``work``, unless ``stop`` is set first: then cancel it and wait for it to
+    clean up. Returns whether ``work`` finished; re-raises what it raised."""
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not work.done():
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+        return False
+    work.result()
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Waits between attempts to start a platform that cannot be reached: ``first``
+    seconds, doubling after each failed attempt, at most ``cap``."""
+
+    first: float = 1.0
+    cap: float = 60.0
+
+    def after(self, delay: float) -> float:
+        """The wait after one of ``delay`` seconds."""
+        return min(self.cap, delay * 2)
+
+
+async def serve(
+    app: App, platforms: Sequence[Platform], stop: asyncio.Event, *, backoff: Backoff = Backoff()
+) -> None:
+    """Start platforms, timers and senders; wait for ``stop``; then stop them in reverse.
+
+    A platform whose API cannot be reached is tried again in the background (one
+    log line per attempt, waits as ``backoff`` says) while the rest runs; once it
+    starts, its sender starts and a push tick runs for it.
+
+    Raises:
+        CannotStart: a platform refuses to start (a rejected token), now or when
+            tried again; what had started is stopped first.
+    """
+    from bot.jobs.scheduler import Jobs
+
     jobs = Jobs(
         pushes=app.pushes,
         quiz=app.quiz,
@@ -249,46 +432,128 @@ async def serve(app: App, platforms: Sequence[Platform], stop: asyncio.Event) ->
         channels=app.channels,
         tick_seconds=app.settings.push.tick_seconds,
     )
-    stop_senders = asyncio.Event()
+    running = _Platforms(app, backoff, started=jobs.tick_now)
+    # What starts here stops in reverse order in the ``finally`` below. A part of the
+    # process that must outlive the platforms (an HTTP endpoint for operators) starts
+    # before them and stops after them.
     try:
-        for platform in platforms:
-            # Attached first: announcements made as soon as it starts must find it.
-            app.channels.attach(platform)
-            try:
-                await platform.start()
-            except BaseException:
-                app.channels.detach(platform.name)
-                raise
-            started.append(platform)
-            log.info("%s started", platform.name)
-        backfilled = await app.pushes.backfill()
-        if backfilled:
-            log.info("gave %d learners their next push time", backfilled)
-        jobs.start()
-        rates = {
-            "telegram": app.settings.push.telegram_per_second,
-            "discord": app.settings.push.discord_per_second,
-        }
-        for platform in started:
-            pacer = Pacer(rates.get(platform.name, 10.0))
-            senders.append(
-                asyncio.create_task(sender_loop(app.pushes, platform, pacer, stop_senders))
-            )
-        await stop.wait()
+        # Each platform's first attempt comes before the timers, so that what they post
+        # at start finds the platforms that could start.
+        if await _unless_stopped(stop, asyncio.ensure_future(running.start(platforms))):
+            backfilled = await app.pushes.backfill()
+            if backfilled:
+                log.info("gave %d learners their next push time", backfilled)
+            jobs.start()
+            await running.wait(stop)
         log.info("shutting down")
     finally:
-        stop_senders.set()
-        for task in senders:
-            task.cancel()
-        await asyncio.gather(*senders, return_exceptions=True)
+        await running.stop_starting_and_sending()
         await jobs.stop()
-        await _stop_all(started, app.channels)
+        await running.stop()
 
 
-async def _stop_all(platforms: Sequence[Platform], channels: Channels) -> None:
-    for platform in reversed(platforms):
-        channels.detach(platform.name)
+class _Platforms:
+    """The platforms of one :func:`serve`: started, retried while they cannot be
+    reached, each with its push sender once up; stopped in reverse.
+
+    Args:
+        app: the services and settings.
+        backoff: waits between attempts.
+        started: called when a platform starts after its first attempt failed.
+    """
+
+    def __init__(self, app: App, backoff: Backoff, *, started: Callable[[], None]) -> None:
+        self.app = app
+        self.backoff = backoff
+        self.started_late = started
+        self.running: list[Platform] = []
+        self.senders: list[asyncio.Task[None]] = []
+        self.retries: list[asyncio.Task[None]] = []
+        self.stop_senders = asyncio.Event()
+
+    async def start(self, platforms: Sequence[Platform]) -> None:
+        """Try each platform once; one that cannot be reached is tried again in the
+        background.
+
+        Raises:
+            CannotStart: a platform refuses to start.
+        """
+        for platform in platforms:
+            try:
+                await self._attempt(platform)
+            except PlatformUnreachable as exc:
+                self._unreachable(platform, exc, self.backoff.first)
+                self.retries.append(
+                    asyncio.create_task(
+                        self._retry(platform), name=f"{platform.name}-start-retries"
+                    )
+                )
+
+    async def _attempt(self, platform: Platform) -> None:
+        # Attached first: announcements made as soon as it starts must find it.
+        self.app.channels.attach(platform)
         try:
-            await platform.stop()
-        except Exception:
-            log.exception("%s did not stop cleanly", platform.name)
+            await platform.start()
+        except BaseException:
+            self.app.channels.detach(platform.name)
+            raise
+        self.running.append(platform)
+        push = self.app.settings.push
+        rates = {"telegram": push.telegram_per_second, "discord": push.discord_per_second}
+        pacer = Pacer(rates.get(platform.name, 10.0))
+        self.senders.append(
+            asyncio.create_task(
+                sender_loop(self.app.pushes, platform, pacer, self.stop_senders),
+                name=f"{platform.name}-sender",
+            )
+        )
+
+    async def _retry(self, platform: Platform) -> None:
+        delay = self.backoff.first
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._attempt(platform)
+            except PlatformUnreachable as exc:
+                delay = self.backoff.after(delay)
+                self._unreachable(platform, exc, delay)
+                continue
+            self.started_late()
+            return
+
+    @staticmethod
+    def _unreachable(platform: Platform, exc: PlatformUnreachable, delay: float) -> None:
+        log.warning("%s: %s; trying again in %g s", platform.name, exc, delay)
+
+    async def wait(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set.
+
+        Raises:
+            CannotStart: a platform tried again in the background refused to start.
+        """
+        stopping = asyncio.ensure_future(stop.wait())
+        pending: set[asyncio.Future[Any]] = {stopping, *self.retries}
+        try:
+            while stopping in pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done - {stopping}:
+                    task.result()
+        finally:
+            stopping.cancel()
+
+    async def stop_starting_and_sending(self) -> None:
+        """Give up the starts still being tried, and stop the senders."""
+        self.stop_senders.set()
+        tasks = [*self.retries, *self.senders]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Stop the running platforms, the last started first."""
+        for platform in reversed(self.running):
+            self.app.channels.detach(platform.name)
+            try:
+                await platform.stop()
+            except Exception:
+                log.exception("%s did not stop cleanly", platform.name)

@@ -8,12 +8,22 @@ import getpass
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
-from bot.config import ConfigError, LoggingSettings, Settings, configure_logging, load_settings
+from bot.config import (
+    ConfigError,
+    LoggingSettings,
+    Settings,
+    configure_logging,
+    load_settings,
+    redact,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +112,16 @@ def _settings(path: Path | None, data_dir: Path | None = None) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``studybot`` and ``python -m bot``."""
+    """Entry point of ``studybot`` and ``python -m bot``.
+
+    Returns the exit code: 0, 1 when the bot cannot start (one line on stderr, naming
+    what failed and what to do), 2 for a configuration error or nothing to run.
+    """
     args = _parser().parse_args(argv)
+    if args.command == "run":
+        # Until the bot's own handlers take over, SIGTERM ends it as SIGTERM always
+        # does: with code 0. Nothing has started yet that would need stopping.
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         if args.command == "decks" and args.decks_command == "check":
             return _decks_check(args.paths, as_json=args.json)
@@ -111,13 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("decks", "render"):
             return _render_command(args, settings)
     except ConfigError as exc:
-        print(f"studybot: config error: {exc}", file=sys.stderr)
-        return 2
+        return _config_error(exc)
     quiet = args.command == "console"
     configure_logging(
         settings.logging if not quiet else _quiet(settings), secrets=settings.secret_values()
     )
-    from bot.storage.database import SchemaOutOfDate
+    from bot.core.ports import CannotStart
 
     try:
         if args.command == "run":
@@ -130,12 +147,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_discord_sync(settings, args.guild))
         if args.command == "db":
             return asyncio.run(_db(settings, args.db_command, getattr(args, "message", "")))
-    except SchemaOutOfDate as exc:
-        print(f"studybot: {exc}", file=sys.stderr)
+    except CannotStart as exc:
+        print(f"studybot: {redact(str(exc), settings.secret_values())}", file=sys.stderr)
         return 1
+    except ConfigError as exc:  # found once the decks are read: [decks] default
+        return _config_error(exc)
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def _config_error(exc: ConfigError) -> int:
+    print(f"studybot: config error: {exc}", file=sys.stderr)
+    return 2
+
+
+def _terminated(signum: int, frame: FrameType | None) -> NoReturn:
+    raise SystemExit(0)
 
 
 def _quiet(settings: Settings) -> LoggingSettings:

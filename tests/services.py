@@ -3,7 +3,9 @@
 :func:`build_services` takes the database (the in-memory fake, or a real
 :class:`~bot.storage.database.SqlDatabase`), a clock and a token source, and
 builds the services with a :class:`~tests.fakes.announcer.RecordingAnnouncer`
-in place of the platforms. A few readers of outcomes go with it.
+in place of the platforms, counting into a
+:class:`~tests.fakes.metrics.RecordingMetrics`. A few readers of outcomes go
+with it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bot.core.quiz import DEFAULT_WINDOW, QuizService
 from bot.core.study import StudyService
 from tests.fakes.announcer import RecordingAnnouncer
 from tests.fakes.clock import FixedClock
+from tests.fakes.metrics import RecordingMetrics
 from tests.fakes.tokens import SequentialTokens
 
 D = TypeVar("D", bound=Database)
@@ -44,6 +47,7 @@ class Services(Generic[D]):
     clock: FixedClock
     tokens: SequentialTokens
     announcer: RecordingAnnouncer
+    metrics: RecordingMetrics
     questions: MemoryQuestions
     study: StudyService
     quiz: QuizService
@@ -70,6 +74,7 @@ def build_services(
     quiz_window: timedelta = DEFAULT_WINDOW,
     catalog: ChallengeCatalog | None = None,
     announcer: RecordingAnnouncer | None = None,
+    metrics: RecordingMetrics | None = None,
 ) -> Services[D]:
     """The services over ``db``, built the way :func:`bot.app.build_app` builds them.
 
@@ -83,11 +88,13 @@ def build_services(
         quiz_window: how long a quiz round stays open.
         catalog: the challenges known (none by default).
         announcer: where announcements go (a new recorder by default).
+        metrics: what the services count (a new recorder by default).
     """
     tokens = tokens or SequentialTokens()
     announcer = announcer or RecordingAnnouncer()
+    metrics = metrics or RecordingMetrics()
     enrolment = Enrolment(settings, topics)
-    basics = Basics(db, clock, tokens, enrolment)
+    basics = Basics(db, clock, tokens, enrolment, metrics)
     questions = MemoryQuestions()
     study = StudyService(basics, announcer)
     quiz = QuizService(basics, announcer, quiz_window)
@@ -99,6 +106,7 @@ def build_services(
         clock=clock,
         tokens=tokens,
         announcer=announcer,
+        metrics=metrics,
         questions=questions,
         study=study,
         quiz=quiz,

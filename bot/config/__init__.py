@@ -21,12 +21,13 @@ from bot.config.loading import (
     load_settings,
 )
 from bot.config.logs import configure_logging
-from bot.config.secrets import Secret, install_secret_filter
+from bot.config.secrets import Secret, install_secret_filter, redact
 from bot.config.settings import (
     DatabaseSettings,
     DecksSettings,
     DiscordSettings,
     LoggingSettings,
+    OpsSettings,
     PushSettings,
     QuizSettings,
     Settings,
@@ -44,6 +45,7 @@ __all__ = [
     "DecksSettings",
     "DiscordSettings",
     "LoggingSettings",
+    "OpsSettings",
     "PushSettings",
     "QuizSettings",
     "Secret",
@@ -53,4 +55,5 @@ __all__ = [
     "default_settings",
     "install_secret_filter",
     "load_settings",
+    "redact",
 ]

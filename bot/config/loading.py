@@ -32,18 +32,26 @@ import logging
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final, NoReturn
-from urllib.parse import urlsplit
 
+from bot.config.formats import (
+    database_url_problem,
+    discord_token_problem,
+    telegram_token_problem,
+)
 from bot.config.secrets import Secret
 from bot.config.settings import (
+    DISCORD_MODES,
+    JSON_LOGS,
+    TELEGRAM_MODES,
     DatabaseSettings,
     DecksSettings,
     DiscordSettings,
     LoggingSettings,
+    OpsSettings,
     PushSettings,
     QuizSettings,
     Settings,
@@ -60,6 +68,7 @@ from bot.core.settings import (
     is_known_zone,
     parse_clock,
 )
+from bot.deckfiles import SHIPPED_DECKS
 
 __all__ = [
     "ENV_DATABASE_URL",
@@ -82,7 +91,6 @@ ENV_TELEGRAM_WEBHOOK_SECRET: Final = "STUDYBOT_TELEGRAM_WEBHOOK_SECRET"
 
 _ENV_LABEL: Final = "environment"
 _DEFAULT_DATA_DIR: Final = "data"
-_DEFAULT_DECK_PATHS: Final = ("decks",)
 _DATABASE_FILE: Final = "studybot.sqlite3"
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -100,7 +108,7 @@ _SCHEMA: Final[Mapping[str, tuple[str, ...]]] = {
         "webhook_port",
         "webhook_secret",
     ),
-    "discord": ("token", "shard_count", "shard_ids"),
+    "discord": ("token", "mode", "shard_count", "shard_ids"),
     "quiz": ("window_minutes",),
     "push": (
         "tick_seconds",
@@ -122,8 +130,9 @@ _SCHEMA: Final[Mapping[str, tuple[str, ...]]] = {
         "push_time",
         "enable_fuzzing",
     ),
-    "decks": ("paths", "default"),
+    "decks": ("shipped", "paths", "default"),
     "logging": ("level", "format"),
+    "ops": ("enabled", "host", "port"),
 }
 
 
@@ -225,6 +234,7 @@ def _build(
         study=_study(sections["study"]),
         logging=_logging(sections["logging"]),
         decks=_decks(sections["decks"], base_dir),
+        ops=_ops(sections["ops"]),
         source=source,
     )
 
@@ -232,13 +242,16 @@ def _build(
 def _database(section: _Section, env: Mapping[str, str], data_dir: Path) -> DatabaseSettings:
     default_url = f"sqlite+aiosqlite:///{(data_dir / _DATABASE_FILE).as_posix()}"
     url = section.string("url", default_url)
-    if not _looks_like_url(url):
-        section.fail("url", _BAD_URL)
     env_url = _env(env, ENV_DATABASE_URL)
     if env_url is not None:
-        if not _looks_like_url(env_url):
-            _env_fail(ENV_DATABASE_URL, _BAD_URL)
+        problem = database_url_problem(env_url)
+        if problem:
+            _env_fail(ENV_DATABASE_URL, problem)
         url = env_url
+    else:
+        problem = database_url_problem(url)
+        if problem:
+            section.fail("url", problem)
     defaults = DatabaseSettings(url="")
     return DatabaseSettings(
         url=url,
@@ -255,8 +268,8 @@ def _telegram(section: _Section, env: Mapping[str, str]) -> TelegramSettings:
         if not value.startswith(("https://", "http://")):
             section.fail(key, "must be an http:// or https:// URL")
     mode = section.string("mode", defaults.mode)
-    if mode not in ("polling", "webhook"):
-        section.fail("mode", 'must be "polling" or "webhook"')
+    if mode not in TELEGRAM_MODES:
+        section.fail("mode", f"must be {_one_of(TELEGRAM_MODES)}")
     webhook_url = section.string("webhook_url", defaults.webhook_url)
     if mode == "webhook" and not webhook_url.startswith("https://"):
         section.fail("webhook_url", "webhook mode needs the public https:// URL Telegram posts to")
@@ -267,7 +280,7 @@ def _telegram(section: _Section, env: Mapping[str, str]) -> TelegramSettings:
     if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
         section.fail("webhook_secret", "use 1-256 characters from A-Z, a-z, 0-9, _ and -")
     return TelegramSettings(
-        token=_token(section, env, ENV_TELEGRAM_TOKEN),
+        token=_token(section, env, ENV_TELEGRAM_TOKEN, telegram_token_problem),
         base_url=base_url,
         base_file_url=base_file_url,
         mode=mode,
@@ -309,18 +322,33 @@ def _discord(section: _Section, env: Mapping[str, str]) -> DiscordSettings:
         section.fail("shard_ids", "needs shard_count (the total number of shards)")
     if any(not 0 <= i < count for i in ids):
         section.fail("shard_ids", f"each id must be from 0 to shard_count - 1 ({count - 1})")
+    mode = section.string("mode", DiscordSettings().mode)
+    if mode not in DISCORD_MODES:
+        section.fail("mode", f"must be {_one_of(DISCORD_MODES)}")
     return DiscordSettings(
-        token=_token(section, env, ENV_DISCORD_TOKEN),
+        token=_token(section, env, ENV_DISCORD_TOKEN, discord_token_problem),
+        mode=mode,
         shard_count=count or None,
         shard_ids=tuple(ids),
     )
 
 
-def _token(section: _Section, env: Mapping[str, str], env_name: str) -> Secret | None:
+def _token(
+    section: _Section,
+    env: Mapping[str, str],
+    env_name: str,
+    problem_of: Callable[[str], str | None],
+) -> Secret | None:
+    """The token from the environment, else from the file; one that cannot be valid fails."""
     value = section.string("token", "").strip()
     env_value = _env(env, env_name)
     if env_value is not None:
-        value = env_value.strip()
+        problem = problem_of(env_value.strip())
+        if problem:
+            _env_fail(env_name, problem)
+        return Secret(env_value.strip())
+    if value and (problem := problem_of(value)):
+        section.fail("token", problem)
     return Secret(value) if value else None
 
 
@@ -413,20 +441,38 @@ def _logging(section: _Section) -> LoggingSettings:
             f"{_quote(level)} is not a log level (expected one of {', '.join(_LOG_LEVELS)})",
         )
     fmt = section.string("format", d.format, non_empty=True)
+    if fmt == JSON_LOGS:
+        return LoggingSettings(level=level, format=fmt)
     try:
         logging.Formatter(fmt, validate=True)
     except ValueError:
-        section.fail("format", 'is not a %-style logging format (e.g. "%(levelname)s %(message)s")')
+        section.fail(
+            "format",
+            'is neither "json" nor a %-style logging format (e.g. "%(levelname)s %(message)s")',
+        )
     return LoggingSettings(level=level, format=fmt)
 
 
+def _ops(section: _Section) -> OpsSettings:
+    d = OpsSettings()
+    return OpsSettings(
+        enabled=section.boolean("enabled", d.enabled),
+        host=section.string("host", d.host, non_empty=True).strip(),
+        port=section.integer("port", d.port, Bounds(1, 65535)),
+    )
+
+
 def _decks(section: _Section, base_dir: Path) -> DecksSettings:
-    raw_paths = section.string_list("paths", _DEFAULT_DECK_PATHS)
-    paths = []
-    for position, text in enumerate(raw_paths, start=1):
+    """``[decks]``: the shipped decks (unless ``shipped = false``), then ``paths``, each of
+    which must exist."""
+    paths = [SHIPPED_DECKS] if section.boolean("shipped", True) else []
+    for position, text in enumerate(section.string_list("paths", ()), start=1):
         if not text.strip():
             section.fail("paths", f"item {position} is an empty string")
-        paths.append(_resolve(section, "paths", Path(text), base_dir))
+        path = _resolve(section, "paths", Path(text), base_dir)
+        if not path.exists():
+            section.fail("paths", f"{_quote(text)} does not exist (looked for {path})")
+        paths.append(path)
     default = section.string_list("default", ())
     seen: set[str] = set()
     for position, deck_id in enumerate(default, start=1):
@@ -568,20 +614,6 @@ def _resolve_env(name: str, text: str) -> Path:
         _env_fail(name, f"cannot resolve path: {exc}")
 
 
-_BAD_URL: Final = 'is not a database URL (e.g. "sqlite+aiosqlite:///data/studybot.sqlite3")'
-_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def _looks_like_url(url: str) -> bool:
-    if not _URL_SCHEME.match(url.strip()):
-        return False
-    try:
-        urlsplit(url)
-    except ValueError:
-        return False
-    return True
-
-
 def _type_name(value: object) -> str:
     # Order matters: bool is an int, datetime is a date.
     for kind, name in (
@@ -609,3 +641,8 @@ def _key(key: str) -> str:
 
 def _quote(text: str) -> str:
     return json.dumps(text)
+
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    quoted = [_quote(c) for c in choices]
+    return f"{', '.join(quoted[:-1])} or {quoted[-1]}"

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Final
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-__all__ = ["Secret", "install_secret_filter", "redact_url", "url_secrets"]
+__all__ = ["Secret", "install_secret_filter", "redact", "redact_url", "url_secrets"]
 
 _MASK: Final = "***"
 _SECRET_QUERY_KEYS: Final = frozenset({"password", "passwd", "pass", "pwd"})
@@ -119,6 +119,11 @@ class _SecretFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` masked as ``***`` (for output that is not a log)."""
+    return _SecretFilter(secrets).redact(text)
 
 
 def install_secret_filter(secrets: Iterable[str]) -> None:

@@ -15,10 +15,13 @@ from bot.config.secrets import Secret, redact_url, url_secrets
 from bot.core.model import LearnerSettings
 
 __all__ = [
+    "DISCORD_MODES",
+    "TELEGRAM_MODES",
     "DatabaseSettings",
     "DecksSettings",
     "DiscordSettings",
     "LoggingSettings",
+    "OpsSettings",
     "PushSettings",
     "QuizSettings",
     "Settings",
@@ -53,6 +56,13 @@ class DatabaseSettings:
         )
 
 
+#: How a process takes Telegram updates: long polling (one process per token), a
+#: webhook (any number of processes behind one URL), or not at all (it only sends).
+TELEGRAM_MODES = ("polling", "webhook", "send_only")
+#: Whether a process connects to Discord's gateway (commands, buttons) or only sends.
+DISCORD_MODES = ("gateway", "send_only")
+
+
 @dataclass(frozen=True, slots=True)
 class TelegramSettings:
     """``[telegram]``: the bot token and the Bot API endpoints."""
@@ -60,7 +70,8 @@ class TelegramSettings:
     token: Secret | None = None
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
-    #: "polling" (long polling, the default) or "webhook".
+    #: One of :data:`TELEGRAM_MODES`: "polling" (the default), "webhook", or "send_only"
+    #: (pushes and announcements go out; no updates come in).
     mode: str = "polling"
     #: Public HTTPS URL Telegram posts updates to (webhook mode).
     webhook_url: str = ""
@@ -73,9 +84,12 @@ class TelegramSettings:
 
 @dataclass(frozen=True, slots=True)
 class DiscordSettings:
-    """``[discord]``: the bot token and sharding."""
+    """``[discord]``: the bot token, whether to take events, and sharding."""
 
     token: Secret | None = None
+    #: One of :data:`DISCORD_MODES`: "gateway" (the default) takes commands and button
+    #: presses; "send_only" only sends pushes and announcements, over HTTP.
+    mode: str = "gateway"
     #: Total shards across all processes; None lets Discord decide.
     shard_count: int | None = None
     #: Shards this process runs; empty means all of them.
@@ -112,17 +126,39 @@ class QuizSettings:
 class DecksSettings:
     """``[decks]``: where deck files are found and which decks new learners get."""
 
+    #: Every file or folder decks are read from: the shipped decks' folder first (unless
+    #: ``[decks] shipped = false``), then ``[decks] paths``.
     paths: tuple[Path, ...]
     #: Deck ids a new learner is enrolled in; empty means all decks.
     default: tuple[str, ...] = ()
 
 
+#: ``[logging] format`` that writes one JSON object per line instead of text.
+JSON_LOGS = "json"
+
+
 @dataclass(frozen=True, slots=True)
 class LoggingSettings:
-    """``[logging]``: level and ``%``-style format for :func:`logging.basicConfig`."""
+    """``[logging]``: level, and a ``%``-style format for :func:`logging.basicConfig`
+    or ``"json"`` (:data:`JSON_LOGS`) for one JSON object per line."""
 
     level: str = "INFO"
     format: str = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+    @property
+    def json(self) -> bool:
+        """Whether each record is written as one JSON object per line."""
+        return self.format == JSON_LOGS
+
+
+@dataclass(frozen=True, slots=True)
+class OpsSettings:
+    """``[ops]``: the HTTP endpoint for operators (``/healthz``, ``/metrics``); off by default."""
+
+    enabled: bool = False
+    #: The address it listens on; loopback unless a scraper elsewhere must reach it.
+    host: str = "127.0.0.1"
+    port: int = 9464
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +177,7 @@ class Settings:
     source: Path | None = None
     quiz: QuizSettings = QuizSettings()
     push: PushSettings = PushSettings()
+    ops: OpsSettings = OpsSettings()
 
     def secret_values(self) -> tuple[str, ...]:
         """Return every secret string (tokens, database password) for log redaction."""

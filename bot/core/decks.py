@@ -1,6 +1,6 @@
 """Deck model and the markdown deck parser.
 
-Two formats are read (both documented in ``decks/README.md``): the native
+Two formats are read (both documented in ``bot/decks/README.md``): the native
 format (``# Title``, ``## Card`` headings with ``key: value`` lines and
 ``### Front`` / ``### Back`` sections) and the generated "Flashcards" format
 (``# Flashcards: Topic`` with ``### Card N of M | Easy`` headings).

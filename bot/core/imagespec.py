@@ -1,7 +1,7 @@
 """Image specs carried by cards: matrix-shape diagrams, formulas and built-in diagrams.
 
 This module parses and checks specs; drawing them is the renderer's job
-(``bot/render``). The grammar is documented in ``decks/README.md``.
+(``bot/render``). The grammar is documented in ``bot/decks/README.md``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ from typing import TypeVar
 
 from bot.core.localtime import next_push_after
 from bot.core.messages import Announcement
-from bot.core.model import Learner, LearnerSettings
+from bot.core.metrics import NULL_METRICS, Metrics
+from bot.core.model import Learner, LearnerSettings, ReviewEntry
 from bot.core.ports import Announcer, Clock, Database, Delivery, TokenSource, Tx
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,19 @@ SEEN_EVERY = timedelta(hours=12)
 
 #: Announcements a unit of work makes; the service posts them once it has committed.
 Posts = list[Announcement]
+
+
+@dataclass(slots=True)
+class AfterCommit:
+    """What a unit of work leaves for its service to do once the transaction has committed.
+
+    Attributes:
+        posts: announcements to post (a quiz answer for a group, a self-assessment).
+        reviews: the source of each review it recorded, to count.
+    """
+
+    posts: Posts = field(default_factory=list)
+    reviews: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +116,12 @@ def record_delivery(tx: Tx, learner_id: int, delivery: Delivery) -> None:
         log.info("learner %s is unreachable", learner_id)
 
 
+def record_review(tx: Tx, entry: ReviewEntry, after_commit: AfterCommit) -> None:
+    """Write one review, and leave it to be counted once the transaction has committed."""
+    tx.reviews.add(entry)
+    after_commit.reviews.append(entry.source)
+
+
 @dataclass(frozen=True, slots=True)
 class Basics:
     """What every service runs on.
@@ -111,12 +131,14 @@ class Basics:
         clock: gives "now".
         tokens: makes prompt tokens.
         enrolment: what a new learner starts with.
+        metrics: counts what the services did, once it has committed.
     """
 
     db: Database
     clock: Clock
     tokens: TokenSource
     enrolment: Enrolment
+    metrics: Metrics = NULL_METRICS
 
 
 class ServiceBase:
@@ -131,6 +153,7 @@ class ServiceBase:
         self.clock = basics.clock
         self.tokens = basics.tokens
         self.enrolment = basics.enrolment
+        self.metrics = basics.metrics
 
     async def _run(self, who: Who, fn: Callable[[Tx, Learner, datetime], T]) -> T:
         """One unit of work for ``who``: ``fn(tx, learner, now)``."""
@@ -167,25 +190,31 @@ class AnnouncingService(ServiceBase):
         super().__init__(basics)
         self.announcer = announcer
 
-    async def _posting(self, who: Who, fn: Callable[[Tx, Learner, datetime, Posts], T]) -> T:
-        """Like :meth:`_run`, for work that announces: ``fn(tx, learner, now, posts)``
-        appends to ``posts``, which are posted once the transaction has committed."""
+    async def _posting(self, who: Who, fn: Callable[[Tx, Learner, datetime, AfterCommit], T]) -> T:
+        """Like :meth:`_run`, for work that announces or reviews: ``fn(tx, learner, now,
+        after)`` fills ``after``, which is done once the transaction has committed."""
         now = self.clock.now()
-        posts: Posts = []
+        after = AfterCommit()
 
         def work(tx: Tx) -> T:
-            return fn(tx, get_or_create_learner(tx, who, self.enrolment, now), now, posts)
+            return fn(tx, get_or_create_learner(tx, who, self.enrolment, now), now, after)
 
         result = await self.db.run(work)
-        if posts:
-            await self.announcer.post(posts)
+        await self._committed(after)
         return result
 
-    async def _sweep(self, fn: Callable[[Tx, datetime, Posts], T]) -> T:
-        """A timer's unit of work (no learner): ``fn(tx, now, posts)``; posts after commit."""
+    async def _sweep(self, fn: Callable[[Tx, datetime, AfterCommit], T]) -> T:
+        """A timer's unit of work (no learner): ``fn(tx, now, after)``; ``after`` is done
+        once the transaction has committed."""
         now = self.clock.now()
-        posts: Posts = []
-        result = await self.db.run(lambda tx: fn(tx, now, posts))
-        if posts:
-            await self.announcer.post(posts)
+        after = AfterCommit()
+        result = await self.db.run(lambda tx: fn(tx, now, after))
+        await self._committed(after)
         return result
+
+    async def _committed(self, after: AfterCommit) -> None:
+        """Count the reviews a committed unit of work recorded; post its announcements."""
+        for source in after.reviews:
+            self.metrics.reviewed(source)
+        if after.posts:
+            await self.announcer.post(after.posts)

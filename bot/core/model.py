@@ -314,6 +314,20 @@ class ChallengeSchedule:
     minutes: int | None = None
 
 
+class Backlog(NamedTuple):
+    """One platform's outbox: the messages neither sent nor given up yet.
+
+    Attributes:
+        platform: the platform's name.
+        pending: how many there are.
+        oldest: when the oldest of them was written.
+    """
+
+    platform: str
+    pending: int
+    oldest: datetime
+
+
 class PushTarget(NamedTuple):
     """What planning a learner's daily push needs, and nothing more (it runs for many).
 

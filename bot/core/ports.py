@@ -7,7 +7,9 @@ if it returns. The function talks to the repositories of :class:`Tx`.
 
 Each chat platform implements :class:`Channel`, the way the core reaches chats
 and learners on its own initiative (a daily push, a quiz answer for a group);
-the core's :class:`Announcer` routes announcements to them.
+the core's :class:`Announcer` routes announcements to them. A port that cannot
+start says so with :class:`CannotStart` (for good) or :class:`PlatformUnreachable`
+(for now).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Protocol, TypeVar
 from bot.core.decks import Deck
 from bot.core.messages import Announcement, Reply
 from bot.core.model import (
+    Backlog,
     CardInfo,
     CardState,
     ChallengeRun,
@@ -308,6 +311,10 @@ class PushRepo(Protocol):
 
     def pending_count(self, platform: str | None = None) -> int: ...
 
+    def backlog(self) -> list[Backlog]:
+        """Each platform with pending messages: how many, and when the oldest was written."""
+        ...
+
     def prune_outbox(self, before: datetime) -> int:
         """Delete outbox rows sent or given up before an instant; returns how many."""
         ...
@@ -439,6 +446,20 @@ class DeliveryRetry(Exception):
 class DeliveryRefused(Exception):
     """The platform refused this message for good (it is malformed, say): it is not tried
     again, and the learner stays reachable."""
+
+
+class CannotStart(Exception):
+    """Starting cannot succeed until the operator changes something: a token the platform
+    rejects, a database that cannot be reached.
+
+    The message is one line that names what failed and what to do, and never holds a
+    secret: it is what the operator sees, without a traceback.
+    """
+
+
+class PlatformUnreachable(Exception):
+    """A platform's API cannot be reached now (a network error, a 5xx): starting it again
+    later may work. The message is one line without a secret."""
 
 
 class Channel(Protocol):

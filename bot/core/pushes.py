@@ -13,18 +13,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.core.actions import Action
 from bot.core.learners import Basics, ServiceBase, Who, record_delivery
 from bot.core.localtime import in_quiet_hours, next_push_after
 from bot.core.messages import Reply
-from bot.core.model import CardInfo, Learner, OutboxMessage, Prompt, ReviewSource
+from bot.core.metrics import PushFailure
+from bot.core.model import Backlog, CardInfo, Learner, OutboxMessage, Prompt, ReviewSource
 from bot.core.outcomes import EXPIRED, Outcome
 from bot.core.ports import (
     Delivery,
@@ -103,20 +105,29 @@ def reminder_text(due: int, days: int) -> str:
     )
 
 
+class Plan(NamedTuple):
+    """What planning one batch did.
+
+    Attributes:
+        claimed: learners claimed (pushed or not); 0 means none was due.
+        planned: outbox rows written, by platform.
+    """
+
+    claimed: int
+    planned: dict[str, int]
+
+
 def plan_pushes(
     tx: Tx,
     now: datetime,
     platforms: Sequence[str],
     tokens: TokenSource,
     policy: PushPolicy,
-) -> int:
-    """Claim one batch of due learners and write their outbox rows.
-
-    Returns how many learners were claimed (pushed or not); 0 means none is due.
-    """
+) -> Plan:
+    """Claim one batch of due learners and write their outbox rows."""
     claimed = tx.pushes.claim_due(now, platforms, policy.batch)
     if not claimed:
-        return 0
+        return Plan(0, {})
     ids = [target.learner_id for target in claimed]
     summary = tx.pushes.due_summary(ids, now)
     durations = tx.pushes.mean_durations(ids, now - timedelta(days=30))
@@ -177,7 +188,7 @@ def plan_pushes(
         )
     tx.pushes.reschedule(updates, now, snoozed)
     tx.pushes.add_outbox(messages)
-    return len(claimed)
+    return Plan(len(claimed), dict(Counter(m.platform for m in messages)))
 
 
 def _backfill(tx: Tx, now: datetime, policy: PushPolicy) -> int:
@@ -315,10 +326,16 @@ class PushService(ServiceBase):
                 tokens=self.tokens,
                 policy=self.policy,
             )
-            claimed = await self.db.run(work)
-            total += claimed
-            if claimed < self.policy.batch:
+            plan = await self.db.run(work)
+            for platform, count in plan.planned.items():
+                self.metrics.pushes_planned(platform, count)
+            total += plan.claimed
+            if plan.claimed < self.policy.batch:
                 return total
+
+    async def backlog(self) -> list[Backlog]:
+        """Each platform's pending pushes: how many, and when the oldest was written."""
+        return await self.db.run(lambda tx: tx.pushes.backlog())
 
     async def backfill(self) -> int:
         """Give every active learner without a next push one (after an upgrade)."""
@@ -361,7 +378,7 @@ class PushService(ServiceBase):
             return 0
         for message, found in await self.db.run(partial(deliveries, messages=batch, now=now)):
             if found is None:
-                await self._record(message, None, "learner or card gone")
+                await self._record(message, None, "gone", "learner or card gone")
                 continue
             learner, reply = found
             if before_send is not None:
@@ -372,27 +389,35 @@ class PushService(ServiceBase):
                 await self._retry(message, exc.retry_after, str(exc), exc.delivered)
             except DeliveryRefused as exc:
                 log.warning("push %s to learner %s refused: %s", message.id, learner.id, exc)
-                await self._record(message, None, f"refused: {exc}")
+                await self._record(message, None, "refused", f"refused: {exc}")
             except Exception as exc:  # a network error, a platform hiccup: try again later
                 log.warning("push %s to learner %s failed: %s", message.id, learner.id, exc)
                 await self._retry(message, None, f"{type(exc).__name__}: {exc}", 0)
             else:
-                await self._record(message, delivery, "" if delivery.reached else "unreachable")
+                await self._record(message, delivery, "unreachable", "unreachable")
         return len(batch)
 
-    async def _record(self, message: OutboxMessage, delivery: Delivery | None, error: str) -> None:
-        """The outbox row is done: sent, or given up (and what the delivery taught us)."""
+    async def _record(
+        self, message: OutboxMessage, delivery: Delivery | None, reason: PushFailure, error: str
+    ) -> None:
+        """The outbox row is done: sent, or given up for ``reason`` (and what the delivery
+        taught us); counted once it is committed."""
         now = self.clock.now()
+        sent = delivery is not None and delivery.reached
 
         def work(tx: Tx) -> None:
             if delivery is not None:
                 record_delivery(tx, message.learner_id, delivery)
-            if delivery is not None and delivery.reached:
+            if sent:
                 tx.pushes.mark_sent(message.id, now)
             else:
                 tx.pushes.mark_failed(message.id, now, error)
 
         await self.db.run(work)
+        if sent:
+            self.metrics.push_sent(message.platform)
+        else:
+            self.metrics.push_failed(message.platform, reason)
 
     async def _retry(
         self, message: OutboxMessage, retry_after: float | None, error: str, delivered: int
@@ -403,6 +428,7 @@ class PushService(ServiceBase):
         if attempts >= self.policy.max_attempts:
             log.warning("giving up push %s after %d attempts: %s", message.id, attempts, error)
             await self.db.run(lambda tx: tx.pushes.mark_failed(message.id, now, error))
+            self.metrics.push_failed(message.platform, "attempts")
             return
         if retry_after is not None:
             delay = timedelta(seconds=max(0.0, retry_after))

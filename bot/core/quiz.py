@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.core import srs
 from bot.core.actions import Action
-from bot.core.learners import AnnouncingService, Basics, Posts, Who
+from bot.core.learners import AfterCommit, AnnouncingService, Basics, Posts, Who
 from bot.core.messages import Announcement, Reply
 from bot.core.model import (
     RATING_NAMES,
@@ -241,8 +241,8 @@ class QuizService(AnnouncingService):
         window = self.window
         return await self._posting(
             who,
-            lambda tx, lr, now, posts: start_quiz(
-                tx, lr, chat_id, topic, now, token, window, posts
+            lambda tx, lr, now, then: start_quiz(
+                tx, lr, chat_id, topic, now, token, window, then.posts
             ),
         )
 
@@ -257,8 +257,8 @@ class QuizService(AnnouncingService):
     async def sweep(self) -> int:
         """Close rounds whose window has ended and post their answers; returns how many."""
 
-        def work(tx: Tx, now: datetime, posts: Posts) -> int:
-            posts.extend(close_due_rounds(tx, now))
-            return len(posts)
+        def work(tx: Tx, now: datetime, then: AfterCommit) -> int:
+            then.posts.extend(close_due_rounds(tx, now))
+            return len(then.posts)
 
         return await self._sweep(work)

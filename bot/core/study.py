@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import quiz, srs
 from bot.core.actions import Action, BadPayload, Setup
-from bot.core.learners import AnnouncingService, Posts, Who
+from bot.core.learners import AfterCommit, AnnouncingService, Who, record_review
 from bot.core.localtime import next_push_after
 from bot.core.messages import Attachment, Button, Reply, StatsChart
 from bot.core.model import (
@@ -35,13 +35,18 @@ from bot.core.settings import SettingsError, describe_settings, parse_settings_c
 from bot.core.stats import compute_stats, due_forecast, format_stats
 from bot.core.views import button, card_view, rating_buttons
 
-__all__ = ["EXPIRED_TEXT", "StudyService"]
+__all__ = ["EXPIRED_TEXT", "NO_DECKS_TEXT", "StudyService"]
 
 log = logging.getLogger(__name__)
 
 EXPIRED_TEXT = "This button has expired. Send /review to get your current card."
 #: A study button that is stale, forged, someone else's or already used.
 EXPIRED = notice(EXPIRED_TEXT)
+#: What /review says when the bot has no deck at all (never "every card is learned").
+NO_DECKS_TEXT = (
+    "There is nothing to study: no decks are loaded. "
+    "Whoever runs this bot can add some ([decks] in its config file)."
+)
 #: What a front says when it comes before its card is due (learn-ahead).
 EARLY_TEXT = "Early: nothing else is due."
 MAX_DURATION_MS = 10 * 60 * 1000
@@ -112,6 +117,8 @@ def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> R
         lines.append(
             f"Next card due in {srs.format_interval(max(nxt - now, timedelta()))} ({when})."
         )
+    elif not tx.catalogue.decks():
+        return Reply("done", NO_DECKS_TEXT)
     elif new >= s.new_cards_per_day:
         lines.append(f"New cards resume tomorrow ({s.new_cards_per_day} a day).")
     else:
@@ -169,7 +176,7 @@ def rate(
     rating: int,
     now: datetime,
     next_token: str,
-    posts: Posts,
+    after_commit: AfterCommit,
     duration_ms: int | None = None,
 ) -> Outcome:
     """Record one rating: FSRS once, new state, one log row; the tapped card is closed
@@ -192,7 +199,8 @@ def rate(
         duration_ms = int((now - prompt.created_at).total_seconds() * 1000)
     duration_ms = max(0, min(duration_ms, MAX_DURATION_MS))
     tx.schedule.save(after)
-    tx.reviews.add(
+    record_review(
+        tx,
         ReviewEntry(
             learner_id=learner.id,
             card_id=prompt.card_id,
@@ -203,11 +211,12 @@ def rate(
             after=after,
             duration_ms=duration_ms,
             typed_answer=prompt.typed_answer,
-        )
+        ),
+        after_commit,
     )
     if prompt.source == ReviewSource.QUIZ:
         # A quiz rating counts in the learner's schedule but does not start a private session.
-        posts.extend(quiz.after_quiz_rating(tx, learner, token, rating, now))
+        after_commit.posts.extend(quiz.after_quiz_rating(tx, learner, token, rating, now))
         return Outcome(
             close=_rating_note(rating, before, after, now) + " Counted in your own schedule."
         )
@@ -544,7 +553,7 @@ class StudyService(AnnouncingService):
         nxt = self.tokens()
         return await self._posting(
             who,
-            lambda tx, lr, now, posts: rate(tx, lr, token, rating, now, nxt, posts, duration_ms),
+            lambda tx, lr, now, then: rate(tx, lr, token, rating, now, nxt, then, duration_ms),
         )
 
     async def bury(self, who: Who, token: str) -> Outcome:

@@ -34,6 +34,7 @@ from bot.core.quiz import QuizService
 log = logging.getLogger(__name__)
 
 DEADLINE_ALARM = "challenge_deadline"
+PUSH_TICK_NOW = "push_tick_now"
 QUIZ_SWEEP_SECONDS = 15
 CHALLENGE_SWEEP_SECONDS = 30
 PRUNE_HOURS = 6
@@ -131,6 +132,13 @@ class Jobs:
                 "%d timer jobs still running after %.0f s; stopping them", self._running, grace
             )
         self.scheduler.shutdown(wait=False)
+
+    def tick_now(self) -> None:
+        """Run a push tick now, besides the regular ones: a platform has just started,
+        and what is due for it should not wait for the next tick."""
+        self.scheduler.add_job(
+            self.push_tick, id=PUSH_TICK_NOW, replace_existing=True, misfire_grace_time=None
+        )
 
     async def push_tick(self) -> int:
         """Claim every learner whose push is due and queue their messages."""

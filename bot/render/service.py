@@ -12,6 +12,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Final
 
 from bot.core.messages import HeatMap
+from bot.core.metrics import NULL_METRICS, Metrics
 from bot.core.rendering import RenderedImage, RenderError
 from bot.core.stats import StudyStats
 from bot.render.cache import DiskCache, MemoryCache, cache_key
@@ -79,6 +81,7 @@ class MatplotlibRenderer:
             stalls the event loop while it draws.
         style: sizes and colours (part of every cache key).
         workers: processes in the default pool.
+        metrics: counts cache hits and misses and times cold renders.
     """
 
     def __init__(
@@ -89,8 +92,10 @@ class MatplotlibRenderer:
         *,
         style: Style = DEFAULT_STYLE,
         workers: int | None = None,
+        metrics: Metrics = NULL_METRICS,
     ) -> None:
         self.style = style
+        self.metrics = metrics
         self._style_key = style.digest()
         self.counters = RenderCounters()
         self._memory = MemoryCache(max_memory_items)
@@ -109,9 +114,8 @@ class MatplotlibRenderer:
         if not kind or not spec:
             return None
         key = cache_key(kind, spec, self._style_key)
-        hit = self._memory.get(key)
+        hit = self._from_memory(key)
         if hit is not None:
-            self.counters.memory_hits += 1
             return hit
         if key in self._failures:
             return None
@@ -128,18 +132,16 @@ class MatplotlibRenderer:
         """The /stats chart (kept in memory only: it changes with every review)."""
         data = chart_data(stats, forecast)
         key = cache_key("stats", repr(data), self._style_key)
-        hit = self._memory.get(key)
+        hit = self._from_memory(key)
         if hit is not None:
-            self.counters.memory_hits += 1
             return hit
         return await self._get(key, ("stats", data), disk=False)
 
     async def text_image(self, markdown: str) -> RenderedImage:
         """Markdown (tables, wide code) drawn as an image."""
         key = cache_key("text", markdown, self._style_key)
-        hit = self._memory.get(key)
+        hit = self._from_memory(key)
         if hit is not None:
-            self.counters.memory_hits += 1
             return hit
         return await self._get(key, ("text", markdown), disk=True)
 
@@ -152,9 +154,8 @@ class MatplotlibRenderer:
         """
         check_heatmap(chart)  # cheap: a malformed chart never reaches a worker
         key = cache_key("heatmap", repr(chart), self._style_key)
-        hit = self._memory.get(key)
+        hit = self._from_memory(key)
         if hit is not None:
-            self.counters.memory_hits += 1
             return hit
         return await self._get(key, ("heatmap", chart), disk=False)
 
@@ -185,6 +186,13 @@ class MatplotlibRenderer:
         return self._memory.get(cache_key(kind, spec, self._style_key))
 
     # ------------------------------------------------------------------ internals
+
+    def _from_memory(self, key: str) -> RenderedImage | None:
+        hit = self._memory.get(key)
+        if hit is not None:
+            self.counters.memory_hits += 1
+            self.metrics.render_hit("memory")
+        return hit
 
     def _pool(self) -> Executor:
         if self._closed:
@@ -220,10 +228,14 @@ class MatplotlibRenderer:
             found = await loop.run_in_executor(None, self._disk.get, key)
             if found is not None:
                 self.counters.disk_hits += 1
+                self.metrics.render_hit("disk")
                 self._memory.put(found)
                 return found
         self.counters.renders += 1
+        self.metrics.render_miss()
+        began = time.perf_counter()
         data, width, height = await self._run(job)
+        self.metrics.rendered(time.perf_counter() - began)
         image = RenderedImage(data, width, height, key)
         self._memory.put(image)
         if disk and self._disk is not None:

@@ -20,6 +20,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,22 +28,25 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.core.model import CardInfo
-from bot.core.ports import Tx
+from bot.core.ports import CannotStart, Tx
 from bot.storage.fanout import fanout_for
 from bot.storage.tx import SqlTx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+#: The alembic scripts, shipped inside the package (``bot/storage/migrations/``). pip
+#: installs a package as files, so this is a real folder, which alembic needs.
+MIGRATIONS_DIR = Path(str(resources.files("bot.storage") / "migrations"))
 
 
-class SchemaOutOfDate(RuntimeError):
+class SchemaOutOfDate(CannotStart):
     """The database schema is behind the code."""
 
     def __init__(self, current: str | None, head: str | None) -> None:
@@ -125,6 +129,7 @@ class SqlDatabase:
 
     Raises:
         ValueError: for a database other than SQLite and PostgreSQL.
+        CannotStart: when the folder of a SQLite file cannot be made.
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -140,7 +145,10 @@ class SqlDatabase:
         #: Card content read by any unit of work; cleared by a deck sync.
         self.card_cache: dict[str, CardInfo | None] = {}
         if self.is_sqlite:
-            self._sync = make_sqlite_engine(url, echo=echo)
+            try:
+                self._sync = make_sqlite_engine(url, echo=echo)
+            except OSError as exc:
+                raise CannotStart(self._unreachable(exc)) from exc
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
             if make_url(url).database not in (None, "", ":memory:"):
                 self._checkpointer = Checkpointer(self._sync)
@@ -186,6 +194,10 @@ class SqlDatabase:
         async with self._async.begin() as conn:
             return await conn.run_sync(fn)
 
+    async def ping(self) -> None:
+        """Run ``SELECT 1``: returns when the database answers, raises when it does not."""
+        await self.run_connection(_select_one)
+
     def _close_sync(self) -> None:
         assert self._sync is not None
         if self._conn is not None:
@@ -198,22 +210,50 @@ class SqlDatabase:
         await self.run_connection(_upgrade)
 
     async def schema_status(self) -> tuple[str | None, str | None]:
-        """(current revision, newest revision)."""
-        return await self.run_connection(_status)
+        """(current revision, newest revision): the first contact with the database.
 
-    async def check_schema(self, *, auto_upgrade: bool) -> None:
+        Raises:
+            CannotStart: when the database cannot be reached or refuses the connection.
+        """
+        try:
+            return await self.run_connection(_status)
+        except (OSError, DBAPIError) as exc:
+            raise CannotStart(self._unreachable(exc)) from exc
+
+    def _unreachable(self, exc: OSError | DBAPIError) -> str:
+        """One line for the operator: which database, what went wrong, what to do."""
+        url = make_url(self.url)
+        reason = str(exc.orig) if isinstance(exc, DBAPIError) else str(exc)
+        if url.password:
+            reason = reason.replace(str(url.password), "***")
+        advice = (
+            "and that its folder can be written ([bot] data_dir)"
+            if self.is_sqlite
+            else "and that the database is running"
+        )
+        return (
+            f"cannot reach the database {url.render_as_string(hide_password=True)} "
+            f"({' '.join(reason.split())}): "
+            f"check [database] url or STUDYBOT_DATABASE_URL, {advice}"
+        )
+
+    async def check_schema(self, *, auto_upgrade: bool) -> str | None:
         """Refuse to run on an old schema, or upgrade it when allowed.
+
+        Returns the schema version the database is at now (None for no migrations).
 
         Raises:
             SchemaOutOfDate: when the schema is behind and ``auto_upgrade`` is false.
+            CannotStart: when the database cannot be reached.
         """
         current, head = await self.schema_status()
         if current == head:
-            return
+            return current
         if not auto_upgrade:
             raise SchemaOutOfDate(current, head)
         log.info("upgrading the database schema from %s to %s", current or "empty", head)
         await self.upgrade()
+        return head
 
     async def dispose(self) -> None:
         """Close every connection (waits for the unit of work in flight)."""
@@ -229,8 +269,12 @@ class SqlDatabase:
             await self._async.dispose()
 
 
+def _select_one(conn: Connection) -> None:
+    conn.execute(text("SELECT 1"))
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
-    """An alembic config pointing at ``migrations/`` (and at a live connection, if given)."""
+    """An alembic config over :data:`MIGRATIONS_DIR` (and a live connection, if given)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
-from bot.core.model import Learner, OutboxMessage, PushTarget
+from bot.core.model import Backlog, Learner, OutboxMessage, PushTarget
 from bot.storage.learners import LEARNER_SELECT, learner_from_row, push_timing
 from bot.storage.schedule import available
 from bot.storage.tables import (
@@ -366,3 +366,12 @@ class SqlPushes:
         if platform is not None:
             query = query.where(outbox.c.platform == platform)
         return int(self.conn.execute(query).scalar_one())
+
+    def backlog(self) -> list[Backlog]:
+        query = (
+            select(outbox.c.platform, func.count(), func.min(outbox.c.created_at))
+            .where(outbox.c.sent_at.is_(None), outbox.c.failed_at.is_(None))
+            .group_by(outbox.c.platform)
+            .order_by(outbox.c.platform)
+        )
+        return [Backlog(p, int(n), oldest) for p, n, oldest in self.conn.execute(query)]

@@ -1,4 +1,4 @@
-"""The database schema (SQLAlchemy Core tables). Migrations in ``migrations/`` follow it."""
+"""The database schema (SQLAlchemy Core tables); the migrations in ``migrations/`` follow it."""
 
 from __future__ import annotations
 

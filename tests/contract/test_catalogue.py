@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.core.decks import Deck
 from bot.core.imagespec import FormulaSpec, parse_shape_spec
 from bot.core.model import CardImage, CardInfo, DeckInfo, SyncReport
 from bot.core.ports import Database, Tx
-from bot.deckfiles import load_decks
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 from tests.contract.helpers import DAY, T0, add_learner, review_state, save_states, sync
 from tests.fakes.decks import make_card, make_deck
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 async def test_sync_upserts_retires_and_keeps_history(db: Database) -> None:
@@ -171,7 +167,7 @@ async def test_decks_topics_and_cards_in_a_topic(db: Database) -> None:
 
 
 async def test_shipped_decks_sync(db: Database) -> None:
-    shipped = load_decks([REPO / "decks"])
+    shipped = load_decks([SHIPPED_DECKS])
     assert shipped.ok, shipped.errors
     report = await db.run(lambda tx: tx.catalogue.sync(shipped.decks, T0))
     assert report.added == sum(len(d.cards) for d in shipped.decks)

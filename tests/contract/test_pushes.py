@@ -12,7 +12,14 @@ from functools import partial
 
 import pytest
 
-from bot.core.model import CardState, Learner, LearnerSettings, OutboxMessage, ReviewEntry
+from bot.core.model import (
+    Backlog,
+    CardState,
+    Learner,
+    LearnerSettings,
+    OutboxMessage,
+    ReviewEntry,
+)
 from bot.core.ports import Database, Tx
 from tests.contract.helpers import DAY, HOUR, T0, add_learner, one_deck, review_state, save_states
 
@@ -316,6 +323,28 @@ async def test_delivery_outcomes(db: Database) -> None:
     )
     await db.run(lambda tx: tx.pushes.mark_sent(back.id, T0 + HOUR))
     assert await db.run(lambda tx: tx.pushes.pending_count()) == 0
+
+
+async def test_the_backlog_counts_pending_rows_and_finds_the_oldest(db: Database) -> None:
+    assert await db.run(lambda tx: tx.pushes.backlog()) == []
+    ann = await due_learner(db, "ann")
+    rows = [
+        message(ann.id, at=T0 + HOUR),
+        message(ann.id, at=T0),
+        message(ann.id, at=T0 + MINUTE),
+        message(ann.id, platform="discord", at=T0 + DAY),
+    ]
+    await db.run(lambda tx: tx.pushes.add_outbox(rows))
+    oldest, *_ = await db.run(lambda tx: tx.pushes.lease("tg", T0, T0 + MINUTE, 1))
+    await db.run(lambda tx: tx.pushes.mark_sent(oldest.id, T0))
+    # Sent and given-up rows are not pending; a leased or retried row still is.
+    (failed,) = await db.run(lambda tx: tx.pushes.lease("tg", T0 + MINUTE, T0 + HOUR, 1))
+    await db.run(lambda tx: tx.pushes.mark_failed(failed.id, T0 + MINUTE, "blocked"))
+    await db.run(lambda tx: tx.pushes.lease("tg", T0 + HOUR, T0 + DAY, 1))
+    assert await db.run(lambda tx: tx.pushes.backlog()) == [
+        Backlog("discord", 1, T0 + DAY),
+        Backlog("tg", 1, T0 + HOUR),
+    ]
 
 
 async def test_old_delivered_rows_are_pruned(db: Database) -> None:

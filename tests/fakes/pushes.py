@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot.core.model import CardState, Learner, LearnerSettings, OutboxMessage, PushTarget
+from bot.core.model import Backlog, CardState, Learner, LearnerSettings, OutboxMessage, PushTarget
 from tests.fakes.store import FakeStore, OutboxRow, utc
 
 
@@ -205,6 +205,13 @@ class FakePushes:
             for r in self.store.outbox.values()
             if r.pending and (platform is None or r.message.platform == platform)
         )
+
+    def backlog(self) -> list[Backlog]:
+        found: dict[str, list[datetime]] = {}
+        for r in self.store.outbox.values():
+            if r.pending:
+                found.setdefault(r.message.platform, []).append(r.message.created_at)
+        return [Backlog(p, len(times), min(times)) for p, times in sorted(found.items())]
 
     def prune_outbox(self, before: datetime) -> int:
         gone = [

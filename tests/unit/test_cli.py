@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.deckfiles import load_decks
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 
 ROOT = Path(__file__).resolve().parents[2]
-DECKS_DIR = ROOT / "decks"
 DATA = ROOT / "tests" / "data"
 GOOD = DATA / "good_decks"
 BAD = DATA / "bad_decks"
@@ -279,7 +278,7 @@ def test_json_for_the_whole_bad_folder(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_json_for_the_shipped_decks(capsys: pytest.CaptureFixture[str]) -> None:
-    code, doc = _check_json(capsys, DECKS_DIR)
+    code, doc = _check_json(capsys, SHIPPED_DECKS)
     assert code == 0
     assert doc["errors"] == []
     decks = doc["decks"]
@@ -290,7 +289,7 @@ def test_json_for_the_shipped_decks(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_python_dash_m_bot_checks_the_shipped_decks() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "decks", "check", str(DECKS_DIR)],
+        [sys.executable, "-m", "bot", "decks", "check", str(SHIPPED_DECKS)],
         capture_output=True,
         text=True,
         encoding="utf-8",

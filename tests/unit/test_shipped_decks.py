@@ -1,24 +1,21 @@
-"""The decks shipped in ``decks/`` load cleanly and cover what they promise."""
+"""The decks shipped in ``bot/decks/`` load cleanly and cover what they promise."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
 import re
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 
 if TYPE_CHECKING:
     from bot.core.challenges.definitions import ChallengeDef, ChallengeSet, RubricRow
     from bot.core.decks import CardDef, Deck, DeckSet
     from bot.core.imagespec import Block
 
-ROOT = Path(__file__).resolve().parents[2]
-DECKS_DIR = ROOT / "decks"
 PREFIXES = {"attention": "att-", "transformers": "tf-"}
 MIN_CARDS = 30
 MAX_BACK_CHARS = 900
@@ -91,18 +88,14 @@ TRANSFORMERS_TOPICS: dict[str, tuple[str, ...]] = {
 
 @pytest.fixture(scope="module")
 def deck_set() -> DeckSet:
-    if importlib.util.find_spec("bot") is None:  # run from a checkout without an install
-        sys.path.insert(0, str(ROOT))
-    from bot.deckfiles import load_decks
-
-    return load_decks([DECKS_DIR])
+    return load_decks([SHIPPED_DECKS])
 
 
 def _deck(deck_set: DeckSet, deck_id: str) -> Deck:
     for deck in deck_set.decks:
         if deck.id == deck_id:
             return deck
-    raise AssertionError(f"deck {deck_id!r} not found in {DECKS_DIR}")
+    raise AssertionError(f"deck {deck_id!r} not found in {SHIPPED_DECKS}")
 
 
 def _text(card: CardDef) -> str:
@@ -131,7 +124,7 @@ def test_deck_is_tagged_with_its_id(deck_set: DeckSet, deck_id: str) -> None:
 @pytest.mark.parametrize("deck_id", sorted(PREFIXES))
 def test_cards_are_well_formed(deck_set: DeckSet, deck_id: str) -> None:
     deck = _deck(deck_set, deck_id)
-    text = (DECKS_DIR / f"{deck_id}.md").read_text(encoding="utf-8")
+    text = (SHIPPED_DECKS / f"{deck_id}.md").read_text(encoding="utf-8")
     for card in deck.cards:
         assert card.id.startswith(PREFIXES[deck_id]), card.id
         assert f"\nid: {card.id}\n" in text, f"{card.id} has no explicit id line"

@@ -9,7 +9,7 @@ from bot.core import srs
 from bot.core.actions import Action, ActionKind
 from bot.core.challenges.definitions import ChallengeDef
 from bot.core.challenges.groups import ChallengeCatalog
-from bot.core.learners import Posts
+from bot.core.learners import AfterCommit, Posts, record_review
 from bot.core.messages import Announcement, Button, ButtonStyle, HeatMap, Reply
 from bot.core.model import (
     RATING_NAMES,
@@ -106,7 +106,7 @@ def press(
     arg: int | None,
     now: datetime,
     catalog: ChallengeCatalog,
-    posts: Posts,
+    after_commit: AfterCommit,
 ) -> Outcome:
     """A self-assessment button: tick, grade, name opt-in, share, or apply.
 
@@ -122,7 +122,7 @@ def press(
     if challenge is None:
         return notice("This challenge is no longer in the challenge files.")
     if kind == "share":
-        return _share(tx, run, sub, now, posts)
+        return _share(tx, run, sub, now, after_commit.posts)
     if sub.assessed_at is not None and kind in ("check", "grade", "assessed"):
         return notice("Your self-assessment is already applied to your cards.")
     if kind == "check" and arg is not None and arg < len(challenge.checkpoints):
@@ -136,7 +136,7 @@ def press(
     elif kind == "showname":
         sub = replace(sub, show_name=not sub.show_name)
     elif kind == "assessed":
-        return _apply(tx, member, run, sub, challenge, now, catalog, posts)
+        return _apply(tx, member, run, sub, challenge, now, catalog, after_commit)
     else:
         return EXPIRED
     tx.challenges.save_submission(sub)
@@ -164,7 +164,7 @@ def _apply(
     challenge: ChallengeDef,
     now: datetime,
     catalog: ChallengeCatalog,
-    posts: Posts,
+    after_commit: AfterCommit,
 ) -> Outcome:
     """Turn the grades into reviews of the linked cards (the worst grade wins per card)."""
     worst: dict[str, int] = {}
@@ -185,7 +185,8 @@ def _apply(
         rating = GRADE_RATING[grade]
         after = srs.review(before, rating, now, member.settings, token=sub.token)
         tx.schedule.save(after)
-        tx.reviews.add(
+        record_review(
+            tx,
             ReviewEntry(
                 learner_id=member.id,
                 card_id=card_id,
@@ -194,7 +195,8 @@ def _apply(
                 source=ReviewSource.CHALLENGE,
                 before=before,
                 after=after,
-            )
+            ),
+            after_commit,
         )
         line = f"• {card.title}: {RATING_NAMES[rating]}, {srs.outlook(before, after, now)}"
         moved.append(line + (" (/unsuspend brings it back)" if after.suspended else ""))
@@ -204,7 +206,7 @@ def _apply(
     if all(s.assessed_at is not None for s in others):
         summary = summarize(tx, run, now, catalog)
         if summary is not None:
-            posts.append(summary)
+            after_commit.posts.append(summary)
     text = "Applied to your schedule. The cards that moved:\n" + "\n".join(moved)
     return Outcome(notice=APPLIED, edit=Reply("info", text, buttons=((share_button(sub),),)))
 

@@ -1,7 +1,7 @@
 """Challenge definitions: timed "derive it from memory" exercises and their parser.
 
-A challenge set is a markdown file in ``decks/`` whose first line is
-``# Challenge set: <title>`` (the format is documented in ``decks/README.md``,
+A challenge set is a markdown file among the decks whose first line is
+``# Challenge set: <title>`` (the format is documented in ``bot/decks/README.md``,
 section "Challenges"). Each ``## Heading`` is one challenge: a prompt the learner
 answers from memory within a time limit, a reference answer shown afterwards, and
 a rubric whose rows link to card ids. Self-assessing a row as "Need to re-study"

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from bot.core.actions import ActionKind
 from bot.core.challenges import assessment, groups, runs, schedules
 from bot.core.challenges.groups import ChallengeCatalog
-from bot.core.learners import AnnouncingService, Basics, Posts, Who, get_or_create_learner
+from bot.core.learners import AfterCommit, AnnouncingService, Basics, Who, get_or_create_learner
 from bot.core.messages import Reply
 from bot.core.model import Learner
 from bot.core.outcomes import Outcome, send
@@ -125,8 +125,8 @@ class ChallengeService(AnnouncingService):
         tz, catalog = self.default_tz, self.catalog
         return await self._posting(
             who,
-            lambda tx, lr, now, posts: runs.reveal_early(
-                tx, lr, chat_id, is_admin, now, catalog, tz, posts
+            lambda tx, lr, now, then: runs.reveal_early(
+                tx, lr, chat_id, is_admin, now, catalog, tz, then.posts
             ),
         )
 
@@ -135,8 +135,8 @@ class ChallengeService(AnnouncingService):
         catalog = self.catalog
         return await self._posting(
             who,
-            lambda tx, lr, now, posts: assessment.press(
-                tx, lr, kind, token, arg, now, catalog, posts
+            lambda tx, lr, now, then: assessment.press(
+                tx, lr, kind, token, arg, now, catalog, then
             ),
         )
 
@@ -185,7 +185,7 @@ class ChallengeService(AnnouncingService):
         """Reveal every run whose deadline has passed (each once); returns how many."""
         catalog = self.catalog
         return await self._sweep(
-            lambda tx, now, posts: runs.reveal_overdue(tx, now, catalog, posts)
+            lambda tx, now, then: runs.reveal_overdue(tx, now, catalog, then.posts)
         )
 
     async def sweep(self) -> int:
@@ -195,7 +195,8 @@ class ChallengeService(AnnouncingService):
         """
         catalog, tokens = self.catalog, self.tokens
 
-        def work(tx: Tx, now: datetime, posts: Posts) -> int:
+        def work(tx: Tx, now: datetime, then: AfterCommit) -> int:
+            posts = then.posts
             # Overdue runs first, so last week's unrevealed run does not block this week's.
             runs.reveal_overdue(tx, now, catalog, posts)
             posts.extend(schedules.fire_schedules(tx, now, catalog, tokens))

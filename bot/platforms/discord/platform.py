@@ -7,8 +7,9 @@ Thin by design: each interaction becomes one core call and its
 :mod:`~bot.platforms.discord.taps`, shown by
 :mod:`~bot.platforms.discord.rendering`). This module builds the client,
 starts and stops it, and is the core's :class:`~bot.core.ports.Channel`:
-announcements to a channel, pushes to a learner's DMs. Commands are not
-synced at start; ``studybot discord sync`` calls :func:`sync_commands`.
+announcements to a channel, pushes to a learner's DMs. In ``send_only`` mode
+it never connects to the gateway: it logs in and sends over HTTP. Commands are
+not synced at start; ``studybot discord sync`` calls :func:`sync_commands`.
 """
 
 from __future__ import annotations
@@ -19,14 +20,22 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Final
 
+import aiohttp
 import discord
 
 from bot.config import DiscordSettings
 from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
 from bot.core.messages import Reply
+from bot.core.metrics import NULL_METRICS, Metrics, PlatformError
 from bot.core.model import Learner
-from bot.core.ports import Delivery, DeliveryRefused, DeliveryRetry
+from bot.core.ports import (
+    CannotStart,
+    Delivery,
+    DeliveryRefused,
+    DeliveryRetry,
+    PlatformUnreachable,
+)
 from bot.core.quiz import QuizService
 from bot.core.rendering import Renderer
 from bot.core.study import StudyService
@@ -49,6 +58,10 @@ DMS_CLOSED: Final = (
     "(Privacy Settings), then send me /review."
 )
 NO_TOKEN: Final = "no Discord token: set STUDYBOT_DISCORD_TOKEN or [discord] token"
+REJECTED_TOKEN: Final = (
+    "Discord rejected the bot token: set the token from the Bot page of the Developer "
+    "Portal in STUDYBOT_DISCORD_TOKEN (or [discord] token)"
+)
 
 
 def _intents() -> discord.Intents:
@@ -57,11 +70,45 @@ def _intents() -> discord.Intents:
     return intents
 
 
-def _client_options() -> dict[str, Any]:
+def error_kind(status: int) -> PlatformError | None:
+    """What an HTTP answer from Discord counts as, when it is not a success."""
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "network"
+    return "refused" if status >= 400 else None
+
+
+def request_trace(metrics: Metrics) -> aiohttp.TraceConfig:
+    """Counts every Discord API request that fails, as discord.py's HTTP session makes it
+    (each 429 discord.py waits out and retries counts once)."""
+    trace = aiohttp.TraceConfig()
+
+    async def on_end(
+        session: aiohttp.ClientSession, context: object, params: aiohttp.TraceRequestEndParams
+    ) -> None:
+        kind = error_kind(params.response.status)
+        if kind is not None:
+            metrics.platform_error("discord", kind)
+
+    async def on_exception(
+        session: aiohttp.ClientSession,
+        context: object,
+        params: aiohttp.TraceRequestExceptionParams,
+    ) -> None:
+        metrics.platform_error("discord", "network")
+
+    trace.on_request_end.append(on_end)
+    trace.on_request_exception.append(on_exception)
+    return trace
+
+
+def _client_options(metrics: Metrics) -> dict[str, Any]:
     return {
         "intents": _intents(),
         "allowed_mentions": discord.AllowedMentions.none(),
         "chunk_guilds_at_startup": False,
+        "http_trace": request_trace(metrics),
     }
 
 
@@ -70,10 +117,13 @@ class StudyClient(discord.Client):
 
     Args:
         platform: where its interactions go (None: a client that only publishes commands).
+        metrics: counts the failed API requests.
     """
 
-    def __init__(self, platform: DiscordPlatform | None, **options: Any) -> None:
-        super().__init__(**_client_options(), **options)
+    def __init__(
+        self, platform: DiscordPlatform | None, metrics: Metrics = NULL_METRICS, **options: Any
+    ) -> None:
+        super().__init__(**_client_options(metrics), **options)
         self.studybot = platform
         self.tree = StudyTree(self)
         register_commands(self.tree)
@@ -90,8 +140,10 @@ class StudyClient(discord.Client):
 class ShardedStudyClient(discord.AutoShardedClient):
     """The same client split into shards (``[discord] shard_count`` / ``shard_ids``)."""
 
-    def __init__(self, platform: DiscordPlatform | None, **options: Any) -> None:
-        super().__init__(**_client_options(), **options)
+    def __init__(
+        self, platform: DiscordPlatform | None, metrics: Metrics = NULL_METRICS, **options: Any
+    ) -> None:
+        super().__init__(**_client_options(metrics), **options)
         self.studybot = platform
         self.tree = StudyTree(self)
         register_commands(self.tree)
@@ -106,16 +158,17 @@ class ShardedStudyClient(discord.AutoShardedClient):
 
 
 def make_client(
-    settings: DiscordSettings, platform: DiscordPlatform | None
+    settings: DiscordSettings, platform: DiscordPlatform | None, metrics: Metrics = NULL_METRICS
 ) -> StudyClient | ShardedStudyClient:
     """A sharded client when shards are configured, else a plain one."""
     if settings.shard_count is not None or settings.shard_ids:
         return ShardedStudyClient(
             platform,
+            metrics,
             shard_count=settings.shard_count,
             shard_ids=list(settings.shard_ids) or None,
         )
-    return StudyClient(platform)
+    return StudyClient(platform, metrics)
 
 
 class DiscordPlatform:
@@ -129,6 +182,7 @@ class DiscordPlatform:
         inputs: where pressed study buttons go.
         topics: deck ids and tags, for /quiz autocomplete.
         renderer: draws cards and charts (None: text only).
+        metrics: counts Discord's 429s and other failed requests.
     """
 
     name: str = "discord"
@@ -143,6 +197,7 @@ class DiscordPlatform:
         inputs: Inputs,
         topics: Sequence[str],
         renderer: Renderer | None,
+        metrics: Metrics = NULL_METRICS,
     ) -> None:
         self.settings = settings
         self.renderer = renderer
@@ -157,7 +212,7 @@ class DiscordPlatform:
         self.taps: Handlers = Taps(
             study=study, challenges=challenges, inputs=inputs, rendering=rendering
         )
-        self.client = make_client(settings, self)
+        self.client = make_client(settings, self, metrics)
         self._task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -170,13 +225,32 @@ class DiscordPlatform:
         await self.client.login(token.reveal())
 
     async def start(self) -> None:
-        """Log in, then connect to the gateway in a background task and return."""
+        """Log in over HTTP; in ``gateway`` mode, then connect to the gateway in a
+        background task (discord.py keeps it connected) and return.
+
+        All or nothing: after a failed start it may be called again.
+
+        Raises:
+            CannotStart: Discord rejects the token.
+            PlatformUnreachable: Discord cannot be reached now.
+        """
         try:
             await self.login()
-        except BaseException:
+        except BaseException as exc:
             await self.client.close()
+            # A closed client cannot log in again: the next start gets a new one.
+            self.client = make_client(self.settings, self)
+            if isinstance(exc, discord.LoginFailure):
+                raise CannotStart(REJECTED_TOKEN) from None
+            if _unreachable(exc):
+                raise PlatformUnreachable(_cannot_reach(exc)) from None
             raise
+        user = self.client.user
+        if self.settings.mode == "send_only":
+            log.info("discord sends as %s over HTTP and takes no events (no gateway)", user)
+            return
         self._task = asyncio.create_task(self._connect(), name="discord-gateway")
+        log.info("discord logged in as %s; connecting to the gateway", user)
 
     async def _connect(self) -> None:
         try:
@@ -185,6 +259,16 @@ class DiscordPlatform:
             raise
         except Exception:
             log.exception("the Discord gateway connection stopped")
+
+    @property
+    def connected(self) -> bool:
+        """Whether the gateway is connected (every shard this process runs, when sharded)."""
+        client = self.client
+        if not client.is_ready() or client.is_closed():
+            return False
+        if isinstance(client, discord.AutoShardedClient):
+            return all(not shard.is_closed() for shard in client.shards.values())
+        return client.ws is not None and client.ws.open
 
     async def stop(self) -> None:
         """Disconnect and close the HTTP session."""
@@ -281,6 +365,17 @@ class DiscordPlatform:
         self.places.told_closed.add(user_id)
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """Whether logging in failed for now (the network, Discord's servers), not for good."""
+    if isinstance(exc, discord.HTTPException):
+        return exc.status >= 500 or exc.status == 429
+    return isinstance(exc, OSError | aiohttp.ClientError | asyncio.TimeoutError)
+
+
+def _cannot_reach(exc: BaseException) -> str:
+    return f"cannot reach Discord ({type(exc).__name__}: {' '.join(str(exc).split())})"
+
+
 async def sync_commands(settings: DiscordSettings, guild_id: int | None = None) -> list[str]:
     """Publish the application commands (``studybot discord sync [--guild ID]``).
 
@@ -289,13 +384,21 @@ async def sync_commands(settings: DiscordSettings, guild_id: int | None = None) 
 
     Raises:
         ValueError: when no Discord token is configured.
+        CannotStart: when Discord rejects the token or cannot be reached.
     """
     token = settings.token
     if not token:
         raise ValueError(NO_TOKEN)
     client = StudyClient(None)
     try:
-        await client.login(token.reveal())
+        try:
+            await client.login(token.reveal())
+        except discord.LoginFailure:
+            raise CannotStart(REJECTED_TOKEN) from None
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            raise CannotStart(f"{_cannot_reach(exc)}: try again later") from None
         if guild_id is None:
             synced = await client.tree.sync()
         else:

@@ -1,8 +1,9 @@
 """The Telegram adapter: python-telegram-bot 22 on the app's event loop.
 
 :class:`TelegramPlatform` builds the PTB application from ``[telegram]`` and
-the core services it is given, starts and stops it (long polling or a
-webhook), and is the core's :class:`~bot.core.ports.Channel` to Telegram:
+the core services it is given, starts and stops it (long polling, a
+webhook, or neither in ``send_only`` mode), and is the core's
+:class:`~bot.core.ports.Channel` to Telegram:
 announcements to groups and pushes to private chats. What happens on an
 update is in :mod:`.commands` (commands and private messages) and
 :mod:`.callbacks` (button taps); :mod:`.sending` turns core replies into
@@ -23,9 +24,15 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     Update,
 )
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -38,16 +45,23 @@ from bot.config import TelegramSettings
 from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
 from bot.core.messages import Reply
+from bot.core.metrics import NULL_METRICS, Metrics
 from bot.core.model import Learner
 from bot.core.onboarding import Onboarding
-from bot.core.ports import Delivery, DeliveryRefused, DeliveryRetry
+from bot.core.ports import (
+    CannotStart,
+    Delivery,
+    DeliveryRefused,
+    DeliveryRetry,
+    PlatformUnreachable,
+)
 from bot.core.quiz import QuizService
 from bot.core.rendering import Renderer
 from bot.core.study import StudyService
 from bot.platforms.telegram.callbacks import Callbacks
 from bot.platforms.telegram.commands import MENU_GROUP, MENU_PRIVATE, PRIVATE_COMMANDS, Commands
 from bot.platforms.telegram.errors import ErrorHandler
-from bot.platforms.telegram.sending import Progress, Sender, unreachable
+from bot.platforms.telegram.sending import MeteredRateLimiter, Progress, Sender, unreachable
 from bot.platforms.telegram.updates import PLATFORM
 
 __all__ = ["RATE_LIMIT_RETRIES", "TelegramPlatform"]
@@ -57,6 +71,14 @@ log = logging.getLogger(__name__)
 #: Retries of a request Telegram answered with 429 (the rate limiter waits as told).
 RATE_LIMIT_RETRIES: Final = 3
 _ALLOWED_UPDATES: Final = [Update.MESSAGE, Update.CALLBACK_QUERY]
+REJECTED_TOKEN: Final = (
+    "Telegram rejected the bot token: set the token @BotFather gave you in "
+    "STUDYBOT_TELEGRAM_TOKEN (or [telegram] token)"
+)
+POLLING_CONFLICT: Final = (
+    "telegram: another process takes updates with this token (409 Conflict): run one "
+    'poller per token; other processes use mode = "send_only" or "webhook" (see the README)'
+)
 
 
 class TelegramPlatform:
@@ -71,6 +93,7 @@ class TelegramPlatform:
         inputs: where button taps and private messages go.
         renderer: draws card images and charts; None sends text only.
         request: the HTTP layer; tests pass a fake Bot API (a ``BaseRequest``).
+        metrics: counts the Bot API's 429s and other errors.
 
     Raises:
         ValueError: without a token.
@@ -89,6 +112,7 @@ class TelegramPlatform:
         inputs: Inputs,
         renderer: Renderer | None,
         request: BaseRequest | None = None,
+        metrics: Metrics = NULL_METRICS,
     ) -> None:
         if not settings.token:
             raise ValueError("Telegram needs a token: [telegram] token or STUDYBOT_TELEGRAM_TOKEN")
@@ -101,11 +125,13 @@ class TelegramPlatform:
             .base_url(settings.base_url)
             .base_file_url(settings.base_file_url)
             .job_queue(None)
-            .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+            .rate_limiter(MeteredRateLimiter(metrics, max_retries=RATE_LIMIT_RETRIES))
             .concurrent_updates(16)
         )
         if request is not None:
             builder = builder.request(request).get_updates_request(request)
+        if settings.mode == "send_only":
+            builder = builder.updater(None)
         self.application = builder.build()
         self.sender = Sender(self.application.bot, renderer)
         commands = Commands(
@@ -145,41 +171,80 @@ class TelegramPlatform:
         await self.application.initialize()
 
     async def start(self) -> None:
-        """Initialize, register the command menus, and take updates (polling or webhook)."""
+        """Check the token (getMe), register the command menus and take updates (polling
+        or webhook); in ``send_only`` mode, only check the token.
+
+        All or nothing: what a failed start began is stopped, and it may be called again.
+
+        Raises:
+            CannotStart: Telegram rejects the token or the webhook, or the webhook
+                cannot listen.
+            PlatformUnreachable: the Bot API cannot be reached now.
+        """
+        try:
+            await self._start()
+        except BaseException as exc:
+            await self.stop()
+            if isinstance(exc, InvalidToken):  # its message holds the token: never shown
+                raise CannotStart(REJECTED_TOKEN) from None
+            if isinstance(exc, RetryAfter) or (
+                isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+            ):
+                raise PlatformUnreachable(
+                    f"cannot reach the Telegram Bot API ({_describe(exc)})"
+                ) from None
+            raise
+
+    async def _start(self) -> None:
         application = self.application
         await application.initialize()
+        settings = self.settings
+        if settings.mode == "send_only":
+            log.info("telegram sends as @%s and takes no updates", application.bot.username)
+            return
+        await application.start()
+        await self._set_commands()
+        updater = application.updater
+        assert updater is not None
+        if settings.mode == "polling":
+            await updater.start_polling(
+                allowed_updates=_ALLOWED_UPDATES, error_callback=self._polling_failed
+            )
+            log.info("telegram long polling started as @%s", application.bot.username)
+            return
+        secret = settings.webhook_secret.reveal() if settings.webhook_secret else None
+        where = f"{settings.webhook_listen}:{settings.webhook_port}"
         try:
-            await application.start()
-            await self._set_commands()
-            updater = application.updater
-            assert updater is not None
-            settings = self.settings
-            if settings.mode == "webhook":
-                secret = settings.webhook_secret.reveal() if settings.webhook_secret else None
-                try:
-                    await updater.start_webhook(
-                        listen=settings.webhook_listen,
-                        port=settings.webhook_port,
-                        url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-                        secret_token=secret,
-                        webhook_url=settings.webhook_url,
-                        allowed_updates=_ALLOWED_UPDATES,
-                    )
-                except RuntimeError as exc:
-                    raise RuntimeError(
-                        "Telegram webhook mode needs python-telegram-bot[webhooks] (tornado)"
-                    ) from exc
-                log.info(
-                    "telegram webhook listening on %s:%s",
-                    settings.webhook_listen,
-                    settings.webhook_port,
-                )
-            else:
-                await updater.start_polling(allowed_updates=_ALLOWED_UPDATES)
-                log.info("telegram long polling started as @%s", application.bot.username)
-        except BaseException:
-            await self.stop()
-            raise
+            await updater.start_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                secret_token=secret,
+                webhook_url=settings.webhook_url,
+                allowed_updates=_ALLOWED_UPDATES,
+            )
+        except BadRequest as exc:
+            raise CannotStart(
+                f"Telegram refused the webhook ({exc.message}): check [telegram] webhook_url"
+            ) from None
+        except OSError as exc:
+            raise CannotStart(
+                f"the Telegram webhook cannot listen on {where} ({exc.strerror or exc}): "
+                "check [telegram] webhook_listen and webhook_port"
+            ) from None
+        except RuntimeError as exc:
+            raise CannotStart(
+                "Telegram webhook mode needs python-telegram-bot[webhooks] (tornado)"
+            ) from exc
+        log.info("telegram webhook listening on %s", where)
+
+    def _polling_failed(self, exc: TelegramError) -> None:
+        """PTB's polling loop tries again by itself (after 1 s, growing to 30 s): each
+        failed poll is one line here instead of PTB's traceback."""
+        if isinstance(exc, Conflict):
+            log.warning("%s", POLLING_CONFLICT)
+        else:
+            log.warning("telegram: polling failed, trying again: %s", _describe(exc))
 
     async def stop(self) -> None:
         """Stop taking updates, let handlers finish, and close the HTTP layer."""
@@ -189,6 +254,15 @@ class TelegramPlatform:
         if application.running:
             await application.stop()
         await application.shutdown()
+        # A start that failed at getMe leaves the HTTP clients open: the application
+        # only shuts down what a completed initialize opened.
+        await application.bot.shutdown()
+
+    @property
+    def connected(self) -> bool:
+        """Whether it is taking updates (long polling or the webhook server running)."""
+        updater = self.application.updater
+        return self.application.running and updater is not None and updater.running
 
     async def _set_commands(self) -> None:
         """Register the command menus: one for private chats, one for groups."""
@@ -258,3 +332,9 @@ class TelegramPlatform:
                 f"{type(exc).__name__}: {exc}", delivered=progress.delivered
             ) from exc
         return Delivery(reached=True)
+
+
+def _describe(exc: BaseException) -> str:
+    """An error in a few words for a log line: its type and message."""
+    message = exc.message if isinstance(exc, TelegramError) else str(exc)
+    return f"{type(exc).__name__}: {' '.join(message.split())}"

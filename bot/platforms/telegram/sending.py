@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from telegram import (
     Bot,
@@ -31,10 +31,12 @@ from telegram import (
     Message,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter
 
 from bot.core.drawing import draw_card, draw_figure, draw_text
 from bot.core.messages import Attachment, CardView, Reply
+from bot.core.metrics import Metrics, PlatformError
 from bot.core.rendering import RenderedImage, Renderer
 from bot.platforms.telegram.formatting import (
     TELEGRAM_CAPTION,
@@ -52,6 +54,7 @@ __all__ = [
     "BACKOFF_FIRST",
     "FILE_ID_CACHE",
     "NETWORK_ATTEMPTS",
+    "MeteredRateLimiter",
     "Progress",
     "Sender",
     "not_modified",
@@ -87,6 +90,51 @@ def unreachable(exc: BaseException) -> bool:
     if isinstance(exc, Forbidden):
         return True
     return isinstance(exc, BadRequest) and "chat not found" in str(exc).lower()
+
+
+def error_kind(exc: TelegramError) -> PlatformError | None:
+    """What a failed Bot API request counts as; None for an edit that changed nothing."""
+    if isinstance(exc, RetryAfter):
+        return "rate_limited"
+    if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+        return "network"  # no answer, a timeout, a 5xx
+    return None if not_modified(exc) else "refused"
+
+
+class MeteredRateLimiter(AIORateLimiter):
+    """PTB's rate limiter (it retries 429s as Telegram says), counting every failed
+    attempt of a Bot API request in ``metrics`` (getUpdates does not pass here).
+
+    Args:
+        metrics: where the failures are counted.
+        max_retries: retries of a request Telegram answered with 429.
+    """
+
+    def __init__(self, metrics: Metrics, *, max_retries: int) -> None:
+        super().__init__(max_retries=max_retries)
+        self.metrics = metrics
+
+    async def process_request(
+        self,
+        callback: Callable[..., Awaitable[Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        """Run the request through the limiter; each attempt that fails is counted."""
+
+        async def attempt(*a: Any, **kw: Any) -> Any:
+            try:
+                return await callback(*a, **kw)
+            except TelegramError as exc:
+                kind = error_kind(exc)
+                if kind is not None:
+                    self.metrics.platform_error("telegram", kind)
+                raise
+
+        return await super().process_request(attempt, args, kwargs, endpoint, data, rate_limit_args)
 
 
 class Progress:

@@ -159,6 +159,9 @@ class FakeDiscord:
         self.allow: dict[int, int] = {}
         #: user id -> the member's permissions in a server (default: View Channel only).
         self.permissions: dict[int, int] = {}
+        #: What the next logins meet instead of an answer, first first: an
+        #: ``HTTPException`` (401 is a rejected token) or a network error.
+        self.login_failures: list[BaseException] = []
         self._ids = itertools.count(1_000_000_000_000_000_000)
         self._interactions: dict[str, dict[str, Any]] = {}
 
@@ -278,7 +281,7 @@ class FakeDiscord:
         sent.payload["edited_timestamp"] = TIMESTAMP
         return sent
 
-    def _error(self, status: int, code: int) -> discord.HTTPException:
+    def error(self, status: int, code: int) -> discord.HTTPException:
         class Response:
             reason = "Forbidden" if status == 403 else "Error"
 
@@ -304,6 +307,8 @@ class FakeDiscord:
         call = self._record(method, path, body, form, params)
         parts = path.strip("/").split("/")
         if (method, path) == ("GET", "/users/@me"):
+            if self.login_failures:
+                raise self.login_failures.pop(0)
             return BOT_USER
         if (method, path) == ("GET", "/oauth2/applications/@me"):
             return {
@@ -329,7 +334,7 @@ class FakeDiscord:
             channel_id = int(parts[1])
             if channel_id in self.refuse:
                 if self.allow.get(channel_id, 0) <= 0:
-                    raise self._error(*self.refuse[channel_id])
+                    raise self.error(*self.refuse[channel_id])
                 self.allow[channel_id] -= 1
             return self._message(channel_id, call.json or {}, call.files).payload
         if method == "PUT" and parts[0] == "applications" and parts[-1] == "commands":

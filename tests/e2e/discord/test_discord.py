@@ -24,6 +24,7 @@ from bot.core.delivery import PlatformAnnouncer
 from bot.core.learners import Who
 from bot.core.messages import Announcement, Reply
 from bot.core.ports import Delivery, DeliveryRefused, DeliveryRetry
+from bot.core.study import NO_DECKS_TEXT
 from bot.platforms.discord import DiscordPlatform, sync_commands
 from bot.platforms.discord.platform import ShardedStudyClient, StudyClient, make_client
 from tests.e2e.discord.discord_fakes import (
@@ -126,16 +127,17 @@ async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
 
 @asynccontextmanager
 async def running(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *extra_decks: Path
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *extra_decks: Path, shipped: bool = True
 ) -> AsyncIterator[Env]:
-    """The bot over a fake Discord, with the shipped decks and any extra ones."""
+    """The bot over a fake Discord, with the shipped decks (none if ``shipped`` is false) and
+    any extra ones."""
     fake = FakeDiscord()
     fake.install(monkeypatch)
     base = default_settings(data_dir=tmp_path)
     settings = replace(
         base,
         discord=replace(base.discord, token=Secret(TOKEN)),
-        decks=replace(base.decks, paths=(REPO / "decks", *extra_decks)),
+        decks=replace(base.decks, paths=(*(base.decks.paths if shipped else ()), *extra_decks)),
         study=replace(base.study, enable_fuzzing=False),
     )
     clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
@@ -292,6 +294,15 @@ async def test_each_side_of_a_card_shows_its_own_image(
             ("formula", r"\mathrm{Attention}(Q,K,V) = ?"),
             ("shape", BACK_ONLY),
         ]
+
+
+async def test_review_without_any_deck_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(tmp_path, monkeypatch, shipped=False) as env:
+        dm = env.fake.dm(ALICE[0])
+        answer = only(await env.command("review", ALICE, dm))
+        assert answer.content == NO_DECKS_TEXT
 
 
 # --------------------------------------------------------------------------- servers

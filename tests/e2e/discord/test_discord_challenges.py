@@ -32,7 +32,6 @@ from tests.e2e.discord.test_discord import (
     CHANNEL,
     GUILD,
     PNG,
-    REPO,
     TOKEN,
     Env,
     image_of,
@@ -58,7 +57,6 @@ async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     settings = replace(
         base,
         discord=replace(base.discord, token=Secret(TOKEN)),
-        decks=replace(base.decks, paths=(REPO / "decks",)),
         study=replace(base.study, enable_fuzzing=False),
     )
     clock = FixedClock(START)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -32,11 +33,14 @@ from tests.e2e.telegram.fake import TOKEN, Call, TgUser, button_data
 
 T = TypeVar("T")
 
-REPO = Path(__file__).resolve().parents[3]
 #: Longest a process may take to exit after SIGTERM, in seconds.
 STOP_SECONDS = 5.0
 #: The webhook secret a process in webhook mode is given.
 HOOK_SECRET = "process-test-hook-secret"
+#: The token's secret half (after the bot id): it must never be printed.
+SECRET = TOKEN.split(":", 1)[1]
+#: A config section that lets a process bring a new database to the newest schema.
+AUTO_UPGRADE = "[database]\nauto_upgrade = true\n"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -56,7 +60,8 @@ def write_config(
     telegram: str = "",
     extra: str = "",
 ) -> Path:
-    """A config file as an operator writes one: absolute decks and data paths, the fake API.
+    """A config file as an operator writes one: an absolute data path, the fake API (the
+    shipped decks come with the bot).
 
     ``telegram`` adds lines to ``[telegram]``; ``extra`` adds sections.
     """
@@ -64,7 +69,7 @@ def write_config(
         f'[bot]\ndata_dir = "{data_dir}"\n\n'
         f'[telegram]\nbase_url = "{server.base_url(client)}"\n'
         f'base_file_url = "{server.base_file_url(client)}"\n{telegram}\n'
-        f'[decks]\npaths = ["{REPO / "decks"}"]\n\n{extra}'
+        f"{extra}"
     )
     return path
 
@@ -76,6 +81,15 @@ def webhook_lines(port: int) -> str:
         f'webhook_listen = "127.0.0.1"\nwebhook_port = {port}\n'
         f'webhook_secret = "{HOOK_SECRET}"\n'
     )
+
+
+#: A log line at INFO, as the default ``[logging] format`` writes it.
+_INFO_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO ")
+
+
+def not_info(output: str) -> list[str]:
+    """The lines of ``output`` that are not INFO log lines: what reports a problem."""
+    return [line for line in output.splitlines() if not _INFO_LINE.match(line)]
 
 
 def free_port() -> int:
@@ -215,9 +229,58 @@ class Studybot:
         ):
             return response.status
 
+    def left_behind(self) -> list[str]:
+        """The command lines of the processes still in the last run's session (it was
+        started in a session of its own): its render workers, say. Reads ``/proc``.
+
+        multiprocessing's resource tracker is not counted: it ends by itself once the
+        process that started it has ended (it reads until its pipe closes). Nor is a
+        process that has ended and waits to be reaped (a zombie has no command line).
+        """
+        assert self.proc is not None
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:  # it ended meanwhile
+                continue
+            if int(fields[3]) != self.proc.pid or stat.parent.name == str(self.proc.pid):
+                continue
+            if fields[0] in ("Z", "X"):  # it has ended; only its exit status is left
+                continue
+            if b"multiprocessing.resource_tracker" not in cmdline:
+                found.append(cmdline.decode(errors="replace"))
+        return found
+
     def output(self) -> str:
         """Everything every run of it wrote, stdout and stderr."""
         return "".join(path.read_text(errors="replace") for path in self._logs if path.exists())
+
+
+def new_bot(
+    server: TelegramServer,
+    bots: list[Studybot],
+    tmp_path: Path,
+    client: str = "bot",
+    *,
+    telegram: str = "",
+    extra: str = AUTO_UPGRADE,
+    **env: str,
+) -> Studybot:
+    """A ``studybot run`` with its own config file in ``tmp_path`` (not started), added to
+    ``bots`` (the fixture that kills what still runs at the end)."""
+    config = write_config(
+        tmp_path / f"{client}.toml",
+        server,
+        client,
+        tmp_path / "data",
+        telegram=telegram,
+        extra=extra,
+    )
+    bot = Studybot(server, client, tmp_path, config, clean_env(**env))
+    bots.append(bot)
+    return bot
 
 
 async def close_all(bots: Sequence[Studybot]) -> None:
@@ -313,13 +376,13 @@ async def seed_due_learners(url: str, chats: Sequence[int]) -> None:
     from sqlalchemy import Connection, insert
 
     from bot.core.model import LearnerSettings
-    from bot.deckfiles import load_decks
+    from bot.deckfiles import SHIPPED_DECKS, load_decks
     from bot.storage.database import SqlDatabase
     from bot.storage.learners import settings_row
     from bot.storage.tables import card_states, learner_settings, learners
 
     now = datetime.now(UTC)
-    [deck] = load_decks([REPO / "decks" / "attention.md"]).decks
+    [deck] = load_decks([SHIPPED_DECKS / "attention.md"]).decks
     card = deck.cards[0].id
 
     def work(conn: Connection) -> None:

@@ -18,6 +18,10 @@ instead, so each call is recorded with the process that made it.
 * a second long poll for the bot ends the one held with 409 "Conflict", as Telegram
   does when two processes poll one token.
 
+Telegram can also be made unreachable for a while (:meth:`TelegramServer.refuse`:
+the next calls get 502 "Bad Gateway", as from a proxy in front of a Telegram it
+cannot reach), or slow to answer one method (:meth:`TelegramServer.hold`).
+
 Every call is recorded in ``api.calls`` (a poll when it arrives, any other call as
 the fake takes it), and every answered call wakes :meth:`TelegramServer.wait_for`:
 tests wait for calls, never for time to pass.
@@ -74,6 +78,7 @@ INT_FIELDS = frozenset(
         "cache_time",
     }
 )
+BAD_GATEWAY = b'{"ok": false, "error_code": 502, "description": "Bad Gateway"}'
 CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
@@ -116,6 +121,13 @@ class TelegramServer:
         self.conflicts: list[str] = []
         #: Requests refused with 401, by client.
         self.refused: list[str] = []
+        #: Requests answered 502 while unreachable (:meth:`refuse`), as (client, method).
+        self.bad_gateway: list[tuple[str, str]] = []
+        #: Requests held unanswered (:meth:`hold`), as (client, method), as they come.
+        self.holding: list[tuple[str, str]] = []
+        self._unreachable_for = 0
+        self._held_methods: set[str] = set()
+        self._release = asyncio.Event()
         self.port = 0
         self._changed = asyncio.Condition()
         self._held: asyncio.Event | None = None
@@ -136,7 +148,8 @@ class TelegramServer:
         await web.SockSite(self._runner, sock).start()
 
     async def close(self) -> None:
-        """Stop listening (a poll still held is answered first)."""
+        """Stop listening (a poll still held is answered first, and every held call)."""
+        self._release.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -150,6 +163,14 @@ class TelegramServer:
         return f"http://127.0.0.1:{self.port}/{client + '/' if client else ''}file/bot"
 
     # ------------------------------------------------------------------ for tests
+
+    def refuse(self, calls: int) -> None:
+        """Answer the next ``calls`` requests (any method, any client) with 502."""
+        self._unreachable_for = calls
+
+    def hold(self, method: str) -> None:
+        """Leave every call of ``method`` unanswered until the server closes."""
+        self._held_methods.add(method)
 
     async def send(self, update: dict[str, Any]) -> None:
         """Queue an update (built by :class:`~tests.e2e.telegram.fake.Updates`) for getUpdates."""
@@ -206,10 +227,20 @@ class TelegramServer:
     async def _answer(self, request: web.Request) -> tuple[int, bytes]:
         client = request.match_info.get("client", "")
         method = request.match_info["method"]
+        if self._unreachable_for > 0:
+            self._unreachable_for -= 1
+            self.bad_gateway.append((client, method))
+            return 502, BAD_GATEWAY
         if request.match_info["token"] != self.token:
             self.refused.append(client)
             body = {"ok": False, "error_code": 401, "description": "Unauthorized"}
             return 401, json.dumps(body).encode()
+        if method in self._held_methods:
+            async with self._changed:
+                self.holding.append((client, method))
+                self._changed.notify_all()
+            await self._release.wait()
+            return 502, BAD_GATEWAY
         form: dict[str, str] = {}
         files: dict[str, tuple[str, bytes, str]] = {}
         for name, value in (await request.post()).items():

@@ -13,9 +13,10 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def studybot(
-    *args: str, stdin: str | None = None, **env_vars: str
+    *args: str, stdin: str | None = None, cwd: Path | str = REPO, **env_vars: str
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m bot ARGS`` from the repository, with no STUDYBOT_* variables but ``env_vars``."""
+    """``python -m bot ARGS`` from ``cwd`` (the repository by default), the clone's ``bot`` on
+    the path whatever is installed, with no STUDYBOT_* variables but ``env_vars``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
     env["PYTHONPATH"] = str(REPO)
     env.update(env_vars)
@@ -24,7 +25,7 @@ def studybot(
         input=stdin,
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         timeout=120,
         check=False,

@@ -17,8 +17,8 @@ replaced. It answers like Telegram does where it matters to the adapter:
   1-64 bytes; an edit that changes nothing is "message is not modified"; a
   callback query can be answered once;
 * failures can be injected for chosen calls: 429 with ``retry_after``, 403
-  "bot was blocked by the user", 403 "bot can't initiate conversation", or a
-  network error.
+  "bot was blocked by the user", 403 "bot can't initiate conversation", 401
+  "Unauthorized", 409 "Conflict", or a network error.
 
 Every call is recorded with its endpoint, parameters and uploaded files.
 """
@@ -262,7 +262,8 @@ class FakeBotAPI(BaseRequest):
         retry_after: float = 0.01,
     ) -> Failure:
         """Make the next ``times`` matching calls fail: "429", "blocked", "never_started",
-        "network", "bad_request"."""
+        "network", "bad_request", "unauthorized" (a rejected token), "conflict" (another
+        poller)."""
         failure = Failure(endpoint, kind, chat_id, times, retry_after)
         self.failures.append(failure)
         return failure
@@ -322,6 +323,10 @@ class FakeBotAPI(BaseRequest):
             raise NetworkError("connection reset by fake peer")
         if failure.kind == "bad_request":
             return 400, _error(400, "Bad Request: can't parse entities: unexpected end tag")
+        if failure.kind == "unauthorized":
+            return 401, _error(401, "Unauthorized")
+        if failure.kind == "conflict":
+            return 409, _error(409, "Conflict: terminated by other getUpdates request")
         raise AssertionError(failure.kind)
 
     def _next_id(self, chat_id: int) -> int:

@@ -18,12 +18,12 @@ from telegram import Update
 from bot.app import App, build_app, telegram_platform
 from bot.config import Secret, default_settings
 from bot.core.messages import HeatMap
+from bot.core.metrics import NULL_METRICS, Metrics
 from bot.core.rendering import RenderedImage, Renderer
 from bot.platforms.telegram import TelegramPlatform
 from tests.e2e.telegram.fake import TOKEN, FakeBotAPI, TgUser, Updates, button_data
 from tests.fakes.clock import FixedClock
 
-REPO = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 GROUP = -1001234567890
 
@@ -143,17 +143,21 @@ async def telegram_bot(
     tmp_path: Path,
     *,
     extra_decks: Sequence[Path] = (),
+    shipped: bool = True,
     renderer: bool = True,
     mode: str = "polling",
     start: bool = True,
     fake_renderer: bool = False,
     restart_of: Harness | None = None,
+    metrics: Metrics = NULL_METRICS,
 ) -> AsyncIterator[Harness]:
     """Build the app on ``tmp_path`` and start the Telegram platform over a fake Bot API.
 
+    ``shipped`` false leaves the shipped decks out (only ``extra_decks`` are loaded).
     ``fake_renderer`` draws with :class:`FakeRenderer` even when matplotlib is there.
     ``restart_of`` is a harness that has stopped: the new app and platform use the same
     SQLite file, the same Bot API (Telegram keeps its messages), clock and update ids.
+    ``metrics`` counts what the services and the platform do.
     """
     settings = default_settings(data_dir=tmp_path)
     settings = replace(
@@ -167,14 +171,18 @@ async def telegram_bot(
             webhook_url="https://bot.example.org/telegram/hook" if mode == "webhook" else "",
             webhook_secret=Secret("hook-secret") if mode == "webhook" else None,
         ),
-        decks=replace(settings.decks, paths=(REPO / "decks", *extra_decks)),
+        decks=replace(
+            settings.decks, paths=(*(settings.decks.paths if shipped else ()), *extra_decks)
+        ),
         study=replace(settings.study, enable_fuzzing=False),
     )
     clock = restart_of.clock if restart_of is not None else FixedClock(T0)
     drawing: Renderer | None = None
     if renderer:
         drawing = FakeRenderer() if fake_renderer else make_renderer()
-    app = await build_app(settings, auto_upgrade=True, clock=clock, renderer=drawing)
+    app = await build_app(
+        settings, auto_upgrade=True, clock=clock, renderer=drawing, metrics=metrics
+    )
     api = restart_of.api if restart_of is not None else FakeBotAPI()
     api.clock = lambda: int(clock.now().timestamp())
     harness: Harness | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from bot.core.learners import Who
 from bot.core.messages import Reply
 from bot.core.model import OutboxMessage
 from bot.core.ports import Delivery, DeliveryRetry
-from bot.core.study import EXPIRED_TEXT
+from bot.core.study import EXPIRED_TEXT, NO_DECKS_TEXT
 from bot.platforms.telegram.callbacks import SENT_PRIVATELY
 from bot.platforms.telegram.errors import SORRY
 from bot.platforms.telegram.sending import NETWORK_ATTEMPTS
@@ -34,6 +35,7 @@ from tests.e2e.telegram.fake import (
     utf16,
 )
 from tests.e2e.telegram.harness import GROUP, FakeRenderer, Harness, telegram_bot, tiny_png
+from tests.fakes.metrics import RecordingMetrics
 
 ANA = TgUser(101, "Ana", "ana")
 BEN = TgUser(102, "Ben")
@@ -408,6 +410,13 @@ async def test_undo_restores_the_card(tmp_path: Path, caplog: pytest.LogCaptureF
     no_errors(caplog)
 
 
+async def test_review_without_any_deck_says_so(tmp_path: Path) -> None:
+    async with telegram_bot(tmp_path, shipped=False, renderer=False) as bot:
+        await bot.send(ANA, "/review")
+        [answer] = bot.api.sent("sendMessage", ANA.id)
+        assert answer.plain == NO_DECKS_TEXT
+
+
 async def test_double_tap_and_forged_callbacks_record_one_review(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -654,20 +663,24 @@ async def test_commands_in_the_wrong_place_and_unknown_ones(
 async def test_429_is_retried_and_a_blocked_user_becomes_unreachable(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path) as bot:
+    metrics = RecordingMetrics()
+    async with telegram_bot(tmp_path, metrics=metrics) as bot:
         await onboard(bot, ANA, "attention")
         bot.api.clear()
+        assert metrics.errors == Counter()
 
         bot.api.fail("sendMessage", "429", chat_id=ANA.id)
         await bot.send(ANA, "/review")
         sent = bot.api.sent("sendMessage", ANA.id)
         assert len(sent) == 2 and sent[0].params == sent[1].params, "retried after retry_after"
         assert "Show answer" in [label for label, _ in sent[1].buttons]
+        assert metrics.errors == Counter({("telegram", "rate_limited"): 1})
 
         bot.api.fail("sendMessage", "network", chat_id=ANA.id, times=2)
         await bot.send(ANA, "/help")
         assert bot.slept == [0.5, 1.0], "network errors back off"
         assert "/review" in bot.api.sent("sendMessage", ANA.id)[-1].plain
+        assert metrics.errors[("telegram", "network")] == 2
 
         # A daily push to a learner who blocked the bot: the platform says so, and the
         # core records it (the platform marks no one itself).
@@ -684,6 +697,8 @@ async def test_429_is_retried_and_a_blocked_user_becomes_unreachable(
             "SELECT unreachable FROM learners WHERE platform_user_id = ?", str(ANA.id)
         ) == [(1,)]
         assert bot.query("SELECT sent_at, failed_at IS NOT NULL FROM outbox") == [(None, 1)]
+        assert metrics.failed == Counter({("telegram", "unreachable"): 1})
+        assert metrics.errors[("telegram", "refused")] == 2  # the push above and this one
 
         # Writing again makes them reachable; a refused reply marks them again, quietly.
         await bot.send(ANA, "/review")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 
 from sqlalchemy import Connection, func, select
 
@@ -12,20 +11,19 @@ from bot.core.challenges.groups import ChallengeCatalog
 from bot.core.challenges.schedules import next_weekly
 from bot.core.learners import Who
 from bot.core.messages import HeatMap
-from bot.deckfiles import load_decks
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.storage.database import SqlDatabase
 from bot.storage.tables import challenge_submissions, review_logs
 from tests.fakes.clock import FixedClock
 from tests.fakes.tokens import SequentialTokens
 from tests.services import Services, build_services, only
 
-REPO = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 GROUP = "-1001"
 
 
 async def make(db: SqlDatabase) -> Services[SqlDatabase]:
-    shipped = load_decks([REPO / "decks"])
+    shipped = load_decks([SHIPPED_DECKS])
     await db.run(lambda tx: tx.catalogue.sync(shipped.decks, NOW))
     return build_services(
         db,

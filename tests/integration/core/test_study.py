@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, func, select
 
 from bot.core.learners import Who
 from bot.core.messages import StatsChart
-from bot.deckfiles import load_decks
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.storage.database import SqlDatabase
 from bot.storage.tables import (
     confirmations,
@@ -30,12 +29,11 @@ from tests.fakes.clock import FixedClock
 from tests.services import Services, action_of, build_services, is_expired, only
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
 async def services(db: SqlDatabase) -> Services[SqlDatabase]:
-    shipped = load_decks([REPO / "decks"])
+    shipped = load_decks([SHIPPED_DECKS])
     await db.run(lambda tx: tx.catalogue.sync(shipped.decks, T0))
     return build_services(db, FixedClock(T0))
 

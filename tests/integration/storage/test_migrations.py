@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import socket
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +29,7 @@ from sqlalchemy import (
 
 from bot.core.imagespec import parse_image_spec
 from bot.core.model import CardImage
+from bot.core.ports import CannotStart
 from bot.storage.catalogue import SqlCatalogue
 from bot.storage.database import SchemaOutOfDate, SqlDatabase, alembic_config
 from bot.storage.tables import cards, learners, metadata, outbox
@@ -41,12 +45,39 @@ async def test_migration_from_empty_and_schema_check(database_url: str) -> None:
         assert current is None and head is not None
         with pytest.raises(SchemaOutOfDate, match="studybot db upgrade"):
             await db.check_schema(auto_upgrade=False)
-        await db.check_schema(auto_upgrade=True)
+        assert await db.check_schema(auto_upgrade=True) == head
         assert await db.schema_status() == (head, head)
-        await db.check_schema(auto_upgrade=False)  # now up to date: no error
+        assert await db.check_schema(auto_upgrade=False) == head  # up to date: no error
         await db.upgrade()  # idempotent
     finally:
         await db.dispose()
+
+
+async def test_a_database_that_cannot_be_reached_is_one_line_without_its_password(
+    tmp_path: Path,
+) -> None:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there
+    db = SqlDatabase(f"postgresql+asyncpg://bot:pw-SECRET@127.0.0.1:{port}/studybot")
+    try:
+        with pytest.raises(CannotStart) as info:
+            await db.check_schema(auto_upgrade=True)
+    finally:
+        await db.dispose()
+    message = str(info.value)
+    assert message.startswith(
+        f"cannot reach the database postgresql+asyncpg://bot:***@127.0.0.1:{port}/studybot ("
+    )
+    assert message.endswith(
+        "check [database] url or STUDYBOT_DATABASE_URL, and that the database is running"
+    )
+    assert "pw-SECRET" not in message and "\n" not in message
+
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # a file where the database's folder would be
+    with pytest.raises(CannotStart, match=r"\(\[bot\] data_dir\)$"):
+        SqlDatabase(f"sqlite+aiosqlite:///{blocked / 'studybot.sqlite3'}")
 
 
 async def test_migrations_match_the_tables(db: SqlDatabase) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
+from bot.config.logs import ONE_LINE_LOGGERS, QUIET_LIBRARIES
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO_ROOT / "config.example.toml"
@@ -41,13 +42,16 @@ def error_for(path: Path, env: dict[str, str] | None = None) -> str:
 
 @contextmanager
 def bare_root_logger() -> Iterator[logging.Logger]:
-    """Give a bare root logger, then put back the original handlers and level.
+    """Give a bare root logger, then put back the original handlers and level (and the
+    levels and filters of the library loggers that ``configure_logging`` sets).
 
     Used inside the test body (not as a fixture) so that the handlers saved and
     restored are those of the pytest phase that is running.
     """
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
+    libraries = [logging.getLogger(name) for name in (*QUIET_LIBRARIES, *ONE_LINE_LOGGERS)]
+    saved_libraries = [(logger.level, logger.filters[:]) for logger in libraries]
     for handler in saved_handlers:
         root.removeHandler(handler)
     try:
@@ -59,3 +63,6 @@ def bare_root_logger() -> Iterator[logging.Logger]:
         for handler in saved_handlers:
             root.addHandler(handler)
         root.setLevel(saved_level)
+        for logger, (level, filters) in zip(libraries, saved_libraries, strict=True):
+            logger.setLevel(level)
+            logger.filters[:] = filters

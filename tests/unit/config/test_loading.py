@@ -14,6 +14,7 @@ from bot.config import (
     ConfigError,
     DatabaseSettings,
     LoggingSettings,
+    OpsSettings,
     Secret,
     default_settings,
     load_settings,
@@ -21,6 +22,7 @@ from bot.config import (
 from bot.config import loading as loading_module
 from bot.core.model import LearnerSettings
 from bot.core.settings import SettingsError, parse_settings_change
+from bot.deckfiles import SHIPPED_DECKS
 from tests.unit.config.support import (
     DISCORD,
     ENV_VARS,
@@ -61,10 +63,17 @@ def test_defaults_without_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert study.timezone == "UTC"
     assert study.push_time == time(9, 0)
     assert study.enable_fuzzing is True
-    assert settings.decks.paths == (cwd / "decks",)
+    assert settings.decks.paths == (SHIPPED_DECKS,)
     assert settings.decks.default == ()
     assert settings.logging.level == "INFO"
     assert settings.logging.format == "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    assert settings.ops == OpsSettings(enabled=False, host="127.0.0.1", port=9464)
+
+
+def test_json_logs_are_a_format(tmp_path: Path) -> None:
+    logging_settings = load_settings(write(tmp_path, '[logging]\nformat = "json"'), env={}).logging
+    assert logging_settings == LoggingSettings(format="json")
+    assert logging_settings.json
 
 
 def test_default_settings_data_dir_moves_database(
@@ -95,7 +104,7 @@ def test_empty_file_is_all_defaults(tmp_path: Path) -> None:
     assert dataclasses.replace(settings, source=None) == dataclasses.replace(
         defaults, decks=settings.decks
     )
-    assert settings.decks.paths == (tmp_path.resolve() / "decks",)
+    assert settings.decks.paths == (SHIPPED_DECKS,)
     assert settings.source == (tmp_path / "config.toml").resolve()
 
 
@@ -157,8 +166,14 @@ default = ["attention", "transformers"]
 [logging]
 level = "debug"
 format = "%(levelname)s %(message)s"
+[ops]
+enabled = true
+host = "0.0.0.0"
+port = 9100
 """,
     )
+    for folder in ("cards", "opt"):
+        (tmp_path / folder).mkdir()
     s = load_settings(path, env={})
     assert s.data_dir == tmp_path.resolve() / "srv"
     assert s.database == DatabaseSettings(
@@ -177,9 +192,15 @@ format = "%(levelname)s %(message)s"
     assert s.study.timezone == "Europe/Berlin"
     assert s.study.push_time == time(7, 30)
     assert s.study.enable_fuzzing is False
-    assert s.decks.paths == (tmp_path.resolve() / "cards", tmp_path.resolve() / "opt")
+    assert s.decks.paths == (
+        SHIPPED_DECKS,
+        tmp_path.resolve() / "cards",
+        tmp_path.resolve() / "opt",
+    )
     assert s.decks.default == ("attention", "transformers")
     assert s.logging == LoggingSettings(level="DEBUG", format="%(levelname)s %(message)s")
+    assert not s.logging.json
+    assert s.ops == OpsSettings(enabled=True, host="0.0.0.0", port=9100)
     assert set(s.secret_values()) == {TOKEN, DISCORD, PASSWORD}
 
 
@@ -373,9 +394,10 @@ def test_data_dir_relative_to_config_file(tmp_path: Path, monkeypatch: pytest.Mo
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     path = write(tmp_path / "etc", '[bot]\ndata_dir = "../state"\n[decks]\npaths = ["my-decks"]')
+    (tmp_path / "etc" / "my-decks").mkdir()
     settings = load_settings(path, env={})
     assert settings.data_dir == tmp_path.resolve() / "state"
-    assert settings.decks.paths == (tmp_path.resolve() / "etc" / "my-decks",)
+    assert settings.decks.paths == (SHIPPED_DECKS, tmp_path.resolve() / "etc" / "my-decks")
     expected_db = (tmp_path.resolve() / "state" / "studybot.sqlite3").as_posix()
     assert settings.database.url == f"sqlite+aiosqlite:///{expected_db}"
 
@@ -391,6 +413,25 @@ def test_data_dir_without_file_relative_to_cwd(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert load_settings(None, env={}).data_dir == tmp_path.resolve() / "data"
+
+
+def test_shipped_false_leaves_the_shipped_decks_out(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    only_mine = write(tmp_path, '[decks]\nshipped = false\npaths = ["mine"]')
+    assert load_settings(only_mine, env={}).decks.paths == (tmp_path.resolve() / "mine",)
+    nothing = write(tmp_path, "[decks]\nshipped = false", name="none.toml")
+    assert load_settings(nothing, env={}).decks.paths == ()
+
+
+def test_a_missing_deck_path_names_the_key_and_where_it_was_looked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "srv").mkdir()
+    path = write(tmp_path / "srv", '[decks]\npaths = ["decks"]')
+    message = error_for(path)
+    looked_for = tmp_path.resolve() / "srv" / "decks"
+    assert message == f'{path}: [decks] paths: "decks" does not exist (looked for {looked_for})'
 
 
 # --------------------------------------------------------------------------- environment
@@ -521,6 +562,11 @@ ERROR_CASES = [
     ("[study]\npush_time = 900", "[study] push_time: expected a string, got integer"),
     ('[decks]\npaths = "decks"', "[decks] paths: expected an array of strings, got string"),
     (
+        '[decks]\nshipped = "no"',
+        "[decks] shipped: expected a boolean (true or false), got string",
+    ),
+    ('[decks]\npaths = ["no-such-folder"]', '[decks] paths: "no-such-folder" does not exist'),
+    (
         "[decks]\ndefault = [1]",
         "[decks] default: expected an array of strings, got integer at item 1",
     ),
@@ -583,13 +629,22 @@ ERROR_CASES = [
         '[logging]\nlevel = "verbose"',
         '[logging] level: "VERBOSE" is not a log level (expected one of DEBUG, INFO',
     ),
-    ('[logging]\nformat = "plain text"', "[logging] format: is not a %-style logging format"),
+    (
+        '[logging]\nformat = "plain text"',
+        '[logging] format: is neither "json" nor a %-style logging format',
+    ),
     ('[logging]\nformat = ""', "[logging] format: must not be empty"),
     ('[database]\nurl = "not a url"', "[database] url: is not a database URL"),
     ('[telegram]\nbase_url = "ftp://x"', "[telegram] base_url: must be an http:// or https:// URL"),
     ('[bot]\ndata_dir = ""', "[bot] data_dir: must not be empty"),
     ('[decks]\ndefault = ["a", "a"]', '[decks] default: deck "a" is listed twice'),
     ('[decks]\npaths = [""]', "[decks] paths: item 1 is an empty string"),
+    ('[ops]\nenabled = "yes"', "[ops] enabled: expected a boolean (true or false), got string"),
+    ("[ops]\nport = 0", "[ops] port: must be between 1 and 65535, got 0"),
+    ("[ops]\nport = 65536", "[ops] port: must be between 1 and 65535, got 65536"),
+    ('[ops]\nport = "9464"', "[ops] port: expected an integer, got string"),
+    ('[ops]\nhost = " "', "[ops] host: must not be empty"),
+    ("[ops]\nlisten = 1", "[ops] listen: unknown key"),
 ]
 
 
@@ -662,3 +717,75 @@ def test_platform_keys_parse(tmp_path: Path) -> None:
     assert "s3cret-Value" not in repr(s)
     assert s.discord.shard_count == 4 and s.discord.shard_ids == (0, 1)
     assert s.quiz.window_minutes == 3
+
+
+def test_send_only_modes_parse(tmp_path: Path) -> None:
+    path = write(tmp_path, '[telegram]\nmode = "send_only"\n[discord]\nmode = "send_only"\n')
+    settings = load_settings(path, env={})
+    assert settings.telegram.mode == "send_only" and settings.discord.mode == "send_only"
+    assert load_settings(None, env={}).discord.mode == "gateway"
+    message = error_for(write(tmp_path, '[discord]\nmode = "http"\n'))
+    assert message.endswith('[discord] mode: must be "gateway" or "send_only"')
+
+
+# --------------------------------------------------------------------------- tokens and URLs
+
+
+@pytest.mark.parametrize(
+    ("toml_text", "env", "expected"),
+    [
+        (
+            '[telegram]\ntoken = "bot123456:SUPER-SECRET"',
+            {},
+            "{path}: [telegram] token: is not a Telegram bot token",
+        ),
+        (
+            "",
+            {"STUDYBOT_TELEGRAM_TOKEN": "123456-SUPER-SECRET"},
+            "environment: STUDYBOT_TELEGRAM_TOKEN: is not a Telegram bot token",
+        ),
+        (
+            '[discord]\ntoken = "Bot SUPER-SECRET"',
+            {},
+            "{path}: [discord] token: is not a Discord bot token",
+        ),
+        (
+            '[discord]\ntoken = "a.b.c"',
+            {"STUDYBOT_DISCORD_TOKEN": "SUPER-SECRET"},
+            "environment: STUDYBOT_DISCORD_TOKEN: is not a Discord bot token",
+        ),
+        (
+            '[database]\nurl = "mysql://u:SUPER-SECRET@db/x"',
+            {},
+            '{path}: [database] url: "mysql" is not a database studybot runs on',
+        ),
+        (
+            "",
+            {"STUDYBOT_DATABASE_URL": "postgresql://u:SUPER-SECRET@db/x"},
+            "environment: STUDYBOT_DATABASE_URL: PostgreSQL is used through the asyncpg driver",
+        ),
+    ],
+)
+def test_tokens_and_urls_that_cannot_work_name_their_key(
+    tmp_path: Path, toml_text: str, env: dict[str, str], expected: str
+) -> None:
+    path = write(tmp_path, toml_text)
+    message = error_for(path, env)
+    assert message.startswith(expected.format(path=path)), message
+    assert "SECRET" not in message
+
+
+def test_the_environment_decides_which_token_and_url_are_checked(tmp_path: Path) -> None:
+    """A value the environment overrides is not used, so it is not checked either."""
+    path = write(
+        tmp_path,
+        '[telegram]\ntoken = "old"\n[discord]\ntoken = "old"\n[database]\nurl = "mysql://x/y"',
+    )
+    env = {
+        "STUDYBOT_TELEGRAM_TOKEN": TOKEN,
+        "STUDYBOT_DISCORD_TOKEN": DISCORD,
+        "STUDYBOT_DATABASE_URL": "sqlite+aiosqlite:///x.db",
+    }
+    settings = load_settings(path, env=env)
+    assert settings.telegram.token == Secret(TOKEN)
+    assert settings.database.url == "sqlite+aiosqlite:///x.db"

@@ -25,7 +25,7 @@ def test_frozen(tmp_path: Path) -> None:
 def test_token_never_in_repr(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        f'[telegram]\ntoken = "{TOKEN}"\n[database]\nurl = "postgresql://u:{PASSWORD}@h/db"',
+        f'[telegram]\ntoken = "{TOKEN}"\n[database]\nurl = "postgresql+asyncpg://u:{PASSWORD}@h/db"',
     )
     settings = load_settings(path, env={"STUDYBOT_DISCORD_TOKEN": DISCORD})
     for text in (repr(settings), str(settings), repr(settings.database), repr(settings.telegram)):
@@ -33,7 +33,7 @@ def test_token_never_in_repr(tmp_path: Path) -> None:
         assert DISCORD not in text
         assert PASSWORD not in text
     assert "Secret('***')" in repr(settings)
-    assert "postgresql://u:***@h/db" in repr(settings)
+    assert "postgresql+asyncpg://u:***@h/db" in repr(settings)
 
 
 @pytest.mark.parametrize(

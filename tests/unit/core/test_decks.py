@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.decks import CardDef, Deck, parse_deck, slugify
-from bot.deckfiles import load_decks
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data"
@@ -221,7 +221,7 @@ def test_a_formula_front_image_asks_with_a_question_mark() -> None:
 
 
 def test_the_readme_example_deck_is_valid() -> None:
-    readme = (ROOT / "decks" / "README.md").read_text(encoding="utf-8")
+    readme = (SHIPPED_DECKS / "README.md").read_text(encoding="utf-8")
     match = re.search(r"````markdown\n(.*?)````", readme, re.DOTALL)
     assert match is not None
     deck, errors = parse_deck(match.group(1), "README.md")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -21,11 +20,7 @@ from bot.core.imagespec import (
     parse_image_spec,
     parse_shape_spec,
 )
-from bot.deckfiles import load_decks
-
-ROOT = Path(__file__).resolve().parents[3]
-DECKS_DIR = ROOT / "decks"
-
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 
 # --------------------------------------------------------------------------- valid specs
 
@@ -358,7 +353,7 @@ def test_shape_kind_without_a_spec_is_rejected() -> None:
 
 
 def test_every_image_spec_in_the_shipped_decks_parses() -> None:
-    result = load_decks([DECKS_DIR])
+    result = load_decks([SHIPPED_DECKS])
     image_errors = [e for e in result.errors if "image" in e.message]
     assert image_errors == [], "\n".join(map(str, image_errors))
     images = [image for c in result.cards() for _, image in c.images()]
@@ -370,7 +365,7 @@ def test_every_image_spec_in_the_shipped_decks_parses() -> None:
     # Every image line in the files made it into a card.
     lines = [
         line
-        for path in sorted(DECKS_DIR.rglob("*.md"))
+        for path in sorted(SHIPPED_DECKS.rglob("*.md"))
         if path.name.lower() != "readme.md"
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.startswith(("image: ", "front-image: "))
@@ -384,7 +379,7 @@ def test_every_image_spec_in_the_shipped_decks_parses() -> None:
 
 def test_image_examples_in_the_readme_parse() -> None:
     """Every ``image:`` example shows, and every ``front-image:`` example asks."""
-    readme = (DECKS_DIR / "README.md").read_text(encoding="utf-8")
+    readme = (SHIPPED_DECKS / "README.md").read_text(encoding="utf-8")
     examples = [m.group(1) for m in re.finditer(r"^\s*image: (.+)$", readme, re.MULTILINE)]
     assert len(examples) >= 3
     for example in examples:

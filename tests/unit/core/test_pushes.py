@@ -8,6 +8,7 @@ pushes sends it; buttons are pressed through ``Inputs.press``.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
@@ -28,8 +29,8 @@ from bot.core.model import (
     ReviewSource,
 )
 from bot.core.outcomes import Outcome
-from bot.core.ports import Delivery, DeliveryRetry
-from bot.core.pushes import PushPolicy, deliveries, plan_pushes
+from bot.core.ports import Delivery, DeliveryRefused, DeliveryRetry
+from bot.core.pushes import Plan, PushPolicy, deliveries, plan_pushes
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_card, make_deck
@@ -178,8 +179,10 @@ async def test_due_learner_gets_exactly_one_push_at_their_push_time() -> None:
 
     assert await env.tick_at(PUSH - timedelta(seconds=1)) == 0
     assert env.outbox() == []
+    assert env.services.metrics.planned == Counter()
 
     assert await env.tick_at(PUSH) == 1
+    assert env.services.metrics.planned == Counter({"telegram": 1})
     [row] = env.outbox()
     m = row.message
     assert (m.platform, m.learner_id, m.kind) == ("telegram", learner.id, "push")
@@ -201,6 +204,7 @@ async def test_due_learner_gets_exactly_one_push_at_their_push_time() -> None:
     assert await env.tick_at(PUSH) == 0
     assert await env.tick_at(PUSH + timedelta(hours=3)) == 0
     assert len(env.outbox()) == 1
+    assert env.services.metrics.planned == Counter({"telegram": 1})
     assert env.db.run_sync(lambda tx: tx.pushes.pending_count()) == 0  # delivered above
     assert env.db.run_sync(lambda tx: tx.pushes.pending_count("discord")) == 0
 
@@ -313,12 +317,11 @@ async def test_tick_claims_batch_after_batch() -> None:
     assert len(set(tokens)) == 5
 
 
-def test_plan_pushes_with_nobody_due_returns_zero() -> None:
+def test_plan_pushes_with_nobody_due_claims_and_plans_nothing() -> None:
     db = FakeDatabase(default_decks(), now=START)
-    assert (
-        db.run_sync(lambda tx: plan_pushes(tx, PUSH, PLATFORMS, SequentialTokens(), PushPolicy()))
-        == 0
-    )
+    assert db.run_sync(
+        lambda tx: plan_pushes(tx, PUSH, PLATFORMS, SequentialTokens(), PushPolicy())
+    ) == Plan(0, {})
 
 
 # --------------------------------------------------------------------------- silence
@@ -554,6 +557,8 @@ async def test_drain_sends_once_and_marks_sent() -> None:
     env.clock.advance(HOUR)
     assert await env.pushes.drain("telegram", sender) == 0
     assert len(sender.calls) == 1
+    assert env.services.metrics.sent == Counter({"telegram": 1})
+    assert env.services.metrics.failed == Counter()
 
 
 async def test_drain_only_takes_its_platform() -> None:
@@ -573,6 +578,8 @@ async def test_an_unreachable_learner_is_marked_and_the_message_fails() -> None:
     assert row.failed_at == PUSH and row.sent_at is None
     assert row.last_error == "unreachable"
     assert env.stored(lid).unreachable
+    assert env.services.metrics.failed == Counter({("telegram", "unreachable"): 1})
+    assert env.services.metrics.sent == Counter()
     env.clock.advance(HOUR)
     assert await env.pushes.drain("telegram", sender) == 0
     assert len(sender.calls) == 1
@@ -600,7 +607,19 @@ async def test_a_message_whose_learner_is_gone_is_given_up_without_a_send() -> N
     assert sender.calls == []
     [row] = env.outbox()
     assert row.failed_at == PUSH and row.last_error == "learner or card gone"
+    assert env.services.metrics.failed == Counter({("telegram", "gone"): 1})
     assert env.db.prompt("tok00009") is None
+
+
+async def test_a_refused_push_is_given_up_and_the_learner_stays_reachable() -> None:
+    env = make_env()
+    lid = await queued_push(env)
+    sender = Sender(DeliveryRefused("message too long"))
+    assert await env.pushes.drain("telegram", sender) == 1
+    [row] = env.outbox()
+    assert row.failed_at == PUSH and row.last_error == "refused: message too long"
+    assert not env.stored(lid).unreachable
+    assert env.services.metrics.failed == Counter({("telegram", "refused"): 1})
 
 
 async def test_delivery_retry_waits_as_long_as_the_platform_asks() -> None:
@@ -666,6 +685,8 @@ async def test_other_errors_back_off_exponentially_then_fail() -> None:
     assert row.failed_at == env.clock.now()
     assert row.message.attempts == 8
     assert row.last_error == "ConnectionError: network down"
+    # Retries are not failures: the push failed once, when it was given up.
+    assert env.services.metrics.failed == Counter({("telegram", "attempts"): 1})
     env.clock.advance(DAY)
     assert await env.pushes.drain("telegram", sender) == 0
 

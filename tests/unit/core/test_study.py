@@ -32,7 +32,7 @@ from bot.core.model import (
 )
 from bot.core.outcomes import Outcome
 from bot.core.stats import StudyStats
-from bot.core.study import EXPORT_FILE, StudyService
+from bot.core.study import EXPORT_FILE, NO_DECKS_TEXT, StudyService
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
 from tests.fakes.decks import make_card, make_deck
@@ -585,6 +585,14 @@ async def test_done_summary_with_nothing_scheduled() -> None:
     assert done.kind == "done"
     assert "Done for today: 0 reviews (0 new)." in done.text
     assert "Nothing is scheduled" in done.text
+
+
+async def test_review_with_no_deck_loaded_says_so_and_claims_nothing_learned() -> None:
+    env = make_env([])
+    answer = await env.next()
+    assert answer.kind == "done"
+    assert answer.text == NO_DECKS_TEXT
+    assert "learned" not in answer.text
 
 
 async def test_the_last_rating_closes_its_card_and_the_day_is_summed_up() -> None:

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.deckfiles import load_decks
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.render import commands
 from bot.render.cache import DiskCache, cache_key
 from bot.render.commands import check_images, gallery, prerender, render_card
 from bot.render.style import DEFAULT_STYLE
-
-ROOT = Path(__file__).resolve().parents[3]
 
 DECK = """# Test deck
 id: test
@@ -66,7 +64,7 @@ def run(fn: object, *args: object) -> tuple[int, str, str]:
 
 
 def test_shipped_decks_have_no_image_problems() -> None:
-    assert check_images(load_decks([ROOT / "decks"])) == []
+    assert check_images(load_decks([SHIPPED_DECKS])) == []
 
 
 def test_check_images_names_the_card_and_the_image_line(deck_dir: Path) -> None:

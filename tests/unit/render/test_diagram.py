@@ -15,7 +15,7 @@ import pytest
 
 from bot.core.imagespec import DIAGRAMS, DiagramSpec, ImageSpecError, parse_image_spec
 from bot.core.rendering import RenderError
-from bot.deckfiles import load_decks
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.render import commands
 from bot.render.commands import check_images
 from bot.render.diagram import Diagram, diagram_layout, transformer_layout
@@ -23,8 +23,6 @@ from bot.render.layout import estimate_width
 from bot.render.service import MatplotlibRenderer
 from bot.render.style import DEFAULT_STYLE
 from bot.render.worker import render_card_image
-
-ROOT = Path(__file__).resolve().parents[3]
 
 DECK = """# Diagram deck
 id: diag
@@ -267,7 +265,7 @@ def test_check_images_reports_a_diagram_that_cannot_be_laid_out(
 
 def test_a_challenge_with_a_diagram_is_accepted(tmp_path: Path) -> None:
     decks = tmp_path / "decks"
-    shutil.copytree(ROOT / "decks", decks)
+    shutil.copytree(SHIPPED_DECKS, decks)
     path = decks / "reflection" / "attention-reflection.md"
     text = path.read_text(encoding="utf-8")
     head, sep, rest = text.partition("id: refl-draw-transformer\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -17,6 +18,7 @@ from bot.render import cache as cache_module
 from bot.render.cache import DiskCache, MemoryCache, cache_dir_for, cache_key, png_size
 from bot.render.service import MatplotlibRenderer
 from bot.render.style import DEFAULT_STYLE
+from tests.fakes.metrics import RecordingMetrics
 
 SPEC = ("shape", "Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4")
 FORMULA = ("formula", r"z = \sum_j a_j v_j")
@@ -37,13 +39,16 @@ def test_the_renderer_implements_the_port(executor: ThreadPoolExecutor) -> None:
 async def test_cache_hit_returns_the_same_bytes_without_rendering(
     executor: ThreadPoolExecutor,
 ) -> None:
-    r = MatplotlibRenderer(executor=executor)
+    metrics = RecordingMetrics()
+    r = MatplotlibRenderer(executor=executor, metrics=metrics)
     first = await r.card_image(*SPEC)
     second = await r.card_image(*SPEC)
     assert first is not None and second is not None
     assert second.data == first.data and second.key == first.key
     assert (first.width, first.height) == png_size(first.data)
     assert r.counters.renders == 1 and r.counters.memory_hits == 1
+    assert metrics.render_misses == 1 and metrics.render_hits == Counter(memory=1)
+    assert len(metrics.render_seconds) == 1 and metrics.render_seconds[0] > 0
     assert r.cached(*SPEC) is first
     await r.close()
 
@@ -67,10 +72,12 @@ async def test_disk_cache_survives_a_new_renderer(
     assert image is not None
     stored = DiskCache(folder).path(image.key)
     assert stored.read_bytes() == image.data
-    r2 = MatplotlibRenderer(folder, executor=executor)
+    metrics = RecordingMetrics()
+    r2 = MatplotlibRenderer(folder, executor=executor, metrics=metrics)
     again = await r2.card_image(*FORMULA)
     assert again is not None and again.data == image.data
     assert r2.counters.renders == 0 and r2.counters.disk_hits == 1
+    assert metrics.render_hits == Counter(disk=1) and metrics.render_misses == 0
     await r2.close()
 
 

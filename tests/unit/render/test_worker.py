@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.core.rendering import RenderError
-from bot.deckfiles import load_decks
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.render.style import DEFAULT_STYLE
 from bot.render.worker import render_card_image
 from tests.unit.render.support import png_info
 
-ROOT = Path(__file__).resolve().parents[3]
 Png = tuple[bytes, int, int]
 
 
 @pytest.fixture(scope="module")
 def shipped() -> dict[tuple[str, str], Png]:
     """Every distinct image of the shipped decks, rendered once for the whole module."""
-    deck_set = load_decks([ROOT / "decks"])
+    deck_set = load_decks([SHIPPED_DECKS])
     assert deck_set.ok, deck_set.errors
     specs = {(i.kind, i.source): None for c in deck_set.cards() for _, i in c.images()}
     return {spec: render_card_image(*spec) for spec in specs}

@@ -3,6 +3,7 @@ cards, sharing one's answer, and the group summary."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -97,6 +98,7 @@ async def test_apply_reviews_exactly_the_linked_cards(env: Env) -> None:
     for e in reviews:
         assert env.db.state(ben, e.card_id) == e.after and e.before.is_new
     assert not env.db.has_state(ben, "c4")
+    assert env.services.metrics.reviews == Counter({"challenge": 3})
 
     # Cat: row 1 Need to re-study, row 2 Shaky -> c1 Again, c2 Again, c3 Hard.
     await env.assess(CAT, private_for(effects, cat), {0: 1, 1: 2})
@@ -115,6 +117,7 @@ async def test_apply_reviews_exactly_the_linked_cards(env: Env) -> None:
     assert "already applied" in regrade.notice and regrade.edit is None
     assert env.db.snapshot() == before
     assert env.posted.take() == []
+    assert env.services.metrics.reviews == Counter({"challenge": 6})  # Ben's 3 and Cat's 3
 
 
 async def test_apply_needs_at_least_one_grade(env: Env) -> None:

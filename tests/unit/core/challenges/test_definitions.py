@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -17,12 +16,10 @@ from bot.core.challenges.definitions import (
     parse_challenge_set,
 )
 from bot.core.imagespec import parse_image_spec
-from bot.deckfiles import load_decks
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 
-ROOT = Path(__file__).resolve().parents[4]
-DECKS = ROOT / "decks"
-REFLECTION = DECKS / "reflection"
-CARD_DECKS = [DECKS / "attention.md", DECKS / "transformers.md"]
+REFLECTION = SHIPPED_DECKS / "reflection"
+CARD_DECKS = [SHIPPED_DECKS / "attention.md", SHIPPED_DECKS / "transformers.md"]
 
 
 @pytest.fixture(scope="module")
@@ -518,7 +515,7 @@ def test_shipped_files_are_not_read_as_decks_by_mistake() -> None:
 
 
 def test_readme_example_is_valid(card_ids: set[str]) -> None:
-    readme = (DECKS / "README.md").read_text(encoding="utf-8")
+    readme = (SHIPPED_DECKS / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("\n## Challenges\n") :]
     match = re.search(r"````markdown\n(.*?)````", section, re.DOTALL)
     assert match is not None

@@ -1,0 +1,145 @@
+"""Several ``studybot run`` processes on one PostgreSQL database, as the README deploys them.
+
+Telegram ends one of two concurrent long polls for a token with 409 "Conflict", so
+either one process polls and the others take no updates (``mode = "send_only"``:
+they plan and send pushes), or every process takes updates through the webhook.
+Either way each due push goes out once, whichever process claims it. The second
+process starts once the first is up: two starting together on a new database can
+crash on the deck sync ("duplicate key value violates unique constraint pk_decks",
+issue #15).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.process.harness import (
+    SECRET,
+    Studybot,
+    clean_env,
+    free_port,
+    new_bot,
+    seed_due_learners,
+    studybot,
+    webhook_lines,
+)
+from tests.e2e.process.telegram_server import TelegramServer
+from tests.e2e.telegram.fake import TgUser
+
+pytestmark = pytest.mark.postgres
+
+#: Pushes per second for each process: slow enough that the second process is up
+#: while the first still sends, so both drain the outbox.
+PACE = 10
+#: Learners whose daily push is due when the processes start.
+CHATS = [2000 + n for n in range(40)]
+
+
+def pushed(server: TelegramServer, client: str | None = None) -> dict[int, int]:
+    """How many pushes each chat got (from one process, if ``client`` is given)."""
+    counts: dict[int, int] = {}
+    for call in server.api.sent("sendMessage|sendPhoto"):
+        if client is not None and call.client != client:
+            continue
+        if "Snooze 1 hour" in [label for label, _ in call.buttons]:
+            assert call.chat_id is not None
+            counts[call.chat_id] = counts.get(call.chat_id, 0) + 1
+    return counts
+
+
+def answered_by(server: TelegramServer, client: str, chat_id: int) -> bool:
+    """Whether the process ``client`` has sent the chat a message."""
+    return any(call.client == client for call in server.api.sent("sendMessage", chat_id))
+
+
+async def due_pushes(tmp_path: Path, postgres_url: str) -> None:
+    """An upgraded database with a push due for each of :data:`CHATS`."""
+    env = clean_env(STUDYBOT_DATABASE_URL=postgres_url)
+    code, _, err = await studybot(tmp_path, "db", "upgrade", env=env)
+    assert code == 0, err
+    await seed_due_learners(postgres_url, CHATS)
+
+
+def assert_clean(*processes: Studybot) -> None:
+    for bot in processes:
+        assert SECRET not in bot.output()
+        assert "Traceback" not in bot.output() and " ERROR " not in bot.output(), bot.output()
+
+
+async def test_one_poller_and_one_sender_push_each_learner_once(
+    server: TelegramServer, bots: list[Studybot], tmp_path: Path, postgres_url: str
+) -> None:
+    """One process polls; the other has ``[telegram] mode = "send_only"``: it sends pushes
+    and never asks for updates, so nobody is answered 409."""
+    await due_pushes(tmp_path, postgres_url)
+    pace = f"[push]\ntelegram_per_second = {PACE}\n"
+    sender = new_bot(
+        server,
+        bots,
+        tmp_path,
+        "sender",
+        telegram='mode = "send_only"\n',
+        extra=pace,
+        STUDYBOT_DATABASE_URL=postgres_url,
+    )
+    poller = new_bot(
+        server, bots, tmp_path, "poller", extra=pace, STUDYBOT_DATABASE_URL=postgres_url
+    )
+
+    await sender.start(wait=False)
+    await sender.until(lambda: pushed(server, "sender"), "a push from the sending process")
+    await poller.start()
+    await poller.until(lambda: len(pushed(server)) == len(CHATS), "a push to every learner")
+    chat_id = CHATS[0]
+    update = server.updates.message(TgUser(chat_id, "Learner"), "/help")
+    await server.send(update)
+    await poller.until(partial(answered_by, server, "poller", chat_id), "the poller on /help")
+    assert sender.running and poller.running
+    # (A poller's stop ends its own long poll, which the stand-in records as a conflict.)
+    assert server.conflicts == []
+    assert await sender.stop() == 0
+    assert await poller.stop() == 0
+
+    assert pushed(server) == dict.fromkeys(CHATS, 1)
+    asked = {call.endpoint for call in server.api.calls if call.client == "sender"}
+    assert asked.isdisjoint({"getUpdates", "deleteWebhook", "setWebhook", "setMyCommands"})
+    assert server.listening("poller") > 0
+    assert_clean(sender, poller)
+
+
+async def test_two_webhook_processes_push_each_learner_once(
+    server: TelegramServer, bots: list[Studybot], tmp_path: Path, postgres_url: str
+) -> None:
+    """Two processes in webhook mode behind one URL: both take updates, and each learner
+    gets one push."""
+    await due_pushes(tmp_path, postgres_url)
+    ports = {"one": free_port(), "two": free_port()}
+    one, two = (
+        new_bot(
+            server,
+            bots,
+            tmp_path,
+            name,
+            telegram=webhook_lines(port),
+            extra=f"[push]\ntelegram_per_second = {PACE}\n",
+            STUDYBOT_DATABASE_URL=postgres_url,
+        )
+        for name, port in ports.items()
+    )
+
+    await one.start()
+    await two.start()
+    await two.until(lambda: len(pushed(server)) == len(CHATS), "a push to every learner")
+    # Both take updates: a learner's /help reaches each through its webhook.
+    for bot, chat_id in ((one, CHATS[0]), (two, CHATS[1])):
+        update = server.updates.message(TgUser(chat_id, "Learner"), "/help")
+        assert await bot.webhook(ports[bot.client], update) == 200
+        await bot.until(partial(answered_by, server, bot.client, chat_id), f"{bot.client} on /help")
+    assert one.running and two.running
+    assert await one.stop() == 0
+    assert await two.stop() == 0
+    assert pushed(server) == dict.fromkeys(CHATS, 1)
+    assert_clean(one, two)
