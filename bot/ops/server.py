@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -21,7 +22,7 @@ from typing import Any, Final, Protocol
 from aiohttp import web
 
 from bot.core.model import Backlog
-from bot.core.ports import Clock
+from bot.core.ports import CannotStart, Clock
 from bot.ops.metrics import CONTENT_TYPE, PrometheusMetrics
 
 __all__ = ["CHECK_SECONDS", "LagMonitor", "OpsServer", "Probe"]
@@ -118,15 +119,21 @@ class OpsServer:
         self._lag_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Listen, and start measuring the event-loop lag."""
+        """Listen, and start measuring the event-loop lag.
+
+        Raises:
+            CannotStart: the address cannot be listened on (the port is taken, say).
+        """
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         try:
             await site.start()
         except OSError as exc:
             await self._runner.cleanup()
-            raise OSError(
-                exc.errno, f"[ops] cannot listen on {self.host}:{self.port}: {exc.strerror}"
+            raise CannotStart(
+                f"[ops] cannot listen on {self.host}:{self.port} "
+                f"({os.strerror(exc.errno) if exc.errno else exc}): set [ops] port to a free port, "
+                "or [ops] host to an address of this machine"
             ) from None
         address: Any = self._runner.addresses[0]
         self.port = int(address[1])

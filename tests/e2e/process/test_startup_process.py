@@ -12,6 +12,7 @@ database or Telegram keeps it waiting) ends it at once and cleanly.
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,26 @@ async def test_sigterm_while_telegram_does_not_answer_stops_everything(
     assert bot.left_behind() == []
     output = bot.output()
     assert not_info(output) == [], output
+
+
+async def test_an_ops_port_already_taken_stops_start_up_in_one_line(
+    server: TelegramServer, tmp_path: Path
+) -> None:
+    """``[ops] port`` names a port another program listens on: one line naming the key,
+    exit 1, and no render worker or poller left behind."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        extra = AUTO_UPGRADE + f'\n[ops]\nenabled = true\nhost = "127.0.0.1"\nport = {port}\n'
+        path = write_config(tmp_path / "config.toml", server, "bot", tmp_path / "data", extra=extra)
+        exit_code, out, err = await studybot(
+            tmp_path, "run", "--config", str(path), env=clean_env()
+        )
+    assert exit_code == 1, err
+    assert not_info(err) == [
+        f"studybot: [ops] cannot listen on 127.0.0.1:{port} (Address already in use): "
+        "set [ops] port to a free port, or [ops] host to an address of this machine"
+    ]
+    assert "Traceback" not in out + err and SECRET not in out + err
+    assert server.api.calls == []  # it stopped before Telegram was asked anything

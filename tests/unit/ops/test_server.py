@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from bot.core.model import Backlog
+from bot.core.ports import CannotStart
 from bot.ops.metrics import PrometheusMetrics
 from bot.ops.server import LagMonitor, OpsServer
 from tests.fakes.clock import FixedClock
@@ -144,7 +145,9 @@ async def test_a_port_in_use_fails_in_one_line_naming_the_section() -> None:
             clock=FixedClock(NOW),
         )
         with pytest.raises(
-            OSError, match=rf"^\[Errno \d+\] \[ops\] cannot listen on 127.0.0.1:{port}"
+            CannotStart,
+            match=rf"^\[ops\] cannot listen on 127.0.0.1:{port} \(Address already in use\): "
+            r"set \[ops\] port to a free port",
         ):
             await server.start()
 
