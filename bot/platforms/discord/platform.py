@@ -23,7 +23,7 @@ from typing import Any, Final
 import aiohttp
 import discord
 
-from bot.config import DiscordSettings
+from bot.config import DiscordSettings, redact
 from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
 from bot.core.messages import Reply
@@ -253,12 +253,20 @@ class DiscordPlatform:
         log.info("discord logged in as %s; connecting to the gateway", user)
 
     async def _connect(self) -> None:
+        """Keep the gateway connected (discord.py reconnects after what passes); when
+        Discord ends it for good, say why and what to do in one error line. Discord then
+        stays off in this process (``/healthz`` says so); the other platforms go on."""
         try:
             await self.client.connect(reconnect=True)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("the Discord gateway connection stopped")
+        except Exception as exc:
+            token = self.settings.token
+            log.error(
+                "discord is off until restarted: %s",
+                redact(gateway_failure(exc), [token.reveal()] if token else []),
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
 
     @property
     def connected(self) -> bool:
@@ -363,6 +371,37 @@ class DiscordPlatform:
             )
             return
         self.places.told_closed.add(user_id)
+
+
+#: What Discord means by the gateway close codes after which discord.py gives up, and
+#: what the operator does about each.
+GATEWAY_CLOSE_CODES: Final = {
+    4004: REJECTED_TOKEN,
+    4010: "Discord refused the shard: check [discord] shard_ids and shard_count",
+    4011: (
+        "Discord requires sharding (the bot is in too many servers for one connection): "
+        "set [discord] shard_count"
+    ),
+    4012: "Discord refused the gateway version: upgrade discord.py",
+    4013: "Discord refused the gateway intents as invalid: upgrade studybot",
+    4014: (
+        "Discord refused a privileged intent: enable it for the bot in the Developer "
+        "Portal (Bot, Privileged Gateway Intents)"
+    ),
+}
+
+
+def gateway_failure(exc: BaseException) -> str:
+    """One line for the exception that ended the gateway connection for good, naming what
+    to do; the exception's own text is kept short and on one line."""
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return GATEWAY_CLOSE_CODES[4014]
+    if isinstance(exc, discord.ConnectionClosed) and exc.code in GATEWAY_CLOSE_CODES:
+        return GATEWAY_CLOSE_CODES[exc.code]
+    if isinstance(exc, discord.ConnectionClosed):
+        return f"the gateway closed the connection with code {exc.code}"
+    detail = " ".join(str(exc).split())[:200]
+    return f"the gateway connection failed ({type(exc).__name__}{': ' + detail if detail else ''})"
 
 
 def _unreachable(exc: BaseException) -> bool:

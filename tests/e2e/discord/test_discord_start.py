@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import aiohttp
+import discord
 import pytest
 
 from bot.app import App, build_app, discord_platform
@@ -105,3 +108,51 @@ async def test_discord_sync_with_a_rejected_token_is_one_line(app: App, fake: Fa
     with pytest.raises(CannotStart) as info:
         await sync_commands(app.settings.discord)
     assert str(info.value) == REJECTED_TOKEN
+
+
+def closed(code: int) -> discord.ConnectionClosed:
+    """What discord.py raises when the gateway closes with ``code``."""
+    return discord.ConnectionClosed(SimpleNamespace(close_code=code), shard_id=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("failure", "line"),
+    [
+        (discord.PrivilegedIntentsRequired(None), "enable it for the bot in the Developer Portal"),
+        (closed(4004), REJECTED_TOKEN),
+        (closed(4011), "set [discord] shard_count"),
+        (closed(4010), "check [discord] shard_ids and shard_count"),
+        (closed(4999), "the gateway closed the connection with code 4999"),
+        (RuntimeError(f"boom\n{TOKEN}"), "the gateway connection failed (RuntimeError: boom ***)"),
+    ],
+    ids=["intents", "token", "sharding-required", "invalid-shard", "unknown-code", "other"],
+)
+async def test_the_gateway_ending_for_good_is_one_error_line_and_discord_is_off(
+    app: App,
+    fake: FakeDiscord,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failure: Exception,
+    line: str,
+) -> None:
+    """Past the login, discord.py gives up on the gateway: one error line saying what to do,
+    no traceback, no token, and the platform reports itself not connected."""
+    platform = platform_of(app)
+
+    async def connect(*, reconnect: bool) -> None:
+        raise failure
+
+    monkeypatch.setattr(platform.client, "connect", connect)
+    caplog.set_level(logging.INFO)
+    await platform.start()
+    try:
+        assert platform._task is not None
+        await platform._task
+        assert not platform.connected
+    finally:
+        await platform.stop()
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.getMessage().startswith("discord is off until restarted: ")
+    assert line in error.getMessage()
+    assert not error.exc_info  # no traceback below DEBUG
+    assert TOKEN not in caplog.text
