@@ -33,7 +33,7 @@ from bot.core.housekeeping import Housekeeping
 from bot.core.inputs import Inputs
 from bot.core.learners import Basics, Enrolment
 from bot.core.metrics import NULL_METRICS, Metrics
-from bot.core.onboarding import MemoryQuestions, Onboarding
+from bot.core.onboarding import Onboarding
 from bot.core.ports import Channel, Clock, PlatformUnreachable
 from bot.core.pushes import PushPolicy, PushService
 from bot.core.quiz import QuizService
@@ -169,7 +169,7 @@ async def build_app(
     pushes = PushService(basics, push_policy(settings.push, postgres=not db.is_sqlite))
     catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
     challenges = ChallengeService(basics, announcer, catalog)
-    onboarding = Onboarding(basics, MemoryQuestions())
+    onboarding = Onboarding(basics)
     return App(
         settings=settings,
         db=db,

@@ -22,7 +22,7 @@ from bot.core.inputs import Inputs
 from bot.core.learners import Basics, Enrolment, Who
 from bot.core.messages import Button, Reply
 from bot.core.model import LearnerSettings
-from bot.core.onboarding import MemoryQuestions, Onboarding
+from bot.core.onboarding import Onboarding
 from bot.core.outcomes import Outcome
 from bot.core.ports import Database
 from bot.core.pushes import PushPolicy, PushService
@@ -48,7 +48,6 @@ class Services(Generic[D]):
     tokens: SequentialTokens
     announcer: RecordingAnnouncer
     metrics: RecordingMetrics
-    questions: MemoryQuestions
     study: StudyService
     quiz: QuizService
     pushes: PushService
@@ -95,19 +94,17 @@ def build_services(
     metrics = metrics or RecordingMetrics()
     enrolment = Enrolment(settings, topics)
     basics = Basics(db, clock, tokens, enrolment, metrics)
-    questions = MemoryQuestions()
     study = StudyService(basics, announcer)
     quiz = QuizService(basics, announcer, quiz_window)
     pushes = PushService(basics, policy or PushPolicy())
     challenges = ChallengeService(basics, announcer, catalog or ChallengeCatalog({}))
-    onboarding = Onboarding(basics, questions)
+    onboarding = Onboarding(basics)
     return Services(
         db=db,
         clock=clock,
         tokens=tokens,
         announcer=announcer,
         metrics=metrics,
-        questions=questions,
         study=study,
         quiz=quiz,
         pushes=pushes,

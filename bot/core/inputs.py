@@ -69,7 +69,7 @@ class Inputs:
             case "suspend":
                 return await self.study.suspend(who, token)
             case "confirm":
-                self.onboarding.cancel(who)
+                await self.onboarding.cancel(who)
                 return await self.study.confirm(who, token, arg == 1)
             case "quiz":
                 return await self.quiz.reveal(who, token)
@@ -95,16 +95,18 @@ class Inputs:
         return isinstance(action, Action) and action.kind == "join"
 
     async def text(self, who: Who, text: str | None, photo_ref: str | None = None) -> Outcome:
-        """A private message that is not a command (a photo's caption is its ``text``)."""
+        """A private message that is not a command (a photo's caption is its ``text``).
+
+        Any message is contact: a learner marked unreachable is reachable again.
+        """
         answered = await self.challenges.answer(who, text, photo_ref)
         if answered is not None:
             return answered
-        if photo_ref is None and text:
-            replied = await self.onboarding.answer(who, text)
-            if replied is not None:
-                return replied
+        replied = await self.onboarding.answer(who, text if photo_ref is None else None)
+        if replied is not None:
+            return replied
         return send(Reply("info", PHOTO_HINT if photo_ref is not None else TEXT_HINT))
 
-    def command(self, who: Who) -> None:
+    async def command(self, who: Who) -> None:
         """Someone sent a command: it ends any question left open."""
-        self.onboarding.cancel(who)
+        await self.onboarding.cancel(who)

@@ -3,20 +3,19 @@ settings menu's questions: a core flow each platform renders.
 
 Each question is a reply with buttons (:class:`~bot.core.actions.Setup` payloads);
 the time zone and the reminder time can also be typed. Which question a learner
-is answering is kept by :class:`OpenQuestions` (in memory here: a handful of bytes
-per learner; a restart only means they tap the button again).
+is answering is kept in the database (``tx.questions``) for :data:`QUESTION_TTL`,
+so an answer typed after a restart, or received by another process, is understood.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
-from typing import Final, Protocol
+from datetime import datetime, timedelta
+from typing import Final
 
 from bot.core.actions import BadPayload, Setup, SetupStep
-from bot.core.learners import Basics, ServiceBase, Who
+from bot.core.learners import Basics, ServiceBase, Who, get_or_create_learner
 from bot.core.localtime import next_push_after
 from bot.core.messages import Button, Reply
 from bot.core.model import Learner, ReviewSource
@@ -60,48 +59,10 @@ COMMON_ZONES: Final = (
     ("Tokyo", "Asia/Tokyo"),
     ("Sydney", "Australia/Sydney"),
 )
+#: How long a question waits for a typed answer; after that a typed message gets the hint.
+QUESTION_TTL: Final = timedelta(hours=1)
 #: Reminder times offered as buttons (local time).
 PUSH_TIMES: Final = ("07:00", "08:00", "09:00", "12:00", "18:00", "20:00", "21:00")
-
-
-class OpenQuestions(Protocol):
-    """Which question each learner's next typed message answers."""
-
-    def ask(self, key: tuple[str, str], step: SetupStep, chain: bool) -> None:
-        """The next plain message of ``key`` (platform, user id) answers ``step``."""
-        ...
-
-    def pending(self, key: tuple[str, str]) -> tuple[SetupStep, bool] | None:
-        """The step a typed message answers, and whether the walk-through goes on after it."""
-        ...
-
-    def close(self, key: tuple[str, str]) -> None:
-        """Forget the open question (answered, or the learner moved on)."""
-        ...
-
-
-class MemoryQuestions:
-    """:class:`OpenQuestions` in this process's memory, bounded.
-
-    Args:
-        capacity: how many learners' open questions to keep (oldest dropped first).
-    """
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self.capacity = capacity
-        self._open: OrderedDict[tuple[str, str], tuple[SetupStep, bool]] = OrderedDict()
-
-    def ask(self, key: tuple[str, str], step: SetupStep, chain: bool) -> None:
-        self._open.pop(key, None)
-        self._open[key] = (step, chain)
-        while len(self._open) > self.capacity:
-            self._open.popitem(last=False)
-
-    def pending(self, key: tuple[str, str]) -> tuple[SetupStep, bool] | None:
-        return self._open.get(key)
-
-    def close(self, key: tuple[str, str]) -> None:
-        self._open.pop(key, None)
 
 
 def _grid(buttons: Sequence[Button], width: int) -> tuple[tuple[Button, ...], ...]:
@@ -162,78 +123,130 @@ class Onboarding(ServiceBase):
     """The walk-through and the settings menu's questions.
 
     Args:
-        questions: which question each learner's typed message answers.
+        ttl: how long a question waits for a typed answer.
     """
 
-    def __init__(self, basics: Basics, questions: OpenQuestions) -> None:
+    def __init__(self, basics: Basics, ttl: timedelta = QUESTION_TTL) -> None:
         super().__init__(basics)
-        self.questions = questions
+        self.ttl = ttl
 
     async def start(self, who: Who, *, after_quiz: bool = False) -> Outcome:
         """``/start``: the welcome and the first question (after a quiz's "open a chat
         with me", a word on where the answer comes)."""
         intro = f"{QUIZ_RETURN}\n\n{WELCOME}" if after_quiz else WELCOME
-        self.questions.ask((who.platform, who.user_id), "tz", True)
-        ask = await self._run(who, lambda tx, lr, now: question(tx, "tz", True))
+        ttl = self.ttl
+
+        def work(tx: Tx, learner: Learner, now: datetime) -> Reply:
+            tx.questions.ask(learner.id, "tz", True, now + ttl)
+            return question(tx, "tz", True)
+
+        ask = await self._run(who, work)
         return Outcome(replies=(Reply("info", intro), ask))
 
     async def choose(self, who: Who, choice: Setup) -> Outcome:
         """A tapped choice: saved, and the tapped question shows it; then the next question."""
-        key = (who.platform, who.user_id)
         if choice.step == "go":
             if choice.value == "review":
-                self.questions.close(key)
                 token = self.tokens()
-                first = await self._run(
-                    who, lambda tx, lr, now: next_card(tx, lr, now, token, ReviewSource.DM)
-                )
-                return Outcome(close="", replies=(first,))
+
+                def first(tx: Tx, learner: Learner, now: datetime) -> Reply:
+                    tx.questions.close(learner.id)
+                    return next_card(tx, learner, now, token, ReviewSource.DM)
+
+                return Outcome(close="", replies=(await self._run(who, first),))
             return await self._ask(who, _OPENS.get(choice.value, "tz"), chain=False)
-        return await self._answer(who, choice.step, choice.value, choice.chain, tapped=True)
+        ttl = self.ttl
+        return await self._run(
+            who,
+            lambda tx, lr, now: _answer(
+                tx, lr, now, choice.step, choice.value, choice.chain, tapped=True, ttl=ttl
+            ),
+        )
 
-    async def answer(self, who: Who, text: str) -> Outcome | None:
-        """A typed message answering the open question; None when no question is open."""
-        found = self.questions.pending((who.platform, who.user_id))
-        if found is None:
-            return None
-        step, chain = found
-        return await self._answer(who, step, text.strip(), chain, tapped=False)
+    async def answer(self, who: Who, text: str | None) -> Outcome | None:
+        """A private message from someone: contact (an unreachable learner is reachable
+        again), and, when it is text, the answer to their open question.
 
-    def cancel(self, who: Who) -> None:
+        Returns None when no question is open (or it expired), or for a stranger, who
+        is not enrolled by a message.
+        """
+        enrolment, ttl = self.enrolment, self.ttl
+        now = self.clock.now()
+
+        def work(tx: Tx) -> Outcome | None:
+            known = tx.learners.get(who.platform, who.user_id)
+            if known is None:
+                return None
+            learner = get_or_create_learner(tx, who, enrolment, now)
+            found = tx.questions.pending(learner.id, now) if text else None
+            if found is None or not text:
+                return None
+            step, chain = found
+            if step not in _NEXT:  # pragma: no cover - only steps are ever asked
+                return None
+            return _answer(tx, learner, now, step, text.strip(), chain, tapped=False, ttl=ttl)
+
+        return await self.db.run(work)
+
+    async def pending(self, who: Who) -> tuple[str, bool] | None:
+        """The question ``who``'s next typed message answers, if any (step, chain)."""
+        now = self.clock.now()
+
+        def work(tx: Tx) -> tuple[str, bool] | None:
+            known = tx.learners.get(who.platform, who.user_id)
+            return None if known is None else tx.questions.pending(known.id, now)
+
+        return await self.db.run(work)
+
+    async def cancel(self, who: Who) -> None:
         """A command ends any question left open."""
-        self.questions.close((who.platform, who.user_id))
+
+        def work(tx: Tx) -> None:
+            known = tx.learners.get(who.platform, who.user_id)
+            if known is not None:
+                tx.questions.close(known.id)
+
+        await self.db.run(work)
 
     async def _ask(self, who: Who, step: SetupStep, *, chain: bool) -> Outcome:
-        if step != "deck":
-            self.questions.ask((who.platform, who.user_id), step, chain)
-        ask = await self._run(who, lambda tx, lr, now: question(tx, step, chain))
-        return Outcome(replies=(ask,))
+        ttl = self.ttl
 
-    async def _answer(
-        self, who: Who, step: SetupStep, value: str, chain: bool, *, tapped: bool
-    ) -> Outcome:
-        following = _NEXT.get(step) if chain else None
+        def work(tx: Tx, learner: Learner, now: datetime) -> Reply:
+            if step != "deck":
+                tx.questions.ask(learner.id, step, chain, now + ttl)
+            return question(tx, step, chain)
 
-        def work(tx: Tx, learner: Learner, now: datetime) -> tuple[Outcome, bool]:
-            done = _apply(tx, learner, step, value, now)
-            if done.kind == "error":
-                return Outcome(replies=(done,)), False
-            replies: list[Reply] = [] if tapped or step == "deck" else [done]
-            if following is not None:
-                replies.append(question(tx, following, chain))
-            elif chain:
-                start = button("Start reviewing", Setup(True, "go", "review"), "primary")
-                replies.append(Reply("info", DONE, buttons=((start,),)))
-            else:
-                saved = tx.learners.get_by_id(learner.id) or learner
-                replies.append(show_settings(saved))
-            return Outcome(edit=done if tapped else None, replies=tuple(replies)), True
+        return Outcome(replies=(await self._run(who, work),))
 
-        outcome, saved = await self._run(who, work)
-        if saved:  # on a bad answer the question stays open: the learner can try again
-            key = (who.platform, who.user_id)
-            if following is not None and following != "deck":
-                self.questions.ask(key, following, chain)
-            else:
-                self.questions.close(key)
-        return outcome
+
+def _answer(
+    tx: Tx,
+    learner: Learner,
+    now: datetime,
+    step: str,
+    value: str,
+    chain: bool,
+    *,
+    tapped: bool,
+    ttl: timedelta,
+) -> Outcome:
+    """One answer, tapped or typed, in the unit of work that saves it and asks the next."""
+    setup_step: SetupStep = "tz" if step == "tz" else "push" if step == "push" else "deck"
+    following = _NEXT.get(setup_step) if chain else None
+    done = _apply(tx, learner, setup_step, value, now)
+    if done.kind == "error":  # on a bad answer the question stays open: they can try again
+        return Outcome(replies=(done,))
+    replies: list[Reply] = [] if tapped or step == "deck" else [done]
+    if following is not None:
+        replies.append(question(tx, following, chain))
+    elif chain:
+        start = button("Start reviewing", Setup(True, "go", "review"), "primary")
+        replies.append(Reply("info", DONE, buttons=((start,),)))
+    else:
+        saved = tx.learners.get_by_id(learner.id) or learner
+        replies.append(show_settings(saved))
+    if following is not None and following != "deck":
+        tx.questions.ask(learner.id, following, chain, now + ttl)
+    else:
+        tx.questions.close(learner.id)
+    return Outcome(edit=done if tapped else None, replies=tuple(replies))

@@ -256,6 +256,23 @@ class ConfirmationRepo(Protocol):
         ...
 
 
+class QuestionRepo(Protocol):
+    """The question each learner's next typed message answers (one per learner)."""
+
+    def ask(self, learner_id: int, step: str, chain: bool, until: datetime) -> None:
+        """Their next typed message answers ``step`` (replacing any open question) until
+        ``until``; ``chain``: the walk-through goes on after it."""
+        ...
+
+    def pending(self, learner_id: int, now: datetime) -> tuple[str, bool] | None:
+        """The open question's step and chain flag; None when none is open or it expired."""
+        ...
+
+    def close(self, learner_id: int) -> None:
+        """Forget the open question (answered, or the learner moved on)."""
+        ...
+
+
 class PushRepo(Protocol):
     """Set-based access for the daily push fan-out and the outbox."""
 
@@ -401,6 +418,9 @@ class Tx(Protocol):
 
     @property
     def challenges(self) -> ChallengeRepo: ...
+
+    @property
+    def questions(self) -> QuestionRepo: ...
 
 
 class Database(Protocol):

@@ -303,6 +303,18 @@ confirmations = Table(
     Column("used_at", UTCDateTime),
 )
 
+#: The question a learner's next typed message answers (a time zone, a reminder time),
+#: one per learner, until it expires: kept here so a restart or another process
+#: understands the answer.
+open_questions = Table(
+    "open_questions",
+    metadata,
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True),
+    Column("step", String(16), nullable=False),
+    Column("chain", Boolean, nullable=False, default=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
 outbox = Table(
     "outbox",
     metadata,

@@ -12,6 +12,7 @@ from bot.storage.fanout import Fanout
 from bot.storage.learners import SqlLearners
 from bot.storage.prompts import SqlPrompts
 from bot.storage.pushes import SqlPushes
+from bot.storage.questions import SqlQuestions
 from bot.storage.quizzes import SqlQuizzes
 from bot.storage.reviews import SqlReviews
 from bot.storage.schedule import SqlSchedule
@@ -39,3 +40,4 @@ class SqlTx:
         self.confirmations = SqlConfirmations(conn)
         self.pushes = SqlPushes(conn, fanout)
         self.challenges = SqlChallenges(conn, fanout)
+        self.questions = SqlQuestions(conn)

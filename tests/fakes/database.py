@@ -14,6 +14,7 @@ from tests.fakes.confirmations import FakeConfirmations
 from tests.fakes.learners import FakeLearners
 from tests.fakes.prompts import FakePrompts
 from tests.fakes.pushes import FakePushes
+from tests.fakes.questions import FakeQuestions
 from tests.fakes.quizzes import FakeQuizzes
 from tests.fakes.reviews import FakeReviews
 from tests.fakes.schedule import FakeSchedule
@@ -36,6 +37,7 @@ class FakeTx:
         self._confirmations = FakeConfirmations(store)
         self._pushes = FakePushes(store)
         self._challenges = FakeChallenges(store)
+        self._questions = FakeQuestions(store)
 
     @property
     def learners(self) -> FakeLearners:
@@ -72,6 +74,10 @@ class FakeTx:
     @property
     def challenges(self) -> FakeChallenges:
         return self._challenges
+
+    @property
+    def questions(self) -> FakeQuestions:
+        return self._questions
 
 
 class FakeDatabase:

@@ -136,6 +136,7 @@ class FakeLearners:
         st.outbox = {k: v for k, v in st.outbox.items() if v.message.learner_id != learner_id}
         st.last_reminders.pop(learner_id, None)
         st.snoozed_pushes.discard(learner_id)
+        st.questions.pop(learner_id, None)
         st.rounds = {
             k: replace(r, started_by=None) if r.started_by == learner_id else r
             for k, r in st.rounds.items()

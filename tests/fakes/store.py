@@ -116,6 +116,8 @@ class FakeStore:
     submissions: dict[tuple[int, int], Submission] = field(default_factory=dict)
     groups: dict[tuple[str, str], GroupSettings] = field(default_factory=dict)
     schedules: dict[int, ChallengeSchedule] = field(default_factory=dict)
+    #: open_questions: learner id -> (step, chain, expires_at).
+    questions: dict[int, tuple[str, bool, datetime]] = field(default_factory=dict)
     next_learner_id: int = 1
     next_review_id: int = 1
     next_round_id: int = 1
@@ -142,6 +144,7 @@ class FakeStore:
             submissions=dict(self.submissions),
             groups=dict(self.groups),
             schedules=dict(self.schedules),
+            questions=dict(self.questions),
             next_learner_id=self.next_learner_id,
             next_review_id=self.next_review_id,
             next_round_id=self.next_round_id,

@@ -147,11 +147,11 @@ class Commands:
         target = user.id if outcome.to == "private" else chat_id
         await self.sender.send_replies(target, outcome.replies)
 
-    def _commanded(self, user: User, chat: Chat) -> Who:
+    async def _commanded(self, user: User, chat: Chat) -> Who:
         """Who sent a command; in a private chat it ends any question left open."""
         who = who_of(user)
         if is_private(chat):
-            self.inputs.command(who)
+            await self.inputs.command(who)
         return who
 
     async def _say(self, chat_id: int, markdown: str) -> None:
@@ -174,7 +174,7 @@ class Commands:
             return
         # Enrols the learner, makes them reachable again, and keeps their chat for pushes.
         who = who_of(user, dm_channel=chat.id)
-        self.inputs.command(who)
+        await self.inputs.command(who)
         arg = context.args[0] if context.args else ""
         run_token = join_start(arg)
         if run_token is not None:
@@ -190,7 +190,7 @@ class Commands:
         if chat is None:
             return
         if user is not None:
-            self._commanded(user, chat)
+            await self._commanded(user, chat)
         await self._say(chat.id, HELP_PRIVATE if is_private(chat) else HELP_GROUP)
 
     # ------------------------------------------------------------------ groups
@@ -200,7 +200,7 @@ class Commands:
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return
-        who = self._commanded(user, chat)
+        who = await self._commanded(user, chat)
         if is_private(chat):
             await self._say(chat.id, QUIZ_IN_PRIVATE)
             return
@@ -212,7 +212,7 @@ class Commands:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
         if message is None or user is None or chat is None:
             return
-        who = self._commanded(user, chat)
+        who = await self._commanded(user, chat)
         if is_private(chat):
             await self._say(chat.id, CHALLENGE_PRIVATE)
             return
@@ -279,7 +279,7 @@ class Commands:
             return
         command = command_name(message)
         who = who_of(user)
-        self.inputs.command(who)  # a personal command ends any question left open
+        await self.inputs.command(who)  # a personal command ends any question left open
         if not is_private(chat):
             await self.sender.send_text(
                 chat.id,
@@ -332,7 +332,7 @@ class Commands:
             if not username or not head.lower().endswith(f"@{username}"):
                 return
         elif user is not None:
-            self._commanded(user, chat)
+            await self._commanded(user, chat)
         command = head.split("@", 1)[0]
         await self._say(chat.id, f"I don't know {command}. Send /help for the commands.")
 
@@ -343,7 +343,8 @@ class Commands:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
         if message is None or user is None or chat is None or not message.text:
             return
-        await self.show(chat.id, user, await self.inputs.text(who_of(user), message.text))
+        who = who_of(user, dm_channel=chat.id)
+        await self.show(chat.id, user, await self.inputs.text(who, message.text))
 
     async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A private photo: a page answering a challenge (its caption as text), or a hint."""
@@ -351,5 +352,6 @@ class Commands:
         if message is None or user is None or chat is None or not message.photo:
             return
         largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
-        outcome = await self.inputs.text(who_of(user), message.caption, largest.file_id)
+        who = who_of(user, dm_channel=chat.id)
+        outcome = await self.inputs.text(who, message.caption, largest.file_id)
         await self.show(chat.id, user, outcome)

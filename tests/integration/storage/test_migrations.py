@@ -225,3 +225,22 @@ async def test_front_image_migration_goes_down_and_up(db: SqlDatabase) -> None:
         (1, 1),
         CardImage("formula", "\\mathrm{Attention}(Q,K,V) = ?"),
     )
+
+
+async def test_open_questions_migration_goes_down_and_up(db: SqlDatabase) -> None:
+    """0010 adds ``open_questions``; going back drops it (open questions are short-lived)."""
+
+    def down_and_up(conn: Connection) -> tuple[bool, list[tuple[Any, ...]]]:
+        conn.execute(
+            insert(learners).values(
+                id=1, platform="fake", platform_user_id="1", display_name="A", created_at=T0
+            )
+        )
+        command.downgrade(alembic_config(conn), "0009")
+        gone = "open_questions" not in inspect(conn).get_table_names()
+        command.upgrade(alembic_config(conn), "head")
+        table = Table("open_questions", MetaData(), autoload_with=conn)
+        conn.execute(insert(table).values(learner_id=1, step="tz", chain=True, expires_at=T0))
+        return gone, [tuple(r) for r in conn.execute(select(table.c.learner_id, table.c.step))]
+
+    assert await db.run_connection(down_and_up) == (True, [(1, "tz")])

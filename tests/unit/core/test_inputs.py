@@ -198,7 +198,7 @@ async def test_text_goes_to_a_joined_challenge_before_an_open_question(
     await services.press(ANN, post.buttons[0][0].payload)
     outcome = await services.inputs.text(ANN, "my derivation")
     assert outcome.to == "private" and only(outcome).text.startswith("Got your answer")
-    assert services.questions.pending(("telegram", "1")) == ("tz", True)  # still open
+    assert await services.onboarding.pending(ANN) == ("tz", True)  # still open
     photo = await services.inputs.text(ANN, None, photo_ref="photo-1")
     assert only(photo).text.startswith("Replaced your earlier answer")
 
@@ -222,7 +222,23 @@ async def test_a_photo_outside_a_challenge_gets_the_photo_hint(
     outcome = await services.inputs.text(ANN, "Paris", photo_ref="photo-1")
     assert outcome == send(Reply("info", PHOTO_HINT))
     assert (await services.study.learner(ANN)).settings.timezone == "UTC"
-    assert services.questions.pending(("telegram", "1")) == ("tz", True)
+    assert await services.onboarding.pending(ANN) == ("tz", True)
+
+
+async def test_any_message_makes_an_unreachable_learner_reachable_again(
+    services: Services[FakeDatabase],
+) -> None:
+    """README: pushes stop until the learner writes again; "hello" is writing again."""
+    await services.study.learner(ANN)
+    await services.study.mark_unreachable(ANN)
+    assert services.db.learner("telegram", "1").unreachable  # type: ignore[union-attr]
+    assert await services.inputs.text(ANN, "hello") == send(Reply("info", TEXT_HINT))
+    learner = services.db.learner("telegram", "1")
+    assert learner is not None and not learner.unreachable
+    await services.study.mark_unreachable(ANN)
+    await services.inputs.text(ANN, None, photo_ref="photo-1")  # a photo is writing too
+    learner = services.db.learner("telegram", "1")
+    assert learner is not None and not learner.unreachable
 
 
 async def test_a_hint_enrols_nobody(services: Services[FakeDatabase]) -> None:
@@ -232,8 +248,8 @@ async def test_a_hint_enrols_nobody(services: Services[FakeDatabase]) -> None:
 
 async def test_a_command_closes_an_open_question(services: Services[FakeDatabase]) -> None:
     await services.onboarding.start(ANN)
-    services.inputs.command(ANN)
-    assert services.questions.pending(("telegram", "1")) is None
+    await services.inputs.command(ANN)
+    assert await services.onboarding.pending(ANN) is None
     assert await services.inputs.text(ANN, "Paris") == send(Reply("info", TEXT_HINT))
     assert (await services.study.learner(ANN)).settings.timezone == "UTC"
 
@@ -242,7 +258,7 @@ async def test_a_confirmation_closes_an_open_question(services: Services[FakeDat
     await services.onboarding.start(ANN)
     ask = only(await services.study.request_forget(ANN))
     await services.press(ANN, button(ask, "No, keep it").payload)
-    assert services.questions.pending(("telegram", "1")) is None
+    assert await services.onboarding.pending(ANN) is None
 
 
 # --------------------------------------------------------- one press, one unit of work

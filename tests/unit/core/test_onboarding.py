@@ -6,22 +6,21 @@ Choices are tapped through ``Inputs.press``; typed answers go through
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.core.actions import SetupStep
 from bot.core.learners import Who
 from bot.core.messages import Reply
 from bot.core.model import LearnerSettings
 from bot.core.onboarding import (
     DONE,
+    QUESTION_TTL,
     QUIZ_RETURN,
     STEP_DECKS,
     STEP_PUSH,
     STEP_TZ,
     WELCOME,
-    MemoryQuestions,
 )
 from bot.core.outcomes import Outcome
 from tests.fakes.clock import FixedClock
@@ -31,7 +30,6 @@ from tests.services import Services, build_services, button, only
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # Monday 14:00 UTC
 ANN = Who("telegram", "1", "Ann", dm_channel="1")
-KEY = ("telegram", "1")
 
 
 class Env:
@@ -51,8 +49,8 @@ class Env:
     async def type(self, text: str) -> Outcome:
         return await self.services.inputs.text(ANN, text)
 
-    def pending(self) -> tuple[SetupStep, bool] | None:
-        return self.services.questions.pending(KEY)
+    async def pending(self) -> tuple[str, bool] | None:
+        return await self.services.onboarding.pending(ANN)
 
     async def learner_settings(self) -> LearnerSettings:
         return (await self.services.study.learner(ANN)).settings
@@ -84,7 +82,7 @@ async def test_start_welcomes_and_asks_for_the_time_zone(env: Env) -> None:
     assert [len(row) for row in question.buttons] == [3, 3, 3, 3]
     assert button(question, "Paris / Berlin").payload == "ob:tz:Europe/Berlin"
     assert {b.action for b in question.all_buttons()} == {"setup"}
-    assert env.pending() == ("tz", True)
+    assert await env.pending() == ("tz", True)
     learner = env.db.learner("telegram", "1")
     assert learner is not None and learner.dm_channel_id == "1"  # the private chat is known
 
@@ -112,7 +110,7 @@ async def test_each_tapped_choice_is_shown_on_its_question_and_the_next_one_foll
         "21:00",
         "No daily reminders",
     ]
-    assert env.pending() == ("push", True)
+    assert await env.pending() == ("push", True)
     settings = await env.learner_settings()
     assert settings.timezone == "Europe/Berlin"
 
@@ -125,7 +123,7 @@ async def test_each_tapped_choice_is_shown_on_its_question_and_the_next_one_foll
         "ob:deck:transformers",
         "ob:deck:*",
     ]
-    assert env.pending() is None  # a deck is tapped, never typed
+    assert await env.pending() is None  # a deck is tapped, never typed
     learner = env.db.learner("telegram", "1")
     assert learner is not None and learner.settings.push_time == time(7, 0)
     assert learner.next_push_at == datetime(2026, 3, 3, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
@@ -169,13 +167,13 @@ async def test_typed_answers_paris_and_9pm(env: Env) -> None:
     saved, push = typed.replies
     assert saved == Reply("info", "✓ Time zone: Europe/Paris")
     assert push.text == STEP_PUSH
-    assert env.pending() == ("push", True)
+    assert await env.pending() == ("push", True)
 
     typed = await env.type("9pm")
     saved, decks = typed.replies
     assert saved == Reply("info", "✓ Daily reminder: 21:00")
     assert decks.text == STEP_DECKS
-    assert env.pending() is None
+    assert await env.pending() is None
     learner = env.db.learner("telegram", "1")
     assert learner is not None
     assert (learner.settings.timezone, learner.settings.push_time) == ("Europe/Paris", time(21))
@@ -189,13 +187,13 @@ async def test_a_bad_typed_answer_leaves_the_question_open(env: Env) -> None:
     assert error.kind == "error" and "Atlantis" in error.text
     assert wrong.edit is None
     assert env.db.snapshot() == before
-    assert env.pending() == ("tz", True)
+    assert await env.pending() == ("tz", True)
     right = await env.type("Tokyo")
     assert right.replies[0].text == "✓ Time zone: Asia/Tokyo"
 
     wrong = await env.type("noonish")
     assert only(wrong).kind == "error"
-    assert env.pending() == ("push", True)
+    assert await env.pending() == ("push", True)
 
 
 async def test_a_forged_choice_saves_nothing(env: Env) -> None:
@@ -234,24 +232,24 @@ async def test_settings_menu_choices_end_with_the_settings(env: Env) -> None:
     question = only(asked)
     assert question.text == STEP_TZ
     assert button(question, "Tokyo").payload == "os:tz:Asia/Tokyo"
-    assert env.pending() == ("tz", False)
+    assert await env.pending() == ("tz", False)
 
     chosen = await env.tap(question, "Tokyo")
     assert chosen.edit == Reply("info", "✓ Time zone: Asia/Tokyo")
     settings = only(chosen)
     assert settings.kind == "info" and "timezone: Asia/Tokyo" in settings.text
     assert settings.buttons == ()
-    assert env.pending() is None
+    assert await env.pending() is None
 
     await env.tap(menu, "Reminder")
     typed = await env.type("6:45")
     saved, settings = typed.replies
     assert saved == Reply("info", "✓ Daily reminder: 06:45")
     assert "push: 06:45" in settings.text
-    assert env.pending() is None
+    assert await env.pending() is None
 
     decks = only(await env.tap(menu, "Decks"))
-    assert decks.text == STEP_DECKS and env.pending() is None
+    assert decks.text == STEP_DECKS and await env.pending() is None
     chosen = await env.tap(decks, "Transformers")
     assert chosen.edit == Reply("info", "✓ Studying transformers.")
     assert "decks: transformers" in only(chosen).text
@@ -268,15 +266,30 @@ async def test_a_typed_message_without_an_open_question_is_not_an_answer(env: En
     assert await env.services.onboarding.answer(ANN, "Paris") is None
 
 
-def test_open_questions_are_bounded() -> None:
-    questions = MemoryQuestions(capacity=2)
-    questions.ask(("t", "1"), "tz", True)
-    questions.ask(("t", "2"), "push", False)
-    questions.ask(("t", "1"), "push", True)  # asked again: the newest
-    questions.ask(("t", "3"), "tz", True)
-    assert questions.pending(("t", "2")) is None  # the oldest went
-    assert questions.pending(("t", "1")) == ("push", True)
-    assert questions.pending(("t", "3")) == ("tz", True)
-    questions.close(("t", "1"))
-    questions.close(("t", "9"))
-    assert questions.pending(("t", "1")) is None
+async def test_a_question_waits_for_its_typed_answer_until_it_expires(env: Env) -> None:
+    await env.services.onboarding.start(ANN)
+    env.services.clock.advance(QUESTION_TTL - timedelta(seconds=1))
+    assert await env.pending() == ("tz", True)
+    env.services.clock.advance(timedelta(seconds=1))
+    assert await env.pending() is None
+    assert await env.services.onboarding.answer(ANN, "Paris") is None
+    assert (await env.learner_settings()).timezone == "UTC"
+
+
+async def test_an_answer_resets_the_expiry_of_the_next_question(env: Env) -> None:
+    await env.services.onboarding.start(ANN)
+    env.services.clock.advance(QUESTION_TTL - timedelta(seconds=1))
+    await env.type("Paris")
+    env.services.clock.advance(QUESTION_TTL - timedelta(seconds=1))
+    assert await env.pending() == ("push", True)
+    replies = (await env.type("7:30")).replies
+    assert replies[0] == Reply("info", "✓ Daily reminder: 07:30")
+
+
+async def test_the_open_question_is_in_the_database_not_the_service(env: Env) -> None:
+    """Another process (a service built again over the same database) takes the answer."""
+    await env.services.onboarding.start(ANN)
+    other = build_services(env.db, env.services.clock)
+    outcome = await other.inputs.text(ANN, "Paris")
+    assert outcome.replies[0] == Reply("info", "✓ Time zone: Europe/Paris")
+    assert await other.onboarding.pending(ANN) == ("push", True)

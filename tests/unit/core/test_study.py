@@ -1333,10 +1333,10 @@ async def test_forget_confirmation_expires_after_a_day(env: Env) -> None:
 async def test_a_confirmation_closes_an_open_question(env: Env) -> None:
     """Tapping Yes or No is moving on: a typed message no longer answers a setup question."""
     await env.services.onboarding.start(ALICE)
-    assert env.services.questions.pending(("telegram", "100")) == ("tz", True)
+    assert await env.services.onboarding.pending(ALICE) == ("tz", True)
     ask = only(await env.service.request_forget(ALICE))
     await env.press(ALICE, ask.all_buttons()[1].payload)
-    assert env.services.questions.pending(("telegram", "100")) is None
+    assert await env.services.onboarding.pending(ALICE) is None
 
 
 async def test_export_is_a_csv_of_every_review(env: Env) -> None:
