@@ -7,10 +7,13 @@ The /settings menus and buttons are dynamic items too (fixed custom ids), so
 no view is kept in memory per message. The items only hand the interaction
 to the running platform's :class:`Handlers`.
 
-The challenge answer form (:class:`AnswerModal`) is never kept in memory
-either: its custom id carries the run token (``jm:<token>``) and
-:func:`route_modal_submit` reads the submission from the raw interaction, so
-a form opened before a restart is still accepted after it.
+The forms are never kept in memory either: the challenge answer form's
+custom id carries the run token (``jm:<token>``), the settings form's the
+instant it was opened (``sf:<unix seconds, base 36>``), and
+:func:`route_modal_submit` reads the submission from the raw interaction, so a
+form opened before a restart is still accepted after it. A settings form older
+than :data:`SETTINGS_FORM_TTL`, or one whose custom id this version cannot read,
+gets a reply saying it expired, with the button that opens it again.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol, Self, cast
 
 import discord
@@ -49,6 +53,12 @@ COMMON_TIMEZONES: Final = (
     "America/Los_Angeles",
     "America/Mexico_City",
 )
+#: The settings form: ``sf:<the instant it was opened, unix seconds in base 36>``.
+SETTINGS_MODAL: Final = re.compile(r"sf:(?P<opened>[0-9a-z]{1,10})")
+#: How long a settings form opened in the client may still be sent.
+SETTINGS_FORM_TTL: Final = timedelta(hours=24)
+#: A submitted form that has expired (or comes from before an update).
+FORM_EXPIRED: Final = "This form has expired. Tap the button to open it again."
 #: The challenge answer form: ``jm:<run token>``; its one text input.
 ANSWER_MODAL: Final = re.compile(r"jm:(?P<token>[A-Za-z0-9_-]{8,22})")
 ANSWER_INPUT: Final = "answer"
@@ -74,13 +84,21 @@ class Handlers(Protocol):
         ...
 
     async def on_settings_form(
-        self, interaction: discord.Interaction[Any], changes: Sequence[tuple[str, str]]
+        self,
+        interaction: discord.Interaction[Any],
+        changes: Sequence[tuple[str, str]],
+        opened_at: datetime | None = None,
     ) -> None:
-        """The typed settings form: the ``(key, value)`` pairs filled in, in order."""
+        """The typed settings form: the ``(key, value)`` pairs filled in, in order, and
+        when the form was opened (None: it cannot be told, the form has expired)."""
         ...
 
     async def on_pause(self, interaction: discord.Interaction[Any], paused: bool) -> None:
         """The pause and resume buttons of /settings."""
+        ...
+
+    async def on_open_settings(self, interaction: discord.Interaction[Any]) -> None:
+        """The button that opens the typed settings form (:class:`SettingsModal`)."""
         ...
 
     async def on_answer(
@@ -241,7 +259,7 @@ class SettingButton(
         handlers = handlers_of(interaction)
         try:
             if self.action == "type":
-                await interaction.response.send_modal(SettingsModal())
+                await handlers.on_open_settings(interaction)
             else:
                 await handlers.on_pause(interaction, self.action == "pause")
         except Exception as exc:
@@ -262,60 +280,78 @@ def settings_view() -> discord.ui.View:
 DYNAMIC_ITEMS: Final = (StudyButton, SettingSelect, SettingButton)
 
 
+#: The settings form's inputs: (custom id, label, placeholder, max length), in order.
+SETTINGS_INPUTS: Final = (
+    ("timezone", "Time zone (IANA name)", "Europe/Paris", 64),
+    ("push", "Daily reminder time (HH:MM, your time)", "08:30", 5),
+    ("quiet", "Quiet hours (HH:MM-HH:MM, or off)", "22:00-07:00", 11),
+    ("days_off", "Days without a reminder (or none)", "sat, sun", 40),
+    ("per_push", "Cards in a daily session", "20", 3),
+)
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
+
+
+def settings_form_id(opened_at: datetime) -> str:
+    """The settings form's custom id: ``sf:`` and when it was opened."""
+    return f"sf:{_base36(max(0, int(opened_at.timestamp())))}"
+
+
+def settings_form_opened(custom_id: str) -> datetime | None:
+    """When a settings form was opened, from its custom id (None: not one of ours)."""
+    match = SETTINGS_MODAL.fullmatch(custom_id)
+    if match is None:
+        return None
+    try:
+        return datetime.fromtimestamp(int(match["opened"], 36), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 class SettingsModal(discord.ui.Modal, title="Your settings"):
-    """Typed values (any may stay empty): time zone, push time, quiet hours, days off, session."""
+    """Typed values (any may stay empty): time zone, push time, quiet hours, days off, session.
 
-    timezone: discord.ui.TextInput[SettingsModal] = discord.ui.TextInput(
-        label="Time zone (IANA name)",
-        placeholder="Europe/Paris",
-        required=False,
-        max_length=64,
-    )
-    push: discord.ui.TextInput[SettingsModal] = discord.ui.TextInput(
-        label="Daily reminder time (HH:MM, your time)",
-        placeholder="08:30",
-        required=False,
-        max_length=5,
-    )
+    Built already stopped, like :class:`AnswerModal`: the submission is routed by its
+    custom id (:func:`route_modal_submit`), also after a restart.
 
-    quiet: discord.ui.TextInput[SettingsModal] = discord.ui.TextInput(
-        label="Quiet hours (HH:MM-HH:MM, or off)",
-        placeholder="22:00-07:00",
-        required=False,
-        max_length=11,
-    )
-    days_off: discord.ui.TextInput[SettingsModal] = discord.ui.TextInput(
-        label="Days without a reminder (or none)",
-        placeholder="sat, sun",
-        required=False,
-        max_length=40,
-    )
-    per_push: discord.ui.TextInput[SettingsModal] = discord.ui.TextInput(
-        label="Cards in a daily session",
-        placeholder="20",
-        required=False,
-        max_length=3,
-    )
+    Args:
+        opened_at: now (the form's custom id carries it, for its expiry).
+    """
 
-    def __init__(self) -> None:
-        super().__init__(timeout=900)
+    def __init__(self, opened_at: datetime) -> None:
+        super().__init__(custom_id=settings_form_id(opened_at), timeout=None)
+        for custom_id, label, placeholder, length in SETTINGS_INPUTS:
+            self.add_item(
+                discord.ui.TextInput(
+                    label=label,
+                    placeholder=placeholder,
+                    required=False,
+                    max_length=length,
+                    custom_id=custom_id,
+                )
+            )
+        self.stop()  # not stored: route_modal_submit handles the submission
 
-    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
-        """Hand the values typed (the empty ones left out) to the platform, in order."""
-        typed = (
-            ("timezone", self.timezone.value),
-            ("push", self.push.value),
-            ("quiet", self.quiet.value),
-            ("days_off", self.days_off.value),
-            ("per_push", self.per_push.value),
-        )
-        changes = [(key, value.strip()) for key, value in typed if value.strip()]
-        await handlers_of(interaction).on_settings_form(interaction, changes)
 
-    async def on_error(  # type: ignore[override]  # Modal.on_error has no item
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
-        await handlers_of(interaction).on_error(interaction, error)
+def settings_changes(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The values typed into a submitted settings form (the empty ones left out), in order."""
+    typed = ((key, modal_value(data, key).strip()) for key, *_ in SETTINGS_INPUTS)
+    return [(key, value) for key, value in typed if value]
+
+
+def reopen_settings_view() -> discord.ui.View:
+    """The one button that opens the settings form again."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(SettingButton("type"))
+    return view
 
 
 class AnswerModal(discord.ui.Modal, title="Your answer"):
@@ -357,15 +393,20 @@ def modal_value(data: Mapping[str, Any], custom_id: str) -> str:
 
 
 async def route_modal_submit(interaction: discord.Interaction[Any]) -> None:
-    """Hand a submitted challenge answer form to the platform (other interactions: ignored)."""
+    """Hand a submitted form to the platform: a challenge answer, or the settings form
+    (one this version cannot read is the settings form expired). Other interactions:
+    ignored."""
     if interaction.type is not discord.InteractionType.modal_submit:
         return
     data = cast("dict[str, Any]", interaction.data or {})
-    match = ANSWER_MODAL.fullmatch(str(data.get("custom_id", "")))
-    if match is None:
-        return
+    custom_id = str(data.get("custom_id", ""))
     handlers = handlers_of(interaction)
     try:
-        await handlers.on_answer(interaction, match["token"], modal_value(data, ANSWER_INPUT))
+        match = ANSWER_MODAL.fullmatch(custom_id)
+        if match is not None:
+            await handlers.on_answer(interaction, match["token"], modal_value(data, ANSWER_INPUT))
+            return
+        opened_at = settings_form_opened(custom_id)
+        await handlers.on_settings_form(interaction, settings_changes(data), opened_at)
     except Exception as exc:
         await handlers.on_error(interaction, exc)

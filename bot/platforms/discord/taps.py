@@ -10,6 +10,7 @@ deferred: Discord opens a modal only as the first response.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import discord
@@ -17,9 +18,18 @@ import discord
 from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
 from bot.core.study import StudyService
-from bot.platforms.discord.components import AnswerModal
+from bot.platforms.discord.components import (
+    FORM_EXPIRED,
+    SETTINGS_FORM_TTL,
+    AnswerModal,
+    SettingsModal,
+    reopen_settings_view,
+)
 from bot.platforms.discord.interactions import in_bot_dm, report_error, who_of
 from bot.platforms.discord.rendering import OutcomeRenderer
+
+#: A form opened "later" than now by this much is still taken (clocks differ a little).
+FORM_SKEW = timedelta(minutes=5)
 
 
 class Taps:
@@ -72,13 +82,27 @@ class Taps:
         )
 
     async def on_settings_form(
-        self, interaction: discord.Interaction[Any], changes: Sequence[tuple[str, str]]
+        self,
+        interaction: discord.Interaction[Any],
+        changes: Sequence[tuple[str, str]],
+        opened_at: datetime | None = None,
     ) -> None:
-        """The typed settings, changed in one go (an invalid one stops there)."""
+        """The typed settings, changed in one go (an invalid one stops there); a form that
+        has expired is answered so, with the button that opens it again."""
+        now = self.study.clock.now()
+        if opened_at is None or not now - SETTINGS_FORM_TTL <= opened_at <= now + FORM_SKEW:
+            await interaction.response.send_message(
+                FORM_EXPIRED, view=reopen_settings_view(), ephemeral=True
+            )
+            return
         who = who_of(interaction)
         await self.rendering.run(
             interaction, lambda: self.study.change_settings(who, changes), hidden=True
         )
+
+    async def on_open_settings(self, interaction: discord.Interaction[Any]) -> None:
+        """Open the typed settings form; its custom id says when (for its expiry)."""
+        await interaction.response.send_modal(SettingsModal(self.study.clock.now()))
 
     async def on_pause(self, interaction: discord.Interaction[Any], paused: bool) -> None:
         """The pause and resume buttons of /settings."""
