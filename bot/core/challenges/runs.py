@@ -86,8 +86,25 @@ def announce_start(run: ChallengeRun, challenge: ChallengeDef, tz: str) -> Reply
     return Reply("challenge", text, buttons=((take_part,),))
 
 
-def join(tx: Tx, member: Learner, run_token: str, now: datetime, token: str, name: str) -> Outcome:
-    """A member takes part: they are asked privately for their answer."""
+ALREADY_IN = "You're in already: send me your answer in our private chat."
+
+
+def join(
+    tx: Tx,
+    member: Learner,
+    run_token: str,
+    now: datetime,
+    token: str,
+    name: str,
+    *,
+    asked: bool = False,
+) -> Outcome:
+    """A member takes part: they are asked privately for their answer.
+
+    A member who joined already and was ``asked`` (the bot could write to them) gets
+    only a notice: a repeated tap sends no second message. The form, where the
+    platform has one, opens all the same.
+    """
     run = tx.challenges.run_by_token(run_token)
     if run is None:
         return EXPIRED
@@ -98,6 +115,8 @@ def join(tx: Tx, member: Learner, run_token: str, now: datetime, token: str, nam
     mine = tx.challenges.submission(run.id, member.id)
     if mine is None:
         tx.challenges.save_submission(Submission(run.id, member.id, token, name, now))
+    elif asked:
+        return Outcome(notice=ALREADY_IN, to="private", form=AnswerForm(run.token))
     tz = member.settings.timezone
     ask = Reply(
         "info",

@@ -59,9 +59,17 @@ class ChallengeService(AnnouncingService):
         """A member takes part (the challenge post's button, or a deep link)."""
         token = self.tokens()
         name = who.display_name or who.user_id
-        return await self._run(
-            who, lambda tx, lr, now: runs.join(tx, lr, run_token, now, token, name)
-        )
+        enrolment = self.enrolment
+        now = self.clock.now()
+
+        def work(tx: Tx) -> Outcome:
+            known = tx.learners.get(who.platform, who.user_id)
+            # A member the bot could not write to is asked again when they tap again.
+            asked = known is not None and not known.unreachable
+            member = get_or_create_learner(tx, who, enrolment, now)
+            return runs.join(tx, member, run_token, now, token, name, asked=asked)
+
+        return await self.db.run(work)
 
     async def submit(
         self,

@@ -104,7 +104,8 @@ def parse_challenge(args: Sequence[str]) -> ChallengeCommand:
             return _usage("Which challenge? For example /challenge start refl-bahdanau 15")
         minutes: int | None = None
         if len(rest) > 1:
-            if not rest[1].isdigit():
+            # "²".isdigit() is true and int("²") fails: only ASCII digits are minutes.
+            if not (rest[1].isascii() and rest[1].isdigit()) or len(rest[1]) > 4:
                 return _usage(
                     f"Minutes are a whole number, for example /challenge start {rest[0]} 15"
                 )

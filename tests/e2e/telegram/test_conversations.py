@@ -8,16 +8,26 @@ hand and nothing sleeps.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.core.inputs import TEXT_HINT
 from bot.core.learners import Who
 from bot.core.onboarding import QUESTION_TTL
-from tests.e2e.telegram.fake import TgUser
-from tests.e2e.telegram.harness import Harness, telegram_bot
+from bot.platforms.telegram.errors import SORRY
+from tests.e2e.telegram.fake import TgUser, button_data
+from tests.e2e.telegram.harness import GROUP, Harness, telegram_bot
+from tests.e2e.telegram.test_challenges import (
+    SCALED,
+    assert_all_answered,
+    onboard,
+    shown,
+    starts_in,
+)
 
 ANA = TgUser(101, "Ana", "ana")
 BEN = TgUser(102, "Ben")
@@ -81,4 +91,63 @@ async def test_a_blocked_learner_who_writes_hello_is_reachable_again(
         await bot.send(ANA, "hello")
         assert bot.api.sent("sendMessage", ANA.id)[-1].plain == TEXT_HINT
         assert not unreachable(bot, ANA)
+    no_errors(caplog)
+
+
+# ---------------------------------------------------------------------- challenges
+
+
+async def started(bot: Harness, *members: TgUser) -> dict[str, Any]:
+    """Every member onboarded, Ana an admin; Ana starts the scaled dot-product challenge."""
+    bot.api.set_member(GROUP, ANA.id, "administrator")
+    for member in members:
+        await onboard(bot, member)
+    await bot.send(ANA, f"/challenge start {SCALED} 10", GROUP)
+    return bot.api.message_with_button(GROUP, "Submit my answer")
+
+
+async def test_minutes_in_superscript_get_the_usage_not_a_crash(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+        bot.api.set_member(GROUP, ANA.id, "administrator")
+        await onboard(bot, ANA)
+        for minutes in ("²", "١٥", "99999"):
+            await bot.send(ANA, f"/challenge start {SCALED} {minutes}", GROUP)
+            said = bot.api.sent("sendMessage", GROUP)[-1].plain
+            assert said.startswith("Minutes are a whole number"), said
+        assert not starts_in(bot, GROUP)
+        assert all(SORRY not in c.plain for c in bot.api.sent("sendMessage"))
+    no_errors(caplog)
+
+
+async def test_repeated_taps_are_answered_and_change_nothing_more(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+        start = await started(bot, ANA, BEN)
+        join = button_data(start, "Submit my answer")
+        answered = len(bot.api.sent("answerCallbackQuery"))
+        await asyncio.gather(*(bot.tap_data(BEN, start, join) for _ in range(5)))
+        ins = [c for c in bot.api.sent("sendMessage", BEN.id) if "You're in" in c.plain]
+        assert len(ins) == 1, "one private message, however often the button is tapped"
+        assert len(bot.api.sent("answerCallbackQuery")) == answered + 5
+        await bot.send(BEN, "QK^T V, no idea why the root")
+        await bot.send(ANA, "/challenge reveal", GROUP)
+
+        form = bot.api.message_with_button(BEN.id, "Apply to my cards")
+        key = (BEN.id, form["message_id"])
+        await bot.tap(BEN, form, "2. Re-study")
+        form = bot.api.messages[key]
+        apply = button_data(form, "Apply to my cards")
+        edits_before = len(bot.api.sent("editMessageText|editMessageCaption"))
+        await asyncio.gather(*(bot.tap_data(BEN, form, apply) for _ in range(5)))
+        applied = shown(bot.api.messages[key])
+        assert "Applied to your schedule" in applied and "already applied" not in applied
+        edits = bot.api.sent("editMessageText|editMessageCaption")[edits_before:]
+        assert len(edits) == 1, [c.plain for c in edits]
+        assert len(bot.api.sent("answerCallbackQuery")) == answered + 5 + 1 + 5
+        assert_all_answered(bot)
+        reviews = bot.query("SELECT count(*) FROM review_logs WHERE source = 'challenge'")
+        assert reviews == [(3,)]
     no_errors(caplog)
