@@ -370,7 +370,12 @@ class ChallengeRepo(Protocol):
 
     def save_submission(self, sub: Submission) -> None: ...
 
-    def joined_open_run(self, learner_id: int) -> ChallengeRun | None: ...
+    def joined_open_run(
+        self, learner_id: int, revealed_since: datetime | None = None
+    ) -> ChallengeRun | None:
+        """The newest run the learner joined that is open (or, with ``revealed_since``,
+        was revealed at or after it): where a private answer goes."""
+        ...
 
     def group(self, platform: str, chat_id: str) -> GroupSettings | None: ...
 

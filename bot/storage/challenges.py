@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from bot.core.model import ChallengeRun, ChallengeSchedule, GroupSettings, Submission
 from bot.storage.rows import hhmm, hhmm_text, int_list, int_list_text
@@ -240,14 +240,20 @@ class SqlChallenges:
                 )
             )
 
-    def joined_open_run(self, learner_id: int) -> ChallengeRun | None:
-        """The newest open run the learner joined (where a DM answer goes)."""
+    def joined_open_run(
+        self, learner_id: int, revealed_since: datetime | None = None
+    ) -> ChallengeRun | None:
+        """The newest open run the learner joined (where a DM answer goes); with
+        ``revealed_since``, also one revealed since then (a late answer is told so)."""
+        revealed = challenge_runs.c.revealed_at.is_(None)
+        if revealed_since is not None:
+            revealed = or_(revealed, challenge_runs.c.revealed_at >= revealed_since)
         row = self.conn.execute(
             select(challenge_runs)
             .join(challenge_submissions, challenge_submissions.c.run_id == challenge_runs.c.id)
             .where(
                 challenge_submissions.c.learner_id == learner_id,
-                challenge_runs.c.revealed_at.is_(None),
+                revealed,
                 challenge_runs.c.cancelled_at.is_(None),
             )
             .order_by(challenge_submissions.c.joined_at.desc())

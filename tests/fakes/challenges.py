@@ -144,12 +144,20 @@ class FakeChallenges:
             checks=_checks_round_trip(sub.checks),
         )
 
-    def joined_open_run(self, learner_id: int) -> ChallengeRun | None:
-        """The newest open run the learner joined (by their ``joined_at``)."""
+    def joined_open_run(
+        self, learner_id: int, revealed_since: datetime | None = None
+    ) -> ChallengeRun | None:
+        """The newest open run the learner joined (by their ``joined_at``); with
+        ``revealed_since``, also one revealed since then."""
+        utc(revealed_since)
         best: tuple[datetime, ChallengeRun] | None = None
         for (run_id, lid), sub in self.store.submissions.items():
             run = self.store.runs.get(run_id)
-            if lid != learner_id or run is None or not run.open:
+            if lid != learner_id or run is None or run.cancelled_at is not None:
+                continue
+            if run.revealed_at is not None and (
+                revealed_since is None or run.revealed_at < revealed_since
+            ):
                 continue
             if best is None or sub.joined_at > best[0]:
                 best = (sub.joined_at, run)

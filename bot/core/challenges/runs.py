@@ -23,7 +23,17 @@ from bot.core.outcomes import EXPIRED, AnswerForm, Outcome, notice, send
 from bot.core.ports import Tx
 from bot.core.views import button
 
-MAX_ANSWER = 4000
+#: The longest answer kept (a few of Telegram's 4,096-character messages).
+MAX_ANSWER = 12_000
+#: A text that follows a long one this soon is its next part (Telegram clients split
+#: a long text into several messages), appended rather than replacing it.
+PART_WITHIN = timedelta(seconds=10)
+#: A text this long may have been split by the client: the next part is appended.
+PART_AFTER = 3000
+ANSWER_PRIVATELY = (
+    "{name}, answers go to me privately, so that nobody sees them before the reveal: "
+    "please send yours in our private chat."
+)
 
 
 def in_group(reply: Reply) -> Outcome:
@@ -160,17 +170,36 @@ def _submit(
             f"Sorry, time is up: the challenge closed at {local_time(run.deadline, tz)}, so "
             "this answer was not saved. The reference is posted in the group.",
         )
-    body = (text or "").strip()[:MAX_ANSWER] or None
+    body = (text or "").strip() or None
     if body is None and photo_ref is None:
         return Reply("error", "Send your answer as text or as a photo of your page.")
     mine = tx.challenges.submission(run.id, member.id)
     replaced = mine is not None and mine.submitted
+    part = (
+        mine is not None
+        and replaced
+        and photo_ref is None
+        and mine.photo_ref is None
+        and body is not None
+        and len(mine.text or "") >= PART_AFTER
+        and mine.submitted_at is not None
+        and now - mine.submitted_at <= PART_WITHIN
+    )
+    if part and mine is not None and body is not None:
+        body = f"{mine.text}\n{body}"
+    cut = body is not None and len(body) > MAX_ANSWER
+    if body is not None:
+        body = body[:MAX_ANSWER]
     base = mine or Submission(run.id, member.id, token, name, now)
     tx.challenges.save_submission(replace(base, text=body, photo_ref=photo_ref, submitted_at=now))
-    verb = "Replaced your earlier answer" if replaced else "Got your answer"
-    return Reply(
-        "info", f"{verb}. It stays hidden until the reveal at {local_time(run.deadline, tz)}."
-    )
+    if part:
+        verb = "Added this to your answer (your app sent it in parts)"
+    else:
+        verb = "Replaced your earlier answer" if replaced else "Got your answer"
+    said = f"{verb}. It stays hidden until the reveal at {local_time(run.deadline, tz)}."
+    if cut:
+        said += f" It was longer than {MAX_ANSWER:,} characters: I kept the first {MAX_ANSWER:,}."
+    return Reply("info", said)
 
 
 def status(tx: Tx, platform: str, chat_id: str, now: datetime, default_tz: str) -> Outcome:

@@ -15,6 +15,9 @@ from bot.core.ports import Announcer, Tx
 
 #: A revealed run whose members have not all assessed gets its summary this much later.
 SUMMARY_AFTER = timedelta(minutes=30)
+#: A private message this long after the reveal of a run the member joined is a late
+#: answer, told that time is up (later, it is any other message).
+LATE_ANSWERS = timedelta(hours=1)
 
 
 class ChallengeService(AnnouncingService):
@@ -108,11 +111,40 @@ class ChallengeService(AnnouncingService):
 
         def work(tx: Tx) -> Outcome | None:
             known = tx.learners.get(who.platform, who.user_id)
-            run = tx.challenges.joined_open_run(known.id) if known is not None else None
+            if known is None:
+                return None
+            run = tx.challenges.joined_open_run(known.id, now - LATE_ANSWERS)
             if run is None:
                 return None
+            if not run.open:
+                mine = tx.challenges.submission(run.id, known.id)
+                if mine is None or mine.assessed_at is not None:
+                    return None  # they have moved on since the reveal
+                if tx.questions.pending(known.id, now) is not None:
+                    return None  # the message answers the question open since
             member = get_or_create_learner(tx, who, enrolment, now)  # contact: reachable again
             return runs.submit(tx, member, run, text, photo_ref, now, token, name)
+
+        return await self.db.run(work)
+
+    async def posted_in_group(self, who: Who, chat_id: str) -> Outcome | None:
+        """A message in a group from a member who joined the challenge running there and
+        has not answered yet: most likely their answer, in the wrong place. They are
+        told where answers go (the message itself is not kept: the group has seen it).
+
+        Returns None, having changed nothing, for anyone else.
+        """
+
+        def work(tx: Tx) -> Outcome | None:
+            run = tx.challenges.open_run(who.platform, chat_id)
+            if run is None:
+                return None
+            known = tx.learners.get(who.platform, who.user_id)
+            mine = tx.challenges.submission(run.id, known.id) if known is not None else None
+            if mine is None or mine.submitted:
+                return None
+            name = who.display_name or mine.display_name
+            return send(Reply("info", runs.ANSWER_PRIVATELY.format(name=name)), to="chat")
 
         return await self.db.run(work)
 

@@ -62,7 +62,7 @@ FORM_EXPIRED: Final = "This form has expired. Tap the button to open it again."
 #: The challenge answer form: ``jm:<run token>``; its one text input.
 ANSWER_MODAL: Final = re.compile(r"jm:(?P<token>[A-Za-z0-9_-]{8,22})")
 ANSWER_INPUT: Final = "answer"
-#: Discord's limit for a paragraph text input (the core keeps 4000 characters).
+#: Discord's limit for a paragraph text input.
 ANSWER_MAX: Final = 4000
 
 NEW_PER_DAY: Final = ("0", "5", "10", "15", "20", "30", "50")

@@ -346,6 +346,19 @@ class Commands:
         who = who_of(user, dm_channel=chat.id)
         await self.show(chat.id, user, await self.inputs.text(who, message.text))
 
+    async def on_group_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A message in a group: a member's challenge answer posted there gets a pointer to
+        the private chat; anything else is none of the bot's business."""
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None or is_private(chat):
+            return
+        outcome = await self.challenges.posted_in_group(who_of(user), str(chat.id))
+        if outcome is None:
+            return
+        link = f' <a href="{self.sender.link("hi")}">Open our private chat</a>.'
+        for reply in outcome.replies:
+            await self.sender.send_text(chat.id, to_html(reply.text) + link)
+
     async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A private photo: a page answering a challenge (its caption as text), or a hint."""
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat

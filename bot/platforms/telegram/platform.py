@@ -162,6 +162,10 @@ class TelegramPlatform:
         private = only_new & filters.ChatType.PRIVATE
         a.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, commands.on_text))
         a.add_handler(MessageHandler(private & filters.PHOTO, commands.on_photo))
+        groups = only_new & filters.ChatType.GROUPS & ~filters.COMMAND
+        a.add_handler(
+            MessageHandler(groups & (filters.TEXT | filters.PHOTO), commands.on_group_text)
+        )
         a.add_error_handler(errors.on_error)
 
     # ------------------------------------------------------------------ lifecycle

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -150,4 +151,70 @@ async def test_repeated_taps_are_answered_and_change_nothing_more(
         assert_all_answered(bot)
         reviews = bot.query("SELECT count(*) FROM review_logs WHERE source = 'challenge'")
         assert reviews == [(3,)]
+    no_errors(caplog)
+
+
+async def test_an_answer_after_the_reveal_is_told_time_is_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+        start = await started(bot, ANA, BEN)
+        await bot.tap(BEN, start, "Submit my answer")
+        bot.clock.advance(timedelta(minutes=11))
+        assert await bot.app.challenges.reveal_overdue() == 1
+        await bot.send(BEN, "softmax(QK^T / sqrt(d_k)) V")
+        late = bot.api.sent("sendMessage", BEN.id)[-1].plain
+        assert late.startswith("Sorry, time is up"), late
+        assert bot.query("SELECT count(*) FROM challenge_submissions WHERE text IS NOT NULL") == [
+            (0,)
+        ]
+    no_errors(caplog)
+
+
+async def test_an_answer_posted_in_the_group_gets_a_pointer_to_the_private_chat(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+        start = await started(bot, ANA, BEN)
+        await bot.send(BEN, "good luck everyone", GROUP)  # not in the challenge: not mine
+        count = len(bot.api.sent("sendMessage", GROUP))
+        await bot.tap(BEN, start, "Submit my answer")
+        await bot.send(BEN, "softmax(QK^T / sqrt(d_k)) V", GROUP)
+        [hint] = bot.api.sent("sendMessage", GROUP)[count:]
+        assert hint.plain.startswith("Ben, answers go to me privately"), hint.plain
+        assert "Open our private chat" in hint.plain
+        await bot.send(BEN, "softmax(QK^T / sqrt(d_k)) V")
+        assert bot.api.sent("sendMessage", BEN.id)[-1].plain.startswith("Got your answer")
+        await bot.send(BEN, "done, that was easy", GROUP)  # answered: chatting is chatting
+        assert len(bot.api.sent("sendMessage", GROUP)) == count + 1
+    no_errors(caplog)
+
+
+async def test_a_long_answer_in_several_parts_is_kept_whole_and_a_cut_is_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+        start = await started(bot, ANA, BEN)
+        await bot.tap(BEN, start, "Submit my answer")
+        first, second = "a" * 4096, "b" * 1200  # the client split a 5,296-character text
+        await bot.send(BEN, first)
+        assert bot.api.sent("sendMessage", BEN.id)[-1].plain.startswith("Got your answer")
+        bot.clock.advance(timedelta(seconds=1))
+        await bot.send(BEN, second)
+        added = bot.api.sent("sendMessage", BEN.id)[-1].plain
+        assert added.startswith("Added this to your answer"), added
+        assert bot.query("SELECT text FROM challenge_submissions WHERE text IS NOT NULL") == [
+            (f"{first}\n{second}",)
+        ]
+        # A new answer a while later replaces it; one too long says what was kept.
+        bot.clock.advance(timedelta(minutes=1))
+        await bot.send(BEN, "short")
+        assert bot.api.sent("sendMessage", BEN.id)[-1].plain.startswith("Replaced")
+        for part in range(4):
+            bot.clock.advance(timedelta(seconds=1))
+            await bot.send(BEN, str(part) * 4096 if part else "x" * 4096)
+        cut = bot.api.sent("sendMessage", BEN.id)[-1].plain
+        assert "longer than 12,000 characters: I kept the first 12,000" in cut, cut
+        [(kept,)] = bot.query("SELECT text FROM challenge_submissions WHERE text IS NOT NULL")
+        assert len(kept) == 12_000 and kept.startswith("x" * 4096)
     no_errors(caplog)
