@@ -12,6 +12,7 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.core.model import ChallengeRun, ChallengeSchedule, GroupSettings, Submission
 from bot.storage.rows import hhmm, hhmm_text, int_list, int_list_text
@@ -245,7 +246,7 @@ class SqlChallenges:
     ) -> ChallengeRun | None:
         """The newest open run the learner joined (where a DM answer goes); with
         ``revealed_since``, also one revealed since then (a late answer is told so)."""
-        revealed = challenge_runs.c.revealed_at.is_(None)
+        revealed: ColumnElement[bool] = challenge_runs.c.revealed_at.is_(None)
         if revealed_since is not None:
             revealed = or_(revealed, challenge_runs.c.revealed_at >= revealed_since)
         row = self.conn.execute(
