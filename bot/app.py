@@ -19,12 +19,14 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, PushSettings, Settings
 from bot.core.actions import new_token
 from bot.core.catalogue import sync_decks
+from bot.core.challenges import assessment
 from bot.core.challenges.groups import ChallengeCatalog
 from bot.core.challenges.service import ChallengeService
 from bot.core.decks import DeckSet
@@ -32,6 +34,7 @@ from bot.core.delivery import Channels, PlatformAnnouncer
 from bot.core.housekeeping import Housekeeping
 from bot.core.inputs import Inputs
 from bot.core.learners import Basics, Enrolment
+from bot.core.messages import RESENT_ASSESSMENT
 from bot.core.metrics import NULL_METRICS, Metrics
 from bot.core.onboarding import Onboarding
 from bot.core.ports import Channel, Clock, PlatformUnreachable
@@ -162,12 +165,16 @@ async def build_app(
     enrolment = Enrolment(settings.study, settings.decks.default)
     basics = Basics(db, clock, new_token, enrolment, metrics)
     channels = Channels()
-    announcer = PlatformAnnouncer(db, channels)
+    announcer = PlatformAnnouncer(db, channels, clock)
     window = timedelta(minutes=settings.quiz.window_minutes)
     study = StudyService(basics, announcer)
     quiz = QuizService(basics, announcer, window)
-    pushes = PushService(basics, push_policy(settings.push, postgres=not db.is_sqlite))
     catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
+    pushes = PushService(
+        basics,
+        push_policy(settings.push, postgres=not db.is_sqlite),
+        {RESENT_ASSESSMENT: partial(assessment.resend, catalog=catalog)},
+    )
     challenges = ChallengeService(basics, announcer, catalog)
     onboarding = Onboarding(basics)
     return App(

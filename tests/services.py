@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Generic, TypeVar
 
 from bot.core.actions import Action, decode
+from bot.core.challenges import assessment
 from bot.core.challenges.groups import ChallengeCatalog
 from bot.core.challenges.service import ChallengeService
 from bot.core.housekeeping import Housekeeping
 from bot.core.inputs import Inputs
 from bot.core.learners import Basics, Enrolment, Who
-from bot.core.messages import Button, Reply
+from bot.core.messages import RESENT_ASSESSMENT, Button, Reply
 from bot.core.model import LearnerSettings
 from bot.core.onboarding import Onboarding
 from bot.core.outcomes import Outcome
@@ -96,8 +98,10 @@ def build_services(
     basics = Basics(db, clock, tokens, enrolment, metrics)
     study = StudyService(basics, announcer)
     quiz = QuizService(basics, announcer, quiz_window)
-    pushes = PushService(basics, policy or PushPolicy())
-    challenges = ChallengeService(basics, announcer, catalog or ChallengeCatalog({}))
+    catalog = catalog or ChallengeCatalog({})
+    composers = {RESENT_ASSESSMENT: partial(assessment.resend, catalog=catalog)}
+    pushes = PushService(basics, policy or PushPolicy(), composers)
+    challenges = ChallengeService(basics, announcer, catalog)
     onboarding = Onboarding(basics)
     return Services(
         db=db,

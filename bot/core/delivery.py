@@ -4,7 +4,9 @@
 when it has started and detached when it stops. :class:`PlatformAnnouncer`
 posts what services announce (a quiz answer for a group, a self-assessment for
 a member's private chat) through them, and records what a delivery to a learner
-taught us (:func:`bot.core.learners.record_delivery`).
+taught us (:func:`bot.core.learners.record_delivery`). A self-assessment that
+cannot be delivered now goes to the outbox, which tries it again (and, for a
+member who cannot be reached, when they write again); their group is told.
 """
 
 from __future__ import annotations
@@ -12,14 +14,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Final
 
 from bot.core.learners import record_delivery
-from bot.core.messages import Announcement
-from bot.core.model import Learner
-from bot.core.ports import Channel, Database, Delivery, Tx
+from bot.core.messages import RESENT_ASSESSMENT, Announcement, Reply
+from bot.core.model import Learner, OutboxMessage
+from bot.core.ports import Channel, Clock, Database, Delivery, DeliveryRefused, Tx
 
 log = logging.getLogger(__name__)
+
+#: Told to the group when a member's self-assessment cannot reach them.
+NOT_REACHED: Final = (
+    "I could not reach {name} privately, so their self-assessment waits for them: "
+    "{name}, write me anything in our private chat and it comes. "
+    "The summary does not wait."
+)
+#: A self-assessment whose delivery failed for now is tried again this much later.
+RETRY_SOON: Final = timedelta(seconds=30)
+#: One to a member who cannot be reached waits this long for them to write (then it
+#: is tried once more).
+WAIT_FOR_MEMBER: Final = timedelta(days=7)
 
 
 class Channels:
@@ -44,18 +60,25 @@ class Channels:
         return sorted(self._running)
 
 
+class _SystemTime:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
 class PlatformAnnouncer:
     """The :class:`~bot.core.ports.Announcer` over the running platforms.
 
     Args:
-        db: to look up the learner an announcement is addressed to, and to record
-            a delivery that found them unreachable.
+        db: to look up the learner an announcement is addressed to, to record a
+            delivery that found them unreachable, and to queue a self-assessment again.
         channels: the running platforms.
+        clock: gives "now" (the system's time by default).
     """
 
-    def __init__(self, db: Database, channels: Channels) -> None:
+    def __init__(self, db: Database, channels: Channels, clock: Clock | None = None) -> None:
         self.db = db
         self.channels = channels
+        self.clock: Clock = clock or _SystemTime()
 
     async def post(self, items: Sequence[Announcement]) -> None:
         """Post each item through its platform, in order; a failure is logged, never raised."""
@@ -63,6 +86,8 @@ class PlatformAnnouncer:
             channel = self.channels.get(item.platform)
             if channel is None:
                 log.warning("no running %s platform for an announcement", item.platform)
+                if item.learner_id is not None and item.resend_token is not None:
+                    await self._queue(item, item.learner_id, RETRY_SOON)
                 continue
             try:
                 if item.learner_id is None:
@@ -71,15 +96,48 @@ class PlatformAnnouncer:
                 learner = await self.db.run(partial(_learner, learner_id=item.learner_id))
                 if learner is None:
                     continue
-                delivery = await channel.push(learner, item.reply)
-                if delivery != Delivery(reached=True):
-                    await self.db.run(
-                        partial(record_delivery, learner_id=learner.id, delivery=delivery)
-                    )
+                await self._push(channel, item, learner)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("could not post to %s chat %s", item.platform, item.chat_id)
+
+    async def _push(self, channel: Channel, item: Announcement, learner: Learner) -> None:
+        try:
+            delivery = await channel.push(learner, item.reply)
+        except asyncio.CancelledError:
+            raise
+        except DeliveryRefused:
+            raise
+        except Exception as exc:
+            if item.resend_token is None:
+                raise
+            log.warning("self-assessment for learner %s failed, queued: %s", learner.id, exc)
+            await self._queue(item, learner.id, RETRY_SOON)
+            return
+        if delivery != Delivery(reached=True):
+            await self.db.run(partial(record_delivery, learner_id=learner.id, delivery=delivery))
+        if delivery.reached or item.resend_token is None:
+            return
+        await self._queue(item, learner.id, WAIT_FOR_MEMBER)
+        if item.chat_id:
+            name = learner.display_name or "one of you"
+            await channel.announce(item.chat_id, Reply("info", NOT_REACHED.format(name=name)))
+
+    async def _queue(self, item: Announcement, learner_id: int, wait: timedelta) -> None:
+        """Leave a self-assessment in the outbox, to be sent after ``wait`` (or when the
+        member writes again)."""
+        now = self.clock.now()
+        message = OutboxMessage(
+            platform=item.platform,
+            learner_id=learner_id,
+            kind=RESENT_ASSESSMENT,
+            text="",
+            created_at=now,
+            not_before=now + wait,
+            prompt_token=item.resend_token,
+        )
+        await self.db.run(lambda tx: tx.pushes.add_outbox([message]))
 
 
 def _learner(tx: Tx, learner_id: int) -> Learner | None:

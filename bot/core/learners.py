@@ -92,6 +92,8 @@ def get_or_create_learner(tx: Tx, who: Who, enrolment: Enrolment, now: datetime)
         ):
             tx.learners.seen(learner.id, now)
             learner = replace(learner, unreachable=False, last_seen_at=now)
+        if was_unreachable:  # what waited for them (a self-assessment) goes now
+            tx.pushes.wake(learner.id, now)
         if was_unreachable and learner.next_push_at is not None and learner.next_push_at <= now:
             # Pushes missed while unreachable are not owed: the next one is the next from now.
             learner = replace(learner, next_push_at=None)

@@ -10,7 +10,7 @@ adapters style and place buttons by those, never by reading the payload.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from bot.core.actions import ButtonAction
 from bot.core.model import CardImage
@@ -139,7 +139,8 @@ class Announcement:
     """A message for a chat other than the one where someone acted.
 
     With ``learner_id`` set it goes to that learner's private chat (``chat_id`` is
-    then ignored). Services post announcements through the
+    then only where a failure to reach them is told, if anywhere). Services post
+    announcements through the
     :class:`~bot.core.ports.Announcer` once their transaction has committed;
     adapters never see them.
     """
@@ -148,3 +149,12 @@ class Announcement:
     chat_id: str
     reply: Reply
     learner_id: int | None = None
+    #: A self-assessment's submission token: when the member cannot be reached now, the
+    #: outbox sends it again (as kind :data:`RESENT_ASSESSMENT`), and ``chat_id``, their
+    #: group, is told who was not reached.
+    resend_token: str | None = None
+
+
+#: The outbox kind of a self-assessment sent again (its ``prompt_token`` is the
+#: submission's token).
+RESENT_ASSESSMENT: Final = "assess"

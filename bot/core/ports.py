@@ -322,6 +322,11 @@ class PushRepo(Protocol):
         """Try again at ``when``, the first ``parts_sent`` messages of it already delivered."""
         ...
 
+    def wake(self, learner_id: int, now: datetime) -> int:
+        """Make the learner's pending outbox messages due now (they wrote again); returns
+        how many."""
+        ...
+
     def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:
         """Active learners without a next push (new columns, or back from a long silence)."""
         ...
@@ -329,7 +334,8 @@ class PushRepo(Protocol):
     def pending_count(self, platform: str | None = None) -> int: ...
 
     def backlog(self) -> list[Backlog]:
-        """Each platform with pending messages: how many, and when the oldest was written."""
+        """Each platform with pending pushes: how many, and when the oldest was written
+        (self-assessments waiting for a member to write again are not counted)."""
         ...
 
     def prune_outbox(self, before: datetime) -> int:

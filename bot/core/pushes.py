@@ -14,7 +14,7 @@ import asyncio
 import logging
 import math
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- planning
+
+#: How long a message waiting for an unreachable learner stays in the outbox before
+#: it is tried again anyway (they write sooner, and it goes at once).
+PARKED = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,13 +201,24 @@ def _backfill(tx: Tx, now: datetime, policy: PushPolicy) -> int:
     return len(found)
 
 
+class Compose(Protocol):
+    """Builds an outbox message of another kind than a push (a self-assessment sent
+    again) as it stands now; None when there is nothing to send any more."""
+
+    def __call__(self, tx: Tx, message: OutboxMessage, learner: Learner) -> Reply | None: ...
+
+
 def deliveries(
-    tx: Tx, messages: Sequence[OutboxMessage], now: datetime
+    tx: Tx,
+    messages: Sequence[OutboxMessage],
+    now: datetime,
+    composers: Mapping[str, Compose] | None = None,
 ) -> list[tuple[OutboxMessage, tuple[Learner, Reply] | None]]:
     """What each leased message stands for, in one transaction.
 
     The push's prompt (what its buttons name) is made here, when it is about to
     be shown, so a review's duration counts from the delivery, not the claim.
+    A message of a kind in ``composers`` is built by it.
     """
     learners: dict[int, Learner | None] = {}
     cards: dict[str, CardInfo | None] = {}
@@ -211,6 +226,12 @@ def deliveries(
     for m in messages:
         if m.learner_id not in learners:
             learners[m.learner_id] = tx.learners.get_by_id(m.learner_id)
+        compose = composers.get(m.kind) if composers else None
+        if compose is not None:
+            learner = learners[m.learner_id]
+            reply = compose(tx, m, learner) if learner is not None else None
+            out.append((m, None if learner is None or reply is None else (learner, reply)))
+            continue
         if m.card_id is not None and m.card_id not in cards:
             cards[m.card_id] = tx.catalogue.card(m.card_id)
         found = delivery_for(m, learners[m.learner_id], cards.get(m.card_id or ""))
@@ -300,9 +321,17 @@ class PushService(ServiceBase):
         policy: the fan-out's and delivery's tunables.
     """
 
-    def __init__(self, basics: Basics, policy: PushPolicy = PushPolicy()) -> None:
+    def __init__(
+        self,
+        basics: Basics,
+        policy: PushPolicy = PushPolicy(),
+        composers: Mapping[str, Compose] | None = None,
+    ) -> None:
         super().__init__(basics)
         self.policy = policy
+        #: Builders of the outbox messages that are not pushes, by kind. Such a message
+        #: to a learner who cannot be reached waits for them to write again.
+        self.composers: Mapping[str, Compose] = composers or {}
 
     async def tick(self, platforms: Sequence[str]) -> int:
         """Claim every due learner, batch by batch; returns how many were claimed.
@@ -376,7 +405,8 @@ class PushService(ServiceBase):
         batch = await self.db.run(lambda tx: tx.pushes.lease(platform, now, until, limit))
         if not batch:
             return 0
-        for message, found in await self.db.run(partial(deliveries, messages=batch, now=now)):
+        work = partial(deliveries, messages=batch, now=now, composers=self.composers)
+        for message, found in await self.db.run(work):
             if found is None:
                 await self._record(message, None, "gone", "learner or card gone")
                 continue
@@ -394,8 +424,26 @@ class PushService(ServiceBase):
                 log.warning("push %s to learner %s failed: %s", message.id, learner.id, exc)
                 await self._retry(message, None, f"{type(exc).__name__}: {exc}", 0)
             else:
+                if not delivery.reached and message.kind in self.composers:
+                    await self._park(message, delivery)
+                    continue
                 await self._record(message, delivery, "unreachable", "unreachable")
         return len(batch)
+
+    async def _park(self, message: OutboxMessage, delivery: Delivery) -> None:
+        """A message that waits for its learner (a self-assessment) found them unreachable:
+        it is kept until they write again (:func:`~bot.core.learners.get_or_create_learner`
+        wakes it), or given up after ``max_attempts``."""
+        now = self.clock.now()
+        if message.attempts + 1 >= self.policy.max_attempts:
+            await self._record(message, delivery, "unreachable", "unreachable")
+            return
+
+        def work(tx: Tx) -> None:
+            record_delivery(tx, message.learner_id, delivery)
+            tx.pushes.retry_later(message.id, now + PARKED, "unreachable", message.parts_sent)
+
+        await self.db.run(work)
 
     async def _record(
         self, message: OutboxMessage, delivery: Delivery | None, reason: PushFailure, error: str

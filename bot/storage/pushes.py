@@ -31,6 +31,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
+from bot.core.messages import RESENT_ASSESSMENT
 from bot.core.model import Backlog, Learner, OutboxMessage, PushTarget
 from bot.storage.learners import LEARNER_SELECT, learner_from_row, push_timing
 from bot.storage.schedule import available
@@ -333,6 +334,20 @@ class SqlPushes:
             )
         )
 
+    def wake(self, learner_id: int, now: datetime) -> int:
+        return int(
+            self.conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.learner_id == learner_id,
+                    outbox.c.sent_at.is_(None),
+                    outbox.c.failed_at.is_(None),
+                    outbox.c.not_before > now,
+                )
+                .values(not_before=now)
+            ).rowcount
+        )
+
     def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:
         rows = (
             self.conn.execute(
@@ -370,7 +385,12 @@ class SqlPushes:
     def backlog(self) -> list[Backlog]:
         query = (
             select(outbox.c.platform, func.count(), func.min(outbox.c.created_at))
-            .where(outbox.c.sent_at.is_(None), outbox.c.failed_at.is_(None))
+            .where(
+                outbox.c.sent_at.is_(None),
+                outbox.c.failed_at.is_(None),
+                # Pushes only: a self-assessment may wait days for a member to write.
+                outbox.c.kind != RESENT_ASSESSMENT,
+            )
             .group_by(outbox.c.platform)
             .order_by(outbox.c.platform)
         )

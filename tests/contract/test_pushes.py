@@ -12,6 +12,7 @@ from functools import partial
 
 import pytest
 
+from bot.core.messages import RESENT_ASSESSMENT
 from bot.core.model import (
     Backlog,
     CardState,
@@ -391,3 +392,26 @@ async def test_many_learners_at_once(db: Database, count: int) -> None:
     await db.run(lambda tx: tx.pushes.reschedule([(i, T0 + DAY, False) for i in ids], T0))
     claimed = await db.run(lambda tx: tx.pushes.claim_due(T0 + DAY, ["tg"], 10))
     assert [t.learner_id for t in claimed] == [lr.id for lr in learners]
+
+
+async def test_a_learner_who_writes_again_wakes_what_waits_for_them(db: Database) -> None:
+    """A self-assessment parked for an unreachable member becomes due when they write;
+    it is not a push, so the backlog leaves it out."""
+    ann = await due_learner(db, "ann")
+    ben = await due_learner(db, "ben")
+    parked = replace(
+        message(ann.id, at=T0 + DAY), kind=RESENT_ASSESSMENT, created_at=T0, prompt_token="s1"
+    )
+    rows = [parked, message(ben.id, at=T0 + DAY)]
+    await db.run(lambda tx: tx.pushes.add_outbox(rows))
+    assert await db.run(lambda tx: tx.pushes.backlog()) == [Backlog("tg", 1, T0 + DAY)]
+    assert await db.run(lambda tx: tx.pushes.lease("tg", T0 + HOUR, T0 + DAY, 10)) == []
+    assert await db.run(lambda tx: tx.pushes.wake(ann.id, T0 + HOUR)) == 1
+    assert await db.run(lambda tx: tx.pushes.wake(ann.id, T0 + HOUR)) == 0  # due already
+    (woken,) = await db.run(lambda tx: tx.pushes.lease("tg", T0 + HOUR, T0 + DAY, 10))
+    assert (woken.learner_id, woken.kind, woken.prompt_token, woken.not_before) == (
+        ann.id,
+        RESENT_ASSESSMENT,
+        "s1",
+        T0 + HOUR,
+    )

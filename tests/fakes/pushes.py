@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from bot.core.messages import RESENT_ASSESSMENT
 from bot.core.model import Backlog, CardState, Learner, LearnerSettings, OutboxMessage, PushTarget
 from tests.fakes.store import FakeStore, OutboxRow, utc
 
@@ -183,6 +184,16 @@ class FakePushes:
         utc(when)
         self._finish(message_id, not_before=when, error=error, parts_sent=parts_sent)
 
+    def wake(self, learner_id: int, now: datetime) -> int:
+        utc(now)
+        woken = 0
+        for key, row in list(self.store.outbox.items()):
+            m = row.message
+            if m.learner_id == learner_id and row.pending and m.not_before > now:
+                self.store.outbox[key] = replace(row, message=replace(m, not_before=now))
+                woken += 1
+        return woken
+
     def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:
         utc(now)
         utc(active_since)
@@ -209,7 +220,7 @@ class FakePushes:
     def backlog(self) -> list[Backlog]:
         found: dict[str, list[datetime]] = {}
         for r in self.store.outbox.values():
-            if r.pending:
+            if r.pending and r.message.kind != RESENT_ASSESSMENT:
                 found.setdefault(r.message.platform, []).append(r.message.created_at)
         return [Backlog(p, len(times), min(times)) for p, times in sorted(found.items())]
 

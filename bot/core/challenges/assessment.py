@@ -15,6 +15,7 @@ from bot.core.model import (
     RATING_NAMES,
     ChallengeRun,
     Learner,
+    OutboxMessage,
     ReviewEntry,
     ReviewSource,
     Submission,
@@ -86,6 +87,23 @@ def assessment_reply(challenge: ChallengeDef, sub: Submission, *, first: bool = 
         yours = ""
     body = intro + yours + "Tick the checkpoints you got, and rate each row:\n" + "\n".join(lines)
     return Reply("assess", body, buttons=tuple(rows))
+
+
+def resend(
+    tx: Tx, message: OutboxMessage, learner: Learner, catalog: ChallengeCatalog
+) -> Reply | None:
+    """A self-assessment the outbox sends again, as it stands now; None when there is
+    nothing to send (applied already, or the run or the challenge is gone)."""
+    if message.prompt_token is None:
+        return None
+    sub = tx.challenges.submission_by_token(message.prompt_token)
+    if sub is None or sub.learner_id != learner.id or sub.assessed_at is not None:
+        return None
+    run = tx.challenges.run_by_id(sub.run_id)
+    challenge = catalog.get(run.challenge_id) if run is not None else None
+    if challenge is None:
+        return None
+    return assessment_reply(challenge, sub, first=True)
 
 
 def _mine(tx: Tx, member: Learner, token: str) -> tuple[Submission, ChallengeRun] | None:
@@ -202,13 +220,20 @@ def _apply(
         moved.append(line + (" (/unsuspend brings it back)" if after.suspended else ""))
     sub = replace(sub, assessed_at=now)
     tx.challenges.save_submission(sub)
-    others = [s for s in tx.challenges.submissions(run.id) if s.submitted]
-    if all(s.assessed_at is not None for s in others):
+    waiting = [
+        s for s in tx.challenges.submissions(run.id) if s.submitted and s.assessed_at is None
+    ]
+    if all(_unreachable(tx, s.learner_id) for s in waiting):  # they cannot even see theirs
         summary = summarize(tx, run, now, catalog)
         if summary is not None:
             after_commit.posts.append(summary)
     text = "Applied to your schedule. The cards that moved:\n" + "\n".join(moved)
     return Outcome(notice=APPLIED, edit=Reply("info", text, buttons=((share_button(sub),),)))
+
+
+def _unreachable(tx: Tx, learner_id: int) -> bool:
+    learner = tx.learners.get_by_id(learner_id)
+    return learner is None or learner.unreachable
 
 
 def summarize(

@@ -290,7 +290,7 @@ def reveal_run(
         return (Announcement(run.platform, run.chat_id, Reply("challenge_result", text)),)
     text = (
         f"Time is up! {len(answered)} answered. Here is the reference: compare it with yours; "
-        "I have sent each of you a private self-assessment."
+        "each of you who answered gets a private self-assessment from me."
     )
     effects = [
         Announcement(
@@ -302,7 +302,11 @@ def reveal_run(
     for sub in answered:
         effects.append(
             Announcement(
-                run.platform, "", assessment_reply(challenge, sub, first=True), sub.learner_id
+                run.platform,
+                run.chat_id,
+                assessment_reply(challenge, sub, first=True),
+                sub.learner_id,
+                resend_token=sub.token,
             )
         )
     return tuple(effects)

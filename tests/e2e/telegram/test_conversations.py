@@ -32,6 +32,7 @@ from tests.e2e.telegram.test_challenges import (
 
 ANA = TgUser(101, "Ana", "ana")
 BEN = TgUser(102, "Ben")
+CAT = TgUser(103, "Cat", "cat")
 
 
 def no_errors(caplog: pytest.LogCaptureFixture) -> None:
@@ -217,4 +218,67 @@ async def test_a_long_answer_in_several_parts_is_kept_whole_and_a_cut_is_said(
         assert "longer than 12,000 characters: I kept the first 12,000" in cut, cut
         [(kept,)] = bot.query("SELECT text FROM challenge_submissions WHERE text IS NOT NULL")
         assert len(kept) == 12_000 and kept.startswith("x" * 4096)
+    no_errors(caplog)
+
+
+async def test_self_assessments_reach_members_who_come_back_and_the_summary_does_not_wait(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+        start = await started(bot, ANA, BEN, CAT)
+        for member in (ANA, BEN, CAT):
+            await bot.tap(member, start, "Submit my answer")
+            await bot.send(member, f"softmax(QK^T / sqrt(d_k)) V, says {member.first_name}")
+        # Cat blocks the bot after answering; the network fails on the way to Ben.
+        bot.api.fail("sendMessage", "blocked", chat_id=CAT.id, times=99)
+        bot.api.fail("sendMessage", "network", chat_id=BEN.id, times=10)
+        bot.clock.advance(timedelta(minutes=11))
+        assert await bot.app.challenges.reveal_overdue() == 1
+
+        group = [c.plain for c in bot.api.sent("sendMessage|sendPhoto", GROUP)]
+        reveal = next(text for text in group if text.startswith("Time is up"))
+        assert "I have sent" not in reveal
+        [told] = [text for text in group if "could not reach" in text]
+        assert told.startswith("I could not reach Cat privately"), told
+        assert "Ben" not in told, "a message that failed for now is only late: nobody is told"
+        assert unreachable(bot, CAT) and not unreachable(bot, BEN)
+        bot.api.failures.clear()
+
+        # The outbox tries Ben's again soon; Cat's waits for Cat.
+        bot.clock.advance(timedelta(seconds=31))
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
+        form = bot.api.message_with_button(BEN.id, "Apply to my cards")
+        assert "Self-assessment for" in shown(form)
+        with pytest.raises(AssertionError):
+            bot.api.message_with_button(CAT.id, "Apply to my cards")
+
+        # Ana and Ben apply: the summary goes out without Cat.
+        for member in (ANA, BEN):
+            form = bot.api.message_with_button(member.id, "Apply to my cards")
+            key = (member.id, form["message_id"])
+            await bot.tap(member, form, "2. Shaky")
+            await bot.tap(member, bot.api.messages[key], "Apply to my cards")
+        [summary] = [
+            c for c in bot.api.sent("sendPhoto|sendMessage", GROUP) if "Summary" in c.plain
+        ]
+        assert "3 answered, 2 assessed" in summary.plain
+
+        # Cat writes again (anything): their self-assessment comes.
+        await bot.send(CAT, "hello")
+        assert not unreachable(bot, CAT)
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
+        form = bot.api.message_with_button(CAT.id, "Apply to my cards")
+        assert "says Cat" in shown(form)
+        key = (CAT.id, form["message_id"])
+        await bot.tap(CAT, form, "2. Shaky")
+        await bot.tap(CAT, bot.api.messages[key], "Apply to my cards")
+        assert "Applied to your schedule" in shown(bot.api.messages[key])
+        assert bot.query(
+            "SELECT count(DISTINCT learner_id) FROM review_logs WHERE source = 'challenge'"
+        ) == [(3,)]
+        assert (
+            len([c for c in bot.api.sent("sendPhoto|sendMessage", GROUP) if "Summary" in c.plain])
+            == 1
+        )
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 0
     no_errors(caplog)

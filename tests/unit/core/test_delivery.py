@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.delivery import Channels, PlatformAnnouncer
-from bot.core.messages import Announcement, Reply
+from bot.core.delivery import (
+    NOT_REACHED,
+    RETRY_SOON,
+    WAIT_FOR_MEMBER,
+    Channels,
+    PlatformAnnouncer,
+)
+from bot.core.learners import Enrolment, Who, get_or_create_learner
+from bot.core.messages import RESENT_ASSESSMENT, Announcement, Reply
 from bot.core.model import Learner, LearnerSettings
 from bot.core.ports import Delivery
 from tests.fakes.channels import FakeChannel
+from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
@@ -144,3 +152,41 @@ async def test_a_platform_that_is_not_running_is_warned_about(
         )
     assert "no running discord platform for an announcement" in caplog.text
     assert telegram.announced == [("-1", ANSWER)]
+
+
+async def test_a_self_assessment_that_cannot_reach_its_member_waits_in_the_outbox(
+    db: FakeDatabase,
+) -> None:
+    ann = enrol(db)
+    channels = Channels()
+    telegram = FakeChannel(deliver=lambda lr, reply: Delivery(reached=False))
+    channels.attach(telegram)
+    item = Announcement("telegram", "-100", ASSESS, ann.id, resend_token="s0000001")
+    await PlatformAnnouncer(db, channels, FixedClock(T0)).post([item])
+    [row] = db.outbox()
+    m = row.message
+    assert (m.kind, m.learner_id, m.prompt_token) == (RESENT_ASSESSMENT, ann.id, "s0000001")
+    assert m.not_before == T0 + WAIT_FOR_MEMBER and row.pending
+    [(chat, told)] = telegram.announced
+    assert chat == "-100" and told.text == NOT_REACHED.format(name="Ann")
+    # Writing again is contact: it is due at once.
+    later = T0 + timedelta(hours=2)
+    db.run_sync(lambda tx: get_or_create_learner(tx, Who("telegram", "1"), Enrolment(), later))
+    [row] = db.outbox()
+    assert row.message.not_before == later
+
+
+async def test_a_self_assessment_that_failed_for_now_is_tried_again_soon(
+    db: FakeDatabase,
+) -> None:
+    ann = enrol(db)
+    channels = Channels()
+    telegram = FakeChannel(deliver=refuse)
+    channels.attach(telegram)
+    item = Announcement("telegram", "-100", ASSESS, ann.id, resend_token="s0000001")
+    await PlatformAnnouncer(db, channels, FixedClock(T0)).post([item])
+    [row] = db.outbox()
+    assert row.message.not_before == T0 + RETRY_SOON
+    assert telegram.announced == []  # late, not lost: nobody is told
+    stored = db.learner("telegram", "1")
+    assert stored is not None and not stored.unreachable
