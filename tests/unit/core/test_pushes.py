@@ -17,7 +17,7 @@ import pytest
 
 from bot.core.actions import Action, decode
 from bot.core.decks import Deck
-from bot.core.learners import Who
+from bot.core.learners import Basics, Who
 from bot.core.localtime import next_push_after
 from bot.core.messages import Reply
 from bot.core.model import (
@@ -29,8 +29,8 @@ from bot.core.model import (
     ReviewSource,
 )
 from bot.core.outcomes import Outcome
-from bot.core.ports import Delivery, DeliveryRefused, DeliveryRetry
-from bot.core.pushes import Plan, PushPolicy, deliveries, plan_pushes
+from bot.core.ports import Delivery, DeliveryRefused, DeliveryRetry, Tx
+from bot.core.pushes import PARKED, Plan, PushPolicy, PushService, deliveries, plan_pushes
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_card, make_deck
@@ -1020,3 +1020,37 @@ async def test_an_unreachable_learner_who_writes_again_is_not_owed_the_missed_pu
     assert not stored.unreachable
     assert stored.next_push_at == PUSH + DAY
     assert await env.pushes.tick(PLATFORMS) == 0
+
+
+async def test_a_message_that_waits_for_its_learner_is_kept_until_they_write_again() -> None:
+    """A kind with a composer (a self-assessment sent again) to an unreachable learner
+    is parked, not failed; their next message makes it due, and it goes."""
+    env = make_env()
+    lid = (await env.learner()).id
+    built: list[int] = []
+
+    def compose(tx: Tx, message: OutboxMessage, learner: Learner) -> Reply | None:
+        built.append(message.id)
+        return Reply("assess", f"waiting for {learner.display_name}")
+
+    services = env.services
+    basics = Basics(services.db, services.clock, services.tokens, services.enrolment)
+    pushes = PushService(basics, PushPolicy(), {"waits": compose})
+    env.clock.set(PUSH)
+    row = OutboxMessage("telegram", lid, "waits", "", PUSH, PUSH, prompt_token="s0000001")
+    env.db.run_sync(lambda tx: tx.pushes.add_outbox([row]))
+
+    assert await pushes.drain("telegram", Sender(Delivery(reached=False))) == 1
+    [parked] = env.outbox()
+    assert parked.pending and parked.message.not_before == PUSH + PARKED
+    assert env.stored(lid).unreachable
+    assert await pushes.drain("telegram", Sender()) == 0  # it waits
+
+    env.clock.set(PUSH + HOUR)
+    await env.learner()  # they write again
+    sender = Sender()
+    assert await pushes.drain("telegram", sender) == 1
+    [(learner, reply)] = sender.calls
+    assert learner.id == lid and reply.text == "waiting for Alice"
+    [sent] = env.outbox()
+    assert sent.sent_at == PUSH + HOUR and len(built) == 2
