@@ -241,6 +241,18 @@ class SqlChallenges:
                 )
             )
 
+    def claim_assessment(self, run_id: int, learner_id: int, now: datetime) -> bool:
+        result = self.conn.execute(
+            update(challenge_submissions)
+            .where(
+                challenge_submissions.c.run_id == run_id,
+                challenge_submissions.c.learner_id == learner_id,
+                challenge_submissions.c.assessed_at.is_(None),
+            )
+            .values(assessed_at=now)
+        )
+        return result.rowcount == 1
+
     def joined_open_run(
         self, learner_id: int, revealed_since: datetime | None = None
     ) -> ChallengeRun | None:

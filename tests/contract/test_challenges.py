@@ -228,6 +228,35 @@ async def test_the_open_run_a_learner_joined_last(db: Database) -> None:
     assert await db.run(lambda tx: tx.challenges.joined_open_run(ann.id)) is None
 
 
+async def test_a_run_revealed_lately_is_found_for_a_late_answer(db: Database) -> None:
+    ann = await add_learner(db)
+
+    def play(tx: Tx) -> ChallengeRun:
+        stored = tx.challenges.add_run(run("r0000001", T0))
+        tx.challenges.save_submission(Submission(stored.id, ann.id, "s1", "Ann", T0))
+        tx.challenges.set_run(stored.id, "revealed_at", T0 + HOUR)
+        return stored
+
+    revealed = await db.run(play)
+    assert await db.run(lambda tx: tx.challenges.joined_open_run(ann.id)) is None
+    found = await db.run(lambda tx: tx.challenges.joined_open_run(ann.id, T0 + HOUR))
+    assert found is not None and found.id == revealed.id
+    later = T0 + HOUR + MINUTE
+    assert await db.run(lambda tx: tx.challenges.joined_open_run(ann.id, later)) is None
+
+
+async def test_a_submission_is_claimed_assessed_once(db: Database) -> None:
+    ann = await add_learner(db)
+    stored = await db.run(lambda tx: tx.challenges.add_run(run("r0000001", T0)))
+    await db.run(save_submission(Submission(stored.id, ann.id, "s1", "Ann", T0)))
+    claim = lambda tx: tx.challenges.claim_assessment(stored.id, ann.id, T0 + HOUR)  # noqa: E731
+    assert await db.run(claim) is True
+    assert await db.run(claim) is False
+    assert await db.run(lambda tx: tx.challenges.claim_assessment(stored.id, 99, T0)) is False
+    sub = await db.run(lambda tx: tx.challenges.submission(stored.id, ann.id))
+    assert sub is not None and sub.assessed_at == T0 + HOUR
+
+
 # --------------------------------------------------------------------------- groups and schedules
 
 

@@ -144,6 +144,14 @@ class FakeChallenges:
             checks=_checks_round_trip(sub.checks),
         )
 
+    def claim_assessment(self, run_id: int, learner_id: int, now: datetime) -> bool:
+        utc(now)
+        sub = self.store.submissions.get((run_id, learner_id))
+        if sub is None or sub.assessed_at is not None:
+            return False
+        self.store.submissions[(run_id, learner_id)] = replace(sub, assessed_at=now)
+        return True
+
     def joined_open_run(
         self, learner_id: int, revealed_since: datetime | None = None
     ) -> ChallengeRun | None:

@@ -30,6 +30,7 @@ GRADE_SHORT = {1: "Re-study", 2: "Shaky", 3: "Confident"}
 #: A grade becomes this FSRS rating on every card its row links.
 GRADE_RATING = {1: 1, 2: 2, 3: 3}
 APPLIED = "Applied to your cards."
+ALREADY_APPLIED = "Your self-assessment is already applied to your cards."
 
 
 def short(text: str, limit: int = 28) -> str:
@@ -142,7 +143,7 @@ def press(
     if kind == "share":
         return _share(tx, run, sub, now, after_commit.posts)
     if sub.assessed_at is not None and kind in ("check", "grade", "assessed"):
-        return notice("Your self-assessment is already applied to your cards.")
+        return notice(ALREADY_APPLIED)
     if kind == "check" and arg is not None and arg < len(challenge.checkpoints):
         checks = set(sub.checks) ^ {arg}
         sub = replace(sub, checks=tuple(sorted(checks)))
@@ -194,6 +195,8 @@ def _apply(
             worst[card_id] = min(worst.get(card_id, 3), grade)
     if not worst:
         return notice("Rate at least one row first.", alert=True)
+    if not tx.challenges.claim_assessment(run.id, member.id, now):
+        return notice(ALREADY_APPLIED)  # a tap racing this one applied it
     moved: list[str] = []
     for card_id, grade in worst.items():
         card = tx.catalogue.card(card_id)

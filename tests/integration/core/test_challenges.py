@@ -133,3 +133,33 @@ async def test_weekly_schedule_fires_once_at_local_time(db: SqlDatabase) -> None
     clock.set(datetime(2026, 3, 9, 23, 0, tzinfo=UTC))
     await challenges.sweep()
     assert len([a for a in s.announcer.take() if a.reply.kind == "challenge"]) == 1
+
+
+async def test_five_quick_taps_on_apply_apply_once(db: SqlDatabase) -> None:
+    """Taps racing in parallel transactions (PostgreSQL): one set of reviews, one list of
+    the cards that moved; the other taps are answered and change nothing shown."""
+    s = await make(db)
+    ann = Who("tg", "1", "Ann")
+    post = only(await s.challenges.start(ann, GROUP, "refl-scaled-dot-product", 15, True))
+    await s.press(ann, post.buttons[0][0].payload)
+    await s.challenges.submit(ann, text="softmax(QK^T / sqrt(d_k)) V")
+    await s.challenges.reveal(ann, GROUP, True)
+    (assess,) = [a.reply for a in s.announcer.take() if a.learner_id is not None]
+    grade = next(b for b in assess.all_buttons() if b.action == "grade")
+    edited = (await s.press(ann, grade.payload)).edit
+    assert edited is not None
+    apply = next(b for b in edited.all_buttons() if b.action == "assessed")
+    outcomes = await asyncio.gather(*(s.press(ann, apply.payload) for _ in range(5)))
+    shown = [o.edit for o in outcomes if o.edit is not None]
+    assert len(shown) == 1 and "moved" in shown[0].text
+    assert all(o.notice for o in outcomes)  # every tap is answered
+
+    def reviews(conn: Connection) -> int:
+        return int(conn.execute(select(func.count()).select_from(review_logs)).scalar_one())
+
+    linked = {
+        c
+        for row in s.challenges.catalog.challenges["refl-scaled-dot-product"].rubric[:1]
+        for c in row.card_ids
+    }
+    assert await db.run_connection(reviews) == len(linked)
