@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 #: Told to the group when a member's self-assessment cannot reach them.
 NOT_REACHED: Final = (
     "I could not reach {name} privately, so their self-assessment waits for them: "
-    "{name}, write me anything in our private chat and it comes. "
+    "{name}, it comes as soon as you talk to me privately again. "
     "The summary does not wait."
 )
 #: A self-assessment whose delivery failed for now is tried again this much later.

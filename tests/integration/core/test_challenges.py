@@ -163,3 +163,20 @@ async def test_five_quick_taps_on_apply_apply_once(db: SqlDatabase) -> None:
         for c in row.card_ids
     }
     assert await db.run_connection(reviews) == len(linked)
+
+
+async def test_five_quick_taps_on_submit_my_answer_join_once(db: SqlDatabase) -> None:
+    """Taps racing in parallel transactions (PostgreSQL): one member, one "You're in"."""
+    s = await make(db)
+    ann, ben = Who("tg", "1", "Ann"), Who("tg", "2", "Ben")
+    await s.study.learner(ben)
+    post = only(await s.challenges.start(ann, GROUP, "refl-scaled-dot-product", 15, True))
+    outcomes = await asyncio.gather(*(s.press(ben, post.buttons[0][0].payload) for _ in range(5)))
+    assert sum(len(o.replies) for o in outcomes) == 1
+    assert all(o.form is not None for o in outcomes)
+
+    def members(conn: Connection) -> int:
+        count = select(func.count()).select_from(challenge_submissions)
+        return int(conn.execute(count).scalar_one())
+
+    assert await db.run_connection(members) == 1
