@@ -376,6 +376,11 @@ class ChallengeRepo(Protocol):
 
     def save_submission(self, sub: Submission) -> None: ...
 
+    def add_submission(self, sub: Submission) -> bool:
+        """Add a member to a run, once: False when they are in already (a tap racing
+        another, in another transaction, waits for it and finds them in)."""
+        ...
+
     def claim_assessment(self, run_id: int, learner_id: int, now: datetime) -> bool:
         """Mark a submission assessed, once: False when it already was (a tap racing
         another, in another transaction, waits for it and finds it done)."""

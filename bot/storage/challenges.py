@@ -12,6 +12,7 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.core.model import ChallengeRun, ChallengeSchedule, GroupSettings, Submission
@@ -240,6 +241,32 @@ class SqlChallenges:
                     run_id=sub.run_id, learner_id=sub.learner_id, **values
                 )
             )
+
+    def add_submission(self, sub: Submission) -> bool:
+        values = {
+            "run_id": sub.run_id,
+            "learner_id": sub.learner_id,
+            "token": sub.token,
+            "display_name": sub.display_name[:128],
+            "joined_at": sub.joined_at,
+            "text": sub.text,
+            "photo_ref": sub.photo_ref,
+            "submitted_at": sub.submitted_at,
+            "grades": _grades_text(sub.grades),
+            "checks": int_list_text(sub.checks),
+            "assessed_at": sub.assessed_at,
+            "shared_at": sub.shared_at,
+            "show_name": sub.show_name,
+        }
+        insert_of = postgresql.insert if self.conn.dialect.name == "postgresql" else sqlite.insert
+        result = self.conn.execute(
+            insert_of(challenge_submissions)
+            .values(values)
+            .on_conflict_do_nothing(
+                index_elements=[challenge_submissions.c.run_id, challenge_submissions.c.learner_id]
+            )
+        )
+        return result.rowcount == 1
 
     def claim_assessment(self, run_id: int, learner_id: int, now: datetime) -> bool:
         result = self.conn.execute(

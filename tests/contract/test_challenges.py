@@ -245,6 +245,16 @@ async def test_a_run_revealed_lately_is_found_for_a_late_answer(db: Database) ->
     assert await db.run(lambda tx: tx.challenges.joined_open_run(ann.id, later)) is None
 
 
+async def test_a_member_is_added_to_a_run_once(db: Database) -> None:
+    ann = await add_learner(db)
+    stored = await db.run(lambda tx: tx.challenges.add_run(run("r0000001", T0)))
+    first = Submission(stored.id, ann.id, "s1", "Ann", T0)
+    assert await db.run(lambda tx: tx.challenges.add_submission(first)) is True
+    again = Submission(stored.id, ann.id, "s2", "Ann again", T0 + HOUR)
+    assert await db.run(lambda tx: tx.challenges.add_submission(again)) is False
+    assert await db.run(lambda tx: tx.challenges.submission(stored.id, ann.id)) == first
+
+
 async def test_a_submission_is_claimed_assessed_once(db: Database) -> None:
     ann = await add_learner(db)
     stored = await db.run(lambda tx: tx.challenges.add_run(run("r0000001", T0)))

@@ -123,9 +123,10 @@ def join(
     if not run.open or now >= run.deadline:
         return notice("This challenge is closed: its reference is in the group.")
     mine = tx.challenges.submission(run.id, member.id)
-    if mine is None:
-        tx.challenges.save_submission(Submission(run.id, member.id, token, name, now))
-    elif asked:
+    joined = mine is None and tx.challenges.add_submission(
+        Submission(run.id, member.id, token, name, now)
+    )
+    if not joined and asked:
         return Outcome(notice=ALREADY_IN, to="private", form=AnswerForm(run.token))
     tz = member.settings.timezone
     ask = Reply(
