@@ -61,23 +61,28 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", type=Path)
     check.add_argument("--json", action="store_true", help="print one JSON object")
     prerender = decks_sub.add_parser(
-        "render", help="draw every card image now, into the cache in the data directory"
+        "render",
+        help="draw every card and challenge image now, into the cache in the data directory",
     )
     config_arg(prerender)
     prerender.add_argument("paths", nargs="*", type=Path, help="default: [decks] paths")
     gallery = decks_sub.add_parser(
-        "gallery", help="write every card image and an index.html, for deck authors"
+        "gallery", help="write every card and challenge image and an index.html, for deck authors"
     )
     config_arg(gallery)
     gallery.add_argument("paths", nargs="*", type=Path, help="default: [decks] paths")
     gallery.add_argument("-o", "--out", type=Path, required=True, help="output folder")
 
     render = sub.add_parser(
-        "render", help="write one card's images to PNG files (its front image to FILE.front.png)"
+        "render",
+        help="write a card's or a challenge's image to FILE (a card's front image to "
+        "FILE.front.png)",
     )
     config_arg(render)
-    render.add_argument("card_id")
-    render.add_argument("-o", "--out", type=Path, required=True, help="output .png file")
+    render.add_argument("card_id", metavar="CARD_OR_CHALLENGE_ID")
+    render.add_argument(
+        "-o", "--out", type=Path, required=True, help="output file: .png, .jpg or .jpeg"
+    )
 
     discord = sub.add_parser("discord", help="Discord tools")
     discord_sub = discord.add_subparsers(dest="discord_command", required=True, metavar="ACTION")
