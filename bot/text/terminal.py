@@ -44,7 +44,7 @@ __all__ = [
     "visible_width",
 ]
 
-#: Columns when the width is not known (output piped, no ``$COLUMNS``).
+#: Columns of a terminal whose size cannot be read.
 DEFAULT_WIDTH: Final = 80
 
 StyleName = Literal["bold", "italic", "code", "dim"]
@@ -154,7 +154,7 @@ class _Block:
 class Terminal:
     """How to write for a terminal: its width (None: never wrap) and whether to use colour.
 
-    The default is what piped output gets: plain text wrapped at :data:`DEFAULT_WIDTH`.
+    The default is plain text wrapped at :data:`DEFAULT_WIDTH`.
     """
 
     width: int | None = DEFAULT_WIDTH
