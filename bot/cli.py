@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
@@ -54,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, help="where the SQLite file lives (default: data)"
     )
     console.add_argument("--user", default=None, help="whose progress to use (default: your login)")
+    console.add_argument(
+        "--images",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also draw each card's image to a PNG file in DIR (its text is always shown)",
+    )
 
     decks = sub.add_parser("decks", help="deck tools")
     decks_sub = decks.add_subparsers(dest="decks_command", required=True, metavar="ACTION")
@@ -61,23 +69,28 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", type=Path)
     check.add_argument("--json", action="store_true", help="print one JSON object")
     prerender = decks_sub.add_parser(
-        "render", help="draw every card image now, into the cache in the data directory"
+        "render",
+        help="draw every card and challenge image now, into the cache in the data directory",
     )
     config_arg(prerender)
     prerender.add_argument("paths", nargs="*", type=Path, help="default: [decks] paths")
     gallery = decks_sub.add_parser(
-        "gallery", help="write every card image and an index.html, for deck authors"
+        "gallery", help="write every card and challenge image and an index.html, for deck authors"
     )
     config_arg(gallery)
     gallery.add_argument("paths", nargs="*", type=Path, help="default: [decks] paths")
     gallery.add_argument("-o", "--out", type=Path, required=True, help="output folder")
 
     render = sub.add_parser(
-        "render", help="write one card's images to PNG files (its front image to FILE.front.png)"
+        "render",
+        help="write a card's or a challenge's image to FILE (a card's front image to "
+        "FILE.front.png)",
     )
     config_arg(render)
-    render.add_argument("card_id")
-    render.add_argument("-o", "--out", type=Path, required=True, help="output .png file")
+    render.add_argument("card_id", metavar="CARD_OR_CHALLENGE_ID")
+    render.add_argument(
+        "-o", "--out", type=Path, required=True, help="output file: .png, .jpg or .jpeg"
+    )
 
     discord = sub.add_parser("discord", help="Discord tools")
     discord_sub = discord.add_subparsers(dest="discord_command", required=True, metavar="ACTION")
@@ -142,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_bot(settings))
         if args.command == "console":
-            return asyncio.run(_console(settings, args.user))
+            return _console(settings, args.user, args.images)
         if args.command == "discord":
             return asyncio.run(_discord_sync(settings, args.guild))
         if args.command == "db":
@@ -172,21 +185,48 @@ def _quiet(settings: Settings) -> LoggingSettings:
     return replace(settings.logging, level=level)
 
 
-async def _console(settings: Settings, user: str | None) -> int:
-    from bot.app import build_app
-    from bot.core.learners import Who
-    from bot.platforms.console.chat import run_console
+def _console(settings: Settings, user: str | None, images: Path | None) -> int:
+    """``studybot console``: a chat in this terminal (see :mod:`bot.platforms.console.session`).
 
-    # The console is for trying things out: it upgrades its own database.
-    app = await build_app(settings, auto_upgrade=True)
-    try:
-        for error in app.decks.errors:
-            print(f"deck problem: {error}", file=sys.stderr)
-        name = user or _login()
-        await run_console(app.study, app.inputs, Who("console", name, name))
-    finally:
-        await app.close()
-    return 0
+    The app runs on an event loop in a thread of its own while this thread reads the
+    terminal; Ctrl-C leaves at once, with the goodbye, and exit code 0.
+    """
+    from bot.core.learners import Who
+    from bot.platforms.console.chat import ConsoleChat
+    from bot.platforms.console.images import CardImages
+    from bot.platforms.console.session import HISTORY_FILE, ConsoleIO, run_console
+
+    if images is not None:
+        try:
+            images.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"studybot: cannot create {images}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    name = user or _login()
+    io = ConsoleIO.stdio(history=settings.data_dir / HISTORY_FILE)
+
+    @contextlib.asynccontextmanager
+    async def chat() -> AsyncIterator[ConsoleChat]:
+        from bot.app import build_app
+
+        renderer = None
+        if images is not None:
+            from bot.render.cache import cache_dir_for
+            from bot.render.service import MatplotlibRenderer
+
+            renderer = MatplotlibRenderer(cache_dir_for(settings.data_dir))
+        # The console is for trying things out: it upgrades its own database.
+        app = await build_app(settings, auto_upgrade=True, renderer=renderer)
+        try:
+            for error in app.decks.errors:
+                print(f"deck problem: {error}", file=sys.stderr)
+            drawn = CardImages(app.renderer, images) if app.renderer and images else None
+            who = Who("console", name, name)
+            yield ConsoleChat(app.study, app.inputs, who, io.write, io.terminal, drawn)
+        finally:
+            await app.close()
+
+    return run_console(chat(), io)
 
 
 async def _discord_sync(settings: Settings, guild: int | None) -> int:

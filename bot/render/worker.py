@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from typing import Literal
 
 from bot.core.imagespec import DiagramSpec, FormulaSpec, ImageSpecError, parse_image_spec
@@ -83,7 +84,14 @@ def run_job(job: Job, style: Style = DEFAULT_STYLE) -> Png:
 
 
 def init_worker(niceness: int = WORKER_NICENESS) -> None:
-    """Run once in each worker process: lower its CPU priority (where the OS allows)."""
+    """Run once in each worker process: ignore SIGINT and lower its CPU priority (where
+    the OS allows).
+
+    Ctrl-C in a terminal signals the whole process group, the workers too; the process
+    that owns the pool stops them when it stops, so a worker must not die on its own in
+    the middle of a job, with a traceback on the terminal.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if niceness and hasattr(os, "nice"):
         with contextlib.suppress(OSError):
             os.nice(niceness)

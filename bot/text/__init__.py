@@ -5,4 +5,6 @@ Standard library only, and nothing else from ``bot``:
 - :mod:`bot.text.latex`: LaTeX formulas and ``$...$`` math as plain Unicode.
 - :mod:`bot.text.markdown`: fenced code and tables; whether a text needs an image.
 - :mod:`bot.text.split`: messages split under a platform's length limit.
+- :mod:`bot.text.terminal`: markdown for a terminal: wrapped to its width, styled with
+  ANSI escapes or plain.
 """

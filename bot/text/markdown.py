@@ -4,7 +4,8 @@
 finds the tables outside code and :func:`parse_table` reads one;
 :func:`needs_image` decides whether a text needs drawing (a table, or code
 wider than a phone's chat bubble) and :func:`table_to_monospace` is the
-text-only alternative: every table as aligned columns in a code block.
+text-only alternative: every table as aligned columns in a code block
+(:func:`monospace_table` gives one table's lines).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ __all__ = [
     "FENCE",
     "WIDE_CODE_LINE",
     "MarkdownTable",
+    "display_width",
     "fence_flags",
+    "monospace_table",
     "needs_image",
     "parse_table",
     "table_blocks",
@@ -104,7 +107,9 @@ def _split_row(line: str) -> list[str]:
     return cells
 
 
-def _display_width(text: str) -> int:
+def display_width(text: str) -> int:
+    """Columns a text takes in a monospace font: wide East Asian characters count two,
+    combining marks none."""
     width = 0
     for ch in text:
         if unicodedata.combining(ch):
@@ -169,16 +174,18 @@ def table_blocks(markdown: str) -> list[tuple[int, int]]:
     return found
 
 
-def _monospace(table: MarkdownTable) -> list[str]:
+def monospace_table(table: MarkdownTable) -> list[str]:
+    """A table as aligned plain lines: the header, a ``-+-`` rule, the rows (math as
+    Unicode, emphasis and code markers dropped, each column aligned as the markdown says)."""
     header = [_plain_cell(c) for c in table.header]
     rows = [[_plain_cell(c) for c in row] for row in table.rows]
     widths = [
-        max([_display_width(header[k]), *(_display_width(r[k]) for r in rows)])
+        max([display_width(header[k]), *(display_width(r[k]) for r in rows)])
         for k in range(len(header))
     ]
 
     def fit(text: str, k: int) -> str:
-        pad = widths[k] - _display_width(text)
+        pad = widths[k] - display_width(text)
         if table.align[k] == "r":
             return " " * pad + text
         if table.align[k] == "c":
@@ -207,7 +214,7 @@ def table_to_monospace(markdown: str) -> str:
     for start, end in blocks:
         out.extend(lines[pos:start])
         out.append("```")
-        out.extend(_monospace(parse_table(lines[start:end])))
+        out.extend(monospace_table(parse_table(lines[start:end])))
         out.append("```")
         pos = end
     out.extend(lines[pos:])

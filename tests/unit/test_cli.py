@@ -301,3 +301,28 @@ def test_python_dash_m_bot_checks_the_shipped_decks() -> None:
     assert proc.stderr == ""
     assert proc.stdout.splitlines()[-1].endswith(": ok")
     assert "attention" in proc.stdout and "transformers" in proc.stdout
+
+
+# --------------------------------------------------------------------------- studybot render
+
+
+def test_render_draws_a_challenge_image_as_jpeg(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STUDYBOT_CONFIG", raising=False)
+    monkeypatch.setenv("STUDYBOT_DATA_DIR", str(tmp_path / "data"))
+    out = tmp_path / "mask.jpg"
+    assert main(["render", "refl-causal-mask", "-o", str(out)]) == 0
+    assert out.read_bytes()[:3] == b"\xff\xd8\xff"
+    assert "(challenge image)" in capsys.readouterr().out
+
+
+def test_render_refuses_an_unknown_extension_with_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STUDYBOT_CONFIG", raising=False)
+    monkeypatch.setenv("STUDYBOT_DATA_DIR", str(tmp_path / "data"))
+    assert main(["render", "att-qkt-shape", "-o", str(tmp_path / "x.gif")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ".png, .jpg, .jpeg" in err
+    assert not (tmp_path / "x.gif").exists()

@@ -2,8 +2,11 @@
 
 Every line typed is one message. Buttons are shown with the key that presses
 them (Enter for "Show answer", 1-4 for the ratings), through the same payload
-path as Telegram and Discord. A script on standard input (one message per
-line) drives it in tests.
+path as Telegram and Discord. Replies are markdown written for a terminal
+(:class:`~bot.text.terminal.Terminal`: wrapped to its width, styled when it is
+one, plain when piped); a card's image is its text (:func:`~bot.core.imagetext.image_text`),
+and with ``--images`` also a PNG file (:class:`~bot.platforms.console.images.CardImages`).
+:mod:`bot.platforms.console.session` reads the lines and runs the chat.
 """
 
 from __future__ import annotations
@@ -11,17 +14,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import shlex
-import sys
-import textwrap
 from collections.abc import Callable
-from typing import TextIO
+from pathlib import Path
+from typing import Final
 
+from bot.core.imagetext import image_text
 from bot.core.inputs import Inputs
 from bot.core.learners import Who
-from bot.core.messages import Button, Reply
-from bot.core.model import ReviewSource
+from bot.core.messages import Button, CardView, Reply
+from bot.core.model import CardImage, ReviewSource
 from bot.core.outcomes import Outcome
 from bot.core.study import StudyService
+from bot.platforms.console.images import CardImages
+from bot.text.terminal import Run, Terminal, inline_runs, visible_width
 
 log = logging.getLogger(__name__)
 
@@ -38,43 +43,103 @@ Commands:
                           quiet (22:00-07:00 or off), days_off (sat,sun or none), per_push
   /pause  /resume    stop or restart the daily reminders (on Telegram and Discord)
   /decks [TOPIC ...]      list decks, or study only these decks/topics ("all" for every deck)
-  /help  /quit"""
+  /help  /quit       (Ctrl-D or Ctrl-C leave too)"""
 
-RULE = "─" * 60
+#: The widest a card's rules are drawn.
+RULE_WIDTH: Final = 72
 #: The key that presses a button, by what the button does (ratings are numbered instead).
 _KEYS = {"reveal": "Enter", "bury": "/bury", "suspend": "/suspend"}
+#: How a card's image is introduced, by its kind.
+_IMAGE_LABELS: Final = {"formula": "Formula", "shape": "Shapes", "diagram": "Diagram"}
+_INDENT: Final = "  "
 
 
-def _indent(text: str) -> str:
-    return textwrap.indent(text, "  ")
+def _rule(term: Terminal) -> str:
+    width = RULE_WIDTH if term.width is None else max(10, min(RULE_WIDTH, term.width))
+    return term.paint("─" * width, "dim")
 
 
-def format_reply(reply: Reply) -> str:
-    """A reply as terminal text, with its buttons and the keys that press them."""
+def _image_lines(image: CardImage, path: Path | None, term: Terminal) -> list[str]:
+    """A card image as its text (``Shapes: Q [n×d_k] · ...``), and the file it was
+    written to (``--images``)."""
+    lines: list[str] = []
+    text = image_text(image.kind, image.spec)
+    if text:
+        label = term.paint(f"{_IMAGE_LABELS.get(image.kind, 'Image')}:", "dim")
+        lines.extend(term.wrap([Run(text)], f"{_INDENT}{label} "))
+    if path is not None:
+        lines.extend(term.wrap([Run(str(path))], f"{_INDENT}{term.paint('Image file:', 'dim')} "))
+    return lines
+
+
+def format_card(card: CardView, term: Terminal, image_path: Path | None = None) -> list[str]:
+    """A card as terminal lines: a rule, deck and title, the side's image as text, the
+    front (and the back, the learner's answer, mnemonic and notes), the card id in a
+    quiet footer, a rule."""
+    rule = _rule(term)
+    lines = [rule]
+    heading = [Run(card.deck_title, frozenset({"dim"})), Run(" · ")]
+    lines.extend(term.wrap([*heading, Run(card.title, frozenset({"bold"}))]))
+    if card.back is None and card.image is not None:
+        lines.extend(_image_lines(card.image, image_path, term))
+    lines.append(term.markdown(card.front, _INDENT, join_lines=True))
+    if card.back is not None:
+        if card.typed_answer:
+            lines.append(term.paint("Your answer:", "bold"))
+            lines.append(term.text(card.typed_answer, _INDENT))
+        lines.append(term.paint("Answer:", "bold"))
+        if card.image is not None:
+            lines.extend(_image_lines(card.image, image_path, term))
+        lines.append(term.markdown(card.back, _INDENT, join_lines=True))
+        if card.mnemonic:
+            runs = inline_runs(" ".join(card.mnemonic.split()))
+            lines.extend(term.wrap(runs, term.paint("Mnemonic:", "bold") + " ", _INDENT))
+        if card.notes:
+            lines.append(term.paint("Notes:", "bold"))
+            lines.append(term.markdown(card.notes, _INDENT, join_lines=True))
+    lines.append(_footer(card.card_id, term))
+    lines.append(rule)
+    return lines
+
+
+def _footer(card_id: str, term: Terminal) -> str:
+    """The card id, quietly, at the right end of the rule (at the left when it does not fit)."""
+    width = visible_width(_rule(term))
+    pad = max(len(_INDENT), width - len(card_id))
+    return " " * pad + term.paint(card_id, "dim")
+
+
+def _keys_line(keys: dict[str, Button], term: Terminal) -> str:
+    """``[Enter] Show answer   [/bury] Bury ...``: wrapped between keys, never inside one."""
+    groups = [(term.paint(f"[{key}]", "bold") + f" {button.label}") for key, button in keys.items()]
+    lines: list[str] = []
+    for group in groups:
+        if lines and (
+            term.width is None or visible_width(lines[-1]) + 3 + visible_width(group) <= term.width
+        ):
+            lines[-1] += "   " + group
+        else:
+            lines.append(group)
+    return "\n".join(lines)
+
+
+def format_reply(reply: Reply, term: Terminal | None = None, image_path: Path | None = None) -> str:
+    """A reply as terminal text, with its buttons and the keys that press them.
+
+    Args:
+        reply: what the core said.
+        term: the terminal's width and colours (default: plain text, 80 columns).
+        image_path: where the card's image was written (``--images``), to name under it.
+    """
+    term = term or Terminal()
     parts: list[str] = []
-    if reply.text:
-        parts.append(reply.text)
-    card = reply.card
-    if card is not None:
-        parts.append(f"{RULE}\n{card.deck_title} · {card.title}")
-        if card.front_image is not None:
-            parts.append(f"  [{card.front_image.kind}: {card.front_image.spec}]")
-        parts.append(_indent(card.front))
-        if card.back is not None:
-            if card.typed_answer:
-                parts.append("Your answer:\n" + _indent(card.typed_answer))
-            parts.append("Answer:")
-            if card.back_image is not None:
-                parts.append(f"  [{card.back_image.kind}: {card.back_image.spec}]")
-            parts.append(_indent(card.back))
-            if card.mnemonic:
-                parts.append("Mnemonic: " + card.mnemonic)
-            if card.notes:
-                parts.append("Notes:\n" + _indent(card.notes))
-        parts.append(RULE)
+    if reply.text.strip():
+        parts.append(term.markdown(reply.text.strip("\n")))
+    if reply.card is not None:
+        parts.extend(format_card(reply.card, term, image_path))
     keys = _keys(reply)
     if keys:
-        parts.append("   ".join(f"[{key}] {button.label}" for key, button in keys.items()))
+        parts.append(_keys_line(keys, term))
     return "\n".join(parts)
 
 
@@ -102,6 +167,9 @@ class ConsoleChat:
         inputs: where button presses go.
         who: the console learner.
         write: where replies go (a line-writer; ``print`` by default).
+        terminal: the terminal as it is now (its width may change between replies);
+            by default plain text at 80 columns.
+        images: writes the image of each card shown to a folder (``--images``), or None.
     """
 
     def __init__(
@@ -110,30 +178,41 @@ class ConsoleChat:
         inputs: Inputs,
         who: Who,
         write: Callable[[str], None] = print,
+        terminal: Callable[[], Terminal] = Terminal,
+        images: CardImages | None = None,
     ) -> None:
         self.study = study
         self.inputs = inputs
         self.who = who
         self.write = write
+        self.terminal = terminal
+        self.images = images
         #: The last message with keys: the one a key presses ("the tapped message").
         self.current: Reply | None = None
 
-    def _show(self, outcome: Outcome) -> None:
+    def say(self, text: str) -> None:
+        """Write a message (markdown) for the terminal."""
+        self.write(self.terminal().markdown(text))
+
+    async def _show(self, outcome: Outcome) -> None:
         """Render an outcome: the notice, the tapped message's new state, new messages."""
         if outcome.notice:
-            self.write(outcome.notice)
+            self.say(outcome.notice)
         if outcome.edit is not None:
-            self._print(outcome.edit)
+            await self._print(outcome.edit)
         if outcome.close is not None:
             self.current = None
             if outcome.close:
-                self.write(outcome.close)
+                self.say(outcome.close)
         for reply in outcome.replies:
-            self._print(reply)
+            await self._print(reply)
 
-    def _print(self, reply: Reply) -> None:
+    async def _print(self, reply: Reply) -> None:
         self.current = reply if _keys(reply) else None
-        self.write(format_reply(reply))
+        path = None
+        if self.images is not None and reply.card is not None:
+            path = await self.images.write(reply.card)
+        self.write(format_reply(reply, self.terminal(), path))
 
     async def handle(self, line: str) -> bool:
         """Handle one typed line. Returns False when the learner quits."""
@@ -144,7 +223,7 @@ class ConsoleChat:
             raise
         except Exception:
             log.exception("console command failed: %r", text)
-            self.write("Sorry, something went wrong there; your progress is safe. Try again.")
+            self.say("Sorry, something went wrong there; your progress is safe. Try again.")
             return True
 
     async def _handle(self, text: str) -> bool:
@@ -160,37 +239,35 @@ class ConsoleChat:
         command = command.lower()
         study, who = self.study, self.who
         if command in ("/review", "/next", "/start"):
-            self._show(await study.next(who, source=ReviewSource.CONSOLE))
+            await self._show(await study.next(who, source=ReviewSource.CONSOLE))
         elif command == "/reveal":
             await self._press("Enter", "There is no card to reveal. Send /review.")
         elif command in ("/bury", "/suspend"):
             await self._press(command, "Show a card first with /review.")
         elif command == "/undo":
-            self._show(await study.undo(who, source=ReviewSource.CONSOLE))
+            await self._show(await study.undo(who, source=ReviewSource.CONSOLE))
         elif command == "/unsuspend":
-            self._show(await study.unsuspend(who, args or None))
+            await self._show(await study.unsuspend(who, args or None))
         elif command in ("/pause", "/resume"):
-            self._show(await study.pause(who, command == "/pause"))
+            await self._show(await study.pause(who, command == "/pause"))
         elif command == "/stats":
-            self._show(await study.stats(who))
+            await self._show(await study.stats(who))
         elif command == "/settings":
             if not args:
-                self._show(await study.settings(who))
+                await self._show(await study.settings(who))
             elif len(args) == 2:
-                self._show(await study.change_setting(who, args[0], args[1]))
+                await self._show(await study.change_setting(who, args[0], args[1]))
             else:
-                self.write(
-                    "Usage: /settings KEY VALUE, for example /settings timezone Europe/Paris"
-                )
+                self.say("Usage: /settings KEY VALUE, for example /settings timezone Europe/Paris")
         elif command == "/decks":
             if args:
-                self._show(await study.study_topics(who, args))
+                await self._show(await study.study_topics(who, args))
             else:
-                self._show(await study.decks(who))
+                await self._show(await study.decks(who))
         elif command == "/help":
             self.write(HELP)
         else:
-            self.write(f"I don't know {command}. Send /help for the commands.")
+            self.say(f"I don't know {command}. Send /help for the commands.")
         return True
 
     def _button(self, key: str) -> Button | None:
@@ -201,9 +278,10 @@ class ConsoleChat:
     async def _press(self, key: str, missing: str, typed_answer: str | None = None) -> None:
         button = self._button(key)
         if button is None:
-            self.write(missing)
+            self.say(missing)
             return
-        self._show(await self.inputs.press(self.who, button.payload, typed_answer=typed_answer))
+        outcome = await self.inputs.press(self.who, button.payload, typed_answer=typed_answer)
+        await self._show(outcome)
 
     async def _plain(self, text: str) -> None:
         """Enter (or a typed answer) shows the back; a digit rates the card shown."""
@@ -213,34 +291,6 @@ class ConsoleChat:
             if self._button(text) is not None:
                 await self._press(text, "")
             else:
-                self.write("Rate the card: 1 Again, 2 Hard, 3 Good, 4 Easy.")
+                self.say("Rate the card: 1 Again, 2 Hard, 3 Good, 4 Easy.")
         elif text:
-            self.write("Send /review to study, or /help for the commands.")
-
-
-async def run_console(
-    study: StudyService, inputs: Inputs, who: Who, stream: TextIO | None = None
-) -> None:
-    """Read lines until /quit or end of input; echo them when not interactive."""
-    stream = stream or sys.stdin
-    interactive = stream.isatty()
-    chat = ConsoleChat(study, inputs, who)
-    print(
-        f"Studybot console: studying as {who.display_name}. "
-        "Send /review to start, /help for the commands, /quit to leave."
-    )
-    while True:
-        if interactive:
-            try:
-                line = await asyncio.to_thread(input, "> ")
-            except EOFError:
-                break
-        else:
-            line = await asyncio.to_thread(stream.readline)
-            if not line:
-                break
-            line = line.rstrip("\n")
-            print(f"> {line}")
-        if not await chat.handle(line):
-            break
-    print("Bye. Your progress is saved.")
+            self.say("Send /review to study, or /help for the commands.")

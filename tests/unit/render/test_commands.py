@@ -6,12 +6,14 @@ import io
 from pathlib import Path
 
 import pytest
+from PIL import features
 
 from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.render import commands
 from bot.render.cache import DiskCache, cache_key
 from bot.render.commands import check_images, gallery, prerender, render_card
 from bot.render.style import DEFAULT_STYLE
+from bot.render.worker import render_card_image
 
 DECK = """# Test deck
 id: test
@@ -106,7 +108,8 @@ def test_render_card_writes_one_png(deck_dir: Path, tmp_path: Path) -> None:
 def test_render_card_explains_missing_cards_and_images(deck_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "x.png"
     code, _, stderr = run(render_card, "good-shap", out, [deck_dir])
-    assert code == 1 and "no card 'good-shap'" in stderr and "did you mean good-shape" in stderr
+    assert code == 1 and "no card or challenge 'good-shap'" in stderr
+    assert "did you mean good-shape" in stderr
     code, _, stderr = run(render_card, "plain", out, [deck_dir])
     assert code == 1 and "card 'plain' has no image" in stderr
     code, _, stderr = run(render_card, "bad-formula", out, [deck_dir])
@@ -219,3 +222,173 @@ def test_gallery_labels_each_image_with_its_side(sides_dir: Path, tmp_path: Path
     assert both.index("Back image, shown with the answer") < both.index('<img src="both.png"')
     assert "front-image: shape Q[n,d_k] @ K^T[?,?] -&gt; S[?,?]; n=3, d_k=2" in both
     assert "image: formula QK^T" in both
+
+
+# --------------------------------------------------------------------------- challenges, JPEG
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+def test_render_writes_a_challenges_image(tmp_path: Path) -> None:
+    out = tmp_path / "mask.png"
+    code, stdout, stderr = run(render_card, "refl-causal-mask", out, [SHIPPED_DECKS])
+    assert code == 0, stderr
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert stdout.strip().startswith(f"{out}: 1200x") and "(challenge image)" in stdout
+
+
+def test_render_says_when_a_challenge_has_no_image(tmp_path: Path) -> None:
+    out = tmp_path / "x.png"
+    code, _, stderr = run(render_card, "refl-self-vs-cross", out, [SHIPPED_DECKS])
+    assert code == 1 and not out.exists()
+    assert stderr.strip() == (
+        "studybot: challenge 'refl-self-vs-cross' has no image "
+        "(add an 'image:' line, shown with the reference)"
+    )
+
+
+def test_render_suggests_challenge_ids_too(tmp_path: Path) -> None:
+    code, _, stderr = run(render_card, "refl-causal-msk", tmp_path / "x.png", [SHIPPED_DECKS])
+    assert code == 1 and "did you mean refl-causal-mask" in stderr
+
+
+@pytest.mark.parametrize("name", ["card.jpg", "card.JPEG"])
+def test_render_writes_jpeg_by_the_extension(deck_dir: Path, tmp_path: Path, name: str) -> None:
+    out = tmp_path / name
+    code, stdout, stderr = run(render_card, "good-shape", out, [deck_dir])
+    assert code == 0, stderr
+    data = out.read_bytes()
+    assert data.startswith(JPEG_MAGIC)
+    assert f"{out}: 1200x" in stdout and f"{len(data)} bytes" in stdout
+
+
+def test_a_jpeg_card_has_its_front_image_in_jpeg_too(sides_dir: Path, tmp_path: Path) -> None:
+    code, _, stderr = run(render_card, "both", tmp_path / "both.jpg", [sides_dir])
+    assert code == 0, stderr
+    assert (tmp_path / "both.front.jpg").read_bytes().startswith(JPEG_MAGIC)
+    assert (tmp_path / "both.jpg").read_bytes().startswith(JPEG_MAGIC)
+
+
+def test_a_jpeg_challenge_image(tmp_path: Path) -> None:
+    out = tmp_path / "mask.jpeg"
+    code, _, stderr = run(render_card, "refl-causal-mask", out, [SHIPPED_DECKS])
+    assert code == 0, stderr
+    assert out.read_bytes().startswith(JPEG_MAGIC)
+
+
+def test_to_jpeg_keeps_the_size_and_the_background() -> None:
+    from PIL import Image
+
+    png, width, height = render_card_image("formula", "x^2", DEFAULT_STYLE)
+    jpeg = commands.to_jpeg(png)
+    with Image.open(io.BytesIO(jpeg)) as image:
+        assert image.format == "JPEG" and image.size == (width, height)
+        corner = image.convert("RGB").getpixel((0, 0))
+    assert isinstance(corner, tuple)
+    expected = tuple(int(DEFAULT_STYLE.background[i : i + 2], 16) for i in (1, 3, 5))
+    assert all(abs(a - b) <= 3 for a, b in zip(corner, expected, strict=True))
+
+
+@pytest.mark.parametrize("name", ["card.gif", "card.svg", "card.png.bak"])
+def test_an_extension_studybot_cannot_write_is_refused_in_one_line(
+    deck_dir: Path, tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / name
+    code, stdout, stderr = run(render_card, "good-shape", out, [deck_dir])
+    assert code == 2 and not out.exists() and stdout == ""
+    suffix = out.suffix
+    assert stderr == (
+        f"studybot: cannot write {name}: {suffix} is not a format studybot writes "
+        "(use .png, .jpg, .jpeg)\n"
+    )
+
+
+def test_jpeg_is_refused_in_one_line_without_jpeg_support(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(features, "check", lambda feature: False)
+    code, _, stderr = run(render_card, "good-shape", tmp_path / "x.jpg", [deck_dir])
+    assert code == 2
+    assert stderr == "studybot: cannot write x.jpg: this Pillow has no JPEG support (use .png)\n"
+
+
+def test_an_output_without_an_extension_is_png(deck_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "card"
+    code, _, stderr = run(render_card, "good-shape", out, [deck_dir])
+    assert code == 0, stderr
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+CHALLENGES = """# Challenge set: Tiny
+id: tiny
+
+## Draw it
+id: tiny-draw
+kind: drawing
+image: shape Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=3, d_k=2
+
+### Prompt
+Draw <the> scores.
+
+### Reference
+Like this.
+
+### Checkpoints
+- one
+- two
+- three
+
+### Rubric
+- The scores -> good-shape
+
+## Say it
+id: tiny-say
+kind: conceptual
+
+### Prompt
+Why?
+
+### Reference
+Because.
+
+### Rubric
+- The scores -> good-shape
+"""
+
+
+@pytest.fixture
+def with_challenges(deck_dir: Path) -> Path:
+    (deck_dir / "challenges.md").write_text(CHALLENGES, encoding="utf-8")
+    return deck_dir
+
+
+def test_the_gallery_shows_challenge_images_with_their_prompts(
+    with_challenges: Path, tmp_path: Path
+) -> None:
+    deck_set = load_decks([with_challenges])
+    assert [c.id for cs in deck_set.challenge_sets for c in cs.challenges] == [
+        "tiny-draw",
+        "tiny-say",
+    ]
+    out = tmp_path / "gallery"
+    code, stdout, stderr = run(gallery, [with_challenges], out)
+    assert code == 1 and "card 'bad-formula'" in stderr  # the deck's bad formula, still
+    assert "2 images, 1 failed" in stdout
+    assert (out / "challenges" / "tiny-draw.png").read_bytes().startswith(b"\x89PNG")
+    assert not (out / "challenges" / "tiny-say.png").exists()
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "(2 cards, 1 challenges)" in page
+    figure = page[page.index('<figure id="challenge-tiny-draw">') :]
+    assert "Challenges: Tiny <small>(tiny)</small>" in page
+    assert "Draw &lt;the&gt; scores." in figure
+    assert "Challenge image, shown with the reference answer" in figure
+    assert '<img src="challenges/tiny-draw.png"' in figure
+    assert 'alt="Q [n×d_k] · Kᵀ [d_k×n] → S [n×n]"' in figure
+    assert "tiny-say" not in page
+
+
+def test_prerender_draws_challenge_images_too(with_challenges: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "render-cache"
+    code, stdout, _ = run(prerender, [with_challenges], cache)
+    # The challenge's image is the good card's: drawn once, then found in the cache.
+    assert code == 1 and "1 rendered, 1 already cached, 1 failed" in stdout

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from bot.core.rendering import RenderError
 from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.render.style import DEFAULT_STYLE
-from bot.render.worker import render_card_image
+from bot.render.worker import init_worker, render_card_image
 from tests.unit.render.support import png_info
 
 Png = tuple[bytes, int, int]
@@ -62,3 +64,14 @@ def test_a_bad_spec_is_a_render_error() -> None:
         render_card_image("formula", r"\foo x")
     with pytest.raises(RenderError, match="starts with 'shape' or 'formula'"):
         render_card_image("chart", "x")
+
+
+def test_a_worker_ignores_sigint() -> None:
+    """Ctrl-C in a terminal signals the workers too: they leave stopping to their owner
+    (no worker dies mid-job with a traceback on the terminal)."""
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        init_worker(niceness=0)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -5,7 +5,6 @@ The console renders outcomes and binds keys by what a button does (``Button.acti
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,8 @@ from bot.core.messages import Button, CardView, Reply
 from bot.core.model import CardImage
 from bot.core.ports import Tx
 from bot.deckfiles import load_decks
-from bot.platforms.console.chat import HELP, ConsoleChat, format_reply, run_console
+from bot.platforms.console.chat import HELP, ConsoleChat, format_reply
+from bot.text.terminal import Terminal
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
 from tests.fakes.decks import make_card, make_deck
@@ -54,8 +54,13 @@ class Harness:
         self.db = db or FakeDatabase(decks(), now=START - timedelta(days=1))
         self.services = build_services(self.db, self.clock)
         self.out: list[str] = []
+        # No wrapping: these tests read what is said; wrapping is tested on its own.
         self.chat = ConsoleChat(
-            self.services.study, self.services.inputs, ME, write=self.out.append
+            self.services.study,
+            self.services.inputs,
+            ME,
+            write=self.out.append,
+            terminal=lambda: Terminal(width=None),
         )
 
     async def say(self, line: str) -> str:
@@ -279,9 +284,10 @@ def test_format_reply_front_keys_and_image() -> None:
             Button("Suspend", "x:t0000001", "suspend"),
         ),
     )
-    card = CardView("c1", "Deck", "Title", "Front", front_image=CardImage("shape", "[n,?]"))
+    image = CardImage("shape", "X[n,d] @ W[?,?] -> Y[n,d]; n=3, d=2")
+    card = CardView("c1", "Deck", "Title", "Front", front_image=image)
     text = format_reply(Reply("front", card=card, buttons=buttons))
-    assert "[shape: [n,?]]\n  Front" in text
+    assert "  Shapes: X [n×d] · W [?×?] → Y [n×d]\n  Front" in text
     assert "[Enter] Show answer   [/bury] Bury until tomorrow   [/suspend] Suspend" in text
 
 
@@ -292,11 +298,72 @@ def test_format_reply_shows_each_sides_image_with_its_side() -> None:
     back = CardImage("shape", "Q[n,d_k] @ K^T[d_k,n] -> S[n,n]")
     asked = CardView("c1", "Deck", "Title", "Write it.", front_image=front)
     text = format_reply(Reply("front", card=asked))
-    assert r"[formula: \mathrm{Attention}(Q,K,V) = ?]" in text and "shape" not in text
+    assert "  Formula: Attention(Q,K,V) = ?\n  Write it." in text and "Shapes" not in text
     answered = CardView("c1", "Deck", "Title", "Write it.", back="This.", back_image=back)
     text = format_reply(Reply("back", card=answered))
-    assert "Answer:\n  [shape: Q[n,d_k] @ K^T[d_k,n] -> S[n,n]]\n  This." in text
-    assert "formula" not in text
+    assert "Answer:\n  Shapes: Q [n×d_k] · Kᵀ [d_k×n] → S [n×n]\n  This." in text
+    assert "Formula" not in text
+
+
+def test_format_reply_names_the_image_file_under_the_card() -> None:
+    image = CardImage("formula", r"a \cdot b = ?")
+    card = CardView("c1", "Deck", "Title", "Front", front_image=image)
+    text = format_reply(Reply("front", card=card), image_path=Path("out/c1.front.png"))
+    assert "  Formula: a · b = ?\n  Image file: out/c1.front.png\n  Front" in text
+
+
+def test_the_card_id_is_a_footer_under_the_card() -> None:
+    card = CardView("att-scaled-dot-product", "Deck", "Title", "Front")
+    lines = format_reply(Reply("front", card=card)).splitlines()
+    assert lines[-2].strip() == "att-scaled-dot-product"
+    assert lines[-1].startswith("────") and lines[0] == lines[-1]
+    assert lines[-2].endswith("att-scaled-dot-product") and len(lines[-2]) == len(lines[-1])
+
+
+def test_card_text_is_markdown_for_a_terminal() -> None:
+    """Hard-wrapped deck text is joined and wrapped to the width; math becomes Unicode;
+    emphasis markers go when there is no colour."""
+    card = CardView(
+        "c1",
+        "Deck",
+        "Title",
+        "What do $a$ and $b$ agree\non?",
+        back=r"The **dot product** $a \cdot b = \sum_i a_i b_i$, *one* `number`.",
+    )
+    text = format_reply(Reply("back", card=card), Terminal(width=40))
+    assert "  What do a and b agree on?" in text
+    assert "  The dot product a · b = Σ_i a_i b_i,\n  one number." in text
+    assert all(len(line) <= 40 for line in text.splitlines())
+
+
+def test_a_long_mnemonic_wraps_under_its_label() -> None:
+    mnemonic = "Dot: do these two agree? " * 4
+    card = CardView("c1", "Deck", "Title", "Front", back="Back", mnemonic=mnemonic)
+    text = format_reply(Reply("back", card=card), Terminal(width=40))
+    start = text.index("Mnemonic:")
+    lines = text[start:].splitlines()[:3]
+    assert lines == [
+        "Mnemonic: Dot: do these two agree? Dot:",
+        "  do these two agree? Dot: do these two",
+        "  agree? Dot: do these two agree?",
+    ]
+
+
+def test_a_terminal_with_colour_styles_the_card() -> None:
+    card = CardView("c1", "Deck", "Title", "Front", back="The **dot product**.")
+    text = format_reply(Reply("back", card=card), Terminal(width=80, colour=True))
+    assert "\x1b[1mdot product\x1b[0m" in text
+    assert "\x1b[1mTitle\x1b[0m" in text and "\x1b[1mAnswer:\x1b[0m" in text
+    assert "\x1b[2mc1\x1b[0m" in text  # the footer, dim
+
+
+def test_keys_wrap_between_keys_never_inside_one() -> None:
+    ratings = tuple(
+        Button(label, Action("rate", "t0000001", i).encode(), "rate")
+        for i, label in enumerate(["Again 1m", "Hard 6m", "Good 10m", "Easy 8d"], start=1)
+    )
+    text = format_reply(Reply("back", buttons=(ratings,)), Terminal(width=30))
+    assert text.splitlines() == ["[1] Again 1m   [2] Hard 6m", "[3] Good 10m   [4] Easy 8d"]
 
 
 async def test_each_side_of_a_card_shows_its_own_image() -> None:
@@ -305,23 +372,23 @@ async def test_each_side_of_a_card_shows_its_own_image() -> None:
     sides = load_decks([DATA / "image_sides"])
     assert sides.ok, sides.errors
     h = Harness(FakeDatabase(list(sides.decks), now=START - timedelta(days=1)))
-    asked = "[shape: Q[n,d_k] @ K^T[?,?] -> S[?,?]; n=6, d_k=4]"
-    shown = "[shape: Q[n,d_k] @ K^T[d_k,n] -> S[n,n]; n=6, d_k=4]"
+    asked = "Shapes: Q [n×d_k] · Kᵀ [?×?] → S [?×?]"
+    shown = "Shapes: Q [n×d_k] · Kᵀ [d_k×n] → S [n×n]"
 
     front = await h.say("/review")
     assert f"  {asked}\n  Fill in the shapes" in front and shown not in front
     back = await h.say("")
-    assert f"Answer:\n  {shown}\n  $K^T$ is" in back and asked not in back
+    assert f"Answer:\n  {shown}\n  Kᵀ is" in back and asked not in back
 
     front = await h.say("3")
-    assert r"  [formula: \mathrm{Attention}(Q,K,V) = ?]" in front
+    assert "  Formula: Attention(Q,K,V) = ?" in front
     back = await h.say("")
-    assert "Answer:\n  $\\mathrm{softmax}" in back and "[formula" not in back
+    assert "Answer:\n  softmax" in back and "Formula" not in back
 
     front = await h.say("3")
-    assert "[shape" not in front and "key matrix" in front
+    assert "Shapes" not in front and "key matrix" in front
     back = await h.say("")
-    assert "Answer:\n  [shape: X[n,d_model] @ W_K[d_model,d_k] -> K[n,d_k]" in back
+    assert "Answer:\n  Shapes: X [n×d_model] · W_K [d_model×d_k] → K [n×d_k]" in back
 
 
 def test_keys_follow_what_a_button_does_not_its_payload() -> None:
@@ -358,19 +425,3 @@ async def test_a_stale_key_says_the_notice(h: Harness) -> None:
     )
     text = await h.say("1")
     assert text == "This button has expired. Send /review to get your current card."
-
-
-# --------------------------------------------------------------------------- run_console
-
-
-async def test_run_console_reads_a_script(capsys: pytest.CaptureFixture[str]) -> None:
-    h = Harness()
-    script = io.StringIO("/review\n\n3\n/quit\n/review\n")
-    await run_console(h.services.study, h.services.inputs, ME, script)
-    out = capsys.readouterr().out
-    assert out.startswith("Studybot console: studying as Me.")
-    assert "> /review" in out
-    assert "Good: see it again in 10m, or sooner if nothing else is due." in out
-    assert out.rstrip().endswith("Bye. Your progress is saved.")
-    assert out.count("> /review") == 1  # stopped at /quit
-    assert len(h.db.reviews()) == 1
