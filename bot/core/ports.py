@@ -305,6 +305,11 @@ class PushRepo(Protocol):
         """Try again at ``when``, the first ``parts_sent`` messages of it already delivered."""
         ...
 
+    def defer(self, message_ids: Sequence[int], when: datetime) -> None:
+        """Release pending messages untried until ``when`` (an earlier message to the same
+        chat was told to wait): no attempt is counted."""
+        ...
+
     def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:
         """Active learners without a next push (new columns, or back from a long silence)."""
         ...

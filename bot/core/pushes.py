@@ -61,6 +61,8 @@ class PushPolicy:
         snooze: how long "Snooze" puts a push off.
         snooze_grace: a snoozed push found later than this after its time (the bot
             was down) is dropped; one found within it is sent once, late.
+        chats_at_once: chats a sender delivers to side by side, so a slow chat or one
+            told to wait (429) holds up only its own messages.
     """
 
     remind_after: timedelta = timedelta(days=3)
@@ -73,6 +75,7 @@ class PushPolicy:
     planners: int = 1
     snooze: timedelta = timedelta(hours=1)
     snooze_grace: timedelta = timedelta(hours=6)
+    chats_at_once: int = 16
 
 
 def _plural(n: int, word: str) -> str:
@@ -189,6 +192,10 @@ def plan_pushes(
     tx.pushes.reschedule(updates, now, snoozed)
     tx.pushes.add_outbox(messages)
     return Plan(len(claimed), dict(Counter(m.platform for m in messages)))
+
+
+def _defer(tx: Tx, message_ids: Sequence[int], when: datetime) -> None:
+    tx.pushes.defer(message_ids, when)
 
 
 def _backfill(tx: Tx, now: datetime, policy: PushPolicy) -> int:
@@ -364,38 +371,72 @@ class PushService(ServiceBase):
     ) -> int:
         """Deliver up to ``limit`` pending messages for a platform; returns how many were tried.
 
-        ``send`` says whether the platform accepted the message or the learner cannot
-        be reached; it raises :class:`~bot.core.ports.DeliveryRefused` when the message
-        will never go, and :class:`~bot.core.ports.DeliveryRetry` or any other error to
-        have it tried again later. What happened is recorded in one place
-        (:meth:`_record`, :meth:`_retry`). A reply sent as several messages resumes
-        after the ones already accepted.
+        Messages to different learners go side by side (up to ``policy.chats_at_once``
+        chats at a time); one learner's go one after another, in order. ``send`` says
+        whether the platform accepted the message or the learner cannot be reached; it
+        raises :class:`~bot.core.ports.DeliveryRefused` when the message will never go,
+        and :class:`~bot.core.ports.DeliveryRetry` or any other error to have it tried
+        again later: then that learner's later messages in the batch wait for the same
+        instant (untried), and the other chats go on. What happened is recorded in one
+        place (:meth:`_record`, :meth:`_retry`). A reply sent as several messages
+        resumes after the ones already accepted.
         """
         now = self.clock.now()
         until = now + self.policy.lease
         batch = await self.db.run(lambda tx: tx.pushes.lease(platform, now, until, limit))
         if not batch:
             return 0
-        for message, found in await self.db.run(partial(deliveries, messages=batch, now=now)):
-            if found is None:
-                await self._record(message, None, "gone", "learner or card gone")
-                continue
-            learner, reply = found
-            if before_send is not None:
-                await before_send()
-            try:
-                delivery = await send(learner, reply, skip=message.parts_sent)
-            except DeliveryRetry as exc:
-                await self._retry(message, exc.retry_after, str(exc), exc.delivered)
-            except DeliveryRefused as exc:
-                log.warning("push %s to learner %s refused: %s", message.id, learner.id, exc)
-                await self._record(message, None, "refused", f"refused: {exc}")
-            except Exception as exc:  # a network error, a platform hiccup: try again later
-                log.warning("push %s to learner %s failed: %s", message.id, learner.id, exc)
-                await self._retry(message, None, f"{type(exc).__name__}: {exc}", 0)
-            else:
-                await self._record(message, delivery, "unreachable", "unreachable")
+        chats: dict[int, list[tuple[OutboxMessage, tuple[Learner, Reply] | None]]] = {}
+        for item in await self.db.run(partial(deliveries, messages=batch, now=now)):
+            chats.setdefault(item[0].learner_id, []).append(item)
+        room = asyncio.Semaphore(max(1, self.policy.chats_at_once))
+
+        async def one_chat(items: list[tuple[OutboxMessage, tuple[Learner, Reply] | None]]) -> None:
+            async with room:
+                for i, (message, found) in enumerate(items):
+                    wait_until = await self._deliver(message, found, send, before_send)
+                    if wait_until is not None:
+                        rest = [m.id for m, _ in items[i + 1 :]]
+                        if rest:
+                            await self.db.run(partial(_defer, message_ids=rest, when=wait_until))
+                        return
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for items in chats.values():
+                    group.create_task(one_chat(items))
+        except BaseExceptionGroup as failed:  # what no chat handles stops the batch, as itself
+            raise failed.exceptions[0] from None
         return len(batch)
+
+    async def _deliver(
+        self,
+        message: OutboxMessage,
+        found: tuple[Learner, Reply] | None,
+        send: Send,
+        before_send: Callable[[], Awaitable[None]] | None,
+    ) -> datetime | None:
+        """Deliver one message and record what happened; returns when it is tried again,
+        if it is."""
+        if found is None:
+            await self._record(message, None, "gone", "learner or card gone")
+            return None
+        learner, reply = found
+        if before_send is not None:
+            await before_send()
+        try:
+            delivery = await send(learner, reply, skip=message.parts_sent)
+        except DeliveryRetry as exc:
+            return await self._retry(message, exc.retry_after, str(exc), exc.delivered)
+        except DeliveryRefused as exc:
+            log.warning("push %s to learner %s refused: %s", message.id, learner.id, exc)
+            await self._record(message, None, "refused", f"refused: {exc}")
+        except Exception as exc:  # a network error, a platform hiccup: try again later
+            log.warning("push %s to learner %s failed: %s", message.id, learner.id, exc)
+            return await self._retry(message, None, f"{type(exc).__name__}: {exc}", 0)
+        else:
+            await self._record(message, delivery, "unreachable", "unreachable")
+        return None
 
     async def _record(
         self, message: OutboxMessage, delivery: Delivery | None, reason: PushFailure, error: str
@@ -421,7 +462,9 @@ class PushService(ServiceBase):
 
     async def _retry(
         self, message: OutboxMessage, retry_after: float | None, error: str, delivered: int
-    ) -> None:
+    ) -> datetime | None:
+        """Try the message again later (after ``retry_after`` when the platform said, else
+        after a growing backoff); returns when, or None when it is given up."""
         now = self.clock.now()
         parts_sent = message.parts_sent + max(0, delivered)
         attempts = message.attempts + 1
@@ -429,11 +472,11 @@ class PushService(ServiceBase):
             log.warning("giving up push %s after %d attempts: %s", message.id, attempts, error)
             await self.db.run(lambda tx: tx.pushes.mark_failed(message.id, now, error))
             self.metrics.push_failed(message.platform, "attempts")
-            return
+            return None
         if retry_after is not None:
             delay = timedelta(seconds=max(0.0, retry_after))
         else:
             delay = min(self.policy.max_backoff, timedelta(seconds=2**attempts))
-        await self.db.run(
-            lambda tx: tx.pushes.retry_later(message.id, now + delay, error, parts_sent)
-        )
+        when = now + delay
+        await self.db.run(lambda tx: tx.pushes.retry_later(message.id, when, error, parts_sent))
+        return when

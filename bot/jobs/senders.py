@@ -1,4 +1,9 @@
-"""Paced senders: each platform's outbox drained at a pace under the platform's limits."""
+"""Paced senders: each platform's outbox drained at a pace under the platform's limits.
+
+The sender's pace caps pushes as a whole; each chat's own pace and a 429's wait are
+the platform adapter's (Telegram: :mod:`bot.core.pacing`), and
+:meth:`~bot.core.pushes.PushService.drain` sends to several chats side by side.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.core.pacing import Rate, Schedule
 from bot.core.ports import Channel
 from bot.core.pushes import PushService
 
@@ -15,7 +21,9 @@ log = logging.getLogger(__name__)
 
 
 class Pacer:
-    """A token bucket: at most ``rate`` sends a second, with bursts up to ``burst``.
+    """At most ``rate`` sends a second, with bursts up to ``burst``, for a sender
+    that delivers to several chats side by side (:class:`~bot.core.pacing.Schedule`:
+    each caller reserves its instant, so concurrent callers keep the rate).
 
     ``monotonic`` and ``sleep`` are injectable so tests never wait for real time.
     """
@@ -32,19 +40,13 @@ class Pacer:
         self.burst = max(1, burst)
         self.monotonic = monotonic
         self.sleep = sleep
-        self.tokens = float(self.burst)
-        self.stamp = monotonic()
+        self.schedule = Schedule(Rate(rate, self.burst), monotonic())
 
     async def wait(self) -> None:
         now = self.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            await self.sleep((1 - self.tokens) / self.rate)
-            self.stamp = self.monotonic()
-            self.tokens = 0.0
-        else:
-            self.tokens -= 1
+        at = self.schedule.reserve(now)
+        if at > now:
+            await self.sleep(at - now)
 
 
 async def sender_loop(

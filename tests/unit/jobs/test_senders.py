@@ -21,6 +21,7 @@ from tests.fakes.channels import FakeChannel
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
 from tests.fakes.decks import make_deck
+from tests.fakes.virtual_time import run_virtual
 from tests.services import Services, build_services
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -146,3 +147,21 @@ async def test_a_failing_drain_is_logged_and_the_loop_goes_on(
         )
     assert calls == 1
     assert "the telegram sender failed; retrying in 5 s" in caplog.text
+
+
+def test_the_pacer_keeps_its_rate_for_callers_side_by_side() -> None:
+    """The sender delivers to several chats at once: each waiter gets its own instant."""
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        pacer = Pacer(4.0, monotonic=loop.time)
+        went: list[float] = []
+
+        async def one() -> None:
+            await pacer.wait()
+            went.append(loop.time())
+
+        await asyncio.gather(*(one() for _ in range(5)))
+        return went
+
+    assert run_virtual(main()) == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])
