@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import selectors
 from collections.abc import Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
+
+from tests.fakes.clock import FixedClock
 
 T = TypeVar("T")
 
@@ -60,11 +62,11 @@ def run_virtual(main: Coroutine[Any, Any, T]) -> T:
         loop.close()
 
 
-class VirtualClock:
+class VirtualClock(FixedClock):
     """The ``Clock`` port on the running virtual loop: ``start`` plus the loop's time."""
 
     def __init__(self, start: datetime) -> None:
-        assert start.tzinfo is UTC
+        super().__init__(start)
         self.start = start
 
     def now(self) -> datetime:

@@ -18,11 +18,11 @@ def now() -> float:
     return asyncio.get_running_loop().time()
 
 
-async def send_times(pacing: Pacing, chats: list[int | str], **kwargs: bool) -> list[float]:
+async def send_times(pacing: Pacing, chats: list[int | str | None], **kwargs: bool) -> list[float]:
     """Ask for a place for each chat, all at once; returns when each one went."""
     went: list[float] = [0.0] * len(chats)
 
-    async def one(i: int, chat: int | str) -> None:
+    async def one(i: int, chat: int | str | None) -> None:
         await pacing.slot(chat, **kwargs)
         went[i] = now()
 
