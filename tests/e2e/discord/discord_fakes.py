@@ -291,6 +291,8 @@ class FakeDiscord:
 
         response = Response()
         response.status = status  # type: ignore[attr-defined]
+        if status == 429:
+            response.headers = {"Retry-After": "7.5"}  # type: ignore[attr-defined]
         message = {"code": code, "message": "Cannot send messages to this user"}
         if status == 403:
             return discord.Forbidden(response, message)

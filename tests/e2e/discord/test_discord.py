@@ -529,6 +529,18 @@ async def test_a_slow_dm_holds_up_only_its_own_push(env: Env) -> None:
     assert env.rows("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL") == [(2,)]
 
 
+async def test_a_dm_still_rate_limited_is_tried_again_after_discords_wait(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    await env.command("help", ALICE, env.fake.dm(ALICE[0]))
+    alice = await env.app.study.learner(Who("discord", str(ALICE[0]), "Alice"))
+    env.fake.refuse[dm_channel_id(ALICE[0])] = (429, 0)
+    with caplog.at_level(logging.INFO), pytest.raises(DeliveryRetry) as limited:
+        await env.bot.push(alice, Reply("info", "hello"))
+    assert limited.value.retry_after == 7.5
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+
+
 async def test_a_push_session_of_n_cards_ends_after_n_without_a_further_card(env: Env) -> None:
     """/settings per_push 2: the daily push's session ends after two reviews, with the
     session's summary and NOT the next card (four cards are due)."""
