@@ -300,6 +300,11 @@ class Send(Protocol):
     def __call__(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Awaitable[Delivery]: ...
 
 
+#: One learner's leased outbox rows, in order, each with what it stands for (None: the
+#: learner or the card is gone).
+ChatRows = list[tuple[OutboxMessage, tuple[Learner, Reply] | None]]
+
+
 class PushService(ServiceBase):
     """Plans daily pushes and delivers the outbox; one instance per process.
 
@@ -371,43 +376,69 @@ class PushService(ServiceBase):
     ) -> int:
         """Deliver up to ``limit`` pending messages for a platform; returns how many were tried.
 
-        Messages to different learners go side by side (up to ``policy.chats_at_once``
-        chats at a time); one learner's go one after another, in order. ``send`` says
-        whether the platform accepted the message or the learner cannot be reached; it
-        raises :class:`~bot.core.ports.DeliveryRefused` when the message will never go,
-        and :class:`~bot.core.ports.DeliveryRetry` or any other error to have it tried
-        again later: then that learner's later messages in the batch wait for the same
-        instant (untried), and the other chats go on. What happened is recorded in one
-        place (:meth:`_record`, :meth:`_retry`). A reply sent as several messages
-        resumes after the ones already accepted.
+        One batch: :meth:`take`, then :meth:`deliver` each learner's messages, up to
+        ``policy.chats_at_once`` learners side by side. (The sender loop runs the same
+        steps without waiting for a whole batch: ``bot.jobs.senders``.)
         """
+        chats = await self.take(platform, limit)
+        room = asyncio.Semaphore(max(1, self.policy.chats_at_once))
+
+        async def one_chat(rows: ChatRows) -> None:
+            async with room:
+                await self.deliver(rows, send, before_send=before_send)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for rows in chats:
+                    group.create_task(one_chat(rows))
+        except BaseExceptionGroup as failed:  # what no chat handles stops the batch, as itself
+            raise failed.exceptions[0] from None
+        return sum(len(rows) for rows in chats)
+
+    async def take(self, platform: str, limit: int) -> list[ChatRows]:
+        """Lease up to ``limit`` pending messages for a platform, each with what it stands
+        for (:func:`deliveries`), grouped by learner in order."""
         now = self.clock.now()
         until = now + self.policy.lease
         batch = await self.db.run(lambda tx: tx.pushes.lease(platform, now, until, limit))
         if not batch:
-            return 0
-        chats: dict[int, list[tuple[OutboxMessage, tuple[Learner, Reply] | None]]] = {}
+            return []
+        chats: dict[int, ChatRows] = {}
         for item in await self.db.run(partial(deliveries, messages=batch, now=now)):
             chats.setdefault(item[0].learner_id, []).append(item)
-        room = asyncio.Semaphore(max(1, self.policy.chats_at_once))
+        return list(chats.values())
 
-        async def one_chat(items: list[tuple[OutboxMessage, tuple[Learner, Reply] | None]]) -> None:
-            async with room:
-                for i, (message, found) in enumerate(items):
-                    wait_until = await self._deliver(message, found, send, before_send)
-                    if wait_until is not None:
-                        rest = [m.id for m, _ in items[i + 1 :]]
-                        if rest:
-                            await self.db.run(partial(_defer, message_ids=rest, when=wait_until))
-                        return
+    async def deliver(
+        self,
+        rows: ChatRows,
+        send: Send,
+        *,
+        before_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> datetime | None:
+        """Deliver one learner's messages, in order; returns the instant they wait for
+        when one must be tried again (None when none must).
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                for items in chats.values():
-                    group.create_task(one_chat(items))
-        except BaseExceptionGroup as failed:  # what no chat handles stops the batch, as itself
-            raise failed.exceptions[0] from None
-        return len(batch)
+        ``send`` says whether the platform accepted the message or the learner cannot be
+        reached; it raises :class:`~bot.core.ports.DeliveryRefused` when the message
+        will never go, and :class:`~bot.core.ports.DeliveryRetry` or any other error to
+        have it tried again later (after the platform's ``retry_after`` when it said):
+        then the learner's later messages wait for the same instant, untried
+        (:meth:`defer`), and no other learner waits with them. What happened is recorded
+        in one place (:meth:`_record`, :meth:`_retry`). A reply sent as several
+        messages resumes after the ones already accepted.
+        """
+        for i, (message, found) in enumerate(rows):
+            wait_until = await self._deliver(message, found, send, before_send)
+            if wait_until is not None:
+                await self.defer(rows[i + 1 :], wait_until)
+                return wait_until
+        return None
+
+    async def defer(self, rows: ChatRows, when: datetime) -> None:
+        """Put leased messages off until ``when``, untried (their learner must wait)."""
+        ids = [message.id for message, _ in rows]
+        if ids:
+            await self.db.run(partial(_defer, message_ids=ids, when=when))
 
     async def _deliver(
         self,
