@@ -1,7 +1,8 @@
 """Benchmark: delivering a push fan-out through the Telegram adapter, with chats in a 429 storm.
 
 ``--chats`` learners are due at the same minute; ``--stormy`` of them have chats
-that answer every message with 429 and ``retry_after`` (``--retry-after`` seconds).
+that answer every message with 429 and ``retry_after`` (``--retry-after`` seconds),
+and ``--slow`` more take ``--slow-seconds`` to answer (a request that hangs).
 The real python-telegram-bot adapter (its rate limiter and our pacing), the real
 ``PushService`` and sender loop run over the in-memory fakes of the tests (the
 fake Bot API answers at once) on a virtual-time event loop: sleeps cost nothing,
@@ -14,7 +15,7 @@ stormy chats were tried, and the ERROR lines logged. The same script runs on the
 code before the pacing change (it uses only what both have).
 
     python benchmarks/push_delivery.py [--chats 1000] [--stormy 5] [--retry-after 10]
-                                        [--seconds 120]
+                                        [--slow 0] [--slow-seconds 20] [--seconds 120]
 
 The last line is one JSON object.
 """
@@ -51,11 +52,13 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 class TimedBotAPI(FakeBotAPI):
-    """The fake Bot API noting the virtual instant of every message sent."""
+    """The fake Bot API noting the virtual instant of every message sent; messages to
+    the chats in ``slow`` take that many seconds to be answered."""
 
-    def __init__(self) -> None:
+    def __init__(self, slow: dict[int, float]) -> None:
         super().__init__()
         self.sends: list[tuple[int, float]] = []
+        self.slow = slow
 
     async def call(
         self,
@@ -66,7 +69,10 @@ class TimedBotAPI(FakeBotAPI):
         client: str = "",
     ) -> tuple[int, bytes]:
         if endpoint == "sendMessage":
-            self.sends.append((int(params["chat_id"]), asyncio.get_running_loop().time()))
+            chat = int(params["chat_id"])
+            self.sends.append((chat, asyncio.get_running_loop().time()))
+            if chat in self.slow:
+                await asyncio.sleep(self.slow[chat])
         return await super().call(endpoint, params, files, client=client)
 
 
@@ -79,7 +85,9 @@ class Errors(logging.Handler):
         self.count += 1
 
 
-async def run(chats: int, stormy: int, retry_after: int, seconds: float) -> dict[str, Any]:
+async def run(
+    chats: int, stormy: int, retry_after: int, slow: int, slow_s: float, seconds: float
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     services = build_services(FakeDatabase([make_deck("d", ["c1"])], START), VirtualClock(START))
     for chat in range(1, chats + 1):
@@ -92,8 +100,9 @@ async def run(chats: int, stormy: int, retry_after: int, seconds: float) -> dict
             )
 
         await services.db.run(due)
-    api = TimedBotAPI()
     storm = set(range(1, stormy + 1))
+    slowed = set(range(stormy + 1, stormy + slow + 1))
+    api = TimedBotAPI(dict.fromkeys(slowed, slow_s))
     for chat in storm:
         api.fail("sendMessage", "429", chat_id=chat, times=10**6, retry_after=retry_after)
     settings = default_settings()
@@ -120,12 +129,12 @@ async def run(chats: int, stormy: int, retry_after: int, seconds: float) -> dict
     stop.set()
     await sender
     await platform.stop()
-    calm = sorted(t - began for chat, t in api.sends if chat not in storm)
+    calm = sorted(t - began for chat, t in api.sends if chat not in storm | slowed)
     tries = [sum(1 for c, _ in api.sends if c == chat) for chat in storm]
     delivered = len(calm)
     return {
         "calm_delivered": delivered,
-        "calm_expected": chats - stormy,
+        "calm_expected": chats - stormy - slow,
         "calm_p50_s": round(statistics.median(calm), 2) if calm else None,
         "calm_p99_s": round(calm[int(0.99 * (delivered - 1))], 2) if calm else None,
         "calm_last_s": round(calm[-1], 2) if calm else None,
@@ -140,19 +149,25 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=1000)
     parser.add_argument("--stormy", type=int, default=5)
     parser.add_argument("--retry-after", type=int, default=10)
+    parser.add_argument("--slow", type=int, default=0, help="chats slow to answer")
+    parser.add_argument("--slow-seconds", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=120.0, help="virtual seconds run")
     args = parser.parse_args()
     errors = Errors()
     logging.getLogger().addHandler(errors)
     logging.getLogger().setLevel(logging.WARNING)
     wall = time.perf_counter()
-    figures = run_virtual(run(args.chats, args.stormy, args.retry_after, args.seconds))
+    figures = run_virtual(
+        run(args.chats, args.stormy, args.retry_after, args.slow, args.slow_seconds, args.seconds)
+    )
     figures["wall_s"] = round(time.perf_counter() - wall, 2)
     figures["error_lines"] = errors.count
     figures.update(
         chats=args.chats,
         stormy=args.stormy,
         retry_after_s=args.retry_after,
+        slow=args.slow,
+        slow_s=args.slow_seconds,
         virtual_seconds=args.seconds,
     )
     for key, value in figures.items():
