@@ -325,6 +325,10 @@ class PushRepo(Protocol):
     def wake(self, learner_id: int, now: datetime) -> int:
         """Make the learner's pending outbox messages due now (they wrote again); returns
         how many."""
+
+    def defer(self, message_ids: Sequence[int], when: datetime) -> None:
+        """Release pending messages untried until ``when`` (an earlier message to the same
+        chat was told to wait): no attempt is counted."""
         ...
 
     def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:

@@ -65,6 +65,8 @@ class PushPolicy:
         snooze: how long "Snooze" puts a push off.
         snooze_grace: a snoozed push found later than this after its time (the bot
             was down) is dropped; one found within it is sent once, late.
+        chats_at_once: chats a sender delivers to side by side, so a slow chat or one
+            told to wait (429) holds up only its own messages.
     """
 
     remind_after: timedelta = timedelta(days=3)
@@ -77,6 +79,7 @@ class PushPolicy:
     planners: int = 1
     snooze: timedelta = timedelta(hours=1)
     snooze_grace: timedelta = timedelta(hours=6)
+    chats_at_once: int = 16
 
 
 def _plural(n: int, word: str) -> str:
@@ -193,6 +196,10 @@ def plan_pushes(
     tx.pushes.reschedule(updates, now, snoozed)
     tx.pushes.add_outbox(messages)
     return Plan(len(claimed), dict(Counter(m.platform for m in messages)))
+
+
+def _defer(tx: Tx, message_ids: Sequence[int], when: datetime) -> None:
+    tx.pushes.defer(message_ids, when)
 
 
 def _backfill(tx: Tx, now: datetime, policy: PushPolicy) -> int:
@@ -314,6 +321,11 @@ class Send(Protocol):
     def __call__(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Awaitable[Delivery]: ...
 
 
+#: One learner's leased outbox rows, in order, each with what it stands for (None: the
+#: learner or the card is gone).
+ChatRows = list[tuple[OutboxMessage, tuple[Learner, Reply] | None]]
+
+
 class PushService(ServiceBase):
     """Plans daily pushes and delivers the outbox; one instance per process.
 
@@ -393,42 +405,102 @@ class PushService(ServiceBase):
     ) -> int:
         """Deliver up to ``limit`` pending messages for a platform; returns how many were tried.
 
-        ``send`` says whether the platform accepted the message or the learner cannot
-        be reached; it raises :class:`~bot.core.ports.DeliveryRefused` when the message
-        will never go, and :class:`~bot.core.ports.DeliveryRetry` or any other error to
-        have it tried again later. What happened is recorded in one place
-        (:meth:`_record`, :meth:`_retry`). A reply sent as several messages resumes
-        after the ones already accepted.
+        One batch: :meth:`take`, then :meth:`deliver` each learner's messages, up to
+        ``policy.chats_at_once`` learners side by side. (The sender loop runs the same
+        steps without waiting for a whole batch: ``bot.jobs.senders``.)
         """
+        chats = await self.take(platform, limit)
+        room = asyncio.Semaphore(max(1, self.policy.chats_at_once))
+
+        async def one_chat(rows: ChatRows) -> None:
+            async with room:
+                await self.deliver(rows, send, before_send=before_send)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for rows in chats:
+                    group.create_task(one_chat(rows))
+        except BaseExceptionGroup as failed:  # what no chat handles stops the batch, as itself
+            raise failed.exceptions[0] from None
+        return sum(len(rows) for rows in chats)
+
+    async def take(self, platform: str, limit: int) -> list[ChatRows]:
+        """Lease up to ``limit`` pending messages for a platform, each with what it stands
+        for (:func:`deliveries`), grouped by learner in order."""
         now = self.clock.now()
         until = now + self.policy.lease
         batch = await self.db.run(lambda tx: tx.pushes.lease(platform, now, until, limit))
         if not batch:
-            return 0
+            return []
+        chats: dict[int, ChatRows] = {}
         work = partial(deliveries, messages=batch, now=now, composers=self.composers)
-        for message, found in await self.db.run(work):
-            if found is None:
-                await self._record(message, None, "gone", "learner or card gone")
-                continue
-            learner, reply = found
-            if before_send is not None:
-                await before_send()
-            try:
-                delivery = await send(learner, reply, skip=message.parts_sent)
-            except DeliveryRetry as exc:
-                await self._retry(message, exc.retry_after, str(exc), exc.delivered)
-            except DeliveryRefused as exc:
-                log.warning("push %s to learner %s refused: %s", message.id, learner.id, exc)
-                await self._record(message, None, "refused", f"refused: {exc}")
-            except Exception as exc:  # a network error, a platform hiccup: try again later
-                log.warning("push %s to learner %s failed: %s", message.id, learner.id, exc)
-                await self._retry(message, None, f"{type(exc).__name__}: {exc}", 0)
-            else:
-                if not delivery.reached and message.kind in self.composers:
-                    await self._park(message, delivery)
-                    continue
-                await self._record(message, delivery, "unreachable", "unreachable")
-        return len(batch)
+        for item in await self.db.run(work):
+            chats.setdefault(item[0].learner_id, []).append(item)
+        return list(chats.values())
+
+    async def deliver(
+        self,
+        rows: ChatRows,
+        send: Send,
+        *,
+        before_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> datetime | None:
+        """Deliver one learner's messages, in order; returns the instant they wait for
+        when one must be tried again (None when none must).
+
+        ``send`` says whether the platform accepted the message or the learner cannot be
+        reached; it raises :class:`~bot.core.ports.DeliveryRefused` when the message
+        will never go, and :class:`~bot.core.ports.DeliveryRetry` or any other error to
+        have it tried again later (after the platform's ``retry_after`` when it said):
+        then the learner's later messages wait for the same instant, untried
+        (:meth:`defer`), and no other learner waits with them. What happened is recorded
+        in one place (:meth:`_record`, :meth:`_retry`). A reply sent as several
+        messages resumes after the ones already accepted.
+        """
+        for i, (message, found) in enumerate(rows):
+            wait_until = await self._deliver(message, found, send, before_send)
+            if wait_until is not None:
+                await self.defer(rows[i + 1 :], wait_until)
+                return wait_until
+        return None
+
+    async def defer(self, rows: ChatRows, when: datetime) -> None:
+        """Put leased messages off until ``when``, untried (their learner must wait)."""
+        ids = [message.id for message, _ in rows]
+        if ids:
+            await self.db.run(partial(_defer, message_ids=ids, when=when))
+
+    async def _deliver(
+        self,
+        message: OutboxMessage,
+        found: tuple[Learner, Reply] | None,
+        send: Send,
+        before_send: Callable[[], Awaitable[None]] | None,
+    ) -> datetime | None:
+        """Deliver one message and record what happened; returns when it is tried again,
+        if it is."""
+        if found is None:
+            await self._record(message, None, "gone", "learner or card gone")
+            return None
+        learner, reply = found
+        if before_send is not None:
+            await before_send()
+        try:
+            delivery = await send(learner, reply, skip=message.parts_sent)
+        except DeliveryRetry as exc:
+            return await self._retry(message, exc.retry_after, str(exc), exc.delivered)
+        except DeliveryRefused as exc:
+            log.warning("push %s to learner %s refused: %s", message.id, learner.id, exc)
+            await self._record(message, None, "refused", f"refused: {exc}")
+        except Exception as exc:  # a network error, a platform hiccup: try again later
+            log.warning("push %s to learner %s failed: %s", message.id, learner.id, exc)
+            return await self._retry(message, None, f"{type(exc).__name__}: {exc}", 0)
+        else:
+            if not delivery.reached and message.kind in self.composers:
+                await self._park(message, delivery)
+                return None
+            await self._record(message, delivery, "unreachable", "unreachable")
+        return None
 
     async def _park(self, message: OutboxMessage, delivery: Delivery) -> None:
         """A message that waits for its learner (a self-assessment) found them unreachable:
@@ -469,7 +541,9 @@ class PushService(ServiceBase):
 
     async def _retry(
         self, message: OutboxMessage, retry_after: float | None, error: str, delivered: int
-    ) -> None:
+    ) -> datetime | None:
+        """Try the message again later (after ``retry_after`` when the platform said, else
+        after a growing backoff); returns when, or None when it is given up."""
         now = self.clock.now()
         parts_sent = message.parts_sent + max(0, delivered)
         attempts = message.attempts + 1
@@ -477,11 +551,11 @@ class PushService(ServiceBase):
             log.warning("giving up push %s after %d attempts: %s", message.id, attempts, error)
             await self.db.run(lambda tx: tx.pushes.mark_failed(message.id, now, error))
             self.metrics.push_failed(message.platform, "attempts")
-            return
+            return None
         if retry_after is not None:
             delay = timedelta(seconds=max(0.0, retry_after))
         else:
             delay = min(self.policy.max_backoff, timedelta(seconds=2**attempts))
-        await self.db.run(
-            lambda tx: tx.pushes.retry_later(message.id, now + delay, error, parts_sent)
-        )
+        when = now + delay
+        await self.db.run(lambda tx: tx.pushes.retry_later(message.id, when, error, parts_sent))
+        return when

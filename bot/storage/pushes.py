@@ -348,6 +348,19 @@ class SqlPushes:
             ).rowcount
         )
 
+    def defer(self, message_ids: Sequence[int], when: datetime) -> None:
+        if not message_ids:
+            return
+        self.conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.id.in_(list(message_ids)),
+                outbox.c.sent_at.is_(None),
+                outbox.c.failed_at.is_(None),
+            )
+            .values(not_before=when, lease_until=None)
+        )
+
     def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:
         rows = (
             self.conn.execute(

@@ -326,6 +326,31 @@ async def test_delivery_outcomes(db: Database) -> None:
     assert await db.run(lambda tx: tx.pushes.pending_count()) == 0
 
 
+async def test_deferred_rows_wait_untried_and_keep_their_order(db: Database) -> None:
+    """A chat told to wait: its later rows are released until then, no attempt counted,
+    and come back behind the one retried, in their order."""
+    ann = await due_learner(db, "ann")
+    await db.run(lambda tx: tx.pushes.add_outbox([message(ann.id) for _ in range(3)]))
+    first, second, third = await db.run(lambda tx: tx.pushes.lease("tg", T0, T0 + HOUR, 10))
+
+    def wait(tx: Tx) -> None:
+        tx.pushes.retry_later(first.id, T0 + MINUTE, "429", 0)
+        tx.pushes.defer([second.id, third.id], T0 + MINUTE)
+        tx.pushes.defer([], T0 + MINUTE)
+
+    await db.run(wait)
+    assert await db.run(lambda tx: tx.pushes.lease("tg", T0, T0 + HOUR, 10)) == []
+    back = await db.run(lambda tx: tx.pushes.lease("tg", T0 + MINUTE, T0 + HOUR, 10))
+    assert [(m.id, m.attempts, m.not_before) for m in back] == [
+        (first.id, 1, T0 + MINUTE),
+        (second.id, 0, T0 + MINUTE),
+        (third.id, 0, T0 + MINUTE),
+    ]
+    await db.run(lambda tx: tx.pushes.mark_sent(first.id, T0 + MINUTE))
+    await db.run(lambda tx: tx.pushes.defer([first.id], T0 + DAY))  # done rows stay done
+    assert await db.run(lambda tx: tx.pushes.pending_count()) == 2
+
+
 async def test_the_backlog_counts_pending_rows_and_finds_the_oldest(db: Database) -> None:
     assert await db.run(lambda tx: tx.pushes.backlog()) == []
     ann = await due_learner(db, "ann")

@@ -194,6 +194,16 @@ class FakePushes:
                 woken += 1
         return woken
 
+    def defer(self, message_ids: Sequence[int], when: datetime) -> None:
+        utc(when)
+        for message_id in message_ids:
+            row = self.store.outbox.get(message_id)
+            if row is None or not row.pending:
+                continue
+            self.store.outbox[message_id] = replace(
+                row, message=replace(row.message, not_before=when), lease_until=None
+            )
+
     def backfill(self, now: datetime, active_since: datetime, limit: int) -> list[Learner]:
         utc(now)
         utc(active_since)

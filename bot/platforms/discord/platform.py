@@ -306,7 +306,8 @@ class DiscordPlatform:
         in the server channel where they last used a command.
 
         Raises:
-            DeliveryRetry: on a 5xx or a 429 (after discord.py's own retries), or a
+            DeliveryRetry: on a 5xx or a 429 (after discord.py's own retries; with
+                Discord's Retry-After, so only this learner's messages wait), or a
                 network error after some messages went out.
             DeliveryRefused: on another 4xx: Discord will never take this message.
         """
@@ -332,7 +333,16 @@ class DiscordPlatform:
             else:
                 log.warning("Discord refused a DM to user %s (code %s)", user_id, exc.code)
             return Delivery(reached=False, dm_channel=opened)
+        except discord.RateLimited as exc:  # a wait longer than the client takes in place
+            raise DeliveryRetry(
+                "Discord 429", retry_after=exc.retry_after, delivered=delivered
+            ) from exc
         except discord.HTTPException as exc:
+            if exc.status == 429:  # still limited after discord.py's own tries: this chat waits
+                log.info("Discord DM to user %s rate limited; tried again later", user_id)
+                raise DeliveryRetry(
+                    "Discord 429", retry_after=_retry_after(exc), delivered=delivered
+                ) from exc
             log.warning(
                 "could not DM Discord user %s (HTTP %s, code %s)", user_id, exc.status, exc.code
             )
@@ -449,3 +459,13 @@ async def sync_commands(settings: DiscordSettings, guild_id: int | None = None) 
     names = [command.name for command in synced]
     log.info("synced %d Discord commands (server: %s)", len(names), guild_id or "all, global")
     return names
+
+
+def _retry_after(exc: discord.HTTPException) -> float | None:
+    """The seconds a 429 asks to wait (its Retry-After header), when it says."""
+    headers = getattr(exc.response, "headers", None)
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -3,7 +3,9 @@
 Whatever a handler raises ends here: it is logged with the chat and user ids
 (never the token), the person gets a short apology, and the bot goes on. A
 refusal to deliver (the person blocked the bot) is not an error: it is logged
-quietly and the learner is marked unreachable.
+quietly and the learner is marked unreachable. Nor is a chat Telegram kept
+asking to wait (429) through every retry: one warning line, and a tap still gets
+its answer.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from typing import Final
 
 from telegram import CallbackQuery, Chat, Update, User
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.study import StudyService
@@ -57,6 +59,15 @@ class ErrorHandler:
                 await self.study.mark_unreachable(who_of(user))
             if query is not None:
                 await self.sender.answer(query)
+            return
+        if isinstance(error, RetryAfter):  # the chat stayed held through every retry
+            log.warning(
+                "telegram kept chat %s waiting (429) through every retry (user %s)",
+                chat_id,
+                user_id,
+            )
+            if query is not None:  # a callback answer is not held with the chat
+                await self.sender.answer(query, SORRY, alert=True)
             return
         log.error(
             "error handling a telegram update (chat %s, user %s)",

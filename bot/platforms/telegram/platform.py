@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import timedelta
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -48,6 +47,7 @@ from bot.core.messages import Reply
 from bot.core.metrics import NULL_METRICS, Metrics
 from bot.core.model import Learner
 from bot.core.onboarding import Onboarding
+from bot.core.pacing import ChatBusy, Pacing
 from bot.core.ports import (
     CannotStart,
     Delivery,
@@ -61,14 +61,22 @@ from bot.core.study import StudyService
 from bot.platforms.telegram.callbacks import Callbacks
 from bot.platforms.telegram.commands import MENU_GROUP, MENU_PRIVATE, PRIVATE_COMMANDS, Commands
 from bot.platforms.telegram.errors import ErrorHandler
-from bot.platforms.telegram.sending import MeteredRateLimiter, Progress, Sender, unreachable
+from bot.platforms.telegram.sending import (
+    PacedRateLimiter,
+    Progress,
+    Sender,
+    pushing,
+    retry_seconds,
+    unreachable,
+)
 from bot.platforms.telegram.updates import PLATFORM
 
 __all__ = ["RATE_LIMIT_RETRIES", "TelegramPlatform"]
 
 log = logging.getLogger(__name__)
 
-#: Retries of a request Telegram answered with 429 (the rate limiter waits as told).
+#: Retries of a reply's request Telegram answered with 429 (waiting as told, that chat
+#: only); a push is not retried in place but from the outbox.
 RATE_LIMIT_RETRIES: Final = 3
 _ALLOWED_UPDATES: Final = [Update.MESSAGE, Update.CALLBACK_QUERY]
 REJECTED_TOKEN: Final = (
@@ -94,6 +102,8 @@ class TelegramPlatform:
         renderer: draws card images and charts; None sends text only.
         request: the HTTP layer; tests pass a fake Bot API (a ``BaseRequest``).
         metrics: counts the Bot API's 429s and other errors.
+        pacing: paces every request per chat and overall (a new :class:`Pacing` on the
+            running loop's clock by default; tests pass one on virtual time).
 
     Raises:
         ValueError: without a token.
@@ -113,19 +123,22 @@ class TelegramPlatform:
         renderer: Renderer | None,
         request: BaseRequest | None = None,
         metrics: Metrics = NULL_METRICS,
+        pacing: Pacing | None = None,
     ) -> None:
         if not settings.token:
             raise ValueError("Telegram needs a token: [telegram] token or STUDYBOT_TELEGRAM_TOKEN")
         # Opt in to PTB's timedelta periods: otherwise every 429 warns about a deprecation.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
         self.settings = settings
+        #: Every request's pace, per chat and overall (:mod:`bot.core.pacing`).
+        self.pacing = pacing or Pacing()
         builder = (
             ApplicationBuilder()
             .token(settings.token.reveal())
             .base_url(settings.base_url)
             .base_file_url(settings.base_file_url)
             .job_queue(None)
-            .rate_limiter(MeteredRateLimiter(metrics, max_retries=RATE_LIMIT_RETRIES))
+            .rate_limiter(PacedRateLimiter(self.pacing, metrics, retries=RATE_LIMIT_RETRIES))
             .concurrent_updates(16)
         )
         if request is not None:
@@ -301,6 +314,8 @@ class TelegramPlatform:
         """Send a core reply to a learner's private chat, without the first ``skip``
         messages (Telegram accepted them on an earlier try).
 
+        Each request goes once (:func:`~.sending.pushing`): a 429, or a chat still held
+        by an earlier one, raises at once so the sender goes on with other chats.
         Returns ``Delivery(reached=False)`` when Telegram refuses the learner (they
         blocked the bot, or never started it): the core records it. A 429, a network
         error or a failure after some messages went out raises :class:`DeliveryRetry`
@@ -310,16 +325,19 @@ class TelegramPlatform:
         chat_id = int(learner.dm_channel_id or learner.platform_user_id)
         progress = Progress(skip)
         try:
-            await self.sender.send_reply(chat_id, reply, progress=progress)
+            with pushing():
+                await self.sender.send_reply(chat_id, reply, progress=progress)
+        except ChatBusy as exc:  # held by an earlier 429: not now, and not in the way
+            raise DeliveryRetry(
+                "telegram chat busy", retry_after=exc.wait, delivered=progress.delivered
+            ) from exc
         except TelegramError as exc:
             if unreachable(exc):
                 log.info("telegram learner %s is unreachable: %s", learner.id, exc)
                 return Delivery(reached=False)
             if isinstance(exc, RetryAfter):
-                wait = exc.retry_after
-                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
                 raise DeliveryRetry(
-                    "telegram 429", retry_after=seconds, delivered=progress.delivered
+                    "telegram 429", retry_after=retry_seconds(exc), delivered=progress.delivered
                 ) from exc
             if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
                 raise DeliveryRetry(

@@ -18,8 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import timedelta
+from typing import Any, Final, NamedTuple, TypeVar
 
 from telegram import (
     Bot,
@@ -32,11 +35,12 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter
+from telegram.ext import BaseRateLimiter
 
 from bot.core.drawing import draw_card, draw_figure, draw_text
 from bot.core.messages import Attachment, CardView, Reply
 from bot.core.metrics import Metrics, PlatformError
+from bot.core.pacing import Pacing
 from bot.core.rendering import RenderedImage, Renderer
 from bot.platforms.telegram.formatting import (
     TELEGRAM_CAPTION,
@@ -54,10 +58,13 @@ __all__ = [
     "BACKOFF_FIRST",
     "FILE_ID_CACHE",
     "NETWORK_ATTEMPTS",
-    "MeteredRateLimiter",
+    "PUSH_MAX_WAIT",
+    "PacedRateLimiter",
     "Progress",
     "Sender",
     "not_modified",
+    "pushing",
+    "retry_seconds",
     "unreachable",
 ]
 
@@ -101,40 +108,125 @@ def error_kind(exc: TelegramError) -> PlatformError | None:
     return None if not_modified(exc) else "refused"
 
 
-class MeteredRateLimiter(AIORateLimiter):
-    """PTB's rate limiter (it retries 429s as Telegram says), counting every failed
-    attempt of a Bot API request in ``metrics`` (getUpdates does not pass here).
+#: Bot API methods that post a new message: each takes a place in its chat's schedule.
+_POSTS: Final = ("send", "copyMessage", "forwardMessage")
+#: Methods never paced: a tap's spinner is answered at once (Telegram does not count it).
+_UNPACED: Final = frozenset({"answerCallbackQuery", "answerInlineQuery"})
+#: Longest a push waits for its chat to be free; beyond it the push is tried again
+#: later from the outbox, and the sender goes on with other chats.
+PUSH_MAX_WAIT: Final = 5.0
+
+
+class _Mode(NamedTuple):
+    retries: int
+    max_wait: float | None
+
+
+_MODE: ContextVar[_Mode | None] = ContextVar("telegram_request_mode", default=None)
+
+
+@contextmanager
+def pushing() -> Iterator[None]:
+    """Requests made inside go once: a 429 (or a chat busy for longer than
+    :data:`PUSH_MAX_WAIT`) is raised at once, for the outbox to try again later."""
+    token = _MODE.set(_Mode(0, PUSH_MAX_WAIT))
+    try:
+        yield
+    finally:
+        _MODE.reset(token)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """The wait a 429 asks for, in seconds."""
+    wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
+class PacedRateLimiter(BaseRateLimiter[int]):
+    """Every Bot API request through :class:`~bot.core.pacing.Pacing`, instead of PTB's
+    ``AIORateLimiter`` (whose 429 pauses every chat).
+
+    A request that posts a message takes a place in its chat's schedule (one a
+    second in a private chat, about twenty a minute in a group) and then in the
+    overall one; an edit waits only while its chat is held; a callback answer is
+    never paced. A 429 holds only the chat it answered (every chat when it names
+    none) for ``retry_after``; the request is then tried again after it, up to
+    ``retries`` times, except inside :func:`pushing`. Each 429 is one INFO line,
+    never a traceback; every failed attempt is counted in ``metrics``.
+    (getUpdates does not pass here.)
 
     Args:
-        metrics: where the failures are counted.
-        max_retries: retries of a request Telegram answered with 429.
+        pacing: the schedules (one per bot).
+        metrics: where failed requests are counted.
+        retries: tries after a 429, for replies.
     """
 
-    def __init__(self, metrics: Metrics, *, max_retries: int) -> None:
-        super().__init__(max_retries=max_retries)
+    def __init__(self, pacing: Pacing, metrics: Metrics, *, retries: int) -> None:
+        self.pacing = pacing
         self.metrics = metrics
+        self.retries = retries
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
 
     async def process_request(
         self,
-        callback: Callable[..., Awaitable[Any]],
+        callback: Callable[..., Coroutine[Any, Any, Any]],
         args: Any,
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Any:
-        """Run the request through the limiter; each attempt that fails is counted."""
-
-        async def attempt(*a: Any, **kw: Any) -> Any:
+        """Wait for the request's place, make it, and keep a 429 to its chat."""
+        mode = _MODE.get() or _Mode(self.retries, None)
+        retries = mode.retries if rate_limit_args is None else rate_limit_args
+        raw = data.get("chat_id")
+        chat: int | str | None = None
+        if raw is not None:
             try:
-                return await callback(*a, **kw)
+                chat = int(raw)
+            except (TypeError, ValueError):
+                chat = str(raw)  # @channelusername
+        group = isinstance(chat, str) or (chat is not None and chat < 0)
+        attempt = 0
+        while True:
+            if endpoint not in _UNPACED:
+                await self.pacing.slot(
+                    chat,
+                    group=group,
+                    message=endpoint.startswith(_POSTS),
+                    max_wait=mode.max_wait,
+                )
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                self.metrics.platform_error("telegram", "rate_limited")
+                seconds = retry_seconds(exc)
+                self.pacing.hold(chat, seconds)
+                where = "every chat" if chat is None else f"chat {chat}"
+                if attempt >= retries:
+                    log.info(
+                        "telegram 429 on %s for %s (retry after %g s)", endpoint, where, seconds
+                    )
+                    raise
+                attempt += 1
+                log.info(
+                    "telegram 429 on %s for %s: trying again in %g s (retry %d of %d)",
+                    endpoint,
+                    where,
+                    seconds,
+                    attempt,
+                    retries,
+                )
             except TelegramError as exc:
                 kind = error_kind(exc)
                 if kind is not None:
                     self.metrics.platform_error("telegram", kind)
                 raise
-
-        return await super().process_request(attempt, args, kwargs, endpoint, data, rate_limit_args)
 
 
 class Progress:
@@ -155,7 +247,8 @@ class Sender:
     """Sends, edits and answers through one bot.
 
     Args:
-        bot: the application's bot (its rate limiter retries 429s as Telegram says).
+        bot: the application's bot (its :class:`PacedRateLimiter` paces every request
+            and keeps a 429 to its chat).
         renderer: draws card images, figures and wide tables; None sends text only.
     """
 
@@ -169,8 +262,8 @@ class Sender:
     async def call(self, request: Callable[[], Awaitable[T]]) -> T:
         """Run one Bot API request, retrying network failures with capped backoff.
 
-        Telegram's own refusals (400, 403) are not retried; 429 is retried inside
-        the rate limiter after the time Telegram gives.
+        Telegram's own refusals (400, 403) are not retried; a 429 is retried inside
+        the rate limiter after the time Telegram gives (for that chat only).
         """
         delay = BACKOFF_FIRST
         for attempt in range(1, NETWORK_ATTEMPTS + 1):

@@ -157,6 +157,10 @@ class FakeDiscord:
         self.refuse: dict[int, tuple[int, int]] = {}
         #: channel id -> sends still let through before ``refuse`` applies.
         self.allow: dict[int, int] = {}
+        #: channel id -> sends to it wait until the event is set (a slow chat).
+        self.slow: dict[int, asyncio.Event] = {}
+        #: channel id -> an event set when a message is sent there.
+        self.arrived: dict[int, asyncio.Event] = {}
         #: user id -> the member's permissions in a server (default: View Channel only).
         self.permissions: dict[int, int] = {}
         #: What the next logins meet instead of an answer, first first: an
@@ -287,6 +291,8 @@ class FakeDiscord:
 
         response = Response()
         response.status = status  # type: ignore[attr-defined]
+        if status == 429:
+            response.headers = {"Retry-After": "7.5"}  # type: ignore[attr-defined]
         message = {"code": code, "message": "Cannot send messages to this user"}
         if status == 403:
             return discord.Forbidden(response, message)
@@ -332,11 +338,16 @@ class FakeDiscord:
             }
         if method == "POST" and parts[0] == "channels" and parts[2:] == ["messages"]:
             channel_id = int(parts[1])
+            if channel_id in self.slow:
+                await self.slow[channel_id].wait()
             if channel_id in self.refuse:
                 if self.allow.get(channel_id, 0) <= 0:
                     raise self.error(*self.refuse[channel_id])
                 self.allow[channel_id] -= 1
-            return self._message(channel_id, call.json or {}, call.files).payload
+            created = self._message(channel_id, call.json or {}, call.files)
+            if channel_id in self.arrived:
+                self.arrived[channel_id].set()
+            return created.payload
         if method == "PUT" and parts[0] == "applications" and parts[-1] == "commands":
             return [
                 {

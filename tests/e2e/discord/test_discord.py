@@ -7,6 +7,7 @@ real SQLite database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from bot.config import DiscordSettings, Secret, Settings, default_settings
 from bot.core.delivery import PlatformAnnouncer
 from bot.core.learners import Who
 from bot.core.messages import Announcement, Reply
+from bot.core.model import OutboxMessage
 from bot.core.ports import Delivery, DeliveryRefused, DeliveryRetry
 from bot.core.study import NO_DECKS_TEXT
 from bot.platforms.discord import DiscordPlatform, sync_commands
@@ -494,6 +496,49 @@ async def test_push_to_a_learner_whose_dms_are_closed(env: Env) -> None:
     # ... and its button works like any other.
     assert await env.press(pushed, pushed.button("Show answer"), ALICE, env.fake.dm(ALICE[0])) == []
     assert "**Answer**" in env.fake.messages[pushed.id].embeds[0]["description"]
+
+
+async def test_a_slow_dm_holds_up_only_its_own_push(env: Env) -> None:
+    """Discord is slow to take Alice's DM (its route rate-limited, say): Bob's push, due
+    at the same time, goes out meanwhile; Alice's follows once Discord answers."""
+    for user in (ALICE, BOB):
+        await env.command("help", user, env.fake.dm(user[0]))
+    [(card,)] = [env.rows("SELECT id FROM cards ORDER BY id LIMIT 1")[0]]
+    now = env.clock.now()
+    rows = [
+        OutboxMessage(
+            "discord", env.learner_id(user), "push", "1 card", now, now, card, f"token00{n}", 1
+        )
+        for n, user in enumerate((ALICE, BOB))
+    ]
+    await env.app.db.run(lambda tx: tx.pushes.add_outbox(rows))
+    alice, bob = dm_channel_id(ALICE[0]), dm_channel_id(BOB[0])
+    slow = env.fake.slow[alice] = asyncio.Event()
+    bob_got_it = env.fake.arrived[bob] = asyncio.Event()
+    mark = env.fake.mark()
+
+    def delivered_to(channel: int) -> bool:
+        return any(m.channel_id == channel for m in env.fake.created_since(mark))
+
+    drain = asyncio.ensure_future(env.app.pushes.drain("discord", env.bot.push))
+    await asyncio.wait_for(bob_got_it.wait(), 5)
+    assert not delivered_to(alice) and not drain.done()
+    slow.set()
+    assert await asyncio.wait_for(drain, 5) == 2
+    assert delivered_to(alice)
+    assert env.rows("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL") == [(2,)]
+
+
+async def test_a_dm_still_rate_limited_is_tried_again_after_discords_wait(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    await env.command("help", ALICE, env.fake.dm(ALICE[0]))
+    alice = await env.app.study.learner(Who("discord", str(ALICE[0]), "Alice"))
+    env.fake.refuse[dm_channel_id(ALICE[0])] = (429, 0)
+    with caplog.at_level(logging.INFO), pytest.raises(DeliveryRetry) as limited:
+        await env.bot.push(alice, Reply("info", "hello"))
+    assert limited.value.retry_after == 7.5
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
 
 
 async def test_a_push_session_of_n_cards_ends_after_n_without_a_further_card(env: Env) -> None:

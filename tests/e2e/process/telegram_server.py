@@ -20,7 +20,8 @@ instead, so each call is recorded with the process that made it.
 
 Telegram can also be made unreachable for a while (:meth:`TelegramServer.refuse`:
 the next calls get 502 "Bad Gateway", as from a proxy in front of a Telegram it
-cannot reach), or slow to answer one method (:meth:`TelegramServer.hold`).
+cannot reach), or slow to answer one method (:meth:`TelegramServer.hold`), and chosen
+chats can answer 429 with ``retry_after`` (:meth:`TelegramServer.too_many_requests`).
 
 Every call is recorded in ``api.calls`` (a poll when it arrives, any other call as
 the fake takes it), and every answered call wakes :meth:`TelegramServer.wait_for`:
@@ -167,6 +168,12 @@ class TelegramServer:
     def refuse(self, calls: int) -> None:
         """Answer the next ``calls`` requests (any method, any client) with 502."""
         self._unreachable_for = calls
+
+    def too_many_requests(self, chat_id: int, retry_after: int, *, times: int = 1000) -> None:
+        """Answer the next ``times`` messages to a chat (text, photo or file) with 429 and
+        ``retry_after`` seconds, as Telegram does to a chat sent too much."""
+        for method in ("sendMessage", "sendPhoto", "sendDocument"):
+            self.api.fail(method, "429", chat_id=chat_id, times=times, retry_after=retry_after)
 
     def hold(self, method: str) -> None:
         """Leave every call of ``method`` unanswered until the server closes."""

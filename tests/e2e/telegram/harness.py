@@ -94,6 +94,8 @@ class Harness:
     db_path: Path
     updates: Updates
     slept: list[float] = field(default_factory=list)
+    #: Waits the pacing asked for (on its own clock: none of them passes).
+    paced: list[float] = field(default_factory=list)
 
     async def feed(self, payload: dict[str, Any]) -> None:
         application = self.platform.application
@@ -204,6 +206,18 @@ async def telegram_bot(
             slept.append(seconds)
 
         platform.sender.sleep = no_sleep
+        # The pacing keeps its schedules on a clock that moves when it waits: a test's
+        # messages to one chat are paced a second apart without a second passing.
+        paced = harness.paced
+
+        def pacing_now() -> float:
+            return sum(paced)
+
+        async def pacing_sleep(seconds: float) -> None:
+            paced.append(seconds)
+
+        platform.pacing.monotonic = pacing_now
+        platform.pacing.sleep = pacing_sleep
         app.channels.attach(platform)
         if start:
             await platform.start()

@@ -713,6 +713,25 @@ async def test_429_is_retried_and_a_blocked_user_becomes_unreachable(
     no_errors(caplog)
 
 
+async def test_a_chat_held_by_429_through_every_retry_is_one_warning_not_an_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path) as bot:
+        await onboard(bot, ANA, "attention")
+        bot.api.clear()
+        bot.api.fail("sendMessage", "429", chat_id=ANA.id, times=99, retry_after=3)
+        with caplog.at_level(logging.INFO):
+            await bot.send(ANA, "/review")
+        assert len(bot.api.sent("sendMessage", ANA.id)) == 4  # tried, then 3 retries
+        assert sum(w >= 3 for w in bot.paced) == 3  # each after Telegram's wait, for Ana
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert [r.getMessage() for r in warnings] == [
+            f"telegram kept chat {ANA.id} waiting (429) through every retry (user {ANA.id})"
+        ]
+        assert not any(r.exc_info for r in caplog.records)
+    no_errors(caplog)
+
+
 async def test_a_push_telegram_will_never_take_fails_once_and_the_learner_stays_reachable(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

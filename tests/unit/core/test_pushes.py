@@ -36,6 +36,7 @@ from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_card, make_deck
 from tests.fakes.store import OutboxRow
 from tests.fakes.tokens import SequentialTokens
+from tests.fakes.virtual_time import run_virtual
 from tests.services import SETTINGS, Services, action_of, build_services, button, is_expired, only
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # Monday 2 March 2026, 14:00 UTC
@@ -1054,3 +1055,86 @@ async def test_a_message_that_waits_for_its_learner_is_kept_until_they_write_aga
     assert learner.id == lid and reply.text == "waiting for Alice"
     [sent] = env.outbox()
     assert sent.sent_at == PUSH + HOUR and len(built) == 2
+
+
+# --------------------------------------------------------------------------- chats side by side
+
+
+def test_a_slow_chat_holds_up_only_its_own_push() -> None:
+    """Five chats take 30 s each and then ask to wait; the sixth, due the same minute,
+    is sent at once (virtual time: the loop's clock moves only when every task waits)."""
+
+    async def main() -> tuple[dict[str, float], Env]:
+        env = make_env()
+        for n in range(1, 7):
+            await queued_push_setup(env, Who("telegram", str(n)))
+        assert await env.tick_at(PUSH) == 6
+        loop = asyncio.get_running_loop()
+        started: dict[str, float] = {}
+
+        async def send(learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
+            started[learner.platform_user_id] = loop.time()
+            if learner.platform_user_id != "6":
+                await asyncio.sleep(30)
+                raise DeliveryRetry("telegram 429", retry_after=30)
+            return REACHED
+
+        assert await env.pushes.drain("telegram", send) == 6
+        return started, env
+
+    started, env = run_virtual(main())
+    assert started["6"] == 0.0
+    assert sorted(started) == ["1", "2", "3", "4", "5", "6"]
+    assert max(started.values()) == 0.0  # all six chats at once
+    rows = env.outbox()
+    assert sum(r.sent_at is not None for r in rows) == 1
+    assert {r.message.not_before for r in rows if r.pending} == {PUSH + timedelta(seconds=30)}
+
+
+def test_chats_side_by_side_are_bounded() -> None:
+    async def main() -> list[float]:
+        env = make_env(policy=PushPolicy(chats_at_once=2))
+        for n in range(1, 6):
+            await queued_push_setup(env, Who("telegram", str(n)))
+        await env.tick_at(PUSH)
+        loop = asyncio.get_running_loop()
+        started: list[float] = []
+
+        async def send(learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
+            started.append(loop.time())
+            await asyncio.sleep(1)
+            return REACHED
+
+        await env.pushes.drain("telegram", send)
+        return started
+
+    assert run_virtual(main()) == [0.0, 0.0, 1.0, 1.0, 2.0]
+
+
+async def test_a_chat_told_to_wait_keeps_its_later_messages_behind_the_one_retried() -> None:
+    env = make_env()
+    alice = await queued_push_setup(env, ALICE)
+    bob = await queued_push_setup(env, Who("telegram", "bob"))
+    assert await env.tick_at(PUSH) == 2
+    [first] = [r.message for r in env.outbox() if r.message.learner_id == alice]
+    later = replace(first, id=0, prompt_token="later", text="second")
+    await env.db.run(lambda tx: tx.pushes.add_outbox([later]))
+    sent: list[tuple[int, str]] = []
+
+    async def send(learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
+        if learner.id == alice and not sent:
+            sent.append((learner.id, "429"))
+            raise DeliveryRetry("telegram 429", retry_after=60)
+        sent.append((learner.id, reply.text))
+        return REACHED
+
+    assert await env.pushes.drain("telegram", send) == 3
+    assert sent[0] == (alice, "429") and [who for who, _ in sent[1:]] == [bob]
+    waiting = sorted((r for r in env.outbox() if r.pending), key=lambda r: r.message.id)
+    assert [(r.message.not_before, r.message.attempts) for r in waiting] == [
+        (env.clock.now() + timedelta(seconds=60), 1),
+        (env.clock.now() + timedelta(seconds=60), 0),  # deferred untried
+    ]
+    env.clock.advance(timedelta(seconds=60))
+    assert await env.pushes.drain("telegram", send) == 2
+    assert [text for who, text in sent[2:]] == [sent[1][1], "second"]  # in order
