@@ -162,6 +162,21 @@ async def test_kill_9_mid_work_and_restart(
     assert SECRET not in bot.output()
 
 
+async def test_kill_9_leaves_no_render_worker_or_resource_tracker(
+    server: TelegramServer, bots: list[Studybot], tmp_path: Path
+) -> None:
+    """An OOM killer's ``kill -9`` of the bot: its render workers and multiprocessing's
+    resource tracker end too, instead of living on under init (about 80 MB each time)."""
+    bot = new_bot(server, bots, tmp_path)
+    await bot.start()
+    running = bot.in_session()
+    assert any("multiprocessing.resource_tracker" in cmd for cmd in running), running
+    assert any("multiprocessing.spawn" in cmd for cmd in running), running
+
+    await bot.kill()
+    await bot.session_ended()
+
+
 async def test_a_push_and_its_snooze_survive_restarts(
     server: TelegramServer, bots: list[Studybot], tmp_path: Path
 ) -> None:
