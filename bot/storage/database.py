@@ -253,7 +253,9 @@ class SqlDatabase:
         if not auto_upgrade:
             raise SchemaOutOfDate(current, head)
         log.info("upgrading the database schema from %s to %s", current or "empty", head)
-        await self.upgrade()
+        found = await self.run_connection(upgrade_schema)
+        if found == head:  # another process upgraded it while this one waited
+            log.info("the database schema was brought to %s by another process", head)
         return head
 
     async def dispose(self) -> None:
@@ -292,10 +294,13 @@ def write_revision(conn: Connection, message: str) -> str:
     return str(script.path) if script is not None else "(nothing)"
 
 
-def upgrade_schema(conn: Connection) -> None:
-    """Bring the schema on ``conn`` to the newest migration, one process at a time."""
+def upgrade_schema(conn: Connection) -> str | None:
+    """Bring the schema on ``conn`` to the newest migration, one process at a time;
+    returns the revision it found once its turn came (None for an empty database)."""
     serialise(conn, MIGRATION_LOCK)
+    found = MigrationContext.configure(conn).get_current_revision()
     command.upgrade(alembic_config(conn), "head")
+    return found
 
 
 def _status(conn: Connection) -> tuple[str | None, str | None]:

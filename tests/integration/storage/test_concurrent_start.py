@@ -9,6 +9,7 @@ tests/e2e/process/test_several_processes.py.)
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from datetime import UTC, datetime
@@ -75,9 +76,12 @@ def postgres_url(tmp_path: Path) -> str:
 
 
 @pytest.mark.postgres
-async def test_an_upgrade_waits_for_one_in_progress(postgres_url: str) -> None:
+async def test_an_upgrade_waits_for_one_in_progress(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """PostgreSQL: a process that begins upgrading a new database while another's upgrade
-    has not committed waits for it, then finds the schema at the newest."""
+    has not committed waits for it, then finds the schema at the newest (and says so)."""
+    caplog.set_level(logging.INFO, "bot.storage.database")
     url = postgres_url
     first = create_async_engine(url)
     second = SqlDatabase(url)
@@ -90,6 +94,7 @@ async def test_an_upgrade_waits_for_one_in_progress(postgres_url: str) -> None:
             await transaction.commit()
         _, head = await second.schema_status()
         assert await asyncio.wait_for(upgrading, 20) == head
+        assert f"the database schema was brought to {head} by another process" in caplog.text
     finally:
         await first.dispose()
         await second.dispose()
