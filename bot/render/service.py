@@ -29,7 +29,7 @@ from bot.render.cache import DiskCache, MemoryCache, cache_key
 from bot.render.charts import ChartData
 from bot.render.heatmap import check_heatmap
 from bot.render.style import DEFAULT_STYLE, Style
-from bot.render.worker import Job, init_worker, run_job, warm_up
+from bot.render.worker import WORKER_NICENESS, Job, init_worker, run_job, warm_up
 
 __all__ = ["MatplotlibRenderer", "RenderCounters", "chart_data"]
 
@@ -202,6 +202,8 @@ class MatplotlibRenderer:
                 max_workers=self._workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=init_worker,
+                # Workers end with this process, even when it is killed (kill -9).
+                initargs=(WORKER_NICENESS, os.getpid()),
             )
         return self._executor
 

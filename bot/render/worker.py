@@ -10,9 +10,15 @@ one-line message.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
-from typing import Literal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import Final, Literal
 
 from bot.core.imagespec import DiagramSpec, FormulaSpec, ImageSpecError, parse_image_spec
 from bot.core.messages import HeatMap
@@ -26,7 +32,15 @@ from bot.render.shapes import render_shape
 from bot.render.style import DEFAULT_STYLE, Style
 from bot.render.text import render_text
 
-__all__ = ["WORKER_NICENESS", "Job", "init_worker", "render_card_image", "run_job", "warm_up"]
+__all__ = [
+    "WORKER_NICENESS",
+    "Job",
+    "end_with_parent",
+    "init_worker",
+    "render_card_image",
+    "run_job",
+    "warm_up",
+]
 
 #: How much lower a render process's CPU priority is than the bot's: when the
 #: machine is busy, the event loop wins and renders wait.
@@ -83,9 +97,9 @@ def run_job(job: Job, style: Style = DEFAULT_STYLE) -> Png:
         ) from None
 
 
-def init_worker(niceness: int = WORKER_NICENESS) -> None:
-    """Run once in each worker process: ignore SIGINT and lower its CPU priority (where
-    the OS allows).
+def init_worker(niceness: int = WORKER_NICENESS, parent: int | None = None) -> None:
+    """Run once in each worker process: ignore SIGINT, lower its CPU priority (where the
+    OS allows), and end with the process ``parent`` (see :func:`end_with_parent`).
 
     Ctrl-C in a terminal signals the whole process group, the workers too; the process
     that owns the pool stops them when it stops, so a worker must not die on its own in
@@ -95,6 +109,56 @@ def init_worker(niceness: int = WORKER_NICENESS) -> None:
     if niceness and hasattr(os, "nice"):
         with contextlib.suppress(OSError):
             os.nice(niceness)
+    if parent is not None:
+        end_with_parent(parent)
+
+
+#: ``prctl(2)``'s option that asks for a signal when the parent ends (linux/prctl.h).
+_PR_SET_PDEATHSIG: Final = 1
+#: How often the fallback looks whether the parent is still there, in seconds.
+PARENT_POLL: Final = 1.0
+
+
+def end_with_parent(parent: int) -> None:
+    """Exit when the process ``parent`` ends, even by ``kill -9``: a worker that outlived
+    the bot would hold its memory forever, and keep multiprocessing's resource tracker
+    alive (it reads until every worker has closed its pipe).
+
+    On Linux the kernel signals at once (``PR_SET_PDEATHSIG``, with SIGUSR1: its handler
+    exits only if the parent really is gone, since the kernel also signals when the
+    *thread* that started the worker ends). Elsewhere, or if that fails, a daemon thread
+    looks every :data:`PARENT_POLL` seconds whether the worker has been handed to
+    another parent. Call it in the worker's main thread.
+    """
+
+    def parent_gone(_signum: int, _frame: FrameType | None) -> None:
+        if os.getppid() != parent:
+            os._exit(0)
+
+    if not _ask_kernel(parent_gone):
+        threading.Thread(
+            target=_watch_parent, args=(parent,), name="watch-parent", daemon=True
+        ).start()
+    if os.getppid() != parent:  # it ended before we asked
+        os._exit(0)
+
+
+def _ask_kernel(handler: Callable[[int, FrameType | None], None]) -> bool:
+    """Ask Linux for SIGUSR1 when the parent ends; whether it agreed."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        signal.signal(signal.SIGUSR1, handler)
+        return bool(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGUSR1, 0, 0, 0) == 0)
+    except (OSError, AttributeError, ValueError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    os._exit(0)
 
 
 def warm_up() -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, bindparam, delete, exists, func, insert, or_,
 
 from bot.core.decks import CardDef, Deck
 from bot.core.model import CardImage, CardInfo, DeckInfo, SyncReport
+from bot.storage.locks import SYNC_LOCK, serialise
 from bot.storage.tables import card_tags, cards, decks
 
 
@@ -140,7 +141,11 @@ class SqlCatalogue:
 
         With ``retire=False`` nothing is retired: used when some deck files had
         errors, so a typo never takes a deck away from its learners.
+
+        Several processes may sync at once: each waits for the one before to commit
+        (:func:`~bot.storage.locks.serialise`) and then reads what it wrote.
         """
+        serialise(self.conn, SYNC_LOCK)
         self.cache.clear()
         existing = {
             r.id: (r.content_hash, r.retired_at)

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.core.model import CardInfo
 from bot.core.ports import CannotStart, Tx
 from bot.storage.fanout import fanout_for
+from bot.storage.locks import MIGRATION_LOCK, serialise
 from bot.storage.tx import SqlTx
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ class SqlDatabase:
 
     async def upgrade(self) -> None:
         """Bring the schema up to the newest migration."""
-        await self.run_connection(_upgrade)
+        await self.run_connection(upgrade_schema)
 
     async def schema_status(self) -> tuple[str | None, str | None]:
         """(current revision, newest revision): the first contact with the database.
@@ -252,7 +253,9 @@ class SqlDatabase:
         if not auto_upgrade:
             raise SchemaOutOfDate(current, head)
         log.info("upgrading the database schema from %s to %s", current or "empty", head)
-        await self.upgrade()
+        found = await self.run_connection(upgrade_schema)
+        if found == head:  # another process upgraded it while this one waited
+            log.info("the database schema was brought to %s by another process", head)
         return head
 
     async def dispose(self) -> None:
@@ -291,8 +294,13 @@ def write_revision(conn: Connection, message: str) -> str:
     return str(script.path) if script is not None else "(nothing)"
 
 
-def _upgrade(conn: Connection) -> None:
+def upgrade_schema(conn: Connection) -> str | None:
+    """Bring the schema on ``conn`` to the newest migration, one process at a time;
+    returns the revision it found once its turn came (None for an empty database)."""
+    serialise(conn, MIGRATION_LOCK)
+    found = MigrationContext.configure(conn).get_current_revision()
     command.upgrade(alembic_config(conn), "head")
+    return found
 
 
 def _status(conn: Connection) -> tuple[str | None, str | None]:

@@ -132,6 +132,8 @@ class TelegramPlatform:
         self.settings = settings
         #: Every request's pace, per chat and overall (:mod:`bot.core.pacing`).
         self.pacing = pacing or Pacing()
+        #: Whether this start has said that another process polls the token (it says so once).
+        self._conflict_said = False
         builder = (
             ApplicationBuilder()
             .token(settings.token.reveal())
@@ -213,6 +215,7 @@ class TelegramPlatform:
             raise
 
     async def _start(self) -> None:
+        self._conflict_said = False
         application = self.application
         await application.initialize()
         settings = self.settings
@@ -257,9 +260,17 @@ class TelegramPlatform:
 
     def _polling_failed(self, exc: TelegramError) -> None:
         """PTB's polling loop tries again by itself (after 1 s, growing to 30 s): each
-        failed poll is one line here instead of PTB's traceback."""
+        failed poll is one line here instead of PTB's traceback.
+
+        Another process polling the token is said once, with what to change: it answers
+        409 to one of the two polls each time the other asks, for as long as both run.
+        """
         if isinstance(exc, Conflict):
-            log.warning("%s", POLLING_CONFLICT)
+            if self._conflict_said:
+                log.debug("telegram: polling conflict again: %s", _describe(exc))
+            else:
+                self._conflict_said = True
+                log.warning("%s", POLLING_CONFLICT)
         else:
             log.warning("telegram: polling failed, trying again: %s", _describe(exc))
 

@@ -210,7 +210,7 @@ class Studybot:
 
     async def close(self) -> None:
         """Teardown: kill the process if it runs, and what each killed run left behind in
-        its session (a bot killed with SIGKILL leaves its image worker running)."""
+        its session (nothing, unless a render worker failed to end with it)."""
         if self.running:
             await self.kill()
         for session in self._killed:
@@ -237,6 +237,16 @@ class Studybot:
         process that started it has ended (it reads until its pipe closes). Nor is a
         process that has ended and waits to be reaped (a zombie has no command line).
         """
+        return [
+            cmdline
+            for cmdline in self.in_session()
+            if "multiprocessing.resource_tracker" not in cmdline
+        ]
+
+    def in_session(self) -> list[str]:
+        """The command lines of every live process in the last run's session but the run
+        itself (its render workers and multiprocessing's resource tracker), even after it
+        has ended and they were handed to init. Reads ``/proc``."""
         assert self.proc is not None
         found = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -249,9 +259,17 @@ class Studybot:
                 continue
             if fields[0] in ("Z", "X"):  # it has ended; only its exit status is left
                 continue
-            if b"multiprocessing.resource_tracker" not in cmdline:
-                found.append(cmdline.decode(errors="replace"))
+            found.append(cmdline.decode(errors="replace"))
         return found
+
+    async def session_ended(self, seconds: float = 10.0) -> None:
+        """Wait until no process of the last run's session is left (see
+        :meth:`in_session`); fail after ``seconds``, naming what is."""
+        deadline = time.monotonic() + seconds
+        while found := self.in_session():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still running {seconds}s after {self.client}: {found}")
+            await asyncio.sleep(0.05)
 
     def output(self) -> str:
         """Everything every run of it wrote, stdout and stderr."""

@@ -3,19 +3,22 @@
 Telegram ends one of two concurrent long polls for a token with 409 "Conflict", so
 either one process polls and the others take no updates (``mode = "send_only"``:
 they plan and send pushes), or every process takes updates through the webhook.
-Either way each due push goes out once, whichever process claims it. The second
-process starts once the first is up: two starting together on a new database can
-crash on the deck sync ("duplicate key value violates unique constraint pk_decks",
-issue #15).
+Either way each due push goes out once, whichever process claims it. Processes may
+start together, on a new database too: they upgrade it and sync the decks one after
+the other.
 """
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, func, select
 
+from bot.storage.database import SqlDatabase
+from bot.storage.tables import cards, decks
 from tests.e2e.process.harness import (
     SECRET,
     Studybot,
@@ -53,6 +56,25 @@ def pushed(server: TelegramServer, client: str | None = None) -> dict[int, int]:
 def answered_by(server: TelegramServer, client: str, chat_id: int) -> bool:
     """Whether the process ``client`` has sent the chat a message."""
     return any(call.client == client for call in server.api.sent("sendMessage", chat_id))
+
+
+def asked(server: TelegramServer, client: str, endpoint: str) -> bool:
+    """Whether the process ``client`` has called the Bot API's ``endpoint``."""
+    return any(call.client == client for call in server.api.sent(endpoint))
+
+
+def write_big_deck(folder: Path, deck_id: str, count: int) -> Path:
+    """A deck file of ``count`` cards in ``folder`` (made), as an operator adds one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = [f"# A generated deck\nid: {deck_id}\ntags: generated\n"]
+    for n in range(count):
+        parts.append(
+            f"## Card {n}\nid: {deck_id}-{n}\ntags: bulk\n\n"
+            f"### Front\nWhat is {n} plus one?\n\n### Back\n{n + 1}.\n"
+        )
+    path = folder / f"{deck_id}.md"
+    path.write_text("\n".join(parts))
+    return path
 
 
 async def due_pushes(tmp_path: Path, postgres_url: str) -> None:
@@ -143,3 +165,56 @@ async def test_two_webhook_processes_push_each_learner_once(
     assert await two.stop() == 0
     assert pushed(server) == dict.fromkeys(CHATS, 1)
     assert_clean(one, two)
+
+
+#: Cards in the deck an operator adds before restarting every process: enough that one
+#: process's sync still writes when the other's begins (with 3000, the old sync crashed
+#: one time in three).
+EXTRA_CARDS = 10000
+
+
+@pytest.mark.parametrize("upgraded", [False, True], ids=["new-database", "deploy"])
+async def test_two_processes_start_together(
+    server: TelegramServer, bots: list[Studybot], tmp_path: Path, postgres_url: str, upgraded: bool
+) -> None:
+    """Both upgrade the database (when new) and sync the decks (the shipped ones and ten
+    thousand cards more, as a deploy adds them) at the same moment: both start, both stop
+    with 0, and each card is there once."""
+    if upgraded:
+        code, _, err = await studybot(
+            tmp_path, "db", "upgrade", env=clean_env(STUDYBOT_DATABASE_URL=postgres_url)
+        )
+        assert code == 0, err
+    write_big_deck(tmp_path / "decks", "generated", EXTRA_CARDS)
+    extra = f'[database]\nauto_upgrade = true\n\n[decks]\npaths = ["{tmp_path / "decks"}"]\n'
+    poller = new_bot(
+        server, bots, tmp_path, "poller", extra=extra, STUDYBOT_DATABASE_URL=postgres_url
+    )
+    sender = new_bot(
+        server,
+        bots,
+        tmp_path,
+        "sender",
+        telegram='mode = "send_only"\n',
+        extra=extra,
+        STUDYBOT_DATABASE_URL=postgres_url,
+    )
+
+    await asyncio.gather(poller.start(wait=False), sender.start(wait=False))
+    await poller.until(lambda: server.listening("poller") > 0, "the poller takes updates")
+    # A process asks getMe once it has synced the decks and starts its platform.
+    await sender.until(partial(asked, server, "sender", "getMe"), "the sender starts")
+    assert await poller.stop() == 0
+    assert await sender.stop() == 0
+    assert_clean(poller, sender)
+
+    def catalogue(conn: Connection) -> tuple[int, int]:
+        generated = select(func.count()).where(cards.c.deck_id == "generated")
+        live_decks = select(func.count()).select_from(decks).where(decks.c.retired_at.is_(None))
+        return conn.execute(generated).scalar_one(), conn.execute(live_decks).scalar_one()
+
+    db = SqlDatabase(postgres_url)
+    try:
+        assert await db.run_connection(catalogue) == (EXTRA_CARDS, 3)  # 2 shipped + 1
+    finally:
+        await db.dispose()

@@ -162,6 +162,51 @@ async def test_kill_9_mid_work_and_restart(
     assert SECRET not in bot.output()
 
 
+async def test_kill_9_leaves_no_render_worker_or_resource_tracker(
+    server: TelegramServer, bots: list[Studybot], tmp_path: Path
+) -> None:
+    """An OOM killer's ``kill -9`` of the bot: its render workers and multiprocessing's
+    resource tracker end too, instead of living on under init (about 80 MB each time)."""
+    bot = new_bot(server, bots, tmp_path)
+    await bot.start()
+    running = bot.in_session()
+    assert any("multiprocessing.resource_tracker" in cmd for cmd in running), running
+    assert any("multiprocessing.spawn" in cmd for cmd in running), running
+
+    await bot.kill()
+    await bot.session_ended()
+
+
+#: What a process polling a token another process polls says, once.
+CONFLICT_LINE = "another process takes updates with this token (409 Conflict)"
+
+
+async def test_two_pollers_of_one_token_say_so_once(
+    server: TelegramServer, bots: list[Studybot], tmp_path: Path
+) -> None:
+    """A second process polls the token the first polls: Telegram answers one of the two
+    long polls with 409 each time the other asks. Each process says so in one line at the
+    default level, naming the fix, and not again on every retry."""
+    one = new_bot(server, bots, tmp_path, "one")
+    two = new_bot(server, bots, tmp_path, "two")
+    await one.start()
+    await two.start()
+    # Each answered 409 several times: the retries are well under way.
+    await two.until(
+        lambda: min(server.conflicts.count("one"), server.conflicts.count("two")) >= 3,
+        "409s for both processes",
+        seconds=60,
+    )
+    assert await two.stop() == 0
+    assert await one.stop() == 0
+    for bot in (one, two):
+        output = bot.output()
+        said = [line for line in output.splitlines() if CONFLICT_LINE in line]
+        assert len(said) == 1, output
+        assert 'mode = "send_only"' in said[0] and " WARNING " in said[0]
+        assert "Traceback" not in output and " ERROR " not in output, output
+
+
 async def test_a_push_and_its_snooze_survive_restarts(
     server: TelegramServer, bots: list[Studybot], tmp_path: Path
 ) -> None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +79,50 @@ def test_a_worker_ignores_sigint() -> None:
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+#: A parent that starts an orphan-to-be (a worker calling ``end_with_parent``), waits
+#: until it is ready, prints its pid and exits, as a bot killed with SIGKILL does.
+_PARENT = """
+import os, subprocess, sys
+child = subprocess.Popen(
+    [sys.executable, "-c", sys.argv[1], str(os.getpid())], stdout=subprocess.PIPE, text=True
+)
+print(child.pid, child.stdout.readline().strip(), flush=True)
+"""
+_WORKER = """
+import sys, time
+from bot.render import worker
+if {fallback}:
+    worker._ask_kernel = lambda handler: False
+    worker.PARENT_POLL = 0.05
+worker.end_with_parent(int(sys.argv[1]))
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("fallback", [False, True], ids=["kernel", "watching"])
+def test_a_worker_ends_when_its_parent_does(fallback: bool) -> None:
+    """Linux signals the worker when its parent ends (``PR_SET_PDEATHSIG``); elsewhere a
+    thread notices it has a new parent. Either way the worker exits."""
+    code = _WORKER.format(fallback=fallback)
+    parent = subprocess.run(
+        [sys.executable, "-c", _PARENT, code], capture_output=True, text=True, timeout=30
+    )
+    pid, ready = parent.stdout.split()
+    assert ready == "ready", parent.stderr
+    orphan = int(pid)
+    deadline = time.monotonic() + 20
+    while _alive(orphan):
+        assert time.monotonic() < deadline, "the worker outlived its parent"
+        time.sleep(0.02)

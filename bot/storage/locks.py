@@ -1,0 +1,28 @@
+"""Work that processes sharing one database must do one at a time.
+
+Several ``studybot run`` processes may start together on one database (a deploy
+restarts them all): each upgrades the schema when allowed and syncs the decks. On
+PostgreSQL each of these takes a transaction-scoped advisory lock first, so the
+second waits for the first to commit and then finds its rows. SQLite needs none:
+every write transaction begins with ``BEGIN IMMEDIATE``, so one writer is in at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import Connection, func, select
+
+__all__ = ["MIGRATION_LOCK", "SYNC_LOCK", "serialise"]
+
+#: Held by a schema upgrade (``studybot db upgrade`` and the auto-upgrade at start).
+MIGRATION_LOCK: Final = 0x5354_4442_4D49_4752  # "STDBMIGR"
+#: Held by a deck sync.
+SYNC_LOCK: Final = 0x5354_4442_4445_4B53  # "STDBDEKS"
+
+
+def serialise(conn: Connection, key: int) -> None:
+    """On PostgreSQL, wait for the advisory lock ``key``; it is held until the
+    transaction ends (commit or rollback), so a crash never leaves it taken."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(key)))
