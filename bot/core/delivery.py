@@ -12,14 +12,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
+from typing import Final
 
 from bot.core.learners import record_delivery
-from bot.core.messages import Announcement
+from bot.core.messages import Announcement, Reply
 from bot.core.model import Learner
-from bot.core.ports import Channel, Database, Delivery, Tx
+from bot.core.ports import AnnounceRefused, Channel, Database, Delivery, Tx
 
 log = logging.getLogger(__name__)
+
+#: Said privately to the member who started a quiz or challenge whose group post failed.
+CANNOT_POST: Final = (
+    "I could not post in the group where you started this: I am not allowed to send "
+    "messages there (an admin can give me the permission to send messages, embed links "
+    "and attach files). Here is what I meant to post:"
+)
 
 
 class Channels:
@@ -66,7 +75,10 @@ class PlatformAnnouncer:
                 continue
             try:
                 if item.learner_id is None:
-                    await channel.announce(item.chat_id, item.reply)
+                    try:
+                        await channel.announce(item.chat_id, item.reply)
+                    except AnnounceRefused as exc:
+                        await self._refused(channel, item, exc)
                     continue
                 learner = await self.db.run(partial(_learner, learner_id=item.learner_id))
                 if learner is None:
@@ -80,6 +92,32 @@ class PlatformAnnouncer:
                 raise
             except Exception:
                 log.exception("could not post to %s chat %s", item.platform, item.chat_id)
+
+    async def _refused(self, channel: Channel, item: Announcement, exc: AnnounceRefused) -> None:
+        """The bot may not post in the group: the member who started what it belongs to
+        is told privately and gets the message there, so nothing is lost."""
+        log.warning(
+            "%s refused a post to chat %s (%s); telling the starter (learner %s)",
+            item.platform,
+            item.chat_id,
+            exc,
+            item.starter_id,
+        )
+        if item.starter_id is None:
+            return
+        learner = await self.db.run(partial(_learner, learner_id=item.starter_id))
+        if learner is None:
+            return
+        for reply in (Reply("info", CANNOT_POST), item.reply):
+            delivery = await channel.push(learner, reply)
+            if delivery != Delivery(reached=True):
+                await self.db.run(
+                    partial(record_delivery, learner_id=learner.id, delivery=delivery)
+                )
+            if not delivery.reached:
+                return
+            if delivery.dm_channel is not None:  # the next push goes there in one request
+                learner = replace(learner, dm_channel_id=delivery.dm_channel)
 
 
 def _learner(tx: Tx, learner_id: int) -> Learner | None:

@@ -148,3 +148,6 @@ class Announcement:
     chat_id: str
     reply: Reply
     learner_id: int | None = None
+    #: Who is told privately, and given the reply, when the platform refuses to post
+    #: it in the group (the bot may not write there): the member who started it.
+    starter_id: int | None = None

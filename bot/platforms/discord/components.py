@@ -58,6 +58,12 @@ ANSWER_MAX: Final = 4000
 NEW_PER_DAY: Final = ("0", "5", "10", "15", "20", "30", "50")
 RETENTIONS: Final = ("0.80", "0.85", "0.90", "0.93", "0.95")
 
+#: The answers to a pressed component, or a submitted form, that nothing handles.
+BUTTON_EXPIRED: Final = (
+    "This button has expired. Send /review (or the command again) for a new one."
+)
+FORM_EXPIRED: Final = "This form has expired: open it again and send it once more."
+
 SETTING_KEYS: Final = ("timezone", "new", "retention")
 SETTING_ACTIONS: Final = ("type", "pause", "resume")
 
@@ -356,16 +362,60 @@ def modal_value(data: Mapping[str, Any], custom_id: str) -> str:
     return ""
 
 
-async def route_modal_submit(interaction: discord.Interaction[Any]) -> None:
-    """Hand a submitted challenge answer form to the platform (other interactions: ignored)."""
+async def route_modal_submit(interaction: discord.Interaction[Any]) -> bool:
+    """Hand a submitted challenge answer form to the platform; False for any other
+    interaction (left to discord.py, or to :func:`answer_unrouted`)."""
     if interaction.type is not discord.InteractionType.modal_submit:
-        return
+        return False
     data = cast("dict[str, Any]", interaction.data or {})
     match = ANSWER_MODAL.fullmatch(str(data.get("custom_id", "")))
     if match is None:
-        return
+        return False
     handlers = handlers_of(interaction)
     try:
         await handlers.on_answer(interaction, match["token"], modal_value(data, ANSWER_INPUT))
     except Exception as exc:
         await handlers.on_error(interaction, exc)
+    return True
+
+
+def _routed_by_discord_py(interaction: discord.Interaction[Any], custom_id: str) -> bool:
+    """Whether discord.py hands this component or form to one of our items: a dynamic
+    item's template matches its custom id, or a view or modal it keeps has that id."""
+    kind = interaction.type
+    store: Any = getattr(getattr(interaction.client, "_connection", None), "_view_store", None)
+    if kind is discord.InteractionType.component:
+        if any(
+            item.__discord_ui_compiled_template__.fullmatch(custom_id) for item in DYNAMIC_ITEMS
+        ):
+            return True
+        data = cast("dict[str, Any]", interaction.data or {})
+        key = (data.get("component_type"), custom_id)
+        views: dict[Any, dict[Any, Any]] = getattr(store, "_views", {})
+        message_id = interaction.message.id if interaction.message is not None else None
+        return key in views.get(message_id, {}) or key in views.get(None, {})
+    if kind is discord.InteractionType.modal_submit:
+        return custom_id in getattr(store, "_modals", {})
+    return True  # commands and autocomplete: the command tree answers every one
+
+
+async def answer_unrouted(interaction: discord.Interaction[Any]) -> None:
+    """The catch-all: a button, menu or form that none of ours handles (a message from an
+    older version, a form from before a restart) is told it has expired, so Discord never
+    shows "This interaction failed"."""
+    data = cast("dict[str, Any]", interaction.data or {})
+    custom_id = str(data.get("custom_id", ""))
+    if _routed_by_discord_py(interaction, custom_id):
+        return
+    form = interaction.type is discord.InteractionType.modal_submit
+    log.info(
+        "Discord %s %r matches nothing of this version; answered as expired",
+        "form" if form else "component",
+        custom_id[:100],
+    )
+    try:
+        await interaction.response.send_message(
+            FORM_EXPIRED if form else BUTTON_EXPIRED, ephemeral=True
+        )
+    except discord.HTTPException as exc:
+        log.info("could not answer an expired Discord interaction (HTTP %s)", exc.status)

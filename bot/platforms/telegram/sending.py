@@ -47,7 +47,7 @@ from bot.platforms.telegram.formatting import (
     to_html,
 )
 from bot.text.markdown import needs_image, table_to_monospace
-from bot.text.split import utf16_len
+from bot.text.split import split_message, utf16_len
 
 __all__ = [
     "BACKOFF_CAP",
@@ -212,6 +212,12 @@ class Sender:
                 link_preview_options=NO_PREVIEW,
             )
         )
+
+    async def send_markdown(self, chat_id: int, markdown: str) -> None:
+        """Send core markdown (a notice, a short answer) as HTML, split under Telegram's
+        limit, so a long text is never refused as "message is too long"."""
+        for chunk in split_message(markdown, TELEGRAM_MESSAGE, length=utf16_len):
+            await self.send_text(chat_id, to_html(chunk))
 
     async def send_photo(
         self,

@@ -159,6 +159,8 @@ class FakeDiscord:
         self.allow: dict[int, int] = {}
         #: user id -> the member's permissions in a server (default: View Channel only).
         self.permissions: dict[int, int] = {}
+        #: channel id -> the bot's own permissions there (``app_permissions``; default: all).
+        self.app_permissions: dict[int, int] = {}
         #: What the next logins meet instead of an answer, first first: an
         #: ``HTTPException`` (401 is a rejected token) or a network error.
         self.login_failures: list[BaseException] = []
@@ -440,7 +442,9 @@ class FakeDiscord:
             "version": 1,
             "attachment_size_limit": 10 * 1024 * 1024,
             "locale": "en-GB",
-            "app_permissions": "0",
+            "app_permissions": str(
+                self.app_permissions.get(int(place.channel["id"]), discord.Permissions.all().value)
+            ),
             "entitlements": [],
             "data": data,
             "channel": place.channel,
