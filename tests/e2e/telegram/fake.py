@@ -15,10 +15,12 @@ replaced. It answers like Telegram does where it matters to the adapter:
   escaped, tags balanced ("can't parse entities" otherwise); limits are counted
   in UTF-16 units after parsing (4096 text, 1024 caption); callback data must be
   1-64 bytes; an edit that changes nothing is "message is not modified"; a
-  callback query can be answered once;
+  callback query can be answered once, with at most 200 characters of text;
 * failures can be injected for chosen calls: 429 with ``retry_after``, 403
   "bot was blocked by the user", 403 "bot can't initiate conversation", 401
-  "Unauthorized", 409 "Conflict", or a network error.
+  "Unauthorized", 409 "Conflict", or a network error; a group where the bot may not
+  post answers 400 "not enough rights to send text messages to the chat" ("no_rights")
+  or 403 "bot was kicked from the supergroup chat" ("kicked").
 
 Every call is recorded with its endpoint, parameters and uploaded files.
 """
@@ -263,7 +265,7 @@ class FakeBotAPI(BaseRequest):
     ) -> Failure:
         """Make the next ``times`` matching calls fail: "429", "blocked", "never_started",
         "network", "bad_request", "unauthorized" (a rejected token), "conflict" (another
-        poller)."""
+        poller), "no_rights" or "kicked" (a group where the bot may not post)."""
         failure = Failure(endpoint, kind, chat_id, times, retry_after)
         self.failures.append(failure)
         return failure
@@ -323,6 +325,12 @@ class FakeBotAPI(BaseRequest):
             raise NetworkError("connection reset by fake peer")
         if failure.kind == "bad_request":
             return 400, _error(400, "Bad Request: can't parse entities: unexpected end tag")
+        if failure.kind == "no_rights":
+            return 400, _error(
+                400, "Bad Request: not enough rights to send text messages to the chat"
+            )
+        if failure.kind == "kicked":
+            return 403, _error(403, "Forbidden: bot was kicked from the supergroup chat")
         if failure.kind == "unauthorized":
             return 401, _error(401, "Unauthorized")
         if failure.kind == "conflict":
@@ -361,6 +369,8 @@ class FakeBotAPI(BaseRequest):
                     "Bad Request: query is too old and response timeout expired or "
                     "query ID is invalid",
                 )
+            if utf16(str(params.get("text") or "")) > 200:
+                raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
             self.answered.add(query_id)
             return True
         if endpoint == "sendMessage":
