@@ -191,6 +191,8 @@ class FakeBotAPI(BaseRequest):
         self.clock: Callable[[], int] = lambda: START
         #: (chat_id, user_id) -> "creator", "administrator", "member" or "left".
         self.members: dict[tuple[int, int], str] = {}
+        #: Requests refused for breaking a limit or Telegram's HTML (each its description).
+        self.violations: list[str] = []
 
     # ------------------------------------------------------------------ BaseRequest
 
@@ -249,6 +251,8 @@ class FakeBotAPI(BaseRequest):
         try:
             result = await self._handle(endpoint, params, files)
         except _ApiError as err:
+            if err.violation:
+                self.violations.append(f"{endpoint}: {err.description}")
             return err.code, _error(err.code, err.description)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
@@ -370,7 +374,7 @@ class FakeBotAPI(BaseRequest):
                     "query ID is invalid",
                 )
             if utf16(str(params.get("text") or "")) > 200:
-                raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+                raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG", violation=True)
             self.answered.add(query_id)
             return True
         if endpoint == "sendMessage":
@@ -470,7 +474,7 @@ class FakeBotAPI(BaseRequest):
             for button in row:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(data.encode()) <= 64:
-                    raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+                    raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID", violation=True)
         return dict(markup)
 
     def _set_text(
@@ -481,14 +485,16 @@ class FakeBotAPI(BaseRequest):
             try:
                 text, entities = parse_html(raw)
             except TelegramHTMLError as exc:
-                raise _ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
+                raise _ApiError(
+                    400, f"Bad Request: can't parse entities: {exc}", violation=True
+                ) from None
         else:
             text, entities = raw, []
         if key == "text" and not text.strip():
-            raise _ApiError(400, "Bad Request: message text is empty")
+            raise _ApiError(400, "Bad Request: message text is empty", violation=True)
         if utf16(text) > limit:
             what = "message caption is too long" if key == "caption" else "message is too long"
-            raise _ApiError(400, f"Bad Request: {what}")
+            raise _ApiError(400, f"Bad Request: {what}", violation=True)
         message[key] = text
         entity_key = "entities" if key == "text" else "caption_entities"
         if entities:
@@ -563,10 +569,12 @@ class FakeBotAPI(BaseRequest):
 
 
 class _ApiError(Exception):
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, *, violation: bool = False) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        #: The bot broke a limit or sent malformed HTML (never right, whatever the input).
+        self.violation = violation
 
 
 def _error(code: int, description: str) -> bytes:
