@@ -78,7 +78,7 @@ class Inputs:
         if kind == 0:
             out = r.choice(PIECES)
         elif kind == 1:
-            out = r.choice(PIECES[1:] or ("x",)) * r.randint(50, 2000)
+            out = r.choice(PIECES[1:]) * r.randint(50, 2000)
         elif kind == 2:
             out = "".join(r.choice(PIECES) for _ in range(r.randint(2, 8)))
         elif kind == 3:
