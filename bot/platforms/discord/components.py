@@ -379,13 +379,28 @@ async def route_modal_submit(interaction: discord.Interaction[Any]) -> bool:
     return True
 
 
+def _on_message(interaction: discord.Interaction[Any], custom_id: str) -> bool:
+    """Whether the interaction's message has a component with this custom id."""
+    message = interaction.message
+    if message is None:
+        return False
+    pending: list[Any] = list(message.components)
+    while pending:
+        component = pending.pop()
+        if getattr(component, "custom_id", None) == custom_id:
+            return True
+        pending.extend(getattr(component, "children", None) or ())
+    return False
+
+
 def _routed_by_discord_py(interaction: discord.Interaction[Any], custom_id: str) -> bool:
     """Whether discord.py hands this component or form to one of our items: a dynamic
-    item's template matches its custom id, or a view or modal it keeps has that id."""
+    item's template matches its custom id (and, as discord.py requires, the message
+    carries a component with that id), or a view or modal it keeps has that id."""
     kind = interaction.type
     store: Any = getattr(getattr(interaction.client, "_connection", None), "_view_store", None)
     if kind is discord.InteractionType.component:
-        if any(
+        if _on_message(interaction, custom_id) and any(
             item.__discord_ui_compiled_template__.fullmatch(custom_id) for item in DYNAMIC_ITEMS
         ):
             return True

@@ -180,8 +180,10 @@ class Answer:
 async def report_error(interaction: discord.Interaction[Any], error: Exception) -> None:
     """The one error handler: log with ids (never the token), answer briefly, go on."""
     answer = Answer.of(interaction)
-    if isinstance(error, app_commands.CommandNotFound):
-        log.info("unknown command %r (commands out of sync?)", error.name)
+    if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+        # A command as an older version published it: Discord's list is not synced yet.
+        name = getattr(error, "name", None) or getattr(error, "command", None)
+        log.info("unknown command or options %r (commands out of sync?)", str(name))
         with contextlib.suppress(discord.HTTPException):
             await answer.say(UNKNOWN_COMMAND)
         return

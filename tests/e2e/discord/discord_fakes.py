@@ -544,6 +544,8 @@ class FakeDiscord:
         if message is not None:
             payload["message"] = message.payload
         info: dict[str, Any] = {"type": kind, "channel_id": int(place.channel["id"])}
+        if "custom_id" in data or "name" in data:
+            info["what"] = data.get("custom_id", data.get("name"))
         if message is not None:  # a component's "original" is the message it is on
             info["original"] = message.id
         self._interactions[token] = info
