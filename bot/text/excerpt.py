@@ -22,9 +22,9 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
     characters with "…" when longer (never after a lone combining mark's base is cut
     off: a cut falls before a run of combining marks, not inside it)."""
     line = " ".join("".join(c for c in text if _visible(c) or c.isspace()).split())
-    if len(line) <= limit:
-        return line
-    cut = max(1, limit - 1)
+    if len(line) <= limit or limit < 2:
+        return line[:limit]
+    cut = limit - 1
     while cut > 1 and unicodedata.combining(line[cut]):
         cut -= 1
     return line[:cut].rstrip() + "…"

@@ -19,6 +19,7 @@ from bot.config import LoggingSettings
 from bot.config.logs import configure_logging
 from bot.core.delivery import CANNOT_POST
 from bot.platforms.discord.components import BUTTON_EXPIRED, FORM_EXPIRED
+from bot.platforms.discord.interactions import UNKNOWN_COMMAND
 from tests.e2e.discord.discord_fakes import TIMESTAMP, Place, dm_channel_id
 from tests.e2e.discord.test_discord import (
     ALICE,
@@ -181,3 +182,15 @@ async def test_no_token_in_any_log_at_debug(
     assert "WebSocket Event" in logged and "INTERACTION_CREATE" in logged
     for secret in (TOKEN, *tokens):
         assert secret not in logged
+
+
+async def test_a_command_with_the_options_of_an_older_version_is_answered(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Discord still shows the commands as an older version published them until they
+    are synced again: the options do not match, and the member is told, not "failed"."""
+    room = env.fake.server(GUILD, CHANNEL)
+    old = env.fake.subcommand("challenge", "schedule", ALICE, room, challenge="x", at="19:00")
+    answer = only(await env.send(old))
+    assert answer.ephemeral and answer.content == UNKNOWN_COMMAND
+    assert env.fake.unanswered() == [] and not tracebacks(caplog)
