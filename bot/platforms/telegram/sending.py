@@ -101,6 +101,16 @@ def error_kind(exc: TelegramError) -> PlatformError | None:
     return None if not_modified(exc) else "refused"
 
 
+def _toast(text: str | None) -> str | None:
+    """A callback answer's text within Telegram's 200 characters (UTF-16 units)."""
+    if not text:
+        return None
+    text = text[:200]
+    while utf16_len(text) > 200:
+        text = text[:-1]
+    return text
+
+
 class MeteredRateLimiter(AIORateLimiter):
     """PTB's rate limiter (it retries 429s as Telegram says), counting every failed
     attempt of a Bot API request in ``metrics`` (getUpdates does not pass here).
@@ -532,8 +542,6 @@ class Sender:
     ) -> None:
         """Answer a callback query (Telegram shows a spinner until we do)."""
         try:
-            await self.call(
-                lambda: query.answer(text=text[:200] if text else None, show_alert=alert, url=url)
-            )
+            await self.call(lambda: query.answer(text=_toast(text), show_alert=alert, url=url))
         except BadRequest as exc:  # too old or already answered: nothing to show any more
             log.info("could not answer a telegram callback: %s", exc)

@@ -16,6 +16,8 @@ import pytest
 from bot.config import LoggingSettings
 from bot.config.logs import configure_logging
 from bot.core.delivery import CANNOT_POST
+from bot.core.learners import Who
+from bot.core.outcomes import Outcome, notice
 from bot.platforms.telegram.errors import CANNOT_POST_HERE, SORRY
 from tests.e2e.telegram.fake import TOKEN, TgUser, button_data
 from tests.e2e.telegram.harness import GROUP, Harness, telegram_bot
@@ -111,3 +113,20 @@ async def test_no_token_in_any_log_at_debug(
     assert "Set Bot API URL" in logged
     assert TOKEN not in logged
     assert TOKEN.split(":", 1)[1] not in logged
+
+
+async def test_a_long_toast_fits_telegrams_200_characters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram counts a callback answer in UTF-16 units: 150 emoji are 300 of them."""
+
+    async def press(who: Who, payload: str, *, typed_answer: str | None = None) -> Outcome:
+        return notice("🙂" * 150)
+
+    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+        await bot.send(ANA, "/review")
+        monkeypatch.setattr(bot.app.inputs, "press", press)
+        query = await bot.tap_data(ANA, bot.api.last_message(ANA.id), "r:whatever:3")
+        assert query in bot.api.answered
+        assert not bot.api.violations
+    assert not tracebacks(caplog)
