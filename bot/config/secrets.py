@@ -3,20 +3,53 @@
 A token is held in a :class:`Secret`, which never shows itself. A database URL
 is kept as text (SQLAlchemy needs it) and shown through :func:`redact_url`.
 :func:`install_secret_filter` masks every known secret string in what the root
-logger's handlers emit, including exception tracebacks and stacks.
+logger's handlers emit, including exception tracebacks and stacks, and every
+secret it recognises by its shape (:data:`SECRET_PATTERNS`): the per-interaction
+tokens discord.py's debug lines show in URLs (``/interactions/<id>/<token>``,
+``/webhooks/<app id>/<token>``) and gateway payloads (``'token': ...``), and bot
+tokens of either platform, whoever configured them.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Iterable
 from typing import Final
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-__all__ = ["Secret", "install_secret_filter", "redact", "redact_url", "url_secrets"]
+__all__ = [
+    "SECRET_PATTERNS",
+    "Secret",
+    "install_secret_filter",
+    "redact",
+    "redact_url",
+    "url_secrets",
+]
 
 _MASK: Final = "***"
+#: Secrets known by their shape: (pattern, replacement). Each keeps what says where the
+#: secret was (the path, the key) and masks the secret itself.
+SECRET_PATTERNS: Final = (
+    # An interaction's token, or a webhook's, in a Discord API path.
+    (re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s?#'\"<>]+"), rf"\1{_MASK}"),
+    # A token field of a payload, as a Python dict or JSON ('token': '...', "token":"...").
+    (
+        re.compile(r"""(['"](?:token|secret_token|access_token)['"]\s*:\s*['"])[^'"]+"""),
+        rf"\1{_MASK}",
+    ),
+    # A Telegram bot token (in a Bot API URL, or anywhere).
+    (re.compile(r"(?<![0-9])([0-9]{5,}:)[A-Za-z0-9_-]{30,}"), rf"\1{_MASK}"),
+    # A Discord bot token (three base64url parts), or an Authorization header.
+    (re.compile(r"(?<![\w-])[\w-]{20,}\.[\w-]{5,8}\.[\w-]{25,}"), _MASK),
+    (re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?(?:Bot|Bearer) )[^'\"\s,]+"), rf"\1{_MASK}"),
+    # Telegram's webhook secret header.
+    (
+        re.compile(r"(X-Telegram-Bot-Api-Secret-Token['\"]?\s*[:=]\s*['\"]?)[^'\"\s,]+", re.I),
+        rf"\1{_MASK}",
+    ),
+)
 _SECRET_QUERY_KEYS: Final = frozenset({"password", "passwd", "pass", "pwd"})
 
 
@@ -101,6 +134,8 @@ class _SecretFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, _MASK)
+        for pattern, replacement in SECRET_PATTERNS:
+            text = pattern.sub(replacement, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -127,7 +162,8 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 
 def install_secret_filter(secrets: Iterable[str]) -> None:
-    """Mask ``secrets`` as ``***`` in everything the root logger's handlers emit.
+    """Mask ``secrets``, and the secrets known by their shape (:data:`SECRET_PATTERNS`),
+    as ``***`` in everything the root logger's handlers emit.
 
     The filter goes on each handler the root logger has now (so records from child
     loggers are covered too); it replaces any filter installed by an earlier call.
@@ -136,5 +172,4 @@ def install_secret_filter(secrets: Iterable[str]) -> None:
     for handler in logging.getLogger().handlers:
         for old in [f for f in handler.filters if isinstance(f, _SecretFilter)]:
             handler.removeFilter(old)
-        if secret_filter.secrets:
-            handler.addFilter(secret_filter)
+        handler.addFilter(secret_filter)

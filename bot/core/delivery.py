@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Final
@@ -21,7 +22,15 @@ from typing import Final
 from bot.core.learners import record_delivery
 from bot.core.messages import RESENT_ASSESSMENT, Announcement, Reply
 from bot.core.model import Learner, OutboxMessage
-from bot.core.ports import Channel, Clock, Database, Delivery, DeliveryRefused, Tx
+from bot.core.ports import (
+    AnnounceRefused,
+    Channel,
+    Clock,
+    Database,
+    Delivery,
+    DeliveryRefused,
+    Tx,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +45,12 @@ RETRY_SOON: Final = timedelta(seconds=30)
 #: One to a member who cannot be reached waits this long for them to write (then it
 #: is tried once more).
 WAIT_FOR_MEMBER: Final = timedelta(days=7)
+#: Said privately to the member who started a quiz or challenge whose group post failed.
+CANNOT_POST: Final = (
+    "I could not post in the group where you started this: I am not allowed to send "
+    "messages there (an admin can give me the permission to send messages, embed links "
+    "and attach files). Here is what I meant to post:"
+)
 
 
 class Channels:
@@ -91,7 +106,10 @@ class PlatformAnnouncer:
                 continue
             try:
                 if item.learner_id is None:
-                    await channel.announce(item.chat_id, item.reply)
+                    try:
+                        await channel.announce(item.chat_id, item.reply)
+                    except AnnounceRefused as exc:
+                        await self._refused(channel, item, exc)
                     continue
                 learner = await self.db.run(partial(_learner, learner_id=item.learner_id))
                 if learner is None:
@@ -122,7 +140,10 @@ class PlatformAnnouncer:
         await self._queue(item, learner.id, WAIT_FOR_MEMBER)
         if item.chat_id:
             name = learner.display_name or "one of you"
-            await channel.announce(item.chat_id, Reply("info", NOT_REACHED.format(name=name)))
+            try:
+                await channel.announce(item.chat_id, Reply("info", NOT_REACHED.format(name=name)))
+            except AnnounceRefused as exc:  # the group: the assessment itself still waits
+                log.warning("%s refused a post to chat %s (%s)", item.platform, item.chat_id, exc)
 
     async def _queue(self, item: Announcement, learner_id: int, wait: timedelta) -> None:
         """Leave a self-assessment in the outbox, to be sent after ``wait`` (or when the
@@ -138,6 +159,32 @@ class PlatformAnnouncer:
             prompt_token=item.resend_token,
         )
         await self.db.run(lambda tx: tx.pushes.add_outbox([message]))
+
+    async def _refused(self, channel: Channel, item: Announcement, exc: AnnounceRefused) -> None:
+        """The bot may not post in the group: the member who started what it belongs to
+        is told privately and gets the message there, so nothing is lost."""
+        log.warning(
+            "%s refused a post to chat %s (%s); telling the starter (learner %s)",
+            item.platform,
+            item.chat_id,
+            exc,
+            item.starter_id,
+        )
+        if item.starter_id is None:
+            return
+        learner = await self.db.run(partial(_learner, learner_id=item.starter_id))
+        if learner is None:
+            return
+        for reply in (Reply("info", CANNOT_POST), item.reply):
+            delivery = await channel.push(learner, reply)
+            if delivery != Delivery(reached=True):
+                await self.db.run(
+                    partial(record_delivery, learner_id=learner.id, delivery=delivery)
+                )
+            if not delivery.reached:
+                return
+            if delivery.dm_channel is not None:  # the next push goes there in one request
+                learner = replace(learner, dm_channel_id=delivery.dm_channel)
 
 
 def _learner(tx: Tx, learner_id: int) -> Learner | None:

@@ -153,6 +153,9 @@ class Announcement:
     #: outbox sends it again (as kind :data:`RESENT_ASSESSMENT`), and ``chat_id``, their
     #: group, is told who was not reached.
     resend_token: str | None = None
+    #: Who is told privately, and given the reply, when the platform refuses to post
+    #: it in the group (the bot may not write there): the member who started it.
+    starter_id: int | None = None
 
 
 #: The outbox kind of a self-assessment sent again (its ``prompt_token`` is the

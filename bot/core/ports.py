@@ -493,6 +493,11 @@ class DeliveryRefused(Exception):
     again, and the learner stays reachable."""
 
 
+class AnnounceRefused(Exception):
+    """The platform will not post in this group chat: the bot may not write there (it
+    lacks the permission, or was removed). Raised by :meth:`Channel.announce`."""
+
+
 class CannotStart(Exception):
     """Starting cannot succeed until the operator changes something: a token the platform
     rejects, a database that cannot be reached.
@@ -516,7 +521,11 @@ class Channel(Protocol):
         ...
 
     async def announce(self, chat_id: str, reply: Reply) -> None:
-        """Post a reply to a group chat (a quiz answer, a challenge's reference)."""
+        """Post a reply to a group chat (a quiz answer, a challenge's reference).
+
+        Raises:
+            AnnounceRefused: the bot may not post in that chat.
+        """
         ...
 
     async def push(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:

@@ -27,6 +27,7 @@ from bot.core.model import (
 from bot.core.outcomes import EXPIRED, Outcome, notice, send
 from bot.core.ports import Announcer, Tx
 from bot.core.views import button, card_view, rating_buttons
+from bot.text.excerpt import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def start_quiz(
         return _refused(f"Which topic? For example /quiz attention. Topics: {', '.join(topics)}.")
     cards = tx.catalogue.cards_in_topic(topic)
     if not cards:
-        return _refused(f"I have no cards on “{topic}”. Topics: {', '.join(topics)}.")
+        return _refused(f"I have no cards on “{excerpt(topic)}”. Topics: {', '.join(topics)}.")
     platform = starter.platform
     running = tx.quizzes.open_round(platform, chat_id)
     if running is not None:
@@ -208,7 +209,8 @@ def close_round(tx: Tx, r: QuizRound, now: datetime) -> Announcement | None:
     parts = tx.quizzes.participants(r.id)
     text = "Quiz answer. " + tally_text(parts)
     view = card_view(card, back=True) if card is not None else None
-    return Announcement(r.platform, r.chat_id, Reply("quiz_result", text, card=view))
+    reply = Reply("quiz_result", text, card=view)
+    return Announcement(r.platform, r.chat_id, reply, starter_id=r.started_by)
 
 
 def close_due_rounds(tx: Tx, now: datetime) -> list[Announcement]:

@@ -23,6 +23,7 @@ from typing import Final, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core.model import LearnerSettings
+from bot.text.excerpt import excerpt
 
 __all__ = [
     "CITY_ZONES",
@@ -239,7 +240,7 @@ def _set_timezone(settings: LearnerSettings, value: str) -> LearnerSettings:
     zone = resolve_zone(value)
     if not is_known_zone(zone):
         raise SettingsError(
-            f"“{zone}” is not a time zone I know. "
+            f"“{excerpt(zone)}” is not a time zone I know. "
             "Use an IANA name such as Europe/Paris or America/New_York."
         )
     return replace(settings, timezone=zone)
@@ -350,7 +351,7 @@ def parse_settings_change(settings: LearnerSettings, key: str, value: str) -> Le
     rule = _RULES.get(key)
     if rule is None:
         raise SettingsError(
-            f"Unknown setting “{key}”. You can set: {', '.join(k for k, _, _ in _KEYS)}."
+            f"Unknown setting “{excerpt(key)}”. You can set: {', '.join(k for k, _, _ in _KEYS)}."
         )
     return rule(settings, value.strip())
 

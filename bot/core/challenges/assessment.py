@@ -170,7 +170,12 @@ def _share(tx: Tx, run: ChallengeRun, sub: Submission, now: datetime, posts: Pos
     tx.challenges.save_submission(replace(sub, shared_at=now))
     text = f"{sub.display_name} shares their answer:\n\n{sub.text or '(a photo of their page)'}"
     posts.append(
-        Announcement(run.platform, run.chat_id, Reply("info", text, photo_ref=sub.photo_ref))
+        Announcement(
+            run.platform,
+            run.chat_id,
+            Reply("info", text, photo_ref=sub.photo_ref),
+            starter_id=sub.learner_id,
+        )
     )
     return notice("Shared with the group.")
 
@@ -276,7 +281,7 @@ def summarize(
             lines.append(f"  {who} could help the {needing} who want to re-study this.")
     heat = HeatMap(f"{challenge.title}: self-assessment", rows, tuple(names), values)
     reply = Reply("challenge_result", "\n".join(lines), figure=heat if assessed else None)
-    return Announcement(run.platform, run.chat_id, reply)
+    return Announcement(run.platform, run.chat_id, reply, starter_id=run.started_by)
 
 
 def _grade(sub: Submission, row: int) -> int | None:

@@ -12,6 +12,7 @@ from bot.core.messages import Reply
 from bot.core.model import ChallengeRun, GroupSettings, Learner
 from bot.core.ports import Tx
 from bot.core.settings import is_known_zone, resolve_zone
+from bot.text.excerpt import excerpt
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,8 @@ def set_group(
     if key == "timezone":
         zone = resolve_zone(value)
         if not is_known_zone(zone):
-            return Reply("error", f"“{value}” is not a time zone I know (try Europe/Paris).")
+            known = "is not a time zone I know (try Europe/Paris)."
+            return Reply("error", f"“{excerpt(value)}” {known}")
         group = replace(group, timezone=zone)
     elif key == "permissions" and value in ("admins", "everyone"):
         group = replace(group, who_runs=value)

@@ -288,7 +288,8 @@ def reveal_run(
     answered = [s for s in subs if s.submitted]
     if challenge is None:
         text = "Time is up. (This challenge is no longer in the challenge files.)"
-        return (Announcement(run.platform, run.chat_id, Reply("challenge_result", text)),)
+        reply = Reply("challenge_result", text)
+        return (Announcement(run.platform, run.chat_id, reply, starter_id=run.started_by),)
     text = (
         f"Time is up! {len(answered)} answered. Here is the reference: compare it with yours; "
         "each of you who answered gets a private self-assessment from me."
@@ -298,6 +299,7 @@ def reveal_run(
             run.platform,
             run.chat_id,
             Reply("challenge_result", text, card=reference_view(challenge)),
+            starter_id=run.started_by,
         )
     ]
     for sub in answered:

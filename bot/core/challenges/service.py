@@ -12,6 +12,7 @@ from bot.core.messages import Reply
 from bot.core.model import Learner
 from bot.core.outcomes import Outcome, send
 from bot.core.ports import Announcer, Tx
+from bot.text.excerpt import excerpt
 
 #: A revealed run whose members have not all assessed gets its summary this much later.
 SUMMARY_AFTER = timedelta(minutes=30)
@@ -39,7 +40,7 @@ class ChallengeService(AnnouncingService):
 
     def _unknown(self, challenge_id: str) -> Outcome:
         ids = ", ".join(self.catalog.challenges) or "none"
-        text = f"I don't know the challenge “{challenge_id}”. Challenges: {ids}."
+        text = f"I don't know the challenge “{excerpt(challenge_id)}”. Challenges: {ids}."
         return send(Reply("error", text), to="ephemeral")
 
     async def start(
@@ -185,9 +186,8 @@ class ChallengeService(AnnouncingService):
     ) -> Outcome:
         challenge = self.catalog.get(challenge_id)
         if challenge is None:
-            return send(
-                Reply("error", f"I don't know the challenge “{challenge_id}”."), to="ephemeral"
-            )
+            text = f"I don't know the challenge “{excerpt(challenge_id)}”."
+            return send(Reply("error", text), to="ephemeral")
         tz = self.default_tz
         return await self._run(
             who,

@@ -28,7 +28,7 @@ from bot.core.challenges.service import ChallengeService
 from bot.core.learners import Who
 from bot.core.outcomes import Outcome
 from bot.platforms.discord.components import host_of
-from bot.platforms.discord.interactions import Answer, Places
+from bot.platforms.discord.interactions import Answer, Places, refuse_if_cannot_post
 from bot.platforms.discord.rendering import OutcomeRenderer
 
 log = logging.getLogger(__name__)
@@ -108,14 +108,22 @@ class ChallengeCommands:
 
     # ------------------------------------------------------------------ helpers
 
-    async def _group(self, interaction: discord.Interaction[Any], name: str) -> Who | None:
-        """The member when this is a channel of a server the bot is in; else say why not."""
+    async def _group(
+        self, interaction: discord.Interaction[Any], name: str, *, posts: bool = False
+    ) -> Who | None:
+        """The member when this is a channel of a server the bot is in; else say why not.
+
+        ``posts``: the command leads to posts in the channel, so the bot must be allowed
+        to post there (else the member is told so, privately).
+        """
         who = self.places.enter(interaction)
         if interaction.guild_id is None or interaction.channel_id is None:
             await Answer.of(interaction).say(IN_SERVERS.format(name=name))
             return None
         if not interaction.is_guild_integration():
             await Answer.of(interaction).say(NOT_INSTALLED)
+            return None
+        if posts and await refuse_if_cannot_post(interaction):
             return None
         return who
 
@@ -126,12 +134,14 @@ class ChallengeCommands:
         call: Callable[[Who, str], Awaitable[Outcome]],
         *,
         hidden: bool,
+        posts: bool = False,
     ) -> None:
         """A group command: ``call(member, channel id)`` when used in a server channel.
 
         ``hidden``: whether its answer is usually only for the member (refusals always are).
+        ``posts``: whether it leads to posts in the channel (see :meth:`_group`).
         """
-        who = await self._group(interaction, name)
+        who = await self._group(interaction, name, posts=posts)
         if who is not None:
             chat_id = str(interaction.channel_id)
             await self.rendering.run(interaction, lambda: call(who, chat_id), hidden=hidden)
@@ -154,6 +164,7 @@ class ChallengeCommands:
             "start",
             lambda who, chat: self.service.start(who, chat, challenge, minutes, admin),
             hidden=False,
+            posts=True,
         )
 
     async def cmd_status(self, interaction: discord.Interaction[Any]) -> None:
@@ -178,6 +189,7 @@ class ChallengeCommands:
             "reveal",
             lambda who, chat: self.service.reveal(who, chat, admin),
             hidden=True,
+            posts=True,
         )
 
     async def cmd_schedule(
@@ -190,6 +202,7 @@ class ChallengeCommands:
             "schedule",
             lambda who, chat: self.service.schedule(who, chat, challenge, weekday, at, admin),
             hidden=False,
+            posts=True,
         )
 
     async def cmd_unschedule(

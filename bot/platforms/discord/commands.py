@@ -21,7 +21,13 @@ from bot.core.quiz import QuizService
 from bot.core.study import StudyService
 from bot.platforms.discord.challenges import challenge_group
 from bot.platforms.discord.components import host_of, settings_view
-from bot.platforms.discord.interactions import Answer, Places, in_bot_dm, report_error
+from bot.platforms.discord.interactions import (
+    Answer,
+    Places,
+    in_bot_dm,
+    refuse_if_cannot_post,
+    report_error,
+)
 from bot.platforms.discord.messages import plain
 from bot.platforms.discord.rendering import OutcomeRenderer
 
@@ -114,6 +120,8 @@ class StudyCommands:
             return
         if not interaction.is_guild_integration():
             await Answer.of(interaction).say(QUIZ_NOT_INSTALLED)
+            return
+        if await refuse_if_cannot_post(interaction):
             return
         chat_id = str(interaction.channel_id)
         await self.rendering.run(

@@ -68,6 +68,12 @@ ANSWER_MAX: Final = 4000
 NEW_PER_DAY: Final = ("0", "5", "10", "15", "20", "30", "50")
 RETENTIONS: Final = ("0.80", "0.85", "0.90", "0.93", "0.95")
 
+#: The answers to a pressed component, or a submitted form, that nothing handles.
+BUTTON_EXPIRED: Final = (
+    "This button has expired. Send /review (or the command again) for a new one."
+)
+FORM_UNROUTED: Final = "This form has expired: open it again and send it once more."
+
 SETTING_KEYS: Final = ("timezone", "new", "retention")
 SETTING_ACTIONS: Final = ("type", "pause", "resume")
 
@@ -392,12 +398,12 @@ def modal_value(data: Mapping[str, Any], custom_id: str) -> str:
     return ""
 
 
-async def route_modal_submit(interaction: discord.Interaction[Any]) -> None:
+async def route_modal_submit(interaction: discord.Interaction[Any]) -> bool:
     """Hand a submitted form to the platform: a challenge answer, or the settings form
-    (one this version cannot read is the settings form expired). Other interactions:
-    ignored."""
+    (one this version cannot read is the settings form expired). False for anything
+    that is not a form (left to discord.py, or to :func:`answer_unrouted`)."""
     if interaction.type is not discord.InteractionType.modal_submit:
-        return
+        return False
     data = cast("dict[str, Any]", interaction.data or {})
     custom_id = str(data.get("custom_id", ""))
     handlers = handlers_of(interaction)
@@ -405,8 +411,66 @@ async def route_modal_submit(interaction: discord.Interaction[Any]) -> None:
         match = ANSWER_MODAL.fullmatch(custom_id)
         if match is not None:
             await handlers.on_answer(interaction, match["token"], modal_value(data, ANSWER_INPUT))
-            return
+            return True
         opened_at = settings_form_opened(custom_id)
         await handlers.on_settings_form(interaction, settings_changes(data), opened_at)
     except Exception as exc:
         await handlers.on_error(interaction, exc)
+    return True
+
+
+def _on_message(interaction: discord.Interaction[Any], custom_id: str) -> bool:
+    """Whether the interaction's message has a component with this custom id."""
+    message = interaction.message
+    if message is None:
+        return False
+    pending: list[Any] = list(message.components)
+    while pending:
+        component = pending.pop()
+        if getattr(component, "custom_id", None) == custom_id:
+            return True
+        pending.extend(getattr(component, "children", None) or ())
+    return False
+
+
+def _routed_by_discord_py(interaction: discord.Interaction[Any], custom_id: str) -> bool:
+    """Whether discord.py hands this component or form to one of our items: a dynamic
+    item's template matches its custom id (and, as discord.py requires, the message
+    carries a component with that id), or a view or modal it keeps has that id."""
+    kind = interaction.type
+    store: Any = getattr(getattr(interaction.client, "_connection", None), "_view_store", None)
+    if kind is discord.InteractionType.component:
+        if _on_message(interaction, custom_id) and any(
+            item.__discord_ui_compiled_template__.fullmatch(custom_id) for item in DYNAMIC_ITEMS
+        ):
+            return True
+        data = cast("dict[str, Any]", interaction.data or {})
+        key = (data.get("component_type"), custom_id)
+        views: dict[Any, dict[Any, Any]] = getattr(store, "_views", {})
+        message_id = interaction.message.id if interaction.message is not None else None
+        return key in views.get(message_id, {}) or key in views.get(None, {})
+    if kind is discord.InteractionType.modal_submit:
+        return custom_id in getattr(store, "_modals", {})
+    return True  # commands and autocomplete: the command tree answers every one
+
+
+async def answer_unrouted(interaction: discord.Interaction[Any]) -> None:
+    """The catch-all: a button, menu or form that none of ours handles (a message from an
+    older version, a form from before a restart) is told it has expired, so Discord never
+    shows "This interaction failed"."""
+    data = cast("dict[str, Any]", interaction.data or {})
+    custom_id = str(data.get("custom_id", ""))
+    if _routed_by_discord_py(interaction, custom_id):
+        return
+    form = interaction.type is discord.InteractionType.modal_submit
+    log.info(
+        "Discord %s %r matches nothing of this version; answered as expired",
+        "form" if form else "component",
+        custom_id[:100],
+    )
+    try:
+        await interaction.response.send_message(
+            FORM_UNROUTED if form else BUTTON_EXPIRED, ephemeral=True
+        )
+    except discord.HTTPException as exc:
+        log.info("could not answer an expired Discord interaction (HTTP %s)", exc.status)

@@ -26,6 +26,53 @@ UNKNOWN_COMMAND: Final = "I don't know that command any more. Try /help."
 #: Said when a deferred answer was filled by nothing else.
 DONE: Final = "Done."
 _ANSWER: Final = "studybot.answer"
+CANNOT_POST_HERE: Final = (
+    "I can't post in this channel: I'm missing the {missing} permission here, so the "
+    "answers and results would be lost. Ask a server admin to allow it for me in this "
+    "channel (or use another channel), then try again."
+)
+_THREADS: Final = (
+    discord.ChannelType.public_thread,
+    discord.ChannelType.private_thread,
+    discord.ChannelType.news_thread,
+)
+
+
+def missing_post_permissions(interaction: discord.Interaction[Any]) -> list[str]:
+    """What the bot lacks to post a group's messages (cards, images) where this
+    interaction happened, from the permissions that come with it; [] in DMs."""
+    if interaction.guild_id is None:
+        return []
+    permissions = interaction.app_permissions
+    channel_type = getattr(interaction.channel, "type", None)
+    send = (
+        ("send_messages_in_threads", "Send Messages in Threads")
+        if channel_type in _THREADS
+        else ("send_messages", "Send Messages")
+    )
+    needed = (
+        ("view_channel", "View Channel"),
+        send,
+        ("embed_links", "Embed Links"),
+        ("attach_files", "Attach Files"),
+    )
+    return [label for name, label in needed if not getattr(permissions, name)]
+
+
+async def refuse_if_cannot_post(interaction: discord.Interaction[Any]) -> bool:
+    """Before a quiz or challenge starts: when the bot may not post in this channel, say so
+    privately to the member (True); else False."""
+    missing = missing_post_permissions(interaction)
+    if not missing:
+        return False
+    log.info(
+        "cannot post in Discord channel %s (guild %s): missing %s",
+        interaction.channel_id,
+        interaction.guild_id,
+        ", ".join(missing),
+    )
+    await Answer.of(interaction).say(CANNOT_POST_HERE.format(missing=", ".join(missing)))
+    return True
 
 
 def in_bot_dm(interaction: discord.Interaction[Any]) -> bool:
@@ -133,8 +180,10 @@ class Answer:
 async def report_error(interaction: discord.Interaction[Any], error: Exception) -> None:
     """The one error handler: log with ids (never the token), answer briefly, go on."""
     answer = Answer.of(interaction)
-    if isinstance(error, app_commands.CommandNotFound):
-        log.info("unknown command %r (commands out of sync?)", error.name)
+    if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+        # A command as an older version published it: Discord's list is not synced yet.
+        name = getattr(error, "name", None) or getattr(error, "command", None)
+        log.info("unknown command or options %r (commands out of sync?)", str(name))
         with contextlib.suppress(discord.HTTPException):
             await answer.say(UNKNOWN_COMMAND)
         return

@@ -30,6 +30,7 @@ from bot.core.messages import Reply
 from bot.core.metrics import NULL_METRICS, Metrics, PlatformError
 from bot.core.model import Learner
 from bot.core.ports import (
+    AnnounceRefused,
     CannotStart,
     Delivery,
     DeliveryRefused,
@@ -41,7 +42,12 @@ from bot.core.rendering import Renderer
 from bot.core.study import StudyService
 from bot.platforms.discord.challenges import ChallengeCommands
 from bot.platforms.discord.commands import StudyCommands, StudyTree, register_commands
-from bot.platforms.discord.components import DYNAMIC_ITEMS, Handlers, route_modal_submit
+from bot.platforms.discord.components import (
+    DYNAMIC_ITEMS,
+    Handlers,
+    answer_unrouted,
+    route_modal_submit,
+)
 from bot.platforms.discord.interactions import Places
 from bot.platforms.discord.messages import to_messages
 from bot.platforms.discord.rendering import OutcomeRenderer
@@ -133,8 +139,10 @@ class StudyClient(discord.Client):
         self.add_dynamic_items(*DYNAMIC_ITEMS)
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        """Route a submitted answer form, also one opened before a restart."""
-        await route_modal_submit(interaction)
+        """Route a submitted answer form, also one opened before a restart; answer any
+        button or form nothing else handles (:func:`answer_unrouted`)."""
+        if not await route_modal_submit(interaction):
+            await answer_unrouted(interaction)
 
 
 class ShardedStudyClient(discord.AutoShardedClient):
@@ -153,8 +161,10 @@ class ShardedStudyClient(discord.AutoShardedClient):
         self.add_dynamic_items(*DYNAMIC_ITEMS)
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        """Route a submitted answer form, also one opened before a restart."""
-        await route_modal_submit(interaction)
+        """Route a submitted answer form, also one opened before a restart; answer any
+        button or form nothing else handles (:func:`answer_unrouted`)."""
+        if not await route_modal_submit(interaction):
+            await answer_unrouted(interaction)
 
 
 def make_client(
@@ -293,10 +303,18 @@ class DiscordPlatform:
     # ------------------------------------------------------------------ the core's channel
 
     async def announce(self, chat_id: str, reply: Reply) -> None:
-        """Post a reply (a quiz answer, a challenge's reference) to a server channel."""
+        """Post a reply (a quiz answer, a challenge's reference) to a server channel.
+
+        Raises:
+            AnnounceRefused: Discord refuses (403: the bot may not post there, e.g.
+                50013 Missing Permissions; 404: the channel is gone).
+        """
         channel = self.client.get_partial_messageable(int(chat_id))
-        for message in await to_messages(reply, self.renderer):
-            await channel.send(**message.send_kwargs())
+        try:
+            for message in await to_messages(reply, self.renderer):
+                await channel.send(**message.send_kwargs())
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise AnnounceRefused(f"Discord HTTP {exc.status} (code {exc.code})") from None
 
     async def push(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
         """Send a reply to a learner's DMs; one request when their DM channel is known.

@@ -10,6 +10,7 @@ Deep links that join a run are ``/start ch_<run token>`` (:func:`join_start`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -104,8 +105,7 @@ def parse_challenge(args: Sequence[str]) -> ChallengeCommand:
             return _usage("Which challenge? For example /challenge start refl-bahdanau 15")
         minutes: int | None = None
         if len(rest) > 1:
-            # "²".isdigit() is true and int("²") fails: only ASCII digits are minutes.
-            if not (rest[1].isascii() and rest[1].isdigit()) or len(rest[1]) > 4:
+            if not re.fullmatch(r"[0-9]{1,3}", rest[1]):  # not "²", not a huge number
                 return _usage(
                     f"Minutes are a whole number, for example /challenge start {rest[0]} 15"
                 )

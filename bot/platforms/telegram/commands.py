@@ -37,6 +37,7 @@ from bot.platforms.telegram.challenges import (
 from bot.platforms.telegram.formatting import to_html
 from bot.platforms.telegram.sending import Sender
 from bot.platforms.telegram.updates import command_name, is_private, who_of
+from bot.text.excerpt import excerpt
 
 __all__ = [
     "HELP_GROUP",
@@ -143,7 +144,7 @@ class Commands:
         """Send an outcome: its notice as a short reply, then its replies (the ones for the
         person alone to their private chat)."""
         if outcome.notice:
-            await self.sender.send_text(chat_id, to_html(outcome.notice))
+            await self.sender.send_markdown(chat_id, outcome.notice)
         target = user.id if outcome.to == "private" else chat_id
         await self.sender.send_replies(target, outcome.replies)
 
@@ -155,7 +156,7 @@ class Commands:
         return who
 
     async def _say(self, chat_id: int, markdown: str) -> None:
-        await self.sender.send_text(chat_id, to_html(markdown))
+        await self.sender.send_markdown(chat_id, markdown)
 
     # ------------------------------------------------------------------ /start, /help
 
@@ -333,7 +334,7 @@ class Commands:
                 return
         elif user is not None:
             await self._commanded(user, chat)
-        command = head.split("@", 1)[0]
+        command = excerpt(head.split("@", 1)[0])
         await self._say(chat.id, f"I don't know {command}. Send /help for the commands.")
 
     # ------------------------------------------------------------------ private messages

@@ -14,19 +14,41 @@ import logging
 from typing import Final
 
 from telegram import CallbackQuery, Chat, Update, User
-from telegram.error import RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.study import StudyService
-from bot.platforms.telegram.formatting import to_html
 from bot.platforms.telegram.sending import Sender, not_modified, unreachable
 from bot.platforms.telegram.updates import is_private, who_of
 
-__all__ = ["SORRY", "ErrorHandler"]
+__all__ = ["CANNOT_POST_HERE", "SORRY", "ErrorHandler", "cannot_post"]
 
 log = logging.getLogger(__name__)
 
 SORRY: Final = "Sorry, something went wrong there. Your progress is safe; please try again."
+CANNOT_POST_HERE: Final = (
+    "I can't post in that group: I'm not allowed to send messages there. "
+    "Ask an admin to let me send messages (and photos), then try again."
+)
+#: How Telegram says the bot may not write in a group (descriptions compared in lower case).
+_NO_RIGHTS: Final = (
+    "not enough rights",
+    "chat_write_forbidden",
+    "have no rights to send",
+    "chat not found",
+    "chat_restricted",
+)
+
+
+def cannot_post(exc: BaseException) -> bool:
+    """Telegram refuses to let the bot post in a group: removed from it (403 "bot was
+    kicked from the group chat"), or not allowed to send there (400 "not enough rights
+    to send text messages", CHAT_WRITE_FORBIDDEN). A refusal about a user (blocked,
+    never started) is not one."""
+    text = str(exc).lower()
+    if isinstance(exc, Forbidden):
+        return "user" not in text
+    return isinstance(exc, BadRequest) and any(words in text for words in _NO_RIGHTS)
 
 
 class ErrorHandler:
@@ -53,6 +75,9 @@ class ErrorHandler:
             chat, user, query = update.effective_chat, update.effective_user, update.callback_query
         chat_id = chat.id if chat is not None else None
         user_id = user.id if user is not None else None
+        if chat is not None and not is_private(chat) and cannot_post(error):
+            await self._cannot_post(chat.id, user, query, error)
+            return
         if isinstance(error, TelegramError) and unreachable(error):
             log.info("telegram refused a message (chat %s, user %s): %s", chat_id, user_id, error)
             if user is not None and is_private(chat):
@@ -79,6 +104,27 @@ class ErrorHandler:
             if query is not None:
                 await self.sender.answer(query, SORRY, alert=True)
             elif chat_id is not None:
-                await self.sender.send_text(chat_id, to_html(SORRY))
+                await self.sender.send_markdown(chat_id, SORRY)
         except Exception:
             log.warning("could not tell chat %s about the error", chat_id, exc_info=True)
+
+    async def _cannot_post(
+        self, chat_id: int, user: User | None, query: CallbackQuery | None, error: Exception
+    ) -> None:
+        """The bot may not write in this group: the person who asked is told privately
+        (a toast for a tap; a private message, when they have started the bot)."""
+        log.info("telegram refused a post to group %s: %s", chat_id, error)
+        if query is not None:
+            await self.sender.answer(query, CANNOT_POST_HERE, alert=True)
+            return
+        if user is None:
+            return
+        try:
+            await self.sender.send_markdown(user.id, CANNOT_POST_HERE)
+        except TelegramError as exc:
+            log.info(
+                "could not tell telegram user %s that I cannot post in %s: %s",
+                user.id,
+                chat_id,
+                exc,
+            )

@@ -49,6 +49,7 @@ from bot.core.model import Learner
 from bot.core.onboarding import Onboarding
 from bot.core.pacing import ChatBusy, Pacing
 from bot.core.ports import (
+    AnnounceRefused,
     CannotStart,
     Delivery,
     DeliveryRefused,
@@ -60,7 +61,7 @@ from bot.core.rendering import Renderer
 from bot.core.study import StudyService
 from bot.platforms.telegram.callbacks import Callbacks
 from bot.platforms.telegram.commands import MENU_GROUP, MENU_PRIVATE, PRIVATE_COMMANDS, Commands
-from bot.platforms.telegram.errors import ErrorHandler
+from bot.platforms.telegram.errors import ErrorHandler, cannot_post
 from bot.platforms.telegram.sending import (
     PacedRateLimiter,
     Progress,
@@ -319,7 +320,14 @@ class TelegramPlatform:
         """Post a core message to a group: a quiz answer and tally, a challenge's start,
         its reference (with the card image), its summary heat map, a shared answer.
         """
-        await self.sender.send_reply(int(chat_id), reply, images=reply.kind == "challenge_result")
+        try:
+            await self.sender.send_reply(
+                int(chat_id), reply, images=reply.kind == "challenge_result"
+            )
+        except TelegramError as exc:
+            if not cannot_post(exc):
+                raise
+            raise AnnounceRefused(f"Telegram: {exc}") from None
 
     async def push(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
         """Send a core reply to a learner's private chat, without the first ``skip``

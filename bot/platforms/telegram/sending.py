@@ -51,7 +51,7 @@ from bot.platforms.telegram.formatting import (
     to_html,
 )
 from bot.text.markdown import needs_image, table_to_monospace
-from bot.text.split import utf16_len
+from bot.text.split import split_message, utf16_len
 
 __all__ = [
     "BACKOFF_CAP",
@@ -106,6 +106,16 @@ def error_kind(exc: TelegramError) -> PlatformError | None:
     if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
         return "network"  # no answer, a timeout, a 5xx
     return None if not_modified(exc) else "refused"
+
+
+def _toast(text: str | None) -> str | None:
+    """A callback answer's text within Telegram's 200 characters (UTF-16 units)."""
+    if not text:
+        return None
+    text = text[:200]
+    while utf16_len(text) > 200:
+        text = text[:-1]
+    return text
 
 
 #: Bot API methods that post a new message: each takes a place in its chat's schedule.
@@ -305,6 +315,12 @@ class Sender:
                 link_preview_options=NO_PREVIEW,
             )
         )
+
+    async def send_markdown(self, chat_id: int, markdown: str) -> None:
+        """Send core markdown (a notice, a short answer) as HTML, split under Telegram's
+        limit, so a long text is never refused as "message is too long"."""
+        for chunk in split_message(markdown, TELEGRAM_MESSAGE, length=utf16_len):
+            await self.send_text(chat_id, to_html(chunk))
 
     async def send_photo(
         self,
@@ -619,8 +635,6 @@ class Sender:
     ) -> None:
         """Answer a callback query (Telegram shows a spinner until we do)."""
         try:
-            await self.call(
-                lambda: query.answer(text=text[:200] if text else None, show_alert=alert, url=url)
-            )
+            await self.call(lambda: query.answer(text=_toast(text), show_alert=alert, url=url))
         except BadRequest as exc:  # too old or already answered: nothing to show any more
             log.info("could not answer a telegram callback: %s", exc)

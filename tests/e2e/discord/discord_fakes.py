@@ -6,6 +6,19 @@ gateway payloads (``ConnectionState.parse_interaction_create``), shaped as
 Discord sends them. Every request is recorded; messages are kept with their
 components and uploaded files, so a test can press a button of a message
 the bot sent, as a user would.
+
+Discord's limits are enforced as Discord does, with a 400 (code 50035, "Invalid
+Form Body"): 2000 characters of content; at most 10 embeds, each within its own
+limits and 6000 characters in all; 5 rows of 5 buttons (or one select of at most
+25 options), custom ids of 1-100 characters, labels of 80; a modal's title of 45
+characters and at most 5 text inputs. An interaction is answered once (a second
+response is 400, code 40060), and :meth:`FakeDiscord.unanswered` lists those that
+were never answered.
+
+:meth:`FakeDiscord.install_sessions` fakes one layer lower (aiohttp's
+``ClientSession.request``), so discord.py's own request code runs, debug lines
+included; :meth:`FakeDiscord.dispatch` can feed the payload through a gateway
+websocket's message handler (``via_gateway``), as the gateway would.
 """
 
 from __future__ import annotations
@@ -24,7 +37,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord
+import discord.gateway
 import discord.http
 import discord.webhook.async_
 import pytest
@@ -163,11 +178,15 @@ class FakeDiscord:
         self.arrived: dict[int, asyncio.Event] = {}
         #: user id -> the member's permissions in a server (default: View Channel only).
         self.permissions: dict[int, int] = {}
+        #: channel id -> the bot's own permissions there (``app_permissions``; default: all).
+        self.app_permissions: dict[int, int] = {}
         #: What the next logins meet instead of an answer, first first: an
         #: ``HTTPException`` (401 is a rejected token) or a network error.
         self.login_failures: list[BaseException] = []
         self._ids = itertools.count(1_000_000_000_000_000_000)
         self._interactions: dict[str, dict[str, Any]] = {}
+        #: What the bot sent that Discord refused for breaking a limit (each a sentence).
+        self.violations: list[str] = []
 
     # ------------------------------------------------------------------ install
 
@@ -202,6 +221,41 @@ class FakeDiscord:
 
         monkeypatch.setattr(discord.http.HTTPClient, "request", http_request)
         monkeypatch.setattr(discord.webhook.async_.AsyncWebhookAdapter, "request", webhook_request)
+
+    def install_sessions(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Fake aiohttp's ``ClientSession.request`` instead: discord.py's own request code
+        (its debug lines with the URLs included) runs, and only the round trip is fake."""
+        fake = self
+
+        def request(_session: Any, method: str, url: Any, **kwargs: Any) -> _Exchange:
+            return _Exchange(fake, method, str(url), kwargs)
+
+        monkeypatch.setattr(aiohttp.ClientSession, "request", request)
+
+    async def exchange(self, method: str, url: str, kwargs: dict[str, Any]) -> tuple[int, Any]:
+        """One HTTP round trip at aiohttp's level: (status, JSON body or None)."""
+        path = _path(url)
+        data = kwargs.get("data")
+        body: Any = None
+        form: list[dict[str, Any]] | None = None
+        if isinstance(data, str):
+            body = json.loads(data)
+        elif isinstance(data, aiohttp.FormData):
+            form = []
+            for options, _headers, value in data._fields:
+                part = {"name": options["name"], "value": value}
+                if "filename" in options:
+                    part["filename"] = options["filename"]
+                form.append(part)
+        webhook = path.startswith(("/interactions/", "/webhooks/"))
+        try:
+            if webhook:
+                result = await self._webhook(method, path, body, form, kwargs.get("params"))
+            else:
+                result = await self._http(method, path, body, form, kwargs.get("params"))
+        except discord.HTTPException as exc:
+            return exc.status, {"code": exc.code, "message": exc.text}
+        return (204, None) if result is None else (200, result)
 
     def _next(self) -> int:
         return next(self._ids)
@@ -244,9 +298,17 @@ class FakeDiscord:
             )
         return attachments
 
+    def _check(self, body: dict[str, Any], *, creating: bool = True) -> None:
+        """Refuse what Discord refuses (400, 50035 Invalid Form Body)."""
+        problems = message_problems(body, creating=creating)
+        if problems:
+            self.violations.extend(problems)
+            raise self.error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+
     def _message(
         self, channel_id: int, body: dict[str, Any], files: list[tuple[str, bytes]]
     ) -> Sent:
+        self._check({**body, "_files": len(files)})
         attachments = self._attachments(channel_id, files)
         flags = int(body.get("flags") or 0)
         payload = {
@@ -273,6 +335,7 @@ class FakeDiscord:
         return sent
 
     def _edit(self, sent: Sent, body: dict[str, Any], files: list[tuple[str, bytes]]) -> Sent:
+        self._check(body, creating=False)
         for key, empty in (("content", ""), ("embeds", []), ("components", [])):
             if key in body:
                 sent.payload[key] = body[key] if body[key] is not None else empty
@@ -285,7 +348,9 @@ class FakeDiscord:
         sent.payload["edited_timestamp"] = TIMESTAMP
         return sent
 
-    def error(self, status: int, code: int) -> discord.HTTPException:
+    def error(
+        self, status: int, code: int, text: str = "Cannot send messages to this user"
+    ) -> discord.HTTPException:
         class Response:
             reason = "Forbidden" if status == 403 else "Error"
 
@@ -293,7 +358,7 @@ class FakeDiscord:
         response.status = status  # type: ignore[attr-defined]
         if status == 429:
             response.headers = {"Retry-After": "7.5"}  # type: ignore[attr-defined]
-        message = {"code": code, "message": "Cannot send messages to this user"}
+        message = {"code": code, "message": text}
         if status == 403:
             return discord.Forbidden(response, message)
         if status == 404:
@@ -376,9 +441,18 @@ class FakeDiscord:
         parts = path.strip("/").split("/")
         if parts[0] == "interactions" and parts[-1] == "callback":
             info = self._interactions[parts[2]]
+            if info.get("answered"):
+                self.violations.append(f"interaction {parts[1]} answered twice")
+                raise self.error(400, 40060, "Interaction has already been acknowledged.")
             self.callbacks.append(body)
             kind = int(body["type"])
             data = body.get("data") or {}
+            if kind == 9:
+                problems = modal_problems(data)
+                if problems:
+                    self.violations.extend(problems)
+                    raise self.error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+            info["answered"] = True
             if kind == 4:  # a message as the response
                 sent = self._message(info["channel_id"], data, call.files)
                 info["original"] = sent.id
@@ -451,7 +525,9 @@ class FakeDiscord:
             "version": 1,
             "attachment_size_limit": 10 * 1024 * 1024,
             "locale": "en-GB",
-            "app_permissions": "0",
+            "app_permissions": str(
+                self.app_permissions.get(int(place.channel["id"]), discord.Permissions.all().value)
+            ),
             "entitlements": [],
             "data": data,
             "channel": place.channel,
@@ -479,6 +555,8 @@ class FakeDiscord:
         if message is not None:
             payload["message"] = message.payload
         info: dict[str, Any] = {"type": kind, "channel_id": int(place.channel["id"])}
+        if "custom_id" in data or "name" in data:
+            info["what"] = data.get("custom_id", data.get("name"))
         if message is not None:  # a component's "original" is the message it is on
             info["original"] = message.id
         self._interactions[token] = info
@@ -597,10 +675,26 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ driving
 
-    async def dispatch(self, client: discord.Client, payload: dict[str, Any]) -> None:
-        """Feed an interaction to the client and wait until it has finished with it."""
+    async def dispatch(
+        self, client: discord.Client, payload: dict[str, Any], *, via_gateway: bool = False
+    ) -> None:
+        """Feed an interaction to the client and wait until it has finished with it.
+
+        ``via_gateway``: as a gateway message, through the websocket's message handler
+        (which logs each event at DEBUG), rather than straight to the parser.
+        """
         before = set(asyncio.all_tasks())
-        client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+        if via_gateway:
+            loop = asyncio.get_running_loop()
+            ws = discord.gateway.DiscordWebSocket(None, loop=loop)  # type: ignore[arg-type]
+            ws._connection = client._connection
+            ws._discord_parsers = client._connection.parsers
+            ws._dispatch = client.dispatch
+            ws.shard_id = None
+            event = {"op": 0, "t": "INTERACTION_CREATE", "s": 1, "d": payload}
+            await ws.received_message(json.dumps(event))
+        else:
+            client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
         for _ in range(100):
             pending = [
                 t
@@ -614,6 +708,16 @@ class FakeDiscord:
             await asyncio.wait(pending, timeout=10)
         raise AssertionError("the client is still busy with the interaction")
 
+    def unanswered(self) -> list[dict[str, Any]]:
+        """The interactions (their type and channel) that got no response at all, which
+        Discord shows as "This interaction failed" (autocomplete aside)."""
+        return [
+            info
+            for info in self._interactions.values()
+            if info["type"] != 4
+            and (not info.get("answered") or ("thinking" in info and "original" not in info))
+        ]
+
     def mark(self) -> int:
         """A bookmark for :meth:`created_since`."""
         return len(self.created)
@@ -621,6 +725,111 @@ class FakeDiscord:
     def created_since(self, mark: int) -> list[Sent]:
         """Messages the bot created after the bookmark, in order."""
         return self.created[mark:]
+
+
+#: Discord's limits on a message (characters).
+CONTENT_MAX = 2000
+EMBEDS_MAX = 10
+EMBED_TOTAL = 6000
+EMBED_LIMITS = {"title": 256, "description": 4096}
+FIELD_NAME = 256
+FIELD_VALUE = 1024
+FIELDS_MAX = 25
+FOOTER = 2048
+AUTHOR = 256
+CUSTOM_ID = 100
+LABEL = 80
+ROWS_MAX = 5
+BUTTONS_PER_ROW = 5
+SELECT_OPTIONS = 25
+FILES_MAX = 10
+MODAL_TITLE = 45
+MODAL_INPUTS = 5
+
+
+def _components_problems(rows: list[dict[str, Any]]) -> list[str]:
+    problems: list[str] = []
+    if len(rows) > ROWS_MAX:
+        problems.append(f"{len(rows)} component rows (at most {ROWS_MAX})")
+    for row in rows:
+        inner = row.get("components") or []
+        if len(inner) > BUTTONS_PER_ROW:
+            problems.append(f"{len(inner)} components in a row (at most {BUTTONS_PER_ROW})")
+        for component in inner:
+            custom_id = component.get("custom_id")
+            if custom_id is not None and not 1 <= len(custom_id) <= CUSTOM_ID:
+                problems.append(f"a custom_id of {len(custom_id)} characters")
+            if len(str(component.get("label") or "")) > LABEL:
+                problems.append(f"a label of {len(component['label'])} characters")
+            if len(component.get("options") or []) > SELECT_OPTIONS:
+                problems.append(f"a select with {len(component['options'])} options")
+    return problems
+
+
+def _embed_problems(embeds: list[dict[str, Any]]) -> list[str]:
+    problems: list[str] = []
+    if len(embeds) > EMBEDS_MAX:
+        problems.append(f"{len(embeds)} embeds (at most {EMBEDS_MAX})")
+    total = 0
+    for embed in embeds:
+        for key, limit in EMBED_LIMITS.items():
+            size = len(str(embed.get(key) or ""))
+            total += size
+            if size > limit:
+                problems.append(f"an embed {key} of {size} characters (at most {limit})")
+        fields = embed.get("fields") or []
+        if len(fields) > FIELDS_MAX:
+            problems.append(f"{len(fields)} embed fields")
+        for f in fields:
+            name, value = str(f.get("name") or ""), str(f.get("value") or "")
+            total += len(name) + len(value)
+            if not name or len(name) > FIELD_NAME or not value or len(value) > FIELD_VALUE:
+                problems.append(f"an embed field of {len(name)}/{len(value)} characters")
+        footer = str((embed.get("footer") or {}).get("text") or "")
+        author = str((embed.get("author") or {}).get("name") or "")
+        total += len(footer) + len(author)
+        if len(footer) > FOOTER or len(author) > AUTHOR:
+            problems.append("an embed footer or author too long")
+    if total > EMBED_TOTAL:
+        problems.append(f"embeds of {total} characters in all (at most {EMBED_TOTAL})")
+    return problems
+
+
+def message_problems(body: dict[str, Any], *, creating: bool = True) -> list[str]:
+    """What Discord would refuse in a message body (empty: nothing)."""
+    problems: list[str] = []
+    content = body.get("content")
+    if content is not None and len(str(content)) > CONTENT_MAX:
+        problems.append(f"content of {len(str(content))} characters (at most {CONTENT_MAX})")
+    problems += _embed_problems(list(body.get("embeds") or []))
+    problems += _components_problems(list(body.get("components") or []))
+    if int(body.get("_files") or 0) > FILES_MAX:
+        problems.append(f"{body['_files']} files (at most {FILES_MAX})")
+    if creating and not (
+        content or body.get("embeds") or body.get("_files") or body.get("components")
+    ):
+        problems.append("an empty message (50006 Cannot send an empty message)")
+    return problems
+
+
+def modal_problems(data: dict[str, Any]) -> list[str]:
+    """What Discord would refuse in a modal."""
+    problems: list[str] = []
+    title = str(data.get("title") or "")
+    if not 1 <= len(title) <= MODAL_TITLE:
+        problems.append(f"a modal title of {len(title)} characters")
+    custom_id = str(data.get("custom_id") or "")
+    if not 1 <= len(custom_id) <= CUSTOM_ID:
+        problems.append(f"a modal custom_id of {len(custom_id)} characters")
+    inputs = _inputs(data)
+    if len(inputs) > MODAL_INPUTS:
+        problems.append(f"{len(inputs)} text inputs in a modal")
+    for component in inputs:
+        if len(str(component.get("label") or "")) > MODAL_TITLE:
+            problems.append("a text input label over 45 characters")
+        if len(str(component.get("custom_id") or "")) > CUSTOM_ID:
+            problems.append("a text input custom_id over 100 characters")
+    return problems
 
 
 def _inputs(modal: dict[str, Any]) -> list[dict[str, Any]]:
@@ -631,6 +840,36 @@ def _inputs(modal: dict[str, Any]) -> list[dict[str, Any]]:
             inner = [{**row["component"], "label": row.get("label", "")}]
         found.extend(c for c in inner if c.get("type") == 4)
     return found
+
+
+class _Response:
+    """What discord.py reads of an aiohttp response."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        self.status = status
+        self.reason = "OK" if status < 400 else "Error"
+        self.headers: dict[str, str] = {"content-type": "application/json"} if body else {}
+        self._text = "" if body is None else json.dumps(body)
+
+    async def text(self, encoding: str = "utf-8") -> str:
+        return self._text
+
+    def release(self) -> None:
+        return None
+
+
+class _Exchange:
+    """``async with session.request(...) as response`` over :meth:`FakeDiscord.exchange`."""
+
+    def __init__(self, fake: FakeDiscord, method: str, url: str, kwargs: dict[str, Any]) -> None:
+        self.fake, self.method, self.url, self.kwargs = fake, method, url, kwargs
+
+    async def __aenter__(self) -> _Response:
+        status, body = await self.fake.exchange(self.method, self.url, self.kwargs)
+        return _Response(status, body)
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
 
 
 def _path(url: str) -> str:

@@ -129,12 +129,19 @@ async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
 
 @asynccontextmanager
 async def running(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *extra_decks: Path, shipped: bool = True
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *extra_decks: Path,
+    shipped: bool = True,
+    sessions: bool = False,
 ) -> AsyncIterator[Env]:
     """The bot over a fake Discord, with the shipped decks (none if ``shipped`` is false) and
-    any extra ones."""
+    any extra ones; ``sessions``: faked at aiohttp's level (discord.py's requests run)."""
     fake = FakeDiscord()
-    fake.install(monkeypatch)
+    if sessions:
+        fake.install_sessions(monkeypatch)
+    else:
+        fake.install(monkeypatch)
     base = default_settings(data_dir=tmp_path)
     settings = replace(
         base,

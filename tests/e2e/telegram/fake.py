@@ -15,10 +15,12 @@ replaced. It answers like Telegram does where it matters to the adapter:
   escaped, tags balanced ("can't parse entities" otherwise); limits are counted
   in UTF-16 units after parsing (4096 text, 1024 caption); callback data must be
   1-64 bytes; an edit that changes nothing is "message is not modified"; a
-  callback query can be answered once;
+  callback query can be answered once, with at most 200 characters of text;
 * failures can be injected for chosen calls: 429 with ``retry_after``, 403
   "bot was blocked by the user", 403 "bot can't initiate conversation", 401
-  "Unauthorized", 409 "Conflict", or a network error.
+  "Unauthorized", 409 "Conflict", or a network error; a group where the bot may not
+  post answers 400 "not enough rights to send text messages to the chat" ("no_rights")
+  or 403 "bot was kicked from the supergroup chat" ("kicked").
 
 Every call is recorded with its endpoint, parameters and uploaded files.
 """
@@ -189,6 +191,8 @@ class FakeBotAPI(BaseRequest):
         self.clock: Callable[[], int] = lambda: START
         #: (chat_id, user_id) -> "creator", "administrator", "member" or "left".
         self.members: dict[tuple[int, int], str] = {}
+        #: Requests refused for breaking a limit or Telegram's HTML (each its description).
+        self.violations: list[str] = []
 
     # ------------------------------------------------------------------ BaseRequest
 
@@ -247,6 +251,8 @@ class FakeBotAPI(BaseRequest):
         try:
             result = await self._handle(endpoint, params, files)
         except _ApiError as err:
+            if err.violation:
+                self.violations.append(f"{endpoint}: {err.description}")
             return err.code, _error(err.code, err.description)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
@@ -263,7 +269,7 @@ class FakeBotAPI(BaseRequest):
     ) -> Failure:
         """Make the next ``times`` matching calls fail: "429", "blocked", "never_started",
         "network", "bad_request", "unauthorized" (a rejected token), "conflict" (another
-        poller)."""
+        poller), "no_rights" or "kicked" (a group where the bot may not post)."""
         failure = Failure(endpoint, kind, chat_id, times, retry_after)
         self.failures.append(failure)
         return failure
@@ -323,6 +329,12 @@ class FakeBotAPI(BaseRequest):
             raise NetworkError("connection reset by fake peer")
         if failure.kind == "bad_request":
             return 400, _error(400, "Bad Request: can't parse entities: unexpected end tag")
+        if failure.kind == "no_rights":
+            return 400, _error(
+                400, "Bad Request: not enough rights to send text messages to the chat"
+            )
+        if failure.kind == "kicked":
+            return 403, _error(403, "Forbidden: bot was kicked from the supergroup chat")
         if failure.kind == "unauthorized":
             return 401, _error(401, "Unauthorized")
         if failure.kind == "conflict":
@@ -361,6 +373,8 @@ class FakeBotAPI(BaseRequest):
                     "Bad Request: query is too old and response timeout expired or "
                     "query ID is invalid",
                 )
+            if utf16(str(params.get("text") or "")) > 200:
+                raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG", violation=True)
             self.answered.add(query_id)
             return True
         if endpoint == "sendMessage":
@@ -460,7 +474,7 @@ class FakeBotAPI(BaseRequest):
             for button in row:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(data.encode()) <= 64:
-                    raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+                    raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID", violation=True)
         return dict(markup)
 
     def _set_text(
@@ -471,14 +485,16 @@ class FakeBotAPI(BaseRequest):
             try:
                 text, entities = parse_html(raw)
             except TelegramHTMLError as exc:
-                raise _ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
+                raise _ApiError(
+                    400, f"Bad Request: can't parse entities: {exc}", violation=True
+                ) from None
         else:
             text, entities = raw, []
         if key == "text" and not text.strip():
-            raise _ApiError(400, "Bad Request: message text is empty")
+            raise _ApiError(400, "Bad Request: message text is empty", violation=True)
         if utf16(text) > limit:
             what = "message caption is too long" if key == "caption" else "message is too long"
-            raise _ApiError(400, f"Bad Request: {what}")
+            raise _ApiError(400, f"Bad Request: {what}", violation=True)
         message[key] = text
         entity_key = "entities" if key == "text" else "caption_entities"
         if entities:
@@ -553,10 +569,12 @@ class FakeBotAPI(BaseRequest):
 
 
 class _ApiError(Exception):
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, *, violation: bool = False) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        #: The bot broke a limit or sent malformed HTML (never right, whatever the input).
+        self.violation = violation
 
 
 def _error(code: int, description: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import struct
 import zlib
@@ -12,8 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
+import httpx
 from telegram import Update
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.app import App, build_app, telegram_platform
 from bot.config import Secret, default_settings
@@ -140,6 +144,31 @@ class Harness:
         return rows[0][0] if rows else None
 
 
+def _decoded(value: str) -> Any:
+    """A form field as PTB encodes it: numbers and objects as JSON, text as it is."""
+    if value[:1] in "{[" or value.lstrip("-").isdigit() or value in ("true", "false"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def over_httpx(api: FakeBotAPI) -> BaseRequest:
+    """PTB's real ``HTTPXRequest`` whose transport hands each request to ``api``."""
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        endpoint = request.url.path.rsplit("/", 1)[-1]
+        params: dict[str, Any] = {
+            key: _decoded(value) for key, value in parse_qsl(request.content.decode())
+        }
+        status, body = await api.call(endpoint, params)
+        return httpx.Response(status, content=body)
+
+    transport = httpx.MockTransport(handle)
+    return HTTPXRequest(httpx_kwargs={"transport": transport})
+
+
 @asynccontextmanager
 async def telegram_bot(
     tmp_path: Path,
@@ -152,6 +181,7 @@ async def telegram_bot(
     fake_renderer: bool = False,
     restart_of: Harness | None = None,
     metrics: Metrics = NULL_METRICS,
+    http: bool = False,
 ) -> AsyncIterator[Harness]:
     """Build the app on ``tmp_path`` and start the Telegram platform over a fake Bot API.
 
@@ -160,6 +190,8 @@ async def telegram_bot(
     ``restart_of`` is a harness that has stopped: the new app and platform use the same
     SQLite file, the same Bot API (Telegram keeps its messages), clock and update ids.
     ``metrics`` counts what the services and the platform do.
+    ``http``: python-telegram-bot's own HTTP layer (httpx) runs, and only the transport
+    is fake, so its requests (and their log lines) are made as in production.
     """
     settings = default_settings(data_dir=tmp_path)
     settings = replace(
@@ -189,7 +221,7 @@ async def telegram_bot(
     api.clock = lambda: int(clock.now().timestamp())
     harness: Harness | None = None
     try:
-        platform = telegram_platform(app, request=api)
+        platform = telegram_platform(app, request=over_httpx(api) if http else api)
         harness = Harness(
             app,
             platform,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
-from bot.config import Secret, install_secret_filter
+from bot.config import Secret, install_secret_filter, redact
 from tests.unit.config.support import TOKEN, bare_root_logger
 
 
@@ -32,6 +32,39 @@ def test_install_secret_filter_on_existing_handlers() -> None:
         install_secret_filter([TOKEN, "shorter"])  # replaces, does not stack
         assert len(handler.filters) == 1
         logging.getLogger("bot.x").info("token=%s %s %d", TOKEN, "shorter", 3)
+        install_secret_filter([])  # the shapes of secrets are still masked
+        assert len(handler.filters) == 1
+        logging.getLogger("bot.x").info("%s", TOKEN)
+    assert stream.getvalue() == f"token=*** *** 3\n{TOKEN}\n"
+
+
+def test_secrets_known_by_their_shape_are_masked_in_every_log() -> None:
+    """discord.py's debug lines (REST, webhooks, gateway payloads) and Telegram's URLs
+    carry per-interaction tokens and bot tokens nobody configured as such."""
+    itoken = "aW50ZXJhY3Rpb246OTAwMDAwMDAwMDAwOmNhbGxiYWNr"
+    lines = [
+        f"POST https://discord.com/api/v10/interactions/1234/{itoken}/callback with None",
+        f"Webhook ID 900 with POST https://discord.com/api/v10/webhooks/900/{itoken} has",
+        f"PATCH https://discord.com/api/v10/webhooks/900/{itoken}/messages/@original",
+        f"For Shard ID None: WebSocket Event: {{'d': {{'token': '{itoken}', 'id': '1'}}}}",
+        f'{{"op": 0, "d": {{"token": "{itoken}"}}}}',
+        "HTTP Request: POST https://api.telegram.org/bot123456789:AAEhBOweik9ai2o4Ylo2h3aLYbUo0kkAbcd/getMe",
+        f"Authorization: Bot MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GaBcDe.{itoken}",
+        "X-Telegram-Bot-Api-Secret-Token: hook-secret-value",
+    ]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    with bare_root_logger() as root:
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
         install_secret_filter([])
-        assert handler.filters == []
-    assert stream.getvalue() == "token=*** *** 3\n"
+        for line in lines:
+            logging.getLogger("discord.http").debug("%s", line)
+    out = stream.getvalue()
+    for secret in (itoken, "AAEhBOweik9ai2o4Ylo2h3aLYbUo0kkAbcd", "GaBcDe", "hook-secret-value"):
+        assert secret not in out
+    assert "/interactions/1234/***/callback" in out
+    assert "/webhooks/900/***/messages/@original" in out
+    assert "bot123456789:***/getMe" in out
+    assert "12:30, 1.5 and a.b.c stay" in redact("12:30, 1.5 and a.b.c stay", [])
