@@ -235,7 +235,8 @@ class Studybot:
 
         multiprocessing's resource tracker is not counted: it ends by itself once the
         process that started it has ended (it reads until its pipe closes). Nor is a
-        process that has ended and waits to be reaped (a zombie has no command line).
+        process that has ended and waits to be reaped, or is ending (neither has a command
+        line any more).
         """
         return [
             cmdline
@@ -257,7 +258,9 @@ class Studybot:
                 continue
             if int(fields[3]) != self.proc.pid or stat.parent.name == str(self.proc.pid):
                 continue
-            if fields[0] in ("Z", "X"):  # it has ended; only its exit status is left
+            if fields[0] in ("Z", "X") or not cmdline:
+                # It has ended (only its exit status is left) or is ending: a process
+                # gives up its memory, its command line with it, as it exits.
                 continue
             found.append(cmdline.decode(errors="replace"))
         return found
