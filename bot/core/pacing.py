@@ -13,6 +13,11 @@ callers came, then the next overall instant once its chat is free. Messages to
 one chat therefore go out in the order they were asked for, and a chat that is
 held (:meth:`Pacing.hold`) never blocks the overall schedule while it waits.
 
+An interactive reply (the answer to a tap or a command, to the person who just
+acted) keeps its chat's pace but takes no place in the overall schedule
+(``overall=False``): the overall budget is for messages to many different
+chats (pushes, announcements), so a crowd's taps never queue behind each other.
+
 Time is injected (``monotonic``, ``sleep``; the running loop's clock and
 :func:`asyncio.sleep` by default), so tests run on virtual time.
 
@@ -154,6 +159,7 @@ class Pacing:
         group: bool = False,
         message: bool = True,
         max_wait: float | None = None,
+        overall: bool = True,
     ) -> None:
         """Wait until a request for ``chat`` may go, and take its place.
 
@@ -164,6 +170,11 @@ class Pacing:
             message: it posts a new message (takes a place in the chat's schedule);
                 otherwise (an edit) it only waits while the chat is held.
             max_wait: give up at once if the chat is not free within this many seconds.
+            overall: it takes a place in the overall schedule too (a message to one of
+                many chats: a push, an announcement). An interactive reply to the
+                person who just acted passes False: it keeps its chat's pace and
+                holds, and waits for a hold of every chat, but takes none of the
+                overall budget and never waits behind other chats' messages.
 
         Raises:
             ChatBusy: the chat is not free within ``max_wait``.
@@ -182,6 +193,10 @@ class Pacing:
                 if schedule.held_until <= self.monotonic():
                     break
         now = self.monotonic()
+        if not overall:
+            if self.overall.held_until > now:  # a 429 that named no chat holds every request
+                await self.sleep(self.overall.held_until - now)
+            return
         at = self.overall.reserve(now)
         if at > now:
             await self.sleep(at - now)

@@ -154,3 +154,33 @@ def test_idle_chats_are_forgotten_when_there_are_many() -> None:
 def test_a_rate_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Rate(0)
+
+
+def test_interactive_replies_take_none_of_the_overall_budget() -> None:
+    """Fifty learners' replies (overall=False) go at once, each kept to its chat's pace;
+    a push to a fifty-first chat meanwhile takes the first overall place, as if they
+    had not been sent."""
+
+    async def main() -> tuple[list[float], list[float], list[float]]:
+        pacing = Pacing()
+        replies, again, push = await asyncio.gather(
+            send_times(pacing, list(range(50)), overall=False),
+            send_times(pacing, [0, 1], overall=False),
+            send_times(pacing, [99]),
+        )
+        return replies, again, push
+
+    replies, again, push = run_virtual(main())
+    assert replies == pytest.approx([0.0] * 50)
+    assert again == pytest.approx([1.0, 1.0]), "each chat keeps its own pace"
+    assert push == pytest.approx([0.0])
+
+
+def test_an_interactive_reply_still_waits_for_its_chats_hold_and_a_hold_of_all() -> None:
+    async def main() -> list[float]:
+        pacing = Pacing()
+        pacing.hold(1, 10.0)
+        pacing.hold(None, 3.0)  # a 429 that named no chat
+        return await send_times(pacing, [1, 2], overall=False)
+
+    assert run_virtual(main()) == pytest.approx([10.0, 3.0])
