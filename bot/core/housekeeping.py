@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import NamedTuple
 
 from bot.core.ports import Clock, Database, Tx
 
@@ -16,16 +15,8 @@ PROMPT_RETENTION = timedelta(days=30)
 OUTBOX_RETENTION = timedelta(days=7)
 
 
-class Pruned(NamedTuple):
-    """How many rows one :meth:`Housekeeping.prune` deleted, of each kind."""
-
-    prompts: int
-    messages: int
-    questions: int
-
-
 class Housekeeping:
-    """Deletes old button prompts, delivered outbox rows and expired open questions.
+    """Deletes old button prompts and delivered outbox rows.
 
     Args:
         db: runs units of work.
@@ -36,22 +27,16 @@ class Housekeeping:
         self.db = db
         self.clock = clock
 
-    async def prune(self) -> Pruned:
-        """Delete prompts older than 30 days, outbox rows delivered or given up more than
-        7 days ago, and open questions that have expired; returns how many of each."""
+    async def prune(self) -> tuple[int, int]:
+        """Delete prompts older than 30 days and outbox rows delivered or given up more
+        than 7 days ago; returns how many of each."""
         now = self.clock.now()
 
-        def work(tx: Tx) -> Pruned:
-            return Pruned(
-                prompts=tx.prompts.prune(now - PROMPT_RETENTION),
-                messages=tx.pushes.prune_outbox(now - OUTBOX_RETENTION),
-                questions=tx.questions.prune(now),
-            )
+        def work(tx: Tx) -> tuple[int, int]:
+            prompts = tx.prompts.prune(now - PROMPT_RETENTION)
+            return prompts, tx.pushes.prune_outbox(now - OUTBOX_RETENTION)
 
-        pruned = await self.db.run(work)
-        if any(pruned):
-            log.info(
-                "pruned %d old prompts, %d delivered outbox rows and %d expired questions",
-                *pruned,
-            )
-        return pruned
+        prompts, messages = await self.db.run(work)
+        if prompts or messages:
+            log.info("pruned %d old prompts and %d delivered outbox rows", prompts, messages)
+        return prompts, messages

@@ -7,6 +7,9 @@ never reads a payload, a reply kind or a wire code to choose what to do.
 A tap (a button press) is always answered: with ``notice`` as a short toast
 when there is one, silently otherwise. Then, in this order, the tapped message
 is edited into ``edit`` or closed with ``close``, and ``replies`` are sent.
+When ``in_place`` is set, an adapter that can may instead turn the tapped message
+into the first reply, with the ``close`` note on top of it (one edit instead of
+an edit and a new message); it is only an offer, and the result reads the same.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ class Outcome:
         replies: new messages, in order.
         to: who sees ``replies``.
         form: the person should now write an answer (see :class:`AnswerForm`).
+        in_place: the first reply may take the tapped message's place, with the
+            ``close`` note at its start (the next card after a rating): the tapped
+            message is finished, and the first reply is where the person goes on.
     """
 
     notice: str = ""
@@ -60,6 +66,7 @@ class Outcome:
     replies: tuple[Reply, ...] = ()
     to: Audience = "chat"
     form: AnswerForm | None = None
+    in_place: bool = False
 
 
 def send(*replies: Reply, to: Audience = "chat") -> Outcome:

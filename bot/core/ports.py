@@ -272,10 +272,6 @@ class QuestionRepo(Protocol):
         """Forget the open question (answered, or the learner moved on)."""
         ...
 
-    def prune(self, now: datetime) -> int:
-        """Delete the questions expired at ``now``; returns how many."""
-        ...
-
 
 class PushRepo(Protocol):
     """Set-based access for the daily push fan-out and the outbox."""

@@ -229,10 +229,14 @@ def rate(
                 f"That was today's session of {done} cards. Well done! "
                 "Send /review if you want to keep going.",
             )
-            return Outcome(close=_rating_note(rating, before, after, now), replies=(summary,))
+            return Outcome(
+                close=_rating_note(rating, before, after, now), replies=(summary,), in_place=True
+            )
     nxt = next_card(tx, learner, now, next_token, prompt.source)
     back_now = nxt.card is not None and nxt.card.card_id == prompt.card_id  # learn-ahead
-    return Outcome(close=_rating_note(rating, before, after, now, back_now), replies=(nxt,))
+    return Outcome(
+        close=_rating_note(rating, before, after, now, back_now), replies=(nxt,), in_place=True
+    )
 
 
 def _rating_note(
@@ -285,7 +289,7 @@ def bury(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -
         state = replace(state, due=now)
     tx.schedule.save(replace(state, buried_until=until))
     nxt = next_card(tx, learner, now, next_token, prompt.source)
-    return Outcome(close="Buried until tomorrow.", replies=(nxt,))
+    return Outcome(close="Buried until tomorrow.", replies=(nxt,), in_place=True)
 
 
 def suspend(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -> Outcome:
@@ -299,7 +303,9 @@ def suspend(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str
     tx.schedule.save(replace(state, suspended=True))
     nxt = next_card(tx, learner, now, next_token, prompt.source)
     return Outcome(
-        close="Suspended. Send /unsuspend to bring suspended cards back.", replies=(nxt,)
+        close="Suspended. Send /unsuspend to bring suspended cards back.",
+        replies=(nxt,),
+        in_place=True,
     )
 
 

@@ -27,7 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core.challenges.service import ChallengeService
 from bot.core.delivery import Channels
-from bot.core.housekeeping import Housekeeping, Pruned
+from bot.core.housekeeping import Housekeeping
 from bot.core.pushes import PushService
 from bot.core.quiz import QuizService
 
@@ -183,6 +183,6 @@ class Jobs:
             misfire_grace_time=None,
         )
 
-    async def prune(self) -> Pruned:
-        """Housekeeping: old prompts, delivered outbox rows, expired open questions."""
+    async def prune(self) -> tuple[int, int]:
+        """Housekeeping: old prompts and delivered outbox rows."""
         return await self.housekeeping.prune()

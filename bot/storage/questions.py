@@ -38,10 +38,3 @@ class SqlQuestions:
 
     def close(self, learner_id: int) -> None:
         self.conn.execute(delete(open_questions).where(open_questions.c.learner_id == learner_id))
-
-    def prune(self, now: datetime) -> int:
-        return int(
-            self.conn.execute(
-                delete(open_questions).where(open_questions.c.expires_at <= now)
-            ).rowcount
-        )

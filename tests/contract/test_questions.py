@@ -30,15 +30,3 @@ async def test_forgetting_a_learner_forgets_their_question(db: Database) -> None
     await db.run(lambda tx: tx.questions.ask(ann.id, "tz", True, T0 + HOUR))
     await db.run(lambda tx: tx.learners.delete(ann.id))
     assert await db.run(lambda tx: tx.questions.pending(ann.id, T0)) is None
-
-
-async def test_pruning_deletes_only_the_expired_questions(db: Database) -> None:
-    ann = await add_learner(db, "1")
-    ben = await add_learner(db, "2")
-    await db.run(lambda tx: tx.questions.ask(ann.id, "tz", True, T0 + HOUR))
-    await db.run(lambda tx: tx.questions.ask(ben.id, "tz", False, T0 + 2 * HOUR))
-    assert await db.run(lambda tx: tx.questions.prune(T0 + HOUR - timedelta(seconds=1))) == 0
-    assert await db.run(lambda tx: tx.questions.prune(T0 + HOUR)) == 1
-    assert await db.run(lambda tx: tx.questions.pending(ben.id, T0)) == ("tz", False)
-    await db.run(lambda tx: tx.questions.ask(ann.id, "push", False, T0 + 3 * HOUR))  # asked anew
-    assert await db.run(lambda tx: tx.questions.pending(ann.id, T0 + 2 * HOUR)) == ("push", False)

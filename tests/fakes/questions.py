@@ -28,10 +28,3 @@ class FakeQuestions:
 
     def close(self, learner_id: int) -> None:
         self.store.questions.pop(learner_id, None)
-
-    def prune(self, now: datetime) -> int:
-        utc(now)
-        expired = [lid for lid, (_, _, until) in self.store.questions.items() if until <= now]
-        for learner_id in expired:
-            del self.store.questions[learner_id]
-        return len(expired)

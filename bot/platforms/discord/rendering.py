@@ -5,7 +5,9 @@ returns, and Discord wants an answer within 3 seconds), calls the core once,
 and hands the outcome here. Discord has no toast: a notice is a message only
 the person sees, sent only when the outcome shows nothing else. A closed
 card's note ("Good: see it again in 10m.") starts the first reply, so one
-message carries it and the next card.
+message carries it and the next card; when the core offers (``in_place``, the
+next card after a rating) that message is the tapped one, edited: a review is
+two edits (reveal, rate) and two acknowledgements.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 def noted(reply: Reply, note: str) -> Reply:
     """The reply with a note at the start of its text."""
+    if not note.strip():
+        return reply
     return replace(reply, text=f"{note}\n\n{reply.text}" if reply.text else note)
 
 
@@ -73,6 +77,21 @@ class OutcomeRenderer:
         notice when nothing else is shown."""
         answer = Answer.of(interaction)
         replies = list(outcome.replies)
+        if (
+            outcome.in_place
+            and answer.tapped
+            and replies
+            and outcome.edit is None
+            and outcome.to == "chat"
+        ):
+            # The next card takes the tapped card's place, the rating's note on top: one edit.
+            await self._edit(interaction, noted(replies[0], outcome.close or ""))
+            hidden = hidden_for(interaction, outcome.to, chat_hidden=chat_hidden)
+            for reply in replies[1:]:
+                for message in await self._messages(interaction, reply):
+                    await answer.send(hidden=hidden, **message.send_kwargs())
+            await answer.finish()
+            return
         shown = False
         if outcome.edit is not None:
             if answer.tapped:

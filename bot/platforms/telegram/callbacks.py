@@ -2,8 +2,14 @@
 
 The payload goes to :meth:`bot.core.inputs.Inputs.press` as it came; the
 :class:`~bot.core.outcomes.Outcome` is rendered here. The query is answered
-once (with the notice as a toast, if any); then the tapped message is edited or
-closed; then the replies are sent. Replies meant for the person alone
+first, once (with the notice as a toast, if any), as soon as the core has
+answered; then the tapped message is edited or closed and the replies are sent,
+in a task of the chat's own (its "lane": one chat's taps are shown in order),
+so the update's slot is free again and no tap waits behind another chat's
+messages. An outcome that may replace the tapped message (``in_place``: the next
+card after a rating) becomes one edit of it, the rating's note on top.
+Every request made for a tap is an interactive reply (:func:`replying`): paced
+for its chat, outside the overall budget. Replies meant for the person alone
 (``private``) that come from a tap in a group go to their private chat, and the
 toast says so; when Telegram refuses because they never started the bot, they
 get a link that starts it.
@@ -11,8 +17,11 @@ get a link that starts it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Final
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from typing import Any, Final
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
@@ -20,10 +29,11 @@ from telegram.ext import ContextTypes
 
 from bot.core.inputs import Inputs
 from bot.core.learners import Who
+from bot.core.messages import Reply
 from bot.core.outcomes import Outcome
 from bot.core.study import StudyService
 from bot.platforms.telegram.challenges import JOIN_PREFIX
-from bot.platforms.telegram.sending import Sender, unreachable
+from bot.platforms.telegram.sending import Sender, replying, unreachable
 from bot.platforms.telegram.updates import is_private, who_of
 
 __all__ = [
@@ -60,38 +70,84 @@ class Callbacks:
         self.sender = sender
         self.inputs = inputs
         self.study = study
+        #: chat id -> the last task showing a tap's outcome there (its lane).
+        self._lanes: dict[int, asyncio.Task[None]] = {}
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A button was tapped: its outcome, shown."""
+        """A button was tapped: the core's outcome, the tap answered at once, the rest
+        shown in the chat's lane (see the module docstring)."""
         query = update.callback_query
         if query is None:
             return
-        who = who_of(query.from_user)
-        outcome = await self.inputs.press(who, query.data or "")
-        await self.show(query, who, outcome)
+        with replying():
+            who = who_of(query.from_user)
+            outcome = await self.inputs.press(who, query.data or "")
+            message = query.message if isinstance(query.message, Message) else None
+            if self._elsewhere(message, outcome):
+                await self.show(query, who, outcome)  # answered after the private reply
+                return
+            await self.sender.answer(query, outcome.notice, alert=outcome.alert)
+            if outcome.edit is None and outcome.close is None and not outcome.replies:
+                return
+            chat_id = message.chat.id if message is not None else query.from_user.id
+            application = context.application
+            self._in_lane(
+                chat_id,
+                self._show_rest(query, outcome),
+                lambda lane: application.create_task(lane, update=update),
+            )
+
+    def _in_lane(
+        self,
+        chat_id: int,
+        work: Coroutine[Any, Any, None],
+        create_task: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]],
+    ) -> None:
+        """Run ``work`` after the chat's earlier work, in a task ``create_task`` makes
+        (the application's: an exception goes to the error handler with the update)."""
+        before = self._lanes.get(chat_id)
+
+        async def lane() -> None:
+            if before is not None:
+                await asyncio.wait([before])
+            await work
+
+        task = create_task(lane())
+        self._lanes[chat_id] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            if self._lanes.get(chat_id) is finished:
+                del self._lanes[chat_id]
+            if not finished.cancelled():
+                finished.exception()  # reported by the error handler already
+
+        task.add_done_callback(done)
+
+    async def settled(self) -> None:
+        """Wait until every tap's outcome has been shown (tests; PTB's stop waits too)."""
+        while self._lanes:
+            await asyncio.wait(list(self._lanes.values()))
+
+    @staticmethod
+    def _elsewhere(message: Message | None, outcome: Outcome) -> bool:
+        """The replies go to the person's private chat, from a tap in a group."""
+        return (
+            bool(outcome.replies)
+            and outcome.to == "private"
+            and not is_private(message.chat if message is not None else None)
+        )
 
     async def show(self, query: CallbackQuery, who: Who, outcome: Outcome) -> None:
         """Render a tap's outcome: answer, edit or close the tapped message, send the replies."""
         sender = self.sender
         message = query.message if isinstance(query.message, Message) else None
-        chat_id = message.chat.id if message is not None else query.from_user.id
-        elsewhere = (
-            bool(outcome.replies)
-            and outcome.to == "private"
-            and not is_private(message.chat if message is not None else None)
-        )
+        elsewhere = self._elsewhere(message, outcome)
         if not elsewhere:
             await sender.answer(query, outcome.notice, alert=outcome.alert)
-        if outcome.edit is not None:
-            if outcome.edit.kind == "assess":
-                await sender.show_last_part(message, chat_id, outcome.edit)
-            else:
-                await sender.show_in_place(message, chat_id, outcome.edit)
-        if outcome.close is not None:
-            await sender.close(message, chat_id, outcome.close)
-        if not elsewhere:
-            await sender.send_replies(chat_id, outcome.replies)
+            await self._show_rest(query, outcome)
             return
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        await self._edit_or_close(message, chat_id, outcome)
         user_id = query.from_user.id
         try:
             await sender.send_replies(user_id, outcome.replies)
@@ -108,3 +164,34 @@ class Callbacks:
             return
         sent = JOINED_PRIVATELY if outcome.form is not None else SENT_PRIVATELY
         await sender.answer(query, outcome.notice or sent, alert=outcome.alert)
+
+    async def _show_rest(self, query: CallbackQuery, outcome: Outcome) -> None:
+        """After the answer: the tapped message edited, replaced or closed, the replies sent."""
+        sender = self.sender
+        message = query.message if isinstance(query.message, Message) else None
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        replies = outcome.replies
+        if outcome.in_place and replies and outcome.edit is None and outcome.to != "private":
+            first = noted(replies[0], outcome.close or "")
+            if await sender.replace_with(message, chat_id, first):
+                await sender.send_replies(chat_id, replies[1:])
+                return
+        await self._edit_or_close(message, chat_id, outcome)
+        await sender.send_replies(chat_id, replies)
+
+    async def _edit_or_close(self, message: Message | None, chat_id: int, outcome: Outcome) -> None:
+        sender = self.sender
+        if outcome.edit is not None:
+            if outcome.edit.kind == "assess":
+                await sender.show_last_part(message, chat_id, outcome.edit)
+            else:
+                await sender.show_in_place(message, chat_id, outcome.edit)
+        if outcome.close is not None:
+            await sender.close(message, chat_id, outcome.close)
+
+
+def noted(reply: Reply, note: str) -> Reply:
+    """The reply with a closed card's note ("Good: see it again in 10m.") on top."""
+    if not note.strip():
+        return reply
+    return replace(reply, text=f"{note}\n\n{reply.text}" if reply.text.strip() else note)

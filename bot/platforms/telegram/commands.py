@@ -35,7 +35,7 @@ from bot.platforms.telegram.challenges import (
     parse_challenge,
 )
 from bot.platforms.telegram.formatting import to_html
-from bot.platforms.telegram.sending import Sender
+from bot.platforms.telegram.sending import Sender, replying
 from bot.platforms.telegram.updates import command_name, is_private, who_of
 from bot.text.excerpt import excerpt
 
@@ -142,11 +142,13 @@ class Commands:
 
     async def show(self, chat_id: int, user: User, outcome: Outcome) -> None:
         """Send an outcome: its notice as a short reply, then its replies (the ones for the
-        person alone to their private chat)."""
-        if outcome.notice:
-            await self.sender.send_markdown(chat_id, outcome.notice)
-        target = user.id if outcome.to == "private" else chat_id
-        await self.sender.send_replies(target, outcome.replies)
+        person alone to their private chat). Interactive replies: outside the overall
+        budget (:func:`~bot.platforms.telegram.sending.replying`)."""
+        with replying():
+            if outcome.notice:
+                await self.sender.send_markdown(chat_id, outcome.notice)
+            target = user.id if outcome.to == "private" else chat_id
+            await self.sender.send_replies(target, outcome.replies)
 
     async def _commanded(self, user: User, chat: Chat) -> Who:
         """Who sent a command; in a private chat it ends any question left open."""
@@ -156,7 +158,8 @@ class Commands:
         return who
 
     async def _say(self, chat_id: int, markdown: str) -> None:
-        await self.sender.send_markdown(chat_id, markdown)
+        with replying():
+            await self.sender.send_markdown(chat_id, markdown)
 
     # ------------------------------------------------------------------ /start, /help
 

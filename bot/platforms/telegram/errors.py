@@ -101,9 +101,9 @@ class ErrorHandler:
             exc_info=error,
         )
         try:
-            if query is not None:
-                await self.sender.answer(query, SORRY, alert=True)
-            elif chat_id is not None:
+            # A tap answered already (its outcome failed after the answer) is told in the chat.
+            answered = query is not None and await self.sender.answer(query, SORRY, alert=True)
+            if not answered and chat_id is not None:
                 await self.sender.send_markdown(chat_id, SORRY)
         except Exception:
             log.warning("could not tell chat %s about the error", chat_id, exc_info=True)
@@ -114,8 +114,7 @@ class ErrorHandler:
         """The bot may not write in this group: the person who asked is told privately
         (a toast for a tap; a private message, when they have started the bot)."""
         log.info("telegram refused a post to group %s: %s", chat_id, error)
-        if query is not None:
-            await self.sender.answer(query, CANNOT_POST_HERE, alert=True)
+        if query is not None and await self.sender.answer(query, CANNOT_POST_HERE, alert=True):
             return
         if user is None:
             return

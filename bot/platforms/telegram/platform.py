@@ -158,7 +158,8 @@ class TelegramPlatform:
             onboarding=onboarding,
             inputs=inputs,
         )
-        callbacks = Callbacks(self.sender, inputs, study)
+        #: Button taps (tests wait on :meth:`Callbacks.settled`).
+        self.callbacks = callbacks = Callbacks(self.sender, inputs, study)
         errors = ErrorHandler(self.sender, study)
         a = self.application
         only_new = filters.UpdateType.MESSAGE

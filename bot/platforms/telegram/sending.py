@@ -9,8 +9,13 @@ of a button can be edited into a reply, or closed with a note.
 
 A card shows the image of the side it shows: the question's with the front, the
 answer's with the back. Revealing a card whose back has an image turns the tapped
-photo into that image (or, under a text front, sends it with the back); a back
-without one keeps the question's photo and only its caption changes.
+photo into that image (or, under a text front, sends it with the back in place of
+the front, which is deleted); a back without one keeps the question's photo and
+only its caption changes.
+
+After a rating the next card takes the rated card's place (:meth:`Sender.replace_with`):
+one edit when the two are alike (text and text, photo and photo), else the new card
+sent and the old one deleted.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
+from types import EllipsisType
 from typing import Any, Final, NamedTuple, TypeVar
 
 from telegram import (
@@ -64,6 +70,7 @@ __all__ = [
     "Sender",
     "not_modified",
     "pushing",
+    "replying",
     "retry_seconds",
     "unreachable",
 ]
@@ -78,6 +85,8 @@ BACKOFF_FIRST: Final = 0.5
 BACKOFF_CAP: Final = 8.0
 #: Drawn images already uploaded: content key -> Telegram file_id (reused, not re-uploaded).
 FILE_ID_CACHE: Final = 512
+#: Callback queries remembered as answered (a tap's outcome is shown within seconds).
+ANSWERED_KEPT: Final = 4096
 PHOTO_GONE: Final = "(The photo is no longer available.)"
 NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
 
@@ -133,17 +142,34 @@ class _Mode(NamedTuple):
 
 
 _MODE: ContextVar[_Mode | None] = ContextVar("telegram_request_mode", default=None)
+#: Requests answer the person who just acted (a tap, a command): no overall place.
+_INTERACTIVE: ContextVar[bool] = ContextVar("telegram_interactive", default=False)
 
 
 @contextmanager
 def pushing() -> Iterator[None]:
     """Requests made inside go once: a 429 (or a chat busy for longer than
-    :data:`PUSH_MAX_WAIT`) is raised at once, for the outbox to try again later."""
+    :data:`PUSH_MAX_WAIT`) is raised at once, for the outbox to try again later.
+    They take their place in the overall schedule (see :func:`replying`)."""
     token = _MODE.set(_Mode(0, PUSH_MAX_WAIT))
+    interactive = _INTERACTIVE.set(False)
     try:
         yield
     finally:
+        _INTERACTIVE.reset(interactive)
         _MODE.reset(token)
+
+
+@contextmanager
+def replying() -> Iterator[None]:
+    """Requests made inside (and in tasks started inside) answer the person who just
+    acted: they keep their chat's pace and its 429 holds, but take no place in the
+    overall schedule, which is for messages to many chats (pushes, announcements)."""
+    token = _INTERACTIVE.set(True)
+    try:
+        yield
+    finally:
+        _INTERACTIVE.reset(token)
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -159,10 +185,12 @@ class PacedRateLimiter(BaseRateLimiter[int]):
     A request that posts a message takes a place in its chat's schedule (one a
     second in a private chat, about twenty a minute in a group) and then in the
     overall one; an edit waits only while its chat is held; a callback answer is
-    never paced. A 429 holds only the chat it answered (every chat when it names
-    none) for ``retry_after``; the request is then tried again after it, up to
-    ``retries`` times, except inside :func:`pushing`. Each 429 is one INFO line,
-    never a traceback; every failed attempt is counted in ``metrics``.
+    never paced. Inside :func:`replying` (the answer to a tap or a command) a request
+    keeps its chat's pace but takes no overall place. A 429 holds only the chat it
+    answered (every chat when it names none) for ``retry_after``; the request is
+    then tried again after it, up to ``retries`` times, except inside
+    :func:`pushing`. Each 429 is one INFO line, never a traceback; every failed
+    attempt is counted in ``metrics``.
     (getUpdates does not pass here.)
 
     Args:
@@ -210,6 +238,7 @@ class PacedRateLimiter(BaseRateLimiter[int]):
                     group=group,
                     message=endpoint.startswith(_POSTS),
                     max_wait=mode.max_wait,
+                    overall=not _INTERACTIVE.get(),
                 )
             try:
                 return await callback(*args, **kwargs)
@@ -268,6 +297,8 @@ class Sender:
         #: Awaited between network retries (tests replace it so no time passes).
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._file_ids: OrderedDict[str, str] = OrderedDict()
+        #: Callback queries answered lately (a query is answered once).
+        self._answered: OrderedDict[str, None] = OrderedDict()
 
     async def call(self, request: Callable[[], Awaitable[T]]) -> T:
         """Run one Bot API request, retrying network failures with capped backoff.
@@ -434,6 +465,7 @@ class Sender:
         *,
         images: bool = True,
         progress: Progress | None = None,
+        picture: RenderedImage | EllipsisType | None = ...,
     ) -> list[Message]:
         """Send a core reply to a chat: its card image, a photo it names, its figure or its
         file first, with the start of the text as the caption; the rest of the HTML text
@@ -441,8 +473,14 @@ class Sender:
 
         ``images`` only decides whether card images (and wide tables) are drawn.
         ``progress`` resumes a push after the messages an earlier try delivered.
+        ``picture``: the card's image, drawn already (None: it has none).
         """
-        image = await draw_card(self.renderer, reply.card) if images else None
+        if not images:
+            image = None
+        elif isinstance(picture, EllipsisType):
+            image = await draw_card(self.renderer, reply.card)
+        else:
+            image = picture
         extra = await self._table_image(reply.card) if images else None
         media: list[Media] = [image] if image is not None else []
         if reply.photo_ref:
@@ -539,26 +577,37 @@ class Sender:
             if not not_modified(exc):
                 raise
 
-    async def show_in_place(self, message: Message | None, chat_id: int, reply: Reply) -> None:
+    async def show_in_place(
+        self,
+        message: Message | None,
+        chat_id: int,
+        reply: Reply,
+        picture: RenderedImage | EllipsisType | None = ...,
+    ) -> None:
         """Edit the tapped message into ``reply`` (a card's back, a confirmation's outcome),
         continuing in new messages when it is long; the buttons go on the last one.
 
-        A card's image goes with it: a tapped photo becomes that image; under a tapped
-        text message the image follows the text. Without one, a tapped photo keeps its
-        picture (the question's) and only its caption changes.
+        A card's image goes with it: a tapped photo becomes that image; a tapped text
+        message, which cannot become a photo, is replaced by the photo (sent, and the
+        text deleted). Without one, a tapped photo keeps its picture (the question's)
+        and only its caption changes.
         """
         if message is None or not (message.text or message.photo):
             await self.send_reply(chat_id, reply)
             return
         is_photo = bool(message.photo)
-        picture = await draw_card(self.renderer, reply.card)
+        if isinstance(picture, EllipsisType):
+            picture = await draw_card(self.renderer, reply.card)
+        if picture is not None and not is_photo:
+            # A text message cannot become a photo: the photo takes its place.
+            await self.send_reply(chat_id, reply, picture=picture)
+            await self.delete(message)
+            return
         markdown = reply_markdown(reply, image_shown=picture is not None)
         chunks = split_html(markdown, TELEGRAM_CAPTION if is_photo else TELEGRAM_MESSAGE)
         if not chunks:
             return
         rest: list[Part] = [(c, None) for c in chunks[1:]]
-        if picture is not None and not is_photo:
-            rest.append(("", picture))
         extra = await self._table_image(reply.card)
         if extra is not None:
             rest.append(("", extra))
@@ -570,6 +619,38 @@ class Sender:
             await self.edit(message, chunks[0], first_markup)
         if rest:
             await self.send_parts(chat_id, rest, markup)
+
+    async def replace_with(self, message: Message | None, chat_id: int, reply: Reply) -> bool:
+        """Let ``reply`` take the tapped message's place (the next card after a rating):
+        the message is edited into it when it can be (text into text, a photo into
+        another photo); otherwise (a text message cannot become a photo, nor a photo
+        lose its picture) the reply is sent and the tapped message deleted, so the chat
+        shows one message either way. False, having done nothing, when the reply is
+        not a plain card or text (a figure, a photo, a file) or nothing was tapped.
+        """
+        if message is None or not (message.text or message.photo):
+            return False
+        if reply.photo_ref or reply.figure is not None or reply.attachment is not None:
+            return False
+        picture = await draw_card(self.renderer, reply.card)
+        if (picture is not None) == bool(message.photo):
+            await self.show_in_place(message, chat_id, reply, picture)
+            return True
+        await self.send_reply(chat_id, reply, picture=picture)
+        await self.delete(message)
+        return True
+
+    async def delete(self, message: Message) -> None:
+        """Delete a message the bot sent (its place taken by a new one); when Telegram
+        will not (too old), only its buttons go."""
+        bot = self.bot
+        try:
+            await self.call(
+                lambda: bot.delete_message(chat_id=message.chat_id, message_id=message.message_id)
+            )
+        except BadRequest as exc:
+            log.info("could not delete a telegram message (%s); removing its buttons", exc)
+            await self._remove_keyboard(message)
 
     async def show_last_part(self, message: Message | None, chat_id: int, reply: Reply) -> None:
         """Edit the tapped message into the end of ``reply``: the tapped message is the last
@@ -632,9 +713,17 @@ class Sender:
         *,
         alert: bool = False,
         url: str | None = None,
-    ) -> None:
-        """Answer a callback query (Telegram shows a spinner until we do)."""
+    ) -> bool:
+        """Answer a callback query (Telegram shows a spinner until we do); False when it
+        was answered already (it is not asked again) or Telegram would not take it."""
+        if query.id in self._answered:
+            return False
         try:
             await self.call(lambda: query.answer(text=_toast(text), show_alert=alert, url=url))
         except BadRequest as exc:  # too old or already answered: nothing to show any more
             log.info("could not answer a telegram callback: %s", exc)
+            return False
+        self._answered[query.id] = None
+        while len(self._answered) > ANSWERED_KEPT:
+            self._answered.popitem(last=False)
+        return True

@@ -165,6 +165,13 @@ def only(messages: list[Sent]) -> Sent:
     return messages[0]
 
 
+async def rate(env: Env, back: Sent, label: str, user: tuple[int, str], place: Place) -> Sent:
+    """Rate a card: it becomes the next one (or the session's end) in place, the rating's
+    outcome on top; no new message."""
+    assert await env.press(back, back.button(label), user, place) == []
+    return env.fake.messages[back.id]
+
+
 def image_of(message: Sent) -> bytes:
     """The PNG a card embed shows, checked to be an attachment of the message."""
     url = message.embeds[0]["image"]["url"]
@@ -210,9 +217,9 @@ async def test_full_review_of_three_cards_in_dms_with_an_image(env: Env) -> None
             image_of(back)  # attached by the edit
             seen_images += 1
 
-        # Rating: the buttons go away and the next card comes as a new message.
-        card = only(await env.press(back, back.button(rating), ALICE, dm))
-        assert env.fake.messages[back.id].buttons() == []
+        # Rating: the same message becomes the next card, the rating's outcome on top.
+        card = await rate(env, back, rating, ALICE, dm)
+        assert card.id == back.id
         assert card.content.startswith(f"{rating}: see it again in ")
         assert not card.ephemeral
         env.clock.advance(timedelta(seconds=20))
@@ -241,7 +248,7 @@ async def test_a_button_from_before_a_restart_still_works(env: Env) -> None:
     back = env.fake.messages[card.id].snapshot()
     assert "**Answer**" in back.embeds[0]["description"]
     await env.restart()
-    nxt = only(await env.press(back, back.button("Good"), ALICE, dm))
+    nxt = await rate(env, back, "Good", ALICE, dm)
     assert nxt.content.startswith("Good: see it again in ")
     assert env.rows("SELECT card_id, rating FROM review_logs") == [("att-purpose", 3)]
 
@@ -284,7 +291,7 @@ async def test_each_side_of_a_card_shows_its_own_image(
         ], "the question's image is no longer attached"
 
         # The front's image only: the back shows none.
-        card = only(await env.press(back, back.button("Good"), ALICE, dm))
+        card = await rate(env, back, "Good", ALICE, dm)
         assert image_of(card) == tiny_png(r"formula:\mathrm{Attention}(Q,K,V) = ?")
         assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
         back = env.fake.messages[card.id]
@@ -292,7 +299,7 @@ async def test_each_side_of_a_card_shows_its_own_image(
         assert "image" not in back.embeds[0] and back.payload["attachments"] == []
 
         # The back's image only.
-        card = only(await env.press(back, back.button("Good"), ALICE, dm))
+        card = await rate(env, back, "Good", ALICE, dm)
         assert "image" not in card.embeds[0] and card.payload["attachments"] == []
         assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
         back = env.fake.messages[card.id]
@@ -562,7 +569,7 @@ async def test_a_push_session_of_n_cards_ends_after_n_without_a_further_card(env
     for _ in range(4):  # four new cards, each seen again a minute later
         await env.press(card, card.button("Show answer"), ALICE, dm)
         back = env.fake.messages[card.id]
-        card = only(await env.press(back, back.button("Again"), ALICE, dm))
+        card = await rate(env, back, "Again", ALICE, dm)
     alice = await env.app.study.learner(Who("discord", str(ALICE[0]), "Alice"))
     assert alice.next_push_at is not None
     env.clock.set(alice.next_push_at)  # tomorrow's push: the four cards are due
@@ -577,15 +584,14 @@ async def test_a_push_session_of_n_cards_ends_after_n_without_a_further_card(env
     for n in (1, 2):
         assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
         back = env.fake.messages[card.id]
-        card = only(await env.press(back, back.button("Good"), ALICE, dm))
+        card = await rate(env, back, "Good", ALICE, dm)
         assert card.content.startswith("Good: see it again in ")
         if n == 1:
             assert card.button("Show answer")  # the session's second card
     # The second rating ends the session: its summary, and no card with it or after it.
     assert "That was today's session of 2 cards. Well done!" in card.content
     assert card.embeds == [] and card.buttons() == []
-    assert env.fake.created_since(mark)[-1] is card
-    assert not any("Done for today" in m.text() for m in env.fake.created_since(mark))
+    assert card.id == pushed.id and env.fake.created_since(mark) == []
     assert env.rows("SELECT COUNT(*) FROM review_logs WHERE source = 'push'") == [(2,)]
     # The cards withheld are still there for /review.
     assert only(await env.command("review", ALICE, dm)).button("Show answer")

@@ -235,8 +235,7 @@ class Studybot:
 
         multiprocessing's resource tracker is not counted: it ends by itself once the
         process that started it has ended (it reads until its pipe closes). Nor is a
-        process that has ended and waits to be reaped, or is ending (neither has a command
-        line any more).
+        process that has ended and waits to be reaped (a zombie has no command line).
         """
         return [
             cmdline
@@ -258,9 +257,7 @@ class Studybot:
                 continue
             if int(fields[3]) != self.proc.pid or stat.parent.name == str(self.proc.pid):
                 continue
-            if fields[0] in ("Z", "X") or not cmdline:
-                # It has ended (only its exit status is left) or is ending: a process
-                # gives up its memory, its command line with it, as it exits.
+            if fields[0] in ("Z", "X"):  # it has ended; only its exit status is left
                 continue
             found.append(cmdline.decode(errors="replace"))
         return found
@@ -350,7 +347,7 @@ class Chat:
         """Tap the button ``label`` (on the newest message that has one, or ``message``).
 
         Waits until the tap is answered, ``then()`` holds, and the update is confirmed;
-        returns the tapped message as it is now.
+        returns the tapped message as it is now ({} when another took its place).
         """
         message = message or self.with_button(label)
         assert message, f"no {label!r} button in the chat"
@@ -368,7 +365,7 @@ class Chat:
             ),
             f"tap on {label}",
         )
-        return self.api.messages[(self.user.id, message["message_id"])]
+        return self.api.messages.get((self.user.id, message["message_id"]), {})
 
 
 def shown(message: dict[str, Any]) -> str:

@@ -403,6 +403,11 @@ class FakeBotAPI(BaseRequest):
             if params.get("caption"):
                 self._set_text(message, params, "caption", 1024)
             return message
+        if endpoint == "deleteMessage":
+            key = (int(params["chat_id"]), int(params["message_id"]))
+            if self.messages.pop(key, None) is None:
+                raise _ApiError(400, "Bad Request: message to delete not found")
+            return True
         if endpoint in (
             "editMessageText",
             "editMessageCaption",

@@ -104,6 +104,7 @@ class Harness:
     async def feed(self, payload: dict[str, Any]) -> None:
         application = self.platform.application
         await application.process_update(Update.de_json(payload, application.bot))
+        await self.platform.callbacks.settled()  # a tap's edits and replies, shown after it
 
     async def send(self, user: TgUser, text: str, chat_id: int | None = None) -> None:
         """The user sends ``text`` (a command or plain text) in a chat (their DM by default)."""

@@ -218,45 +218,46 @@ async def test_review_three_cards_with_a_shape_photo_on_the_back(
         front = bot.api.last_message(ANA.id)
         assert "photo" not in front
         await bot.tap(ANA, front, "Show answer")
-        back = bot.api.messages[(ANA.id, front["message_id"])]
-        assert "Answer" in back["text"] and "reply_markup" not in back
+        # A text message cannot become a photo: the back's photo takes the front's place.
+        assert (ANA.id, front["message_id"]) not in bot.api.messages
         photo = bot.api.last_message(ANA.id)
-        assert "photo" in photo and "caption" not in photo
+        assert "photo" in photo and "Answer" in photo["caption"]
+        assert "Where the keys come from" in photo["caption"]
         labels = [b["text"] for row in photo["reply_markup"]["inline_keyboard"] for b in row]
         assert [label.split()[0] for label in labels] == ["Again", "Hard", "Good", "Easy"]
         await bot.tap(ANA, photo, "Good")
-        rated = bot.api.messages[(ANA.id, photo["message_id"])]
-        assert "reply_markup" not in rated
-        assert "Good: see it again in" in rated["caption"]
 
         for n, title in ((2, "The size of W_K"), (3, "The size of W_Q")):
-            front = bot.api.last_message(ANA.id)
+            # The rated photo became the next question's own drawing, with its unknowns,
+            # under the rating's outcome.
+            front = bot.api.messages[(ANA.id, photo["message_id"])]
             assert "photo" in front, "the question's own drawing, with its unknowns"
+            assert front["caption"].startswith("Good: see it again in")
             assert title in front["caption"] and "Answer" not in front["caption"]
             await bot.tap(ANA, front, "Show answer")
-            back = bot.api.messages[(ANA.id, front["message_id"])]
+            back = bot.api.messages[(ANA.id, photo["message_id"])]
             assert back["photo"] != front["photo"] and "Answer" in back["caption"]
             labels = [b["text"] for row in back["reply_markup"]["inline_keyboard"] for b in row]
             assert [label.split()[0] for label in labels] == ["Again", "Hard", "Good", "Easy"]
             await bot.tap(ANA, back, "Good")
-            rated = bot.api.messages[(ANA.id, front["message_id"])]
-            assert "Good: see it again in" in rated["caption"]
             assert bot.query("SELECT count(*) FROM review_logs")[0][0] == n
+        nxt = bot.api.messages[(ANA.id, photo["message_id"])]
+        assert "The size of W_V" in nxt["caption"] and "Good: see it again in" in nxt["caption"]
 
-        # The first answer's drawing, the two questions' drawings and the next question's
-        # (W_V's shapes, asked with ``?`` too): each uploaded.
-        photos = bot.api.sent("sendPhoto", ANA.id)
-        assert len(photos) == 4 and all("photo" in p.files for p in photos)
-        assert "The size of W_V" in photos[-1].plain
-        filename, data, _ = photos[0].files["photo"]
+        # The first answer's drawing was sent; every later one was an edit of that photo:
+        # the two questions' drawings, their answers and the next question's (W_V's
+        # shapes, asked with ``?`` too).
+        [sent] = bot.api.sent("sendPhoto", ANA.id)
+        filename, data, _ = sent.files["photo"]
         assert data.startswith(PNG) and filename.endswith(".png")
+        edits = bot.api.sent("editMessageMedia", ANA.id)
+        assert len(edits) == 5
         # W_K's answer is the drawing the first card's answer showed: sent by file_id, not
-        # uploaded again; W_Q's is new.
-        first, second = bot.api.sent("editMessageMedia", ANA.id)
-        assert first.params["media"]["media"] == "photo-1" and not first.files
-        assert second.params["media"]["media"].startswith("attach://") and second.files
-        assert len(bot.api.sent("editMessageText", ANA.id)) == 1
-        assert len(bot.api.sent("editMessageCaption", ANA.id)) == 3
+        # uploaded again; the others are new.
+        assert edits[1].params["media"]["media"] == "photo-1" and not edits[1].files
+        assert all(e.files for i, e in enumerate(edits) if i != 1)
+        assert not bot.api.sent("editMessageText|editMessageCaption", ANA.id)
+        assert len(bot.api.sent("deleteMessage", ANA.id)) == 1
 
         await bot.send(ANA, "/stats")
         chart = bot.api.sent("sendPhoto", ANA.id)[-1]
@@ -299,27 +300,34 @@ async def test_each_side_of_a_card_shows_its_own_image(
         labels = [b["text"] for row in back["reply_markup"]["inline_keyboard"] for b in row]
         assert [label.split()[0] for label in labels] == ["Again", "Hard", "Good", "Easy"]
         await bot.tap(ANA, back, "Good")
-        assert "Good: see it again in" in bot.api.messages[(ANA.id, front["message_id"])]["caption"]
 
-        # A front image only: the question's photo stays; its caption becomes the back.
-        front = bot.api.last_message(ANA.id)
+        # A front image only: the rated photo becomes the next question's photo, under the
+        # rating's outcome; on reveal the question's photo stays, its caption the back.
+        front = bot.api.messages[(ANA.id, front["message_id"])]
+        assert front["caption"].startswith("Good: see it again in")
         assert "Complete the formula" in front["caption"]
-        assert bot.api.sent("sendPhoto", ANA.id)[-1].files["photo"][1] == tiny_png(
-            r"formula \mathrm{Attention}(Q,K,V) = ?"
-        )
+        edits = bot.api.sent("editMessageMedia", ANA.id)
+        assert len(edits) == 2
+        field = edits[-1].params["media"]["media"].removeprefix("attach://")
+        assert edits[-1].files[field][1] == tiny_png(r"formula \mathrm{Attention}(Q,K,V) = ?")
         await bot.tap(ANA, front, "Show answer")
-        assert len(bot.api.sent("editMessageMedia")) == 1
+        assert len(bot.api.sent("editMessageMedia")) == 2
         back = bot.api.messages[(ANA.id, front["message_id"])]
         assert back["photo"] == front["photo"] and "Answer" in back["caption"]
         await bot.tap(ANA, back, "Good")
 
-        # The back's image only: a text question; the image comes with the answer.
+        # The back's image only: a text question, which a photo cannot become: it is sent
+        # (the outcome on top) and the photo deleted; on reveal the answer's photo takes
+        # the question's place.
+        assert (ANA.id, back["message_id"]) not in bot.api.messages
         front = bot.api.last_message(ANA.id)
         assert "photo" not in front and "key matrix" in front["text"]
+        assert front["text"].startswith("Good: see it again in")
         photos = len(bot.api.sent("sendPhoto", ANA.id))
         await bot.tap(ANA, front, "Show answer")
-        assert "Answer" in bot.api.messages[(ANA.id, front["message_id"])]["text"]
+        assert (ANA.id, front["message_id"]) not in bot.api.messages
         [answer_photo] = bot.api.sent("sendPhoto", ANA.id)[photos:]
+        assert "Answer" in answer_photo.plain and "key matrix" in answer_photo.plain
         assert answer_photo.files["photo"][1] == tiny_png(f"shape {BACK_ONLY}")
         labels = [label.split()[0] for label, _ in answer_photo.buttons]
         assert labels == ["Again", "Hard", "Good", "Easy"]
@@ -504,18 +512,20 @@ async def test_a_push_session_ends_after_its_size_and_done_for_today_comes_once(
         assert "4 cards due. Today's session: 2" in shown(push)
         await bot.tap(ANA, push, "Show answer")
         await bot.tap(ANA, bot.api.messages[(ANA.id, push["message_id"])], "Good")
+        # The push's card became the next card, under the rating's outcome.
         second = bot.api.last_message(ANA.id)
-        assert second["message_id"] != push["message_id"]
+        assert second["message_id"] == push["message_id"]
+        assert shown(second).startswith("Good: see it again in")
         await bot.tap(ANA, second, "Show answer")
         sent = len(bot.api.sent("sendMessage|sendPhoto", ANA.id))
         await bot.tap(ANA, bot.api.messages[(ANA.id, second["message_id"])], "Good")
 
+        # The session's end takes the rated card's place: no card after it.
         rated = bot.api.messages[(ANA.id, second["message_id"])]
-        assert "Good: see it again in" in shown(rated) and "reply_markup" not in rated
-        [summary] = bot.api.sent("sendMessage|sendPhoto", ANA.id)[sent:]
-        assert "That was today's session of 2 cards" in summary.plain
-        assert bot.api.last_message(ANA.id)["text"] == summary.plain, "no card after it"
-        assert not summary.buttons
+        assert shown(rated).startswith("Good: see it again in") and "reply_markup" not in rated
+        assert "That was today's session of 2 cards" in shown(rated)
+        assert not bot.api.sent("sendMessage|sendPhoto", ANA.id)[sent:]
+        assert bot.api.last_message(ANA.id) == rated
         assert bot.query("SELECT count(*) FROM review_logs WHERE source = 'push'") == [(2,)]
 
         # Going on by hand until the day's cards run out: "Done for today" comes once.

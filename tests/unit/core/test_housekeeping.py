@@ -38,21 +38,17 @@ async def test_prune_deletes_old_prompts_and_long_delivered_outbox_rows(
         tx.pushes.mark_failed(ids[1], NOW - 8 * DAY, "blocked")  # long given up: pruned
         tx.pushes.mark_sent(ids[2], NOW - DAY)  # delivered yesterday: kept
         tx.pushes.retry_later(ids[3], NOW + DAY, "429", 2)  # to be tried again: kept
-        bob = tx.learners.create("tg", "2", "Bob", LearnerSettings(), (), NOW - 60 * DAY).id
-        tx.questions.ask(lid, "tz", True, NOW)  # expired just now: pruned
-        tx.questions.ask(bob, "tz", True, NOW + timedelta(seconds=1))  # still open: kept
         return ids  # ids[4] is pending: kept
 
     ids = db.run_sync(fill)
     housekeeping = Housekeeping(db, FixedClock(NOW))
     with caplog.at_level(logging.INFO, logger="bot.core.housekeeping"):
-        assert await housekeeping.prune() == (1, 2, 1)
-    assert "pruned 1 old prompts, 2 delivered outbox rows and 1 expired questions" in caplog.text
-    assert [until for _, _, until in db.store.questions.values()] == [NOW + timedelta(seconds=1)]
+        assert await housekeeping.prune() == (1, 2)
+    assert "pruned 1 old prompts and 2 delivered outbox rows" in caplog.text
     assert db.prompt("old00001") is None and db.prompt("new00001") is not None
     assert [r.message.id for r in db.outbox()] == ids[2:]
 
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="bot.core.housekeeping"):
-        assert await housekeeping.prune() == (0, 0, 0)
+        assert await housekeeping.prune() == (0, 0)
     assert "pruned" not in caplog.text  # nothing to say

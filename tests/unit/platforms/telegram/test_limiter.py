@@ -1,0 +1,58 @@
+"""Tests for PacedRateLimiter: which schedules a Bot API request takes (virtual time)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot.core.metrics import NULL_METRICS
+from bot.core.pacing import Pacing
+from bot.platforms.telegram.sending import PacedRateLimiter, pushing, replying
+from tests.fakes.virtual_time import run_virtual
+
+
+async def sends(limiter: PacedRateLimiter, chats: list[int]) -> list[float]:
+    """A sendMessage to each chat, all at once: when each one went."""
+    loop = asyncio.get_running_loop()
+    went: list[float] = []
+
+    async def request() -> bool:
+        went.append(loop.time())
+        return True
+
+    async def one(chat: int) -> Any:
+        return await limiter.process_request(
+            request, (), {}, "sendMessage", {"chat_id": chat}, None
+        )
+
+    await asyncio.gather(*(one(chat) for chat in chats))
+    return went
+
+
+def test_replies_to_the_people_who_just_tapped_take_no_overall_place() -> None:
+    """Fifty learners tap at once: their replies go at once; fifty pushes share 25 a second."""
+
+    async def main() -> tuple[list[float], list[float], list[float]]:
+        limiter = PacedRateLimiter(Pacing(), NULL_METRICS, retries=3)
+        with replying():
+            replies = await sends(limiter, list(range(50)))
+            with pushing():  # a push started from a reply's context is a push
+                inner = await sends(limiter, list(range(100, 150)))
+        pushes = await sends(limiter, list(range(200, 250)))
+        return replies, inner, pushes
+
+    replies, inner, pushes = run_virtual(main())
+    assert replies == pytest.approx([0.0] * 50)
+    assert max(inner) == pytest.approx(49 / 25)
+    assert max(pushes) - min(pushes) == pytest.approx(49 / 25)
+
+
+def test_a_reply_keeps_its_chats_pace() -> None:
+    async def main() -> list[float]:
+        limiter = PacedRateLimiter(Pacing(), NULL_METRICS, retries=3)
+        with replying():
+            return await sends(limiter, [7, 7, 7])
+
+    assert run_virtual(main()) == pytest.approx([0.0, 1.0, 2.0])
