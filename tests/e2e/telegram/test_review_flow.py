@@ -16,7 +16,7 @@ import pytest
 
 from bot.platforms.telegram.errors import SORRY
 from tests.e2e.telegram.fake import Call
-from tests.e2e.telegram.harness import Harness, telegram_bot
+from tests.e2e.telegram.harness import FakeRenderer, Harness, telegram_bot
 from tests.e2e.telegram.test_bot import ANA, assert_all_answered, card_buttons, onboard
 
 pytestmark = pytest.mark.asyncio
@@ -83,7 +83,19 @@ async def test_a_review_of_the_shipped_decks_is_at_most_two_messages(
             if {"Show answer", "Suspend"} & {label for label, _ in card_buttons(m)}
         ]
         assert len(cards) == 1, cards
-        log.info("%d messages sent or edited for %d reviews", messages, reviews)
+        deletes = sum(1 for calls in taps for c in calls if c.endpoint == "deleteMessage")
+        log.info(
+            "%d messages sent or edited for %d reviews (%d photos sent, %d deleted)",
+            messages,
+            reviews,
+            photos,
+            deletes,
+        )
+        # A drawing is uploaded once; after that Telegram's file id goes instead.
+        drawn = bot.app.renderer
+        assert isinstance(drawn, FakeRenderer)
+        uploads = [c for calls in taps for c in calls if c.files]
+        assert uploads and len(uploads) <= len(set(drawn.calls)), (len(uploads), drawn.calls)
         for line in transcript:
             log.info("after a rating: %s", line.replace("\n", " | ")[:300])
         outcome_first = [t.split("\n")[0] for t in transcript if not t.startswith("[photo]")]
