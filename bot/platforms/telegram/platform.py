@@ -66,6 +66,7 @@ from bot.platforms.telegram.sending import (
     PacedRateLimiter,
     Progress,
     Sender,
+    announcing,
     pushing,
     retry_seconds,
     unreachable,
@@ -322,9 +323,10 @@ class TelegramPlatform:
         its reference (with the card image), its summary heat map, a shared answer.
         """
         try:
-            await self.sender.send_reply(
-                int(chat_id), reply, images=reply.kind == "challenge_result"
-            )
+            with announcing():  # for the overall budget, also when a tap made it
+                await self.sender.send_reply(
+                    int(chat_id), reply, images=reply.kind == "challenge_result"
+                )
         except TelegramError as exc:
             if not cannot_post(exc):
                 raise

@@ -68,6 +68,7 @@ __all__ = [
     "PacedRateLimiter",
     "Progress",
     "Sender",
+    "announcing",
     "not_modified",
     "pushing",
     "replying",
@@ -158,6 +159,17 @@ def pushing() -> Iterator[None]:
     finally:
         _INTERACTIVE.reset(interactive)
         _MODE.reset(token)
+
+
+@contextmanager
+def announcing() -> Iterator[None]:
+    """Requests made inside post to a group for the core (a quiz's answer, a challenge's
+    summary), even from a tap's handler: they take their place in the overall schedule."""
+    token = _INTERACTIVE.set(False)
+    try:
+        yield
+    finally:
+        _INTERACTIVE.reset(token)
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.metrics import NULL_METRICS
 from bot.core.pacing import Pacing
-from bot.platforms.telegram.sending import PacedRateLimiter, pushing, replying
+from bot.platforms.telegram.sending import PacedRateLimiter, announcing, pushing, replying
 from tests.fakes.virtual_time import run_virtual
 
 
@@ -56,3 +56,16 @@ def test_a_reply_keeps_its_chats_pace() -> None:
             return await sends(limiter, [7, 7, 7])
 
     assert run_virtual(main()) == pytest.approx([0.0, 1.0, 2.0])
+
+
+def test_an_announcement_made_while_replying_takes_its_overall_place() -> None:
+    """A tap's handler that posts a quiz's answer to groups: those posts share the overall
+    budget with the pushes, as any message to many chats does."""
+
+    async def main() -> list[float]:
+        limiter = PacedRateLimiter(Pacing(), NULL_METRICS, retries=3)
+        with replying(), announcing():
+            return await sends(limiter, list(range(-50, 0)))
+
+    went = run_virtual(main())
+    assert max(went) == pytest.approx(49 / 25)
