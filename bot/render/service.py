@@ -233,6 +233,7 @@ class MatplotlibRenderer:
         self._disarm()
         if self._owns_executor and self._executor is not None:
             executor, self._executor = self._executor, None
+            self.metrics.render_pool(False)
             await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
         if self._stopping:
             await asyncio.gather(*self._stopping, return_exceptions=True)
@@ -287,6 +288,7 @@ class MatplotlibRenderer:
             log.info("starting the render worker for a cold render")
             self._executor = self._pool_factory()
             self.counters.pools_started += 1
+            self.metrics.render_pool(True)
         return self._executor
 
     # ------------------------------------------------------------------ idleness
@@ -325,6 +327,7 @@ class MatplotlibRenderer:
             return
         executor, self._executor = self._executor, None
         self.counters.pools_idled += 1
+        self.metrics.render_pool(False)
         log.info("stopping the render worker: no job for %g s", idle)
         task = asyncio.ensure_future(asyncio.to_thread(executor.shutdown, True))
         self._stopping.add(task)

@@ -21,6 +21,7 @@ from bot.core.rendering import RenderedImage
 from bot.render.cache import DiskCache, cache_key
 from bot.render.service import MatplotlibRenderer
 from bot.render.style import DEFAULT_STYLE
+from tests.fakes.metrics import RecordingMetrics
 
 FORMULA = ("formula", r"z = \sum_j a_j v_j")
 OTHER = ("formula", r"y = x^2")
@@ -158,7 +159,10 @@ async def test_the_pool_stops_after_the_idle_time_and_starts_again(
 async def test_a_cold_render_after_an_idle_stop_starts_a_new_pool(
     clock: Clock, timer: Timer, pools: Pools
 ) -> None:
-    r = renderer(clock, timer, pools, idle=60.0)
+    metrics = RecordingMetrics()
+    r = MatplotlibRenderer(
+        idle_seconds=60.0, clock=clock, timer=timer, pool_factory=pools, metrics=metrics
+    )
     await r.card_image(*FORMULA)
     clock.now += 61.0
     timer.fire()
@@ -169,6 +173,8 @@ async def test_a_cold_render_after_an_idle_stop_starts_a_new_pool(
     assert len(timer.pending) == 1  # idle again after this render: checked again
     await r.close()
     assert pools.stopped() == [True, True]
+    assert metrics.render_pools == [True, False, True, False]
+    assert metrics.render_misses == 2 and len(metrics.render_seconds) == 2
 
 
 async def test_an_early_check_looks_again_when_the_idle_time_is_up(
