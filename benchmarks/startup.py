@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from push_fanout import seed, wipe_postgres
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, text, update
 
 from bot.storage.database import SqlDatabase
 from bot.storage.tables import learners
@@ -140,6 +140,13 @@ async def prepare(url: str, count: int, due: float) -> float:
                     .values(next_push_at=now - timedelta(minutes=1))
                 )
             conn.execute(later)
+            if conn.dialect.name == "postgresql":  # seed gave the ids: move the sequence on
+                conn.execute(
+                    text(
+                        "SELECT setval(pg_get_serial_sequence('learners', 'id'), max(id))"
+                        " FROM learners"
+                    )
+                )
 
         await db.run_connection(when)
         elapsed = time.perf_counter() - began
