@@ -38,7 +38,7 @@ CACHED_PNG = (
     b"\x00\x00\x00\x00IEND\xaeB`\x82"
 )
 #: Short enough to see the worker leave, long enough to see it first.
-IDLE_SECONDS = 3
+IDLE_SECONDS = 5
 RENDER = f"[database]\nauto_upgrade = true\n\n[render]\nworker_idle_seconds = {IDLE_SECONDS}\n"
 
 
@@ -108,4 +108,4 @@ async def test_the_render_worker_starts_on_a_cold_render_and_leaves_when_idle(
     output = bot.output()
     assert not_info(output) == [], output
     assert output.count("starting the render worker") == 2, output
-    assert "stopping the render worker: no job for 3 s" in output
+    assert f"stopping the render worker: no job for {IDLE_SECONDS} s" in output
