@@ -336,7 +336,7 @@ async def run_bot(settings: Settings) -> int:
     """Run every configured platform, the timers and the push senders until SIGINT/SIGTERM.
 
     The signals are handled from the first moment: a stop during start-up ends
-    what has started (the render worker too) and exits 0.
+    what has started (a render worker too) and exits 0.
 
     Returns:
         The exit code: 0 after a stop, 2 without a platform to run.
@@ -370,20 +370,21 @@ async def run_bot(settings: Settings) -> int:
 
 
 async def _build_for_run(settings: Settings, metrics: Metrics) -> App:
-    """The app with a warm matplotlib renderer (images cached on disk in the data
-    directory); the database is checked first, so that a database that cannot be used
-    fails before any worker process starts."""
+    """The app with a matplotlib renderer (images cached on disk in the data directory).
+
+    No render worker starts here: the renderer starts one with the first image that is
+    in no cache, and stops it after ``[render] worker_idle_seconds`` without a job, so
+    the bot takes updates sooner and holds no worker at rest.
+    """
     from bot.render.cache import cache_dir_for
     from bot.render.service import MatplotlibRenderer
 
-    drawing = MatplotlibRenderer(cache_dir_for(settings.data_dir), metrics=metrics)
-    app = await build_app(settings, renderer=drawing, metrics=metrics)
-    try:
-        await drawing.start()
-    except BaseException:
-        await app.close()
-        raise
-    return app
+    drawing = MatplotlibRenderer(
+        cache_dir_for(settings.data_dir),
+        metrics=metrics,
+        idle_seconds=settings.render.worker_idle_seconds,
+    )
+    return await build_app(settings, renderer=drawing, metrics=metrics)
 
 
 async def _unless_stopped(stop: asyncio.Event, work: asyncio.Future[Any]) -> bool:

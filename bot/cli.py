@@ -214,7 +214,10 @@ def _console(settings: Settings, user: str | None, images: Path | None) -> int:
             from bot.render.cache import cache_dir_for
             from bot.render.service import MatplotlibRenderer
 
-            renderer = MatplotlibRenderer(cache_dir_for(settings.data_dir))
+            renderer = MatplotlibRenderer(
+                cache_dir_for(settings.data_dir),
+                idle_seconds=settings.render.worker_idle_seconds,
+            )
         # The console is for trying things out: it upgrades its own database.
         app = await build_app(settings, auto_upgrade=True, renderer=renderer)
         try:

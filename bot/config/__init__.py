@@ -30,6 +30,7 @@ from bot.config.settings import (
     OpsSettings,
     PushSettings,
     QuizSettings,
+    RenderSettings,
     Settings,
     TelegramSettings,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "OpsSettings",
     "PushSettings",
     "QuizSettings",
+    "RenderSettings",
     "Secret",
     "Settings",
     "TelegramSettings",

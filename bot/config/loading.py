@@ -54,6 +54,7 @@ from bot.config.settings import (
     OpsSettings,
     PushSettings,
     QuizSettings,
+    RenderSettings,
     Settings,
     TelegramSettings,
 )
@@ -133,6 +134,7 @@ _SCHEMA: Final[Mapping[str, tuple[str, ...]]] = {
     "decks": ("shipped", "paths", "default"),
     "logging": ("level", "format"),
     "ops": ("enabled", "host", "port"),
+    "render": ("worker_idle_seconds",),
 }
 
 
@@ -235,6 +237,13 @@ def _build(
         logging=_logging(sections["logging"]),
         decks=_decks(sections["decks"], base_dir),
         ops=_ops(sections["ops"]),
+        render=RenderSettings(
+            worker_idle_seconds=sections["render"].number(
+                "worker_idle_seconds",
+                RenderSettings().worker_idle_seconds,
+                Bounds(0.1, 86400.0),
+            )
+        ),
         source=source,
     )
 

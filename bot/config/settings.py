@@ -24,6 +24,7 @@ __all__ = [
     "OpsSettings",
     "PushSettings",
     "QuizSettings",
+    "RenderSettings",
     "Settings",
     "TelegramSettings",
 ]
@@ -162,6 +163,15 @@ class OpsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RenderSettings:
+    """``[render]``: the process that draws card images and charts."""
+
+    #: Seconds the render worker stays up without a job; the next cold render starts
+    #: it again (an image in the disk cache never needs it).
+    worker_idle_seconds: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the bot is configured with; built once by ``load_settings``."""
 
@@ -178,6 +188,7 @@ class Settings:
     quiz: QuizSettings = QuizSettings()
     push: PushSettings = PushSettings()
     ops: OpsSettings = OpsSettings()
+    render: RenderSettings = RenderSettings()
 
     def secret_values(self) -> tuple[str, ...]:
         """Return every secret string (tokens, database password) for log redaction."""

@@ -69,6 +69,11 @@ class Metrics(Protocol):
         """A cold render finished after ``seconds``."""
         ...
 
+    def render_pool(self, up: bool) -> None:
+        """The renderer's worker processes started (``up``: with a cold render) or
+        stopped (idle, or the renderer closed)."""
+        ...
+
 
 class NullMetrics:
     """A :class:`Metrics` that counts nothing."""
@@ -97,6 +102,9 @@ class NullMetrics:
         """Count nothing."""
 
     def rendered(self, seconds: float) -> None:
+        """Count nothing."""
+
+    def render_pool(self, up: bool) -> None:
         """Count nothing."""
 
 

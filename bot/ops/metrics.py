@@ -97,6 +97,16 @@ class PrometheusMetrics:
             buckets=_RENDER_BUCKETS,
             registry=registry,
         )
+        self._render_up = Gauge(
+            "studybot_render_worker_up",
+            "1 while the render worker runs (it starts with a cold render and stops when idle).",
+            registry=registry,
+        )
+        self._render_starts = Counter(
+            "studybot_render_worker_starts",
+            "Render worker starts: each adds its start to that cold render's time.",
+            registry=registry,
+        )
         self._outbox_depth = Gauge(
             "studybot_outbox_depth",
             "Pushes in the outbox neither sent nor given up, by platform.",
@@ -159,6 +169,12 @@ class PrometheusMetrics:
     def rendered(self, seconds: float) -> None:
         """Observe how long a cold render took."""
         self._render_seconds.observe(seconds)
+
+    def render_pool(self, up: bool) -> None:
+        """The render worker started or stopped."""
+        self._render_up.set(1 if up else 0)
+        if up:
+            self._render_starts.inc()
 
     # ------------------------------------------------------------------ gauges
 

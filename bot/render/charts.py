@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -11,34 +10,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from bot.render.canvas import Png, pt, to_png
+from bot.render.jobs import ChartData
 from bot.render.style import DEFAULT_STYLE, Style, tint
 
 __all__ = ["ChartData", "render_stats"]
 
 _GOOD = "#1b7837"
 _SHORT = "#c2571a"
-
-
-@dataclass(frozen=True, slots=True)
-class ChartData:
-    """The numbers a stats chart shows (plain values, cheap to send to a worker).
-
-    Attributes:
-        forecast: cards due on each of the next days, today first.
-        per_day: reviews on each of the last days, oldest first (today last).
-        retention: share of mature reviews recalled, or None when there are none.
-        reviews: how many mature reviews the retention is based on.
-        desired_retention: the learner's target.
-        due_today, streak_days: shown in the title.
-    """
-
-    forecast: tuple[int, ...]
-    per_day: tuple[int, ...]
-    retention: float | None
-    reviews: int
-    desired_retention: float
-    due_today: int = 0
-    streak_days: int = 0
 
 
 def _bars(

@@ -16,8 +16,8 @@ from typing import Final
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
 from bot.core.messages import HeatMap
-from bot.core.rendering import RenderError
 from bot.render.canvas import Png, measure_text, new_canvas, pt, to_png
+from bot.render.jobs import MAX_COLUMNS, MAX_ROWS, check_heatmap
 from bot.render.layout import Measure, estimate_width
 from bot.render.style import DEFAULT_STYLE, Style
 
@@ -34,9 +34,6 @@ __all__ = [
     "render_heatmap",
     "wrap_text",
 ]
-
-MAX_ROWS: Final = 30
-MAX_COLUMNS: Final = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,38 +132,6 @@ class HeatLayout:
     grid: tuple[float, float, float, float]
     label_width: float
     style: Style = DEFAULT_STYLE
-
-
-def check_heatmap(chart: HeatMap) -> None:
-    """Raise :class:`RenderError` (one line) when the chart cannot be drawn."""
-    if not chart.rows:
-        raise RenderError("the heat map has no rows")
-    if not chart.columns:
-        raise RenderError("the heat map has no columns")
-    if len(chart.rows) > MAX_ROWS:
-        raise RenderError(f"the heat map has {len(chart.rows)} rows; at most {MAX_ROWS} fit")
-    if len(chart.columns) > MAX_COLUMNS:
-        raise RenderError(
-            f"the heat map has {len(chart.columns)} columns; at most {MAX_COLUMNS} fit"
-        )
-    if len(chart.values) != len(chart.rows):
-        raise RenderError(
-            f"the heat map has {len(chart.rows)} rows but {len(chart.values)} rows of values"
-        )
-    for i, row in enumerate(chart.values):
-        if len(row) != len(chart.columns):
-            raise RenderError(
-                f"row {i + 1} of the heat map has {len(row)} values, "
-                f"not one per column ({len(chart.columns)})"
-            )
-        for value in row:
-            if value is not None and (type(value) is not int or value not in (1, 2, 3)):
-                raise RenderError(f"a heat map level is 1, 2, 3 or None, not {value!r}")
-    if len(chart.legend) != 3:
-        raise RenderError(
-            f"the heat map legend names levels 1, 2 and 3, so it has 3 entries, "
-            f"not {len(chart.legend)}"
-        )
 
 
 def _clean(text: str) -> str:

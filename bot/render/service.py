@@ -1,9 +1,14 @@
 """The matplotlib implementation of the core's :class:`~bot.core.rendering.Renderer` port.
 
-Cached images come from memory at once; cold renders run in a worker
-process pool (matplotlib holds the GIL while it draws, so threads would stall
-the event loop), with PNGs kept on disk under ``<data_dir>/render-cache``.
+Cached images come from memory at once, or from PNGs kept on disk under
+``<data_dir>/render-cache``; cold renders run in a worker process pool
+(matplotlib holds the GIL while it draws, so threads would stall the event loop).
 Concurrent requests for the same image share one render.
+
+The pool starts with the first cold render, not with the bot, and stops after
+``idle_seconds`` without a job (the next cold render starts it again): a bot at
+rest holds no render worker (about 80 MB), and this process never imports
+matplotlib.
 """
 
 from __future__ import annotations
@@ -14,28 +19,56 @@ import multiprocessing
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 from bot.core.messages import HeatMap
 from bot.core.metrics import NULL_METRICS, Metrics
 from bot.core.rendering import RenderedImage, RenderError
 from bot.core.stats import StudyStats
 from bot.render.cache import DiskCache, MemoryCache, cache_key
-from bot.render.charts import ChartData
-from bot.render.heatmap import check_heatmap
+from bot.render.jobs import ChartData, Job, check_heatmap
 from bot.render.style import DEFAULT_STYLE, Style
-from bot.render.worker import WORKER_NICENESS, Job, init_worker, run_job, warm_up
+from bot.render.worker import WORKER_NICENESS, init_worker, run_job, warm_up
 
-__all__ = ["MatplotlibRenderer", "RenderCounters", "chart_data"]
+__all__ = [
+    "DEFAULT_IDLE_SECONDS",
+    "Cancellable",
+    "MatplotlibRenderer",
+    "RenderCounters",
+    "Timer",
+    "chart_data",
+    "loop_timer",
+]
 
 log = logging.getLogger(__name__)
 
 _MAX_FAILURES: Final = 1024
+
+#: How long the render workers stay up without a job, by default (``[render]
+#: worker_idle_seconds``).
+DEFAULT_IDLE_SECONDS: Final = 300.0
+
+
+class Cancellable(Protocol):
+    """A call scheduled by a :class:`Timer`."""
+
+    def cancel(self) -> None: ...
+
+
+class Timer(Protocol):
+    """Calls ``callback`` on the event loop after ``delay`` seconds (tests pass their own)."""
+
+    def __call__(self, delay: float, callback: Callable[[], None], /) -> Cancellable: ...
+
+
+def loop_timer(delay: float, callback: Callable[[], None], /) -> Cancellable:
+    """The running event loop's ``call_later``: the :class:`Timer` by default."""
+    return asyncio.get_running_loop().call_later(delay, callback)
 
 
 @dataclass(slots=True)
@@ -47,6 +80,10 @@ class RenderCounters:
     renders: int = 0
     failures: int = 0
     coalesced: int = 0
+    #: Pools started (with the first cold render, and again after an idle stop).
+    pools_started: int = 0
+    #: Pools stopped after ``idle_seconds`` without a job.
+    pools_idled: int = 0
 
 
 def chart_data(stats: StudyStats, forecast: Sequence[int]) -> ChartData:
@@ -75,13 +112,21 @@ class MatplotlibRenderer:
             None keeps them in memory only.
         max_memory_items: how many images the in-memory LRU holds.
         executor: where renders run. None (the default) makes a process pool of
-            ``workers`` processes on first use and shuts it down in :meth:`close`.
-            A given executor is used as is and not shut down; a thread pool works
+            ``workers`` processes on the first cold render, stops it after
+            ``idle_seconds`` without a job and in :meth:`close`.
+            A given executor is used as is and never shut down; a thread pool works
             but must have ONE thread (mathtext's parser is not thread-safe) and
             stalls the event loop while it draws.
         style: sizes and colours (part of every cache key).
         workers: processes in the default pool.
-        metrics: counts cache hits and misses and times cold renders.
+        metrics: counts cache hits and misses and times cold renders (a cold
+            render that starts the pool includes the worker's start).
+        idle_seconds: how long the pool the renderer made stays up without a job;
+            None keeps it until :meth:`close`.
+        clock: monotonic seconds (tests pass a fake one).
+        timer: schedules the idle check (tests pass one they fire themselves).
+        pool_factory: makes the pool instead of the default process pool (tests);
+            the renderer owns what it makes: stops it when idle and in :meth:`close`.
     """
 
     def __init__(
@@ -93,7 +138,13 @@ class MatplotlibRenderer:
         style: Style = DEFAULT_STYLE,
         workers: int | None = None,
         metrics: Metrics = NULL_METRICS,
+        idle_seconds: float | None = DEFAULT_IDLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        timer: Timer = loop_timer,
+        pool_factory: Callable[[], Executor] | None = None,
     ) -> None:
+        if idle_seconds is not None and idle_seconds <= 0:
+            raise ValueError("idle_seconds must be positive (or None: never)")
         self.style = style
         self.metrics = metrics
         self._style_key = style.digest()
@@ -106,6 +157,16 @@ class MatplotlibRenderer:
         self._inflight: dict[str, asyncio.Task[RenderedImage]] = {}
         self._failures: OrderedDict[str, str] = OrderedDict()
         self._closed = False
+        self._idle_seconds = idle_seconds
+        self._clock = clock
+        self._timer = timer
+        self._pool_factory = pool_factory or self._process_pool
+        #: Jobs handed to the pool and not finished yet.
+        self._running = 0
+        self._last_job = clock()
+        self._idle_check: Cancellable | None = None
+        #: Pools stopped for idleness whose processes are still being joined.
+        self._stopping: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ port
 
@@ -169,17 +230,34 @@ class MatplotlibRenderer:
         pending = list(self._inflight.values())
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+        self._disarm()
         if self._owns_executor and self._executor is not None:
             executor, self._executor = self._executor, None
+            self.metrics.render_pool(False)
             await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+        if self._stopping:
+            await asyncio.gather(*self._stopping, return_exceptions=True)
 
     # ------------------------------------------------------------------ extras
 
     async def start(self) -> None:
-        """Start the worker processes and load fonts in them, so the first render is fast."""
+        """Start the worker processes now and load fonts in them, so the first render is
+        fast (``studybot run`` does not: its workers start with the first cold render).
+        They stop after ``idle_seconds`` without a job, like a pool started by a render."""
         loop = asyncio.get_running_loop()
         pool = self._pool()
-        await asyncio.gather(*(loop.run_in_executor(pool, warm_up) for _ in range(self._workers)))
+        self._job_began()
+        try:
+            await asyncio.gather(
+                *(loop.run_in_executor(pool, warm_up) for _ in range(self._workers))
+            )
+        finally:
+            self._job_ended()
+
+    @property
+    def pool_running(self) -> bool:
+        """Whether a pool is up (the renderer's own, or the executor it was given)."""
+        return self._executor is not None
 
     def cached(self, kind: str, spec: str) -> RenderedImage | None:
         """The image if it is in memory (no disk access, no rendering)."""
@@ -194,18 +272,66 @@ class MatplotlibRenderer:
             self.metrics.render_hit("memory")
         return hit
 
+    def _process_pool(self) -> Executor:
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            # Workers end with this process, even when it is killed (kill -9).
+            initargs=(WORKER_NICENESS, os.getpid()),
+        )
+
     def _pool(self) -> Executor:
         if self._closed:
             raise RuntimeError("the renderer is closed")
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                max_workers=self._workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=init_worker,
-                # Workers end with this process, even when it is killed (kill -9).
-                initargs=(WORKER_NICENESS, os.getpid()),
-            )
+            log.info("starting the render worker for a cold render")
+            self._executor = self._pool_factory()
+            self.counters.pools_started += 1
+            self.metrics.render_pool(True)
         return self._executor
+
+    # ------------------------------------------------------------------ idleness
+
+    def _job_began(self) -> None:
+        self._running += 1
+        self._disarm()
+
+    def _job_ended(self) -> None:
+        self._running -= 1
+        self._last_job = self._clock()
+        if self._running == 0:
+            self._arm(self._idle_seconds)
+
+    def _arm(self, delay: float | None) -> None:
+        """Look again after ``delay`` seconds whether the pool has been idle long enough."""
+        self._disarm()
+        if delay is None or not self._owns_executor or self._closed or self._executor is None:
+            return
+        self._idle_check = self._timer(delay, self._check_idle)
+
+    def _disarm(self) -> None:
+        if self._idle_check is not None:
+            self._idle_check.cancel()
+            self._idle_check = None
+
+    def _check_idle(self) -> None:
+        """The timer's call: stop the pool if no job ran for ``idle_seconds``."""
+        self._idle_check = None
+        idle = self._idle_seconds
+        if idle is None or self._running or self._executor is None or self._closed:
+            return
+        left = idle - (self._clock() - self._last_job)
+        if left > 0:  # the timer was early (a clock of its own): look again then
+            self._arm(left)
+            return
+        executor, self._executor = self._executor, None
+        self.counters.pools_idled += 1
+        self.metrics.render_pool(False)
+        log.info("stopping the render worker: no job for %g s", idle)
+        task = asyncio.ensure_future(asyncio.to_thread(executor.shutdown, True))
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
 
     async def _get(self, key: str, job: Job, *, disk: bool) -> RenderedImage:
         task = self._inflight.get(key)
@@ -248,6 +374,7 @@ class MatplotlibRenderer:
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             pool = self._pool()
+            self._job_began()
             try:
                 return await loop.run_in_executor(pool, run_job, job, self.style)
             except BrokenProcessPool:
@@ -257,4 +384,6 @@ class MatplotlibRenderer:
                 if self._executor is pool:
                     self._executor = None
                 pool.shutdown(wait=False, cancel_futures=True)
+            finally:
+                self._job_ended()
         raise AssertionError("unreachable")

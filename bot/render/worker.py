@@ -5,6 +5,10 @@ Jobs are plain picklable tuples so they can cross into a process pool:
 ``("heatmap", HeatMap)``.
 Every failure comes back as :class:`~bot.core.rendering.RenderError` with a
 one-line message.
+
+Importing this module does not import matplotlib (the bot's process imports it to
+hand jobs to the pool): the drawing modules are imported by the first job that
+draws, in the worker.
 """
 
 from __future__ import annotations
@@ -18,19 +22,12 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Final, Literal
+from typing import Final
 
 from bot.core.imagespec import DiagramSpec, FormulaSpec, ImageSpecError, parse_image_spec
-from bot.core.messages import HeatMap
 from bot.core.rendering import RenderError
-from bot.render.canvas import Png
-from bot.render.charts import ChartData, render_stats
-from bot.render.diagram import render_diagram
-from bot.render.formula import check_formula, render_formula
-from bot.render.heatmap import render_heatmap
-from bot.render.shapes import render_shape
+from bot.render.jobs import Job, Png
 from bot.render.style import DEFAULT_STYLE, Style
-from bot.render.text import render_text
 
 __all__ = [
     "WORKER_NICENESS",
@@ -46,13 +43,6 @@ __all__ = [
 #: machine is busy, the event loop wins and renders wait.
 WORKER_NICENESS = 10
 
-Job = (
-    tuple[Literal["card"], str, str]
-    | tuple[Literal["stats"], ChartData]
-    | tuple[Literal["text"], str]
-    | tuple[Literal["heatmap"], HeatMap]
-)
-
 
 def render_card_image(kind: str, spec: str, style: Style = DEFAULT_STYLE) -> Png:
     """Draw a card's image from its ``image:`` kind and spec.
@@ -60,6 +50,10 @@ def render_card_image(kind: str, spec: str, style: Style = DEFAULT_STYLE) -> Png
     Raises:
         RenderError: when the spec is invalid or cannot be drawn.
     """
+    from bot.render.diagram import render_diagram
+    from bot.render.formula import check_formula, render_formula
+    from bot.render.shapes import render_shape
+
     try:
         parsed = parse_image_spec(f"{kind} {spec}")
     except ImageSpecError as exc:
@@ -84,9 +78,15 @@ def run_job(job: Job, style: Style = DEFAULT_STYLE) -> Png:
         if job[0] == "card":
             return render_card_image(job[1], job[2], style)
         if job[0] == "stats":
+            from bot.render.charts import render_stats
+
             return render_stats(job[1], style)
         if job[0] == "heatmap":
+            from bot.render.heatmap import render_heatmap
+
             return render_heatmap(job[1], style)
+        from bot.render.text import render_text
+
         return render_text(job[1], style)
     except RenderError:
         raise
@@ -163,5 +163,7 @@ def _watch_parent(parent: int) -> None:
 
 def warm_up() -> int:
     """Load fonts and mathtext in this worker; returns its process id."""
+    from bot.render.formula import render_formula
+
     render_formula("x", DEFAULT_STYLE)
     return os.getpid()

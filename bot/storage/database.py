@@ -15,20 +15,18 @@ The unit of work is the same synchronous function over :class:`SqlTx` in both.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import logging
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -38,6 +36,9 @@ from bot.core.ports import CannotStart, Tx
 from bot.storage.fanout import fanout_for
 from bot.storage.locks import MIGRATION_LOCK, serialise
 from bot.storage.tx import SqlTx
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -278,6 +279,8 @@ def _select_one(conn: Connection) -> None:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An alembic config over :data:`MIGRATIONS_DIR` (and a live connection, if given)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -287,6 +290,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def write_revision(conn: Connection, message: str) -> str:
     """Autogenerate a migration from the difference between the database and tables.py."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     cfg = alembic_config(conn)
     count = len(list(ScriptDirectory.from_config(cfg).walk_revisions()))
     scripts = command.revision(cfg, message=message, autogenerate=True, rev_id=f"{count + 1:04d}")
@@ -297,13 +303,56 @@ def write_revision(conn: Connection, message: str) -> str:
 def upgrade_schema(conn: Connection) -> str | None:
     """Bring the schema on ``conn`` to the newest migration, one process at a time;
     returns the revision it found once its turn came (None for an empty database)."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     serialise(conn, MIGRATION_LOCK)
     found = MigrationContext.configure(conn).get_current_revision()
     command.upgrade(alembic_config(conn), "head")
     return found
 
 
+#: ``revision = "0009"`` and ``down_revision = "0008"`` lines of a migration script.
+_REVISION_LINE: Final = re.compile(r"^(revision|down_revision)\b[^=\n]*=\s*(.+?)\s*$", re.M)
+
+
+def newest_revision(directory: Path = MIGRATIONS_DIR) -> str | None:
+    """The newest migration (alembic's head), read from the scripts' ``revision`` and
+    ``down_revision`` lines without importing alembic: a bot whose schema is current
+    never loads it (about 10 MB and 0.15 s at every start). Anything but one straight
+    chain of plain revisions is left to alembic."""
+    chain: dict[str, str | None] = {}
+    for path in sorted((directory / "versions").glob("*.py")):
+        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        try:
+            revision = ast.literal_eval(found["revision"])
+            down = ast.literal_eval(found.get("down_revision", "None"))
+        except (KeyError, ValueError, SyntaxError):
+            return _alembic_head()
+        if not isinstance(revision, str) or not (down is None or isinstance(down, str)):
+            return _alembic_head()
+        chain[revision] = down
+    heads = set(chain) - set(chain.values())
+    return heads.pop() if len(heads) == 1 else _alembic_head()
+
+
+def _alembic_head() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _current_revision(conn: Connection) -> str | None:
+    """The revision the database is at (None when empty), as alembic reads it."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    found = list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    if len(found) > 1:  # several heads: alembic says what is wrong
+        from alembic.runtime.migration import MigrationContext
+
+        return MigrationContext.configure(conn).get_current_revision()
+    return str(found[0]) if found else None
+
+
 def _status(conn: Connection) -> tuple[str | None, str | None]:
-    current = MigrationContext.configure(conn).get_current_revision()
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    return current, head
+    return _current_revision(conn), newest_revision()

@@ -19,6 +19,8 @@ class RecordingMetrics:
         self.render_hits: Counter[str] = Counter()
         self.render_misses = 0
         self.render_seconds: list[float] = []
+        #: Each start (True) and stop (False) of the render pool, in order.
+        self.render_pools: list[bool] = []
 
     def reviewed(self, source: str, count: int = 1) -> None:
         self.reviews[source] += count
@@ -43,3 +45,6 @@ class RecordingMetrics:
 
     def rendered(self, seconds: float) -> None:
         self.render_seconds.append(seconds)
+
+    def render_pool(self, up: bool) -> None:
+        self.render_pools.append(up)

@@ -247,6 +247,16 @@ class Studybot:
         """The command lines of every live process in the last run's session but the run
         itself (its render workers and multiprocessing's resource tracker), even after it
         has ended and they were handed to init. Reads ``/proc``."""
+        return [cmdline for _, cmdline in self.session()]
+
+    def render_workers(self) -> list[int]:
+        """The process ids of the last run's live render workers (multiprocessing's
+        spawned children; not its resource tracker). Reads ``/proc``."""
+        return [pid for pid, cmdline in self.session() if "multiprocessing.spawn" in cmdline]
+
+    def session(self) -> list[tuple[int, str]]:
+        """(process id, command line) of every live process in the last run's session but
+        the run itself (see :meth:`in_session`). Reads ``/proc``."""
         assert self.proc is not None
         found = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -259,8 +269,30 @@ class Studybot:
                 continue
             if fields[0] in ("Z", "X"):  # it has ended; only its exit status is left
                 continue
-            found.append(cmdline.decode(errors="replace"))
+            found.append((int(stat.parent.name), cmdline.decode(errors="replace")))
         return found
+
+    async def until_proc(self, predicate: Callable[[], T], what: str, seconds: float = 20.0) -> T:
+        """Wait for ``predicate`` on ``/proc`` (say, :meth:`render_workers`), looking every
+        50 ms; fail after ``seconds``, or at once if this process ends."""
+        assert self.proc is not None
+        deadline = time.monotonic() + seconds
+        while not (found := predicate()):
+            if self.proc.returncode is not None:
+                raise AssertionError(
+                    f"{self.client} exited with {self.proc.returncode} before {what}:\n"
+                    f"{self.output()[-3000:]}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not {what} after {seconds}s")
+            await asyncio.sleep(0.05)
+        return found
+
+    def mapped(self, word: str) -> bool:
+        """Whether a file whose path contains ``word`` is mapped into the bot's process
+        (a shared library it has loaded, say). Reads ``/proc/PID/maps``."""
+        assert self.proc is not None
+        return word in Path(f"/proc/{self.proc.pid}/maps").read_text()
 
     async def session_ended(self, seconds: float = 10.0) -> None:
         """Wait until no process of the last run's session is left (see
@@ -385,9 +417,12 @@ def query(db_path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return list(conn.execute(sql, args))
 
 
-async def seed_due_learners(url: str, chats: Sequence[int]) -> None:
-    """Telegram learners (one per private chat id) whose daily push is due now, each with
-    one due card of the attention deck, on an upgraded database.
+async def seed_due_learners(
+    url: str, chats: Sequence[int], *, card_id: str | None = None, push_due: bool = True
+) -> None:
+    """Telegram learners (one per private chat id), each with one due card of the
+    attention deck (its first, or ``card_id``), whose daily push is due now (or, without
+    ``push_due``, tomorrow), on an upgraded database.
 
     Only that deck is synced: a bot starting on the database adds the others.
     """
@@ -401,7 +436,8 @@ async def seed_due_learners(url: str, chats: Sequence[int]) -> None:
 
     now = datetime.now(UTC)
     [deck] = load_decks([SHIPPED_DECKS / "attention.md"]).decks
-    card = deck.cards[0].id
+    card = card_id or deck.cards[0].id
+    push_at = now - timedelta(minutes=1) if push_due else now + timedelta(days=1)
 
     def work(conn: Connection) -> None:
         ids = conn.execute(
@@ -414,7 +450,7 @@ async def seed_due_learners(url: str, chats: Sequence[int]) -> None:
                     "created_at": now - timedelta(days=3),
                     "last_seen_at": now - timedelta(hours=20),
                     "unreachable": False,
-                    "next_push_at": now - timedelta(minutes=1),
+                    "next_push_at": push_at,
                 }
                 for chat_id in chats
             ],

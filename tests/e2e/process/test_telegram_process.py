@@ -172,9 +172,19 @@ async def test_kill_9_leaves_no_render_worker_or_resource_tracker(
     server: TelegramServer, bots: list[Studybot], tmp_path: Path
 ) -> None:
     """An OOM killer's ``kill -9`` of the bot: its render workers and multiprocessing's
-    resource tracker end too, instead of living on under init (about 80 MB each time)."""
+    resource tracker end too, instead of living on under init (about 80 MB each time).
+
+    The worker starts with the first cold render: Ana's card has an image in no cache."""
+    url = f"sqlite+aiosqlite:///{sqlite_file(tmp_path)}"
+    code, _, err = await studybot(
+        tmp_path, "db", "upgrade", env=clean_env(STUDYBOT_DATABASE_URL=url)
+    )
+    assert code == 0, err
+    await seed_due_learners(url, [ANA.id], card_id="att-wk-shape", push_due=False)
     bot = new_bot(server, bots, tmp_path)
     await bot.start()
+    ana = Chat(server, ANA)
+    await ana.say(bot, "/review", lambda: ana.api.sent("sendPhoto", ANA.id))
     running = bot.in_session()
     assert any("multiprocessing.resource_tracker" in cmd for cmd in running), running
     assert any("multiprocessing.spawn" in cmd for cmd in running), running

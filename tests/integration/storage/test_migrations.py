@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import subprocess
+import sys
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Column,
     Connection,
@@ -31,7 +34,12 @@ from bot.core.imagespec import parse_image_spec
 from bot.core.model import CardImage
 from bot.core.ports import CannotStart
 from bot.storage.catalogue import SqlCatalogue
-from bot.storage.database import SchemaOutOfDate, SqlDatabase, alembic_config
+from bot.storage.database import (
+    SchemaOutOfDate,
+    SqlDatabase,
+    alembic_config,
+    newest_revision,
+)
 from bot.storage.tables import cards, learners, metadata, outbox
 from tests.fakes.decks import make_card, make_deck
 
@@ -244,3 +252,43 @@ async def test_open_questions_migration_goes_down_and_up(db: SqlDatabase) -> Non
         return gone, [tuple(r) for r in conn.execute(select(table.c.learner_id, table.c.step))]
 
     assert await db.run_connection(down_and_up) == (True, [(1, "tz")])
+
+
+def test_the_newest_revision_is_read_as_alembic_reads_it(tmp_path: Path) -> None:
+    """From the scripts' lines, without alembic; a branch or a script it cannot read is
+    left to alembic (which finds the heads itself)."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert newest_revision() == head
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a.py").write_text('revision: str = "0001"\ndown_revision: str | None = None\n')
+    (versions / "b.py").write_text("revision = '0002'\ndown_revision = '0001'\n")
+    assert newest_revision(tmp_path) == "0002"
+    (versions / "c.py").write_text("revision = '0003'\ndown_revision = ('0001', '0002')\n")
+    assert newest_revision(tmp_path) == head  # a merge: alembic's answer (of the real scripts)
+
+
+def test_a_current_schema_is_checked_without_importing_alembic(tmp_path: Path) -> None:
+    """``studybot run`` on a database that is up to date never loads alembic."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    probe = (
+        "import asyncio, sys\n"
+        "from bot.storage.database import SqlDatabase\n"
+        "async def main():\n"
+        f"    db = SqlDatabase({url!r})\n"
+        "    try:\n"
+        "        if sys.argv[1] == 'upgrade':\n"
+        "            await db.upgrade()\n"
+        "        print(await db.check_schema(auto_upgrade=False))\n"
+        "    finally:\n"
+        "        await db.dispose()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic')[:1])\n"
+    )
+    for step in ("upgrade", "check"):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, step], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+    version, loaded = done.stdout.split()
+    assert version == newest_revision() and loaded == "[]", done.stdout

@@ -789,3 +789,21 @@ def test_the_environment_decides_which_token_and_url_are_checked(tmp_path: Path)
     settings = load_settings(path, env=env)
     assert settings.telegram.token == Secret(TOKEN)
     assert settings.database.url == "sqlite+aiosqlite:///x.db"
+
+
+# --------------------------------------------------------------------------- render
+
+
+def test_the_render_worker_idles_five_minutes_by_default_and_takes_seconds(
+    tmp_path: Path,
+) -> None:
+    assert load_settings(None, env={}).render.worker_idle_seconds == 300.0
+    path = write(tmp_path, "[render]\nworker_idle_seconds = 2.5\n")
+    assert load_settings(path, env={}).render.worker_idle_seconds == 2.5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", '"soon"', "100000"])
+def test_a_render_idle_time_out_of_bounds_names_the_key(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, f"[render]\nworker_idle_seconds = {value}\n")
+    with pytest.raises(ConfigError, match=r"\[render\] worker_idle_seconds"):
+        load_settings(path, env={})

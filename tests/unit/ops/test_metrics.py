@@ -22,6 +22,8 @@ NAMED = {
     "studybot_render_cache_misses_total",
     "studybot_render_cold_seconds_count",
     "studybot_render_cold_seconds_sum",
+    "studybot_render_worker_up",
+    "studybot_render_worker_starts_total",
     "studybot_event_loop_lag_seconds",
     "process_resident_memory_bytes",
 }
@@ -96,3 +98,16 @@ def test_the_backlog_sets_depth_and_age_by_platform() -> None:
     metrics.set_backlog([], NOW, ["telegram"])
     samples = parse(metrics.exposition().decode())
     assert samples.value("studybot_outbox_depth", platform="telegram") == 0
+
+
+def test_the_render_worker_gauge_and_its_starts() -> None:
+    metrics = PrometheusMetrics(["telegram"])
+    samples = parse(metrics.exposition().decode())
+    assert samples.value("studybot_render_worker_up") == 0
+    assert samples.value("studybot_render_worker_starts_total") == 0
+    metrics.render_pool(True)
+    metrics.render_pool(False)
+    metrics.render_pool(True)
+    samples = parse(metrics.exposition().decode())
+    assert samples.value("studybot_render_worker_up") == 1
+    assert samples.value("studybot_render_worker_starts_total") == 2
