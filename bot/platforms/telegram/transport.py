@@ -21,6 +21,7 @@ PTB's :class:`~telegram.request.BaseRequest` with one long-lived
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Final
 from urllib.parse import urlencode
 
@@ -32,6 +33,7 @@ from telegram.request import BaseRequest, RequestData
 
 __all__ = ["AiohttpRequest"]
 
+_URL_PATH: Final = re.compile(r"(\w+://[^/\s'\"()]+)/[^\s'\"()]*")
 #: A request that found no free connection, or could not connect, in time (aiohttp tells
 #: the two apart only by its one ``connect`` limit, which covers both).
 CONNECT_TIMEOUT_MESSAGE: Final = (
@@ -133,12 +135,19 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=data, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
+        # aiohttp's messages may hold the URL, whose path holds the token: the errors
+        # raised say what happened without it, and without aiohttp's error chained.
         except (TimeoutError, aiohttp.ServerTimeoutError) as err:
             if isinstance(err, aiohttp.ConnectionTimeoutError):
-                raise TimedOut(message=CONNECT_TIMEOUT_MESSAGE) from err
-            raise TimedOut from err
+                raise TimedOut(message=CONNECT_TIMEOUT_MESSAGE) from None
+            raise TimedOut from None
         except (aiohttp.ClientError, asyncio.IncompleteReadError, OSError) as err:
-            raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+            raise NetworkError(f"aiohttp.{type(err).__name__}: {_no_path(str(err))}") from None
+
+
+def _no_path(message: str) -> str:
+    """An error message without the path of any URL in it (the token is in the path)."""
+    return _URL_PATH.sub(r"\1/...", " ".join(message.split()))
 
 
 def _multipart(request_data: RequestData) -> aiohttp.FormData:

@@ -84,17 +84,44 @@ async def test_an_answer_too_slow_is_timed_out(server: TelegramServer) -> None:
         await request.shutdown()
 
 
-async def test_nobody_listening_is_a_network_error() -> None:
+def said(exc: BaseException) -> str:
+    """Everything a traceback of the error would print: its message and its chain's."""
+    found = []
+    current: BaseException | None = exc
+    while current is not None:
+        found.append(f"{type(current).__name__}: {current} {current.args}")
+        suppressed = current.__suppress_context__
+        current = current.__cause__ or (None if suppressed else current.__context__)
+    return "\n".join(found)
+
+
+async def test_nobody_listening_is_a_network_error_without_the_token() -> None:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     request = AiohttpRequest()
     await request.initialize()
     try:
-        with pytest.raises(NetworkError, match="aiohttp"):
-            await request.do_request(f"http://127.0.0.1:{port}/bot1:x/getMe", "POST")
+        with pytest.raises(NetworkError, match="aiohttp") as caught:
+            await request.do_request(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe", "POST")
     finally:
         await request.shutdown()
+    assert TOKEN.split(":", 1)[1] not in said(caught.value)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Connection timeout to host http://127.0.0.1:1/bot{token}/getMe",
+        "400, message='Bad', url=URL('https://api.telegram.org/bot{token}/sendMessage')",
+    ],
+)
+async def test_aiohttps_messages_lose_the_path_of_their_urls(message: str) -> None:
+    from bot.platforms.telegram.transport import _no_path
+
+    cleaned = _no_path(message.format(token=TOKEN))
+    assert TOKEN.split(":", 1)[1] not in cleaned
+    assert "127.0.0.1:1/..." in cleaned or "api.telegram.org/..." in cleaned
 
 
 async def test_a_busy_pool_times_out_waiting_for_a_connection() -> None:
@@ -114,12 +141,13 @@ async def test_a_busy_pool_times_out_waiting_for_a_connection() -> None:
     port = runner.addresses[0][1]
     request = AiohttpRequest(connections=1, pool_timeout=0.05, connect_timeout=0.05)
     await request.initialize()
-    url = f"http://127.0.0.1:{port}/bot1:x/getMe"
+    url = f"http://127.0.0.1:{port}/bot{TOKEN}/getMe"
     try:
         first = asyncio.ensure_future(request.do_request(url, "POST"))
         await asyncio.wait_for(arrived.wait(), 5)  # the one connection is taken
-        with pytest.raises(TimedOut, match="waiting for a free connection"):
+        with pytest.raises(TimedOut, match="waiting for a free connection") as caught:
             await request.do_request(url, "POST")
+        assert TOKEN.split(":", 1)[1] not in said(caught.value)
         release.set()
         assert (await first)[0] == 200
     finally:
