@@ -1,10 +1,11 @@
 """The Bot API's HTTP layer: python-telegram-bot's requests sent with aiohttp.
 
 python-telegram-bot sends through httpx by default. Under load that client costs
-the bot more CPU than everything else a button tap does: about 1.7 ms per request
-on a 2-core VM (its pool, anyio and h11, all in Python), against about 0.1 ms for
-aiohttp's client (C-accelerated parser, no extra layers), measured with the same
-local server (see benchmarks/README.md, ``e2e_load.py``). aiohttp is already there
+the bot more CPU than everything else a button tap does: 1.9 ms per request on a
+2-core VM (its pool, anyio and h11, all in Python), against 0.17 ms with aiohttp
+(C-accelerated parser, no extra layers), a local server included in both; the
+bot's CPU per review fell from 18-23 ms to 10-13 ms (benchmarks/README.md,
+``e2e_load.py``). aiohttp is already there
 (discord.py and the metrics server use it), so :class:`AiohttpRequest` implements
 PTB's :class:`~telegram.request.BaseRequest` with one long-lived
 :class:`aiohttp.ClientSession`, keeping PTB's defaults and errors:
