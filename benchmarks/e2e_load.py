@@ -205,7 +205,7 @@ class Recorder(FakeBotAPI):
             self.stamps.append((arrived, endpoint))
         status, body = await super().call(endpoint, params, files, client=client)
         if status != 200 and endpoint != "getUpdates":
-            self.errors.append(f"{endpoint}: {body[:200].decode(errors='replace')}")
+            self.errors.append(f"{endpoint}: {body.decode(errors='replace')}")
         if endpoint == "answerCallbackQuery":
             tap = self.taps.get(str(params.get("callback_query_id")))
             if tap is not None and tap.answered is None:
@@ -424,6 +424,19 @@ async def stop(bot: Studybot) -> int | None:
         return None
 
 
+def _by_method(errors: list[str]) -> dict[str, int]:
+    """Refused requests counted by method and description."""
+    counts: dict[str, int] = {}
+    for error in errors:
+        method, _, body = error.partition(": ")
+        try:
+            key = f"{method}: {json.loads(body).get('description', '')}"
+        except ValueError:
+            key = method
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -525,6 +538,7 @@ async def measure(args: argparse.Namespace, workdir: Path, url: str | None) -> d
         "unanswered": unanswered,
         "stalls": crowd.stalls,
         "api_errors": len(api.errors),
+        "api_errors_by_method": _by_method(api.errors),
         "exit_code": code,
         "cpus": os.cpu_count(),
         "load_avg_1m_end": round(load1, 2),
