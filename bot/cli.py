@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
@@ -29,6 +29,8 @@ from bot.config import (
 log = logging.getLogger(__name__)
 
 ENV_CONFIG = "STUDYBOT_CONFIG"
+#: A file to write a cProfile of ``studybot run`` to (for benchmarks; unset in service).
+ENV_PROFILE = "STUDYBOT_PROFILE"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -153,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from bot.app import run_bot
 
-            return asyncio.run(run_bot(settings))
+            return profiled(lambda: asyncio.run(run_bot(settings)))
         if args.command == "console":
             return _console(settings, args.user, args.images)
         if args.command == "discord":
@@ -168,6 +170,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def profiled(run: Callable[[], int]) -> int:
+    """``run()``, under cProfile when ``STUDYBOT_PROFILE`` names a file: the statistics of
+    the main thread (the event loop) are written there when it returns (see
+    benchmarks/README.md, ``e2e_load.py --profile``)."""
+    path = os.environ.get(ENV_PROFILE)
+    if not path:
+        return run()
+    import cProfile
+
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        return run()
+    finally:
+        profile.disable()
+        profile.dump_stats(path)
 
 
 def _config_error(exc: ConfigError) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli import main
+from bot.cli import ENV_PROFILE, main, profiled
 from bot.deckfiles import SHIPPED_DECKS, load_decks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -326,3 +326,28 @@ def test_render_refuses_an_unknown_extension_with_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and ".png, .jpg, .jpeg" in err
     assert not (tmp_path / "x.gif").exists()
+
+
+def _busy() -> int:
+    return sum(range(1000)) and 7
+
+
+def test_profiled_writes_the_statistics_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pstats
+
+    out = tmp_path / "run.prof"
+    monkeypatch.setenv(ENV_PROFILE, str(out))
+    assert profiled(_busy) == 7
+    functions = {name for _, _, name in pstats.Stats(str(out)).stats}  # type: ignore[attr-defined]
+    assert "_busy" in functions
+
+
+def test_profiled_runs_plainly_without_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV_PROFILE, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert profiled(_busy) == 7
+    assert list(tmp_path.iterdir()) == []

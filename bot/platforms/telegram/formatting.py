@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -175,6 +176,11 @@ def to_html(markdown: str) -> str:
     return "\n".join(out)
 
 
+#: Converted texts kept (a card's front or back with the reply around it, a few kB
+#: each). The text itself is the key, so a card whose content changed is converted anew.
+CONVERTED_CACHE: Final = 2048
+
+
 def split_html(markdown: str, first_limit: int, limit: int = TELEGRAM_MESSAGE) -> list[str]:
     """Prepare, split and convert ``markdown`` into HTML messages.
 
@@ -182,19 +188,35 @@ def split_html(markdown: str, first_limit: int, limit: int = TELEGRAM_MESSAGE) -
     caption's 1024), the others at most ``limit``; Telegram counts UTF-16 units
     after parsing the HTML, which never exceeds the prepared markdown's length.
     Returns ``[]`` for blank text.
+
+    Every learner sees the same cards: a text is converted once and then taken from
+    a cache (:data:`CONVERTED_CACHE` texts, least recently used dropped).
     """
+    return list(_split_html(markdown, first_limit, limit))
+
+
+@lru_cache(maxsize=CONVERTED_CACHE)
+def _split_html(markdown: str, first_limit: int, limit: int) -> tuple[str, ...]:
     text = prepare(markdown)
     pieces = split_message(text, first_limit, length=utf16_len)
     if len(pieces) > 1 and limit != first_limit:
         rest = "\n\n".join(pieces[1:])
         pieces = [pieces[0], *split_message(rest, limit, length=utf16_len)]
-    return [to_html(p) for p in pieces]
+    return tuple(to_html(p) for p in pieces)
 
 
 def card_markdown(card: CardView, *, image_shown: bool) -> str:
     """A card as markdown: title and deck, front, then the back; the text of the shown
     side's image goes with its side (above the front, or above the answer) when no photo
-    shows it."""
+    shows it.
+
+    Cached by the view itself (its content, not its id): a card edited in its deck
+    file makes a new view, converted anew."""
+    return _card_markdown(card, image_shown)
+
+
+@lru_cache(maxsize=CONVERTED_CACHE)
+def _card_markdown(card: CardView, image_shown: bool) -> str:
     alt = "" if image_shown else _image_text(card)
     parts = [f"**{card.title}** · *{card.deck_title}*"]
     if card.back is None and alt:

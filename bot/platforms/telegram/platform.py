@@ -71,6 +71,7 @@ from bot.platforms.telegram.sending import (
     retry_seconds,
     unreachable,
 )
+from bot.platforms.telegram.transport import AiohttpRequest
 from bot.platforms.telegram.updates import PLATFORM
 
 __all__ = ["RATE_LIMIT_RETRIES", "TelegramPlatform"]
@@ -147,6 +148,10 @@ class TelegramPlatform:
         )
         if request is not None:
             builder = builder.request(request).get_updates_request(request)
+        else:  # aiohttp: a fraction of httpx's CPU per request (see .transport)
+            builder = builder.request(AiohttpRequest()).get_updates_request(
+                AiohttpRequest(connections=1)
+            )
         if settings.mode == "send_only":
             builder = builder.updater(None)
         self.application = builder.build()

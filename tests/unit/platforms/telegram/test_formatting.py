@@ -7,6 +7,7 @@ import pytest
 
 from bot.core.messages import Button, CardView, Reply
 from bot.core.model import CardImage
+from bot.platforms.telegram import formatting
 from bot.platforms.telegram.formatting import (
     TELEGRAM_CAPTION,
     TELEGRAM_MESSAGE,
@@ -137,3 +138,27 @@ def test_one_line_display_math_keeps_the_paragraphs_around_it() -> None:
     """A ``$$...$$`` line is not the start of a multi-line block (references use both)."""
     markdown = "Formula:\n\n$$a = b$$\n\n$c$ is\nnext.\n\nThen:\n\n$$\nd =\n  e\n$$\n\nend"
     assert unwrap(markdown) == "Formula:\n\n$$a = b$$\n\n$c$ is next.\n\nThen:\n\n$$d = e$$\n\nend"
+
+
+def test_a_card_is_converted_once_and_anew_when_its_content_changes() -> None:
+    formatting._card_markdown.cache_clear()
+    formatting._split_html.cache_clear()
+    card = CardView("c9", "Deck", "Softmax", "What does $\\sum_i p_i$ equal?", back="**One**.")
+
+    def shown(view: CardView) -> list[str]:
+        return split_html(card_markdown(view, image_shown=False), TELEGRAM_MESSAGE)
+
+    first = shown(card)
+    again = shown(card)
+    assert again == first
+    assert formatting._card_markdown.cache_info().hits == 1
+    assert formatting._split_html.cache_info().hits == 1
+    # The deck file changed the card: same id, new content, converted anew.
+    edited = CardView("c9", "Deck", "Softmax", "What does $\\sum_i q_i$ equal?", back="**1**.")
+    changed = shown(edited)
+    assert "q" in changed[0] and "<b>1</b>" in changed[0]
+    assert "<b>One</b>" not in changed[0]
+    assert formatting._card_markdown.cache_info().misses == 2
+    # What a caller does with the pieces does not change what the next caller gets.
+    again.append("extra")
+    assert shown(card) == first
