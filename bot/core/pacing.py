@@ -105,7 +105,9 @@ class Pacing:
     """Per-chat and overall pacing for one bot (see the module docstring).
 
     Args:
-        private: the pace of a private chat (Telegram: one message a second).
+        private: the pace of a private chat (Telegram: about one message a second; a
+            short burst of 3 after a pause, so a learner who taps quickly is not kept
+            waiting, while a longer run keeps to one a second).
         group: the pace of a group chat (Telegram: about twenty a minute).
         overall: the pace of every request together (Telegram: about thirty a second;
             we keep to 25).
@@ -116,7 +118,7 @@ class Pacing:
     def __init__(
         self,
         *,
-        private: Rate = Rate(1.0),
+        private: Rate = Rate(1.0, burst=3),
         group: Rate = Rate(20 / 60, burst=3),
         overall: Rate = Rate(25.0),
         monotonic: Monotonic | None = None,
