@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -485,7 +486,12 @@ async def measure(args: argparse.Namespace, workdir: Path, url: str | None) -> d
             rss_peak = max(rss_peak, rss_mb(tree(pid)))
         end = time.perf_counter()
         cpu1, tree_cpu1 = cpu_seconds(pid), tree_cpu(tree(pid))
-        crowd.stop = True  # taps still under way fall outside the window: not waited for
+        crowd.stop = True  # no new taps; those queued in the window get up to 10 s more
+        under_way = [
+            t.done.wait() for t in crowd.taps if start <= t.queued < end and not t.done.is_set()
+        ]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*under_way), 10.0)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
