@@ -65,7 +65,7 @@ from bot.core.inputs import Inputs  # noqa: E402
 from bot.core.learners import Basics, Enrolment, Who  # noqa: E402
 from bot.core.messages import Reply  # noqa: E402
 from bot.core.model import CardStateKind, LearnerSettings  # noqa: E402
-from bot.core.onboarding import MemoryQuestions, Onboarding  # noqa: E402
+from bot.core.onboarding import Onboarding  # noqa: E402
 from bot.core.outcomes import Outcome  # noqa: E402
 from bot.core.pushes import PushService  # noqa: E402
 from bot.core.quiz import QuizService  # noqa: E402
@@ -292,7 +292,7 @@ def inputs_over(db: SqlDatabase) -> Inputs:
         QuizService(basics, announcer),
         PushService(basics),
         ChallengeService(basics, announcer, ChallengeCatalog({})),
-        Onboarding(basics, MemoryQuestions()),
+        Onboarding(basics),
     )
 
 
