@@ -378,7 +378,11 @@ class ChallengeRepo(Protocol):
 
     def submission_by_token(self, token: str) -> Submission | None: ...
 
-    def save_submission(self, sub: Submission) -> None: ...
+    def save_submission(self, sub: Submission) -> None:
+        """Insert or update the member's submission. It never clears ``assessed_at``:
+        one stored (by :meth:`claim_assessment`) stays, so a tap that read the row before
+        a racing Apply committed cannot undo the claim."""
+        ...
 
     def add_submission(self, sub: Submission) -> bool:
         """Add a member to a run, once: False when they are in already (a tap racing

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -223,22 +223,27 @@ class SqlChallenges:
             "submitted_at": sub.submitted_at,
             "grades": _grades_text(sub.grades),
             "checks": int_list_text(sub.checks),
-            "assessed_at": sub.assessed_at,
             "shared_at": sub.shared_at,
             "show_name": sub.show_name,
         }
+        # A stored assessed_at stays (see the port): claim_assessment may have set it
+        # in another transaction after this row was read.
+        assessed = func.coalesce(challenge_submissions.c.assessed_at, sub.assessed_at)
         result = self.conn.execute(
             update(challenge_submissions)
             .where(
                 challenge_submissions.c.run_id == sub.run_id,
                 challenge_submissions.c.learner_id == sub.learner_id,
             )
-            .values(**values)
+            .values(assessed_at=assessed, **values)
         )
         if result.rowcount == 0:
             self.conn.execute(
                 insert(challenge_submissions).values(
-                    run_id=sub.run_id, learner_id=sub.learner_id, **values
+                    run_id=sub.run_id,
+                    learner_id=sub.learner_id,
+                    assessed_at=sub.assessed_at,
+                    **values,
                 )
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -265,6 +266,22 @@ async def test_a_submission_is_claimed_assessed_once(db: Database) -> None:
     assert await db.run(lambda tx: tx.challenges.claim_assessment(stored.id, 99, T0)) is False
     sub = await db.run(lambda tx: tx.challenges.submission(stored.id, ann.id))
     assert sub is not None and sub.assessed_at == T0 + HOUR
+
+
+async def test_saving_a_submission_read_before_a_claim_keeps_the_claim(db: Database) -> None:
+    """A grade tap read the row; an Apply tap claimed it and committed; the grade tap's
+    save must not bring assessed_at back to None (the next Apply would apply again)."""
+    ann = await add_learner(db)
+    stored = await db.run(lambda tx: tx.challenges.add_run(run("r0000001", T0)))
+    await db.run(save_submission(Submission(stored.id, ann.id, "s1", "Ann", T0)))
+    read = await db.run(lambda tx: tx.challenges.submission(stored.id, ann.id))
+    assert read is not None and read.assessed_at is None
+    assert await db.run(lambda tx: tx.challenges.claim_assessment(stored.id, ann.id, T0 + HOUR))
+    await db.run(save_submission(replace(read, grades=(2,))))
+    sub = await db.run(lambda tx: tx.challenges.submission(stored.id, ann.id))
+    assert sub is not None and sub.grades == (2,) and sub.assessed_at == T0 + HOUR
+    claim = lambda tx: tx.challenges.claim_assessment(stored.id, ann.id, T0 + 2 * HOUR)  # noqa: E731
+    assert await db.run(claim) is False
 
 
 # --------------------------------------------------------------------------- groups and schedules

@@ -137,8 +137,10 @@ class FakeChallenges:
             raise ValueError(f"no learner {sub.learner_id} (foreign key)")
         if any(k != key and s.token == sub.token for k, s in self.store.submissions.items()):
             raise ValueError(f"duplicate submission token {sub.token!r} (unique constraint)")
+        stored = self.store.submissions.get(key)
         self.store.submissions[key] = replace(
             sub,
+            assessed_at=stored.assessed_at if stored and stored.assessed_at else sub.assessed_at,
             display_name=sub.display_name[:128],
             grades=_grades_round_trip(sub.grades),
             checks=_checks_round_trip(sub.checks),
