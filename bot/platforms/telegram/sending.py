@@ -257,6 +257,13 @@ class PacedRateLimiter(BaseRateLimiter[int]):
             except RetryAfter as exc:
                 self.metrics.platform_error("telegram", "rate_limited")
                 seconds = retry_seconds(exc)
+                if endpoint in _UNPACED:
+                    # A callback answer names no chat: holding "every chat" for it would
+                    # stop the whole bot, and an answer that comes late shows nothing.
+                    log.info(
+                        "telegram 429 on %s (retry after %g s): not retried", endpoint, seconds
+                    )
+                    raise
                 self.pacing.hold(chat, seconds)
                 where = "every chat" if chat is None else f"chat {chat}"
                 if attempt >= retries:
@@ -661,8 +668,13 @@ class Sender:
                 lambda: bot.delete_message(chat_id=message.chat_id, message_id=message.message_id)
             )
         except BadRequest as exc:
+            if "not found" in str(exc).lower():  # gone already: nothing left to tidy
+                return
             log.info("could not delete a telegram message (%s); removing its buttons", exc)
-            await self._remove_keyboard(message)
+            try:
+                await self._remove_keyboard(message)
+            except BadRequest as again:  # the new card is out: an old one's buttons may stay
+                log.info("could not remove a telegram message's buttons either: %s", again)
 
     async def show_last_part(self, message: Message | None, chat_id: int, reply: Reply) -> None:
         """Edit the tapped message into the end of ``reply``: the tapped message is the last
@@ -732,7 +744,7 @@ class Sender:
             return False
         try:
             await self.call(lambda: query.answer(text=_toast(text), show_alert=alert, url=url))
-        except BadRequest as exc:  # too old or already answered: nothing to show any more
+        except (BadRequest, RetryAfter) as exc:  # too old, answered, or too many: let it go
             log.info("could not answer a telegram callback: %s", exc)
             return False
         self._answered[query.id] = None

@@ -1020,3 +1020,28 @@ async def test_export_then_forget_leaves_nothing(
         assert bot.learner_id(BEN) is not None, "other learners are untouched"
         assert_all_answered(bot)
     no_errors(caplog)
+
+
+@pytest.mark.parametrize("gone", [False, True], ids=["cannot-delete", "already-gone"])
+async def test_a_card_telegram_will_not_delete_is_left_without_a_sorry(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, gone: bool
+) -> None:
+    """The back's photo takes the text front's place, but Telegram refuses to delete the
+    front (too old), or it is gone already, and then refuses to edit its buttons too: the
+    learner still has the back, and no "Sorry" follows it."""
+    async with telegram_bot(tmp_path) as bot:
+        await onboard(bot, ANA, "shapes")
+        await bot.send(ANA, "/review")
+        front = bot.api.last_message(ANA.id)
+        assert "photo" not in front
+        if gone:
+            bot.api.messages.pop((ANA.id, front["message_id"]))
+        else:
+            bot.api.fail("deleteMessage", "bad_request", chat_id=ANA.id)
+            bot.api.fail("editMessageReplyMarkup", "bad_request", chat_id=ANA.id)
+        await bot.tap(ANA, front, "Show answer")
+        back = bot.api.last_message(ANA.id)
+        assert "photo" in back and "Answer" in back["caption"]
+        assert not [c for c in bot.api.sent("sendMessage", ANA.id) if "Sorry" in c.plain]
+        assert_all_answered(bot)
+    no_errors(caplog)

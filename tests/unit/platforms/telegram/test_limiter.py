@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from telegram.error import RetryAfter
 
 from bot.core.metrics import NULL_METRICS
 from bot.core.pacing import Pacing
@@ -70,3 +72,31 @@ def test_an_announcement_made_while_replying_takes_its_overall_place() -> None:
 
     went = run_virtual(main())
     assert max(went) == pytest.approx(49 / 25)
+
+
+def test_a_429_on_a_callback_answer_is_not_retried_and_holds_no_chat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A callback answer names no chat: a 429 on it is raised at once (an answer that
+    comes late shows nothing), and no chat, nor the whole bot, is held for it."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # as the Telegram platform sets it
+
+    async def main() -> tuple[int, list[float]]:
+        loop = asyncio.get_running_loop()
+        limiter = PacedRateLimiter(Pacing(), NULL_METRICS, retries=3)
+        tries = 0
+
+        async def refused() -> bool:
+            nonlocal tries
+            tries += 1
+            raise RetryAfter(timedelta(seconds=30))
+
+        with pytest.raises(RetryAfter):
+            await limiter.process_request(refused, (), {}, "answerCallbackQuery", {}, None)
+        start = loop.time()
+        went = [t - start for t in await sends(limiter, [7, 8])]
+        return tries, went
+
+    tries, went = run_virtual(main())
+    assert tries == 1
+    assert went == pytest.approx([0.0, 0.04])  # not held for 30 s
