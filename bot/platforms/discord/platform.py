@@ -222,6 +222,7 @@ class DiscordPlatform:
         self.taps: Handlers = Taps(
             study=study, challenges=challenges, inputs=inputs, rendering=rendering
         )
+        self.metrics = metrics
         self.client = make_client(settings, self, metrics)
         self._task: asyncio.Task[None] | None = None
 
@@ -249,7 +250,7 @@ class DiscordPlatform:
         except BaseException as exc:
             await self.client.close()
             # A closed client cannot log in again: the next start gets a new one.
-            self.client = make_client(self.settings, self)
+            self.client = make_client(self.settings, self, self.metrics)
             if isinstance(exc, discord.LoginFailure):
                 raise CannotStart(REJECTED_TOKEN) from None
             if _unreachable(exc):

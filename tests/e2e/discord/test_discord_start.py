@@ -14,14 +14,17 @@ import aiohttp
 import discord
 import pytest
 
+import bot.platforms.discord.platform as discord_module
 from bot.app import App, build_app, discord_platform
-from bot.config import Secret, default_settings
+from bot.config import DiscordSettings, Secret, default_settings
 from bot.core.messages import Reply
+from bot.core.metrics import NULL_METRICS, Metrics
 from bot.core.model import Learner
 from bot.core.ports import CannotStart, Delivery, PlatformUnreachable
 from bot.platforms.discord import DiscordPlatform, sync_commands
-from bot.platforms.discord.platform import REJECTED_TOKEN
+from bot.platforms.discord.platform import REJECTED_TOKEN, ShardedStudyClient, StudyClient
 from tests.e2e.discord.discord_fakes import FakeDiscord, dm_channel_id
+from tests.fakes.metrics import RecordingMetrics
 
 TOKEN = "discord-test-token-do-not-log"
 ALICE = 111_111_111_111_111_111
@@ -156,3 +159,29 @@ async def test_the_gateway_ending_for_good_is_one_error_line_and_discord_is_off(
     assert line in error.getMessage()
     assert not error.exc_info  # no traceback below DEBUG
     assert TOKEN not in caplog.text
+
+
+async def test_the_client_made_again_after_a_failed_start_keeps_counting(
+    app: App, fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A closed client cannot log in again, so a failed start makes a new one: it counts
+    Discord's errors in the same metrics as the first."""
+    metrics = RecordingMetrics()
+    platform = discord_platform(replace(app, metrics=metrics))
+    made: list[Metrics] = []
+    real = discord_module.make_client
+
+    def make_client(
+        settings: DiscordSettings, owner: DiscordPlatform | None, metrics: Metrics = NULL_METRICS
+    ) -> StudyClient | ShardedStudyClient:
+        made.append(metrics)
+        return real(settings, owner, metrics)
+
+    monkeypatch.setattr(discord_module, "make_client", make_client)
+    fake.login_failures.append(fake.error(503, 0))
+    with pytest.raises(PlatformUnreachable):
+        await platform.start()
+    try:
+        assert made == [metrics]
+    finally:
+        await platform.client.close()
