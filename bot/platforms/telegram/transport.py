@@ -32,7 +32,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-__all__ = ["AiohttpRequest"]
+__all__ = ["MEDIA_WRITE_TIMEOUT", "AiohttpRequest"]
 
 _URL_PATH: Final = re.compile(r"(\w+://[^/\s'\"()]+)/[^\s'\"()]*")
 #: A request that found no free connection, or could not connect, in time (aiohttp tells
@@ -40,6 +40,11 @@ _URL_PATH: Final = re.compile(r"(\w+://[^/\s'\"()]+)/[^\s'\"()]*")
 CONNECT_TIMEOUT_MESSAGE: Final = (
     "Timed out waiting for a free connection or connecting; the request was not sent"
 )
+
+
+#: How long sending a file may take when the caller set no write timeout (PTB's
+#: ``media_write_timeout`` default).
+MEDIA_WRITE_TIMEOUT: Final = 20.0
 
 
 class AiohttpRequest(BaseRequest):
@@ -82,7 +87,7 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._connections, limit_per_host=0),
                 cookie_jar=aiohttp.DummyCookieJar(),
-                trust_env=False,
+                trust_env=True,  # HTTPS_PROXY and friends, as httpx honoured them
             )
 
     async def shutdown(self) -> None:
@@ -116,7 +121,11 @@ class AiohttpRequest(BaseRequest):
             self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
         )
         pool = self._pool_timeout if isinstance(pool_timeout, DefaultValue) else pool_timeout
-        write = None if isinstance(write_timeout, DefaultValue) else write_timeout
+        if isinstance(write_timeout, DefaultValue):  # PTB's defaults: 20 s to upload a file
+            files = request_data is not None and request_data.contains_files
+            write: float | None = MEDIA_WRITE_TIMEOUT if files else None
+        else:
+            write = write_timeout
         timeout = aiohttp.ClientTimeout(
             total=None,
             connect=None if pool is None or connect is None else pool + connect,

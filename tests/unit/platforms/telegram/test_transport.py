@@ -7,13 +7,16 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import closing
+from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import RequestData
 
+from bot.platforms.telegram import transport
 from bot.platforms.telegram.transport import AiohttpRequest
 from tests.e2e.process.telegram_server import TelegramServer
 from tests.e2e.telegram.fake import TOKEN
@@ -175,3 +178,31 @@ async def test_it_needs_initialising_and_opens_again_after_a_shutdown(
         await request.shutdown()
     assert status == 200
     assert b'"is_bot": true' in body
+
+
+async def test_an_upload_gets_ptbs_twenty_seconds_to_be_written(
+    server: TelegramServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a write timeout from the caller, a request that sends a file may take 20 s
+    more than one that does not (PTB's ``media_write_timeout``), so a photo on a slow
+    link is not timed out, tried again and sent twice."""
+    timeouts: list[aiohttp.ClientTimeout] = []
+    real = aiohttp.ClientTimeout
+
+    def recording(**kwargs: Any) -> aiohttp.ClientTimeout:
+        timeouts.append(real(**kwargs))
+        return timeouts[-1]
+
+    monkeypatch.setattr(aiohttp, "ClientTimeout", recording)
+    bot = Bot(
+        TOKEN,
+        base_url=server.base_url(),
+        base_file_url=server.base_file_url(),
+        request=AiohttpRequest(read_timeout=5.0),
+        get_updates_request=AiohttpRequest(connections=1),
+    )
+    async with bot:
+        await bot.send_message(7, "text")
+        await bot.send_photo(7, PNG, filename="card.png")
+    reads = [t.sock_read for t in timeouts]
+    assert reads[-2:] == [5.0, 5.0 + transport.MEDIA_WRITE_TIMEOUT]
