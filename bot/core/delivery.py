@@ -133,11 +133,21 @@ class PlatformAnnouncer:
             log.warning("self-assessment for learner %s failed, queued: %s", learner.id, exc)
             await self._queue(item, learner.id, RETRY_SOON)
             return
-        if delivery != Delivery(reached=True):
-            await self.db.run(partial(record_delivery, learner_id=learner.id, delivery=delivery))
         if delivery.reached or item.resend_token is None:
+            if delivery != Delivery(reached=True):
+                await self.db.run(
+                    partial(record_delivery, learner_id=learner.id, delivery=delivery)
+                )
             return
-        await self._queue(item, learner.id, WAIT_FOR_MEMBER)
+        # One transaction: a member who writes in between finds the self-assessment
+        # waiting (and wakes it), never unreachable with nothing queued yet.
+        waiting = self._waiting(item, learner.id, WAIT_FOR_MEMBER)
+
+        def park(tx: Tx) -> None:
+            record_delivery(tx, learner.id, delivery)
+            tx.pushes.add_outbox([waiting])
+
+        await self.db.run(park)
         if item.chat_id:
             name = learner.display_name or "one of you"
             try:
@@ -148,8 +158,13 @@ class PlatformAnnouncer:
     async def _queue(self, item: Announcement, learner_id: int, wait: timedelta) -> None:
         """Leave a self-assessment in the outbox, to be sent after ``wait`` (or when the
         member writes again)."""
+        message = self._waiting(item, learner_id, wait)
+        await self.db.run(lambda tx: tx.pushes.add_outbox([message]))
+
+    def _waiting(self, item: Announcement, learner_id: int, wait: timedelta) -> OutboxMessage:
+        """The outbox row of a self-assessment sent again after ``wait``."""
         now = self.clock.now()
-        message = OutboxMessage(
+        return OutboxMessage(
             platform=item.platform,
             learner_id=learner_id,
             kind=RESENT_ASSESSMENT,
@@ -158,7 +173,6 @@ class PlatformAnnouncer:
             not_before=now + wait,
             prompt_token=item.resend_token,
         )
-        await self.db.run(lambda tx: tx.pushes.add_outbox([message]))
 
     async def _refused(self, channel: Channel, item: Announcement, exc: AnnounceRefused) -> None:
         """The bot may not post in the group: the member who started what it belongs to
