@@ -108,7 +108,8 @@ class Pacing:
         private: the pace of a private chat (Telegram: about one message a second; a
             short burst of 3 after a pause, so a learner who taps quickly is not kept
             waiting, while a longer run keeps to one a second).
-        group: the pace of a group chat (Telegram: about twenty a minute).
+        group: the pace of a group chat (Telegram: about twenty a minute): a burst of
+            three, then 18 a minute, so no 60 seconds hold more than twenty.
         overall: the pace of every request together (Telegram: about thirty a second;
             we keep to 25).
         monotonic: the clock, in seconds (the running loop's by default).
@@ -119,7 +120,7 @@ class Pacing:
         self,
         *,
         private: Rate = Rate(1.0, burst=3),
-        group: Rate = Rate(20 / 60, burst=3),
+        group: Rate = Rate(18 / 60, burst=3),
         overall: Rate = Rate(25.0),
         monotonic: Monotonic | None = None,
         sleep: Sleep = asyncio.sleep,
