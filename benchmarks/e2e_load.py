@@ -87,8 +87,8 @@ REVEAL = "Show answer"
 # --------------------------------------------------------------------------- seeding
 
 
-def seed_database(url: str, n_learners: int, simulated: int) -> float:
-    """Sync the shipped decks and bulk-insert ``n_learners`` Telegram learners (ids and
+def seed_database(url: str, n_learners: int, simulated: int, on: str = "telegram") -> float:
+    """Sync the shipped decks and bulk-insert ``n_learners`` learners of platform ``on`` (ids and
     chat ids 1..n): the first ``simulated`` have every card due, the others two each.
     Nobody's daily push falls in the run. Returns the seconds it took."""
     began = time.perf_counter()
@@ -124,7 +124,7 @@ def seed_database(url: str, n_learners: int, simulated: int) -> float:
                 [
                     {
                         "id": i,
-                        "platform": "telegram",
+                        "platform": on,
                         "platform_user_id": str(i),
                         "display_name": f"Learner {i}",
                         "created_at": now - timedelta(days=60),

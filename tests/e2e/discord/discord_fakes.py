@@ -174,6 +174,9 @@ class FakeDiscord:
         self.allow: dict[int, int] = {}
         #: channel id -> sends to it wait until the event is set (a slow chat).
         self.slow: dict[int, asyncio.Event] = {}
+        #: channel id -> seconds every message created or edited there takes (interaction
+        #: responses apart): a channel Discord is slow with.
+        self.delay: dict[int, float] = {}
         #: channel id -> an event set when a message is sent there.
         self.arrived: dict[int, asyncio.Event] = {}
         #: user id -> the member's permissions in a server (default: View Channel only).
@@ -405,6 +408,8 @@ class FakeDiscord:
             channel_id = int(parts[1])
             if channel_id in self.slow:
                 await self.slow[channel_id].wait()
+            if channel_id in self.delay:
+                await asyncio.sleep(self.delay[channel_id])
             if channel_id in self.refuse:
                 if self.allow.get(channel_id, 0) <= 0:
                     raise self.error(*self.refuse[channel_id])
@@ -464,6 +469,8 @@ class FakeDiscord:
         if parts[0] == "webhooks":
             token = parts[2]
             info = self._interactions[token]
+            if info["channel_id"] in self.delay and method in ("POST", "PATCH"):
+                await asyncio.sleep(self.delay[info["channel_id"]])
             if method == "POST" and len(parts) == 3:  # a follow-up
                 if "thinking" in info and "original" not in info:
                     body = {**body, "flags": 64 if info["thinking"] else 0}
