@@ -9,17 +9,14 @@ through Telegram, and every line it logs is one JSON object without the token.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from tests.e2e.process.harness import (
     Chat,
     Studybot,
     clean_env,
-    close_all,
     free_port,
     labels,
     shown,
@@ -30,25 +27,6 @@ from tests.e2e.telegram.fake import TOKEN, TgUser
 from tests.scraping import health, scrape
 
 ANA = TgUser(101, "Ana", "ana")
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[TelegramServer]:
-    fake = TelegramServer()
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
-
-
-@pytest.fixture
-async def bots() -> AsyncIterator[list[Studybot]]:
-    started: list[Studybot] = []
-    try:
-        yield started
-    finally:
-        await close_all(started)
 
 
 async def test_a_running_bot_is_healthy_and_counts_a_review(
