@@ -214,18 +214,7 @@ class SqlChallenges:
         return _submission(row) if row else None
 
     def save_submission(self, sub: Submission) -> None:
-        values = {
-            "token": sub.token,
-            "display_name": sub.display_name[:128],
-            "joined_at": sub.joined_at,
-            "text": sub.text,
-            "photo_ref": sub.photo_ref,
-            "submitted_at": sub.submitted_at,
-            "grades": _grades_text(sub.grades),
-            "checks": int_list_text(sub.checks),
-            "shared_at": sub.shared_at,
-            "show_name": sub.show_name,
-        }
+        values = _submission_values(sub)
         # A stored assessed_at stays (see the port): claim_assessment may have set it
         # in another transaction after this row was read.
         assessed = func.coalesce(challenge_submissions.c.assessed_at, sub.assessed_at)
@@ -251,17 +240,8 @@ class SqlChallenges:
         values = {
             "run_id": sub.run_id,
             "learner_id": sub.learner_id,
-            "token": sub.token,
-            "display_name": sub.display_name[:128],
-            "joined_at": sub.joined_at,
-            "text": sub.text,
-            "photo_ref": sub.photo_ref,
-            "submitted_at": sub.submitted_at,
-            "grades": _grades_text(sub.grades),
-            "checks": int_list_text(sub.checks),
             "assessed_at": sub.assessed_at,
-            "shared_at": sub.shared_at,
-            "show_name": sub.show_name,
+            **_submission_values(sub),
         }
         insert_of = postgresql.insert if self.conn.dialect.name == "postgresql" else sqlite.insert
         result = self.conn.execute(
@@ -386,3 +366,20 @@ class SqlChallenges:
             .where(challenge_schedules.c.id == schedule_id)
             .values(next_run_at=when)
         )
+
+
+def _submission_values(sub: Submission) -> dict[str, Any]:
+    """A submission's columns but its key and ``assessed_at`` (which only an insert or
+    :meth:`SqlChallenges.claim_assessment` sets)."""
+    return {
+        "token": sub.token,
+        "display_name": sub.display_name[:128],
+        "joined_at": sub.joined_at,
+        "text": sub.text,
+        "photo_ref": sub.photo_ref,
+        "submitted_at": sub.submitted_at,
+        "grades": _grades_text(sub.grades),
+        "checks": int_list_text(sub.checks),
+        "shared_at": sub.shared_at,
+        "show_name": sub.show_name,
+    }
