@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
 from bot.core.imagespec import ImageSpec
@@ -31,6 +31,9 @@ class ReviewSource(enum.StrEnum):
     CONSOLE = "console"
     QUIZ = "quiz"
     CHALLENGE = "challenge"
+    #: Practice (``/cram``): logged, but the card's schedule is left alone, and the
+    #: review feeds neither fitting nor retention figures.
+    CRAM = "cram"
 
 
 RATING_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
@@ -59,6 +62,14 @@ class LearnerSettings:
     days_off: tuple[int, ...] = ()
     #: Cards in one pushed session.
     max_cards_per_push: int = 20
+    #: Each local weekday's share of a normal day's load, Monday first (7 values in
+    #: [0, 1]); empty: every day is a normal day.
+    easy_days: tuple[float, ...] = ()
+    #: An exam on this local date, covering this topic (None: every card studied).
+    exam_date: date | None = None
+    exam_topic: str | None = None
+    #: The recall each card of the exam's topic should have on its date.
+    exam_target: float = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,36 @@ class Prompt:
     revealed_at: datetime | None = None
     answered_at: datetime | None = None
     typed_answer: str | None = None
+    #: The interval each rating (1-4) gives, in seconds, as the reveal showed them.
+    intervals: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFit:
+    """One fit of a learner's memory model, kept or not, with what it was judged on.
+
+    Attributes:
+        learner_id: whose log it was fitted on.
+        fitted_at: when.
+        reviews: reviews the parameters were fitted on.
+        held_out: the recent reviews, not fitted on, that judged them.
+        logloss_current: log loss on those of the parameters in use before the fit.
+        logloss_fitted: of the fitted parameters.
+        logloss_default: of FSRS's default parameters.
+        kept: whether the fitted parameters replaced the ones in use.
+        parameters: the fitted parameters.
+    """
+
+    learner_id: int
+    fitted_at: datetime
+    reviews: int
+    held_out: int
+    logloss_current: float
+    logloss_fitted: float
+    logloss_default: float
+    kept: bool
+    parameters: tuple[float, ...]
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -30,6 +30,11 @@ def _days(text: str) -> tuple[int, ...]:
     return tuple(int(d) for d in text)
 
 
+@lru_cache(maxsize=128)
+def _loads(text: str) -> tuple[float, ...]:
+    return tuple(float(p) for p in text.split(",") if p)
+
+
 def settings_row(s: LearnerSettings) -> dict[str, Any]:
     """The ``learner_settings`` columns (all but ``learner_id`` and ``topics``) for settings."""
     return {
@@ -49,6 +54,10 @@ def settings_row(s: LearnerSettings) -> dict[str, Any]:
         "quiet_end": hhmm_text(s.quiet_end) if s.quiet_end else None,
         "days_off": "".join(str(d) for d in sorted(s.days_off)),
         "max_cards_per_push": s.max_cards_per_push,
+        "easy_days": ",".join(str(float(x)) for x in s.easy_days),
+        "exam_date": s.exam_date.isoformat() if s.exam_date else None,
+        "exam_topic": s.exam_topic,
+        "exam_target": s.exam_target,
     }
 
 
@@ -71,6 +80,10 @@ def _settings(r: RowMapping) -> LearnerSettings:
         quiet_end=hhmm(r["quiet_end"]),
         days_off=_days(r["days_off"]),
         max_cards_per_push=r["max_cards_per_push"],
+        easy_days=_loads(r["easy_days"]),
+        exam_date=date.fromisoformat(r["exam_date"]) if r["exam_date"] else None,
+        exam_topic=r["exam_topic"],
+        exam_target=r["exam_target"],
     )
 
 

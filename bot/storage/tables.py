@@ -120,8 +120,12 @@ learners = Table(
     # Whether next_push_at is a snoozed push (the learner asked for it again later).
     Column("push_snoozed", Boolean, nullable=False, default=False, server_default=false()),
     Column("last_reminder_at", UTCDateTime),
+    # When the learner's memory model is next looked at (fitted if the log has grown
+    # enough); NULL: never yet, so at once. Claimed like next_push_at.
+    Column("next_fit_at", UTCDateTime),
     UniqueConstraint("platform", "platform_user_id"),
     Index(None, "next_push_at"),
+    Index(None, "next_fit_at"),
 )
 
 learner_settings = Table(
@@ -147,6 +151,34 @@ learner_settings = Table(
     # Local weekdays without a push, as digits (0 = Monday): "56" is the weekend.
     Column("days_off", String(7), nullable=False, default="", server_default=""),
     Column("max_cards_per_push", Integer, nullable=False, default=20, server_default="20"),
+    # Each weekday's share of a normal day's load, Monday first, comma-separated
+    # ("1,1,1,1,1,0.5,0.5"); empty: every day is a normal day.
+    Column("easy_days", String(64), nullable=False, default="", server_default=""),
+    # An exam: its local date (ISO), the topic it covers (NULL: every card studied),
+    # and the recall each card of it should have on that date.
+    Column("exam_date", String(10)),
+    Column("exam_topic", String(64)),
+    Column("exam_target", Float, nullable=False, default=0.9, server_default="0.9"),
+)
+
+model_fits = Table(
+    "model_fits",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+    Column("fitted_at", UTCDateTime, nullable=False),
+    # Reviews the parameters were fitted on, and the held-out recent ones they were judged on.
+    Column("reviews", Integer, nullable=False),
+    Column("held_out", Integer, nullable=False),
+    # Log loss on the held-out reviews: the parameters in use before, the new ones, the defaults.
+    Column("logloss_current", Float, nullable=False),
+    Column("logloss_fitted", Float, nullable=False),
+    Column("logloss_default", Float, nullable=False),
+    # Whether the new parameters replaced the ones in use (they beat them).
+    Column("kept", Boolean, nullable=False),
+    # The fitted parameters, a JSON array.
+    Column("parameters", Text, nullable=False),
+    Index(None, "learner_id", "fitted_at"),
 )
 
 decks = Table(
@@ -258,6 +290,8 @@ prompts = Table(
     Column("revealed_at", UTCDateTime),
     Column("answered_at", UTCDateTime),
     Column("typed_answer", Text),
+    # The interval each rating gives, in seconds, as the reveal showed them ("600,86400,...").
+    Column("intervals", String(64)),
     Index(None, "learner_id", "created_at"),
 )
 

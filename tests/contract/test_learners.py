@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 
@@ -37,6 +37,10 @@ SETTINGS = LearnerSettings(
     quiet_end=time(7, 0),
     days_off=(5, 6),
     max_cards_per_push=12,
+    easy_days=(1.0, 1.0, 1.0, 1.0, 0.8, 0.5, 0.0),
+    exam_date=date(2027, 1, 15),
+    exam_topic="attention",
+    exam_target=0.85,
 )
 
 

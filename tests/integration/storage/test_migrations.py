@@ -292,3 +292,37 @@ def test_a_current_schema_is_checked_without_importing_alembic(tmp_path: Path) -
         assert done.returncode == 0, done.stderr
     version, loaded = done.stdout.split()
     assert version == newest_revision() and loaded == "[]", done.stdout
+
+
+async def test_memory_model_migration_goes_down_and_up(db: SqlDatabase) -> None:
+    """0011 adds the fit schedule, ``model_fits``, easy days, an exam and a reveal's
+    intervals; going back drops them, and the settings a learner had are kept."""
+
+    def down_and_up(conn: Connection) -> tuple[bool, list[tuple[Any, ...]]]:
+        conn.execute(
+            insert(learners).values(
+                id=1, platform="fake", platform_user_id="1", display_name="A", created_at=T0
+            )
+        )
+        command.downgrade(alembic_config(conn), "0010")
+        gone = "model_fits" not in inspect(conn).get_table_names() and "next_fit_at" not in {
+            c["name"] for c in inspect(conn).get_columns("learners")
+        }
+        command.upgrade(alembic_config(conn), "head")
+        table = Table("model_fits", MetaData(), autoload_with=conn)
+        conn.execute(
+            insert(table).values(
+                learner_id=1,
+                fitted_at=T0,
+                reviews=400,
+                held_out=100,
+                logloss_current=0.35,
+                logloss_fitted=0.31,
+                logloss_default=0.35,
+                kept=True,
+                parameters="[0.2, 1.3]",
+            )
+        )
+        return gone, [tuple(r) for r in conn.execute(select(table.c.learner_id, table.c.kept))]
+
+    assert await db.run_connection(down_and_up) == (True, [(1, True)])
