@@ -31,6 +31,7 @@ from bot.core.challenges.groups import ChallengeCatalog
 from bot.core.challenges.service import ChallengeService
 from bot.core.decks import DeckSet
 from bot.core.delivery import Channels, PlatformAnnouncer
+from bot.core.fitting import FitPolicy, ModelFitter
 from bot.core.housekeeping import Housekeeping
 from bot.core.inputs import Inputs
 from bot.core.learners import Basics, Enrolment
@@ -93,6 +94,17 @@ def push_policy(push: PushSettings, *, postgres: bool) -> PushPolicy:
         planners=2 if postgres else 1,
         snooze_grace=timedelta(minutes=push.misfire_grace_minutes),
     )
+
+
+def model_fitter(app: App) -> ModelFitter | None:
+    """The fitting timer's fitter from ``[fitting]`` (None when it is off)."""
+    fitting = app.settings.fitting
+    if not fitting.enabled:
+        return None
+    policy = FitPolicy(
+        recheck=timedelta(hours=fitting.recheck_hours), per_tick=fitting.learners_per_tick
+    )
+    return ModelFitter(app.db, app.clock, policy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,6 +451,8 @@ async def serve(
         housekeeping=app.housekeeping,
         channels=app.channels,
         tick_seconds=app.settings.push.tick_seconds,
+        fitter=model_fitter(app),
+        fit_tick_seconds=app.settings.fitting.tick_seconds,
     )
     running = _Platforms(app, backoff, started=jobs.tick_now)
     # What starts here stops in reverse order in the ``finally`` below. A part of the

@@ -102,6 +102,15 @@ def _parser() -> argparse.ArgumentParser:
     config_arg(sync)
     sync.add_argument("--guild", type=int, default=None, help="sync to one server only (instant)")
 
+    optimize = sub.add_parser(
+        "optimize",
+        help="fit learners' memory models now (kept only where they beat the ones in use)",
+    )
+    config_arg(optimize)
+    optimize.add_argument(
+        "--learner", type=int, default=None, help="one learner, by id (default: every learner)"
+    )
+
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     for name, text in (
@@ -160,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _console(settings, args.user, args.images)
         if args.command == "discord":
             return asyncio.run(_discord_sync(settings, args.guild))
+        if args.command == "optimize":
+            return asyncio.run(_optimize(settings, args.learner))
         if args.command == "db":
             return asyncio.run(_db(settings, args.db_command, getattr(args, "message", "")))
     except CannotStart as exc:
@@ -293,6 +304,25 @@ async def _db(settings: Settings, action: str, message: str = "") -> int:
     finally:
         await db.dispose()
     return 0
+
+
+async def _optimize(settings: Settings, learner_id: int | None) -> int:
+    """``studybot optimize``: fit now, ignoring the schedule but not the keep-if-better rule."""
+    from bot.clock import SystemClock
+    from bot.core.fitting import ModelFitter
+    from bot.storage.database import SqlDatabase
+
+    db = SqlDatabase(settings.database.url)
+    try:
+        await db.check_schema(auto_upgrade=settings.database.auto_upgrade)
+        reports = await ModelFitter(db, SystemClock()).optimize(learner_id)
+    finally:
+        await db.dispose()
+    if not reports:
+        print("no learners yet")
+    for report in reports:
+        print(report.describe())
+    return 1 if learner_id is not None and reports[0].note == "no such learner" else 0
 
 
 def _render_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -50,6 +50,7 @@ from bot.config.settings import (
     DatabaseSettings,
     DecksSettings,
     DiscordSettings,
+    FittingSettings,
     LoggingSettings,
     OpsSettings,
     PushSettings,
@@ -135,6 +136,7 @@ _SCHEMA: Final[Mapping[str, tuple[str, ...]]] = {
     "logging": ("level", "format"),
     "ops": ("enabled", "host", "port"),
     "render": ("worker_idle_seconds",),
+    "fitting": ("enabled", "tick_seconds", "learners_per_tick", "recheck_hours"),
 }
 
 
@@ -244,7 +246,20 @@ def _build(
                 Bounds(0.1, 86400.0),
             )
         ),
+        fitting=_fitting(sections["fitting"]),
         source=source,
+    )
+
+
+def _fitting(section: _Section) -> FittingSettings:
+    d = FittingSettings()
+    return FittingSettings(
+        enabled=section.boolean("enabled", d.enabled),
+        tick_seconds=section.integer("tick_seconds", d.tick_seconds, Bounds(10, 86400)),
+        learners_per_tick=section.integer(
+            "learners_per_tick", d.learners_per_tick, Bounds(1, 1000)
+        ),
+        recheck_hours=section.integer("recheck_hours", d.recheck_hours, Bounds(1, 24 * 90)),
     )
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "DatabaseSettings",
     "DecksSettings",
     "DiscordSettings",
+    "FittingSettings",
     "LoggingSettings",
     "OpsSettings",
     "PushSettings",
@@ -172,6 +173,19 @@ class RenderSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FittingSettings:
+    """``[fitting]``: the timer that fits each learner's memory model to their reviews."""
+
+    enabled: bool = True
+    #: How often the timer looks for learners whose model is due a look.
+    tick_seconds: int = 300
+    #: Learners one tick looks at (each fit runs in a thread, one after another).
+    learners_per_tick: int = 4
+    #: After a look, hours until the learner's model is looked at again.
+    recheck_hours: int = 24
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the bot is configured with; built once by ``load_settings``."""
 
@@ -189,6 +203,7 @@ class Settings:
     push: PushSettings = PushSettings()
     ops: OpsSettings = OpsSettings()
     render: RenderSettings = RenderSettings()
+    fitting: FittingSettings = FittingSettings()
 
     def secret_values(self) -> tuple[str, ...]:
         """Return every secret string (tokens, database password) for log redaction."""

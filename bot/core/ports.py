@@ -31,6 +31,7 @@ from bot.core.model import (
     GroupSettings,
     Learner,
     LearnerSettings,
+    ModelFit,
     OutboxMessage,
     Prompt,
     PushTarget,
@@ -418,6 +419,52 @@ class ChallengeRepo(Protocol):
     def set_schedule_next(self, schedule_id: int, when: datetime | None) -> None: ...
 
 
+class ModelRepo(Protocol):
+    """Each learner's memory model: fits, when to look next, the log a fit reads."""
+
+    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[int]:
+        """Learners whose model is due a look (``next_fit_at`` passed, or NULL: at once),
+        NULL first, then the earliest; each one's ``next_fit_at`` is moved to
+        ``lease_until`` in this transaction, so no other fitter claims it (rows locked
+        FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+        ...
+
+    def set_next(self, learner_id: int, when: datetime | None) -> None:
+        """When the learner's model is next looked at (None: at once)."""
+        ...
+
+    def next_at(self, learner_id: int) -> datetime | None: ...
+
+    def learner_ids(self) -> list[int]:
+        """Every learner, by id."""
+        ...
+
+    def log(self, learner_id: int) -> list[tuple[str, datetime, int]]:
+        """The reviews a fit reads, (card id, when, rating), oldest first (ties by entry):
+        every review but undone ones and practice (source ``cram``)."""
+        ...
+
+    def log_size(self, learner_id: int) -> int:
+        """How many reviews :meth:`log` holds."""
+        ...
+
+    def add(self, fit: ModelFit) -> ModelFit:
+        """Record one attempt; returns it with its id."""
+        ...
+
+    def latest(self, learner_id: int, *, kept: bool | None = None) -> ModelFit | None:
+        """The learner's latest attempt (``kept``: only those kept, or only those not)."""
+        ...
+
+    def set_memory_states(
+        self, learner_id: int, states: Sequence[tuple[str, datetime, float, float]]
+    ) -> None:
+        """Set cards' (stability, difficulty), each given as (card id, last review,
+        stability, difficulty): a card whose ``last_review`` is no longer that one (it
+        was reviewed since) is left alone."""
+        ...
+
+
 class Tx(Protocol):
     """The repositories of one transaction."""
 
@@ -450,6 +497,9 @@ class Tx(Protocol):
 
     @property
     def questions(self) -> QuestionRepo: ...
+
+    @property
+    def models(self) -> ModelRepo: ...
 
 
 class Database(Protocol):

@@ -11,6 +11,35 @@ from bot.core.model import CardStateKind
 
 
 @dataclass(frozen=True, slots=True)
+class ModelStatus:
+    """The "Your model" line of /stats.
+
+    Attributes:
+        fitted_reviews: reviews the parameters in use were fitted on (0: the defaults).
+        fitted_on: the local date they were fitted.
+        logloss, logloss_default: theirs and the defaults', on the held-out reviews.
+        more_needed: reviews still needed before the first fit.
+    """
+
+    fitted_reviews: int = 0
+    fitted_on: date | None = None
+    logloss: float = 0.0
+    logloss_default: float = 0.0
+    more_needed: int = 0
+
+    def describe(self) -> str:
+        if self.fitted_on is not None:
+            return (
+                f"Your model: fitted on {self.fitted_reviews} reviews on "
+                f"{self.fitted_on.isoformat()}: log loss {self.logloss:.3f} against "
+                f"{self.logloss_default:.3f} with the defaults (lower is better)"
+            )
+        if self.more_needed:
+            return f"Your model: not fitted yet: {self.more_needed} more reviews"
+        return "Your model: not fitted yet: FSRS's defaults still predict your reviews best"
+
+
+@dataclass(frozen=True, slots=True)
 class StudyStats:
     """A learner's study numbers.
 
@@ -24,6 +53,7 @@ class StudyStats:
         reviews_30d: how many reviews that retention is based on.
         desired_retention: the learner's target, for comparison.
         per_day_30d: reviews on each of the last 30 local days, oldest first.
+        model: the learner's memory model (None: not told).
     """
 
     due_today: int
@@ -33,6 +63,7 @@ class StudyStats:
     reviews_30d: int
     desired_retention: float
     per_day_30d: tuple[int, ...]
+    model: ModelStatus | None = None
 
 
 def compute_stats(
@@ -94,11 +125,12 @@ def format_stats(s: StudyStats) -> str:
             f"{s.retention_30d:.0%} of {s.reviews_30d} mature reviews "
             f"(target {s.desired_retention:.0%})"
         )
-    return "\n".join(
-        [
-            f"Due today: {s.due_today}",
-            f"Reviewed today: {s.reviewed_today}",
-            f"Streak: {s.streak_days} day{'s' if s.streak_days != 1 else ''}",
-            f"Retention, last 30 days: {retention}",
-        ]
-    )
+    lines = [
+        f"Due today: {s.due_today}",
+        f"Reviewed today: {s.reviewed_today}",
+        f"Streak: {s.streak_days} day{'s' if s.streak_days != 1 else ''}",
+        f"Retention, last 30 days: {retention}",
+    ]
+    if s.model is not None:
+        lines.append(s.model.describe())
+    return "\n".join(lines)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import quiz, srs
 from bot.core.actions import Action, BadPayload, Setup
+from bot.core.fitting import model_status
 from bot.core.learners import AfterCommit, AnnouncingService, Who, record_review
 from bot.core.localtime import next_push_after
 from bot.core.messages import Attachment, Button, Reply, StatsChart
@@ -421,6 +422,7 @@ def stats(tx: Tx, learner: Learner, now: datetime) -> Reply:
     tomorrow = srs.next_day_start(now, tz)
     due_today = tx.schedule.count_due(learner.id, tomorrow)
     numbers = compute_stats(history, due_today, now, tz, learner.settings.desired_retention)
+    numbers = replace(numbers, model=model_status(tx, learner))
     until = srs.day_start(now, tz) + timedelta(days=FORECAST_DAYS + 1)
     forecast = due_forecast(tx.schedule.due_times(learner.id, until), now, tz, FORECAST_DAYS)
     return Reply("stats", format_stats(numbers), figure=StatsChart(numbers, tuple(forecast)))

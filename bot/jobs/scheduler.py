@@ -6,7 +6,8 @@ instant has passed (a snooze is such an instant), sweeps that close quiz rounds
 and reveal overdue challenges, and housekeeping. One in-memory alarm is set at the
 earliest open challenge deadline, read from the database at start and after every
 sweep and reveal, so a challenge is revealed on time; were it lost, the next sweep
-reveals the run, once, whichever process gets there first.
+reveals the run, once, whichever process gets there first. A fitting tick (when
+``[fitting]`` is on) claims learners whose memory model is due a look.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core.challenges.service import ChallengeService
 from bot.core.delivery import Channels
+from bot.core.fitting import ModelFitter
 from bot.core.housekeeping import Housekeeping
 from bot.core.pushes import PushService
 from bot.core.quiz import QuizService
@@ -47,6 +49,8 @@ class Jobs:
         pushes, quiz, challenges, housekeeping: the services the jobs call.
         channels: the running platforms (the push tick plans pushes for them).
         tick_seconds: how often the push tick runs.
+        fitter: fits learners' memory models (None: no fitting timer).
+        fit_tick_seconds: how often the fitting tick runs.
     """
 
     def __init__(
@@ -58,12 +62,15 @@ class Jobs:
         housekeeping: Housekeeping,
         channels: Channels,
         tick_seconds: int,
+        fitter: ModelFitter | None = None,
+        fit_tick_seconds: int = 300,
     ) -> None:
         self.pushes = pushes
         self.quiz = quiz
         self.challenges = challenges
         self.housekeeping = housekeeping
         self.channels = channels
+        self.fitter = fitter
         self.scheduler = AsyncIOScheduler(
             job_defaults={"coalesce": True, "max_instances": 1}, timezone="UTC"
         )
@@ -96,6 +103,14 @@ class Jobs:
             next_run_time=now,
         )
         add(self.prune, "interval", hours=PRUNE_HOURS, id="prune_old_rows", misfire_grace_time=3600)
+        if fitter is not None:
+            add(
+                self.fit_tick,
+                "interval",
+                seconds=fit_tick_seconds,
+                id="fit_tick",
+                misfire_grace_time=fit_tick_seconds,
+            )
 
         #: Jobs submitted and not finished; stopping waits for them rather than cancel one
         #: halfway through a transaction.
@@ -182,6 +197,16 @@ class Jobs:
             replace_existing=True,
             misfire_grace_time=None,
         )
+
+    async def fit_tick(self) -> int:
+        """Claim learners whose memory model is due a look, and fit those whose log has grown."""
+        if self.fitter is None:
+            return 0
+        reports = await self.fitter.tick()
+        fitted = sum(1 for r in reports if r.fit is not None)
+        if fitted:
+            log.info("fitting tick: %d of %d learners fitted", fitted, len(reports))
+        return len(reports)
 
     async def prune(self) -> tuple[int, int]:
         """Housekeeping: old prompts and delivered outbox rows."""

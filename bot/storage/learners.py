@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -11,9 +12,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
+from bot.core.memory import check_parameters
 from bot.core.model import Learner, LearnerSettings
 from bot.storage.rows import hhmm, hhmm_text
 from bot.storage.tables import learner_settings, learners, outbox
+
+log = logging.getLogger(__name__)
 
 
 def _steps_text(steps: Sequence[timedelta]) -> str:
@@ -61,8 +65,29 @@ def settings_row(s: LearnerSettings) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=1024)
+def fsrs_parameters(learner_id: int, text: str | None) -> tuple[float, ...] | None:
+    """A learner's stored FSRS parameters, checked (:func:`~bot.core.memory.check_parameters`).
+
+    An unusable value (not JSON, not numbers, out of FSRS-6's bounds, the wrong
+    length for this scheduler) is logged, with the learner and the wrong
+    value's index, once while it stays cached, and the defaults (None) are used:
+    a learner is never locked out by a bad row.
+    """
+    if not text:
+        return None
+    try:
+        return check_parameters(json.loads(text))
+    except ValueError as exc:  # JSONDecodeError and InvalidParameters alike
+        log.warning(
+            "learner %d: stored FSRS parameters are unusable (%s); using the defaults",
+            learner_id,
+            exc,
+        )
+        return None
+
+
 def _settings(r: RowMapping) -> LearnerSettings:
-    params = r["fsrs_parameters"]
     return LearnerSettings(
         timezone=r["timezone"],
         push_time=hhmm(r["push_time"]) or time(9, 0),
@@ -75,7 +100,7 @@ def _settings(r: RowMapping) -> LearnerSettings:
         leech_threshold=r["leech_threshold"],
         enable_fuzzing=r["enable_fuzzing"],
         paused=r["paused"],
-        fsrs_parameters=tuple(json.loads(params)) if params else None,
+        fsrs_parameters=fsrs_parameters(r["id"], r["fsrs_parameters"]),
         quiet_start=hhmm(r["quiet_start"]),
         quiet_end=hhmm(r["quiet_end"]),
         days_off=_days(r["days_off"]),

@@ -10,6 +10,7 @@ from bot.storage.challenges import SqlChallenges
 from bot.storage.confirmations import SqlConfirmations
 from bot.storage.fanout import Fanout
 from bot.storage.learners import SqlLearners
+from bot.storage.models import SqlModels
 from bot.storage.prompts import SqlPrompts
 from bot.storage.pushes import SqlPushes
 from bot.storage.questions import SqlQuestions
@@ -41,3 +42,4 @@ class SqlTx:
         self.pushes = SqlPushes(conn, fanout)
         self.challenges = SqlChallenges(conn, fanout)
         self.questions = SqlQuestions(conn)
+        self.models = SqlModels(conn, fanout)

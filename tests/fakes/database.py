@@ -12,6 +12,7 @@ from tests.fakes.catalogue import FakeCatalogue
 from tests.fakes.challenges import FakeChallenges
 from tests.fakes.confirmations import FakeConfirmations
 from tests.fakes.learners import FakeLearners
+from tests.fakes.models import FakeModels
 from tests.fakes.prompts import FakePrompts
 from tests.fakes.pushes import FakePushes
 from tests.fakes.questions import FakeQuestions
@@ -38,6 +39,7 @@ class FakeTx:
         self._pushes = FakePushes(store)
         self._challenges = FakeChallenges(store)
         self._questions = FakeQuestions(store)
+        self._models = FakeModels(store)
 
     @property
     def learners(self) -> FakeLearners:
@@ -78,6 +80,10 @@ class FakeTx:
     @property
     def questions(self) -> FakeQuestions:
         return self._questions
+
+    @property
+    def models(self) -> FakeModels:
+        return self._models
 
 
 class FakeDatabase:

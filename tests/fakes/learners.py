@@ -137,6 +137,8 @@ class FakeLearners:
         st.last_reminders.pop(learner_id, None)
         st.snoozed_pushes.discard(learner_id)
         st.questions.pop(learner_id, None)
+        st.next_fits.pop(learner_id, None)
+        st.model_fits = {k: v for k, v in st.model_fits.items() if v.learner_id != learner_id}
         st.rounds = {
             k: replace(r, started_by=None) if r.started_by == learner_id else r
             for k, r in st.rounds.items()

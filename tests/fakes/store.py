@@ -17,6 +17,7 @@ from bot.core.model import (
     ChallengeSchedule,
     GroupSettings,
     Learner,
+    ModelFit,
     OutboxMessage,
     Prompt,
     QuizParticipant,
@@ -118,6 +119,10 @@ class FakeStore:
     schedules: dict[int, ChallengeSchedule] = field(default_factory=dict)
     #: open_questions: learner id -> (step, chain, expires_at).
     questions: dict[int, tuple[str, bool, datetime]] = field(default_factory=dict)
+    #: learners.next_fit_at, by learner id (absent: NULL).
+    next_fits: dict[int, datetime] = field(default_factory=dict)
+    model_fits: dict[int, ModelFit] = field(default_factory=dict)
+    next_fit_id: int = 1
     next_learner_id: int = 1
     next_review_id: int = 1
     next_round_id: int = 1
@@ -145,6 +150,9 @@ class FakeStore:
             groups=dict(self.groups),
             schedules=dict(self.schedules),
             questions=dict(self.questions),
+            next_fits=dict(self.next_fits),
+            model_fits=dict(self.model_fits),
+            next_fit_id=self.next_fit_id,
             next_learner_id=self.next_learner_id,
             next_review_id=self.next_review_id,
             next_round_id=self.next_round_id,
