@@ -20,11 +20,7 @@ class FakeModels:
         utc(now)
         utc(lease_until)
         nexts = self.store.next_fits
-        due = [
-            lid
-            for lid in self.store.learners
-            if nexts.get(lid) is None or nexts[lid] <= now  # type: ignore[operator]
-        ]
+        due = [lid for lid in self.store.learners if nexts.get(lid) is None or nexts[lid] <= now]
         due.sort(key=lambda lid: (nexts.get(lid) is not None, nexts.get(lid) or now, lid))
         claimed = due[:limit]
         for lid in claimed:

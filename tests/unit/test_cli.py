@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import random
+import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.cli import ENV_PROFILE, main, profiled
+from bot.core.ports import Tx
 from bot.deckfiles import SHIPPED_DECKS, load_decks
+from tests.memory_sim import simulate_learner, true_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -351,3 +357,57 @@ def test_profiled_runs_plainly_without_the_variable(
     monkeypatch.chdir(tmp_path)
     assert profiled(_busy) == 7
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- optimize
+
+
+def seed_logs(url: str, logs: list[list[tuple[str, datetime, int]]]) -> None:
+    """A database at the newest schema with one learner per log (and its cards)."""
+    from bot.core.model import CardState, LearnerSettings, ReviewEntry
+    from bot.storage.database import SqlDatabase
+    from tests.fakes.decks import make_deck
+
+    cards = sorted({card for log in logs for card, _, _ in log})
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def work(tx: Tx) -> None:
+        tx.catalogue.sync([make_deck("d", cards)], start)
+        for n, log in enumerate(logs, start=1):
+            lid = tx.learners.create("tg", str(n), "Ann", LearnerSettings(), (), start).id
+            for card, at, rating in log:
+                state = CardState(lid, card)
+                tx.reviews.add(ReviewEntry(lid, card, rating, at, "dm", state, state))
+
+    async def seed() -> None:
+        db = SqlDatabase(url)
+        await db.upgrade()
+        await db.run(work)
+        await db.dispose()
+
+    asyncio.run(seed())
+
+
+def test_optimize_fits_by_hand_and_says_what_it_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = random.Random(2)
+    big = simulate_learner(true_parameters(rng, 0.8), 4000, rng, new_per_day=20)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    seed_logs(url, [big, big[:30]])
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+
+    assert main(["optimize", "--config", str(config)]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(
+        r"learner 1: 3200 reviews, 800 held out; log loss current 0\.\d{4}, "
+        r"fitted 0\.\d{4}, default 0\.\d{4}: kept",
+        first,
+    ), first
+    assert second == "learner 2: not enough reviews yet: 30 of 1000"
+
+    assert main(["optimize", "--config", str(config), "--learner", "1"]) == 0
+    assert capsys.readouterr().out.endswith(": not kept (no better than the parameters in use)\n")
+    assert main(["optimize", "--config", str(config), "--learner", "9"]) == 1
+    assert capsys.readouterr().out == "learner 9: no such learner\n"

@@ -807,3 +807,34 @@ def test_a_render_idle_time_out_of_bounds_names_the_key(tmp_path: Path, value: s
     path = write(tmp_path, f"[render]\nworker_idle_seconds = {value}\n")
     with pytest.raises(ConfigError, match=r"\[render\] worker_idle_seconds"):
         load_settings(path, env={})
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+def test_fitting_is_on_by_default_and_can_be_tuned(tmp_path: Path) -> None:
+    fitting = load_settings(None, env={}).fitting
+    assert (fitting.enabled, fitting.tick_seconds, fitting.recheck_hours) == (True, 300, 24)
+    path = write(
+        tmp_path,
+        "[fitting]\nenabled = false\ntick_seconds = 60\nlearners_per_tick = 2\nrecheck_hours = 6\n",
+    )
+    fitting = load_settings(path, env={}).fitting
+    assert (fitting.enabled, fitting.tick_seconds, fitting.learners_per_tick) == (False, 60, 2)
+    assert fitting.recheck_hours == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("tick_seconds = 0", "tick_seconds"),
+        ("learners_per_tick = 0", "learners_per_tick"),
+        ("recheck_hours = 100000", "recheck_hours"),
+        ('enabled = "yes"', "enabled"),
+        ("every = 5", "every"),
+    ],
+)
+def test_a_wrong_fitting_value_names_the_key(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path, f"[fitting]\n{text}\n")
+    with pytest.raises(ConfigError, match=rf"\[fitting\] {key}"):
+        load_settings(path, env={})

@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.core.challenges.definitions import ChallengeDef
 from bot.core.challenges.groups import ChallengeCatalog
 from bot.core.delivery import Channels
+from bot.core.fitting import FitPolicy, ModelFitter
 from bot.core.learners import Who
 from bot.core.ports import Tx
 from bot.jobs.scheduler import DEADLINE_ALARM, Jobs
@@ -207,3 +208,33 @@ async def test_stopping_lets_a_running_job_finish_instead_of_cancelling_it(
     assert finished.is_set()
     assert not jobs.scheduler.running
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+async def test_the_fitting_tick_runs_only_with_a_fitter() -> None:
+    env = Env()
+    assert env.jobs().scheduler.get_job("fit_tick") is None
+    assert await env.jobs().fit_tick() == 0
+    s = env.services
+    await s.study.next(ADA)  # enrols Ada: never looked at, so due a look at once
+    fitter = ModelFitter(s.db, s.clock, FitPolicy(recheck=timedelta(hours=6)))
+    jobs = Jobs(
+        pushes=s.pushes,
+        quiz=s.quiz,
+        challenges=s.challenges,
+        housekeeping=s.housekeeping,
+        channels=env.channels,
+        tick_seconds=60,
+        fitter=fitter,
+        fit_tick_seconds=120,
+    )
+    job = jobs.scheduler.get_job("fit_tick")
+    assert job is not None and isinstance(job.trigger, IntervalTrigger)
+    assert job.trigger.interval == timedelta(seconds=120)
+    assert await jobs.fit_tick() == 1  # looked at (too few reviews to fit)
+    assert await jobs.fit_tick() == 0  # not again before the recheck
+    learner = s.db.learner("telegram", "1")
+    assert learner is not None
+    assert s.db.run_sync(lambda tx: tx.models.next_at(learner.id)) == START + timedelta(hours=6)
