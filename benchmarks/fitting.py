@@ -206,7 +206,7 @@ def sweep(deck: int, parameters: tuple[float, ...]) -> tuple[float, list[tuple[f
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--learners", type=int, default=8, help="synthetic learners (8)")
+    parser.add_argument("--learners", type=int, default=16, help="synthetic learners (16)")
     parser.add_argument("--spread", type=float, default=0.3, help="true parameters' spread (0.3)")
     parser.add_argument("--new-per-day", type=int, default=20, help="new cards a day (20)")
     parser.add_argument("--deck", type=int, default=2000, help="cards in the sweep's deck (2000)")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from bot.core.model import CardStateKind
-from bot.core.stats import StudyStats, compute_stats, format_stats
+from bot.core.stats import ModelStatus, StudyStats, compute_stats, format_stats
 
 NEW = int(CardStateKind.NEW)
 LEARNING = int(CardStateKind.LEARNING)
@@ -177,3 +178,15 @@ def test_format_stats_texts() -> None:
 
     one = format_stats(stats([(days_ago(0), 3, REVIEW)]))
     assert "Streak: 1 day" in one and "1 days" not in one
+
+
+def test_the_model_line_comes_last_when_there_is_one() -> None:
+    s = stats([])
+    assert "Your model" not in format_stats(s)
+    waiting = format_stats(replace(s, model=ModelStatus(more_needed=640)))
+    assert waiting.splitlines()[-1] == "Your model: not fitted yet: 640 more reviews"
+    fitted = ModelStatus(1200, date(2026, 3, 9), 0.3312, 0.3671)
+    assert format_stats(replace(s, model=fitted)).splitlines()[-1] == (
+        "Your model: fitted on 1200 reviews on 2026-03-09: log loss 0.331 against 0.367"
+        " with the defaults (lower is better)"
+    )
