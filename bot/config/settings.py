@@ -178,9 +178,10 @@ class FittingSettings:
 
     enabled: bool = True
     #: How often the timer looks for learners whose model is due a look.
-    tick_seconds: int = 300
-    #: Learners one tick looks at (each fit runs in a thread, one after another).
-    learners_per_tick: int = 4
+    tick_seconds: int = 60
+    #: Learners one tick looks at (a count each; the few whose log calls for a fit
+    #: are fitted in a thread, one after another).
+    learners_per_tick: int = 50
     #: After a look, hours until the learner's model is looked at again.
     recheck_hours: int = 24
 

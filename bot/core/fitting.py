@@ -41,6 +41,7 @@ __all__ = ["FitPolicy", "FitReport", "FitRunner", "ModelFitter", "fit_in_thread"
 
 log = logging.getLogger(__name__)
 
+NO_SUCH_LEARNER = "no such learner"
 NOT_GROWN = "the log has not grown enough since the last fit"
 NOTHING_TO_JUDGE = "no recent reviews a day or more apart to judge a fit on yet"
 
@@ -71,7 +72,7 @@ class FitPolicy:
 
     recheck: timedelta = timedelta(hours=24)
     lease: timedelta = timedelta(minutes=30)
-    per_tick: int = 4
+    per_tick: int = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,30 +161,22 @@ class ModelFitter:
         """Fit the learner's model if their log calls for it (``force``: whenever it is
         large enough, as ``studybot optimize`` does), keeping what beats the model in use.
 
-        Without ``force`` the learner's next look is set, whatever happens.
+        Without ``force`` the learner's next look is set, whatever happens. A log
+        that does not call for a fit costs one transaction (a count), never a read.
         """
         now = self.clock.now()
+        waiting = await self.db.run(lambda tx: self._decide(tx, learner_id, now, force))
+        if waiting is not None:
+            return waiting
         snap = await self.db.run(lambda tx: self._read(tx, learner_id))
         if snap is None:
-            return FitReport(learner_id, 0, note="no such learner")
+            return FitReport(learner_id, 0, note=NO_SUCH_LEARNER)
         size = len(snap.log)
-        if size < memory.MIN_REVIEWS:
-            await self._next(learner_id, now, force)
-            return FitReport(
-                learner_id, size, note=f"not enough reviews yet: {size} of {memory.MIN_REVIEWS}"
-            )
-        if not force and not memory.fit_wanted(size, snap.last, now):
-            await self._next(learner_id, now, force)
-            return FitReport(
-                learner_id, size, note="the log has not grown enough since the last fit"
-            )
         settings = snap.learner.settings
         result = await self.run(snap.log, settings.timezone, settings.fsrs_parameters)
         if result is None:
             await self._next(learner_id, now, force)
-            return FitReport(
-                learner_id, size, note="no recent reviews a day apart to judge a fit on"
-            )
+            return FitReport(learner_id, size, note=NOTHING_TO_JUDGE)
         fitted_at = self.clock.now()
         last = _last_reviews(snap.log)
         states = [(card, last[card], s, d) for card, (s, d) in result.states.items()]
@@ -199,6 +192,21 @@ class ModelFitter:
             "kept" if recorded.kept else "not kept",
         )
         return FitReport(learner_id, size, fit=recorded)
+
+    def _decide(self, tx: Tx, learner_id: int, now: datetime, force: bool) -> FitReport | None:
+        """None when the log calls for a fit; else why not, with the next look set."""
+        if tx.learners.get_by_id(learner_id) is None:
+            return FitReport(learner_id, 0, note=NO_SUCH_LEARNER)
+        size = tx.models.log_size(learner_id)
+        if size < memory.MIN_REVIEWS:
+            note = f"not enough reviews yet: {size} of {memory.MIN_REVIEWS}"
+        elif not force and not memory.fit_wanted(size, tx.models.latest(learner_id), now):
+            note = NOT_GROWN
+        else:
+            return None
+        if not force:
+            tx.models.set_next(learner_id, now + self.policy.recheck)
+        return FitReport(learner_id, size, note=note)
 
     async def _next(self, learner_id: int, now: datetime, force: bool) -> None:
         if not force:

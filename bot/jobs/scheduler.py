@@ -63,7 +63,7 @@ class Jobs:
         channels: Channels,
         tick_seconds: int,
         fitter: ModelFitter | None = None,
-        fit_tick_seconds: int = 300,
+        fit_tick_seconds: int = 60,
     ) -> None:
         self.pushes = pushes
         self.quiz = quiz
