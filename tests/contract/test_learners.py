@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, time, timedelta
 
 import pytest
 
+from bot.core.memory import DEFAULT_PARAMETERS
 from bot.core.model import (
     ChallengeRun,
     GroupSettings,
@@ -32,7 +34,7 @@ SETTINGS = LearnerSettings(
     leech_threshold=5,
     enable_fuzzing=False,
     paused=True,
-    fsrs_parameters=(0.4, 1.2, 3.1, 15.5, 7.2),
+    fsrs_parameters=(0.4, 1.2, 3.1, 15.5, *DEFAULT_PARAMETERS[4:]),
     quiet_start=time(22, 0),
     quiet_end=time(7, 0),
     days_off=(5, 6),
@@ -54,6 +56,15 @@ async def test_a_created_learner_is_found_by_account_and_by_id(db: Database) -> 
     assert await db.run(lambda tx: tx.learners.get("tg", "43")) is None
     assert await db.run(lambda tx: tx.learners.get("discord", "42")) is None
     assert await db.run(lambda tx: tx.learners.get_by_id(made.id + 1)) is None
+
+
+async def test_parameters_the_scheduler_cannot_use_are_read_as_the_defaults(
+    db: Database,
+) -> None:
+    short = replace(SETTINGS, fsrs_parameters=(0.4, 1.2, 3.1, 15.5, 7.2))
+    made = await add_learner(db, "42", settings=short)
+    found = await db.run(lambda tx: tx.learners.get_by_id(made.id))
+    assert found is not None and found.settings == replace(SETTINGS, fsrs_parameters=None)
 
 
 async def test_one_account_is_one_learner(db: Database) -> None:

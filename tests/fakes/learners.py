@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 
+from bot.core.memory import InvalidParameters, check_parameters
 from bot.core.model import Learner, LearnerSettings
 from tests.fakes.store import FakeStore, utc
 
@@ -14,11 +15,21 @@ def _minute(value: time) -> time:
     return time(value.hour, value.minute)
 
 
+def _usable(parameters: tuple[float, ...] | None) -> tuple[float, ...] | None:
+    if not parameters:
+        return None
+    try:
+        return check_parameters(list(parameters))
+    except InvalidParameters:
+        return None
+
+
 def _stored_settings(s: LearnerSettings) -> LearnerSettings:
     """Settings as their SQL columns hold them.
 
     Times of day to the minute, steps to whole seconds, days off sorted, and
-    no FSRS parameters as None.
+    no FSRS parameters, or parameters the scheduler cannot use, as None (the SQL
+    repository reads them so, logging the bad ones).
     """
     return replace(
         s,
@@ -30,7 +41,7 @@ def _stored_settings(s: LearnerSettings) -> LearnerSettings:
             timedelta(seconds=int(d.total_seconds())) for d in s.relearning_steps
         ),
         days_off=tuple(sorted(s.days_off)),
-        fsrs_parameters=tuple(s.fsrs_parameters) if s.fsrs_parameters else None,
+        fsrs_parameters=_usable(s.fsrs_parameters),
     )
 
 
