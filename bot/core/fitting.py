@@ -3,23 +3,26 @@
 The rules (when to fit, what is kept, what a change does to the cards) are in
 :mod:`bot.core.memory`; this module runs them against the database.
 
-A tick claims a few learners whose ``next_fit_at`` has passed (NULL: never
-looked at) in one transaction, moving it forward by :attr:`FitPolicy.lease`, so
-each learner is claimed by exactly one process (``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, as pushes are). For each, one transaction reads the log; the
-numbers are fitted in a thread (:func:`asyncio.to_thread`), never on the event
-loop; one transaction records the attempt (a ``model_fits`` row), and when the
-new parameters are kept saves them in the settings with every card's
-recomputed stability and difficulty; and ``next_fit_at`` becomes the next look
-(:attr:`FitPolicy.recheck` on). A learner whose log is too small, or has not
-grown enough since the last attempt, is only given the next look.
+A tick claims up to :attr:`FitPolicy.per_tick` learners whose ``next_fit_at``
+has passed (NULL: never looked at) in one transaction, moving it forward by
+:attr:`FitPolicy.lease`, so each learner is claimed by exactly one process
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, as pushes are). For each, one
+transaction counts the log and decides (:func:`bot.core.memory.fit_wanted`);
+a learner whose log is too small, or has not grown enough since the last
+attempt, is only given the next look, in that transaction. Otherwise one
+transaction reads the log; the numbers are fitted in a thread
+(:func:`asyncio.to_thread`), never on the event loop; one transaction records
+the attempt (a ``model_fits`` row), and when the new parameters are kept saves
+them in the settings with every card's recomputed stability and difficulty;
+and ``next_fit_at`` becomes the next look (:attr:`FitPolicy.recheck` on).
 
-fsrs-rs holds the GIL while it fits (``benchmarks/fitting.py``: a Python
-thread makes no progress during ``compute_parameters``), so a fit in a thread
-stalls the event loop for about that long: some 10 ms for 5,000 reviews, 100 ms
-for 50,000. Fits are rare (a learner's log must double). A spawned process did
-no better on the 2-core VM: starting it and pickling the log held the loop for
-120-440 ms. So the numbers are fitted in a thread (:func:`fit_in_thread`),
+fsrs-rs holds the GIL while it fits (``benchmarks/fitting.py``: another
+Python thread keeps 0-1 % of its pace during ``compute_parameters``), so a fit
+in a thread holds the event loop back for about that long: some 10 ms for
+5,000 reviews, 60-80 ms at most for 50,000 (building items and replaying
+states is Python, which lets the loop in every 5 ms). Fits are rare (a
+learner's log must double). A spawned process did worse on the 2-core VM:
+starting it and pickling the log held the loop back 300-610 ms. So the numbers are fitted in a thread (:func:`fit_in_thread`),
 never on the loop itself; ``run`` lets a test or a later runner put them elsewhere.
 """
 
