@@ -22,8 +22,9 @@ in a thread holds the event loop back for about that long: some 10 ms for
 5,000 reviews, 60-80 ms at most for 50,000 (building items and replaying
 states is Python, which lets the loop in every 5 ms). Fits are rare (a
 learner's log must double). A spawned process did worse on the 2-core VM:
-starting it and pickling the log held the loop back 300-610 ms. So the numbers are fitted in a thread (:func:`fit_in_thread`),
-never on the loop itself; ``run`` lets a test or a later runner put them elsewhere.
+starting it and pickling the log held the loop back 300-610 ms. So the
+numbers are fitted in a thread (:func:`fit_in_thread`), never on the loop
+itself; ``run`` lets a test or a later runner put them elsewhere.
 """
 
 from __future__ import annotations
