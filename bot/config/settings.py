@@ -181,7 +181,7 @@ class FittingSettings:
     tick_seconds: int = 60
     #: Learners one tick looks at (a count each; the few whose log calls for a fit
     #: are fitted in a thread, one after another).
-    learners_per_tick: int = 50
+    learners_per_tick: int = 100
     #: After a look, hours until the learner's model is looked at again.
     recheck_hours: int = 24
 

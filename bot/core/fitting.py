@@ -76,7 +76,7 @@ class FitPolicy:
 
     recheck: timedelta = timedelta(hours=24)
     lease: timedelta = timedelta(minutes=30)
-    per_tick: int = 50
+    per_tick: int = 100
 
 
 @dataclass(frozen=True, slots=True)

@@ -815,7 +815,7 @@ def test_a_render_idle_time_out_of_bounds_names_the_key(tmp_path: Path, value: s
 def test_fitting_is_on_by_default_and_can_be_tuned(tmp_path: Path) -> None:
     fitting = load_settings(None, env={}).fitting
     assert (fitting.enabled, fitting.tick_seconds, fitting.recheck_hours) == (True, 60, 24)
-    assert fitting.learners_per_tick == 50
+    assert fitting.learners_per_tick == 100
     path = write(
         tmp_path,
         "[fitting]\nenabled = false\ntick_seconds = 60\nlearners_per_tick = 2\nrecheck_hours = 6\n",
