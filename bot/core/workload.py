@@ -55,7 +55,7 @@ DAYS: Final = 365
 SEED: Final = 2026
 #: Small decks are simulated with several seeds (up to this many), averaged: about
 #: :data:`CARD_RUNS` cards in all, so one lucky run does not pick the suggestion.
-MAX_SEEDS: Final = 5
+MAX_SEEDS: Final = 20
 CARD_RUNS: Final = 2000
 #: Ratings of a kind (first answers; passed reviews) needed to use the learner's own mix.
 MIN_RATINGS: Final = 30
@@ -146,13 +146,14 @@ class RetentionCosts:
     Attributes:
         costs: one per retention, lowest first.
         current: the learner's desired retention.
-        suggested: the retention with the lowest cost per remembered card.
+        suggested: the retention with the lowest cost per remembered card; None when
+            no retention remembers a card (no new card is ever introduced).
         deck_size: cards simulated.
     """
 
     costs: tuple[RetentionCost, ...]
     current: float
-    suggested: float
+    suggested: float | None
     deck_size: int
 
 
@@ -217,15 +218,12 @@ def workload_inputs(
     )
 
 
-def suggest(costs: Sequence[RetentionCost]) -> float:
-    """The retention with the lowest cost per remembered card (the highest of equals).
-
-    Raises:
-        ValueError: when no retention remembers any card.
-    """
+def suggest(costs: Sequence[RetentionCost]) -> float | None:
+    """The retention with the lowest cost per remembered card (the highest of equals);
+    None when no retention remembers any card."""
     useful = [c for c in costs if c.remembered > 0]
     if not useful:
-        raise ValueError("no simulated retention remembers a card")
+        return None
     return min(useful, key=lambda c: (round(c.minutes_per_card, 9), -c.retention)).retention
 
 
@@ -292,17 +290,27 @@ def format_costs(result: RetentionCosts, inputs: WorkloadInputs) -> str:
         note = f"  ← {', '.join(marks)}" if marks else ""
         per_card = f"{c.minutes_per_card:.1f}" if c.remembered > 0 else "-"
         lines.append(
-            f"{c.retention:.0%}: {_count(c.reviews_per_day)} · {c.minutes_per_day:.1f} · "
+            f"{c.retention:.0%}: {_count(c.reviews_per_day)} · {_count(c.minutes_per_day)} · "
             f"{per_card}{note}"
         )
-    lowest = result.suggested == min(c.retention for c in result.costs)
-    edge = " (the lowest I simulated)" if lowest else ""
+    if result.suggested is None:
+        lines += [
+            "",
+            f"No card is learned in this simulation ({inputs.learn_limit} new cards a day, "
+            f"{inputs.review_limit} reviews a day at most), so I have no suggestion. "
+            "Raise them with /settings new 10 (for example).",
+        ]
+    else:
+        lowest = result.suggested == min(c.retention for c in result.costs)
+        edge = " (the lowest I simulated)" if lowest else ""
+        lines += [
+            "",
+            f"Suggestion: {result.suggested:.0%}{edge} costs the least time per card you "
+            "remember after a year. A higher retention means more reviews for a little more "
+            "memory; a lower one, more forgetting and relearning. It is only a suggestion: "
+            "choose what suits you, for example /settings retention 0.85.",
+        ]
     lines += [
-        "",
-        f"Suggestion: {result.suggested:.0%}{edge} costs the least time per card you "
-        "remember after a year. A higher retention means more reviews for a little more "
-        "memory; a lower one, more forgetting and relearning. It is only a suggestion: "
-        "choose what suits you, for example /settings retention 0.85.",
         "",
         "Based on: "
         + ("your fitted FSRS parameters" if inputs.own_parameters else "FSRS's default parameters")
@@ -321,7 +329,10 @@ def format_costs(result: RetentionCosts, inputs: WorkloadInputs) -> str:
 
 
 def _count(n: float) -> str:
-    return f"{n:.1f}" if n < 10 else f"{n:.0f}"
+    """A daily figure: whole above 10, one decimal above 1, two below (a small deck)."""
+    if n >= 10:
+        return f"{n:.0f}"
+    return f"{n:.1f}" if n >= 1 else f"{n:.2f}"
 
 
 def _times_text(inputs: WorkloadInputs) -> str:

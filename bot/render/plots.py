@@ -207,7 +207,9 @@ def render_costs(data: RetentionCosts, style: Style = DEFAULT_STYLE) -> Png:
     fig.text(
         0.04,
         0.918,
-        f"green: lowest cost per card remembered ({data.suggested:.0%}), a suggestion",
+        f"green: lowest cost per card remembered ({data.suggested:.0%}), a suggestion"
+        if data.suggested is not None
+        else "no card is learned: no suggestion",
         ha="left",
         va="top",
         fontsize=pt(26, style),

@@ -88,8 +88,17 @@ def test_the_suggestion_is_the_lowest_cost_per_remembered_card() -> None:
     assert suggest(costs) == 0.81
     # Ties go to the higher retention; a retention that remembers nothing is never one.
     assert suggest([cost(0.8, 2.0), cost(0.9, 2.0), cost(0.7, 0.0, remembered=0.0)]) == 0.9
-    with pytest.raises(ValueError, match="remembers"):
-        suggest([cost(0.8, 1.0, remembered=0.0)])
+    assert suggest([cost(0.8, 1.0, remembered=0.0)]) is None
+
+
+def test_without_new_cards_nothing_is_learned_and_nothing_suggested() -> None:
+    inputs = workload_inputs([], LearnerSettings(new_cards_per_day=0), 50)
+    result = simulate_costs(inputs)
+    assert result.suggested is None
+    assert all(c.remembered == 0 and c.reviews_per_day == 0 for c in result.costs)
+    text = format_costs(result, inputs)
+    assert "No card is learned in this simulation (0 new cards a day" in text
+    assert "Suggestion" not in text
 
 
 def test_a_simulated_year_costs_more_at_higher_retention() -> None:
