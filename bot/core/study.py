@@ -455,8 +455,10 @@ def _costs(inputs: WorkloadInputs) -> RetentionCosts:
 
 
 def retention_costs_reply(inputs: WorkloadInputs, costs: RetentionCosts) -> Reply:
-    """/settings retention: the table as text, with the chart of it to draw."""
-    return Reply("info", format_costs(costs, inputs), figure=costs)
+    """/settings retention: the table as text, with the chart of it to draw (none when no
+    card is ever learned: the text says why, and a chart of zeros says nothing)."""
+    figure = costs if costs.suggested is not None else None
+    return Reply("info", format_costs(costs, inputs), figure=figure)
 
 
 # --------------------------------------------------------------------------- stats

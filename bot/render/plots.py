@@ -152,7 +152,7 @@ def _line(
 ) -> None:
     ax.plot(xs, ys, color=_LINE, lw=3, marker="o", ms=9, zorder=3)
     top = max(ys, default=1.0)
-    ax.set_ylim(0, max(top * 1.25, 1e-9))
+    ax.set_ylim(0, max(top * 1.25, 1.0))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
     ax.set_xlim(min(xs) - 0.01, max(xs) + 0.01)
     ax.xaxis.set_major_formatter(_PERCENT)

@@ -1344,6 +1344,12 @@ async def test_settings_retention_without_cards_says_so() -> None:
     assert reply.figure is None and "You study no cards yet" in reply.text
 
 
+async def test_settings_retention_without_new_cards_has_no_chart(env: Env) -> None:
+    await env.service.change_setting(ALICE, "new", "0")
+    reply = only(await env.service.retention_costs(ALICE))
+    assert reply.figure is None and "No card is learned in this simulation" in reply.text
+
+
 async def test_the_settings_menu_offers_what_retention_costs(env: Env) -> None:
     reply = only(await env.service.settings(ALICE, menu=True))
     assert RETENTION_COSTS.encode() in [b.payload for b in reply.all_buttons()]
