@@ -680,7 +680,7 @@ class StudyService(AnnouncingService):
 
     async def retention_costs(self, who: Who) -> Outcome:
         """/settings retention: what each desired retention would cost in reviews and
-        minutes a day, simulated in a thread (it takes 0.02-0.3 s), with a suggestion."""
+        minutes a day, simulated in a thread (0.1-0.5 s), with a suggestion."""
         inputs = await self._run(who, lambda tx, lr, now: workload(tx, lr))
         if inputs.deck_size == 0:
             return send(Reply("info", NO_CARDS_TO_SIMULATE))
