@@ -1,6 +1,6 @@
 """Drawing what a reply shows, or falling back to its text: one rule for every platform.
 
-A reply's figure (a /stats chart, a challenge summary's heat map) and a card's
+A reply's figure (a /stats chart, a plot, a challenge summary's heat map) and a card's
 image are drawn by the :class:`~bot.core.rendering.Renderer` when there is one.
 When there is none, or drawing fails (logged here), the adapter shows the text
 alone: the reply's text already says what the figure shows, and a card's image
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.core.messages import CardView, Figure, HeatMap
+from bot.core.messages import CardView, Figure, HeatMap, StatsChart
 from bot.core.rendering import RenderedImage, Renderer
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,9 @@ async def draw_figure(renderer: Renderer | None, figure: Figure | None) -> Rende
     try:
         if isinstance(figure, HeatMap):
             return await renderer.heatmap(figure)
-        return await renderer.stats_chart(figure.stats, figure.forecast)
+        if isinstance(figure, StatsChart):
+            return await renderer.stats_chart(figure.stats, figure.forecast)
+        return await renderer.plot(figure)
     except asyncio.CancelledError:
         raise
     except Exception:

@@ -18,7 +18,7 @@ from bot.core.onboarding import Onboarding
 from bot.core.outcomes import Outcome, send
 from bot.core.pushes import PushService
 from bot.core.quiz import QuizService
-from bot.core.study import EXPIRED, StudyService
+from bot.core.study import EXPIRED, RETENTION_COSTS, StudyService
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,8 @@ class Inputs:
         except BadPayload:
             log.info("bad button payload from %s user %s", who.platform, who.user_id)
             return EXPIRED
+        if action == RETENTION_COSTS:  # the settings menu's "Retention: what it costs"
+            return await self.study.retention_costs(who)
         if isinstance(action, Setup):
             return await self.onboarding.choose(who, action)
         token, arg = action.token, action.arg

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from bot.core.actions import ButtonAction
+from bot.core.calibration import Calibration
 from bot.core.model import CardImage
 from bot.core.stats import StudyStats
+from bot.core.workload import RetentionCosts
 
 ReplyKind = Literal[
     "front",
@@ -96,8 +98,12 @@ class StatsChart:
     forecast: tuple[int, ...]
 
 
+#: A figure drawn as a plot (:meth:`~bot.core.rendering.Renderer.plot`): /stats's predicted
+#: against observed recall, and what each desired retention costs (/settings retention).
+Plot = Calibration | RetentionCosts
+
 #: A chart the renderer draws and the adapter attaches; without a drawing the text stands alone.
-Figure = HeatMap | StatsChart
+Figure = HeatMap | StatsChart | Plot
 
 
 @dataclass(frozen=True, slots=True)

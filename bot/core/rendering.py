@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.core.messages import HeatMap
+from bot.core.messages import HeatMap, Plot
 from bot.core.stats import StudyStats
 
 __all__ = ["RenderError", "RenderedImage", "Renderer"]
@@ -82,6 +82,15 @@ class Renderer(Protocol):
 
         Raises:
             RenderError: when the chart cannot be drawn.
+        """
+        ...
+
+    async def plot(self, figure: Plot) -> RenderedImage:
+        """A plot: predicted against observed recall (/stats), or what each desired
+        retention costs (/settings retention).
+
+        Raises:
+            RenderError: when the plot cannot be drawn.
         """
         ...
 

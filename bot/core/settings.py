@@ -38,6 +38,7 @@ __all__ = [
     "SettingsError",
     "describe_settings",
     "is_known_zone",
+    "names_retention",
     "parse_clock",
     "parse_push_time",
     "parse_settings_change",
@@ -332,6 +333,12 @@ _KEYS: Final[tuple[tuple[str, tuple[str, ...], _Rule], ...]] = (
     ("per_push", ("max_cards_per_push", "session"), _set_per_push),
 )
 _RULES: Final = {name: rule for key, aliases, rule in _KEYS for name in (key, *aliases)}
+
+
+def names_retention(key: str) -> bool:
+    """Whether a typed settings key is the desired retention's (``/settings retention``
+    alone shows what each retention costs)."""
+    return _RULES.get(key.lower().replace("-", "_")) is _set_retention
 
 
 def parse_settings_change(settings: LearnerSettings, key: str, value: str) -> LearnerSettings:

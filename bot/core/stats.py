@@ -7,7 +7,77 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.model import CardStateKind
+from bot.core.model import CardStateKind, ReviewEntry, ReviewSource
+
+#: A card is mature when the interval before its review was this long or longer (Anki's
+#: "True Retention" table: ``lastIvl >= 21``); a review of a younger card in Review is young.
+MATURE_INTERVAL = timedelta(days=21)
+#: How far back true retention looks.
+RETENTION_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class TrueRetention:
+    """Pass rates (Hard, Good or Easy) of reviews of cards in Review, young and mature.
+
+    Attributes:
+        young_passed, young_reviews: reviews whose interval before was under 21 days.
+        mature_passed, mature_reviews: reviews whose interval before was 21 days or more.
+    """
+
+    young_passed: int = 0
+    young_reviews: int = 0
+    mature_passed: int = 0
+    mature_reviews: int = 0
+
+    @property
+    def young(self) -> float | None:
+        """The young cards' pass rate, or None without any young review."""
+        return self.young_passed / self.young_reviews if self.young_reviews else None
+
+    @property
+    def mature(self) -> float | None:
+        """The mature cards' pass rate, or None without any mature review."""
+        return self.mature_passed / self.mature_reviews if self.mature_reviews else None
+
+
+def counts_for_retention(entry: ReviewEntry) -> bool:
+    """Whether a review is evidence of memory: not undone, and not practice (``/cram``)."""
+    return entry.undone_at is None and entry.source != ReviewSource.CRAM
+
+
+def interval_before(entry: ReviewEntry) -> timedelta | None:
+    """The interval the card was scheduled for before this review (None: not in Review)."""
+    before = entry.before
+    if before.state is not CardStateKind.REVIEW or before.due is None or before.last_review is None:
+        return None
+    return before.due - before.last_review
+
+
+def true_retention(
+    entries: Sequence[ReviewEntry], now: datetime, window: timedelta = RETENTION_WINDOW
+) -> TrueRetention:
+    """Anki's true retention over the last ``window``: the pass rate of reviews of cards
+    in Review, split young (interval before under 21 days) and mature (21 days or more).
+
+    Learning and relearning steps, undone reviews and practice (``/cram``) never count.
+    """
+    young = young_passed = mature = mature_passed = 0
+    since = now - window
+    for e in entries:
+        if e.reviewed_at < since or e.reviewed_at > now or not counts_for_retention(e):
+            continue
+        interval = interval_before(e)
+        if interval is None:
+            continue
+        passed = e.rating > 1
+        if interval >= MATURE_INTERVAL:
+            mature += 1
+            mature_passed += passed
+        else:
+            young += 1
+            young_passed += passed
+    return TrueRetention(young_passed, young, mature_passed, mature)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +118,16 @@ class StudyStats:
         reviewed_today: ratings given today (local day), undone ones excluded.
         streak_days: consecutive local days with at least one review, ending today
             (or yesterday, if the learner has not studied yet today).
-        retention_30d: share of reviews of mature cards (state Review before the
-            rating) answered Hard, Good or Easy in the last 30 days; None if none.
-        reviews_30d: how many reviews that retention is based on.
+        retention_30d: true retention: the share of reviews of mature cards (an
+            interval of 21 days or more before the review) answered Hard, Good or
+            Easy in the last 30 days, cram and undone reviews left out; None if none.
+        reviews_30d: how many mature reviews that retention is based on.
         desired_retention: the learner's target, for comparison.
         per_day_30d: reviews on each of the last 30 local days, oldest first.
         model: the learner's memory model (None: not told).
+        young_retention_30d: the same pass rate for young cards (in Review, an
+            interval under 21 days); None if none.
+        young_reviews_30d: how many young reviews that is based on.
     """
 
     due_today: int
@@ -64,6 +138,8 @@ class StudyStats:
     desired_retention: float
     per_day_30d: tuple[int, ...]
     model: ModelStatus | None = None
+    young_retention_30d: float | None = None
+    young_reviews_30d: int = 0
 
 
 def compute_stats(
@@ -72,19 +148,17 @@ def compute_stats(
     now: datetime,
     tz: str,
     desired_retention: float,
+    retention: TrueRetention | None = None,
 ) -> StudyStats:
-    """Compute stats from ``(reviewed_at, rating, state_before)`` rows."""
+    """Compute stats from ``(reviewed_at, rating, state_before)`` rows (active reviews),
+    with the retention :func:`true_retention` found (None: none yet)."""
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
     days: dict[date, int] = {}
-    mature = recalled = 0
-    cutoff = now - timedelta(days=30)
-    for reviewed_at, rating, before in history:
+    for reviewed_at, _rating, _before in history:
         day = reviewed_at.astimezone(zone).date()
         days[day] = days.get(day, 0) + 1
-        if reviewed_at >= cutoff and before == CardStateKind.REVIEW:
-            mature += 1
-            recalled += rating > 1
+    r = retention or TrueRetention()
     streak = 0
     day = today if today in days else today - timedelta(days=1)
     while day in days:
@@ -95,10 +169,12 @@ def compute_stats(
         due_today=due_today,
         reviewed_today=days.get(today, 0),
         streak_days=streak,
-        retention_30d=(recalled / mature) if mature else None,
-        reviews_30d=mature,
+        retention_30d=r.mature,
+        reviews_30d=r.mature_reviews,
         desired_retention=desired_retention,
         per_day_30d=per_day,
+        young_retention_30d=r.young,
+        young_reviews_30d=r.young_reviews,
     )
 
 
@@ -119,18 +195,27 @@ def due_forecast(
 def format_stats(s: StudyStats) -> str:
     """Plain-text stats for any platform."""
     if s.retention_30d is None:
-        retention = "no mature reviews yet"
+        retention = f"no mature reviews yet (target {s.desired_retention:.0%})"
     else:
         retention = (
-            f"{s.retention_30d:.0%} of {s.reviews_30d} mature reviews "
+            f"{s.retention_30d:.0%} of {_reviews(s.reviews_30d)} of mature cards "
             f"(target {s.desired_retention:.0%})"
         )
+    if s.young_retention_30d is None:
+        young = "no reviews of young cards yet"
+    else:
+        young = f"{s.young_retention_30d:.0%} of {_reviews(s.young_reviews_30d)}"
     lines = [
         f"Due today: {s.due_today}",
         f"Reviewed today: {s.reviewed_today}",
         f"Streak: {s.streak_days} day{'s' if s.streak_days != 1 else ''}",
-        f"Retention, last 30 days: {retention}",
+        f"True retention, last 30 days: {retention}",
+        f"Young cards (interval under 21 days): {young}",
     ]
     if s.model is not None:
         lines.append(s.model.describe())
     return "\n".join(lines)
+
+
+def _reviews(n: int) -> str:
+    return f"{n} review{'s' if n != 1 else ''}"

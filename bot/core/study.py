@@ -8,16 +8,19 @@ awaited call per user action and renders what comes back.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.core import quiz, srs
 from bot.core.actions import Action, BadPayload, Setup
+from bot.core.calibration import calibrate, format_calibration
 from bot.core.fitting import model_status
 from bot.core.learners import AfterCommit, AnnouncingService, Who, record_review
 from bot.core.localtime import next_push_after
@@ -33,8 +36,15 @@ from bot.core.model import (
 from bot.core.outcomes import Outcome, notice, send
 from bot.core.ports import Tx
 from bot.core.settings import SettingsError, describe_settings, parse_settings_change
-from bot.core.stats import compute_stats, due_forecast, format_stats
+from bot.core.stats import compute_stats, due_forecast, format_stats, true_retention
 from bot.core.views import button, card_view, rating_buttons
+from bot.core.workload import (
+    RetentionCosts,
+    WorkloadInputs,
+    format_costs,
+    simulate_costs,
+    workload_inputs,
+)
 
 __all__ = ["EXPIRED_TEXT", "NO_DECKS_TEXT", "StudyService"]
 
@@ -394,12 +404,16 @@ def list_decks(tx: Tx, learner: Learner, *, menu: bool = False) -> Reply:
     return Reply("info", "\n".join(lines), buttons=deck_buttons(tx, chain=False) if menu else ())
 
 
+#: The settings menu's button that shows what each desired retention costs.
+RETENTION_COSTS = Setup(False, "go", "retention")
+
 SETTINGS_MENU = (
     (
         button("Time zone", Setup(False, "go", "tz")),
         button("Reminder", Setup(False, "go", "push")),
         button("Decks", Setup(False, "go", "deck")),
     ),
+    (button("Retention: what it costs", RETENTION_COSTS),),
 )
 
 
@@ -408,24 +422,88 @@ def show_settings(learner: Learner, *, menu: bool = False) -> Reply:
     text = describe_settings(learner.settings, learner.topics)
     if not menu:
         return Reply("info", text)
-    text += "\n\nChange one with the buttons, or /settings KEY VALUE."
+    text += (
+        "\n\nChange one with the buttons, or /settings KEY VALUE. "
+        "/settings retention shows what each retention costs you in reviews a day."
+    )
     return Reply("info", text, buttons=SETTINGS_MENU)
+
+
+def studied_cards(tx: Tx, learner: Learner) -> int:
+    """How many cards the learner studies: their decks or topics, else every deck."""
+    if learner.topics:
+        return len({c for topic in learner.topics for c in tx.catalogue.cards_in_topic(topic)})
+    return sum(d.card_count for d in tx.catalogue.decks())
+
+
+def workload(tx: Tx, learner: Learner) -> WorkloadInputs:
+    """The retention simulator's inputs for a learner (their cards, settings and log)."""
+    return workload_inputs(
+        tx.reviews.all_for(learner.id), learner.settings, studied_cards(tx, learner)
+    )
+
+
+NO_CARDS_TO_SIMULATE = (
+    "You study no cards yet, so there is no workload to simulate. "
+    "Pick decks with /decks, then send /settings retention again."
+)
+
+
+@lru_cache(maxsize=64)
+def _costs(inputs: WorkloadInputs) -> RetentionCosts:
+    """:func:`~bot.core.workload.simulate_costs`, once per set of inputs (it is deterministic)."""
+    return simulate_costs(inputs)
+
+
+def retention_costs_reply(inputs: WorkloadInputs, costs: RetentionCosts) -> Reply:
+    """/settings retention: the table as text, with the chart of it to draw (none when no
+    card is ever learned: the text says why, and a chart of zeros says nothing)."""
+    figure = costs if costs.suggested is not None else None
+    return Reply("info", format_costs(costs, inputs), figure=figure)
 
 
 # --------------------------------------------------------------------------- stats
 
 
-def stats(tx: Tx, learner: Learner, now: datetime) -> Reply:
-    """/stats: the numbers as text, and the chart of them with the due forecast."""
+def stats(
+    tx: Tx, learner: Learner, now: datetime, entries: Sequence[ReviewEntry] | None = None
+) -> Reply:
+    """/stats: the numbers as text, and the chart of them with the due forecast.
+
+    ``entries``: the learner's review log, if already read (true retention comes from it).
+    """
+    if entries is None:
+        entries = tx.reviews.all_for(learner.id)
     tz = learner.settings.timezone
     history = tx.reviews.history(learner.id, now - timedelta(days=400))
     tomorrow = srs.next_day_start(now, tz)
     due_today = tx.schedule.count_due(learner.id, tomorrow)
-    numbers = compute_stats(history, due_today, now, tz, learner.settings.desired_retention)
+    numbers = compute_stats(
+        history,
+        due_today,
+        now,
+        tz,
+        learner.settings.desired_retention,
+        retention=true_retention(entries, now),
+    )
     numbers = replace(numbers, model=model_status(tx, learner))
     until = srs.day_start(now, tz) + timedelta(days=FORECAST_DAYS + 1)
     forecast = due_forecast(tx.schedule.due_times(learner.id, until), now, tz, FORECAST_DAYS)
     return Reply("stats", format_stats(numbers), figure=StatsChart(numbers, tuple(forecast)))
+
+
+def calibration_reply(entries: Sequence[ReviewEntry], learner: Learner) -> Reply:
+    """The model's predictions against what the learner recalled: the chart once there
+    are enough reviews, the reason there is none before."""
+    calibration = calibrate(entries, learner.settings.fsrs_parameters)
+    figure = calibration if calibration.enough else None
+    return Reply("stats", format_calibration(calibration), figure=figure)
+
+
+def stats_replies(tx: Tx, learner: Learner, now: datetime) -> tuple[Reply, ...]:
+    """/stats: :func:`stats`, then :func:`calibration_reply`, from one read of the log."""
+    entries = tx.reviews.all_for(learner.id)
+    return stats(tx, learner, now, entries), calibration_reply(entries, learner)
 
 
 # --------------------------------------------------------------------------- your data
@@ -600,7 +678,16 @@ class StudyService(AnnouncingService):
 
     async def stats(self, who: Who) -> Outcome:
         """/stats: the numbers, with the chart to draw (text alone when it can't be)."""
-        return await self._run(who, lambda tx, lr, now: send(stats(tx, lr, now)))
+        return await self._run(who, lambda tx, lr, now: send(*stats_replies(tx, lr, now)))
+
+    async def retention_costs(self, who: Who) -> Outcome:
+        """/settings retention: what each desired retention would cost in reviews and
+        minutes a day, simulated in a thread (0.1-0.5 s), with a suggestion."""
+        inputs = await self._run(who, lambda tx, lr, now: workload(tx, lr))
+        if inputs.deck_size == 0:
+            return send(Reply("info", NO_CARDS_TO_SIMULATE))
+        costs = await asyncio.to_thread(_costs, inputs)
+        return send(retention_costs_reply(inputs, costs))
 
     async def pause(self, who: Who, paused: bool = True) -> Outcome:
         return await self._run(who, lambda tx, lr, now: send(pause(tx, lr, paused, now)))

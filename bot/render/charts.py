@@ -62,7 +62,11 @@ def _retention(ax: Axes, data: ChartData, style: Style) -> None:
     ax.set_ylim(0, 1)
     ax.set_axis_off()
     ax.set_title(
-        "Retention, last 30 days", loc="left", fontsize=pt(34, style), color=style.ink, pad=30
+        "True retention of mature cards, last 30 days",
+        loc="left",
+        fontsize=pt(34, style),
+        color=style.ink,
+        pad=30,
     )
     lo = 0.5  # the bar shows 50 % .. 100 %: below that everything is "far too low"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from bot.core.messages import HeatMap
+from bot.core.messages import HeatMap, Plot
 from bot.core.rendering import RenderError
 
 __all__ = ["MAX_COLUMNS", "MAX_ROWS", "ChartData", "Job", "Png", "check_heatmap"]
@@ -48,6 +48,7 @@ Job = (
     | tuple[Literal["stats"], ChartData]
     | tuple[Literal["text"], str]
     | tuple[Literal["heatmap"], HeatMap]
+    | tuple[Literal["plot"], Plot]
 )
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
-from bot.core.messages import HeatMap
+from bot.core.messages import HeatMap, Plot
 from bot.core.metrics import NULL_METRICS, Metrics
 from bot.core.rendering import RenderedImage, RenderError
 from bot.core.stats import StudyStats
@@ -219,6 +219,15 @@ class MatplotlibRenderer:
         if hit is not None:
             return hit
         return await self._get(key, ("heatmap", chart), disk=False)
+
+    async def plot(self, figure: Plot) -> RenderedImage:
+        """A plot (calibration, retention costs), kept in memory only like the stats chart:
+        the same numbers are drawn once, and they change with the learner's reviews."""
+        key = cache_key("plot", repr(figure), self._style_key)
+        hit = self._from_memory(key)
+        if hit is not None:
+            return hit
+        return await self._get(key, ("plot", figure), disk=False)
 
     async def close(self) -> None:
         """Wait for running renders to finish and stop the worker processes.

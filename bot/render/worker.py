@@ -2,7 +2,7 @@
 
 Jobs are plain picklable tuples so they can cross into a process pool:
 ``("card", kind, spec)``, ``("stats", ChartData)``, ``("text", markdown)``,
-``("heatmap", HeatMap)``.
+``("heatmap", HeatMap)``, ``("plot", Plot)``.
 Every failure comes back as :class:`~bot.core.rendering.RenderError` with a
 one-line message.
 
@@ -85,6 +85,10 @@ def run_job(job: Job, style: Style = DEFAULT_STYLE) -> Png:
             from bot.render.heatmap import render_heatmap
 
             return render_heatmap(job[1], style)
+        if job[0] == "plot":
+            from bot.render.plots import render_plot
+
+            return render_plot(job[1], style)
         from bot.render.text import render_text
 
         return render_text(job[1], style)

@@ -24,6 +24,7 @@ from bot.core.learners import Who
 from bot.core.messages import Button, CardView, Reply
 from bot.core.model import CardImage, ReviewSource
 from bot.core.outcomes import Outcome
+from bot.core.settings import names_retention
 from bot.core.study import StudyService
 from bot.platforms.console.images import CardImages
 from bot.text.terminal import Run, Terminal, inline_runs, visible_width
@@ -38,9 +39,10 @@ Commands:
   /undo              undo your last rating
   /bury  /suspend    bury the card until tomorrow / suspend it
   /unsuspend         bring suspended cards back
-  /stats             due today, reviewed today, streak, retention
+  /stats             due today, reviewed today, streak, true retention, predicted vs actual
   /settings [KEY VALUE]   show or change: timezone, retention, new, max_reviews, push,
                           quiet (22:00-07:00 or off), days_off (sat,sun or none), per_push
+  /settings retention     what each desired retention costs (reviews, minutes a day)
   /pause  /resume    stop or restart the daily reminders (on Telegram and Discord)
   /decks [TOPIC ...]      list decks, or study only these decks/topics ("all" for every deck)
   /help  /quit       (Ctrl-D or Ctrl-C leave too)"""
@@ -257,6 +259,8 @@ class ConsoleChat:
                 await self._show(await study.settings(who))
             elif len(args) == 2:
                 await self._show(await study.change_setting(who, args[0], args[1]))
+            elif len(args) == 1 and names_retention(args[0]):
+                await self._show(await study.retention_costs(who))
             else:
                 self.say("Usage: /settings KEY VALUE, for example /settings timezone Europe/Paris")
         elif command == "/decks":

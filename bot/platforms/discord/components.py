@@ -27,6 +27,7 @@ from typing import Any, Final, Protocol, Self, cast
 import discord
 
 from bot.core.actions import ACTION_PATTERN
+from bot.core.study import RETENTION_COSTS
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ BUTTON_EXPIRED: Final = (
 FORM_UNROUTED: Final = "This form has expired: open it again and send it once more."
 
 SETTING_KEYS: Final = ("timezone", "new", "retention")
-SETTING_ACTIONS: Final = ("type", "pause", "resume")
+SETTING_ACTIONS: Final = ("type", "pause", "resume", "costs")
 
 
 class Handlers(Protocol):
@@ -231,14 +232,16 @@ class SettingSelect(
 
 class SettingButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"set:(?P<action>type|pause|resume)",
+    template=r"set:(?P<action>type|pause|resume|costs)",
 ):
-    """A /settings button: open the typed-settings form, pause or resume reminders."""
+    """A /settings button: open the typed-settings form, pause or resume reminders, or
+    show what each desired retention costs (the core's settings-menu choice)."""
 
     LABELS: Final = {
         "type": "Type time zone, reminder, quiet hours…",
         "pause": "Pause reminders",
         "resume": "Resume reminders",
+        "costs": "Retention: what it costs",
     }
 
     def __init__(self, action: str, *, row: int | None = None) -> None:
@@ -266,6 +269,8 @@ class SettingButton(
         try:
             if self.action == "type":
                 await handlers.on_open_settings(interaction)
+            elif self.action == "costs":
+                await handlers.on_press(interaction, RETENTION_COSTS.encode())
             else:
                 await handlers.on_pause(interaction, self.action == "pause")
         except Exception as exc:

@@ -24,6 +24,7 @@ from bot.core.learners import Who
 from bot.core.onboarding import Onboarding
 from bot.core.outcomes import Outcome
 from bot.core.quiz import QuizService
+from bot.core.settings import names_retention
 from bot.core.study import StudyService
 from bot.platforms.telegram.challenges import (
     CHALLENGE_PRIVATE,
@@ -90,7 +91,8 @@ HELP_PRIVATE: Final = (
     "/undo undo your last rating · /unsuspend bring suspended cards back\n"
     "/stats your progress · /decks what you study (/decks attention)\n\n"
     "**Settings**\n"
-    "/settings show or change (/settings timezone Europe/Paris, /settings new 15)\n"
+    "/settings show or change (/settings timezone Europe/Paris, /settings new 15); "
+    "/settings retention shows what each retention costs\n"
     "/pause /resume the daily reminder\n\n"
     "**Your data**\n"
     "/export your review history as CSV · /forget delete everything\n\n"
@@ -292,7 +294,7 @@ class Commands:
             )
             return
         args = list(context.args or ())
-        if command == "settings" and len(args) == 1:
+        if command == "settings" and len(args) == 1 and not names_retention(args[0]):
             await self._say(chat.id, SETTINGS_USAGE)
             return
         await self.show(chat.id, user, await self._personal(who, command, args))
@@ -309,6 +311,8 @@ class Commands:
         if command == "stats":
             return await study.stats(who)
         if command == "settings":
+            if len(args) == 1:  # /settings retention: what each retention costs
+                return await study.retention_costs(who)
             if args:
                 return await study.change_setting(who, args[0], " ".join(args[1:]))
             return await study.settings(who, menu=True)

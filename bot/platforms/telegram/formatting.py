@@ -202,7 +202,16 @@ def _split_html(markdown: str, first_limit: int, limit: int) -> tuple[str, ...]:
     if len(pieces) > 1 and limit != first_limit:
         rest = "\n\n".join(pieces[1:])
         pieces = [pieces[0], *split_message(rest, limit, length=utf16_len)]
-    return tuple(to_html(p) for p in pieces)
+    html_pieces = [to_html(p) for p in pieces]
+    # A later piece that is markup only (a code block emptied by the split: "<pre></pre>")
+    # would be refused by Telegram ("message text is empty"): it is left out. The first
+    # keeps its place, since it may be a photo's caption.
+    return tuple(h for i, h in enumerate(html_pieces) if i == 0 or _visible(h))
+
+
+def _visible(html_text: str) -> bool:
+    """Whether HTML shows any text once its tags are gone."""
+    return bool(html.unescape(re.sub(r"<[^>]*>", "", html_text)).strip())
 
 
 def card_markdown(card: CardView, *, image_shown: bool) -> str:

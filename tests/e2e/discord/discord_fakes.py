@@ -44,7 +44,7 @@ import discord.http
 import discord.webhook.async_
 import pytest
 
-from bot.core.messages import HeatMap
+from bot.core.messages import HeatMap, Plot
 from bot.core.rendering import RenderedImage
 from bot.core.stats import StudyStats
 
@@ -934,6 +934,9 @@ class FakeRenderer:
     async def heatmap(self, chart: HeatMap) -> RenderedImage:
         self.heatmaps.append(chart)
         return self._image(f"heatmap:{chart!r}")
+
+    async def plot(self, figure: Plot) -> RenderedImage:
+        return self._image(f"plot:{figure!r}")
 
     async def close(self) -> None:
         return None

@@ -390,6 +390,17 @@ async def test_quiz_in_a_server_with_three_members(env: Env) -> None:
     assert env.rows("SELECT COUNT(*) FROM prompts WHERE source = 'dm'") == [(0,)]
 
 
+async def test_the_settings_button_shows_what_each_retention_costs(env: Env) -> None:
+    dm = env.fake.dm(ALICE[0])
+    panel = only(await env.command("settings", ALICE, dm))
+    costs = only(await env.press(panel, "set:costs", ALICE, dm))
+    text = costs.text()
+    assert "What each desired retention costs" in text
+    assert "retention: reviews a day · minutes a day · minutes per card remembered" in text
+    assert "90%: " in text and "← yours" in text and "Suggestion: " in text
+    assert costs.files, "the chart is attached"
+
+
 async def test_settings_menus_and_an_invalid_timezone(env: Env) -> None:
     dm = env.fake.dm(ALICE[0])
     panel = only(await env.command("settings", ALICE, dm))
@@ -402,6 +413,7 @@ async def test_settings_menus_and_an_invalid_timezone(env: Env) -> None:
         "set:type",
         "set:pause",
         "set:resume",
+        "set:costs",
     ]
 
     chosen = only(
@@ -467,8 +479,10 @@ async def test_settings_menus_and_an_invalid_timezone(env: Env) -> None:
 
 async def test_push_to_a_learner_whose_dms_are_closed(env: Env) -> None:
     room = env.fake.server(GUILD, CHANNEL)
-    stats = only(await env.command("stats", BOB, room))  # Bob was last seen in this channel
+    # Bob was last seen in this channel; the numbers, then predicted vs actual recall.
+    stats, model = await env.command("stats", BOB, room)
     assert stats.ephemeral and stats.embeds[0]["title"] == "Your stats"
+    assert model.ephemeral and "Predicted vs actual recall" in model.text()
     bob = await env.app.study.learner(Who("discord", str(BOB[0]), "Bob"))
     assert bob.dm_channel_id is None
     env.fake.refuse[dm_channel_id(BOB[0])] = (403, 50007)

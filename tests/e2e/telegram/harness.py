@@ -21,7 +21,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.app import App, build_app, telegram_platform
 from bot.config import Secret, default_settings
-from bot.core.messages import HeatMap
+from bot.core.messages import HeatMap, Plot
 from bot.core.metrics import NULL_METRICS, Metrics
 from bot.core.rendering import RenderedImage, Renderer
 from bot.platforms.telegram import TelegramPlatform
@@ -75,6 +75,10 @@ class FakeRenderer:
         self.calls.append(("heatmap", chart.title))
         self.heatmaps.append(chart)
         return self._image(f"heatmap {chart!r}")
+
+    async def plot(self, figure: Plot) -> RenderedImage:
+        self.calls.append(("plot", type(figure).__name__))
+        return self._image(f"plot {figure!r}")
 
     async def close(self) -> None:
         return None

@@ -393,7 +393,8 @@ async def test_without_a_renderer_images_become_text(
         back = bot.api.sent("editMessageText", ANA.id)[-1]
         assert f"Answer\n{shape}\n\n" in back.plain
         await bot.send(ANA, "/stats")
-        assert "Due today" in bot.api.sent("sendMessage", ANA.id)[-1].plain
+        stats, model = bot.api.sent("sendMessage", ANA.id)[-2:]
+        assert "Due today" in stats.plain and "Predicted vs actual recall" in model.plain
     no_errors(caplog)
 
 
@@ -660,7 +661,7 @@ async def test_commands_in_the_wrong_place_and_unknown_ones(
             ("/unsuspend", "No suspended cards"),
             ("/decks nosuchtopic", "I don't know nosuchtopic"),
             ("/settings new 15", "new: 15 new cards a day"),
-            ("/settings retention", "Usage: /settings KEY VALUE"),
+            ("/settings timezone", "Usage: /settings KEY VALUE"),
         ):
             await bot.send(ANA, command)
             assert expected in bot.api.sent("sendMessage", ANA.id)[-1].plain, command

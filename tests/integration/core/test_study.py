@@ -74,8 +74,10 @@ async def test_study_loop_review_undo_and_counts(services: Services[SqlDatabase]
     learner = await s.study.learner(who)
     state = await db.run(lambda tx: tx.schedule.get(learner.id, seen[-1]))
     assert state.is_new  # undoing the first rating of a new card forgets it exactly
-    chart = only(await s.study.stats(who)).figure
+    numbers, model = (await s.study.stats(who)).replies
+    chart = numbers.figure
     assert isinstance(chart, StatsChart) and chart.stats.reviewed_today == 3
+    assert model.figure is None and "Predicted vs actual recall" in model.text
 
 
 async def test_concurrent_double_tap_records_one_review(services: Services[SqlDatabase]) -> None:

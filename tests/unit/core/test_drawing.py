@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from bot.core.drawing import draw_card, draw_figure, draw_text
-from bot.core.messages import CardView, HeatMap, StatsChart
+from bot.core.messages import CardView, HeatMap, Plot, StatsChart
 from bot.core.model import CardImage
 from bot.core.rendering import RenderedImage, RenderError
 from bot.core.stats import StudyStats
@@ -45,6 +45,9 @@ class Renderer:
 
     async def heatmap(self, chart: HeatMap) -> RenderedImage:
         return self._draw("heatmap", chart)
+
+    async def plot(self, figure: Plot) -> RenderedImage:
+        return self._draw("plot", figure)
 
     async def close(self) -> None:
         pass

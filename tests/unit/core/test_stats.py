@@ -7,13 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.core.model import CardStateKind
-from bot.core.stats import ModelStatus, StudyStats, compute_stats, format_stats
+from bot.core.model import CardStateKind, ReviewSource
+from bot.core.stats import ModelStatus, StudyStats, compute_stats, format_stats, true_retention
+from tests.unit.core.reviewlog import logged
 
 NEW = int(CardStateKind.NEW)
 LEARNING = int(CardStateKind.LEARNING)
 REVIEW = int(CardStateKind.REVIEW)
 RELEARNING = int(CardStateKind.RELEARNING)
+NEW_STATE, LEARNING_STATE = CardStateKind.NEW, CardStateKind.LEARNING
+RELEARNING_STATE = CardStateKind.RELEARNING
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
@@ -110,31 +113,43 @@ def test_retention_is_none_without_mature_reviews() -> None:
     assert s.reviews_30d == 0
 
 
-def test_retention_counts_only_mature_reviews_in_the_last_30_days() -> None:
-    history = [
-        # Mature reviews in the window: 3 recalled (Hard, Good, Easy), 1 forgotten.
-        (days_ago(1), 2, REVIEW),
-        (days_ago(2), 3, REVIEW),
-        (days_ago(3), 4, REVIEW),
-        (days_ago(29), 1, REVIEW),
-        # Ignored: not mature before the rating.
-        (days_ago(1), 1, LEARNING),
-        (days_ago(1), 1, RELEARNING),
-        (days_ago(1), 1, NEW),
-        # Ignored: older than 30 days.
-        (NOW - timedelta(days=30, seconds=1), 1, REVIEW),
-        (days_ago(45), 1, REVIEW),
+def test_true_retention_counts_reviews_of_cards_in_review_young_and_mature() -> None:
+    reviews = [
+        # Mature (interval before >= 21 days): 3 passed (Hard, Good, Easy), 1 forgotten.
+        logged(days_ago(1), 2, interval=21),
+        logged(days_ago(2), 3, interval=40),
+        logged(days_ago(3), 4, interval=300),
+        logged(days_ago(29), 1, interval=25),
+        # Young (in Review, interval under 21 days): 1 passed, 1 forgotten.
+        logged(days_ago(1), 3, interval=20.9),
+        logged(days_ago(4), 1, interval=3),
+        # Never counted: steps, practice, undone, too old.
+        logged(days_ago(1), 1, state=LEARNING_STATE),
+        logged(days_ago(1), 3, state=RELEARNING_STATE, interval=30),
+        logged(days_ago(1), 1, state=NEW_STATE),
+        logged(days_ago(1), 1, interval=30, source=ReviewSource.CRAM),
+        logged(days_ago(1), 1, interval=30, undone=True),
+        logged(NOW - timedelta(days=30, seconds=1), 1, interval=30),
+        logged(days_ago(45), 1, interval=30),
     ]
-    s = stats(history)
-    assert s.reviews_30d == 4
-    assert s.retention_30d == pytest.approx(0.75)
+    r = true_retention(reviews, NOW)
+    assert (r.mature_passed, r.mature_reviews) == (3, 4)
+    assert (r.young_passed, r.young_reviews) == (1, 2)
+    s = compute_stats([], 0, NOW, "UTC", 0.9, retention=r)
+    assert s.retention_30d == pytest.approx(0.75) and s.reviews_30d == 4
+    assert s.young_retention_30d == pytest.approx(0.5) and s.young_reviews_30d == 2
 
 
-def test_retention_window_includes_exactly_30_days_ago() -> None:
-    history = [(NOW - timedelta(days=30), 3, REVIEW)]
-    s = stats(history)
-    assert s.reviews_30d == 1
-    assert s.retention_30d == 1.0
+def test_true_retention_window_includes_exactly_30_days_ago() -> None:
+    r = true_retention([logged(NOW - timedelta(days=30), 3, interval=30)], NOW)
+    assert (r.mature_passed, r.mature_reviews, r.mature) == (1, 1, 1.0)
+    assert r.young is None
+
+
+def test_a_review_state_before_is_not_enough_to_be_mature() -> None:
+    """The old rule (state Review before) counted a 3-day card as mature; Anki's does not."""
+    r = true_retention([logged(days_ago(1), 1, interval=3)], NOW)
+    assert r.mature_reviews == 0 and r.young_reviews == 1
 
 
 def test_per_day_30d_is_oldest_first_and_30_long() -> None:
@@ -169,15 +184,25 @@ def test_format_stats_texts() -> None:
     assert "Due today: 1" in text
     assert "Reviewed today: 0" in text
     assert "Streak: 0 days" in text
-    assert "no mature reviews yet" in text
+    assert "True retention, last 30 days: no mature reviews yet (target 90%)" in text
+    assert "Young cards (interval under 21 days): no reviews of young cards yet" in text
 
     history = [(days_ago(0), 3, REVIEW), (days_ago(1), 1, REVIEW)]
-    some = format_stats(stats(history, desired=0.9))
+    r = true_retention(
+        [
+            logged(days_ago(0), 3, interval=30),
+            logged(days_ago(1), 1, interval=30),
+            logged(days_ago(1), 3, interval=5),
+        ],
+        NOW,
+    )
+    some = format_stats(compute_stats(history, 0, NOW, "UTC", 0.9, retention=r))
     assert "Streak: 2 days" in some
-    assert "50% of 2 mature reviews (target 90%)" in some
+    assert "True retention, last 30 days: 50% of 2 reviews of mature cards (target 90%)" in some
+    assert "Young cards (interval under 21 days): 100% of 1 review" in some
 
     one = format_stats(stats([(days_ago(0), 3, REVIEW)]))
-    assert "Streak: 1 day" in one and "1 days" not in one
+    assert "Streak: 1 day\n" in one and "Streak: 1 days" not in one
 
 
 def test_the_model_line_comes_last_when_there_is_one() -> None:

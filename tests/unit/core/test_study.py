@@ -19,6 +19,7 @@ from fsrs import Card, Rating, Scheduler
 
 from bot.core import srs
 from bot.core.actions import Action, decode
+from bot.core.calibration import Calibration
 from bot.core.decks import Deck
 from bot.core.learners import Who
 from bot.core.messages import Reply, StatsChart
@@ -31,8 +32,10 @@ from bot.core.model import (
     ReviewSource,
 )
 from bot.core.outcomes import Outcome
+from bot.core.ports import Tx
 from bot.core.stats import StudyStats
-from bot.core.study import EXPORT_FILE, NO_DECKS_TEXT, StudyService
+from bot.core.study import EXPORT_FILE, NO_DECKS_TEXT, RETENTION_COSTS, StudyService
+from bot.core.workload import RETENTIONS, RetentionCosts
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
 from tests.fakes.decks import make_card, make_deck
@@ -92,7 +95,7 @@ class Env:
         return (await self.learner(who)).id
 
     async def stats(self, who: Who = ALICE) -> StatsChart:
-        reply = only(await self.service.stats(who))
+        reply = (await self.service.stats(who)).replies[0]
         assert reply.kind == "stats" and isinstance(reply.figure, StatsChart)
         return reply.figure
 
@@ -966,8 +969,18 @@ async def test_settings_menu_has_a_button_per_question(env: Env) -> None:
     reply = only(await env.service.settings(ALICE, menu=True))
     assert "timezone: UTC" in reply.text
     assert "/settings KEY VALUE" in reply.text
-    assert [b.label for b in reply.all_buttons()] == ["Time zone", "Reminder", "Decks"]
-    assert [b.payload for b in reply.all_buttons()] == ["os:go:tz", "os:go:push", "os:go:deck"]
+    assert [b.label for b in reply.all_buttons()] == [
+        "Time zone",
+        "Reminder",
+        "Decks",
+        "Retention: what it costs",
+    ]
+    assert [b.payload for b in reply.all_buttons()] == [
+        "os:go:tz",
+        "os:go:push",
+        "os:go:deck",
+        "os:go:retention",
+    ]
     assert {b.action for b in reply.all_buttons()} == {"setup"}
 
 
@@ -1241,38 +1254,106 @@ async def test_stats_streak_across_local_days() -> None:
     assert (await env.stats()).stats.streak_days == 0
 
 
-async def test_stats_retention_over_mature_reviews_of_last_30_days(env: Env) -> None:
+async def test_stats_true_retention_of_mature_and_young_cards(env: Env) -> None:
     lid = await env.learner_id()
-    mature = review_state(lid, "a1", START)
+    mature = review_state(lid, "a1", START, last_review=START - timedelta(days=21))
+    young = review_state(lid, "a3", START)  # an interval of 12 days
     learning = CardState(lid, "a2", CardStateKind.LEARNING, due=START, last_review=START)
 
-    def add(days_ago: float, rating: int, before: CardState) -> None:
+    def add(days_ago: float, rating: int, before: CardState, source: str = "dm") -> None:
         at = START - timedelta(days=days_ago)
-        entry = ReviewEntry(lid, before.card_id, rating, at, "dm", before, before, 1000)
+        entry = ReviewEntry(lid, before.card_id, rating, at, source, before, before, 1000)
         env.db.run_sync(lambda tx: tx.reviews.add(entry))
 
     add(1, 3, mature)
     add(2, 4, mature)
     add(3, 2, mature)
     add(4, 1, mature)
-    add(5, 1, learning)  # not mature
+    add(2, 1, young)
+    add(5, 1, learning)  # a step: never counted
+    add(1, 1, mature, ReviewSource.CRAM)  # practice: never counted
     add(40, 1, mature)  # too old
+    add(0.5, 1, mature)
+    await env.service.undo(ALICE)  # the last one is undone: not counted
     outcome = await env.service.stats(ALICE)
-    reply = only(outcome)
+    reply, calibration = outcome.replies
     assert isinstance(reply.figure, StatsChart)
     s = reply.figure.stats
-    assert s.reviews_30d == 4
-    assert s.retention_30d == pytest.approx(0.75)
+    assert (s.reviews_30d, s.young_reviews_30d) == (4, 1)
+    assert s.retention_30d == pytest.approx(0.75) and s.young_retention_30d == 0.0
     assert s.desired_retention == 0.9
     assert reply.kind == "stats"
-    assert "75% of 4 mature reviews (target 90%)" in reply.text
+    assert "True retention, last 30 days: 75% of 4 reviews of mature cards (target 90%)" in (
+        reply.text
+    )
+    assert "Young cards (interval under 21 days): 0% of 1 review" in reply.text
+    # Too few reviews to check the model's predictions: said, and no chart.
+    assert calibration.kind == "stats" and calibration.figure is None
+    assert "only 5 so far" in calibration.text  # the old one is before its last review
 
 
 async def test_stats_retention_none_without_mature_reviews(env: Env) -> None:
     await study(env, await env.next(), 3)
     chart = await env.stats()
     assert chart.stats.retention_30d is None
-    assert "no mature reviews yet" in only(await env.service.stats(ALICE)).text
+    assert "no mature reviews yet" in (await env.service.stats(ALICE)).replies[0].text
+
+
+async def test_stats_draws_predicted_against_actual_recall_with_enough_reviews(env: Env) -> None:
+    lid = await env.learner_id()
+    before = review_state(lid, "a1", START)  # stability 12.5, 12 days before each review
+    entries = []
+    for i in range(60):
+        at = START - timedelta(days=i % 20)
+        state = replace(before, due=at, last_review=at - timedelta(days=12))
+        entries.append(ReviewEntry(lid, "a1", 1 if i % 4 == 0 else 3, at, "dm", state, state))
+
+    def add_all(tx: Tx) -> None:
+        for e in entries:
+            tx.reviews.add(e)
+
+    env.db.run_sync(add_all)
+    calibration = (await env.service.stats(ALICE)).replies[1]
+    assert isinstance(calibration.figure, Calibration)
+    assert calibration.figure.reviews == 60 and len(calibration.figure.bins) == 1
+    assert calibration.figure.bins[0].observed == 0.75
+    assert "Predicted vs actual recall (FSRS's default parameters, 60 reviews)" in (
+        calibration.text
+    )
+
+
+async def test_settings_retention_simulates_the_learners_cards(env: Env) -> None:
+    await env.service.change_setting(ALICE, "new", "4")
+    reply = only(await env.service.retention_costs(ALICE))
+    assert reply.kind == "info" and isinstance(reply.figure, RetentionCosts)
+    assert reply.figure.deck_size == 5  # the two decks' cards
+    assert reply.figure.current == 0.9
+    assert [c.retention for c in reply.figure.costs] == sorted({*RETENTIONS, 0.9})
+    assert "simulated for your 5 cards (4 new a day, at most" in reply.text
+    assert "90%: " in reply.text and "← yours" in reply.text
+    assert f"Suggestion: {reply.figure.suggested:.0%}" in reply.text
+    # Studying one topic simulates its cards only; the settings menu's button does the same.
+    await env.service.study_topics(ALICE, ["softmax"])
+    tapped = only(await env.press(ALICE, RETENTION_COSTS.encode()))
+    assert isinstance(tapped.figure, RetentionCosts) and tapped.figure.deck_size == 2
+
+
+async def test_settings_retention_without_cards_says_so() -> None:
+    env = make_env([])
+    reply = only(await env.service.retention_costs(ALICE))
+    assert reply.figure is None and "You study no cards yet" in reply.text
+
+
+async def test_settings_retention_without_new_cards_has_no_chart(env: Env) -> None:
+    await env.service.change_setting(ALICE, "new", "0")
+    reply = only(await env.service.retention_costs(ALICE))
+    assert reply.figure is None and "No card is learned in this simulation" in reply.text
+
+
+async def test_the_settings_menu_offers_what_retention_costs(env: Env) -> None:
+    reply = only(await env.service.settings(ALICE, menu=True))
+    assert RETENTION_COSTS.encode() in [b.payload for b in reply.all_buttons()]
+    assert "/settings retention shows what each retention costs" in reply.text
 
 
 async def test_forecast_counts_cards_per_local_day() -> None:

@@ -160,7 +160,23 @@ async def test_stats(h: Harness) -> None:
     assert "Due today: 0" in text
     assert "Reviewed today: 1" in text
     assert "Streak: 1 day" in text
-    assert "Retention, last 30 days: no mature reviews yet" in text
+    assert "True retention, last 30 days: no mature reviews yet (target 90%)" in text
+    assert "Young cards (interval under 21 days): no reviews of young cards yet" in text
+    assert "Predicted vs actual recall: I need at least 50 reviews" in text
+
+
+async def test_settings_retention_shows_the_table_and_the_suggestion(h: Harness) -> None:
+    text = await h.say("/settings retention")
+    assert "What each desired retention costs" in text
+    assert "retention: reviews a day · minutes a day · minutes per card remembered" in text
+    assert "75%: " in text and "97%: " in text and "90%: " in text
+    assert "← yours" in text and "lowest cost per card" in text
+    assert "Suggestion: " in text and "only a suggestion" in text
+    assert "cannot start from what you already know" in text
+    # With a value it sets the retention, as before.
+    saved = await h.say("/settings retention 0.85")
+    assert saved.startswith("Saved.") and "retention: 0.85" in saved
+    assert "85%: " in (await h.say("/settings retention")).split("← yours")[0].splitlines()[-1]
 
 
 async def test_settings_show_and_change(h: Harness) -> None:

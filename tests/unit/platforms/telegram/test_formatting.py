@@ -162,3 +162,12 @@ def test_a_card_is_converted_once_and_anew_when_its_content_changes() -> None:
     # What a caller does with the pieces does not change what the next caller gets.
     again.append("extra")
     assert shown(card) == first
+
+
+def test_a_piece_left_with_markup_only_is_not_sent() -> None:
+    """A run of backticks as long as a message (a fuzzed challenge answer) split into an
+    empty ``<pre></pre>``, which Telegram refuses ("message text is empty")."""
+    markdown = "Intro.\nYour answer:\n" + "`" * 4096 + "\n" + "word " * 300 + "\n\nThe end."
+    pieces = split_html(markdown, TELEGRAM_MESSAGE)
+    assert "<pre></pre>" not in pieces
+    assert pieces[0] == "Intro.\nYour answer:" and "The end." in pieces[-1]
