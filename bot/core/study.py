@@ -478,7 +478,7 @@ def _exam_scope_name(learner: Learner) -> str:
     return "every card you study"
 
 
-def exam_outlook(tx: Tx, learner: Learner, now: datetime) -> str | None:
+def exam_outlook(tx: Tx, learner: Learner, now: datetime, heading: str | None = None) -> str | None:
     """What the learner's exam looks like now: recall predicted on the day if nothing were
     done, and the reviews planned before it. None without an exam still ahead."""
     s = learner.settings
@@ -496,7 +496,7 @@ def exam_outlook(tx: Tx, learner: Learner, now: datetime) -> str | None:
     below = sum(1 for r in recalls if r < s.exam_target)
     planned = sum(1 for st in states if st.due is not None and st.due < at)
     unstarted = len(ids) - len(states) - suspended
-    lines = [f"Exam {s.exam_date:%a %d %b %Y}, {_exam_scope_name(learner)}:"]
+    lines = [heading or f"Exam {s.exam_date:%a %d %b %Y}, {_exam_scope_name(learner)}:"]
     if recalls:
         mean = sum(recalls) / len(recalls)
         lines.append(
@@ -507,8 +507,8 @@ def exam_outlook(tx: Tx, learner: Learner, now: datetime) -> str | None:
     else:
         lines.append("• No card of it studied yet.")
     lines.append(
-        f"• Reviews planned before it: {planned} (cards due by then; each one you pass "
-        "is scheduled to hold until the day)."
+        f"• Reviews planned before it: {planned} card{'s' if planned != 1 else ''} due by "
+        "then (each one you pass is then scheduled to hold until the day)."
     )
     if unstarted:
         lines.append(f"• {unstarted} card{'s' if unstarted != 1 else ''} not started yet.")
@@ -517,13 +517,13 @@ def exam_outlook(tx: Tx, learner: Learner, now: datetime) -> str | None:
     return "\n".join(lines)
 
 
-def _exam_meaning(learner: Learner, now: datetime) -> str:
+def _exam_meaning(learner: Learner, now: datetime, lead: str = "Your exam") -> str:
     s = learner.settings
     assert s.exam_date is not None
     days = (s.exam_date - srs.local_date(now, s.timezone)).days
     scope = _exam_scope_name(learner)
     return (
-        f"Exam: {s.exam_date:%a %d %b %Y} (in {days} day{'s' if days != 1 else ''}), "
+        f"{lead}: {s.exam_date:%a %d %b %Y} (in {days} day{'s' if days != 1 else ''}), "
         f"covering {scope}, target recall {s.exam_target:.0%}.\n"
         f"Until then, a card of it whose recall on the day would fall below "
         f"{s.exam_target:.0%} comes back early enough that, once you pass it, it holds "
@@ -538,9 +538,9 @@ def show_exam(tx: Tx, learner: Learner, now: datetime) -> Reply:
     if s.exam_date is None:
         return Reply(
             "info",
-            "No exam set. Until an exam, the cards it covers come back in time to be "
-            f"recalled on the day ({exam.DEFAULT_TARGET:.0%} by default), and without a "
-            "topic it covers every card you study.\n" + EXAM_USAGE,
+            "No exam set. Set one and, until that day, the cards it covers come back in "
+            f"time for you to recall them on it ({exam.DEFAULT_TARGET:.0%} recall by "
+            "default); without a topic it covers every card you study.\n" + EXAM_USAGE,
         )
     if now >= exam.exam_instant(s.exam_date, s.timezone):
         return Reply(
@@ -549,7 +549,7 @@ def show_exam(tx: Tx, learner: Learner, now: datetime) -> Reply:
             "their usual schedule. /exam DATE sets another, /exam off clears this one.",
         )
     text = _exam_meaning(learner, now)
-    if (outlook := exam_outlook(tx, learner, now)) is not None:
+    if (outlook := exam_outlook(tx, learner, now, "Where it stands:")) is not None:
         text += "\n\n" + outlook
     return Reply("info", text + "\n\n" + EXAM_USAGE)
 
@@ -607,8 +607,8 @@ def set_exam(tx: Tx, learner: Learner, args: Sequence[str], now: datetime) -> Re
             )
     updated = replace(learner, settings=replace(s, exam_date=day, exam_topic=topic))
     tx.learners.save_settings(learner.id, updated.settings)
-    text = "Exam set. " + _exam_meaning(updated, now)
-    if (outlook := exam_outlook(tx, updated, now)) is not None:
+    text = _exam_meaning(updated, now, "Exam set")
+    if (outlook := exam_outlook(tx, updated, now, "Where it stands:")) is not None:
         text += "\n\n" + outlook
     return Reply("info", text)
 

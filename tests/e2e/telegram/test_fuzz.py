@@ -32,6 +32,8 @@ COMMANDS = (
     "stats",
     "settings",
     "decks",
+    "exam",
+    "cram",
     "undo",
     "unsuspend",
     "pause",

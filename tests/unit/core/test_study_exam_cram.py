@@ -39,7 +39,7 @@ async def test_setting_an_exam_saves_it_and_says_what_it_means() -> None:
     env = make_env()
     kind, text = await exam_reply(env, "2026-04-01", "attention")
     assert kind == "info", text
-    assert text.startswith("Exam set. Exam: Wed 01 Apr 2026 (in 30 days), covering attention")
+    assert text.startswith("Exam set: Wed 01 Apr 2026 (in 30 days), covering attention")
     assert "target recall 90%" in text
     assert "Other cards keep their usual schedule" in text
     s = (await env.learner()).settings
@@ -50,7 +50,7 @@ async def test_setting_an_exam_saves_it_and_says_what_it_means() -> None:
     assert (await env.learner()).settings.exam_target == 0.85
 
     kind, text = await exam_reply(env)
-    assert text.startswith("Exam: Wed 01 Apr 2026 (in 30 days), covering attention")
+    assert text.startswith("Your exam: Wed 01 Apr 2026 (in 30 days), covering attention")
     assert "No card of it studied yet." in text
     assert "3 cards not started yet." in text
 
