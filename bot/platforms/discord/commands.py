@@ -67,13 +67,13 @@ recalled on it (/exam alone shows it; target 0.85 changes the aim; date off clea
 
 
 class StudyCommands:
-    """What /review, /undo, /quiz, /stats, /settings, /decks, /pause, /resume, /export,
-    /forget and /help do.
+    """What /review, /undo, /quiz, /stats, /settings, /decks, /exam, /cram, /pause, /resume,
+    /export, /forget and /help do.
 
     Args:
         study: the study loop.
         quiz: group quizzes.
-        topics: deck ids and tags, for /quiz autocomplete.
+        topics: deck ids and tags, for /quiz, /exam and /cram autocomplete.
         rendering: shows the outcomes.
         places: where people used commands.
     """
@@ -255,8 +255,8 @@ async def _topics(
 
 
 def register_commands(tree: app_commands.CommandTree[Any]) -> None:
-    """Add /review, /quiz, /stats, /settings, /decks, /undo, /pause, /resume, /export,
-    /forget, /help and the /challenge group, each usable in servers, DMs and private
+    """Add /review, /quiz, /stats, /settings, /decks, /exam, /cram, /undo, /pause, /resume,
+    /export, /forget, /help and the /challenge group, each usable in servers, DMs and private
     channels, and installable to a server or to a user's own account."""
 
     @tree.command(name="review", description="Study your next card (in our DMs)")
