@@ -185,7 +185,8 @@ class ReviewRepo(Protocol):
         ...
 
     def counts_since(self, learner_id: int, since: datetime) -> tuple[int, int]:
-        """(reviews, new cards introduced) since an instant, not counting undone ones."""
+        """(reviews, new cards introduced) since an instant, not counting undone ones nor
+        practice (source ``cram``)."""
         ...
 
     def count_source_since(self, learner_id: int, source: str, since: datetime) -> int:
@@ -193,7 +194,12 @@ class ReviewRepo(Protocol):
         ...
 
     def history(self, learner_id: int, since: datetime) -> list[tuple[datetime, int, int]]:
-        """(reviewed_at, rating, state before) of every active review since an instant."""
+        """(reviewed_at, rating, state before) of every active review since an instant
+        (practice, source ``cram``, left out)."""
+        ...
+
+    def cards_since(self, learner_id: int, source: str, since: datetime) -> set[str]:
+        """The cards with an active review from one source (``cram``, ...) since an instant."""
         ...
 
 

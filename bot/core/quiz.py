@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.core import srs
+from bot.core import exam, srs
 from bot.core.actions import Action
 from bot.core.learners import AfterCommit, AnnouncingService, Basics, Posts, Who
 from bot.core.messages import Announcement, Reply
@@ -154,7 +154,8 @@ def reveal_quiz(
     else:  # revealed again: the same intervals as the first time (the rating gives those)
         prompt_token, shown_at = mine.prompt_token, mine.revealed_at
     state = tx.schedule.get(member.id, r.card_id)
-    intervals = srs.preview(state, shown_at, member.settings, token=prompt_token)
+    in_exam = exam.covers(member.settings, member.topics, card)
+    intervals = srs.preview(state, shown_at, member.settings, token=prompt_token, in_exam=in_exam)
     back = Reply(
         "back",
         "From the group quiz: rate yourself honestly; it counts in your own schedule.",

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from fsrs import Card, Rating, Scheduler, State
 from fsrs.scheduler import DEFAULT_PARAMETERS, FUZZ_RANGES
 
+from bot.core import exam
 from bot.core.model import RATING_NAMES, CardState, CardStateKind, LearnerSettings
 
 _FSRS_CARD_ID = 1  # fsrs wants an int id; ours are strings. Passing one avoids its 1 ms sleep.
@@ -107,14 +108,43 @@ def fuzz(interval: timedelta, factor: float, maximum_days: int) -> timedelta:
 
 
 def _scheduled(
-    state: CardState, rating: int, at: datetime, settings: LearnerSettings, factor: float
+    state: CardState,
+    rating: int,
+    at: datetime,
+    settings: LearnerSettings,
+    factor: float,
+    in_exam: bool = False,
 ) -> tuple[Card, timedelta]:
-    """fsrs's review at ``at``, and the interval it gives once fuzzed by ``factor``."""
-    card, _ = scheduler_for(settings).review_card(_to_fsrs(state, at), Rating(rating), at)
+    """fsrs's review at ``at``, and the interval it gives once fuzzed by ``factor``;
+    then, for a card the learner's exam covers (``in_exam``), no later than
+    :func:`bot.core.exam.exam_due` allows."""
+    scheduler = scheduler_for(settings)
+    card, _ = scheduler.review_card(_to_fsrs(state, at), Rating(rating), at)
     interval: timedelta = card.due - at
     if settings.enable_fuzzing and card.state == State.Review:
         interval = fuzz(interval, factor, settings.maximum_interval_days)
+    if in_exam:
+        interval = _exam_capped(card, at, interval, settings, scheduler)
     return card, interval
+
+
+def _exam_capped(
+    card: Card, at: datetime, interval: timedelta, settings: LearnerSettings, scheduler: Scheduler
+) -> timedelta:
+    """The interval, shortened if the exam needs the card back sooner (never lengthened)."""
+    day = settings.exam_date
+    if day is None or card.stability is None or card.difficulty is None:
+        return interval
+    cap = exam.exam_due(
+        card.stability,
+        card.difficulty,
+        at,
+        exam.exam_instant(day, settings.timezone),
+        exam.last_day_start(day, settings.timezone),
+        settings.exam_target,
+        scheduler,
+    )
+    return interval if cap is None else min(interval, cap - at)
 
 
 def review(
@@ -125,6 +155,7 @@ def review(
     *,
     token: str,
     shown_at: datetime | None = None,
+    in_exam: bool = False,
 ) -> CardState:
     """Apply one rating to a card state and return the new state.
 
@@ -144,11 +175,15 @@ def review(
             reveal), if they did. FSRS runs as of then, when the learner
             recalled the card: an interval in days drifts a little with the
             instant it is computed at, and the learner gets the one they saw.
+        in_exam: whether the learner's exam covers the card
+            (:func:`bot.core.exam.covers`): then it comes back in time for it.
     """
     if rating not in RATING_NAMES:
         raise ValueError(f"rating must be 1-4, got {rating}")
     at = now if shown_at is None else shown_at
-    card, interval = _scheduled(state, rating, at, settings, fuzz_factor(token, state))
+    card, interval = _scheduled(
+        state, rating, at, settings, fuzz_factor(token, state), in_exam=in_exam
+    )
     lapsed = rating == 1 and state.state is CardStateKind.REVIEW
     lapses = state.lapses + lapsed
     # A leech at the threshold, and again every half-threshold lapses after it (as Anki does).
@@ -173,12 +208,19 @@ def review(
 
 
 def preview(
-    state: CardState, now: datetime, settings: LearnerSettings, *, token: str
+    state: CardState,
+    now: datetime,
+    settings: LearnerSettings,
+    *,
+    token: str,
+    in_exam: bool = False,
 ) -> dict[int, timedelta]:
-    """The interval each rating would give at ``now``, fuzz included: exactly what
-    :func:`review` with the same ``token`` schedules (``shown_at=now``)."""
+    """The interval each rating would give at ``now``, fuzz and exam included: exactly
+    what :func:`review` with the same ``token`` and ``in_exam`` schedules (``shown_at=now``)."""
     factor = fuzz_factor(token, state)
-    return {r: _scheduled(state, r, now, settings, factor)[1] for r in RATING_NAMES}
+    return {
+        r: _scheduled(state, r, now, settings, factor, in_exam=in_exam)[1] for r in RATING_NAMES
+    }
 
 
 def format_interval(delta: timedelta) -> str:

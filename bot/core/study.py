@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import logging
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from bot.core import quiz, srs
+from bot.core import exam, quiz, srs
 from bot.core.actions import Action, BadPayload, Setup
 from bot.core.calibration import calibrate, format_calibration
 from bot.core.fitting import model_status
@@ -37,7 +38,7 @@ from bot.core.outcomes import Outcome, notice, send
 from bot.core.ports import Tx
 from bot.core.settings import SettingsError, describe_settings, parse_settings_change
 from bot.core.stats import compute_stats, due_forecast, format_stats, true_retention
-from bot.core.views import button, card_view, rating_buttons
+from bot.core.views import button, card_view, practice_buttons, rating_buttons
 from bot.core.workload import (
     RetentionCosts,
     WorkloadInputs,
@@ -45,6 +46,7 @@ from bot.core.workload import (
     simulate_costs,
     workload_inputs,
 )
+from bot.text.excerpt import excerpt
 
 __all__ = ["EXPIRED_TEXT", "NO_DECKS_TEXT", "StudyService"]
 
@@ -173,8 +175,12 @@ def reveal(
     shown_at = prompt.revealed_at or now
     if prompt.revealed_at is None or typed != prompt.typed_answer:
         tx.prompts.reveal(token, shown_at, typed)
-    intervals = srs.preview(state, shown_at, learner.settings, token=token)
-    buttons = (rating_buttons(token, intervals),)
+    if is_cram(prompt.source):  # practice: the ratings schedule nothing, so show no intervals
+        buttons = (practice_buttons(token),)
+    else:
+        in_exam = exam.covers(learner.settings, learner.topics, card)
+        intervals = srs.preview(state, shown_at, learner.settings, token=token, in_exam=in_exam)
+        buttons = (rating_buttons(token, intervals),)
     return Outcome(
         edit=Reply("back", card=card_view(card, back=True, typed=typed), buttons=buttons)
     )
@@ -203,8 +209,18 @@ def rate(
     if found is None or not tx.prompts.claim(token, learner.id, now):
         return EXPIRED
     prompt, before = found
+    if is_cram(prompt.source):
+        return rate_cram(tx, learner, prompt, before, rating, now, next_token, after_commit)
+    card = tx.catalogue.card(prompt.card_id)
+    in_exam = card is not None and exam.covers(learner.settings, learner.topics, card)
     after = srs.review(
-        before, rating, now, learner.settings, token=token, shown_at=prompt.revealed_at
+        before,
+        rating,
+        now,
+        learner.settings,
+        token=token,
+        shown_at=prompt.revealed_at,
+        in_exam=in_exam,
     )
     if duration_ms is None:
         duration_ms = int((now - prompt.created_at).total_seconds() * 1000)
@@ -489,7 +505,302 @@ def stats(
     numbers = replace(numbers, model=model_status(tx, learner))
     until = srs.day_start(now, tz) + timedelta(days=FORECAST_DAYS + 1)
     forecast = due_forecast(tx.schedule.due_times(learner.id, until), now, tz, FORECAST_DAYS)
-    return Reply("stats", format_stats(numbers), figure=StatsChart(numbers, tuple(forecast)))
+    text = format_stats(numbers)
+    if (outlook := exam_outlook(tx, learner, now)) is not None:
+        text += "\n\n" + outlook
+    return Reply("stats", text, figure=StatsChart(numbers, tuple(forecast)))
+
+
+# --------------------------------------------------------------------------- exam
+
+
+EXAM_USAGE = (
+    "/exam DATE [TOPIC] sets an exam (for example /exam 2027-01-15 calculus, or "
+    "/exam in 3 weeks); /exam target 0.85 sets the recall to aim for; /exam off clears it."
+)
+
+
+def _topic_card_ids(tx: Tx, topics: Sequence[str]) -> list[str]:
+    """The live cards of these topics (deck ids or tags), once each; every card for none."""
+    wanted = list(topics) if topics else [d.id for d in tx.catalogue.decks()]
+    seen: dict[str, None] = {}
+    for topic in wanted:
+        for card_id in tx.catalogue.cards_in_topic(topic):
+            seen.setdefault(card_id)
+    return list(seen)
+
+
+def _exam_scope(learner: Learner) -> tuple[str, ...]:
+    s = learner.settings
+    return (s.exam_topic,) if s.exam_topic is not None else learner.topics
+
+
+def _exam_scope_name(learner: Learner) -> str:
+    s = learner.settings
+    if s.exam_topic is not None:
+        return s.exam_topic
+    if learner.topics:
+        return "the cards you study (" + ", ".join(learner.topics) + ")"
+    return "every card you study"
+
+
+def exam_outlook(tx: Tx, learner: Learner, now: datetime, heading: str | None = None) -> str | None:
+    """What the learner's exam looks like now: recall predicted on the day if nothing were
+    done, and the reviews planned before it. None without an exam still ahead."""
+    s = learner.settings
+    if s.exam_date is None:
+        return None
+    at = exam.exam_instant(s.exam_date, s.timezone)
+    if now >= at:
+        return None
+    ids = _topic_card_ids(tx, _exam_scope(learner))
+    stored = tx.schedule.states_for([learner.id], ids)
+    states = [st for st in stored if not st.is_new and not st.suspended]
+    suspended = sum(1 for st in stored if st.suspended)
+    scheduler = srs.scheduler_for(s)
+    recalls = [exam.recall_at(st, at, scheduler) for st in states]
+    below = sum(1 for r in recalls if r < s.exam_target)
+    planned = sum(1 for st in states if st.due is not None and st.due < at)
+    unstarted = len(ids) - len(states) - suspended
+    lines = [heading or f"Exam {s.exam_date:%a %d %b %Y}, {_exam_scope_name(learner)}:"]
+    if recalls:
+        mean = sum(recalls) / len(recalls)
+        lines.append(
+            f"• If you did nothing from now: mean recall on the day {mean:.0%}, "
+            f"{below} of {len(recalls)} card{'s' if len(recalls) != 1 else ''} below "
+            f"your target of {s.exam_target:.0%}."
+        )
+    else:
+        lines.append("• No card of it studied yet.")
+    lines.append(
+        f"• Reviews planned before it: {planned} card{'s' if planned != 1 else ''} due by "
+        "then (each one you pass is then scheduled to hold until the day)."
+    )
+    if unstarted:
+        lines.append(f"• {unstarted} card{'s' if unstarted != 1 else ''} not started yet.")
+    if suspended:
+        lines.append(f"• {suspended} suspended (left out).")
+    return "\n".join(lines)
+
+
+def _exam_meaning(learner: Learner, now: datetime, lead: str = "Your exam") -> str:
+    s = learner.settings
+    assert s.exam_date is not None
+    days = (s.exam_date - srs.local_date(now, s.timezone)).days
+    scope = _exam_scope_name(learner)
+    return (
+        f"{lead}: {s.exam_date:%a %d %b %Y} (in {days} day{'s' if days != 1 else ''}), "
+        f"covering {scope}, target recall {s.exam_target:.0%}.\n"
+        f"Until then, a card of it whose recall on the day would fall below "
+        f"{s.exam_target:.0%} comes back early enough that, once you pass it, it holds "
+        "until the exam (at the latest the day before). Other cards keep their usual "
+        "schedule, and after the exam everything goes back to normal."
+    )
+
+
+def show_exam(tx: Tx, learner: Learner, now: datetime) -> Reply:
+    """/exam: the exam, what it means for the schedule, and how it looks."""
+    s = learner.settings
+    if s.exam_date is None:
+        return Reply(
+            "info",
+            "No exam set. Set one and, until that day, the cards it covers come back in "
+            f"time for you to recall them on it ({exam.DEFAULT_TARGET:.0%} recall by "
+            "default); without a topic it covers every card you study.\n" + EXAM_USAGE,
+        )
+    if now >= exam.exam_instant(s.exam_date, s.timezone):
+        return Reply(
+            "info",
+            f"Your exam on {s.exam_date:%a %d %b %Y} has passed, so your cards are back on "
+            "their usual schedule. /exam DATE sets another, /exam off clears this one.",
+        )
+    text = _exam_meaning(learner, now)
+    if (outlook := exam_outlook(tx, learner, now, "Where it stands:")) is not None:
+        text += "\n\n" + outlook
+    return Reply("info", text + "\n\n" + EXAM_USAGE)
+
+
+def set_exam(tx: Tx, learner: Learner, args: Sequence[str], now: datetime) -> Reply:
+    """``/exam DATE [TOPIC]``, ``/exam target X``, ``/exam off``; no arguments shows it."""
+    words = [w for w in args if w.strip()]
+    if not words:
+        return show_exam(tx, learner, now)
+    s = learner.settings
+    first = words[0].lower()
+    if first in ("off", "clear", "none", "cancel") and len(words) == 1:
+        if s.exam_date is None:
+            return Reply("info", "There is no exam to clear.")
+        tx.learners.save_settings(
+            learner.id, replace(s, exam_date=None, exam_topic=None, exam_target=s.exam_target)
+        )
+        return Reply("info", "Exam cleared: every card is back on its usual schedule.")
+    try:
+        if first == "target":
+            if len(words) != 2:
+                raise exam.ExamInputError(
+                    "Give one number: for example /exam target 0.85 (or 85%)."
+                )
+            target = exam.parse_target(words[1])
+            updated = replace(learner, settings=replace(s, exam_target=target))
+            tx.learners.save_settings(learner.id, updated.settings)
+            if s.exam_date is None:
+                return Reply(
+                    "info",
+                    f"Target saved: {target:.0%}. It applies to the exam you set with "
+                    "/exam DATE [TOPIC].",
+                )
+            return show_exam(tx, updated, now)
+        today = srs.local_date(now, s.timezone)
+        found = exam.split_date(words, today)
+        if found is None:
+            raise exam.ExamInputError(
+                f"I couldn't read “{excerpt(' '.join(words))}” as a date. "
+                f"Try {exam.DATE_EXAMPLES}, then the topic if any (/exam 2027-01-15 calculus)."
+            )
+        day, rest = found
+        exam.check_future(day, today)
+    except exam.ExamInputError as exc:
+        return Reply("error", str(exc))
+    topic: str | None = None
+    if rest:
+        topic = " ".join(rest).strip().lower()
+        known = set(tx.catalogue.topics())
+        if topic not in known:
+            return Reply(
+                "error",
+                f"I don't know the topic “{excerpt(topic)}”. Topics: "
+                f"{', '.join(sorted(known)) or 'none yet'}.",
+            )
+    updated = replace(learner, settings=replace(s, exam_date=day, exam_topic=topic))
+    tx.learners.save_settings(learner.id, updated.settings)
+    text = _exam_meaning(updated, now, "Exam set")
+    if (outlook := exam_outlook(tx, updated, now, "Where it stands:")) is not None:
+        text += "\n\n" + outlook
+    return Reply("info", text)
+
+
+# --------------------------------------------------------------------------- cram
+
+
+CRAM = ReviewSource.CRAM.value
+
+
+def is_cram(source: str) -> bool:
+    """Whether a prompt is practice (/cram): its source is ``cram`` or ``cram:<topic key>``."""
+    return source == CRAM or source.startswith(CRAM + ":")
+
+
+def _topic_key(topic: str) -> str:
+    """A short key naming a topic in a practice prompt's source (16 characters at most)."""
+    return hashlib.blake2b(topic.encode(), digest_size=4).hexdigest()
+
+
+def _cram_topic(tx: Tx, source: str) -> str | None:
+    """The topic a practice prompt's source names (None: the learner's topics)."""
+    key = source.partition(":")[2]
+    if not key:
+        return None
+    return next((t for t in tx.catalogue.topics() if _topic_key(t) == key), None)
+
+
+def cram_card(
+    tx: Tx, learner: Learner, now: datetime, token: str, topic: str | None, first: bool = False
+) -> Reply:
+    """The next practice card: of ``topic`` (or the learner's topics), those not crammed
+    today first, the lowest recall first, cards never studied last. Nothing is scheduled."""
+    scope = (topic,) if topic is not None else learner.topics
+    ids = _topic_card_ids(tx, scope)
+    name = topic if topic is not None else (", ".join(learner.topics) or "all your decks")
+    if not ids:
+        if not tx.catalogue.decks():
+            return Reply("done", NO_DECKS_TEXT)
+        return Reply("done", f"There is nothing to cram in {name}: it has no cards.")
+    states = {st.card_id: st for st in tx.schedule.states_for([learner.id], ids)}
+    scheduler = srs.scheduler_for(learner.settings)
+    done = tx.reviews.cards_since(
+        learner.id, CRAM, srs.day_start(now, learner.settings.timezone)
+    ) & set(ids)
+    order = {card_id: i for i, card_id in enumerate(ids)}
+
+    def key(card_id: str) -> tuple[bool, bool, float, int]:
+        st = states.get(card_id)
+        new = st is None or st.is_new
+        r = 0.0 if st is None else exam.recall_at(st, now, scheduler)
+        return card_id in done, new, r, order[card_id]
+
+    card_id = min(ids, key=key)
+    total = len(ids)
+    plural = "s" if total != 1 else ""
+    if card_id in done:
+        where = f"all {total} card{plural} crammed today; going round again"
+    else:
+        where = f"card {len(done) + 1} of {total}"
+    if first:
+        text = (
+            f"Cram: {total} card{plural} of {name}, lowest recall first. Practice only: "
+            "your ratings are logged but your schedule stays as it is. "
+            "/review goes back to normal study.\n"
+            f"Cram · {where}."
+        )
+    else:
+        text = f"Cram · {name} · {where}."
+    card = tx.catalogue.card(card_id)
+    if card is None:  # retired between the query and now; cannot happen inside one transaction
+        raise LookupError(card_id)
+    source = CRAM if topic is None else f"{CRAM}:{_topic_key(topic)}"
+    tx.prompts.add(Prompt(token, learner.id, card_id, source, now))
+    buttons = ((button("Show answer", Action("reveal", token), "primary"),),)
+    return Reply("front", text, card=card_view(card, back=False), buttons=buttons)
+
+
+def start_cram(tx: Tx, learner: Learner, topic: str | None, now: datetime, token: str) -> Reply:
+    """``/cram [TOPIC]``: the first practice card (an unknown topic is said so)."""
+    if topic is not None:
+        topic = topic.strip().lower() or None
+    if topic is not None and topic not in set(tx.catalogue.topics()):
+        known = sorted(tx.catalogue.topics())
+        return Reply(
+            "error",
+            f"I don't know the topic “{excerpt(topic)}”. Topics: {', '.join(known) or 'none yet'}.",
+        )
+    return cram_card(tx, learner, now, token, topic, first=True)
+
+
+def rate_cram(
+    tx: Tx,
+    learner: Learner,
+    prompt: Prompt,
+    state: CardState,
+    rating: int,
+    now: datetime,
+    next_token: str,
+    after_commit: AfterCommit,
+) -> Outcome:
+    """A practice rating: logged (source ``cram``, the state before and after the same),
+    the card's schedule untouched; the next practice card follows."""
+    record_review(
+        tx,
+        ReviewEntry(
+            learner_id=learner.id,
+            card_id=prompt.card_id,
+            rating=rating,
+            reviewed_at=now,
+            source=CRAM,
+            before=state,
+            after=state,
+            duration_ms=max(
+                0, min(int((now - prompt.created_at).total_seconds() * 1000), MAX_DURATION_MS)
+            ),
+            typed_answer=prompt.typed_answer,
+        ),
+        after_commit,
+    )
+    nxt = cram_card(tx, learner, now, next_token, _cram_topic(tx, prompt.source))
+    return Outcome(
+        close=f"{RATING_NAMES[rating]} (practice: the schedule is unchanged).",
+        replies=(nxt,),
+        in_place=True,
+    )
 
 
 def calibration_reply(entries: Sequence[ReviewEntry], learner: Learner) -> Reply:
@@ -698,6 +1009,15 @@ class StudyService(AnnouncingService):
 
     async def confirm(self, who: Who, token: str, yes: bool) -> Outcome:
         return await self._run(who, lambda tx, lr, now: confirm(tx, lr, token, yes, now))
+
+    async def exam(self, who: Who, args: Sequence[str] = ()) -> Outcome:
+        """``/exam [DATE [TOPIC] | target X | off]``: set, change, clear or show the exam."""
+        return await self._run(who, lambda tx, lr, now: send(set_exam(tx, lr, args, now)))
+
+    async def cram(self, who: Who, topic: str | None = None) -> Outcome:
+        """``/cram [TOPIC]``: practice cards, lowest recall first, schedule unchanged."""
+        token = self.tokens()
+        return await self._run(who, lambda tx, lr, now: send(start_cram(tx, lr, topic, now, token)))
 
     async def export(self, who: Who) -> Outcome:
         """/export: the review history as a CSV file."""

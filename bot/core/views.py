@@ -47,3 +47,12 @@ def rating_buttons(token: str, intervals: dict[int, timedelta]) -> tuple[Button,
         )
         for r in (1, 2, 3, 4)
     )
+
+
+def practice_buttons(token: str) -> tuple[Button, ...]:
+    """The rating row of a practice card (/cram): the ratings without intervals, since
+    practice schedules nothing."""
+    return tuple(
+        button(RATING_NAMES[r], Action("rate", token, r), "danger" if r == 1 else "primary")
+        for r in (1, 2, 3, 4)
+    )

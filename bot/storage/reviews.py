@@ -8,11 +8,14 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from bot.core.model import CardState, CardStateKind, ReviewEntry
+from bot.core.model import CardState, CardStateKind, ReviewEntry, ReviewSource
 from bot.storage.tables import UTCDateTime, review_logs
 
 _REVIEW_INSERT = insert(review_logs)
-#: (reviews, new cards introduced) of a learner since an instant, undone ones left out.
+#: Practice (/cram) leaves the schedule alone: it counts in no limit and no figure.
+NOT_CRAM = review_logs.c.source != ReviewSource.CRAM.value
+#: (reviews, new cards introduced) of a learner since an instant, undone ones and
+#: practice left out.
 COUNTS_SINCE = select(
     func.count(),
     func.coalesce(
@@ -22,6 +25,7 @@ COUNTS_SINCE = select(
     review_logs.c.learner_id == bindparam("learner_id"),
     review_logs.c.reviewed_at >= bindparam("since", type_=UTCDateTime()),
     review_logs.c.undone_at.is_(None),
+    NOT_CRAM,
 )
 
 
@@ -119,10 +123,24 @@ class SqlReviews:
                 review_logs.c.learner_id == learner_id,
                 review_logs.c.reviewed_at >= since,
                 review_logs.c.undone_at.is_(None),
+                NOT_CRAM,
             )
             .order_by(review_logs.c.reviewed_at)
         ).all()
         return [(r[0], int(r[1]), int(r[2])) for r in rows]
+
+    def cards_since(self, learner_id: int, source: str, since: datetime) -> set[str]:
+        rows = self.conn.execute(
+            select(review_logs.c.card_id)
+            .distinct()
+            .where(
+                review_logs.c.learner_id == learner_id,
+                review_logs.c.source == source,
+                review_logs.c.reviewed_at >= since,
+                review_logs.c.undone_at.is_(None),
+            )
+        ).all()
+        return {str(r[0]) for r in rows}
 
 
 def _entry(r: RowMapping) -> ReviewEntry:

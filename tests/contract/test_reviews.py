@@ -117,3 +117,31 @@ async def test_counts_by_source_and_history(db: Database) -> None:
         (T0, 3, int(CardStateKind.NEW)),
         (T0 + HOUR, 4, int(CardStateKind.REVIEW)),
     ]
+
+
+async def test_practice_counts_in_no_limit_and_no_figure(db: Database) -> None:
+    """A /cram rating (source cram) is logged, but left out of the daily counts and the
+    history behind the retention figures; the cards crammed are found by source."""
+    await one_deck(db, "a", "b", "c")
+    lr = await add_learner(db)
+    seen = review_state(lr.id, "a", T0)
+    new = CardState(lr.id, "c")
+
+    def log(tx: Tx) -> None:
+        tx.reviews.add(entry(lr.id, "b", T0, rating=3))
+        tx.reviews.add(ReviewEntry(lr.id, "a", 1, T0 + HOUR, "cram", seen, seen))
+        tx.reviews.add(ReviewEntry(lr.id, "c", 3, T0 + HOUR, "cram", new, new))
+        tx.reviews.add(ReviewEntry(lr.id, "a", 3, T0 - DAY, "cram", seen, seen))
+
+    await db.run(log)
+    assert await db.run(lambda tx: tx.reviews.counts_since(lr.id, T0)) == (1, 1)
+    _due, reviews, introduced = await db.run(
+        lambda tx: tx.schedule.next_due_and_counts(lr.id, T0, T0)
+    )
+    assert (reviews, introduced) == (1, 1)
+    assert await db.run(lambda tx: tx.reviews.history(lr.id, T0 - DAY)) == [
+        (T0, 3, int(CardStateKind.NEW))
+    ]
+    assert await db.run(lambda tx: tx.reviews.cards_since(lr.id, "cram", T0)) == {"a", "c"}
+    assert await db.run(lambda tx: tx.reviews.cards_since(lr.id, "cram", T0 + DAY)) == set()
+    assert len(await db.run(lambda tx: tx.reviews.all_for(lr.id))) == 4

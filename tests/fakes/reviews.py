@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bot.core.model import CardState, CardStateKind, ReviewEntry
+from bot.core.model import CardState, CardStateKind, ReviewEntry, ReviewSource
 from tests.fakes.store import FakeStore, state_utc, utc
 
 
@@ -69,7 +69,11 @@ class FakeReviews:
 
     def counts_since(self, learner_id: int, since: datetime) -> tuple[int, int]:
         utc(since)
-        rows = [e for e in self._active(learner_id) if e.reviewed_at >= since]
+        rows = [
+            e
+            for e in self._active(learner_id)
+            if e.reviewed_at >= since and e.source != ReviewSource.CRAM
+        ]
         return len(rows), sum(1 for e in rows if e.before.state is CardStateKind.NEW)
 
     def count_source_since(self, learner_id: int, source: str, since: datetime) -> int:
@@ -81,10 +85,22 @@ class FakeReviews:
     def history(self, learner_id: int, since: datetime) -> list[tuple[datetime, int, int]]:
         utc(since)
         rows = sorted(
-            (e for e in self._active(learner_id) if e.reviewed_at >= since),
+            (
+                e
+                for e in self._active(learner_id)
+                if e.reviewed_at >= since and e.source != ReviewSource.CRAM
+            ),
             key=lambda e: (e.reviewed_at, e.id or 0),
         )
         return [(e.reviewed_at, e.rating, int(e.before.state)) for e in rows]
+
+    def cards_since(self, learner_id: int, source: str, since: datetime) -> set[str]:
+        utc(since)
+        return {
+            e.card_id
+            for e in self._active(learner_id)
+            if e.source == source and e.reviewed_at >= since
+        }
 
     # Test helpers (not part of the port).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bot.core import srs
+from bot.core import exam, srs
 from bot.core.actions import Action, ActionKind
 from bot.core.challenges.definitions import ChallengeDef
 from bot.core.challenges.groups import ChallengeCatalog
@@ -209,7 +209,8 @@ def _apply(
             continue
         before = tx.schedule.get(member.id, card_id)
         rating = GRADE_RATING[grade]
-        after = srs.review(before, rating, now, member.settings, token=sub.token)
+        in_exam = exam.covers(member.settings, member.topics, card)
+        after = srs.review(before, rating, now, member.settings, token=sub.token, in_exam=in_exam)
         tx.schedule.save(after)
         record_review(
             tx,

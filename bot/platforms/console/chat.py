@@ -45,6 +45,10 @@ Commands:
   /settings retention     what each desired retention costs (reviews, minutes a day)
   /pause  /resume    stop or restart the daily reminders (on Telegram and Discord)
   /decks [TOPIC ...]      list decks, or study only these decks/topics ("all" for every deck)
+  /exam [DATE [TOPIC]]    show or set an exam (/exam 2027-01-15 attention); until that day
+                          the topic's cards come back in time (/exam target 0.85, /exam off)
+  /cram [TOPIC]      practise a topic, weakest cards first, without changing your
+                     schedule (/review goes back to normal study)
   /help  /quit       (Ctrl-D or Ctrl-C leave too)"""
 
 #: The widest a card's rules are drawn.
@@ -268,6 +272,10 @@ class ConsoleChat:
                 await self._show(await study.study_topics(who, args))
             else:
                 await self._show(await study.decks(who))
+        elif command == "/exam":
+            await self._show(await study.exam(who, args))
+        elif command == "/cram":
+            await self._show(await study.cram(who, " ".join(args) or None))
         elif command == "/help":
             self.write(HELP)
         else:

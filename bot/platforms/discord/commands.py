@@ -17,6 +17,7 @@ from discord import app_commands
 
 from bot.core.learners import Who
 from bot.core.model import ReviewSource
+from bot.core.outcomes import Outcome
 from bot.core.quiz import QuizService
 from bot.core.study import StudyService
 from bot.platforms.discord.challenges import challenge_group
@@ -55,6 +56,10 @@ each card comes back just before you would forget it.
 /stats: reviews, streak, retention and what is due
 /settings: time zone, reminder time, new cards a day, retention (and what each one costs)
 /decks: the decks, or choose which ones you study
+/exam date topic: an exam; until that day, the topic's cards come back in time to be \
+recalled on it (/exam alone shows it; target 0.85 changes the aim; date off clears it)
+/cram topic: practise a topic, weakest cards first, without changing your schedule \
+(/review goes back to normal study)
 /pause, /resume: stop or restart the daily reminders
 /export: your review history as CSV
 /forget: delete everything I hold about you
@@ -62,13 +67,13 @@ each card comes back just before you would forget it.
 
 
 class StudyCommands:
-    """What /review, /undo, /quiz, /stats, /settings, /decks, /pause, /resume, /export,
-    /forget and /help do.
+    """What /review, /undo, /quiz, /stats, /settings, /decks, /exam, /cram, /pause, /resume,
+    /export, /forget and /help do.
 
     Args:
         study: the study loop.
         quiz: group quizzes.
-        topics: deck ids and tags, for /quiz autocomplete.
+        topics: deck ids and tags, for /quiz, /exam and /cram autocomplete.
         rendering: shows the outcomes.
         places: where people used commands.
     """
@@ -157,6 +162,35 @@ class StudyCommands:
             hidden=not in_bot_dm(interaction),
         )
 
+    async def exam(
+        self,
+        interaction: discord.Interaction[Any],
+        date: str | None,
+        topic: str | None,
+        target: str | None,
+    ) -> None:
+        """/exam [date] [topic] [target]: set, change, clear (date "off") or show the exam."""
+        who = self.places.enter(interaction)
+        words = (date or "").split() + (topic or "").split()
+
+        async def run() -> Outcome:
+            if not words and target is None:
+                return await self.study.exam(who)
+            if not words:
+                return await self.study.exam(who, ["target", target or ""])
+            outcome = await self.study.exam(who, words)
+            if target is None or any(r.kind == "error" for r in outcome.replies):
+                return outcome
+            return await self.study.exam(who, ["target", target])
+
+        await self.rendering.run(interaction, run, hidden=not in_bot_dm(interaction))
+
+    async def cram(self, interaction: discord.Interaction[Any], topic: str | None) -> None:
+        """/cram [topic]: practice cards in the DMs, the schedule left alone."""
+        who = await self._dm_only(interaction, "cram")
+        if who is not None:
+            await self.rendering.run(interaction, lambda: self.study.cram(who, topic), hidden=False)
+
     async def pause(self, interaction: discord.Interaction[Any], paused: bool) -> None:
         """/pause and /resume: the daily reminders."""
         who = self.places.enter(interaction)
@@ -221,8 +255,8 @@ async def _topics(
 
 
 def register_commands(tree: app_commands.CommandTree[Any]) -> None:
-    """Add /review, /quiz, /stats, /settings, /decks, /undo, /pause, /resume, /export,
-    /forget, /help and the /challenge group, each usable in servers, DMs and private
+    """Add /review, /quiz, /stats, /settings, /decks, /exam, /cram, /undo, /pause, /resume,
+    /export, /forget, /help and the /challenge group, each usable in servers, DMs and private
     channels, and installable to a server or to a user's own account."""
 
     @tree.command(name="review", description="Study your next card (in our DMs)")
@@ -249,6 +283,27 @@ def register_commands(tree: app_commands.CommandTree[Any]) -> None:
     )
     async def decks(interaction: discord.Interaction[Any], topics: str | None = None) -> None:
         await _commands(interaction).decks(interaction, topics)
+
+    @tree.command(name="exam", description="An exam date: its cards come back in time for it")
+    @app_commands.describe(
+        date='The exam\'s day: 2027-01-15, 15 Jan 2027, in 3 weeks ("off" clears it)',
+        topic="The deck or tag it covers (none: every card you study)",
+        target="The recall to aim for on the day, for example 0.85 or 85% (default 90%)",
+    )
+    @app_commands.autocomplete(topic=_topics)
+    async def exam(
+        interaction: discord.Interaction[Any],
+        date: str | None = None,
+        topic: str | None = None,
+        target: str | None = None,
+    ) -> None:
+        await _commands(interaction).exam(interaction, date, topic, target)
+
+    @tree.command(name="cram", description="Practise a topic without changing your schedule")
+    @app_commands.describe(topic="A deck or tag (none: the decks you study)")
+    @app_commands.autocomplete(topic=_topics)
+    async def cram(interaction: discord.Interaction[Any], topic: str | None = None) -> None:
+        await _commands(interaction).cram(interaction, topic)
 
     @tree.command(name="undo", description="Undo your last rating")
     async def undo(interaction: discord.Interaction[Any]) -> None:

@@ -57,6 +57,8 @@ PRIVATE_COMMANDS: Final = (
     ("stats", "Your progress and what is due"),
     ("settings", "Time zone, reminder time, daily limits"),
     ("decks", "Decks, and which ones you study"),
+    ("exam", "An exam date: its cards come back in time"),
+    ("cram", "Practise a topic; your schedule stays as it is"),
     ("undo", "Undo your last rating"),
     ("unsuspend", "Bring suspended cards back"),
     ("pause", "Pause the daily reminders"),
@@ -71,6 +73,8 @@ MENU_PRIVATE: Final = (
     ("stats", "Your progress and what is due"),
     ("settings", "Time zone, reminder time, daily limits"),
     ("decks", "Decks, and which ones you study"),
+    ("exam", "An exam date: its cards come back in time"),
+    ("cram", "Practise a topic; your schedule stays as it is"),
     ("undo", "Undo your last rating"),
     ("pause", "Pause the daily reminders"),
     ("resume", "Resume the daily reminders"),
@@ -90,6 +94,11 @@ HELP_PRIVATE: Final = (
     "/review your next card: tap Show answer, then rate Again, Hard, Good or Easy\n"
     "/undo undo your last rating · /unsuspend bring suspended cards back\n"
     "/stats your progress · /decks what you study (/decks attention)\n\n"
+    "**Exams**\n"
+    "/exam 2027-01-15 attention: until that day, the topic's cards come back in time to be "
+    "recalled on it (/exam shows it, /exam target 0.85, /exam off)\n"
+    "/cram attention practise a topic, weakest cards first, without changing your schedule "
+    "(/review goes back to normal study)\n\n"
     "**Settings**\n"
     "/settings show or change (/settings timezone Europe/Paris, /settings new 15); "
     "/settings retention shows what each retention costs\n"
@@ -324,6 +333,10 @@ class Commands:
             return await study.pause(who, command == "pause")
         if command == "export":
             return await study.export(who)
+        if command == "exam":
+            return await study.exam(who, args)
+        if command == "cram":
+            return await study.cram(who, " ".join(args) or None)
         if command == "forget":
             return await study.request_forget(who)
         raise AssertionError(f"unhandled personal command /{command}")  # pragma: no cover

@@ -755,6 +755,8 @@ async def test_sync_commands_publishes_every_command_for_servers_and_dms(
             "stats",
             "settings",
             "decks",
+            "exam",
+            "cram",
             "undo",
             "pause",
             "resume",
@@ -770,6 +772,14 @@ async def test_sync_commands_publishes_every_command_for_servers_and_dms(
         assert sorted(command["integration_types"]) == [0, 1]
     quiz = next(c for c in put.json if c["name"] == "quiz")
     assert quiz["options"][0]["autocomplete"] is True
+    exam = next(c for c in put.json if c["name"] == "exam")
+    assert [(o["name"], o.get("autocomplete", False)) for o in exam["options"]] == [
+        ("date", False),
+        ("topic", True),
+        ("target", False),
+    ]
+    cram = next(c for c in put.json if c["name"] == "cram")
+    assert cram["options"][0]["autocomplete"] is True
     assert TOKEN not in repr(env.settings)
 
 

@@ -61,6 +61,10 @@ class Fuzzer:
             await self.send(fake.command(name, user, place))
         await self.send(fake.command("decks", user, place, topics=value()))
         await self.send(fake.command("quiz", user, place, topic=value()))
+        await self.send(fake.command("exam", user, place, date=value(), topic=value()))
+        await self.send(fake.command("exam", user, place, target=value()))
+        await self.send(fake.command("cram", user, place, topic=value()))
+        await self.send(fake.autocomplete("exam", "topic", value(), user, place))
         await self.send(fake.autocomplete("quiz", "topic", value(), user, place))
         sub = fake.subcommand
         await self.send(sub("challenge", "list", user, place))

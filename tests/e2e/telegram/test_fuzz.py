@@ -158,6 +158,19 @@ async def test_fuzz_every_telegram_entry_point(
         for _ in range(40):
             data = inputs.word(max_len=64).encode()[:64].decode(errors="ignore") or "x"
             await fuzz.tap(BEN, quiz_menu, data)
+        # /exam and /cram with junk arguments, from inputs of their own (the stream above
+        # stays as it was), then junk taps on what they showed.
+        extra = Inputs(inputs.seed + 1)
+        for _ in range(20):
+            for command in ("exam", "exam target", "cram"):
+                arg = extra.text(max_len=200) if extra.random.random() < 0.5 else extra.args()
+                await fuzz.text(ANA, f"/{command} {arg}".rstrip())
+            await fuzz.text(BEN, f"/exam {extra.args()}".rstrip(), GROUP)
+        for corner in CORNERS:
+            await fuzz.text(ANA, f"/exam {corner} {corner}")
+            await fuzz.text(ANA, f"/cram {corner}")
+        await fuzz.text(ANA, "/cram")
+        await fuzz.taps(ANA, ANA.id, 20)
 
         seed = f"seed {inputs.seed}"
         assert fuzz.fed >= 300, fuzz.fed

@@ -17,6 +17,7 @@ from bot.core.messages import StatsChart
 from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.storage.database import SqlDatabase
 from bot.storage.tables import (
+    card_states,
     confirmations,
     learner_settings,
     learners,
@@ -142,3 +143,48 @@ async def test_quiz_round_and_forget_on_sql(services: Services[SqlDatabase]) -> 
         "confirmations": 0,
         "quiz_rounds": 1,
     }
+
+
+async def test_cram_leaves_the_card_states_row_as_it_was(services: Services[SqlDatabase]) -> None:
+    """/cram on a real database: the card's card_states row is identical before and after
+    a practice rating, and the log row has source cram."""
+    s, db = services, services.db
+    who = Who("test", "43", "Ben")
+    front = only(await s.study.next(who))
+    back = (await s.press(who, front.buttons[0][0].payload)).edit
+    assert back is not None
+    only(await s.press(who, back.buttons[0][2].payload))  # Good: the card is studied
+
+    def row(conn: Connection) -> tuple[object, ...]:
+        found = conn.execute(select(card_states)).all()
+        assert len(found) == 1
+        return tuple(found[0])
+
+    before = await db.run_connection(row)
+    s.clock.advance(timedelta(hours=1))
+    cram = only(await s.study.cram(who))
+    assert cram.card is not None and front.card is not None
+    assert cram.card.card_id == front.card.card_id  # the one studied card: lowest recall first
+    back = (await s.press(who, cram.buttons[0][0].payload)).edit
+    assert back is not None
+    outcome = await s.press(who, back.buttons[0][0].payload)  # Again, as practice
+    assert outcome.close == "Again (practice: the schedule is unchanged)."
+    assert await db.run_connection(row) == before
+
+    def last_log(conn: Connection) -> tuple[object, ...]:
+        return tuple(
+            conn.execute(
+                select(
+                    review_logs.c.source,
+                    review_logs.c.before_stability,
+                    review_logs.c.after_stability,
+                )
+                .order_by(review_logs.c.id.desc())
+                .limit(1)
+            ).one()
+        )
+
+    source, before_s, after_s = await db.run_connection(last_log)
+    assert source == "cram" and before_s == after_s
+    chart = only(await s.study.stats(who)).figure
+    assert isinstance(chart, StatsChart) and chart.stats.reviewed_today == 1

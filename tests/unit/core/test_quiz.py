@@ -8,7 +8,7 @@ of work that closed it has committed.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -264,3 +264,40 @@ async def test_a_forged_or_unknown_round_has_expired(env: Env) -> None:
 
 def test_tally_text_counts_only() -> None:
     assert tally_text([]) == "Nobody revealed this one."
+
+
+async def test_a_quiz_card_of_a_members_exam_comes_back_in_time_for_it() -> None:
+    """The member's exam covers the quiz's topic: the Good button and the rating both give
+    the start of the day before the exam, not the months FSRS alone would."""
+    exam_day = (START + timedelta(days=10)).date()
+    env = Env(replace(SETTINGS, exam_date=exam_day, exam_target=0.99))
+    post = await env.post()
+    assert post.card is not None
+    ben = await env.study.learner(BEN)
+
+    def seed(tx: FakeTx) -> None:
+        for card_id in ("q1", "q2", "q3"):
+            tx.schedule.save(
+                CardState(
+                    ben.id,
+                    card_id,
+                    CardStateKind.REVIEW,
+                    None,
+                    30.0,
+                    5.0,
+                    START,
+                    START - timedelta(days=25),
+                )
+            )
+
+    env.db.run_sync(seed)
+    back = await env.back(BEN, post)
+    last_day = datetime.combine(exam_day - timedelta(days=1), time(0), tzinfo=UTC)
+    assert back.all_buttons()[2].label == f"Good {srs.format_interval(last_day - START)}"
+    await env.rate(BEN, back, 3)
+    (entry,) = env.db.reviews(ben.id)
+    assert entry.after.due == last_day
+    # Without the exam, Good gives months.
+    assert entry.before.due is not None
+    normal = srs.preview(entry.before, START, SETTINGS, token="any")
+    assert normal[3] > timedelta(days=60)
