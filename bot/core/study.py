@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import quiz, srs
 from bot.core.actions import Action, BadPayload, Setup
-from bot.core.learners import AfterCommit, AnnouncingService, Who, record_review
+from bot.core.learners import AfterCommit, AnnouncingService, Who, due_counter, record_review
 from bot.core.localtime import next_push_after
 from bot.core.messages import Attachment, Button, Reply, StatsChart
 from bot.core.model import (
@@ -146,8 +146,10 @@ def reveal(
 ) -> Outcome:
     """Show the back, in place of the front, with the four ratings and their intervals.
 
-    The intervals are computed at the first reveal, fuzz included, and are
-    exactly what each rating schedules (:func:`rate` passes the same instant).
+    The intervals are computed at the first reveal, fuzz and load balancing
+    included (with the learner's daily load at that moment), and stored with
+    the prompt: each rating schedules exactly what its button showed
+    (:func:`rate` gives the stored interval), however the load changes meanwhile.
     """
     found = _open_prompt(tx, learner, token)
     if found is None:
@@ -160,9 +162,14 @@ def reveal(
     if typed is not None:
         typed = typed.strip()[:2000] or None
     shown_at = prompt.revealed_at or now
-    if prompt.revealed_at is None or typed != prompt.typed_answer:
-        tx.prompts.reveal(token, shown_at, typed)
-    intervals = srs.preview(state, shown_at, learner.settings, token=token)
+    if prompt.intervals is not None:
+        intervals = srs.from_seconds(prompt.intervals)
+    else:
+        intervals = srs.preview(
+            state, shown_at, learner.settings, token=token, due_counts=due_counter(tx, learner.id)
+        )
+    if prompt.revealed_at is None or typed != prompt.typed_answer or prompt.intervals is None:
+        tx.prompts.reveal(token, shown_at, typed, srs.to_seconds(intervals))
     buttons = (rating_buttons(token, intervals),)
     return Outcome(
         edit=Reply("back", card=card_view(card, back=True, typed=typed), buttons=buttons)
@@ -193,7 +200,14 @@ def rate(
         return EXPIRED
     prompt, before = found
     after = srs.review(
-        before, rating, now, learner.settings, token=token, shown_at=prompt.revealed_at
+        before,
+        rating,
+        now,
+        learner.settings,
+        token=token,
+        shown_at=prompt.revealed_at,
+        due_counts=due_counter(tx, learner.id),
+        interval=srs.from_seconds(prompt.intervals)[rating] if prompt.intervals else None,
     )
     if duration_ms is None:
         duration_ms = int((now - prompt.created_at).total_seconds() * 1000)

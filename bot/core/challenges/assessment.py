@@ -9,7 +9,7 @@ from bot.core import srs
 from bot.core.actions import Action, ActionKind
 from bot.core.challenges.definitions import ChallengeDef
 from bot.core.challenges.groups import ChallengeCatalog
-from bot.core.learners import AfterCommit, Posts, record_review
+from bot.core.learners import AfterCommit, Posts, due_counter, record_review
 from bot.core.messages import Announcement, Button, ButtonStyle, HeatMap, Reply
 from bot.core.model import (
     RATING_NAMES,
@@ -209,7 +209,14 @@ def _apply(
             continue
         before = tx.schedule.get(member.id, card_id)
         rating = GRADE_RATING[grade]
-        after = srs.review(before, rating, now, member.settings, token=sub.token)
+        after = srs.review(
+            before,
+            rating,
+            now,
+            member.settings,
+            token=sub.token,
+            due_counts=due_counter(tx, member.id),  # no preview: the load now
+        )
         tx.schedule.save(after)
         record_review(
             tx,
