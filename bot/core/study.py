@@ -412,6 +412,7 @@ SETTINGS_MENU = (
         button("Time zone", Setup(False, "go", "tz")),
         button("Reminder", Setup(False, "go", "push")),
         button("Decks", Setup(False, "go", "deck")),
+        button("Easy days", Setup(False, "go", "easy")),
     ),
 )
 

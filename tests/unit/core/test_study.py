@@ -998,8 +998,13 @@ async def test_settings_menu_has_a_button_per_question(env: Env) -> None:
     reply = only(await env.service.settings(ALICE, menu=True))
     assert "timezone: UTC" in reply.text
     assert "/settings KEY VALUE" in reply.text
-    assert [b.label for b in reply.all_buttons()] == ["Time zone", "Reminder", "Decks"]
-    assert [b.payload for b in reply.all_buttons()] == ["os:go:tz", "os:go:push", "os:go:deck"]
+    assert [b.label for b in reply.all_buttons()] == ["Time zone", "Reminder", "Decks", "Easy days"]
+    assert [b.payload for b in reply.all_buttons()] == [
+        "os:go:tz",
+        "os:go:push",
+        "os:go:deck",
+        "os:go:easy",
+    ]
     assert {b.action for b in reply.all_buttons()} == {"setup"}
 
 
