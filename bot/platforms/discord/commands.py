@@ -53,7 +53,7 @@ each card comes back just before you would forget it.
 /undo: undo your last rating
 /quiz topic: post a quiz card to a server channel; everyone reveals and rates privately
 /stats: reviews, streak, retention and what is due
-/settings: time zone, daily reminder time, new cards a day, retention
+/settings: time zone, daily reminder time, new cards a day, retention, easy days
 /decks: the decks, or choose which ones you study
 /pause, /resume: stop or restart the daily reminders
 /export: your review history as CSV
