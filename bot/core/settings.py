@@ -8,7 +8,8 @@ accepts too.
 Typed input is normalised before it is validated, the same way everywhere:
 a city or a lower-case zone name becomes its IANA name (:func:`resolve_zone`),
 "9pm" or "9.30" becomes "HH:MM" (:func:`parse_push_time`), "90%" is a
-retention of 0.9, and "sat sun 50%" are easy days (:func:`parse_easy_days`). The config file takes the canonical forms only.
+retention of 0.9, and "sat sun 50%" are easy days (:func:`parse_easy_days`).
+The config file takes the canonical forms only.
 """
 
 from __future__ import annotations
@@ -378,7 +379,6 @@ def parse_easy_days(value: str) -> tuple[float, ...]:
         return ()
     shares = [1.0] * len(WEEKDAYS)
     pending: list[int] = []
-    named: set[int] = set()
     for token in tokens:
         if token in ("weekend", "weekends"):
             pending += [5, 6]
@@ -402,11 +402,10 @@ def parse_easy_days(value: str) -> tuple[float, ...]:
             raise SettingsError(f"Which day should be at {excerpt(token)}? {_EASY_USAGE}")
         for day in pending:
             shares[day] = share
-            named.add(day)
         pending = []
     if pending:
-        day = WEEKDAYS[pending[0]]
-        raise SettingsError(f"How light should {day} be? For example {day} 50% (0% avoids it).")
+        name = WEEKDAYS[pending[0]]
+        raise SettingsError(f"How light should {name} be? For example {name} 50% (0% avoids it).")
     if not any(shares):
         raise SettingsError("Keep at least one day above 0%, or use /pause for a break.")
     return () if all(x == 1.0 for x in shares) else tuple(shares)
