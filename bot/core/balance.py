@@ -16,12 +16,13 @@ from collections.abc import Sequence
 
 __all__ = ["BALANCE_HORIZON_DAYS", "choose_day", "day_weights"]
 
-#: Ranges reaching further than this many days are not balanced by load (Anki's 90):
-#: that far ahead the load is thin and will change; easy days still count there.
+#: Loads are counted this many days ahead at most (Anki balances up to 90): further
+#: ahead the load is thin and will change. A day beyond counts as the mean of the
+#: days counted; easy days count at any distance.
 BALANCE_HORIZON_DAYS = 90
 
 
-def day_weights(low: int, loads: Sequence[int], shares: Sequence[float]) -> list[float]:
+def day_weights(low: int, loads: Sequence[float], shares: Sequence[float]) -> list[float]:
     """Each candidate day's weight in the draw; day ``i`` is the interval ``low + i`` days.
 
     ``weight = (share / (load + 1))² / interval``: a day with fewer cards due
@@ -50,7 +51,7 @@ def choose_day(
     low: int,
     high: int,
     factor: float,
-    loads: Sequence[int] = (),
+    loads: Sequence[float] = (),
     shares: Sequence[float] = (),
 ) -> int:
     """The interval in days for a Review card whose fuzz range is ``[low, high]``.
@@ -72,7 +73,7 @@ def choose_day(
     if high <= low:
         return low
     n = high - low + 1
-    weights = day_weights(low, [*loads[:n], *[0] * (n - len(loads))], shares[:n])
+    weights = day_weights(low, [*loads[:n], *[0.0] * (n - len(loads))], shares[:n])
     target = min(max(factor, 0.0), 1.0) * sum(weights)
     cumulative = 0.0
     chosen = low

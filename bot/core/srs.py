@@ -134,25 +134,39 @@ def _fuzz_days(card: Card, at: datetime, settings: LearnerSettings) -> tuple[int
     return fuzz_range((card.due - at).days, settings.maximum_interval_days)
 
 
+class _Loads(dict[date, int]):
+    """Cards due on each local day counted; a day beyond them (past the balancing
+    horizon) counts as their mean, so no day looks empty for being far."""
+
+    def __init__(self, counts: dict[date, int]) -> None:
+        super().__init__(counts)
+        self.beyond = sum(counts.values()) / len(counts) if counts else 0.0
+
+    def on(self, day: date) -> float:
+        return self.get(day, self.beyond)
+
+
 def _day_loads(
     ranges: Sequence[tuple[int, int] | None],
     at: datetime,
     settings: LearnerSettings,
     due_counts: DueCounter | None,
-) -> dict[date, int]:
-    """Cards due on each local day the ranges' intervals from ``at`` can land on, in one
-    count over their union; ranges reaching beyond the balancing horizon, or of one day,
-    need none."""
-    spans = [r for r in ranges if r is not None and r[0] < r[1] <= BALANCE_HORIZON_DAYS]
+) -> _Loads:
+    """Cards due on each local day the ranges' intervals from ``at`` can land on, up to
+    :data:`~bot.core.balance.BALANCE_HORIZON_DAYS`, in one count over their union (none
+    when no range has two days within the horizon). Every rating of a preview sees the
+    same load on the same day, so the four intervals stay in order."""
+    spans = [r for r in ranges if r is not None and r[0] < r[1] and r[0] < BALANCE_HORIZON_DAYS]
     if due_counts is None or not spans:
-        return {}
+        return _Loads({})
     zone = ZoneInfo(settings.timezone)
+    last_day = min(max(r[1] for r in spans), BALANCE_HORIZON_DAYS)
     first = (at + timedelta(days=min(r[0] for r in spans))).astimezone(zone).date()
-    last = (at + timedelta(days=max(r[1] for r in spans))).astimezone(zone).date()
+    last = (at + timedelta(days=last_day)).astimezone(zone).date()
     dates = [first + timedelta(days=k) for k in range((last - first).days + 1)]
     starts = [_midnight(d, zone) for d in dates]
     starts.append(_midnight(last + timedelta(days=1), zone))
-    return dict(zip(dates, due_counts(starts), strict=True))
+    return _Loads(dict(zip(dates, due_counts(starts), strict=True)))
 
 
 def _review_card(state: CardState, rating: int, at: datetime, settings: LearnerSettings) -> Card:
@@ -162,7 +176,7 @@ def _review_card(state: CardState, rating: int, at: datetime, settings: LearnerS
 
 
 def _interval(
-    card: Card, at: datetime, settings: LearnerSettings, factor: float, loads: dict[date, int]
+    card: Card, at: datetime, settings: LearnerSettings, factor: float, loads: _Loads
 ) -> timedelta:
     """The interval a card reviewed at ``at`` gets: fsrs's, and for a card in Review with
     fuzz on, the day of its fuzz range :func:`~bot.core.balance.choose_day` picks from the
@@ -179,7 +193,7 @@ def _interval(
         low,
         high,
         factor,
-        loads=[loads.get(d, 0) for d in days],
+        loads=[loads.on(d) for d in days],
         shares=[easy[d.weekday()] for d in days] if easy else (),
     )
     return timedelta(days=chosen)

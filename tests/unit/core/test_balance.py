@@ -180,11 +180,32 @@ def test_a_range_of_only_days_off_still_gives_a_day() -> None:
 
 def test_loads_beyond_the_horizon_are_not_counted() -> None:
     counter = Counter({})
-    srs.preview(review_state(3000.0), NOW, FUZZY, token="t", due_counts=counter)
+    for stability in (70.0, 3000.0):  # every range starts past the horizon
+        srs.preview(review_state(stability), NOW, FUZZY, token="t", due_counts=counter)
     assert counter.calls == []
-    srs.preview(review_state(20.0), NOW, FUZZY, token="t", due_counts=counter)
-    (starts,) = counter.calls
-    assert (starts[-1] - starts[0]).days <= BALANCE_HORIZON_DAYS * 1.2
+    for stability in (20.0, 30.0, 40.0):  # Easy, then Good, then Hard past the horizon
+        counter.calls.clear()
+        srs.preview(review_state(stability), NOW, FUZZY, token="t", due_counts=counter)
+        (starts,) = counter.calls
+        assert starts[-1] <= NOW + timedelta(days=BALANCE_HORIZON_DAYS + 1)
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_balanced_previews_stay_in_order(tz: str) -> None:
+    """Hard <= Good <= Easy whatever the loads: every rating sees the same load on the
+    same day (days past the horizon too), and the one draw keeps the order."""
+    rng = random.Random(99)
+    for n in range(800):
+        settings = replace(
+            FUZZY,
+            timezone=tz,
+            easy_days=rng.choice([(), WEEKENDS_OFF, (0.5, 1, 0, 1, 0.2, 0, 1)]),
+            desired_retention=rng.choice([0.7, 0.8, 0.9, 0.97]),
+        )
+        state = review_state(rng.choice([2.0, 5.0, 15.0, 40.0, 60.0, 75.0, 90.0, 150.0]))
+        at = NOW + timedelta(hours=rng.randint(0, 400))
+        p = srs.preview(state, at, settings, token=f"t{n}", due_counts=random_counter(rng, tz))
+        assert p[1] <= p[2] <= p[3] <= p[4], (n, p)
 
 
 def test_the_rating_gives_the_shown_interval_when_the_load_changed_since() -> None:
