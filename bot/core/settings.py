@@ -485,11 +485,18 @@ def describe_settings(settings: LearnerSettings, topics: Sequence[str]) -> str:
             f"quiet: {_quiet_text(settings)}",
             f"days_off: {', '.join(WEEKDAYS[d] for d in settings.days_off) or 'none'}",
             f"per_push: {settings.max_cards_per_push} cards in a daily session",
-            f"easy_days: {easy_days_text(settings.easy_days)} (days with fewer reviews)",
+            f"easy_days: {_easy_line(settings.easy_days)}",
             f"reminders: {'paused (send /resume)' if settings.paused else 'on'}",
             f"decks: {', '.join(topics) if topics else 'all decks'}",
         ]
     )
+
+
+def _easy_line(easy_days: Sequence[float]) -> str:
+    text = easy_days_text(easy_days)
+    if text == "none":
+        return "none (every day gets a normal share of reviews)"
+    return f"{text} (of a normal day's reviews)"
 
 
 def _quiet_text(settings: LearnerSettings) -> str:

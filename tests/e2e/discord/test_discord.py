@@ -419,7 +419,7 @@ async def test_settings_menus_and_an_invalid_timezone(env: Env) -> None:
         )
     )
     # (Discord's markdown shows the escaped underscore as easy_days)
-    assert easy.ephemeral and r"easy\_days: sat 50%, sun 50% (days with fewer" in easy.content
+    assert easy.ephemeral and r"easy\_days: sat 50%, sun 50% (of a normal day's" in easy.content
     assert env.rows("SELECT easy_days FROM learner_settings") == [("1.0,1.0,1.0,1.0,1.0,0.5,0.5",)]
 
     # The button opens a modal; a typed time zone that does not exist changes nothing.

@@ -1054,7 +1054,7 @@ async def test_easy_days_are_set_by_command_and_by_the_settings_menu(tmp_path: P
         await onboard(bot, ANA, "attention")
         await bot.send(ANA, "/settings easy days sat 50%, sun 0%")
         saved = bot.api.last_message(ANA.id)["text"]
-        assert "easy_days: sat 50%, sun 0% (days with fewer reviews)" in saved
+        assert "easy_days: sat 50%, sun 0% (of a normal day's reviews)" in saved
         assert bot.query("SELECT easy_days FROM learner_settings") == [
             ("1.0,1.0,1.0,1.0,1.0,0.5,0.0",)
         ]

@@ -265,7 +265,7 @@ async def test_the_easy_days_question_takes_a_choice_or_typed_days(env: Env) -> 
     assert button(question, "Weekend at 50%").payload == "os:easy:sat 50% sun 50%"
     chosen = await env.tap(question, "Weekend at 50%")
     assert chosen.edit == Reply("info", "✓ Easy days: sat 50%, sun 50%")
-    assert "easy_days: sat 50%, sun 50% (days with fewer reviews)" in only(chosen).text
+    assert "easy_days: sat 50%, sun 50% (of a normal day's reviews)" in only(chosen).text
     assert (await env.learner_settings()).easy_days == (1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5)
 
     await env.tap(menu, "Easy days")

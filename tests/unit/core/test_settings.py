@@ -268,14 +268,14 @@ def test_describe_settings() -> None:
             "quiet: 22:00-07:00",
             "days_off: sat, sun",
             "per_push: 20 cards in a daily session",
-            "easy_days: sat 50%, sun 0% (days with fewer reviews)",
+            "easy_days: sat 50%, sun 0% (of a normal day's reviews)",
             "reminders: on",
             "decks: attention",
         ]
     )
     text = describe_settings(replace(BASE, paused=True), [])
     assert "quiet: off" in text and "days_off: none" in text
-    assert "easy_days: none (days with fewer reviews)" in text
+    assert "easy_days: none (every day gets a normal share of reviews)" in text
     assert "reminders: paused (send /resume)" in text and "decks: all decks" in text
 
 
