@@ -221,13 +221,15 @@ def history_row(rng: random.Random, learner_id: int, card_id: str, now: datetime
     }
 
 
-async def seed(db: SqlDatabase, n_learners: int, n_cards: int, seed_value: int) -> list[str]:
+async def seed(
+    db: SqlDatabase, n_learners: int, n_cards: int, seed_value: int, *, fuzz: bool = False
+) -> list[str]:
     """Sync the deck and bulk-insert learners, settings, states and history."""
     now = datetime.now(UTC)
     deck = synthetic_deck(n_cards)
     await db.run(lambda tx: tx.catalogue.sync([deck], now))
     card_ids = [c.id for c in deck.cards]
-    settings = settings_row(LearnerSettings(enable_fuzzing=False))
+    settings = settings_row(LearnerSettings(enable_fuzzing=fuzz))
     rng = random.Random(seed_value)
 
     def bulk(conn: sqlalchemy.Connection) -> None:
@@ -282,9 +284,9 @@ def checkpoint(path: Path) -> None:
 # --------------------------------------------------------------------------- SQLAlchemy path
 
 
-def inputs_over(db: SqlDatabase) -> Inputs:
+def inputs_over(db: SqlDatabase, *, fuzz: bool = False) -> Inputs:
     """The core services over the database, wired as ``bot.app.build_app`` wires them."""
-    enrolment = Enrolment(LearnerSettings(enable_fuzzing=False))
+    enrolment = Enrolment(LearnerSettings(enable_fuzzing=fuzz))
     basics = Basics(db, SystemClock(), new_token, enrolment)
     announcer = PlatformAnnouncer(db, Channels())
     return Inputs(
@@ -370,6 +372,9 @@ class Counters:
     expired: int = 0
     sessions: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
+    #: Each reveal's latency (ns): the back and its four intervals (with --fuzz, the load
+    #: balancer's day counts too).
+    reveal_lat: list[int] = field(default_factory=list)
 
 
 async def session(
@@ -399,7 +404,9 @@ async def session(
             break
         if think_ms > 0:
             await asyncio.sleep(rng.expovariate(1000.0 / think_ms))
+        t_reveal = time.perf_counter_ns()
         back = shown(await inputs.press(who, reveal))
+        counters.reveal_lat.append(time.perf_counter_ns() - t_reveal)
         if back is None or back.kind != "back":
             counters.expired += 1
             break
@@ -707,7 +714,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         db = SqlDatabase(f"sqlite:///{path}")
         await db.upgrade()
         t0 = time.perf_counter()
-        await seed(db, args.learners, args.cards, args.seed)
+        await seed(db, args.learners, args.cards, args.seed, fuzz=args.fuzz)
         checkpoint(path)
         seed_s = time.perf_counter() - t0
         log(f"seeded {args.learners} learners x {args.cards} cards in {seed_s:.1f} s")
@@ -715,14 +722,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         ids = list(range(1, args.learners + 1))
         rng.shuffle(ids)
         pool = Pool(ids)
-        inputs = inputs_over(db)
+        inputs = inputs_over(db, fuzz=args.fuzz)
 
         counters = Counters()
         await sequential(inputs, pool, args.warmup, rng, counters)
         log(f"warm-up: {args.warmup} reviews")
+        counters.reveal_lat.clear()
         seq_lat, seq_wall = await sequential(inputs, pool, args.reviews, rng, counters)
         seq = summary(seq_lat)
         log(f"sequential: {seq}")
+        rev = summary(counters.reveal_lat)
+        log(f"sequential reveals: {rev}")
 
         ccounters = Counters()
         con_lat, con_wall = await concurrent(
@@ -764,6 +774,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "mean_ms": seq["mean_ms"],
             "reviews_per_s": seq["per_s"],
             "loop_reviews_per_s": round(len(seq_lat) / seq_wall, 1),
+            "fuzz": args.fuzz,
+            "reveal_p50_ms": rev["p50_ms"],
+            "reveal_p99_ms": rev["p99_ms"],
             "concurrency": args.concurrency,
             "think_ms": args.think_ms,
             "concurrent_reviews": len(con_lat),
@@ -818,6 +831,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="mean think time before each tap in the concurrent run (default 0: back to back)",
     )
     p.add_argument("--seed", type=int, default=20261122)
+    p.add_argument(
+        "--fuzz",
+        action="store_true",
+        help="learners with fuzz on: Review intervals load-balanced (the day-count query)",
+    )
     p.add_argument(
         "--quick",
         action="store_true",

@@ -66,13 +66,13 @@ _CODES: dict[str, ActionKind] = {
 }
 _LETTER = {v: k for k, v in _CODES.items()}
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,22}$")
-_SETUP_RE = re.compile(r"o([bs]):(tz|push|deck|go):(.{0,56})")
+_SETUP_RE = re.compile(r"o([bs]):(tz|push|deck|easy|go):(.{0,56})")
 
 #: A regular expression every :class:`Action` payload matches (Discord routes its
 #: persistent buttons by it); it says nothing of whether the payload is valid.
 ACTION_PATTERN = r"[a-z]:[A-Za-z0-9_-]{8,22}(?::\d{1,2})?"
 
-SetupStep = Literal["tz", "push", "deck", "go"]
+SetupStep = Literal["tz", "push", "deck", "easy", "go"]
 
 
 class BadPayload(ValueError):
@@ -103,9 +103,11 @@ class Setup:
 
     Attributes:
         chain: go on to the next question afterwards (onboarding) or stop (settings).
-        step: which question: ``tz``, ``push``, ``deck``, or ``go`` (open one: its value
-            names the step, or ``review`` to start studying).
-        value: the choice (an IANA zone, ``HHMM`` or ``off``, a deck id or ``*``).
+        step: which question: ``tz``, ``push``, ``deck``, ``easy`` (easy days, from the
+            settings menu only), or ``go`` (open one: its value names the step, or
+            ``review`` to start studying).
+        value: the choice (an IANA zone, ``HHMM`` or ``off``, a deck id or ``*``, easy
+            days as typed: ``sat 50% sun 50%`` or ``off``).
     """
 
     chain: bool
@@ -134,7 +136,7 @@ def decode(payload: str) -> Action | Setup:
         raise BadPayload("empty or too long")
     setup = _SETUP_RE.fullmatch(payload)
     if setup is not None:
-        # The expression admits only the four steps.
+        # The expression admits only the five steps.
         return Setup(setup.group(1) == "b", cast("SetupStep", setup.group(2)), setup.group(3))
     parts = payload.split(":")
     if len(parts) not in (2, 3) or parts[0] not in _CODES:

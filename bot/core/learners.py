@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 from bot.core.localtime import next_push_after
@@ -116,6 +117,12 @@ def record_delivery(tx: Tx, learner_id: int, delivery: Delivery) -> None:
     if not delivery.reached:
         tx.learners.set_unreachable(learner_id)
         log.info("learner %s is unreachable", learner_id)
+
+
+def due_counter(tx: Tx, learner_id: int) -> Callable[[Sequence[datetime]], list[int]]:
+    """The load balancer's count of a learner's cards due per day, in this unit of work
+    (``srs.DueCounter``)."""
+    return partial(tx.schedule.due_per_day, learner_id)
 
 
 def record_review(tx: Tx, entry: ReviewEntry, after_commit: AfterCommit) -> None:

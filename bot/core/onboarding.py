@@ -21,7 +21,12 @@ from bot.core.messages import Button, Reply
 from bot.core.model import Learner, ReviewSource
 from bot.core.outcomes import Outcome
 from bot.core.ports import Tx
-from bot.core.settings import SettingsError, parse_settings_change
+from bot.core.settings import (
+    EASY_DAY_CHOICES,
+    SettingsError,
+    easy_days_text,
+    parse_settings_change,
+)
 from bot.core.study import deck_buttons, next_card, pause, set_topics, show_settings
 from bot.core.views import button
 
@@ -39,6 +44,11 @@ STEP_TZ: Final = (
 )
 STEP_PUSH: Final = "**Daily reminder**\nWhen should I remind you? Tap a time, or type one (7:30)."
 STEP_DECKS: Final = "**What to study**\nPick a deck, or all of them."
+STEP_EASY: Final = (
+    "**Easy days**\nDays on which you want fewer reviews: I schedule fewer cards on them, "
+    "and none on a day at 0% when another day will do. Tap one, or type your own "
+    "(sat 50%, sun 0%)."
+)
 DONE: Final = (
     "All set! Send /review any time to study. /settings changes any of this; /help lists "
     "everything."
@@ -89,6 +99,10 @@ def question(tx: Tx, step: SetupStep, chain: bool) -> Reply:
         rows = _grid(_choices(chain, "push", times), 4)
         off = _choices(chain, "push", [("No daily reminders", "off")])
         return Reply("question", STEP_PUSH, buttons=(*rows, tuple(off)))
+    if step == "easy":
+        return Reply(
+            "question", STEP_EASY, buttons=_grid(_choices(chain, "easy", EASY_DAY_CHOICES), 2)
+        )
     return Reply("question", STEP_DECKS, buttons=deck_buttons(tx, chain))
 
 
@@ -100,7 +114,7 @@ def _apply(tx: Tx, learner: Learner, step: SetupStep, value: str, now: datetime)
     if step == "push" and value.strip().lower() == "off":
         pause(tx, learner, True, now)
         return Reply("info", "✓ Daily reminders: off (/resume turns them on)")
-    key = "timezone" if step == "tz" else "push"
+    key = {"tz": "timezone", "easy": "easy_days"}.get(step, "push")
     if step == "push" and len(value) == 4 and value.isdigit():  # a button's "0800"
         value = f"{value[:2]}:{value[2:]}"
     try:
@@ -111,12 +125,19 @@ def _apply(tx: Tx, learner: Learner, step: SetupStep, value: str, now: datetime)
     tx.learners.set_next_push(learner.id, next_push_after(settings, now))
     if step == "tz":
         return Reply("info", f"✓ Time zone: {settings.timezone}")
+    if step == "easy":
+        return Reply("info", f"✓ Easy days: {easy_days_text(settings.easy_days)}")
     return Reply("info", f"✓ Daily reminder: {settings.push_time.strftime('%H:%M')}")
 
 
-_NEXT: Final[dict[SetupStep, SetupStep | None]] = {"tz": "push", "push": "deck", "deck": None}
+_NEXT: Final[dict[SetupStep, SetupStep | None]] = {
+    "tz": "push",
+    "push": "deck",
+    "deck": None,
+    "easy": None,
+}
 #: What a settings-menu button ("os:go:<step>") opens.
-_OPENS: Final[dict[str, SetupStep]] = {"tz": "tz", "push": "push", "deck": "deck"}
+_OPENS: Final[dict[str, SetupStep]] = {"tz": "tz", "push": "push", "deck": "deck", "easy": "easy"}
 
 
 class Onboarding(ServiceBase):
@@ -231,7 +252,9 @@ def _answer(
     ttl: timedelta,
 ) -> Outcome:
     """One answer, tapped or typed, in the unit of work that saves it and asks the next."""
-    setup_step: SetupStep = "tz" if step == "tz" else "push" if step == "push" else "deck"
+    setup_step: SetupStep = (
+        "tz" if step == "tz" else "push" if step == "push" else "easy" if step == "easy" else "deck"
+    )
     following = _NEXT.get(setup_step) if chain else None
     done = _apply(tx, learner, setup_step, value, now)
     if done.kind == "error":  # on a bad answer the question stays open: they can try again

@@ -161,6 +161,13 @@ class ScheduleRepo(Protocol):
         """When each live, unsuspended card falls due, for cards due before ``until``."""
         ...
 
+    def due_per_day(self, learner_id: int, day_starts: Sequence[datetime]) -> list[int]:
+        """The learner's live, unsuspended cards due in each day: ``day_starts`` are the
+        instants at which n + 1 consecutive (local) days begin, ascending; the answer is
+        the n counts of ``day_starts[i] <= due < day_starts[i + 1]``. One query (the load
+        balancer's, on every reveal of a card in Review)."""
+        ...
+
     def unsuspend(self, learner_id: int, card_ids: Sequence[str] | None) -> int:
         """Unsuspend these cards (all when None); returns how many changed."""
         ...
@@ -212,7 +219,16 @@ class PromptRepo(Protocol):
         """A prompt and its learner's state for the card (NEW when none), in one read."""
         ...
 
-    def reveal(self, token: str, now: datetime, typed_answer: str | None) -> None: ...
+    def reveal(
+        self,
+        token: str,
+        now: datetime,
+        typed_answer: str | None,
+        intervals: Sequence[int] | None = None,
+    ) -> None:
+        """Record the reveal: when, the typed answer, and the interval each rating (1-4)
+        gives in seconds, as the buttons showed them (None: none stored)."""
+        ...
 
     def claim(self, token: str, learner_id: int, now: datetime) -> bool:
         """Mark an open prompt answered; False if it was already answered (a double tap)."""

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.core import exam, srs
 from bot.core.actions import Action
-from bot.core.learners import AfterCommit, AnnouncingService, Basics, Posts, Who
+from bot.core.learners import AfterCommit, AnnouncingService, Basics, Posts, Who, due_counter
 from bot.core.messages import Announcement, Reply
 from bot.core.model import (
     RATING_NAMES,
@@ -146,16 +146,28 @@ def reveal_quiz(
             f"You already rated this one {RATING_NAMES[mine.rating]}: it is in your schedule.",
             alert=True,
         )
-    shown_at = now
-    if mine is None:
-        tx.prompts.add(Prompt(prompt_token, member.id, r.card_id, "quiz", now))
-        tx.prompts.reveal(prompt_token, now, None)
-        tx.quizzes.add_participant(QuizParticipant(r.id, member.id, prompt_token, name, now))
-    else:  # revealed again: the same intervals as the first time (the rating gives those)
-        prompt_token, shown_at = mine.prompt_token, mine.revealed_at
-    state = tx.schedule.get(member.id, r.card_id)
-    in_exam = exam.covers(member.settings, member.topics, card)
-    intervals = srs.preview(state, shown_at, member.settings, token=prompt_token, in_exam=in_exam)
+    shown = None
+    if mine is not None:  # revealed again: the same intervals as the first time
+        prompt_token = mine.prompt_token
+        prompt = tx.prompts.get(prompt_token)
+        shown = prompt.intervals if prompt is not None else None
+    if shown is not None:
+        intervals = srs.from_seconds(shown)
+    else:  # the first reveal (or one stored before intervals were): the rating gives these
+        shown_at = now if mine is None else mine.revealed_at
+        state = tx.schedule.get(member.id, r.card_id)
+        intervals = srs.preview(
+            state,
+            shown_at,
+            member.settings,
+            token=prompt_token,
+            due_counts=due_counter(tx, member.id),
+            in_exam=exam.covers(member.settings, member.topics, card),
+        )
+        if mine is None:
+            tx.prompts.add(Prompt(prompt_token, member.id, r.card_id, "quiz", now))
+            tx.quizzes.add_participant(QuizParticipant(r.id, member.id, prompt_token, name, now))
+        tx.prompts.reveal(prompt_token, shown_at, None, srs.to_seconds(intervals))
     back = Reply(
         "back",
         "From the group quiz: rate yourself honestly; it counts in your own schedule.",

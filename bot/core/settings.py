@@ -7,8 +7,9 @@ accepts too.
 
 Typed input is normalised before it is validated, the same way everywhere:
 a city or a lower-case zone name becomes its IANA name (:func:`resolve_zone`),
-"9pm" or "9.30" becomes "HH:MM" (:func:`parse_push_time`), and "90%" is a
-retention of 0.9. The config file takes the canonical forms only.
+"9pm" or "9.30" becomes "HH:MM" (:func:`parse_push_time`), "90%" is a
+retention of 0.9, and "sat sun 50%" are easy days (:func:`parse_easy_days`).
+The config file takes the canonical forms only.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot.text.excerpt import excerpt
 __all__ = [
     "CITY_ZONES",
     "DESIRED_RETENTION",
+    "EASY_DAY_CHOICES",
     "LEECH_THRESHOLD",
     "MAXIMUM_INTERVAL_DAYS",
     "MAX_CARDS_PER_PUSH",
@@ -37,9 +39,11 @@ __all__ = [
     "Bounds",
     "SettingsError",
     "describe_settings",
+    "easy_days_text",
     "is_known_zone",
     "names_retention",
     "parse_clock",
+    "parse_easy_days",
     "parse_push_time",
     "parse_settings_change",
     "resolve_zone",
@@ -319,6 +323,118 @@ def _set_per_push(settings: LearnerSettings, value: str) -> LearnerSettings:
     return replace(settings, max_cards_per_push=n)
 
 
+#: Words that clear the easy days (every day a normal day again).
+_EASY_OFF: Final = frozenset({"off", "none", "no", "-", "normal", "clear", "reset"})
+#: Words that mean 0 % after a day: the day is avoided when a card's range has another.
+_EASY_ZERO: Final = frozenset({"off", "free", "rest", "none", "avoid", "skip"})
+_EASY_USAGE: Final = (
+    "Easy days are weekdays with the share of a normal day's reviews you want on them, "
+    "for example: sat 50%, sun 0% (0% avoids the day when possible), or off."
+)
+
+
+def _easy_share(token: str) -> float | None:
+    """ "50%", "50", "0.5", "0", "1" or "100%" as a share in [0, 1]; None if not a number;
+    -1 if it is a number out of range."""
+    text = token.rstrip("%")
+    if not re.fullmatch(r"[0-9]{1,3}(?:[.,][0-9]{1,4})?|[.,][0-9]{1,4}", text):
+        return None
+    number = float(text.replace(",", "."))
+    percent = token.endswith("%") or number > 1
+    share = number / 100 if percent else number
+    return round(share, 2) if 0 <= share <= 1 else -1.0
+
+
+_DAY_NAMES: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(token: str) -> int | None:
+    """The weekday a word names: "sat", "saturday", "thurs" (None for anything else)."""
+    if len(token) < 3:
+        return None
+    for day, name in enumerate(_DAY_NAMES):
+        if name.startswith(token):
+            return day
+    return None
+
+
+def parse_easy_days(value: str) -> tuple[float, ...]:
+    """Easy days as typed: "sat 50%, sun 50%", "sat sun 0.5", "weekend 50%", "sun off",
+    "sat=50% sun=0"; "off" (or none) clears them.
+
+    Days named without a share take the next one given ("sat sun 50%": both at 50 %);
+    days not named are normal days. Returns the seven shares, Monday first, or ``()``
+    when every day is normal.
+
+    Raises:
+        SettingsError: with what is wrong, for the learner.
+    """
+    tokens = [t for t in re.split(r"[\s,;=:]+", value.strip().lower()) if t]
+    if tokens[:1] == ["easy"]:  # "easy days sat 50%" typed whole
+        tokens = tokens[1:]
+    if tokens[:1] in (["days"], ["day"]):  # "/settings easy days sat 50%"
+        tokens = tokens[1:]
+    if not tokens:
+        raise SettingsError(_EASY_USAGE)
+    if len(tokens) == 1 and tokens[0] in _EASY_OFF:
+        return ()
+    shares = [1.0] * len(WEEKDAYS)
+    pending: list[int] = []
+    for token in tokens:
+        if token in ("weekend", "weekends"):
+            pending += [5, 6]
+            continue
+        if token in ("weekday", "weekdays"):
+            pending += [0, 1, 2, 3, 4]
+            continue
+        day = _weekday(token)
+        if day is not None:
+            pending.append(day)
+            continue
+        share = 0.0 if token in _EASY_ZERO else _easy_share(token)
+        if share is None:
+            raise SettingsError(f"“{excerpt(token)}” is not a weekday or a share. {_EASY_USAGE}")
+        if share < 0:
+            raise SettingsError(
+                "An easy day's share is from 0% (avoid the day) to 100% (a normal day), "
+                "for example sat 50%."
+            )
+        if not pending:
+            raise SettingsError(f"Which day should be at {excerpt(token)}? {_EASY_USAGE}")
+        for day in pending:
+            shares[day] = share
+        pending = []
+    if pending:
+        name = WEEKDAYS[pending[0]]
+        raise SettingsError(f"How light should {name} be? For example {name} 50% (0% avoids it).")
+    if not any(shares):
+        raise SettingsError("Keep at least one day above 0%, or use /pause for a break.")
+    return () if all(x == 1.0 for x in shares) else tuple(shares)
+
+
+#: Easy days offered as choices (settings menu buttons, Discord's menu): (label, value).
+EASY_DAY_CHOICES: Final = (
+    ("No easy days", "off"),
+    ("Weekend at 50%", "sat 50% sun 50%"),
+    ("Weekend off", "sat 0% sun 0%"),
+    ("Sunday off", "sun 0%"),
+    ("Saturday off", "sat 0%"),
+    ("Friday and weekend at 50%", "fri 50% sat 50% sun 50%"),
+)
+
+
+def _set_easy_days(settings: LearnerSettings, value: str) -> LearnerSettings:
+    return replace(settings, easy_days=parse_easy_days(value))
+
+
+def easy_days_text(easy_days: Sequence[float]) -> str:
+    """ "sat 50%, sun 0%", or "none" when every day is a normal day."""
+    if len(easy_days) != len(WEEKDAYS):
+        return "none"
+    parts = [f"{WEEKDAYS[d]} {round(x * 100)}%" for d, x in enumerate(easy_days) if x != 1.0]
+    return ", ".join(parts) or "none"
+
+
 _Rule = Callable[[LearnerSettings, str], LearnerSettings]
 
 #: Each key a learner may set (the name shown first), its other spellings, and its rule.
@@ -331,6 +447,7 @@ _KEYS: Final[tuple[tuple[str, tuple[str, ...], _Rule], ...]] = (
     ("quiet", ("quiet_hours",), _set_quiet),
     ("days_off", ("daysoff", "off"), _set_days_off),
     ("per_push", ("max_cards_per_push", "session"), _set_per_push),
+    ("easy_days", ("easy", "easydays", "easy_day"), _set_easy_days),
 )
 _RULES: Final = {name: rule for key, aliases, rule in _KEYS for name in (key, *aliases)}
 
@@ -375,10 +492,18 @@ def describe_settings(settings: LearnerSettings, topics: Sequence[str]) -> str:
             f"quiet: {_quiet_text(settings)}",
             f"days_off: {', '.join(WEEKDAYS[d] for d in settings.days_off) or 'none'}",
             f"per_push: {settings.max_cards_per_push} cards in a daily session",
+            f"easy_days: {_easy_line(settings.easy_days)}",
             f"reminders: {'paused (send /resume)' if settings.paused else 'on'}",
             f"decks: {', '.join(topics) if topics else 'all decks'}",
         ]
     )
+
+
+def _easy_line(easy_days: Sequence[float]) -> str:
+    text = easy_days_text(easy_days)
+    if text == "none":
+        return "none (every day gets a normal share of reviews)"
+    return f"{text} (of a normal day's reviews)"
 
 
 def _quiet_text(settings: LearnerSettings) -> str:

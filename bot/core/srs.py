@@ -5,14 +5,19 @@ does the maths. Schedulers are cached per settings, since learners share
 most settings.
 
 Fuzz: fsrs spreads Review intervals a little (its ``FUZZ_RANGES``) with the
-global ``random``. Here the same spread is drawn from a hash of the review's
-token and card instead, so the preview on the rating buttons and the rating
-itself give the same interval, with no shared random state between threads.
+global ``random``. Here the day in the same range is a weighted draw that
+evens out the learner's daily load and respects their easy days
+(:mod:`bot.core.balance`), with a number fixed by a hash of the review's token
+and card in place of the random one: the preview on the rating buttons and
+the rating itself give the same interval, with no shared random state between
+threads. The reveal stores the intervals it showed (``Prompt.intervals``) and
+the rating gives those, however the load changed in between.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -22,6 +27,7 @@ from fsrs import Card, Rating, Scheduler, State
 from fsrs.scheduler import DEFAULT_PARAMETERS, FUZZ_RANGES
 
 from bot.core import exam
+from bot.core.balance import BALANCE_HORIZON_DAYS, choose_day
 from bot.core.model import RATING_NAMES, CardState, CardStateKind, LearnerSettings
 
 _FSRS_CARD_ID = 1  # fsrs wants an int id; ours are strings. Passing one avoids its 1 ms sleep.
@@ -84,27 +90,114 @@ def fuzz_factor(token: str, state: CardState) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def fuzz(interval: timedelta, factor: float, maximum_days: int) -> timedelta:
-    """A Review interval spread as fsrs spreads it, with ``factor`` in place of ``random()``.
+def fuzz_range(days: int, maximum_days: int) -> tuple[int, int] | None:
+    """The days a Review interval of ``days`` may be spread over, ``(low, high)`` inclusive.
 
-    The same ranges as fsrs's ``Scheduler._get_fuzzed_interval``: none under
-    2.5 days, then about ±15 % up to a week, ±10 % up to 20 days and ±5 %
-    beyond, never below 2 days or above ``maximum_days``.
-
-    Args:
-        interval: the interval fsrs computed (whole days for a card in Review).
-        factor: in [0, 1): where in the range the interval lands (0 the shortest).
-        maximum_days: the learner's maximum interval.
+    fsrs's ranges (``Scheduler._get_fuzzed_interval``): none under 2.5 days
+    (None), then about ±15 % up to a week, ±10 % up to 20 days and ±5 % beyond,
+    never below 2 days or above ``maximum_days``.
     """
-    days = interval.days
     if days < 2.5:
-        return interval
+        return None
     delta = 1.0
     for band in FUZZ_RANGES:
         delta += band["factor"] * max(min(float(days), band["end"]) - band["start"], 0.0)
     high = min(round(days + delta), maximum_days)
     low = min(max(2, round(days - delta)), high)
-    return timedelta(days=min(round(factor * (high - low + 1) + low), maximum_days))
+    return low, high
+
+
+def fuzz(interval: timedelta, factor: float, maximum_days: int) -> timedelta:
+    """A Review interval spread over its :func:`fuzz_range` by ``factor``, with no load
+    known and no easy days (:func:`bot.core.balance.choose_day`)."""
+    bounds = fuzz_range(interval.days, maximum_days)
+    if bounds is None:
+        return interval
+    return timedelta(days=choose_day(*bounds, factor))
+
+
+#: Counts one learner's cards due in each of consecutive local days: given the UTC
+#: instants at which n + 1 consecutive days begin, the n counts
+#: (``ScheduleRepo.due_per_day`` for that learner).
+DueCounter = Callable[[Sequence[datetime]], Sequence[int]]
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The UTC instant a local date begins."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def _fuzz_days(card: Card, at: datetime, settings: LearnerSettings) -> tuple[int, int] | None:
+    """The fuzz range of a reviewed card's interval in days, when it is fuzzed (a card
+    in Review, fuzz on, the interval 2.5 days or more)."""
+    if not settings.enable_fuzzing or card.state != State.Review:
+        return None
+    return fuzz_range((card.due - at).days, settings.maximum_interval_days)
+
+
+class _Loads(dict[date, int]):
+    """Cards due on each local day counted; a day beyond them (past the balancing
+    horizon) counts as their mean, so no day looks empty for being far."""
+
+    def __init__(self, counts: dict[date, int]) -> None:
+        super().__init__(counts)
+        self.beyond = sum(counts.values()) / len(counts) if counts else 0.0
+
+    def on(self, day: date) -> float:
+        return self.get(day, self.beyond)
+
+
+def _day_loads(
+    ranges: Sequence[tuple[int, int] | None],
+    at: datetime,
+    settings: LearnerSettings,
+    due_counts: DueCounter | None,
+) -> _Loads:
+    """Cards due on each local day the ranges' intervals from ``at`` can land on, up to
+    :data:`~bot.core.balance.BALANCE_HORIZON_DAYS`, in one count over their union (none
+    when no range has two days within the horizon). Every rating of a preview sees the
+    same load on the same day, so the four intervals stay in order."""
+    spans = [r for r in ranges if r is not None and r[0] < r[1] and r[0] < BALANCE_HORIZON_DAYS]
+    if due_counts is None or not spans:
+        return _Loads({})
+    zone = ZoneInfo(settings.timezone)
+    last_day = min(max(r[1] for r in spans), BALANCE_HORIZON_DAYS)
+    first = (at + timedelta(days=min(r[0] for r in spans))).astimezone(zone).date()
+    last = (at + timedelta(days=last_day)).astimezone(zone).date()
+    dates = [first + timedelta(days=k) for k in range((last - first).days + 1)]
+    starts = [_midnight(d, zone) for d in dates]
+    starts.append(_midnight(last + timedelta(days=1), zone))
+    return _Loads(dict(zip(dates, due_counts(starts), strict=True)))
+
+
+def _review_card(state: CardState, rating: int, at: datetime, settings: LearnerSettings) -> Card:
+    """fsrs's review of the card at ``at``, unfuzzed."""
+    card, _ = scheduler_for(settings).review_card(_to_fsrs(state, at), Rating(rating), at)
+    return card
+
+
+def _interval(
+    card: Card, at: datetime, settings: LearnerSettings, factor: float, loads: _Loads
+) -> timedelta:
+    """The interval a card reviewed at ``at`` gets: fsrs's, and for a card in Review with
+    fuzz on, the day of its fuzz range :func:`~bot.core.balance.choose_day` picks from the
+    learner's ``loads`` and easy days. Rules on the chosen interval go after the choice."""
+    interval: timedelta = card.due - at
+    bounds = _fuzz_days(card, at, settings)
+    if bounds is None:
+        return interval
+    low, high = bounds
+    zone = ZoneInfo(settings.timezone)
+    days = [(at + timedelta(days=d)).astimezone(zone).date() for d in range(low, high + 1)]
+    easy = settings.easy_days if len(settings.easy_days) == 7 else ()
+    chosen = choose_day(
+        low,
+        high,
+        factor,
+        loads=[loads.on(d) for d in days],
+        shares=[easy[d.weekday()] for d in days] if easy else (),
+    )
+    return timedelta(days=chosen)
 
 
 def _scheduled(
@@ -113,23 +206,22 @@ def _scheduled(
     at: datetime,
     settings: LearnerSettings,
     factor: float,
+    due_counts: DueCounter | None = None,
     in_exam: bool = False,
 ) -> tuple[Card, timedelta]:
-    """fsrs's review at ``at``, and the interval it gives once fuzzed by ``factor``;
+    """fsrs's review at ``at``, and the interval it gives once fuzzed and balanced;
     then, for a card the learner's exam covers (``in_exam``), no later than
     :func:`bot.core.exam.exam_due` allows."""
-    scheduler = scheduler_for(settings)
-    card, _ = scheduler.review_card(_to_fsrs(state, at), Rating(rating), at)
-    interval: timedelta = card.due - at
-    if settings.enable_fuzzing and card.state == State.Review:
-        interval = fuzz(interval, factor, settings.maximum_interval_days)
+    card = _review_card(state, rating, at, settings)
+    loads = _day_loads([_fuzz_days(card, at, settings)], at, settings, due_counts)
+    interval = _interval(card, at, settings, factor, loads)
     if in_exam:
-        interval = _exam_capped(card, at, interval, settings, scheduler)
+        interval = _exam_capped(card, at, interval, settings)
     return card, interval
 
 
 def _exam_capped(
-    card: Card, at: datetime, interval: timedelta, settings: LearnerSettings, scheduler: Scheduler
+    card: Card, at: datetime, interval: timedelta, settings: LearnerSettings
 ) -> timedelta:
     """The interval, shortened if the exam needs the card back sooner (never lengthened)."""
     day = settings.exam_date
@@ -142,7 +234,7 @@ def _exam_capped(
         exam.exam_instant(day, settings.timezone),
         exam.last_day_start(day, settings.timezone),
         settings.exam_target,
-        scheduler,
+        scheduler_for(settings),
     )
     return interval if cap is None else min(interval, cap - at)
 
@@ -155,6 +247,8 @@ def review(
     *,
     token: str,
     shown_at: datetime | None = None,
+    due_counts: DueCounter | None = None,
+    interval: timedelta | None = None,
     in_exam: bool = False,
 ) -> CardState:
     """Apply one rating to a card state and return the new state.
@@ -175,15 +269,23 @@ def review(
             reveal), if they did. FSRS runs as of then, when the learner
             recalled the card: an interval in days drifts a little with the
             instant it is computed at, and the learner gets the one they saw.
+        due_counts: counts the learner's cards due per local day, for the load
+            balancer (None: no load known, only easy days count).
+        interval: the interval the learner was shown for this rating (a
+            reveal's stored intervals): the card gets it, FSRS's state is
+            still computed as of ``shown_at``.
         in_exam: whether the learner's exam covers the card
             (:func:`bot.core.exam.covers`): then it comes back in time for it.
     """
     if rating not in RATING_NAMES:
         raise ValueError(f"rating must be 1-4, got {rating}")
     at = now if shown_at is None else shown_at
-    card, interval = _scheduled(
-        state, rating, at, settings, fuzz_factor(token, state), in_exam=in_exam
-    )
+    if interval is None:
+        card, interval = _scheduled(
+            state, rating, at, settings, fuzz_factor(token, state), due_counts, in_exam=in_exam
+        )
+    else:
+        card = _review_card(state, rating, at, settings)
     lapsed = rating == 1 and state.state is CardStateKind.REVIEW
     lapses = state.lapses + lapsed
     # A leech at the threshold, and again every half-threshold lapses after it (as Anki does).
@@ -213,14 +315,30 @@ def preview(
     settings: LearnerSettings,
     *,
     token: str,
+    due_counts: DueCounter | None = None,
     in_exam: bool = False,
 ) -> dict[int, timedelta]:
-    """The interval each rating would give at ``now``, fuzz and exam included: exactly
-    what :func:`review` with the same ``token`` and ``in_exam`` schedules (``shown_at=now``)."""
+    """The interval each rating would give at ``now``, fuzz, load balancing and exam
+    included: exactly what :func:`review` with the same ``token``, loads and ``in_exam``
+    schedules (``shown_at=now``). The loads are counted once, over every rating's range."""
     factor = fuzz_factor(token, state)
-    return {
-        r: _scheduled(state, r, now, settings, factor, in_exam=in_exam)[1] for r in RATING_NAMES
-    }
+    cards = {r: _review_card(state, r, now, settings) for r in RATING_NAMES}
+    ranges = [_fuzz_days(card, now, settings) for card in cards.values()]
+    loads = _day_loads(ranges, now, settings, due_counts)
+    intervals = {r: _interval(card, now, settings, factor, loads) for r, card in cards.items()}
+    if in_exam:
+        intervals = {r: _exam_capped(cards[r], now, iv, settings) for r, iv in intervals.items()}
+    return intervals
+
+
+def to_seconds(intervals: dict[int, timedelta]) -> tuple[int, ...]:
+    """A preview as a prompt stores it: whole seconds for ratings 1-4."""
+    return tuple(round(intervals[r].total_seconds()) for r in RATING_NAMES)
+
+
+def from_seconds(seconds: Sequence[int]) -> dict[int, timedelta]:
+    """A prompt's stored intervals as a preview (ratings 1-4)."""
+    return {r: timedelta(seconds=s) for r, s in zip(RATING_NAMES, seconds, strict=True)}
 
 
 def format_interval(delta: timedelta) -> str:

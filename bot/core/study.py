@@ -23,7 +23,7 @@ from bot.core import exam, quiz, srs
 from bot.core.actions import Action, BadPayload, Setup
 from bot.core.calibration import calibrate, format_calibration
 from bot.core.fitting import model_status
-from bot.core.learners import AfterCommit, AnnouncingService, Who, record_review
+from bot.core.learners import AfterCommit, AnnouncingService, Who, due_counter, record_review
 from bot.core.localtime import next_push_after
 from bot.core.messages import Attachment, Button, Reply, StatsChart
 from bot.core.model import (
@@ -159,8 +159,10 @@ def reveal(
 ) -> Outcome:
     """Show the back, in place of the front, with the four ratings and their intervals.
 
-    The intervals are computed at the first reveal, fuzz included, and are
-    exactly what each rating schedules (:func:`rate` passes the same instant).
+    The intervals are computed at the first reveal, fuzz and load balancing
+    included (with the learner's daily load at that moment), and stored with
+    the prompt: each rating schedules exactly what its button showed
+    (:func:`rate` gives the stored interval), however the load changes meanwhile.
     """
     found = _open_prompt(tx, learner, token)
     if found is None:
@@ -173,13 +175,24 @@ def reveal(
     if typed is not None:
         typed = typed.strip()[:2000] or None
     shown_at = prompt.revealed_at or now
-    if prompt.revealed_at is None or typed != prompt.typed_answer:
-        tx.prompts.reveal(token, shown_at, typed)
     if is_cram(prompt.source):  # practice: the ratings schedule nothing, so show no intervals
+        if prompt.revealed_at is None or typed != prompt.typed_answer:
+            tx.prompts.reveal(token, shown_at, typed, None)
         buttons = (practice_buttons(token),)
     else:
-        in_exam = exam.covers(learner.settings, learner.topics, card)
-        intervals = srs.preview(state, shown_at, learner.settings, token=token, in_exam=in_exam)
+        if prompt.intervals is not None:
+            intervals = srs.from_seconds(prompt.intervals)
+        else:
+            intervals = srs.preview(
+                state,
+                shown_at,
+                learner.settings,
+                token=token,
+                due_counts=due_counter(tx, learner.id),
+                in_exam=exam.covers(learner.settings, learner.topics, card),
+            )
+        if prompt.revealed_at is None or typed != prompt.typed_answer or prompt.intervals is None:
+            tx.prompts.reveal(token, shown_at, typed, srs.to_seconds(intervals))
         buttons = (rating_buttons(token, intervals),)
     return Outcome(
         edit=Reply("back", card=card_view(card, back=True, typed=typed), buttons=buttons)
@@ -211,8 +224,11 @@ def rate(
     prompt, before = found
     if is_cram(prompt.source):
         return rate_cram(tx, learner, prompt, before, rating, now, next_token, after_commit)
-    card = tx.catalogue.card(prompt.card_id)
-    in_exam = card is not None and exam.covers(learner.settings, learner.topics, card)
+    shown = srs.from_seconds(prompt.intervals)[rating] if prompt.intervals else None
+    in_exam = False
+    if shown is None:  # not revealed (or before intervals were stored): computed now
+        card = tx.catalogue.card(prompt.card_id)
+        in_exam = card is not None and exam.covers(learner.settings, learner.topics, card)
     after = srs.review(
         before,
         rating,
@@ -220,6 +236,8 @@ def rate(
         learner.settings,
         token=token,
         shown_at=prompt.revealed_at,
+        due_counts=due_counter(tx, learner.id),
+        interval=shown,
         in_exam=in_exam,
     )
     if duration_ms is None:
@@ -428,6 +446,7 @@ SETTINGS_MENU = (
         button("Time zone", Setup(False, "go", "tz")),
         button("Reminder", Setup(False, "go", "push")),
         button("Decks", Setup(False, "go", "deck")),
+        button("Easy days", Setup(False, "go", "easy")),
     ),
     (button("Retention: what it costs", RETENTION_COSTS),),
 )

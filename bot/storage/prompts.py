@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
@@ -38,6 +40,16 @@ _PROMPT_WITH_STATE = (
 )
 
 
+def _intervals_text(intervals: Sequence[int] | None) -> str | None:
+    """A reveal's intervals as stored: seconds for ratings 1-4, comma-separated."""
+    return None if intervals is None else ",".join(str(int(s)) for s in intervals)
+
+
+def _intervals(text: Any) -> tuple[int, ...] | None:
+    """The stored intervals back (None when the reveal stored none)."""
+    return tuple(int(s) for s in text.split(",")) if text else None
+
+
 class SqlPrompts:
     """Prompts: one shown card, answered at most once (its token names it in buttons)."""
 
@@ -69,6 +81,7 @@ class SqlPrompts:
             r.revealed_at,
             r.answered_at,
             r.typed_answer,
+            _intervals(r.intervals),
         )
         if r.state is None:
             return prompt, CardState(r.learner_id, r.card_id)
@@ -87,13 +100,22 @@ class SqlPrompts:
             r["revealed_at"],
             r["answered_at"],
             r["typed_answer"],
+            _intervals(r["intervals"]),
         )
 
-    def reveal(self, token: str, now: datetime, typed_answer: str | None) -> None:
+    def reveal(
+        self,
+        token: str,
+        now: datetime,
+        typed_answer: str | None,
+        intervals: Sequence[int] | None = None,
+    ) -> None:
         self.conn.execute(
             update(prompts)
             .where(prompts.c.token == token)
-            .values(revealed_at=now, typed_answer=typed_answer)
+            .values(
+                revealed_at=now, typed_answer=typed_answer, intervals=_intervals_text(intervals)
+            )
         )
 
     def claim(self, token: str, learner_id: int, now: datetime) -> bool:

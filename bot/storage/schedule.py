@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from datetime import datetime
+from functools import reduce
+from math import gcd
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +23,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.sql.elements import BindParameter
@@ -175,6 +179,34 @@ _DUE_AND_COUNTS = _due_and_counts(_NEXT_DUE)
 _DUE_AND_COUNTS_IN_TOPICS = _due_and_counts(_NEXT_DUE_IN_TOPICS)
 
 
+def _due_buckets(bucket: str) -> Any:
+    """Live, unsuspended cards of ``learner_id`` due in ``[start, end)``, counted by
+    ``bucket`` (the whole ``step`` seconds since ``start``: the dialect's arithmetic)."""
+    return text(
+        f"SELECT {bucket} AS bucket, count(*) AS n FROM card_states AS s "
+        "WHERE s.learner_id = :learner_id AND s.due >= :start AND s.due < :end "
+        "AND NOT s.suspended "
+        "AND EXISTS (SELECT 1 FROM cards AS c WHERE c.id = s.card_id AND c.retired_at IS NULL) "
+        "GROUP BY bucket"
+    ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+
+
+#: The load balancer's count: one index range scan on (learner_id, due), one row per
+#: bucket with cards. A bucket is a day when no clock change falls in the range, an hour
+#: (or half hour) across one, so it never straddles a local midnight.
+_DUE_BUCKETS = {
+    # SQLite reads fractions of a second to the millisecond, rounding 23:59:59.9999 to the
+    # next day: the stored text is cut to whole seconds first.
+    "sqlite": _due_buckets(
+        "(CAST(strftime('%s', substr(s.due, 1, 19)) AS INTEGER) - :origin) / :step"
+    ),
+    "postgresql": _due_buckets(
+        "CAST(floor(EXTRACT(EPOCH FROM (s.due - CAST(:start AS TIMESTAMPTZ))) "
+        "/ CAST(:step AS INTEGER)) AS BIGINT)"
+    ),
+}
+
+
 class SqlSchedule:
     """Each learner's schedule: one row of FSRS state per card studied."""
 
@@ -312,6 +344,27 @@ class SqlSchedule:
         if row.buried_until is not None and row.buried_until > due:
             return row.buried_until  # type: ignore[no-any-return]
         return due
+
+    def due_per_day(self, learner_id: int, day_starts: Sequence[datetime]) -> list[int]:
+        if len(day_starts) < 2:
+            return []
+        start = day_starts[0]
+        # Whole seconds from the first start to each: local midnights are whole seconds.
+        offsets = [round((s - start).total_seconds()) for s in day_starts]
+        step = reduce(gcd, offsets[1:])
+        params = {
+            "learner_id": learner_id,
+            "start": start,
+            "end": day_starts[-1],
+            "origin": round(start.timestamp()),
+            "step": step,
+        }
+        counts = [0] * (len(day_starts) - 1)
+        for bucket, n in self.conn.execute(_DUE_BUCKETS[self.conn.dialect.name], params):
+            i = bisect.bisect_right(offsets, int(bucket) * step) - 1
+            if 0 <= i < len(counts):
+                counts[i] += int(n)
+        return counts
 
     def unsuspend(self, learner_id: int, card_ids: Sequence[str] | None) -> int:
         stmt = (

@@ -51,6 +51,26 @@ async def test_reveal_records_the_typed_answer(db: Database) -> None:
     assert got.answered_at is None
 
 
+async def test_reveal_stores_the_intervals_shown(db: Database) -> None:
+    """The seconds each rating gives, as the reveal showed them, read back by both reads;
+    a reveal without them stores none."""
+    await one_deck(db, "c")
+    lr = await add_learner(db)
+    await db.run(lambda tx: tx.prompts.add(Prompt("tok0000001", lr.id, "c", "dm", T0)))
+    shown = (600, 86_400 * 3, 86_400 * 36_500, 3_153_600_000)
+    await db.run(lambda tx: tx.prompts.reveal("tok0000001", T0 + HOUR, None, shown))
+    got = await db.run(lambda tx: tx.prompts.get("tok0000001"))
+    assert got is not None and got.intervals == shown and got.revealed_at == T0 + HOUR
+    with_state = await db.run(lambda tx: tx.prompts.get_with_state("tok0000001"))
+    assert with_state is not None and with_state[0] == got
+    await db.run(lambda tx: tx.prompts.reveal("tok0000001", T0 + HOUR, "typed", shown))
+    again = await db.run(lambda tx: tx.prompts.get("tok0000001"))
+    assert again is not None and (again.intervals, again.typed_answer) == (shown, "typed")
+    await db.run(lambda tx: tx.prompts.reveal("tok0000001", T0 + HOUR, None))
+    cleared = await db.run(lambda tx: tx.prompts.get("tok0000001"))
+    assert cleared is not None and cleared.intervals is None
+
+
 async def test_a_prompt_is_claimed_once_by_its_own_learner(db: Database) -> None:
     await one_deck(db, "c")
     lr = await add_learner(db)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from bot.core.model import CardState, CardStateKind, ReviewEntry
 from bot.core.ports import Database, Tx
@@ -253,3 +257,52 @@ async def test_unsuspend_some_or_all(db: Database) -> None:
     assert (await db.run(lambda tx: tx.schedule.get(lr.id, "b"))).suspended
     assert await db.run(lambda tx: tx.schedule.unsuspend(lr.id, None)) == 1
     assert await db.run(lambda tx: tx.schedule.unsuspend(lr.id, None)) == 0
+
+
+def _midnights(first: date, days: int, tz: str) -> list[datetime]:
+    zone = ZoneInfo(tz)
+    return [
+        datetime.combine(first + timedelta(days=k), time(0), tzinfo=zone).astimezone(UTC)
+        for k in range(days + 1)
+    ]
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Berlin", "Asia/Kathmandu", "Australia/Lord_Howe"])
+async def test_due_per_day_counts_each_local_day(db: Database, tz: str) -> None:
+    """Cards due in each local day, midnights exact, across a clock change (Berlin's on
+    29 March, Lord Howe's half hour on 5 April), in a +05:45 zone: live, unsuspended,
+    this learner's only; buried cards count (their bury ends before these days)."""
+    starts = _midnights(date(2026, 3, 27), 12, tz)  # Fri 27 March to Tue 7 April
+    ids = [f"c{n}" for n in range(16)]
+    await one_deck(db, *ids, "retired", "suspended", "other")
+    lr, other = await add_learner(db), await add_learner(db, "2")
+    us = timedelta(microseconds=1)
+    dues = [
+        starts[0],  # the first instant: day 0
+        starts[1] - us,  # the last microsecond of day 0
+        starts[1],  # day 1
+        starts[2] + timedelta(hours=23, minutes=59, seconds=59, microseconds=999_999)
+        if tz == "UTC"
+        else starts[3] - us,  # day 2's last instant
+        starts[3] + 13 * HOUR,  # day 3, after the change in Berlin
+        starts[3] + 13 * HOUR,
+        starts[9] + HOUR,  # day 9, after Lord Howe's change
+        starts[11] + 23 * HOUR if tz == "UTC" else starts[12] - us,  # the last day
+        starts[12],  # the end: not counted
+        starts[0] - us,  # before: not counted
+    ]
+    states = [review_state(lr.id, card, due) for card, due in zip(ids, dues, strict=False)]
+    states.append(review_state(lr.id, "c15", starts[5], buried_until=starts[0]))
+    states.append(review_state(lr.id, "suspended", starts[5], suspended=True))
+    states.append(review_state(lr.id, "retired", starts[5]))
+    states.append(review_state(other.id, "other", starts[5]))
+    await save_states(db, *states)
+    await one_deck(db, *ids, "suspended", "other")  # "retired" is retired
+    counts = await db.run(lambda tx: tx.schedule.due_per_day(lr.id, starts))
+    assert counts == [2, 1, 1, 2, 0, 1, 0, 0, 0, 1, 0, 1]
+    assert (
+        await db.run(lambda tx: tx.schedule.due_per_day(other.id, starts))
+        == [0] * 5 + [1] + [0] * 6
+    )
+    assert await db.run(lambda tx: tx.schedule.due_per_day(lr.id, starts[:1])) == []
+    assert await db.run(lambda tx: tx.schedule.due_per_day(lr.id, starts[3:5])) == [2]

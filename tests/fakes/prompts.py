@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -34,11 +35,24 @@ class FakePrompts:
     def get(self, token: str) -> Prompt | None:
         return self.store.prompts.get(token)
 
-    def reveal(self, token: str, now: datetime, typed_answer: str | None) -> None:
+    def reveal(
+        self,
+        token: str,
+        now: datetime,
+        typed_answer: str | None,
+        intervals: Sequence[int] | None = None,
+    ) -> None:
         utc(now)
+        if intervals is not None and len(intervals) != 4:
+            raise ValueError("intervals are four: one per rating")
         prompt = self.store.prompts.get(token)
         if prompt is not None:
-            self.store.prompts[token] = replace(prompt, revealed_at=now, typed_answer=typed_answer)
+            self.store.prompts[token] = replace(
+                prompt,
+                revealed_at=now,
+                typed_answer=typed_answer,
+                intervals=None if intervals is None else tuple(int(s) for s in intervals),
+            )
 
     def claim(self, token: str, learner_id: int, now: datetime) -> bool:
         utc(now)

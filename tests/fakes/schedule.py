@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -115,6 +116,21 @@ class FakeSchedule:
             for s in self._mine(learner_id)
             if s.due is not None and s.due < until and not s.suspended and self._live(s.card_id)
         ]
+
+    def due_per_day(self, learner_id: int, day_starts: Sequence[datetime]) -> list[int]:
+        """Live, unsuspended cards due in each ``[day_starts[i], day_starts[i + 1])``."""
+        for start in day_starts:
+            utc(start)
+        if list(day_starts) != sorted(set(day_starts)):
+            raise ValueError("day_starts must be ascending and distinct")
+        counts = [0] * max(0, len(day_starts) - 1)
+        for s in self._mine(learner_id):
+            if s.due is None or s.suspended or not self._live(s.card_id):
+                continue
+            i = bisect.bisect_right(day_starts, s.due) - 1
+            if 0 <= i < len(counts):
+                counts[i] += 1
+        return counts
 
     def unsuspend(self, learner_id: int, card_ids: Sequence[str] | None) -> int:
         changed = 0

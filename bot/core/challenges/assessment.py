@@ -9,7 +9,7 @@ from bot.core import exam, srs
 from bot.core.actions import Action, ActionKind
 from bot.core.challenges.definitions import ChallengeDef
 from bot.core.challenges.groups import ChallengeCatalog
-from bot.core.learners import AfterCommit, Posts, record_review
+from bot.core.learners import AfterCommit, Posts, due_counter, record_review
 from bot.core.messages import Announcement, Button, ButtonStyle, HeatMap, Reply
 from bot.core.model import (
     RATING_NAMES,
@@ -209,8 +209,15 @@ def _apply(
             continue
         before = tx.schedule.get(member.id, card_id)
         rating = GRADE_RATING[grade]
-        in_exam = exam.covers(member.settings, member.topics, card)
-        after = srs.review(before, rating, now, member.settings, token=sub.token, in_exam=in_exam)
+        after = srs.review(
+            before,
+            rating,
+            now,
+            member.settings,
+            token=sub.token,
+            due_counts=due_counter(tx, member.id),  # no preview: the load now
+            in_exam=exam.covers(member.settings, member.topics, card),
+        )
         tx.schedule.save(after)
         record_review(
             tx,

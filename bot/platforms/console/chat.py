@@ -41,7 +41,8 @@ Commands:
   /unsuspend         bring suspended cards back
   /stats             due today, reviewed today, streak, true retention, predicted vs actual
   /settings [KEY VALUE]   show or change: timezone, retention, new, max_reviews, push,
-                          quiet (22:00-07:00 or off), days_off (sat,sun or none), per_push
+                          quiet (22:00-07:00 or off), days_off (sat,sun or none), per_push,
+                          easy_days (sat 50%, sun 0% or off: days with fewer reviews)
   /settings retention     what each desired retention costs (reviews, minutes a day)
   /pause  /resume    stop or restart the daily reminders (on Telegram and Discord)
   /decks [TOPIC ...]      list decks, or study only these decks/topics ("all" for every deck)
@@ -261,10 +262,10 @@ class ConsoleChat:
         elif command == "/settings":
             if not args:
                 await self._show(await study.settings(who))
-            elif len(args) == 2:
-                await self._show(await study.change_setting(who, args[0], args[1]))
             elif len(args) == 1 and names_retention(args[0]):
                 await self._show(await study.retention_costs(who))
+            elif len(args) >= 2:  # a value may have spaces: easy_days sat 50% sun 0%
+                await self._show(await study.change_setting(who, args[0], " ".join(args[1:])))
             else:
                 self.say("Usage: /settings KEY VALUE, for example /settings timezone Europe/Paris")
         elif command == "/decks":

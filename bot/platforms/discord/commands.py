@@ -54,7 +54,7 @@ each card comes back just before you would forget it.
 /undo: undo your last rating
 /quiz topic: post a quiz card to a server channel; everyone reveals and rates privately
 /stats: reviews, streak, retention and what is due
-/settings: time zone, reminder time, new cards a day, retention (and what each one costs)
+/settings: time zone, reminder time, new cards a day, retention (and what it costs), easy days
 /decks: the decks, or choose which ones you study
 /exam date topic: an exam; until that day, the topic's cards come back in time to be \
 recalled on it (/exam alone shows it; target 0.85 changes the aim; date off clears it)

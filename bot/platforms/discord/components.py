@@ -27,6 +27,7 @@ from typing import Any, Final, Protocol, Self, cast
 import discord
 
 from bot.core.actions import ACTION_PATTERN
+from bot.core.settings import EASY_DAY_CHOICES
 from bot.core.study import RETENTION_COSTS
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ BUTTON_EXPIRED: Final = (
 )
 FORM_UNROUTED: Final = "This form has expired: open it again and send it once more."
 
-SETTING_KEYS: Final = ("timezone", "new", "retention")
+SETTING_KEYS: Final = ("timezone", "new", "retention", "easy_days")
 SETTING_ACTIONS: Final = ("type", "pause", "resume", "costs")
 
 
@@ -189,6 +190,10 @@ def _setting_options(key: str) -> tuple[str, list[discord.SelectOption]]:
         return "New cards a day", [
             discord.SelectOption(label=f"{n} new cards a day", value=n) for n in NEW_PER_DAY
         ]
+    if key == "easy_days":
+        return "Easy days (fewer reviews on them)", [
+            discord.SelectOption(label=label, value=value) for label, value in EASY_DAY_CHOICES
+        ]
     return "Desired retention", [
         discord.SelectOption(label=f"Remember {float(r):.0%} of cards", value=r) for r in RETENTIONS
     ]
@@ -196,9 +201,10 @@ def _setting_options(key: str) -> tuple[str, list[discord.SelectOption]]:
 
 class SettingSelect(
     discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
-    template=r"set:(?P<key>timezone|new|retention)",
+    template=r"set:(?P<key>timezone|new|retention|easy_days)",
 ):
-    """A /settings select menu (time zone, new cards a day, retention); works after restarts."""
+    """A /settings select menu (time zone, new cards a day, retention, easy days); works
+    after restarts."""
 
     def __init__(self, key: str, *, row: int | None = None) -> None:
         placeholder, options = _setting_options(key)
@@ -278,12 +284,12 @@ class SettingButton(
 
 
 def settings_view() -> discord.ui.View:
-    """The /settings controls: three menus and a row of buttons."""
+    """The /settings controls: four menus and a row of buttons (Discord's five rows)."""
     view = discord.ui.View(timeout=None)
     for row, key in enumerate(SETTING_KEYS):
         view.add_item(SettingSelect(key, row=row))
     for action in SETTING_ACTIONS:
-        view.add_item(SettingButton(action, row=3))
+        view.add_item(SettingButton(action, row=len(SETTING_KEYS)))
     return view
 
 

@@ -410,6 +410,7 @@ async def test_settings_menus_and_an_invalid_timezone(env: Env) -> None:
         "set:timezone",
         "set:new",
         "set:retention",
+        "set:easy_days",
         "set:type",
         "set:pause",
         "set:resume",
@@ -424,6 +425,14 @@ async def test_settings_menus_and_an_invalid_timezone(env: Env) -> None:
     assert chosen.ephemeral and "timezone: Europe/Paris" in chosen.content
     new = only(await env.send(env.fake.component(panel, "set:new", ALICE, dm, values=["5"])))
     assert "new: 5 new cards a day" in new.content
+    easy = only(
+        await env.send(
+            env.fake.component(panel, "set:easy_days", ALICE, dm, values=["sat 50% sun 50%"])
+        )
+    )
+    # (Discord's markdown shows the escaped underscore as easy_days)
+    assert easy.ephemeral and r"easy\_days: sat 50%, sun 50% (of a normal day's" in easy.content
+    assert env.rows("SELECT easy_days FROM learner_settings") == [("1.0,1.0,1.0,1.0,1.0,0.5,0.5",)]
 
     # The button opens a modal; a typed time zone that does not exist changes nothing.
     await env.press(panel, "set:type", ALICE, dm)

@@ -1046,3 +1046,31 @@ async def test_a_card_telegram_will_not_delete_is_left_without_a_sorry(
         assert not [c for c in bot.api.sent("sendMessage", ANA.id) if "Sorry" in c.plain]
         assert_all_answered(bot)
     no_errors(caplog)
+
+
+async def test_easy_days_are_set_by_command_and_by_the_settings_menu(tmp_path: Path) -> None:
+    """Easy days through Telegram: typed as the issue has it, a bad value explained and
+    nothing saved, then changed from the /settings menu's question."""
+    async with telegram_bot(tmp_path, renderer=False) as bot:
+        await onboard(bot, ANA, "attention")
+        await bot.send(ANA, "/settings easy days sat 50%, sun 0%")
+        saved = bot.api.last_message(ANA.id)["text"]
+        assert "easy_days: sat 50%, sun 0% (of a normal day's reviews)" in saved
+        assert bot.query("SELECT easy_days FROM learner_settings") == [
+            ("1.0,1.0,1.0,1.0,1.0,0.5,0.0",)
+        ]
+        await bot.send(ANA, "/settings easy_days sat 150%")
+        assert (
+            "from 0% (avoid the day) to 100% (a normal day)" in bot.api.last_message(ANA.id)["text"]
+        )
+        assert bot.query("SELECT easy_days FROM learner_settings") == [
+            ("1.0,1.0,1.0,1.0,1.0,0.5,0.0",)
+        ]
+        await bot.send(ANA, "/settings")
+        menu = bot.api.last_message(ANA.id)
+        await bot.tap(ANA, menu, "Easy days")
+        question = bot.api.last_message(ANA.id)
+        assert "Easy days" in question["text"]
+        await bot.tap(ANA, question, "No easy days")
+        assert "easy_days: none" in bot.api.last_message(ANA.id)["text"]
+        assert bot.query("SELECT easy_days FROM learner_settings") == [("",)]

@@ -53,7 +53,17 @@ CHALLENGE_WORDS = (
     "timezone",
     "permissions",
 )
-SETTING_KEYS = ("timezone", "push", "new", "retention", "quiet", "days_off", "per_push", "x")
+SETTING_KEYS = (
+    "timezone",
+    "push",
+    "new",
+    "retention",
+    "quiet",
+    "days_off",
+    "per_push",
+    "easy_days",
+    "x",
+)
 
 
 def buttons(message: dict[str, Any]) -> list[str]:

@@ -18,6 +18,7 @@ from bot.core.onboarding import (
     QUESTION_TTL,
     QUIZ_RETURN,
     STEP_DECKS,
+    STEP_EASY,
     STEP_PUSH,
     STEP_TZ,
     WELCOME,
@@ -253,6 +254,35 @@ async def test_settings_menu_choices_end_with_the_settings(env: Env) -> None:
     chosen = await env.tap(decks, "Transformers")
     assert chosen.edit == Reply("info", "✓ Studying transformers.")
     assert "decks: transformers" in only(chosen).text
+
+
+async def test_the_easy_days_question_takes_a_choice_or_typed_days(env: Env) -> None:
+    """Easy days from the settings menu: a tapped choice, a typed one (a bad one keeps the
+    question open and says why), and "off" clears them."""
+    menu = only(await env.services.study.settings(ANN, menu=True))
+    question = only(await env.tap(menu, "Easy days"))
+    assert question.text == STEP_EASY and await env.pending() == ("easy", False)
+    assert button(question, "Weekend at 50%").payload == "os:easy:sat 50% sun 50%"
+    chosen = await env.tap(question, "Weekend at 50%")
+    assert chosen.edit == Reply("info", "✓ Easy days: sat 50%, sun 50%")
+    assert "easy_days: sat 50%, sun 50% (of a normal day's reviews)" in only(chosen).text
+    assert (await env.learner_settings()).easy_days == (1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5)
+
+    await env.tap(menu, "Easy days")
+    wrong = await env.type("sun")
+    assert only(wrong) == Reply(
+        "error", "How light should sun be? For example sun 50% (0% avoids it)."
+    )
+    assert await env.pending() == ("easy", False)
+    typed = await env.type("Sunday 0%, wed 70%")
+    saved, settings = typed.replies
+    assert saved == Reply("info", "✓ Easy days: wed 70%, sun 0%")
+    assert "easy_days: wed 70%, sun 0%" in settings.text and await env.pending() is None
+    assert (await env.learner_settings()).easy_days == (1.0, 1.0, 0.7, 1.0, 1.0, 1.0, 0.0)
+
+    await env.tap(menu, "Easy days")
+    await env.type("off")
+    assert (await env.learner_settings()).easy_days == ()
 
 
 async def test_the_decks_menu_changes_what_is_studied(env: Env) -> None:

@@ -238,7 +238,7 @@ def test_bad_push_settings_are_refused(key: str, value: str, message: str) -> No
 def test_unknown_setting_lists_the_known_ones() -> None:
     assert refusal("colour", "blue") == (
         "Unknown setting “colour”. You can set: timezone, retention, new, max_reviews, push, "
-        "quiet, days_off, per_push."
+        "quiet, days_off, per_push, easy_days."
     )
 
 
@@ -251,7 +251,12 @@ def test_a_change_returns_new_settings_and_keeps_the_rest() -> None:
 
 def test_describe_settings() -> None:
     settings = replace(
-        BASE, quiet_start=time(22), quiet_end=time(7), days_off=(5, 6), desired_retention=0.85
+        BASE,
+        quiet_start=time(22),
+        quiet_end=time(7),
+        days_off=(5, 6),
+        desired_retention=0.85,
+        easy_days=(1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.0),
     )
     assert describe_settings(settings, ["attention"]) == "\n".join(
         [
@@ -263,10 +268,63 @@ def test_describe_settings() -> None:
             "quiet: 22:00-07:00",
             "days_off: sat, sun",
             "per_push: 20 cards in a daily session",
+            "easy_days: sat 50%, sun 0% (of a normal day's reviews)",
             "reminders: on",
             "decks: attention",
         ]
     )
     text = describe_settings(replace(BASE, paused=True), [])
     assert "quiet: off" in text and "days_off: none" in text
+    assert "easy_days: none (every day gets a normal share of reviews)" in text
     assert "reminders: paused (send /resume)" in text and "decks: all decks" in text
+
+
+# --------------------------------------------------------------------------- easy days
+
+WEEKEND_HALF = (1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("easy_days", "sat 50%, sun 50%", WEEKEND_HALF),
+        ("easy", "days sat sun 0.5", WEEKEND_HALF),  # "/settings easy days sat sun 0.5"
+        ("easy-days", "Sat Sun 50", WEEKEND_HALF),
+        ("easy_days", "weekend 50%", WEEKEND_HALF),
+        ("easy_days", "saturday=50% sunday=50%", WEEKEND_HALF),
+        ("easy_days", "sun 0%", (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0)),
+        ("easy_days", "sun off", (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0)),
+        ("easy_days", "mon 80% thurs 0.25 sun 0", (0.8, 1.0, 1.0, 0.25, 1.0, 1.0, 0.0)),
+        ("easy_days", "fri 33.3%", (1.0, 1.0, 1.0, 1.0, 0.33, 1.0, 1.0)),
+        ("easy_days", "mon 100%", ()),  # every day normal: stored as none
+        ("easy_days", "off", ()),
+        ("easy_days", "none", ()),
+    ],
+)
+def test_easy_days_are_read_from_friendly_input(
+    key: str, value: str, expected: tuple[float, ...]
+) -> None:
+    before = replace(BASE, easy_days=(0.5,) * 7)
+    assert change(key, value, before) == replace(before, easy_days=expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("sat", "How light should sat be? For example sat 50% (0% avoids it)."),
+        ("50%", "Which day should be at 50%?"),
+        ("sat 150%", "An easy day's share is from 0% (avoid the day) to 100% (a normal day)"),
+        ("funday 50%", "“funday” is not a weekday or a share."),
+        ("weekdays weekend 0", "Keep at least one day above 0%, or use /pause for a break."),
+        ("", "Easy days are weekdays with the share of a normal day's reviews"),
+    ],
+)
+def test_bad_easy_days_say_what_is_wrong(value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        change("easy_days", value)
+    assert str(caught.value).startswith(message)
+    assert (
+        "sat 50%, sun 0%" in str(caught.value)
+        or "sat 50%" in str(caught.value)
+        or ("/pause" in str(caught.value))
+    )

@@ -291,17 +291,28 @@ FUZZY = replace(SETTINGS, enable_fuzzing=True)
 
 
 @pytest.mark.parametrize("maximum", [36500, 30, 3])
-@pytest.mark.parametrize("factor", [0.0, 0.001, 0.25, 0.4999, 0.5, 0.75, 0.999999])
-def test_fuzz_is_fsrs_fuzz_with_the_factor_for_random(
-    monkeypatch: pytest.MonkeyPatch, factor: float, maximum: int
-) -> None:
-    """Our fuzz keeps fsrs's ranges exactly: fsrs's own, fed ``factor`` as its random()."""
-    monkeypatch.setattr(fsrs.scheduler, "random", lambda: factor)
+def test_fuzz_range_is_fsrs_range(monkeypatch: pytest.MonkeyPatch, maximum: int) -> None:
+    """Our fuzz keeps fsrs's ranges: the shortest interval fsrs draws is ours, our longest
+    is fsrs's stated one (its rounding reaches one day more, half as often), and every
+    factor lands inside."""
     sched = Scheduler(maximum_interval=maximum)
+    grid = [n / 200 for n in range(200)] + [0.999999]
     days = [*range(0, 130), 200, 365, 1000, 5000, 36500]
     for interval in [timedelta(days=d) for d in days] + [timedelta(days=2, hours=13)]:
-        theirs = sched._get_fuzzed_interval(interval=interval)
-        assert srs.fuzz(interval, factor, maximum) == theirs, interval
+        theirs: set[int] = set()
+        for factor in grid:
+            monkeypatch.setattr(fsrs.scheduler, "random", lambda f=factor: f)
+            theirs.add(sched._get_fuzzed_interval(interval=interval).days)
+        bounds = srs.fuzz_range(interval.days, maximum)
+        ours = {srs.fuzz(interval, f, maximum).days for f in grid}
+        if bounds is None:
+            assert interval.days < 3 and ours == theirs == {interval.days}
+            continue
+        low, high = bounds
+        assert low == min(theirs), interval
+        assert high in (max(theirs), max(theirs) - 1), interval
+        assert ours <= set(range(low, high + 1)), interval
+        assert min(ours) == low and max(ours) == high, interval
 
 
 def test_fuzz_factor_is_fixed_by_the_review_and_spread_over_reviews() -> None:

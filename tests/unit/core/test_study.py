@@ -310,6 +310,38 @@ async def test_rating_writes_one_review_entry_and_returns_next_card(env: Env) ->
     assert token_of(reply) != token_of(front)
 
 
+async def test_a_rating_gives_the_shown_interval_after_the_load_changed() -> None:
+    """The reveal balances with the load of that moment and stores what it showed: cards
+    falling due on that day meanwhile (another device, a quiz) do not move the rating."""
+    deck = make_deck("d", [f"c{n}" for n in range(80)])
+    env = make_env([deck], enable_fuzzing=True)
+    lid = await env.learner_id()
+    settings = (await env.learner()).settings
+    env.seed(review_state(lid, "c0", START - timedelta(hours=1), stability=25.0))
+    front = await env.next()
+    back = await reveal(env, front)
+    prompt = env.db.prompt(token_of(front))
+    assert prompt is not None and prompt.intervals is not None
+    shown = srs.from_seconds(prompt.intervals)
+    good_day = START + shown[3]
+    for n in range(1, 80):  # the day Good chose fills up
+        env.seed(review_state(lid, f"c{n}", good_day + timedelta(minutes=n)))
+    fresh = srs.preview(
+        env.db.state(lid, "c0"),
+        START,
+        settings,
+        token=prompt.token,
+        due_counts=lambda starts: env.db.run_sync(lambda tx: tx.schedule.due_per_day(lid, starts)),
+    )
+    assert fresh[3] != shown[3]  # balanced now, Good would go elsewhere
+    again = await reveal(env, front)
+    assert again.all_buttons() == back.all_buttons()  # the stored intervals, not fresh ones
+    env.clock.advance(timedelta(minutes=3))
+    outcome = await env.press(ALICE, rate_payload(back, 3))
+    assert outcome.close is not None and srs.format_interval(shown[3]) in outcome.close
+    assert env.db.state(lid, "c0").due == START + timedelta(minutes=3) + shown[3]
+
+
 async def test_with_fuzzing_each_rating_schedules_what_its_button_showed() -> None:
     """Many ratings, fuzz on: every interval scheduled is the one on the button tapped
     (label and exact value), whatever the delay between reveal and rating."""
@@ -344,8 +376,8 @@ async def test_with_fuzzing_each_rating_schedules_what_its_button_showed() -> No
             assert f"again in {srs.format_interval(interval)}" in outcome.close
         prompt = env.db.prompt(token_of(front))
         assert prompt is not None and prompt.revealed_at is not None
-        shown = srs.preview(entry.before, prompt.revealed_at, settings, token=prompt.token)
-        assert interval == shown[rating]
+        assert prompt.intervals is not None  # what the reveal showed, stored
+        assert interval == srs.from_seconds(prompt.intervals)[rating]
         plain = replace(settings, enable_fuzzing=False)
         fuzzed += interval != srs.preview(entry.before, prompt.revealed_at, plain, token="")[rating]
     assert fuzzed > 50  # the fuzz was on and moved many intervals
@@ -973,12 +1005,14 @@ async def test_settings_menu_has_a_button_per_question(env: Env) -> None:
         "Time zone",
         "Reminder",
         "Decks",
+        "Easy days",
         "Retention: what it costs",
     ]
     assert [b.payload for b in reply.all_buttons()] == [
         "os:go:tz",
         "os:go:push",
         "os:go:deck",
+        "os:go:easy",
         "os:go:retention",
     ]
     assert {b.action for b in reply.all_buttons()} == {"setup"}

@@ -198,6 +198,16 @@ async def test_settings_bad_timezone_is_a_friendly_error(h: Harness) -> None:
     assert learner is not None and learner.settings.timezone == "Europe/Paris"
 
 
+async def test_easy_days_are_set_from_the_console(h: Harness) -> None:
+    text = await h.say("/settings easy days sat 50% sun 0%")
+    assert text.startswith("Saved.") and "easy_days: sat 50%, sun 0%" in text
+    learner = h.db.learner("console", "local")
+    assert learner is not None
+    assert learner.settings.easy_days == (1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.0)
+    error = await h.say("/settings easy_days someday 50%")
+    assert "“someday” is not a weekday or a share." in error
+
+
 async def test_settings_usage(h: Harness) -> None:
     text = await h.say("/settings timezone")
     assert text.startswith("Usage: /settings KEY VALUE")
