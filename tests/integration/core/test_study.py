@@ -186,5 +186,5 @@ async def test_cram_leaves_the_card_states_row_as_it_was(services: Services[SqlD
 
     source, before_s, after_s = await db.run_connection(last_log)
     assert source == "cram" and before_s == after_s
-    chart = only(await s.study.stats(who)).figure
+    chart = (await s.study.stats(who)).replies[0].figure
     assert isinstance(chart, StatsChart) and chart.stats.reviewed_today == 1

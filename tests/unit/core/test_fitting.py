@@ -19,7 +19,7 @@ from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_deck
 from tests.memory_sim import simulate_learner, true_parameters
-from tests.services import build_services, only
+from tests.services import build_services
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 POLICY = FitPolicy(recheck=timedelta(hours=24), lease=timedelta(minutes=30), per_tick=4)
@@ -200,7 +200,7 @@ async def test_stats_tell_the_learner_about_their_model(big_log: list[memory.Log
     clock = FixedClock(NOW)
     services = build_services(db, clock)
     who = Who("tg", "1", "Ann")
-    text = only(await services.study.stats(who)).text
+    text = (await services.study.stats(who)).replies[0].text
     assert text.endswith("Your model: not fitted yet: 1000 more reviews")
 
     lid = seed_learner(db, big_log, user="2", timezone="Pacific/Auckland")

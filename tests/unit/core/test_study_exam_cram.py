@@ -124,7 +124,7 @@ async def test_stats_and_exam_show_the_outlook() -> None:
     env.seed(review_state(lid, "a1", START + timedelta(days=2), stability=3.0))
     env.seed(review_state(lid, "a2", START + timedelta(days=40), stability=60.0))
     await exam_reply(env, "2026-03-20", "attention")
-    reply = only(await env.service.stats(ALICE))
+    reply = (await env.service.stats(ALICE)).replies[0]
     assert "Exam Fri 20 Mar 2026, attention:" in reply.text
     assert "mean recall on the day" in reply.text and "1 of 2 cards below your target of 95%" in (
         reply.text
