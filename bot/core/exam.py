@@ -8,14 +8,19 @@ gives recall at least the target at the exam (:func:`exam_due`);
 :func:`bot.core.srs._scheduled` takes the earlier of that and the normal due,
 after fuzz, so it only ever shortens an interval.
 
-Why the day before: recall at the exam after a Good review at ``d``,
+Which day: recall at the exam after a Good review at ``d``,
 ``R(exam - d; S'(d))``, only grows with ``d`` (a later review leaves less time
-to forget and, its recall being lower, raises stability more), so the latest
-instant that works is the exam itself. A learner reviews in daily sessions, so
-the card is due at the start of the day before the exam: any review that day
-does at least as well as one at its start. A card so weak that even a review
-then would not hold until the exam (or one rated on that last day) comes back
-when its recall falls to the target, again and again until it holds.
+to forget and, its recall being lower, raises stability more), so the days on
+which a Good review holds until the exam are one run ending at the exam. A
+learner reviews in daily sessions, so the last day it can be due is the start of
+the day before the exam. Sending every such card to that one day piles them up
+(12 cards of a topic, target 0.95: 8 of them on that day); so the card is due at
+the start of one of the last :data:`SPREAD_DAYS` days before the exam on which a
+Good still holds, picked by the review's fuzz factor, which spreads a topic's
+cards over that week (the same 12 cards: at most 3 on any day) and keeps the
+preview on the buttons what the rating gives. A card so weak that even a review
+on the last day would not hold until the exam (or one rated on that last day)
+comes back when its recall falls to the target, again and again until it holds.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ __all__ = [
 ]
 
 DEFAULT_TARGET = 0.9
+#: The days before the exam over which the last review of its cards is spread.
+SPREAD_DAYS = 7
 MIN_TARGET = 0.7
 MAX_TARGET = 0.99
 
@@ -126,6 +133,7 @@ def exam_due(
     last_day: datetime,
     target: float,
     scheduler: Scheduler,
+    factor: float = 0.0,
 ) -> datetime | None:
     """The latest a card just reviewed may fall due for the exam, or None if it needs nothing.
 
@@ -137,25 +145,36 @@ def exam_due(
         last_day: the start of the local day before it (:func:`last_day_start`).
         target: the recall wanted at the exam.
         scheduler: the learner's FSRS scheduler (parameters).
+        factor: in [0, 1), the review's fuzz factor: which of the days that work it
+            picks (0 the last one).
 
     Returns:
         None when the exam is not ahead or the card's recall at the exam, left
-        alone, is already at least ``target``. Otherwise the start of the day
-        before the exam, when a Good review then gives recall at least
-        ``target`` at the exam (it is then the latest due that does: see the
-        module's note); or, when it would not (a very weak memory) or that day
-        has begun, the instant its recall falls to ``target``, so that the card
-        comes back, as often as needed, until a review holds. Always before
-        ``exam_at`` and after ``reviewed_at``.
+        alone, is already at least ``target``. Otherwise the start of one of the
+        last :data:`SPREAD_DAYS` days before the exam (``last_day`` and the
+        whole days before it, after ``reviewed_at``) on which a Good review
+        gives recall at least ``target`` at the exam; or, when none does (a very
+        weak memory) or the last day has begun, the instant its recall falls to
+        ``target``, so that the card comes back, as often as needed, until a
+        review holds. Always before ``exam_at`` and after ``reviewed_at``.
     """
     if reviewed_at >= exam_at:
         return None
     if recall(exam_at - reviewed_at, stability, scheduler) >= target:
         return None
-    if reviewed_at < last_day:
-        s_after = _stability_after_good(stability, difficulty, reviewed_at, last_day, scheduler)
-        if recall(exam_at - last_day, s_after, scheduler) >= target:
-            return last_day
+
+    def holds(day: datetime) -> bool:
+        s_after = _stability_after_good(stability, difficulty, reviewed_at, day, scheduler)
+        return recall(exam_at - day, s_after, scheduler) >= target
+
+    days: list[datetime] = []
+    for back in range(SPREAD_DAYS):
+        day = last_day - timedelta(days=back)
+        if day <= reviewed_at or not holds(day):
+            break  # the days that hold are one run ending at the last day
+        days.append(day)
+    if days:
+        return days[min(int(factor * len(days)), len(days) - 1)]
     return reviewed_at + _until_recall(stability, target, scheduler)
 
 

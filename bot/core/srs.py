@@ -216,12 +216,12 @@ def _scheduled(
     loads = _day_loads([_fuzz_days(card, at, settings)], at, settings, due_counts)
     interval = _interval(card, at, settings, factor, loads)
     if in_exam:
-        interval = _exam_capped(card, at, interval, settings)
+        interval = _exam_capped(card, at, interval, settings, factor)
     return card, interval
 
 
 def _exam_capped(
-    card: Card, at: datetime, interval: timedelta, settings: LearnerSettings
+    card: Card, at: datetime, interval: timedelta, settings: LearnerSettings, factor: float
 ) -> timedelta:
     """The interval, shortened if the exam needs the card back sooner (never lengthened)."""
     day = settings.exam_date
@@ -235,6 +235,7 @@ def _exam_capped(
         exam.last_day_start(day, settings.timezone),
         settings.exam_target,
         scheduler_for(settings),
+        factor,
     )
     return interval if cap is None else min(interval, cap - at)
 
@@ -327,7 +328,9 @@ def preview(
     loads = _day_loads(ranges, now, settings, due_counts)
     intervals = {r: _interval(card, now, settings, factor, loads) for r, card in cards.items()}
     if in_exam:
-        intervals = {r: _exam_capped(cards[r], now, iv, settings) for r, iv in intervals.items()}
+        intervals = {
+            r: _exam_capped(cards[r], now, iv, settings, factor) for r, iv in intervals.items()
+        }
     return intervals
 
 

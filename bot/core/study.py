@@ -612,7 +612,8 @@ def _exam_meaning(learner: Learner, now: datetime, lead: str = "Your exam") -> s
         f"covering {scope}, target recall {s.exam_target:.0%}.\n"
         f"Until then, a card of it whose recall on the day would fall below "
         f"{s.exam_target:.0%} comes back early enough that, once you pass it, it holds "
-        "until the exam (at the latest the day before). Other cards keep their usual "
+        "until the exam (in the last week before it, spread over its days). Other cards "
+        "keep their usual "
         "schedule, and after the exam everything goes back to normal."
     )
 

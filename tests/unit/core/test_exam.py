@@ -151,9 +151,11 @@ def test_the_cap_only_shortens_and_preview_is_what_review_gives() -> None:
     normal = srs.preview(st, at, s, token="tok00001")
     capped = srs.preview(st, at, s, token="tok00001", in_exam=True)
     assert all(capped[r] <= normal[r] for r in normal)
-    # Good would take it past the exam; it comes back at the start of the day before.
+    # Good would take it past the exam; it comes back at the start of one of the days
+    # before it.
     assert normal[3] > EXAM_AT - at
-    assert at + capped[3] == exam.last_day_start(EXAM_DAY, TZ)
+    last = exam.last_day_start(EXAM_DAY, TZ)
+    assert at + capped[3] in {last - timedelta(days=k) for k in range(exam.SPREAD_DAYS)}
     for r in (1, 2, 3, 4):
         assert srs.review(st, r, at, s, token="tok00001", in_exam=True).due == at + capped[r]
 
@@ -230,3 +232,33 @@ def test_targets() -> None:
     for bad in ("0.5", "1", "100%", "x", ""):
         with pytest.raises(exam.ExamInputError, match="from 70% to 99%"):
             exam.parse_target(bad)
+
+
+def test_the_last_reviews_are_spread_over_the_last_week_on_days_that_hold() -> None:
+    """The fuzz factor picks one of the last days before the exam on which a Good review
+    holds: the topic's cards are not all due the day before it."""
+    s = settings(0.95)
+    sch = scheduler(s)
+    last = exam.last_day_start(EXAM_DAY, TZ)
+    at = EXAM_AT - timedelta(days=20)
+    picked = {
+        exam.exam_due(5.0, 5.0, at, EXAM_AT, last, 0.95, sch, factor=k / 20) for k in range(20)
+    }
+    assert len(picked) == exam.SPREAD_DAYS
+    for day in picked:
+        assert day is not None and last - timedelta(days=exam.SPREAD_DAYS) < day <= last
+        good = srs.review(
+            CardState(1, "c", CardStateKind.REVIEW, None, 5.0, 5.0, day, at, 3),
+            3,
+            day,
+            s,
+            token="t",
+        )
+        assert exam.recall_at(good, EXAM_AT, sch) >= 0.95
+    # Too close to the exam for a week: only the days after the review are picked.
+    near = EXAM_AT - timedelta(days=3, hours=12)
+    days = {
+        exam.exam_due(5.0, 5.0, near, EXAM_AT, last, 0.95, sch, factor=k / 20) for k in range(20)
+    }
+    assert last in days and len(days) >= 2
+    assert all(d is not None and near < d <= last for d in days)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.core import srs
+from bot.core import exam, srs
 from bot.core.learners import Who
 from bot.core.messages import Announcement, Reply
 from bot.core.model import RATING_NAMES, CardState, CardStateKind, LearnerSettings, ReviewSource
@@ -293,10 +293,13 @@ async def test_a_quiz_card_of_a_members_exam_comes_back_in_time_for_it() -> None
     env.db.run_sync(seed)
     back = await env.back(BEN, post)
     last_day = datetime.combine(exam_day - timedelta(days=1), time(0), tzinfo=UTC)
-    assert back.all_buttons()[2].label == f"Good {srs.format_interval(last_day - START)}"
+    good = back.all_buttons()[2].label
     await env.rate(BEN, back, 3)
     (entry,) = env.db.reviews(ben.id)
-    assert entry.after.due == last_day
+    due = entry.after.due
+    # At the start of one of the last days before the exam, as the button said.
+    assert due is not None and last_day - timedelta(days=exam.SPREAD_DAYS) < due <= last_day
+    assert due.time() == time(0) and good == f"Good {srs.format_interval(due - START)}"
     # Without the exam, Good gives months.
     assert entry.before.due is not None
     normal = srs.preview(entry.before, START, SETTINGS, token="any")

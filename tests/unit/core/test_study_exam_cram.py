@@ -103,12 +103,14 @@ async def test_the_exam_shortens_intervals_of_its_cards_only() -> None:
     front = await env.next()
     assert front.card is not None and front.card.card_id == "a1"
     back = await reveal(env, front)
-    assert [b.label for b in back.all_buttons()][
-        2
-    ] == f"Good {srs.format_interval(last_day - START)}"
+    good = back.all_buttons()[2].label
     outcome = await env.press(ALICE, rate_payload(back, 3))
-    assert env.db.state(lid, "a1").due == last_day
-    assert outcome.close == "Good: see it again in 16d."
+    due = env.db.state(lid, "a1").due
+    # Due at the start of one of the last days before the exam, as its button said.
+    assert due is not None and last_day - timedelta(days=exam.SPREAD_DAYS) < due <= last_day
+    assert due.time() == last_day.time()
+    assert good == f"Good {srs.format_interval(due - START)}"
+    assert outcome.close == f"Good: see it again in {srs.format_interval(due - START)}."
 
     nxt = only(outcome)
     assert nxt.card is not None and nxt.card.card_id == "t1"
