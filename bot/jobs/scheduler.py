@@ -110,6 +110,7 @@ class Jobs:
                 seconds=fit_tick_seconds,
                 id="fit_tick",
                 misfire_grace_time=fit_tick_seconds,
+                next_run_time=now,  # a model due a look while the bot was down gets it now
             )
 
         #: Jobs submitted and not finished; stopping waits for them rather than cancel one

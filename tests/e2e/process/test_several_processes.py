@@ -11,14 +11,18 @@ the other.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, func, select
 
+from bot.core.model import CardState, CardStateKind, LearnerSettings, ReviewEntry
+from bot.core.ports import Tx
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.storage.database import SqlDatabase
-from bot.storage.tables import cards, decks
+from bot.storage.tables import cards, decks, learners, model_fits
 from tests.e2e.process.harness import (
     SECRET,
     Studybot,
@@ -218,3 +222,84 @@ async def test_two_processes_start_together(
         assert await db.run_connection(catalogue) == (EXTRA_CARDS, 3)  # 2 shipped + 1
     finally:
         await db.dispose()
+
+
+#: Learners whose review log is large enough for a first fit when the processes start.
+FITTED = 6
+
+
+async def learners_with_long_logs(url: str, count: int) -> None:
+    """``count`` learners, each with every shipped card reviewed eight times, a week and
+    more apart (1,240 reviews: past the first-fit threshold), on an upgraded database."""
+    now = datetime.now(UTC)
+    shipped = load_decks([SHIPPED_DECKS]).decks
+
+    def work(tx: Tx) -> None:
+        tx.catalogue.sync(shipped, now)
+        card_ids = [card.id for deck in shipped for card in deck.cards]
+        for n in range(count):
+            lid = tx.learners.create(
+                "telegram", str(3000 + n), f"L{n}", LearnerSettings(), (), now
+            ).id
+            for k, card_id in enumerate(card_ids):
+                at = now - timedelta(days=200, minutes=k)
+                state = CardState(lid, card_id)
+                for rep in range(8):
+                    rating = 1 if (n + k + rep) % 5 == 0 else 3
+                    tx.reviews.add(ReviewEntry(lid, card_id, rating, at, "dm", state, state))
+                    at += timedelta(days=3 + 3 * rep)
+                tx.schedule.save(
+                    CardState(lid, card_id, CardStateKind.REVIEW, None, 9.0, 5.0, now, at)
+                )
+
+    db = SqlDatabase(url)
+    try:
+        await db.run(work)
+    finally:
+        await db.dispose()
+
+
+async def test_two_processes_fit_each_learner_once(
+    server: TelegramServer, bots: list[Studybot], tmp_path: Path, postgres_url: str
+) -> None:
+    """Both processes run the fitting timer from their start on one database: each
+    learner's model is fitted once (one ``model_fits`` row), whichever process claims it,
+    and the next look is set."""
+    code, _, err = await studybot(
+        tmp_path, "db", "upgrade", env=clean_env(STUDYBOT_DATABASE_URL=postgres_url)
+    )
+    assert code == 0, err
+    await learners_with_long_logs(postgres_url, FITTED)
+    poller = new_bot(server, bots, tmp_path, "poller", STUDYBOT_DATABASE_URL=postgres_url)
+    sender = new_bot(
+        server,
+        bots,
+        tmp_path,
+        "sender",
+        telegram='mode = "send_only"\n',
+        STUDYBOT_DATABASE_URL=postgres_url,
+    )
+    await asyncio.gather(poller.start(wait=False), sender.start(wait=False))
+
+    def fits_logged() -> bool:
+        return (poller.output() + sender.output()).count(" reviews, log loss ") >= FITTED
+
+    await poller.until_proc(fits_logged, "a fit of every learner", seconds=60)
+    assert await poller.stop() == 0
+    assert await sender.stop() == 0
+    assert_clean(poller, sender)
+
+    def fits(conn: Connection) -> tuple[dict[int, int], int]:
+        per_learner = select(model_fits.c.learner_id, func.count()).group_by(
+            model_fits.c.learner_id
+        )
+        looked = select(func.count()).where(learners.c.next_fit_at > func.now())
+        return {lid: n for lid, n in conn.execute(per_learner)}, conn.execute(looked).scalar_one()
+
+    db = SqlDatabase(postgres_url)
+    try:
+        per_learner, looked = await db.run_connection(fits)
+    finally:
+        await db.dispose()
+    assert sorted(per_learner.values()) == [1] * FITTED
+    assert looked == FITTED
