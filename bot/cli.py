@@ -309,7 +309,7 @@ async def _db(settings: Settings, action: str, message: str = "") -> int:
 async def _optimize(settings: Settings, learner_id: int | None) -> int:
     """``studybot optimize``: fit now, ignoring the schedule but not the keep-if-better rule."""
     from bot.clock import SystemClock
-    from bot.core.fitting import ModelFitter
+    from bot.core.fitting import NO_SUCH_LEARNER, ModelFitter
     from bot.storage.database import SqlDatabase
 
     db = SqlDatabase(settings.database.url)
@@ -322,7 +322,7 @@ async def _optimize(settings: Settings, learner_id: int | None) -> int:
         print("no learners yet")
     for report in reports:
         print(report.describe())
-    return 1 if learner_id is not None and reports[0].note == "no such learner" else 0
+    return 1 if learner_id is not None and reports[0].note == NO_SUCH_LEARNER else 0
 
 
 def _render_command(args: argparse.Namespace, settings: Settings) -> int:

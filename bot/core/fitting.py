@@ -245,7 +245,8 @@ class ModelFitter:
         )
         fit = tx.models.add(replace(result.model_fit(before.id, now), kept=kept))
         if kept and learner is not None:
-            settings = replace(learner.settings, fsrs_parameters=result.parameters)
+            in_use = None if result.use_defaults else result.parameters
+            settings = replace(learner.settings, fsrs_parameters=in_use)
             tx.learners.save_settings(learner.id, settings)
             tx.models.set_memory_states(learner.id, states)
         if not force:
@@ -259,7 +260,14 @@ class ModelFitter:
             if learner_id is not None
             else await self.db.run(lambda tx: tx.models.learner_ids())
         )
-        return [await self.look(lid, force=True) for lid in ids]
+        reports = []
+        for lid in ids:
+            try:
+                reports.append(await self.look(lid, force=True))
+            except Exception as exc:  # one learner's failure must not stop the others
+                log.exception("fitting learner %d failed", lid)
+                reports.append(FitReport(lid, 0, note=f"failed: {type(exc).__name__}: {exc}"))
+        return reports
 
 
 # --------------------------------------------------------------------------- /stats
@@ -275,4 +283,7 @@ def model_status(tx: Tx, learner: Learner) -> ModelStatus:
             logloss=fit.logloss_fitted,
             logloss_default=fit.logloss_default,
         )
-    return ModelStatus(more_needed=memory.reviews_needed(tx.models.log_size(learner.id)))
+    tried = tx.models.latest(learner.id) is not None
+    return ModelStatus(
+        more_needed=memory.reviews_needed(tx.models.log_size(learner.id)), judged=tried
+    )

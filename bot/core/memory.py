@@ -26,9 +26,11 @@ learners further from the defaults, says 50-200.
 **Keeping** (:func:`fit`). The latest :data:`HELD_OUT_SHARE` of the log (by
 time) is held out: the parameters are fitted on the reviews before it and
 judged, with the ones in use and the defaults, by log loss on the held-out
-reviews. They are kept only when they beat the ones in use; each attempt is
-recorded (:class:`~bot.core.model.ModelFit`) either way. The kept parameters
-are those judged, not a re-fit on the whole log.
+reviews. The better of the fitted ones and the defaults is kept only when it
+beats the ones in use by :data:`KEEP_MARGIN` (a gain within float noise is no
+gain); so a learner whose earlier fit has become worse than the defaults goes
+back to the defaults. Each attempt is recorded (:class:`~bot.core.model.ModelFit`)
+either way. The kept parameters are those judged, not a re-fit on the whole log.
 
 **After a change** (:func:`memory_states`), each card's stability and
 difficulty are recomputed from its history with the new parameters. Due dates
@@ -90,6 +92,8 @@ REFIT_GROWTH = 2.0
 #: ... or when the last attempt is this old and this many reviews have come since.
 REFIT_AGE = timedelta(days=30)
 REFIT_NEW_REVIEWS = 500
+#: How much lower (relatively) a log loss must be to replace the parameters in use.
+KEEP_MARGIN = 1e-3
 
 _FSRS_CARD_ID = 1  # fsrs wants an int id; passing one avoids its 1 ms sleep.
 
@@ -257,9 +261,12 @@ class FitResult:
             a day or more after the card's previous review (:attr:`judged`).
         judged: held-out reviews judged (fsrs-rs evaluates no same-day review).
         logloss_current, logloss_fitted, logloss_default: on the held-out items.
-        kept: whether the fitted parameters beat the current ones.
+        kept: whether the parameters in use change: to the fitted ones, or, when
+            :attr:`use_defaults`, back to the defaults.
         parameters: the fitted parameters (checked: usable by the scheduler).
         states: when kept, every card's new (stability, difficulty); else empty.
+        use_defaults: the defaults beat both the fitted parameters and the ones
+            in use (which were not the defaults): the learner goes back to them.
     """
 
     reviews: int
@@ -271,6 +278,7 @@ class FitResult:
     kept: bool
     parameters: tuple[float, ...]
     states: dict[str, tuple[float, float]]
+    use_defaults: bool = False
 
     def model_fit(self, learner_id: int, now: datetime) -> ModelFit:
         return ModelFit(
@@ -323,7 +331,9 @@ def fit(log: Sequence[LogEntry], tz: str, current: Sequence[float] | None) -> Fi
         ]
     )
     fitted_loss = log_loss(fitted, test)
-    kept = fitted_loss < current_loss and fitted != in_use
+    use_defaults = current is not None and default_loss < fitted_loss
+    best, best_loss = (DEFAULT_PARAMETERS, default_loss) if use_defaults else (fitted, fitted_loss)
+    kept = best_loss < current_loss * (1 - KEEP_MARGIN) and best != in_use
     return FitResult(
         reviews=cut,
         held_out=len(log) - cut,
@@ -333,5 +343,6 @@ def fit(log: Sequence[LogEntry], tz: str, current: Sequence[float] | None) -> Fi
         logloss_default=default_loss,
         kept=kept,
         parameters=fitted,
-        states=memory_states(log, fitted) if kept else {},
+        states=memory_states(log, best) if kept else {},
+        use_defaults=kept and use_defaults,
     )

@@ -89,6 +89,7 @@ class ModelStatus:
         fitted_on: the local date they were fitted.
         logloss, logloss_default: theirs and the defaults', on the held-out reviews.
         more_needed: reviews still needed before the first fit.
+        judged: whether a fit was tried (and the defaults, or the model in use, won).
     """
 
     fitted_reviews: int = 0
@@ -96,6 +97,7 @@ class ModelStatus:
     logloss: float = 0.0
     logloss_default: float = 0.0
     more_needed: int = 0
+    judged: bool = False
 
     def describe(self) -> str:
         if self.fitted_on is not None:
@@ -106,7 +108,9 @@ class ModelStatus:
             )
         if self.more_needed:
             return f"Your model: not fitted yet: {self.more_needed} more reviews"
-        return "Your model: not fitted yet: FSRS's defaults still predict your reviews best"
+        if self.judged:
+            return "Your model: FSRS's defaults still predict your reviews best"
+        return "Your model: enough reviews for a fit of your own; it comes with the next fitting"
 
 
 @dataclass(frozen=True, slots=True)

@@ -217,6 +217,16 @@ async def test_stats_tell_the_learner_about_their_model(big_log: list[memory.Log
         f"Your model: fitted on 3200 reviews on 2026-09-02: log loss {fit.logloss_fitted:.3f}"
         f" against {fit.logloss_default:.3f} with the defaults (lower is better)"
     )
-    assert ModelStatus().describe() == (
-        "Your model: not fitted yet: FSRS's defaults still predict your reviews best"
+    assert ModelStatus(judged=True).describe() == (
+        "Your model: FSRS's defaults still predict your reviews best"
     )
+    assert ModelStatus().describe() == (
+        "Your model: enough reviews for a fit of your own; it comes with the next fitting"
+    )
+    # A learner with enough reviews whose fit did not beat the defaults is told so.
+    other = seed_learner(db, big_log, user="3")
+    db.run_sync(lambda tx: tx.models.add(replace(fit, learner_id=other, kept=False, id=None)))
+    ben = db.run_sync(lambda tx: tx.learners.get_by_id(other))
+    assert ben is not None
+    told = db.run_sync(lambda tx: model_status(tx, ben)).describe()
+    assert told == "Your model: FSRS's defaults still predict your reviews best"

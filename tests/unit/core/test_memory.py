@@ -164,3 +164,24 @@ def test_memory_states_replay_the_scheduler_exactly() -> None:
     assert memory.memory_states(log, DEFAULTS) == {"a": (card.stability, card.difficulty)}
     other = memory.memory_states(log, true_parameters(random.Random(1), 0.5))
     assert other["a"] != (card.stability, card.difficulty)
+
+
+def test_a_fit_worse_than_the_defaults_sends_the_learner_back_to_them(
+    learner_log: list[memory.LogEntry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the defaults beat both the parameters in use and the new fit on the held-out
+    reviews, the learner goes back to the defaults (their states recomputed with them)."""
+    first = memory.fit(learner_log, "UTC", None)
+    assert first is not None
+    in_use = first.parameters
+    losses = {in_use: 0.40, DEFAULTS: 0.30}
+    monkeypatch.setattr(memory, "log_loss", lambda params, items: losses.get(tuple(params), 0.35))
+    back = memory.fit(learner_log, "UTC", in_use)
+    assert back is not None and back.kept and back.use_defaults
+    assert (back.logloss_current, back.logloss_default) == (0.40, 0.30)
+    assert back.states == memory.memory_states(learner_log, DEFAULTS)
+    # A gain within the margin changes nothing.
+    losses[DEFAULTS] = 0.40 * (1 - memory.KEEP_MARGIN / 2)
+    monkeypatch.setattr(memory, "log_loss", lambda params, items: losses.get(tuple(params), 0.41))
+    same = memory.fit(learner_log, "UTC", in_use)
+    assert same is not None and not same.kept and not same.use_defaults
