@@ -40,6 +40,7 @@ __all__ = [
     "MAX_TARGET",
     "MIN_TARGET",
     "ExamInputError",
+    "ahead",
     "check_future",
     "covers",
     "exam_due",
@@ -50,6 +51,7 @@ __all__ = [
     "parse_target",
     "recall",
     "recall_at",
+    "review_days",
     "split_date",
 ]
 
@@ -70,6 +72,18 @@ def exam_instant(day: date, tz: str) -> datetime:
 def last_day_start(day: date, tz: str) -> datetime:
     """The UTC instant the local day before the exam begins (the last day to review)."""
     return exam_instant(day - timedelta(days=1), tz)
+
+
+def review_days(day: date, tz: str) -> list[datetime]:
+    """The UTC instants the last :data:`SPREAD_DAYS` local days before the exam begin,
+    the latest first (each a local midnight, whatever clock change lies between)."""
+    return [exam_instant(day - timedelta(days=1 + back), tz) for back in range(SPREAD_DAYS)]
+
+
+def ahead(settings: LearnerSettings, now: datetime) -> bool:
+    """Whether the learner has an exam still to come at ``now``."""
+    day = settings.exam_date
+    return day is not None and now < exam_instant(day, settings.timezone)
 
 
 def in_topic(card: CardInfo, topic: str) -> bool:
@@ -130,7 +144,7 @@ def exam_due(
     difficulty: float,
     reviewed_at: datetime,
     exam_at: datetime,
-    last_day: datetime,
+    days: Sequence[datetime],
     target: float,
     scheduler: Scheduler,
     factor: float = 0.0,
@@ -142,7 +156,7 @@ def exam_due(
         difficulty: its difficulty after this rating.
         reviewed_at: the review's instant.
         exam_at: when the exam is taken (:func:`exam_instant`).
-        last_day: the start of the local day before it (:func:`last_day_start`).
+        days: the starts of the last days before it, the latest first (:func:`review_days`).
         target: the recall wanted at the exam.
         scheduler: the learner's FSRS scheduler (parameters).
         factor: in [0, 1), the review's fuzz factor: which of the days that work it
@@ -150,13 +164,12 @@ def exam_due(
 
     Returns:
         None when the exam is not ahead or the card's recall at the exam, left
-        alone, is already at least ``target``. Otherwise the start of one of the
-        last :data:`SPREAD_DAYS` days before the exam (``last_day`` and the
-        whole days before it, after ``reviewed_at``) on which a Good review
-        gives recall at least ``target`` at the exam; or, when none does (a very
-        weak memory) or the last day has begun, the instant its recall falls to
-        ``target``, so that the card comes back, as often as needed, until a
-        review holds. Always before ``exam_at`` and after ``reviewed_at``.
+        alone, is already at least ``target``. Otherwise the start of one of
+        ``days`` after ``reviewed_at`` on which a Good review gives recall at
+        least ``target`` at the exam; or, when none does (a very weak memory) or
+        the last day has begun, the instant its recall falls to ``target``, so
+        that the card comes back, as often as needed, until a review holds.
+        Always before ``exam_at`` and after ``reviewed_at``.
     """
     if reviewed_at >= exam_at:
         return None
@@ -167,14 +180,13 @@ def exam_due(
         s_after = _stability_after_good(stability, difficulty, reviewed_at, day, scheduler)
         return recall(exam_at - day, s_after, scheduler) >= target
 
-    days: list[datetime] = []
-    for back in range(SPREAD_DAYS):
-        day = last_day - timedelta(days=back)
+    working: list[datetime] = []
+    for day in days:
         if day <= reviewed_at or not holds(day):
             break  # the days that hold are one run ending at the last day
-        days.append(day)
-    if days:
-        return days[min(int(factor * len(days)), len(days) - 1)]
+        working.append(day)
+    if working:
+        return working[min(int(factor * len(working)), len(working) - 1)]
     return reviewed_at + _until_recall(stability, target, scheduler)
 
 

@@ -200,26 +200,6 @@ def _interval(
     return timedelta(days=chosen)
 
 
-def _scheduled(
-    state: CardState,
-    rating: int,
-    at: datetime,
-    settings: LearnerSettings,
-    factor: float,
-    due_counts: DueCounter | None = None,
-    in_exam: bool = False,
-) -> tuple[Card, timedelta]:
-    """fsrs's review at ``at``, and the interval it gives once fuzzed and balanced;
-    then, for a card the learner's exam covers (``in_exam``), no later than
-    :func:`bot.core.exam.exam_due` allows."""
-    card = _review_card(state, rating, at, settings)
-    loads = _day_loads([_fuzz_days(card, at, settings)], at, settings, due_counts)
-    interval = _interval(card, at, settings, factor, loads)
-    if in_exam:
-        interval = _exam_capped(card, at, interval, settings, factor)
-    return card, interval
-
-
 def _exam_capped(
     card: Card, at: datetime, interval: timedelta, settings: LearnerSettings, factor: float
 ) -> timedelta:
@@ -232,7 +212,7 @@ def _exam_capped(
         card.difficulty,
         at,
         exam.exam_instant(day, settings.timezone),
-        exam.last_day_start(day, settings.timezone),
+        exam.review_days(day, settings.timezone),
         settings.exam_target,
         scheduler_for(settings),
         factor,
@@ -281,12 +261,10 @@ def review(
     if rating not in RATING_NAMES:
         raise ValueError(f"rating must be 1-4, got {rating}")
     at = now if shown_at is None else shown_at
-    if interval is None:
-        card, interval = _scheduled(
-            state, rating, at, settings, fuzz_factor(token, state), due_counts, in_exam=in_exam
-        )
-    else:
-        card = _review_card(state, rating, at, settings)
+    card = _review_card(state, rating, at, settings)
+    if interval is None:  # no preview stored: the one it would have shown, all four ratings
+        shown = preview(state, at, settings, token=token, due_counts=due_counts, in_exam=in_exam)
+        interval = shown[rating]
     lapsed = rating == 1 and state.state is CardStateKind.REVIEW
     lapses = state.lapses + lapsed
     # A leech at the threshold, and again every half-threshold lapses after it (as Anki does).
@@ -300,7 +278,8 @@ def review(
         step=card.step,
         stability=card.stability,
         difficulty=card.difficulty,
-        due=now + interval,
+        # An exam's cap is an instant worked out as of the reveal: a late rating keeps it.
+        due=(at if in_exam else now) + interval,
         last_review=now,
         reps=state.reps + 1,
         lapses=lapses,
@@ -328,9 +307,14 @@ def preview(
     loads = _day_loads(ranges, now, settings, due_counts)
     intervals = {r: _interval(card, now, settings, factor, loads) for r, card in cards.items()}
     if in_exam:
-        intervals = {
+        capped = {
             r: _exam_capped(cards[r], now, iv, settings, factor) for r, iv in intervals.items()
         }
+        # A stronger memory holds on every day a weaker one does, but its spread may pick
+        # an earlier one: never shorter than the rating below it, nor past its own.
+        for r in (2, 3, 4):
+            capped[r] = min(max(capped[r], capped[r - 1]), intervals[r])
+        intervals = capped
     return intervals
 
 

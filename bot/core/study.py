@@ -226,7 +226,7 @@ def rate(
         return rate_cram(tx, learner, prompt, before, rating, now, next_token, after_commit)
     shown = srs.from_seconds(prompt.intervals)[rating] if prompt.intervals else None
     in_exam = False
-    if shown is None:  # not revealed (or before intervals were stored): computed now
+    if exam.ahead(learner.settings, now):  # only a learner with an exam to come pays the read
         card = tx.catalogue.card(prompt.card_id)
         in_exam = card is not None and exam.covers(learner.settings, learner.topics, card)
     after = srs.review(
@@ -310,6 +310,17 @@ def undo(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Ou
     last = tx.reviews.last_active(learner.id)
     if last is None or last.id is None:
         return send(Reply("info", "There is nothing to undo."))
+    if last.source == CRAM:  # practice changed no state: nothing to restore, nothing to re-rate
+        tx.reviews.mark_undone(last.id, now)
+        card = tx.catalogue.card(last.card_id)
+        title = card.title if card else last.card_id
+        return send(
+            Reply(
+                "info",
+                f"Undid {RATING_NAMES[last.rating]} on “{title}”: it was practice, so your "
+                "schedule is as it was. Send /cram to go on practising.",
+            )
+        )
     if last.before.is_new:
         tx.schedule.delete(learner.id, last.card_id)
     else:
@@ -326,7 +337,8 @@ def undo(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Ou
 def bury(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -> Outcome:
     """Hide the prompted card until the learner's next local day."""
     found = _open_prompt(tx, learner, token)
-    if found is None or not tx.prompts.claim(token, learner.id, now):
+    # A practice card has no schedule to bury or suspend (its buttons offer neither).
+    if found is None or is_cram(found[0].source) or not tx.prompts.claim(token, learner.id, now):
         return EXPIRED
     prompt, state = found
     until = srs.next_day_start(now, learner.settings.timezone)
@@ -340,7 +352,8 @@ def bury(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -
 def suspend(tx: Tx, learner: Learner, token: str, now: datetime, next_token: str) -> Outcome:
     """Take the prompted card out of the learner's reviews until unsuspended."""
     found = _open_prompt(tx, learner, token)
-    if found is None or not tx.prompts.claim(token, learner.id, now):
+    # A practice card has no schedule to bury or suspend (its buttons offer neither).
+    if found is None or is_cram(found[0].source) or not tx.prompts.claim(token, learner.id, now):
         return EXPIRED
     prompt, state = found
     if state.is_new:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fsrs import Scheduler
@@ -163,14 +165,15 @@ def test_the_cap_only_shortens_and_preview_is_what_review_gives() -> None:
 def test_exam_due_is_none_when_the_card_holds_or_the_exam_has_passed() -> None:
     sch = scheduler(settings())
     last = exam.last_day_start(EXAM_DAY, TZ)
+    days = exam.review_days(EXAM_DAY, TZ)
     at = EXAM_AT - timedelta(days=10)
-    assert exam.exam_due(300.0, 5.0, at, EXAM_AT, last, 0.95, sch) is None
-    assert exam.exam_due(1.0, 5.0, EXAM_AT, EXAM_AT, last, 0.95, sch) is None
-    assert exam.exam_due(5.0, 5.0, at, EXAM_AT, last, 0.95, sch) == last
+    assert exam.exam_due(300.0, 5.0, at, EXAM_AT, days, 0.95, sch) is None
+    assert exam.exam_due(1.0, 5.0, EXAM_AT, EXAM_AT, days, 0.95, sch) is None
+    assert exam.exam_due(5.0, 5.0, at, EXAM_AT, days, 0.95, sch) == last
     # Rated on the last day, a card that would not hold comes back that day, when its
     # recall falls to the target.
     on_the_day = last + timedelta(hours=10)
-    weak = exam.exam_due(0.5, 9.0, on_the_day, EXAM_AT, last, 0.95, sch)
+    weak = exam.exam_due(0.5, 9.0, on_the_day, EXAM_AT, days, 0.95, sch)
     assert weak is not None and on_the_day < weak < EXAM_AT
     assert exam.recall(weak - on_the_day, 0.5, sch) == pytest.approx(0.95, abs=1e-6)
 
@@ -240,9 +243,10 @@ def test_the_last_reviews_are_spread_over_the_last_week_on_days_that_hold() -> N
     s = settings(0.95)
     sch = scheduler(s)
     last = exam.last_day_start(EXAM_DAY, TZ)
+    days = exam.review_days(EXAM_DAY, TZ)
     at = EXAM_AT - timedelta(days=20)
     picked = {
-        exam.exam_due(5.0, 5.0, at, EXAM_AT, last, 0.95, sch, factor=k / 20) for k in range(20)
+        exam.exam_due(5.0, 5.0, at, EXAM_AT, days, 0.95, sch, factor=k / 20) for k in range(20)
     }
     assert len(picked) == exam.SPREAD_DAYS
     for day in picked:
@@ -258,7 +262,45 @@ def test_the_last_reviews_are_spread_over_the_last_week_on_days_that_hold() -> N
     # Too close to the exam for a week: only the days after the review are picked.
     near = EXAM_AT - timedelta(days=3, hours=12)
     days = {
-        exam.exam_due(5.0, 5.0, near, EXAM_AT, last, 0.95, sch, factor=k / 20) for k in range(20)
+        exam.exam_due(5.0, 5.0, near, EXAM_AT, days, 0.95, sch, factor=k / 20) for k in range(20)
     }
     assert last in days and len(days) >= 2
     assert all(d is not None and near < d <= last for d in days)
+
+
+def test_the_review_days_are_local_midnights_across_a_clock_change() -> None:
+    """Paris springs forward on 28 March 2027: each of the last days still starts at a
+    local midnight, so none falls on the evening before."""
+    days = exam.review_days(date(2027, 3, 31), TZ)
+    assert len(days) == exam.SPREAD_DAYS
+    zone = ZoneInfo(TZ)
+    assert [d.astimezone(zone).time() for d in days] == [time(0)] * exam.SPREAD_DAYS
+    assert [d.astimezone(zone).date() for d in days] == [
+        date(2027, 3, 30) - timedelta(days=k) for k in range(exam.SPREAD_DAYS)
+    ]
+
+
+def test_with_an_exam_the_buttons_stay_in_order_and_a_late_rating_keeps_the_cap() -> None:
+    """Hard <= Good <= Easy with the exam's spread, over many cards and reviews; a rating
+    made long after the reveal is still due by the instant the reveal showed."""
+    s = settings(0.97)
+    rng = random.Random(7)
+    for n in range(400):
+        st = CardState(
+            1,
+            "calc-1",
+            CardStateKind.REVIEW,
+            None,
+            rng.uniform(1, 60),
+            rng.uniform(1, 10),
+            None,
+            EXAM_AT - timedelta(days=rng.uniform(20, 80)),
+            5,
+        )
+        at = EXAM_AT - timedelta(days=rng.uniform(1.5, 19))
+        shown = srs.preview(st, at, s, token=f"t{n}", in_exam=True)
+        assert shown[2] <= shown[3] <= shown[4], (n, shown)
+        late = srs.review(
+            st, 3, at + timedelta(hours=36), s, token=f"t{n}", shown_at=at, in_exam=True
+        )
+        assert late.due == at + shown[3]

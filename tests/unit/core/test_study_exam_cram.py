@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from bot.core import exam, srs
+from bot.core.actions import Action
 from bot.core.model import ReviewSource
 from bot.core.study import show_exam
 from tests.services import button, only
@@ -179,6 +180,16 @@ async def test_cram_leaves_the_schedule_alone() -> None:
     env.clock.advance(timedelta(seconds=5))
     undone = only(await env.service.undo(ALICE))
     assert undone.text.startswith("Undid Again on")
+    assert undone.text.endswith(
+        "it was practice, so your schedule is as it was. Send /cram to go on practising."
+    )
+    assert undone.card is None and undone.buttons == ()  # nothing to rate as a real review
+    assert env.db.snapshot().states == before
+    # The practice card on screen can be neither buried nor suspended.
+    token = nxt.buttons[0][0].payload.split(":", 1)[1]
+    for action in ("bury", "suspend"):
+        pressed = await env.press(ALICE, Action(action, token).encode())
+        assert pressed.notice.startswith("This button has expired")
     assert env.db.snapshot().states == before
 
 
