@@ -261,11 +261,11 @@ def test_the_last_reviews_are_spread_over_the_last_week_on_days_that_hold() -> N
         assert exam.recall_at(good, EXAM_AT, sch) >= 0.95
     # Too close to the exam for a week: only the days after the review are picked.
     near = EXAM_AT - timedelta(days=3, hours=12)
-    days = {
+    chosen = {
         exam.exam_due(5.0, 5.0, near, EXAM_AT, days, 0.95, sch, factor=k / 20) for k in range(20)
     }
-    assert last in days and len(days) >= 2
-    assert all(d is not None and near < d <= last for d in days)
+    assert last in chosen and len(chosen) >= 2
+    assert all(d is not None and near < d <= last for d in chosen)
 
 
 def test_the_review_days_are_local_midnights_across_a_clock_change() -> None:
