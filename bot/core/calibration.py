@@ -1,10 +1,11 @@
 """How well the memory model's predictions match what the learner recalled.
 
-For each past review of a card with a memory state (not undone, not ``/cram``,
-a day or more after the card's last review) the model predicts a recall
-probability R: FSRS's retrievability at the review's instant, from the state
-before it (stability, last review), with the learner's current parameters. The
-observed outcome is a pass (Hard, Good or Easy). Reviews are put in buckets by
+For each past review (not undone, not ``/cram``, a day or more after the card's
+last review) the model predicts a recall probability R: FSRS's retrievability at
+the review's instant, with the learner's current parameters, replaying the log
+from its start (:func:`bot.core.memory.recall_predictions`), so every review is
+judged by the one model in use, not by the states that older parameters left.
+The observed outcome is a pass (Hard, Good or Easy). Reviews are put in buckets by
 predicted R; a bucket's observed pass rate should be close to its mean
 prediction. The gap, weighted by reviews, is srs-benchmark's RMSE(bins) made
 visible (its bins are finer: by R, interval and review count; these are by R only).
@@ -19,30 +20,26 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Final
 
-from fsrs.scheduler import DEFAULT_PARAMETERS
-
-from bot.core.model import ReviewEntry
-from bot.core.stats import counts_for_retention
+from bot.core.memory import DEFAULT_PARAMETERS, LogEntry, recall_predictions
 
 __all__ = [
     "BIN_EDGES",
+    "GAP_MIN_REVIEWS",
     "MIN_REVIEWS",
     "Calibration",
     "CalibrationBin",
     "calibrate",
     "format_calibration",
-    "predicted_recall",
 ]
 
 #: Bucket edges of predicted R: everything under 0.5 in one, then 0.05 wide up to 1.
 BIN_EDGES: Final = (0.0, *(round(0.5 + 0.05 * i, 2) for i in range(10)), 1.0)
 #: Reviews needed before the chart means something; with fewer the text says so.
 MIN_REVIEWS: Final = 50
-#: FSRS-4.5/5's decay, for parameter sets without FSRS-6's 21st value.
-_DEFAULT_DECAY: Final = 0.5
+#: Reviews a bucket needs before its gap is named as the largest.
+GAP_MIN_REVIEWS: Final = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,45 +84,25 @@ class Calibration:
         return self.reviews >= MIN_REVIEWS
 
 
-def predicted_recall(
-    stability: float, last_review: datetime, at: datetime, parameters: Sequence[float]
-) -> float:
-    """FSRS's retrievability at ``at`` of a card last reviewed at ``last_review``.
-
-    The same formula and day count as ``fsrs``'s ``get_card_retrievability``:
-    ``R = (1 + factor * t / S) ** -decay`` with ``t`` whole days elapsed,
-    ``decay`` the 21st parameter and ``factor = 0.9 ** (-1 / decay) - 1``.
-    """
-    decay = parameters[20] if len(parameters) > 20 else _DEFAULT_DECAY
-    factor = 0.9 ** (-1 / decay) - 1
-    days = max(0, (at - last_review).days)
-    return float((1 + factor * days / stability) ** -decay)
-
-
-def calibrate(
-    entries: Sequence[ReviewEntry], parameters: Sequence[float] | None = None
-) -> Calibration:
+def calibrate(log: Sequence[LogEntry], parameters: Sequence[float] | None = None) -> Calibration:
     """Bucket the learner's reviews by predicted recall (see the module's docstring).
 
+    CPU-bound for a long log (a replay: about 10 µs a review): run it in a thread.
+
     Args:
-        entries: the learner's review log (any order; undone and cram reviews are skipped).
+        log: the learner's reviews, oldest first, cram and undone ones left out
+            (``tx.models.log``, the log a fit reads).
         parameters: the learner's FSRS parameters; None uses FSRS's defaults.
     """
-    w = tuple(parameters) if parameters is not None else tuple(DEFAULT_PARAMETERS)
+    w = tuple(parameters) if parameters is not None else DEFAULT_PARAMETERS
     count = [0] * (len(BIN_EDGES) - 1)
     predicted = [0.0] * len(count)
     passed = [0] * len(count)
-    for e in entries:
-        before = e.before
-        if not counts_for_retention(e) or before.stability is None or before.last_review is None:
-            continue
-        if before.stability <= 0 or (e.reviewed_at - before.last_review).days < 1:
-            continue
-        r = predicted_recall(before.stability, before.last_review, e.reviewed_at, w)
+    for r, ok in recall_predictions(log, w):
         i = _bin(r)
         count[i] += 1
         predicted[i] += r
-        passed[i] += e.rating > 1
+        passed[i] += ok
     bins = tuple(
         CalibrationBin(
             BIN_EDGES[i], BIN_EDGES[i + 1], count[i], predicted[i] / count[i], passed[i] / count[i]
@@ -160,7 +137,9 @@ def format_calibration(c: Calibration) -> str:
             f"check the model's predictions ({have}), so there is no chart yet."
         )
     assert c.rmse is not None
-    worst = max(c.bins, key=lambda b: b.reviews * abs(b.observed - b.predicted))
+    # The widest gap among buckets with enough reviews to mean something (all, if none has).
+    judged = [b for b in c.bins if b.reviews >= GAP_MIN_REVIEWS] or list(c.bins)
+    worst = max(judged, key=lambda b: abs(b.observed - b.predicted))
     gap = worst.observed - worst.predicted
     lines = [
         f"Predicted vs actual recall ({whose}, {c.reviews} reviews): "

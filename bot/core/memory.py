@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -227,6 +227,24 @@ def build_items(log: Sequence[LogEntry], tz: str) -> list[Item]:
     return items
 
 
+def _replay(
+    log: Sequence[LogEntry], parameters: Sequence[float]
+) -> Iterator[tuple[LogEntry, Card | None, Card, Scheduler]]:
+    """Each review of the log (oldest first) with its card as the reviews before it left
+    it (None for a card's first review) and as it left it, through py-fsrs's scheduler
+    with ``parameters``."""
+    scheduler = Scheduler(parameters=tuple(parameters), enable_fuzzing=False)
+    cards: dict[str, Card] = {}
+    for entry in log:
+        card_id, at, rating = entry
+        before = cards.get(card_id)
+        after, _ = scheduler.review_card(
+            before or Card(card_id=_FSRS_CARD_ID, due=at), Rating(rating), at
+        )
+        cards[card_id] = after
+        yield entry, before, after, scheduler
+
+
 def memory_states(
     log: Sequence[LogEntry], parameters: Sequence[float]
 ) -> dict[str, tuple[float, float]]:
@@ -237,15 +255,26 @@ def memory_states(
     with these parameters (py-fsrs counts days in 24-hour periods where the
     training items count local dates).
     """
-    scheduler = Scheduler(parameters=tuple(parameters), enable_fuzzing=False)
-    cards: dict[str, Card] = {}
-    for card_id, at, rating in log:
-        card = cards.get(card_id) or Card(card_id=_FSRS_CARD_ID, due=at)
-        cards[card_id], _ = scheduler.review_card(card, Rating(rating), at)
+    last = {entry[0]: after for entry, _, after, _ in _replay(log, parameters)}
     return {
         card_id: (float(card.stability or 0.0), float(card.difficulty or 0.0))
-        for card_id, card in cards.items()
+        for card_id, card in last.items()
     }
+
+
+def recall_predictions(
+    log: Sequence[LogEntry], parameters: Sequence[float]
+) -> list[tuple[float, bool]]:
+    """For each review a day or more after its card's previous one: the recall the model
+    with ``parameters`` predicted for it, replaying the log from its start, and whether
+    it was passed (Hard, Good or Easy). Same-day reviews are left out: FSRS counts whole
+    days, so it predicts 1.0 for each."""
+    out: list[tuple[float, bool]] = []
+    for (_, at, rating), before, _, scheduler in _replay(log, parameters):
+        last = before.last_review if before is not None else None
+        if before is not None and last is not None and (at - last).days >= 1:
+            out.append((float(scheduler.get_card_retrievability(before, at)), rating > 1))
+    return out
 
 
 # --------------------------------------------------------------------------- fitting

@@ -187,8 +187,9 @@ class ReviewRepo(Protocol):
 
     def mark_undone(self, review_id: int, now: datetime) -> None: ...
 
-    def all_for(self, learner_id: int) -> list[ReviewEntry]:
-        """Every review of a learner, oldest first, undone ones included."""
+    def all_for(self, learner_id: int, since: datetime | None = None) -> list[ReviewEntry]:
+        """Every review of a learner (made at ``since`` or later, if given), oldest first,
+        undone ones included."""
         ...
 
     def counts_since(self, learner_id: int, since: datetime) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import exam, quiz, srs
 from bot.core.actions import Action, BadPayload, Setup
-from bot.core.calibration import calibrate, format_calibration
+from bot.core.calibration import Calibration, calibrate, format_calibration
 from bot.core.fitting import model_status
 from bot.core.learners import AfterCommit, AnnouncingService, Who, due_counter, record_review
 from bot.core.localtime import next_push_after
@@ -37,7 +37,13 @@ from bot.core.model import (
 from bot.core.outcomes import Outcome, notice, send
 from bot.core.ports import Tx
 from bot.core.settings import SettingsError, describe_settings, parse_settings_change
-from bot.core.stats import compute_stats, due_forecast, format_stats, true_retention
+from bot.core.stats import (
+    RETENTION_WINDOW,
+    compute_stats,
+    due_forecast,
+    format_stats,
+    true_retention,
+)
 from bot.core.views import button, card_view, practice_buttons, rating_buttons
 from bot.core.workload import (
     RetentionCosts,
@@ -521,7 +527,7 @@ def stats(
     ``entries``: the learner's review log, if already read (true retention comes from it).
     """
     if entries is None:
-        entries = tx.reviews.all_for(learner.id)
+        entries = tx.reviews.all_for(learner.id, since=now - RETENTION_WINDOW)
     tz = learner.settings.timezone
     history = tx.reviews.history(learner.id, now - timedelta(days=400))
     tomorrow = srs.next_day_start(now, tz)
@@ -836,18 +842,11 @@ def rate_cram(
     )
 
 
-def calibration_reply(entries: Sequence[ReviewEntry], learner: Learner) -> Reply:
-    """The model's predictions against what the learner recalled: the chart once there
-    are enough reviews, the reason there is none before."""
-    calibration = calibrate(entries, learner.settings.fsrs_parameters)
+def calibration_reply(calibration: Calibration) -> Reply:
+    """/stats's second reply: predicted vs actual recall, with its chart when there are
+    enough reviews."""
     figure = calibration if calibration.enough else None
     return Reply("stats", format_calibration(calibration), figure=figure)
-
-
-def stats_replies(tx: Tx, learner: Learner, now: datetime) -> tuple[Reply, ...]:
-    """/stats: :func:`stats`, then :func:`calibration_reply`, from one read of the log."""
-    entries = tx.reviews.all_for(learner.id)
-    return stats(tx, learner, now, entries), calibration_reply(entries, learner)
 
 
 # --------------------------------------------------------------------------- your data
@@ -1022,7 +1021,13 @@ class StudyService(AnnouncingService):
 
     async def stats(self, who: Who) -> Outcome:
         """/stats: the numbers, with the chart to draw (text alone when it can't be)."""
-        return await self._run(who, lambda tx, lr, now: send(*stats_replies(tx, lr, now)))
+        read = await self._run(
+            who, lambda tx, lr, now: (stats(tx, lr, now), tx.models.log(lr.id), lr.settings)
+        )
+        numbers, log, settings = read
+        # The calibration replays the whole log: in a thread, as a fit is.
+        calibration = await asyncio.to_thread(calibrate, log, settings.fsrs_parameters)
+        return send(numbers, calibration_reply(calibration))
 
     async def retention_costs(self, who: Who) -> Outcome:
         """/settings retention: what each desired retention would cost in reviews and

@@ -81,13 +81,12 @@ class SqlReviews:
         )
         return _entry(r) if r is not None else None
 
-    def all_for(self, learner_id: int) -> list[ReviewEntry]:
+    def all_for(self, learner_id: int, since: datetime | None = None) -> list[ReviewEntry]:
+        query = select(review_logs).where(review_logs.c.learner_id == learner_id)
+        if since is not None:
+            query = query.where(review_logs.c.reviewed_at >= since)
         rows = (
-            self.conn.execute(
-                select(review_logs)
-                .where(review_logs.c.learner_id == learner_id)
-                .order_by(review_logs.c.reviewed_at, review_logs.c.id)
-            )
+            self.conn.execute(query.order_by(review_logs.c.reviewed_at, review_logs.c.id))
             .mappings()
             .all()
         )

@@ -95,6 +95,8 @@ async def test_all_for_is_oldest_first_and_only_the_learners(db: Database) -> No
     got = await db.run(lambda tx: tx.reviews.all_for(ann.id))
     assert [(e.card_id, e.reviewed_at) for e in got] == [("b", T0), ("a", T0 + HOUR)]
     assert await db.run(lambda tx: tx.reviews.all_for(ben.id + 1)) == []
+    since = await db.run(lambda tx: tx.reviews.all_for(ann.id, since=T0 + HOUR))
+    assert [(e.card_id, e.reviewed_at) for e in since] == [("a", T0 + HOUR)]
 
 
 async def test_counts_by_source_and_history(db: Database) -> None:

@@ -55,9 +55,15 @@ class FakeReviews:
             return None
         return max(active, key=lambda e: (e.reviewed_at, e.id or 0))
 
-    def all_for(self, learner_id: int) -> list[ReviewEntry]:
+    def all_for(self, learner_id: int, since: datetime | None = None) -> list[ReviewEntry]:
+        if since is not None:
+            utc(since)
         return sorted(
-            (e for e in self.store.reviews.values() if e.learner_id == learner_id),
+            (
+                e
+                for e in self.store.reviews.values()
+                if e.learner_id == learner_id and (since is None or e.reviewed_at >= since)
+            ),
             key=lambda e: (e.reviewed_at, e.id or 0),
         )
 

@@ -1,4 +1,5 @@
-"""Tests for bot.core.calibration: predicted recall, buckets and RMSE(bins)."""
+"""Tests for bot.core.calibration: predicted recall by replaying the log, buckets and
+RMSE(bins)."""
 
 from __future__ import annotations
 
@@ -6,106 +7,92 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fsrs import Card, Rating, Scheduler
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
-from bot.core import srs
-from bot.core.calibration import (
-    MIN_REVIEWS,
-    calibrate,
-    format_calibration,
-    predicted_recall,
-)
-from bot.core.model import CardState, CardStateKind, LearnerSettings, ReviewSource
-from tests.unit.core.reviewlog import logged
+from bot.core import memory
+from bot.core.calibration import GAP_MIN_REVIEWS, MIN_REVIEWS, calibrate, format_calibration
 
-NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 #: Fitted-looking parameters: FSRS's defaults with another decay.
 OWN = (*DEFAULT_PARAMETERS[:20], 0.35)
 
 
-@pytest.mark.parametrize("parameters", [None, OWN])
-@pytest.mark.parametrize(("stability", "elapsed"), [(1.0, 1), (10.0, 10), (3.0, 17.5), (80, 40)])
-def test_predicted_recall_is_what_fsrs_computes(
-    parameters: tuple[float, ...] | None, stability: float, elapsed: float
-) -> None:
-    last = NOW - timedelta(days=elapsed)
-    state = CardState(
-        1, "c", CardStateKind.REVIEW, None, stability, 5.0, NOW, last_review=last, reps=2
-    )
-    settings = LearnerSettings(fsrs_parameters=parameters)
-    w = parameters or tuple(DEFAULT_PARAMETERS)
-    assert predicted_recall(stability, last, NOW, w) == pytest.approx(
-        srs.retrievability(state, NOW, settings), abs=1e-9
-    )
+def card_log(card: str, days: list[float], ratings: list[int]) -> list[memory.LogEntry]:
+    return [(card, T0 + timedelta(days=d), r) for d, r in zip(days, ratings, strict=True)]
 
 
-def test_at_the_stability_the_prediction_is_ninety_percent() -> None:
-    assert predicted_recall(12.0, NOW - timedelta(days=12), NOW, OWN) == pytest.approx(0.9)
+def expected(log: list[memory.LogEntry], w: tuple[float, ...]) -> list[float]:
+    """What py-fsrs itself predicts before each review a day or more after the last."""
+    scheduler = Scheduler(parameters=w, enable_fuzzing=False)
+    cards: dict[str, Card] = {}
+    out = []
+    for card_id, at, rating in log:
+        before = cards.get(card_id)
+        if before is not None and before.last_review and (at - before.last_review).days >= 1:
+            out.append(scheduler.get_card_retrievability(before, at))
+        cards[card_id], _ = scheduler.review_card(
+            before or Card(card_id=1, due=at), Rating(rating), at
+        )
+    return out
+
+
+def test_predictions_replay_the_log_with_the_parameters_in_use() -> None:
+    """Each prediction is FSRS's own for the card as its history left it, with one set of
+    parameters; same-day reviews are left out."""
+    log = card_log("a", [0, 0.01, 1, 4, 12, 12.2, 30], [3, 3, 3, 3, 1, 3, 3])
+    log += card_log("b", [0.5, 2, 9], [4, 3, 2])
+    log.sort(key=lambda e: e[1])
+    for w in (tuple(DEFAULT_PARAMETERS), OWN):
+        got = memory.recall_predictions(log, w)
+        assert [r for r, _ in got] == pytest.approx(expected(log, w))
+        assert len(got) == 5  # a: 4, 12, 30; b: 2, 9 (first reviews and same-day ones out)
+    assert [ok for _, ok in memory.recall_predictions(log, OWN)] == [
+        True, True, True, False, True,
+    ]  # fmt: skip
+    own = calibrate(log, OWN)
+    default = calibrate(log, None)
+    assert own.default_parameters is False and default.default_parameters is True
+    assert [b.predicted for b in own.bins] != pytest.approx([b.predicted for b in default.bins])
 
 
 def test_reviews_are_bucketed_by_prediction_and_rmse_weights_by_reviews() -> None:
-    w = tuple(DEFAULT_PARAMETERS)
-    # Stability 10, 10 days elapsed: R = 0.9 (bucket 0.90-0.95); 3 passed of 4.
-    # Stability 1, 3 days elapsed: R below 0.9; 1 passed of 2.
-    high = [logged(NOW, r, elapsed=10, stability=10.0) for r in (3, 3, 4, 1)]
-    low = [logged(NOW, r, elapsed=3, stability=1.0, interval=1) for r in (2, 1)]
-    skipped = [
-        logged(NOW, 1, elapsed=10, source=ReviewSource.CRAM),
-        logged(NOW, 1, elapsed=10, undone=True),
-        logged(NOW, 1, state=CardStateKind.NEW),
-        logged(NOW, 1, elapsed=0.5, state=CardStateKind.LEARNING),  # same day
-    ]
-    c = calibrate([*high, *low, *skipped], None)
-    assert c.reviews == 6 and c.default_parameters
-    r_low = predicted_recall(1.0, NOW - timedelta(days=3), NOW, w)
-    assert [(b.reviews, b.observed) for b in c.bins] == [(2, 0.5), (4, 0.75)]
-    assert c.bins[1].predicted == pytest.approx(0.9)
-    assert (c.bins[1].low, c.bins[1].high) == (0.9, 0.95)
-    assert c.bins[0].predicted == pytest.approx(r_low)
-    assert c.bins[0].low <= r_low < c.bins[0].high
-    expected = math.sqrt((2 * (0.5 - r_low) ** 2 + 4 * (0.75 - 0.9) ** 2) / 6)
-    assert c.rmse == pytest.approx(expected)
-    assert not c.enough
-
-
-def test_the_learners_parameters_change_the_prediction() -> None:
-    reviews = [logged(NOW, 3, elapsed=30, stability=10.0)]
-    default = calibrate(reviews, None).bins[0].predicted
-    own = calibrate(reviews, OWN).bins[0]
-    assert own.predicted != pytest.approx(default)
-    assert own.predicted == pytest.approx(
-        predicted_recall(10.0, NOW - timedelta(days=30), NOW, OWN)
-    )
-    assert not calibrate(reviews, OWN).default_parameters
-
-
-def test_a_prediction_of_one_goes_in_the_top_bucket_and_low_ones_together() -> None:
-    c = calibrate(
-        [
-            logged(NOW, 3, elapsed=1, stability=5000.0),  # R ~ 1.0
-            logged(NOW, 1, elapsed=300, stability=1.0),  # R far under 0.5
-        ]
-    )
-    assert [(b.low, b.high) for b in c.bins] == [(0.0, 0.5), (0.95, 1.0)]
+    log = card_log("a", [0, 1, 4, 12, 30], [3, 3, 3, 1, 3])
+    log += card_log("b", [0, 2, 9, 20], [3, 2, 1, 3])
+    log.sort(key=lambda e: e[1])
+    c = calibrate(log, None)
+    pairs = memory.recall_predictions(log, tuple(DEFAULT_PARAMETERS))
+    assert c.reviews == len(pairs) == 7 and not c.enough
+    assert sum(b.reviews for b in c.bins) == 7
+    for b in c.bins:
+        inside = [(r, ok) for r, ok in pairs if b.low <= r < b.high or (b.high == 1.0 and r == 1)]
+        assert b.reviews == len(inside)
+        assert b.predicted == pytest.approx(sum(r for r, _ in inside) / len(inside))
+        assert b.observed == pytest.approx(sum(ok for _, ok in inside) / len(inside))
+    rmse = math.sqrt(sum(b.reviews * (b.observed - b.predicted) ** 2 for b in c.bins) / 7)
+    assert c.rmse == pytest.approx(rmse)
 
 
 def test_no_reviews_no_rmse_and_the_text_says_why() -> None:
     c = calibrate([])
     assert c.bins == () and c.rmse is None and c.reviews == 0
     assert "none yet" in format_calibration(c)
-    few = calibrate([logged(NOW, 3, elapsed=10) for _ in range(MIN_REVIEWS - 1)])
-    text = format_calibration(few)
+    few = [(f"c{i}", T0, 3) for i in range(MIN_REVIEWS - 1)]
+    few += [(f"c{i}", T0 + timedelta(days=3), 3) for i in range(MIN_REVIEWS - 1)]
+    text = format_calibration(calibrate(few))
     assert f"only {MIN_REVIEWS - 1} so far" in text and "no chart yet" in text
 
 
-def test_the_text_gives_the_rmse_and_the_largest_gap() -> None:
-    reviews = [logged(NOW, 3, elapsed=10, stability=10.0) for _ in range(60)]
-    reviews += [logged(NOW, 1, elapsed=10, stability=10.0) for _ in range(20)]
-    c = calibrate(reviews)
-    assert c.enough and c.rmse == pytest.approx(0.15)
+def test_the_text_gives_the_rmse_and_the_widest_gap_among_buckets_that_count() -> None:
+    """Sixty cards seen again after 3 days (R about 0.93): 45 passed. Five seen again after
+    90 days (R far lower), all passed: too few to be named the largest gap."""
+    log = [(f"c{i}", T0, 3) for i in range(65)]
+    log += [(f"c{i}", T0 + timedelta(days=3), 3 if i % 4 else 1) for i in range(60)]
+    log += [(f"c{i}", T0 + timedelta(days=90), 3) for i in range(60, 65)]
+    c = calibrate(log)
+    assert c.enough and c.reviews == 65
     text = format_calibration(c)
-    assert "FSRS's default parameters, 80 reviews" in text
-    assert "off by 15.0% on average" in text
-    assert (
-        "when it predicted 90%-95%, you recalled 75% of 80 (fewer than the 90% predicted)" in text
-    )
+    assert "FSRS's default parameters, 65 reviews" in text
+    top = max(c.bins, key=lambda b: b.reviews)
+    assert top.reviews == 60 >= GAP_MIN_REVIEWS and top.observed == 0.75
+    assert f"you recalled 75% of 60 (fewer than the {top.predicted:.0%} predicted)" in text

@@ -1323,7 +1323,8 @@ async def test_stats_true_retention_of_mature_and_young_cards(env: Env) -> None:
     assert "Young cards (interval under 21 days): 0% of 1 review" in reply.text
     # Too few reviews to check the model's predictions: said, and no chart.
     assert calibration.kind == "stats" and calibration.figure is None
-    assert "only 5 so far" in calibration.text  # the old one is before its last review
+    # Replayed: a1's four reviews after its first (cram and undone ones out); a2, a3 once.
+    assert "only 4 so far" in calibration.text
 
 
 async def test_stats_retention_none_without_mature_reviews(env: Env) -> None:
@@ -1334,17 +1335,17 @@ async def test_stats_retention_none_without_mature_reviews(env: Env) -> None:
 
 
 async def test_stats_draws_predicted_against_actual_recall_with_enough_reviews(env: Env) -> None:
+    """Sixty cards seen again three days after their first review: 45 passed."""
     lid = await env.learner_id()
-    before = review_state(lid, "a1", START)  # stability 12.5, 12 days before each review
-    entries = []
-    for i in range(60):
-        at = START - timedelta(days=i % 20)
-        state = replace(before, due=at, last_review=at - timedelta(days=12))
-        entries.append(ReviewEntry(lid, "a1", 1 if i % 4 == 0 else 3, at, "dm", state, state))
+    ids = [f"c{i}" for i in range(60)]
+    first = START - timedelta(days=10)
 
     def add_all(tx: Tx) -> None:
-        for e in entries:
-            tx.reviews.add(e)
+        for i, card_id in enumerate(ids):
+            new = CardState(lid, card_id)
+            tx.reviews.add(ReviewEntry(lid, card_id, 3, first, "dm", new, new))
+            again = first + timedelta(days=3)
+            tx.reviews.add(ReviewEntry(lid, card_id, 1 if i % 4 == 0 else 3, again, "dm", new, new))
 
     env.db.run_sync(add_all)
     calibration = (await env.service.stats(ALICE)).replies[1]
