@@ -229,7 +229,9 @@ def rate(
         return EXPIRED
     prompt, before = found
     if is_cram(prompt.source):
-        return rate_cram(tx, learner, prompt, before, rating, now, next_token, after_commit)
+        return rate_cram(
+            tx, learner, prompt, before, rating, now, next_token, after_commit, duration_ms
+        )
     shown = srs.from_seconds(prompt.intervals)[rating] if prompt.intervals else None
     in_exam = False
     if exam.ahead(learner.settings, now):  # only a learner with an exam to come pays the read
@@ -246,9 +248,7 @@ def rate(
         interval=shown,
         in_exam=in_exam,
     )
-    if duration_ms is None:
-        duration_ms = int((now - prompt.created_at).total_seconds() * 1000)
-    duration_ms = max(0, min(duration_ms, MAX_DURATION_MS))
+    duration_ms = _answer_ms(prompt, now, duration_ms)
     tx.schedule.save(after)
     record_review(
         tx,
@@ -288,6 +288,14 @@ def rate(
     return Outcome(
         close=_rating_note(rating, before, after, now, back_now), replies=(nxt,), in_place=True
     )
+
+
+def _answer_ms(prompt: Prompt, now: datetime, duration_ms: int | None) -> int:
+    """How long the learner took: as the platform measured it, else since the card was
+    shown; within 0 and :data:`MAX_DURATION_MS` (a card left open is not ten hours' work)."""
+    if duration_ms is None:
+        duration_ms = int((now - prompt.created_at).total_seconds() * 1000)
+    return max(0, min(duration_ms, MAX_DURATION_MS))
 
 
 def _rating_note(
@@ -814,6 +822,7 @@ def rate_cram(
     now: datetime,
     next_token: str,
     after_commit: AfterCommit,
+    duration_ms: int | None = None,
 ) -> Outcome:
     """A practice rating: logged (source ``cram``, the state before and after the same),
     the card's schedule untouched; the next practice card follows."""
@@ -827,9 +836,7 @@ def rate_cram(
             source=CRAM,
             before=state,
             after=state,
-            duration_ms=max(
-                0, min(int((now - prompt.created_at).total_seconds() * 1000), MAX_DURATION_MS)
-            ),
+            duration_ms=_answer_ms(prompt, now, duration_ms),
             typed_answer=prompt.typed_answer,
         ),
         after_commit,
