@@ -14,7 +14,7 @@ What it does (see benchmarks/README.md):
    logs of 1k, 5k and 50k reviews.
 3. Log loss on held-out reviews (the latest 20 %) at 5k reviews for the fitted,
    the true and the default parameters, averaged over ``--learners`` learners.
-4. The threshold: for logs of 50 to 800 reviews, parameters fitted on the log
+4. The threshold: for logs of 200 to 3,000 reviews, parameters fitted on the log
    judged against the defaults on the learner's next 2,000 reviews.
 5. The GIL: a Python thread's pace and longest pause while fsrs-rs fits in
    another, and the event loop's largest lag while a whole fit runs in a thread

@@ -50,7 +50,7 @@ def _scheduler(
         learning_steps=learning_steps,
         relearning_steps=relearning_steps,
         maximum_interval=maximum_interval,
-        enable_fuzzing=False,  # fuzz() spreads intervals, deterministically
+        enable_fuzzing=False,  # _interval spreads and balances them, deterministically
     )
 
 

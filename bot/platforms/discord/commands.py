@@ -178,10 +178,11 @@ class StudyCommands:
                 return await self.study.exam(who)
             if not words:
                 return await self.study.exam(who, ["target", target or ""])
-            outcome = await self.study.exam(who, words)
-            if target is None or any(r.kind == "error" for r in outcome.replies):
-                return outcome
-            return await self.study.exam(who, ["target", target])
+            if target is not None:  # the target first: a bad one leaves the date unsaved too
+                aimed = await self.study.exam(who, ["target", target])
+                if any(r.kind == "error" for r in aimed.replies):
+                    return aimed
+            return await self.study.exam(who, words)
 
         await self.rendering.run(interaction, run, hidden=not in_bot_dm(interaction))
 

@@ -30,13 +30,20 @@ async def test_exam_in_dms_and_in_a_server(tmp_path: Path, monkeypatch: pytest.M
             (None, None, 0.9)
         ]
 
+        # A bad target with a date: neither is saved.
+        both = only(await env.command("exam", ALICE, dm, date="1 April", target="2"))
+        assert both.content.startswith("A target is the recall you want on the day, from 70%")
+        assert env.rows("SELECT exam_date, exam_topic, exam_target FROM learner_settings") == [
+            (None, None, 0.9)
+        ]
+
         # Date, topic and target in one command.
         ok = only(
             await env.command("exam", ALICE, dm, date="1 April", topic="similarity", target="85%")
         )
         assert not ok.ephemeral
         assert ok.content.startswith(
-            "Your exam: Wed 01 Apr 2026 (in 30 days), covering similarity, target recall 85%."
+            "Exam set: Wed 01 Apr 2026 (in 30 days), covering similarity, target recall 85%."
         )
         assert "• 6 cards not started yet." in ok.content
         assert env.rows("SELECT exam_date, exam_topic, exam_target FROM learner_settings") == [
