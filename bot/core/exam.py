@@ -25,6 +25,7 @@ comes back when its recall falls to the target, again and again until it holds.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -232,11 +233,19 @@ _MONTH_DAY = re.compile(r"([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4})
 _IN = re.compile(r"in\s+(\d{1,3})\s+(day|days|week|weeks)")
 
 
-def _calendar(year: int, month: int, day: int) -> date | None:
+def _calendar(year: int, month: int, day: int) -> date:
+    """The date, or why there is none ("There is no 30 Feb 2027")."""
     try:
         return date(year, month, day)
     except ValueError:
-        return None
+        month_name = date(2000, month, 1).strftime("%b") if 1 <= month <= 12 else None
+        if month_name is None:
+            raise ExamInputError(
+                f"There is no month {month}: give a date such as 2027-01-15."
+            ) from None
+        raise ExamInputError(
+            f"There is no {day} {month_name} {year}: give a date that exists."
+        ) from None
 
 
 def _read_date(text: str, today: date) -> date | None:
@@ -257,10 +266,14 @@ def _read_date(text: str, today: date) -> date | None:
         day = int(m.group(day_at))
         if m.group(3) is not None:
             return _calendar(int(m.group(3)), month, day)
-        found = _calendar(today.year, month, day)  # no year: the next such day
-        if found is not None and found <= today:
-            found = _calendar(today.year + 1, month, day)
-        return found
+        # No year: the next such day (a 29 February, in the next leap year).
+        for year in range(today.year, today.year + 9):
+            with contextlib.suppress(ExamInputError):
+                if (found := _calendar(year, month, day)) > today:
+                    return found
+        raise ExamInputError(
+            f"There is no {day} {date(2000, month, 1):%b}: give a date that exists."
+        )
     return None
 
 

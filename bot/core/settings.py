@@ -335,13 +335,29 @@ _EASY_USAGE: Final = (
 
 def _easy_share(token: str) -> float | None:
     """ "50%", "50", "0.5", "0", "1" or "100%" as a share in [0, 1]; None if not a number;
-    -1 if it is a number out of range."""
+    -1 if it is a number out of range.
+
+    Raises:
+        SettingsError: for a number that could be either (between 1 and 10 without a
+            "%": "1.5") and for a share that rounds to 0 % ("0.4%": it would avoid the day).
+    """
     text = token.rstrip("%")
     if not re.fullmatch(r"[0-9]{1,3}(?:[.,][0-9]{1,4})?|[.,][0-9]{1,4}", text):
         return None
     number = float(text.replace(",", "."))
+    if not token.endswith("%") and 1 < number < 10:  # 1.5: a share of 1.5, or 1.5 %?
+        raise SettingsError(
+            f"Is “{excerpt(token)}” a percentage? Write it with %, for example sat {text}% "
+            "(sat 50% is half a normal day's reviews, as is sat 0.5)."
+        )
     percent = token.endswith("%") or number > 1
     share = number / 100 if percent else number
+    if 0 < share <= 1 and round(share, 2) == 0:
+        raise SettingsError(
+            f"{excerpt(token)} rounds to 0%, which avoids the day altogether: "
+            "say sat 0% if that is what you want, or give 1% or more (sat 50% is half a "
+            "normal day's reviews)."
+        )
     return round(share, 2) if 0 <= share <= 1 else -1.0
 
 

@@ -674,7 +674,7 @@ def set_exam(tx: Tx, learner: Learner, args: Sequence[str], now: datetime) -> Re
         return show_exam(tx, learner, now)
     s = learner.settings
     first = words[0].lower()
-    if first in ("off", "clear", "none", "cancel") and len(words) == 1:
+    if first in ("off", "clear", "none", "cancel"):  # words after it (a topic) change nothing
         if s.exam_date is None:
             return Reply("info", "There is no exam to clear.")
         tx.learners.save_settings(

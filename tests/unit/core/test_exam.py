@@ -198,6 +198,7 @@ def test_covers() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("feb 29", date(2028, 2, 29)),  # no year: the next one that has it
         ("2027-01-15", date(2027, 1, 15)),
         ("15 Jan 2027", date(2027, 1, 15)),
         ("January 15, 2027", date(2027, 1, 15)),
@@ -218,7 +219,10 @@ def test_dates_in_friendly_forms(text: str, expected: date) -> None:
         ("2026-12-01", "has passed"),
         ("today", "couldn't read"),
         ("2026-12-06", "That's today"),
-        ("2027-02-30", "couldn't read"),
+        ("2027-02-30", "There is no 30 Feb 2027: give a date that exists."),
+        ("29 feb 2027", "There is no 29 Feb 2027"),
+        ("31 april", "There is no 31 Apr: give a date that exists."),
+        ("2027-13-01", "There is no month 13"),
         ("15/01/2027", "couldn't read"),
         ("soon", "couldn't read"),
     ],

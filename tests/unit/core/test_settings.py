@@ -317,6 +317,8 @@ def test_easy_days_are_read_from_friendly_input(
         ("funday 50%", "“funday” is not a weekday or a share."),
         ("weekdays weekend 0", "Keep at least one day above 0%, or use /pause for a break."),
         ("", "Easy days are weekdays with the share of a normal day's reviews"),
+        ("sat 1.5", "Is “1.5” a percentage? Write it with %, for example sat 1.5%"),
+        ("sat 0.4%", "0.4% rounds to 0%, which avoids the day altogether: say sat 0%"),
     ],
 )
 def test_bad_easy_days_say_what_is_wrong(value: str, message: str) -> None:
