@@ -44,6 +44,7 @@ from bot.core.quiz import QuizService
 from bot.core.rendering import Renderer
 from bot.core.study import StudyService
 from bot.deckfiles import load_decks
+from bot.interop.anki_export import packager as anki_packager
 from bot.jobs.senders import Pacer, sender_loop
 from bot.storage.database import SqlDatabase
 
@@ -180,6 +181,7 @@ async def build_app(
     announcer = PlatformAnnouncer(db, channels, clock)
     window = timedelta(minutes=settings.quiz.window_minutes)
     study = StudyService(basics, announcer)
+    study.anki = anki_packager()
     quiz = QuizService(basics, announcer, window)
     catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
     pushes = PushService(

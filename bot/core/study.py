@@ -23,6 +23,7 @@ from bot.core import exam, quiz, srs
 from bot.core.actions import Action, BadPayload, Setup
 from bot.core.calibration import Calibration, calibrate, format_calibration
 from bot.core.fitting import model_status
+from bot.core.interop import ANKI_UNAVAILABLE, AnkiPackager, anki_export, anki_reply
 from bot.core.learners import AfterCommit, AnnouncingService, Who, due_counter, record_review
 from bot.core.localtime import next_push_after
 from bot.core.messages import Attachment, Button, Reply, StatsChart
@@ -1067,3 +1068,17 @@ class StudyService(AnnouncingService):
     async def export(self, who: Who) -> Outcome:
         """/export: the review history as a CSV file."""
         return await self._run(who, lambda tx, lr, now: send(export_reply(tx, lr)))
+
+    #: Builds ``/export anki``'s package (None: neither ``anki`` nor genanki is
+    #: installed); :func:`bot.app.build_app` sets it.
+    anki: AnkiPackager | None = None
+
+    async def export_anki(self, who: Who) -> Outcome:
+        """``/export anki``: the learner's cards (with their schedule and review log when
+        ``anki`` is installed) as an Anki package, built in a thread."""
+        packager = self.anki
+        if packager is None:
+            return send(Reply("info", ANKI_UNAVAILABLE))
+        export = await self._run(who, lambda tx, lr, now: anki_export(tx, lr, now))
+        package = await asyncio.to_thread(packager, export)
+        return send(anki_reply(package, export))

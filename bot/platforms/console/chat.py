@@ -50,6 +50,7 @@ Commands:
                           the topic's cards come back in time (/exam target 0.85, /exam off)
   /cram [TOPIC]      practise a topic, weakest cards first, without changing your
                      schedule (/review goes back to normal study)
+  /export [anki]     save your review history (CSV) or an Anki package in this folder
   /help  /quit       (Ctrl-D or Ctrl-C leave too)"""
 
 #: The widest a card's rules are drawn.
@@ -187,6 +188,7 @@ class ConsoleChat:
         write: Callable[[str], None] = print,
         terminal: Callable[[], Terminal] = Terminal,
         images: CardImages | None = None,
+        export_dir: Path | None = None,
     ) -> None:
         self.study = study
         self.inputs = inputs
@@ -194,6 +196,8 @@ class ConsoleChat:
         self.write = write
         self.terminal = terminal
         self.images = images
+        #: Where /export saves its file (None: the current directory).
+        self.export_dir = export_dir
         #: The last message with keys: the one a key presses ("the tapped message").
         self.current: Reply | None = None
 
@@ -277,11 +281,29 @@ class ConsoleChat:
             await self._show(await study.exam(who, args))
         elif command == "/cram":
             await self._show(await study.cram(who, " ".join(args) or None))
+        elif command == "/export":
+            await self._export(args)
         elif command == "/help":
             self.write(HELP)
         else:
             self.say(f"I don't know {command}. Send /help for the commands.")
         return True
+
+    async def _export(self, args: list[str]) -> None:
+        """``/export [anki]``: the file is saved, and the reply says where."""
+        if args and args[0].lower() not in ("anki", "apkg", "csv"):
+            self.say("Usage: /export (your history as CSV) or /export anki (an Anki package)")
+            return
+        anki = bool(args) and args[0].lower() != "csv"
+        outcome = await (self.study.export_anki(self.who) if anki else self.study.export(self.who))
+        for reply in outcome.replies:
+            if reply.attachment is None:
+                await self._print(reply)
+                continue
+            folder = self.export_dir or Path.cwd()
+            path = folder / reply.attachment.filename
+            await asyncio.to_thread(path.write_bytes, reply.attachment.data)
+            self.say(f"{reply.text}\nSaved to {path} ({len(reply.attachment.data):,} bytes).")
 
     def _button(self, key: str) -> Button | None:
         if self.current is None:

@@ -63,7 +63,7 @@ PRIVATE_COMMANDS: Final = (
     ("unsuspend", "Bring suspended cards back"),
     ("pause", "Pause the daily reminders"),
     ("resume", "Resume the daily reminders"),
-    ("export", "Your review history as CSV"),
+    ("export", "Your history as CSV; /export anki for Anki"),
     ("forget", "Delete everything I hold about you"),
 )
 #: The command menu of private chats.
@@ -78,7 +78,7 @@ MENU_PRIVATE: Final = (
     ("undo", "Undo your last rating"),
     ("pause", "Pause the daily reminders"),
     ("resume", "Resume the daily reminders"),
-    ("export", "Your review history as CSV"),
+    ("export", "Your history as CSV; /export anki for Anki"),
     ("forget", "Delete everything I hold about you"),
     ("help", "What I can do"),
 )
@@ -104,7 +104,8 @@ HELP_PRIVATE: Final = (
     "/settings easy_days sat 50% sun 0%); /settings retention shows what each retention costs\n"
     "/pause /resume the daily reminder\n\n"
     "**Your data**\n"
-    "/export your review history as CSV · /forget delete everything\n\n"
+    "/export your review history as CSV (/export anki: an Anki package) · "
+    "/forget delete everything\n\n"
     "In a group, /quiz attention quizzes everyone; you rate yourself here, privately. "
     "Group challenges (/challenge) are answered here too."
 )
@@ -332,6 +333,8 @@ class Commands:
         if command in ("pause", "resume"):
             return await study.pause(who, command == "pause")
         if command == "export":
+            if args and args[0].lower() in ("anki", "apkg"):
+                return await study.export_anki(who)
             return await study.export(who)
         if command == "exam":
             return await study.exam(who, args)

@@ -1,0 +1,1 @@
+"""Exchange with other study tools (Anki packages); may import optional libraries."""
