@@ -111,6 +111,16 @@ def _parser() -> argparse.ArgumentParser:
         "--learner", type=int, default=None, help="one learner, by id (default: every learner)"
     )
 
+    export = sub.add_parser(
+        "export", help="write one learner's review history (csv) or an Anki package (apkg)"
+    )
+    config_arg(export)
+    export.add_argument("--learner", type=int, required=True, help="the learner, by id")
+    export.add_argument("--format", choices=("apkg", "csv"), default="apkg")
+    export.add_argument(
+        "--out", type=Path, default=None, help="the file (default: studybot.apkg or the CSV's name)"
+    )
+
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     for name, text in (
@@ -171,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_discord_sync(settings, args.guild))
         if args.command == "optimize":
             return asyncio.run(_optimize(settings, args.learner))
+        if args.command == "export":
+            return asyncio.run(_export(settings, args.learner, args.format, args.out))
         if args.command == "db":
             return asyncio.run(_db(settings, args.db_command, getattr(args, "message", "")))
     except CannotStart as exc:
@@ -323,6 +335,53 @@ async def _optimize(settings: Settings, learner_id: int | None) -> int:
     for report in reports:
         print(report.describe())
     return 1 if learner_id is not None and reports[0].note == NO_SUCH_LEARNER else 0
+
+
+async def _export(settings: Settings, learner_id: int, fmt: str, out: Path | None) -> int:
+    """``studybot export``: one learner's history as CSV, or their cards as an Anki package."""
+    from bot.clock import SystemClock
+    from bot.core.interop import AnkiExport, anki_export
+    from bot.core.ports import Tx
+    from bot.core.study import EXPORT_FILE, export_csv
+    from bot.interop.anki_export import FILENAME, packager
+    from bot.storage.database import SqlDatabase
+
+    build = packager() if fmt == "apkg" else None
+    if fmt == "apkg" and build is None:
+        print(
+            "studybot: Anki export needs `pip install 'studybot[anki]'` (or genanki)",
+            file=sys.stderr,
+        )
+        return 1
+    now = SystemClock().now()
+    db = SqlDatabase(settings.database.url)
+
+    def read(tx: Tx) -> str | AnkiExport | None:
+        learner = tx.learners.get_by_id(learner_id)
+        if learner is None:
+            return None
+        return export_csv(tx, learner) if fmt == "csv" else anki_export(tx, learner, now)
+
+    try:
+        await db.check_schema(auto_upgrade=settings.database.auto_upgrade)
+        found = await db.run(read)
+    finally:
+        await db.dispose()
+    if found is None:
+        print(f"studybot: no learner {learner_id}", file=sys.stderr)
+        return 1
+    if isinstance(found, str):
+        data, what = found.encode("utf-8"), "review history (CSV, times in UTC)"
+        path = out or Path(EXPORT_FILE)
+    else:
+        assert build is not None
+        package = await asyncio.to_thread(build, found)
+        data = package.data
+        what = "Anki package" + ("" if package.with_scheduling else " (notes only: no schedules)")
+        path = out or Path(FILENAME)
+    await asyncio.to_thread(path.write_bytes, data)
+    print(f"learner {learner_id}: {what} written to {path} ({len(data):,} bytes)")
+    return 0
 
 
 def _render_command(args: argparse.Namespace, settings: Settings) -> int:

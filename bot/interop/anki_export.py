@@ -112,8 +112,11 @@ def _ms(when: datetime) -> int:
 
 def build_full(export: AnkiExport) -> AnkiPackage:
     """The modern package with schedules, memory states and the review log (needs ``anki``)."""
-    from anki.cards import FSRSMemoryState
+    # anki.collection first: importing anki.cards first is a circular import.
     from anki.collection import Collection, ExportAnkiPackageOptions
+
+    # isort: split
+    from anki.cards import FSRSMemoryState
 
     with tempfile.TemporaryDirectory(prefix="studybot-anki-") as tmp:
         col: Any = Collection(str(Path(tmp) / "collection.anki2"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.core.decks import Deck
 from bot.core.learners import Who
@@ -40,7 +41,7 @@ def decks(cards: int = 6) -> list[Deck]:
     ]
 
 
-async def study(services: Services[FakeDatabase], days: int, who: Who = ALICE) -> None:
+async def study(services: Services[Any], days: int, who: Who = ALICE) -> None:
     """Study every due card each day for ``days`` days, then one practice (/cram) review
     and one undone review, which an export leaves out."""
     turn = 0

@@ -1,0 +1,66 @@
+"""``studybot export``: one learner's history as CSV, or their cards as an Anki package."""
+
+from __future__ import annotations
+
+import asyncio
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.interop import anki_export as interop
+from bot.storage.database import SqlDatabase
+from tests.fakes.clock import FixedClock
+from tests.services import build_services
+from tests.unit.interop.history import ALICE, START, decks, study
+
+
+def seeded(tmp_path: Path) -> Path:
+    """A SQLite database where Alice studied for a week; its config file."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+
+    async def seed() -> None:
+        db = SqlDatabase(url)
+        await db.upgrade()
+        await db.run(lambda tx: tx.catalogue.sync(decks(), START - timedelta(days=1)))
+        services = build_services(db, FixedClock(START), topics=("attention", "transformers"))
+        await study(services, 7)
+        await db.dispose()
+
+    asyncio.run(seed())
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+    return config
+
+
+def test_export_writes_csv_and_apkg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = seeded(tmp_path)
+    csv_path = tmp_path / "h.csv"
+    args = ["export", "--config", str(config), "--learner", "1"]
+    assert main([*args, "--format", "csv", "--out", str(csv_path)]) == 0
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("reviewed_at,card_id,rating") and len(lines) > 20
+    assert capsys.readouterr().out == (
+        f"learner 1: review history (CSV, times in UTC) written to {csv_path} "
+        f"({csv_path.stat().st_size:,} bytes)\n"
+    )
+
+    pytest.importorskip("anki")
+    apkg = tmp_path / "a.apkg"
+    assert main([*args, "--out", str(apkg)]) == 0
+    assert "collection.anki21b" in zipfile.ZipFile(apkg).namelist()
+    assert capsys.readouterr().out.startswith(f"learner 1: Anki package written to {apkg} (")
+
+
+def test_export_names_a_missing_learner_and_a_missing_library(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = seeded(tmp_path)
+    args = ["export", "--config", str(config), "--format", "csv", "--learner"]
+    assert main([*args, "9"]) == 1
+    assert capsys.readouterr().err.endswith("studybot: no learner 9\n")
+    monkeypatch.setattr(interop, "_installed", lambda name: False)
+    assert main(["export", "--config", str(config), "--learner", "1"]) == 1
+    assert "pip install 'studybot[anki]'" in capsys.readouterr().err
