@@ -14,7 +14,7 @@ from bot.interop import anki_export as interop
 from bot.storage.database import SqlDatabase
 from tests.fakes.clock import FixedClock
 from tests.services import build_services
-from tests.unit.interop.history import ALICE, START, decks, study
+from tests.unit.interop.history import START, decks, study
 
 
 def seeded(tmp_path: Path) -> Path:

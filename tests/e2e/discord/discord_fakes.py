@@ -357,10 +357,12 @@ class FakeDiscord:
         class Response:
             reason = "Forbidden" if status == 403 else "Error"
 
-        response = Response()
-        response.status = status  # type: ignore[attr-defined]
+        # Any: discord.py's stubs name aiohttp's or requests' response (when requests is
+        # installed, as the anki extra installs it).
+        response: Any = Response()
+        response.status = status
         if status == 429:
-            response.headers = {"Retry-After": "7.5"}  # type: ignore[attr-defined]
+            response.headers = {"Retry-After": "7.5"}
         message = {"code": code, "message": text}
         if status == 403:
             return discord.Forbidden(response, message)

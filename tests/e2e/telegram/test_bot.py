@@ -1074,3 +1074,30 @@ async def test_easy_days_are_set_by_command_and_by_the_settings_menu(tmp_path: P
         await bot.tap(ANA, question, "No easy days")
         assert "easy_days: none" in bot.api.last_message(ANA.id)["text"]
         assert bot.query("SELECT easy_days FROM learner_settings") == [("",)]
+
+
+async def test_export_anki_sends_a_package_in_the_private_chat(tmp_path: Path) -> None:
+    pytest.importorskip("anki")
+    import zipfile
+    from io import BytesIO
+
+    async with telegram_bot(tmp_path) as bot:
+        await onboard(bot, ANA, "attention")
+        await bot.send(ANA, "/review")
+        front = bot.api.last_message(ANA.id)
+        await bot.tap(ANA, front, "Show answer")
+        await bot.tap(ANA, bot.api.messages[(ANA.id, front["message_id"])], "Good")
+
+        await bot.send(ANA, "/export anki")
+        [document] = bot.api.sent("sendDocument", ANA.id)
+        name, data, _ = document.files["document"]
+        assert name == "studybot.apkg"
+        assert "collection.anki21b" in zipfile.ZipFile(BytesIO(data)).namelist()
+        caption = str(document.params["caption"])
+        assert caption.startswith("Your Anki package: ") and "with their schedules" in caption
+        assert "1 review. Open it with Anki" in caption
+
+        await bot.send(ANA, "/export anki", GROUP)
+        assert len(bot.api.sent("sendDocument", ANA.id)) == 1
+        assert not bot.api.sent("sendDocument", GROUP)
+        assert "our private chat" in bot.api.last_message(GROUP)["text"]

@@ -451,3 +451,35 @@ async def test_a_stale_key_says_the_notice(h: Harness) -> None:
     )
     text = await h.say("1")
     assert text == "This button has expired. Send /review to get your current card."
+
+
+async def test_export_saves_the_csv_and_the_anki_package(
+    h: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.core.interop import AnkiExport, AnkiPackage
+
+    h.chat.export_dir = tmp_path
+    await h.say("/review")
+    await h.say("")
+    await h.say("3")
+    text = await h.say("/export")
+    csv_file = tmp_path / "studybot-reviews.csv"
+    assert text == (
+        "Your review history (CSV, times in UTC).\n"
+        f"Saved to {csv_file} ({csv_file.stat().st_size:,} bytes)."
+    )
+    assert len(csv_file.read_text(encoding="utf-8").splitlines()) == 2
+
+    built: list[AnkiExport] = []
+
+    def packager(export: AnkiExport) -> AnkiPackage:
+        built.append(export)
+        return AnkiPackage("studybot.apkg", b"PK-notes", with_scheduling=False)
+
+    h.services.study.anki = packager
+    text = await h.say("/export anki")
+    assert (tmp_path / "studybot.apkg").read_bytes() == b"PK-notes"
+    assert text.startswith("Your Anki package: ") and "notes only" in text
+    assert text.endswith(f"Saved to {tmp_path / 'studybot.apkg'} (8 bytes).")
+    assert len(built[0].reviews) == 1
+    assert (await h.say("/export pdf")).startswith("Usage: /export")
