@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, Literal, Protocol, cast
 
 import discord
 from discord import app_commands
@@ -61,7 +61,7 @@ recalled on it (/exam alone shows it; target 0.85 changes the aim; date off clea
 /cram topic: practise a topic, weakest cards first, without changing your schedule \
 (/review goes back to normal study)
 /pause, /resume: stop or restart the daily reminders
-/export: your review history as CSV
+/export: your review history as CSV (format anki: an Anki package)
 /forget: delete everything I hold about you
 /challenge: group challenges in a server: derive it from memory, then compare and rate yourself"""
 
@@ -199,11 +199,14 @@ class StudyCommands:
             interaction, lambda: self.study.pause(who, paused), hidden=not in_bot_dm(interaction)
         )
 
-    async def export(self, interaction: discord.Interaction[Any]) -> None:
-        """/export: the review history as a CSV attachment."""
+    async def export(self, interaction: discord.Interaction[Any], fmt: str = "csv") -> None:
+        """/export: the review history as a CSV attachment (``anki``: an Anki package)."""
         who = await self._dm_only(interaction, "export")
-        if who is not None:
-            await self.rendering.run(interaction, lambda: self.study.export(who), hidden=False)
+        if who is None:
+            return
+        study = self.study
+        run = (lambda: study.export_anki(who)) if fmt == "anki" else (lambda: study.export(who))
+        await self.rendering.run(interaction, run, hidden=False)
 
     async def forget(self, interaction: discord.Interaction[Any]) -> None:
         """/forget: ask for confirmation before deleting the learner's data."""
@@ -318,9 +321,14 @@ def register_commands(tree: app_commands.CommandTree[Any]) -> None:
     async def resume(interaction: discord.Interaction[Any]) -> None:
         await _commands(interaction).pause(interaction, False)
 
-    @tree.command(name="export", description="Download your review history as CSV")
-    async def export(interaction: discord.Interaction[Any]) -> None:
-        await _commands(interaction).export(interaction)
+    @tree.command(
+        name="export", description="Download your review history (CSV) or an Anki package"
+    )
+    @app_commands.describe(format="csv: your review history; anki: your cards as an Anki package")
+    async def export(
+        interaction: discord.Interaction[Any], format: Literal["csv", "anki"] = "csv"
+    ) -> None:
+        await _commands(interaction).export(interaction, format)
 
     @tree.command(name="forget", description="Delete everything the bot holds about you")
     async def forget(interaction: discord.Interaction[Any]) -> None:

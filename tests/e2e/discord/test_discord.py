@@ -798,3 +798,14 @@ def test_shards_from_config_make_an_auto_sharded_client() -> None:
     assert sharded.shard_count == 4 and sharded.shard_ids == [2, 3]
     plain = make_client(DiscordSettings(Secret(TOKEN)), None)
     assert isinstance(plain, StudyClient)
+
+
+async def test_export_anki_attaches_a_package(env: Env) -> None:
+    pytest.importorskip("anki")
+    dm = env.fake.dm(ALICE[0])
+    card = only(await env.command("review", ALICE, dm))
+    await env.press(card, card.button("Show answer"), ALICE, dm)
+    await env.press(card, env.fake.messages[card.id].button("Good"), ALICE, dm)
+    export = only(await env.command("export", ALICE, dm, format="anki"))
+    name, data = only_file(export)
+    assert name == "studybot.apkg" and data.startswith(b"PK")
