@@ -105,6 +105,8 @@ def anki_reply(package: AnkiPackage, export: AnkiExport) -> Reply:
         text += (
             f" with their schedules, memory states and {reviews} review"
             f"{'s' if reviews != 1 else ''}. "
+            "In Anki, turn on FSRS (Deck options → FSRS; the switch is Anki's own and "
+            "does not travel in a package) so it schedules from those memory states. "
         )
     else:
         text += (

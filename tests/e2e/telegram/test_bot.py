@@ -1095,7 +1095,8 @@ async def test_export_anki_sends_a_package_in_the_private_chat(tmp_path: Path) -
         assert "collection.anki21b" in zipfile.ZipFile(BytesIO(data)).namelist()
         caption = str(document.params["caption"])
         assert caption.startswith("Your Anki package: ") and "with their schedules" in caption
-        assert "1 review. Open it with Anki" in caption
+        assert "1 review. In Anki, turn on FSRS" in caption
+        assert "so it schedules from those memory states. Open it with Anki" in caption
 
         await bot.send(ANA, "/export anki", GROUP)
         assert len(bot.api.sent("sendDocument", ANA.id)) == 1
