@@ -47,7 +47,6 @@ __all__ = [
     "exam_due",
     "exam_instant",
     "in_topic",
-    "last_day_start",
     "parse_date",
     "parse_target",
     "recall",
@@ -68,11 +67,6 @@ _DAY = 86400.0
 def exam_instant(day: date, tz: str) -> datetime:
     """The UTC instant the exam's local day begins: when the exam is taken."""
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
-
-
-def last_day_start(day: date, tz: str) -> datetime:
-    """The UTC instant the local day before the exam begins (the last day to review)."""
-    return exam_instant(day - timedelta(days=1), tz)
 
 
 def review_days(day: date, tz: str) -> list[datetime]:

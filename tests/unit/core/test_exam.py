@@ -156,7 +156,7 @@ def test_the_cap_only_shortens_and_preview_is_what_review_gives() -> None:
     # Good would take it past the exam; it comes back at the start of one of the days
     # before it.
     assert normal[3] > EXAM_AT - at
-    last = exam.last_day_start(EXAM_DAY, TZ)
+    last = exam.review_days(EXAM_DAY, TZ)[0]
     assert at + capped[3] in {last - timedelta(days=k) for k in range(exam.SPREAD_DAYS)}
     for r in (1, 2, 3, 4):
         assert srs.review(st, r, at, s, token="tok00001", in_exam=True).due == at + capped[r]
@@ -164,7 +164,7 @@ def test_the_cap_only_shortens_and_preview_is_what_review_gives() -> None:
 
 def test_exam_due_is_none_when_the_card_holds_or_the_exam_has_passed() -> None:
     sch = scheduler(settings())
-    last = exam.last_day_start(EXAM_DAY, TZ)
+    last = exam.review_days(EXAM_DAY, TZ)[0]
     days = exam.review_days(EXAM_DAY, TZ)
     at = EXAM_AT - timedelta(days=10)
     assert exam.exam_due(300.0, 5.0, at, EXAM_AT, days, 0.95, sch) is None
@@ -180,7 +180,7 @@ def test_exam_due_is_none_when_the_card_holds_or_the_exam_has_passed() -> None:
 
 def test_the_exam_is_at_the_start_of_its_local_day() -> None:
     assert exam.exam_instant(EXAM_DAY, TZ) == EXAM_AT
-    assert exam.last_day_start(EXAM_DAY, TZ) == EXAM_AT - timedelta(days=1)
+    assert exam.review_days(EXAM_DAY, TZ)[0] == EXAM_AT - timedelta(days=1)
 
 
 def test_covers() -> None:
@@ -246,7 +246,7 @@ def test_the_last_reviews_are_spread_over_the_last_week_on_days_that_hold() -> N
     holds: the topic's cards are not all due the day before it."""
     s = settings(0.95)
     sch = scheduler(s)
-    last = exam.last_day_start(EXAM_DAY, TZ)
+    last = exam.review_days(EXAM_DAY, TZ)[0]
     days = exam.review_days(EXAM_DAY, TZ)
     at = EXAM_AT - timedelta(days=20)
     picked = {

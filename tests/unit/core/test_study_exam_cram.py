@@ -100,7 +100,7 @@ async def test_the_exam_shortens_intervals_of_its_cards_only() -> None:
     env.seed(review_state(lid, "a1", START - timedelta(hours=1), stability=20.0))
     env.seed(review_state(lid, "t1", START - timedelta(minutes=30), stability=20.0))
     await exam_reply(env, "2026-03-20", "attention")
-    last_day = exam.last_day_start(date(2026, 3, 20), "UTC")
+    last_day = exam.review_days(date(2026, 3, 20), "UTC")[0]
 
     front = await env.next()
     assert front.card is not None and front.card.card_id == "a1"
