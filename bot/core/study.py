@@ -13,7 +13,7 @@ import csv
 import hashlib
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -23,6 +23,7 @@ from bot.core import exam, quiz, srs
 from bot.core.actions import Action, BadPayload, Setup
 from bot.core.calibration import Calibration, calibrate, format_calibration
 from bot.core.fitting import model_status
+from bot.core.importing import AnkiReader
 from bot.core.interop import ANKI_UNAVAILABLE, AnkiPackager, anki_export, anki_reply
 from bot.core.learners import AfterCommit, AnnouncingService, Who, due_counter, record_review
 from bot.core.localtime import next_push_after
@@ -1082,3 +1083,18 @@ class StudyService(AnnouncingService):
         export = await self._run(who, lambda tx, lr, now: anki_export(tx, lr, now))
         package = await asyncio.to_thread(packager, export)
         return send(anki_reply(package, export))
+
+    #: Reads a file a learner sends (:mod:`bot.interop.anki_import`); :func:`bot.app.build_app`
+    #: sets it.
+    reader: AnkiReader | None = None
+
+    async def import_file(
+        self, who: Who, filename: str, size: int, fetch: Callable[[], Awaitable[bytes]]
+    ) -> Outcome:
+        """A file the learner sent in their private chat (an Anki package or text export),
+        imported into their personal decks in one transaction.
+
+        ``size`` (bytes, as the platform declares it) is checked against the limit before
+        ``fetch`` downloads the file, so a file too large is never downloaded.
+        """
+        raise NotImplementedError

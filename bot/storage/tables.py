@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -192,6 +193,18 @@ decks = Table(
     Column("position", Integer, nullable=False, default=0),
     Column("synced_at", UTCDateTime, nullable=False),
     Column("retired_at", UTCDateTime),
+    # A personal deck (imported from Anki or a text file): its owner, the only learner
+    # who sees it; NULL for the shipped decks, which every learner sees. A deck sync
+    # never touches owned decks. No foreign key (migration 0012 says why): deleting a
+    # learner deletes their decks first.
+    Column("owner_id", Integer),
+    # Where an owned deck came from ("anki", "text") and its identity there (Anki's deck
+    # id, or a text file's deck name), so importing it again updates it.
+    Column("source", String(16)),
+    Column("source_ref", String(256)),
+    # The owner paused it: its cards are not offered until resumed.
+    Column("paused", Boolean, nullable=False, default=False, server_default=false()),
+    Index(None, "owner_id"),
 )
 
 cards = Table(
@@ -335,6 +348,22 @@ confirmations = Table(
     Column("kind", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
+    # What the confirmation is about (the deck a "rmdeck" removes), when the kind needs it.
+    Column("subject", String(64)),
+)
+
+#: Images of imported cards (Anki media a card shows), one row per owner and file name;
+#: a card names one in ``image_spec`` with ``image_kind`` "media".
+media = Table(
+    "media",
+    metadata,
+    Column("owner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(256), primary_key=True),
+    # "image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml"
+    Column("mime", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 #: The question a learner's next typed message answers (a time zone, a reminder time),

@@ -326,3 +326,40 @@ async def test_memory_model_migration_goes_down_and_up(db: SqlDatabase) -> None:
         return gone, [tuple(r) for r in conn.execute(select(table.c.learner_id, table.c.kept))]
 
     assert await db.run_connection(down_and_up) == (True, [(1, True)])
+
+
+async def test_personal_decks_migration_goes_down_and_up(db: SqlDatabase) -> None:
+    """0012 adds a deck's owner, source and pause, ``media`` and a confirmation's subject;
+    going back drops them, and the shipped decks are kept."""
+
+    def down_and_up(conn: Connection) -> tuple[bool, list[tuple[Any, ...]]]:
+        conn.execute(
+            insert(learners).values(
+                id=1, platform="fake", platform_user_id="1", display_name="A", created_at=T0
+            )
+        )
+        command.downgrade(alembic_config(conn), "0011")
+        gone = "media" not in inspect(conn).get_table_names() and "owner_id" not in {
+            c["name"] for c in inspect(conn).get_columns("decks")
+        }
+        command.upgrade(alembic_config(conn), "head")
+        table = Table("decks", MetaData(), autoload_with=conn)
+        conn.execute(
+            insert(table).values(
+                id="u1-spanish",
+                title="Spanish",
+                description="",
+                path="",
+                tags="",
+                position=0,
+                synced_at=T0,
+                owner_id=1,
+                source="anki",
+                source_ref="1700000000000",
+            )
+        )
+        return gone, [
+            tuple(r) for r in conn.execute(select(table.c.id, table.c.owner_id, table.c.paused))
+        ]
+
+    assert await db.run_connection(down_and_up) == (True, [("u1-spanish", 1, False)])
