@@ -280,6 +280,31 @@ class ConfirmationRepo(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class StoredMedia:
+    """An imported image: its owner, its file name in the package, its type and bytes."""
+
+    owner_id: int
+    name: str
+    mime: str
+    data: bytes
+
+
+class MediaRepo(Protocol):
+    """Images of imported cards, by owner and file name (a card names one with
+    ``CardImage("media", "<owner_id>/<name>")``)."""
+
+    def put(self, owner_id: int, name: str, mime: str, data: bytes, now: datetime) -> None:
+        """Store (or replace) one image."""
+        ...
+
+    def get(self, owner_id: int, name: str) -> StoredMedia | None: ...
+
+    def prune(self, owner_id: int) -> int:
+        """Delete this owner's images that none of their live cards shows; how many."""
+        ...
+
+
 class QuestionRepo(Protocol):
     """The question each learner's next typed message answers (one per learner)."""
 
@@ -523,6 +548,9 @@ class Tx(Protocol):
 
     @property
     def models(self) -> ModelRepo: ...
+
+    @property
+    def media(self) -> MediaRepo: ...
 
 
 class Database(Protocol):

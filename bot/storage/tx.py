@@ -10,6 +10,7 @@ from bot.storage.challenges import SqlChallenges
 from bot.storage.confirmations import SqlConfirmations
 from bot.storage.fanout import Fanout
 from bot.storage.learners import SqlLearners
+from bot.storage.media import SqlMedia
 from bot.storage.models import SqlModels
 from bot.storage.prompts import SqlPrompts
 from bot.storage.pushes import SqlPushes
@@ -43,3 +44,4 @@ class SqlTx:
         self.challenges = SqlChallenges(conn, fanout)
         self.questions = SqlQuestions(conn)
         self.models = SqlModels(conn, fanout)
+        self.media = SqlMedia(conn)

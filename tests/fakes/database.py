@@ -12,6 +12,7 @@ from tests.fakes.catalogue import FakeCatalogue
 from tests.fakes.challenges import FakeChallenges
 from tests.fakes.confirmations import FakeConfirmations
 from tests.fakes.learners import FakeLearners
+from tests.fakes.media import FakeMedia
 from tests.fakes.models import FakeModels
 from tests.fakes.prompts import FakePrompts
 from tests.fakes.pushes import FakePushes
@@ -40,6 +41,7 @@ class FakeTx:
         self._challenges = FakeChallenges(store)
         self._questions = FakeQuestions(store)
         self._models = FakeModels(store)
+        self._media = FakeMedia(store)
 
     @property
     def learners(self) -> FakeLearners:
@@ -84,6 +86,10 @@ class FakeTx:
     @property
     def models(self) -> FakeModels:
         return self._models
+
+    @property
+    def media(self) -> FakeMedia:
+        return self._media
 
 
 class FakeDatabase:

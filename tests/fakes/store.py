@@ -25,6 +25,7 @@ from bot.core.model import (
     ReviewEntry,
     Submission,
 )
+from bot.core.ports import StoredMedia
 
 
 def utc(when: datetime | None, what: str = "instant") -> None:
@@ -122,6 +123,8 @@ class FakeStore:
     #: learners.next_fit_at, by learner id (absent: NULL).
     next_fits: dict[int, datetime] = field(default_factory=dict)
     model_fits: dict[int, ModelFit] = field(default_factory=dict)
+    #: media: (owner id, file name) -> the image.
+    media: dict[tuple[int, str], StoredMedia] = field(default_factory=dict)
     next_fit_id: int = 1
     next_learner_id: int = 1
     next_review_id: int = 1
@@ -152,6 +155,7 @@ class FakeStore:
             questions=dict(self.questions),
             next_fits=dict(self.next_fits),
             model_fits=dict(self.model_fits),
+            media=dict(self.media),
             next_fit_id=self.next_fit_id,
             next_learner_id=self.next_learner_id,
             next_review_id=self.next_review_id,
