@@ -23,7 +23,8 @@ each note new cards (one per template, or per cloze number), due in the file's o
 Without ``#separator`` the first line decides (tab, else semicolon, else comma, else one
 column); without ``#html`` the fields are HTML when a tag shows in the first five
 records (Anki's own guess), else they are escaped (``#html:false`` likewise). Lines
-whose first field is empty are left out (one problem line), as Anki does.
+whose first field is empty are left out (one problem line), as Anki does; a line of more
+than :data:`MAX_COLUMNS` columns refuses the file.
 
 A package's notes whose note type it lacks are left out (one problem line); cards in a
 deck it lacks get a deck named "Recovered cards". Every deck is returned, empty or not.
@@ -40,6 +41,7 @@ before they are read; images kept at most ``max_media_files``, each at most
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import io
@@ -50,7 +52,7 @@ import tempfile
 import time
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -71,20 +73,29 @@ from bot.core.ankifile import (
     Template,
 )
 
-__all__ = ["MAX_ZIP_ENTRIES", "SQL_SECONDS", "read_file"]
+__all__ = ["MAX_COLUMNS", "MAX_ZIP_ENTRIES", "SQL_SECONDS", "read_file"]
 
 #: The most entries a package's zip may list (its directory is parsed before anything).
 MAX_ZIP_ENTRIES: Final = 100_000
+#: The most columns one line of a text export may have (Anki's note types have a few).
+MAX_COLUMNS: Final = 1_000
 #: The longest the SQL reading one collection may run before the file is refused.
 SQL_SECONDS: Final = 60.0
 #: The largest zstd window accepted (zstd's own default limit is 128 MB).
 ZSTD_MAX_WINDOW: Final = 1 << 25
 
 _CHUNK: Final = 64 * 1024
+#: SQLite virtual-machine steps between two looks at the clock.
+_PROGRESS_STEPS = 1_000
 _MB: Final = 1024 * 1024
 _NOT_ANKI: Final = "That isn't an Anki package (.apkg) or an Anki text export (.txt/.csv)."
 _DAMAGED: Final = (
     "That package is damaged: {what}. Export it from Anki again and send the new file."
+)
+_NO_COLLECTION: Final = (
+    "That zip file holds no Anki collection (no collection.anki21b, collection.anki21 or "
+    "collection.anki2). In Anki, use File > Export > Anki Deck Package (.apkg) and send me "
+    "that file."
 )
 _COLLECTIONS: Final = {1: "collection.anki2", 2: "collection.anki21", 3: "collection.anki21b"}
 _SCHEMA11_TABLES: Final = frozenset({"col", "notes", "cards", "revlog"})
@@ -263,7 +274,7 @@ _ZIP_ERRORS: Final = (
 
 def _chunks(
     zf: zipfile.ZipFile, name: str, budget: _Budget, zstd: bool, what: str
-) -> Iterator[bytes]:
+) -> Generator[bytes]:
     """The member's content in chunks, zstd-decoded when ``zstd``; every byte counted."""
     info = zf.getinfo(name)
     if info.file_size > budget.limit - budget.inflated:
@@ -291,10 +302,11 @@ def _member(
 ) -> bytes | None:
     """The member's content, or None when it holds more than ``cap`` bytes."""
     out = bytearray()
-    for chunk in _chunks(zf, name, budget, zstd, what):
-        out += chunk
-        if cap is not None and len(out) > cap:
-            return None
+    with contextlib.closing(_chunks(zf, name, budget, zstd, what)) as chunks:
+        for chunk in chunks:
+            out += chunk
+            if cap is not None and len(out) > cap:
+                return None
     return bytes(out)
 
 
@@ -319,11 +331,7 @@ def _read_package(data: bytes, filename: str, limits: ImportLimits) -> AnkiColle
         version = _package_version(zf, names, budget)
         member = _COLLECTIONS[version]
         if member not in names:
-            raise ImportRejected(
-                "That zip file holds no Anki collection (no collection.anki21b, "
-                "collection.anki21 or collection.anki2). In Anki, use File > Export > "
-                "Anki Deck Package (.apkg) and send me that file."
-            )
+            raise ImportRejected(_NO_COLLECTION)
         fmt: Literal["anki2", "anki21", "anki21b"] = (
             "anki21b" if version == 3 else "anki21" if version == 2 else "anki2"
         )
@@ -358,11 +366,7 @@ def _package_version(zf: zipfile.ZipFile, names: set[str], budget: _Budget) -> i
         for version in (3, 2, 1):
             if _COLLECTIONS[version] in names:
                 return version
-        raise ImportRejected(
-            "That zip file holds no Anki collection (no collection.anki21b, "
-            "collection.anki21 or collection.anki2). In Anki, use File > Export > "
-            "Anki Deck Package (.apkg) and send me that file."
-        )
+        raise ImportRejected(_NO_COLLECTION)
     meta = _member(zf, "meta", budget, zstd=False, what="description", cap=4096)
     try:
         version = _proto_int(meta, 1) if meta is not None else 0
@@ -540,7 +544,7 @@ def _read_collection(path: Path, limits: ImportLimits) -> _Parts:
     try:
         conn.text_factory = lambda b: b.decode("utf-8", "replace")
         conn.create_collation("unicase", _unicase)
-        conn.set_progress_handler(progress, 10_000)
+        conn.set_progress_handler(progress, _PROGRESS_STEPS)
         conn.execute("pragma trusted_schema = off")
         return _collection_parts(conn, limits)
     except sqlite3.Error as error:
@@ -965,19 +969,19 @@ def _field_names(labels: Iterable[str], count: int, cloze: bool) -> tuple[str, .
     """Field names: the labels given (cleaned, made unique), then defaults; at least 2."""
     defaults = ("Text", "Back Extra") if cloze else ("Front", "Back")
     names: list[str] = []
-    for i, label in enumerate(labels):
-        name = _FIELD_NAME_BAD.sub("", label).strip() or (
-            defaults[i] if i < 2 else f"Field {i + 1}"
-        )
+    taken: set[str] = set()
+
+    def add(name: str) -> None:
         base, n = name, 2
-        while name.casefold() in (x.casefold() for x in names):
+        while name.casefold() in taken:
             name, n = f"{base} {n}", n + 1
+        taken.add(name.casefold())
         names.append(name)
+
+    for i, label in enumerate(labels):
+        add(_FIELD_NAME_BAD.sub("", label).strip() or (defaults[i] if i < 2 else f"Field {i + 1}"))
     for i in range(len(names), max(count, 2)):
-        name = defaults[i] if i < 2 else f"Field {i + 1}"
-        while name.casefold() in (x.casefold() for x in names):
-            name += " 2"
-        names.append(name)
+        add(defaults[i] if i < 2 else f"Field {i + 1}")
     return tuple(names)
 
 
@@ -1032,7 +1036,7 @@ def _read_text(text: str, filename: str, limits: ImportLimits) -> AnkiCollection
     labels: list[str] | None = None
     if headers.columns is not None:
         parsed = next(csv.reader([headers.columns], delimiter=separator), [])
-        labels = [label for i, label in enumerate(parsed, 1) if i not in meta]
+        labels = [label for i, label in enumerate(parsed[:MAX_COLUMNS], 1) if i not in meta]
     stem = PurePosixPath(filename.replace("\\", "/")).stem.strip()
     default_deck = headers.deck or stem or "Imported"
     default_notetype = headers.notetype or "Basic"
@@ -1044,6 +1048,11 @@ def _read_text(text: str, filename: str, limits: ImportLimits) -> AnkiCollection
     first_records: list[list[str]] = []
     empty_first = 0
     for record in _records(body, separator):
+        if len(record) > MAX_COLUMNS:
+            raise ImportRejected(
+                f"That text file has a line with {len(record):,} columns; "
+                f"I can read up to {MAX_COLUMNS:,}."
+            )
         if len(first_records) < 5:
             first_records.append(record)
         values = [v for i, v in enumerate(record, 1) if i not in meta]

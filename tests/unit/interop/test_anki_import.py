@@ -24,6 +24,8 @@ import pytest
 import zstandard
 
 from bot.core.ankifile import AnkiCollection, ImportLimits, ImportRejected
+from bot.core.importing import AnkiReader
+from bot.interop import anki_import
 from bot.interop.anki_import import read_file
 from tests.ankipackages import (
     DECK,
@@ -38,6 +40,7 @@ from tests.ankipackages import (
 )
 
 LIMITS = ImportLimits()
+READER: AnkiReader = read_file  # the adapter fits the core's port
 
 
 def packages() -> AnkiPackages:
@@ -67,7 +70,7 @@ def read(data: bytes, filename: str = "deck.apkg", limits: ImportLimits = LIMITS
 
 def refusal(data: bytes, filename: str = "deck.apkg", limits: ImportLimits = LIMITS) -> str:
     with pytest.raises(ImportRejected) as caught:
-        read_file(data, filename, limits)
+        READER(data, filename, limits)
     return str(caught.value)
 
 
@@ -170,36 +173,31 @@ def test_rollover_hour_from_the_collection(built: AnkiPackages, kind: str) -> No
 
 
 def test_filtered_decks_and_home_decks(built: AnkiPackages) -> None:
-    card = built.cards[1]
-    home = 1_796_000_000_000
+    card, cram_id = built.cards[1], 1_796_000_000_001
     modern = edit_collection(
         built.modern,
-        ("insert into decks values (?, 'Cram', 0, 0, x'', x'1200')", (home + 1,)),
+        # kind: a Deck.KindContainer holding field 2 (filtered)
+        ("insert into decks values (?, 'Cram', 0, 0, x'', x'1200')", (cram_id,)),
         (
             "update cards set did = ?, odid = did, odue = due, due = -100000 where id = ?",
-            (home + 1, card.id),
+            (cram_id, card.id),
         ),
     )
     col = read(modern)
-    cram = next(d for d in col.decks if d.name == "Cram")
-    assert cram.filtered and not next(d for d in col.decks if d.name == DECK).filtered
+    decks = {d.id: d for d in col.decks}
+    assert decks[cram_id].filtered and decks[cram_id].name == "Cram"
     moved = next(c for c in col.cards if c.id == card.id)
-    assert moved.deck_id == cram.id and moved.original_due == card.due
-    assert next(d for d in col.decks if d.id == moved.original_deck_id).name == DECK
+    assert (moved.deck_id, moved.original_due) == (cram_id, card.due)
+    assert decks[moved.original_deck_id].name == DECK
+    assert not decks[moved.original_deck_id].filtered
 
-    def add_dyn(decks: str) -> str:
-        value = json.loads(decks)
-        value[str(home + 1)] = {"id": home + 1, "name": "Cram", "dyn": 1}
-        return json.dumps(value)
-
-    with zipfile.ZipFile(io.BytesIO(built.legacy)) as zf:
-        db = zf.read("collection.anki21")
     conn = sqlite3.connect(":memory:")
-    conn.deserialize(db)
-    (decks,) = conn.execute("select decks from col").fetchone()
+    conn.deserialize(legacy_db(built))
+    listed = json.loads(conn.execute("select decks from col").fetchone()[0])
     conn.close()
-    legacy = edit_collection(built.legacy, ("update col set decks = ?", (add_dyn(decks),)))
-    assert next(d for d in read(legacy).decks if d.name == "Cram").filtered
+    listed[str(cram_id)] = {"id": cram_id, "name": "Cram", "dyn": 1}
+    legacy = edit_collection(built.legacy, ("update col set decks = ?", (json.dumps(listed),)))
+    assert next(d for d in read(legacy).decks if d.id == cram_id).filtered
 
 
 def test_notes_without_their_note_type_and_cards_without_their_deck(built: AnkiPackages) -> None:
@@ -673,3 +671,24 @@ def test_comments_blank_lines_bom_and_empty_first_fields() -> None:
 def test_an_unreadable_table_is_refused() -> None:
     message = refusal(("a\t" + "x" * 200_000 + "\n").encode(), "huge.txt")
     assert message.startswith("That text file can't be read as a table (near line 1")
+
+
+def test_a_line_with_too_many_columns_is_refused() -> None:
+    message = refusal(("a," * 1500 + "b\n").encode(), "wide.csv")
+    assert message == "That text file has a line with 1,501 columns; I can read up to 1,000."
+
+
+def test_sql_past_its_time_is_refused(built: AnkiPackages, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(anki_import, "SQL_SECONDS", -1.0)
+    monkeypatch.setattr(anki_import, "_PROGRESS_STEPS", 1)
+    message = refusal(built.modern)
+    assert message.startswith("That package took longer than -1 seconds to read")
+
+
+def test_a_view_in_place_of_a_table_is_refused(built: AnkiPackages) -> None:
+    edited = edit_collection(
+        built.legacy,
+        "alter table revlog rename to old_revlog",
+        "create view revlog as select * from old_revlog",
+    )
+    assert "(tables revlog)" in refusal(edited)
