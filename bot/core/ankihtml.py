@@ -251,7 +251,7 @@ class _Writer:
 
     def newline(self) -> None:
         """Start a new line unless at one (a cell stays on its line)."""
-        if self._in_cell():
+        if self.tables and self.tables[-1].cell_start is not None:
             if self.last not in " \n":
                 self.write(" ")
             return
@@ -587,6 +587,8 @@ def convert(value: str) -> Converted:
     """HTML as markdown, images marked (see the module docs). Never raises: malformed
     HTML is read as a browser would read most of it (unclosed tags closed at the end,
     stray closing tags ignored, a ``<`` that starts no tag kept as text)."""
+    if "<" not in value and "&" not in value and "\\" not in value and "[" not in value:
+        return _convert_text(value)
     value = _PRIVATE.sub("", value)
     sounds = 0
     if "[" in value:
@@ -617,6 +619,15 @@ def convert(value: str) -> Converted:
             if attrs.endswith("/") and tag not in _VOID:
                 writer.end(tag)
     return Converted(writer.close(), tuple(writer.images), sounds)
+
+
+def _convert_text(value: str) -> Converted:
+    """:func:`convert` of a value with no tag, entity, formula or sound: its text alone."""
+    text = _SPACE.sub(" ", _PRIVATE.sub("", value)).strip()
+    if not text:
+        return Converted("", (), 0)
+    escaped = _escape(text)
+    return Converted("\\" + escaped if escaped[0] in "#>" else escaped, (), 0)
 
 
 # --------------------------------------------------------------------------- after

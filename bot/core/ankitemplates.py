@@ -31,6 +31,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from bot.core.ankifile import NoteType
@@ -195,7 +196,7 @@ class CompiledNoteType:
         return tuple(sorted(self.templates))
 
     def _cloze_text(self, fields: Sequence[str]) -> str:
-        return "".join(
+        return "\n".join(
             fields[self.field_index[name]]
             for name in self.cloze_fields
             if self.field_index[name] < len(fields)
@@ -203,7 +204,8 @@ class CompiledNoteType:
 
     def has_cloze(self, fields: Sequence[str], ordinal: int) -> bool:
         """Whether a cloze note has cloze number ``ordinal + 1``."""
-        return ordinal + 1 in cloze_numbers(self._cloze_text(fields))
+        text = self._cloze_text(fields)
+        return "{{c" in text and ordinal + 1 in _cloze_tree(text).numbers
 
 
 def compile_notetype(notetype: NoteType) -> CompiledNoteType:
@@ -243,61 +245,64 @@ def compile_notetype(notetype: NoteType) -> CompiledNoteType:
 # --------------------------------------------------------------------------- cloze
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Cloze:
     number: int
-    parts: list[str | _Cloze]
+    parts: tuple[str | _Cloze, ...]
     hint: str | None = None
 
 
-def _cloze_tree(text: str) -> list[str | _Cloze]:
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """A field's text as text and clozes, and the cloze numbers in it."""
+
+    parts: tuple[str | _Cloze, ...]
+    numbers: frozenset[int]
+
+
+@lru_cache(maxsize=256)
+def _cloze_tree(text: str) -> _Parsed:
     """A field's text as text and clozes (nested as written; a ``}}`` with no cloze open
-    and an unclosed ``{{cN::`` are text)."""
+    and an unclosed ``{{cN::`` are text). Cached: a cloze note's cards read the same text."""
     root: list[str | _Cloze] = []
-    stack: list[tuple[_Cloze, str]] = []  # (the open cloze, its opening as written)
+    # each open cloze: its number, its opening as written, its parts so far
+    stack: list[tuple[int, str, list[str | _Cloze]]] = []
+    numbers: set[int] = set()
     pos = 0
 
     def add(piece: str | _Cloze) -> None:
-        (stack[-1][0].parts if stack else root).append(piece)
+        (stack[-1][2] if stack else root).append(piece)
 
     for m in _CLOZE_TOKEN.finditer(text):
         if m.start() > pos:
             add(text[pos : m.start()])
         pos = m.end()
         if m.group(1) is not None:
-            stack.append((_Cloze(int(m.group(1)), []), m.group(0)))
+            stack.append((int(m.group(1)), m.group(0), []))
         elif stack:
-            cloze, _ = stack.pop()
-            if cloze.parts and isinstance(cloze.parts[-1], str) and "::" in cloze.parts[-1]:
-                body, hint = cloze.parts[-1].split("::", 1)
-                cloze.parts[-1] = body
-                cloze.hint = hint
-            add(cloze)
+            number, _, parts = stack.pop()
+            hint: str | None = None
+            if parts and isinstance(parts[-1], str) and "::" in parts[-1]:
+                parts[-1], hint = parts[-1].split("::", 1)
+            add(_Cloze(number, tuple(parts), hint))
+            numbers.add(number)
         else:
             add(m.group(0))
     if pos < len(text):
         add(text[pos:])
     while stack:  # never closed: its opening was text
-        cloze, opening = stack.pop()
+        _, opening, parts = stack.pop()
         add(opening)
-        for part in cloze.parts:
+        for part in parts:
             add(part)
-    return root
+    return _Parsed(tuple(root), frozenset(n for n in numbers if n >= 1))
 
 
 def cloze_numbers(text: str) -> tuple[int, ...]:
     """The cloze numbers in a text, ascending, each once (numbers below 1 left out)."""
-    found: set[int] = set()
-
-    def walk(parts: Sequence[str | _Cloze]) -> None:
-        for part in parts:
-            if isinstance(part, _Cloze):
-                found.add(part.number)
-                walk(part.parts)
-
-    if "{{c" in text:
-        walk(_cloze_tree(text))
-    return tuple(sorted(n for n in found if n >= 1))
+    if "{{c" not in text:
+        return ()
+    return tuple(sorted(_cloze_tree(text).numbers))
 
 
 def _reveal(parts: Sequence[str | _Cloze], number: int, question: bool) -> str:
@@ -317,9 +322,10 @@ def _reveal(parts: Sequence[str | _Cloze], number: int, question: bool) -> str:
 def _cloze(text: str, number: int, question: bool) -> str:
     """``cloze:``: the field with cloze ``number`` hidden (question) or bold (answer);
     empty when the field has no cloze of that number, as in Anki."""
-    if number not in cloze_numbers(text):
+    parsed = _cloze_tree(text)
+    if number not in parsed.numbers:
         return ""
-    return _reveal(_cloze_tree(text), number, question)
+    return _reveal(parsed.parts, number, question)
 
 
 def _cloze_only(text: str, number: int) -> str:
@@ -334,7 +340,7 @@ def _cloze_only(text: str, number: int) -> str:
                 else:
                     walk(part.parts)
 
-    walk(_cloze_tree(text))
+    walk(_cloze_tree(text).parts)
     return ", ".join(answers)
 
 

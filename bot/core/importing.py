@@ -52,11 +52,10 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 from pathlib import PurePosixPath
 from typing import Final, Literal, Protocol
 from zoneinfo import ZoneInfo
-
-from fsrs import Card, Rating, State
 
 from bot.core import srs
 from bot.core.ankifile import (
@@ -70,6 +69,7 @@ from bot.core.ankifile import (
 )
 from bot.core.ankihtml import convert, finish, plain_line, plain_text, resolve_images
 from bot.core.ankitemplates import CompiledNoteType, Unmappable, compile_notetype, render
+from bot.core.fsrsreplay import Memory, Replayer
 from bot.core.model import CardState, CardStateKind, Learner, ReviewEntry
 
 __all__ = [
@@ -194,11 +194,9 @@ SLUG_LENGTH: Final = 40
 TITLE_LENGTH: Final = 80
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_FSRS_CARD_ID: Final = 1  # fsrs wants an int id; passing one avoids its 1 ms sleep
 _ANSWER_RULE: Final = re.compile(r"""<hr[^>]*?\bid\s*=\s*["']?answer\b["']?[^>]*>""", re.I)
 _SOUND: Final = re.compile(r"\[sound:", re.I)
-_RATINGS: Final = {r.value: r for r in Rating}
-_KINDS: Final = {s.value: CardStateKind(s.value) for s in State}
+_BY_ID: Final = attrgetter("id")
 _TYPE_KINDS: Final = {
     1: CardStateKind.LEARNING,
     2: CardStateKind.REVIEW,
@@ -265,7 +263,7 @@ def usable_history(rows: Sequence[AnkiReview]) -> list[AnkiReview]:
     manual row with ease 0 and interval 0), without other ease-0 rows, rescheduling rows
     (kind 5) or an ease outside 1-4."""
     kept: list[AnkiReview] = []
-    for row in sorted(rows, key=lambda r: r.id):
+    for row in sorted(rows, key=_BY_ID):
         if row.kind == 5:
             continue
         if row.ease == 0:
@@ -281,16 +279,6 @@ def _instant_ms(ms: int) -> datetime:
     """A review-log id as an aware UTC instant (exact to the millisecond: a float holds
     an epoch instant to a tenth of a microsecond)."""
     return datetime.fromtimestamp(ms / 1000, UTC)
-
-
-class _ReplayCard(Card):
-    """py-fsrs's card with a cheap copy: ``Scheduler.review_card`` copies the card it is
-    given, and ``copy.copy``'s generic path is a third of a replayed review's time."""
-
-    def __copy__(self) -> _ReplayCard:
-        new = object.__new__(_ReplayCard)
-        new.__dict__.update(self.__dict__)
-        return new
 
 
 # --------------------------------------------------------------------------- the planner
@@ -328,7 +316,7 @@ class _Planner:
         self.now = now.astimezone(UTC)
         self.settings = learner.settings
         self.zone = ZoneInfo(self.settings.timezone)
-        self.scheduler = srs.scheduler_for(self.settings)
+        self.replayer = Replayer(srs.scheduler_for(self.settings))
         self.day_zero = (
             anki_day_zero(collection.created, collection.rollover_hour, self.zone)
             if collection.created is not None
@@ -530,23 +518,22 @@ class _Planner:
         history = usable_history(self.history.get(card.id, ()))
         reviews: list[ReviewEntry] = []
         before = CardState(learner_id, card_id)
-        replayed: Card | None = None
+        replayed: Memory | None = None
         lapses = 0
-        review = self.scheduler.review_card
+        review = self.replayer.review
+        kinds = _TYPE_KINDS
         for n, row in enumerate(history, start=1):
             at = _instant_ms(row.id)
             lapses += row.ease == 1 and before.state is CardStateKind.REVIEW
-            replayed, _ = review(
-                replayed or _ReplayCard(card_id=_FSRS_CARD_ID, due=at), _RATINGS[row.ease], at
-            )
+            replayed = review(replayed, row.ease, row.id)
             after = CardState(
                 learner_id,
                 card_id,
-                _KINDS[replayed.state.value],
+                kinds[replayed.state],
                 replayed.step,
                 replayed.stability,
                 replayed.difficulty,
-                replayed.due,
+                at + replayed.interval,
                 at,
                 n,
                 lapses,
@@ -571,7 +558,7 @@ class _Planner:
         card: AnkiCard,
         card_id: str,
         reviews: list[ReviewEntry],
-        replayed: Card | None,
+        replayed: Memory | None,
         leech: bool,
     ) -> CardState | None:
         """The schedule to keep for a card (see the module docs)."""
@@ -621,7 +608,7 @@ class _Planner:
                 last_review = min(due - timedelta(days=card.interval), self.now)
         step: int | None = None
         if kind is not CardStateKind.REVIEW:
-            same = replayed is not None and replayed.state == State(int(kind))
+            same = replayed is not None and replayed.state == int(kind)
             step = replayed.step if same and replayed is not None else None
             step = 0 if step is None else step
         return CardState(
