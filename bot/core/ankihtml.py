@@ -59,11 +59,13 @@ _FORMULA: Final = re.compile(
     re.S | re.I,
 )
 _SOUND: Final = re.compile(r"\[sound:[^\]]*\]", re.I)
+#: One token of HTML: (text, a comment or declaration, "/", tag name, attributes, a "<"
+#: that starts no tag). A tag's attributes may hold ">" inside quotes.
 _TOKEN: Final = re.compile(
-    r"<!--.*?(?:-->|\Z)"
-    r"|<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
-    r"|<![^>]*>"
-    r"|[^<]+|<",
+    r"([^<]+)"
+    r"|(<!--.*?(?:-->|\Z)|<![^>]*>)"
+    r"|<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:[^>\"']+|\"[^\"]*\"|'[^']*')*)>"
+    r"|(<)",
     re.S,
 )
 _SRC: Final = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
@@ -80,6 +82,11 @@ _DROPPED_NAMES: Final = (
     "select button textarea"
 )
 _DROPPED: Final = frozenset(_DROPPED_NAMES.split())
+_DROPPED_OPEN: Final = re.compile(rf"<(?:{_DROPPED_NAMES.replace(' ', '|')})\b", re.I)
+_DROPPED_CONTENT: Final = re.compile(
+    rf"<({_DROPPED_NAMES.replace(' ', '|')})\b(?:[^>\"']+|\"[^\"]*\"|'[^']*')*>.*?(?:</\1\s*>|\Z)",
+    re.S | re.I,
+)
 #: Elements that start and end a line.
 _BLOCK_NAMES: Final = (
     "div section article header footer center dl dt dd figure figcaption main nav aside "
@@ -129,9 +136,13 @@ def plain_text(value: str) -> str:
     return _SPACE.sub(" ", _PRIVATE.sub("", value)).strip()
 
 
+def _escaped(m: re.Match[str]) -> str:
+    return "".join("\\" + c for c in m.group(0))
+
+
 def _escape(text: str) -> str:
     """Literal text made safe for our markdown (math, emphasis and code markers)."""
-    return _SPECIAL.sub(lambda m: "".join("\\" + c for c in m.group(0)), text)
+    return _SPECIAL.sub(_escaped, text)
 
 
 def _image_name(src: str) -> str:
@@ -280,14 +291,36 @@ class _Writer:
     # ---------------------------------------------------------------- text
 
     def text(self, raw: str) -> None:
-        if not self.formulas:
-            self._plain(html.unescape(raw).replace("\xa0", " ") if "&" in raw else raw)
+        if self.formulas:
+            for k, piece in enumerate(_MARK_SPLIT.split(raw)):
+                if k % 2:
+                    self.formula(self.formulas[ord(piece) - _MATH_MARK])
+                elif piece:
+                    self._plain(
+                        html.unescape(piece).replace("\xa0", " ") if "&" in piece else piece
+                    )
             return
-        for k, piece in enumerate(_MARK_SPLIT.split(raw)):
-            if k % 2:
-                self.formula(self.formulas[ord(piece) - _MATH_MARK])
-            elif piece:
-                self._plain(html.unescape(piece).replace("\xa0", " ") if "&" in piece else piece)
+        if "&" in raw:
+            raw = html.unescape(raw).replace("\xa0", " ")
+        if self.pre or self.code or self.after_formula:
+            self._plain(raw)
+            return
+        # Most text: outside code, after no formula.
+        if "  " in raw or "\n" in raw or "\t" in raw or "\r" in raw or "\f" in raw or "\v" in raw:
+            raw = _SPACE.sub(" ", raw)
+        last = self.last
+        if raw[0] == " " and (last == " " or last == "\n"):
+            raw = raw[1:]
+            if not raw:
+                return
+        if "$" in raw or "*" in raw or "`" in raw or "\\" in raw or "__" in raw:
+            escaped = _SPECIAL.sub(_escaped, raw)
+        else:
+            escaped = raw
+        if last == "\n" and escaped[0] in "#>":
+            escaped = "\\" + escaped
+        self.out.append(escaped)
+        self.last = escaped[-1]
 
     def _plain(self, text: str) -> None:
         if self.after_formula and text[:1].isdigit():
@@ -589,35 +622,29 @@ def convert(value: str) -> Converted:
     stray closing tags ignored, a ``<`` that starts no tag kept as text)."""
     if "<" not in value and "&" not in value and "\\" not in value and "[" not in value:
         return _convert_text(value)
-    value = _PRIVATE.sub("", value)
+    if value and max(value) >= "\U000f0000":
+        value = _PRIVATE.sub("", value)
     sounds = 0
-    if "[" in value:
+    if "ound:" in value or "OUND:" in value:
         value, sounds = _SOUND.subn("", value)
     formulas: list[_Formula] = []
-    if "\\" in value or "[" in value:
+    if "\\(" in value or "\\[" in value or "[$" in value or "atex]" in value or "ATEX]" in value:
         value = _extract_formulas(value, formulas)
+    if "<" in value and _DROPPED_OPEN.search(value) is not None:
+        value = _DROPPED_CONTENT.sub("", value)
     writer = _Writer(formulas)
-    skip_to = 0  # the end of a dropped element
-    for m in _TOKEN.finditer(value):
-        if m.start() < skip_to:
-            continue
-        tag = m.group(2)
-        if tag is None:
-            token = m.group(0)
-            if not token.startswith("<!"):
-                writer.text(token)
-            continue
-        tag = tag.lower()
-        if m.group(1):
-            writer.end(tag)
-        elif tag in _DROPPED:
-            close = re.compile(rf"</{tag}\s*>", re.I).search(value, m.end())
-            skip_to = close.end() if close is not None else len(value)
-        else:
-            attrs = m.group(3)
-            writer.start(tag, attrs)
-            if attrs.endswith("/") and tag not in _VOID:
-                writer.end(tag)
+    text, start, end = writer.text, writer.start, writer.end
+    for chars, _, slash, tag, attrs, lone in _TOKEN.findall(value):
+        if chars or lone:
+            text(chars or lone)
+        elif tag:
+            tag = tag.lower()
+            if slash:
+                end(tag)
+            else:
+                start(tag, attrs)
+                if attrs.endswith("/") and tag not in _VOID:
+                    end(tag)
     return Converted(writer.close(), tuple(writer.images), sounds)
 
 
@@ -653,6 +680,8 @@ def finish(text: str) -> str:
     """Tidy converted markdown: lines right-stripped, runs of blank lines made one, none
     at the start or end, and a line break inside a paragraph made a hard break (two
     trailing spaces) so that a chat joining a paragraph's lines keeps it."""
+    if "\n" not in text:
+        return text.rstrip()
     lines = [line.rstrip() for line in text.split("\n")]
     kept: list[str] = []
     for line in lines:

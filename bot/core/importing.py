@@ -474,7 +474,9 @@ class _Planner:
                 return ""
             return f"[image: {name}]"
 
-        front = finish(resolve_images(front_conv.text, front_mark))
+        front = finish(
+            resolve_images(front_conv.text, front_mark) if front_conv.images else front_conv.text
+        )
         if not front and front_image is None:
             return None
         rule = _ANSWER_RULE.search(answer)
@@ -499,7 +501,7 @@ class _Planner:
                 return ""
             return f"[image: {name}]"
 
-        back = finish(resolve_images(back_text, back_mark))
+        back = finish(resolve_images(back_text, back_mark) if back_conv.images else back_text)
         for name in (front_image, back_image):
             if name is not None and name not in self.used_media:
                 self.used_media[name] = self.media[name]
