@@ -46,6 +46,7 @@ zones away.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -194,6 +195,10 @@ SLUG_LENGTH: Final = 40
 TITLE_LENGTH: Final = 80
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+#: Bounds on what a file may say, so that a corrupt number cannot overflow a date: a
+#: due day at most a century from day 0, an instant before the year 3000.
+_FAR_DAYS: Final = 36_525
+_LAST_SECOND: Final = 32_503_680_000
 _ANSWER_RULE: Final = re.compile(r"""<hr[^>]*?\bid\s*=\s*["']?answer\b["']?[^>]*>""", re.I)
 _SOUND: Final = re.compile(r"\[sound:", re.I)
 _BY_ID: Final = attrgetter("id")
@@ -244,8 +249,11 @@ def note_key(note: AnkiNote) -> str:
 
 def anki_day_zero(created: datetime, rollover_hour: int, zone: ZoneInfo) -> date:
     """The learner's local date of Anki's day 0: the one whose midnight is nearest
-    ``created`` less ``rollover_hour`` hours (``created`` is Anki's day start)."""
-    local = (created - timedelta(hours=rollover_hour)).astimezone(zone)
+    ``created`` less ``rollover_hour`` hours (``created`` is Anki's day start; a naive
+    one is UTC; the hour is taken into 0-23)."""
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    local = (created - timedelta(hours=min(max(rollover_hour, 0), 23))).astimezone(zone)
     return local.date() + timedelta(days=1 if local.hour >= 12 else 0)
 
 
@@ -261,7 +269,7 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 def usable_history(rows: Sequence[AnkiReview]) -> list[AnkiReview]:
     """A card's review-log rows that are reviews, oldest first: after the last reset (a
     manual row with ease 0 and interval 0), without other ease-0 rows, rescheduling rows
-    (kind 5) or an ease outside 1-4."""
+    (kind 5), an ease outside 1-4, or a time before 1970 or after 2999."""
     kept: list[AnkiReview] = []
     for row in sorted(rows, key=_BY_ID):
         if row.kind == 5:
@@ -270,7 +278,7 @@ def usable_history(rows: Sequence[AnkiReview]) -> list[AnkiReview]:
             if row.kind == 4 and row.interval == 0:
                 kept.clear()
             continue
-        if 1 <= row.ease <= 4:
+        if 1 <= row.ease <= 4 and 0 <= row.id <= _LAST_SECOND * 1000:
             kept.append(row)
     return kept
 
@@ -595,19 +603,20 @@ class _Planner:
             stability, difficulty = replayed.stability, replayed.difficulty
             last_review: datetime | None = reviews[-1].reviewed_at
         else:
-            if card.memory is not None:
+            interval = min(card.interval, self.settings.maximum_interval_days)
+            if card.memory is not None and all(math.isfinite(v) and v > 0 for v in card.memory):
                 stability, difficulty = card.memory
             elif kind is CardStateKind.LEARNING:
                 stability = difficulty = None
             else:
-                stability, difficulty = float(max(card.interval, 1)), DEFAULT_DIFFICULTY
+                stability, difficulty = float(max(interval, 1)), DEFAULT_DIFFICULTY
             if stability is not None:
                 stability = max(stability, 0.001)
             if difficulty is not None:
                 difficulty = min(max(difficulty, 1.0), 10.0)
             last_review = None
-            if kind is not CardStateKind.LEARNING and card.interval > 0:
-                last_review = min(due - timedelta(days=card.interval), self.now)
+            if kind is not CardStateKind.LEARNING and interval > 0:
+                last_review = min(due - timedelta(days=interval), self.now)
         step: int | None = None
         if kind is not CardStateKind.REVIEW:
             same = replayed is not None and replayed.state == int(kind)
@@ -632,11 +641,12 @@ class _Planner:
     def _due(self, card: AnkiCard) -> datetime:
         value = card.original_due if card.original_deck_id and card.original_due else card.due
         if value >= EPOCH_SECONDS_FROM:
-            return _EPOCH + timedelta(seconds=value)
+            return _EPOCH + timedelta(seconds=min(value, _LAST_SECOND))
         if self.day_zero is None:
             self.no_day_zero += 1
             return self.now
-        return _local_midnight(self.day_zero + timedelta(days=value), self.zone)
+        days = min(max(value, -_FAR_DAYS), _FAR_DAYS)
+        return _local_midnight(self.day_zero + timedelta(days=days), self.zone)
 
     def _next_day(self) -> datetime:
         if self._buried_until is None:

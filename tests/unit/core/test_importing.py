@@ -915,3 +915,28 @@ def test_the_plan_is_deterministic() -> None:
     col = collection(notes, cards, rows)
     assert plan(col) == plan(col)
     assert plan(col).card_count == 38 and plan(col).review_count == 95
+
+
+def test_corrupt_numbers_do_not_break_the_plan() -> None:
+    notes = [note(n, f"Q{n}", "A") for n in (1, 2, 3, 4)]
+    cards = [
+        studied(10, 1, 999_999_999, interval=2**31),  # a day number a million years on
+        studied(11, 2, 10**15, type_=1, queue=1, interval=0),  # epoch seconds past 9999
+        studied(12, 3, -(10**8), interval=5, memory=(float("nan"), 5.0)),
+        AnkiCard(13, 4, 1, 0, 9, 7, 3, 0, 0, 0),  # unknown type and queue: new
+    ]
+    rows = [
+        AnkiReview(-5, 10, 3, 1, 0, 2500, 1000, 1),
+        AnkiReview(10**17, 10, 3, 1, 0, 2500, 1000, 1),
+        row(T1, 10, 7),
+        row(T1, 11, 3),
+    ]
+    col = collection(notes, cards, rows, created=datetime(2024, 1, 1, 4), rollover=30)
+    found = {c.front: c for c in cards_of(plan(col, learner("Asia/Tokyo")))}
+    far, late, early, odd = (found[f"Q{n}"] for n in (1, 2, 3, 4))
+    assert far.reviews == () and far.state is not None and far.state.due is not None
+    assert far.state.due.year == 2124 and far.state.stability == 36500.0
+    assert late.state is not None and late.state.due is not None and late.state.due.year == 3000
+    assert len(late.reviews) == 1
+    assert early.state is not None and early.state.stability == 5.0
+    assert odd.state is None
