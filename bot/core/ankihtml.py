@@ -38,6 +38,7 @@ __all__ = [
     "IMAGE_MARK",
     "Converted",
     "convert",
+    "escape_markdown",
     "field_is_empty",
     "finish",
     "plain_line",
@@ -140,8 +141,9 @@ def _escaped(m: re.Match[str]) -> str:
     return "".join("\\" + c for c in m.group(0))
 
 
-def _escape(text: str) -> str:
-    """Literal text made safe for our markdown (math, emphasis and code markers)."""
+def escape_markdown(text: str) -> str:
+    """Literal text made safe for our markdown: ``$``, ``*``, backticks, ``__`` and a
+    backslash that would escape what follows it get a backslash."""
     return _SPECIAL.sub(_escaped, text)
 
 
@@ -336,7 +338,7 @@ class _Writer:
         if self.code:
             self.write(text)
             return
-        escaped = _escape(text)
+        escaped = escape_markdown(text)
         if self.last == "\n" and escaped[0] in "#>":
             escaped = "\\" + escaped
         self.write(escaped)
@@ -538,7 +540,7 @@ class _Writer:
         lead = body[: len(body) - len(body.lstrip())]
         trail = body[len(body.rstrip()) :]
         if "`" in core:
-            self.write(lead + _escape(core) + trail)
+            self.write(lead + escape_markdown(core) + trail)
         else:
             self.write(f"{lead}`{core}`{trail}")
 
@@ -653,7 +655,7 @@ def _convert_text(value: str) -> Converted:
     text = _SPACE.sub(" ", _PRIVATE.sub("", value)).strip()
     if not text:
         return Converted("", (), 0)
-    escaped = _escape(text)
+    escaped = escape_markdown(text)
     return Converted("\\" + escaped if escaped[0] in "#>" else escaped, (), 0)
 
 

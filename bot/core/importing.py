@@ -68,7 +68,14 @@ from bot.core.ankifile import (
     ImportLimits,
     MediaFile,
 )
-from bot.core.ankihtml import convert, finish, plain_line, plain_text, resolve_images
+from bot.core.ankihtml import (
+    convert,
+    escape_markdown,
+    finish,
+    plain_line,
+    plain_text,
+    resolve_images,
+)
 from bot.core.ankitemplates import CompiledNoteType, Unmappable, compile_notetype, render
 from bot.core.fsrsreplay import Memory, Replayer
 from bot.core.model import CardState, CardStateKind, Learner, ReviewEntry
@@ -480,7 +487,7 @@ class _Planner:
             if front_image is None:
                 front_image = name
                 return ""
-            return f"[image: {name}]"
+            return f"[image: {escape_markdown(name)}]"
 
         front = finish(
             resolve_images(front_conv.text, front_mark) if front_conv.images else front_conv.text
@@ -507,7 +514,7 @@ class _Planner:
             if back_image is None:
                 back_image = name
                 return ""
-            return f"[image: {name}]"
+            return f"[image: {escape_markdown(name)}]"
 
         back = finish(resolve_images(back_text, back_mark) if back_conv.images else back_text)
         for name in (front_image, back_image):
@@ -517,7 +524,7 @@ class _Planner:
 
     def _missing(self, name: str) -> str:
         self.missing_images.add(name)
-        return f"[image missing: {name}]"
+        return f"[image missing: {escape_markdown(name)}]"
 
     # ------------------------------------------------------------------ schedule
 
@@ -753,7 +760,7 @@ def _title(front: str, front_image: str | None) -> str:
         if text:
             return text
     if front_image is not None:
-        return plain_line(f"[image: {front_image}]", TITLE_LENGTH)
+        return plain_line(f"[image: {escape_markdown(front_image)}]", TITLE_LENGTH)
     return "Card"
 
 

@@ -40,6 +40,7 @@ from bot.core.importing import (
 )
 from bot.core.memory import DEFAULT_PARAMETERS
 from bot.core.model import CardState, CardStateKind, Learner, LearnerSettings
+from bot.text.terminal import Terminal
 
 LEARNER_ID = 7
 #: Anki's day start (04:00 UTC) on the day the collection was created.
@@ -940,3 +941,17 @@ def test_corrupt_numbers_do_not_break_the_plan() -> None:
     assert len(late.reviews) == 1
     assert early.state is not None and early.state.stability == 5.0
     assert odd.state is None
+
+
+def test_an_image_name_shown_as_text_is_escaped() -> None:
+    col = collection(
+        [note(1, 'Q <img src="a.png"> <img src="__init__$1.png"> <img src="x*y.png">', "A")],
+        [new(10, 1)],
+        media=[MediaFile("a.png", b"A"), MediaFile("__init__$1.png", b"B")],
+    )
+    card = only(plan(col))
+    assert card.front == "Q [image: \\_\\_init\\_\\_\\$1.png] [image missing: x\\*y.png]"
+    assert (
+        Terminal(width=None).markdown(card.front)
+        == "Q [image: __init__$1.png] [image missing: x*y.png]"
+    )
