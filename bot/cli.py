@@ -266,7 +266,7 @@ def _console(settings: Settings, user: str | None, images: Path | None) -> int:
         try:
             for error in app.decks.errors:
                 print(f"deck problem: {error}", file=sys.stderr)
-            drawn = CardImages(app.renderer, images) if app.renderer and images else None
+            drawn = CardImages(app.pictures, images) if app.pictures and images else None
             who = Who("console", name, name)
             yield ConsoleChat(app.study, app.inputs, who, io.write, io.terminal, drawn)
         finally:
