@@ -190,6 +190,7 @@ async def build_app(
     pictures = MediaImages(renderer, db) if renderer is not None else None
     study = StudyService(basics, announcer)
     study.anki = anki_packager()
+    study.pictures = pictures
     quiz = QuizService(basics, announcer, window)
     catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
     pushes = PushService(

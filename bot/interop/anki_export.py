@@ -11,8 +11,9 @@ extra) writes the notes alone; with neither, :func:`packager` returns None.
 
 Either way each note's guid and the note type's id are derived from our ids, so a
 second export updates the notes in Anki instead of copying them. Formulas become
-MathJax (``$x$`` → ``\\(x\\)``, ``$$x$$`` → ``\\[x\\]``); card images stay as their text
-(see docs/architecture.md).
+MathJax (``$x$`` → ``\\(x\\)``, ``$$x$$`` → ``\\[x\\]``). A card's images are media files
+of the package (:attr:`AnkiExport.media`: imported ones as stored, shipped ones drawn),
+shown by ``<img src="...">`` in its fields; an image without a file stays as its text.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bot.core.interop import AnkiExport, AnkiPackage
-from bot.core.model import CardInfo, CardState, CardStateKind
+from bot.core.model import CardImage, CardInfo, CardState, CardStateKind
 from bot.text.latex import image_alt_text
 
 __all__ = ["FILENAME", "build_full", "build_notes_only", "note_guid", "packager", "to_html"]
@@ -85,13 +86,26 @@ def note_guid(card_id: str) -> str:
     return "studybot-" + hashlib.sha256(card_id.encode("utf-8")).hexdigest()[:20]
 
 
-def _fields(card: CardInfo) -> list[str]:
+#: Each image's file name in the package, by the image's (kind, spec).
+Names = dict[tuple[str, str], str]
+
+
+def _image_html(image: CardImage, names: Names) -> str:
+    """An image as field HTML: ``<img>`` of its file, or its text when it has none."""
+    alt = image_alt_text(image.kind, image.spec)
+    name = names.get((image.kind, image.spec))
+    if name is None:
+        return html.escape(alt)
+    return f'<img src="{html.escape(name)}" alt="{html.escape(alt)}">'
+
+
+def _fields(card: CardInfo, names: Names) -> list[str]:
     front = to_html(card.front)
     back = to_html(card.back)
     if card.front_image is not None:
-        front += "<br>" + html.escape(image_alt_text(card.front_image.kind, card.front_image.spec))
+        front += "<br>" + _image_html(card.front_image, names)
     if card.back_image is not None:
-        back += "<br>" + html.escape(image_alt_text(card.back_image.kind, card.back_image.spec))
+        back += "<br>" + _image_html(card.back_image, names)
     return [front, back, to_html(card.notes or ""), to_html(card.mnemonic or ""), card.id]
 
 
@@ -125,6 +139,7 @@ def build_full(export: AnkiExport) -> AnkiPackage:
             notetype = _add_notetype(col)
             states = {s.card_id: s for s in export.states}
             today = col.sched.today
+            names = {(m.kind, m.spec): col.media.write_data(m.name, m.data) for m in export.media}
             anki_ids: dict[str, int] = {}
             configured: set[int] = set()
             for card in export.cards:
@@ -134,7 +149,7 @@ def build_full(export: AnkiExport) -> AnkiPackage:
                     _configure_deck(col, did, export)
                     configured.add(did)
                 note = col.new_note(notetype)
-                for name, value in zip(FIELDS, _fields(card), strict=True):
+                for name, value in zip(FIELDS, _fields(card, names), strict=True):
                     note[name] = value
                 note.guid = note_guid(card.id)
                 note.tags = _tags(card)
@@ -303,18 +318,27 @@ def build_notes_only(export: AnkiExport) -> AnkiPackage:
         css=CSS,
     )
     decks: dict[str, Any] = {}
+    names = {(m.kind, m.spec): m.name for m in export.media}
     for card in export.cards:
         name = _deck_name(card)
         if name not in decks:
             deck_id = int(hashlib.sha256(name.encode()).hexdigest()[:12], 16)
             decks[name] = genanki.Deck(deck_id, name)
         note = genanki.Note(
-            model=model, fields=_fields(card), guid=note_guid(card.id), tags=_tags(card)
+            model=model, fields=_fields(card, names), guid=note_guid(card.id), tags=_tags(card)
         )
         decks[name].add_note(note)
     with tempfile.TemporaryDirectory(prefix="studybot-genanki-") as tmp:
         out = Path(tmp) / FILENAME
-        package = genanki.Package(list(decks.values()) or [genanki.Deck(NOTETYPE_ID, "Studybot")])
+        folder = Path(tmp) / "media"
+        folder.mkdir()
+        files = []
+        for m in export.media:  # genanki names each file in the package by its path's name
+            (folder / m.name).write_bytes(m.data)
+            files.append(str(folder / m.name))
+        package = genanki.Package(
+            list(decks.values()) or [genanki.Deck(NOTETYPE_ID, "Studybot")], media_files=files
+        )
         package.write_to_file(str(out), timestamp=export.now.timestamp())
         data = out.read_bytes()
     return AnkiPackage(FILENAME, data, with_scheduling=False)
