@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Final, Protocol
 
 from bot.core.mediaimages import MEDIA_KIND, media_source
@@ -26,12 +26,14 @@ from bot.core.ports import Tx
 from bot.core.rendering import RenderedImage, Renderer
 
 __all__ = [
+    "ANKI_ROLLOVER_HOUR",
     "ANKI_UNAVAILABLE",
     "MAX_PACKAGE_MEDIA_BYTES",
     "AnkiExport",
     "AnkiPackage",
     "AnkiPackager",
     "PackageMedia",
+    "anki_day",
     "anki_export",
     "anki_reply",
     "draw_images",
@@ -45,9 +47,19 @@ ANKI_UNAVAILABLE = (
     "`pip install 'studybot[anki]'`. /export still sends your review history as CSV."
 )
 
+#: The hour Anki's day starts at, local time (its default "Next day starts at"; a package
+#: carries no setting of its own).
+ANKI_ROLLOVER_HOUR: Final = 4
+
 #: The most image bytes a package carries, so that it stays within every platform's
 #: upload limit (Discord: 10 MB); images beyond it stay as their text.
 MAX_PACKAGE_MEDIA_BYTES: Final = 8_000_000
+
+
+def anki_day(when: datetime, zone: tzinfo, rollover: int = ANKI_ROLLOVER_HOUR) -> date:
+    """The Anki day ``when`` falls on for a learner in ``zone``: the local date, each day
+    starting at ``rollover`` o'clock local time (3:59 on the 10th is still the 9th)."""
+    return (when.astimezone(zone) - timedelta(hours=rollover)).date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +95,9 @@ class AnkiExport:
     desired_retention: float
     fsrs_parameters: tuple[float, ...] | None
     now: datetime
+    #: The learner's time zone (IANA name): a review card due on a local day here is due
+    #: on that day in Anki (:func:`anki_day`).
+    timezone: str = "UTC"
     #: The files the package carries for the cards' images, one per image.
     media: tuple[PackageMedia, ...] = ()
     #: Images left as their text because the package already carried
@@ -128,6 +143,7 @@ def anki_export(tx: Tx, learner: Learner, now: datetime) -> AnkiExport:
         desired_retention=learner.settings.desired_retention,
         fsrs_parameters=learner.settings.fsrs_parameters,
         now=now,
+        timezone=learner.settings.timezone,
         media=tuple(media),
         images_left=left,
     )
