@@ -35,6 +35,7 @@ from bot.core.fitting import FitPolicy, ModelFitter
 from bot.core.housekeeping import Housekeeping
 from bot.core.inputs import Inputs
 from bot.core.learners import Basics, Enrolment
+from bot.core.mediaimages import MediaImages
 from bot.core.messages import RESENT_ASSESSMENT
 from bot.core.metrics import NULL_METRICS, Metrics
 from bot.core.onboarding import Onboarding
@@ -130,6 +131,10 @@ class App:
     metrics: Metrics = NULL_METRICS
     #: The database's schema version when the app was built (None: no migrations).
     schema: str | None = None
+    #: What the platforms and exports draw with: :attr:`renderer` with imported cards'
+    #: images read from the database (:class:`~bot.core.mediaimages.MediaImages`);
+    #: None when there is no renderer.
+    pictures: Renderer | None = None
 
     async def close(self) -> None:
         if self.renderer is not None:
@@ -148,7 +153,9 @@ async def build_app(
     """Open the database (checking its schema), sync the decks, build the services.
 
     ``renderer`` draws images (``bot.render``'s matplotlib renderer); without one the app
-    is text-only. The app owns it from here and closes it in :meth:`App.close`.
+    is text-only. The app owns it from here and closes it in :meth:`App.close`. The
+    platforms and ``/export anki`` draw through :attr:`App.pictures`: the renderer, with
+    imported cards' images read from the database.
     ``metrics`` counts what the services do (see :func:`ops_metrics`).
 
     Raises:
@@ -180,8 +187,10 @@ async def build_app(
     channels = Channels()
     announcer = PlatformAnnouncer(db, channels, clock)
     window = timedelta(minutes=settings.quiz.window_minutes)
+    pictures = MediaImages(renderer, db) if renderer is not None else None
     study = StudyService(basics, announcer)
     study.anki = anki_packager()
+    study.pictures = pictures
     quiz = QuizService(basics, announcer, window)
     catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
     pushes = PushService(
@@ -207,6 +216,7 @@ async def build_app(
         renderer=renderer,
         metrics=metrics,
         schema=schema,
+        pictures=pictures,
     )
 
 
@@ -244,7 +254,7 @@ def telegram_platform(app: App, *, request: BaseRequest | None = None) -> Telegr
         challenges=app.challenges,
         onboarding=app.onboarding,
         inputs=app.inputs,
-        renderer=app.renderer,
+        renderer=app.pictures,
         request=request,
         metrics=app.metrics,
     )
@@ -261,7 +271,7 @@ def discord_platform(app: App) -> DiscordPlatform:
         challenges=app.challenges,
         inputs=app.inputs,
         topics=tuple(app.decks.topics()),
-        renderer=app.renderer,
+        renderer=app.pictures,
         metrics=app.metrics,
     )
 

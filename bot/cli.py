@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.config import (
     ConfigError,
@@ -25,6 +25,9 @@ from bot.config import (
     load_settings,
     redact,
 )
+
+if TYPE_CHECKING:
+    from bot.core.interop import AnkiExport
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +269,7 @@ def _console(settings: Settings, user: str | None, images: Path | None) -> int:
         try:
             for error in app.decks.errors:
                 print(f"deck problem: {error}", file=sys.stderr)
-            drawn = CardImages(app.renderer, images) if app.renderer and images else None
+            drawn = CardImages(app.pictures, images) if app.pictures and images else None
             who = Who("console", name, name)
             yield ConsoleChat(app.study, app.inputs, who, io.write, io.terminal, drawn)
         finally:
@@ -337,10 +340,24 @@ async def _optimize(settings: Settings, learner_id: int | None) -> int:
     return 1 if learner_id is not None and reports[0].note == NO_SUCH_LEARNER else 0
 
 
+async def _drawn(settings: Settings, export: AnkiExport) -> AnkiExport:
+    """The export with its shipped cards' images drawn (through the bot's disk cache, so
+    images the bot has shown are not drawn again; a render worker only for the others)."""
+    from bot.core.interop import draw_images
+    from bot.render.cache import cache_dir_for
+    from bot.render.service import MatplotlibRenderer
+
+    renderer = MatplotlibRenderer(cache_dir_for(settings.data_dir), idle_seconds=None)
+    try:
+        return await draw_images(export, renderer)
+    finally:
+        await renderer.close()
+
+
 async def _export(settings: Settings, learner_id: int, fmt: str, out: Path | None) -> int:
     """``studybot export``: one learner's history as CSV, or their cards as an Anki package."""
     from bot.clock import SystemClock
-    from bot.core.interop import AnkiExport, anki_export
+    from bot.core.interop import anki_export
     from bot.core.ports import Tx
     from bot.core.study import EXPORT_FILE, export_csv
     from bot.interop.anki_export import FILENAME, packager
@@ -375,9 +392,12 @@ async def _export(settings: Settings, learner_id: int, fmt: str, out: Path | Non
         path = out or Path(EXPORT_FILE)
     else:
         assert build is not None
+        found = await _drawn(settings, found)
         package = await asyncio.to_thread(build, found)
         data = package.data
         what = "Anki package" + ("" if package.with_scheduling else " (notes only: no schedules)")
+        if found.media:
+            what += f" with {len(found.media)} image{'s' if len(found.media) != 1 else ''}"
         path = out or Path(FILENAME)
     await asyncio.to_thread(path.write_bytes, data)
     print(f"learner {learner_id}: {what} written to {path} ({len(data):,} bytes)")

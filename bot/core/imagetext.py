@@ -3,7 +3,8 @@
 - a formula: :func:`~bot.text.latex.formula_fallback` (``Attention(Q,K,V) = ?``);
 - a matrix-shape spec: :func:`shape_line`, its matrices with their dimensions and
   the operations between them (``Q [n×d_k] · Kᵀ [d_k×n] → S [n×n]``);
-- a built-in diagram: what it shows.
+- a built-in diagram: what it shows;
+- an imported image (kind ``media``): ``[image: <file name>]``.
 
 A front image's line says no more than its picture asks: what its spec writes, with
 every dimension the question asks for as ``?``. The example sizes (``n=6``) are left
@@ -28,6 +29,7 @@ from bot.core.imagespec import (
     has_unknown,
     parse_image_spec,
 )
+from bot.core.mediaimages import MEDIA_KIND
 from bot.text.latex import formula_fallback, image_alt_text
 
 __all__ = ["DIAGRAM_TEXT", "image_text", "shape_line"]
@@ -102,6 +104,8 @@ def image_text(kind: str | None, spec: str | None) -> str:
     kind and spec): "" without one."""
     if not kind or not spec:
         return ""
+    if kind == MEDIA_KIND:
+        return image_alt_text(kind, spec)
     try:
         parsed = parse_image_spec(f"{kind} {spec}")
     except ImageSpecError:

@@ -15,7 +15,10 @@ from typing import Protocol
 from bot.core.messages import HeatMap, Plot
 from bot.core.stats import StudyStats
 
-__all__ = ["RenderError", "RenderedImage", "Renderer"]
+__all__ = ["EXTENSIONS", "RenderError", "RenderedImage", "Renderer"]
+
+#: A file name's extension for each type a :class:`RenderedImage` may have.
+EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg"}
 
 
 class RenderError(Exception):
@@ -24,13 +27,14 @@ class RenderError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RenderedImage:
-    """A rendered PNG.
+    """A rendered PNG, or an imported JPEG passed on as it is.
 
     Attributes:
-        data: the PNG bytes.
+        data: the image's bytes.
         width: width in pixels.
         height: height in pixels.
         key: the content hash it is cached under (same input, same key).
+        media_type: ``image/png`` or ``image/jpeg`` (:data:`EXTENSIONS`).
     """
 
     data: bytes
@@ -42,7 +46,12 @@ class RenderedImage:
     @property
     def filename(self) -> str:
         """A file name for uploads, stable for the same content."""
-        return f"{self.key[:16]}.png"
+        return f"{self.key[:16]}{self.extension}"
+
+    @property
+    def extension(self) -> str:
+        """``.png`` or ``.jpg``, by :attr:`media_type`."""
+        return EXTENSIONS.get(self.media_type, ".png")
 
 
 class Renderer(Protocol):
@@ -91,6 +100,16 @@ class Renderer(Protocol):
 
         Raises:
             RenderError: when the plot cannot be drawn.
+        """
+        ...
+
+    async def convert(self, data: bytes) -> RenderedImage:
+        """An image file (GIF, WebP, PNG, JPEG) as a PNG of its first frame, the same
+        size: an imported card's image a platform cannot show as it is.
+
+        Raises:
+            RenderError: when the bytes are no image it can read, or the image is larger
+                than a platform shows (:mod:`bot.core.mediaimages`'s limits).
         """
         ...
 

@@ -24,7 +24,13 @@ from bot.core.actions import Action, BadPayload, Setup
 from bot.core.calibration import Calibration, calibrate, format_calibration
 from bot.core.fitting import model_status
 from bot.core.importing import AnkiReader
-from bot.core.interop import ANKI_UNAVAILABLE, AnkiPackager, anki_export, anki_reply
+from bot.core.interop import (
+    ANKI_UNAVAILABLE,
+    AnkiPackager,
+    anki_export,
+    anki_reply,
+    draw_images,
+)
 from bot.core.learners import AfterCommit, AnnouncingService, Who, due_counter, record_review
 from bot.core.localtime import next_push_after
 from bot.core.messages import Attachment, Button, Reply, StatsChart
@@ -38,6 +44,7 @@ from bot.core.model import (
 )
 from bot.core.outcomes import Outcome, notice, send
 from bot.core.ports import Tx
+from bot.core.rendering import Renderer
 from bot.core.settings import SettingsError, describe_settings, parse_settings_change
 from bot.core.stats import (
     RETENTION_WINDOW,
@@ -1074,13 +1081,20 @@ class StudyService(AnnouncingService):
     #: installed); :func:`bot.app.build_app` sets it.
     anki: AnkiPackager | None = None
 
+    #: Draws the shipped cards' images into ``/export anki``'s package (None: they stay
+    #: as their text); :func:`bot.app.build_app` sets it.
+    pictures: Renderer | None = None
+
     async def export_anki(self, who: Who) -> Outcome:
         """``/export anki``: the learner's cards (with their schedule and review log when
-        ``anki`` is installed) as an Anki package, built in a thread."""
+        ``anki`` is installed) and their images as an Anki package: the images drawn
+        first (:func:`~bot.core.interop.draw_images`), then the package built in a thread."""
         packager = self.anki
         if packager is None:
             return send(Reply("info", ANKI_UNAVAILABLE))
         export = await self._run(who, lambda tx, lr, now: anki_export(tx, lr, now))
+        if self.pictures is not None:
+            export = await draw_images(export, self.pictures)
         package = await asyncio.to_thread(packager, export)
         return send(anki_reply(package, export))
 

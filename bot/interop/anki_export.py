@@ -11,8 +11,15 @@ extra) writes the notes alone; with neither, :func:`packager` returns None.
 
 Either way each note's guid and the note type's id are derived from our ids, so a
 second export updates the notes in Anki instead of copying them. Formulas become
-MathJax (``$x$`` → ``\\(x\\)``, ``$$x$$`` → ``\\[x\\]``); card images stay as their text
-(see docs/architecture.md).
+MathJax (``$x$`` → ``\\(x\\)``, ``$$x$$`` → ``\\[x\\]``). A card's images are media files
+of the package (:attr:`AnkiExport.media`: imported ones as stored, shipped ones drawn),
+shown by ``<img src="...">`` in its fields; an image without a file stays as its text.
+
+A review card is due on the Anki day (:func:`bot.core.interop.anki_day`: the learner's
+local date, starting at 4 am) it is due on here: the package's collection is made to
+start at the learner's 4 am, in the learner's UTC offset, so its day count runs on the
+learner's days, and Anki, importing it, moves each due by the days between that count
+and its own.
 """
 
 from __future__ import annotations
@@ -23,12 +30,14 @@ import importlib.util
 import re
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.interop import AnkiExport, AnkiPackage
-from bot.core.model import CardInfo, CardState, CardStateKind
+from bot.core.interop import ANKI_ROLLOVER_HOUR, AnkiExport, AnkiPackage, anki_day
+from bot.core.localtime import local_instant
+from bot.core.model import CardImage, CardInfo, CardState, CardStateKind
 from bot.text.latex import image_alt_text
 
 __all__ = ["FILENAME", "build_full", "build_notes_only", "note_guid", "packager", "to_html"]
@@ -85,13 +94,26 @@ def note_guid(card_id: str) -> str:
     return "studybot-" + hashlib.sha256(card_id.encode("utf-8")).hexdigest()[:20]
 
 
-def _fields(card: CardInfo) -> list[str]:
+#: Each image's file name in the package, by the image's (kind, spec).
+Names = dict[tuple[str, str], str]
+
+
+def _image_html(image: CardImage, names: Names) -> str:
+    """An image as field HTML: ``<img>`` of its file, or its text when it has none."""
+    alt = image_alt_text(image.kind, image.spec)
+    name = names.get((image.kind, image.spec))
+    if name is None:
+        return html.escape(alt)
+    return f'<img src="{html.escape(name)}" alt="{html.escape(alt)}">'
+
+
+def _fields(card: CardInfo, names: Names) -> list[str]:
     front = to_html(card.front)
     back = to_html(card.back)
     if card.front_image is not None:
-        front += "<br>" + html.escape(image_alt_text(card.front_image.kind, card.front_image.spec))
+        front += "<br>" + _image_html(card.front_image, names)
     if card.back_image is not None:
-        back += "<br>" + html.escape(image_alt_text(card.back_image.kind, card.back_image.spec))
+        back += "<br>" + _image_html(card.back_image, names)
     return [front, back, to_html(card.notes or ""), to_html(card.mnemonic or ""), card.id]
 
 
@@ -118,13 +140,21 @@ def build_full(export: AnkiExport) -> AnkiPackage:
     # isort: split
     from anki.cards import FSRSMemoryState
 
+    states = {s.card_id: s for s in export.states}
+    zone = _zone(export.timezone)
+    days = {
+        s.card_id: anki_day(s.due or export.now, zone)
+        for s in export.states
+        if s.state is CardStateKind.REVIEW
+    }
+    first = min([anki_day(export.now, zone), *days.values()])
     with tempfile.TemporaryDirectory(prefix="studybot-anki-") as tmp:
         col: Any = Collection(str(Path(tmp) / "collection.anki2"))
         try:
+            _start_on(col, first, zone)
             col.set_config("fsrs", True)
             notetype = _add_notetype(col)
-            states = {s.card_id: s for s in export.states}
-            today = col.sched.today
+            names = {(m.kind, m.spec): col.media.write_data(m.name, m.data) for m in export.media}
             anki_ids: dict[str, int] = {}
             configured: set[int] = set()
             for card in export.cards:
@@ -134,7 +164,7 @@ def build_full(export: AnkiExport) -> AnkiPackage:
                     _configure_deck(col, did, export)
                     configured.add(did)
                 note = col.new_note(notetype)
-                for name, value in zip(FIELDS, _fields(card), strict=True):
+                for name, value in zip(FIELDS, _fields(card, names), strict=True):
                     note[name] = value
                 note.guid = note_guid(card.id)
                 note.tags = _tags(card)
@@ -144,7 +174,8 @@ def build_full(export: AnkiExport) -> AnkiPackage:
                 anki_ids[card.id] = cid
                 state = states.get(card.id)
                 if state is not None:
-                    _schedule(acard, state, export, today, FSRSMemoryState)
+                    due_day = (days[card.id] - first).days if card.id in days else 0
+                    _schedule(acard, state, export, due_day, FSRSMemoryState)
                     col.update_card(acard)
             _add_revlog(col, export, anki_ids)
             out = Path(tmp) / FILENAME
@@ -159,6 +190,30 @@ def build_full(export: AnkiExport) -> AnkiPackage:
         finally:
             col.close()
     return AnkiPackage(FILENAME, data, with_scheduling=True)
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The learner's zone; UTC for a name this machine does not know."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _start_on(col: Any, day: date, zone: ZoneInfo) -> None:
+    """Make the collection start on Anki day ``day`` of ``zone``: created at that day's
+    rollover (4 am local), with the UTC offset of that moment as its creation offset.
+
+    Anki counts a review card's due in days since the creation, in its current offset
+    with the rollover; importing, it shifts each due by the days between the package's
+    count and its own (both counted on the learner's computer, in the learner's offset),
+    so with the creation on the learner's days a card keeps its local due day.
+    """
+    created = local_instant(day, time(ANKI_ROLLOVER_HOUR), zone)
+    offset = created.astimezone(zone).utcoffset() or timedelta(0)
+    col.crt = int(created.timestamp())
+    col.set_config("creationOffset", -round(offset.total_seconds() / 60))
+    col.set_config("rollover", ANKI_ROLLOVER_HOUR)
 
 
 def anki_id(card_id: str, kind: str) -> int:
@@ -209,10 +264,11 @@ def _configure_deck(col: Any, did: int, export: AnkiExport) -> None:
 
 
 def _schedule(
-    acard: Any, state: CardState, export: AnkiExport, today: int, memory: Callable[..., Any]
+    acard: Any, state: CardState, export: AnkiExport, due_day: int, memory: Callable[..., Any]
 ) -> None:
     """Copy our schedule onto an Anki card (type/queue: 0 new, 1 learning, 2 review,
-    3 relearning; queue -1 suspended)."""
+    3 relearning; queue -1 suspended). ``due_day`` is a review card's due, in the
+    collection's days (:func:`_start_on`)."""
     now = export.now
     acard.reps = state.reps
     acard.lapses = state.lapses
@@ -224,7 +280,7 @@ def _schedule(
     due = state.due or now
     if state.state is CardStateKind.REVIEW:
         acard.type = acard.queue = 2
-        acard.due = today + (due.astimezone(UTC).date() - now.astimezone(UTC).date()).days
+        acard.due = due_day
         last = state.last_review or now
         acard.ivl = max(1, round((due - last).total_seconds() / 86400))
         acard.factor = 2500
@@ -303,18 +359,27 @@ def build_notes_only(export: AnkiExport) -> AnkiPackage:
         css=CSS,
     )
     decks: dict[str, Any] = {}
+    names = {(m.kind, m.spec): m.name for m in export.media}
     for card in export.cards:
         name = _deck_name(card)
         if name not in decks:
             deck_id = int(hashlib.sha256(name.encode()).hexdigest()[:12], 16)
             decks[name] = genanki.Deck(deck_id, name)
         note = genanki.Note(
-            model=model, fields=_fields(card), guid=note_guid(card.id), tags=_tags(card)
+            model=model, fields=_fields(card, names), guid=note_guid(card.id), tags=_tags(card)
         )
         decks[name].add_note(note)
     with tempfile.TemporaryDirectory(prefix="studybot-genanki-") as tmp:
         out = Path(tmp) / FILENAME
-        package = genanki.Package(list(decks.values()) or [genanki.Deck(NOTETYPE_ID, "Studybot")])
+        folder = Path(tmp) / "media"
+        folder.mkdir()
+        files = []
+        for m in export.media:  # genanki names each file in the package by its path's name
+            (folder / m.name).write_bytes(m.data)
+            files.append(str(folder / m.name))
+        package = genanki.Package(
+            list(decks.values()) or [genanki.Deck(NOTETYPE_ID, "Studybot")], media_files=files
+        )
         package.write_to_file(str(out), timestamp=export.now.timestamp())
         data = out.read_bytes()
     return AnkiPackage(FILENAME, data, with_scheduling=False)

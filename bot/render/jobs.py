@@ -49,6 +49,7 @@ Job = (
     | tuple[Literal["text"], str]
     | tuple[Literal["heatmap"], HeatMap]
     | tuple[Literal["plot"], Plot]
+    | tuple[Literal["picture"], bytes]
 )
 
 

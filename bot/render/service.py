@@ -14,6 +14,7 @@ matplotlib.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -105,7 +106,8 @@ def default_workers() -> int:
 
 
 class MatplotlibRenderer:
-    """Renders card images, stats charts, heat maps and text images; implements ``Renderer``.
+    """Renders card images, stats charts, heat maps and text images, and converts imported
+    images to PNG; implements ``Renderer``.
 
     Args:
         cache_dir: where PNGs are kept between runs (``cache_dir_for(settings.data_dir)``);
@@ -183,9 +185,7 @@ class MatplotlibRenderer:
         try:
             return await self._get(key, ("card", kind, spec), disk=True)
         except RenderError as exc:
-            self._failures[key] = str(exc)
-            while len(self._failures) > _MAX_FAILURES:
-                self._failures.popitem(last=False)
+            self._remember_failure(key, str(exc))
             log.warning("cannot draw the %s image %r: %s", kind, spec, exc)
             return None
 
@@ -228,6 +228,26 @@ class MatplotlibRenderer:
         if hit is not None:
             return hit
         return await self._get(key, ("plot", figure), disk=False)
+
+    async def convert(self, data: bytes) -> RenderedImage:
+        """An imported image (GIF, WebP, CMYK JPEG) as PNG, converted in a worker and
+        cached by its content, in memory and on disk; a failure is remembered too.
+
+        Raises:
+            RenderError: when the worker cannot read it, or it is too large to show.
+        """
+        key = cache_key("picture", hashlib.sha256(data).hexdigest(), self._style_key)
+        hit = self._from_memory(key)
+        if hit is not None:
+            return hit
+        failed = self._failures.get(key)
+        if failed is not None:
+            raise RenderError(failed)
+        try:
+            return await self._get(key, ("picture", data), disk=True)
+        except RenderError as exc:
+            self._remember_failure(key, str(exc))
+            raise
 
     async def close(self) -> None:
         """Wait for running renders to finish and stop the worker processes.
@@ -273,6 +293,11 @@ class MatplotlibRenderer:
         return self._memory.get(cache_key(kind, spec, self._style_key))
 
     # ------------------------------------------------------------------ internals
+
+    def _remember_failure(self, key: str, reason: str) -> None:
+        self._failures[key] = reason
+        while len(self._failures) > _MAX_FAILURES:
+            self._failures.popitem(last=False)
 
     def _from_memory(self, key: str) -> RenderedImage | None:
         hit = self._memory.get(key)

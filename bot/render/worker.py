@@ -2,7 +2,8 @@
 
 Jobs are plain picklable tuples so they can cross into a process pool:
 ``("card", kind, spec)``, ``("stats", ChartData)``, ``("text", markdown)``,
-``("heatmap", HeatMap)``, ``("plot", Plot)``.
+``("heatmap", HeatMap)``, ``("plot", Plot)``, ``("picture", bytes)`` (an imported image
+converted to PNG with Pillow, :mod:`bot.render.pictures`).
 Every failure comes back as :class:`~bot.core.rendering.RenderError` with a
 one-line message.
 
@@ -89,6 +90,10 @@ def run_job(job: Job, style: Style = DEFAULT_STYLE) -> Png:
             from bot.render.plots import render_plot
 
             return render_plot(job[1], style)
+        if job[0] == "picture":
+            from bot.render.pictures import convert_picture
+
+            return convert_picture(job[1])
         from bot.render.text import render_text
 
         return render_text(job[1], style)

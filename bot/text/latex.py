@@ -3,8 +3,8 @@
 :func:`formula_fallback` turns one formula into Unicode
 (``\\frac{QK^T}{\\sqrt{d_k}}`` becomes ``QKᵀ/√d_k``), :func:`math_fallback` does
 so for every ``$...$`` and ``$$...$$`` in markdown, and :func:`image_alt_text`
-is the text shown instead of a card's image (a formula, a matrix-shape spec
-or a diagram) where no image can be sent.
+is the text shown instead of a card's image (a formula, a matrix-shape spec,
+a diagram or an imported image) where no image can be sent.
 """
 
 from __future__ import annotations
@@ -337,9 +337,13 @@ def math_fallback(markdown: str, *, each: Callable[[str], str] | None = None) ->
 
 
 def image_alt_text(kind: str | None, spec: str | None) -> str:
-    """What to show instead of a card's image in a text-only place."""
+    """What to show instead of a card's image in a text-only place: an imported image
+    (kind ``media``, spec ``"<owner_id>/<name>"``) is ``[image: <name>]``."""
     if not kind or not spec:
         return ""
+    if kind == "media":
+        _, slash, name = spec.partition("/")
+        return f"[image: {name.strip() if slash and name.strip() else spec.strip()}]"
     if kind == "formula":
         return formula_fallback(spec)
     if kind == "diagram":

@@ -72,7 +72,9 @@ def _image_lines(image: CardImage, path: Path | None, term: Terminal) -> list[st
     written to (``--images``)."""
     lines: list[str] = []
     text = image_text(image.kind, image.spec)
-    if text:
+    if text and image.kind == "media":  # an imported image's text says what it is
+        lines.extend(term.wrap([Run(text)], _INDENT))
+    elif text:
         label = term.paint(f"{_IMAGE_LABELS.get(image.kind, 'Image')}:", "dim")
         lines.extend(term.wrap([Run(text)], f"{_INDENT}{label} "))
     if path is not None:

@@ -4,8 +4,8 @@ A terminal shows text, so the console prints each card image as its text
 (:func:`~bot.core.imagetext.image_text`). With ``--images`` the side shown is also
 drawn, through the same renderer and disk cache as the chat platforms, and written
 to the folder: ``<card id>.front.png`` for the question's image, ``<card id>.png``
-for the answer's (as ``studybot render`` names them). The console prints the path
-under the card.
+for the answer's (as ``studybot render`` names them; ``.jpg`` for an imported JPEG). The
+console prints the path under the card.
 """
 
 from __future__ import annotations
@@ -23,10 +23,15 @@ __all__ = ["CardImages", "image_name"]
 log = logging.getLogger(__name__)
 
 
-def image_name(card: CardView) -> str:
+def image_name(card: CardView, extension: str = ".png") -> str:
     """The file a card's shown image goes to: ``att-qkt-shape.front.png`` for the front's,
-    ``att-qkt-shape.png`` for the back's."""
-    return f"{card.card_id}.png" if card.back is not None else f"{card.card_id}.front.png"
+    ``att-qkt-shape.png`` for the back's (``.jpg`` for an imported JPEG, passed on as it
+    is)."""
+    return (
+        f"{card.card_id}{extension}"
+        if card.back is not None
+        else f"{card.card_id}.front{extension}"
+    )
 
 
 class CardImages:
@@ -49,7 +54,7 @@ class CardImages:
         image = await draw_card(self.renderer, card)
         if image is None:
             return None
-        path = self.folder / image_name(card)
+        path = self.folder / image_name(card, image.extension)
         try:
             await asyncio.to_thread(_write, path, image.data)
         except OSError as exc:

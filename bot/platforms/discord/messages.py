@@ -218,7 +218,8 @@ async def card_embeds(
     elif card.image is not None:
         alt = image_alt_text(card.image.kind, card.image.spec)
         if alt:
-            embed.add_field(name="Figure", value=clip(f"`{alt}`", EMBED_FIELD), inline=False)
+            name = "Image" if card.image.kind == "media" else "Figure"
+            embed.add_field(name=name, value=clip(f"`{alt}`", EMBED_FIELD), inline=False)
     if card.back is not None:
         if card.mnemonic:
             embed.add_field(name="Mnemonic", value=clip(card_markdown(card.mnemonic), EMBED_FIELD))

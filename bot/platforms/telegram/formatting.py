@@ -249,7 +249,8 @@ def _image_text(card: CardView) -> str:
     if image is None:
         return ""
     alt = image_alt_text(image.kind, image.spec)
-    return f"`{alt}`" if alt and image.kind == "shape" and "`" not in alt else alt
+    code = image.kind in ("shape", "media")  # an imported file's name is no markdown
+    return f"`{alt}`" if alt and code and "`" not in alt else alt
 
 
 def reply_markdown(reply: Reply, *, image_shown: bool = False) -> str:

@@ -940,5 +940,8 @@ class FakeRenderer:
     async def plot(self, figure: Plot) -> RenderedImage:
         return self._image(f"plot:{figure!r}")
 
+    async def convert(self, data: bytes) -> RenderedImage:
+        return self._image(f"convert:{hashlib.sha256(data).hexdigest()}")
+
     async def close(self) -> None:
         return None

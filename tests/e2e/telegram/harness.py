@@ -80,6 +80,11 @@ class FakeRenderer:
         self.calls.append(("plot", type(figure).__name__))
         return self._image(f"plot {figure!r}")
 
+    async def convert(self, data: bytes) -> RenderedImage:
+        digest = hashlib.sha256(data).hexdigest()
+        self.calls.append(("convert", digest))
+        return self._image(f"convert {digest}")
+
     async def close(self) -> None:
         return None
 

@@ -20,7 +20,7 @@ from telegram.ext import Updater
 from bot.core.learners import Who
 from bot.core.messages import Reply
 from bot.core.model import OutboxMessage
-from bot.core.ports import Delivery, DeliveryRetry
+from bot.core.ports import Delivery, DeliveryRetry, Tx
 from bot.core.study import EXPIRED_TEXT, NO_DECKS_TEXT
 from bot.platforms.telegram.callbacks import SENT_PRIVATELY
 from bot.platforms.telegram.errors import SORRY
@@ -36,6 +36,7 @@ from tests.e2e.telegram.fake import (
 )
 from tests.e2e.telegram.harness import GROUP, FakeRenderer, Harness, telegram_bot, tiny_png
 from tests.fakes.metrics import RecordingMetrics
+from tests.unit.core.test_mediaimages import SVG, picture
 
 ANA = TgUser(101, "Ana", "ana")
 BEN = TgUser(102, "Ben")
@@ -338,6 +339,50 @@ async def test_each_side_of_a_card_shows_its_own_image(
             f"shape {BACK_ONLY}",
         ]
         assert bot.query("SELECT count(*) FROM review_logs") == [(2,)]
+        assert_all_answered(bot)
+    no_errors(caplog)
+
+
+async def test_an_imported_image_is_sent_as_stored_or_named_when_it_cannot_be(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An imported card's JPEG goes as it is stored (the platform never hears of the
+    database); its SVG answer cannot be a photo, so the answer's text names it."""
+    async with telegram_bot(tmp_path, extra_decks=[SIDES], fake_renderer=True) as bot:
+        drawn = bot.app.renderer
+        assert isinstance(drawn, FakeRenderer)
+        await onboard(bot, ANA, "sides")
+        lid = bot.learner_id(ANA)
+        jpeg = picture("JPEG", (33, 17))
+        now = bot.app.clock.now()
+
+        def store(tx: Tx) -> None:
+            tx.media.put(lid or 0, "cell.jpg", "image/jpeg", jpeg, now)
+            tx.media.put(lid or 0, "cell.svg", "image/svg+xml", SVG, now)
+
+        await bot.app.db.run(store)
+        bot.query(
+            "UPDATE cards SET front_image_kind = 'media', front_image_spec = ?, "
+            "image_kind = 'media', image_spec = ? WHERE id = 'sides-both'",
+            f"{lid}/cell.jpg",
+            f"{lid}/cell.svg",
+        )
+        bot.api.clear()
+        drawn.calls.clear()
+
+        await bot.send(ANA, "/review")
+        [photo] = bot.api.sent("sendPhoto", ANA.id)
+        filename, data, _ = photo.files["photo"]
+        assert data == jpeg and filename.endswith(".jpg")
+        assert "Fill in the shapes" in photo.plain and "[image:" not in photo.plain
+        front = bot.api.last_message(ANA.id)
+        await bot.tap(ANA, front, "Show answer")
+        # A photo cannot lose its picture: the question's stays, the caption names the
+        # answer's image.
+        back = bot.api.messages[(ANA.id, front["message_id"])]
+        assert back["photo"] == front["photo"] and "Answer" in back["caption"]
+        assert "[image: cell.svg]" in back["caption"]
+        assert drawn.calls == [], "nothing imported reaches the renderer"
         assert_all_answered(bot)
     no_errors(caplog)
 

@@ -165,6 +165,9 @@ IMAGE_KEY_CASES: list[tuple[str, str]] = [
         "with the answer)",
     ),
     ("image: formula a \\cdot b = ?", "bad image spec in card 'c': '?' marks an unknown"),
+    # Imported images (kind media) come from an Anki import only, never a deck file.
+    ("image: media 1/cat.png", "bad image spec in card 'c': an image spec starts with 'shape'"),
+    ("front-image: media 1/cat.png", "bad front-image spec in card 'c': an image spec starts"),
     (
         "back-image: formula a \\cdot b",
         "unknown image side 'back' in card 'A card': 'front-image' is shown with the "

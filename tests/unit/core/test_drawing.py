@@ -49,6 +49,9 @@ class Renderer:
     async def plot(self, figure: Plot) -> RenderedImage:
         return self._draw("plot", figure)
 
+    async def convert(self, data: bytes) -> RenderedImage:
+        return self._draw("convert", data)
+
     async def close(self) -> None:
         pass
 

@@ -334,6 +334,8 @@ def test_bad_formulas_are_rejected(formula: str, message: str) -> None:
         ("picture attention.png", "'picture'"),
         ("Shape X[n,n]", "'Shape'"),
         ("latex x^2", "'latex'"),
+        # An imported image's kind: only an import makes one, never a deck file.
+        ("media 1/cat.png", "'media'"),
         ("", "''"),
     ],
 )

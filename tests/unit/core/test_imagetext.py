@@ -74,6 +74,9 @@ def test_image_text_by_kind() -> None:
     # A spec that does not parse is shown as written (it never reaches a learner: decks
     # with one are refused).
     assert image_text("shape", "Q[n,") == "Q[n,"
+    # An imported image: its file's name (the console prints it; the platforms show it
+    # when the image cannot be drawn).
+    assert image_text("media", "3/cell_membrane.jpg") == "[image: cell_membrane.jpg]"
 
 
 # --------------------------------------------------------------------------- shipped cards

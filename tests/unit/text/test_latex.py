@@ -49,5 +49,9 @@ def test_image_alt_text() -> None:
     assert image_alt_text(None, None) == ""
     assert image_alt_text("formula", r"\frac{a}{b}") == "a/b"
     assert image_alt_text("diagram", " transformer ") == "[diagram: the transformer architecture]"
+    # An imported image (kind media, "<owner>/<name>") is its file's name.
+    assert image_alt_text("media", "12/heart diagram.png") == "[image: heart diagram.png]"
+    assert image_alt_text("media", "12/a/b.gif") == "[image: a/b.gif]"
+    assert image_alt_text("media", "odd.svg") == "[image: odd.svg]"
     alt = image_alt_text("shape", "Q[n,d_k] @ K^T[d_k,n] / sqrt(d_k) -> S[n,n]; n=6")
     assert alt == "Q[n,d_k] · Kᵀ[d_k,n] / √d_k → S[n,n]  (n=6)"

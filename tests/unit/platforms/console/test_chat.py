@@ -338,6 +338,13 @@ def test_format_reply_names_the_image_file_under_the_card() -> None:
     assert "  Formula: a · b = ?\n  Image file: out/c1.front.png\n  Front" in text
 
 
+def test_an_imported_image_is_its_file_name_without_a_label() -> None:
+    image = CardImage("media", "4/mitochondrion.jpg")
+    card = CardView("c1", "Deck", "Title", "Front", front_image=image)
+    text = format_reply(Reply("front", card=card), image_path=Path("out/c1.front.jpg"))
+    assert "  [image: mitochondrion.jpg]\n  Image file: out/c1.front.jpg\n  Front" in text
+
+
 def test_the_card_id_is_a_footer_under_the_card() -> None:
     card = CardView("att-scaled-dot-product", "Deck", "Title", "Front")
     lines = format_reply(Reply("front", card=card)).splitlines()

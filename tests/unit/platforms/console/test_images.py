@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.mediaimages import MediaImages
+from bot.core.messages import CardView
+from bot.core.model import CardImage
 from bot.deckfiles import load_decks
 from bot.platforms.console.chat import ConsoleChat
 from bot.platforms.console.images import CardImages
@@ -17,6 +20,7 @@ from bot.render.cache import DiskCache
 from bot.render.service import MatplotlibRenderer
 from bot.text.terminal import Terminal
 from tests.fakes.database import FakeDatabase
+from tests.unit.core.test_mediaimages import picture
 from tests.unit.platforms.console.test_chat import DATA, ME, START, Harness
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -94,3 +98,15 @@ async def test_an_image_that_cannot_be_written_leaves_its_text(
     h = harness(CardImages(renderer, blocked))
     front = await h.say("/review")
     assert "Shapes: Q [n×d_k]" in front and "Image file" not in front
+
+
+async def test_an_imported_jpeg_is_written_as_it_is_stored(
+    renderer: MatplotlibRenderer, tmp_path: Path
+) -> None:
+    db = FakeDatabase()
+    jpeg = picture("JPEG", (33, 17))
+    db.run_sync(lambda tx: tx.media.put(4, "cell.jpg", "image/jpeg", jpeg, START))
+    drawn = CardImages(MediaImages(renderer, db), tmp_path)
+    card = CardView("u4-c1", "Deck", "Title", "Front", front_image=CardImage("media", "4/cell.jpg"))
+    path = await drawn.write(card)
+    assert path == tmp_path / "u4-c1.front.jpg" and path.read_bytes() == jpeg

@@ -8,7 +8,9 @@ import bot.platforms.discord  # noqa: F401  (first: it imports discord.py withou
 import discord
 
 from bot.core.actions import Action
-from bot.core.messages import Attachment, Reply
+from bot.core.mediaimages import MediaImages
+from bot.core.messages import Attachment, CardView, Reply
+from bot.core.model import CardImage
 from bot.core.views import button
 from bot.platforms.discord.messages import (
     DISCORD_EMBED,
@@ -19,6 +21,10 @@ from bot.platforms.discord.messages import (
     discord_rows,
     to_messages,
 )
+from tests.fakes.database import FakeDatabase
+from tests.unit.core.test_drawing import Renderer as RecordingRenderer
+from tests.unit.core.test_mediaimages import NOW as START
+from tests.unit.core.test_mediaimages import picture
 
 TOKEN = "AAAAAAAAAAAAAAAA"
 
@@ -94,3 +100,24 @@ async def test_stats_are_an_embed_with_their_title() -> None:
     (message,) = await to_messages(Reply("stats", "Due today: 3"), None)
     assert message.content is None
     assert [(e.title, e.description) for e in message.embeds] == [("Your stats", "Due today: 3")]
+
+
+async def test_an_imported_image_is_attached_as_stored_or_named_when_it_is_not() -> None:
+    db = FakeDatabase()
+    jpeg = picture("JPEG", (33, 17))
+    db.run_sync(lambda tx: tx.media.put(4, "cell.jpg", "image/jpeg", jpeg, START))
+    images = MediaImages(RecordingRenderer(), db)
+    card = CardView(
+        "u4-c1", "Deck", "Title", "Which?", front_image=CardImage("media", "4/cell.jpg")
+    )
+    (message,) = await to_messages(Reply("front", card=card), images)
+    [embed] = message.embeds
+    [image] = message.images
+    assert image.data == jpeg and embed.image.url == f"attachment://{image.filename}"
+    assert image.filename.endswith(".jpg") and not embed.fields
+
+    gone = CardView("u4-c2", "Deck", "Title", "Which?", front_image=CardImage("media", "4/x.svg"))
+    (message,) = await to_messages(Reply("front", card=gone), images)
+    [embed] = message.embeds
+    assert message.images == [] and embed.image.url is None
+    assert [(f.name, f.value) for f in embed.fields] == [("Image", "`[image: x.svg]`")]

@@ -130,6 +130,15 @@ def test_a_front_shows_the_text_of_its_own_image_only() -> None:
     assert "?" not in card_markdown(back, image_shown=False)
 
 
+def test_an_imported_image_that_cannot_be_shown_is_its_file_name_as_code() -> None:
+    """Its name is no markdown: ``my_cell_*.png`` stays as written."""
+    image = CardImage("media", "4/my_cell_*.png")
+    front = CardView("c1", "Deck", "Title", "Which organelle?", front_image=image)
+    markup = to_html(prepare(card_markdown(front, image_shown=False)))
+    assert "<code>[image: my_cell_*.png]</code>" in markup
+    assert visible(markup) == "Title · Deck\n\n[image: my_cell_*.png]\n\nWhich organelle?"
+
+
 def test_limits() -> None:
     assert (TELEGRAM_MESSAGE, TELEGRAM_CAPTION) == (4096, 1024)
 
