@@ -132,10 +132,10 @@ SETTINGS_USAGE: Final = "Usage: /settings KEY VALUE, for example /settings timez
 IMPORT_HOW: Final = (
     "Send me an Anki package (.apkg or .colpkg) or an Anki text export (.txt, .csv or "
     f".tsv) in this chat, as a file of up to {MAX_IMPORT_BYTES // (1024 * 1024)} MB. "
-    "Its cards become decks of your own, with their review history; sending the same "
-    "deck again updates it.\n\n"
+    "Its cards become decks only you study, with the review history a package carries; "
+    "sending the same deck again updates it instead of copying it.\n\n"
     "In Anki: File > Export, choose Anki Deck Package (.apkg) and tick Include "
-    "scheduling information, so your reviews come along."
+    "scheduling information (so your reviews come along) and Include media (for images)."
 )
 
 
