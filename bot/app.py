@@ -182,8 +182,8 @@ async def build_app(
     announcer = PlatformAnnouncer(db, channels, clock)
     window = timedelta(minutes=settings.quiz.window_minutes)
     study = StudyService(basics, announcer)
-    study.anki = anki_packager()
     study.reader = read_anki_file
+    study.anki = anki_packager()
     quiz = QuizService(basics, announcer, window)
     catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
     pushes = PushService(
