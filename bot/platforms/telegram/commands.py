@@ -134,7 +134,7 @@ IMPORT_HOW: Final = (
     f".tsv) in this chat, as a file of up to {MAX_IMPORT_BYTES // (1024 * 1024)} MB. "
     "Its cards become decks only you study, with the review history a package carries; "
     "sending the same deck again updates it instead of copying it.\n\n"
-    "In Anki: File > Export, choose Anki Deck Package (.apkg) and tick Include "
+    "In Anki: File → Export, choose Anki Deck Package (.apkg) and tick Include "
     "scheduling information (so your reviews come along) and Include media (for images)."
 )
 
