@@ -7,7 +7,10 @@ logger's handlers emit, including exception tracebacks and stacks, and every
 secret it recognises by its shape (:data:`SECRET_PATTERNS`): the per-interaction
 tokens discord.py's debug lines show in URLs (``/interactions/<id>/<token>``,
 ``/webhooks/<app id>/<token>``) and gateway payloads (``'token': ...``), and bot
-tokens of either platform, whoever configured them.
+tokens of either platform, whoever configured them. A secret is masked also as a URL
+carries it, percent-encoded: python-telegram-bot downloads a file a person sent from
+``<base_file_url><token>/<path>`` with the token's ``:`` written ``%3A``, and httpx
+logs that URL at DEBUG.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import Final
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 __all__ = [
     "SECRET_PATTERNS",
@@ -39,8 +42,9 @@ SECRET_PATTERNS: Final = (
         re.compile(r"""(['"](?:token|secret_token|access_token)['"]\s*:\s*['"])[^'"]+"""),
         rf"\1{_MASK}",
     ),
-    # A Telegram bot token (in a Bot API URL, or anywhere).
-    (re.compile(r"(?<![0-9])([0-9]{5,}:)[A-Za-z0-9_-]{30,}"), rf"\1{_MASK}"),
+    # A Telegram bot token (in a Bot API URL, or anywhere), its colon percent-encoded too
+    # (in a file download's URL).
+    (re.compile(r"(?<![0-9])([0-9]{5,}(?::|%3[Aa]))[A-Za-z0-9_-]{30,}"), rf"\1{_MASK}"),
     # A Discord bot token (three base64url parts), or an Authorization header.
     (re.compile(r"(?<![\w-])[\w-]{20,}\.[\w-]{5,8}\.[\w-]{25,}"), _MASK),
     (re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?(?:Bot|Bearer) )[^'\"\s,]+"), rf"\1{_MASK}"),
@@ -128,8 +132,11 @@ class _SecretFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
+        known = {s for s in secrets if s}
+        # As a URL's path or query carries them, too (percent-encoded).
+        known |= {quote(s, safe=safe) for s in known for safe in ("", "/")}
         # Longest first, so a secret containing another is masked whole.
-        self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+        self.secrets = tuple(sorted(known, key=len, reverse=True))
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:

@@ -4,6 +4,10 @@ The commands are registered on every client (also one built only to publish
 them with ``studybot discord sync``); a command hands its interaction to the
 running platform's :class:`StudyCommands`, which defers, makes one core call
 and renders the outcome. Personal commands used in a server answer privately.
+
+A file to import comes with ``/import file:`` or as an attachment of a message
+sent in the DMs (:meth:`StudyCommands.dm_message`); either way the size Discord
+declares goes to the core first, and the file is downloaded only when the core asks.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any, Final, Literal, Protocol, cast
 import discord
 from discord import app_commands
 
+from bot.core.ankifile import MAX_IMPORT_BYTES
 from bot.core.learners import Who
 from bot.core.model import ReviewSource
 from bot.core.outcomes import Outcome
@@ -25,12 +30,16 @@ from bot.platforms.discord.components import host_of, settings_view
 from bot.platforms.discord.interactions import (
     Answer,
     Places,
+    attachment_fetch,
     in_bot_dm,
+    in_dm,
     refuse_if_cannot_post,
     report_error,
+    report_message_error,
+    who_wrote,
 )
 from bot.platforms.discord.messages import plain
-from bot.platforms.discord.rendering import OutcomeRenderer
+from bot.platforms.discord.rendering import OutcomeRenderer, typing_in
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +51,22 @@ QUIZ_IN_DM: Final = (
     "Quizzes are for study servers: add me to a server and send /quiz there. "
     "Here in our DMs, /review gives you your own cards."
 )
+IMPORT_IN_DMS: Final = (
+    "Importing happens in our direct messages, so the decks stay yours alone: open my "
+    "profile, choose Message, and send me the file there (or use /import there)."
+)
+#: Said after a DM message with several files: only the first one was looked at.
+ONE_FILE_AT_A_TIME: Final = (
+    "I import one file per message, so I looked only at {name}: send {others} in "
+    "messages of their own."
+)
+#: The largest file /import takes, in MB (Discord's and the core's figure alike).
+_LIMIT_MB: Final = MAX_IMPORT_BYTES // (1024 * 1024)
 QUIZ_NOT_INSTALLED: Final = (
     "I can only run quizzes in servers I have been added to. "
     "Ask a server admin to add me, then try /quiz again."
 )
-HELP: Final = """\
+HELP: Final = f"""\
 I help you remember what you learn, with spaced repetition (FSRS): \
 each card comes back just before you would forget it.
 
@@ -62,13 +82,15 @@ recalled on it (/exam alone shows it; target 0.85 changes the aim; date off clea
 (/review goes back to normal study)
 /pause, /resume: stop or restart the daily reminders
 /export: your review history as CSV (format anki: an Anki package)
+/import file: bring in your Anki decks, in our DMs: an Anki package (.apkg, .colpkg) \
+or text export (.txt, .csv, .tsv) of up to {_LIMIT_MB} MB; or just send me the file there
 /forget: delete everything I hold about you
 /challenge: group challenges in a server: derive it from memory, then compare and rate yourself"""
 
 
 class StudyCommands:
     """What /review, /undo, /quiz, /stats, /settings, /decks, /exam, /cram, /pause, /resume,
-    /export, /forget and /help do.
+    /export, /import, /forget and /help do, and a file sent in the DMs.
 
     Args:
         study: the study loop.
@@ -208,6 +230,45 @@ class StudyCommands:
         run = (lambda: study.export_anki(who)) if fmt == "anki" else (lambda: study.export(who))
         await self.rendering.run(interaction, run, hidden=False)
 
+    async def import_file(
+        self, interaction: discord.Interaction[Any], file: discord.Attachment
+    ) -> None:
+        """/import file: the attachment imported into the learner's own decks (in the DMs;
+        in a server, a private pointer there, and nothing is downloaded)."""
+        who = self.places.enter(interaction)
+        if not in_bot_dm(interaction):
+            await Answer.of(interaction).say(IMPORT_IN_DMS)
+            return
+        study = self.study
+        await self.rendering.run(
+            interaction,
+            lambda: study.import_file(who, file.filename, file.size, attachment_fetch(file)),
+            hidden=False,
+        )
+
+    async def dm_message(self, message: discord.Message) -> None:
+        """A message a person sent in the DMs: its first attachment is imported into their
+        own decks, and the outcome is the reply (several: the others are not, and they are
+        told). A message without a file, or not in a DM, or the bot's own, is left alone.
+        Whatever fails is told by :func:`report_message_error`."""
+        if message.author.bot or not message.attachments or not in_dm(message):
+            return
+        who = who_wrote(message)
+        self.places.told_closed.discard(who.user_id)  # they write: their DMs are open
+        first, *others = message.attachments
+        try:
+            async with typing_in(message.channel):
+                outcome = await self.study.import_file(
+                    who, first.filename, first.size, attachment_fetch(first)
+                )
+            await self.rendering.reply(message, outcome)
+            if others:
+                rest = "the other file" if len(others) == 1 else f"the other {len(others)} files"
+                note = ONE_FILE_AT_A_TIME.format(name=first.filename, others=rest)
+                await message.channel.send(plain(note))
+        except Exception as exc:
+            await report_message_error(message, exc)
+
     async def forget(self, interaction: discord.Interaction[Any]) -> None:
         """/forget: ask for confirmation before deleting the learner's data."""
         who = await self._dm_only(interaction, "forget")
@@ -260,8 +321,8 @@ async def _topics(
 
 def register_commands(tree: app_commands.CommandTree[Any]) -> None:
     """Add /review, /quiz, /stats, /settings, /decks, /exam, /cram, /undo, /pause, /resume,
-    /export, /forget, /help and the /challenge group, each usable in servers, DMs and private
-    channels, and installable to a server or to a user's own account."""
+    /export, /import, /forget, /help and the /challenge group, each usable in servers, DMs and
+    private channels, and installable to a server or to a user's own account."""
 
     @tree.command(name="review", description="Study your next card (in our DMs)")
     async def review(interaction: discord.Interaction[Any]) -> None:
@@ -329,6 +390,14 @@ def register_commands(tree: app_commands.CommandTree[Any]) -> None:
         interaction: discord.Interaction[Any], format: Literal["csv", "anki"] = "csv"
     ) -> None:
         await _commands(interaction).export(interaction, format)
+
+    @tree.command(name="import", description="Bring in your Anki decks (in our DMs)")
+    @app_commands.describe(
+        file=f"An Anki package (.apkg, .colpkg) or text export (.txt, .csv, .tsv), up to "
+        f"{_LIMIT_MB} MB"
+    )
+    async def import_(interaction: discord.Interaction[Any], file: discord.Attachment) -> None:
+        await _commands(interaction).import_file(interaction, file)
 
     @tree.command(name="forget", description="Delete everything the bot holds about you")
     async def forget(interaction: discord.Interaction[Any]) -> None:

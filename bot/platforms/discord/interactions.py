@@ -5,14 +5,22 @@ answer's visibility (only the person, or everyone in the channel) is fixed
 when it is deferred. :class:`Answer` keeps track of that: a message that must
 be seen otherwise than the pending deferred answer deletes it first, so the
 "thinking…" placeholder is never filled with the wrong visibility.
+
+A file a person sent (a command's attachment, or one in a DM) is fetched from
+Discord's CDN with :func:`attachment_fetch`; one that cannot be raises
+:class:`DownloadFailed`, which the error handler (:func:`report_error`, and
+:func:`report_message_error` for a DM) tells the person without a traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Final, cast
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -26,6 +34,13 @@ UNKNOWN_COMMAND: Final = "I don't know that command any more. Try /help."
 #: Said when a deferred answer was filled by nothing else.
 DONE: Final = "Done."
 _ANSWER: Final = "studybot.answer"
+#: Longest a file a person sent may take to download from Discord's CDN, in seconds.
+DOWNLOAD_SECONDS: Final = 60.0
+#: Said when a file a person sent cannot be downloaded.
+DOWNLOAD_FAILED: Final = (
+    "I couldn't download your file from Discord (the connection failed, took too long, "
+    "or the file is gone), so nothing was imported. Please send it again in a minute."
+)
 CANNOT_POST_HERE: Final = (
     "I can't post in this channel: I'm missing the {missing} permission here, so the "
     "answers and results would be lost. Ask a server admin to allow it for me in this "
@@ -86,6 +101,37 @@ def in_bot_dm(interaction: discord.Interaction[Any]) -> bool:
     return isinstance(interaction.channel, discord.DMChannel)
 
 
+class DownloadFailed(Exception):
+    """A file a person sent could not be downloaded; ``str(error)`` is what they are told
+    (:data:`DOWNLOAD_FAILED`), :attr:`why` what happened, for the log (never the URL:
+    Discord's CDN links are signed)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(DOWNLOAD_FAILED)
+        self.why = why
+
+
+def attachment_fetch(attachment: discord.Attachment) -> Callable[[], Awaitable[bytes]]:
+    """What downloads an attachment's bytes from Discord's CDN, when called (through
+    discord.py's HTTP session), within :data:`DOWNLOAD_SECONDS`.
+
+    The callable raises :class:`DownloadFailed` when Discord answers with an error (the
+    file was deleted: 404), the network fails, or time runs out.
+    """
+
+    async def fetch() -> bytes:
+        try:
+            return await asyncio.wait_for(attachment.read(), DOWNLOAD_SECONDS)
+        except TimeoutError:
+            raise DownloadFailed(f"no answer within {DOWNLOAD_SECONDS:g} s") from None
+        except discord.HTTPException as exc:
+            raise DownloadFailed(f"HTTP {exc.status}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise DownloadFailed(type(exc).__name__) from None
+
+    return fetch
+
+
 def who_of(interaction: discord.Interaction[Any]) -> Who:
     """The person behind an interaction; in the bot's DM, with that DM channel (the core
     stores it when it changed, so a push to them is one request)."""
@@ -94,6 +140,17 @@ def who_of(interaction: discord.Interaction[Any]) -> Who:
     if interaction.channel_id is not None and in_bot_dm(interaction):
         dm_channel = str(interaction.channel_id)
     return Who("discord", str(user.id), user.display_name, dm_channel=dm_channel)
+
+
+def in_dm(message: discord.Message) -> bool:
+    """True for a message in a person's direct messages with the bot."""
+    return message.guild is None and isinstance(message.channel, discord.DMChannel)
+
+
+def who_wrote(message: discord.Message) -> Who:
+    """The person who wrote a message in the bot's DMs, with that DM channel."""
+    user = message.author
+    return Who("discord", str(user.id), user.display_name, dm_channel=str(message.channel.id))
 
 
 class Places:
@@ -180,6 +237,17 @@ class Answer:
 async def report_error(interaction: discord.Interaction[Any], error: Exception) -> None:
     """The one error handler: log with ids (never the token), answer briefly, go on."""
     answer = Answer.of(interaction)
+    original = getattr(error, "original", None) or error
+    if isinstance(original, DownloadFailed):
+        log.warning(
+            "could not download a file Discord user %s sent (channel %s): %s",
+            interaction.user.id,
+            interaction.channel_id,
+            original.why,
+        )
+        with contextlib.suppress(discord.HTTPException):
+            await answer.say(str(original))
+        return
     if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
         # A command as an older version published it: Discord's list is not synced yet.
         name = getattr(error, "name", None) or getattr(error, "command", None)
@@ -187,7 +255,6 @@ async def report_error(interaction: discord.Interaction[Any], error: Exception) 
         with contextlib.suppress(discord.HTTPException):
             await answer.say(UNKNOWN_COMMAND)
         return
-    original = getattr(error, "original", None) or error
     command = interaction.command.name if interaction.command else None
     custom_id = cast("dict[str, Any]", interaction.data or {}).get("custom_id")
     log.error(
@@ -204,4 +271,32 @@ async def report_error(interaction: discord.Interaction[Any], error: Exception) 
     except discord.HTTPException as exc:
         log.warning(
             "could not tell user %s about the error (HTTP %s)", interaction.user.id, exc.status
+        )
+
+
+async def report_message_error(message: discord.Message, error: Exception) -> None:
+    """The one error handler for a message a person sent the bot in its DMs (a file to
+    import): log with ids (never the token), tell them briefly in a reply, go on."""
+    if isinstance(error, DownloadFailed):
+        log.warning(
+            "could not download a file Discord user %s sent (channel %s): %s",
+            message.author.id,
+            message.channel.id,
+            error.why,
+        )
+        text = str(error)
+    else:
+        log.error(
+            "Discord DM message failed (channel %s, user %s, message %s)",
+            message.channel.id,
+            message.author.id,
+            message.id,
+            exc_info=error,
+        )
+        text = SORRY
+    try:
+        await message.channel.send(plain(text))
+    except discord.HTTPException as exc:
+        log.warning(
+            "could not tell user %s about the error (HTTP %s)", message.author.id, exc.status
         )

@@ -73,6 +73,9 @@ REJECTED_TOKEN: Final = (
 def _intents() -> discord.Intents:
     intents = discord.Intents.none()
     intents.guilds = True  # interactions need nothing more; guilds keeps the cache sane
+    # Messages in the bot's DMs (a file to import). Not privileged, and a DM's content and
+    # attachments come without the privileged message content intent.
+    intents.dm_messages = True
     return intents
 
 
@@ -144,6 +147,12 @@ class StudyClient(discord.Client):
         if not await route_modal_submit(interaction):
             await answer_unrouted(interaction)
 
+    async def on_message(self, message: discord.Message) -> None:
+        """A message in the bot's DMs: a file in it is imported (the DM intent brings no
+        other messages)."""
+        if self.studybot is not None:
+            await self.studybot.commands.dm_message(message)
+
 
 class ShardedStudyClient(discord.AutoShardedClient):
     """The same client split into shards (``[discord] shard_count`` / ``shard_ids``)."""
@@ -165,6 +174,12 @@ class ShardedStudyClient(discord.AutoShardedClient):
         button or form nothing else handles (:func:`answer_unrouted`)."""
         if not await route_modal_submit(interaction):
             await answer_unrouted(interaction)
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A message in the bot's DMs: a file in it is imported (the DM intent brings no
+        other messages)."""
+        if self.studybot is not None:
+            await self.studybot.commands.dm_message(message)
 
 
 def make_client(

@@ -8,14 +8,21 @@ card's note ("Good: see it again in 10m.") starts the first reply, so one
 message carries it and the next card; when the core offers (``in_place``, the
 next card after a rating) that message is the tapped one, edited: a review is
 two edits (reveal, rate) and two acknowledgements.
+
+A message a person sent in the DMs (a file to import) is no interaction: its outcome
+is sent as messages there, the first one a reply to it (:meth:`OutcomeRenderer.reply`),
+and "typing…" shows while the core works (:func:`typing_in`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 import discord
 
@@ -26,6 +33,39 @@ from bot.platforms.discord.interactions import Answer, in_bot_dm
 from bot.platforms.discord.messages import Outgoing, plain, to_messages
 
 log = logging.getLogger(__name__)
+
+#: Seconds between typing indicators while the core works (Discord shows one for 10 s).
+TYPING_EVERY: Final = 8.0
+
+
+@asynccontextmanager
+async def typing_in(channel: discord.abc.Messageable) -> AsyncIterator[None]:
+    """Show "typing…" in a channel while the block runs: once at once, then every
+    :data:`TYPING_EVERY` seconds until it ends. One Discord refuses is left out (it only
+    decorates the wait)."""
+
+    async def show() -> bool:
+        try:
+            await channel.typing()
+        except discord.HTTPException as exc:
+            log.info("Discord refused a typing indicator (HTTP %s)", exc.status)
+            return False
+        return True
+
+    async def keep() -> None:
+        while True:
+            await asyncio.sleep(TYPING_EVERY)
+            if not await show():
+                return
+
+    task = asyncio.create_task(keep()) if await show() else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def noted(reply: Reply, note: str) -> Reply:
@@ -115,6 +155,25 @@ class OutcomeRenderer:
         if not shown and outcome.notice:
             await answer.say(outcome.notice)
         await answer.finish()
+
+    async def reply(self, message: discord.Message, outcome: Outcome) -> None:
+        """Show an outcome in answer to a message a person sent in the DMs: its messages
+        (the first one a reply to theirs), or its notice when it has none."""
+        replies = ([outcome.edit] if outcome.edit is not None else []) + list(outcome.replies)
+        if outcome.close and replies:
+            replies[0] = noted(replies[0], outcome.close)
+        reference = message.to_reference(fail_if_not_exists=False)
+        sent = 0
+        for reply in replies:
+            for outgoing in await to_messages(reply, self.renderer):
+                kwargs = outgoing.send_kwargs()
+                if not sent:
+                    kwargs["reference"] = reference
+                await message.channel.send(**kwargs)
+                sent += 1
+        text = outcome.notice or outcome.close
+        if not sent and text:
+            await message.channel.send(plain(text), reference=reference)
 
     async def _messages(
         self, interaction: discord.Interaction[Any], reply: Reply

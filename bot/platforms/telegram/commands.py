@@ -4,8 +4,10 @@ Personal commands (/review, /stats, /settings, ...) work in the private chat;
 in a group they point there. /quiz and /challenge work in groups. /start sets a
 new learner up (the core's onboarding) or, as ``/start ch_<token>``, joins a
 group challenge. A private message that is not a command (text or a photo)
-goes to :meth:`bot.core.inputs.Inputs.text`. A command's notice is a short
-reply in the chat; its replies go to the chat, or to the private chat when
+goes to :meth:`bot.core.inputs.Inputs.text`; a file sent in the private chat (an
+Anki package or text export) to :meth:`bot.core.study.StudyService.import_file`
+(files sent in groups are none of the bot's business). A command's notice is a
+short reply in the chat; its replies go to the chat, or to the private chat when
 they are for the person alone.
 """
 
@@ -14,10 +16,11 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from telegram import Chat, Message, Update, User
-from telegram.error import TelegramError
+from telegram import Chat, File, Message, Update, User
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.core.ankifile import MAX_IMPORT_BYTES
 from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
 from bot.core.learners import Who
@@ -36,13 +39,14 @@ from bot.platforms.telegram.challenges import (
     parse_challenge,
 )
 from bot.platforms.telegram.formatting import to_html
-from bot.platforms.telegram.sending import Sender, replying
+from bot.platforms.telegram.sending import FileUnavailable, Sender, replying
 from bot.platforms.telegram.updates import command_name, is_private, who_of
 from bot.text.excerpt import excerpt
 
 __all__ = [
     "HELP_GROUP",
     "HELP_PRIVATE",
+    "IMPORT_HOW",
     "MENU_GROUP",
     "MENU_PRIVATE",
     "PRIVATE_COMMANDS",
@@ -64,6 +68,7 @@ PRIVATE_COMMANDS: Final = (
     ("pause", "Pause the daily reminders"),
     ("resume", "Resume the daily reminders"),
     ("export", "Your history as CSV; /export anki for Anki"),
+    ("import", "Bring in your Anki decks (.apkg, .txt, .csv)"),
     ("forget", "Delete everything I hold about you"),
 )
 #: The command menu of private chats.
@@ -79,6 +84,7 @@ MENU_PRIVATE: Final = (
     ("pause", "Pause the daily reminders"),
     ("resume", "Resume the daily reminders"),
     ("export", "Your history as CSV; /export anki for Anki"),
+    ("import", "Bring in your Anki decks (.apkg, .txt, .csv)"),
     ("forget", "Delete everything I hold about you"),
     ("help", "What I can do"),
 )
@@ -105,6 +111,7 @@ HELP_PRIVATE: Final = (
     "/pause /resume the daily reminder\n\n"
     "**Your data**\n"
     "/export your review history as CSV (/export anki: an Anki package) · "
+    "/import bring in your Anki decks: send me the file here · "
     "/forget delete everything\n\n"
     "In a group, /quiz attention quizzes everyone; you rate yourself here, privately. "
     "Group challenges (/challenge) are answered here too."
@@ -121,6 +128,15 @@ QUIZ_IN_PRIVATE: Final = (
     "Here, /review gives you your own cards."
 )
 SETTINGS_USAGE: Final = "Usage: /settings KEY VALUE, for example /settings timezone Europe/Paris"
+#: /import: how to bring Anki decks in (the file itself is the import).
+IMPORT_HOW: Final = (
+    "Send me an Anki package (.apkg or .colpkg) or an Anki text export (.txt, .csv or "
+    f".tsv) in this chat, as a file of up to {MAX_IMPORT_BYTES // (1024 * 1024)} MB. "
+    "Its cards become decks only you study, with the review history a package carries; "
+    "sending the same deck again updates it instead of copying it.\n\n"
+    "In Anki: File → Export, choose Anki Deck Package (.apkg) and tick Include "
+    "scheduling information (so your reviews come along) and Include media (for images)."
+)
 
 
 class Commands:
@@ -304,6 +320,9 @@ class Commands:
             )
             return
         args = list(context.args or ())
+        if command == "import":  # the file is the import: say how to send one
+            await self._say(chat.id, IMPORT_HOW)
+            return
         if command == "settings" and len(args) == 1 and not names_retention(args[0]):
             await self._say(chat.id, SETTINGS_USAGE)
             return
@@ -392,3 +411,51 @@ class Commands:
         who = who_of(user, dm_channel=chat.id)
         outcome = await self.inputs.text(who, message.caption, largest.file_id)
         await self.show(chat.id, user, outcome)
+
+    async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A file sent in the private chat: imported into the learner's own decks (an Anki
+        package or text export; the core says what it makes of anything else).
+
+        The size Telegram declares goes to the core, which refuses a file over its limit
+        before anything is downloaded; the download happens only when the core asks for
+        the bytes. "Typing…" shows while it runs. A file that cannot be fetched raises
+        :class:`~bot.platforms.telegram.sending.FileUnavailable` for the error handler.
+        """
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None or not is_private(chat):
+            return
+        document = message.document
+        if document is None:
+            return
+        sender = self.sender
+        who = who_of(user, dm_channel=chat.id)
+        with replying():
+            async with sender.showing(chat.id):
+                size, info = await self._declared_size(document.file_id, document.file_size)
+
+                async def fetch() -> bytes:
+                    return await sender.download(document.file_id, info)
+
+                outcome = await self.study.import_file(
+                    who, document.file_name or "file", size, fetch
+                )
+        await self.show(chat.id, user, outcome)
+
+    async def _declared_size(self, file_id: str, declared: int | None) -> tuple[int, File | None]:
+        """The file's size as Telegram declares it. A message without one (the Bot API
+        lets it out) is asked about with getFile, which downloads nothing; a file Telegram
+        calls too big there is over its 20 MB download limit, so it counts as one byte
+        over :data:`~bot.core.ankifile.MAX_IMPORT_BYTES` (the same 20 MB) and the core
+        refuses it. Returns getFile's answer too, when it was asked, so the download does
+        not ask again."""
+        if declared is not None:
+            return declared, None
+        try:
+            info = await self.sender.file_info(file_id)
+        except BadRequest as exc:
+            if "too big" in str(exc).lower():
+                return MAX_IMPORT_BYTES + 1, None
+            raise FileUnavailable(f"{type(exc).__name__}: {exc.message}") from None
+        except TelegramError as exc:
+            raise FileUnavailable(f"{type(exc).__name__}: {exc.message}") from None
+        return info.file_size or 0, info

@@ -5,7 +5,9 @@ Whatever a handler raises ends here: it is logged with the chat and user ids
 refusal to deliver (the person blocked the bot) is not an error: it is logged
 quietly and the learner is marked unreachable. Nor is a chat Telegram kept
 asking to wait (429) through every retry: one warning line, and a tap still gets
-its answer.
+its answer. Nor is a file the person sent that could not be downloaded: one
+warning line (never its URL, which holds the token), and they are told to send
+it again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.study import StudyService
-from bot.platforms.telegram.sending import Sender, not_modified, unreachable
+from bot.platforms.telegram.sending import FileUnavailable, Sender, not_modified, unreachable
 from bot.platforms.telegram.updates import is_private, who_of
 
 __all__ = ["CANNOT_POST_HERE", "SORRY", "ErrorHandler", "cannot_post"]
@@ -85,6 +87,16 @@ class ErrorHandler:
             if query is not None:
                 await self.sender.answer(query)
             return
+        if isinstance(error, FileUnavailable):
+            log.warning(
+                "could not download a file telegram user %s sent (chat %s): %s",
+                user_id,
+                chat_id,
+                error.why,
+            )
+            if chat_id is not None:
+                await self._tell(chat_id, str(error))
+            return
         if isinstance(error, RetryAfter):  # the chat stayed held through every retry
             log.warning(
                 "telegram kept chat %s waiting (429) through every retry (user %s)",
@@ -103,8 +115,16 @@ class ErrorHandler:
         try:
             # A tap answered already (its outcome failed after the answer) is told in the chat.
             answered = query is not None and await self.sender.answer(query, SORRY, alert=True)
-            if not answered and chat_id is not None:
-                await self.sender.send_markdown(chat_id, SORRY)
+        except Exception:
+            log.warning("could not tell chat %s about the error", chat_id, exc_info=True)
+            return
+        if not answered and chat_id is not None:
+            await self._tell(chat_id, SORRY)
+
+    async def _tell(self, chat_id: int, text: str) -> None:
+        """Say ``text`` in the chat; a failure to is one warning, never another error."""
+        try:
+            await self.sender.send_markdown(chat_id, text)
         except Exception:
             log.warning("could not tell chat %s about the error", chat_id, exc_info=True)
 

@@ -185,6 +185,8 @@ class TelegramPlatform:
         private = only_new & filters.ChatType.PRIVATE
         a.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, commands.on_text))
         a.add_handler(MessageHandler(private & filters.PHOTO, commands.on_photo))
+        # A file in the private chat is an import; in a group, no handler: left alone.
+        a.add_handler(MessageHandler(private & filters.Document.ALL, commands.on_document))
         groups = only_new & filters.ChatType.GROUPS & ~filters.COMMAND
         a.add_handler(
             MessageHandler(groups & (filters.TEXT | filters.PHOTO), commands.on_group_text)

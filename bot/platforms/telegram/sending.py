@@ -16,15 +16,20 @@ only its caption changes.
 After a rating the next card takes the rated card's place (:meth:`Sender.replace_with`):
 one edit when the two are alike (text and text, photo and photo), else the new card
 sent and the old one deleted.
+
+A file a person sent is fetched with :meth:`Sender.download` (getFile, then the file
+server, both with the network retries of every request); :meth:`Sender.showing` keeps a
+chat action ("typing…") on screen while a slow request runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
 from types import EllipsisType
@@ -33,13 +38,14 @@ from typing import Any, Final, NamedTuple, TypeVar
 from telegram import (
     Bot,
     CallbackQuery,
+    File,
     InlineKeyboardMarkup,
     InputFile,
     InputMediaPhoto,
     LinkPreviewOptions,
     Message,
 )
-from telegram.constants import ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
@@ -62,9 +68,13 @@ from bot.text.split import split_message, utf16_len
 __all__ = [
     "BACKOFF_CAP",
     "BACKOFF_FIRST",
+    "CHAT_ACTION_EVERY",
+    "DOWNLOAD_READ_TIMEOUT",
     "FILE_ID_CACHE",
+    "FILE_UNAVAILABLE",
     "NETWORK_ATTEMPTS",
     "PUSH_MAX_WAIT",
+    "FileUnavailable",
     "PacedRateLimiter",
     "Progress",
     "Sender",
@@ -89,6 +99,16 @@ FILE_ID_CACHE: Final = 512
 #: Callback queries remembered as answered (a tap's outcome is shown within seconds).
 ANSWERED_KEPT: Final = 4096
 PHOTO_GONE: Final = "(The photo is no longer available.)"
+#: Seconds between chat actions while a slow request runs (Telegram shows one for 5 s).
+CHAT_ACTION_EVERY: Final = 4.0
+#: Seconds a file download may go without receiving a byte before it counts as failed
+#: (each of the :data:`NETWORK_ATTEMPTS`).
+DOWNLOAD_READ_TIMEOUT: Final = 30.0
+#: The learner's reply when a file they sent cannot be fetched from Telegram.
+FILE_UNAVAILABLE: Final = (
+    "I couldn't download your file from Telegram (the connection failed or took too "
+    "long), so nothing was imported. Please send it again in a minute."
+)
 NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
 
 #: What goes with a part's text: a drawn image, a photo Telegram holds (its file id),
@@ -130,6 +150,8 @@ def _toast(text: str | None) -> str | None:
 
 #: Bot API methods that post a new message: each takes a place in its chat's schedule.
 _POSTS: Final = ("send", "copyMessage", "forwardMessage")
+#: Methods named like posts that post nothing (a chat action): they only wait for holds.
+_NOT_POSTS: Final = frozenset({"sendChatAction"})
 #: Methods never paced: a tap's spinner is answered at once (Telegram does not count it).
 _UNPACED: Final = frozenset({"answerCallbackQuery", "answerInlineQuery"})
 #: Longest a push waits for its chat to be free; beyond it the push is tried again
@@ -248,7 +270,7 @@ class PacedRateLimiter(BaseRateLimiter[int]):
                 await self.pacing.slot(
                     chat,
                     group=group,
-                    message=endpoint.startswith(_POSTS),
+                    message=endpoint.startswith(_POSTS) and endpoint not in _NOT_POSTS,
                     max_wait=mode.max_wait,
                     overall=not _INTERACTIVE.get(),
                 )
@@ -285,6 +307,23 @@ class PacedRateLimiter(BaseRateLimiter[int]):
                 if kind is not None:
                     self.metrics.platform_error("telegram", kind)
                 raise
+
+
+class FileUnavailable(Exception):
+    """A file a person sent could not be fetched from Telegram (getFile refused it, or
+    the download failed on every try); ``str(error)`` is what they are told
+    (:data:`FILE_UNAVAILABLE`) and :attr:`why` says what happened, for the log (never a
+    URL: the file server's URLs hold the bot token)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(FILE_UNAVAILABLE)
+        self.why = why
+
+
+def _why(exc: BaseException) -> str:
+    """A failed request in a few words, for a log line: its type and message."""
+    message = exc.message if isinstance(exc, TelegramError) else str(exc)
+    return f"{type(exc).__name__}: {' '.join(message.split())}"
 
 
 class Progress:
@@ -348,6 +387,72 @@ class Sender:
     def link(self, start: str = "") -> str:
         """A link that opens the private chat with the bot (``start``: its /start argument)."""
         return f"https://t.me/{self.bot.username}" + (f"?start={start}" if start else "")
+
+    # ------------------------------------------------------------------ files sent to the bot
+
+    async def file_info(self, file_id: str) -> File:
+        """What Telegram holds about a file a person sent (getFile: its size and the path
+        to download it from; the path is good for an hour). No byte is downloaded.
+
+        Raises:
+            BadRequest: Telegram refuses it ("file is too big": over the 20 MB bots may
+                download; or the file id is wrong).
+            NetworkError: no answer after :data:`NETWORK_ATTEMPTS` tries.
+        """
+        bot = self.bot
+        return await self.call(lambda: bot.get_file(file_id))
+
+    async def download(self, file_id: str, info: File | None = None) -> bytes:
+        """The bytes of a file a person sent: getFile (unless ``info`` is its answer
+        already), then the download from Telegram's file server, through the same HTTP
+        layer as every request; each tried up to :data:`NETWORK_ATTEMPTS` times, a
+        download waiting at most :data:`DOWNLOAD_READ_TIMEOUT` seconds for the next bytes.
+
+        Raises:
+            FileUnavailable: Telegram refused the file, or the network failed every try.
+        """
+        try:
+            found = info if info is not None else await self.file_info(file_id)
+            data = await self.call(
+                lambda: found.download_as_bytearray(read_timeout=DOWNLOAD_READ_TIMEOUT)
+            )
+        except TelegramError as exc:
+            raise FileUnavailable(_why(exc)) from None
+        except RuntimeError as exc:  # getFile gave no path: nothing to download
+            raise FileUnavailable(_why(exc)) from None
+        return bytes(data)
+
+    @asynccontextmanager
+    async def showing(
+        self, chat_id: int, action: ChatAction = ChatAction.TYPING
+    ) -> AsyncIterator[None]:
+        """Keep a chat action ("typing…") on screen in a chat while the block runs: one
+        at once, then one every :data:`CHAT_ACTION_EVERY` seconds until it ends. A chat
+        action Telegram refuses is left out (it only decorates the wait)."""
+        bot = self.bot
+
+        async def act() -> bool:
+            try:
+                await bot.send_chat_action(chat_id, action)
+            except TelegramError as exc:
+                log.info("telegram refused a chat action in chat %s: %s", chat_id, _why(exc))
+                return False
+            return True
+
+        async def keep() -> None:
+            while True:
+                await asyncio.sleep(CHAT_ACTION_EVERY)
+                if not await act():
+                    return
+
+        task = asyncio.create_task(keep()) if await act() else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     # ------------------------------------------------------------------ new messages
 

@@ -19,6 +19,12 @@ were never answered.
 ``ClientSession.request``), so discord.py's own request code runs, debug lines
 included; :meth:`FakeDiscord.dispatch` can feed the payload through a gateway
 websocket's message handler (``via_gateway``), as the gateway would.
+
+Files people send (a command's attachment option, or attachments of a message in
+the DMs, :meth:`FakeDiscord.dm_message`) are served by :class:`FakeCDN`, a real
+HTTP server on 127.0.0.1 standing in for ``cdn.discordapp.com`` once started
+(discord.py downloads an attachment with its own aiohttp session, not through the
+faked request paths); it records each download and can answer with an error.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import discord.gateway
 import discord.http
 import discord.webhook.async_
 import pytest
+from aiohttp import web
 
 from bot.core.messages import HeatMap, Plot
 from bot.core.rendering import RenderedImage
@@ -151,6 +158,66 @@ class Sent:
         )
 
 
+class FakeCDN:
+    """Discord's CDN for the files people send, on 127.0.0.1 once :meth:`start` ed (before,
+    its links name ``https://cdn.example`` and nothing can download them).
+
+    Serves ``GET /attachments/<channel>/<id>/<file name>`` from :attr:`files`; records
+    each request's path in :attr:`downloads`; a path in :attr:`refuse` is answered with
+    that HTTP status instead, and every request waits while :attr:`stalled` is clear.
+    """
+
+    def __init__(self) -> None:
+        self.base = "https://cdn.example"
+        #: path -> the bytes served there.
+        self.files: dict[str, bytes] = {}
+        #: The paths asked for, in order.
+        self.downloads: list[str] = []
+        #: path -> the HTTP status to answer with instead of the file.
+        self.refuse: dict[str, int] = {}
+        #: Requests are answered only while this is set (clear it: a CDN that hangs).
+        self.stalled = asyncio.Event()
+        self.stalled.set()
+        self._runner: web.AppRunner | None = None
+
+    def add(self, channel_id: int, attachment_id: int, filename: str, data: bytes) -> str:
+        """Keep a file; its URL."""
+        path = f"/attachments/{channel_id}/{attachment_id}/{filename}"
+        self.files[path] = data
+        return self.base + path
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1, on a free port; links made from now on point here."""
+        app = web.Application()
+        app.router.add_get("/attachments/{channel}/{id}/{name}", self._serve)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"http://127.0.0.1:{port}"
+
+    async def close(self) -> None:
+        self.stalled.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _serve(self, request: web.Request) -> web.Response:
+        path = request.path
+        self.downloads.append(path)
+        await self.stalled.wait()
+        if path in self.refuse:
+            response = web.Response(status=self.refuse[path])
+        elif path not in self.files:
+            response = web.Response(status=404)
+        else:
+            response = web.Response(body=self.files[path], content_type="application/octet-stream")
+        # No connection kept open: a test waits for the tasks its input started to end.
+        response.force_close()
+        return response
+
+
 @dataclass
 class Place:
     """Where an interaction happens: a DM, or a server channel."""
@@ -190,6 +257,10 @@ class FakeDiscord:
         self._interactions: dict[str, dict[str, Any]] = {}
         #: What the bot sent that Discord refused for breaking a limit (each a sentence).
         self.violations: list[str] = []
+        #: The files people send (start it for the bot to download them).
+        self.cdn = FakeCDN()
+        #: channel id -> how often the bot showed "typing…" there.
+        self.typing: dict[int, int] = {}
 
     # ------------------------------------------------------------------ install
 
@@ -406,6 +477,10 @@ class FakeDiscord:
                 "last_message_id": None,
                 "recipients": [user_payload(recipient, f"user{recipient}")],
             }
+        if method == "POST" and parts[0] == "channels" and parts[2:] == ["typing"]:
+            channel_id = int(parts[1])
+            self.typing[channel_id] = self.typing.get(channel_id, 0) + 1
+            return None
         if method == "POST" and parts[0] == "channels" and parts[2:] == ["messages"]:
             channel_id = int(parts[1])
             if channel_id in self.slow:
@@ -572,16 +647,85 @@ class FakeDiscord:
         return payload
 
     def command(
-        self, name: str, user: tuple[int, str], place: Place, **options: str
+        self,
+        name: str,
+        user: tuple[int, str],
+        place: Place,
+        /,
+        *,
+        attachments: dict[str, tuple[str, str, bytes]] | None = None,
+        **options: str,
     ) -> dict[str, Any]:
-        """A slash command (type 2), with string options."""
-        data = {
+        """A slash command (type 2), with string options, and ``attachments`` mapping an
+        option to (file name, content type, bytes)."""
+        data: dict[str, Any] = {
             "id": str(APP_ID + 100),
             "name": name,
             "type": 1,
             "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()],
         }
+        self._attach(data, data["options"], place, attachments or {})
         return self._interaction(2, data, user, place)
+
+    def attachment(
+        self, place: Place, filename: str, content_type: str, content: bytes, *, size: int = -1
+    ) -> dict[str, Any]:
+        """An attachment object for a file a person sends, kept by the CDN. ``size``: what
+        Discord says it has (its length by default)."""
+        aid = self._next()
+        url = self.cdn.add(int(place.channel["id"]), aid, filename, content)
+        return {
+            "id": str(aid),
+            "filename": filename,
+            "size": len(content) if size < 0 else size,
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
+
+    def _attach(
+        self,
+        data: dict[str, Any],
+        options: list[dict[str, Any]],
+        place: Place,
+        attachments: dict[str, tuple[str, str, bytes]],
+    ) -> None:
+        """Add attachment options (type 11) and their resolved attachments to a command."""
+        for option, (filename, content_type, content) in attachments.items():
+            attachment = self.attachment(place, filename, content_type, content)
+            options.append({"name": option, "type": 11, "value": attachment["id"]})
+            resolved = data.setdefault("resolved", {}).setdefault("attachments", {})
+            resolved[attachment["id"]] = attachment
+
+    def dm_message(
+        self,
+        user: tuple[int, str],
+        content: str = "",
+        attachments: Sequence[dict[str, Any]] = (),
+        *,
+        author: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A message a person sends in their DMs with the bot (a MESSAGE_CREATE payload),
+        with attachments made by :meth:`attachment` (``author``: someone else, the bot)."""
+        user_id, name = user
+        return {
+            "id": str(self._next()),
+            "channel_id": str(dm_channel_id(user_id)),
+            "type": 0,
+            "content": content,
+            "author": author or user_payload(user_id, name),
+            "embeds": [],
+            "attachments": list(attachments),
+            "components": [],
+            "timestamp": TIMESTAMP,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "pinned": False,
+            "flags": 0,
+        }
 
     def autocomplete(
         self, name: str, option: str, typed: str, user: tuple[int, str], place: Place
@@ -618,18 +762,7 @@ class FakeDiscord:
             "type": 1,
             "options": [{"name": name, "type": 1, "options": inner}],
         }
-        for option, (filename, content_type, content) in (attachments or {}).items():
-            aid = self._next()
-            inner.append({"name": option, "type": 11, "value": str(aid)})
-            url = f"https://cdn.example/attachments/{place.channel['id']}/{aid}/{filename}"
-            data.setdefault("resolved", {}).setdefault("attachments", {})[str(aid)] = {
-                "id": str(aid),
-                "filename": filename,
-                "size": len(content),
-                "url": url,
-                "proxy_url": url,
-                "content_type": content_type,
-            }
+        self._attach(data, inner, place, attachments or {})
         return self._interaction(2, data, user, place)
 
     def subcommand_autocomplete(
@@ -685,9 +818,15 @@ class FakeDiscord:
     # ------------------------------------------------------------------ driving
 
     async def dispatch(
-        self, client: discord.Client, payload: dict[str, Any], *, via_gateway: bool = False
+        self,
+        client: discord.Client,
+        payload: dict[str, Any],
+        *,
+        via_gateway: bool = False,
+        event: str = "INTERACTION_CREATE",
     ) -> None:
-        """Feed an interaction to the client and wait until it has finished with it.
+        """Feed an interaction (or another gateway ``event``: ``MESSAGE_CREATE``) to the
+        client and wait until it has finished with it.
 
         ``via_gateway``: as a gateway message, through the websocket's message handler
         (which logs each event at DEBUG), rather than straight to the parser.
@@ -700,10 +839,10 @@ class FakeDiscord:
             ws._discord_parsers = client._connection.parsers
             ws._dispatch = client.dispatch
             ws.shard_id = None
-            event = {"op": 0, "t": "INTERACTION_CREATE", "s": 1, "d": payload}
-            await ws.received_message(json.dumps(event))
+            message = {"op": 0, "t": event, "s": 1, "d": payload}
+            await ws.received_message(json.dumps(message))
         else:
-            client._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+            client._connection.parsers[event](payload)
         for _ in range(100):
             pending = [
                 t

@@ -89,9 +89,25 @@ class Env:
         return self.fake.created_since(mark)
 
     async def command(
-        self, name: str, user: tuple[int, str], place: Place, **options: str
+        self,
+        name: str,
+        user: tuple[int, str],
+        place: Place,
+        /,
+        *,
+        attachments: dict[str, tuple[str, str, bytes]] | None = None,
+        **options: str,
     ) -> list[Sent]:
-        return await self.send(self.fake.command(name, user, place, **options))
+        return await self.send(
+            self.fake.command(name, user, place, attachments=attachments, **options)
+        )
+
+    async def message(self, payload: dict[str, Any]) -> list[Sent]:
+        """Deliver a message sent in the DMs (:meth:`FakeDiscord.dm_message`); return the
+        messages the bot created for it."""
+        mark = self.fake.mark()
+        await self.fake.dispatch(self.bot.client, payload, event="MESSAGE_CREATE")
+        return self.fake.created_since(mark)
 
     async def press(
         self, message: Sent, custom_id: str, user: tuple[int, str], place: Place
@@ -142,22 +158,26 @@ async def running(
         fake.install_sessions(monkeypatch)
     else:
         fake.install(monkeypatch)
-    base = default_settings(data_dir=tmp_path)
-    settings = replace(
-        base,
-        discord=replace(base.discord, token=Secret(TOKEN)),
-        decks=replace(base.decks, paths=(*(base.decks.paths if shipped else ()), *extra_decks)),
-        study=replace(base.study, enable_fuzzing=False),
-    )
-    clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    app = await start_app(settings, clock)
-    bot = await start_bot(app)
-    environment = Env(fake, settings, clock, app, bot)
+    await fake.cdn.start()
     try:
-        yield environment
+        base = default_settings(data_dir=tmp_path)
+        settings = replace(
+            base,
+            discord=replace(base.discord, token=Secret(TOKEN)),
+            decks=replace(base.decks, paths=(*(base.decks.paths if shipped else ()), *extra_decks)),
+            study=replace(base.study, enable_fuzzing=False),
+        )
+        clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+        app = await start_app(settings, clock)
+        bot = await start_bot(app)
+        environment = Env(fake, settings, clock, app, bot)
+        try:
+            yield environment
+        finally:
+            await environment.bot.stop()
+            await environment.app.close()
     finally:
-        await environment.bot.stop()
-        await environment.app.close()
+        await fake.cdn.close()
 
 
 def only(messages: list[Sent]) -> Sent:
@@ -770,6 +790,7 @@ async def test_sync_commands_publishes_every_command_for_servers_and_dms(
             "pause",
             "resume",
             "export",
+            "import",
             "forget",
             "help",
         ]

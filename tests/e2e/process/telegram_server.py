@@ -2,11 +2,13 @@
 
 :class:`TelegramServer` serves ``POST /bot<token>/<method>`` by handing each call
 to a :class:`~tests.e2e.telegram.fake.FakeBotAPI`, which answers as Telegram would
-and keeps the chats' messages. Requests come as python-telegram-bot sends them:
-form-urlencoded, or multipart when a file is uploaded, every value a string and
-objects JSON-encoded; :func:`decode_params` turns them back into the values the
-fake expects. A process given ``base_url(client)`` calls ``/<client>/bot<token>/...``
-instead, so each call is recorded with the process that made it.
+and keeps the chats' messages, and its file server, ``GET /file/bot<token>/<path>``,
+with the files people sent (:meth:`~tests.e2e.telegram.fake.FakeBotAPI.add_file`).
+Requests come as python-telegram-bot sends them: form-urlencoded, or multipart when
+a file is uploaded, every value a string and objects JSON-encoded;
+:func:`decode_params` turns them back into the values the fake expects. A process
+given ``base_url(client)`` calls ``/<client>/bot<token>/...`` instead, so each call
+is recorded with the process that made it.
 
 ``getUpdates`` is served here, from a queue the test fills (:meth:`TelegramServer.send`):
 
@@ -141,6 +143,8 @@ class TelegramServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._serve)
         app.router.add_post("/{client}/bot{token}/{method}", self._serve)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._serve_file)
+        app.router.add_get("/{client}/file/bot{token}/{path:.+}", self._serve_file)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=POLL_CAP)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -230,6 +234,20 @@ class TelegramServer:
             async with self._changed:
                 self._changed.notify_all()
         return web.Response(status=status, body=body, content_type="application/json")
+
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        """A file download, as Telegram's file server answers it (the bytes, or 404)."""
+        client = request.match_info.get("client", "")
+        try:
+            status, body = await self.api.download(
+                request.match_info["token"], request.match_info["path"], client=client
+            )
+        except NetworkError:  # an injected network failure: a broken gateway
+            status, body = 502, BAD_GATEWAY
+        finally:
+            async with self._changed:
+                self._changed.notify_all()
+        return web.Response(status=status, body=body)
 
     async def _answer(self, request: web.Request) -> tuple[int, bytes]:
         client = request.match_info.get("client", "")

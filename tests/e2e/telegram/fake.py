@@ -16,6 +16,13 @@ replaced. It answers like Telegram does where it matters to the adapter:
   in UTF-16 units after parsing (4096 text, 1024 caption); callback data must be
   1-64 bytes; an edit that changes nothing is "message is not modified"; a
   callback query can be answered once, with at most 200 characters of text;
+* files people send (:meth:`FakeBotAPI.add_file`) are served as Telegram serves them:
+  ``getFile`` answers with a ``file_path`` (400 "file is too big" over the 20 MB bots
+  may download, 400 "invalid file_id" for an unknown one), and the file server,
+  ``GET /file/bot<token>/<file_path>``, with the bytes (404 for a path it never gave
+  or another token); each download is recorded as a call to the endpoint
+  ``download`` (its ``file_path`` as the parameter), and can be made to fail too;
+* ``sendChatAction`` takes the actions Telegram knows (400 for any other);
 * failures can be injected for chosen calls: 429 with ``retry_after``, 403
   "bot was blocked by the user", 403 "bot can't initiate conversation", 401
   "Unauthorized", 409 "Conflict", or a network error; a group where the bot may not
@@ -36,6 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import unquote
 
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
@@ -44,6 +52,25 @@ BOT_ID = 5550001
 BOT_USERNAME = "studybot_test_bot"
 TOKEN = "5550001:TEST-token-must-never-be-logged"
 START = 1_767_000_000  # a Telegram date: seconds since the epoch
+#: The largest file a bot may download (getFile refuses larger ones: "file is too big").
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+#: The endpoint a file download is recorded as (it is no Bot API method).
+DOWNLOAD = "download"
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 
 _TAGS = {
     "b": "bold",
@@ -161,6 +188,16 @@ class Call:
 
 
 @dataclass
+class SentFile:
+    """A file a person sent: its bytes, and the size Telegram says it has."""
+
+    file_id: str
+    data: bytes
+    size: int
+    file_path: str
+
+
+@dataclass
 class Failure:
     """An injected failure for the next ``times`` calls matching endpoint (and chat)."""
 
@@ -179,8 +216,12 @@ class Failure:
 class FakeBotAPI(BaseRequest):
     """A Bot API that lives in memory (see the module docstring)."""
 
-    def __init__(self, *, username: str = BOT_USERNAME) -> None:
+    def __init__(self, *, username: str = BOT_USERNAME, token: str = TOKEN) -> None:
         self.username = username
+        #: The one token the file server takes (the Bot API methods are not checked here).
+        self.token = token
+        #: file_id -> a file people sent (:meth:`add_file`).
+        self.files: dict[str, SentFile] = {}
         self.calls: list[Call] = []
         self.failures: list[Failure] = []
         #: (chat_id, message_id) -> the message as Telegram holds it now.
@@ -216,6 +257,9 @@ class FakeBotAPI(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        if "/file/bot" in url:  # the file server: /file/bot<token>/<file_path>
+            token, _, file_path = url.split("/file/bot", 1)[1].partition("/")
+            return await self.download(token, file_path)
         endpoint = url.rsplit("/", 1)[-1]
         params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
         files: dict[str, tuple[str, bytes, str]] = {}
@@ -256,7 +300,37 @@ class FakeBotAPI(BaseRequest):
             return err.code, _error(err.code, err.description)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
+    async def download(self, token: str, file_path: str, *, client: str = "") -> tuple[int, bytes]:
+        """Answer a GET of ``/file/bot<token>/<file_path>`` as Telegram's file server does:
+        (HTTP status, body). Recorded as a call to :data:`DOWNLOAD`; may meet an injected
+        failure ("network" included)."""
+        params: dict[str, Any] = {"file_path": file_path}
+        self.calls.append(Call(DOWNLOAD, params, client=client))
+        for failure in self.failures:
+            if failure.matches(DOWNLOAD, params):
+                failure.times -= 1
+                return self._failure(failure)
+        token, file_path = unquote(token), unquote(file_path)  # sent percent-encoded
+        found = next((f for f in self.files.values() if f.file_path == file_path), None)
+        if token != self.token or found is None:
+            return 404, _error(404, "Not Found")
+        return 200, found.data
+
     # ------------------------------------------------------------------ helpers for tests
+
+    def add_file(self, data: bytes, *, size: int | None = None) -> str:
+        """A file a person sends: its file id (for :meth:`Updates.document`). ``size`` is
+        what Telegram says it has (its length by default)."""
+        number = next(self._file_ids)
+        file_id = f"file-{number}"
+        self.files[file_id] = SentFile(
+            file_id, data, len(data) if size is None else size, f"documents/file_{number}"
+        )
+        return file_id
+
+    def downloads(self) -> list[Call]:
+        """The getFile calls and file downloads so far, in order."""
+        return self.sent(f"getFile|{DOWNLOAD}")
 
     def fail(
         self,
@@ -365,6 +439,12 @@ class FakeBotAPI(BaseRequest):
             return True
         if endpoint == "getChatMember":
             return self._chat_member(int(params["chat_id"]), int(params["user_id"]))
+        if endpoint == "getFile":
+            return self._get_file(str(params.get("file_id", "")))
+        if endpoint == "sendChatAction":
+            if params.get("action") not in CHAT_ACTIONS:
+                raise _ApiError(400, "Bad Request: wrong parameter action in request")
+            return True
         if endpoint == "answerCallbackQuery":
             query_id = str(params["callback_query_id"])
             if query_id in self.answered:
@@ -416,6 +496,19 @@ class FakeBotAPI(BaseRequest):
         ):
             return self._edit(endpoint, params, files)
         raise _ApiError(404, "Not Found")
+
+    def _get_file(self, file_id: str) -> dict[str, Any]:
+        found = self.files.get(file_id)
+        if found is None:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        if found.size > DOWNLOAD_LIMIT:
+            raise _ApiError(400, "Bad Request: file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": found.size,
+            "file_path": found.file_path,
+        }
 
     def _chat_member(self, chat_id: int, user_id: int) -> dict[str, Any]:
         if chat_id > 0:
@@ -668,6 +761,35 @@ class Updates:
         }
         if caption:
             message["caption"] = caption
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def document(
+        self,
+        user: TgUser,
+        file_id: str,
+        file_name: str | None,
+        file_size: int | None,
+        *,
+        mime_type: str | None = None,
+        chat_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A file sent as a document (``file_name`` and ``file_size`` may be left out, as the
+        Bot API allows)."""
+        chat_id = user.id if chat_id is None else chat_id
+        document: dict[str, Any] = {"file_id": file_id, "file_unique_id": f"u{file_id}"}
+        if file_name is not None:
+            document["file_name"] = file_name
+        if file_size is not None:
+            document["file_size"] = file_size
+        if mime_type is not None:
+            document["mime_type"] = mime_type
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": self.clock(),
+            "chat": self.chat(chat_id, user),
+            "from": user.as_json(),
+            "document": document,
+        }
         return {"update_id": next(self._update_ids), "message": message}
 
     def callback(self, user: TgUser, message: dict[str, Any], data: str) -> dict[str, Any]:

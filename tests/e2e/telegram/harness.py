@@ -129,6 +129,24 @@ class Harness:
         """The user sends a photo (sizes smallest first) in a chat (their DM by default)."""
         await self.feed(self.updates.photo(user, file_ids, caption, chat_id))
 
+    async def send_document(
+        self,
+        user: TgUser,
+        file_name: str | None,
+        data: bytes,
+        *,
+        size: int | None = None,
+        declared: bool = True,
+        chat_id: int | None = None,
+    ) -> str:
+        """The user sends a file (a document) in a chat (their DM by default); returns its
+        file id. ``size``: the size Telegram gives it (its length by default); ``declared``
+        false leaves the size out of the message, as the Bot API allows."""
+        file_id = self.api.add_file(data, size=size)
+        known = self.api.files[file_id].size if declared else None
+        await self.feed(self.updates.document(user, file_id, file_name, known, chat_id=chat_id))
+        return file_id
+
     async def tap(self, user: TgUser, message: dict[str, Any], label_prefix: str) -> str:
         """The user taps the button whose label starts with ``label_prefix``; returns its data."""
         data = button_data(message, label_prefix)
@@ -168,6 +186,10 @@ def over_httpx(api: FakeBotAPI) -> BaseRequest:
     """PTB's real ``HTTPXRequest`` whose transport hands each request to ``api``."""
 
     async def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and "/file/bot" in request.url.path:
+            token, _, file_path = request.url.path.split("/file/bot", 1)[1].partition("/")
+            status, body = await api.download(token, file_path)
+            return httpx.Response(status, content=body)
         endpoint = request.url.path.rsplit("/", 1)[-1]
         params: dict[str, Any] = {
             key: _decoded(value) for key, value in parse_qsl(request.content.decode())

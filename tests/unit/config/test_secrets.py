@@ -68,3 +68,26 @@ def test_secrets_known_by_their_shape_are_masked_in_every_log() -> None:
     assert "/webhooks/900/***/messages/@original" in out
     assert "bot123456789:***/getMe" in out
     assert "12:30, 1.5 and a.b.c stay" in redact("12:30, 1.5 and a.b.c stay", [])
+
+
+def test_a_token_in_a_file_download_url_is_masked_percent_encoded_too() -> None:
+    """python-telegram-bot downloads a file a person sent from ``<base_file_url><token>/
+    <path>`` with the token's colon written ``%3A``; httpx logs that URL at DEBUG."""
+    secret = "AAEhBOweik9ai2o4Ylo2h3aLYbUo0kkAbcd"
+    url = f"https://api.telegram.org/file/bot123456789%3A{secret}/documents/file_7.apkg"
+    line = f'HTTP Request: GET {url} "HTTP/1.1 200 OK"'
+    for known in ([f"123456789:{secret}"], []):
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        with bare_root_logger() as root:
+            root.addHandler(handler)
+            root.setLevel(logging.DEBUG)
+            install_secret_filter(known)
+            logging.getLogger("httpx").debug("%s", line)
+        out = stream.getvalue()
+        assert secret not in out, known
+        assert "/documents/file_7.apkg" in out  # where it went still shows
+    # A known secret of any shape is masked as a URL carries it.
+    assert redact("GET /x?key=p%40ss%2Fw%3Ard", ["p@ss/w:rd"]) == "GET /x?key=***"
+    assert redact("GET /p%40ss/w%3Ard/x", ["p@ss/w:rd"]) == "GET /***/x"
