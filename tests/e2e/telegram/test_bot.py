@@ -1126,7 +1126,7 @@ async def test_export_anki_sends_a_package_in_the_private_chat(tmp_path: Path) -
     import zipfile
     from io import BytesIO
 
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
         await onboard(bot, ANA, "attention")
         await bot.send(ANA, "/review")
         front = bot.api.last_message(ANA.id)
@@ -1137,11 +1137,18 @@ async def test_export_anki_sends_a_package_in_the_private_chat(tmp_path: Path) -
         [document] = bot.api.sent("sendDocument", ANA.id)
         name, data, _ = document.files["document"]
         assert name == "studybot.apkg"
-        assert "collection.anki21b" in zipfile.ZipFile(BytesIO(data)).namelist()
+        files = zipfile.ZipFile(BytesIO(data)).namelist()
+        assert "collection.anki21b" in files
         caption = str(document.params["caption"])
         assert caption.startswith("Your Anki package: ") and "with their schedules" in caption
         assert "1 review. In Anki, turn on FSRS" in caption
-        assert "so it schedules from those memory states. Open it with Anki" in caption
+        # The cards' images, drawn by the renderer, travel as the package's media files.
+        images = len([f for f in files if f.isdigit()])
+        assert images > 10
+        assert (
+            f"so it schedules from those memory states. It carries {images} images. "
+            "Open it with Anki"
+        ) in caption
 
         await bot.send(ANA, "/export anki", GROUP)
         assert len(bot.api.sent("sendDocument", ANA.id)) == 1
