@@ -45,7 +45,6 @@ from bot.core.rendering import Renderer
 from bot.core.study import StudyService
 from bot.deckfiles import load_decks
 from bot.interop.anki_export import packager as anki_packager
-from bot.interop.anki_import import read_file as read_anki_file
 from bot.jobs.senders import Pacer, sender_loop
 from bot.storage.database import SqlDatabase
 
@@ -182,7 +181,6 @@ async def build_app(
     announcer = PlatformAnnouncer(db, channels, clock)
     window = timedelta(minutes=settings.quiz.window_minutes)
     study = StudyService(basics, announcer)
-    study.reader = read_anki_file
     study.anki = anki_packager()
     quiz = QuizService(basics, announcer, window)
     catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
