@@ -46,7 +46,6 @@ from bot.core.rendering import Renderer
 from bot.core.study import StudyService
 from bot.deckfiles import load_decks
 from bot.interop.anki_export import packager as anki_packager
-from bot.interop.anki_import import read_file as read_anki_file
 from bot.jobs.senders import Pacer, sender_loop
 from bot.storage.database import SqlDatabase
 
@@ -190,7 +189,6 @@ async def build_app(
     window = timedelta(minutes=settings.quiz.window_minutes)
     pictures = MediaImages(renderer, db) if renderer is not None else None
     study = StudyService(basics, announcer)
-    study.reader = read_anki_file
     study.anki = anki_packager()
     study.pictures = pictures
     quiz = QuizService(basics, announcer, window)

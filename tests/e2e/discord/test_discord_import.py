@@ -202,3 +202,13 @@ async def test_help_and_the_published_command_say_how_to_import(env: Env) -> Non
     assert [(o["name"], o["type"], o["required"]) for o in command["options"]] == [
         ("file", 11, True)
     ]
+
+
+async def test_a_file_name_with_mentions_and_markdown_is_shown_inert(env: Env) -> None:
+    dm = env.fake.dm(ALICE[0])
+    name = "@everyone **loud** <@123> " + "x" * 300 + ".txt"
+    sent = env.fake.attachment(dm, name, TEXT, TEXT_EXPORT)
+    answer = only(await env.message(env.fake.dm_message(ALICE, "", [sent])))
+    assert "Imported" in answer.text(), answer.text()
+    assert "@everyone" not in answer.content.replace("@\u200beveryone", "")
+    assert not env.fake.violations

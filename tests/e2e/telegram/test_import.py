@@ -176,3 +176,25 @@ async def test_the_file_servers_url_reaches_no_log(
     assert "HTTP Request: GET" in logged and "/file/bot" in logged  # httpx did log it
     assert TOKEN not in logged
     assert TOKEN.split(":", 1)[1] not in logged
+
+
+#: File names a learner's phone may send: markup, Telegram's HTML, right-to-left marks,
+#: emoji, a name far past any message limit.
+HOSTILE_NAMES = (
+    "<b>deck</b> & co.txt",
+    "my_*deck*_[x](y).csv",
+    "\u202eevil\u202c 🙂.tsv",
+    "a" * 300 + ".txt",
+)
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=["html", "markdown", "rtl", "long"])
+async def test_a_file_name_is_shown_as_it_is_within_telegrams_limits(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    async with telegram_bot(tmp_path, shipped=False, fake_renderer=True) as bot:
+        await bot.send_document(ANA, name, TEXT_EXPORT)
+        (answer,) = replies(bot, ANA)
+        assert "Imported" in answer, answer
+        assert not bot.api.violations
+    assert not tracebacks(caplog)
