@@ -402,12 +402,16 @@ class _Planner:
         if not cards and self.text:
             cards = compiled.ordinals(note.fields)
         planned = 0
+        ordinals: set[int] = set()
         for card in cards:
             if isinstance(card, int):
                 deck, ordinal, anki = self._text_deck(), card, None
             else:
                 home = card.original_deck_id or card.deck_id
                 deck, ordinal, anki = self._deck(home), card.ord, card
+            if ordinal in ordinals:  # a second card of one template: the first one counts
+                continue
+            ordinals.add(ordinal)
             rendered = render(compiled, note.fields, ordinal, tags=note.tags, deck=deck.name)
             if rendered is None or not rendered.has_content:
                 self.empty += 1

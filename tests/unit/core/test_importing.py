@@ -955,3 +955,9 @@ def test_an_image_name_shown_as_text_is_escaped() -> None:
         Terminal(width=None).markdown(card.front)
         == "Q [image: __init__$1.png] [image missing: x*y.png]"
     )
+
+
+def test_a_second_card_of_one_template_is_left_out() -> None:
+    col = collection([note(1, "Q", "A")], [new(10, 1), studied(11, 1, 30)])
+    result = plan(col)
+    assert len(cards_of(result)) == 1 and cards_of(result)[0].state is None
