@@ -290,12 +290,6 @@ def usable_history(rows: Sequence[AnkiReview]) -> list[AnkiReview]:
     return kept
 
 
-def _instant_ms(ms: int) -> datetime:
-    """A review-log id as an aware UTC instant (exact to the millisecond: a float holds
-    an epoch instant to a tenth of a microsecond)."""
-    return datetime.fromtimestamp(ms / 1000, UTC)
-
-
 # --------------------------------------------------------------------------- the planner
 
 
@@ -543,8 +537,11 @@ class _Planner:
         lapses = 0
         review = self.replayer.review
         kinds = _TYPE_KINDS
+        instant = datetime.fromtimestamp
         for n, row in enumerate(history, start=1):
-            at = _instant_ms(row.id)
+            # The review-log id as an instant, exact to the millisecond: a float holds an
+            # epoch instant before 2106 to half a microsecond, and fromtimestamp rounds.
+            at = instant(row.id / 1000, UTC)
             lapses += row.ease == 1 and before.state is CardStateKind.REVIEW
             replayed = review(replayed, row.ease, row.id)
             after = CardState(
