@@ -10,7 +10,8 @@ price like ``$5`` never starts a formula.
 - Formulas: MathJax ``\\(..\\)`` becomes ``$..$`` and ``\\[..\\]`` ``$$..$$`` (on a line
   of its own); the old ``[latex]..[/latex]``, ``[$]..[/$]`` and ``[$$]..[/$$]`` too. The
   HTML inside a formula is dropped and its entities decoded.
-- ``[sound:...]`` is dropped and counted (:attr:`Converted.sounds`).
+- ``[sound:...]`` and ``[anki:tts]...[/anki:tts]`` (text read aloud) are dropped and
+  counted (:attr:`Converted.sounds`).
 - ``<img src=...>`` becomes a mark, ``chr(IMAGE_MARK + i)`` for the conversion's image
   ``i`` (:attr:`Converted.images`, names entity- and %-decoded), for the caller to
   resolve with :func:`resolve_images` (a side's image, or a text naming it).
@@ -59,7 +60,7 @@ _FORMULA: Final = re.compile(
     r"\\\((.*?)\\\)|\\\[(.*?)\\\]|\[latex\](.*?)\[/latex\]|\[\$\$\](.*?)\[/\$\$\]|\[\$\](.*?)\[/\$\]",
     re.S | re.I,
 )
-_SOUND: Final = re.compile(r"\[sound:[^\]]*\]", re.I)
+_SOUND: Final = re.compile(r"\[sound:[^\]]*\]|\[anki:tts\b[^\]]*\].*?\[/anki:tts\]", re.I | re.S)
 #: One token of HTML: (text, a comment or declaration, "/", tag name, attributes, a "<"
 #: that starts no tag). A tag's attributes may hold ">" inside quotes.
 _TOKEN: Final = re.compile(
@@ -112,7 +113,7 @@ class Converted:
     Attributes:
         text: the markdown, each image as ``chr(IMAGE_MARK + i)``; not yet :func:`finish`-ed.
         images: the names of the images, in order (``i`` above).
-        sounds: ``[sound:...]`` references dropped.
+        sounds: ``[sound:...]`` references and ``[anki:tts]`` blocks dropped.
     """
 
     text: str
@@ -627,7 +628,7 @@ def convert(value: str) -> Converted:
     if value and max(value) >= "\U000f0000":
         value = _PRIVATE.sub("", value)
     sounds = 0
-    if "ound:" in value or "OUND:" in value:
+    if "ound:" in value or "OUND:" in value or "nki:tts" in value:
         value, sounds = _SOUND.subn("", value)
     formulas: list[_Formula] = []
     if "\\(" in value or "\\[" in value or "[$" in value or "atex]" in value or "ATEX]" in value:

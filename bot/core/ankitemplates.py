@@ -366,11 +366,31 @@ class Rendered:
 @dataclass(slots=True)
 class _Context:
     fields: Mapping[str, str]
-    specials: dict[str, str]
     cloze: bool
     number: int  # the cloze number: ord + 1
     question: bool
+    tags: Sequence[str]
+    deck: str
+    card: str
+    notetype: str
+    front_side: str = ""
     used: bool = False  # a non-empty note field was drawn
+
+    def special(self, name: str) -> str:
+        """A special field's value (HTML), as Anki gives it."""
+        if name == "FrontSide":
+            return self.front_side
+        if name == "Tags":
+            return html.escape(" ".join(self.tags), quote=False)
+        if name == "Deck":
+            return html.escape(self.deck, quote=False)
+        if name == "Subdeck":
+            return html.escape(self.deck.rsplit("::", 1)[-1], quote=False)
+        if name == "Card":
+            return html.escape(self.card, quote=False)
+        if name == "Type":
+            return html.escape(self.notetype, quote=False)
+        return ""  # CardFlag
 
 
 def _apply(value: str, node: _Field, ctx: _Context) -> str:
@@ -395,23 +415,24 @@ def _draw(nodes: Sequence[_Node], ctx: _Context, out: list[str]) -> None:
     for node in nodes:
         if isinstance(node, _Text):
             out.append(node.text)
-        elif isinstance(node, _Section):
-            if node.name in ctx.fields:
+        elif isinstance(node, _Field):
+            if node.name in SPECIAL_FIELDS:  # a special field overrides a field of its name
+                out.append(_apply(ctx.special(node.name), node, ctx))
+                continue
+            value = ctx.fields.get(node.name, "")
+            if ctx.question and not ctx.used and not field_is_empty(value):
+                ctx.used = True
+            out.append(_apply(value, node, ctx) if node.filters else value)
+        else:
+            if node.name in SPECIAL_FIELDS:
+                present = not field_is_empty(ctx.special(node.name))
+            elif node.name in ctx.fields:
                 present = not field_is_empty(ctx.fields[node.name])
-            elif node.name in ctx.specials:
-                present = not field_is_empty(ctx.specials[node.name])
             else:
                 m = _CLOZE_NUMBER.match(node.name)
                 present = m is not None and int(m.group(1)) == ctx.number
             if present != node.negated:
                 _draw(node.children, ctx, out)
-        elif node.name in ctx.specials:
-            out.append(_apply(ctx.specials[node.name], node, ctx))
-        else:
-            value = ctx.fields.get(node.name, "")
-            if ctx.question and not field_is_empty(value):
-                ctx.used = True
-            out.append(_apply(value, node, ctx))
 
 
 def render(
@@ -434,20 +455,11 @@ def render(
     values = {
         name: fields[k] if k < len(fields) else "" for name, k in compiled.field_index.items()
     }
-    specials = {
-        "Tags": html.escape(" ".join(tags), quote=False),
-        "Deck": html.escape(deck, quote=False),
-        "Subdeck": html.escape(deck.rsplit("::", 1)[-1], quote=False),
-        "Card": html.escape(template.name, quote=False),
-        "Type": html.escape(nt.name, quote=False),
-        "CardFlag": "",
-        "FrontSide": "",
-    }
-    ctx = _Context(values, specials, cloze, ordinal + 1, question=True)
+    ctx = _Context(values, cloze, ordinal + 1, True, tags, deck, template.name, nt.name)
     out: list[str] = []
     _draw(template.front, ctx, out)
     question = "".join(out)
-    specials["FrontSide"] = question
+    ctx.front_side = question
     ctx.question = False
     out = []
     _draw(template.back, ctx, out)

@@ -56,7 +56,9 @@ class Replayer:
     """
 
     __slots__ = (
+        "_days",
         "_decay",
+        "_delta",
         "_e_w8",
         "_easy_difficulty",
         "_factor",
@@ -64,9 +66,11 @@ class Replayer:
         "_initial_difficulty",
         "_initial_stability",
         "_interval_factor",
+        "_kept_share",
         "_learning",
         "_maximum",
         "_relearning",
+        "_reverted_to",
         "_short_gain",
         "_w",
     )
@@ -93,12 +97,20 @@ class Replayer:
         self._short_gain = {r: math.e ** (w[17] * (r - 3 + w[18])) for r in (1, 2, 3, 4)}
         self._forget_short: float = math.e ** (w[17] * w[18])
         self._e_w8: float = math.e ** (w[8])
+        self._delta = {r: -(w[6] * (r - 3)) for r in (1, 2, 3, 4)}
+        self._reverted_to: float = w[7] * self._easy_difficulty
+        self._kept_share: float = 1 - w[7]
+        self._days: dict[int, timedelta] = {}
 
     # ------------------------------------------------------------------ formulas
 
     def _next_interval(self, stability: float) -> timedelta:
         days = round((stability / self._factor) * self._interval_factor)
-        return timedelta(days=min(max(days, 1), self._maximum))
+        days = 1 if days < 1 else self._maximum if days > self._maximum else days
+        found = self._days.get(days)
+        if found is None:
+            found = self._days[days] = timedelta(days=days)
+        return found
 
     def _short_term(self, stability: float, rating: int) -> float:
         increase: float = self._short_gain[rating] * (stability ** -self._w[19])
@@ -107,11 +119,15 @@ class Replayer:
         return max(stability * increase, STABILITY_MIN)
 
     def _next_difficulty(self, difficulty: float, rating: int) -> float:
-        w = self._w
-        delta = -(w[6] * (rating - 3))
-        damped = difficulty + (10.0 - difficulty) * delta / 9.0
-        reverted = w[7] * self._easy_difficulty + (1 - w[7]) * damped
-        return min(max(reverted, MIN_DIFFICULTY), MAX_DIFFICULTY)
+        damped = difficulty + (10.0 - difficulty) * self._delta[rating] / 9.0
+        reverted = self._reverted_to + self._kept_share * damped
+        return (
+            MIN_DIFFICULTY
+            if reverted < MIN_DIFFICULTY
+            else MAX_DIFFICULTY
+            if reverted > MAX_DIFFICULTY
+            else reverted
+        )
 
     def _next_stability(
         self, difficulty: float, stability: float, elapsed_days: int, rating: int

@@ -21,7 +21,9 @@ the cards its note type makes, new, in the file's one deck.
 and interval 0 is a reset ("Forget") and drops the rows before it; other ease-0 rows and
 rescheduling rows (kind 5) are no reviews. The reviews left are replayed with the
 learner's scheduler (their FSRS parameters or the defaults, desired retention and
-steps; no fuzz), which gives each review-log row its before and after states.
+steps; no fuzz), which gives each review-log row its before and after states; the
+replay is py-fsrs's review to the last bit, over plain numbers
+(:mod:`bot.core.fsrsreplay`), since an import replays hundreds of thousands of reviews.
 
 **Schedule.** Stability and difficulty are the replay's; the kind (learning, review,
 relearning), reps, lapses and suspension are Anki's. A card Anki holds as new is new
@@ -29,9 +31,9 @@ here (no state; a suspended one keeps its suspension as a new state due at once)
 history remains (a preview, a reset Anki did not log): it is due at once, as Anki would
 show it. A buried card is buried until the learner's next day. A review or relearning
 card with no usable history takes the FSRS memory Anki kept, else a stability of its
-interval in days and difficulty 5 (the middle of FSRS's 1-10): a memory that just holds
-the interval Anki gave it at the desired retention. Its last review is then its due less
-its interval.
+interval in days (the memory for which FSRS gives that interval at 90 % retention) and
+difficulty 5 (the middle of FSRS's 1-10). Its last review is then its due less its
+interval.
 
 **Due.** ``due`` (a filtered deck's card: ``original_due`` when set) is epoch seconds
 from 1,000,000,000 on (learning cards: that instant), else a day number (review and
@@ -39,8 +41,8 @@ day-learning cards, whatever their queue). Day 0 is the learner's local date who
 midnight is nearest ``collection.created`` less ``rollover_hour`` hours (``created`` is
 Anki's day start, at the rollover); day ``n`` is ``n`` calendar days later, and the card
 is due at the start of that local day. So a card due on day D in Anki is due on local
-day D here, across clock changes, and also when the collection was created a few time
-zones away.
+day D here, across clock changes, and also for a collection made up to 12 hours away
+(the file does not say in which zone it was made).
 """
 
 from __future__ import annotations
@@ -290,12 +292,6 @@ def usable_history(rows: Sequence[AnkiReview]) -> list[AnkiReview]:
     return kept
 
 
-def _instant_ms(ms: int) -> datetime:
-    """A review-log id as an aware UTC instant (exact to the millisecond: a float holds
-    an epoch instant to a tenth of a microsecond)."""
-    return datetime.fromtimestamp(ms / 1000, UTC)
-
-
 # --------------------------------------------------------------------------- the planner
 
 
@@ -402,12 +398,16 @@ class _Planner:
         if not cards and self.text:
             cards = compiled.ordinals(note.fields)
         planned = 0
+        ordinals: set[int] = set()
         for card in cards:
             if isinstance(card, int):
                 deck, ordinal, anki = self._text_deck(), card, None
             else:
                 home = card.original_deck_id or card.deck_id
                 deck, ordinal, anki = self._deck(home), card.ord, card
+            if ordinal in ordinals:  # a second card of one template: the first one counts
+                continue
+            ordinals.add(ordinal)
             rendered = render(compiled, note.fields, ordinal, tags=note.tags, deck=deck.name)
             if rendered is None or not rendered.has_content:
                 self.empty += 1
@@ -539,8 +539,11 @@ class _Planner:
         lapses = 0
         review = self.replayer.review
         kinds = _TYPE_KINDS
+        instant = datetime.fromtimestamp
         for n, row in enumerate(history, start=1):
-            at = _instant_ms(row.id)
+            # The review-log id as an instant, exact to the millisecond: a float holds an
+            # epoch instant before 2106 to half a microsecond, and fromtimestamp rounds.
+            at = instant(row.id / 1000, UTC)
             lapses += row.ease == 1 and before.state is CardStateKind.REVIEW
             replayed = review(replayed, row.ease, row.id)
             after = CardState(

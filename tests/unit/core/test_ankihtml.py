@@ -178,6 +178,8 @@ def test_sounds_are_dropped_and_counted() -> None:
     converted = convert("word [sound:word.mp3] and [SOUND:x.ogg]")
     assert finish(converted.text) == "word and"
     assert converted.sounds == 2
+    spoken = convert("hola [anki:tts lang=es_ES]hola[/anki:tts] amigo")
+    assert (finish(spoken.text), spoken.sounds) == ("hola amigo", 1)
 
 
 def test_images_are_marked_in_order_with_decoded_names() -> None:

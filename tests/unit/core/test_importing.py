@@ -5,6 +5,7 @@ Every collection here is built by hand, as the reader would hand it over.
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -955,3 +956,20 @@ def test_an_image_name_shown_as_text_is_escaped() -> None:
         Terminal(width=None).markdown(card.front)
         == "Q [image: __init__$1.png] [image missing: x*y.png]"
     )
+
+
+def test_a_second_card_of_one_template_is_left_out() -> None:
+    col = collection([note(1, "Q", "A")], [new(10, 1), studied(11, 1, 30)])
+    result = plan(col)
+    assert len(cards_of(result)) == 1 and cards_of(result)[0].state is None
+
+
+def test_a_review_log_id_is_read_exactly_to_the_millisecond() -> None:
+    rng = random.Random(5)
+    ids = [rng.randrange(1_100_000_000_000, 4_100_000_000_000) for _ in range(2000)]
+    rows = [AnkiReview(ms, 10, 3, 1, 0, 2500, 0, 1) for ms in sorted(ids)]
+    reviews = only(plan(collection([note(1, "Q", "A")], [studied(10, 1, 30)], rows))).reviews
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert [r.reviewed_at for r in reviews] == [
+        epoch + timedelta(milliseconds=ms) for ms in sorted(ids)
+    ]
