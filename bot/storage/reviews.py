@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,37 +37,33 @@ class SqlReviews:
         self.conn = conn
 
     def add(self, entry: ReviewEntry) -> int:
-        b, a = entry.before, entry.after
-        values: dict[str, Any] = {
-            "learner_id": entry.learner_id,
-            "card_id": entry.card_id,
-            "rating": entry.rating,
-            "reviewed_at": entry.reviewed_at,
-            "duration_ms": entry.duration_ms,
-            "source": entry.source,
-            "typed_answer": entry.typed_answer,
-            "before_state": int(b.state),
-            "before_step": b.step,
-            "before_stability": b.stability,
-            "before_difficulty": b.difficulty,
-            "before_due": b.due,
-            "before_last_review": b.last_review,
-            "before_reps": b.reps,
-            "before_lapses": b.lapses,
-            "before_suspended": b.suspended,
-            "before_leech": b.leech,
-            "before_buried_until": b.buried_until,
-            "after_state": int(a.state),
-            "after_step": a.step,
-            "after_stability": a.stability,
-            "after_difficulty": a.difficulty,
-            "after_due": a.due,
-            "after_last_review": a.last_review,
-            "after_lapses": a.lapses,
-        }
-        key = self.conn.execute(_REVIEW_INSERT, values).inserted_primary_key
+        key = self.conn.execute(_REVIEW_INSERT, _values(entry)).inserted_primary_key
         assert key is not None
         return int(key[0])
+
+    def add_many(self, entries: Sequence[ReviewEntry]) -> int:
+        rows = [_values(e) for e in entries]
+        if rows:
+            self.conn.execute(_REVIEW_INSERT, rows)  # executemany: one statement, many rows
+        return len(rows)
+
+    def keys(self, learner_id: int, source: str) -> set[tuple[str, datetime]]:
+        rows = self.conn.execute(
+            select(review_logs.c.card_id, review_logs.c.reviewed_at).where(
+                review_logs.c.learner_id == learner_id, review_logs.c.source == source
+            )
+        )
+        return {(str(r[0]), r[1]) for r in rows}
+
+    def last_reviewed(self, learner_id: int, excluding: Sequence[str]) -> dict[str, datetime]:
+        query = (
+            select(review_logs.c.card_id, func.max(review_logs.c.reviewed_at))
+            .where(review_logs.c.learner_id == learner_id, review_logs.c.undone_at.is_(None))
+            .group_by(review_logs.c.card_id)
+        )
+        if excluding:
+            query = query.where(review_logs.c.source.not_in(list(excluding)))
+        return {str(r[0]): r[1] for r in self.conn.execute(query)}
 
     def last_active(self, learner_id: int) -> ReviewEntry | None:
         r = (
@@ -140,6 +137,38 @@ class SqlReviews:
             )
         ).all()
         return {str(r[0]) for r in rows}
+
+
+def _values(entry: ReviewEntry) -> dict[str, Any]:
+    """The ``review_logs`` columns of an entry (all but its id and ``undone_at``)."""
+    b, a = entry.before, entry.after
+    return {
+        "learner_id": entry.learner_id,
+        "card_id": entry.card_id,
+        "rating": entry.rating,
+        "reviewed_at": entry.reviewed_at,
+        "duration_ms": entry.duration_ms,
+        "source": entry.source,
+        "typed_answer": entry.typed_answer,
+        "before_state": int(b.state),
+        "before_step": b.step,
+        "before_stability": b.stability,
+        "before_difficulty": b.difficulty,
+        "before_due": b.due,
+        "before_last_review": b.last_review,
+        "before_reps": b.reps,
+        "before_lapses": b.lapses,
+        "before_suspended": b.suspended,
+        "before_leech": b.leech,
+        "before_buried_until": b.buried_until,
+        "after_state": int(a.state),
+        "after_step": a.step,
+        "after_stability": a.stability,
+        "after_difficulty": a.difficulty,
+        "after_due": a.due,
+        "after_last_review": a.last_review,
+        "after_lapses": a.lapses,
+    }
 
 
 def _entry(r: RowMapping) -> ReviewEntry:
