@@ -407,7 +407,7 @@ async def import_data(
 
 def _skipped_lines(skipped: Sequence[SkippedNotes]) -> list[str]:
     return [
-        f"{_s(s.count, 'note')} of type “{s.notetype}” {'was' if s.count == 1 else 'were'} "
+        f"{_s(s.count, 'note')} of type '{s.notetype}' {'was' if s.count == 1 else 'were'} "
         f"skipped: {s.reason}"
         for s in skipped
     ]
