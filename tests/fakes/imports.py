@@ -5,11 +5,11 @@ tests of its own)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from bot.core.ankifile import MediaFile
+from bot.core.ankifile import AnkiCollection, ImportLimits, MediaFile
 from bot.core.importing import ANKI_SOURCE, ImportPlan, PlannedCard, PlannedDeck, SkippedNotes
 from bot.core.model import CardState, CardStateKind, ReviewEntry
 
@@ -111,3 +111,36 @@ def plan(
     return ImportPlan(
         decks=decks, media=tuple(media), skipped=tuple(skipped), problems=tuple(problems)
     )
+
+
+def empty_collection(filename: str = "deck.apkg") -> AnkiCollection:
+    """A collection with nothing in it (what the reader returns is not looked into when
+    the mapping is monkeypatched)."""
+    return AnkiCollection("anki21b", filename, datetime(2025, 1, 1, tzinfo=UTC), (), (), (), ())
+
+
+@dataclass
+class FakeReader:
+    """An :class:`~bot.core.importing.AnkiReader`: what it returns (or raises), and the
+    calls it got."""
+
+    result: AnkiCollection | Exception = field(default_factory=empty_collection)
+    calls: list[tuple[bytes, str, ImportLimits]] = field(default_factory=list)
+
+    def __call__(self, data: bytes, filename: str, limits: ImportLimits, /) -> AnkiCollection:
+        self.calls.append((data, filename, limits))
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+@dataclass
+class FakeFetch:
+    """A platform's download of the file a learner sent; counts the calls."""
+
+    data: bytes = b"PK\x03\x04 an Anki package"
+    calls: int = 0
+
+    async def __call__(self) -> bytes:
+        self.calls += 1
+        return self.data

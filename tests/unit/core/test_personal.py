@@ -10,7 +10,7 @@ is what happens around the mapping and after it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,7 +26,15 @@ from bot.core.personal import IMPORT_UNAVAILABLE, format_bytes, image_mime
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_deck
-from tests.fakes.imports import PNG, history, plan, planned_card, planned_deck
+from tests.fakes.imports import (
+    PNG,
+    FakeFetch,
+    FakeReader,
+    history,
+    plan,
+    planned_card,
+    planned_deck,
+)
 from tests.fakes.media import FakeMedia
 from tests.services import Services, action_of, build_services, is_expired, only
 
@@ -34,38 +42,8 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 DAY = timedelta(days=1)
 ANN = Who("test", "1", "Ann")
 BEN = Who("test", "2", "Ben")
-DATA = b"PK\x03\x04 an Anki package"
+DATA = FakeFetch().data
 SKIPPED = SkippedNotes("Image Occlusion", 12, "their cards are drawn over an image.")
-
-
-@dataclass
-class Reader:
-    """A fake reader: what it returns (or raises), and what it was given."""
-
-    result: AnkiCollection | Exception = field(
-        default_factory=lambda: AnkiCollection(
-            "anki21b", "spanish.apkg", START - 100 * DAY, (), (), (), ()
-        )
-    )
-    calls: list[tuple[bytes, str, ImportLimits]] = field(default_factory=list)
-
-    def __call__(self, data: bytes, filename: str, limits: ImportLimits, /) -> AnkiCollection:
-        self.calls.append((data, filename, limits))
-        if isinstance(self.result, Exception):
-            raise self.result
-        return self.result
-
-
-@dataclass
-class Fetch:
-    """The platform's download: counts calls."""
-
-    data: bytes = DATA
-    calls: int = 0
-
-    async def __call__(self) -> bytes:
-        self.calls += 1
-        return self.data
 
 
 def spanish(learner: Learner, *, edited: bool = False) -> ImportPlan:
@@ -98,7 +76,7 @@ Planner = Callable[[Learner], ImportPlan]
 @dataclass
 class Env:
     services: Services[FakeDatabase]
-    reader: Reader
+    reader: FakeReader
     planned: list[Learner]
     planner: list[Planner]
 
@@ -107,7 +85,7 @@ class Env:
         return self.services.db
 
     async def send(self, who: Who = ANN, size: int = len(DATA), name: str = "s.apkg") -> Outcome:
-        return await self.services.study.import_file(who, name, size, Fetch())
+        return await self.services.study.import_file(who, name, size, FakeFetch())
 
     async def text(self, who: Who = ANN) -> str:
         return only(await self.send(who)).text
@@ -126,7 +104,7 @@ def make_env(
     decks = [make_deck("shipped", ["s1"], title="Shipped")] if shipped else []
     db = FakeDatabase(decks, START - DAY)
     services = build_services(db, FixedClock(START), topics=topics)
-    reader = Reader()
+    reader = FakeReader()
     services.study.reader = reader
     env = Env(services, reader, [], [planner])
 
@@ -315,13 +293,13 @@ async def test_nothing_is_written_when_the_writing_fails(monkeypatch: pytest.Mon
 
 async def test_a_file_over_the_limit_is_never_downloaded(monkeypatch: pytest.MonkeyPatch) -> None:
     env = make_env(monkeypatch)
-    fetch = Fetch()
+    fetch = FakeFetch()
     reply = only(await env.services.study.import_file(ANN, "big.apkg", 25 * 2**20, fetch))
     assert reply.kind == "error"
     assert reply.text.startswith("That file is 25 MB: I can import files of up to 20 MB.")
     assert fetch.calls == 0 and env.reader.calls == []
     # A platform that declared less than it sent: refused once the size is known.
-    big = Fetch(b"x" * (20 * 2**20 + 1))
+    big = FakeFetch(b"x" * (20 * 2**20 + 1))
     reply = only(await env.services.study.import_file(ANN, "big.apkg", 10, big))
     assert reply.text.startswith("That file is 20 MB: I can import files of up to 20 MB.")
     assert big.calls == 1 and env.reader.calls == []
@@ -330,7 +308,7 @@ async def test_a_file_over_the_limit_is_never_downloaded(monkeypatch: pytest.Mon
 async def test_without_a_reader_the_file_is_not_downloaded(monkeypatch: pytest.MonkeyPatch) -> None:
     env = make_env(monkeypatch)
     env.services.study.reader = None
-    fetch = Fetch()
+    fetch = FakeFetch()
     assert only(await env.services.study.import_file(ANN, "s.apkg", 10, fetch)).text == (
         IMPORT_UNAVAILABLE
     )
@@ -362,7 +340,7 @@ async def test_a_reader_or_mapping_that_breaks_is_told_plainly(
         "text export holds. Nothing was imported."
     )
     assert "reading 'odd.apkg' failed" in caplog.text
-    env.reader.result = Reader().result
+    env.reader.result = FakeReader().result
 
     def broken(learner: Learner) -> ImportPlan:
         raise ImportRejected("Every note of that file is of a type I can't map.")
