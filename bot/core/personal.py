@@ -243,16 +243,17 @@ def _write_deck(
                 fresh.append(entry)
     tx.reviews.add_many(fresh)
     stored = {s.card_id: s for s in tx.schedule.states_for([learner.id], [c.id for c in cards])}
-    written = due = 0
+    changed: list[CardState] = []
+    due = 0
     for card in cards:
         final = stored.get(card.id)
         if card.state is not None and not _keep_ours(card, log.studied.get(card.id)):
             if final != card.state:
-                tx.schedule.save(card.state)
-                written += 1
+                changed.append(card.state)
             final = card.state
         due += _due_before(final, tomorrow)
-    return len(fresh), written, due
+    tx.schedule.save_many(changed)
+    return len(fresh), len(changed), due
 
 
 def _store_images(

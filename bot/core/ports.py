@@ -189,6 +189,11 @@ class ScheduleRepo(Protocol):
 
     def save(self, state: CardState) -> None: ...
 
+    def save_many(self, states: Sequence[CardState]) -> int:
+        """Save these states (at most one per learner and card) in a few statements (an
+        import's thousands); returns how many."""
+        ...
+
     def delete(self, learner_id: int, card_id: str) -> None: ...
 
     def states_for(self, learner_ids: Sequence[int], card_ids: Sequence[str]) -> list[CardState]:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from bot.core.model import CardState, CardStateKind, ReviewEntry, ReviewSource
+from bot.storage.bulk import bulk_insert
 from bot.storage.tables import UTCDateTime, review_logs
 
 _REVIEW_INSERT = insert(review_logs)
@@ -42,10 +43,7 @@ class SqlReviews:
         return int(key[0])
 
     def add_many(self, entries: Sequence[ReviewEntry]) -> int:
-        rows = [_values(e) for e in entries]
-        if rows:
-            self.conn.execute(_REVIEW_INSERT, rows)  # executemany: one statement, many rows
-        return len(rows)
+        return bulk_insert(self.conn, review_logs, [_values(e) for e in entries])
 
     def keys(self, learner_id: int, source: str) -> set[tuple[str, datetime]]:
         rows = self.conn.execute(

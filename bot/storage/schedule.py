@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.model import CardState, CardStateKind
+from bot.storage.bulk import bulk_insert
 from bot.storage.reviews import COUNTS_SINCE
 from bot.storage.tables import UTCDateTime, card_states, card_tags, cards, decks, review_logs
 
@@ -277,6 +278,29 @@ class SqlSchedule:
         params["b_card_id"] = state.card_id
         if self.conn.execute(_STATE_UPDATE, params).rowcount == 0:
             self.conn.execute(_STATE_INSERT, params)
+
+    def save_many(self, states: Sequence[CardState]) -> int:
+        by_learner: dict[int, list[str]] = {}
+        for st in states:
+            by_learner.setdefault(st.learner_id, []).append(st.card_id)
+        stored = {
+            (st.learner_id, st.card_id)
+            for lid, ids in by_learner.items()
+            for st in self.states_for([lid], ids)
+        }
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        for st in states:
+            values = _state_values(st)
+            if (st.learner_id, st.card_id) in stored:
+                params = {f"v_{k}": v for k, v in values.items()}
+                updates.append({**params, "b_learner_id": st.learner_id, "b_card_id": st.card_id})
+            else:
+                inserts.append({"learner_id": st.learner_id, "card_id": st.card_id, **values})
+        if updates:
+            self.conn.execute(_STATE_UPDATE, updates)
+        bulk_insert(self.conn, card_states, inserts)
+        return len(states)
 
     def delete(self, learner_id: int, card_id: str) -> None:
         self.conn.execute(

@@ -53,6 +53,14 @@ class FakeSchedule:
         state_utc(state)
         self.store.states[(state.learner_id, state.card_id)] = state
 
+    def save_many(self, states: Sequence[CardState]) -> int:
+        keys = [(s.learner_id, s.card_id) for s in states]
+        if len(set(keys)) != len(keys):
+            raise ValueError("save_many: one state per learner and card (primary key)")
+        for state in states:
+            self.save(state)
+        return len(states)
+
     def delete(self, learner_id: int, card_id: str) -> None:
         self.store.states.pop((learner_id, card_id), None)
 
