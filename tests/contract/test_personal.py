@@ -7,7 +7,7 @@ a deck sync, and removed with everything that names its cards.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core.model import CardImage, CardState, PersonalDeck, Prompt, ReviewEntry, SyncReport
 from bot.core.ports import Database, Tx
@@ -374,7 +374,8 @@ async def test_pruning_keeps_the_images_live_cards_show(db: Database) -> None:
 async def test_reviews_in_bulk_and_what_an_import_reads_back(db: Database) -> None:
     ann = await add_learner(db)
     await sync(db, make_deck("d", ["c1", "c2"]))
-    times = [T0 - 3 * DAY, T0 - DAY]
+    early = T0 - 3 * DAY + timedelta(microseconds=999_999)  # instants kept to the microsecond
+    times = [early, T0 - DAY]
     entries = [_review(ann.id, "c1", t) for t in times] + [_review(ann.id, "c2", T0 - DAY)]
 
     def work(tx: Tx) -> int:
@@ -388,7 +389,7 @@ async def test_reviews_in_bulk_and_what_an_import_reads_back(db: Database) -> No
 
     assert await db.run(work) == 3
     assert await db.run(lambda tx: tx.reviews.keys(ann.id, "anki")) == {
-        ("c1", T0 - 3 * DAY),
+        ("c1", early),
         ("c1", T0 - DAY),
         ("c2", T0 - DAY),
     }
@@ -399,7 +400,7 @@ async def test_reviews_in_bulk_and_what_an_import_reads_back(db: Database) -> No
     }
     logged = await db.run(lambda tx: tx.reviews.all_for(ann.id))
     assert [(e.card_id, e.reviewed_at, e.source) for e in logged[:3]] == [
-        ("c1", T0 - 3 * DAY, "anki"),
+        ("c1", early, "anki"),
         ("c1", T0 - DAY, "anki"),
         ("c2", T0 - DAY, "anki"),
     ]
@@ -408,5 +409,5 @@ async def test_reviews_in_bulk_and_what_an_import_reads_back(db: Database) -> No
         entries[0].after.state,
         5.0,
         5.0,
-        T0 - 2 * DAY,
+        early + DAY,
     )
