@@ -414,8 +414,15 @@ def _skipped_lines(skipped: Sequence[SkippedNotes]) -> list[str]:
     ]
 
 
+#: Problems listed in a reply at most (a package can have thousands of bad media files).
+MAX_PROBLEMS: Final = 10
+
+
 def _problem_lines(problems: Sequence[str]) -> list[str]:
-    return [f"• {p}" for p in problems]
+    lines = [f"• {p}" for p in problems[:MAX_PROBLEMS]]
+    if len(problems) > MAX_PROBLEMS:
+        lines.append(f"• … and {len(problems) - MAX_PROBLEMS:,} more.")
+    return lines
 
 
 def _deck_line(d: DeckWritten) -> str:
@@ -487,7 +494,7 @@ def import_reply(summary: ImportSummary) -> Reply:
 
 def _own_deck(tx: Tx, learner: Learner, deck_id: str) -> PersonalDeck | str:
     """The learner's own deck by id, or the refusal to reply with."""
-    deck = tx.personal.get(deck_id)
+    deck = tx.personal.get(deck_id) or tx.personal.get(deck_id.lower())  # ids are lowercase
     if deck is not None and deck.owner_id == learner.id:
         return deck
     shipped = deck is None and any(d.id == deck_id for d in tx.catalogue.decks())

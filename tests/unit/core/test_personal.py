@@ -350,6 +350,19 @@ async def test_a_reader_or_mapping_that_breaks_is_told_plainly(
     assert env.db.store.decks == {}
 
 
+async def test_a_long_list_of_problems_is_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    def many(learner: Learner) -> ImportPlan:
+        return replace(spanish(learner), problems=tuple(f"problem {i}" for i in range(25)))
+
+    env = make_env(monkeypatch, many)
+    lines = (await env.text()).splitlines()
+    start = lines.index("Also:")
+    assert lines[start + 1 : start + 12] == [
+        *(f"• problem {i}" for i in range(10)),
+        "• … and 15 more.",
+    ]
+
+
 async def test_a_file_with_nothing_to_import(monkeypatch: pytest.MonkeyPatch) -> None:
     env = make_env(monkeypatch, lambda learner: plan(skipped=[SKIPPED]))
     reply = only(await env.send())
@@ -476,7 +489,7 @@ async def test_pausing_a_deck_holds_back_its_cards_until_resumed(
     assert done.card is None and done.kind == "done"  # v1 was due, v3 new: neither offered
     again = only(await env.services.study.decks(ANN, ["pause", "u1-spanish-verbs"]))
     assert again.text == "'Spanish::Verbs' (u1-spanish-verbs) is already paused."
-    resumed = only(await env.services.study.decks(ANN, ["RESUME", "u1-spanish-verbs"]))
+    resumed = only(await env.services.study.decks(ANN, ["RESUME", "U1-Spanish-Verbs"]))
     assert resumed.text == (
         "Resumed 'Spanish::Verbs' (u1-spanish-verbs): its cards come back in /review."
     )
