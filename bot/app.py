@@ -46,6 +46,7 @@ from bot.core.rendering import Renderer
 from bot.core.study import StudyService
 from bot.deckfiles import load_decks
 from bot.interop.anki_export import packager as anki_packager
+from bot.interop.anki_import import read_file
 from bot.jobs.senders import Pacer, sender_loop
 from bot.storage.database import SqlDatabase
 
@@ -191,6 +192,7 @@ async def build_app(
     study = StudyService(basics, announcer)
     study.anki = anki_packager()
     study.pictures = pictures
+    study.reader = read_file
     quiz = QuizService(basics, announcer, window)
     catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
     pushes = PushService(

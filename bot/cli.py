@@ -124,6 +124,16 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="the file (default: studybot.apkg or the CSV's name)"
     )
 
+    imported = sub.add_parser(
+        "import",
+        help="import an Anki package or text export into one learner's own decks",
+    )
+    config_arg(imported)
+    imported.add_argument("--learner", type=int, required=True, help="the learner, by id")
+    imported.add_argument(
+        "file", type=Path, help="an Anki package (.apkg, .colpkg) or text export (.txt, .csv)"
+    )
+
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     for name, text in (
@@ -186,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_optimize(settings, args.learner))
         if args.command == "export":
             return asyncio.run(_export(settings, args.learner, args.format, args.out))
+        if args.command == "import":
+            return _import(settings, args.learner, args.file)
         if args.command == "db":
             return asyncio.run(_db(settings, args.db_command, getattr(args, "message", "")))
     except CannotStart as exc:
@@ -401,6 +413,62 @@ async def _export(settings: Settings, learner_id: int, fmt: str, out: Path | Non
         path = out or Path(FILENAME)
     await asyncio.to_thread(path.write_bytes, data)
     print(f"learner {learner_id}: {what} written to {path} ({len(data):,} bytes)")
+    return 0
+
+
+def _import(settings: Settings, learner_id: int, path: Path) -> int:
+    """``studybot import``: a file into one learner's own decks, as if they had sent it;
+    prints the reply they would get. Exit 1, with the reason, when nothing was imported."""
+    from bot.core.ankifile import MAX_IMPORT_BYTES
+    from bot.core.personal import too_large
+
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            print(f"studybot: {path} is not a file", file=sys.stderr)
+            return 1
+        if size > MAX_IMPORT_BYTES:  # refused before it is read, as in a chat
+            print(f"studybot: {too_large(size)}", file=sys.stderr)
+            return 1
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"studybot: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return asyncio.run(_import_data(settings, learner_id, path.name, data))
+
+
+async def _import_data(settings: Settings, learner_id: int, filename: str, data: bytes) -> int:
+    from bot.clock import SystemClock
+    from bot.core.importing import ImportPlan
+    from bot.core.personal import ImportSummary, import_data, write_import
+    from bot.core.ports import Tx
+    from bot.interop import anki_import
+    from bot.storage.database import SqlDatabase
+
+    now = SystemClock().now()
+    db = SqlDatabase(settings.database.url)
+    try:
+        await db.check_schema(auto_upgrade=settings.database.auto_upgrade)
+        learner = await db.run(lambda tx: tx.learners.get_by_id(learner_id))
+        if learner is None:
+            print(f"studybot: no learner {learner_id}", file=sys.stderr)
+            return 1
+        found = learner
+
+        async def write(plan: ImportPlan) -> ImportSummary:
+            def work(tx: Tx) -> ImportSummary:
+                current = tx.learners.get_by_id(learner_id) or found
+                return write_import(tx, current, plan, now)
+
+            return await db.run(work)
+
+        reply = await import_data(anki_import.read_file, data, filename, learner, now, write)
+    finally:
+        await db.dispose()
+    if reply.kind == "error":
+        print(f"studybot: {reply.text}", file=sys.stderr)
+        return 1
+    print(f"learner {learner_id}: {reply.text}")
     return 0
 
 

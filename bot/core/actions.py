@@ -9,6 +9,9 @@ Two forms:
   that handles it, which answers all of those with "this button has expired".
 - ``o<b|s>:<step>:<value>`` (:class:`Setup`): a choice in the onboarding
   walk-through (``b``: go on to the next question) or in the settings menu (``s``).
+- ``d<p|r|x>:<deck id>`` (:class:`DeckChoice`): pause, resume or remove one of the
+  learner's own decks, from the ``/decks`` menu. The deck id is not secret: the
+  service refuses a deck that is not the presser's own.
 
 Adapters put payloads on buttons and hand pressed ones back to the core
 (:class:`bot.core.inputs.Inputs`); they never look inside.
@@ -67,12 +70,17 @@ _CODES: dict[str, ActionKind] = {
 _LETTER = {v: k for k, v in _CODES.items()}
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,22}$")
 _SETUP_RE = re.compile(r"o([bs]):(tz|push|deck|easy|go):(.{0,56})")
+_DECK_RE = re.compile(r"d([prx]):([A-Za-z0-9][A-Za-z0-9_.-]{0,60})")
 
 #: A regular expression every :class:`Action` payload matches (Discord routes its
 #: persistent buttons by it); it says nothing of whether the payload is valid.
 ACTION_PATTERN = r"[a-z]:[A-Za-z0-9_-]{8,22}(?::\d{1,2})?"
 
 SetupStep = Literal["tz", "push", "deck", "easy", "go"]
+#: What a :class:`DeckChoice` does to one of the learner's own decks.
+DeckStep = Literal["pause", "resume", "remove"]
+_DECK_LETTERS: dict[DeckStep, str] = {"pause": "p", "resume": "r", "remove": "x"}
+_DECK_STEPS: dict[str, DeckStep] = {v: k for k, v in _DECK_LETTERS.items()}
 
 
 class BadPayload(ValueError):
@@ -126,7 +134,32 @@ class Setup:
         return text
 
 
-def decode(payload: str) -> Action | Setup:
+@dataclass(frozen=True, slots=True)
+class DeckChoice:
+    """A ``/decks`` menu button on one of the learner's own decks.
+
+    Attributes:
+        step: ``pause``, ``resume`` or ``remove`` (which asks for a confirmation first).
+        deck_id: the deck (``u<learner>-<slug>``; at most 61 characters fit).
+    """
+
+    step: DeckStep
+    deck_id: str
+
+    def encode(self) -> str:
+        """Encode to the payload string carried by a button (``dp:u12-spanish``).
+
+        Raises:
+            BadPayload: when it would be longer than 64 bytes or the id is not one a
+                deck can have.
+        """
+        text = f"d{_DECK_LETTERS[self.step]}:{self.deck_id}"
+        if len(text.encode()) > MAX_PAYLOAD_BYTES or not _DECK_RE.fullmatch(text):
+            raise BadPayload("not a deck choice that fits in a payload")
+        return text
+
+
+def decode(payload: str) -> Action | Setup | DeckChoice:
     """Decode a button payload.
 
     Raises:
@@ -138,6 +171,9 @@ def decode(payload: str) -> Action | Setup:
     if setup is not None:
         # The expression admits only the five steps.
         return Setup(setup.group(1) == "b", cast("SetupStep", setup.group(2)), setup.group(3))
+    deck = _DECK_RE.fullmatch(payload)
+    if deck is not None:
+        return DeckChoice(_DECK_STEPS[deck.group(1)], deck.group(2))
     parts = payload.split(":")
     if len(parts) not in (2, 3) or parts[0] not in _CODES:
         raise BadPayload("unknown action")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from bot.core.actions import Action, BadPayload, Setup, decode
+from bot.core.actions import Action, BadPayload, DeckChoice, Setup, decode
 from bot.core.challenges.service import ChallengeService
 from bot.core.learners import Who
 from bot.core.messages import Reply
@@ -60,6 +60,8 @@ class Inputs:
             return await self.study.retention_costs(who)
         if isinstance(action, Setup):
             return await self.onboarding.choose(who, action)
+        if isinstance(action, DeckChoice):
+            return await self.study.deck_choice(who, action)
         token, arg = action.token, action.arg
         match action.kind:
             case "reveal":

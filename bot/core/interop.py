@@ -130,7 +130,7 @@ def anki_export(tx: Tx, learner: Learner, now: datetime) -> AnkiExport:
     ]
     wanted: dict[str, None] = {}
     for topic in learner.topics:
-        wanted.update(dict.fromkeys(tx.catalogue.cards_in_topic(topic)))
+        wanted.update(dict.fromkeys(tx.catalogue.cards_in_topic(topic, learner.id)))
     wanted.update(dict.fromkeys(e.card_id for e in reviews))
     cards = [c for c in (tx.catalogue.card(cid) for cid in wanted) if c is not None]
     states = tx.schedule.states_for([learner.id], [c.id for c in cards])

@@ -212,13 +212,45 @@ class CardInfo:
 
 @dataclass(frozen=True, slots=True)
 class DeckInfo:
-    """A deck in the catalogue, with how many live cards it has."""
+    """A deck in the catalogue, with how many live cards it has.
+
+    Attributes:
+        owner_id: the learner a personal (imported) deck belongs to, the only one who
+            sees it; None for a shipped deck, which every learner sees.
+        paused: its owner paused it (a personal deck only): its cards are not offered.
+    """
 
     id: str
     title: str
     description: str
     card_count: int
     tags: tuple[str, ...] = ()
+    owner_id: int | None = None
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalDeck:
+    """A learner's own deck (imported from Anki or a text export), as ``/decks`` lists it.
+
+    Attributes:
+        id: ``u<owner>-<slug>`` (``-2``, ``-3``... when taken).
+        source: ``anki`` (a package) or ``text`` (a text export).
+        source_ref: its identity there (Anki's deck id, a text export's deck name), so
+            importing it again finds it.
+        card_count: its live cards.
+        paused: its cards are not offered (due or new) until resumed.
+        reviews: the owner's reviews of its cards (undone ones not counted).
+    """
+
+    id: str
+    owner_id: int
+    title: str
+    source: str
+    source_ref: str
+    card_count: int
+    paused: bool
+    reviews: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +261,10 @@ class SyncReport:
     updated: int = 0
     retired: int = 0
     unchanged: int = 0
+    #: Cards not written because their id belongs to a card outside the deck's owner's
+    #: decks (a personal deck's import only; never expected, since imported ids name
+    #: their learner).
+    refused: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,8 +90,9 @@ def _choices(chain: bool, step: SetupStep, options: Sequence[tuple[str, str]]) -
     return out
 
 
-def question(tx: Tx, step: SetupStep, chain: bool) -> Reply:
-    """One question of the walk-through, with its buttons."""
+def question(tx: Tx, step: SetupStep, chain: bool, viewer: int | None = None) -> Reply:
+    """One question of the walk-through, with its buttons (the decks: the shipped ones and
+    the ``viewer``'s own)."""
     if step == "tz":
         return Reply("question", STEP_TZ, buttons=_grid(_choices(chain, "tz", COMMON_ZONES), 3))
     if step == "push":
@@ -103,7 +104,7 @@ def question(tx: Tx, step: SetupStep, chain: bool) -> Reply:
         return Reply(
             "question", STEP_EASY, buttons=_grid(_choices(chain, "easy", EASY_DAY_CHOICES), 2)
         )
-    return Reply("question", STEP_DECKS, buttons=deck_buttons(tx, chain))
+    return Reply("question", STEP_DECKS, buttons=deck_buttons(tx, chain, viewer))
 
 
 def _apply(tx: Tx, learner: Learner, step: SetupStep, value: str, now: datetime) -> Reply:
@@ -159,7 +160,7 @@ class Onboarding(ServiceBase):
 
         def work(tx: Tx, learner: Learner, now: datetime) -> Reply:
             tx.questions.ask(learner.id, "tz", True, now + ttl)
-            return question(tx, "tz", True)
+            return question(tx, "tz", True, learner.id)
 
         ask = await self._run(who, work)
         return Outcome(replies=(Reply("info", intro), ask))
@@ -235,7 +236,7 @@ class Onboarding(ServiceBase):
         def work(tx: Tx, learner: Learner, now: datetime) -> Reply:
             if step != "deck":
                 tx.questions.ask(learner.id, step, chain, now + ttl)
-            return question(tx, step, chain)
+            return question(tx, step, chain, learner.id)
 
         return Outcome(replies=(await self._run(who, work),))
 
@@ -261,7 +262,7 @@ def _answer(
         return Outcome(replies=(done,))
     replies: list[Reply] = [] if tapped or step == "deck" else [done]
     if following is not None:
-        replies.append(question(tx, following, chain))
+        replies.append(question(tx, following, chain, learner.id))
     elif chain:
         start = button("Start reviewing", Setup(True, "go", "review"), "primary")
         replies.append(Reply("info", DONE, buttons=((start,),)))

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from bot.core.decks import Deck
+from bot.core.importing import PlannedCard
 from bot.core.messages import Announcement, Reply
 from bot.core.model import (
     Backlog,
@@ -33,6 +34,7 @@ from bot.core.model import (
     LearnerSettings,
     ModelFit,
     OutboxMessage,
+    PersonalDeck,
     Prompt,
     PushTarget,
     QuizParticipant,
@@ -102,17 +104,82 @@ class LearnerRepo(Protocol):
 
 
 class CatalogueRepo(Protocol):
-    def card(self, card_id: str) -> CardInfo | None: ...
+    """The decks and their cards. A personal deck (``owner_id`` set) is seen only by its
+    owner: without a ``viewer`` (a learner id) only the shipped decks are seen (a quiz or
+    a challenge in a group uses those alone)."""
 
-    def decks(self) -> list[DeckInfo]: ...
-
-    def topics(self) -> list[str]: ...
-
-    def cards_in_topic(self, topic: str) -> list[str]:
-        """Live card ids of a deck id or tag, in deck order."""
+    def card(self, card_id: str) -> CardInfo | None:
+        """A card's content, whoever's deck it is in (callers reach a card through a
+        prompt, a round or a query that already checked who may see it)."""
         ...
 
-    def sync(self, decks: Sequence[Deck], now: datetime, *, retire: bool = True) -> SyncReport: ...
+    def decks(self, viewer: int | None = None) -> list[DeckInfo]:
+        """Live decks, in order: the shipped ones, then the viewer's own (paused ones
+        included, and flagged)."""
+        ...
+
+    def topics(self, viewer: int | None = None) -> list[str]:
+        """Every deck id and tag the viewer may choose, sorted: the shipped decks' and
+        their tags, and the viewer's own deck ids (paused ones included)."""
+        ...
+
+    def cards_in_topic(self, topic: str, viewer: int | None = None) -> list[str]:
+        """Live card ids of a deck id or tag, in deck order: of the shipped decks and the
+        viewer's own unpaused decks."""
+        ...
+
+    def sync(self, decks: Sequence[Deck], now: datetime, *, retire: bool = True) -> SyncReport:
+        """Upsert the shipped decks and their cards; retire shipped ones that are gone.
+        Personal decks and their cards are never touched (a shipped deck or card whose id
+        one of them holds is left out, with a warning in the log)."""
+        ...
+
+
+class PersonalDeckRepo(Protocol):
+    """Learners' own decks (imported files) and their cards, by owner.
+
+    A deck's id is ``u<owner>-<slug>``, made unique with ``-2``, ``-3``...; its cards have
+    no tags and show images stored with :class:`MediaRepo` (``image_kind`` ``media``,
+    spec ``<owner>/<name>``).
+    """
+
+    def list(self, owner_id: int) -> list[PersonalDeck]:
+        """The owner's decks, in the order they were made."""
+        ...
+
+    def get(self, deck_id: str) -> PersonalDeck | None:
+        """A personal deck by id, whoever owns it (None for a shipped deck or none)."""
+        ...
+
+    def find(self, owner_id: int, source: str, source_ref: str) -> PersonalDeck | None:
+        """The owner's deck imported from this source and identity, if any."""
+        ...
+
+    def create(
+        self, owner_id: int, title: str, source: str, source_ref: str, slug: str, now: datetime
+    ) -> str:
+        """Make an empty deck, unpaused, after the owner's others; returns its id."""
+        ...
+
+    def retitle(self, deck_id: str, title: str, now: datetime) -> None: ...
+
+    def upsert_cards(
+        self, deck_id: str, planned: Sequence[PlannedCard], now: datetime
+    ) -> SyncReport:
+        """Make the deck's live cards these: new ones added, changed ones rewritten (a card
+        of another of the owner's decks moves here), unchanged ones (same content and
+        place, by ``content_hash``) left alone, and the deck's cards not among them retired
+        (their history kept). A card whose id is held outside the owner's decks is
+        refused (:attr:`SyncReport.refused`)."""
+        ...
+
+    def set_paused(self, deck_id: str, paused: bool) -> None: ...
+
+    def remove(self, deck_id: str) -> None:
+        """Delete the deck: its cards' schedules, review-log rows and prompts (every
+        learner's), tags, quiz rounds, the cards and the deck; then the owner's images no
+        card shows any more."""
+        ...
 
 
 class ScheduleRepo(Protocol):
@@ -121,6 +188,11 @@ class ScheduleRepo(Protocol):
         ...
 
     def save(self, state: CardState) -> None: ...
+
+    def save_many(self, states: Sequence[CardState]) -> int:
+        """Save these states (at most one per learner and card) in a few statements (an
+        import's thousands); returns how many."""
+        ...
 
     def delete(self, learner_id: int, card_id: str) -> None: ...
 
@@ -210,6 +282,19 @@ class ReviewRepo(Protocol):
         """The cards with an active review from one source (``cram``, ...) since an instant."""
         ...
 
+    def add_many(self, entries: Sequence[ReviewEntry]) -> int:
+        """Append these reviews in one statement (an import); returns how many."""
+        ...
+
+    def keys(self, learner_id: int, source: str) -> set[tuple[str, datetime]]:
+        """(card id, reviewed_at) of every review of the learner from one source (``anki``:
+        what an earlier import wrote), undone ones included."""
+        ...
+
+    def last_reviewed(self, learner_id: int, excluding: Sequence[str]) -> dict[str, datetime]:
+        """Each card's latest active review by the learner from any source but these."""
+        ...
+
 
 class PromptRepo(Protocol):
     def add(self, prompt: Prompt) -> None: ...
@@ -273,10 +358,18 @@ class QuizRepo(Protocol):
 
 
 class ConfirmationRepo(Protocol):
-    def add(self, token: str, learner_id: int, kind: str, now: datetime) -> None: ...
+    def add(
+        self, token: str, learner_id: int, kind: str, now: datetime, subject: str | None = None
+    ) -> None:
+        """A question awaiting its answer; ``subject`` names what it is about when the kind
+        needs it (the deck a ``rmdeck`` removes, at most 64 characters)."""
+        ...
 
-    def use(self, token: str, learner_id: int, now: datetime, since: datetime) -> str | None:
-        """Use an unused confirmation of this learner made after ``since``; returns its kind."""
+    def use(
+        self, token: str, learner_id: int, now: datetime, since: datetime
+    ) -> tuple[str, str | None] | None:
+        """Use an unused confirmation of this learner made after ``since``; returns its
+        kind and subject."""
         ...
 
 
@@ -551,6 +644,9 @@ class Tx(Protocol):
 
     @property
     def media(self) -> MediaRepo: ...
+
+    @property
+    def personal(self) -> PersonalDeckRepo: ...
 
 
 class Database(Protocol):

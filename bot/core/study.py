@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from bot.core import exam, quiz, srs
-from bot.core.actions import Action, BadPayload, Setup
+from bot.core import exam, importing, personal, quiz, srs
+from bot.core.actions import Action, BadPayload, DeckChoice, Setup
+from bot.core.ankifile import MAX_IMPORT_BYTES
 from bot.core.calibration import Calibration, calibrate, format_calibration
 from bot.core.fitting import model_status
 from bot.core.importing import AnkiReader
@@ -145,7 +146,7 @@ def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> R
         lines.append(
             f"Next card due in {srs.format_interval(max(nxt - now, timedelta()))} ({when})."
         )
-    elif not tx.catalogue.decks():
+    elif not tx.catalogue.decks(learner.id):
         return Reply("done", NO_DECKS_TEXT)
     elif new >= s.new_cards_per_day:
         lines.append(f"New cards resume tomorrow ({s.new_cards_per_day} a day).")
@@ -427,7 +428,7 @@ def set_topics(tx: Tx, learner: Learner, topics: Sequence[str]) -> Reply:
     wanted = [t.strip().lower() for t in topics if t.strip()]
     if wanted == ["all"]:
         wanted = []
-    known = set(tx.catalogue.topics())
+    known = set(tx.catalogue.topics(learner.id))
     unknown = [t for t in wanted if t not in known]
     if unknown:
         return Reply(
@@ -447,31 +448,53 @@ def _fits(choice: Setup) -> bool:
     return True
 
 
-def deck_buttons(tx: Tx, chain: bool) -> tuple[tuple[Button, ...], ...]:
-    """One button per deck that has cards, then "All decks" (onboarding, /decks menu)."""
+def deck_buttons(tx: Tx, chain: bool, viewer: int | None = None) -> tuple[tuple[Button, ...], ...]:
+    """One button per deck that has cards (the shipped ones, then the viewer's own
+    unpaused ones), then "All decks" (onboarding, the /decks menu)."""
     rows = [
         (button(d.title, Setup(chain, "deck", d.id)),)
-        for d in tx.catalogue.decks()
-        if d.card_count and _fits(Setup(chain, "deck", d.id))
+        for d in tx.catalogue.decks(viewer)
+        if d.card_count and not d.paused and _fits(Setup(chain, "deck", d.id))
     ]
     rows.append((button("All decks", Setup(chain, "deck", "*")),))
     return tuple(rows)
 
 
+NO_DECKS_AT_ALL = (
+    "No decks are loaded. You can import your own: send me an Anki package (.apkg) or an "
+    "Anki text export in this chat."
+)
+
+
 def list_decks(tx: Tx, learner: Learner, *, menu: bool = False) -> Reply:
-    """Every deck with its card count and description, and what the learner studies (with
-    a button per deck when ``menu``)."""
-    decks = tx.catalogue.decks()
-    if not decks:
-        return Reply("info", "No decks are loaded.")
+    """The shipped decks with their card counts and descriptions, then "Your decks" (the
+    learner's own: cards, paused or not), and what the learner studies. With ``menu``, a
+    button per deck to study it alone, and Pause (or Resume) and Remove per own deck."""
+    shipped = tx.catalogue.decks()
+    own = tx.personal.list(learner.id)
+    if not shipped and not own:
+        return Reply("info", NO_DECKS_AT_ALL)
     lines: list[str] = []
-    for d in decks:
+    for d in shipped:
         lines.append(f"• {d.title} ({d.id}): {d.card_count} card{'s' if d.card_count != 1 else ''}")
         if d.description:
             lines.append(f"  {d.description}")
+    if own:
+        lines.append("Your decks:")
+        for p in own:
+            paused = ", paused" if p.paused else ""
+            lines.append(
+                f"• {p.title} ({p.id}): {p.card_count:,} card{'s' if p.card_count != 1 else ''}"
+                + paused
+            )
     studying = ", ".join(learner.topics) if learner.topics else "all decks"
     lines.append(f"You study: {studying}.")
-    return Reply("info", "\n".join(lines), buttons=deck_buttons(tx, chain=False) if menu else ())
+    if own:
+        lines.append("/decks pause ID, /decks resume ID or /decks remove ID changes one of yours.")
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if menu:
+        buttons = deck_buttons(tx, chain=False, viewer=learner.id) + personal.deck_buttons(own)
+    return Reply("info", "\n".join(lines), buttons=buttons)
 
 
 #: The settings menu's button that shows what each desired retention costs.
@@ -501,10 +524,13 @@ def show_settings(learner: Learner, *, menu: bool = False) -> Reply:
 
 
 def studied_cards(tx: Tx, learner: Learner) -> int:
-    """How many cards the learner studies: their decks or topics, else every deck."""
+    """How many cards the learner studies: their decks or topics, else every deck they
+    see (paused decks of their own left out)."""
     if learner.topics:
-        return len({c for topic in learner.topics for c in tx.catalogue.cards_in_topic(topic)})
-    return sum(d.card_count for d in tx.catalogue.decks())
+        return len(
+            {c for topic in learner.topics for c in tx.catalogue.cards_in_topic(topic, learner.id)}
+        )
+    return sum(d.card_count for d in tx.catalogue.decks(learner.id) if not d.paused)
 
 
 def workload(tx: Tx, learner: Learner) -> WorkloadInputs:
@@ -575,12 +601,13 @@ EXAM_USAGE = (
 )
 
 
-def _topic_card_ids(tx: Tx, topics: Sequence[str]) -> list[str]:
-    """The live cards of these topics (deck ids or tags), once each; every card for none."""
-    wanted = list(topics) if topics else [d.id for d in tx.catalogue.decks()]
+def _topic_card_ids(tx: Tx, topics: Sequence[str], viewer: int) -> list[str]:
+    """The live cards of these topics (deck ids or tags) the viewer studies, once each;
+    every card they study for none (their paused decks' cards left out)."""
+    wanted = list(topics) if topics else [d.id for d in tx.catalogue.decks(viewer)]
     seen: dict[str, None] = {}
     for topic in wanted:
-        for card_id in tx.catalogue.cards_in_topic(topic):
+        for card_id in tx.catalogue.cards_in_topic(topic, viewer):
             seen.setdefault(card_id)
     return list(seen)
 
@@ -608,7 +635,7 @@ def exam_outlook(tx: Tx, learner: Learner, now: datetime, heading: str | None = 
     at = exam.exam_instant(s.exam_date, s.timezone)
     if now >= at:
         return None
-    ids = _topic_card_ids(tx, _exam_scope(learner))
+    ids = _topic_card_ids(tx, _exam_scope(learner), learner.id)
     stored = tx.schedule.states_for([learner.id], ids)
     states = [st for st in stored if not st.is_new and not st.suspended]
     suspended = sum(1 for st in stored if st.suspended)
@@ -720,7 +747,7 @@ def set_exam(tx: Tx, learner: Learner, args: Sequence[str], now: datetime) -> Re
     topic: str | None = None
     if rest:
         topic = " ".join(rest).strip().lower()
-        known = set(tx.catalogue.topics())
+        known = set(tx.catalogue.topics(learner.id))
         if topic not in known:
             return Reply(
                 "error",
@@ -751,12 +778,12 @@ def _topic_key(topic: str) -> str:
     return hashlib.blake2b(topic.encode(), digest_size=4).hexdigest()
 
 
-def _cram_topic(tx: Tx, source: str) -> str | None:
+def _cram_topic(tx: Tx, source: str, viewer: int) -> str | None:
     """The topic a practice prompt's source names (None: the learner's topics)."""
     key = source.partition(":")[2]
     if not key:
         return None
-    return next((t for t in tx.catalogue.topics() if _topic_key(t) == key), None)
+    return next((t for t in tx.catalogue.topics(viewer) if _topic_key(t) == key), None)
 
 
 def cram_card(
@@ -765,10 +792,10 @@ def cram_card(
     """The next practice card: of ``topic`` (or the learner's topics), those not crammed
     today first, the lowest recall first, cards never studied last. Nothing is scheduled."""
     scope = (topic,) if topic is not None else learner.topics
-    ids = _topic_card_ids(tx, scope)
+    ids = _topic_card_ids(tx, scope, learner.id)
     name = topic if topic is not None else (", ".join(learner.topics) or "all your decks")
     if not ids:
-        if not tx.catalogue.decks():
+        if not tx.catalogue.decks(learner.id):
             return Reply("done", NO_DECKS_TEXT)
         return Reply("done", f"There is nothing to cram in {name}: it has no cards.")
     states = {st.card_id: st for st in tx.schedule.states_for([learner.id], ids)}
@@ -813,8 +840,8 @@ def start_cram(tx: Tx, learner: Learner, topic: str | None, now: datetime, token
     """``/cram [TOPIC]``: the first practice card (an unknown topic is said so)."""
     if topic is not None:
         topic = topic.strip().lower() or None
-    if topic is not None and topic not in set(tx.catalogue.topics()):
-        known = sorted(tx.catalogue.topics())
+    if topic is not None and topic not in set(tx.catalogue.topics(learner.id)):
+        known = sorted(tx.catalogue.topics(learner.id))
         return Reply(
             "error",
             f"I don't know the topic “{excerpt(topic)}”. Topics: {', '.join(known) or 'none yet'}.",
@@ -850,7 +877,7 @@ def rate_cram(
         ),
         after_commit,
     )
-    nxt = cram_card(tx, learner, now, next_token, _cram_topic(tx, prompt.source))
+    nxt = cram_card(tx, learner, now, next_token, _cram_topic(tx, prompt.source, learner.id))
     return Outcome(
         close=f"{RATING_NAMES[rating]} (practice: the schedule is unchanged).",
         replies=(nxt,),
@@ -885,7 +912,8 @@ def request_forget(tx: Tx, learner: Learner, now: datetime, token: str) -> Reply
     return Reply(
         "info",
         "This deletes everything I hold about you: your settings, your schedule for every "
-        "card and your whole review history. It cannot be undone. Delete it all?",
+        "card, your whole review history and the decks you imported. It cannot be undone. "
+        "Delete it all?",
         buttons=(
             (
                 button("Yes, delete everything", Action("confirm", token, 1), "danger"),
@@ -898,21 +926,27 @@ def request_forget(tx: Tx, learner: Learner, now: datetime, token: str) -> Reply
 def confirm(tx: Tx, learner: Learner, token: str, yes: bool, now: datetime) -> Outcome:
     """Carry out (or drop) a confirmation made by this learner in the last day; the
     question is replaced by what happened."""
-    kind = tx.confirmations.use(token, learner.id, now, now - CONFIRM_WINDOW)
-    if kind is None:
+    used = tx.confirmations.use(token, learner.id, now, now - CONFIRM_WINDOW)
+    if used is None:
         return EXPIRED
+    kind, subject = used
     if not yes:
         return Outcome(edit=Reply("info", "Nothing was deleted."))
+    if kind == personal.RMDECK and subject is not None:
+        return Outcome(edit=personal.remove_deck(tx, learner, subject))
     if kind == "forget":
         reviews = len(tx.reviews.all_for(learner.id))
+        own = len(tx.personal.list(learner.id))
         tx.learners.delete(learner.id)
         log.info("learner %s deleted their data", learner.id)
+        items = ["your settings", "your schedule", f"{reviews} review{'s' if reviews != 1 else ''}"]
+        if own:
+            items.append(f"the {own} deck{'s' if own != 1 else ''} you imported")
         return Outcome(
             edit=Reply(
                 "info",
-                f"Done: I deleted your settings, your schedule and {reviews} review"
-                f"{'s' if reviews != 1 else ''}. I hold nothing about you now. "
-                "Send /start if you ever want to begin again.",
+                f"Done: I deleted {', '.join(items[:-1])} and {items[-1]}. "
+                "I hold nothing about you now. Send /start if you ever want to begin again.",
             )
         )
     return EXPIRED
@@ -1028,9 +1062,42 @@ class StudyService(AnnouncingService):
         """Several changes in one go (a settings form), in order; the first bad one stops."""
         return await self._run(who, lambda tx, lr, now: send(change_settings(tx, lr, changes, now)))
 
-    async def decks(self, who: Who, *, menu: bool = False) -> Outcome:
-        """The decks and what the learner studies; with ``menu``, a button per deck."""
+    async def decks(self, who: Who, args: Sequence[str] = (), *, menu: bool = False) -> Outcome:
+        """``/decks [TOPIC ... | pause ID | resume ID | remove ID]``.
+
+        Without arguments: the decks and what the learner studies (with ``menu``, a
+        button per deck, and Pause or Resume and Remove per deck of their own). With
+        topics: study only those. ``pause``/``resume``/``remove`` and a deck id: change
+        one of the learner's own decks (removing asks first).
+        """
+        words = [w for w in args if w.strip()]
+        step = personal.DECK_STEPS.get(words[0].lower()) if words else None
+        if step is not None:
+            token = self.tokens()
+            rest = words[1:]
+            return await self._run(
+                who,
+                lambda tx, lr, now: send(personal.deck_command(tx, lr, step, rest, now, token)),
+            )
+        if words:
+            return await self.study_topics(who, words)
         return await self._run(who, lambda tx, lr, now: send(list_decks(tx, lr, menu=menu)))
+
+    async def deck_choice(self, who: Who, choice: DeckChoice) -> Outcome:
+        """A ``/decks`` menu button on one of the learner's own decks: Pause or Resume (the
+        menu is shown again, changed, and a toast says what was done), or Remove (a
+        question follows; nothing is removed before the learner says yes)."""
+        token = self.tokens()
+
+        def work(tx: Tx, learner: Learner, now: datetime) -> Outcome:
+            if choice.step == "remove":
+                return send(personal.request_remove(tx, learner, choice.deck_id, now, token))
+            done = personal.pause_deck(tx, learner, choice.deck_id, choice.step == "pause")
+            if done.kind == "error":
+                return send(done)
+            return Outcome(notice=excerpt(done.text, 190), edit=list_decks(tx, learner, menu=True))
+
+        return await self._run(who, work)
 
     async def study_topics(self, who: Who, topics: Sequence[str]) -> Outcome:
         return await self._run(who, lambda tx, lr, now: send(set_topics(tx, lr, topics)))
@@ -1109,6 +1176,24 @@ class StudyService(AnnouncingService):
         imported into their personal decks in one transaction.
 
         ``size`` (bytes, as the platform declares it) is checked against the limit before
-        ``fetch`` downloads the file, so a file too large is never downloaded.
+        ``fetch`` downloads the file, so a file too large is never downloaded. The file is
+        read, then mapped, each in a thread; one unit of work writes it all
+        (:mod:`bot.core.personal`).
         """
-        raise NotImplementedError
+        if size > MAX_IMPORT_BYTES:
+            return send(Reply("error", personal.too_large(size)))
+        reader = self.reader
+        if reader is None:
+            return send(Reply("info", personal.IMPORT_UNAVAILABLE))
+        data = await fetch()
+        if len(data) > MAX_IMPORT_BYTES:  # the platform said less than it sent
+            return send(Reply("error", personal.too_large(len(data))))
+        learner = await self.learner(who)
+
+        async def write(plan: importing.ImportPlan) -> personal.ImportSummary:
+            return await self._run(
+                who, lambda tx, lr, now: personal.write_import(tx, lr, plan, now)
+            )
+
+        reply = await personal.import_data(reader, data, filename, learner, self.clock.now(), write)
+        return send(reply)

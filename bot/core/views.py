@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core import srs
-from bot.core.actions import Action, Setup
+from bot.core.actions import Action, DeckChoice, Setup
 from bot.core.messages import Button, ButtonStyle, CardView
 from bot.core.model import RATING_NAMES, CardInfo
 
@@ -31,9 +31,11 @@ def card_view(card: CardInfo, *, back: bool, typed: str | None = None) -> CardVi
     )
 
 
-def button(label: str, action: Action | Setup, style: ButtonStyle = "secondary") -> Button:
-    """A button that sends ``action`` back when pressed."""
-    kind = "setup" if isinstance(action, Setup) else action.kind
+def button(
+    label: str, action: Action | Setup | DeckChoice, style: ButtonStyle = "secondary"
+) -> Button:
+    """A button that sends ``action`` back when pressed (a choice in a menu: ``setup``)."""
+    kind = action.kind if isinstance(action, Action) else "setup"
     return Button(label, action.encode(), kind, style)
 
 

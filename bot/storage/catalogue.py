@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
 
 from bot.core.decks import CardDef, Deck
 from bot.core.model import CardImage, CardInfo, DeckInfo, SyncReport
 from bot.storage.locks import SYNC_LOCK, serialise
 from bot.storage.tables import card_tags, cards, decks
+
+log = logging.getLogger(__name__)
 
 
 def _card_hash(card: CardDef, deck_position: int) -> str:
@@ -41,6 +57,7 @@ _CARD = (
     select(
         cards.c.id,
         cards.c.deck_id,
+        decks.c.owner_id,
         decks.c.title.label("deck_title"),
         cards.c.title,
         cards.c.front,
@@ -66,17 +83,54 @@ def _image(kind: str | None, spec: str | None) -> CardImage | None:
     return CardImage(kind, spec) if kind and spec else None
 
 
+#: The predicate on ``decks``: a shipped deck (every learner sees it).
+SHIPPED = decks.c.owner_id.is_(None)
+
+
+def seen_by(viewer: int | None) -> ColumnElement[bool]:
+    """The predicate on ``decks``: shipped, or the viewer's own (any learner's own deck is
+    seen by them alone)."""
+    if viewer is None:
+        return SHIPPED
+    return or_(SHIPPED, decks.c.owner_id == viewer)
+
+
+def _without_owned(
+    deck_list: Sequence[Deck], owned_decks: set[str], owned_cards: set[str]
+) -> list[Deck]:
+    """The shipped decks less any deck or card whose id a personal deck or card holds
+    (the sync never touches those), each left out with a warning."""
+    kept: list[Deck] = []
+    for deck in deck_list:
+        if deck.id in owned_decks:
+            log.warning("deck %s not synced: a learner's own deck has that id", deck.id)
+            continue
+        clash = [c.id for c in deck.cards if c.id in owned_cards]
+        if clash:
+            log.warning(
+                "deck %s: %d card(s) not synced: a learner's own cards have those ids (%s)",
+                deck.id,
+                len(clash),
+                ", ".join(clash[:5]),
+            )
+            deck = replace(deck, cards=tuple(c for c in deck.cards if c.id not in owned_cards))
+        kept.append(deck)
+    return kept
+
+
 class SqlCatalogue:
     """Decks and cards as synced from the deck files, with a per-process card cache."""
 
     def __init__(self, conn: Connection, cache: dict[str, CardInfo | None] | None = None) -> None:
         self.conn = conn
-        #: Card content by id, shared by the transactions of one database object.
-        #: A deck sync clears it (card text changes only then).
+        #: Card content by id, shared by the transactions of one database object: the
+        #: shipped decks' cards only, whose text changes only with a deck sync, which
+        #: clears it. A personal deck's card is read each time: an import in any process
+        #: may change it, and no other process's cache would hear of it.
         self.cache: dict[str, CardInfo | None] = {} if cache is None else cache
 
     def card(self, card_id: str) -> CardInfo | None:
-        """A card's content; served from the per-process cache once read."""
+        """A card's content; a shipped card is served from the per-process cache once read."""
         if card_id in self.cache:
             return self.cache[card_id]
         row = self.conn.execute(_CARD, {"card_id": card_id}).first()
@@ -96,42 +150,68 @@ class SqlCatalogue:
                 front_image=_image(row.front_image_kind, row.front_image_spec),
                 back_image=_image(row.image_kind, row.image_spec),
             )
-            self.cache[card_id] = info  # absent cards are not cached: a sync may add them
+            if row.owner_id is None:  # absent cards are not cached: a sync may add them
+                self.cache[card_id] = info
         return info
 
-    def decks(self) -> list[DeckInfo]:
+    def decks(self, viewer: int | None = None) -> list[DeckInfo]:
         count = (
             select(func.count())
             .where(cards.c.deck_id == decks.c.id, cards.c.retired_at.is_(None))
             .scalar_subquery()
         )
         rows = self.conn.execute(
-            select(decks.c.id, decks.c.title, decks.c.description, decks.c.tags, count.label("n"))
-            .where(decks.c.retired_at.is_(None))
-            .order_by(decks.c.position)
+            select(
+                decks.c.id,
+                decks.c.title,
+                decks.c.description,
+                decks.c.tags,
+                decks.c.owner_id,
+                decks.c.paused,
+                count.label("n"),
+            )
+            .where(decks.c.retired_at.is_(None), seen_by(viewer))
+            .order_by(decks.c.position, decks.c.id)
         ).all()
         return [
-            DeckInfo(r.id, r.title, r.description, r.n, tuple(t for t in r.tags.split(",") if t))
+            DeckInfo(
+                r.id,
+                r.title,
+                r.description,
+                r.n,
+                tuple(t for t in r.tags.split(",") if t),
+                owner_id=r.owner_id,
+                paused=bool(r.paused),
+            )
             for r in rows
         ]
 
-    def topics(self) -> list[str]:
-        live = select(cards.c.id).where(cards.c.retired_at.is_(None))
+    def topics(self, viewer: int | None = None) -> list[str]:
+        live = (
+            select(cards.c.id)
+            .join(decks, decks.c.id == cards.c.deck_id)
+            .where(cards.c.retired_at.is_(None), SHIPPED)
+        )
         tags = self.conn.execute(
             select(card_tags.c.tag).where(card_tags.c.card_id.in_(live)).distinct()
         ).scalars()
         deck_ids = self.conn.execute(
-            select(decks.c.id).where(decks.c.retired_at.is_(None))
+            select(decks.c.id).where(decks.c.retired_at.is_(None), seen_by(viewer))
         ).scalars()
         return sorted({*tags, *deck_ids})
 
-    def cards_in_topic(self, topic: str) -> list[str]:
+    def cards_in_topic(self, topic: str, viewer: int | None = None) -> list[str]:
         tagged = exists().where(card_tags.c.card_id == cards.c.id, card_tags.c.tag == topic)
         return list(
             self.conn.execute(
                 select(cards.c.id)
                 .join(decks, decks.c.id == cards.c.deck_id)
-                .where(cards.c.retired_at.is_(None), or_(cards.c.deck_id == topic, tagged))
+                .where(
+                    cards.c.retired_at.is_(None),
+                    or_(cards.c.deck_id == topic, tagged),
+                    seen_by(viewer),
+                    not_(decks.c.paused),
+                )
                 .order_by(decks.c.position, cards.c.position)
             ).scalars()
         )
@@ -147,11 +227,22 @@ class SqlCatalogue:
         """
         serialise(self.conn, SYNC_LOCK)
         self.cache.clear()
+        owned_decks = set(self.conn.execute(select(decks.c.id).where(~SHIPPED)).scalars())
+        owned_cards = set(
+            self.conn.execute(
+                select(cards.c.id).join(decks, decks.c.id == cards.c.deck_id).where(~SHIPPED)
+            ).scalars()
+        )
+        deck_list = _without_owned(deck_list, owned_decks, owned_cards)
         existing = {
             r.id: (r.content_hash, r.retired_at)
-            for r in self.conn.execute(select(cards.c.id, cards.c.content_hash, cards.c.retired_at))
+            for r in self.conn.execute(
+                select(cards.c.id, cards.c.content_hash, cards.c.retired_at)
+                .join(decks, decks.c.id == cards.c.deck_id)
+                .where(SHIPPED)
+            )
         }
-        existing_decks = set(self.conn.execute(select(decks.c.id)).scalars())
+        existing_decks = set(self.conn.execute(select(decks.c.id).where(SHIPPED)).scalars())
         for position, deck in enumerate(deck_list):
             values = {
                 "title": deck.title,
@@ -171,7 +262,7 @@ class SqlCatalogue:
         if gone_decks and retire:
             self.conn.execute(
                 update(decks)
-                .where(decks.c.id.in_(gone_decks), decks.c.retired_at.is_(None))
+                .where(decks.c.id.in_(gone_decks), decks.c.retired_at.is_(None), SHIPPED)
                 .values(retired_at=now)
             )
         added = updated = unchanged = 0

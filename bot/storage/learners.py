@@ -14,8 +14,9 @@ from sqlalchemy.engine import RowMapping
 
 from bot.core.memory import check_parameters
 from bot.core.model import Learner, LearnerSettings
+from bot.storage.personal import delete_decks
 from bot.storage.rows import hhmm, hhmm_text
-from bot.storage.tables import learner_settings, learners, outbox
+from bot.storage.tables import decks, learner_settings, learners, outbox
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +277,9 @@ class SqlLearners:
     def delete(self, learner_id: int) -> None:
         # Rows that point at the learner go with it (ON DELETE CASCADE); quiz rounds
         # they started stay, without their name. The outbox has no foreign key (it
-        # is written in bulk), so its rows are deleted here.
+        # is written in bulk), and neither has a deck's owner: their rows are deleted
+        # here, the learner's own decks with their cards and everything about them.
+        owned = self.conn.execute(select(decks.c.id).where(decks.c.owner_id == learner_id))
+        delete_decks(self.conn, list(owned.scalars()))
         self.conn.execute(delete(outbox).where(outbox.c.learner_id == learner_id))
         self.conn.execute(delete(learners).where(learners.c.id == learner_id))

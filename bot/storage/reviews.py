@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from bot.core.model import CardState, CardStateKind, ReviewEntry, ReviewSource
+from bot.storage.bulk import bulk_insert
 from bot.storage.tables import UTCDateTime, review_logs
 
 _REVIEW_INSERT = insert(review_logs)
@@ -36,37 +38,30 @@ class SqlReviews:
         self.conn = conn
 
     def add(self, entry: ReviewEntry) -> int:
-        b, a = entry.before, entry.after
-        values: dict[str, Any] = {
-            "learner_id": entry.learner_id,
-            "card_id": entry.card_id,
-            "rating": entry.rating,
-            "reviewed_at": entry.reviewed_at,
-            "duration_ms": entry.duration_ms,
-            "source": entry.source,
-            "typed_answer": entry.typed_answer,
-            "before_state": int(b.state),
-            "before_step": b.step,
-            "before_stability": b.stability,
-            "before_difficulty": b.difficulty,
-            "before_due": b.due,
-            "before_last_review": b.last_review,
-            "before_reps": b.reps,
-            "before_lapses": b.lapses,
-            "before_suspended": b.suspended,
-            "before_leech": b.leech,
-            "before_buried_until": b.buried_until,
-            "after_state": int(a.state),
-            "after_step": a.step,
-            "after_stability": a.stability,
-            "after_difficulty": a.difficulty,
-            "after_due": a.due,
-            "after_last_review": a.last_review,
-            "after_lapses": a.lapses,
-        }
-        key = self.conn.execute(_REVIEW_INSERT, values).inserted_primary_key
+        key = self.conn.execute(_REVIEW_INSERT, _values(entry)).inserted_primary_key
         assert key is not None
         return int(key[0])
+
+    def add_many(self, entries: Sequence[ReviewEntry]) -> int:
+        return bulk_insert(self.conn, review_logs, [_values(e) for e in entries])
+
+    def keys(self, learner_id: int, source: str) -> set[tuple[str, datetime]]:
+        rows = self.conn.execute(
+            select(review_logs.c.card_id, review_logs.c.reviewed_at).where(
+                review_logs.c.learner_id == learner_id, review_logs.c.source == source
+            )
+        )
+        return {(str(r[0]), r[1]) for r in rows}
+
+    def last_reviewed(self, learner_id: int, excluding: Sequence[str]) -> dict[str, datetime]:
+        query = (
+            select(review_logs.c.card_id, func.max(review_logs.c.reviewed_at))
+            .where(review_logs.c.learner_id == learner_id, review_logs.c.undone_at.is_(None))
+            .group_by(review_logs.c.card_id)
+        )
+        if excluding:
+            query = query.where(review_logs.c.source.not_in(list(excluding)))
+        return {str(r[0]): r[1] for r in self.conn.execute(query)}
 
     def last_active(self, learner_id: int) -> ReviewEntry | None:
         r = (
@@ -140,6 +135,38 @@ class SqlReviews:
             )
         ).all()
         return {str(r[0]) for r in rows}
+
+
+def _values(entry: ReviewEntry) -> dict[str, Any]:
+    """The ``review_logs`` columns of an entry (all but its id and ``undone_at``)."""
+    b, a = entry.before, entry.after
+    return {
+        "learner_id": entry.learner_id,
+        "card_id": entry.card_id,
+        "rating": entry.rating,
+        "reviewed_at": entry.reviewed_at,
+        "duration_ms": entry.duration_ms,
+        "source": entry.source,
+        "typed_answer": entry.typed_answer,
+        "before_state": int(b.state),
+        "before_step": b.step,
+        "before_stability": b.stability,
+        "before_difficulty": b.difficulty,
+        "before_due": b.due,
+        "before_last_review": b.last_review,
+        "before_reps": b.reps,
+        "before_lapses": b.lapses,
+        "before_suspended": b.suspended,
+        "before_leech": b.leech,
+        "before_buried_until": b.buried_until,
+        "after_state": int(a.state),
+        "after_step": a.step,
+        "after_stability": a.stability,
+        "after_difficulty": a.difficulty,
+        "after_due": a.due,
+        "after_last_review": a.last_review,
+        "after_lapses": a.lapses,
+    }
 
 
 def _entry(r: RowMapping) -> ReviewEntry:

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.model import CardState, CardStateKind
+from bot.storage.bulk import bulk_insert
 from bot.storage.reviews import COUNTS_SINCE
 from bot.storage.tables import UTCDateTime, card_states, card_tags, cards, decks, review_logs
 
@@ -84,12 +85,30 @@ def _state_values(s: CardState) -> dict[str, Any]:
     }
 
 
+#: The predicate on ``decks`` and ``card_states``: the deck is one the state's learner
+#: studies: shipped, or their own and not paused.
+OFFERED_DECK = and_(
+    decks.c.id == cards.c.deck_id,
+    not_(decks.c.paused),
+    or_(decks.c.owner_id.is_(None), decks.c.owner_id == card_states.c.learner_id),
+)
+
+
+def offered(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The predicate on ``card_states``: the card is live, in a deck its learner studies
+    (:data:`OFFERED_DECK`), and meets ``where`` (on ``cards``)."""
+    return exists().where(
+        cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None), OFFERED_DECK, *where
+    )
+
+
 def available(now: datetime) -> Any:
-    """The predicate on ``card_states``: live, unsuspended, unburied at ``now``."""
+    """The predicate on ``card_states``: offered (:func:`offered`), unsuspended, unburied
+    at ``now``."""
     return and_(
         not_(card_states.c.suspended),
         or_(card_states.c.buried_until.is_(None), card_states.c.buried_until <= now),
-        exists().where(cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)),
+        offered(),
     )
 
 
@@ -130,11 +149,9 @@ _IN_TOPICS = or_(
 
 
 def _live(*, in_topics: bool) -> ColumnElement[bool]:
-    """The predicate on ``card_states``: the card is live (and in the ``topics``)."""
-    where = [cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)]
-    if in_topics:
-        where.append(_IN_TOPICS)
-    return exists().where(*where)
+    """The predicate on ``card_states``: the card is offered (:func:`offered`; and in the
+    ``topics``)."""
+    return offered(_IN_TOPICS) if in_topics else offered()
 
 
 def _next_due(*, in_topics: bool) -> Select[str]:
@@ -186,7 +203,9 @@ def _due_buckets(bucket: str) -> Any:
         f"SELECT {bucket} AS bucket, count(*) AS n FROM card_states AS s "
         "WHERE s.learner_id = :learner_id AND s.due >= :start AND s.due < :end "
         "AND NOT s.suspended "
-        "AND EXISTS (SELECT 1 FROM cards AS c WHERE c.id = s.card_id AND c.retired_at IS NULL) "
+        "AND EXISTS (SELECT 1 FROM cards AS c JOIN decks AS d ON d.id = c.deck_id "
+        "WHERE c.id = s.card_id AND c.retired_at IS NULL AND NOT d.paused "
+        "AND (d.owner_id IS NULL OR d.owner_id = s.learner_id)) "
         "GROUP BY bucket"
     ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
 
@@ -205,6 +224,10 @@ _DUE_BUCKETS = {
         "/ CAST(:step AS INTEGER)) AS BIGINT)"
     ),
 }
+
+
+#: Card ids bound in one statement of :meth:`SqlSchedule.states_for`.
+STATES_SLICE = 500
 
 
 class SqlSchedule:
@@ -235,12 +258,19 @@ class SqlSchedule:
     def states_for(self, learner_ids: Sequence[int], card_ids: Sequence[str]) -> list[CardState]:
         if not learner_ids or not card_ids:
             return []
-        rows = self.conn.execute(
-            select(card_states.c.learner_id, card_states.c.card_id, *STATE_COLS).where(
-                card_states.c.learner_id.in_(learner_ids), card_states.c.card_id.in_(card_ids)
-            )
-        ).all()
-        return [state_from_row(r.learner_id, r.card_id, r) for r in rows]
+        out: list[CardState] = []
+        ids = list(dict.fromkeys(card_ids))
+        # In slices: an import asks for tens of thousands of cards, past what one
+        # statement may bind on SQLite.
+        for i in range(0, len(ids), STATES_SLICE):
+            rows = self.conn.execute(
+                select(card_states.c.learner_id, card_states.c.card_id, *STATE_COLS).where(
+                    card_states.c.learner_id.in_(learner_ids),
+                    card_states.c.card_id.in_(ids[i : i + STATES_SLICE]),
+                )
+            ).all()
+            out.extend(state_from_row(r.learner_id, r.card_id, r) for r in rows)
+        return out
 
     def save(self, state: CardState) -> None:
         params = {f"v_{k}": v for k, v in _state_values(state).items()}
@@ -248,6 +278,29 @@ class SqlSchedule:
         params["b_card_id"] = state.card_id
         if self.conn.execute(_STATE_UPDATE, params).rowcount == 0:
             self.conn.execute(_STATE_INSERT, params)
+
+    def save_many(self, states: Sequence[CardState]) -> int:
+        by_learner: dict[int, list[str]] = {}
+        for st in states:
+            by_learner.setdefault(st.learner_id, []).append(st.card_id)
+        stored = {
+            (st.learner_id, st.card_id)
+            for lid, ids in by_learner.items()
+            for st in self.states_for([lid], ids)
+        }
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        for st in states:
+            values = _state_values(st)
+            if (st.learner_id, st.card_id) in stored:
+                params = {f"v_{k}": v for k, v in values.items()}
+                updates.append({**params, "b_learner_id": st.learner_id, "b_card_id": st.card_id})
+            else:
+                inserts.append({"learner_id": st.learner_id, "card_id": st.card_id, **values})
+        if updates:
+            self.conn.execute(_STATE_UPDATE, updates)
+        bulk_insert(self.conn, card_states, inserts)
+        return len(states)
 
     def delete(self, learner_id: int, card_id: str) -> None:
         self.conn.execute(
@@ -278,7 +331,12 @@ class SqlSchedule:
         query = (
             select(cards.c.id)
             .join(decks, decks.c.id == cards.c.deck_id)
-            .where(cards.c.retired_at.is_(None), not_(studied))
+            .where(
+                cards.c.retired_at.is_(None),
+                not_(decks.c.paused),
+                or_(decks.c.owner_id.is_(None), decks.c.owner_id == learner_id),
+                not_(studied),
+            )
         )
         params: dict[str, Any] = {}
         if topics:
@@ -298,9 +356,7 @@ class SqlSchedule:
                     card_states.c.due < until,
                     not_(card_states.c.suspended),
                     or_(card_states.c.buried_until.is_(None), card_states.c.buried_until < until),
-                    exists().where(
-                        cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)
-                    ),
+                    offered(),
                 )
             ).scalar_one()
         )
@@ -311,7 +367,7 @@ class SqlSchedule:
                 card_states.c.learner_id == learner_id,
                 card_states.c.due < until,
                 not_(card_states.c.suspended),
-                exists().where(cards.c.id == card_states.c.card_id, cards.c.retired_at.is_(None)),
+                offered(),
             )
         ).all()
         return [max(r.due, r.buried_until) if r.buried_until else r.due for r in rows]

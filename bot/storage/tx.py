@@ -12,6 +12,7 @@ from bot.storage.fanout import Fanout
 from bot.storage.learners import SqlLearners
 from bot.storage.media import SqlMedia
 from bot.storage.models import SqlModels
+from bot.storage.personal import SqlPersonalDecks
 from bot.storage.prompts import SqlPrompts
 from bot.storage.pushes import SqlPushes
 from bot.storage.questions import SqlQuestions
@@ -45,3 +46,4 @@ class SqlTx:
         self.questions = SqlQuestions(conn)
         self.models = SqlModels(conn, fanout)
         self.media = SqlMedia(conn)
+        self.personal = SqlPersonalDecks(conn, card_cache)

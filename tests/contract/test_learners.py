@@ -198,8 +198,9 @@ async def test_deleting_a_learner_deletes_what_is_held_about_them(db: Database) 
     assert await db.run(lambda tx: look(tx, ann.id)) == (False, True, 0, False, [ben.id], False)
     assert await db.run(lambda tx: look(tx, ben.id)) == (True, False, 1, True, [ben.id], True)
     assert await db.run(lambda tx: tx.confirmations.use(f"k{ann.id:07d}", ann.id, T0, T0)) is None
-    assert (
-        await db.run(lambda tx: tx.confirmations.use(f"k{ben.id:07d}", ben.id, T0, T0)) == "forget"
+    assert await db.run(lambda tx: tx.confirmations.use(f"k{ben.id:07d}", ben.id, T0, T0)) == (
+        "forget",
+        None,
     )
     leased = await db.run(lambda tx: tx.pushes.lease("tg", T0, T0 + HOUR, 10))
     assert [m.learner_id for m in leased] == [ben.id]

@@ -306,3 +306,20 @@ async def test_due_per_day_counts_each_local_day(db: Database, tz: str) -> None:
     )
     assert await db.run(lambda tx: tx.schedule.due_per_day(lr.id, starts[:1])) == []
     assert await db.run(lambda tx: tx.schedule.due_per_day(lr.id, starts[3:5])) == [2]
+
+
+async def test_save_many_inserts_and_updates_exactly(db: Database) -> None:
+    ann = await add_learner(db)
+    await one_deck(db, "c1", "c2", "c3")
+    odd = T0 + timedelta(microseconds=123457)
+    await db.run(lambda tx: tx.schedule.save(review_state(ann.id, "c1", T0)))
+    states = [
+        review_state(ann.id, "c1", odd, suspended=True),  # an update
+        review_state(ann.id, "c2", odd, buried_until=odd + timedelta(days=1), leech=True),
+        CardState(ann.id, "c3", CardStateKind.LEARNING, 1, 0.5, 6.0, odd, odd, 1, 0),
+    ]
+    assert await db.run(lambda tx: tx.schedule.save_many(states)) == 3
+    assert await db.run(lambda tx: tx.schedule.save_many([])) == 0
+    got = await db.run(lambda tx: tx.schedule.states_for([ann.id], ["c1", "c2", "c3"]))
+    assert sorted(got, key=lambda s: s.card_id) == states
+    assert await db.run(lambda tx: tx.schedule.next_due(ann.id, odd)) == "c3"

@@ -14,13 +14,19 @@ class FakeConfirmations:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
 
-    def add(self, token: str, learner_id: int, kind: str, now: datetime) -> None:
+    def add(
+        self, token: str, learner_id: int, kind: str, now: datetime, subject: str | None = None
+    ) -> None:
         utc(now)
         if token in self.store.confirmations:
             raise ValueError(f"duplicate confirmation token {token!r} (primary key)")
-        self.store.confirmations[token] = ConfirmationRow(token, learner_id, kind, now)
+        if subject is not None and len(subject) > 64:
+            raise ValueError("a confirmation's subject is at most 64 characters (its column)")
+        self.store.confirmations[token] = ConfirmationRow(token, learner_id, kind, now, subject)
 
-    def use(self, token: str, learner_id: int, now: datetime, since: datetime) -> str | None:
+    def use(
+        self, token: str, learner_id: int, now: datetime, since: datetime
+    ) -> tuple[str, str | None] | None:
         utc(now)
         utc(since)
         row = self.store.confirmations.get(token)
@@ -32,4 +38,4 @@ class FakeConfirmations:
         ):
             return None
         self.store.confirmations[token] = replace(row, used_at=now)
-        return row.kind
+        return row.kind, row.subject

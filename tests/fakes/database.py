@@ -14,6 +14,7 @@ from tests.fakes.confirmations import FakeConfirmations
 from tests.fakes.learners import FakeLearners
 from tests.fakes.media import FakeMedia
 from tests.fakes.models import FakeModels
+from tests.fakes.personal import FakePersonalDecks
 from tests.fakes.prompts import FakePrompts
 from tests.fakes.pushes import FakePushes
 from tests.fakes.questions import FakeQuestions
@@ -42,6 +43,7 @@ class FakeTx:
         self._questions = FakeQuestions(store)
         self._models = FakeModels(store)
         self._media = FakeMedia(store)
+        self._personal = FakePersonalDecks(store)
 
     @property
     def learners(self) -> FakeLearners:
@@ -90,6 +92,10 @@ class FakeTx:
     @property
     def media(self) -> FakeMedia:
         return self._media
+
+    @property
+    def personal(self) -> FakePersonalDecks:
+        return self._personal
 
 
 class FakeDatabase:

@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 
 from bot.core.memory import InvalidParameters, check_parameters
 from bot.core.model import Learner, LearnerSettings
+from tests.fakes.personal import delete_decks
 from tests.fakes.store import FakeStore, utc
 
 
@@ -136,8 +137,11 @@ class FakeLearners:
             self.store.learners[learner_id] = replace(learner, unreachable=True)
 
     def delete(self, learner_id: int) -> None:
-        """Delete the learner; like ON DELETE CASCADE / SET NULL in the SQL schema."""
+        """Delete the learner and their own decks (with every row naming those decks'
+        cards); the rest like ON DELETE CASCADE / SET NULL in the SQL schema."""
         st = self.store
+        delete_decks(st, [d.id for d in st.decks.values() if d.owner_id == learner_id])
+        st.media = {k: v for k, v in st.media.items() if k[0] != learner_id}
         st.learners.pop(learner_id, None)
         st.states = {k: v for k, v in st.states.items() if k[0] != learner_id}
         st.reviews = {k: v for k, v in st.reviews.items() if v.learner_id != learner_id}

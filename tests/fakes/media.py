@@ -9,7 +9,7 @@ from tests.fakes.store import FakeStore, utc
 
 
 class FakeMedia:
-    """Images by owner and name; pruned when no live card shows them."""
+    """Images by owner and name; pruned when no live card of the owner's decks shows them."""
 
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -22,12 +22,13 @@ class FakeMedia:
         return self.store.media.get((owner_id, name))
 
     def prune(self, owner_id: int) -> int:
+        owned = {d.id for d in self.store.decks.values() if d.owner_id == owner_id}
         shown = {
-            image.source
+            image.spec
             for row in self.store.cards.values()
-            if row.live
-            for _, image in row.card.images()
-            if image.kind == "media"
+            if row.live and row.card.deck_id in owned
+            for image in (row.front_image, row.back_image)
+            if image is not None and image.kind == "media"
         }
         gone = [
             key

@@ -23,14 +23,12 @@ class FakePushes:
         self.store = store
 
     def _available(self, state: CardState, now: datetime) -> bool:
-        row = self.store.cards.get(state.card_id)
         return (
             state.due is not None
             and state.due <= now
             and not state.suspended
             and (state.buried_until is None or state.buried_until <= now)
-            and row is not None
-            and row.live
+            and self.store.offered(state.learner_id, state.card_id)
         )
 
     def _due(self, learner_ids: Sequence[int], now: datetime) -> list[CardState]:

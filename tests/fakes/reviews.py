@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -107,6 +108,27 @@ class FakeReviews:
             for e in self._active(learner_id)
             if e.source == source and e.reviewed_at >= since
         }
+
+    def add_many(self, entries: Sequence[ReviewEntry]) -> int:
+        for entry in entries:
+            self.add(entry)
+        return len(entries)
+
+    def keys(self, learner_id: int, source: str) -> set[tuple[str, datetime]]:
+        return {
+            (e.card_id, e.reviewed_at)
+            for e in self.store.reviews.values()
+            if e.learner_id == learner_id and e.source == source
+        }
+
+    def last_reviewed(self, learner_id: int, excluding: Sequence[str]) -> dict[str, datetime]:
+        out: dict[str, datetime] = {}
+        for e in self._active(learner_id):
+            if e.source not in excluding and (
+                e.card_id not in out or e.reviewed_at > out[e.card_id]
+            ):
+                out[e.card_id] = e.reviewed_at
+        return out
 
     # Test helpers (not part of the port).
 

@@ -18,17 +18,19 @@ class FakeSchedule:
     ``next_due`` orders by due and skips suspended, buried (``buried_until >
     now``) and retired cards; ``next_new`` walks live cards never studied, in
     deck order then card order. Both (and ``next_due_at``) filter by topics
-    (deck ids or tags) when given.
+    (deck ids or tags) when given. Every query offers a learner only the cards of
+    shipped decks and of their own unpaused decks (``FakeStore.offered``).
     """
 
     def __init__(self, store: FakeStore) -> None:
         self.store = store
 
-    def _live(self, card_id: str, topics: Sequence[str] = ()) -> bool:
-        """Live (and in one of ``topics``, deck ids or tags, when given)."""
-        row = self.store.cards.get(card_id)
-        if row is None or not row.live:
+    def _live(self, learner_id: int, card_id: str, topics: Sequence[str] = ()) -> bool:
+        """Offered to the learner: live, in a shipped deck or their own unpaused one (and
+        in one of ``topics``, deck ids or tags, when given)."""
+        if not self.store.offered(learner_id, card_id):
             return False
+        row = self.store.cards[card_id]
         wanted = set(topics)
         return not wanted or row.card.deck_id in wanted or bool(wanted.intersection(row.card.tags))
 
@@ -40,7 +42,7 @@ class FakeSchedule:
         return (
             not state.suspended
             and (state.buried_until is None or state.buried_until <= now)
-            and self._live(state.card_id, topics)
+            and self._live(state.learner_id, state.card_id, topics)
         )
 
     def get(self, learner_id: int, card_id: str) -> CardState:
@@ -50,6 +52,14 @@ class FakeSchedule:
         assert state.due is not None, "a stored card state always has a due time"
         state_utc(state)
         self.store.states[(state.learner_id, state.card_id)] = state
+
+    def save_many(self, states: Sequence[CardState]) -> int:
+        keys = [(s.learner_id, s.card_id) for s in states]
+        if len(set(keys)) != len(keys):
+            raise ValueError("save_many: one state per learner and card (primary key)")
+        for state in states:
+            self.save(state)
+        return len(states)
 
     def delete(self, learner_id: int, card_id: str) -> None:
         self.store.states.pop((learner_id, card_id), None)
@@ -83,7 +93,8 @@ class FakeSchedule:
         candidates = [
             row
             for card_id, row in self.store.cards.items()
-            if (learner_id, card_id) not in self.store.states and self._live(card_id, topics)
+            if (learner_id, card_id) not in self.store.states
+            and self._live(learner_id, card_id, topics)
         ]
         if not candidates:
             return None
@@ -105,7 +116,7 @@ class FakeSchedule:
             and s.due < until
             and not s.suspended
             and (s.buried_until is None or s.buried_until < until)
-            and self._live(s.card_id)
+            and self._live(learner_id, s.card_id)
         )
 
     def due_times(self, learner_id: int, until: datetime) -> list[datetime]:
@@ -114,7 +125,10 @@ class FakeSchedule:
         return [
             max(s.due, s.buried_until) if s.buried_until else s.due
             for s in self._mine(learner_id)
-            if s.due is not None and s.due < until and not s.suspended and self._live(s.card_id)
+            if s.due is not None
+            and s.due < until
+            and not s.suspended
+            and self._live(learner_id, s.card_id)
         ]
 
     def due_per_day(self, learner_id: int, day_starts: Sequence[datetime]) -> list[int]:
@@ -125,7 +139,7 @@ class FakeSchedule:
             raise ValueError("day_starts must be ascending and distinct")
         counts = [0] * max(0, len(day_starts) - 1)
         for s in self._mine(learner_id):
-            if s.due is None or s.suspended or not self._live(s.card_id):
+            if s.due is None or s.suspended or not self._live(learner_id, s.card_id):
                 continue
             i = bisect.bisect_right(day_starts, s.due) - 1
             if 0 <= i < len(counts):
@@ -145,7 +159,7 @@ class FakeSchedule:
     def next_due_at(self, learner_id: int, *, topics: Sequence[str] = ()) -> datetime | None:
         whens: list[datetime] = []
         for s in self._mine(learner_id):
-            if s.suspended or not self._live(s.card_id, topics) or s.due is None:
+            if s.suspended or not self._live(learner_id, s.card_id, topics) or s.due is None:
                 continue
             when = s.due
             if s.buried_until is not None and s.buried_until > when:

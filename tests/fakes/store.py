@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from bot.core.decks import CardDef
 from bot.core.model import (
+    CardImage,
     CardState,
     ChallengeRun,
     ChallengeSchedule,
@@ -53,17 +54,29 @@ class DeckRow:
     position: int
     synced_at: datetime
     retired_at: datetime | None = None
+    #: A personal deck's owner (None: a shipped deck), where it came from, and whether
+    #: its owner paused it.
+    owner_id: int | None = None
+    source: str | None = None
+    source_ref: str | None = None
+    paused: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class CardRow:
-    """A row of ``cards``: the card as synced, and where its deck stood in the sync."""
+    """A row of ``cards``: the card as synced, and where its deck stood in the sync.
+
+    ``front_image`` and ``back_image`` are an imported card's images (kind ``media``),
+    which a :class:`CardDef` cannot hold; a shipped card's are its definition's.
+    """
 
     card: CardDef
     deck_position: int
     created_at: datetime
     updated_at: datetime
     retired_at: datetime | None = None
+    front_image: CardImage | None = None
+    back_image: CardImage | None = None
 
     @property
     def live(self) -> bool:
@@ -78,6 +91,7 @@ class ConfirmationRow:
     learner_id: int
     kind: str
     created_at: datetime
+    subject: str | None = None
     used_at: datetime | None = None
 
 
@@ -132,6 +146,19 @@ class FakeStore:
     next_outbox_id: int = 1
     next_run_id: int = 1
     next_schedule_id: int = 1
+
+    def offered(self, learner_id: int, card_id: str) -> bool:
+        """Whether a card is live and in a deck the learner studies: a shipped one, or
+        their own unpaused one (as ``bot.storage.schedule.offered``)."""
+        row = self.cards.get(card_id)
+        if row is None or not row.live:
+            return False
+        deck = self.decks.get(row.card.deck_id)
+        return (
+            deck is not None
+            and not deck.paused
+            and (deck.owner_id is None or deck.owner_id == learner_id)
+        )
 
     def copy(self) -> FakeStore:
         """A copy whose containers are new and whose (frozen) values are shared."""

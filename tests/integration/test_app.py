@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, select
 from bot.app import build_app
 from bot.config import ConfigError, load_settings
 from bot.deckfiles import SHIPPED_DECKS, load_decks
+from bot.interop.anki_import import read_file
 from bot.storage.database import SqlDatabase
 from bot.storage.tables import decks
 
@@ -29,6 +30,7 @@ async def test_naming_the_shipped_folder_again_loads_each_deck_once(tmp_path: Pa
         shipped = load_decks([SHIPPED_DECKS])
         assert [d.id for d in app.decks.decks] == [d.id for d in shipped.decks]
         assert len(app.decks.challenge_sets) == len(shipped.challenge_sets)
+        assert app.study.reader is read_file  # files learners send are read
     finally:
         await app.close()
 

@@ -46,6 +46,9 @@ Commands:
   /settings retention     what each desired retention costs (reviews, minutes a day)
   /pause  /resume    stop or restart the daily reminders (on Telegram and Discord)
   /decks [TOPIC ...]      list decks, or study only these decks/topics ("all" for every deck)
+  /decks pause|resume|remove ID   pause, resume or remove one of your own decks
+  /import PATH       import an Anki package (.apkg) or text export into your own decks
+  /yes  /no          answer a question (removing a deck asks first)
   /exam [DATE [TOPIC]]    show or set an exam (/exam 2027-01-15 attention); until that day
                           the topic's cards come back in time (/exam target 0.85, /exam off)
   /cram [TOPIC]      practise a topic, weakest cards first, without changing your
@@ -154,18 +157,22 @@ def format_reply(reply: Reply, term: Terminal | None = None, image_path: Path | 
 
 
 def _keys(reply: Reply) -> dict[str, Button]:
-    """The keys that press a reply's buttons: Enter for the reveal, 1-4 for ratings.
+    """The keys that press a reply's buttons: Enter for the reveal, 1-4 for ratings,
+    /yes and /no for a question (removing a deck).
 
     Buttons the console has no key for (they belong to other platforms' flows) are not shown.
     """
     keys: dict[str, Button] = {}
     ratings = 0
+    answers = iter(("/yes", "/no"))  # a question's buttons: yes first, then no
     for button in reply.all_buttons():
         if button.action == "rate":
             ratings += 1
             keys[str(ratings)] = button
         elif button.action in _KEYS:
             keys[_KEYS[button.action]] = button
+        elif button.action == "confirm" and (key := next(answers, None)) is not None:
+            keys[key] = button
     return keys
 
 
@@ -274,11 +281,12 @@ class ConsoleChat:
                 await self._show(await study.change_setting(who, args[0], " ".join(args[1:])))
             else:
                 self.say("Usage: /settings KEY VALUE, for example /settings timezone Europe/Paris")
-        elif command == "/decks":
-            if args:
-                await self._show(await study.study_topics(who, args))
-            else:
-                await self._show(await study.decks(who))
+        elif command == "/decks":  # topics to study, or pause|resume|remove ID
+            await self._show(await study.decks(who, args))
+        elif command == "/import":
+            await self._import(args)
+        elif command in ("/yes", "/no"):
+            await self._press(command, "There is no question to answer.")
         elif command == "/exam":
             await self._show(await study.exam(who, args))
         elif command == "/cram":
@@ -306,6 +314,34 @@ class ConsoleChat:
             path = folder / reply.attachment.filename
             await asyncio.to_thread(path.write_bytes, reply.attachment.data)
             self.say(f"{reply.text}\nSaved to {path} ({len(reply.attachment.data):,} bytes).")
+
+    async def _import(self, args: list[str]) -> None:
+        """``/import PATH``: a file on this computer into your own decks, as a chat
+        platform imports a file sent to it (the same limits and reply)."""
+        if len(args) != 1:
+            self.say(
+                "Usage: /import PATH (an Anki package .apkg, or an Anki text export; "
+                'quote a path with spaces: /import "My deck.apkg")'
+            )
+            return
+
+        def look() -> tuple[Path, int, bool]:
+            path = Path(args[0]).expanduser()
+            return path, path.stat().st_size, path.is_file()
+
+        try:
+            path, size, is_file = await asyncio.to_thread(look)
+        except OSError:
+            self.say(f"There is no file at {args[0]}.")
+            return
+        if not is_file:
+            self.say(f"{path} is a folder, not a file.")
+            return
+
+        async def fetch() -> bytes:
+            return await asyncio.to_thread(path.read_bytes)
+
+        await self._show(await self.study.import_file(self.who, path.name, size, fetch))
 
     def _button(self, key: str) -> Button | None:
         if self.current is None:

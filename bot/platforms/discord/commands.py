@@ -75,7 +75,7 @@ each card comes back just before you would forget it.
 /quiz topic: post a quiz card to a server channel; everyone reveals and rates privately
 /stats: reviews, streak, retention and what is due
 /settings: time zone, reminder time, new cards a day, retention (and what it costs), easy days
-/decks: the decks, or choose which ones you study
+/decks: the decks, or choose which ones you study (pause, resume or remove ID: your own)
 /exam date topic: an exam; until that day, the topic's cards come back in time to be \
 recalled on it (/exam alone shows it; target 0.85 changes the aim; date off clears it)
 /cram topic: practise a topic, weakest cards first, without changing your schedule \
@@ -175,12 +175,13 @@ class StudyCommands:
         await answer.send(hidden=hidden, embed=embed, view=settings_view())
 
     async def decks(self, interaction: discord.Interaction[Any], topics: str | None) -> None:
-        """/decks [topics]: list the decks, or study only these decks or tags."""
+        """/decks [topics]: list the decks, study only these decks or tags, or pause,
+        resume or remove one of the learner's own (``pause ID``)."""
         who = self.places.enter(interaction)
         chosen = (topics or "").replace(",", " ").split()
         await self.rendering.run(
             interaction,
-            lambda: self.study.study_topics(who, chosen) if chosen else self.study.decks(who),
+            lambda: self.study.decks(who, chosen),
             hidden=not in_bot_dm(interaction),
         )
 
@@ -344,7 +345,7 @@ def register_commands(tree: app_commands.CommandTree[Any]) -> None:
 
     @tree.command(name="decks", description="List the decks, or choose which ones you study")
     @app_commands.describe(
-        topics='Decks or tags to study, separated by spaces ("all" for every deck)'
+        topics='Decks or tags to study ("all": every deck), or pause/resume/remove ID'
     )
     async def decks(interaction: discord.Interaction[Any], topics: str | None = None) -> None:
         await _commands(interaction).decks(interaction, topics)

@@ -99,7 +99,8 @@ HELP_PRIVATE: Final = (
     "**Study**\n"
     "/review your next card: tap Show answer, then rate Again, Hard, Good or Easy\n"
     "/undo undo your last rating · /unsuspend bring suspended cards back\n"
-    "/stats your progress · /decks what you study (/decks attention)\n\n"
+    "/stats your progress · /decks what you study (/decks attention); your own decks: "
+    "/decks pause ID, /decks resume ID, /decks remove ID\n\n"
     "**Exams**\n"
     "/exam 2027-01-15 attention: until that day, the topic's cards come back in time to be "
     "recalled on it (/exam shows it, /exam target 0.85, /exam off)\n"
@@ -345,10 +346,8 @@ class Commands:
             if args:
                 return await study.change_setting(who, args[0], " ".join(args[1:]))
             return await study.settings(who, menu=True)
-        if command == "decks":
-            return (
-                await study.study_topics(who, args) if args else await study.decks(who, menu=True)
-            )
+        if command == "decks":  # topics to study, or pause|resume|remove ID
+            return await study.decks(who, args, menu=True)
         if command in ("pause", "resume"):
             return await study.pause(who, command == "pause")
         if command == "export":

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import pytest
 
 from bot.core import inputs as inputs_module
-from bot.core.actions import Action, Setup, decode
+from bot.core.actions import Action, DeckChoice, Setup, decode
 from bot.core.challenges.definitions import ChallengeDef
 from bot.core.challenges.groups import ChallengeCatalog
 from bot.core.inputs import PHOTO_HINT, TEXT_HINT, Inputs
@@ -291,7 +291,7 @@ class Counted:
         self.services = build_services(self.db, FixedClock(START), tokens=self.tokens)
         self.decodes = 0
 
-        def counting_decode(payload: str) -> Action | Setup:
+        def counting_decode(payload: str) -> Action | Setup | DeckChoice:
             self.decodes += 1
             return decode(payload)
 

@@ -1169,7 +1169,10 @@ async def test_a_deck_whose_id_does_not_fit_a_button_is_left_out_of_the_menu() -
 
 async def test_no_decks_loaded() -> None:
     env = make_env([])
-    assert only(await env.service.decks(ALICE)).text == "No decks are loaded."
+    assert only(await env.service.decks(ALICE)).text == (
+        "No decks are loaded. You can import your own: send me an Anki package (.apkg) or "
+        "an Anki text export in this chat."
+    )
 
 
 async def test_topics_by_deck_id(env: Env) -> None:

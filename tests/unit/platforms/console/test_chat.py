@@ -13,11 +13,14 @@ from typing import TypeVar
 
 import pytest
 
+from bot.core import importing
 from bot.core.actions import Action
+from bot.core.ankifile import AnkiCollection
 from bot.core.decks import Deck
+from bot.core.importing import ImportPlan
 from bot.core.learners import Who
 from bot.core.messages import Button, CardView, Reply
-from bot.core.model import CardImage
+from bot.core.model import CardImage, Learner
 from bot.core.ports import Tx
 from bot.deckfiles import load_decks
 from bot.platforms.console.chat import HELP, ConsoleChat, format_reply
@@ -25,6 +28,7 @@ from bot.text.terminal import Terminal
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
 from tests.fakes.decks import make_card, make_deck
+from tests.fakes.imports import FakeReader, plan, planned_deck
 from tests.services import build_services
 
 T = TypeVar("T")
@@ -433,9 +437,16 @@ def test_keys_follow_what_a_button_does_not_its_payload() -> None:
     assert text == "A push\n[Enter] Show answer"
 
 
-def test_format_reply_has_no_keys_for_info() -> None:
-    text = format_reply(Reply("info", "Hi", buttons=((Button("Yes", "c:t0000001:1", "confirm"),),)))
+def test_format_reply_has_no_keys_for_other_platforms_buttons() -> None:
+    snooze = Button("Snooze 1 hour", "z:t0000001", "snooze")
+    text = format_reply(Reply("info", "Hi", buttons=((snooze,),)))
     assert "[" not in text
+
+
+def test_a_question_is_answered_with_yes_and_no() -> None:
+    yes, no = Button("Yes", "c:t0000001:1", "confirm"), Button("No", "c:t0000001:0", "confirm")
+    text = format_reply(Reply("info", "Sure?", buttons=((yes, no),)))
+    assert text == "Sure?\n[/yes] Yes   [/no] No"
 
 
 async def test_a_rating_shows_its_note_then_the_next_card(h: Harness) -> None:
@@ -490,3 +501,37 @@ async def test_export_saves_the_csv_and_the_anki_package(
     assert text.endswith(f"Saved to {tmp_path / 'studybot.apkg'} (8 bytes).")
     assert len(built[0].reviews) == 1
     assert (await h.say("/export pdf")).startswith("Usage: /export")
+
+
+async def test_import_a_file_then_pause_and_remove_its_deck(
+    h: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h.services.study.reader = reader = FakeReader()
+
+    def plan_import(collection: AnkiCollection, learner: Learner, now: datetime) -> ImportPlan:
+        # Monkeypatched: plan_import is not real in this branch.
+        return plan(planned_deck("Spanish", ["s1", "s2"], source_ref="9"))
+
+    monkeypatch.setattr(importing, "plan_import", plan_import)
+    assert (await h.say(f"/import {tmp_path / 'nope.apkg'}")) == (
+        f"There is no file at {tmp_path / 'nope.apkg'}."
+    )
+    assert (await h.say(f"/import {tmp_path}")) == f"{tmp_path} is a folder, not a file."
+    assert (await h.say("/import")).startswith("Usage: /import PATH")
+    package = tmp_path / "my deck.apkg"
+    package.write_bytes(b"PK\x03\x04")
+    text = await h.say(f'/import "{package}"')
+    assert text.startswith("Imported 'Spanish' (u1-spanish): 2 cards (2 new, 0 with history)")
+    assert reader.calls[0][:2] == (b"PK\x03\x04", "my deck.apkg")
+    assert "• Spanish (u1-spanish): 2 cards" in await h.say("/decks")
+    assert (await h.say("/decks pause u1-spanish")).startswith("Paused 'Spanish' (u1-spanish)")
+    question = await h.say("/decks remove u1-spanish")
+    assert question == (
+        "This removes 'Spanish' with its 2 cards and your 0 reviews of them. It cannot be "
+        "undone. Remove it?\n[/yes] Yes, remove it   [/no] No, keep it"
+    )
+    assert (await h.say("/yes")) == (
+        "Removed 'Spanish': its 2 cards and your 0 reviews of them are deleted."
+    )
+    assert (await h.say("/no")) == "There is no question to answer."
+    assert "Spanish" not in await h.say("/decks")
