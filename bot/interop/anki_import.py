@@ -125,7 +125,22 @@ def read_file(data: bytes, filename: str, limits: ImportLimits) -> AnkiCollectio
             "That is an Anki collection file itself, not a package: in Anki, use "
             "File > Export > Anki Deck Package (.apkg) and send me that file."
         )
+    suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+    if suffix in _PACKAGE_SUFFIXES:
+        raise ImportRejected(
+            f"That file is named {suffix} but is not a package (an .apkg is a zip file): "
+            "export it from Anki again (File > Export, Anki Deck Package) and send the new file."
+        )
+    if suffix not in _TEXT_SUFFIXES:
+        raise ImportRejected(_NOT_ANKI)
     return _read_text(_decode_text(data, filename), filename, limits)
+
+
+#: What a package is called; such a file must be a zip.
+_PACKAGE_SUFFIXES: Final = frozenset({".apkg", ".colpkg", ".zip"})
+#: What a text export may be called (Anki writes .txt; people rename to .csv or .tsv); a
+#: file that is neither a zip nor named so is refused, however text-like it looks.
+_TEXT_SUFFIXES: Final = frozenset({"", ".txt", ".csv", ".tsv", ".tab", ".text"})
 
 
 # --------------------------------------------------------------------------- sizes

@@ -42,6 +42,13 @@ TELEGRAM_CAPTION: Final = 1024
 
 _FENCE: Final = re.compile(r"^\s{0,3}(```+|~~~+)(.*)$")
 _INLINE_CODE: Final = re.compile(r"(`[^`\n]+`)")
+#: A backslash escape of our markdown (the ones ``bot.text.terminal`` reads): the
+#: character stands for itself and the backslash is not shown. Held as a private-use
+#: character while emphasis and code are read, then given back.
+_ESCAPE: Final = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|$<>~])")
+_HELD: Final = {c: chr(0xE000 + i) for i, c in enumerate("\\`*_{}[]()#+-.!|$<>~")}
+_GIVEN_BACK: Final = str.maketrans({v: k for k, v in _HELD.items()})
+_KEPT_IN_CODE: Final = str.maketrans({v: "\\" + k for k, v in _HELD.items()})
 _BOLD: Final = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
 _ITALIC: Final = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
 _TAG: Final = re.compile(r"<(/?)([a-z]+)[^>]*>")
@@ -129,7 +136,8 @@ def _inline(text: str) -> str:
     parts: list[str] = []
     for piece in _INLINE_CODE.split(text):
         if len(piece) >= 2 and piece.startswith("`") and piece.endswith("`"):
-            parts.append(f"<code>{html.escape(piece[1:-1], quote=False)}</code>")
+            code = piece[1:-1].translate(_KEPT_IN_CODE)  # code is literal: its backslashes stay
+            parts.append(f"<code>{html.escape(code, quote=False)}</code>")
         else:
             parts.append(_emphasis(html.escape(piece, quote=False)))
     return "".join(parts)
@@ -170,9 +178,11 @@ def to_html(markdown: str) -> str:
         if is_code:
             out.append(_code_block(lines))
             continue
-        block = "\n".join(lines)
+        block = _ESCAPE.sub(lambda m: _HELD[m.group(1)], "\n".join(lines))
         converted = _inline(block)
-        out.append(converted if _balanced(converted) else html.escape(block, quote=False))
+        if not _balanced(converted):
+            converted = html.escape(block, quote=False)
+        out.append(converted.translate(_GIVEN_BACK))
     return "\n".join(out)
 
 

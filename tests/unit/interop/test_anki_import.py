@@ -378,7 +378,7 @@ REFUSALS: list[tuple[str, Case, str]] = [
     (
         "random bytes",
         lambda b: (random.Random(1).randbytes(5000), "x.apkg", LIMITS),
-        "That isn't an Anki package (.apkg) or an Anki text export (.txt/.csv).",
+        "That file is named .apkg but is not a package (an .apkg is a zip file)",
     ),
     (
         "an image",
@@ -513,6 +513,16 @@ REFUSALS: list[tuple[str, Case, str]] = [
         "That file has more than 3 notes; I can import up to 3 notes at a time.",
     ),
     ("text with only headers", lambda b: (b"#separator:tab\n\n\n", "n.txt", LIMITS), "no notes"),
+    (
+        "text named as a package",
+        lambda b: (b"front\tback\n", "deck.apkg", LIMITS),
+        "That file is named .apkg but is not a package",
+    ),
+    (
+        "a PDF, which is text-like at its start",
+        lambda b: (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\n", "holiday.pdf", LIMITS),
+        "That isn't an Anki package (.apkg) or an Anki text export (.txt/.csv).",
+    ),
 ]
 
 

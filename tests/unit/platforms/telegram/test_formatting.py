@@ -180,3 +180,20 @@ def test_a_piece_left_with_markup_only_is_not_sent() -> None:
     pieces = split_html(markdown, TELEGRAM_MESSAGE)
     assert "<pre></pre>" not in pieces
     assert pieces[0] == "Intro.\nYour answer:" and "The end." in pieces[-1]
+
+
+@pytest.mark.parametrize(
+    ("markdown", "html_text"),
+    [
+        (r"costs \$5, not \$6", "costs $5, not $6"),
+        (r"\*not italic\* and **bold**", "*not italic* and <b>bold</b>"),
+        (r"\_\_init\_\_ and \`tick", "__init__ and `tick"),
+        (r"a \\ b", "a \\ b"),
+        (r"`a\*b` stays in code", r"<code>a\*b</code> stays in code"),
+        (r"C:\path is not an escape", r"C:\path is not an escape"),
+    ],
+)
+def test_backslash_escapes_show_the_character_alone(markdown: str, html_text: str) -> None:
+    """Our markdown's escapes (imported Anki text uses them for a literal ``$``, ``*``,
+    backtick or ``__``) show the character without its backslash, outside code only."""
+    assert to_html(markdown) == html_text
