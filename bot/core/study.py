@@ -139,14 +139,22 @@ def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> R
         lines.append(
             f"Next card due in {srs.format_interval(max(nxt - now, timedelta()))} ({when})."
         )
-    elif not tx.catalogue.decks(learner.id):
-        return Reply("done", NO_DECKS_TEXT)
-    elif new >= s.new_cards_per_day:
-        lines.append(f"New cards resume tomorrow ({s.new_cards_per_day} a day).")
-    else:
-        lines.append("Nothing is scheduled: every card you study is either learned or suspended.")
+    decks = tx.catalogue.decks(learner.id)
+    if nxt is None:
+        if not decks:
+            return Reply("done", NO_DECKS_TEXT)
+        if new >= s.new_cards_per_day:
+            lines.append(f"New cards resume tomorrow ({s.new_cards_per_day} a day).")
+        else:
+            lines.append(
+                "Nothing is scheduled: every card you study is either learned or suspended."
+            )
     if learner.topics:
         lines.append(f"You study {', '.join(learner.topics)} only: /decks all studies every deck.")
+    paused = [d for d in decks if d.paused]
+    if paused:
+        names = ", ".join(f"'{d.title}' ({d.id})" for d in paused)
+        lines.append(f"Paused, so not offered: {names}. /decks resume ID brings one back.")
     return Reply("done", "\n".join(lines))
 
 

@@ -487,6 +487,10 @@ async def test_pausing_a_deck_holds_back_its_cards_until_resumed(
     assert tapped.edit.buttons[-1][0].label == "Resume Spanish::Verbs"
     done = only(await env.services.study.next(ANN))
     assert done.card is None and done.kind == "done"  # v1 was due, v3 new: neither offered
+    assert done.text.endswith(
+        "Paused, so not offered: 'Spanish::Verbs' (u1-spanish-verbs). /decks resume ID "
+        "brings one back."
+    )
     again = only(await env.services.study.decks(ANN, ["pause", "u1-spanish-verbs"]))
     assert again.text == "'Spanish::Verbs' (u1-spanish-verbs) is already paused."
     resumed = only(await env.services.study.decks(ANN, ["RESUME", "U1-Spanish-Verbs"]))
