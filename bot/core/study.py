@@ -335,6 +335,14 @@ def undo(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Ou
     last = tx.reviews.last_active(learner.id)
     if last is None or last.id is None:
         return send(Reply("info", "There is nothing to undo."))
+    if last.source == importing.ANKI_SOURCE:  # history brought in, not a rating made here
+        return send(
+            Reply(
+                "info",
+                "There is nothing to undo: your latest review was made in Anki and imported. "
+                "To take an import back, remove its deck (/decks remove ID).",
+            )
+        )
     if last.source == CRAM:  # practice changed no state: nothing to restore, nothing to re-rate
         tx.reviews.mark_undone(last.id, now)
         card = tx.catalogue.card(last.card_id)

@@ -265,6 +265,17 @@ async def test_a_card_studied_here_since_keeps_our_schedule(
     assert new_v2 is not None and env.db.state(learner.id, "v2") == new_v2
 
 
+async def test_an_imported_review_is_not_undone(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = make_env(monkeypatch)
+    await env.send()
+    learner = await env.learner()
+    before = env.db.state(learner.id, "v2")
+    reply = only(await env.services.study.undo(ANN))
+    assert reply.text.startswith("There is nothing to undo: your latest review was made in Anki")
+    assert env.db.state(learner.id, "v2") == before
+    assert all(e.undone_at is None for e in env.db.reviews(learner.id))
+
+
 async def test_new_decks_join_the_topics_a_learner_chose(monkeypatch: pytest.MonkeyPatch) -> None:
     env = make_env(monkeypatch, shipped=True, topics=("shipped",))
     text = await env.text()
