@@ -146,14 +146,22 @@ def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> R
         lines.append(
             f"Next card due in {srs.format_interval(max(nxt - now, timedelta()))} ({when})."
         )
-    elif not tx.catalogue.decks(learner.id):
-        return Reply("done", NO_DECKS_TEXT)
-    elif new >= s.new_cards_per_day:
-        lines.append(f"New cards resume tomorrow ({s.new_cards_per_day} a day).")
-    else:
-        lines.append("Nothing is scheduled: every card you study is either learned or suspended.")
+    decks = tx.catalogue.decks(learner.id)
+    if nxt is None:
+        if not decks:
+            return Reply("done", NO_DECKS_TEXT)
+        if new >= s.new_cards_per_day:
+            lines.append(f"New cards resume tomorrow ({s.new_cards_per_day} a day).")
+        else:
+            lines.append(
+                "Nothing is scheduled: every card you study is either learned or suspended."
+            )
     if learner.topics:
         lines.append(f"You study {', '.join(learner.topics)} only: /decks all studies every deck.")
+    paused = [d for d in decks if d.paused]
+    if paused:
+        names = ", ".join(f"'{d.title}' ({d.id})" for d in paused)
+        lines.append(f"Paused, so not offered: {names}. /decks resume ID brings one back.")
     return Reply("done", "\n".join(lines))
 
 
@@ -334,6 +342,14 @@ def undo(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Ou
     last = tx.reviews.last_active(learner.id)
     if last is None or last.id is None:
         return send(Reply("info", "There is nothing to undo."))
+    if last.source == importing.ANKI_SOURCE:  # history brought in, not a rating made here
+        return send(
+            Reply(
+                "info",
+                "There is nothing to undo: your latest review was made in Anki and imported. "
+                "To take an import back, remove its deck (/decks remove ID).",
+            )
+        )
     if last.source == CRAM:  # practice changed no state: nothing to restore, nothing to re-rate
         tx.reviews.mark_undone(last.id, now)
         card = tx.catalogue.card(last.card_id)

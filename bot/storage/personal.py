@@ -130,16 +130,6 @@ _CARD_COUNT = (
     .where(cards.c.deck_id == decks.c.id, cards.c.retired_at.is_(None))
     .scalar_subquery()
 )
-_REVIEW_COUNT = (
-    select(func.count())
-    .select_from(review_logs.join(cards, cards.c.id == review_logs.c.card_id))
-    .where(
-        cards.c.deck_id == decks.c.id,
-        review_logs.c.learner_id == decks.c.owner_id,
-        review_logs.c.undone_at.is_(None),
-    )
-    .scalar_subquery()
-)
 _DECKS = select(
     decks.c.id,
     decks.c.owner_id,
@@ -148,11 +138,10 @@ _DECKS = select(
     decks.c.source_ref,
     decks.c.paused,
     _CARD_COUNT.label("n"),
-    _REVIEW_COUNT.label("reviews"),
 ).order_by(decks.c.position, decks.c.id)
 
 
-def _deck(r: Any) -> PersonalDeck:
+def _deck(r: Any, reviews: int) -> PersonalDeck:
     return PersonalDeck(
         id=r.id,
         owner_id=int(r.owner_id),
@@ -161,7 +150,7 @@ def _deck(r: Any) -> PersonalDeck:
         source_ref=r.source_ref or "",
         card_count=int(r.n),
         paused=bool(r.paused),
-        reviews=int(r.reviews),
+        reviews=reviews,
     )
 
 
@@ -209,7 +198,23 @@ class SqlPersonalDecks:
 
     def _decks(self, *where: ColumnElement[bool]) -> list[PersonalDeck]:
         rows = self.conn.execute(_DECKS.where(decks.c.owner_id.is_not(None), *where)).all()
-        return [_deck(r) for r in rows]
+        if not rows:
+            return []
+        # The owners' reviews, counted per deck in one pass over their log (read by the
+        # learner's index: review_logs has none on card_id).
+        counts: dict[tuple[str, int], int] = {}
+        for deck_id, learner_id, n in self.conn.execute(
+            select(cards.c.deck_id, review_logs.c.learner_id, func.count())
+            .select_from(review_logs.join(cards, cards.c.id == review_logs.c.card_id))
+            .where(
+                review_logs.c.learner_id.in_({int(r.owner_id) for r in rows}),
+                review_logs.c.undone_at.is_(None),
+                cards.c.deck_id.in_([r.id for r in rows]),
+            )
+            .group_by(cards.c.deck_id, review_logs.c.learner_id)
+        ):
+            counts[(deck_id, int(learner_id))] = int(n)
+        return [_deck(r, counts.get((r.id, int(r.owner_id)), 0)) for r in rows]
 
     def list(self, owner_id: int) -> list[PersonalDeck]:
         return self._decks(decks.c.owner_id == owner_id)

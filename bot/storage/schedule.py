@@ -260,8 +260,18 @@ class SqlSchedule:
             return []
         out: list[CardState] = []
         ids = list(dict.fromkeys(card_ids))
-        # In slices: an import asks for tens of thousands of cards, past what one
-        # statement may bind on SQLite.
+        if len(ids) > STATES_SLICE and len(set(learner_ids)) == 1:
+            # Many cards of one learner (an import): all their rows, read along the
+            # primary key's learner prefix, filtered here. Slices of a long IN list
+            # cost PostgreSQL a scan each when the table's statistics are stale (just
+            # filled): 16 s for 20,000 cards, against 0.3 s this way.
+            wanted = set(ids)
+            lid = learner_ids[0]
+            rows = self.conn.execute(
+                select(card_states.c.card_id, *STATE_COLS).where(card_states.c.learner_id == lid)
+            ).all()
+            return [state_from_row(lid, r.card_id, r) for r in rows if r.card_id in wanted]
+        # In slices: past what one statement may bind on SQLite.
         for i in range(0, len(ids), STATES_SLICE):
             rows = self.conn.execute(
                 select(card_states.c.learner_id, card_states.c.card_id, *STATE_COLS).where(

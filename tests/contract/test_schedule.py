@@ -323,3 +323,23 @@ async def test_save_many_inserts_and_updates_exactly(db: Database) -> None:
     got = await db.run(lambda tx: tx.schedule.states_for([ann.id], ["c1", "c2", "c3"]))
     assert sorted(got, key=lambda s: s.card_id) == states
     assert await db.run(lambda tx: tx.schedule.next_due(ann.id, odd)) == "c3"
+
+
+async def test_states_for_many_cards_of_one_learner_and_of_several(db: Database) -> None:
+    ann = await add_learner(db, "1")
+    ben = await add_learner(db, "2")
+    ids = [f"c{i:04d}" for i in range(1200)]
+    await one_deck(db, *ids)
+    await db.run(
+        lambda tx: tx.schedule.save_many(
+            [review_state(ann.id, c, T0) for c in ids[:700]]
+            + [review_state(ben.id, c, T0) for c in ids[650:1000]]
+        )
+    )
+    asked = [*ids, "nope", ids[0]]  # past one slice; an unknown id and a repeat
+    mine = await db.run(lambda tx: tx.schedule.states_for([ann.id], asked))
+    assert sorted(s.card_id for s in mine) == ids[:700]
+    both = await db.run(lambda tx: tx.schedule.states_for([ann.id, ben.id], asked))
+    assert len(both) == 700 + 350
+    few = await db.run(lambda tx: tx.schedule.states_for([ben.id], ids[:660]))
+    assert sorted(s.card_id for s in few) == ids[650:660]

@@ -265,6 +265,17 @@ async def test_a_card_studied_here_since_keeps_our_schedule(
     assert new_v2 is not None and env.db.state(learner.id, "v2") == new_v2
 
 
+async def test_an_imported_review_is_not_undone(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = make_env(monkeypatch)
+    await env.send()
+    learner = await env.learner()
+    before = env.db.state(learner.id, "v2")
+    reply = only(await env.services.study.undo(ANN))
+    assert reply.text.startswith("There is nothing to undo: your latest review was made in Anki")
+    assert env.db.state(learner.id, "v2") == before
+    assert all(e.undone_at is None for e in env.db.reviews(learner.id))
+
+
 async def test_new_decks_join_the_topics_a_learner_chose(monkeypatch: pytest.MonkeyPatch) -> None:
     env = make_env(monkeypatch, shipped=True, topics=("shipped",))
     text = await env.text()
@@ -487,6 +498,10 @@ async def test_pausing_a_deck_holds_back_its_cards_until_resumed(
     assert tapped.edit.buttons[-1][0].label == "Resume Spanish::Verbs"
     done = only(await env.services.study.next(ANN))
     assert done.card is None and done.kind == "done"  # v1 was due, v3 new: neither offered
+    assert done.text.endswith(
+        "Paused, so not offered: 'Spanish::Verbs' (u1-spanish-verbs). /decks resume ID "
+        "brings one back."
+    )
     again = only(await env.services.study.decks(ANN, ["pause", "u1-spanish-verbs"]))
     assert again.text == "'Spanish::Verbs' (u1-spanish-verbs) is already paused."
     resumed = only(await env.services.study.decks(ANN, ["RESUME", "U1-Spanish-Verbs"]))
