@@ -189,10 +189,9 @@ async def build_app(
     announcer = PlatformAnnouncer(db, channels, clock)
     window = timedelta(minutes=settings.quiz.window_minutes)
     pictures = MediaImages(renderer, db) if renderer is not None else None
-    study = StudyService(basics, announcer)
-    study.anki = anki_packager()
-    study.pictures = pictures
-    study.reader = read_file
+    study = StudyService(
+        basics, announcer, anki=anki_packager(), pictures=pictures, reader=read_file
+    )
     quiz = QuizService(basics, announcer, window)
     catalog = ChallengeCatalog.from_sets(deck_set.challenge_sets)
     pushes = PushService(

@@ -419,8 +419,7 @@ async def _export(settings: Settings, learner_id: int, fmt: str, out: Path | Non
 def _import(settings: Settings, learner_id: int, path: Path) -> int:
     """``studybot import``: a file into one learner's own decks, as if they had sent it;
     prints the reply they would get. Exit 1, with the reason, when nothing was imported."""
-    from bot.core.ankifile import MAX_IMPORT_BYTES
-    from bot.core.personal import too_large
+    from bot.core.ankifile import MAX_IMPORT_BYTES, too_large
 
     try:
         size = path.stat().st_size

@@ -29,6 +29,8 @@ __all__ = [
     "MediaFile",
     "NoteType",
     "Template",
+    "format_bytes",
+    "too_large",
 ]
 
 #: The largest file a learner may send (Telegram's bots download at most 20 MB).
@@ -55,6 +57,29 @@ class ImportLimits:
     max_media_bytes: int = 5 * 1024 * 1024
     max_notes: int = 50_000
     max_reviews: int = 1_000_000
+
+
+def format_bytes(n: int) -> str:
+    """A size as people read it: ``"20 MB"``, ``"5.5 MB"``, ``"12 KB"``, ``"900 bytes"``."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):,.1f}".removesuffix(".0") + " MB"
+    if n >= 1024:
+        return f"{n / 1024:,.1f}".removesuffix(".0") + " KB"
+    return f"{n:,} byte{'' if n == 1 else 's'}"
+
+
+def too_large(size: int, limit: int = MAX_IMPORT_BYTES) -> str:
+    """The reply to a file of ``size`` bytes, over ``limit`` (said before it is downloaded,
+    and by the reader of one larger than the platform said). A size that would read the
+    same as the limit is "just over" it."""
+    shown = format_bytes(size)
+    if shown == format_bytes(limit):
+        shown = "just over " + shown
+    return (
+        f"That file is {shown}; I can import files of up to {format_bytes(limit)}. In Anki, "
+        "export one deck at a time (File → Export, choose the deck) or leave the media out "
+        "to make it smaller."
+    )
 
 
 class ImportRejected(Exception):

@@ -30,7 +30,7 @@ from typing import Final
 
 from bot.core import importing, srs
 from bot.core.actions import Action, DeckChoice, DeckStep
-from bot.core.ankifile import MAX_IMPORT_BYTES, ImportLimits, ImportRejected, MediaFile
+from bot.core.ankifile import ImportLimits, ImportRejected, MediaFile
 from bot.core.importing import ANKI_SOURCE, AnkiReader, ImportPlan, PlannedCard, SkippedNotes
 from bot.core.messages import Button, Reply
 from bot.core.model import CardState, Learner, PersonalDeck, ReviewSource, SyncReport
@@ -47,7 +47,6 @@ __all__ = [
     "ImportSummary",
     "deck_buttons",
     "deck_command",
-    "format_bytes",
     "image_mime",
     "import_data",
     "import_reply",
@@ -55,7 +54,6 @@ __all__ = [
     "pause_deck",
     "remove_deck",
     "request_remove",
-    "too_large",
     "write_import",
 ]
 
@@ -78,24 +76,6 @@ _BUTTON_TITLE: Final = 24
 def _s(n: int, word: str, plural: str | None = None) -> str:
     """``"1 card"``, ``"3,410 cards"``."""
     return f"{n:,} {word if n == 1 else plural or word + 's'}"
-
-
-def format_bytes(n: int) -> str:
-    """A size as people read it: ``"20 MB"``, ``"20.5 MB"``, ``"340 KB"``, ``"12 bytes"``."""
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
-    if n >= 1024:
-        return f"{n / 1024:.0f} KB"
-    return _s(n, "byte")
-
-
-def too_large(size: int, limit: int = MAX_IMPORT_BYTES) -> str:
-    """The reply to a file over the limit (said before it is downloaded)."""
-    return (
-        f"That file is {format_bytes(size)}: I can import files of up to "
-        f"{format_bytes(limit)}. In Anki, export one deck at a time (File → Export, "
-        "choose the deck) or leave the media out to make it smaller."
-    )
 
 
 def nothing_to_import(plan: ImportPlan) -> Reply:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import exam, importing, personal, quiz, srs
 from bot.core.actions import Action, BadPayload, DeckChoice, Setup
-from bot.core.ankifile import MAX_IMPORT_BYTES
+from bot.core.ankifile import MAX_IMPORT_BYTES, too_large
 from bot.core.calibration import Calibration, calibrate, format_calibration
 from bot.core.fitting import model_status
 from bot.core.importing import AnkiReader
@@ -32,7 +32,14 @@ from bot.core.interop import (
     anki_reply,
     draw_images,
 )
-from bot.core.learners import AfterCommit, AnnouncingService, Who, due_counter, record_review
+from bot.core.learners import (
+    AfterCommit,
+    AnnouncingService,
+    Basics,
+    Who,
+    due_counter,
+    record_review,
+)
 from bot.core.localtime import next_push_after
 from bot.core.messages import Attachment, Button, Reply, StatsChart
 from bot.core.model import (
@@ -44,7 +51,7 @@ from bot.core.model import (
     ReviewSource,
 )
 from bot.core.outcomes import Outcome, notice, send
-from bot.core.ports import Tx
+from bot.core.ports import Announcer, Tx
 from bot.core.rendering import Renderer
 from bot.core.settings import SettingsError, describe_settings, parse_settings_change
 from bot.core.stats import (
@@ -1032,6 +1039,29 @@ class StudyService(AnnouncingService):
     payloads; each method here that draws a token draws exactly one.
     """
 
+    def __init__(
+        self,
+        basics: Basics,
+        announcer: Announcer,
+        *,
+        anki: AnkiPackager | None = None,
+        pictures: Renderer | None = None,
+        reader: AnkiReader | None = None,
+    ) -> None:
+        """
+        Args:
+            anki: builds ``/export anki``'s package (None: neither ``anki`` nor genanki is
+                installed: the reply says so).
+            pictures: draws the cards' images into that package (None: they stay as
+                their text).
+            reader: reads a file a learner sends (:mod:`bot.interop.anki_import`; None:
+                importing is not set up, and the reply says so).
+        """
+        super().__init__(basics, announcer)
+        self.anki = anki
+        self.pictures = pictures
+        self.reader = reader
+
     async def next(self, who: Who, source: str = ReviewSource.DM) -> Outcome:
         """The next card or the day's summary."""
         token = self.tokens()
@@ -1160,14 +1190,6 @@ class StudyService(AnnouncingService):
         """/export: the review history as a CSV file."""
         return await self._run(who, lambda tx, lr, now: send(export_reply(tx, lr)))
 
-    #: Builds ``/export anki``'s package (None: neither ``anki`` nor genanki is
-    #: installed); :func:`bot.app.build_app` sets it.
-    anki: AnkiPackager | None = None
-
-    #: Draws the shipped cards' images into ``/export anki``'s package (None: they stay
-    #: as their text); :func:`bot.app.build_app` sets it.
-    pictures: Renderer | None = None
-
     async def export_anki(self, who: Who) -> Outcome:
         """``/export anki``: the learner's cards (with their schedule and review log when
         ``anki`` is installed) and their images as an Anki package: the images drawn
@@ -1181,10 +1203,6 @@ class StudyService(AnnouncingService):
         package = await asyncio.to_thread(packager, export)
         return send(anki_reply(package, export))
 
-    #: Reads a file a learner sends (:mod:`bot.interop.anki_import`); :func:`bot.app.build_app`
-    #: sets it.
-    reader: AnkiReader | None = None
-
     async def import_file(
         self, who: Who, filename: str, size: int, fetch: Callable[[], Awaitable[bytes]]
     ) -> Outcome:
@@ -1197,13 +1215,13 @@ class StudyService(AnnouncingService):
         (:mod:`bot.core.personal`).
         """
         if size > MAX_IMPORT_BYTES:
-            return send(Reply("error", personal.too_large(size)))
+            return send(Reply("error", too_large(size)))
         reader = self.reader
         if reader is None:
             return send(Reply("info", personal.IMPORT_UNAVAILABLE))
         data = await fetch()
         if len(data) > MAX_IMPORT_BYTES:  # the platform said less than it sent
-            return send(Reply("error", personal.too_large(len(data))))
+            return send(Reply("error", too_large(len(data))))
         learner = await self.learner(who)
 
         async def write(plan: importing.ImportPlan) -> personal.ImportSummary:

@@ -71,6 +71,8 @@ from bot.core.ankifile import (
     MediaFile,
     NoteType,
     Template,
+    format_bytes,
+    too_large,
 )
 
 __all__ = ["MAX_COLUMNS", "MAX_ZIP_ENTRIES", "SQL_SECONDS", "read_file"]
@@ -112,10 +114,7 @@ def read_file(data: bytes, filename: str, limits: ImportLimits) -> AnkiCollectio
     (its message is the learner's reply: the limit with its units, or the problem; never
     the file's content)."""
     if len(data) > limits.max_bytes:
-        raise ImportRejected(
-            f"That file is {_over(len(data), limits.max_bytes)}; "
-            f"I can import files up to {_size(limits.max_bytes)}."
-        )
+        raise ImportRejected(too_large(len(data), limits.max_bytes))
     if not data:
         raise ImportRejected("That file is empty.")
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -144,21 +143,6 @@ _TEXT_SUFFIXES: Final = frozenset({"", ".txt", ".csv", ".tsv", ".tab", ".text"})
 
 
 # --------------------------------------------------------------------------- sizes
-
-
-def _size(n: int) -> str:
-    """``20 MB``, ``5.5 MB``, ``12 KB``, ``900 bytes``."""
-    if n >= _MB:
-        return f"{n / _MB:,.1f}".removesuffix(".0") + " MB"
-    if n >= 1024:
-        return f"{n / 1024:,.1f}".removesuffix(".0") + " KB"
-    return f"{n:,} bytes"
-
-
-def _over(n: int, limit: int) -> str:
-    """``n`` for a message saying it is past ``limit`` (never the same words as it)."""
-    shown = _size(n)
-    return f"just over {_size(limit)}" if shown == _size(limit) else shown
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -241,8 +225,8 @@ class _Budget:
 
     def refuse(self) -> ImportRejected:
         return ImportRejected(
-            f"That package unpacks to more than {_size(self.limit)}; "
-            f"I can import packages up to {_size(self.limit)} unpacked."
+            f"That package unpacks to more than {format_bytes(self.limit)}; "
+            f"I can import packages up to {format_bytes(self.limit)} unpacked."
         )
 
     def add_inflated(self, n: int) -> None:
@@ -483,8 +467,8 @@ def _read_media(
         if content is None:
             raise ImportRejected(
                 f"The image '{name}' in that package is larger than "
-                f"{_size(limits.max_media_bytes)}; I can import images up to "
-                f"{_size(limits.max_media_bytes)} each."
+                f"{format_bytes(limits.max_media_bytes)}; I can import images up to "
+                f"{format_bytes(limits.max_media_bytes)} each."
             )
         if not _is_image(content, _extension(name)):
             fake += 1

@@ -267,6 +267,8 @@ card_states = Table(
     Column("leech", Boolean, nullable=False, default=False),
     Column("buried_until", UTCDateTime),
     Index(None, "learner_id", "due"),
+    # Removing a deck's cards checks the rows naming them (0012).
+    Index(None, "card_id"),
 )
 
 review_logs = Table(
@@ -290,6 +292,7 @@ review_logs = Table(
     Column("after_lapses", Integer, nullable=False),
     Column("undone_at", UTCDateTime),
     Index(None, "learner_id", "reviewed_at"),
+    Index(None, "card_id"),
 )
 
 prompts = Table(
@@ -306,6 +309,7 @@ prompts = Table(
     # The interval each rating gives, in seconds, as the reveal showed them ("600,86400,...").
     Column("intervals", String(64)),
     Index(None, "learner_id", "created_at"),
+    Index(None, "card_id"),
 )
 
 quiz_rounds = Table(

@@ -106,7 +106,7 @@ def test_import_names_what_stopped_it(
         f.truncate(21 * 2**20)
     assert main([*base, "1", str(big)]) == 1
     assert capsys.readouterr().err.startswith(
-        "studybot: That file is 21 MB: I can import files of up to 20 MB."
+        "studybot: That file is 21 MB; I can import files of up to 20 MB."
     )
     assert reader.calls == []
     package = tmp_path / "bad.apkg"

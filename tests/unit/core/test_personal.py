@@ -17,12 +17,12 @@ import pytest
 
 from bot.core import importing
 from bot.core.actions import DeckChoice, decode
-from bot.core.ankifile import AnkiCollection, ImportLimits, ImportRejected, MediaFile
+from bot.core.ankifile import AnkiCollection, ImportLimits, ImportRejected, MediaFile, format_bytes
 from bot.core.importing import ImportPlan, SkippedNotes
 from bot.core.learners import Who
 from bot.core.model import CardImage, CardState, Learner, ReviewEntry
 from bot.core.outcomes import Outcome
-from bot.core.personal import IMPORT_UNAVAILABLE, format_bytes, image_mime
+from bot.core.personal import IMPORT_UNAVAILABLE, image_mime
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_deck
@@ -307,12 +307,12 @@ async def test_a_file_over_the_limit_is_never_downloaded(monkeypatch: pytest.Mon
     fetch = FakeFetch()
     reply = only(await env.services.study.import_file(ANN, "big.apkg", 25 * 2**20, fetch))
     assert reply.kind == "error"
-    assert reply.text.startswith("That file is 25 MB: I can import files of up to 20 MB.")
+    assert reply.text.startswith("That file is 25 MB; I can import files of up to 20 MB.")
     assert fetch.calls == 0 and env.reader.calls == []
     # A platform that declared less than it sent: refused once the size is known.
     big = FakeFetch(b"x" * (20 * 2**20 + 1))
     reply = only(await env.services.study.import_file(ANN, "big.apkg", 10, big))
-    assert reply.text.startswith("That file is 20 MB: I can import files of up to 20 MB.")
+    assert reply.text.startswith("That file is just over 20 MB; I can import files of up to 20 MB.")
     assert big.calls == 1 and env.reader.calls == []
 
 

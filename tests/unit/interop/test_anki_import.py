@@ -362,17 +362,17 @@ REFUSALS: list[tuple[str, Case, str]] = [
     (
         "over the size limit",
         lambda b: (b"x" * (31 * MB + MB // 5), "big.apkg", LIMITS),
-        "That file is 31.2 MB; I can import files up to 20 MB.",
+        "That file is 31.2 MB; I can import files of up to 20 MB.",
     ),
     (
         "one byte over the size limit",
         lambda b: (b"x" * (20 * MB + 1), "big.apkg", LIMITS),
-        "That file is just over 20 MB; I can import files up to 20 MB.",
+        "That file is just over 20 MB; I can import files of up to 20 MB.",
     ),
     (
         "a smaller limit",
         lambda b: (b().modern, "p.apkg", replace(LIMITS, max_bytes=1000)),
-        "I can import files up to 1,000 bytes.",
+        "I can import files of up to 1,000 bytes.",
     ),
     ("empty", lambda b: (b"", "e.apkg", LIMITS), "That file is empty."),
     (

@@ -4,7 +4,8 @@ Decks a learner imports (from Anki or a text file) are theirs alone: ``decks.own
 (NULL for the shipped decks), where they came from (``source``, ``source_ref``, so a
 second import updates them), and whether the owner paused them. Imported images go in
 ``media``; a confirmation may name what it is about (``confirmations.subject``: the deck
-a removal removes).
+a removal removes). The rows that name a card are indexed by it, so removing a deck's
+cards is quick.
 
 Revision ID: 0012
 Revises: 0011
@@ -24,6 +25,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+#: The tables whose rows name a card, indexed by it.
+CARD_TABLES = ("card_states", "review_logs", "prompts")
+
+
 def upgrade() -> None:
     # Plain ALTER TABLE statements, never SQLite's copy-and-move: the cards refer to the
     # decks, so copying the decks table would break their foreign keys. No foreign key
@@ -36,6 +41,12 @@ def upgrade() -> None:
         "decks", sa.Column("paused", sa.Boolean(), nullable=False, server_default=sa.false())
     )
     op.create_index("ix_decks_owner_id", "decks", ["owner_id"])
+    # Removing a deck (or /forget of its owner) deletes its cards: without these, each
+    # deleted card made the database scan three tables to check their foreign keys
+    # (1,000 cards beside 300,000 reviews: 51 s on SQLite, 63 s on PostgreSQL; with
+    # them 0.08 s and 0.19 s).
+    for table in CARD_TABLES:
+        op.create_index(f"ix_{table}_card_id", table, ["card_id"])
     op.add_column("confirmations", sa.Column("subject", sa.String(length=64), nullable=True))
     op.create_table(
         "media",
@@ -53,6 +64,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table in CARD_TABLES:
+        op.drop_index(f"ix_{table}_card_id", table_name=table)
     op.drop_table("media")
     with op.batch_alter_table("confirmations") as batch:
         batch.drop_column("subject")
