@@ -218,6 +218,9 @@ class AnkiCollection:
         created: the collection's creation (``col.crt``): day 0 of review cards' ``due``,
             at Anki's day rollover; None for a text export.
         rollover_hour: the local hour Anki's day starts at (4 unless the collection says).
+        creation_offset: the UTC offset of the zone the collection was created in, in
+            minutes west of UTC (Anki's ``creationOffset``: -840 to 720), when the file
+            says: Anki counts its days from the creation's date in that zone.
         problems: what the reader skipped and the learner should hear of (a media file
             too large, ...), in plain words.
     """
@@ -233,3 +236,4 @@ class AnkiCollection:
     media: tuple[MediaFile, ...] = ()
     rollover_hour: int = 4
     problems: tuple[str, ...] = field(default=())
+    creation_offset: int | None = None

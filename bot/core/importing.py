@@ -256,13 +256,21 @@ def note_key(note: AnkiNote) -> str:
 # --------------------------------------------------------------------------- days
 
 
-def anki_day_zero(created: datetime, rollover_hour: int, zone: ZoneInfo) -> date:
-    """The learner's local date of Anki's day 0: the one whose midnight is nearest
-    ``created`` less ``rollover_hour`` hours (``created`` is Anki's day start; a naive
-    one is UTC; the hour is taken into 0-23)."""
+def anki_day_zero(
+    created: datetime, rollover_hour: int, zone: ZoneInfo, creation_offset: int | None = None
+) -> date:
+    """The date of Anki's day 0. With the collection's ``creation_offset`` (minutes west
+    of UTC), exactly as Anki counts it: the creation's date in that zone, its day starting
+    at ``rollover_hour``. Without it, the learner's local date whose midnight is nearest
+    ``created`` less ``rollover_hour`` hours (``created`` is Anki's day start there, so
+    this is exact for a collection created within 12 hours of the learner's zone).
+    A naive ``created`` is UTC; the hour is taken into 0-23."""
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
-    local = (created - timedelta(hours=min(max(rollover_hour, 0), 23))).astimezone(zone)
+    start = created - timedelta(hours=min(max(rollover_hour, 0), 23))
+    if creation_offset is not None:
+        return (start - timedelta(minutes=creation_offset)).replace(tzinfo=None).date()
+    local = start.astimezone(zone)
     return local.date() + timedelta(days=1 if local.hour >= 12 else 0)
 
 
@@ -329,7 +337,12 @@ class _Planner:
         self.zone = ZoneInfo(self.settings.timezone)
         self.replayer = Replayer(srs.scheduler_for(self.settings))
         self.day_zero = (
-            anki_day_zero(collection.created, collection.rollover_hour, self.zone)
+            anki_day_zero(
+                collection.created,
+                collection.rollover_hour,
+                self.zone,
+                collection.creation_offset,
+            )
             if collection.created is not None
             else None
         )
@@ -595,7 +608,9 @@ class _Planner:
                     last.step,
                     last.stability,
                     last.difficulty,
-                    self.now,
+                    # Due at once; the last review, not the import's instant, so that
+                    # importing the same file again finds the same state.
+                    reviews[-1].reviewed_at,
                     last.last_review,
                     card.reps,
                     card.lapses,
@@ -603,8 +618,10 @@ class _Planner:
                     leech,
                     buried_until,
                 )
-            if suspended:
-                return CardState(self.learner.id, card_id, due=self.now, suspended=True)
+            if suspended:  # due at once when unsuspended; the card's creation (its id, in
+                # ms), not the import's instant, so that importing again changes nothing
+                made = _EPOCH + timedelta(milliseconds=min(max(card.id, 0), _LAST_SECOND * 1000))
+                return CardState(self.learner.id, card_id, due=min(made, self.now), suspended=True)
             return None
         due = self._due(card)
         stability: float | None

@@ -103,10 +103,6 @@ _COLLECTIONS: Final = {1: "collection.anki2", 2: "collection.anki21", 3: "collec
 _SCHEMA11_TABLES: Final = frozenset({"col", "notes", "cards", "revlog"})
 _SCHEMA18_TABLES: Final = _SCHEMA11_TABLES | {"notetypes", "fields", "templates", "decks", "config"}
 _IMAGE_EXTENSIONS: Final = frozenset({"png", "jpg", "jpeg", "gif", "webp", "svg"})
-_AV_EXTENSIONS: Final = frozenset(
-    {"mp3", "ogg", "oga", "opus", "wav", "flac", "m4a", "aac", "spx", "amr", "wma", "3gp"}
-    | {"mp4", "m4v", "webm", "mkv", "mov", "avi", "ogv", "mpg", "mpeg", "flv", "wmv"}
-)
 
 
 def read_file(data: bytes, filename: str, limits: ImportLimits) -> AnkiCollection:
@@ -355,6 +351,7 @@ def _read_package(data: bytes, filename: str, limits: ImportLimits) -> AnkiColle
         reviews=parts.reviews,
         media=media,
         rollover_hour=parts.rollover_hour,
+        creation_offset=parts.creation_offset,
         problems=(*parts.problems, *problems),
     )
 
@@ -439,17 +436,12 @@ def _read_media(
     """The images (checked by name and content); one problem line per kind left out."""
     listed = _media_list(zf, names, budget, zstd)
     images: list[tuple[str, str]] = []
-    av = other = unsafe = missing = fake = 0
+    unsafe = missing = fake = 0
     for member, name in listed:
-        ext = _extension(name)
         if not _safe_name(name):
             unsafe += 1
-        elif ext in _IMAGE_EXTENSIONS:
+        elif _extension(name) in _IMAGE_EXTENSIONS:
             images.append((member, name))
-        elif ext in _AV_EXTENSIONS:
-            av += 1
-        else:
-            other += 1
     if len(images) > limits.max_media_files:
         raise ImportRejected(
             f"That package has {_count(len(images), 'image', 'images')}; I can import up "
@@ -475,17 +467,10 @@ def _read_media(
             continue
         seen.add(name)
         kept.append(MediaFile(name, content))
+    # Sounds, videos and other files (fonts) are not unpacked and not mentioned here:
+    # the mapping names the sounds the notes play (bot.core.ankihtml), and nothing else
+    # of them shows on a card.
     problems = []
-    if av:
-        problems.append(
-            f"{_count(av, 'sound or video file was', 'sound or video files were')} left out: "
-            "the bot shows images only."
-        )
-    if other:
-        problems.append(
-            _count(other, "other media file (not an image) was", "other media files were")
-            + " left out: the bot shows images only."
-        )
     if fake:
         problems.append(
             f"{_count(fake, 'file named as an image was', 'files named as images were')} left "
@@ -511,6 +496,7 @@ def _read_media(
 class _Parts:
     created: datetime
     rollover_hour: int
+    creation_offset: int | None
     decks: tuple[AnkiDeck, ...]
     notetypes: tuple[NoteType, ...]
     notes: tuple[AnkiNote, ...]
@@ -591,11 +577,13 @@ def _collection_parts(conn: sqlite3.Connection, limits: ImportLimits) -> _Parts:
         )
     if ver == 18:
         rollover = _config18(conn, "rollover")
+        offset = _config18(conn, "creationOffset")
         decks = _decks18(conn)
         notetypes = _notetypes18(conn)
     else:
         settings = _json_object(conf)
         rollover = settings.get("rollover")
+        offset = settings.get("creationOffset")
         decks = _decks11(conn)
         notetypes = _notetypes11(conn)
     problems: list[str] = []
@@ -608,9 +596,12 @@ def _collection_parts(conn: sqlite3.Connection, limits: ImportLimits) -> _Parts:
         )
     )
     hour = rollover if isinstance(rollover, int) and 0 <= rollover <= 23 else 4
+    # Minutes west of UTC, as JavaScript's getTimezoneOffset gives them (-840 to 720).
+    west = offset if isinstance(offset, int) and -16 * 60 <= offset <= 16 * 60 else None
     return _Parts(
         created=datetime.fromtimestamp(crt, UTC),
         rollover_hour=hour,
+        creation_offset=west,
         decks=tuple(decks.values()),
         notetypes=notetypes,
         notes=notes,

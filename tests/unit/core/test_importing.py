@@ -744,10 +744,12 @@ def test_rescheduling_and_other_manual_rows_are_no_reviews() -> None:
 
 
 def test_a_new_card_with_history_left_is_due_now() -> None:
+    """Due at once: at its last review (not the import's instant, so that importing the
+    same file again changes nothing)."""
     rows = [row(T1, 10, 3, kind=3), row(T1 + DAY, 10, 3, kind=3)]  # previewed in a filtered deck
     planned = only(plan(collection([note(1, "Q", "A")], [new(10, 1)], rows)))
     assert planned.state is not None and len(planned.reviews) == 2
-    assert planned.state.due == NOW
+    assert planned.state.due == T1 + DAY < NOW
     assert planned.state.stability == planned.reviews[-1].after.stability
 
 
@@ -787,7 +789,7 @@ def test_suspended_and_buried_cards() -> None:
     cards = [
         studied(10, 1, 30, queue=-1),
         studied(11, 2, 30, queue=-2),
-        AnkiCard(12, 3, 1, 0, 0, -1, 7, 0, 0, 0),  # a suspended new card
+        AnkiCard(1_700_000_000_000, 3, 1, 0, 0, -1, 7, 0, 0, 0),  # a suspended new card
     ]
     found = {
         c.front: c.state for c in cards_of(plan(collection(notes, cards), learner("Asia/Tokyo")))
@@ -797,8 +799,10 @@ def test_suspended_and_buried_cards() -> None:
     assert suspended.due == datetime(2024, 1, 31, tzinfo=ZoneInfo("Asia/Tokyo"))
     assert buried is not None and not buried.suspended
     assert buried.buried_until == datetime(2025, 3, 2, tzinfo=ZoneInfo("Asia/Tokyo"))
+    # Due at the card's creation (its id in ms), so importing again changes nothing.
+    made = datetime.fromtimestamp(1_700_000_000, UTC)
     assert new_suspended == CardState(
-        LEARNER_ID, new_suspended.card_id if new_suspended else "", due=NOW, suspended=True
+        LEARNER_ID, new_suspended.card_id if new_suspended else "", due=made, suspended=True
     )
 
 
@@ -973,3 +977,15 @@ def test_a_review_log_id_is_read_exactly_to_the_millisecond() -> None:
     assert [r.reviewed_at for r in reviews] == [
         epoch + timedelta(milliseconds=ms) for ms in sorted(ids)
     ]
+
+
+def test_day_zero_is_the_creations_date_in_the_zone_anki_kept() -> None:
+    """A collection created in Tokyo (4 am there: 19:00 UTC the day before) counts its days
+    from that Tokyo date, for a learner anywhere: Anki keeps the creation's offset
+    (``creationOffset``, minutes west). Without it, a learner in Los Angeles (17 hours
+    away) would be a day early."""
+    created = datetime(2026, 12, 5, 19, 0, tzinfo=UTC)
+    la = ZoneInfo("America/Los_Angeles")
+    assert anki_day_zero(created, 4, la, creation_offset=-540) == date(2026, 12, 6)
+    assert anki_day_zero(created, 4, ZoneInfo("Asia/Tokyo")) == date(2026, 12, 6)
+    assert anki_day_zero(created, 4, la) == date(2026, 12, 5)  # the guess, 17 h away
