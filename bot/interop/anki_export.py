@@ -27,8 +27,12 @@ from __future__ import annotations
 import hashlib
 import html
 import importlib.util
+import itertools
+import json
 import re
+import sqlite3
 import tempfile
+import zipfile
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -380,9 +384,27 @@ def build_notes_only(export: AnkiExport) -> AnkiPackage:
         package = genanki.Package(
             list(decks.values()) or [genanki.Deck(NOTETYPE_ID, "Studybot")], media_files=files
         )
-        package.write_to_file(str(out), timestamp=export.now.timestamp())
+        _write_genanki(package, Path(tmp), out, export.now.timestamp())
         data = out.read_bytes()
     return AnkiPackage(FILENAME, data, with_scheduling=False)
+
+
+def _write_genanki(package: Any, tmp: Path, out: Path, timestamp: float) -> None:
+    """genanki's ``Package.write_to_file``, with its database in ``tmp``: genanki's own
+    makes it with ``tempfile.mkstemp`` and never deletes it (one file left per export)."""
+    database = tmp / "collection.anki2"
+    conn = sqlite3.connect(database)
+    try:
+        package.write_to_db(conn.cursor(), timestamp, itertools.count(int(timestamp * 1000)))
+        conn.commit()
+    finally:
+        conn.close()
+    with zipfile.ZipFile(out, "w") as outzip:
+        outzip.write(database, "collection.anki2")
+        paths = dict(enumerate(package.media_files))
+        outzip.writestr("media", json.dumps({i: Path(p).name for i, p in paths.items()}))
+        for i, path in paths.items():
+            outzip.write(path, str(i))
 
 
 def packager() -> Callable[[AnkiExport], AnkiPackage] | None:

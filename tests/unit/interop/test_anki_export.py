@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import tempfile
 import zipfile
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -143,10 +144,16 @@ async def test_a_second_export_updates_the_notes_instead_of_copying_them(tmp_pat
         col.close()
 
 
-async def test_without_anki_genanki_writes_the_notes_alone(tmp_path: Path) -> None:
+async def test_without_anki_genanki_writes_the_notes_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("genanki")
     export = await history(days=3)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     package = build_notes_only(export)
+    assert list(scratch.iterdir()) == []  # genanki's own writer left its database behind
     assert not package.with_scheduling
     path = tmp_path / "notes.apkg"
     path.write_bytes(package.data)
