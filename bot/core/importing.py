@@ -246,7 +246,8 @@ def deck_slug(title: str) -> str:
 
 def note_key(note: AnkiNote) -> str:
     """What identifies a note across imports: its guid; a text export without one, its
-    first field as plain text (every field when that is empty)."""
+    first field as plain text (every field when that is empty), which the planner puts
+    after its deck's name."""
     if note.guid:
         return note.guid
     first = plain_text(note.fields[0]) if note.fields else ""
@@ -380,6 +381,9 @@ class _Planner:
                 self.skipped[(name, compiled)] += 1
                 continue
             key = note_key(note)
+            if not note.guid:  # a text note is its first field in its deck: the same
+                # words in two decks (two files, or one file renamed) are two notes
+                key = f"{self._note_deck(note).name}\x1f{key}"
             if key in seen:
                 self.duplicates += 1
                 continue
@@ -456,6 +460,12 @@ class _Planner:
             found = AnkiDeck(deck_id, f"Anki deck {deck_id}")
             self.decks[deck_id] = found
         return found
+
+    def _note_deck(self, note: AnkiNote) -> AnkiDeck:
+        """The deck a note's first card goes to."""
+        for card in self.cards_by_note.get(note.id, ()):
+            return self._deck(card.original_deck_id or card.deck_id)
+        return self._text_deck()
 
     def _text_deck(self) -> AnkiDeck:
         if self.collection.decks:

@@ -22,9 +22,11 @@ its cards are offered only while it is not paused (:class:`~bot.core.ports.Sched
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
@@ -251,8 +253,9 @@ def _store_images(
             continue
         mime = image_mime(f)
         if mime is None:
+            shown = f.name.partition("-")[2] if _DIGESTED.match(f.name) else f.name
             problems.append(
-                f"“{excerpt(f.name, 60)}” is not an image I can show (PNG, JPEG, GIF, WebP "
+                f"“{excerpt(shown, 60)}” is not an image I can show (PNG, JPEG, GIF, WebP "
                 "or SVG): its cards show without it."
             )
             continue
@@ -264,12 +267,43 @@ def _store_images(
     return written, problems
 
 
+#: A stored image's name: the digest :func:`content_named` puts before the file's name.
+_DIGESTED: Final = re.compile(r"[0-9a-f]{16}-.")
+
+
+def content_named(plan: ImportPlan) -> ImportPlan:
+    """The plan with each image stored under its content's digest and its name
+    (``<16 hex of its SHA-256>-<name>``), and its cards naming them so: one learner's decks
+    from different packages often each have an ``image.png``, and a changed image makes
+    its cards' content change. A name that would grow too long is left as it is (and
+    refused by its length)."""
+    names: dict[str, str] = {}
+    for m in plan.media:
+        stored = f"{hashlib.sha256(m.data).hexdigest()[:16]}-{m.name}"
+        names[m.name] = stored if len(stored) <= MAX_MEDIA_NAME else m.name
+
+    def renamed(card: PlannedCard) -> PlannedCard:
+        front, back = card.front_image, card.back_image
+        return replace(
+            card,
+            front_image=names.get(front, front) if front else front,
+            back_image=names.get(back, back) if back else back,
+        )
+
+    return replace(
+        plan,
+        decks=tuple(replace(d, cards=tuple(renamed(c) for c in d.cards)) for d in plan.decks),
+        media=tuple(MediaFile(names[m.name], m.data) for m in plan.media),
+    )
+
+
 def write_import(tx: Tx, learner: Learner, plan: ImportPlan, now: datetime) -> ImportSummary:
     """Write a plan for ``learner`` in this unit of work (all of it, or nothing if it
     raises): each deck created or found again by its source and identity, its cards
     upserted, the review-log rows not imported before, the schedules (unless the learner
     reviewed a card here after Anki did: then ours stays), the images; new decks join the
     learner's chosen topics when they chose some. A deck with no card is left alone."""
+    tx.personal.lock(learner.id)  # another import of theirs writes first, then this one reads it
     log = _Log()
     if plan.review_count:
         log.imported = tx.reviews.keys(learner.id, ANKI_SOURCE)
@@ -371,7 +405,7 @@ async def import_data(
         )
     if plan.card_count == 0:
         return nothing_to_import(plan)
-    summary = await write(plan)
+    summary = await write(content_named(plan))
     log.info(
         "learner %s imported %r: %d deck(s), %d card(s), %d review(s)",
         learner.id,
@@ -566,7 +600,8 @@ def deck_buttons(decks: Sequence[PersonalDeck]) -> tuple[tuple[Button, ...], ...
             pause.encode()
         except ValueError:
             continue
-        name = excerpt(d.title, _BUTTON_TITLE)
+        # A subdeck by its own name: "Languages::Spanish::Verbs" is "Verbs".
+        name = excerpt(d.title.rsplit("::", 1)[-1].strip() or d.title, _BUTTON_TITLE)
         rows.append(
             (
                 button(f"{'Resume' if d.paused else 'Pause'} {name}", pause),

@@ -151,8 +151,14 @@ class PersonalDeckRepo(Protocol):
         """A personal deck by id, whoever owns it (None for a shipped deck or none)."""
         ...
 
+    def lock(self, owner_id: int) -> None:
+        """Wait until no other unit of work is importing for this learner; held until
+        this one ends (PostgreSQL: an advisory lock; SQLite's writers are one at a time)."""
+        ...
+
     def find(self, owner_id: int, source: str, source_ref: str) -> PersonalDeck | None:
-        """The owner's deck imported from this source and identity, if any."""
+        """The owner's deck imported from this source and identity, if any (its
+        ``reviews`` not counted: 0)."""
         ...
 
     def create(

@@ -471,14 +471,23 @@ def _fits(choice: Setup) -> bool:
     return True
 
 
+#: The viewer's own decks that get buttons in a menu (a chat's keyboard holds 100
+#: buttons at most on Telegram); the others are named by id in typed commands.
+MENU_OWN_DECKS = 10
+
+
 def deck_buttons(tx: Tx, chain: bool, viewer: int | None = None) -> tuple[tuple[Button, ...], ...]:
-    """One button per deck that has cards (the shipped ones, then the viewer's own
-    unpaused ones), then "All decks" (onboarding, the /decks menu)."""
-    rows = [
-        (button(d.title, Setup(chain, "deck", d.id)),)
+    """One button per deck that has cards (the shipped ones, then the viewer's first
+    :data:`MENU_OWN_DECKS` own unpaused ones), then "All decks" (onboarding, the /decks
+    menu)."""
+    decks = [
+        d
         for d in tx.catalogue.decks(viewer)
         if d.card_count and not d.paused and _fits(Setup(chain, "deck", d.id))
     ]
+    shipped = [d for d in decks if d.owner_id is None]
+    own = [d for d in decks if d.owner_id is not None][:MENU_OWN_DECKS]
+    rows = [(button(d.title, Setup(chain, "deck", d.id)),) for d in shipped + own]
     rows.append((button("All decks", Setup(chain, "deck", "*")),))
     return tuple(rows)
 
@@ -516,7 +525,14 @@ def list_decks(tx: Tx, learner: Learner, *, menu: bool = False) -> Reply:
         lines.append("/decks pause ID, /decks resume ID or /decks remove ID changes one of yours.")
     buttons: tuple[tuple[Button, ...], ...] = ()
     if menu:
-        buttons = deck_buttons(tx, chain=False, viewer=learner.id) + personal.deck_buttons(own)
+        buttons = deck_buttons(tx, chain=False, viewer=learner.id) + personal.deck_buttons(
+            own[:MENU_OWN_DECKS]
+        )
+        if len(own) > MENU_OWN_DECKS:
+            lines.append(
+                f"The buttons are for your first {MENU_OWN_DECKS} decks; "
+                "name the others by their ids."
+            )
     return Reply("info", "\n".join(lines), buttons=buttons)
 
 

@@ -13,12 +13,16 @@ from typing import Final
 
 from sqlalchemy import Connection, func, select
 
-__all__ = ["MIGRATION_LOCK", "SYNC_LOCK", "serialise"]
+__all__ = ["IMPORT_LOCKS", "MIGRATION_LOCK", "SYNC_LOCK", "serialise"]
 
 #: Held by a schema upgrade (``studybot db upgrade`` and the auto-upgrade at start).
 MIGRATION_LOCK: Final = 0x5354_4442_4D49_4752  # "STDBMIGR"
 #: Held by a deck sync.
 SYNC_LOCK: Final = 0x5354_4442_4445_4B53  # "STDBDEKS"
+#: An import's, for one learner: ``IMPORT_LOCKS | learner id`` ("STIM" then the id), so
+#: two imports of one learner's files (the same file sent twice, two processes) write
+#: one after the other, the second finding what the first wrote.
+IMPORT_LOCKS: Final = 0x5354_494D_0000_0000
 
 
 def serialise(conn: Connection, key: int) -> None:

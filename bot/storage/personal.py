@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from bot.core.importing import PlannedCard
 from bot.core.model import CardInfo, PersonalDeck, SyncReport
+from bot.storage.locks import IMPORT_LOCKS, serialise
 from bot.storage.media import MEDIA_KIND, SqlMedia
 from bot.storage.tables import (
     card_states,
@@ -196,25 +197,21 @@ class SqlPersonalDecks:
         self.conn = conn
         self.cache: dict[str, CardInfo | None] = {} if cache is None else cache
 
-    def _decks(self, *where: ColumnElement[bool]) -> list[PersonalDeck]:
+    def _decks(self, *where: ColumnElement[bool], counted: bool = True) -> list[PersonalDeck]:
         rows = self.conn.execute(_DECKS.where(decks.c.owner_id.is_not(None), *where)).all()
-        if not rows:
-            return []
-        # The owners' reviews, counted per deck in one pass over their log (read by the
-        # learner's index: review_logs has none on card_id).
-        counts: dict[tuple[str, int], int] = {}
-        for deck_id, learner_id, n in self.conn.execute(
-            select(cards.c.deck_id, review_logs.c.learner_id, func.count())
-            .select_from(review_logs.join(cards, cards.c.id == review_logs.c.card_id))
-            .where(
-                review_logs.c.learner_id.in_({int(r.owner_id) for r in rows}),
-                review_logs.c.undone_at.is_(None),
-                cards.c.deck_id.in_([r.id for r in rows]),
-            )
-            .group_by(cards.c.deck_id, review_logs.c.learner_id)
+        if not rows or not counted:
+            return [_deck(r, 0) for r in rows]
+        # The reviews of each deck's cards, read by card (review_logs.card_id is indexed):
+        # only the owner sees an owned card, so every review of it is theirs.
+        counts: dict[str, int] = {}
+        for deck_id, n in self.conn.execute(
+            select(cards.c.deck_id, func.count())
+            .select_from(cards.join(review_logs, review_logs.c.card_id == cards.c.id))
+            .where(cards.c.deck_id.in_([r.id for r in rows]), review_logs.c.undone_at.is_(None))
+            .group_by(cards.c.deck_id)
         ):
-            counts[(deck_id, int(learner_id))] = int(n)
-        return [_deck(r, counts.get((r.id, int(r.owner_id)), 0)) for r in rows]
+            counts[deck_id] = int(n)
+        return [_deck(r, counts.get(r.id, 0)) for r in rows]
 
     def list(self, owner_id: int) -> list[PersonalDeck]:
         return self._decks(decks.c.owner_id == owner_id)
@@ -228,8 +225,12 @@ class SqlPersonalDecks:
             decks.c.owner_id == owner_id,
             decks.c.source == source,
             decks.c.source_ref == source_ref[:256],
+            counted=False,
         )
         return found[0] if found else None
+
+    def lock(self, owner_id: int) -> None:
+        serialise(self.conn, IMPORT_LOCKS | (owner_id & 0xFFFF_FFFF))
 
     def create(
         self, owner_id: int, title: str, source: str, source_ref: str, slug: str, now: datetime

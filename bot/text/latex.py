@@ -336,14 +336,20 @@ def math_fallback(markdown: str, *, each: Callable[[str], str] | None = None) ->
     return _INLINE_MATH.sub(formula, markdown)
 
 
+#: The content prefix an imported image's stored name starts with (16 hex digits of its
+#: SHA-256 and a dash, :func:`bot.core.personal.write_import`): not part of its name.
+_CONTENT_PREFIX: Final = re.compile(r"^[0-9a-f]{16}-(?=.)")
+
+
 def image_alt_text(kind: str | None, spec: str | None) -> str:
     """What to show instead of a card's image in a text-only place: an imported image
-    (kind ``media``, spec ``"<owner_id>/<name>"``) is ``[image: <name>]``."""
+    (kind ``media``, spec ``"<owner_id>/<digest>-<name>"``) is ``[image: <name>]``."""
     if not kind or not spec:
         return ""
     if kind == "media":
         _, slash, name = spec.partition("/")
-        return f"[image: {name.strip() if slash and name.strip() else spec.strip()}]"
+        name = _CONTENT_PREFIX.sub("", name.strip()) if slash and name.strip() else spec.strip()
+        return f"[image: {name}]"
     if kind == "formula":
         return formula_fallback(spec)
     if kind == "diagram":

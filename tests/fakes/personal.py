@@ -73,8 +73,11 @@ class FakePersonalDecks:
     def find(self, owner_id: int, source: str, source_ref: str) -> PersonalDeck | None:
         for d in self._owned():
             if d.owner_id == owner_id and d.source == source and d.source_ref == source_ref[:256]:
-                return self._deck(d)
+                return replace(self._deck(d), reviews=0)  # not counted, as SQL's
         return None
+
+    def lock(self, owner_id: int) -> None:
+        """One unit of work at a time already (the fake database's lock)."""
 
     def create(
         self, owner_id: int, title: str, source: str, source_ref: str, slug: str, now: datetime

@@ -601,14 +601,18 @@ def test_text_export_notes_without_guid_are_keyed_by_their_first_field() -> None
         "vocab",
     )
     assert [c.id for c in deck.cards] == [
-        imported_card_id(LEARNER_ID, "perro", 0),
-        imported_card_id(LEARNER_ID, "gato", 0),
+        imported_card_id(LEARNER_ID, "Vocab\x1fperro", 0),
+        imported_card_id(LEARNER_ID, "Vocab\x1fgato", 0),
     ]
     assert all(c.state is None and c.reviews == () for c in deck.cards)
     # Another export of the same notes (other note ids, other order, edited answers).
     again = [note(9, "gato", "a cat", guid=""), note(8, "<b>perro</b>", "a dog", guid="")]
     ids = {c.id: c.back for c in cards_of(plan(text_collection(again)))}
     assert ids == {deck.cards[0].id: "a dog", deck.cards[1].id: "a cat"}
+    # The same words in another deck (another file, or this one renamed) are other cards:
+    # importing one never takes cards out of the other.
+    other = cards_of(plan(text_collection(again, decks=[], filename="Vocab (1).csv")))
+    assert not {c.id for c in other} & set(ids)
 
 
 def test_text_export_repeats_are_left_out_and_note_types_make_their_cards() -> None:
@@ -622,7 +626,7 @@ def test_text_export_repeats_are_left_out_and_note_types_make_their_cards() -> N
     (deck,) = result.decks
     assert deck.title == "my words" and deck.source_ref == "my words"
     assert [c.front for c in deck.cards] == ["perro", "gato", "cat", "[…] b c", "a b […]"]
-    assert deck.cards[4].id == imported_card_id(LEARNER_ID, "{{c1::a}} b {{c3::c}}", 2)
+    assert deck.cards[4].id == imported_card_id(LEARNER_ID, "my words\x1f{{c1::a}} b {{c3::c}}", 2)
     assert result.problems == (
         "1 note repeated an earlier note (the same first field) and was left out.",
     )

@@ -9,7 +9,9 @@ here is the real one too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +20,7 @@ from bot.core.importing import imported_card_id
 from bot.core.learners import Who
 from bot.core.model import CardStateKind, LearnerSettings
 from bot.interop.anki_import import read_file
-from tests.ankipackages import AnkiPackages, anki_packages, genanki_package
+from tests.ankipackages import AnkiPackages, anki_packages, genanki_package, png
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
 from tests.services import Services, build_services, only
@@ -125,3 +127,46 @@ async def test_a_genanki_package_is_new_cards() -> None:
     assert s.db.reviews(learner.id) == []
     front = only(await s.study.next(ANN))
     assert front.card is not None and front.card.card_id.startswith("a")
+
+
+def _genanki_with_image(tmp: Path, deck: str, image: bytes) -> bytes:
+    """A genanki package: deck ``deck``, one note showing ``img.png`` (``image``)."""
+    import genanki
+
+    folder = tmp / deck
+    folder.mkdir()
+    (folder / "img.png").write_bytes(image)
+    model = genanki.Model(
+        1_600_000_000_001,
+        "Basic",
+        fields=[{"name": "Front"}, {"name": "Back"}],
+        templates=[
+            {"name": "Card 1", "qfmt": "{{Front}}", "afmt": "{{FrontSide}}<hr id=answer>{{Back}}"}
+        ],
+    )
+    d = genanki.Deck(1_600_000_000_000 + len(deck), deck)
+    d.add_note(genanki.Note(model, ['What is this? <img src="img.png">', deck], guid=deck))
+    out = tmp / f"{deck}.apkg"
+    genanki.Package(d, media_files=[str(folder / "img.png")]).write_to_file(str(out))
+    return out.read_bytes()
+
+
+async def test_two_packages_images_of_one_name_stay_apart(tmp_path: Path) -> None:
+    """Birds and Cars each show their own ``img.png``: stored by content, neither deck's
+    card shows the other's picture."""
+    pytest.importorskip("genanki")
+    s = services("UTC", datetime(2026, 12, 7, 9, tzinfo=UTC))
+    bird, car = png(3, 2), png(5, 4)
+    await send(s, _genanki_with_image(tmp_path, "Birds", bird), "birds.apkg")
+    await send(s, _genanki_with_image(tmp_path, "Cars", car), "cars.apkg")
+    learner = await s.study.learner(ANN)
+    shown: dict[str, bytes] = {}
+    for deck in ("Birds", "Cars"):
+        card_id = imported_card_id(learner.id, deck, 0)
+        info = s.db.run_sync(partial(lambda c, tx: tx.catalogue.card(c), card_id))
+        assert info is not None and info.front_image is not None
+        name = info.front_image.spec.partition("/")[2]
+        stored = s.db.run_sync(partial(lambda n, tx: tx.media.get(learner.id, n), name))
+        assert stored is not None
+        shown[deck] = stored.data
+    assert shown == {"Birds": bird, "Cars": car}
