@@ -54,7 +54,7 @@ def reader(monkeypatch: pytest.MonkeyPatch) -> FakeReader:
     monkeypatch.setattr(anki_import, "read_file", fake)
 
     def plan_import(collection: AnkiCollection, learner: Learner, now: datetime) -> ImportPlan:
-        return german(learner)  # monkeypatched: plan_import is not real in this branch
+        return german(learner)  # monkeypatched: a hand-made plan
 
     monkeypatch.setattr(importing, "plan_import", plan_import)
     return fake

@@ -1,12 +1,15 @@
 """Importing into personal decks on a real database (SQLite, and PostgreSQL when set).
 
-The mapping (:func:`bot.core.importing.plan_import`) is NOT real in this branch: it is
-monkeypatched to return a hand-made plan. The reader is a fake. What runs for real is the
-use case's one unit of work over SQL, and the study loop reading what it wrote.
+The mapping (:func:`bot.core.importing.plan_import`) is monkeypatched to return a
+hand-made plan, so what the use case does with a plan is pinned exactly (whole files run
+through the real mapping in ``tests/unit/core/test_personal_anki.py``). The reader is a
+fake. What runs for real is the use case's one unit of work over SQL, and the study loop
+reading what it wrote.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -63,7 +66,7 @@ async def services(db: SqlDatabase, monkeypatch: pytest.MonkeyPatch) -> Services
     fronts = iter(["Front of f2", "Front of f2", "Edited"])
 
     def plan_import(collection: AnkiCollection, learner: Learner, now: datetime) -> ImportPlan:
-        return french(learner, next(fronts))  # monkeypatched: not real in this branch
+        return french(learner, next(fronts))  # monkeypatched: a hand-made plan
 
     monkeypatch.setattr(importing, "plan_import", plan_import)
     return services
@@ -128,3 +131,16 @@ async def test_removing_over_sql_deletes_every_row(services: Services[SqlDatabas
     done = await s.press(ANN, question.buttons[0][0].payload)
     assert done.edit is not None and done.edit.text.startswith("Removed 'French'")
     assert await s.db.run_connection(counts) == (1, 1, 0, 0, 0)
+
+
+async def test_two_imports_at_once_write_one_after_the_other(
+    services: Services[SqlDatabase],
+) -> None:
+    """The same file sent twice (Telegram runs updates side by side; two processes share
+    the database): the second import waits for the first and finds its rows, so no deck,
+    card or review-log row is written twice and neither fails."""
+    first, second = await asyncio.gather(send(services), send(services))
+    replies = sorted([first, second])
+    assert replies[0].startswith("Already imported: 'French'"), replies
+    assert replies[1].startswith("Imported 'French' (u1-french): 2 cards"), replies
+    assert await services.db.run_connection(counts) == (2, 3, 2, 1, 1)

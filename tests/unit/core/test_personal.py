@@ -1,10 +1,10 @@
 """Importing a file into personal decks, and /decks pause, resume and remove (over the fakes).
 
-The reader is a fake returning a hand-made :class:`AnkiCollection`. The mapping,
-:func:`bot.core.importing.plan_import`, is NOT real in this branch (it raises
-NotImplementedError): every test that imports monkeypatches it with :func:`use_plan`, which
-returns a hand-made :class:`ImportPlan` (``tests/fakes/imports.py``). What is tested here
-is what happens around the mapping and after it.
+The reader is a fake returning a hand-made :class:`AnkiCollection`, and the mapping,
+:func:`bot.core.importing.plan_import`, is monkeypatched to return a hand-made
+:class:`ImportPlan` (``tests/fakes/imports.py``), so what is tested here is what happens
+around the mapping and after it, exactly. Whole files through the real reader and mapping:
+``test_personal_anki.py``.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def make_env(
     env = Env(services, reader, [], [planner])
 
     def plan_import(collection: AnkiCollection, learner: Learner, now: datetime) -> ImportPlan:
-        # Monkeypatched: plan_import is not real in this branch.
+        # Monkeypatched: a hand-made plan.
         assert collection is reader.result and now == START
         env.planned.append(learner)
         return env.planner[0](learner)

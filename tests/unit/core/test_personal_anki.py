@@ -9,8 +9,8 @@ here is the real one too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 

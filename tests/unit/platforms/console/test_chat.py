@@ -509,7 +509,7 @@ async def test_import_a_file_then_pause_and_remove_its_deck(
     h.services.study.reader = reader = FakeReader()
 
     def plan_import(collection: AnkiCollection, learner: Learner, now: datetime) -> ImportPlan:
-        # Monkeypatched: plan_import is not real in this branch.
+        # Monkeypatched: a hand-made plan.
         return plan(planned_deck("Spanish", ["s1", "s2"], source_ref="9"))
 
     monkeypatch.setattr(importing, "plan_import", plan_import)
