@@ -33,6 +33,7 @@ from typing import Final
 from bot.core import importing, srs
 from bot.core.actions import Action, DeckChoice, DeckStep
 from bot.core.ankifile import ImportLimits, ImportRejected, MediaFile
+from bot.core.ankihtml import escape_markdown
 from bot.core.importing import ANKI_SOURCE, AnkiReader, ImportPlan, PlannedCard, SkippedNotes
 from bot.core.messages import Button, Reply
 from bot.core.model import CardState, Learner, PersonalDeck, ReviewSource, SyncReport
@@ -73,6 +74,12 @@ MAX_MEDIA_NAME: Final = 256
 NOT_STUDY: Final = (ANKI_SOURCE, ReviewSource.CRAM.value)
 #: The longest deck title shown on a button.
 _BUTTON_TITLE: Final = 24
+
+
+def shown_title(title: str, limit: int | None = None) -> str:
+    """A deck's title in a reply: its markdown characters shown as themselves (an Anki
+    deck may be called "C++ *basics*"), cut to ``limit`` characters when given."""
+    return escape_markdown(excerpt(title, limit) if limit is not None else title)
 
 
 def _s(n: int, word: str, plural: str | None = None) -> str:
@@ -315,7 +322,7 @@ def write_import(tx: Tx, learner: Learner, plan: ImportPlan, now: datetime) -> I
     for deck in plan.decks:
         cards = _unique(deck.cards)
         if not cards:
-            problems.append(f"The deck “{excerpt(deck.title, 60)}” has no card I can import.")
+            problems.append(f"The deck “{shown_title(deck.title, 60)}” has no card I can import.")
             continue
         found = tx.personal.find(learner.id, deck.source, deck.source_ref)
         renamed_from: str | None = None
@@ -334,7 +341,7 @@ def write_import(tx: Tx, learner: Learner, plan: ImportPlan, now: datetime) -> I
             refused = set(report.refused)
             cards = [c for c in cards if c.id not in refused]
             problems.append(
-                f"{_s(len(refused), 'card')} of “{excerpt(deck.title, 60)}” could not be "
+                f"{_s(len(refused), 'card')} of “{shown_title(deck.title, 60)}” could not be "
                 "imported: their ids are taken by other cards."
             )
         reviews_added, schedules, due = _write_deck(tx, learner, deck_id, cards, log, tomorrow)
@@ -440,7 +447,7 @@ def _problem_lines(problems: Sequence[str]) -> list[str]:
 
 
 def _deck_line(d: DeckWritten) -> str:
-    title = f"'{d.title}'"
+    title = f"'{shown_title(d.title)}'"
     r = d.report
     due = (
         f" It is paused: /decks resume {d.deck_id} brings it back."
@@ -534,7 +541,7 @@ def pause_deck(tx: Tx, learner: Learner, deck_id: str, paused: bool) -> Reply:
     found = _own_deck(tx, learner, deck_id)
     if isinstance(found, str):
         return Reply("error", found)
-    title = f"'{found.title}' ({found.id})"
+    title = f"'{shown_title(found.title)}' ({found.id})"
     if found.paused == paused:
         return Reply("info", f"{title} is already {'paused' if paused else 'active'}.")
     tx.personal.set_paused(found.id, paused)
@@ -548,7 +555,7 @@ def pause_deck(tx: Tx, learner: Learner, deck_id: str, paused: bool) -> Reply:
 
 def _remove_question(deck: PersonalDeck) -> str:
     return (
-        f"This removes '{deck.title}' with its {_s(deck.card_count, 'card')} and your "
+        f"This removes '{shown_title(deck.title)}' with its {_s(deck.card_count, 'card')} and your "
         f"{_s(deck.reviews, 'review')} of them. It cannot be undone. Remove it?"
     )
 
@@ -579,7 +586,7 @@ def remove_deck(tx: Tx, learner: Learner, deck_id: str) -> Reply:
         return Reply("info", "That deck is already gone.")
     tx.personal.remove(deck.id)
     text = (
-        f"Removed '{deck.title}': its {_s(deck.card_count, 'card')} and your "
+        f"Removed '{shown_title(deck.title)}': its {_s(deck.card_count, 'card')} and your "
         f"{_s(deck.reviews, 'review')} of them are deleted."
     )
     if deck.id in learner.topics:

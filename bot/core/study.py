@@ -167,7 +167,7 @@ def _done(tx: Tx, learner: Learner, now: datetime, reviewed: int, new: int) -> R
         lines.append(f"You study {', '.join(learner.topics)} only: /decks all studies every deck.")
     paused = [d for d in decks if d.paused]
     if paused:
-        names = ", ".join(f"'{d.title}' ({d.id})" for d in paused)
+        names = ", ".join(f"'{personal.shown_title(d.title)}' ({d.id})" for d in paused)
         lines.append(f"Paused, so not offered: {names}. /decks resume ID brings one back.")
     return Reply("done", "\n".join(lines))
 
@@ -516,8 +516,8 @@ def list_decks(tx: Tx, learner: Learner, *, menu: bool = False) -> Reply:
         for p in own:
             paused = ", paused" if p.paused else ""
             lines.append(
-                f"• {p.title} ({p.id}): {p.card_count:,} card{'s' if p.card_count != 1 else ''}"
-                + paused
+                f"• {personal.shown_title(p.title)} ({p.id}): "
+                f"{p.card_count:,} card{'s' if p.card_count != 1 else ''}" + paused
             )
     studying = ", ".join(learner.topics) if learner.topics else "all decks"
     lines.append(f"You study: {studying}.")

@@ -161,11 +161,9 @@ def delete_decks(conn: Connection, deck_ids: Sequence[str]) -> None:
     pending pushes, then the cards and the decks (there is no cascade from ``decks``).
 
     Its cost: deleting a card makes the database check the foreign keys that name it,
-    and ``review_logs``, ``card_states`` (keyed learner first) and ``prompts`` have no
-    index on ``card_id``, so each card deleted scans those tables whole. 1,000 cards
-    beside 300,000 other reviews took 51 s on SQLite and 63 s on PostgreSQL; with an
-    index on ``card_id`` in those three tables, 0.08 s and 0.19 s. Those indexes need
-    a migration (none was added with this code).
+    so ``review_logs``, ``card_states`` and ``prompts`` are indexed by ``card_id``
+    (migration 0012): without those indexes 1,000 cards beside 300,000 other reviews
+    took 51 s on SQLite and 63 s on PostgreSQL, with them 0.08 s and 0.19 s.
     """
     if not deck_ids:
         return

@@ -170,3 +170,13 @@ async def test_two_packages_images_of_one_name_stay_apart(tmp_path: Path) -> Non
         assert stored is not None
         shown[deck] = stored.data
     assert shown == {"Birds": bird, "Cars": car}
+
+
+async def test_a_deck_title_shows_its_markdown_characters_as_themselves() -> None:
+    """An Anki deck called "C++ *basics*" is listed so, never as emphasis."""
+    s = services("UTC", datetime(2026, 12, 7, 9, tzinfo=UTC))
+    data = b"#separator:tab\n#deck:C++ *basics* __init__\nWhat is RAII?\tScope-bound resources.\n"
+    text = await send(s, data, "cpp.txt")
+    assert text.startswith(r"Imported 'C++ \*basics\* \_\_init\_\_' (u1-c-basics-init): 1 card")
+    listing = only(await s.study.decks(ANN)).text
+    assert r"• C++ \*basics\* \_\_init\_\_ (u1-c-basics-init): 1 card" in listing
