@@ -48,6 +48,7 @@ class ImportLimits:
         max_media_files: media files the package may carry.
         max_media_bytes: the largest one media file, uncompressed.
         max_notes: notes in one file.
+        max_cards: cards in one package (a note may make several).
         max_reviews: review-log rows in one file.
     """
 
@@ -56,6 +57,7 @@ class ImportLimits:
     max_media_files: int = 2_000
     max_media_bytes: int = 5 * 1024 * 1024
     max_notes: int = 50_000
+    max_cards: int = 100_000
     max_reviews: int = 1_000_000
 
 

@@ -56,21 +56,30 @@ _PRIVATE: Final = re.compile("[\U000f0000-\U0010ffff]")
 _IMAGE_MARKS: Final = "\U000f0000-\U000ffffd"
 _MARK_SPLIT: Final = re.compile("([\U00100000-\U0010fffd])")
 
+# Every pattern here runs in linear time on any input (a field may be megabytes of
+# hostile text, and the mapping holds the GIL): a formula's or a block's content never
+# runs past the next opening of its kind, and a tag never past the next "<".
 _FORMULA: Final = re.compile(
-    r"\\\((.*?)\\\)|\\\[(.*?)\\\]|\[latex\](.*?)\[/latex\]|\[\$\$\](.*?)\[/\$\$\]|\[\$\](.*?)\[/\$\]",
+    r"\\\(((?:(?!\\[()]).)*)\\\)"
+    r"|\\\[((?:(?!\\[\[\]]).)*)\\\]"
+    r"|\[latex\]((?:(?!\[/?latex\]).)*)\[/latex\]"
+    r"|\[\$\$\]((?:(?!\[/?\$\$\]).)*)\[/\$\$\]"
+    r"|\[\$\]((?:(?!\[/?\$\]).)*)\[/\$\]",
     re.S | re.I,
 )
-_SOUND: Final = re.compile(r"\[sound:[^\]]*\]|\[anki:tts\b[^\]]*\].*?\[/anki:tts\]", re.I | re.S)
+_SOUND: Final = re.compile(
+    r"\[sound:[^\]]*\]|\[anki:tts\b[^\]]*\](?:(?!\[/?anki:tts\b).)*\[/anki:tts\]", re.I | re.S
+)
 #: One token of HTML: (text, a comment or declaration, "/", tag name, attributes, a "<"
 #: that starts no tag). A tag's attributes may hold ">" inside quotes.
 _TOKEN: Final = re.compile(
     r"([^<]+)"
-    r"|(<!--.*?(?:-->|\Z)|<![^>]*>)"
-    r"|<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:[^>\"']+|\"[^\"]*\"|'[^']*')*)>"
+    r"|(<!--.*?(?:-->|\Z)|<![^<>]*>)"
+    r"|<(/?)([a-zA-Z][a-zA-Z0-9-]*+)((?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*+)>"
     r"|(<)",
     re.S,
 )
-_SRC: Final = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_SRC: Final = re.compile(r"""(?<![\w-])src\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _SPACE: Final = re.compile(r"[ \t\n\r\f\v]+")
 #: Characters our markdown reads as markup, escaped in text: math, emphasis, code, and a
 #: backslash that would escape what follows it (the escapes ``bot.text.terminal`` reads).
@@ -86,7 +95,8 @@ _DROPPED_NAMES: Final = (
 _DROPPED: Final = frozenset(_DROPPED_NAMES.split())
 _DROPPED_OPEN: Final = re.compile(rf"<(?:{_DROPPED_NAMES.replace(' ', '|')})\b", re.I)
 _DROPPED_CONTENT: Final = re.compile(
-    rf"<({_DROPPED_NAMES.replace(' ', '|')})\b(?:[^>\"']+|\"[^\"]*\"|'[^']*')*>.*?(?:</\1\s*>|\Z)",
+    rf"<({_DROPPED_NAMES.replace(' ', '|')})\b(?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*+>"
+    r".*?(?:</\1\s*>|\Z)",
     re.S | re.I,
 )
 #: Elements that start and end a line.
@@ -101,9 +111,9 @@ _ITALIC: Final = frozenset(("i", "em"))
 _CODE: Final = frozenset(("code", "kbd", "samp", "tt"))
 
 _EMPTY_FIELD: Final = re.compile(r"^(?:\s|&nbsp;|</?(?:br|div)\s*/?>)*$", re.I)
-_TAG_OR_COMMENT: Final = re.compile(r"<!--.*?(?:-->|\Z)|<[a-zA-Z/!][^>]*>", re.S)
-_BREAKING_TAG: Final = re.compile(r"<(?:br|/?div|/?p|/?li|/?tr|/?td|/?th)\b[^>]*>", re.I)
-_DROPPED_ELEMENT: Final = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I)
+_TAG_OR_COMMENT: Final = re.compile(r"<!--.*?(?:-->|\Z)|<[a-zA-Z/!][^<>]*>", re.S)
+_BREAKING_TAG: Final = re.compile(r"<(?:br|/?div|/?p|/?li|/?tr|/?td|/?th)\b[^<>]*>", re.I)
+_DROPPED_ELEMENT: Final = re.compile(r"<(script|style)\b[^<>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I)
 
 
 @dataclass(frozen=True, slots=True)

@@ -290,11 +290,11 @@ def _cloze_tree(text: str) -> _Parsed:
             add(m.group(0))
     if pos < len(text):
         add(text[pos:])
-    while stack:  # never closed: its opening was text
-        _, opening, parts = stack.pop()
-        add(opening)
-        for part in parts:
-            add(part)
+    # Never closed: each opening was text, followed by what came after it (in one pass,
+    # outermost first: moving each level into the one below would be quadratic).
+    for _, opening, parts in stack:
+        root.append(opening)
+        root.extend(parts)
     return _Parsed(tuple(root), frozenset(n for n in numbers if n >= 1))
 
 

@@ -261,16 +261,17 @@ def anki_day_zero(
     created: datetime, rollover_hour: int, zone: ZoneInfo, creation_offset: int | None = None
 ) -> date:
     """The date of Anki's day 0. With the collection's ``creation_offset`` (minutes west
-    of UTC), exactly as Anki counts it: the creation's date in that zone, its day starting
-    at ``rollover_hour``. Without it, the learner's local date whose midnight is nearest
-    ``created`` less ``rollover_hour`` hours (``created`` is Anki's day start there, so
-    this is exact for a collection created within 12 hours of the learner's zone).
+    of UTC), exactly as Anki counts it (rslib's ``sched_timing_today``): ``created``'s
+    own date in that zone, whatever the rollover. Without it, the learner's local date
+    whose midnight is nearest ``created`` less ``rollover_hour`` hours (``created`` is
+    Anki's day start there, so this is exact for a collection created within 12 hours of
+    the learner's zone).
     A naive ``created`` is UTC; the hour is taken into 0-23."""
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
     start = created - timedelta(hours=min(max(rollover_hour, 0), 23))
-    if creation_offset is not None:
-        return (start - timedelta(minutes=creation_offset)).replace(tzinfo=None).date()
+    if creation_offset is not None:  # rslib: crt's own date there, whatever the rollover
+        return (created - timedelta(minutes=creation_offset)).replace(tzinfo=None).date()
     local = start.astimezone(zone)
     return local.date() + timedelta(days=1 if local.hour >= 12 else 0)
 
@@ -284,13 +285,23 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 # --------------------------------------------------------------------------- history
 
 
+def _usable_memory(memory: tuple[float, float] | None) -> tuple[float, float] | None:
+    """The FSRS memory state Anki kept, when we can take it (finite, stability > 0,
+    difficulty 1-10)."""
+    if memory is None or not all(math.isfinite(v) for v in memory):
+        return None
+    return memory if memory[0] > 0 and 1.0 <= memory[1] <= 10.0 else None
+
+
 def usable_history(rows: Sequence[AnkiReview]) -> list[AnkiReview]:
     """A card's review-log rows that are reviews, oldest first: after the last reset (a
     manual row with ease 0 and interval 0), without other ease-0 rows, rescheduling rows
-    (kind 5), an ease outside 1-4, or a time before 1970 or after 2999."""
+    (kind 5), answers in a filtered deck that did not reschedule (kind 3 with factor 0:
+    cramming or a preview, which Anki's FSRS leaves out too), an ease outside 1-4, or a
+    time before 1970 or after 2999."""
     kept: list[AnkiReview] = []
     for row in sorted(rows, key=_BY_ID):
-        if row.kind == 5:
+        if row.kind == 5 or (row.kind == 3 and row.factor == 0):
             continue
         if row.ease == 0:
             if row.kind == 4 and row.interval == 0:
@@ -638,11 +649,17 @@ class _Planner:
         difficulty: float | None
         if replayed is not None:
             stability, difficulty = replayed.stability, replayed.difficulty
+            kept = _usable_memory(card.memory)
+            if kept is not None:
+                # Anki's own state for this history (its FSRS, with the learner's fitted
+                # parameters, counting days as Anki does) is the better estimate.
+                stability, difficulty = kept
             last_review: datetime | None = reviews[-1].reviewed_at
         else:
             interval = min(card.interval, self.settings.maximum_interval_days)
-            if card.memory is not None and all(math.isfinite(v) and v > 0 for v in card.memory):
-                stability, difficulty = card.memory
+            kept = _usable_memory(card.memory)
+            if kept is not None:
+                stability, difficulty = kept
             elif kind is CardStateKind.LEARNING:
                 stability = difficulty = None
             else:

@@ -569,6 +569,12 @@ def _collection_parts(conn: sqlite3.Connection, limits: ImportLimits) -> _Parts:
             f"That package has {notes_count:,} notes; I can import up to "
             f"{limits.max_notes:,} notes at a time."
         )
+    cards_count = conn.execute("select count() from cards").fetchone()[0]
+    if cards_count > limits.max_cards:
+        raise ImportRejected(
+            f"That package has {cards_count:,} cards; I can import up to "
+            f"{limits.max_cards:,} cards at a time."
+        )
     reviews_count = conn.execute("select count() from revlog").fetchone()[0]
     if reviews_count > limits.max_reviews:
         raise ImportRejected(

@@ -232,3 +232,26 @@ def test_plain_line_for_titles() -> None:
 def test_malformed_html_does_not_raise() -> None:
     for html in ["<", "<<b>", "<div", "</>", "<b><i>x</b></i>", "<table><td>x", "<pre>", "&#xZZ;"]:
         convert(html)
+
+
+#: Fields built to make a backtracking pattern take exponential or quadratic time (each
+#: of these took from seconds to days before): each must convert in one pass. 100,000
+#: characters each, so a quadratic pattern shows as a suite that does not finish.
+HOSTILE = {
+    "a tag that never closes": "if a<b" + "c" * 100_000,
+    "many tag openings": "<a" * 50_000,
+    "many declarations": "<!" * 50_000,
+    "an unclosed quote in each tag": '<a "' * 25_000,
+    "inline formulas never closed": "\\(" * 50_000,
+    "display formulas never closed": "\\[" * 50_000,
+    "[latex] never closed": "[latex]" * 15_000,
+    "speech never closed": "[anki:tts]" * 10_000,
+    "scripts never closed": "<script " * 12_500,
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_fields_convert_in_one_pass(text: str) -> None:
+    converted = convert(text)
+    assert len(converted.text) <= 3 * len(text)
+    assert len(plain_text(text)) <= len(text)

@@ -218,3 +218,10 @@ def test_what_we_cannot_draw_is_named(nt: NoteType, reason: str) -> None:
 
 def test_a_missing_template_ordinal_draws_nothing() -> None:
     assert render(compile_notetype(standard("{{Front}}", "{{Back}}")), ("a", "b"), 3) is None
+
+
+def test_a_hundred_thousand_unclosed_clozes_are_text() -> None:
+    """Each ``{{c1::`` never closed is text, read in one pass (moving each open level
+    into the one below it took 19 s for 120 KB)."""
+    text = "{{c1::" * 20_000
+    assert cloze_numbers(text) == ()

@@ -993,3 +993,37 @@ def test_day_zero_is_the_creations_date_in_the_zone_anki_kept() -> None:
     assert anki_day_zero(created, 4, la, creation_offset=-540) == date(2026, 12, 6)
     assert anki_day_zero(created, 4, ZoneInfo("Asia/Tokyo")) == date(2026, 12, 6)
     assert anki_day_zero(created, 4, la) == date(2026, 12, 5)  # the guess, 17 h away
+
+
+def test_answers_in_a_filtered_deck_that_did_not_reschedule_are_left_out() -> None:
+    """Cramming (or a preview) in a filtered deck with rescheduling off logs kind 3 with
+    factor 0; Anki's FSRS skips those rows, and so does the replay: a late Again there
+    leaves the card's memory as its real reviews made it."""
+    real = [row(T1, 10, 3), row(T1 + 3 * DAY, 10, 3)]
+    cram = AnkiReview(int((T1 + 4 * DAY).timestamp() * 1000), 10, 1, 0, 0, 0, 3000, 3)
+    col = collection([note(1, "Q", "A")], [studied(10, 1, 100)], [*real, cram])
+    planned = only(plan(col))
+    assert [r.rating for r in planned.reviews] == [3, 3]
+    assert usable_history([*real, cram]) == real
+
+
+def test_the_memory_anki_kept_wins_over_the_replay() -> None:
+    """Anki's own FSRS state (its parameters, its day counting) is kept when the file has
+    it; the review-log rows still carry the replay's states."""
+    rows = [row(T1, 10, 3), row(T1 + 3 * DAY, 10, 3)]
+    card = studied(10, 1, 100, memory=(42.5, 6.25))
+    planned = only(plan(collection([note(1, "Q", "A")], [card], rows)))
+    assert planned.state is not None
+    assert (planned.state.stability, planned.state.difficulty) == (42.5, 6.25)
+    assert planned.reviews[-1].after.stability != 42.5
+    broken = studied(10, 1, 100, memory=(float("nan"), 6.25))
+    state = only(plan(collection([note(1, "Q", "A")], [broken], rows))).state
+    assert state is not None and state.stability == planned.reviews[-1].after.stability
+
+
+def test_day_zero_is_the_creations_own_date_whatever_the_rollover() -> None:
+    """A collection created at 4 am in Berlin whose next-day hour was later set to 10 am:
+    Anki still counts from the creation's own date (rslib), not the day before."""
+    created = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)  # 04:00 in Berlin
+    berlin = ZoneInfo("Europe/Berlin")
+    assert anki_day_zero(created, 10, berlin, creation_offset=-60) == date(2026, 12, 5)

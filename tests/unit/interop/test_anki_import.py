@@ -477,6 +477,11 @@ REFUSALS: list[tuple[str, Case, str]] = [
         "That package has 4 notes; I can import up to 3 notes at a time.",
     ),
     (
+        "too many cards",
+        lambda b: (b().modern, "p.apkg", replace(LIMITS, max_cards=5)),
+        "That package has 6 cards; I can import up to 5 cards at a time.",
+    ),
+    (
         "too many reviews",
         lambda b: (b().legacy, "p.apkg", replace(LIMITS, max_reviews=2)),
         "That package has 4 reviews in its history; I can import up to 2 reviews at a time.",
