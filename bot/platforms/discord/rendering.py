@@ -16,8 +16,6 @@ and "typing…" shows while the core works (:func:`typing_in`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -26,6 +24,7 @@ from typing import Any, Final
 
 import discord
 
+from bot.core.indicator import kept_up
 from bot.core.messages import Reply
 from bot.core.outcomes import Audience, Outcome
 from bot.core.rendering import Renderer
@@ -52,20 +51,8 @@ async def typing_in(channel: discord.abc.Messageable) -> AsyncIterator[None]:
             return False
         return True
 
-    async def keep() -> None:
-        while True:
-            await asyncio.sleep(TYPING_EVERY)
-            if not await show():
-                return
-
-    task = asyncio.create_task(keep()) if await show() else None
-    try:
+    async with kept_up(show, TYPING_EVERY):
         yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 def noted(reply: Reply, note: str) -> Reply:

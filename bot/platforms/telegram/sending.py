@@ -25,7 +25,6 @@ chat action ("typing…") on screen while a slow request runs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
@@ -50,6 +49,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import BaseRateLimiter
 
 from bot.core.drawing import draw_card, draw_figure, draw_text
+from bot.core.indicator import kept_up
 from bot.core.messages import Attachment, CardView, Reply
 from bot.core.metrics import Metrics, PlatformError
 from bot.core.pacing import Pacing
@@ -439,20 +439,8 @@ class Sender:
                 return False
             return True
 
-        async def keep() -> None:
-            while True:
-                await asyncio.sleep(CHAT_ACTION_EVERY)
-                if not await act():
-                    return
-
-        task = asyncio.create_task(keep()) if await act() else None
-        try:
+        async with kept_up(act, CHAT_ACTION_EVERY):
             yield
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     # ------------------------------------------------------------------ new messages
 
