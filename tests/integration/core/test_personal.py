@@ -139,6 +139,7 @@ async def test_two_imports_at_once_write_one_after_the_other(
     """The same file sent twice (Telegram runs updates side by side; two processes share
     the database): the second import waits for the first and finds its rows, so no deck,
     card or review-log row is written twice and neither fails."""
+    await services.study.learner(ANN)  # known already: this is about the imports' race
     first, second = await asyncio.gather(send(services), send(services))
     replies = sorted([first, second])
     assert replies[0].startswith("Already imported: 'French'"), replies
