@@ -13,7 +13,7 @@ from bot.core.localtime import next_push_after
 from bot.core.messages import Announcement
 from bot.core.metrics import NULL_METRICS, Metrics
 from bot.core.model import Learner, LearnerSettings, ReviewEntry
-from bot.core.ports import Announcer, Clock, Database, Delivery, TokenSource, Tx
+from bot.core.ports import AccountTaken, Announcer, Clock, Database, Delivery, TokenSource, Tx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,44 +68,58 @@ def get_or_create_learner(tx: Tx, who: Who, enrolment: Enrolment, now: datetime)
     """Find the learner for a platform account, enrolling a new one.
 
     Contact from an unreachable learner makes them reachable again, and a private
-    chat named by ``who`` is remembered.
+    chat named by ``who`` is remembered. Two first contacts of one new account handled
+    side by side enrol it once: the second finds the first's row (:class:`AccountTaken`).
     """
     learner = tx.learners.get(who.platform, who.user_id)
     if learner is None:
-        learner = tx.learners.create(
-            who.platform,
-            who.user_id,
-            who.display_name or who.user_id,
-            enrolment.settings,
-            enrolment.topics,
-            now,
-        )
-        nxt = next_push_after(learner.settings, now)
-        tx.learners.set_next_push(learner.id, nxt)
-        log.info("new learner %s on %s", learner.id, who.platform)
-        learner = replace(learner, next_push_at=nxt)
-    else:
-        was_unreachable = learner.unreachable
-        if (
-            learner.unreachable
-            or learner.last_seen_at is None
-            or (now - learner.last_seen_at >= SEEN_EVERY)
-        ):
-            tx.learners.seen(learner.id, now)
-            learner = replace(learner, unreachable=False, last_seen_at=now)
-        if was_unreachable:  # what waited for them (a self-assessment) goes now
-            tx.pushes.wake(learner.id, now)
-        if was_unreachable and learner.next_push_at is not None and learner.next_push_at <= now:
-            # Pushes missed while unreachable are not owed: the next one is the next from now.
-            learner = replace(learner, next_push_at=None)
-        if learner.next_push_at is None:  # pushes stopped (long silence, or as above): resume
+        try:
+            learner = tx.learners.create(
+                who.platform,
+                who.user_id,
+                who.display_name or who.user_id,
+                enrolment.settings,
+                enrolment.topics,
+                now,
+            )
+        except AccountTaken:
+            learner = tx.learners.get(who.platform, who.user_id)
+            if learner is None:  # pragma: no cover - the constraint said it exists
+                raise
+            learner = _welcome_back(tx, learner, now)
+        else:
             nxt = next_push_after(learner.settings, now)
-            if nxt is not None:
-                tx.learners.set_next_push(learner.id, nxt)
-                learner = replace(learner, next_push_at=nxt)
+            tx.learners.set_next_push(learner.id, nxt)
+            log.info("new learner %s on %s", learner.id, who.platform)
+            learner = replace(learner, next_push_at=nxt)
+    else:
+        learner = _welcome_back(tx, learner, now)
     if who.dm_channel is not None and learner.dm_channel_id != who.dm_channel:
         tx.learners.set_dm_channel(learner.id, who.dm_channel)
         learner = replace(learner, dm_channel_id=who.dm_channel)
+    return learner
+
+
+def _welcome_back(tx: Tx, learner: Learner, now: datetime) -> Learner:
+    """A known learner wrote: seen now, reachable again, and their pushes resumed."""
+    was_unreachable = learner.unreachable
+    if (
+        learner.unreachable
+        or learner.last_seen_at is None
+        or (now - learner.last_seen_at >= SEEN_EVERY)
+    ):
+        tx.learners.seen(learner.id, now)
+        learner = replace(learner, unreachable=False, last_seen_at=now)
+    if was_unreachable:  # what waited for them (a self-assessment) goes now
+        tx.pushes.wake(learner.id, now)
+    if was_unreachable and learner.next_push_at is not None and learner.next_push_at <= now:
+        # Pushes missed while unreachable are not owed: the next one is the next from now.
+        learner = replace(learner, next_push_at=None)
+    if learner.next_push_at is None:  # pushes stopped (long silence, or as above): resume
+        nxt = next_push_after(learner.settings, now)
+        if nxt is not None:
+            tx.learners.set_next_push(learner.id, nxt)
+            learner = replace(learner, next_push_at=nxt)
     return learner
 
 

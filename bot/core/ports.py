@@ -47,6 +47,12 @@ from bot.core.model import (
 T = TypeVar("T")
 
 
+class AccountTaken(Exception):
+    """:meth:`LearnerRepo.create` found the account enrolled already: another unit of
+    work (a second update from a brand-new person, handled side by side) created it
+    and committed first. Nothing was written; read the learner again."""
+
+
 class Clock(Protocol):
     """Gives the current instant (aware UTC)."""
 
@@ -72,7 +78,11 @@ class LearnerRepo(Protocol):
         settings: LearnerSettings,
         topics: Sequence[str],
         now: datetime,
-    ) -> Learner: ...
+    ) -> Learner:
+        """Enrol an account. Raises :class:`AccountTaken` (having written nothing) when
+        another transaction enrolled it first: on PostgreSQL that one's commit is waited
+        for, so a read that follows sees its row."""
+        ...
 
     def save_settings(self, learner_id: int, settings: LearnerSettings) -> None: ...
 

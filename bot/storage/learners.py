@@ -10,10 +10,12 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 
 from bot.core.memory import check_parameters
 from bot.core.model import Learner, LearnerSettings
+from bot.core.ports import AccountTaken
 from bot.storage.personal import delete_decks
 from bot.storage.rows import hhmm, hhmm_text
 from bot.storage.tables import decks, learner_settings, learners, outbox
@@ -201,8 +203,9 @@ class SqlLearners:
         topics: Sequence[str],
         now: datetime,
     ) -> Learner:
+        insert_of = postgresql.insert if self.conn.dialect.name == "postgresql" else sqlite.insert
         learner_id = self.conn.execute(
-            insert(learners)
+            insert_of(learners)
             .values(
                 platform=platform,
                 platform_user_id=platform_user_id,
@@ -211,8 +214,13 @@ class SqlLearners:
                 last_seen_at=now,
                 unreachable=False,
             )
+            .on_conflict_do_nothing(
+                index_elements=[learners.c.platform, learners.c.platform_user_id]
+            )
             .returning(learners.c.id)
-        ).scalar_one()
+        ).scalar_one_or_none()
+        if learner_id is None:  # another transaction enrolled the account and committed
+            raise AccountTaken(f"{platform} account enrolled meanwhile")
         self.conn.execute(
             insert(learner_settings).values(
                 learner_id=learner_id, topics=",".join(topics), **settings_row(settings)

@@ -19,7 +19,7 @@ from bot.core.model import (
     ReviewEntry,
     Submission,
 )
-from bot.core.ports import Database, Tx
+from bot.core.ports import AccountTaken, Database, Tx
 from tests.contract.helpers import DAY, HOUR, T0, add_learner, one_deck, review_state
 
 SETTINGS = LearnerSettings(
@@ -69,7 +69,7 @@ async def test_parameters_the_scheduler_cannot_use_are_read_as_the_defaults(
 
 async def test_one_account_is_one_learner(db: Database) -> None:
     ann = await add_learner(db, "1")
-    with pytest.raises(Exception, match=r"(?i)unique"):
+    with pytest.raises(AccountTaken):  # and nothing was written
         await add_learner(db, "1", name="Again")
     assert await db.run(lambda tx: tx.learners.get("tg", "1")) == ann
     other = await add_learner(db, "1", platform="discord")

@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 
 from bot.core.memory import InvalidParameters, check_parameters
 from bot.core.model import Learner, LearnerSettings
+from bot.core.ports import AccountTaken
 from tests.fakes.personal import delete_decks
 from tests.fakes.store import FakeStore, utc
 
@@ -77,7 +78,7 @@ class FakeLearners:
     ) -> Learner:
         utc(now)
         if self.get(platform, platform_user_id) is not None:
-            raise ValueError(f"learner {platform}/{platform_user_id} exists (unique constraint)")
+            raise AccountTaken(f"learner {platform}/{platform_user_id} exists")
         learner = Learner(
             id=self.store.next_learner_id,
             platform=platform,
