@@ -180,7 +180,12 @@ class Studybot:
         try:
             await asyncio.wait({waiting, ended}, return_when=asyncio.FIRST_COMPLETED)
             if waiting.done():
-                return waiting.result()
+                try:
+                    return waiting.result()
+                except AssertionError as timed_out:  # say what the process was doing
+                    raise AssertionError(
+                        f"{timed_out}\n{self.client}'s output:\n{self.output()[-3000:]}"
+                    ) from None
             raise AssertionError(
                 f"{self.client} exited with {self.proc.returncode} before {what}:\n"
                 f"{self.output()[-3000:]}"

@@ -116,7 +116,11 @@ async def test_one_poller_and_one_sender_push_each_learner_once(
     )
 
     await sender.start(wait=False)
-    await sender.until(lambda: pushed(server, "sender"), "a push from the sending process")
+    # The first push may draw its card's picture cold (a render worker starting and
+    # importing matplotlib): on a loaded machine that took more than the default 20 s.
+    await sender.until(
+        lambda: pushed(server, "sender"), "a push from the sending process", seconds=60
+    )
     await poller.start()
     await poller.until(lambda: len(pushed(server)) == len(CHATS), "a push to every learner")
     chat_id = CHATS[0]
