@@ -518,11 +518,15 @@ def _own_deck(tx: Tx, learner: Learner, deck_id: str) -> PersonalDeck | str:
     deck = tx.personal.get(deck_id) or tx.personal.get(deck_id.lower())  # ids are lowercase
     if deck is not None and deck.owner_id == learner.id:
         return deck
-    shipped = deck is None and any(d.id == deck_id for d in tx.catalogue.decks())
-    if shipped:
+    named = deck_id.strip().casefold()
+    shipped = next(
+        (d for d in tx.catalogue.decks() if named in (d.id.casefold(), d.title.casefold())),
+        None,
+    )
+    if deck is None and shipped is not None:  # by id or title, in any case
         return (
-            f"“{excerpt(deck_id, 60)}” is one of the bot's own decks: only decks you "
-            f"imported can be paused or removed. /decks {deck_id} studies it alone, "
+            f"“{shown_title(shipped.title, 60)}” is one of the bot's own decks: only decks "
+            f"you imported can be paused or removed. /decks {shipped.id} studies it alone, "
             "/decks all studies every deck."
         )
     mine = tx.personal.list(learner.id)
@@ -593,6 +597,10 @@ def remove_deck(tx: Tx, learner: Learner, deck_id: str) -> Reply:
         rest = [t for t in learner.topics if t != deck.id]
         tx.learners.set_topics(learner.id, rest)
         text += " You now study " + (", ".join(rest) if rest else "every deck") + "."
+    s = learner.settings
+    if s.exam_topic == deck.id:  # the exam covered only this deck: nothing is left of it
+        tx.learners.save_settings(learner.id, replace(s, exam_date=None, exam_topic=None))
+        text += " Your exam covered only this deck, so it is cleared: /exam sets a new one."
     return Reply("info", text)
 
 

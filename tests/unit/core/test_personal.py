@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -555,6 +555,23 @@ async def test_removing_a_deck_asks_first_then_deletes_all_of_it(
     assert is_expired(await env.services.press(ANN, question.buttons[0][0].payload))
 
 
+async def test_removing_the_deck_an_exam_covers_clears_the_exam(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = make_env(monkeypatch)
+    await env.send()
+    learner = await env.learner()
+    exam = replace(learner.settings, exam_date=date(2027, 1, 15), exam_topic="u1-spanish-verbs")
+    await env.db.run(lambda tx: tx.learners.save_settings(learner.id, exam))
+    question = only(await env.services.study.decks(ANN, ["remove", "u1-spanish-verbs"]))
+    removed = await env.services.press(ANN, question.buttons[0][0].payload)
+    assert removed.edit is not None and removed.edit.text.endswith(
+        "Your exam covered only this deck, so it is cleared: /exam sets a new one."
+    )
+    settings = (await env.learner()).settings
+    assert (settings.exam_date, settings.exam_topic) == (None, None)
+
+
 async def test_deck_commands_refuse_what_is_not_yours(monkeypatch: pytest.MonkeyPatch) -> None:
     env = make_env(monkeypatch, shipped=True)
     await env.send()
@@ -566,10 +583,14 @@ async def test_deck_commands_refuse_what_is_not_yours(monkeypatch: pytest.Monkey
     assert only(await study.decks(ANN, ["pause", "u1-nope"])).text == (
         "You have no deck with the id “u1-nope”. Your decks: u1-spanish-verbs."
     )
-    assert only(await study.decks(ANN, ["remove", "shipped"])).text == (
-        "“shipped” is one of the bot's own decks: only decks you imported can be paused or "
+    own_deck = (
+        "“Shipped” is one of the bot's own decks: only decks you imported can be paused or "
         "removed. /decks shipped studies it alone, /decks all studies every deck."
     )
+    assert only(await study.decks(ANN, ["remove", "shipped"])).text == own_deck
+    # Named by its title, or its id in capitals, it is still the bot's own.
+    assert only(await study.decks(ANN, ["pause", "Shipped"])).text == own_deck
+    assert only(await study.decks(ANN, ["pause", "SHIPPED"])).text == own_deck
     assert only(await study.decks(ANN, ["pause"])).text == (
         "Give one deck id: /decks pause ID, /decks resume ID or /decks remove ID (the ids "
         "/decks lists)."
