@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,17 @@ async def db(database_url: str) -> AsyncIterator[object]:
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A command run in a test (``bot.cli.main``) configures the root logger with a
+    handler on that test's captured stderr; put the root logger back afterwards, so a
+    later test's log lines never go to a stream pytest has closed."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:  # pytest's own handlers are subclasses: left alone
+        if type(handler) is logging.StreamHandler and handler not in before:
+            root.removeHandler(handler)
+    root.setLevel(level)
