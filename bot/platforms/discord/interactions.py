@@ -10,6 +10,12 @@ A file a person sent (a command's attachment, or one in a DM) is fetched from
 Discord's CDN with :func:`attachment_fetch`; one that cannot be raises
 :class:`DownloadFailed`, which the error handler (:func:`report_error`, and
 :func:`report_message_error` for a DM) tells the person without a traceback.
+
+A learner may have added the app to their own account instead of meeting it in a
+server (a user install): then Discord lets the bot answer their commands anywhere,
+but only the bot's own DM is a place it may post in, and an interaction the app is
+not installed for where it happened (:func:`only_user_installed`) takes at most
+:data:`USER_INSTALL_FOLLOWUPS` follow-up messages, which :class:`Answer` keeps to.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ UNKNOWN_COMMAND: Final = "I don't know that command any more. Try /help."
 #: Said when a deferred answer was filled by nothing else.
 DONE: Final = "Done."
 _ANSWER: Final = "studybot.answer"
+#: Discord: follow-up messages an interaction takes when only a user install is behind it.
+USER_INSTALL_FOLLOWUPS: Final = 5
 #: Longest a file a person sent may take to download from Discord's CDN, in seconds.
 DOWNLOAD_SECONDS: Final = 60.0
 #: Said when a file a person sent cannot be downloaded.
@@ -88,6 +96,23 @@ async def refuse_if_cannot_post(interaction: discord.Interaction[Any]) -> bool:
     )
     await Answer.of(interaction).say(CANNOT_POST_HERE.format(missing=", ".join(missing)))
     return True
+
+
+def integration_owners(interaction: discord.Interaction[Any]) -> dict[int, int]:
+    """Who installed the app for this interaction, as Discord says it
+    (``authorizing_integration_owners``): 0 (a server install) -> the server's id, or 0 in
+    the bot's DM; 1 (a user install) -> the id of the user who added the app. discord.py
+    2.7 parses it but keeps it private; {} when it does not say."""
+    owners = getattr(interaction, "_integration_owners", None)
+    return dict(owners) if isinstance(owners, dict) else {}
+
+
+def only_user_installed(interaction: discord.Interaction[Any]) -> bool:
+    """Whether the app answers here only because the person added it to their account:
+    no server install is behind this interaction (in a server the bot was not added to,
+    in a group DM, or in the bot's DM of someone who shares no server with it)."""
+    owners = integration_owners(interaction)
+    return 1 in owners and 0 not in owners
 
 
 def in_bot_dm(interaction: discord.Interaction[Any]) -> bool:
@@ -188,6 +213,10 @@ class Answer:
         self.interaction = interaction
         #: The visibility of a deferred "thinking" answer not filled yet (None: there is none).
         self._pending: bool | None = None
+        #: New follow-up messages Discord still takes for this interaction (None: no limit).
+        self._followups: int | None = (
+            USER_INSTALL_FOLLOWUPS if only_user_installed(interaction) else None
+        )
 
     @classmethod
     def of(cls, interaction: discord.Interaction[Any]) -> Answer:
@@ -222,7 +251,29 @@ class Answer:
         if pending is not None and pending != hidden:
             # A deferred answer's visibility cannot change: this message replaces it.
             await self.interaction.delete_original_response()
+            pending = None
+        if pending is None and self._followups is not None:  # a new message, not the filling
+            if self._followups <= 0:
+                await self._beyond_followups(kwargs)
+                return
+            self._followups -= 1
         await self.interaction.followup.send(**kwargs, ephemeral=hidden)
+
+    async def _beyond_followups(self, kwargs: dict[str, Any]) -> None:
+        """A message past the follow-ups Discord takes for a user-installed interaction: in
+        the bot's DM it goes there as a plain message (the bot may post in its own DM);
+        anywhere else the bot may not post at all, so it is left out, and logged."""
+        channel = self.interaction.channel
+        if in_bot_dm(self.interaction) and isinstance(channel, discord.abc.Messageable):
+            await channel.send(**kwargs)
+            return
+        log.warning(
+            "left out a message past Discord's %d follow-ups for a user-installed "
+            "interaction (user %s, channel %s)",
+            USER_INSTALL_FOLLOWUPS,
+            self.interaction.user.id,
+            self.interaction.channel_id,
+        )
 
     async def say(self, text: str) -> None:
         """A short answer only the person sees (plain text, escaped)."""
