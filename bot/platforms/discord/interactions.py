@@ -42,6 +42,11 @@ DONE: Final = "Done."
 _ANSWER: Final = "studybot.answer"
 #: Discord: follow-up messages an interaction takes when only a user install is behind it.
 USER_INSTALL_FOLLOWUPS: Final = 5
+#: Said, as the last follow-up Discord takes, where the bot cannot post the rest.
+TOO_MANY_HERE: Final = (
+    "There is more than Discord lets me show here: send {command} in our direct messages "
+    "to see all of it."
+)
 #: Longest a file a person sent may take to download from Discord's CDN, in seconds.
 DOWNLOAD_SECONDS: Final = 60.0
 #: Said when a file a person sent cannot be downloaded.
@@ -217,6 +222,9 @@ class Answer:
         self._followups: int | None = (
             USER_INSTALL_FOLLOWUPS if only_user_installed(interaction) else None
         )
+        #: The last follow-up Discord takes, held back (visibility, message) until it is
+        #: known whether more come (see :meth:`_counted`).
+        self._held: tuple[bool, dict[str, Any]] | None = None
 
     @classmethod
     def of(cls, interaction: discord.Interaction[Any]) -> Answer:
@@ -253,20 +261,40 @@ class Answer:
             await self.interaction.delete_original_response()
             pending = None
         if pending is None and self._followups is not None:  # a new message, not the filling
-            if self._followups <= 0:
-                await self._beyond_followups(kwargs)
-                return
-            self._followups -= 1
+            await self._counted(hidden, kwargs)
+            return
         await self.interaction.followup.send(**kwargs, ephemeral=hidden)
 
-    async def _beyond_followups(self, kwargs: dict[str, Any]) -> None:
-        """A message past the follow-ups Discord takes for a user-installed interaction: in
-        the bot's DM it goes there as a plain message (the bot may post in its own DM);
-        anywhere else the bot may not post at all, so it is left out, and logged."""
-        channel = self.interaction.channel
-        if in_bot_dm(self.interaction) and isinstance(channel, discord.abc.Messageable):
-            await channel.send(**kwargs)
+    async def _counted(self, hidden: bool, kwargs: dict[str, Any]) -> None:
+        """A new follow-up of an interaction only a user install is behind: Discord takes
+        :data:`USER_INSTALL_FOLLOWUPS`. In the bot's DM the ones past that are posted there
+        as plain messages (the bot may post in its own DM). Elsewhere the bot may not post
+        at all: the last follow-up is held back until it is known whether more come (then
+        it says where to see everything instead), and the rest are left out."""
+        left = self._followups or 0
+        if in_bot_dm(self.interaction):
+            if left > 0:
+                self._followups = left - 1
+                await self.interaction.followup.send(**kwargs, ephemeral=hidden)
+                return
+            channel = self.interaction.channel
+            if isinstance(channel, discord.abc.Messageable):
+                await channel.send(**kwargs)
+                return
+        if left > 1:
+            self._followups = left - 1
+            await self.interaction.followup.send(**kwargs, ephemeral=hidden)
             return
+        if left == 1 and self._held is None:
+            self._held = (hidden, kwargs)  # the last one: sent by finish() if nothing follows
+            return
+        if self._held is not None:
+            self._held, self._followups = None, 0
+            command = self.interaction.command
+            name = f"/{command.qualified_name}" if command is not None else "it"
+            await self.interaction.followup.send(
+                content=plain(TOO_MANY_HERE.format(command=name)), ephemeral=True
+            )
         log.warning(
             "left out a message past Discord's %d follow-ups for a user-installed "
             "interaction (user %s, channel %s)",
@@ -280,7 +308,12 @@ class Answer:
         await self.send(hidden=True, content=plain(text))
 
     async def finish(self) -> None:
-        """Fill a deferred answer that nothing else filled."""
+        """Send the follow-up held back as the last one Discord takes, or fill a deferred
+        answer that nothing else filled."""
+        held, self._held = self._held, None
+        if held is not None:
+            self._followups = 0
+            await self.interaction.followup.send(**held[1], ephemeral=held[0])
         if self._pending is not None:
             await self.send(hidden=self._pending, content=DONE)
 
