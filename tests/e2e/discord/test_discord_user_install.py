@@ -78,8 +78,17 @@ async def test_the_review_loop_and_personal_commands_in_the_bot_dm_of_a_user_ins
         await env.send(env.fake.component(panel, "set:timezone", ALICE, dm, ["Europe/Berlin"]))
     )
     assert "Europe/Berlin" in saved.text()
+    # ... and its form (a modal submitted from the bot's DM).
+    await env.press(panel, "set:type", ALICE, dm)
+    fields = {"Daily reminder time (HH:MM, your time)": "07:45"}
+    typed = only(await env.send(env.fake.modal_submit(env.fake.modals[-1], fields, ALICE, dm)))
+    assert "push: 07:45" in typed.content
+    # /undo takes the last rating back there too.
+    undone = only(await env.command("undo", ALICE, dm))
+    assert undone.button("Show answer")
+    assert env.rows("SELECT COUNT(*) FROM review_logs WHERE undone_at IS NULL") == [(1,)]
     name, data = only_file(only(await env.command("export", ALICE, dm)))
-    assert name.endswith(".csv") and data.count(b"\n") >= 3  # a header and two reviews
+    assert name.endswith(".csv") and data.count(b"\n") >= 2  # a header and a review
 
     # The daily push goes to the stored DM channel: one request, and its buttons work.
     alice = await env.app.study.learner(Who("discord", str(ALICE[0]), "Alice"))
@@ -179,14 +188,20 @@ async def test_a_learner_met_only_in_a_foreign_server_gets_the_daily_dm(env: Env
     assert not env.fake.violations
 
 
-async def test_both_installs_in_the_bot_dm(env: Env) -> None:
+async def test_both_installs(env: Env) -> None:
     """Someone who shares a server with the bot and also added it to their account:
-    Discord sends both keys in its DM; the review works as ever."""
+    Discord sends both keys; the review and the quiz work as ever."""
     dm = env.fake.both_installed_dm(BOB[0])
     payload = env.fake.command("review", BOB, dm)
     assert payload["authorizing_integration_owners"] == {"0": "0", "1": str(BOB[0])}
     card = only(await env.send(payload))
     assert await env.press(card, card.button("Show answer"), BOB, dm) == []
+    # In a server the bot was added to, Bob's own install changes nothing: /quiz posts.
+    server = env.fake.server(GUILD, CHANNEL)
+    both = Place(server.channel, GUILD, 0, {"0": str(GUILD), "1": str(BOB[0])})
+    post = only(await env.command("quiz", BOB, both, topic="attention"))
+    assert not post.ephemeral and post.button("Reveal")
+    assert env.bot.places.last_server_channel[str(BOB[0])] == CHANNEL
     assert not env.fake.violations
 
 
