@@ -291,7 +291,7 @@ class Answer:
         if self._held is not None:
             self._held, self._followups = None, 0
             command = self.interaction.command
-            name = f"/{command.qualified_name}" if command is not None else "it"
+            name = f"/{command.qualified_name}" if command is not None else "the command"
             await self.interaction.followup.send(
                 content=plain(TOO_MANY_HERE.format(command=name)), ephemeral=True
             )
