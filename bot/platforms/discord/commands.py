@@ -322,8 +322,8 @@ async def _topics(
 
 def register_commands(tree: app_commands.CommandTree[Any]) -> None:
     """Add /review, /quiz, /stats, /settings, /decks, /exam, /cram, /undo, /pause, /resume,
-    /export, /import, /forget, /help and the /challenge group, each usable in servers, DMs and
-    private channels, and installable to a server or to a user's own account."""
+    /export, /import, /forget, /help and the /challenge group, each offered where it can
+    work (:func:`declare_installs`)."""
 
     @tree.command(name="review", description="Study your next card (in our DMs)")
     async def review(interaction: discord.Interaction[Any]) -> None:
@@ -409,7 +409,29 @@ def register_commands(tree: app_commands.CommandTree[Any]) -> None:
         await _commands(interaction).help(interaction)
 
     tree.add_command(challenge_group())
+    declare_installs(tree)
 
+
+#: Commands that post in a server channel, so only where the bot itself was added: a
+#: user install cannot post there. /challenge also works in the bot's DM (list, submit).
+GROUP_COMMANDS: Final = {"quiz": False, "challenge": True}
+
+
+def declare_installs(tree: app_commands.CommandTree[Any]) -> None:
+    """Where each command is offered (``integration_types`` and ``contexts``).
+
+    The personal ones work for a server install and for a user install (a learner who
+    added the app to their own account), in servers, in the bot's DM and in group DMs:
+    in the bot's DM they answer as usual, elsewhere privately. The group ones
+    (:data:`GROUP_COMMANDS`) need the bot in the server, so they come with a server
+    install only, in servers (and /challenge in the bot's DM too).
+    """
     for command in tree.get_commands():
-        app_commands.allowed_installs(guilds=True, users=True)(command)
-        app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(command)
+        if command.name in GROUP_COMMANDS:
+            app_commands.allowed_installs(guilds=True, users=False)(command)
+            app_commands.allowed_contexts(
+                guilds=True, dms=GROUP_COMMANDS[command.name], private_channels=False
+            )(command)
+        else:
+            app_commands.allowed_installs(guilds=True, users=True)(command)
+            app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(command)

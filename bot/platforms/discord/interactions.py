@@ -10,6 +10,12 @@ A file a person sent (a command's attachment, or one in a DM) is fetched from
 Discord's CDN with :func:`attachment_fetch`; one that cannot be raises
 :class:`DownloadFailed`, which the error handler (:func:`report_error`, and
 :func:`report_message_error` for a DM) tells the person without a traceback.
+
+A learner may have added the app to their own account instead of meeting it in a
+server (a user install): then Discord lets the bot answer their commands anywhere,
+but only the bot's own DM is a place it may post in, and an interaction the app is
+not installed for where it happened (:func:`only_user_installed`) takes at most
+:data:`USER_INSTALL_FOLLOWUPS` follow-up messages, which :class:`Answer` keeps to.
 """
 
 from __future__ import annotations
@@ -34,6 +40,13 @@ UNKNOWN_COMMAND: Final = "I don't know that command any more. Try /help."
 #: Said when a deferred answer was filled by nothing else.
 DONE: Final = "Done."
 _ANSWER: Final = "studybot.answer"
+#: Discord: follow-up messages an interaction takes when only a user install is behind it.
+USER_INSTALL_FOLLOWUPS: Final = 5
+#: Said, as the last follow-up Discord takes, where the bot cannot post the rest.
+TOO_MANY_HERE: Final = (
+    "There is more than Discord lets me show here: send {command} in our direct messages "
+    "to see all of it."
+)
 #: Longest a file a person sent may take to download from Discord's CDN, in seconds.
 DOWNLOAD_SECONDS: Final = 60.0
 #: Said when a file a person sent cannot be downloaded.
@@ -88,6 +101,23 @@ async def refuse_if_cannot_post(interaction: discord.Interaction[Any]) -> bool:
     )
     await Answer.of(interaction).say(CANNOT_POST_HERE.format(missing=", ".join(missing)))
     return True
+
+
+def integration_owners(interaction: discord.Interaction[Any]) -> dict[int, int]:
+    """Who installed the app for this interaction, as Discord says it
+    (``authorizing_integration_owners``): 0 (a server install) -> the server's id, or 0 in
+    the bot's DM; 1 (a user install) -> the id of the user who added the app. discord.py
+    2.7 parses it but keeps it private; {} when it does not say."""
+    owners = getattr(interaction, "_integration_owners", None)
+    return dict(owners) if isinstance(owners, dict) else {}
+
+
+def only_user_installed(interaction: discord.Interaction[Any]) -> bool:
+    """Whether the app answers here only because the person added it to their account:
+    no server install is behind this interaction (in a server the bot was not added to,
+    in a group DM, or in the bot's DM of someone who shares no server with it)."""
+    owners = integration_owners(interaction)
+    return 1 in owners and 0 not in owners
 
 
 def in_bot_dm(interaction: discord.Interaction[Any]) -> bool:
@@ -188,6 +218,13 @@ class Answer:
         self.interaction = interaction
         #: The visibility of a deferred "thinking" answer not filled yet (None: there is none).
         self._pending: bool | None = None
+        #: New follow-up messages Discord still takes for this interaction (None: no limit).
+        self._followups: int | None = (
+            USER_INSTALL_FOLLOWUPS if only_user_installed(interaction) else None
+        )
+        #: The last follow-up Discord takes, held back (visibility, message) until it is
+        #: known whether more come (see :meth:`_counted`).
+        self._held: tuple[bool, dict[str, Any]] | None = None
 
     @classmethod
     def of(cls, interaction: discord.Interaction[Any]) -> Answer:
@@ -222,14 +259,61 @@ class Answer:
         if pending is not None and pending != hidden:
             # A deferred answer's visibility cannot change: this message replaces it.
             await self.interaction.delete_original_response()
+            pending = None
+        if pending is None and self._followups is not None:  # a new message, not the filling
+            await self._counted(hidden, kwargs)
+            return
         await self.interaction.followup.send(**kwargs, ephemeral=hidden)
+
+    async def _counted(self, hidden: bool, kwargs: dict[str, Any]) -> None:
+        """A new follow-up of an interaction only a user install is behind: Discord takes
+        :data:`USER_INSTALL_FOLLOWUPS`. In the bot's DM the ones past that are posted there
+        as plain messages (the bot may post in its own DM). Elsewhere the bot may not post
+        at all: the last follow-up is held back until it is known whether more come (then
+        it says where to see everything instead), and the rest are left out."""
+        left = self._followups or 0
+        if in_bot_dm(self.interaction):
+            if left > 0:
+                self._followups = left - 1
+                await self.interaction.followup.send(**kwargs, ephemeral=hidden)
+                return
+            channel = self.interaction.channel
+            if isinstance(channel, discord.abc.Messageable):
+                await channel.send(**kwargs)
+                return
+        if left > 1:
+            self._followups = left - 1
+            await self.interaction.followup.send(**kwargs, ephemeral=hidden)
+            return
+        if left == 1 and self._held is None:
+            self._held = (hidden, kwargs)  # the last one: sent by finish() if nothing follows
+            return
+        if self._held is not None:
+            self._held, self._followups = None, 0
+            command = self.interaction.command
+            name = f"/{command.qualified_name}" if command is not None else "the command"
+            await self.interaction.followup.send(
+                content=plain(TOO_MANY_HERE.format(command=name)), ephemeral=True
+            )
+        log.warning(
+            "left out a message past Discord's %d follow-ups for a user-installed "
+            "interaction (user %s, channel %s)",
+            USER_INSTALL_FOLLOWUPS,
+            self.interaction.user.id,
+            self.interaction.channel_id,
+        )
 
     async def say(self, text: str) -> None:
         """A short answer only the person sees (plain text, escaped)."""
         await self.send(hidden=True, content=plain(text))
 
     async def finish(self) -> None:
-        """Fill a deferred answer that nothing else filled."""
+        """Send the follow-up held back as the last one Discord takes, or fill a deferred
+        answer that nothing else filled."""
+        held, self._held = self._held, None
+        if held is not None:
+            self._followups = 0
+            await self.interaction.followup.send(**held[1], ephemeral=held[0])
         if self._pending is not None:
             await self.send(hidden=self._pending, content=DONE)
 

@@ -224,6 +224,14 @@ class Place:
 
     channel: dict[str, Any]
     guild_id: int | None = None
+    #: Discord's interaction context (0 a server, 1 the bot's DM, 2 a group DM or another
+    #: DM) and ``authorizing_integration_owners``; None: a server install's (see
+    #: :meth:`FakeDiscord.user_installed`).
+    context: int | None = None
+    owners: dict[str, str] | None = None
+    #: In a server: whether members may use external apps there (``USE_EXTERNAL_APPS``);
+    #: when not, a user-installed app's answers are shown only to the person.
+    external_apps: bool = True
 
 
 class FakeDiscord:
@@ -261,6 +269,12 @@ class FakeDiscord:
         self.cdn = FakeCDN()
         #: channel id -> how often the bot showed "typing…" there.
         self.typing: dict[int, int] = {}
+        #: Channels the bot is no member of (a server it was not added to, a group DM):
+        #: a message it posts there is refused (403, 50001 Missing Access).
+        self.not_a_member: set[int] = set()
+        #: The application commands as last registered: None (global) or a server id ->
+        #: the commands, as the bulk overwrite sent them.
+        self.registered: dict[int | None, list[dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ install
 
@@ -483,6 +497,9 @@ class FakeDiscord:
             return None
         if method == "POST" and parts[0] == "channels" and parts[2:] == ["messages"]:
             channel_id = int(parts[1])
+            if channel_id in self.not_a_member:
+                self.violations.append(f"a message posted in channel {channel_id}, not the bot's")
+                raise self.error(403, 50001, "Missing Access")
             if channel_id in self.slow:
                 await self.slow[channel_id].wait()
             if channel_id in self.delay:
@@ -496,6 +513,7 @@ class FakeDiscord:
                 self.arrived[channel_id].set()
             return created.payload
         if method == "PUT" and parts[0] == "applications" and parts[-1] == "commands":
+            self._register(parts, call.json)
             return [
                 {
                     **command,
@@ -535,6 +553,8 @@ class FakeDiscord:
                     self.violations.extend(problems)
                     raise self.error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
             info["answered"] = True
+            if info.get("forced_ephemeral") and kind in (4, 5):
+                data = {**data, "flags": int(data.get("flags") or 0) | 64}
             if kind == 4:  # a message as the response
                 sent = self._message(info["channel_id"], data, call.files)
                 info["original"] = sent.id
@@ -549,6 +569,10 @@ class FakeDiscord:
             if info["channel_id"] in self.delay and method in ("POST", "PATCH"):
                 await asyncio.sleep(self.delay[info["channel_id"]])
             if method == "POST" and len(parts) == 3:  # a follow-up
+                if info.get("forced_ephemeral"):
+                    body = {**body, "flags": int(body.get("flags") or 0) | 64}
+                if "thinking" not in info or "original" in info:
+                    self._count_followup(info)
                 if "thinking" in info and "original" not in info:
                     body = {**body, "flags": 64 if info["thinking"] else 0}
                     sent = self._message(info["channel_id"], body, call.files)
@@ -590,6 +614,93 @@ class FakeDiscord:
             guild_id,
         )
 
+    # ------------------------------------------------------------------ user installs
+
+    def user_installed(self, place: Place, installer: int, *, external_apps: bool = True) -> Place:
+        """The same place, for an app the ``installer`` added to their own account and
+        that no server install is behind: a server channel (context 0) of a server the bot
+        was not added to (``external_apps``: whether that server lets members use
+        external apps), or the bot's DM (context 1) of someone who shares no server with
+        it. ``authorizing_integration_owners`` is ``{"1": installer}``, as Discord sends it."""
+        context = 0 if place.guild_id is not None else 1
+        if place.guild_id is not None:
+            self.not_a_member.add(int(place.channel["id"]))
+        owners = {"1": str(installer)}
+        return Place(place.channel, place.guild_id, context, owners, external_apps)
+
+    def group_dm(self, channel_id: int, installer: int) -> Place:
+        """A group DM (context 2, no server) where the ``installer`` uses the app they
+        added to their account; the bot is no member and cannot post there."""
+        self.not_a_member.add(channel_id)
+        channel = {"id": str(channel_id), "type": 3, "recipients": [], "last_message_id": None}
+        return Place(channel, None, 2, {"1": str(installer)})
+
+    def both_installed_dm(self, user_id: int) -> Place:
+        """The bot's DM of someone who added the app to their account and also shares a
+        server with it: ``{"0": "0", "1": user}``, as Discord sends it there."""
+        return Place(self.dm(user_id).channel, None, 1, {"0": "0", "1": str(user_id)})
+
+    def _user_install(self, payload: dict[str, Any], place: Place) -> None:
+        """An interaction payload as Discord sends it for a place's own installs."""
+        owners = place.owners or {}
+        payload["authorizing_integration_owners"] = dict(owners)
+        if place.context is not None:
+            payload["context"] = place.context
+        if place.guild_id is not None and "0" not in owners:
+            use_external_apps = 1 << 50
+            member = payload["member"]
+            permissions = int(member["permissions"]) | use_external_apps
+            if not place.external_apps:
+                permissions &= ~use_external_apps
+            member["permissions"] = str(permissions)
+            # The app's permissions there are the member's (it has no role of its own).
+            payload["app_permissions"] = member["permissions"]
+
+    def _count_followup(self, info: dict[str, Any]) -> None:
+        """A new follow-up message: Discord takes at most 5 for an interaction that only a
+        user install is behind (400 after that)."""
+        if not info.get("user_install_only"):
+            return
+        info["followups"] = info.get("followups", 0) + 1
+        if info["followups"] > USER_INSTALL_FOLLOWUPS:
+            problem = f"follow-up {info['followups']} of a user-installed interaction"
+            self.violations.append(problem)
+            raise self.error(400, 50035, f"Invalid Form Body: {problem}")
+
+    def _register(self, parts: list[str], commands: list[dict[str, Any]]) -> None:
+        """Keep a bulk overwrite of the commands, refused as Discord refuses it (400, 50035)
+        when a command's ``integration_types`` or ``contexts`` are not Discord's values."""
+        problems = []
+        for command in commands:
+            for key, allowed in (("integration_types", {0, 1}), ("contexts", {0, 1, 2})):
+                values = command.get(key)
+                if values is not None and (not values or not set(values) <= allowed):
+                    problems.append(f"/{command.get('name')} {key} {values}")
+        if problems:
+            self.violations.extend(problems)
+            raise self.error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+        guild = int(parts[3]) if parts[2:3] == ["guilds"] else None
+        self.registered[guild] = list(commands)
+
+    def offered(self, name: str, place: Place) -> bool:
+        """Whether Discord offers the registered command ``name`` at ``place``: a server's
+        own commands in that server (where it is installed); a global one where its
+        ``contexts`` hold the place's context and its ``integration_types`` one of the
+        installs behind the place."""
+        owners = place.owners if place.owners is not None else {"0": str(place.guild_id or 0)}
+        context = place.context if place.context is not None else (0 if place.guild_id else 1)
+        if place.guild_id is not None and "0" in owners:
+            for command in self.registered.get(place.guild_id, []):
+                if command["name"] == name:
+                    return True
+        for command in self.registered.get(None, []):
+            if command["name"] != name:
+                continue
+            contexts = command.get("contexts") or [0, 1, 2]
+            installs = command.get("integration_types") or [0]
+            return context in contexts and any(str(i) in owners for i in installs)
+        return False
+
     def _interaction(
         self,
         kind: int,
@@ -620,7 +731,7 @@ class FakeDiscord:
         if place.guild_id is None:
             payload["user"] = user_payload(user_id, name)
             payload["context"] = 1
-            payload["authorizing_integration_owners"] = {"1": str(user_id)}
+            payload["authorizing_integration_owners"] = {"0": "0"}  # a server install's DM
         else:
             payload["guild_id"] = str(place.guild_id)
             payload["guild_locale"] = "en-GB"
@@ -636,9 +747,12 @@ class FakeDiscord:
                 "flags": 0,
                 "permissions": str(self.permissions.get(user_id, 1024)),
             }
+        if place.owners is not None:
+            self._user_install(payload, place)
         if message is not None:
             payload["message"] = message.payload
         info: dict[str, Any] = {"type": kind, "channel_id": int(place.channel["id"])}
+        info.update(_install_info(payload, place))
         if "custom_id" in data or "name" in data:
             info["what"] = data.get("custom_id", data.get("name"))
         if message is not None:  # a component's "original" is the message it is on
@@ -873,6 +987,20 @@ class FakeDiscord:
     def created_since(self, mark: int) -> list[Sent]:
         """Messages the bot created after the bookmark, in order."""
         return self.created[mark:]
+
+
+#: Discord: new follow-up messages an interaction takes when only a user install is behind it.
+USER_INSTALL_FOLLOWUPS = 5
+
+
+def _install_info(payload: dict[str, Any], place: Place) -> dict[str, Any]:
+    """What the fake keeps of an interaction's installs: whether only a user install is
+    behind it, and whether Discord shows its answers only to the person (a server that
+    does not let members use external apps)."""
+    owners = payload.get("authorizing_integration_owners") or {}
+    user_only = "1" in owners and "0" not in owners
+    forced = user_only and place.guild_id is not None and not place.external_apps
+    return {"user_install_only": user_only, "forced_ephemeral": forced}
 
 
 #: Discord's limits on a message (characters).

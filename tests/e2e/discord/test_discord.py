@@ -797,9 +797,12 @@ async def test_sync_commands_publishes_every_command_for_servers_and_dms(
     )
     (put,) = [c for c in env.fake.calls if c.method == "PUT"]
     assert put.path == f"/applications/{APP_ID}/guilds/{GUILD}/commands"
+    # Personal commands for both installs, everywhere; group ones where the bot was added.
+    # (tests/e2e/discord/test_discord_user_install.py checks where each is offered.)
     for command in put.json:
-        assert sorted(command["contexts"]) == [0, 1, 2]
-        assert sorted(command["integration_types"]) == [0, 1]
+        group = command["name"] in ("quiz", "challenge")
+        assert sorted(command["integration_types"]) == ([0] if group else [0, 1])
+        assert 2 not in command["contexts"] if group else sorted(command["contexts"]) == [0, 1, 2]
     quiz = next(c for c in put.json if c["name"] == "quiz")
     assert quiz["options"][0]["autocomplete"] is True
     exam = next(c for c in put.json if c["name"] == "exam")

@@ -459,8 +459,9 @@ async def test_the_challenge_group_is_published_with_its_subcommands(env: Env) -
     (put,) = [c for c in env.fake.calls if c.method == "PUT"]
     assert put.path == f"/applications/{APP_ID}/guilds/{GUILD}/commands"
     group = next(c for c in put.json if c["name"] == "challenge")
-    assert sorted(group["contexts"]) == [0, 1, 2]
-    assert sorted(group["integration_types"]) == [0, 1]
+    # Servers the bot was added to, and its DM (list, submit); no user install: it posts.
+    assert sorted(group["contexts"]) == [0, 1]
+    assert group["integration_types"] == [0]
     subs = {o["name"]: o for o in group["options"]}
     assert sorted(subs) == sorted(
         [
