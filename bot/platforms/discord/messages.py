@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import discord
@@ -283,6 +283,8 @@ async def to_messages(
     buttons. A file larger than ``file_limit`` bytes (the interaction's upload
     limit; None: no limit known) is replaced by :data:`FILE_TOO_LARGE`.
     """
+    if reply.form_buttons is not None:  # Discord has forms: the one form's button
+        reply = replace(reply, buttons=reply.form_buttons)
     out: list[Outgoing] = []
     if (reply.kind in _EMBED_TITLES or reply.kind in _PLAIN_TITLES) and reply.text:
         message = Outgoing(embeds=[_text_embed(reply)], buttons=reply.buttons)
