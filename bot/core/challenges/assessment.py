@@ -41,7 +41,7 @@ BUTTON_CHECKPOINTS = 10
 #: A submitted form that names rows, grades or checkpoints this challenge does not have.
 FORM_MISMATCH = (
     "This form does not match the challenge any more, so nothing was changed. "
-    "Open it again with the button below."
+    f"Tap “{FORM_LABEL}” on your self-assessment to open it again."
 )
 
 
@@ -56,9 +56,10 @@ def share_button(sub: Submission) -> Button:
     return button("Share my answer", Action("share", sub.token))
 
 
-def form_button(sub: Submission, start: int = 0) -> Button:
-    """ "Rate every row": opens the self-assessment as one form, at row ``start``."""
-    return button(FORM_LABEL, Action("assessform", sub.token, start or None), "primary")
+def form_button(sub: Submission) -> Button:
+    """ "Rate every row": opens the self-assessment as one form (at the first row not
+    rated yet, :func:`open_form`)."""
+    return button(FORM_LABEL, Action("assessform", sub.token), "primary")
 
 
 def _grades(challenge: ChallengeDef, sub: Submission) -> tuple[int | None, ...]:
@@ -234,8 +235,9 @@ def assess(
 
     The grades join those given before (a form shown in parts sends one part at a
     time). Once every row is rated they are applied exactly as the buttons' "Apply"
-    does (:func:`_apply`); until then what was sent is kept and the member is told which
-    rows are left, with the button that opens the form there. A row or checkpoint this
+    does (:func:`_apply`); until then what was sent is kept, the self-assessment shows
+    it (its button opens the form at the first row left), and the member is told which
+    rows are left. A row or checkpoint this
     challenge does not have, a grade other than 1-3, or a row given two grades changes
     nothing and says so.
     """
@@ -257,13 +259,12 @@ def assess(
         elif given.setdefault(row, grade) != grade:
             problem = (
                 f"Row {row + 1} ({short(challenge.rubric[row].text, 40)}) got two ratings: "
-                "choose one. Nothing was changed: open the form again with the button below."
+                f"choose one. Nothing was changed: tap “{FORM_LABEL}” again."
             )
     if checks is not None and any(not 0 <= c < len(challenge.checkpoints) for c in checks):
         problem = FORM_MISMATCH
-    if problem:
-        again = Reply("info", problem, buttons=((form_button(sub),),))
-        return Outcome(replies=(again,), to="private")
+    if problem:  # no button here: the form opened from the self-assessment edits it
+        return Outcome(replies=(Reply("info", problem),), to="private")
     merged = list(_grades(challenge, sub))
     for row, grade in given.items():
         merged[row] = grade
@@ -277,9 +278,10 @@ def assess(
     names = ", ".join(str(r + 1) for r in left[:10]) + (" and more" if len(left) > 10 else "")
     text = (
         f"Saved. {len(left)} row{'s' if len(left) > 1 else ''} still to rate ({names}): "
-        "every row is rated before anything is applied to your cards."
+        f"tap “{FORM_LABEL}” again, it opens there. Nothing is applied to your cards "
+        "until every row is rated."
     )
-    more = Reply("info", text, buttons=((form_button(sub, left[0]),),))
+    more = Reply("info", text)
     return Outcome(edit=assessment_reply(challenge, sub), replies=(more,), to="private")
 
 

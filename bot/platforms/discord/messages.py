@@ -125,9 +125,10 @@ def discord_rows(rows: tuple[tuple[Button, ...], ...]) -> list[list[Button]]:
     """The core's rows within Discord's 5 rows of 5 buttons, in order.
 
     Rows that fit stay as they are; otherwise neighbouring rows share a row
-    when they fit together, and failing that (a self-assessment with many
-    checkpoints and rubric rows) the buttons flow five to a row. Beyond 25
-    buttons the last two rows (apply, share) are kept and the middle is cut.
+    when they fit together, and failing that the buttons flow five to a row.
+    No reply has more than 25 buttons on Discord (the self-assessment, which
+    would, is one form there: ``Reply.form_buttons``); should one, the last
+    two rows are kept, the middle is cut, and a warning is logged.
     """
     if len(rows) <= MAX_ROWS and all(len(row) <= ROW_WIDTH for row in rows):
         return [list(row) for row in rows]

@@ -131,7 +131,7 @@ async def test_a_missing_row_or_a_forged_value_gets_a_friendly_answer(env: Env) 
     for choices in forged:
         [told] = await submit_assessment(env, sa, form, choices, BOB, dm)
         assert told.ephemeral and told.content.startswith("This form does not match")
-        assert [b["label"] for b in told.buttons()] == [FORM_BUTTON]
+        assert f"Tap “{FORM_BUTTON}”" in told.content and told.buttons() == []
     extra = [{"type": 21, "custom_id": "r17", "value": "3"}]
     full = {"r0": "3", "r1": "2", "r2": "1", "r3": "3"}
     [told] = await submit_assessment(env, sa, form, dict(full), BOB, dm, extra=extra)
@@ -140,7 +140,7 @@ async def test_a_missing_row_or_a_forged_value_gets_a_friendly_answer(env: Env) 
     assert env.rows("SELECT grades, assessed_at FROM challenge_submissions")[0][1] is None
 
     # A row left unrated (Discord requires it; a client may not): the rest is kept, he is
-    # told which row is left, and the message shows the ratings so far.
+    # told which rows are left, and the message shows the ratings so far.
     [left] = await submit_assessment(env, sa, form, {"r0": "3", "r3": None}, BOB, dm)
     assert left.ephemeral and left.content.startswith("Saved. 3 rows still to rate (2, 3, 4)")
     assert (
@@ -149,8 +149,9 @@ async def test_a_missing_row_or_a_forged_value_gets_a_friendly_answer(env: Env) 
     )
     assert challenge_reviews(env, BOB) == {}
 
-    # Opened again (from the reply's button), the form keeps what he rated.
-    form = await open_assessment(env, left, BOB, dm)
+    # Opened again from the self-assessment, the form keeps what he rated.
+    assert left.buttons() == []
+    form = await open_assessment(env, sa, BOB, dm)
     assert [o["default"] for o in inputs(form)["r0"]["options"]] == [True, False, False]
     assert not any(o["default"] for o in inputs(form)["r1"]["options"])
     rest: dict[str, str | list[str] | None] = {"r1": "1", "r2": "1", "r3": "1"}
@@ -247,9 +248,10 @@ async def test_a_rubric_longer_than_one_form_is_rated_in_parts(env: Env) -> None
     assert more.content.startswith("Saved. 7 rows still to rate (21, 22, 23, 24, 25, 26, 27)")
     assert challenge_reviews(env, ALICE) == {}
 
-    # The reply's button (and the message's) opens the second part: 7 rows, one radio
-    # group each would not fit (5 labels), so a pair of checkbox groups.
-    second = await open_assessment(env, more, ALICE, dm)
+    # The message's button now opens the second part: 7 rows, one radio group each
+    # would not fit (5 labels), so a pair of checkbox groups.
+    assert more.buttons() == []
+    second = await open_assessment(env, sa, ALICE, dm)
     assert second["title"] == "Self-assessment (2 of 2)"
     assert list(inputs(second)) == ["c20-27", "s20-27"]
     assert await submit_assessment(env, sa, second, {"s20-27": ["20"]}, ALICE, dm) == []
