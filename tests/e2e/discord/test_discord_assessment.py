@@ -295,3 +295,18 @@ def test_the_fake_refuses_what_discord_refuses_in_a_modal() -> None:
     problems = modal_problems(_modal(_in_label(boxes)))
     assert "a checkbox group with 11 options (1-10)" in problems
     assert "a checkbox group with min/max values 0/11" in problems
+
+
+async def test_a_form_sent_without_its_message_is_answered_privately(env: Env) -> None:
+    # Discord names the message a form was opened from; should it not, the answer is a
+    # private message instead of an edit (a form may not update a message it has none of).
+    sa = (await revealed(env, (ALICE, "softmax")))[ALICE[0]]
+    dm = env.fake.dm(ALICE[0])
+    form = await open_assessment(env, sa, ALICE, dm)
+    choices: dict[str, str | list[str] | None] = {"r0": "3", "r1": "3", "r2": "3", "r3": "3"}
+    sent = await env.send(env.fake.form_submit(form, choices, ALICE, dm))
+    applied = next(m for m in sent if m.channel_id == dm_channel_id(ALICE[0]))
+    assert applied.ephemeral and applied.content.startswith("Applied to your schedule.")
+    assert env.fake.messages[sa.id].buttons()[0]["label"] == FORM_BUTTON  # left as it was
+    assert len(challenge_reviews(env, ALICE)) == 14
+    assert env.fake.violations == [] and env.fake.unanswered() == []
