@@ -34,7 +34,8 @@ APPLIED = "Applied to your cards."
 ALREADY_APPLIED = "Your self-assessment is already applied to your cards."
 #: The button that opens the whole self-assessment as one form (platforms with forms).
 FORM_LABEL = "Rate every row"
-#: The self-assessment rows listed in its text, and given buttons, where there is no form.
+#: The rubric rows given buttons where there is no form (a grade button's argument is
+#: ``10 * row + level`` in two digits); the text lists every row.
 BUTTON_ROWS = 9
 #: The checkpoints given buttons where there is no form.
 BUTTON_CHECKPOINTS = 10
