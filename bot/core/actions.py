@@ -45,6 +45,7 @@ ActionKind = Literal[
     "assessed",
     "share",
     "showname",
+    "assessform",
 ]
 #: What a button does, for display (the console binds keys by it): an action, or a
 #: choice in the walk-through or the settings menu.
@@ -66,6 +67,7 @@ _CODES: dict[str, ActionKind] = {
     "f": "assessed",  # apply the self-assessment to the member's schedule
     "o": "share",  # share one's own answer with the group after the reveal
     "m": "showname",  # agree to be named in the summary (toggles)
+    "a": "assessform",  # open the self-assessment as one form (arg: the row to start at)
 }
 _LETTER = {v: k for k, v in _CODES.items()}
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,22}$")
@@ -196,7 +198,7 @@ def decode(payload: str) -> Action | Setup | DeckChoice:
         raise BadPayload("a grade is 1 to 3")
     if kind == "check" and arg is not None and arg > 9:
         raise BadPayload("a checkpoint index is 0 to 9")
-    if kind not in ("rate", "confirm", "check", "grade") and arg is not None:
+    if kind not in ("rate", "confirm", "check", "grade", "assessform") and arg is not None:
         raise BadPayload("unexpected argument")
     return Action(kind, token, arg)
 

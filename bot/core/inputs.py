@@ -83,6 +83,8 @@ class Inputs:
                 return await self.pushes.skip(who, token)
             case "join":
                 return await self.challenges.join(who, token)
+            case "assessform":
+                return await self.challenges.open_form(who, token, arg)
             case "check" | "grade" | "assessed" | "share" | "showname":
                 return await self.challenges.press(who, action.kind, token, arg)
             case _:
@@ -91,12 +93,13 @@ class Inputs:
     @staticmethod
     def opens_form(payload: str) -> bool:
         """Whether pressing this button may answer with a form (a challenge's "Submit my
-        answer"): a platform whose forms must be the first response asks before deferring."""
+        answer", a self-assessment's "Rate every row"): a platform whose forms must be the
+        first response asks before deferring."""
         try:
             action = decode(payload)
         except BadPayload:
             return False
-        return isinstance(action, Action) and action.kind == "join"
+        return isinstance(action, Action) and action.kind in ("join", "assessform")
 
     async def text(self, who: Who, text: str | None, photo_ref: str | None = None) -> Outcome:
         """A private message that is not a command (a photo's caption is its ``text``).

@@ -126,6 +126,9 @@ class Reply:
         figure: a chart to draw and attach (a challenge summary, /stats).
         photo_ref: a photo the platform already holds (its file id or URL), to show again.
         attachment: a file to send with the text.
+        form_buttons: the rows a platform with forms shows instead of ``buttons``: a
+            button that opens one form taking what the rows of buttons take (the
+            self-assessment), and the buttons the form does not replace.
     """
 
     kind: ReplyKind
@@ -135,6 +138,7 @@ class Reply:
     figure: Figure | None = None
     photo_ref: str | None = None
     attachment: Attachment | None = None
+    form_buttons: tuple[tuple[Button, ...], ...] | None = None
 
     def all_buttons(self) -> list[Button]:
         return [b for row in self.buttons for b in row]

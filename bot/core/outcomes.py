@@ -41,6 +41,30 @@ class AnswerForm:
 
 
 @dataclass(frozen=True, slots=True)
+class AssessmentForm:
+    """The member's self-assessment as one form (a platform with forms opens it).
+
+    Attributes:
+        token: the member's submission token (the form carries it back).
+        title: the challenge's title.
+        checkpoints: the checkpoints to tick.
+        rows: the rubric rows, each to rate 3 confident, 2 shaky or 1 need to re-study.
+        grades: each row's grade so far (None: not rated yet), to fill the form in.
+        checks: the checkpoints ticked so far.
+        start: the first row the member still has to rate (a form shown in parts
+            opens at the part holding it).
+    """
+
+    token: str
+    title: str
+    checkpoints: tuple[str, ...]
+    rows: tuple[str, ...]
+    grades: tuple[int | None, ...]
+    checks: tuple[int, ...] = ()
+    start: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What to do after someone acted.
 
@@ -54,6 +78,8 @@ class Outcome:
         replies: new messages, in order.
         to: who sees ``replies``.
         form: the person should now write an answer (see :class:`AnswerForm`).
+        assessment: the person's self-assessment form to open (see
+            :class:`AssessmentForm`; only a platform with forms offers its button).
         in_place: the first reply may take the tapped message's place, with the
             ``close`` note at its start (the next card after a rating): the tapped
             message is finished, and the first reply is where the person goes on.
@@ -67,6 +93,7 @@ class Outcome:
     to: Audience = "chat"
     form: AnswerForm | None = None
     in_place: bool = False
+    assessment: AssessmentForm | None = None
 
 
 def send(*replies: Reply, to: Audience = "chat") -> Outcome:

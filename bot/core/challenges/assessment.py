@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from bot.core.model import (
     ReviewSource,
     Submission,
 )
-from bot.core.outcomes import EXPIRED, Outcome, notice
+from bot.core.outcomes import EXPIRED, AssessmentForm, Outcome, notice
 from bot.core.ports import Tx
 from bot.core.views import button
 from bot.text.latex import math_fallback
@@ -31,6 +32,18 @@ GRADE_SHORT = {1: "Re-study", 2: "Shaky", 3: "Confident"}
 GRADE_RATING = {1: 1, 2: 2, 3: 3}
 APPLIED = "Applied to your cards."
 ALREADY_APPLIED = "Your self-assessment is already applied to your cards."
+#: The button that opens the whole self-assessment as one form (platforms with forms).
+FORM_LABEL = "Rate every row"
+#: The rubric rows given buttons where there is no form (a grade button's argument is
+#: ``10 * row + level`` in two digits); the text lists every row.
+BUTTON_ROWS = 9
+#: The checkpoints given buttons where there is no form.
+BUTTON_CHECKPOINTS = 10
+#: A submitted form that names rows, grades or checkpoints this challenge does not have.
+FORM_MISMATCH = (
+    "This form does not match the challenge any more, so nothing was changed. "
+    f"Tap “{FORM_LABEL}” on your self-assessment to open it again."
+)
 
 
 def short(text: str, limit: int = 28) -> str:
@@ -44,18 +57,36 @@ def share_button(sub: Submission) -> Button:
     return button("Share my answer", Action("share", sub.token))
 
 
+def form_button(sub: Submission) -> Button:
+    """ "Rate every row": opens the self-assessment as one form (at the first row not
+    rated yet, :func:`open_form`)."""
+    return button(FORM_LABEL, Action("assessform", sub.token), "primary")
+
+
+def _grades(challenge: ChallengeDef, sub: Submission) -> tuple[int | None, ...]:
+    """Each rubric row's grade so far (None: not rated yet)."""
+    return tuple(_grade(sub, r) for r in range(len(challenge.rubric)))
+
+
 def assessment_reply(challenge: ChallengeDef, sub: Submission, *, first: bool = False) -> Reply:
-    """The private self-assessment: tick checkpoints, rate each rubric row, then apply."""
+    """The private self-assessment: tick checkpoints, rate each rubric row, then apply.
+
+    Where there are no forms each checkpoint and each row gets buttons (the first
+    :data:`BUTTON_CHECKPOINTS` and :data:`BUTTON_ROWS`); a platform with forms shows
+    one button instead that opens them all as one form (:func:`open_form`).
+    """
     rows: list[tuple[Button, ...]] = []
-    for i, checkpoint in enumerate(challenge.checkpoints[:10]):
+    for i, checkpoint in enumerate(challenge.checkpoints[:BUTTON_CHECKPOINTS]):
         ticked = i in sub.checks
         label = f"{'☑' if ticked else '☐'} {short(checkpoint, 40)}"
         style: ButtonStyle = "success" if ticked else "secondary"
         rows.append((button(label, Action("check", sub.token, i), style),))
     lines: list[str] = []
-    for r, row in enumerate(challenge.rubric[:9]):
+    for r, row in enumerate(challenge.rubric):
         grade = sub.grades[r] if r < len(sub.grades) else None
         lines.append(f"{r + 1}. {row.text}: {GRADE_NAMES[grade] if grade else 'not rated yet'}")
+        if r >= BUTTON_ROWS:
+            continue
         rows.append(
             tuple(
                 button(
@@ -67,15 +98,14 @@ def assessment_reply(challenge: ChallengeDef, sub: Submission, *, first: bool = 
             )
         )
     rows.append((button("Apply to my cards", Action("assessed", sub.token), "success"),))
-    rows.append(
-        (
-            button(
-                "Name me in the summary ✓" if sub.show_name else "Name me in the summary",
-                Action("showname", sub.token),
-            ),
-            share_button(sub),
-        )
+    last = (
+        button(
+            "Name me in the summary ✓" if sub.show_name else "Name me in the summary",
+            Action("showname", sub.token),
+        ),
+        share_button(sub),
     )
+    rows.append(last)
     intro = f"Self-assessment for “{challenge.title}”."
     if first:
         intro += " Be honest: it schedules your own cards."
@@ -87,7 +117,7 @@ def assessment_reply(challenge: ChallengeDef, sub: Submission, *, first: bool = 
     else:
         yours = ""
     body = intro + yours + "Tick the checkpoints you got, and rate each row:\n" + "\n".join(lines)
-    return Reply("assess", body, buttons=tuple(rows))
+    return Reply("assess", body, buttons=tuple(rows), form_buttons=((form_button(sub),), last))
 
 
 def resend(
@@ -160,6 +190,100 @@ def press(
         return EXPIRED
     tx.challenges.save_submission(sub)
     return Outcome(edit=assessment_reply(challenge, sub))
+
+
+def open_form(
+    tx: Tx, member: Learner, token: str, start: int | None, catalog: ChallengeCatalog
+) -> Outcome:
+    """ "Rate every row": the self-assessment as one form, filled in with what the member
+    rated and ticked so far, opening at row ``start`` (None: the first row not rated)."""
+    found = _mine(tx, member, token)
+    if found is None:
+        return EXPIRED
+    sub, run = found
+    challenge = catalog.get(run.challenge_id)
+    if challenge is None:
+        return notice("This challenge is no longer in the challenge files.")
+    if sub.assessed_at is not None:
+        return notice(ALREADY_APPLIED)
+    grades = _grades(challenge, sub)
+    if start is None or not 0 <= start < len(grades):
+        start = next((r for r, g in enumerate(grades) if g is None), 0)
+    form = AssessmentForm(
+        token=sub.token,
+        title=challenge.title,
+        checkpoints=challenge.checkpoints,
+        rows=tuple(row.text for row in challenge.rubric),
+        grades=grades,
+        checks=sub.checks,
+        start=start,
+    )
+    return Outcome(assessment=form)
+
+
+def assess(
+    tx: Tx,
+    member: Learner,
+    token: str,
+    grades: Sequence[tuple[int, int]],
+    checks: Sequence[int] | None,
+    now: datetime,
+    catalog: ChallengeCatalog,
+    after_commit: AfterCommit,
+) -> Outcome:
+    """A submitted self-assessment form: ``(row, grade)`` pairs and the ticked
+    checkpoints (None: the form did not show them).
+
+    The grades join those given before (a form shown in parts sends one part at a
+    time). Once every row is rated they are applied exactly as the buttons' "Apply"
+    does (:func:`_apply`); until then what was sent is kept, the self-assessment shows
+    it (its button opens the form at the first row left), and the member is told which
+    rows are left. A row or checkpoint this
+    challenge does not have, a grade other than 1-3, or a row given two grades changes
+    nothing and says so.
+    """
+    found = _mine(tx, member, token)
+    if found is None:
+        return EXPIRED
+    sub, run = found
+    challenge = catalog.get(run.challenge_id)
+    if challenge is None:
+        return notice("This challenge is no longer in the challenge files.")
+    if sub.assessed_at is not None:
+        return notice(ALREADY_APPLIED)
+    size = len(challenge.rubric)
+    given: dict[int, int] = {}
+    problem = ""
+    for row, grade in grades:
+        if not 0 <= row < size or grade not in GRADE_NAMES:
+            problem = FORM_MISMATCH
+        elif given.setdefault(row, grade) != grade:
+            problem = (
+                f"Row {row + 1} ({short(challenge.rubric[row].text, 40)}) got two ratings: "
+                f"choose one. Nothing was changed: tap “{FORM_LABEL}” again."
+            )
+    if checks is not None and any(not 0 <= c < len(challenge.checkpoints) for c in checks):
+        problem = FORM_MISMATCH
+    if problem:  # no button here: the form opened from the self-assessment edits it
+        return Outcome(replies=(Reply("info", problem),), to="private")
+    merged = list(_grades(challenge, sub))
+    for row, grade in given.items():
+        merged[row] = grade
+    sub = replace(sub, grades=tuple(merged))
+    if checks is not None:
+        sub = replace(sub, checks=tuple(sorted(set(checks))))
+    left = [r for r, g in enumerate(merged) if g is None]
+    if not left:
+        return _apply(tx, member, run, sub, challenge, now, catalog, after_commit)
+    tx.challenges.save_submission(sub)
+    names = ", ".join(str(r + 1) for r in left[:10]) + (" and more" if len(left) > 10 else "")
+    text = (
+        f"Saved. {len(left)} row{'s' if len(left) > 1 else ''} still to rate ({names}): "
+        f"tap “{FORM_LABEL}” again, it opens there. Nothing is applied to your cards "
+        "until every row is rated."
+    )
+    more = Reply("info", text)
+    return Outcome(edit=assessment_reply(challenge, sub), replies=(more,), to="private")
 
 
 def _share(tx: Tx, run: ChallengeRun, sub: Submission, now: datetime, posts: Posts) -> Outcome:

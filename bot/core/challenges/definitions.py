@@ -31,6 +31,7 @@ __all__ = [
     "LIST_KINDS",
     "MAX_CHECKPOINTS",
     "MAX_MINUTES",
+    "MAX_RUBRIC_ROWS",
     "MIN_CHECKPOINTS",
     "SELF_ASSESSMENT",
     "SET_KEYS",
@@ -65,6 +66,9 @@ DEFAULT_MINUTES: dict[ChallengeKind, int] = {
 MAX_MINUTES = 180
 MIN_CHECKPOINTS = 3
 MAX_CHECKPOINTS = 6
+#: Rubric rows a challenge may have: a member's grades are stored as one short text
+#: (``3,2,1,…``, at most 64 characters), and a form rates them all.
+MAX_RUBRIC_ROWS = 32
 
 SET_TITLE_PREFIX = "# Challenge set:"
 SELF_ASSESSMENT = "self-assessment"
@@ -237,6 +241,13 @@ def _rubric_rows(
             rows.append(RubricRow(text.strip(), tuple(i for i in ids if i not in bad), no))
     if not rows and not reported:
         err(empty_line, f"the rubric of {where} has no rows: '- text -> card-id, ...'")
+    if len(rows) > MAX_RUBRIC_ROWS:
+        err(
+            rows[MAX_RUBRIC_ROWS].line,
+            f"the rubric of {where} has {len(rows)} rows; at most {MAX_RUBRIC_ROWS} are "
+            "rated (the rest are left out)",
+        )
+        rows = rows[:MAX_RUBRIC_ROWS]
     return tuple(rows)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.core.actions import ActionKind
@@ -178,6 +179,32 @@ class ChallengeService(AnnouncingService):
             who,
             lambda tx, lr, now, then: assessment.press(
                 tx, lr, kind, token, arg, now, catalog, then
+            ),
+        )
+
+    async def open_form(self, who: Who, token: str, start: int | None = None) -> Outcome:
+        """ "Rate every row": the member's self-assessment as one form (its
+        :attr:`~bot.core.outcomes.Outcome.assessment`), opening at row ``start``."""
+        catalog = self.catalog
+        return await self._run(
+            who, lambda tx, lr, now: assessment.open_form(tx, lr, token, start, catalog)
+        )
+
+    async def assess(
+        self,
+        who: Who,
+        token: str,
+        grades: Sequence[tuple[int, int]],
+        checks: Sequence[int] | None = None,
+    ) -> Outcome:
+        """A submitted self-assessment form: ``(row, grade)`` pairs (0-based rows, grades
+        1-3) and the ticked checkpoints (None: the form had none), in one call; applied to
+        the member's cards as the buttons' "Apply" does once every row is rated."""
+        catalog = self.catalog
+        return await self._posting(
+            who,
+            lambda tx, lr, now, then: assessment.assess(
+                tx, lr, token, grades, checks, now, catalog, then
             ),
         )
 

@@ -5,8 +5,8 @@ button (a :class:`~bot.platforms.discord.components.StudyButton`). A tap joins
 the run and opens a private form (:class:`~bot.platforms.discord.components.AnswerModal`);
 ``/challenge submit`` takes a typed answer or a photo of the page. At the
 reveal each member who answered gets a self-assessment in their DMs; its
-buttons edit that message in place until "Apply" turns it into reviews of
-their own cards (both are study buttons, handled like any other).
+"Rate every row" button opens one form (:mod:`bot.platforms.discord.assessform`)
+whose submit turns it into reviews of their own cards.
 
 On Discord a "group" is a channel: runs, group settings and schedules are
 kept per channel (the core's ``chat_id``). Only the core decides anything;

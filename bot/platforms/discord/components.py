@@ -8,7 +8,8 @@ no view is kept in memory per message. The items only hand the interaction
 to the running platform's :class:`Handlers`.
 
 The forms are never kept in memory either: the challenge answer form's
-custom id carries the run token (``jm:<token>``), the settings form's the
+custom id carries the run token (``jm:<token>``), the self-assessment form's the
+submission token (``ja:<token>``), the settings form's the
 instant it was opened (``sf:<unix seconds, base 36>``), and
 :func:`route_modal_submit` reads the submission from the raw interaction, so a
 form opened before a restart is still accepted after it. A settings form older
@@ -29,6 +30,7 @@ import discord
 from bot.core.actions import ACTION_PATTERN
 from bot.core.settings import EASY_DAY_CHOICES
 from bot.core.study import RETENTION_COSTS
+from bot.platforms.discord.assessform import ASSESS_MODAL, assessment_values
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,16 @@ class Handlers(Protocol):
         self, interaction: discord.Interaction[Any], run_token: str, text: str
     ) -> None:
         """A submitted challenge answer form."""
+        ...
+
+    async def on_assessment(
+        self,
+        interaction: discord.Interaction[Any],
+        token: str,
+        grades: Sequence[tuple[int, int]],
+        checks: Sequence[int] | None,
+    ) -> None:
+        """A submitted self-assessment form (:mod:`bot.platforms.discord.assessform`)."""
         ...
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception) -> None:
@@ -422,6 +434,11 @@ async def route_modal_submit(interaction: discord.Interaction[Any]) -> bool:
         match = ANSWER_MODAL.fullmatch(custom_id)
         if match is not None:
             await handlers.on_answer(interaction, match["token"], modal_value(data, ANSWER_INPUT))
+            return True
+        assessed = ASSESS_MODAL.fullmatch(custom_id)
+        if assessed is not None:  # the self-assessment form (bot.platforms.discord.assessform)
+            grades, checks = assessment_values(data)
+            await handlers.on_assessment(interaction, assessed["token"], grades, checks)
             return True
         opened_at = settings_form_opened(custom_id)
         await handlers.on_settings_form(interaction, settings_changes(data), opened_at)

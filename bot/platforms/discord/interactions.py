@@ -225,6 +225,9 @@ class Answer:
         #: The last follow-up Discord takes, held back (visibility, message) until it is
         #: known whether more come (see :meth:`_counted`).
         self._held: tuple[bool, dict[str, Any]] | None = None
+        #: A submitted form answered as a tap on the message it was opened from (that
+        #: message is edited): the self-assessment form.
+        self.from_message = False
 
     @classmethod
     def of(cls, interaction: discord.Interaction[Any]) -> Answer:
@@ -238,7 +241,7 @@ class Answer:
     def tapped(self) -> bool:
         """Whether the interaction is a press on a message's component (that message can
         be edited); otherwise it is a command or a submitted form."""
-        return self.interaction.type is discord.InteractionType.component
+        return self.interaction.type is discord.InteractionType.component or self.from_message
 
     async def defer(self, *, hidden: bool) -> None:
         """Acknowledge now, answer later: a tap silently, a command or a form with

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import discord
@@ -125,9 +125,10 @@ def discord_rows(rows: tuple[tuple[Button, ...], ...]) -> list[list[Button]]:
     """The core's rows within Discord's 5 rows of 5 buttons, in order.
 
     Rows that fit stay as they are; otherwise neighbouring rows share a row
-    when they fit together, and failing that (a self-assessment with many
-    checkpoints and rubric rows) the buttons flow five to a row. Beyond 25
-    buttons the last two rows (apply, share) are kept and the middle is cut.
+    when they fit together, and failing that the buttons flow five to a row.
+    No reply has more than 25 buttons on Discord (the self-assessment, which
+    would, is one form there: ``Reply.form_buttons``); should one, the last
+    two rows are kept, the middle is cut, and a warning is logged.
     """
     if len(rows) <= MAX_ROWS and all(len(row) <= ROW_WIDTH for row in rows):
         return [list(row) for row in rows]
@@ -283,6 +284,8 @@ async def to_messages(
     buttons. A file larger than ``file_limit`` bytes (the interaction's upload
     limit; None: no limit known) is replaced by :data:`FILE_TOO_LARGE`.
     """
+    if reply.form_buttons is not None:  # Discord has forms: the one form's button
+        reply = replace(reply, buttons=reply.form_buttons)
     out: list[Outgoing] = []
     if (reply.kind in _EMBED_TITLES or reply.kind in _PLAIN_TITLES) and reply.text:
         message = Outgoing(embeds=[_text_embed(reply)], buttons=reply.buttons)

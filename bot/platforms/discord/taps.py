@@ -4,7 +4,8 @@ A study button's custom id is the core's payload; it goes to
 :meth:`bot.core.inputs.Inputs.press` unread. The one button whose first
 response must be a form (a challenge's "Submit my answer") is found by asking
 the core (:meth:`~bot.core.inputs.Inputs.opens_form`) before anything is
-deferred: Discord opens a modal only as the first response.
+deferred: Discord opens a modal only as the first response. A self-assessment's
+"Rate every row" opens its form the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import discord
 from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
 from bot.core.study import StudyService
+from bot.platforms.discord.assessform import AssessmentModal
 from bot.platforms.discord.components import (
     FORM_EXPIRED,
     SETTINGS_FORM_TTL,
@@ -25,7 +27,7 @@ from bot.platforms.discord.components import (
     SettingsModal,
     reopen_settings_view,
 )
-from bot.platforms.discord.interactions import in_bot_dm, report_error, who_of
+from bot.platforms.discord.interactions import Answer, in_bot_dm, report_error, who_of
 from bot.platforms.discord.rendering import OutcomeRenderer
 
 #: A form opened "later" than now by this much is still taken (clocks differ a little).
@@ -69,6 +71,8 @@ class Taps:
             outcome = await self.inputs.press(who, payload)
             if outcome.form is not None:
                 await interaction.response.send_modal(AnswerModal(outcome.form.run_token))
+            elif outcome.assessment is not None:
+                await interaction.response.send_modal(AssessmentModal(outcome.assessment))
             else:
                 await self.rendering.show(interaction, outcome, chat_hidden=chat_hidden)
         except Exception as exc:
@@ -117,6 +121,23 @@ class Taps:
         await self.rendering.run(
             interaction,
             lambda: self.challenges.submit(who, text=text, run_token=run_token),
+            hidden=True,
+        )
+
+    async def on_assessment(
+        self,
+        interaction: discord.Interaction[Any],
+        token: str,
+        grades: Sequence[tuple[int, int]],
+        checks: Sequence[int] | None,
+    ) -> None:
+        """A submitted self-assessment form, one core call; answered as a tap on the
+        self-assessment message it was opened from (which becomes the cards that moved)."""
+        who = who_of(interaction)
+        Answer.of(interaction).from_message = interaction.message is not None
+        await self.rendering.run(
+            interaction,
+            lambda: self.challenges.assess(who, token, grades, checks),
             hidden=True,
         )
 

@@ -552,6 +552,10 @@ class FakeDiscord:
                 if problems:
                     self.violations.extend(problems)
                     raise self.error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+            if kind in (6, 7) and info["type"] == 5 and "original" not in info:
+                # Only a form opened from a message's button may answer by updating it.
+                self.violations.append("a form not opened from a message updated one")
+                raise self.error(400, 40004, "Interaction has no message to update.")
             info["answered"] = True
             if info.get("forced_ephemeral") and kind in (4, 5):
                 data = {**data, "flags": int(data.get("flags") or 0) | 64}
@@ -929,6 +933,41 @@ class FakeDiscord:
             5, {"custom_id": modal["custom_id"], "components": rows}, user, place
         )
 
+    def form_submit(
+        self,
+        modal: dict[str, Any],
+        choices: dict[str, str | list[str] | None],
+        user: tuple[int, str],
+        place: Place,
+        message: Sent | None = None,
+        *,
+        extra: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A submitted modal of radio and checkbox groups (type 5), as Discord sends it:
+        each label's input by custom id, with ``choices`` mapping a radio group's custom id
+        to the value chosen (None: none) and a checkbox group's to the values ticked; an
+        input left out keeps its defaults. ``message``: the message whose button opened
+        the form (Discord sends it; the form's answer may edit it). ``extra``: inputs the
+        form never had (a forged submission)."""
+        components: list[dict[str, Any]] = []
+        for number, label in enumerate(modal.get("components") or [], start=1):
+            inner = label.get("component") or {}
+            custom_id = str(inner.get("custom_id") or "")
+            defaults = [o["value"] for o in inner.get("options") or [] if o.get("default")]
+            submitted: dict[str, Any] = {"type": inner.get("type"), "custom_id": custom_id}
+            if inner.get("type") == 21:
+                submitted["value"] = choices.get(custom_id, defaults[0] if defaults else None)
+            elif inner.get("type") == 22:
+                submitted["values"] = choices.get(custom_id, defaults)
+            elif inner.get("type") == 23:
+                submitted["value"] = choices.get(custom_id, bool(inner.get("default")))
+            else:
+                continue
+            components.append({"type": 18, "id": number, "component": submitted})
+        components.extend({"type": 18, "component": c} for c in extra or [])
+        data = {"custom_id": modal["custom_id"], "components": components}
+        return self._interaction(5, data, user, place, message)
+
     # ------------------------------------------------------------------ driving
 
     async def dispatch(
@@ -1097,6 +1136,7 @@ def modal_problems(data: dict[str, Any]) -> list[str]:
     custom_id = str(data.get("custom_id") or "")
     if not 1 <= len(custom_id) <= CUSTOM_ID:
         problems.append(f"a modal custom_id of {len(custom_id)} characters")
+    problems += modal_component_problems(data)
     inputs = _inputs(data)
     if len(inputs) > MODAL_INPUTS:
         problems.append(f"{len(inputs)} text inputs in a modal")
@@ -1105,6 +1145,95 @@ def modal_problems(data: dict[str, Any]) -> list[str]:
             problems.append("a text input label over 45 characters")
         if len(str(component.get("custom_id") or "")) > CUSTOM_ID:
             problems.append("a text input custom_id over 100 characters")
+    return problems
+
+
+#: Discord's limits on a modal's components (discord.py 2.7 modals): top-level
+#: components, a label's text and description, a radio group's options (2-10), a
+#: checkbox group's (1-10) and their min/max values, an option's texts.
+MODAL_COMPONENTS = 5
+MODAL_LABEL = 45
+LABEL_DESCRIPTION = 100
+RADIO_OPTIONS = (2, 10)
+CHECKBOX_OPTIONS = (1, 10)
+OPTION_TEXT = 100
+#: What a label may wrap in a modal: selects, a text input, a file upload, a radio
+#: group, a checkbox group, a checkbox.
+LABEL_CHILDREN = {3, 4, 5, 6, 7, 8, 19, 21, 22, 23}
+
+
+def _option_problems(kind: str, options: list[dict[str, Any]]) -> list[str]:
+    problems: list[str] = []
+    values = [str(o.get("value") or "") for o in options]
+    if len(set(values)) != len(values):
+        problems.append(f"a {kind} with repeated option values")
+    for option in options:
+        for key in ("label", "value"):
+            if not 1 <= len(str(option.get(key) or "")) <= OPTION_TEXT:
+                problems.append(f"a {kind} option {key} of {len(str(option.get(key) or ''))}")
+        if len(str(option.get("description") or "")) > OPTION_TEXT:
+            problems.append(f"a {kind} option description over {OPTION_TEXT} characters")
+    return problems
+
+
+def _label_child_problems(child: dict[str, Any]) -> list[str]:
+    """A radio group, checkbox group or checkbox as Discord checks it."""
+    kind = child.get("type")
+    options = list(child.get("options") or [])
+    if kind == 21:
+        low, high = RADIO_OPTIONS
+        problems = _option_problems("radio group", options)
+        if not low <= len(options) <= high:
+            problems.append(f"a radio group with {len(options)} options ({low}-{high})")
+        if sum(1 for o in options if o.get("default")) > 1:
+            problems.append("a radio group with more than one default option")
+        return problems
+    if kind == 22:
+        low, high = CHECKBOX_OPTIONS
+        problems = _option_problems("checkbox group", options)
+        if not low <= len(options) <= high:
+            problems.append(f"a checkbox group with {len(options)} options ({low}-{high})")
+        least, most = int(child.get("min_values", 1)), int(child.get("max_values", 1))
+        if not 0 <= least <= high or not 1 <= most <= high or least > most:
+            problems.append(f"a checkbox group with min/max values {least}/{most}")
+        elif most > len(options):
+            problems.append(f"a checkbox group's max_values {most} over its options")
+        return problems
+    return []
+
+
+def modal_component_problems(data: dict[str, Any]) -> list[str]:
+    """What Discord would refuse in a modal's components: at most five top-level ones;
+    radio groups, checkbox groups and checkboxes only inside a label; the labels' and
+    options' lengths, the groups' option counts and min/max values; custom ids unique."""
+    problems: list[str] = []
+    top = list(data.get("components") or [])
+    if not 1 <= len(top) <= MODAL_COMPONENTS:
+        problems.append(f"{len(top)} components in a modal (1-{MODAL_COMPONENTS})")
+    seen: list[str] = []
+    for component in top:
+        kind = component.get("type")
+        if kind in (21, 22, 23):
+            problems.append(f"a component of type {kind} outside a label")
+            continue
+        if kind != 18:
+            continue
+        text = str(component.get("label") or "")
+        if not 1 <= len(text) <= MODAL_LABEL:
+            problems.append(f"a label of {len(text)} characters (1-{MODAL_LABEL})")
+        if len(str(component.get("description") or "")) > LABEL_DESCRIPTION:
+            problems.append(f"a label description over {LABEL_DESCRIPTION} characters")
+        child = component.get("component")
+        if not isinstance(child, dict) or child.get("type") not in LABEL_CHILDREN:
+            problems.append("a label without a component it may hold")
+            continue
+        custom_id = str(child.get("custom_id") or "")
+        if not 1 <= len(custom_id) <= CUSTOM_ID:
+            problems.append(f"a custom_id of {len(custom_id)} characters in a modal")
+        seen.append(custom_id)
+        problems += _label_child_problems(child)
+    if len(set(seen)) != len(seen):
+        problems.append("repeated custom ids in a modal")
     return problems
 
 

@@ -13,10 +13,12 @@ from tests.e2e.discord.test_discord_challenges import (
     SCALED,
     START,
     challenge,
+    challenge_reviews,
     env,
+    open_assessment,
     open_form,
-    press_in_place,
     send_form,
+    submit_assessment,
 )
 
 __all__ = ["env"]  # the fixture, imported
@@ -46,10 +48,11 @@ async def test_a_member_who_cannot_be_reached_gets_their_self_assessment_when_ba
         if m.channel_id == dm_channel_id(ALICE[0]) and m.embeds
     )
     alice_dm = env.fake.dm(ALICE[0])
-    await press_in_place(env, alice_sa, "1. Confident", ALICE, alice_dm)
+    form = await open_assessment(env, alice_sa, ALICE, alice_dm)
     current = env.fake.messages[alice_sa.id].snapshot()
     mark = env.fake.mark()
-    await env.press(current, current.button("Apply"), ALICE, alice_dm)
+    every_row = {"r0": "3", "r1": "3", "r2": "3", "r3": "3"}
+    await env.send(env.fake.form_submit(form, dict(every_row), ALICE, alice_dm, current))
     [summary] = [m for m in env.fake.created_since(mark) if m.channel_id == CHANNEL]
     assert "2 answered, 1 assessed" in summary.content
 
@@ -62,3 +65,12 @@ async def test_a_member_who_cannot_be_reached_gets_their_self_assessment_when_ba
     assert bob_sa.channel_id == dm_channel_id(BOB[0])
     assert bob_sa.embeds[0]["title"] == "Self-assessment"
     assert "Var(q.k) = d_k" in bob_sa.embeds[0]["description"]
+
+    # The self-assessment sent again opens the same form, which applies his ratings.
+    bob_dm = env.fake.dm(BOB[0])
+    form = await open_assessment(env, bob_sa, BOB, bob_dm)
+    bob_rows = {"r0": "2", "r1": "2", "r2": "1", "r3": "1"}
+    assert await submit_assessment(env, bob_sa, form, dict(bob_rows), BOB, bob_dm) == []
+    assert env.fake.messages[bob_sa.id].content.startswith("Applied to your schedule.")
+    assert challenge_reviews(env, BOB)["att-scale-sqrt-dk"] == 1
+    assert env.fake.violations == []

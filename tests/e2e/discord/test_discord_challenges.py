@@ -24,6 +24,7 @@ from tests.e2e.discord.discord_fakes import (
     Place,
     Sent,
     dm_channel_id,
+    modal_problems,
 )
 from tests.e2e.discord.test_discord import (
     ALICE,
@@ -114,6 +115,55 @@ async def press_in_place(
     current = env.fake.messages[message.id].snapshot()
     assert await env.press(current, current.button(label), user, place) == []
     return env.fake.messages[message.id].snapshot()
+
+
+FORM_BUTTON = "Rate every row"
+
+
+async def open_assessment(
+    env: Env, message: Sent, user: tuple[int, str], place: Place
+) -> dict[str, Any]:
+    """Tap "Rate every row" on a self-assessment: nothing is posted, a form opens."""
+    current = env.fake.messages[message.id].snapshot()
+    before = len(env.fake.modals)
+    assert await env.press(current, current.button(FORM_BUTTON), user, place) == []
+    assert len(env.fake.modals) == before + 1
+    form = env.fake.modals[-1]
+    assert modal_problems(form) == []
+    return form
+
+
+async def submit_assessment(
+    env: Env,
+    message: Sent,
+    form: dict[str, Any],
+    choices: dict[str, str | list[str] | None],
+    user: tuple[int, str],
+    place: Place,
+    *,
+    extra: list[dict[str, Any]] | None = None,
+) -> list[Sent]:
+    """Submit a self-assessment form opened from ``message``; the messages created for
+    the member (a summary in the server channel left out)."""
+    current = env.fake.messages[message.id].snapshot()
+    payload = env.fake.form_submit(form, choices, user, place, current, extra=extra)
+    return [m for m in await env.send(payload) if m.channel_id != CHANNEL]
+
+
+def inputs(form: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A form's inputs by custom id (each with its label's text as ``label``)."""
+    return {
+        c["component"]["custom_id"]: {**c["component"], "label": c["label"]}
+        for c in form["components"]
+    }
+
+
+def value_of(form: dict[str, Any], custom_id: str, option_start: str) -> str:
+    """The value of the option of one input whose label starts with ``option_start``."""
+    for option in inputs(form)[custom_id]["options"]:
+        if option["label"].startswith(option_start):
+            return str(option["value"])
+    raise AssertionError(f"no option {option_start!r} in {custom_id}")
 
 
 async def sweep(env: Env) -> list[Sent]:
@@ -233,34 +283,40 @@ async def test_three_members_a_restart_the_reveal_and_self_assessment(env: Env) 
     assert bob_sa.embeds[0]["title"] == "Self-assessment"
     assert "second try" in bob_sa.embeds[0]["description"]
     assert "first try" not in bob_sa.embeds[0]["description"]
+    # One button opens the whole self-assessment as a form (no button per rubric row).
     labels = [b["label"] for b in bob_sa.buttons()]
-    assert len(labels) == 5 + 4 * 3 + 3 and len(bob_sa.payload["components"]) <= 5
-    assert "Apply to my cards" in labels and "Share my answer" in labels
-
-    # Bob applies before rating anything: told privately, the assessment stays.
-    mark = env.fake.mark()
-    nothing = only(await env.press(bob_sa, bob_sa.button("Apply"), BOB, bob_dm))
-    assert nothing.ephemeral and "Rate at least one row" in nothing.content
-    assert env.fake.messages[bob_sa.id].buttons() == bob_sa.buttons()
-
-    # Each press edits the self-assessment in place.
-    now = await press_in_place(env, alice_sa, "☐ Wrote", ALICE, alice_dm)
-    assert now.button("☑ Wrote")
-    now = await press_in_place(env, alice_sa, "1. Confident", ALICE, alice_dm)
-    assert now.button("1. ▶ Confident")
+    assert labels == [FORM_BUTTON, "Name me in the summary", "Share my answer"]
     assert (
-        "1. The full formula and the role of each part: Confident" in (now.embeds[0]["description"])
+        "4. Softmax saturation and its gradients: not rated yet"
+        in (bob_sa.embeds[0]["description"])
     )
-    await press_in_place(env, alice_sa, "2. Shaky", ALICE, alice_dm)
-    await press_in_place(env, alice_sa, "3. Re-study", ALICE, alice_dm)
+
+    # Bob sends his form leaving a row unrated: told privately, nothing applied.
+    bob_form = await open_assessment(env, bob_sa, BOB, bob_dm)
+    three: dict[str, str | list[str] | None] = {"r0": "3", "r1": "3", "r2": "3"}
+    [left] = await submit_assessment(env, bob_sa, bob_form, three, BOB, bob_dm)
+    assert left.ephemeral and left.content.startswith("Saved. 1 row still to rate (4)")
+    assert challenge_reviews(env, BOB) == {}
+
+    # Alice ticks a checkpoint and rates every row in one form; the message becomes the
+    # cards that moved.
+    form = await open_assessment(env, alice_sa, ALICE, alice_dm)
+    alice_choices: dict[str, str | list[str] | None] = {
+        "k0-5": [value_of(form, "k0-5", "1. Wrote")],
+        "r0": "3",
+        "r1": "2",
+        "r2": "1",
+        "r3": "3",
+    }
     mark = env.fake.mark()
-    applied = await press_in_place(env, alice_sa, "Apply", ALICE, alice_dm)
+    assert await submit_assessment(env, alice_sa, form, alice_choices, ALICE, alice_dm) == []
+    applied = env.fake.messages[alice_sa.id].snapshot()
     assert applied.content.startswith("Applied to your schedule. The cards that moved:")
     assert applied.embeds == []
     assert [b["label"] for b in applied.buttons()] == ["Share my answer"]
     assert env.fake.created_since(mark) == []  # Bob has not assessed: no summary yet
 
-    # Reviews, source "challenge", on exactly the cards linked to the rows Alice rated.
+    # Reviews, source "challenge", on exactly the cards linked to the rows, as rated.
     assert challenge_reviews(env, ALICE) == {
         "att-one-query-output": 3,
         "att-full-formula": 3,
@@ -274,15 +330,20 @@ async def test_three_members_a_restart_the_reveal_and_self_assessment(env: Env) 
         "att-dot-sum-variance": 2,
         "att-dot-typical-size": 1,
         "att-scale-sqrt-dk": 1,
+        "att-saturation-example": 3,
+        "att-saturation-gradient": 3,
     }
 
-    # Bob rates every row, agrees to be named, applies: the summary goes to the channel once.
-    for label in ("1. Confident", "2. Confident", "3. Confident", "4. Re-study"):
-        await press_in_place(env, bob_sa, label, BOB, bob_dm)
+    # Bob agrees to be named, opens the form again (his ratings kept), rates the last row:
+    # the summary goes to the channel once.
     named = await press_in_place(env, bob_sa, "Name me in the summary", BOB, bob_dm)
     assert named.button("Name me in the summary ✓")
+    bob_form = await open_assessment(env, bob_sa, BOB, bob_dm)
+    assert [o["default"] for o in inputs(bob_form)["r0"]["options"]] == [True, False, False]
     current = env.fake.messages[bob_sa.id].snapshot()
-    summary = only(await env.press(current, current.button("Apply"), BOB, bob_dm))
+    mark = env.fake.mark()
+    await env.send(env.fake.form_submit(bob_form, {"r3": "1"}, BOB, bob_dm, current))
+    summary = only(env.fake.created_since(mark))
     assert env.fake.messages[bob_sa.id].content.startswith("Applied to your schedule.")
     assert summary.channel_id == CHANNEL and not summary.ephemeral
     assert "2 answered, 2 assessed" in summary.content
@@ -372,7 +433,10 @@ async def test_a_drawing_answered_with_a_photo_and_everyone_allowed_to_run(env: 
     assessment = only([m for m in new if m.channel_id == dm_channel_id(CAROL[0])])
     assert assessment.embeds[0]["title"] == "Self-assessment"
     assert ref[0] not in assessment.text()  # the photo is not posted again here
-    assert len(assessment.buttons()) == 6 + 5 * 3 + 3  # all 24 fit in Discord's 5 rows
+    # Six checkpoints and five rows: one form, the rows as a pair of checkbox groups.
+    assert next(b["label"] for b in assessment.buttons()) == FORM_BUTTON
+    form = await open_assessment(env, assessment, CAROL, dm)
+    assert list(inputs(form)) == ["k0-6", "c0-5", "s0-5"]
 
     # Carol shares her page: the channel sees the photo itself.
     mark = env.fake.mark()

@@ -33,8 +33,10 @@ ARGS: dict[str, tuple[int, ...]] = {
     "check": (0, 9),
     "grade": (11, 93),
 }
+#: Kinds whose argument may be left out: the row a self-assessment form opens at.
+OPTIONAL_ARG = ("assessform",)
 CASES = [(kind, arg) for kind in KINDS for arg in ARGS.get(kind, (None,))]
-NO_ARG = [k for k in KINDS if k not in ARGS]
+NO_ARG = [k for k in KINDS if k not in ARGS and k not in OPTIONAL_ARG]
 
 
 def test_the_study_actions_exist() -> None:
@@ -145,6 +147,19 @@ def test_actions_with_arguments_reject_bad_ones(kind: str, arg: str) -> None:
     letter = Action(kind, TOKEN, ARGS[kind][0]).encode()[0]
     with pytest.raises(BadPayload):
         decode(f"{letter}:{TOKEN}")
+    with pytest.raises(BadPayload):
+        decode(f"{letter}:{TOKEN}:{arg}")
+
+
+@pytest.mark.parametrize("arg", [None, 0, 20, 99])
+def test_the_assessment_form_takes_a_row_or_none(arg: int | None) -> None:
+    action = Action("assessform", TOKEN, arg)
+    assert decode(action.encode()) == action
+
+
+@pytest.mark.parametrize("arg", ["", "100", "-1", "1 ", "a", "\u0661"])
+def test_the_assessment_form_rejects_a_bad_row(arg: str) -> None:
+    letter = Action("assessform", TOKEN).encode()[0]
     with pytest.raises(BadPayload):
         decode(f"{letter}:{TOKEN}:{arg}")
 

@@ -69,7 +69,7 @@ def spy_on_every_service(
         "study": ("reveal", "rate", "bury", "suspend", "confirm", "undo", "next"),
         "quiz": ("reveal",),
         "pushes": ("snooze", "skip"),
-        "challenges": ("join", "press"),
+        "challenges": ("join", "press", "open_form"),
         "onboarding": ("choose",),
     }
     for service, methods in targets.items():
@@ -97,6 +97,8 @@ def spy_on_every_service(
         (Action("assessed", TOKEN), "challenges.press", (ANN, "assessed", TOKEN, None)),
         (Action("share", TOKEN), "challenges.press", (ANN, "share", TOKEN, None)),
         (Action("showname", TOKEN), "challenges.press", (ANN, "showname", TOKEN, None)),
+        (Action("assessform", TOKEN), "challenges.open_form", (ANN, TOKEN, None)),
+        (Action("assessform", TOKEN, 20), "challenges.open_form", (ANN, TOKEN, 20)),
         (Setup(True, "tz", "Europe/Paris"), "onboarding.choose", None),
         (Setup(False, "go", "push"), "onboarding.choose", None),
     ],
@@ -173,9 +175,12 @@ async def test_a_forged_token_has_expired_and_changes_nothing(
     assert services.db.snapshot() == before
 
 
-def test_opens_form_only_for_joining_a_challenge() -> None:
+def test_opens_form_only_for_joining_a_challenge_or_its_self_assessment() -> None:
     assert Inputs.opens_form(Action("join", TOKEN).encode())
+    assert Inputs.opens_form(Action("assessform", TOKEN).encode())
+    assert Inputs.opens_form(Action("assessform", TOKEN, 20).encode())
     for payload in (
+        Action("assessed", TOKEN).encode(),
         Action("reveal", TOKEN).encode(),
         Action("share", TOKEN).encode(),
         Action("rate", TOKEN, 3).encode(),

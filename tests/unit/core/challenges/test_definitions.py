@@ -340,6 +340,11 @@ ERROR_CASES: list[tuple[str, str, list[tuple[int, str]]]] = [
         _lines(GOOD, 50, []),
         [(48, "the rubric of the self-assessment has no rows")],
     ),
+    (
+        "33 rubric rows",
+        _lines(GOOD, 46, [f"- Why {n} -> tf-parallelism" for n in range(33)]),
+        [(78, "has 33 rows; at most 32 are rated")],
+    ),
     ("no challenges", "# Challenge set: Empty\nid: empty\n", [(1, "has no challenges")]),
     ("empty heading", _replace("## Essay", "## "), [(33, "the challenge heading is empty")]),
 ]
