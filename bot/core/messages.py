@@ -14,6 +14,7 @@ from typing import Final, Literal
 
 from bot.core.actions import ButtonAction
 from bot.core.calibration import Calibration
+from bot.core.choices import QuizPoll
 from bot.core.model import CardImage
 from bot.core.stats import StudyStats
 from bot.core.workload import RetentionCosts
@@ -126,6 +127,9 @@ class Reply:
         figure: a chart to draw and attach (a challenge summary, /stats).
         photo_ref: a photo the platform already holds (its file id or URL), to show again.
         attachment: a file to send with the text.
+        poll: where the platform posts quiz polls (Telegram), post this poll instead; the
+            reply itself (the card and its Reveal button) is the fallback.
+        stops_poll: the message of a quiz poll to stop before this reply is posted.
     """
 
     kind: ReplyKind
@@ -135,6 +139,8 @@ class Reply:
     figure: Figure | None = None
     photo_ref: str | None = None
     attachment: Attachment | None = None
+    poll: QuizPoll | None = None
+    stops_poll: str | None = None
 
     def all_buttons(self) -> list[Button]:
         return [b for row in self.buttons for b in row]
