@@ -148,7 +148,7 @@ def parse_choices(
             ok = False
         seen.setdefault(key, line)
         options.append(option)
-    if len(right) != 1:
+    if items and len(right) != 1:
         where = f" (lines {', '.join(map(str, right))})" if right else ""
         err(
             key_line,
