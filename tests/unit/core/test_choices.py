@@ -68,7 +68,8 @@ def test_a_card_without_choices_has_none() -> None:
         ("choices:", "scaling.md:6: choices: has 0 options; a quiz poll takes 2 to 10"),
         (
             "choices:\n- [x] a\n- [ ] b\n- [x] c",
-            "scaling.md:6: choices: has 2 options marked right '[x]' (lines 7, 9); mark exactly one",
+            "scaling.md:6: choices: has 2 options marked right '[x]' (lines 7, 9); "
+            "mark exactly one",
         ),
         (
             "choices:\n- [ ] a\n- [ ] b",
@@ -88,7 +89,10 @@ def test_a_card_without_choices_has_none() -> None:
             "choices:\n- [x] a\n- [ ] " + "b" * 101,
             "scaling.md:8: this option is 101 characters as a poll shows it; Telegram allows 100",
         ),
-        ("- [x] a", "scaling.md:6: a list item in card 'Scale the scores' outside a 'choices:' list"),
+        (
+            "- [x] a",
+            "scaling.md:6: a list item in card 'Scale the scores' outside a 'choices:' list",
+        ),
         (
             "choices:\n- [x] a\n- [ ] b\ndifficulty: easy\n- [ ] c",
             "scaling.md:10: a list item in card 'Scale the scores' outside a 'choices:' list",
@@ -122,7 +126,9 @@ def test_an_option_is_counted_as_a_poll_shows_it() -> None:
 
 def test_deck_errors_are_deck_errors() -> None:
     parsed, errors = parse_deck(deck("choices:\n- [x] a"), "scaling.md")
-    assert errors == [DeckError("scaling.md", 6, "choices: has 1 option; a quiz poll takes 2 to 10")]
+    assert errors == [
+        DeckError("scaling.md", 6, "choices: has 1 option; a quiz poll takes 2 to 10")
+    ]
     assert parsed is not None and parsed.cards[0].choices is None
 
 
