@@ -83,14 +83,16 @@ def utf16_len(text: str) -> int:
 
 def plain_text(markdown: str) -> str:
     """Card markdown as plain text for a poll: formulas as Unicode (``√d_k``), links as
-    their text, emphasis and code marks dropped, runs of spaces collapsed per line."""
+    their text, emphasis and code marks dropped, each paragraph on one line."""
     text = math_fallback(markdown)
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
     text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?!\w)", r"\1", text)
     text = re.sub(r"`([^`]*)`", r"\1", text)
-    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines()]
-    return "\n".join(lines).strip()
+    # A paragraph's lines are one line (markdown's soft breaks); paragraphs one line each.
+    paragraphs = re.split(r"\n[ \t]*\n", text)
+    lines = [re.sub(r"\s+", " ", p).strip() for p in paragraphs]
+    return "\n".join(line for line in lines if line)
 
 
 def parse_choices(

@@ -147,6 +147,9 @@ def test_plain_text_is_what_a_poll_can_show() -> None:
     assert plain_text("**bold**, *italic* and `code`") == "bold, italic and code"
     assert plain_text("a [link](https://x.y) and  spaces ") == "a link and spaces"
     assert plain_text("$QK^T$") == "QKᵀ"
+    assert plain_text("a question written\nover two lines\n\nand a note") == (
+        "a question written over two lines\nand a note"
+    )
 
 
 def test_the_shuffle_is_fixed_by_the_round_and_keeps_the_right_answer() -> None:
