@@ -708,7 +708,8 @@ class FakeBotAPI(BaseRequest):
             len(correct) != 1 or not all(0 <= int(i) < len(options) for i in correct)
         ):
             raise _ApiError(400, "Bad Request: wrong correct option ids", violation=True)
-        explanation, entities = str(params.get("explanation") or ""), []
+        explanation = str(params.get("explanation") or "")
+        entities: list[dict[str, Any]] = []
         if explanation and params.get("explanation_parse_mode") == "HTML":
             try:
                 explanation, entities = parse_html(explanation)
