@@ -3,6 +3,8 @@ reports them, file:line) and the poll a card makes."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.core.choices import (
@@ -17,6 +19,7 @@ from bot.core.choices import (
     utf16_len,
 )
 from bot.core.decks import CardDef, DeckError, check_deck_set, parse_deck
+from bot.deckfiles import SHIPPED_DECKS
 
 
 def deck(card_header: str, *, front: str = "Divide the scores by what?") -> str:
@@ -178,3 +181,15 @@ def test_clip() -> None:
     assert clip("short", 10) == "short"
     assert clip("a" * 20, 10) == "a" * 9 + "…"
     assert utf16_len(clip("😀" * 20, 10)) <= 10
+
+
+def test_the_readme_example_is_valid() -> None:
+    readme = (SHIPPED_DECKS / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Multiple choice: quiz polls", 1)[1]
+    match = re.search(r"````markdown\n(.*?)````", section, re.DOTALL)
+    assert match is not None
+    text = "# Example\n\n" + match.group(1) + "\n### Back\nBy the square root.\n"
+    parsed, errors = parse_deck(text, "README.md")
+    assert errors == [] and parsed is not None
+    (card,) = parsed.cards
+    assert card.choices is not None and card.choices.answer == "by $\\sqrt{d_k}$"
