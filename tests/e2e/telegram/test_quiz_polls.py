@@ -211,3 +211,23 @@ async def test_the_full_back_waits_for_an_answer(tmp_path: Path) -> None:
         await bot.send(CAT, f"/start {start}")
         told = bot.api.sent("sendMessage", CAT.id)[-1].plain
         assert "Answer the poll in the group first" in told
+
+
+async def test_odd_poll_answers_change_nothing_or_count_as_wrong(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unknown (or absurdly long) poll id, an anonymous vote (a chat, no member), and
+    option ids no quiz can send (out of range, several at once) never fail the update."""
+    async with telegram_bot(tmp_path, extra_decks=[deck(tmp_path)], shipped=False) as bot:
+        await bot.send(ANA, "/quiz polls", GROUP)
+        _, poll = posted_poll(bot)
+        await bot.feed(bot.updates.poll_answer(BEN, "9" * 500, [0]))
+        anonymous = bot.updates.poll_answer(BEN, poll["id"], [0])
+        del anonymous["poll_answer"]["user"]
+        anonymous["poll_answer"]["voter_chat"] = {"id": GROUP, "type": "supergroup", "title": "G"}
+        await bot.feed(anonymous)
+        assert reviews(bot, BEN) == []
+        await bot.feed(bot.updates.poll_answer(BEN, poll["id"], [7]))
+        await bot.feed(bot.updates.poll_answer(CAT, poll["id"], [0, 1, 2]))
+        assert reviews(bot, BEN) == [(1, "quiz")] and reviews(bot, CAT) == [(1, "quiz")]
+    no_errors(caplog)
