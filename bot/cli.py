@@ -513,6 +513,9 @@ def _decks_check(paths: Sequence[Path], *, as_json: bool) -> int:
                                 {"side": side, "kind": spec.kind, "spec": spec.source}
                                 for side, spec in c.images()
                             ],
+                            "choices": None
+                            if c.choices is None
+                            else {"options": list(c.choices.options), "correct": c.choices.correct},
                         }
                         for c in d.cards
                     ],

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.core.choices import Choices, parse_choices
 from bot.core.imagespec import (
     UNKNOWN,
     DiagramSpec,
@@ -30,7 +31,7 @@ DIFFICULTIES: tuple[Difficulty, ...] = ("easy", "medium", "hard")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 DECK_KEYS = ("id", "tags", "description")
-CARD_KEYS = ("id", "tags", "difficulty", "related", "image", "front-image")
+CARD_KEYS = ("id", "tags", "difficulty", "related", "image", "front-image", "choices")
 #: The side of a card an image is shown with: the question's or the answer's.
 ImageSide = Literal["front", "back"]
 #: The image keys of a card and the side each one is shown with.
@@ -70,6 +71,8 @@ class CardDef:
     back_image: ImageSpec | None = None
     line: int = 0
     position: int = 0
+    #: A multiple-choice form (``choices:``): a quiz poll on Telegram.
+    choices: Choices | None = None
 
     def images(self) -> tuple[tuple[ImageSide, ImageSpec], ...]:
         """The card's images with their sides: the front's first, then the back's."""
@@ -215,6 +218,9 @@ class _CardDraft:
     meta: dict[str, tuple[str, int]] = field(default_factory=dict)
     sections: dict[str, tuple[list[str], int]] = field(default_factory=dict)
     extra_notes: list[str] = field(default_factory=list)
+    #: The ``choices:`` list's items (text after the ``-``, line); open while reading it.
+    choice_items: list[tuple[str, int]] = field(default_factory=list)
+    in_choices: bool = False
 
 
 def parse_deck(text: str, path: str) -> tuple[Deck | None, list[DeckError]]:
@@ -296,9 +302,13 @@ def _parse_native(lines: list[str], path: str, first: int) -> tuple[Deck | None,
             continue
         if current is None:
             meta_line(stripped, no, DECK_KEYS, "the deck header", "## Card heading", deck_meta, err)
+        elif _read_choice_item(current, stripped, no, err):
+            continue
         else:
             where = f"card '{current.title}'"
             meta_line(stripped, no, CARD_KEYS, where, "### Front", current.meta, err)
+            named = _KEYVAL.match(stripped)
+            current.in_choices = named is not None and named.group(1).strip().lower() == "choices"
 
     deck_id = deck_meta["id"][0] if "id" in deck_meta else _default_deck_id(path)
     if not ID_RE.match(deck_id):
@@ -344,6 +354,10 @@ def _finish_card(
             err(line, f"difficulty must be easy, medium or hard, not {value!r}")
     front_image = _side_image(d, "front-image", card_id, err)
     back_image = _side_image(d, "image", card_id, err)
+    choices = None
+    if "choices" in d.meta:
+        value, line = d.meta["choices"]
+        choices = parse_choices(value, line, d.choice_items, err)
     d.sections.pop(_IGNORED, None)
     texts: dict[str, str] = {}
     for name in SECTIONS:
@@ -377,6 +391,7 @@ def _finish_card(
         back_image=back_image,
         line=d.line,
         position=position,
+        choices=choices,
     )
 
 
@@ -420,6 +435,24 @@ def _side_image(
         )
         return None
     return image
+
+
+_ITEM = re.compile(r"^[-*]\s+(.*)$")
+
+
+def _read_choice_item(
+    d: _CardDraft, stripped: str, no: int, err: Callable[[int, str], None]
+) -> bool:
+    """Take a list line of the card's header: an option of its ``choices:`` list when
+    that list is open, else an error. False for any other line."""
+    m = _ITEM.match(stripped)
+    if m is None:
+        return False
+    if d.in_choices:
+        d.choice_items.append((m.group(1), no))
+    else:
+        err(no, f"a list item in card '{d.title}' outside a 'choices:' list")
+    return True
 
 
 _CARD_HEAD = re.compile(r"^###\s+Card\s+\d+\s+of\s+\d+\s*\|\s*(\w+)\s*$", re.IGNORECASE)

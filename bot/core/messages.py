@@ -14,6 +14,7 @@ from typing import Final, Literal
 
 from bot.core.actions import ButtonAction
 from bot.core.calibration import Calibration
+from bot.core.choices import QuizPoll
 from bot.core.model import CardImage
 from bot.core.stats import StudyStats
 from bot.core.workload import RetentionCosts
@@ -129,6 +130,9 @@ class Reply:
         form_buttons: the rows a platform with forms shows instead of ``buttons``: a
             button that opens one form taking what the rows of buttons take (the
             self-assessment), and the buttons the form does not replace.
+        poll: where the platform posts quiz polls (Telegram), post this poll instead; the
+            reply itself (the card and its Reveal button) is the fallback.
+        stops_poll: the message of a quiz poll to stop before this reply is posted.
     """
 
     kind: ReplyKind
@@ -139,6 +143,8 @@ class Reply:
     photo_ref: str | None = None
     attachment: Attachment | None = None
     form_buttons: tuple[tuple[Button, ...], ...] | None = None
+    poll: QuizPoll | None = None
+    stops_poll: str | None = None
 
     def all_buttons(self) -> list[Button]:
         return [b for row in self.buttons for b in row]

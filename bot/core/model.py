@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
+from bot.core.choices import Choices
 from bot.core.imagespec import ImageSpec
 
 
@@ -208,6 +209,8 @@ class CardInfo:
     front_image: CardImage | None = None
     #: Shown with the answer.
     back_image: CardImage | None = None
+    #: Its multiple-choice form (a quiz poll on Telegram), if it has one.
+    choices: Choices | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +285,18 @@ class QuizRound:
     started_by: int | None = None
     closed_at: datetime | None = None
     expected: tuple[int, ...] = ()
+    #: A quiz poll round (Telegram): the platform's poll id, the poll message (to stop it
+    #: when the round closes) and the index of the right option as the poll showed them.
+    poll: QuizPollRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuizPollRef:
+    """The poll a quiz round was posted as."""
+
+    poll_id: str
+    message_id: str
+    correct: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from bot.core.model import (
     Prompt,
     PushTarget,
     QuizParticipant,
+    QuizPollRef,
     QuizRound,
     ReviewEntry,
     Submission,
@@ -351,6 +352,18 @@ class QuizRepo(Protocol):
     def by_token(self, token: str) -> QuizRound | None: ...
 
     def by_id(self, round_id: int) -> QuizRound | None: ...
+
+    def set_poll(self, round_id: int, poll: QuizPollRef) -> bool:
+        """Mark an open round as posted as this poll; False if it is closed or unknown.
+
+        Raises:
+            Exception: the poll id names another round already (unique).
+        """
+        ...
+
+    def by_poll(self, poll_id: str) -> QuizRound | None:
+        """The round posted as this poll."""
+        ...
 
     def participants(self, round_id: int) -> list[QuizParticipant]: ...
 

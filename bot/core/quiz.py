@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.core import exam, srs
+from bot.core import exam, quizpolls, srs
 from bot.core.actions import Action
 from bot.core.learners import AfterCommit, AnnouncingService, Basics, Posts, Who, due_counter
 from bot.core.messages import Announcement, Reply
@@ -66,10 +66,13 @@ def start_quiz(
     token: str,
     window: timedelta,
     posts: Posts,
+    polls: bool = False,
 ) -> Outcome:
     """Post a card on ``topic`` to a group chat, or explain why not (to the starter).
 
     A finished round still open here is closed first; its answer is posted before the new card.
+    With ``polls`` (the platform posts quiz polls), a card with choices comes with its
+    poll (:mod:`bot.core.quizpolls`); the card and its Reveal button stay the fallback.
     """
     topic = topic.strip().lower()
     topics = tx.catalogue.topics()
@@ -119,6 +122,7 @@ def start_quiz(
             text,
             card=card_view(card, back=False),
             buttons=((button("Reveal", Action("quiz", token), "primary"),),),
+            poll=quizpolls.poll_for(card, token, topic, _minutes(window)) if polls else None,
         )
     )
 
@@ -221,8 +225,11 @@ def close_round(tx: Tx, r: QuizRound, now: datetime) -> Announcement | None:
     card = tx.catalogue.card(r.card_id)
     parts = tx.quizzes.participants(r.id)
     text = "Quiz answer. " + tally_text(parts)
+    if r.poll is not None:  # a poll round: right and wrong; its poll is stopped first
+        text = quizpolls.poll_tally(card, parts)
     view = card_view(card, back=True) if card is not None else None
-    reply = Reply("quiz_result", text, card=view)
+    stops = r.poll.message_id if r.poll is not None else None
+    reply = Reply("quiz_result", text, card=view, stops_poll=stops)
     return Announcement(r.platform, r.chat_id, reply, starter_id=r.started_by)
 
 
@@ -250,14 +257,15 @@ class QuizService(AnnouncingService):
         super().__init__(basics, announcer)
         self.window = window
 
-    async def start(self, who: Who, chat_id: str, topic: str) -> Outcome:
-        """Start a round in a group chat (``who`` is the member who asked)."""
+    async def start(self, who: Who, chat_id: str, topic: str, *, polls: bool = False) -> Outcome:
+        """Start a round in a group chat (``who`` is the member who asked); ``polls``: the
+        platform posts quiz polls, so a card with choices comes with its poll."""
         token = self.tokens()
         window = self.window
         return await self._posting(
             who,
             lambda tx, lr, now, then: start_quiz(
-                tx, lr, chat_id, topic, now, token, window, then.posts
+                tx, lr, chat_id, topic, now, token, window, then.posts, polls
             ),
         )
 
@@ -277,3 +285,35 @@ class QuizService(AnnouncingService):
             return len(then.posts)
 
         return await self._sweep(work)
+
+    # ------------------------------------------------------------------ quiz polls
+
+    async def poll_posted(
+        self, round_token: str, poll_id: str, message_id: str, correct: int
+    ) -> bool:
+        """The platform posted a round's quiz poll (``correct``: the right option's index as
+        posted). False when the round has closed meanwhile: the adapter stops the poll."""
+        return await self.db.run(
+            lambda tx: quizpolls.poll_posted(tx, round_token, poll_id, message_id, correct)
+        )
+
+    async def poll_answer(self, who: Who, poll_id: str, option_ids: Sequence[int]) -> None:
+        """A member answered a quiz poll: their first answer is a quiz review in their own
+        schedule (right: Good, wrong: Again); the round closes early once every expected
+        member has answered. Unknown polls, changed and retracted votes change nothing."""
+        token = self.tokens()
+        name = who.display_name or who.user_id
+
+        def work(tx: Tx, member: Learner, now: datetime, then: AfterCommit) -> None:
+            r = tx.quizzes.by_poll(poll_id)
+            if r is None:
+                return
+            rating = quizpolls.review_answer(tx, member, r, option_ids, now, token, name, then)
+            if rating is not None:
+                then.posts.extend(after_quiz_rating(tx, member, token, rating, now))
+
+        await self._posting(who, work)
+
+    async def poll_back(self, who: Who, round_token: str) -> Outcome:
+        """The full back of a poll round's card, privately (the poll's explanation links here)."""
+        return await self._run(who, lambda tx, lr, now: quizpolls.show_back(tx, lr, round_token))

@@ -23,6 +23,7 @@ from sqlalchemy import (
     update,
 )
 
+from bot.core.choices import Choices
 from bot.core.decks import CardDef, Deck
 from bot.core.model import CardImage, CardInfo, DeckInfo, SyncReport
 from bot.storage.locks import SYNC_LOCK, serialise
@@ -50,6 +51,8 @@ def _card_hash(card: CardDef, deck_position: int) -> str:
     if card.front_image is not None:
         # Only when there is one: the hashes of cards without one stay as they were.
         parts.extend((card.front_image.kind, card.front_image.source))
+    if card.choices is not None:  # the same: only cards with choices hash differently
+        parts.append(card.choices.to_json())
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -68,6 +71,7 @@ _CARD = (
         cards.c.image_spec,
         cards.c.front_image_kind,
         cards.c.front_image_spec,
+        cards.c.choices,
     )
     .join(decks, decks.c.id == cards.c.deck_id)
     .where(cards.c.id == bindparam("card_id"))
@@ -149,6 +153,7 @@ class SqlCatalogue:
                 notes=row.notes,
                 front_image=_image(row.front_image_kind, row.front_image_spec),
                 back_image=_image(row.image_kind, row.image_spec),
+                choices=Choices.from_json(row.choices),
             )
             if row.owner_id is None:  # absent cards are not cached: a sync may add them
                 self.cache[card_id] = info
@@ -288,6 +293,7 @@ class SqlCatalogue:
                     "image_spec": card.back_image.source if card.back_image else None,
                     "front_image_kind": card.front_image.kind if card.front_image else None,
                     "front_image_spec": card.front_image.source if card.front_image else None,
+                    "choices": card.choices.to_json() if card.choices else None,
                     "content_hash": digest,
                     "updated_at": now,
                     "retired_at": None,

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from bot.core.model import QuizParticipant, QuizRound
+from bot.core.model import QuizParticipant, QuizPollRef, QuizRound
 from bot.storage.rows import int_list, int_list_text
 from bot.storage.tables import quiz_participants, quiz_rounds
 
@@ -26,6 +26,9 @@ def _round(r: Any) -> QuizRound:
         started_by=r.started_by,
         closed_at=r.closed_at,
         expected=int_list(r.expected),
+        poll=None
+        if r.poll_id is None
+        else QuizPollRef(r.poll_id, r.poll_message_id or "", int(r.poll_correct or 0)),
     )
 
 
@@ -39,6 +42,16 @@ def _participant(r: Any) -> QuizParticipant:
         r.rating,
         r.answered_at,
     )
+
+
+def _poll_values(poll: QuizPollRef | None) -> dict[str, Any]:
+    if poll is None:
+        return {"poll_id": None, "poll_message_id": None, "poll_correct": None}
+    return {
+        "poll_id": poll.poll_id,
+        "poll_message_id": poll.message_id,
+        "poll_correct": poll.correct,
+    }
 
 
 class SqlQuizzes:
@@ -73,6 +86,7 @@ class SqlQuizzes:
                 started_at=r.started_at,
                 ends_at=r.ends_at,
                 expected=int_list_text(r.expected),
+                **_poll_values(r.poll),
             )
             .returning(quiz_rounds.c.id)
         ).scalar_one()
@@ -84,6 +98,19 @@ class SqlQuizzes:
 
     def by_id(self, round_id: int) -> QuizRound | None:
         row = self.conn.execute(select(quiz_rounds).where(quiz_rounds.c.id == round_id)).first()
+        return _round(row) if row else None
+
+    def set_poll(self, round_id: int, poll: QuizPollRef) -> bool:
+        """Mark an open round as posted as this poll; False if it is closed or unknown."""
+        result = self.conn.execute(
+            update(quiz_rounds)
+            .where(quiz_rounds.c.id == round_id, quiz_rounds.c.closed_at.is_(None))
+            .values(**_poll_values(poll))
+        )
+        return bool(result.rowcount == 1)
+
+    def by_poll(self, poll_id: str) -> QuizRound | None:
+        row = self.conn.execute(select(quiz_rounds).where(quiz_rounds.c.poll_id == poll_id)).first()
         return _round(row) if row else None
 
     def participants(self, round_id: int) -> list[QuizParticipant]:

@@ -226,6 +226,8 @@ cards = Table(
     # The front's image (``front-image:``), shown with the question.
     Column("front_image_kind", String(8)),
     Column("front_image_spec", Text),
+    # Its multiple-choice form as JSON ({"options": [...], "correct": i}), NULL for none (0013).
+    Column("choices", Text),
     Column("content_hash", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -327,8 +329,13 @@ quiz_rounds = Table(
     Column("closed_at", UTCDateTime),
     # Comma-separated learner ids expected to take part (recent participants in this chat).
     Column("expected", Text, nullable=False, default=""),
+    # A round posted as a quiz poll (0013): the poll's id, its message, the right option.
+    Column("poll_id", String(64)),
+    Column("poll_message_id", String(32)),
+    Column("poll_correct", SmallInteger),
     Index(None, "platform", "chat_id", "started_at"),
     Index(None, "closed_at", "ends_at"),
+    Index(None, "poll_id", unique=True),
 )
 
 quiz_participants = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.choices import Choices
 from bot.core.decks import Deck
 from bot.core.imagespec import FormulaSpec, parse_shape_spec
 from bot.core.model import CardImage, CardInfo, DeckInfo, SyncReport
@@ -175,3 +176,27 @@ async def test_shipped_decks_sync(db: Database) -> None:
     assert "attention" in topics and "transformers" in topics
     again = await db.run(lambda tx: tx.catalogue.sync(shipped.decks, T0))
     assert again.unchanged == report.added
+
+
+async def test_a_sync_adds_changes_and_removes_choices(db: Database) -> None:
+    """A card's choices are part of its content: a sync that changes only them updates the
+    card (its hash includes them), and the card read afterwards has them."""
+    await sync(db, make_deck("d", [make_card("a")]))
+    before = await db.run(lambda tx: tx.catalogue.card("a"))
+    assert before is not None and before.choices is None
+    seen: list[Choices | None] = []
+    versions = (Choices(("a", "b"), 0), Choices(("a", "b"), 1), Choices(("a", "$x$", "c"), 1), None)
+    for choices in versions:
+        decks = [make_deck("d", [make_card("a", choices=choices)])]
+
+        def work(tx: Tx, decks: list[Deck] = decks) -> SyncReport:
+            return tx.catalogue.sync(decks, T0)
+
+        report = await db.run(work)
+        assert (report.updated, report.unchanged) == (1, 0)
+        info = await db.run(lambda tx: tx.catalogue.card("a"))
+        assert info is not None
+        seen.append(info.choices)
+    assert seen == list(versions)
+    again = await db.run(lambda tx: tx.catalogue.sync([make_deck("d", [make_card("a")])], T0))
+    assert again.unchanged == 1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
-from bot.core.model import QuizParticipant, QuizRound
+from bot.core.model import QuizParticipant, QuizPollRef, QuizRound
 from bot.core.ports import Database, Tx
 from tests.contract.helpers import DAY, HOUR, T0, add_learner, one_deck
 
@@ -123,3 +124,34 @@ async def test_recent_participants_and_cards_of_a_chat(db: Database) -> None:
     assert await db.run(lambda tx: tx.quizzes.recent_cards("tg", "-1", since)) == {"c2", "c3"}
     assert await db.run(lambda tx: tx.quizzes.recent_cards("tg", "-1", T0 + DAY)) == set()
     assert await db.run(lambda tx: tx.quizzes.recent_participants("tg", "-3", since)) == []
+
+
+async def test_a_round_posted_as_a_poll_is_found_by_its_poll(db: Database) -> None:
+    await one_deck(db, "c1")
+    poll = QuizPollRef("5012345678901234567", "77", 2)
+    first, second = await db.run(
+        lambda tx: (tx.quizzes.add(quiz("q0000001", T0)), tx.quizzes.add(quiz("q0000002", T0)))
+    )
+    assert first.poll is None
+    assert await db.run(lambda tx: tx.quizzes.by_poll(poll.poll_id)) is None
+    assert await db.run(lambda tx: tx.quizzes.set_poll(first.id, poll)) is True
+    found = await db.run(lambda tx: tx.quizzes.by_poll(poll.poll_id))
+    assert found == replace(first, poll=poll)
+    assert await db.run(lambda tx: tx.quizzes.by_token("q0000001")) == found
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        await db.run(lambda tx: tx.quizzes.set_poll(second.id, poll))
+    assert await db.run(lambda tx: tx.quizzes.by_id(second.id)) == second
+    # A closed or unknown round takes no poll.
+    await db.run(lambda tx: tx.quizzes.close(second.id, T0 + MINUTE))
+    other = QuizPollRef("6", "78", 0)
+    assert await db.run(lambda tx: tx.quizzes.set_poll(second.id, other)) is False
+    assert await db.run(lambda tx: tx.quizzes.set_poll(second.id + 99, other)) is False
+    assert await db.run(lambda tx: tx.quizzes.by_poll("6")) is None
+
+
+async def test_a_round_stored_with_its_poll(db: Database) -> None:
+    await one_deck(db, "c1")
+    poll = QuizPollRef("p-1", "9", 0)
+    stored = await db.run(lambda tx: tx.quizzes.add(replace(quiz("q0000001", T0), poll=poll)))
+    assert stored.poll == poll
+    assert await db.run(lambda tx: tx.quizzes.by_poll("p-1")) == stored

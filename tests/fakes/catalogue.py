@@ -41,6 +41,7 @@ class FakeCatalogue:
             notes=c.notes,
             front_image=row.front_image or CardImage.of(c.front_image),
             back_image=row.back_image or CardImage.of(c.back_image),
+            choices=c.choices,
         )
 
     def decks(self, viewer: int | None = None) -> list[DeckInfo]:

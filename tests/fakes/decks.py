@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from bot.core.choices import Choices
 from bot.core.decks import CardDef, Deck, Difficulty
 from bot.core.imagespec import ImageSpec
 
@@ -22,6 +23,7 @@ def make_card(
     notes: str | None = None,
     front_image: ImageSpec | None = None,
     back_image: ImageSpec | None = None,
+    choices: Choices | None = None,
 ) -> CardDef:
     """A :class:`CardDef` with readable defaults (front "Front of <id>", back "Back of <id>")."""
     return CardDef(
@@ -36,6 +38,7 @@ def make_card(
         notes=notes,
         front_image=front_image,
         back_image=back_image,
+        choices=choices,
     )
 
 

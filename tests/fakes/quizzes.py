@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bot.core.model import QuizParticipant, QuizRound
+from bot.core.model import QuizParticipant, QuizPollRef, QuizRound
 from tests.fakes.store import FakeStore, utc
 
 
@@ -28,6 +28,8 @@ class FakeQuizzes:
         utc(r.ends_at, "QuizRound.ends_at")
         if any(x.token == r.token for x in self.store.rounds.values()):
             raise ValueError(f"duplicate quiz token {r.token!r} (unique constraint)")
+        if r.poll is not None:
+            self._unique_poll(r.poll.poll_id)
         stored = replace(r, id=self.store.next_round_id, closed_at=None)
         self.store.next_round_id += 1
         self.store.rounds[stored.id] = stored
@@ -41,6 +43,25 @@ class FakeQuizzes:
 
     def by_id(self, round_id: int) -> QuizRound | None:
         return self.store.rounds.get(round_id)
+
+    def _unique_poll(self, poll_id: str) -> None:
+        if any(x.poll and x.poll.poll_id == poll_id for x in self.store.rounds.values()):
+            raise ValueError(f"duplicate poll id {poll_id!r} (unique constraint)")
+
+    def set_poll(self, round_id: int, poll: QuizPollRef) -> bool:
+        r = self.store.rounds.get(round_id)
+        if r is None or r.closed_at is not None:
+            return False
+        if r.poll is None or r.poll.poll_id != poll.poll_id:
+            self._unique_poll(poll.poll_id)
+        self.store.rounds[round_id] = replace(r, poll=poll)
+        return True
+
+    def by_poll(self, poll_id: str) -> QuizRound | None:
+        for r in self.store.rounds.values():
+            if r.poll is not None and r.poll.poll_id == poll_id:
+                return r
+        return None
 
     def participants(self, round_id: int) -> list[QuizParticipant]:
         return sorted(

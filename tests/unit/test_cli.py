@@ -139,7 +139,22 @@ def _assert_documented_shape(doc: dict[str, object]) -> None:
         assert isinstance(deck["path"], str)
         assert isinstance(deck["cards"], list)
         for card in deck["cards"]:
-            assert set(card) == {"id", "tags", "difficulty", "image", "front", "back", "images"}
+            assert set(card) == {
+                "id",
+                "tags",
+                "difficulty",
+                "image",
+                "front",
+                "back",
+                "images",
+                "choices",
+            }
+            choices = card["choices"]
+            assert choices is None or (
+                isinstance(choices, dict)
+                and set(choices) == {"options", "correct"}
+                and 0 <= choices["correct"] < len(choices["options"])
+            )
             assert isinstance(card["id"], str)
             assert isinstance(card["tags"], list)
             assert all(isinstance(t, str) for t in card["tags"])
@@ -180,6 +195,14 @@ def test_json_for_good_decks(capsys: pytest.CaptureFixture[str]) -> None:
                         "image": None,
                         "front": cards[0].front,
                         "back": cards[0].back,
+                        "choices": {
+                            "options": [
+                                r"the dot product $a \cdot b$",
+                                r"the cross product $a \times b$",
+                                "*neither*: both grow with the lengths only",
+                            ],
+                            "correct": 0,
+                        },
                         "images": [],
                     },
                     {
@@ -189,6 +212,7 @@ def test_json_for_good_decks(capsys: pytest.CaptureFixture[str]) -> None:
                         "image": "shape",
                         "front": "What is the shape of $QK^T$ for $n$ tokens?",
                         "back": cards[1].back,
+                        "choices": None,
                         "images": [
                             {
                                 "side": "back",
@@ -205,6 +229,7 @@ def test_json_for_good_decks(capsys: pytest.CaptureFixture[str]) -> None:
                         "image": "formula",
                         "front": "What does softmax do to a row of scores $s$?",
                         "back": cards[2].back,
+                        "choices": None,
                         "images": [
                             {
                                 "side": "back",

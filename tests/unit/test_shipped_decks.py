@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from bot.core.choices import OPTION_LIMIT, plain_text, poll_question, utf16_len
 from bot.deckfiles import SHIPPED_DECKS, load_decks
 
 if TYPE_CHECKING:
@@ -598,3 +599,18 @@ def test_a_formula_front_does_not_hold_the_answer(deck_set: DeckSet) -> None:
         card = cards[card_id]
         assert card.front_image is not None and answer not in card.front_image.source, card_id
         assert answer in card.back or answer in _sources(card), f"{card_id}: not its answer"
+
+
+def test_multiple_choice_cards(deck_set: DeckSet) -> None:
+    """At least ten shipped cards have choices, in both decks, and each makes a poll
+    Telegram takes (the options as shown, distinct, at most 100 characters)."""
+    with_choices = [c for c in deck_set.cards() if c.choices is not None]
+    assert len(with_choices) >= 10
+    assert {c.deck_id for c in with_choices} == {"attention", "transformers"}
+    for card in with_choices:
+        assert card.choices is not None
+        shown = [plain_text(o) for o in card.choices.options]
+        assert 2 <= len(shown) <= 10 and len(set(shown)) == len(shown), card.id
+        assert all(0 < utf16_len(o) <= OPTION_LIMIT for o in shown), card.id
+        question = poll_question(card.front, card.front_image is not None)
+        assert question is None or "\n" not in question, card.id

@@ -27,6 +27,7 @@ from bot.core.learners import Who
 from bot.core.onboarding import Onboarding
 from bot.core.outcomes import Outcome
 from bot.core.quiz import QuizService
+from bot.core.quizpolls import back_token
 from bot.core.settings import names_retention
 from bot.core.study import StudyService
 from bot.platforms.telegram.challenges import (
@@ -39,6 +40,7 @@ from bot.platforms.telegram.challenges import (
     parse_challenge,
 )
 from bot.platforms.telegram.formatting import to_html
+from bot.platforms.telegram.polls import QuizPolls
 from bot.platforms.telegram.sending import FileUnavailable, Sender, replying
 from bot.platforms.telegram.updates import command_name, is_private, who_of
 from bot.text.excerpt import excerpt
@@ -150,6 +152,7 @@ class Commands:
         challenges: group challenges.
         onboarding: /start's walk-through.
         inputs: private messages, and commands ending an open question.
+        polls: posts a /quiz round on a card with choices as a quiz poll.
     """
 
     def __init__(
@@ -161,8 +164,11 @@ class Commands:
         challenges: ChallengeService,
         onboarding: Onboarding,
         inputs: Inputs,
+        polls: QuizPolls | None = None,
     ) -> None:
         self.sender = sender
+        #: Posts quiz polls (None: every /quiz round is a Reveal round).
+        self.polls = polls
         self.study = study
         self.quiz = quiz
         self.challenges = challenges
@@ -210,9 +216,12 @@ class Commands:
         await self.inputs.command(who)
         arg = context.args[0] if context.args else ""
         run_token = join_start(arg)
+        poll_round = back_token(arg)
         if run_token is not None:
             # From a challenge's "Submit my answer" when the bot could not write first.
             outcome = await self.challenges.join(who, run_token)
+        elif poll_round is not None:  # a quiz poll's explanation: the full back
+            outcome = await self.quiz.poll_back(who, poll_round)
         else:
             outcome = await self.onboarding.start(who, after_quiz=arg == "quiz")
         await self.show(chat.id, user, outcome)
@@ -238,7 +247,13 @@ class Commands:
             await self._say(chat.id, QUIZ_IN_PRIVATE)
             return
         topic = " ".join(context.args or ())
-        await self.show(chat.id, user, await self.quiz.start(who, str(chat.id), topic))
+        outcome = await self.quiz.start(who, str(chat.id), topic, polls=self.polls is not None)
+        poll = next((r for r in outcome.replies if r.poll is not None), None)
+        if self.polls is not None and poll is not None and outcome.to == "chat":
+            with replying():
+                await self.polls.post(chat.id, poll)
+            return
+        await self.show(chat.id, user, outcome)
 
     async def on_challenge(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/challenge <subcommand>`` in a group (in a private chat: where to use it)."""

@@ -36,6 +36,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    PollAnswerHandler,
     filters,
 )
 from telegram.request import BaseRequest
@@ -62,6 +63,7 @@ from bot.core.study import StudyService
 from bot.platforms.telegram.callbacks import Callbacks
 from bot.platforms.telegram.commands import MENU_GROUP, MENU_PRIVATE, PRIVATE_COMMANDS, Commands
 from bot.platforms.telegram.errors import ErrorHandler, cannot_post
+from bot.platforms.telegram.polls import QuizPolls
 from bot.platforms.telegram.sending import (
     PacedRateLimiter,
     Progress,
@@ -81,7 +83,7 @@ log = logging.getLogger(__name__)
 #: Retries of a reply's request Telegram answered with 429 (waiting as told, that chat
 #: only); a push is not retried in place but from the outbox.
 RATE_LIMIT_RETRIES: Final = 3
-_ALLOWED_UPDATES: Final = [Update.MESSAGE, Update.CALLBACK_QUERY]
+_ALLOWED_UPDATES: Final = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.POLL_ANSWER]
 REJECTED_TOKEN: Final = (
     "Telegram rejected the bot token: set the token @BotFather gave you in "
     "STUDYBOT_TELEGRAM_TOKEN (or [telegram] token)"
@@ -156,6 +158,8 @@ class TelegramPlatform:
             builder = builder.updater(None)
         self.application = builder.build()
         self.sender = Sender(self.application.bot, renderer)
+        #: Quiz polls: posted by /quiz, stopped by a round's close, answered by members.
+        self.polls = polls = QuizPolls(self.sender, quiz)
         commands = Commands(
             self.sender,
             study=study,
@@ -163,6 +167,7 @@ class TelegramPlatform:
             challenges=challenges,
             onboarding=onboarding,
             inputs=inputs,
+            polls=polls,
         )
         #: Button taps (tests wait on :meth:`Callbacks.settled`).
         self.callbacks = callbacks = Callbacks(self.sender, inputs, study)
@@ -181,6 +186,7 @@ class TelegramPlatform:
             )
         )
         a.add_handler(CallbackQueryHandler(callbacks.on_callback))
+        a.add_handler(PollAnswerHandler(polls.on_poll_answer))
         a.add_handler(MessageHandler(only_new & filters.COMMAND, commands.on_unknown_command))
         private = only_new & filters.ChatType.PRIVATE
         a.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, commands.on_text))
@@ -331,6 +337,8 @@ class TelegramPlatform:
         """
         try:
             with announcing():  # for the overall budget, also when a tap made it
+                if reply.stops_poll is not None:  # a quiz poll's round: no answers after this
+                    await self.polls.stop(int(chat_id), reply.stops_poll)
                 await self.sender.send_reply(
                     int(chat_id), reply, images=reply.kind == "challenge_result"
                 )

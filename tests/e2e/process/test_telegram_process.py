@@ -96,7 +96,11 @@ async def test_start_review_and_stop_on_sigterm(
     }
     assert {m["command"] for m in menus["all_group_chats"]} == {"quiz", "challenge", "help"}
     assert "review" in {m["command"] for m in menus["all_private_chats"]}
-    assert server.polls()[-1].params["allowed_updates"] == ["message", "callback_query"]
+    assert server.polls()[-1].params["allowed_updates"] == [
+        "message",
+        "callback_query",
+        "poll_answer",
+    ]
 
     ana = Chat(server, ANA)
     await walk_through(bot, ana, "UTC", "09:00", "All decks")

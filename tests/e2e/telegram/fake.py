@@ -23,6 +23,10 @@ replaced. It answers like Telegram does where it matters to the adapter:
   or another token); each download is recorded as a call to the endpoint
   ``download`` (its ``file_path`` as the parameter), and can be made to fail too;
 * ``sendChatAction`` takes the actions Telegram knows (400 for any other);
+* ``sendPoll`` checks a poll as Telegram does (question 1-300 characters, 2-10 options
+  of 1-100 characters, explanation at most 200 after its HTML, ``correct_option_ids``
+  for a quiz) and answers with Bot API 10.0's poll (``allows_revoting``,
+  ``members_only``, options' ``persistent_id``); ``stopPoll`` closes it once;
 * failures can be injected for chosen calls: 429 with ``retry_after``, 403
   "bot was blocked by the user", 403 "bot can't initiate conversation", 401
   "Unauthorized", 409 "Conflict", or a network error; a group where the bot may not
@@ -234,6 +238,8 @@ class FakeBotAPI(BaseRequest):
         self.members: dict[tuple[int, int], str] = {}
         #: Requests refused for breaking a limit or Telegram's HTML (each its description).
         self.violations: list[str] = []
+        #: poll id -> (chat id, message id) of the polls sent (:meth:`_poll`).
+        self.polls: dict[str, tuple[int, int]] = {}
 
     # ------------------------------------------------------------------ BaseRequest
 
@@ -343,7 +349,8 @@ class FakeBotAPI(BaseRequest):
     ) -> Failure:
         """Make the next ``times`` matching calls fail: "429", "blocked", "never_started",
         "network", "bad_request", "unauthorized" (a rejected token), "conflict" (another
-        poller), "no_rights" or "kicked" (a group where the bot may not post)."""
+        poller), "no_rights" or "kicked" (a group where the bot may not post), "no_polls" (a
+        group where it may post but not send polls)."""
         failure = Failure(endpoint, kind, chat_id, times, retry_after)
         self.failures.append(failure)
         return failure
@@ -407,6 +414,8 @@ class FakeBotAPI(BaseRequest):
             return 400, _error(
                 400, "Bad Request: not enough rights to send text messages to the chat"
             )
+        if failure.kind == "no_polls":
+            return 400, _error(400, "Bad Request: not enough rights to send polls to the chat")
         if failure.kind == "kicked":
             return 403, _error(403, "Forbidden: bot was kicked from the supergroup chat")
         if failure.kind == "unauthorized":
@@ -495,6 +504,8 @@ class FakeBotAPI(BaseRequest):
             "editMessageMedia",
         ):
             return self._edit(endpoint, params, files)
+        if endpoint in ("sendPoll", "stopPoll"):
+            return self._poll(endpoint, params)
         raise _ApiError(404, "Not Found")
 
     def _get_file(self, file_id: str) -> dict[str, Any]:
@@ -665,6 +676,84 @@ class FakeBotAPI(BaseRequest):
         self.messages[key] = message
         return message
 
+    # ------------------------------------------------------------------ polls
+
+    def poll_message(self, poll_id: str) -> dict[str, Any]:
+        """The message of a poll the bot sent, as it is now."""
+        return self.messages[self.polls[poll_id]]
+
+    def _poll(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
+        """sendPoll and stopPoll, with Telegram's checks and Bot API 10.0's poll."""
+        if endpoint == "stopPoll":
+            key = (int(params["chat_id"]), int(params["message_id"]))
+            message = self.messages.get(key)
+            if message is None or "poll" not in message:
+                raise _ApiError(400, "Bad Request: message with poll to stop not found")
+            poll: dict[str, Any] = message["poll"]
+            if poll["is_closed"]:
+                raise _ApiError(400, "Bad Request: poll has already been closed")
+            poll["is_closed"] = True
+            return poll
+        question = str(params.get("question") or "")
+        if not 1 <= utf16(question) <= 300:
+            raise _ApiError(400, "Bad Request: poll question length must be 1-300", violation=True)
+        options = [o if isinstance(o, str) else o["text"] for o in _json(params.get("options"))]
+        if not 2 <= len(options) <= 10:
+            raise _ApiError(400, "Bad Request: poll must have 2-10 options", violation=True)
+        if any(not 1 <= utf16(o) <= 100 for o in options):
+            raise _ApiError(400, "Bad Request: poll options length must be 1-100", violation=True)
+        kind = params.get("type") or "regular"
+        correct = _json(params.get("correct_option_ids")) or []
+        if kind == "quiz" and (
+            len(correct) != 1 or not all(0 <= int(i) < len(options) for i in correct)
+        ):
+            raise _ApiError(400, "Bad Request: wrong correct option ids", violation=True)
+        explanation = str(params.get("explanation") or "")
+        entities: list[dict[str, Any]] = []
+        if explanation and params.get("explanation_parse_mode") == "HTML":
+            try:
+                explanation, entities = parse_html(explanation)
+            except TelegramHTMLError as exc:
+                raise _ApiError(
+                    400, f"Bad Request: can't parse explanation entities: {exc}", violation=True
+                ) from None
+        if utf16(explanation) > 200 or explanation.count("\n") > 2:
+            raise _ApiError(400, "Bad Request: poll explanation is too long", violation=True)
+        message = self._new_message(params)
+        poll_id = f"50{len(self.polls) + 1:017d}"
+        message["poll"] = {
+            "id": poll_id,
+            "question": question,
+            "options": [
+                {"text": o, "voter_count": 0, "persistent_id": str(i)}
+                for i, o in enumerate(options)
+            ],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": _json(params.get("is_anonymous", True)) is not False,
+            "type": kind,
+            "allows_multiple_answers": False,
+            "allows_revoting": bool(_json(params.get("allows_revoting", False))),
+            "members_only": bool(_json(params.get("members_only", False))),
+            "correct_option_ids": [int(i) for i in correct],
+        }
+        if explanation:
+            message["poll"]["explanation"] = explanation
+            if entities:
+                message["poll"]["explanation_entities"] = entities
+        self.polls[poll_id] = (int(params["chat_id"]), message["message_id"])
+        return message
+
+
+def _json(value: Any) -> Any:
+    """A parameter PTB sent JSON-encoded (lists, booleans) as its value."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
 
 class _ApiError(Exception):
     def __init__(self, code: int, description: str, *, violation: bool = False) -> None:
@@ -791,6 +880,20 @@ class Updates:
             "document": document,
         }
         return {"update_id": next(self._update_ids), "message": message}
+
+    def poll_answer(self, user: TgUser, poll_id: str, option_ids: Sequence[int]) -> dict[str, Any]:
+        """A member's answer to a non-anonymous poll of the fake API (no options: a
+        retracted vote), with Bot API 10.0's ``option_persistent_ids`` (the fake gives
+        option ``i`` the persistent id ``"i"``)."""
+        return {
+            "update_id": next(self._update_ids),
+            "poll_answer": {
+                "poll_id": poll_id,
+                "user": user.as_json(),
+                "option_ids": list(option_ids),
+                "option_persistent_ids": [str(i) for i in option_ids],
+            },
+        }
 
     def callback(self, user: TgUser, message: dict[str, Any], data: str) -> dict[str, Any]:
         """A tap on an inline button of ``message`` (as the fake API holds it now)."""

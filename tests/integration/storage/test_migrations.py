@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
 )
 
+from bot.core.choices import Choices
 from bot.core.imagespec import parse_image_spec
 from bot.core.model import CardImage
 from bot.core.ports import CannotStart
@@ -363,3 +364,62 @@ async def test_personal_decks_migration_goes_down_and_up(db: SqlDatabase) -> Non
         ]
 
     assert await db.run_connection(down_and_up) == (True, [("u1-spanish", 1, False)])
+
+
+async def test_quiz_polls_migration_goes_down_and_up(db: SqlDatabase) -> None:
+    """0013 adds a card's choices and a round's poll (its id unique); going back drops them
+    and blanks the hash of each card that had choices, so the next sync writes them again."""
+    choices = Choices(("a", "b"), 1)
+
+    def down_and_up(conn: Connection) -> tuple[bool, dict[str, str], list[tuple[Any, ...]]]:
+        catalogue = SqlCatalogue(conn)
+        catalogue.sync(
+            [make_deck("d", [make_card("with", choices=choices), make_card("without")])], T0
+        )
+        command.downgrade(alembic_config(conn), "0012")
+        gone = "choices" not in {c["name"] for c in inspect(conn).get_columns("cards")} and (
+            "poll_id" not in {c["name"] for c in inspect(conn).get_columns("quiz_rounds")}
+        )
+        hashes = {
+            r.id: r.content_hash for r in conn.execute(select(cards.c.id, cards.c.content_hash))
+        }
+        command.upgrade(alembic_config(conn), "head")
+        rounds = Table("quiz_rounds", MetaData(), autoload_with=conn)
+        row = {
+            "platform": "telegram",
+            "chat_id": "-1",
+            "card_id": "with",
+            "topic": "d",
+            "started_at": T0,
+            "ends_at": T0,
+            "expected": "",
+            "poll_id": "p1",
+            "poll_message_id": "5",
+            "poll_correct": 1,
+        }
+        conn.execute(insert(rounds).values(token="t1", **row))
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(rounds).values(token="t2", **row))
+            unique = False
+        except Exception:  # either driver's IntegrityError
+            unique = True
+        report = SqlCatalogue(conn).sync(
+            [make_deck("d", [make_card("with", choices=choices), make_card("without")])], T0
+        )
+        read = SqlCatalogue(conn).card("with")
+        return (
+            gone
+            and unique
+            and report.updated == 1
+            and read is not None
+            and read.choices == choices,
+            {k: "blank" if not v else "kept" for k, v in hashes.items()},
+            [tuple(r) for r in conn.execute(select(rounds.c.token, rounds.c.poll_id))],
+        )
+
+    assert await db.run_connection(down_and_up) == (
+        True,
+        {"with": "blank", "without": "kept"},
+        [("t1", "p1")],
+    )

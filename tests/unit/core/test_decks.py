@@ -460,7 +460,7 @@ def test_native_deck_header(native: Deck) -> None:
         "Scores of every query against every key",
         "Softmax of one row",
     ]
-    assert [c.line for c in native.cards] == [10, 33, 60]
+    assert [c.line for c in native.cards] == [10, 37, 64]
     assert [c.position for c in native.cards] == [0, 1, 2]
 
 
@@ -625,3 +625,11 @@ def test_good_decks_folder_loads_cleanly() -> None:
 )
 def test_slugify(text: str, slug: str) -> None:
     assert slugify(text) == slug
+
+
+def test_native_choices(native: Deck) -> None:
+    dot, qkt, softmax = native.cards
+    assert dot.choices is not None and dot.choices.correct == 0
+    assert dot.choices.answer == r"the dot product $a \cdot b$"
+    assert len(dot.choices.options) == 3
+    assert qkt.choices is None and softmax.choices is None
