@@ -126,6 +126,7 @@ class Reply:
         figure: a chart to draw and attach (a challenge summary, /stats).
         photo_ref: a photo the platform already holds (its file id or URL), to show again.
         attachment: a file to send with the text.
+        photo: a stored photo (a member's challenge answer) to upload and show as a picture.
     """
 
     kind: ReplyKind
@@ -135,6 +136,7 @@ class Reply:
     figure: Figure | None = None
     photo_ref: str | None = None
     attachment: Attachment | None = None
+    photo: Attachment | None = None
 
     def all_buttons(self) -> list[Button]:
         return [b for row in self.buttons for b in row]
