@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.challenges.definitions import ChallengeDef, RubricRow
 from bot.core.challenges.groups import ChallengeCatalog
-from bot.core.challenges.photos import SentPhoto
+from bot.core.challenges.photos import PhotoLimits, SentPhoto
 from bot.core.challenges.service import ChallengeService
 from bot.core.learners import Who
 from bot.core.messages import Announcement, Button, Reply
@@ -97,7 +97,8 @@ def private_for(announcements: list[Announcement], learner_id: int) -> Reply:
 
 
 class Env:
-    def __init__(self) -> None:
+    def __init__(self, photos: PhotoLimits | None = None) -> None:
+        self.photos = photos
         deck = make_deck("algebra", [make_card(cid, title=title) for cid, title in TITLES.items()])
         self.db = FakeDatabase([deck], START)
         self.clock = FixedClock(START)
@@ -109,7 +110,12 @@ class Env:
         """The services over the same database and announcer (as after a restart)."""
         announcer = getattr(self, "posted", None)
         return build_services(
-            self.db, self.clock, tokens=self.tokens, catalog=CATALOG, announcer=announcer
+            self.db,
+            self.clock,
+            tokens=self.tokens,
+            catalog=CATALOG,
+            announcer=announcer,
+            photos=self.photos,
         )
 
     @property
