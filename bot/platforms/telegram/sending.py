@@ -109,7 +109,7 @@ DOWNLOAD_READ_TIMEOUT: Final = 30.0
 #: The learner's reply when a file they sent cannot be fetched from Telegram.
 FILE_UNAVAILABLE: Final = (
     "I couldn't download your file from Telegram (the connection failed or took too "
-    "long), so nothing was imported. Please send it again in a minute."
+    "long), so nothing changed. Please send it again in a minute."
 )
 NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
 
