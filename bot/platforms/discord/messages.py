@@ -9,7 +9,8 @@ Discord's limits.
 Challenge posts and self-assessments are embeds too (their text carries the
 deck author's markdown and formulas), and so are /stats with its chart; a
 summary's heat map is drawn and attached, a shared photo (a Discord attachment
-URL) is shown as an image, and a file (/export) is attached.
+URL) is shown as an image, a stored photo (a challenge answer) is uploaded and
+shown as an image, and a file (/export) is attached.
 """
 
 from __future__ import annotations
