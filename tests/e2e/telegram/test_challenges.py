@@ -441,3 +441,35 @@ async def test_a_weekly_challenge_fires_at_local_time_across_the_dst_change(
         assert "Removed 1 weekly challenge" in bot.api.sent("sendMessage", GROUP)[-1].plain
         assert await sweep_at(at(15, 13, 0)) == []
     no_errors(caplog)
+
+
+# ---------------------------------------------------------------------- photos that keep
+
+
+async def test_a_photo_over_the_limit_is_refused_before_any_download(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+        bot.api.set_member(GROUP, ANA.id, "administrator")
+        await onboard(bot, ANA)
+        await bot.send(ANA, f"/challenge start {SCALED} 10", GROUP)
+        start = bot.api.message_with_button(GROUP, "Submit my answer")
+        await bot.tap(ANA, start, "Submit my answer")
+        # Five sizes: Telegram says the largest has 65,536,000 bytes.
+        await bot.send_photo(ANA, ["p0", "p1", "p2", "p3", "p-huge"])
+        assert "I keep photos of up to 8 MB" in last_dm(bot, ANA)
+        assert bot.api.downloads() == []
+        # A photo that is not one: downloaded, refused, the answer left empty.
+        bot.api.add_photo("p-text", b"plain text, not a picture")
+        await bot.send_photo(ANA, ["p-text"])
+        assert "couldn't read that as a picture" in last_dm(bot, ANA)
+        assert bot.query("SELECT count(*) FROM challenge_photos") == [(0,)]
+        assert bot.query("SELECT submitted_at FROM challenge_submissions") == [(None,)]
+        # Then a good one is kept.
+        await bot.send_photo(ANA, ["p-page"])
+        assert "Got your answer" in last_dm(bot, ANA)
+        assert bot.query("SELECT mime, size FROM challenge_photos") == [
+            ("image/jpeg", len(PHOTO_JPEG + b"p-page"))
+        ]
+        assert_all_answered(bot)
+    no_errors(caplog)
