@@ -23,11 +23,12 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.clock import SystemClock
-from bot.config import ConfigError, PushSettings, Settings
+from bot.config import ConfigError, PushSettings, QuizSettings, Settings
 from bot.core.actions import new_token
 from bot.core.catalogue import sync_decks
 from bot.core.challenges import assessment
 from bot.core.challenges.groups import ChallengeCatalog
+from bot.core.challenges.photos import PhotoLimits
 from bot.core.challenges.service import ChallengeService
 from bot.core.decks import DeckSet
 from bot.core.delivery import Channels, PlatformAnnouncer
@@ -96,6 +97,16 @@ def push_policy(push: PushSettings, *, postgres: bool) -> PushPolicy:
         stop_after=timedelta(days=push.stop_after_days),
         planners=2 if postgres else 1,
         snooze_grace=timedelta(minutes=push.misfire_grace_minutes),
+    )
+
+
+def photo_limits(quiz: QuizSettings) -> PhotoLimits:
+    """How much of challenge photo answers is kept, from ``[quiz]``."""
+    mb = 1024 * 1024
+    return PhotoLimits(
+        max_bytes=quiz.challenge_photo_mb * mb,
+        group_bytes=quiz.challenge_photos_per_group_mb * mb,
+        keep_days=quiz.challenge_photo_days,
     )
 
 
@@ -199,7 +210,8 @@ async def build_app(
         push_policy(settings.push, postgres=not db.is_sqlite),
         {RESENT_ASSESSMENT: partial(assessment.resend, catalog=catalog)},
     )
-    challenges = ChallengeService(basics, announcer, catalog)
+    photos = photo_limits(settings.quiz)
+    challenges = ChallengeService(basics, announcer, catalog, photos)
     onboarding = Onboarding(basics)
     return App(
         settings=settings,
@@ -213,7 +225,7 @@ async def build_app(
         challenges=challenges,
         onboarding=onboarding,
         inputs=Inputs(study, quiz, pushes, challenges, onboarding),
-        housekeeping=Housekeeping(db, clock),
+        housekeeping=Housekeeping(db, clock, photos.keep),
         renderer=renderer,
         metrics=metrics,
         schema=schema,

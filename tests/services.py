@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 from bot.core.actions import Action, decode
 from bot.core.challenges import assessment
 from bot.core.challenges.groups import ChallengeCatalog
+from bot.core.challenges.photos import PhotoLimits
 from bot.core.challenges.service import ChallengeService
 from bot.core.housekeeping import Housekeeping
 from bot.core.inputs import Inputs
@@ -76,6 +77,7 @@ def build_services(
     catalog: ChallengeCatalog | None = None,
     announcer: RecordingAnnouncer | None = None,
     metrics: RecordingMetrics | None = None,
+    photos: PhotoLimits | None = None,
 ) -> Services[D]:
     """The services over ``db``, built the way :func:`bot.app.build_app` builds them.
 
@@ -90,6 +92,7 @@ def build_services(
         catalog: the challenges known (none by default).
         announcer: where announcements go (a new recorder by default).
         metrics: what the services count (a new recorder by default).
+        photos: how much of challenge photo answers is kept (the defaults by default).
     """
     tokens = tokens or SequentialTokens()
     announcer = announcer or RecordingAnnouncer()
@@ -101,7 +104,7 @@ def build_services(
     catalog = catalog or ChallengeCatalog({})
     composers = {RESENT_ASSESSMENT: partial(assessment.resend, catalog=catalog)}
     pushes = PushService(basics, policy or PushPolicy(), composers)
-    challenges = ChallengeService(basics, announcer, catalog)
+    challenges = ChallengeService(basics, announcer, catalog, photos)
     onboarding = Onboarding(basics)
     return Services(
         db=db,

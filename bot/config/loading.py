@@ -111,7 +111,12 @@ _SCHEMA: Final[Mapping[str, tuple[str, ...]]] = {
         "webhook_secret",
     ),
     "discord": ("token", "mode", "shard_count", "shard_ids"),
-    "quiz": ("window_minutes",),
+    "quiz": (
+        "window_minutes",
+        "challenge_photo_mb",
+        "challenge_photos_per_group_mb",
+        "challenge_photo_days",
+    ),
     "push": (
         "tick_seconds",
         "remind_after_days",
@@ -230,11 +235,7 @@ def _build(
         telegram=_telegram(sections["telegram"], env),
         discord=_discord(sections["discord"], env),
         push=_push(sections["push"]),
-        quiz=QuizSettings(
-            window_minutes=sections["quiz"].integer(
-                "window_minutes", QuizSettings().window_minutes, Bounds(1, 1440)
-            )
-        ),
+        quiz=_quiz(sections["quiz"]),
         study=_study(sections["study"]),
         logging=_logging(sections["logging"]),
         decks=_decks(sections["decks"], base_dir),
@@ -248,6 +249,23 @@ def _build(
         ),
         fitting=_fitting(sections["fitting"]),
         source=source,
+    )
+
+
+def _quiz(section: _Section) -> QuizSettings:
+    d = QuizSettings()
+    return QuizSettings(
+        window_minutes=section.integer("window_minutes", d.window_minutes, Bounds(1, 1440)),
+        # Telegram lets a bot download at most 20 MB.
+        challenge_photo_mb=section.integer(
+            "challenge_photo_mb", d.challenge_photo_mb, Bounds(1, 20)
+        ),
+        challenge_photos_per_group_mb=section.integer(
+            "challenge_photos_per_group_mb", d.challenge_photos_per_group_mb, Bounds(1, 100_000)
+        ),
+        challenge_photo_days=section.integer(
+            "challenge_photo_days", d.challenge_photo_days, Bounds(1, 3650)
+        ),
     )
 
 

@@ -118,10 +118,16 @@ class PushSettings:
 
 @dataclass(frozen=True, slots=True)
 class QuizSettings:
-    """``[quiz]``: group quizzes."""
+    """``[quiz]``: group quizzes, and the photo answers of group challenges."""
 
     #: How long a /quiz round stays open before the answer is posted.
     window_minutes: int = 10
+    #: A challenge's photo answer is kept up to this many megabytes (refused above).
+    challenge_photo_mb: int = 8
+    #: The photo answers kept for one group's challenges add up to at most this.
+    challenge_photos_per_group_mb: int = 100
+    #: A challenge's photo answers are dropped this many days after its reveal.
+    challenge_photo_days: int = 30
 
 
 @dataclass(frozen=True, slots=True)

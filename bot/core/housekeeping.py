@@ -1,10 +1,12 @@
-"""Housekeeping: old rows that nobody needs any more are deleted."""
+"""Housekeeping: old rows that nobody needs any more are deleted, and the photo answers
+of challenges revealed (or cancelled) long enough ago."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
+from bot.core.challenges.photos import KEEP_PHOTO_DAYS
 from bot.core.ports import Clock, Database, Tx
 
 log = logging.getLogger(__name__)
@@ -16,27 +18,40 @@ OUTBOX_RETENTION = timedelta(days=7)
 
 
 class Housekeeping:
-    """Deletes old button prompts and delivered outbox rows.
+    """Deletes old button prompts, delivered outbox rows and old challenge photos.
 
     Args:
         db: runs units of work.
         clock: gives "now".
+        photos_for: how long after a challenge's reveal its photo answers are kept
+            (``[quiz] challenge_photo_days``).
     """
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, photos_for: timedelta = timedelta(days=KEEP_PHOTO_DAYS)
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.photos_for = photos_for
 
-    async def prune(self) -> tuple[int, int]:
-        """Delete prompts older than 30 days and outbox rows delivered or given up more
-        than 7 days ago; returns how many of each."""
+    async def prune(self) -> tuple[int, int, int]:
+        """Delete prompts older than 30 days, outbox rows delivered or given up more
+        than 7 days ago, and the photo answers of challenges revealed or cancelled more
+        than ``photos_for`` ago; returns how many of each."""
         now = self.clock.now()
+        photos_before = now - self.photos_for
 
-        def work(tx: Tx) -> tuple[int, int]:
+        def work(tx: Tx) -> tuple[int, int, int]:
             prompts = tx.prompts.prune(now - PROMPT_RETENTION)
-            return prompts, tx.pushes.prune_outbox(now - OUTBOX_RETENTION)
+            messages = tx.pushes.prune_outbox(now - OUTBOX_RETENTION)
+            return prompts, messages, tx.challenges.prune_photos(photos_before)
 
-        prompts, messages = await self.db.run(work)
-        if prompts or messages:
-            log.info("pruned %d old prompts and %d delivered outbox rows", prompts, messages)
-        return prompts, messages
+        prompts, messages, photos = await self.db.run(work)
+        if prompts or messages or photos:
+            log.info(
+                "pruned %d old prompts, %d delivered outbox rows and %d challenge photos",
+                prompts,
+                messages,
+                photos,
+            )
+        return prompts, messages, photos

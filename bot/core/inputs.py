@@ -11,6 +11,7 @@ import logging
 from typing import Final
 
 from bot.core.actions import Action, BadPayload, DeckChoice, Setup, decode
+from bot.core.challenges.photos import SentPhoto
 from bot.core.challenges.service import ChallengeService
 from bot.core.learners import Who
 from bot.core.messages import Reply
@@ -101,18 +102,19 @@ class Inputs:
             return False
         return isinstance(action, Action) and action.kind in ("join", "assessform")
 
-    async def text(self, who: Who, text: str | None, photo_ref: str | None = None) -> Outcome:
-        """A private message that is not a command (a photo's caption is its ``text``).
+    async def text(self, who: Who, text: str | None, photo: SentPhoto | None = None) -> Outcome:
+        """A private message that is not a command (a photo's caption is its ``text``;
+        the photo is downloaded only if it answers a challenge and fits its limits).
 
         Any message is contact: a learner marked unreachable is reachable again.
         """
-        answered = await self.challenges.answer(who, text, photo_ref)
+        answered = await self.challenges.answer(who, text, photo)
         if answered is not None:
             return answered
-        replied = await self.onboarding.answer(who, text if photo_ref is None else None)
+        replied = await self.onboarding.answer(who, text if photo is None else None)
         if replied is not None:
             return replied
-        return send(Reply("info", PHOTO_HINT if photo_ref is not None else TEXT_HINT))
+        return send(Reply("info", PHOTO_HINT if photo is not None else TEXT_HINT))
 
     async def command(self, who: Who) -> None:
         """Someone sent a command: it ends any question left open."""

@@ -133,6 +133,7 @@ class Reply:
         poll: where the platform posts quiz polls (Telegram), post this poll instead; the
             reply itself (the card and its Reveal button) is the fallback.
         stops_poll: the message of a quiz poll to stop before this reply is posted.
+        photo: a stored photo (a member's challenge answer) to upload and show as a picture.
     """
 
     kind: ReplyKind
@@ -145,6 +146,7 @@ class Reply:
     form_buttons: tuple[tuple[Button, ...], ...] | None = None
     poll: QuizPoll | None = None
     stops_poll: str | None = None
+    photo: Attachment | None = None
 
     def all_buttons(self) -> list[Button]:
         return [b for row in self.buttons for b in row]

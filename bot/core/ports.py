@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from bot.core.challenges.photos import StoredPhoto
 from bot.core.decks import Deck
 from bot.core.importing import PlannedCard
 from bot.core.messages import Announcement, Reply
@@ -587,6 +588,40 @@ class ChallengeRepo(Protocol):
         ...
 
     def set_schedule_next(self, schedule_id: int, when: datetime | None) -> None: ...
+
+    # Photo answers (table ``challenge_photos``), apart from the submissions so that
+    # listing submissions never reads their bytes. A submission answered with a photo
+    # keeps the platform's reference in ``photo_ref``; dropping its stored photo
+    # (:meth:`free_photos`, :meth:`prune_photos`) clears that too.
+
+    def save_photo(self, run_id: int, learner_id: int, photo: StoredPhoto, now: datetime) -> None:
+        """Store (or replace) the photo of a member's answer."""
+        ...
+
+    def drop_photo(self, run_id: int, learner_id: int) -> None:
+        """Forget the photo of a member's answer (replaced by a typed one)."""
+        ...
+
+    def photo(self, run_id: int, learner_id: int) -> StoredPhoto | None: ...
+
+    def photo_sizes(self, run_id: int) -> dict[int, int]:
+        """The size of each stored photo of a run, by learner id (no bytes read)."""
+        ...
+
+    def group_photo_bytes(self, platform: str, chat_id: str) -> int:
+        """The bytes of every photo stored for a group's runs."""
+        ...
+
+    def free_photos(self, platform: str, chat_id: str, need: int) -> int:
+        """Drop photos of a group's finished runs (revealed or cancelled), the oldest
+        run first, until at least ``need`` bytes are free or none is left; returns the
+        bytes freed."""
+        ...
+
+    def prune_photos(self, finished_before: datetime) -> int:
+        """Drop the photos of runs revealed or cancelled before ``finished_before``;
+        returns how many."""
+        ...
 
 
 class ModelRepo(Protocol):

@@ -209,6 +209,6 @@ class Jobs:
             log.info("fitting tick: %d of %d learners fitted", fitted, len(reports))
         return len(reports)
 
-    async def prune(self) -> tuple[int, int]:
-        """Housekeeping: old prompts and delivered outbox rows."""
+    async def prune(self) -> tuple[int, int, int]:
+        """Housekeeping: old prompts, delivered outbox rows and old challenge photos."""
         return await self.housekeeping.prune()

@@ -1,7 +1,7 @@
 """Group challenges: runs, submissions, group settings and weekly schedules.
 
-Tables ``challenge_runs``, ``challenge_submissions``, ``group_settings`` and
-``challenge_schedules``.
+Tables ``challenge_runs``, ``challenge_submissions`` (with ``challenge_photos``, the
+photo answers' bytes), ``group_settings`` and ``challenge_schedules``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.core.challenges.photos import StoredPhoto
 from bot.core.model import ChallengeRun, ChallengeSchedule, GroupSettings, Submission
 from bot.storage.rows import hhmm, hhmm_text, int_list, int_list_text
 from bot.storage.tables import (
+    challenge_photos,
     challenge_runs,
     challenge_schedules,
     challenge_submissions,
@@ -366,6 +368,110 @@ class SqlChallenges:
             .where(challenge_schedules.c.id == schedule_id)
             .values(next_run_at=when)
         )
+
+    # ------------------------------------------------------------------ photo answers
+
+    def save_photo(self, run_id: int, learner_id: int, photo: StoredPhoto, now: datetime) -> None:
+        self.drop_photo(run_id, learner_id)
+        self.conn.execute(
+            insert(challenge_photos).values(
+                run_id=run_id,
+                learner_id=learner_id,
+                mime=photo.mime,
+                size=photo.size,
+                data=photo.data,
+                stored_at=now,
+            )
+        )
+
+    def drop_photo(self, run_id: int, learner_id: int) -> None:
+        self.conn.execute(
+            delete(challenge_photos).where(
+                challenge_photos.c.run_id == run_id, challenge_photos.c.learner_id == learner_id
+            )
+        )
+
+    def photo(self, run_id: int, learner_id: int) -> StoredPhoto | None:
+        row = self.conn.execute(
+            select(challenge_photos.c.data, challenge_photos.c.mime).where(
+                challenge_photos.c.run_id == run_id, challenge_photos.c.learner_id == learner_id
+            )
+        ).first()
+        return StoredPhoto(bytes(row.data), row.mime) if row else None
+
+    def photo_sizes(self, run_id: int) -> dict[int, int]:
+        rows = self.conn.execute(
+            select(challenge_photos.c.learner_id, challenge_photos.c.size).where(
+                challenge_photos.c.run_id == run_id
+            )
+        )
+        return {r.learner_id: r.size for r in rows}
+
+    def group_photo_bytes(self, platform: str, chat_id: str) -> int:
+        total = self.conn.execute(
+            select(func.coalesce(func.sum(challenge_photos.c.size), 0))
+            .join(challenge_runs, challenge_runs.c.id == challenge_photos.c.run_id)
+            .where(challenge_runs.c.platform == platform, challenge_runs.c.chat_id == chat_id)
+        ).scalar_one()
+        return int(total)
+
+    def free_photos(self, platform: str, chat_id: str, need: int) -> int:
+        finished = or_(
+            challenge_runs.c.revealed_at.is_not(None), challenge_runs.c.cancelled_at.is_not(None)
+        )
+        rows = self.conn.execute(
+            select(
+                challenge_photos.c.run_id, challenge_photos.c.learner_id, challenge_photos.c.size
+            )
+            .join(challenge_runs, challenge_runs.c.id == challenge_photos.c.run_id)
+            .where(
+                challenge_runs.c.platform == platform,
+                challenge_runs.c.chat_id == chat_id,
+                finished,
+            )
+            .order_by(
+                challenge_runs.c.started_at,
+                challenge_runs.c.id,
+                challenge_photos.c.learner_id,
+            )
+        ).all()
+        freed = 0
+        chosen: list[tuple[int, int]] = []
+        for r in rows:
+            if freed >= need:
+                break
+            chosen.append((r.run_id, r.learner_id))
+            freed += r.size
+        self._drop_photos(chosen)
+        return freed
+
+    def prune_photos(self, finished_before: datetime) -> int:
+        rows = self.conn.execute(
+            select(challenge_photos.c.run_id, challenge_photos.c.learner_id)
+            .join(challenge_runs, challenge_runs.c.id == challenge_photos.c.run_id)
+            .where(
+                or_(
+                    challenge_runs.c.revealed_at < finished_before,
+                    challenge_runs.c.cancelled_at < finished_before,
+                )
+            )
+        ).all()
+        keys = [(r.run_id, r.learner_id) for r in rows]
+        self._drop_photos(keys)
+        return len(keys)
+
+    def _drop_photos(self, keys: Sequence[tuple[int, int]]) -> None:
+        """Delete these photos, and the references of the answers they were."""
+        for run_id, learner_id in keys:
+            self.drop_photo(run_id, learner_id)
+            self.conn.execute(
+                update(challenge_submissions)
+                .where(
+                    challenge_submissions.c.run_id == run_id,
+                    challenge_submissions.c.learner_id == learner_id,
+                )
+                .values(photo_ref=None)
+            )
 
 
 def _submission_values(sub: Submission) -> dict[str, Any]:

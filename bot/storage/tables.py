@@ -14,6 +14,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -460,6 +461,25 @@ challenge_submissions = Table(
     Column("shared_at", UTCDateTime),
     # The member agreed to be named in this run's summary.
     Column("show_name", Boolean, nullable=False, default=False),
+)
+
+#: The photo of a member's challenge answer, downloaded when it was sent (a Discord
+#: attachment URL expires after about a day); a table of its own so that listing
+#: submissions never reads the bytes. Housekeeping drops it some days after the reveal.
+challenge_photos = Table(
+    "challenge_photos",
+    metadata,
+    Column("run_id", Integer, primary_key=True),
+    Column("learner_id", Integer, primary_key=True),
+    Column("mime", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("stored_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["run_id", "learner_id"],
+        ["challenge_submissions.run_id", "challenge_submissions.learner_id"],
+        ondelete="CASCADE",
+    ),
 )
 
 group_settings = Table(

@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
+from bot.core.challenges.photos import StoredPhoto
 from bot.core.model import ChallengeRun, ChallengeSchedule, GroupSettings, Submission
 from bot.core.ports import Database, Tx
 from tests.contract.helpers import DAY, HOUR, T0, add_learner
@@ -341,3 +342,138 @@ async def test_due_schedules_are_claimed_soonest_first(db: Database) -> None:
     await db.run(lambda tx: tx.challenges.set_schedule_next(earlier.id, T0 + 7 * DAY))
     await db.run(lambda tx: tx.challenges.set_schedule_next(now_.id, None))
     assert await db.run(lambda tx: tx.challenges.claim_schedules(T0 + MINUTE, 10)) == [later]
+
+
+# --------------------------------------------------------------------------- photo answers
+
+#: Every byte value, so no driver or column type may treat the photo as text.
+EVERY_BYTE = bytes(range(256)) * 4
+
+
+def photo(size: int, fill: bytes = b"\xff") -> StoredPhoto:
+    return StoredPhoto((b"\xff\xd8\xff" + fill * size)[:size], "image/jpeg")
+
+
+async def answered(db: Database, run_id: int, learner_id: int, token: str) -> Submission:
+    sub = Submission(
+        run_id, learner_id, token, "Ann", T0, photo_ref=f"file-{token}", submitted_at=T0
+    )
+    await db.run(save_submission(sub))
+    return sub
+
+
+async def test_a_photo_answer_is_stored_read_back_replaced_and_dropped(db: Database) -> None:
+    ann, ben = await add_learner(db, "1"), await add_learner(db, "2", name="Ben")
+    stored = await db.run(lambda tx: tx.challenges.add_run(run("r0000001", T0)))
+    rid = stored.id
+    await answered(db, rid, ann.id, "s0000001")
+    await answered(db, rid, ben.id, "s0000002")
+    first = StoredPhoto(EVERY_BYTE, "image/png")
+    await db.run(lambda tx: tx.challenges.save_photo(rid, ann.id, first, T0))
+    assert await db.run(lambda tx: tx.challenges.photo(rid, ann.id)) == first
+    assert await db.run(lambda tx: tx.challenges.photo(rid, ben.id)) is None
+    assert await db.run(lambda tx: tx.challenges.photo_sizes(rid)) == {ann.id: 1024}
+    # Listing submissions never carries the bytes; the answer keeps its reference.
+    subs = await db.run(lambda tx: tx.challenges.submissions(rid))
+    assert [s.photo_ref for s in subs] == ["file-s0000001", "file-s0000002"]
+
+    second = photo(3000)
+    await db.run(lambda tx: tx.challenges.save_photo(rid, ann.id, second, T0 + MINUTE))
+    await db.run(lambda tx: tx.challenges.save_photo(rid, ben.id, photo(10), T0))
+    assert await db.run(lambda tx: tx.challenges.photo(rid, ann.id)) == second
+    assert await db.run(lambda tx: tx.challenges.photo_sizes(rid)) == {ann.id: 3000, ben.id: 10}
+    await db.run(lambda tx: tx.challenges.drop_photo(rid, ann.id))
+    await db.run(lambda tx: tx.challenges.drop_photo(rid, ann.id))  # twice: nothing to drop
+    assert await db.run(lambda tx: tx.challenges.photo(rid, ann.id)) is None
+    assert await db.run(lambda tx: tx.challenges.photo_sizes(rid)) == {ben.id: 10}
+
+
+async def test_a_photo_belongs_to_a_submission(db: Database) -> None:
+    ann = await add_learner(db)
+    stored = await db.run(lambda tx: tx.challenges.add_run(run("r0000001", T0)))
+    with pytest.raises(Exception, match=r"(?i)foreign key"):
+        await db.run(lambda tx: tx.challenges.save_photo(stored.id, ann.id, photo(10), T0))
+
+
+async def test_photos_go_with_their_learner(db: Database) -> None:
+    ann = await add_learner(db)
+    stored = await db.run(lambda tx: tx.challenges.add_run(run("r0000001", T0)))
+    await answered(db, stored.id, ann.id, "s0000001")
+    await db.run(lambda tx: tx.challenges.save_photo(stored.id, ann.id, photo(10), T0))
+    await db.run(lambda tx: tx.learners.delete(ann.id))
+    assert await db.run(lambda tx: tx.challenges.photo_sizes(stored.id)) == {}
+    assert await db.run(lambda tx: tx.challenges.group_photo_bytes("tg", "-1")) == 0
+
+
+def save_photo(run_id: int, learner_id: int, stored: StoredPhoto) -> Callable[[Tx], None]:
+    return lambda tx: tx.challenges.save_photo(run_id, learner_id, stored, T0)
+
+
+def photo_sizes(run_id: int) -> Callable[[Tx], dict[int, int]]:
+    return lambda tx: tx.challenges.photo_sizes(run_id)
+
+
+def submission(run_id: int, learner_id: int) -> Callable[[Tx], Submission | None]:
+    return lambda tx: tx.challenges.submission(run_id, learner_id)
+
+
+async def group_of_runs(db: Database) -> tuple[int, list[int]]:
+    """Ann answered with a photo in four runs of chat -1 (100, 200, 300 and 400 bytes;
+    the first revealed, the second cancelled, the third revealed, the fourth open) and
+    one of chat -2 (1,000 bytes, revealed); returns her id and the runs' ids."""
+    ann = await add_learner(db)
+
+    def start(tx: Tx) -> list[int]:
+        ids = [tx.challenges.add_run(run(f"r000000{i}", T0 + i * HOUR)).id for i in range(4)]
+        ids.append(tx.challenges.add_run(run("r0000009", T0, chat="-2")).id)
+        return ids
+
+    ids = await db.run(start)
+    for i, (rid, size) in enumerate(zip(ids, (100, 200, 300, 400, 1000), strict=True)):
+        await answered(db, rid, ann.id, f"s000000{i}")
+        await db.run(save_photo(rid, ann.id, photo(size)))
+    await db.run(set_run(ids[0], "revealed_at", T0 + HOUR))
+    await db.run(set_run(ids[1], "cancelled_at", T0 + 2 * HOUR))
+    await db.run(set_run(ids[2], "revealed_at", T0 + 3 * HOUR))
+    await db.run(set_run(ids[4], "revealed_at", T0 + HOUR))
+    return ann.id, ids
+
+
+async def test_a_groups_photos_add_up_and_its_finished_runs_make_room_oldest_first(
+    db: Database,
+) -> None:
+    ann, ids = await group_of_runs(db)
+    assert await db.run(lambda tx: tx.challenges.group_photo_bytes("tg", "-1")) == 1000
+    assert await db.run(lambda tx: tx.challenges.group_photo_bytes("tg", "-2")) == 1000
+    assert await db.run(lambda tx: tx.challenges.group_photo_bytes("discord", "-1")) == 0
+    # 150 bytes: the oldest run's 100 are not enough, the cancelled run's 200 go too.
+    assert await db.run(lambda tx: tx.challenges.free_photos("tg", "-1", 150)) == 300
+    left = [await db.run(photo_sizes(rid)) for rid in ids]
+    assert left == [{}, {}, {ann: 300}, {ann: 400}, {ann: 1000}]
+    # The answers whose photos went no longer say they were photos; the others still do.
+    refs = [await db.run(submission(rid, ann)) for rid in ids]
+    assert [s.photo_ref if s else "?" for s in refs] == [
+        None,
+        None,
+        "file-s0000002",
+        "file-s0000003",
+        "file-s0000004",
+    ]
+    # The open run's photos are never dropped to make room.
+    assert await db.run(lambda tx: tx.challenges.free_photos("tg", "-1", 10_000)) == 300
+    assert await db.run(lambda tx: tx.challenges.group_photo_bytes("tg", "-1")) == 400
+    assert await db.run(lambda tx: tx.challenges.free_photos("tg", "-1", 1)) == 0
+
+
+async def test_photos_of_runs_finished_long_ago_are_pruned(db: Database) -> None:
+    ann, ids = await group_of_runs(db)
+    # Finished before T0 + 2h: the first run (revealed at 1h) and the other chat's.
+    assert await db.run(lambda tx: tx.challenges.prune_photos(T0 + 2 * HOUR)) == 2
+    assert await db.run(lambda tx: tx.challenges.prune_photos(T0 + 2 * HOUR)) == 0
+    left = [await db.run(photo_sizes(rid)) for rid in ids]
+    assert left == [{}, {ann: 200}, {ann: 300}, {ann: 400}, {}]
+    first = await db.run(lambda tx: tx.challenges.submission(ids[0], ann))
+    assert first is not None and first.photo_ref is None and first.submitted_at == T0
+    # Much later: every finished run's photo goes; the open run's stays.
+    assert await db.run(lambda tx: tx.challenges.prune_photos(T0 + DAY)) == 2
+    assert await db.run(lambda tx: tx.challenges.group_photo_bytes("tg", "-1")) == 400

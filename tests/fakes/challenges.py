@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, time
 
+from bot.core.challenges.photos import StoredPhoto
 from bot.core.model import ChallengeRun, ChallengeSchedule, GroupSettings, Submission
 from tests.fakes.store import FakeStore, utc
 
@@ -228,3 +229,67 @@ class FakeChallenges:
         s = self.store.schedules.get(schedule_id)
         if s is not None:
             self.store.schedules[schedule_id] = replace(s, next_run_at=when)
+
+    # ------------------------------------------------------------------ photo answers
+
+    def save_photo(self, run_id: int, learner_id: int, photo: StoredPhoto, now: datetime) -> None:
+        utc(now)
+        if (run_id, learner_id) not in self.store.submissions:
+            raise ValueError(f"no submission ({run_id}, {learner_id}) (foreign key)")
+        self.store.answer_photos[(run_id, learner_id)] = (photo, now)
+
+    def drop_photo(self, run_id: int, learner_id: int) -> None:
+        self.store.answer_photos.pop((run_id, learner_id), None)
+
+    def photo(self, run_id: int, learner_id: int) -> StoredPhoto | None:
+        found = self.store.answer_photos.get((run_id, learner_id))
+        return found[0] if found else None
+
+    def photo_sizes(self, run_id: int) -> dict[int, int]:
+        return {
+            lid: photo.size
+            for (rid, lid), (photo, _) in self.store.answer_photos.items()
+            if rid == run_id
+        }
+
+    def _group_photos(self, platform: str, chat_id: str) -> list[tuple[ChallengeRun, int, int]]:
+        """(run, learner id, size) of a group's stored photos."""
+        out: list[tuple[ChallengeRun, int, int]] = []
+        for (rid, lid), (photo, _) in self.store.answer_photos.items():
+            run = self.store.runs[rid]
+            if run.platform == platform and run.chat_id == chat_id:
+                out.append((run, lid, photo.size))
+        return out
+
+    def group_photo_bytes(self, platform: str, chat_id: str) -> int:
+        return sum(size for _, _, size in self._group_photos(platform, chat_id))
+
+    def free_photos(self, platform: str, chat_id: str, need: int) -> int:
+        finished = [p for p in self._group_photos(platform, chat_id) if not p[0].open]
+        finished.sort(key=lambda p: (p[0].started_at, p[0].id, p[1]))
+        freed = 0
+        for run, lid, size in finished:
+            if freed >= need:
+                break
+            self._drop(run.id, lid)
+            freed += size
+        return freed
+
+    def prune_photos(self, finished_before: datetime) -> int:
+        utc(finished_before)
+        keys = []
+        for rid, lid in self.store.answer_photos:
+            run = self.store.runs[rid]
+            ended = [t for t in (run.revealed_at, run.cancelled_at) if t is not None]
+            if any(t < finished_before for t in ended):
+                keys.append((rid, lid))
+        for rid, lid in keys:
+            self._drop(rid, lid)
+        return len(keys)
+
+    def _drop(self, run_id: int, learner_id: int) -> None:
+        """A photo deleted with its answer's reference (as ``SqlChallenges._drop_photos``)."""
+        self.store.answer_photos.pop((run_id, learner_id), None)
+        sub = self.store.submissions.get((run_id, learner_id))
+        if sub is not None:
+            self.store.submissions[(run_id, learner_id)] = replace(sub, photo_ref=None)

@@ -160,6 +160,7 @@ class FakeLearners:
             for k, r in st.rounds.items()
         }
         st.submissions = {k: v for k, v in st.submissions.items() if k[1] != learner_id}
+        st.answer_photos = {k: v for k, v in st.answer_photos.items() if k[1] != learner_id}
         st.runs = {
             k: replace(r, started_by=None) if r.started_by == learner_id else r
             for k, r in st.runs.items()

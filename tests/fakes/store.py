@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.core.challenges.photos import StoredPhoto
 from bot.core.decks import CardDef
 from bot.core.model import (
     CardImage,
@@ -130,6 +131,8 @@ class FakeStore:
     snoozed_pushes: set[int] = field(default_factory=set)
     runs: dict[int, ChallengeRun] = field(default_factory=dict)
     submissions: dict[tuple[int, int], Submission] = field(default_factory=dict)
+    #: challenge_photos: (run id, learner id) -> (the photo, stored_at).
+    answer_photos: dict[tuple[int, int], tuple[StoredPhoto, datetime]] = field(default_factory=dict)
     groups: dict[tuple[str, str], GroupSettings] = field(default_factory=dict)
     schedules: dict[int, ChallengeSchedule] = field(default_factory=dict)
     #: open_questions: learner id -> (step, chain, expires_at).
@@ -177,6 +180,7 @@ class FakeStore:
             snoozed_pushes=set(self.snoozed_pushes),
             runs=dict(self.runs),
             submissions=dict(self.submissions),
+            answer_photos=dict(self.answer_photos),
             groups=dict(self.groups),
             schedules=dict(self.schedules),
             questions=dict(self.questions),

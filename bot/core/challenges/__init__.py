@@ -17,5 +17,6 @@ The package, one concern a module:
 - :mod:`.runs`: starting, joining, answering, status, cancel and the reveal.
 - :mod:`.assessment`: the private self-assessment, applying it, the group summary.
 - :mod:`.schedules`: weekly challenges.
+- :mod:`.photos`: photo answers, downloaded when sent and kept within limits.
 - :mod:`.service`: :class:`ChallengeService`, what adapters and timers call.
 """

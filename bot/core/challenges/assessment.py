@@ -10,8 +10,9 @@ from bot.core import exam, srs
 from bot.core.actions import Action, ActionKind
 from bot.core.challenges.definitions import ChallengeDef
 from bot.core.challenges.groups import ChallengeCatalog
+from bot.core.challenges.photos import StoredPhoto
 from bot.core.learners import AfterCommit, Posts, due_counter, record_review
-from bot.core.messages import Announcement, Button, ButtonStyle, HeatMap, Reply
+from bot.core.messages import Announcement, Attachment, Button, ButtonStyle, HeatMap, Reply
 from bot.core.model import (
     RATING_NAMES,
     ChallengeRun,
@@ -118,6 +119,21 @@ def assessment_reply(challenge: ChallengeDef, sub: Submission, *, first: bool = 
         yours = ""
     body = intro + yours + "Tick the checkpoints you got, and rate each row:\n" + "\n".join(lines)
     return Reply("assess", body, buttons=tuple(rows), form_buttons=((form_button(sub),), last))
+
+
+def as_attachment(photo: StoredPhoto) -> Attachment:
+    """A stored photo answer as the file a reply uploads."""
+    return Attachment(photo.filename, photo.data)
+
+
+def own_photo(tx: Tx, run: ChallengeRun, sub: Submission) -> Reply | None:
+    """At the reveal, the member's own photo answer, as they sent it (a message of its
+    own before the self-assessment, which is edited as they tick and grade); None when
+    they answered in text or the photo is no longer kept."""
+    stored = tx.challenges.photo(run.id, sub.learner_id) if sub.photo_ref else None
+    if stored is None:
+        return None
+    return Reply("info", "Your answer, as you sent it:", photo=as_attachment(stored))
 
 
 def resend(
@@ -293,14 +309,13 @@ def _share(tx: Tx, run: ChallengeRun, sub: Submission, now: datetime, posts: Pos
         return notice("You have no answer to share.")
     tx.challenges.save_submission(replace(sub, shared_at=now))
     text = f"{sub.display_name} shares their answer:\n\n{sub.text or '(a photo of their page)'}"
-    posts.append(
-        Announcement(
-            run.platform,
-            run.chat_id,
-            Reply("info", text, photo_ref=sub.photo_ref),
-            starter_id=sub.learner_id,
-        )
+    stored = tx.challenges.photo(run.id, sub.learner_id) if sub.photo_ref else None
+    shown = (
+        Reply("info", text, photo=as_attachment(stored))
+        if stored is not None
+        else Reply("info", text, photo_ref=sub.photo_ref)  # an answer from before 0014
     )
+    posts.append(Announcement(run.platform, run.chat_id, shown, starter_id=sub.learner_id))
     return notice("Shared with the group.")
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.core import srs
 from bot.core.actions import Action
-from bot.core.challenges.assessment import assessment_reply
+from bot.core.challenges.assessment import assessment_reply, own_photo
 from bot.core.challenges.definitions import ChallengeDef
 from bot.core.challenges.groups import (
     ChallengeCatalog,
@@ -16,6 +16,7 @@ from bot.core.challenges.groups import (
     may_run,
     refused,
 )
+from bot.core.challenges.photos import PhotoLimits, StoredPhoto, group_full
 from bot.core.learners import Posts
 from bot.core.messages import Announcement, CardView, Reply
 from bot.core.model import CardImage, ChallengeRun, Learner, Submission
@@ -147,9 +148,19 @@ def submit(
     now: datetime,
     token: str,
     name: str,
+    *,
+    stored: StoredPhoto | None = None,
+    limits: PhotoLimits | None = None,
 ) -> Outcome:
-    """Store (or replace) a member's answer while the run is open; the member is told."""
-    return send(_submit(tx, member, run, text, photo_ref, now, token, name), to="private")
+    """Store (or replace) a member's answer while the run is open; the member is told.
+
+    A photo answer (``photo_ref``, the platform's name for it) is kept as ``stored``,
+    its downloaded bytes, within the group's share of ``limits``.
+    """
+    reply = _submit(
+        tx, member, run, text, photo_ref, now, token, name, stored, limits or PhotoLimits()
+    )
+    return send(reply, to="private")
 
 
 def _submit(
@@ -161,6 +172,8 @@ def _submit(
     now: datetime,
     token: str,
     name: str,
+    stored: StoredPhoto | None,
+    limits: PhotoLimits,
 ) -> Reply:
     if run is None:
         return Reply("error", "There is no open challenge you have joined.")
@@ -174,6 +187,12 @@ def _submit(
     body = (text or "").strip() or None
     if body is None and photo_ref is None:
         return Reply("error", "Send your answer as text or as a photo of your page.")
+    if photo_ref is not None and stored is None:  # the run opened between two looks
+        return Reply("error", "I couldn't keep that photo: please send it again.")
+    if stored is not None:
+        full = _room_for(tx, run, member, stored, limits)
+        if full is not None:
+            return full
     mine = tx.challenges.submission(run.id, member.id)
     replaced = mine is not None and mine.submitted
     part = (
@@ -193,6 +212,10 @@ def _submit(
         body = body[:MAX_ANSWER]
     base = mine or Submission(run.id, member.id, token, name, now)
     tx.challenges.save_submission(replace(base, text=body, photo_ref=photo_ref, submitted_at=now))
+    if stored is not None:
+        tx.challenges.save_photo(run.id, member.id, stored, now)
+    elif mine is not None and mine.photo_ref is not None:
+        tx.challenges.drop_photo(run.id, member.id)  # a typed answer replaces the photo
     if part:
         verb = "Added this to your answer (your app sent it in parts)"
     else:
@@ -201,6 +224,23 @@ def _submit(
     if cut:
         said += f" It was longer than {MAX_ANSWER:,} characters: I kept the first {MAX_ANSWER:,}."
     return Reply("info", said)
+
+
+def _room_for(
+    tx: Tx, run: ChallengeRun, member: Learner, photo: StoredPhoto, limits: PhotoLimits
+) -> Reply | None:
+    """Make room for a photo in the group's share: the photos of its finished runs go,
+    the oldest first; None when it fits, else what the member is told (nothing dropped)."""
+    sizes = tx.challenges.photo_sizes(run.id)
+    running = sum(sizes.values()) - sizes.get(member.id, 0)  # theirs is replaced
+    total = tx.challenges.group_photo_bytes(run.platform, run.chat_id) - sizes.get(member.id, 0)
+    over = total + photo.size - limits.group_bytes
+    if over <= 0:
+        return None
+    if running + photo.size > limits.group_bytes:  # the finished runs' photos cannot make room
+        return Reply("error", group_full(limits))
+    tx.challenges.free_photos(run.platform, run.chat_id, over)
+    return None
 
 
 def status(tx: Tx, platform: str, chat_id: str, now: datetime, default_tz: str) -> Outcome:
@@ -303,6 +343,9 @@ def reveal_run(
         )
     ]
     for sub in answered:
+        mine = own_photo(tx, run, sub)
+        if mine is not None:
+            effects.append(Announcement(run.platform, run.chat_id, mine, sub.learner_id))
         effects.append(
             Announcement(
                 run.platform,

@@ -8,9 +8,17 @@ from datetime import datetime, timedelta
 from bot.core.actions import ActionKind
 from bot.core.challenges import assessment, groups, runs, schedules
 from bot.core.challenges.groups import ChallengeCatalog
+from bot.core.challenges.photos import (
+    NOT_AN_IMAGE,
+    PhotoLimits,
+    SentPhoto,
+    StoredPhoto,
+    image_mime,
+    too_large,
+)
 from bot.core.learners import AfterCommit, AnnouncingService, Basics, Who, get_or_create_learner
 from bot.core.messages import Reply
-from bot.core.model import Learner
+from bot.core.model import ChallengeRun, Learner
 from bot.core.outcomes import Outcome, send
 from bot.core.ports import Announcer, Tx
 from bot.text.excerpt import excerpt
@@ -27,11 +35,19 @@ class ChallengeService(AnnouncingService):
 
     Args:
         catalog: the challenges loaded from the challenge files.
+        photos: how much of members' photo answers is kept (:mod:`.photos`).
     """
 
-    def __init__(self, basics: Basics, announcer: Announcer, catalog: ChallengeCatalog) -> None:
+    def __init__(
+        self,
+        basics: Basics,
+        announcer: Announcer,
+        catalog: ChallengeCatalog,
+        photos: PhotoLimits | None = None,
+    ) -> None:
         super().__init__(basics, announcer)
         self.catalog = catalog
+        self.photos = photos or PhotoLimits()
         #: Groups that never set a time zone use the one new learners get.
         self.default_tz = basics.enrolment.settings.timezone
 
@@ -80,38 +96,60 @@ class ChallengeService(AnnouncingService):
         self,
         who: Who,
         text: str | None = None,
-        photo_ref: str | None = None,
+        photo: SentPhoto | None = None,
         *,
         run_token: str | None = None,
         chat_id: str | None = None,
     ) -> Outcome:
         """An answer: to the run named by ``run_token`` (a form), or the one open in
-        ``chat_id`` (joining it), else to the newest run the member joined."""
+        ``chat_id`` (joining it), else to the newest run the member joined.
+
+        A ``photo`` is downloaded only when it can be kept (see :meth:`_download`).
+        """
         token = self.tokens()
         name = who.display_name or who.user_id
 
-        def work(tx: Tx, lr: Learner, now: datetime) -> Outcome:
+        def find(tx: Tx, lr: Learner | None) -> ChallengeRun | None:
             if run_token:
-                run = tx.challenges.run_by_token(run_token)
-            elif chat_id is not None:
-                run = tx.challenges.open_run(who.platform, chat_id)
-            else:
-                run = tx.challenges.joined_open_run(lr.id)
-            return runs.submit(tx, lr, run, text, photo_ref, now, token, name)
+                return tx.challenges.run_by_token(run_token)
+            if chat_id is not None:
+                return tx.challenges.open_run(who.platform, chat_id)
+            return tx.challenges.joined_open_run(lr.id) if lr is not None else None
+
+        stored: StoredPhoto | None = None
+        if photo is not None:
+            now = self.clock.now()
+            run = await self.db.run(lambda tx: find(tx, tx.learners.get(who.platform, who.user_id)))
+            if run is not None and run.open and now < run.deadline:
+                got = await self._download(photo)
+                if isinstance(got, Reply):
+                    return send(got, to="private")
+                stored = got
+        limits = self.photos
+        ref = photo.ref if photo is not None else None
+
+        def work(tx: Tx, lr: Learner, now: datetime) -> Outcome:
+            run = find(tx, lr)
+            return runs.submit(
+                tx, lr, run, text, ref, now, token, name, stored=stored, limits=limits
+            )
 
         return await self._run(who, work)
 
-    async def answer(self, who: Who, text: str | None, photo_ref: str | None) -> Outcome | None:
+    async def answer(
+        self, who: Who, text: str | None, photo: SentPhoto | None = None
+    ) -> Outcome | None:
         """A private message from a member who joined an open run: their answer to it.
 
         Returns None, having changed nothing, when they joined none (or are not a learner).
+        A ``photo`` is downloaded only when it answers an open run (see :meth:`_download`).
         """
         token = self.tokens()
         name = who.display_name or who.user_id
         enrolment = self.enrolment
         now = self.clock.now()
 
-        def work(tx: Tx) -> Outcome | None:
+        def find(tx: Tx) -> tuple[Learner, ChallengeRun] | None:
             known = tx.learners.get(who.platform, who.user_id)
             if known is None:
                 return None
@@ -124,10 +162,46 @@ class ChallengeService(AnnouncingService):
                     return None  # they have moved on since the reveal
                 if tx.questions.pending(known.id, now) is not None:
                     return None  # the message answers the question open since
+            return known, run
+
+        stored: StoredPhoto | None = None
+        if photo is not None:
+            found = await self.db.run(find)
+            if found is None:
+                return None
+            if found[1].open and now < found[1].deadline:
+                got = await self._download(photo)
+                if isinstance(got, Reply):
+                    return send(got, to="private")
+                stored = got
+        limits = self.photos
+        ref = photo.ref if photo is not None else None
+
+        def work(tx: Tx) -> Outcome | None:
+            found = find(tx)
+            if found is None:
+                return None
             member = get_or_create_learner(tx, who, enrolment, now)  # contact: reachable again
-            return runs.submit(tx, member, run, text, photo_ref, now, token, name)
+            return runs.submit(
+                tx, member, found[1], text, ref, now, token, name, stored=stored, limits=limits
+            )
 
         return await self.db.run(work)
+
+    async def _download(self, photo: SentPhoto) -> StoredPhoto | Reply:
+        """A photo answer's bytes, or why it is refused: over the size limit (said
+        before anything is downloaded, from the size the platform declares), or not an
+        image. A download that fails raises the adapter's own error."""
+        limits = self.photos
+        if photo.size > limits.max_bytes:
+            return Reply("error", too_large(photo.size, limits))
+        data = await photo.fetch()
+        if len(data) > limits.max_bytes:  # the platform's word was wrong
+            return Reply("error", too_large(len(data), limits))
+        mime = image_mime(data)
+        if mime is None:
+            return Reply("error", NOT_AN_IMAGE)
+        return StoredPhoto(data, mime)
 
     async def posted_in_group(self, who: Who, chat_id: str) -> Outcome | None:
         """A message in a group from a member who joined the challenge running there and

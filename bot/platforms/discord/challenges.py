@@ -24,11 +24,17 @@ from typing import Any, Final, Literal, Protocol, cast
 import discord
 from discord import app_commands
 
+from bot.core.challenges.photos import SentPhoto
 from bot.core.challenges.service import ChallengeService
 from bot.core.learners import Who
 from bot.core.outcomes import Outcome
 from bot.platforms.discord.components import host_of
-from bot.platforms.discord.interactions import Answer, Places, refuse_if_cannot_post
+from bot.platforms.discord.interactions import (
+    Answer,
+    Places,
+    attachment_fetch,
+    refuse_if_cannot_post,
+)
 from bot.platforms.discord.rendering import OutcomeRenderer
 
 log = logging.getLogger(__name__)
@@ -242,15 +248,19 @@ class ChallengeCommands:
         if photo is not None and not (photo.content_type or "").startswith("image/"):
             await answer.say(NOT_A_PHOTO)
             return
-        photo_ref = photo.url if photo is not None else None
+        # The core checks the size, downloads the photo only if it can keep it (its CDN
+        # link expires) and checks it is an image; a failed download is DownloadFailed.
+        sent = (
+            SentPhoto(photo.size, attachment_fetch(photo), photo.url) if photo is not None else None
+        )
         await answer.defer(hidden=True)
         if interaction.guild_id is not None:
             chat_id = str(interaction.channel_id)
             outcome: Outcome | None = await self.service.submit(
-                who, text=text, photo_ref=photo_ref, chat_id=chat_id
+                who, text=text, photo=sent, chat_id=chat_id
             )
         else:
-            outcome = await self.service.answer(who, text, photo_ref)
+            outcome = await self.service.answer(who, text, sent)
         if outcome is None:  # not in a challenge they joined
             await answer.say(JOIN_FIRST)
             return

@@ -52,7 +52,7 @@ DOWNLOAD_SECONDS: Final = 60.0
 #: Said when a file a person sent cannot be downloaded.
 DOWNLOAD_FAILED: Final = (
     "I couldn't download your file from Discord (the connection failed, took too long, "
-    "or the file is gone), so nothing was imported. Please send it again in a minute."
+    "or the file is gone), so nothing changed. Please send it again in a minute."
 )
 CANNOT_POST_HERE: Final = (
     "I can't post in this channel: I'm missing the {missing} permission here, so the "

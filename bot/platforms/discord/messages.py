@@ -9,7 +9,8 @@ Discord's limits.
 Challenge posts and self-assessments are embeds too (their text carries the
 deck author's markdown and formulas), and so are /stats with its chart; a
 summary's heat map is drawn and attached, a shared photo (a Discord attachment
-URL) is shown as an image, and a file (/export) is attached.
+URL) is shown as an image, a stored photo (a challenge answer) is uploaded and
+shown as an image, and a file (/export) is attached.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, Final
 import discord
 
 from bot.core.drawing import draw_card, draw_figure, draw_text
-from bot.core.messages import Button, ButtonStyle, CardView, HeatMap, Reply
+from bot.core.messages import Attachment, Button, ButtonStyle, CardView, HeatMap, Reply
 from bot.core.rendering import RenderedImage, Renderer
 from bot.platforms.discord.components import StudyButton
 from bot.text.latex import image_alt_text, math_fallback
@@ -46,6 +47,9 @@ ROW_WIDTH: Final = 5
 
 #: Said instead of a file larger than Discord accepts in that place.
 FILE_TOO_LARGE: Final = "Your history is larger than Discord lets me attach here. Sorry!"
+
+#: Said instead of a stored photo larger than Discord accepts in that place.
+PHOTO_TOO_LARGE: Final = "(The photo is larger than Discord lets me attach here.)"
 
 #: Replies whose text is the deck author's markdown, shown as an embed (with their title).
 _EMBED_TITLES: Final = {"challenge": "Group challenge", "assess": "Self-assessment"}
@@ -275,6 +279,18 @@ def _add_photo(message: Outgoing, photo_ref: str) -> None:
     message.embeds.append(discord.Embed().set_image(url=photo_ref))
 
 
+def _add_stored_photo(message: Outgoing, photo: Attachment, file_limit: int | None) -> None:
+    """A stored photo (a member's challenge answer) uploaded with the message and shown
+    as its embed's image; one over ``file_limit`` (it was kept within Discord's upload
+    limit) is left out with a line saying so."""
+    if file_limit is not None and len(photo.data) > file_limit:
+        log.warning("a stored photo of %d bytes is over this upload limit", len(photo.data))
+        message.content = ((message.content or "") + "\n" + PHOTO_TOO_LARGE).strip()
+        return
+    message.extra_files.append((photo.filename, photo.data))
+    message.embeds.append(discord.Embed().set_image(url=f"attachment://{photo.filename}"))
+
+
 async def to_messages(
     reply: Reply, renderer: Renderer | None, *, file_limit: int | None = None
 ) -> list[Outgoing]:
@@ -299,6 +315,8 @@ async def to_messages(
         await _add_figure(message, reply, renderer)
     if reply.photo_ref:
         _add_photo(message, reply.photo_ref)
+    if reply.photo is not None:
+        _add_stored_photo(message, reply.photo, file_limit)
     attachment = reply.attachment
     if attachment is not None:
         if file_limit is not None and len(attachment.data) > file_limit:

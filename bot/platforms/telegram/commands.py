@@ -21,6 +21,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.ankifile import MAX_IMPORT_BYTES
+from bot.core.challenges.photos import SentPhoto
 from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
 from bot.core.learners import Who
@@ -423,7 +424,18 @@ class Commands:
             return
         largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
         who = who_of(user, dm_channel=chat.id)
-        outcome = await self.inputs.text(who, message.caption, largest.file_id)
+        sender = self.sender
+        with replying():
+            # Stored as Discord's are (one rule, though Telegram's file ids do not expire):
+            # downloaded only when it answers an open challenge and its size fits; a
+            # failed download is FileUnavailable, for the error handler.
+            size, info = await self._declared_size(largest.file_id, largest.file_size)
+
+            async def fetch() -> bytes:
+                return await sender.download(largest.file_id, info)
+
+            photo = SentPhoto(size, fetch, largest.file_id)
+            outcome = await self.inputs.text(who, message.caption, photo)
         await self.show(chat.id, user, outcome)
 
     async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

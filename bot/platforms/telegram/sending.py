@@ -25,12 +25,14 @@ chat action ("typing…") on screen while a slow request runs.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
+from pathlib import Path
 from types import EllipsisType
 from typing import Any, Final, NamedTuple, TypeVar
 
@@ -107,7 +109,7 @@ DOWNLOAD_READ_TIMEOUT: Final = 30.0
 #: The learner's reply when a file they sent cannot be fetched from Telegram.
 FILE_UNAVAILABLE: Final = (
     "I couldn't download your file from Telegram (the connection failed or took too "
-    "long), so nothing was imported. Please send it again in a minute."
+    "long), so nothing changed. Please send it again in a minute."
 )
 NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
 
@@ -307,6 +309,17 @@ class PacedRateLimiter(BaseRateLimiter[int]):
                 if kind is not None:
                     self.metrics.platform_error("telegram", kind)
                 raise
+
+
+def stored_photo(photo: Attachment) -> Media:
+    """A stored photo (a member's challenge answer) to upload: a JPEG or PNG as a photo
+    (cached by its content like a drawing, so a second showing goes by file id), another
+    image (GIF, WebP) as a file."""
+    media_type = {".jpg": "image/jpeg", ".png": "image/png"}.get(Path(photo.filename).suffix)
+    if media_type is None:
+        return photo
+    key = "answer-" + hashlib.sha256(photo.data).hexdigest()
+    return RenderedImage(photo.data, 0, 0, key, media_type)
 
 
 class FileUnavailable(Exception):
@@ -597,6 +610,8 @@ class Sender:
         media: list[Media] = [image] if image is not None else []
         if reply.photo_ref:
             media.append(reply.photo_ref)
+        if reply.photo is not None:
+            media.append(stored_photo(reply.photo))
         figure = await draw_figure(self.renderer, reply.figure)
         if figure is not None:
             media.append(figure)
@@ -743,6 +758,8 @@ class Sender:
         if message is None or not (message.text or message.photo):
             return False
         if reply.photo_ref or reply.figure is not None or reply.attachment is not None:
+            return False
+        if reply.photo is not None:
             return False
         picture = await draw_card(self.renderer, reply.card)
         if (picture is not None) == bool(message.photo):

@@ -186,6 +186,13 @@ class FakeCDN:
         self.files[path] = data
         return self.base + path
 
+    def expire(self, url: str | None = None) -> None:
+        """A link (or, without ``url``, every link given out so far) expires: as Discord's
+        signed attachment URLs do after about a day, it answers 404 from now on."""
+        paths = [url.removeprefix(self.base)] if url is not None else list(self.files)
+        for path in paths:
+            self.refuse[path] = 404
+
     async def start(self) -> None:
         """Listen on 127.0.0.1, on a free port; links made from now on point here."""
         app = web.Application()

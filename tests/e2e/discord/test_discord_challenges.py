@@ -14,10 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.config import Secret, default_settings
 from bot.platforms.discord import sync_commands
+from bot.platforms.discord.interactions import DOWNLOAD_FAILED
 from tests.e2e.discord.discord_fakes import (
     APP_ID,
     FakeDiscord,
@@ -53,6 +55,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Env]:
     fake = FakeDiscord()
     fake.install(monkeypatch)
+    await fake.cdn.start()  # photo answers are downloaded when sent
     fake.permissions[ALICE[0]] = MANAGE_GUILD
     base = default_settings(data_dir=tmp_path)
     settings = replace(
@@ -69,6 +72,7 @@ async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     finally:
         await environment.bot.stop()
         await environment.app.close()
+        await fake.cdn.close()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -417,7 +421,10 @@ async def test_a_drawing_answered_with_a_photo_and_everyone_allowed_to_run(env: 
     got = only(await challenge(env, "submit", CAROL, dm, attachments=photo))
     assert got.ephemeral and got.content.startswith("Got your answer")
     (ref,) = env.rows("SELECT photo_ref FROM challenge_submissions")
-    assert ref[0].startswith("https://cdn.example/attachments/") and ref[0].endswith("page.png")
+    assert ref[0].startswith(env.fake.cdn.base + "/attachments/") and ref[0].endswith("page.png")
+    assert env.rows("SELECT size, mime FROM challenge_photos") == [
+        (len(PNG + b"drawing"), "image/png")
+    ]
 
     # The starter reveals early: the reference diagram to the channel, the checklist with it.
     # The core posts the reveal before the command is answered.
@@ -430,9 +437,10 @@ async def test_a_drawing_answered_with_a_photo_and_everyone_allowed_to_run(env: 
     assert "shown in the image below" in reference.embeds[0]["description"]
     names = [e["image"]["url"].removeprefix("attachment://") for e in reference.embeds]
     assert len(set(names)) == 2 == len(reference.files)
-    assessment = only([m for m in new if m.channel_id == dm_channel_id(CAROL[0])])
+    own, assessment = [m for m in new if m.channel_id == dm_channel_id(CAROL[0])]
+    assert own.files == [("answer.png", PNG + b"drawing")]  # her page, as she sent it
     assert assessment.embeds[0]["title"] == "Self-assessment"
-    assert ref[0] not in assessment.text()  # the photo is not posted again here
+    assert ref[0] not in assessment.text() and not assessment.files  # not posted again
     # Six checkpoints and five rows: one form, the rows as a pair of checkbox groups.
     assert next(b["label"] for b in assessment.buttons()) == FORM_BUTTON
     form = await open_assessment(env, assessment, CAROL, dm)
@@ -443,7 +451,8 @@ async def test_a_drawing_answered_with_a_photo_and_everyone_allowed_to_run(env: 
     await env.press(assessment, assessment.button("Share my answer"), CAROL, dm)
     (shared,) = [m for m in env.fake.created_since(mark) if m.channel_id == CHANNEL]
     assert shared.content.startswith("Carol shares their answer:")
-    assert shared.embeds[0]["image"]["url"] == ref[0]
+    assert shared.embeds[0]["image"]["url"] == "attachment://answer.png"
+    assert shared.files == [("answer.png", PNG + b"drawing")]
 
     # Cancelling: nothing is revealed.
     await challenge(env, "start", BOB, room, challenge="refl-causal-mask")
@@ -556,3 +565,79 @@ async def test_the_challenge_group_is_published_with_its_subcommands(env: Env) -
         "admins",
         "everyone",
     ]
+
+
+# --------------------------------------------------------------------------- photos that keep
+
+
+async def test_a_photo_answer_is_shown_from_storage_after_its_link_expired(env: Env) -> None:
+    room = env.fake.server(GUILD, CHANNEL)
+    dm = env.fake.dm(CAROL[0])
+    post = only(await challenge(env, "start", ALICE, room, challenge=SCALED))
+    await open_form(env, post, CAROL, room)
+    page = PNG + b"my derivation, photographed"
+    got = only(await challenge(env, "submit", CAROL, dm, attachments={"photo": page_of(page)}))
+    assert got.content.startswith("Got your answer")
+    assert len(env.fake.cdn.downloads) == 1  # downloaded when sent, once
+    (ref,) = env.rows("SELECT photo_ref FROM challenge_submissions")
+
+    # A day later Discord's link is dead; the deadline passes and the sweep reveals.
+    env.fake.cdn.expire()
+    env.clock.set(env.clock.now() + timedelta(days=1))
+    async with aiohttp.ClientSession() as http, http.get(ref[0]) as dead:
+        assert dead.status == 404
+    new = await sweep(env)
+    own, assessment = [m for m in new if m.channel_id == dm_channel_id(CAROL[0])]
+    assert own.content.startswith("Your answer, as you sent it")
+    assert own.embeds[0]["image"]["url"] == "attachment://answer.png"
+    assert own.files == [("answer.png", page)]  # uploaded from storage, not the dead URL
+    assert ref[0] not in str(own.payload) and assessment.embeds[0]["title"] == "Self-assessment"
+
+    # Shared with the channel: uploaded again from storage.
+    mark = env.fake.mark()
+    await env.press(assessment, assessment.button("Share my answer"), CAROL, dm)
+    (shared,) = [m for m in env.fake.created_since(mark) if m.channel_id == CHANNEL]
+    assert shared.files == [("answer.png", page)] and ref[0] not in str(shared.payload)
+    assert len(env.fake.cdn.downloads) == 2  # our look above; the bot never went back
+
+    # Thirty days after the reveal, housekeeping drops it.
+    env.clock.set(env.clock.now() + timedelta(days=31))
+    assert (await env.app.housekeeping.prune())[2] == 1
+    assert env.rows("SELECT count(*) FROM challenge_photos") == [(0,)]
+
+
+async def test_a_photo_over_the_limit_is_refused_before_it_is_downloaded(env: Env) -> None:
+    room = env.fake.server(GUILD, CHANNEL)
+    dm = env.fake.dm(CAROL[0])
+    post = only(await challenge(env, "start", ALICE, room, challenge=SCALED))
+    await open_form(env, post, CAROL, room)
+    huge = PNG + bytes(8 * 1024 * 1024)  # over the 8 MB kept
+    refused = only(await challenge(env, "submit", CAROL, dm, attachments={"photo": page_of(huge)}))
+    assert refused.ephemeral and "I keep photos of up to 8 MB" in refused.content
+    assert env.fake.cdn.downloads == []
+    assert env.rows("SELECT submitted_at FROM challenge_submissions") == [(None,)]
+
+    # Bytes that say image/png but are not a picture: downloaded, refused, not kept.
+    fake_png = {"photo": ("page.png", "image/png", b"<html>not a picture</html>")}
+    wrong = only(await challenge(env, "submit", CAROL, dm, attachments=fake_png))
+    assert "couldn't read that as a picture" in wrong.content
+    assert len(env.fake.cdn.downloads) == 1
+    assert env.rows("SELECT count(*) FROM challenge_photos") == [(0,)]
+
+
+async def test_a_photo_whose_link_died_before_the_download_is_told(env: Env) -> None:
+    room = env.fake.server(GUILD, CHANNEL)
+    dm = env.fake.dm(CAROL[0])
+    post = only(await challenge(env, "start", ALICE, room, challenge=SCALED))
+    await open_form(env, post, CAROL, room)
+    payload = env.fake.subcommand(
+        "challenge", "submit", CAROL, dm, attachments={"photo": page_of(PNG)}
+    )
+    env.fake.cdn.expire()
+    told = only(await env.send(payload))
+    assert told.ephemeral and told.content == DOWNLOAD_FAILED
+    assert env.rows("SELECT submitted_at FROM challenge_submissions") == [(None,)]
+
+
+def page_of(data: bytes) -> tuple[str, str, bytes]:
+    return ("page.png", "image/png", data)

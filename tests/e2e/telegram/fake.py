@@ -334,6 +334,11 @@ class FakeBotAPI(BaseRequest):
         )
         return file_id
 
+    def add_photo(self, file_id: str, data: bytes) -> None:
+        """A photo a person sends, under the file id its message names (its download is
+        what a challenge answer keeps)."""
+        self.files[file_id] = SentFile(file_id, data, len(data), f"photos/{file_id}.jpg")
+
     def downloads(self) -> list[Call]:
         """The getFile calls and file downloads so far, in order."""
         return self.sent(f"getFile|{DOWNLOAD}")

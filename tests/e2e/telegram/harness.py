@@ -30,6 +30,8 @@ from tests.fakes.clock import FixedClock
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 GROUP = -1001234567890
+#: The start of a JPEG: what a photo a person sends is served as.
+PHOTO_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
 
 
 def tiny_png(seed: str) -> bytes:
@@ -126,7 +128,11 @@ class Harness:
         caption: str | None = None,
         chat_id: int | None = None,
     ) -> None:
-        """The user sends a photo (sizes smallest first) in a chat (their DM by default)."""
+        """The user sends a photo (sizes smallest first) in a chat (their DM by default);
+        each size a file Telegram serves (a small JPEG naming its file id, unless added)."""
+        for file_id in file_ids:
+            if file_id not in self.api.files:
+                self.api.add_photo(file_id, PHOTO_JPEG + file_id.encode())
         await self.feed(self.updates.photo(user, file_ids, caption, chat_id))
 
     async def send_document(

@@ -18,7 +18,7 @@ from bot.core.inputs import PHOTO_HINT, TEXT_HINT
 from bot.platforms.telegram.callbacks import JOINED_PRIVATELY
 from bot.platforms.telegram.challenges import CHALLENGE_PRIVATE
 from tests.e2e.telegram.fake import BOT_USERNAME, Call, TgUser, button_data
-from tests.e2e.telegram.harness import GROUP, FakeRenderer, Harness, telegram_bot
+from tests.e2e.telegram.harness import GROUP, PHOTO_JPEG, FakeRenderer, Harness, telegram_bot
 
 ANA = TgUser(101, "Ana", "ana")
 BEN = TgUser(102, "Ben")
@@ -222,6 +222,9 @@ async def test_a_challenge_with_a_late_member_a_resubmission_and_a_restart(
 
         # Ben agrees to be named, rates two rows and applies: only their cards move.
         form = bot.api.message_with_button(BEN.id, "Apply to my cards")
+        # Before it, his page as he sent it: uploaded from what was kept when he sent it.
+        [own] = [c for c in bot.api.sent("sendPhoto", BEN.id) if "as you sent it" in c.plain]
+        assert own.files["photo"][1] == PHOTO_JPEG + b"photo-ben-page"
         key = (BEN.id, form["message_id"])
         await bot.tap(BEN, form, "Name me in the summary")
         assert "Name me in the summary ✓" in labels(bot.api.messages[key])
@@ -245,10 +248,18 @@ async def test_a_challenge_with_a_late_member_a_resubmission_and_a_restart(
         assert len(chart.rows) == 4
         assert sorted(chart.values[1], key=str) == [1, 3]
 
-        # Ben shares his page with the group: the same photo, by its file_id.
+        # Ben shares his page with the group: the photo kept (one rule with Discord's,
+        # whose links expire), uploaded once (to Ben) and then sent by the file id
+        # Telegram gave that upload; only the largest size was ever downloaded.
         await bot.tap(BEN, bot.api.messages[key], "Share my answer")
         shared = bot.api.sent("sendPhoto", GROUP)[-1]
-        assert shared.params["photo"] == "photo-ben-page" and not shared.files
+        page = PHOTO_JPEG + b"photo-ben-page"
+        uploads = [
+            c for c in bot.api.sent("sendPhoto") if c.files.get("photo", ("", b""))[1] == page
+        ]
+        assert uploads == [own] and not shared.files
+        assert shared.params["photo"] not in ("photo-ben-page", "photo-ben-thumb")
+        assert [c.params.get("file_id") for c in bot.api.sent("getFile")] == ["photo-ben-page"]
         assert "Ben shares their answer" in shared.plain and "My page" in shared.plain
 
         # The run is over: a private message is not an answer any more.
@@ -335,6 +346,7 @@ async def test_usage_and_where_challenges_run(
         await bot.send(ANA, "/start")
         await bot.send_photo(ANA, ["photo-x"])
         assert bot.api.sent("sendMessage", ANA.id)[-1].plain == PHOTO_HINT
+        assert bot.api.downloads() == [], "a photo that answers nothing is not downloaded"
         # A stale join link.
         await bot.send(BEN, "/start ch_AAAAAAAAAAAAAAAA")
         assert "expired" in bot.api.sent("sendMessage", BEN.id)[-1].plain
@@ -428,4 +440,36 @@ async def test_a_weekly_challenge_fires_at_local_time_across_the_dst_change(
         await bot.send(ANA, "/challenge unschedule", GROUP)
         assert "Removed 1 weekly challenge" in bot.api.sent("sendMessage", GROUP)[-1].plain
         assert await sweep_at(at(15, 13, 0)) == []
+    no_errors(caplog)
+
+
+# ---------------------------------------------------------------------- photos that keep
+
+
+async def test_a_photo_over_the_limit_is_refused_before_any_download(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+        bot.api.set_member(GROUP, ANA.id, "administrator")
+        await onboard(bot, ANA)
+        await bot.send(ANA, f"/challenge start {SCALED} 10", GROUP)
+        start = bot.api.message_with_button(GROUP, "Submit my answer")
+        await bot.tap(ANA, start, "Submit my answer")
+        # Five sizes: Telegram says the largest has 65,536,000 bytes.
+        await bot.send_photo(ANA, ["p0", "p1", "p2", "p3", "p-huge"])
+        assert "I keep photos of up to 8 MB" in last_dm(bot, ANA)
+        assert bot.api.downloads() == []
+        # A photo that is not one: downloaded, refused, the answer left empty.
+        bot.api.add_photo("p-text", b"plain text, not a picture")
+        await bot.send_photo(ANA, ["p-text"])
+        assert "couldn't read that as a picture" in last_dm(bot, ANA)
+        assert bot.query("SELECT count(*) FROM challenge_photos") == [(0,)]
+        assert bot.query("SELECT submitted_at FROM challenge_submissions") == [(None,)]
+        # Then a good one is kept.
+        await bot.send_photo(ANA, ["p-page"])
+        assert "Got your answer" in last_dm(bot, ANA)
+        assert bot.query("SELECT mime, size FROM challenge_photos") == [
+            ("image/jpeg", len(PHOTO_JPEG + b"p-page"))
+        ]
+        assert_all_answered(bot)
     no_errors(caplog)

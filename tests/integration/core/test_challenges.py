@@ -15,6 +15,7 @@ from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.storage.database import SqlDatabase
 from bot.storage.tables import challenge_submissions, review_logs
 from tests.fakes.clock import FixedClock
+from tests.fakes.photos import PNG, photo
 from tests.fakes.tokens import SequentialTokens
 from tests.services import Services, build_services, only
 
@@ -44,7 +45,7 @@ async def test_a_run_from_start_to_summary(db: SqlDatabase) -> None:
         assert (await s.press(who, join)).form is not None
     await challenges.submit(ann, text="softmax(QK^T / sqrt(d_k)) V")
     await challenges.submit(ben, text="first try")
-    again = only(await challenges.submit(ben, photo_ref="photo-file-id"))
+    again = only(await challenges.submit(ben, photo=photo(ref="photo-file-id")))
     assert "Replaced" in again.text
     status = only(await challenges.status(cat, GROUP))
     assert "2 submitted: Ann, Ben" in status.text and "softmax" not in status.text
@@ -56,9 +57,12 @@ async def test_a_run_from_start_to_summary(db: SqlDatabase) -> None:
     await asyncio.gather(challenges.sweep(), challenges.sweep())
     effects = s.announcer.take()
     group = [a for a in effects if a.learner_id is None]
-    private = [a for a in effects if a.learner_id is not None]
+    private = [a for a in effects if a.learner_id is not None and a.reply.buttons]
     assert len(group) == 1 and group[0].reply.card is not None
     assert len(private) == 2  # Ann and Ben answered; Cat did not
+    # Ben's photo, read back from the database, comes to him before his self-assessment.
+    (own,) = [a.reply for a in effects if a.learner_id is not None and not a.reply.buttons]
+    assert own.photo is not None and own.photo.data == PNG
 
     for who, level in ((ann, 3), (ben, 1)):
         learner = await s.study.learner(who)

@@ -36,8 +36,8 @@ async def test_old_prompts_and_delivered_outbox_rows_are_pruned(db: SqlDatabase)
 
     ids = await db.run(fill)
     housekeeping = Housekeeping(db, FixedClock(NOW))
-    assert await housekeeping.prune() == (1, 2)
-    assert await housekeeping.prune() == (0, 0)
+    assert await housekeeping.prune() == (1, 2, 0)
+    assert await housekeeping.prune() == (0, 0, 0)
     left = await db.run_connection(
         lambda conn: list(conn.execute(select(outbox.c.id).order_by(outbox.c.id)).scalars())
     )

@@ -41,7 +41,14 @@ from bot.storage.database import (
     alembic_config,
     newest_revision,
 )
-from bot.storage.tables import cards, learners, metadata, outbox
+from bot.storage.tables import (
+    cards,
+    challenge_runs,
+    challenge_submissions,
+    learners,
+    metadata,
+    outbox,
+)
 from tests.fakes.decks import make_card, make_deck
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -423,3 +430,52 @@ async def test_quiz_polls_migration_goes_down_and_up(db: SqlDatabase) -> None:
         {"with": "blank", "without": "kept"},
         [("t1", "p1")],
     )
+async def test_challenge_photos_migration_goes_down_and_up(db: SqlDatabase) -> None:
+    """0014 adds ``challenge_photos``; going back drops it (the photos go, the answers
+    keep their platform references), and up again it takes a photo, which goes with its
+    submission."""
+
+    def down_and_up(conn: Connection) -> tuple[bool, list[tuple[Any, ...]], list[Any]]:
+        conn.execute(
+            insert(learners).values(
+                id=1, platform="fake", platform_user_id="1", display_name="A", created_at=T0
+            )
+        )
+        conn.execute(
+            insert(challenge_runs).values(
+                id=1,
+                token="r0000001",
+                platform="fake",
+                chat_id="-1",
+                challenge_id="c",
+                started_at=T0,
+                deadline=T0 + timedelta(minutes=15),
+            )
+        )
+        conn.execute(
+            insert(challenge_submissions).values(
+                run_id=1,
+                learner_id=1,
+                token="s0000001",
+                display_name="A",
+                joined_at=T0,
+                photo_ref="file-1",
+                submitted_at=T0,
+            )
+        )
+        command.downgrade(alembic_config(conn), "0013")
+        gone = "challenge_photos" not in inspect(conn).get_table_names()
+        command.upgrade(alembic_config(conn), "head")
+        table = Table("challenge_photos", MetaData(), autoload_with=conn)
+        data = bytes(range(256))
+        conn.execute(
+            insert(table).values(
+                run_id=1, learner_id=1, mime="image/png", size=256, data=data, stored_at=T0
+            )
+        )
+        rows = [tuple(r) for r in conn.execute(select(table.c.run_id, table.c.size, table.c.data))]
+        conn.execute(challenge_submissions.delete())
+        refs = list(conn.execute(select(table.c.run_id)).scalars())
+        return gone, rows, refs
+
+    assert await db.run_connection(down_and_up) == (True, [(1, 256, bytes(range(256)))], [])

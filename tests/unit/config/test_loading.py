@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import photo_limits
 from bot.config import (
     ConfigError,
     DatabaseSettings,
@@ -20,6 +21,7 @@ from bot.config import (
     load_settings,
 )
 from bot.config import loading as loading_module
+from bot.core.challenges.photos import PhotoLimits
 from bot.core.model import LearnerSettings
 from bot.core.settings import SettingsError, parse_settings_change
 from bot.deckfiles import SHIPPED_DECKS
@@ -839,3 +841,37 @@ def test_a_wrong_fitting_value_names_the_key(tmp_path: Path, text: str, key: str
     path = write(tmp_path, f"[fitting]\n{text}\n")
     with pytest.raises(ConfigError, match=rf"\[fitting\] {key}"):
         load_settings(path, env={})
+
+
+# --------------------------------------------------------------------------- challenge photos
+
+
+def test_challenge_photo_keys_parse_into_the_limits(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        "[quiz]\nchallenge_photo_mb = 5\nchallenge_photos_per_group_mb = 40\n"
+        "challenge_photo_days = 7\n"
+    )
+    quiz = load_settings(path, env={}).quiz
+    assert (quiz.challenge_photo_mb, quiz.challenge_photos_per_group_mb) == (5, 40)
+    assert photo_limits(quiz) == PhotoLimits(5 * 2**20, 40 * 2**20, 7)
+    defaults = photo_limits(load_settings(write(tmp_path, ""), env={}).quiz)
+    assert defaults == PhotoLimits()  # 8 MB, 100 MB a group, 30 days
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("challenge_photo_mb = 0", "[quiz] challenge_photo_mb: must be between 1 and 20, got 0"),
+        ("challenge_photo_mb = 21", "[quiz] challenge_photo_mb: must be between 1 and 20"),
+        ('challenge_photo_days = "30"', "[quiz] challenge_photo_days: expected an integer"),
+        ("challenge_photos_per_group_mb = 0", "[quiz] challenge_photos_per_group_mb: must be"),
+        ("challenge_photos_mb = 9", "[quiz] challenge_photos_mb: unknown key (did you mean"),
+    ],
+)
+def test_challenge_photo_key_errors_name_the_key(tmp_path: Path, body: str, fragment: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f"[quiz]\n{body}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert fragment in str(info.value) and "c.toml" in str(info.value)

@@ -43,12 +43,12 @@ async def test_prune_deletes_old_prompts_and_long_delivered_outbox_rows(
     ids = db.run_sync(fill)
     housekeeping = Housekeeping(db, FixedClock(NOW))
     with caplog.at_level(logging.INFO, logger="bot.core.housekeeping"):
-        assert await housekeeping.prune() == (1, 2)
-    assert "pruned 1 old prompts and 2 delivered outbox rows" in caplog.text
+        assert await housekeeping.prune() == (1, 2, 0)
+    assert "pruned 1 old prompts, 2 delivered outbox rows and 0 challenge photos" in caplog.text
     assert db.prompt("old00001") is None and db.prompt("new00001") is not None
     assert [r.message.id for r in db.outbox()] == ids[2:]
 
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="bot.core.housekeeping"):
-        assert await housekeeping.prune() == (0, 0)
+        assert await housekeeping.prune() == (0, 0, 0)
     assert "pruned" not in caplog.text  # nothing to say

@@ -28,6 +28,7 @@ from bot.core.study import EXPIRED, EXPIRED_TEXT
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
 from tests.fakes.decks import make_deck
+from tests.fakes.photos import photo
 from tests.fakes.tokens import SequentialTokens
 from tests.services import Services, build_services, button, only
 
@@ -204,8 +205,8 @@ async def test_text_goes_to_a_joined_challenge_before_an_open_question(
     outcome = await services.inputs.text(ANN, "my derivation")
     assert outcome.to == "private" and only(outcome).text.startswith("Got your answer")
     assert await services.onboarding.pending(ANN) == ("tz", True)  # still open
-    photo = await services.inputs.text(ANN, None, photo_ref="photo-1")
-    assert only(photo).text.startswith("Replaced your earlier answer")
+    sent = await services.inputs.text(ANN, None, photo=photo())
+    assert only(sent).text.startswith("Replaced your earlier answer")
 
 
 async def test_text_answers_an_open_question(services: Services[FakeDatabase]) -> None:
@@ -224,7 +225,7 @@ async def test_a_photo_outside_a_challenge_gets_the_photo_hint(
     services: Services[FakeDatabase],
 ) -> None:
     await services.onboarding.start(ANN)  # an open question takes text, not photos
-    outcome = await services.inputs.text(ANN, "Paris", photo_ref="photo-1")
+    outcome = await services.inputs.text(ANN, "Paris", photo=photo())
     assert outcome == send(Reply("info", PHOTO_HINT))
     assert (await services.study.learner(ANN)).settings.timezone == "UTC"
     assert await services.onboarding.pending(ANN) == ("tz", True)
@@ -241,7 +242,7 @@ async def test_any_message_makes_an_unreachable_learner_reachable_again(
     learner = services.db.learner("telegram", "1")
     assert learner is not None and not learner.unreachable
     await services.study.mark_unreachable(ANN)
-    await services.inputs.text(ANN, None, photo_ref="photo-1")  # a photo is writing too
+    await services.inputs.text(ANN, None, photo=photo())  # a photo is writing too
     learner = services.db.learner("telegram", "1")
     assert learner is not None and not learner.unreachable
 

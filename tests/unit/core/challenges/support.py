@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.challenges.definitions import ChallengeDef, RubricRow
 from bot.core.challenges.groups import ChallengeCatalog
+from bot.core.challenges.photos import PhotoLimits, SentPhoto
 from bot.core.challenges.service import ChallengeService
 from bot.core.learners import Who
 from bot.core.messages import Announcement, Button, Reply
@@ -89,13 +90,15 @@ def labels(reply: Reply) -> list[str]:
 
 
 def private_for(announcements: list[Announcement], learner_id: int) -> Reply:
-    """The one announcement addressed to a learner's private chat."""
-    (found,) = [a for a in announcements if a.learner_id == learner_id]
+    """The self-assessment addressed to a learner's private chat (the one message to
+    them with buttons; a photo answer comes before it, as sent)."""
+    (found,) = [a for a in announcements if a.learner_id == learner_id and a.reply.buttons]
     return found.reply
 
 
 class Env:
-    def __init__(self) -> None:
+    def __init__(self, photos: PhotoLimits | None = None) -> None:
+        self.photos = photos
         deck = make_deck("algebra", [make_card(cid, title=title) for cid, title in TITLES.items()])
         self.db = FakeDatabase([deck], START)
         self.clock = FixedClock(START)
@@ -107,7 +110,12 @@ class Env:
         """The services over the same database and announcer (as after a restart)."""
         announcer = getattr(self, "posted", None)
         return build_services(
-            self.db, self.clock, tokens=self.tokens, catalog=CATALOG, announcer=announcer
+            self.db,
+            self.clock,
+            tokens=self.tokens,
+            catalog=CATALOG,
+            announcer=announcer,
+            photos=self.photos,
         )
 
     @property
@@ -134,17 +142,17 @@ class Env:
         return await self.services.press(who, button(post, "Submit my answer").payload)
 
     async def answer(
-        self, who: Who, post: Reply, text: str | None = None, photo_ref: str | None = None
+        self, who: Who, post: Reply, text: str | None = None, photo: SentPhoto | None = None
     ) -> Reply:
         joined = await self.join(who, post)
         assert joined.form is not None, joined
-        return await self.submit(who, text=text, photo_ref=photo_ref)
+        return await self.submit(who, text=text, photo=photo)
 
     async def submit(
-        self, who: Who, text: str | None = None, photo_ref: str | None = None
+        self, who: Who, text: str | None = None, photo: SentPhoto | None = None
     ) -> Reply:
         """An answer to the newest run the member joined; the reply goes to them only."""
-        outcome = await self.challenges.submit(who, text=text, photo_ref=photo_ref)
+        outcome = await self.challenges.submit(who, text=text, photo=photo)
         assert outcome.to == "private", outcome
         return only(outcome)
 

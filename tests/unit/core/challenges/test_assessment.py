@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 
 from bot.core.actions import Action
-from bot.core.messages import HeatMap
+from bot.core.messages import Attachment, HeatMap
 from bot.core.model import CardState, CardStateKind, ReviewSource
+from tests.fakes.photos import JPEG, photo
 from tests.services import only
 from tests.unit.core.challenges.support import (
     ADA,
@@ -273,22 +274,29 @@ async def test_the_sweep_posts_the_summary_half_an_hour_after_the_reveal(env: En
 async def test_a_member_shares_their_answer_after_the_reveal_once(env: Env) -> None:
     post = await env.post()
     await env.answer(BEN, post, "Ben's full derivation")
-    await env.answer(CAT, post, photo_ref="photo-42")
+    await env.answer(CAT, post, photo=photo(JPEG, "photo-42"))
     effects = await env.reveal_at_deadline()
     ben, cat = await env.lid(BEN), await env.lid(CAT)
+    # Cat's own photo comes first, as she sent it, then her self-assessment.
+    (own, assess) = [a.reply for a in effects if a.learner_id == cat]
+    assert own.photo == Attachment("answer.jpg", JPEG) and not own.buttons
+    assert assess.kind == "assess" and "the photo of your page" in assess.text
+    assert [a.reply.photo for a in effects if a.learner_id == ben] == [None]
 
     shared = await env.press(BEN, private_for(effects, ben), "Share my answer")
     assert shared.notice == "Shared with the group." and shared.edit is None
     (post_ben,) = env.posted.take()
     assert post_ben.chat_id == GROUP and post_ben.learner_id is None
     assert "Ben" in post_ben.reply.text and "Ben's full derivation" in post_ben.reply.text
-    assert post_ben.reply.photo_ref is None
+    assert post_ben.reply.photo_ref is None and post_ben.reply.photo is None
     again = await env.press(BEN, private_for(effects, ben), "Share my answer")
     assert env.posted.take() == [] and "already shared" in again.notice
 
     await env.press(CAT, private_for(effects, cat), "Share my answer")
     (post_cat,) = env.posted.take()
-    assert post_cat.reply.photo_ref == "photo-42" and post_cat.chat_id == GROUP
+    # The stored bytes, not the platform's link (a Discord URL expires in a day).
+    assert post_cat.reply.photo == Attachment("answer.jpg", JPEG) and post_cat.chat_id == GROUP
+    assert post_cat.reply.photo_ref is None
     sub = await env.sub(CAT, env.run().id)
     assert sub is not None and sub.shared_at == env.clock.now()
 

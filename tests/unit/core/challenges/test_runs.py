@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 
 from bot.core.actions import Action, decode
+from bot.core.challenges.photos import StoredPhoto
 from bot.core.outcomes import AnswerForm
+from tests.fakes.photos import PNG, photo
 from tests.services import only
 from tests.unit.core.challenges.support import (
     ADA,
@@ -114,10 +116,13 @@ async def test_members_join_and_submit_and_may_resubmit(env: Env) -> None:
     (same,) = env.subs(run.id)
     assert same.token == sub.token and same.text == "second try"
 
-    photo = await env.answer(CAT, post, photo_ref="file-123")
-    assert photo.kind == "info"
+    sent = await env.answer(CAT, post, photo=photo(ref="file-123"))
+    assert sent.kind == "info"
     cat = await env.sub(CAT, run.id)
     assert cat is not None and cat.photo_ref == "file-123" and cat.text is None
+    assert env.db.run_sync(lambda tx: tx.challenges.photo(run.id, cat.learner_id)) == (
+        StoredPhoto(PNG, "image/png")
+    )
 
 
 async def test_a_private_message_answers_the_run_the_member_joined(env: Env) -> None:
