@@ -430,6 +430,8 @@ async def test_quiz_polls_migration_goes_down_and_up(db: SqlDatabase) -> None:
         {"with": "blank", "without": "kept"},
         [("t1", "p1")],
     )
+
+
 async def test_challenge_photos_migration_goes_down_and_up(db: SqlDatabase) -> None:
     """0014 adds ``challenge_photos``; going back drops it (the photos go, the answers
     keep their platform references), and up again it takes a photo, which goes with its
