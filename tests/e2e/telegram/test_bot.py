@@ -147,7 +147,7 @@ async def test_webhook_mode_uses_the_configured_url_and_secret(
 async def test_onboarding_by_buttons_and_typing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
         await bot.send(ANA, "/start")
         intro = texts(bot.api.sent("sendMessage", ANA.id))
         assert "spaced repetition" in intro[0]
@@ -203,7 +203,7 @@ async def test_review_three_cards_with_a_shape_photo_on_the_back(
     answer, carrying the ratings. A card that poses its question with a ``front-image:``
     (the shipped W_K and W_Q cards ask for the shapes with ``?``) comes as that photo,
     which turns into the answer's drawing."""
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
         await onboard(bot, ANA, "shapes")
         bot.api.clear()
         await bot.send(ANA, "/review")
@@ -275,7 +275,7 @@ async def test_each_side_of_a_card_shows_its_own_image(
     answer's never sits above an unrevealed question: a photo becomes the back's image
     (editMessageMedia), keeps the question's when the back has none, and a text front
     gets the back's image with the back."""
-    async with telegram_bot(tmp_path, extra_decks=[SIDES], fake_renderer=True) as bot:
+    async with telegram_bot(tmp_path, extra_decks=[SIDES], fake_renderer=True, rich=False) as bot:
         drawn = bot.app.renderer
         assert isinstance(drawn, FakeRenderer)
         await onboard(bot, ANA, "sides")
@@ -426,7 +426,7 @@ async def test_the_fake_api_edits_media_as_telegram_does() -> None:
 async def test_without_a_renderer_images_become_text(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, renderer=False) as bot:
+    async with telegram_bot(tmp_path, renderer=False, rich=False) as bot:
         await onboard(bot, ANA, "shapes")
         bot.api.clear()
         await bot.send(ANA, "/review")
@@ -444,7 +444,7 @@ async def test_without_a_renderer_images_become_text(
 
 
 async def test_undo_restores_the_card(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
         await onboard(bot, ANA, "attention")
         await bot.send(ANA, "/review")
         front = bot.api.last_message(ANA.id)
@@ -537,7 +537,7 @@ async def test_a_push_session_ends_after_its_size_and_done_for_today_comes_once(
     "That was today's session", and no further card (today's old path asked for the next
     card once more after a "done" reply, so the session went on, and "Done for today"
     came twice: in the rated card's note and as a message of its own)."""
-    async with telegram_bot(tmp_path, renderer=False) as bot:
+    async with telegram_bot(tmp_path, renderer=False, rich=False) as bot:
         await onboard(bot, ANA, "attention")
         await bot.send(ANA, "/settings new 4")
         await bot.send(ANA, "/settings per_push 2")
@@ -590,7 +590,7 @@ async def test_a_push_session_ends_after_its_size_and_done_for_today_comes_once(
 async def test_group_quiz_with_a_member_who_never_started_the_bot(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
         await onboard(bot, ANA)
         await onboard(bot, BEN)
         bot.api.fail("sendMessage", "never_started", chat_id=CAT.id, times=99)
@@ -720,7 +720,7 @@ async def test_429_is_retried_and_a_blocked_user_becomes_unreachable(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     metrics = RecordingMetrics()
-    async with telegram_bot(tmp_path, metrics=metrics) as bot:
+    async with telegram_bot(tmp_path, metrics=metrics, rich=False) as bot:
         await onboard(bot, ANA, "attention")
         bot.api.clear()
         assert metrics.errors == Counter()
@@ -772,7 +772,7 @@ async def test_429_is_retried_and_a_blocked_user_becomes_unreachable(
 async def test_a_chat_held_by_429_through_every_retry_is_one_warning_not_an_error(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
         await onboard(bot, ANA, "attention")
         bot.api.clear()
         bot.api.fail("sendMessage", "429", chat_id=ANA.id, times=99, retry_after=3)
@@ -791,7 +791,7 @@ async def test_a_chat_held_by_429_through_every_retry_is_one_warning_not_an_erro
 async def test_a_push_telegram_will_never_take_fails_once_and_the_learner_stays_reachable(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
         await onboard(bot, ANA, "attention")
         learner = await bot.app.study.learner(Who("telegram", str(ANA.id), "Ana"))
         await add_push(bot, learner.id, "att-purpose")
@@ -812,7 +812,7 @@ async def test_a_push_telegram_will_never_take_fails_once_and_the_learner_stays_
 async def test_an_unexpected_error_is_logged_without_the_token_and_the_bot_goes_on(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
 
         async def broken(*args: object, **kwargs: object) -> Reply:
             raise RuntimeError("the database caught fire")
@@ -893,7 +893,7 @@ def write_edge_deck(tmp_path: Path) -> Path:
 async def test_html_special_characters_are_escaped(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)]) as bot:
+    async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)], rich=False) as bot:
         await onboard(bot, ANA, "escapes")
         assert "Studying escapes" in bot.api.last_message(ANA.id)["text"]
         await bot.send(ANA, "/review")
@@ -916,7 +916,7 @@ async def test_html_special_characters_are_escaped(
 async def test_a_card_too_long_for_one_message_is_split(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)]) as bot:
+    async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)], rich=False) as bot:
         await onboard(bot, ANA, "long")
         await bot.send(ANA, "/review")
         front = bot.api.last_message(ANA.id)

@@ -110,7 +110,7 @@ def challenge_reviews(bot: Harness, user: TgUser) -> dict[str, int]:
 async def test_a_challenge_with_a_late_member_a_resubmission_and_a_restart(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+    async with telegram_bot(tmp_path, fake_renderer=True, rich=False) as bot:
         bot.api.set_member(GROUP, ANA.id, "administrator")
         await onboard(bot, ANA)
         await onboard(bot, BEN)
@@ -264,7 +264,7 @@ async def test_a_challenge_with_a_late_member_a_resubmission_and_a_restart(
 async def test_a_member_who_may_not_reveal_is_refused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+    async with telegram_bot(tmp_path, fake_renderer=True, rich=False) as bot:
         bot.api.set_member(GROUP, ANA.id, "administrator")
         bot.api.set_member(GROUP, CAT.id, "creator")
         for user in (ANA, BEN, CAT):
@@ -344,7 +344,7 @@ async def test_usage_and_where_challenges_run(
 async def test_without_a_renderer_the_reference_and_summary_are_text(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, renderer=False) as bot:
+    async with telegram_bot(tmp_path, renderer=False, rich=False) as bot:
         bot.api.set_member(GROUP, ANA.id, "creator")
         await onboard(bot, BEN)
         await bot.send(ANA, "/challenge start refl-bahdanau 5", GROUP)

@@ -63,7 +63,7 @@ async def test_exam_set_shown_changed_and_cleared(
 async def test_cram_shows_cards_and_leaves_the_schedule_alone(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
         await onboard(bot, ANA)
         await bot.send(ANA, "/cram attention")
         front = bot.api.last_message(ANA.id)

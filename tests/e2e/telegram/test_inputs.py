@@ -58,7 +58,7 @@ async def test_a_group_where_the_bot_may_not_post_is_answered_privately(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+    async with telegram_bot(tmp_path, fake_renderer=True, rich=False) as bot:
         for endpoint in ("sendMessage", "sendPhoto"):
             bot.api.fail(endpoint, "no_rights", chat_id=GROUP, times=10)
         await bot.send(ANA, "/quiz attention", GROUP)
@@ -75,7 +75,7 @@ async def test_a_quiz_answer_the_group_refuses_reaches_the_member_who_started_it
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+    async with telegram_bot(tmp_path, fake_renderer=True, rich=False) as bot:
         await bot.send(ANA, "/quiz attention", GROUP)
         quiz = bot.api.message_with_button(GROUP, "Reveal")
         for member in (ANA, BEN):

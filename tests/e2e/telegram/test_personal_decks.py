@@ -40,7 +40,7 @@ async def imported(bot: Harness, user: TgUser) -> str:
 async def test_pause_by_button_then_remove_after_confirming(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
         deck_id = await imported(bot, ANA)
         await bot.send(ANA, "/decks")
         listing = bot.api.last_message(ANA.id)
