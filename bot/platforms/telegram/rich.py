@@ -22,8 +22,9 @@ new ``rich_message`` parameter in ``api_kwargs`` (its ``text`` left out).
 
 A tapped rich message (its ``rich_message`` field; PTB keeps it in ``api_kwargs``)
 has no text to edit: revealing edits it into the back with ``editMessageText`` and
-``rich_message``; when that is refused, or the next card cannot be rich, the reply is
-sent and the tapped message deleted (as :meth:`Sender.replace_with` does for a text
+``rich_message``, a rating into the next card (or the session's end, a text made
+rich); when that is refused, or the reply has a picture, the reply is sent and the
+tapped message deleted (as :meth:`Sender.replace_with` does for a text
 that cannot become a photo). A rating's note closes a rich card by editing it with the
 note added (its HTML is remembered), else its buttons go and the note is sent.
 
@@ -198,7 +199,7 @@ class RichMessages:
         replaced by it. False (nothing done) when the tapped message is not rich."""
         if message is None or not is_rich(message):
             return False
-        html = reply_rich_html(reply)
+        html = reply_rich_html(reply, text=True)
         if html is not None and await self.edit(message, html, keyboard(reply)):
             return True
         await self.sender.send_reply(chat_id, reply)
@@ -220,6 +221,7 @@ class RichMessages:
                 return False  # not sent rich: today's path edits the tapped message
             await self.sender.delete(message)
             return True
+        html = None if self.missing else reply_rich_html(reply, text=True)
         if html is not None and await self.edit(message, html, keyboard(reply)):
             return True
         await self.sender.send_reply(chat_id, reply)
@@ -237,9 +239,9 @@ class RichMessages:
             closed = f"{known}<p><i>{rich_inline(' '.join(note.split()))}</i></p>"
             if await self.edit(message, closed, None):
                 return True
-        await self.sender.close(None, chat_id, note)
         try:
             await self.sender._remove_keyboard(message)
         except TelegramError as exc:
             log.info("could not remove a telegram keyboard: %s", exc)
+        await self.sender.close(None, chat_id, note)
         return True

@@ -176,12 +176,19 @@ def richable(reply: Reply) -> bool:
     return card.image is None or card.image.kind == "formula"
 
 
-def reply_rich_html(reply: Reply) -> str | None:
+def reply_rich_html(reply: Reply, *, text: bool = False) -> str | None:
     """The reply as one rich message, or None when it is not :func:`richable` or would
-    not fit in :data:`RICH_LIMIT` characters (then today's text goes)."""
-    if not richable(reply) or reply.card is None:
+    not fit in :data:`RICH_LIMIT` characters (then today's text goes).
+
+    ``text``: a reply without a card (a session's end, a notice) goes too, when it has
+    no figure, photo or file (for a tapped rich message edited into it)."""
+    if reply.card is None and text:
+        plain = reply.figure is None and not reply.photo_ref and reply.attachment is None
+        body = to_rich_html(reply.text.strip("\n")) if plain else ""
+    elif richable(reply) and reply.card is not None:
+        body = _reply_html(reply.text, reply.card)
+    else:
         return None
-    body = _reply_html(reply.text, reply.card)
     return body if 0 < rich_length(body) <= RICH_LIMIT else None
 
 

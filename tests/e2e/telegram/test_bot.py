@@ -32,6 +32,7 @@ from tests.e2e.telegram.fake import (
     FakeBotAPI,
     TgUser,
     button_data,
+    rich_text,
     utf16,
 )
 from tests.e2e.telegram.harness import GROUP, FakeRenderer, Harness, telegram_bot, tiny_png
@@ -511,7 +512,8 @@ async def test_double_tap_and_forged_callbacks_record_one_review(
 
 
 def shown(message: dict[str, Any]) -> str:
-    return str(message.get("text") or message.get("caption") or "")
+    """What a person reads: a message's text or caption, or a rich message's text."""
+    return rich_text(message)
 
 
 async def review_until_done(bot: Harness, user: TgUser, rating: str = "Easy") -> None:
@@ -537,7 +539,7 @@ async def test_a_push_session_ends_after_its_size_and_done_for_today_comes_once(
     "That was today's session", and no further card (today's old path asked for the next
     card once more after a "done" reply, so the session went on, and "Done for today"
     came twice: in the rated card's note and as a message of its own)."""
-    async with telegram_bot(tmp_path, renderer=False, rich=False) as bot:
+    async with telegram_bot(tmp_path, renderer=False) as bot:
         await onboard(bot, ANA, "attention")
         await bot.send(ANA, "/settings new 4")
         await bot.send(ANA, "/settings per_push 2")
@@ -563,14 +565,14 @@ async def test_a_push_session_ends_after_its_size_and_done_for_today_comes_once(
         assert second["message_id"] == push["message_id"]
         assert shown(second).startswith("Good: see it again in")
         await bot.tap(ANA, second, "Show answer")
-        sent = len(bot.api.sent("sendMessage|sendPhoto", ANA.id))
+        sent = len(bot.api.sent("sendMessage|sendRichMessage|sendPhoto", ANA.id))
         await bot.tap(ANA, bot.api.messages[(ANA.id, second["message_id"])], "Good")
 
         # The session's end takes the rated card's place: no card after it.
         rated = bot.api.messages[(ANA.id, second["message_id"])]
         assert shown(rated).startswith("Good: see it again in") and "reply_markup" not in rated
         assert "That was today's session of 2 cards" in shown(rated)
-        assert not bot.api.sent("sendMessage|sendPhoto", ANA.id)[sent:]
+        assert not bot.api.sent("sendMessage|sendRichMessage|sendPhoto", ANA.id)[sent:]
         assert bot.api.last_message(ANA.id) == rated
         assert bot.query("SELECT count(*) FROM review_logs WHERE source = 'push'") == [(2,)]
 

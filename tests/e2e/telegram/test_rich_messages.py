@@ -8,10 +8,12 @@ on as today's text; a message Telegram cannot parse goes as text, alone.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.core.model import OutboxMessage
 from bot.platforms.telegram.rich import SEND_RICH
 from tests.e2e.telegram.fake import parse_rich_html, rich_text
 from tests.e2e.telegram.harness import FakeRenderer, Harness, telegram_bot
@@ -74,6 +76,23 @@ def write_deck(tmp_path: Path) -> Path:
     folder.mkdir()
     (folder / "rich.md").write_text(DECK, encoding="utf-8")
     return folder
+
+
+async def add_push(bot: Harness, learner_id: int, card_id: str, token: str) -> None:
+    """A daily push of ``card_id`` in the outbox, as a push tick puts it there."""
+    now = bot.clock.now()
+    push = OutboxMessage(
+        platform="telegram",
+        learner_id=learner_id,
+        kind="push",
+        text="1 card is due: about 1 minute.",
+        created_at=now,
+        not_before=now,
+        card_id=card_id,
+        prompt_token=token,
+        due_count=1,
+    )
+    await bot.app.db.run(lambda tx: tx.pushes.add_outbox([push]))
 
 
 async def start_review(bot: Harness) -> None:
@@ -207,4 +226,38 @@ async def test_a_refused_rich_edit_replaces_the_card(
         back = bot.api.message_with_button(ANA.id, "Good")
         assert "Answer" in rich_text(back)
         assert_all_answered(bot)
+    no_errors(caplog)
+
+
+async def test_a_rich_push_snoozed_is_closed_with_its_note_also_after_a_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Snoozing a rich push edits it: the note in italics, no buttons. After a restart the
+    card's HTML is not known to the new process: its buttons go and the note is sent."""
+    async with telegram_bot(tmp_path, extra_decks=[write_deck(tmp_path)]) as bot:
+        await onboard(bot, ANA, "rich")
+        learner = bot.learner_id(ANA)
+        assert learner is not None
+        await add_push(bot, learner, "rich-table", token="pushTok000000001")
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
+        push = bot.api.message_with_button(ANA.id, "Snooze")
+        assert "rich_message" in push and "1 card is due" in rich_text(push)
+        await bot.tap(ANA, push, "Snooze")
+        closed = bot.api.messages[(ANA.id, push["message_id"])]
+        assert "reply_markup" not in closed
+        assert rich_text(closed).splitlines()[-1].startswith("Snoozed: I'll come back at")
+        edit = bot.api.sent("editMessageText", ANA.id)[-1]
+        assert "<p><i>Snoozed: I'll come back at" in edit.html
+        bot.clock.advance(timedelta(hours=2))
+        await add_push(bot, learner, "rich-formula", token="pushTok000000002")
+    async with telegram_bot(tmp_path, restart_of=bot) as again:
+        assert await again.app.pushes.drain("telegram", again.platform.push) >= 1
+        push = again.api.message_with_button(ANA.id, "Skip today")
+        assert "rich_message" in push
+    async with telegram_bot(tmp_path, restart_of=again) as third:
+        await third.tap(ANA, push, "Skip today")
+        closed = third.api.messages[(ANA.id, push["message_id"])]
+        assert "reply_markup" not in closed, "its buttons went"
+        assert third.api.sent("sendMessage", ANA.id)[-1].plain.startswith("Skipped for today")
+        assert_all_answered(third)
     no_errors(caplog)
