@@ -148,7 +148,7 @@ async def test_webhook_mode_uses_the_configured_url_and_secret(
 async def test_onboarding_by_buttons_and_typing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, rich=False) as bot:
+    async with telegram_bot(tmp_path) as bot:
         await bot.send(ANA, "/start")
         intro = texts(bot.api.sent("sendMessage", ANA.id))
         assert "spaced repetition" in intro[0]
@@ -167,7 +167,7 @@ async def test_onboarding_by_buttons_and_typing(
         await bot.tap(ANA, decks, "Attention")
         assert "Studying attention" in bot.api.sent("editMessageText", ANA.id)[-1].plain
         done = bot.api.last_message(ANA.id)
-        assert "All set" in done["text"]
+        assert "All set" in rich_text(done)
 
         rows = bot.query(
             "SELECT s.timezone, s.push_time, s.topics FROM learner_settings s "
@@ -178,18 +178,18 @@ async def test_onboarding_by_buttons_and_typing(
 
         # "Start reviewing" shows the first card of the chosen deck.
         await bot.tap(ANA, done, "Start reviewing")
-        assert "What attention is for" in bot.api.last_message(ANA.id)["text"]
+        assert "What attention is for" in rich_text(bot.api.last_message(ANA.id))
 
         # /settings redoes one step; a typed zone is validated by the core.
         await bot.send(ANA, "/settings")
-        assert "timezone: Europe/Berlin" in bot.api.last_message(ANA.id)["text"]
+        assert "timezone: Europe/Berlin" in rich_text(bot.api.last_message(ANA.id))
         await bot.tap(ANA, bot.api.last_message(ANA.id), "Time zone")
         await bot.send(ANA, "Atlantis/Lost_City")
-        assert "not a time zone I know" in bot.api.last_message(ANA.id)["text"]
+        assert "not a time zone I know" in rich_text(bot.api.last_message(ANA.id))
         await bot.send(ANA, "new york")
-        assert "timezone: America/New_York" in bot.api.last_message(ANA.id)["text"]
+        assert "timezone: America/New_York" in rich_text(bot.api.last_message(ANA.id))
         await bot.send(ANA, "hello")  # nothing asked any more: a hint
-        assert "/review" in bot.api.last_message(ANA.id)["text"]
+        assert "/review" in rich_text(bot.api.last_message(ANA.id))
         assert_all_answered(bot)
     no_errors(caplog)
 
@@ -445,7 +445,7 @@ async def test_without_a_renderer_images_become_text(
 
 
 async def test_undo_restores_the_card(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    async with telegram_bot(tmp_path, rich=False) as bot:
+    async with telegram_bot(tmp_path) as bot:
         await onboard(bot, ANA, "attention")
         await bot.send(ANA, "/review")
         front = bot.api.last_message(ANA.id)
@@ -455,13 +455,13 @@ async def test_undo_restores_the_card(tmp_path: Path, caplog: pytest.LogCaptureF
 
         await bot.send(ANA, "/undo")
         shown = bot.api.last_message(ANA.id)
-        assert "Undid Easy on “What attention is for”" in shown["text"]
+        assert "Undid Easy on “What attention is for”" in rich_text(shown)
         assert button_data(shown, "Show answer").startswith("s:")
         assert bot.query("SELECT count(*) FROM card_states")[0][0] == 0
         assert bot.query("SELECT count(*) FROM review_logs WHERE undone_at IS NOT NULL")[0][0] == 1
 
         await bot.send(ANA, "/undo")
-        assert "nothing to undo" in bot.api.last_message(ANA.id)["text"]
+        assert "nothing to undo" in rich_text(bot.api.last_message(ANA.id))
     no_errors(caplog)
 
 
