@@ -592,17 +592,18 @@ async def test_a_push_session_ends_after_its_size_and_done_for_today_comes_once(
 async def test_group_quiz_with_a_member_who_never_started_the_bot(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, rich=False) as bot:
+    async with telegram_bot(tmp_path) as bot:
         await onboard(bot, ANA)
         await onboard(bot, BEN)
-        bot.api.fail("sendMessage", "never_started", chat_id=CAT.id, times=99)
+        for endpoint in ("sendMessage", "sendRichMessage"):
+            bot.api.fail(endpoint, "never_started", chat_id=CAT.id, times=99)
 
         await bot.send(ANA, "/quiz attention", GROUP)
         quiz = bot.api.message_with_button(GROUP, "Reveal")
-        assert "Quiz on attention" in str(quiz.get("text") or quiz.get("caption"))
+        assert "Quiz on attention" in shown(quiz)
 
         for member in (ANA, BEN):
-            before = len(bot.api.sent("sendMessage|sendPhoto", member.id))
+            before = len(bot.api.sent("sendMessage|sendRichMessage|sendPhoto", member.id))
             query = await bot.tap_data(member, quiz, button_data(quiz, "Reveal"))
             answer = next(
                 c
@@ -610,9 +611,11 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
                 if c.params["callback_query_id"] == query
             )
             assert answer.params["text"] == SENT_PRIVATELY
-            assert len(bot.api.sent("sendMessage|sendPhoto", member.id)) == before + 1
+            assert (
+                len(bot.api.sent("sendMessage|sendRichMessage|sendPhoto", member.id)) == before + 1
+            )
             private = bot.api.message_with_button(member.id, "Good")
-            assert "From the group quiz" in str(private.get("text") or private.get("caption"))
+            assert "From the group quiz" in shown(private)
 
         query = await bot.tap_data(CAT, quiz, button_data(quiz, "Reveal"))
         answer = next(
@@ -624,12 +627,14 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
             "SELECT unreachable FROM learners WHERE platform_user_id = ?", str(CAT.id)
         ) == [(1,)]
 
-        group_posts = len(bot.api.sent("sendMessage", GROUP))
+        group_posts = len(bot.api.sent("sendMessage|sendRichMessage", GROUP))
         await bot.tap(ANA, bot.api.message_with_button(ANA.id, "Good"), "Good")
         await bot.tap(BEN, bot.api.message_with_button(BEN.id, "Easy"), "Easy")
         rated = bot.api.last_message(BEN.id)
-        assert "Counted in your own schedule" in str(rated.get("text") or rated.get("caption"))
-        assert len(bot.api.sent("sendMessage", GROUP)) == group_posts, "Cat has not rated yet"
+        assert "Counted in your own schedule" in shown(rated)
+        assert len(bot.api.sent("sendMessage|sendRichMessage", GROUP)) == group_posts, (
+            "Cat has not rated yet"
+        )
         sources = bot.query("SELECT source FROM review_logs")
         assert sources == [("quiz",), ("quiz",)]
 
@@ -637,7 +642,7 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
         bot.clock.advance(timedelta(minutes=11))
         assert await bot.app.quiz.sweep() == 1
         assert await bot.app.quiz.sweep() == 0
-        result = bot.api.sent("sendMessage", GROUP)[-1].plain
+        result = bot.api.sent("sendMessage|sendRichMessage", GROUP)[-1].plain
         assert "Quiz answer. 3 took part" in result
         assert "Good 1 · Easy 1 · 1 did not rate" in result
         assert "Answer" in result
@@ -655,13 +660,13 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
         assert quiz2["message_id"] != quiz["message_id"]
         for member in (ANA, BEN, CAT):
             await bot.tap(member, quiz2, "Reveal")
-        posts = len(bot.api.sent("sendMessage", GROUP))
+        posts = len(bot.api.sent("sendMessage|sendRichMessage", GROUP))
         for member, rating in ((ANA, "Again"), (BEN, "Good"), (CAT, "Hard")):
             await bot.tap(member, bot.api.message_with_button(member.id, rating), rating)
-        assert len(bot.api.sent("sendMessage", GROUP)) == posts + 1
+        assert len(bot.api.sent("sendMessage|sendRichMessage", GROUP)) == posts + 1
         assert (
             "3 took part · Again 1 · Hard 1 · Good 1 · Easy 0"
-            in bot.api.sent("sendMessage", GROUP)[-1].plain
+            in bot.api.sent("sendMessage|sendRichMessage", GROUP)[-1].plain
         )
 
         # A Reveal after the round is over only gets an answer.
