@@ -15,9 +15,15 @@ import pytest
 
 from bot.core.model import OutboxMessage
 from bot.platforms.telegram.rich import SEND_RICH
-from tests.e2e.telegram.fake import parse_rich_html, rich_text
+from tests.e2e.telegram.fake import parse_rich_html, rich_text, utf16
 from tests.e2e.telegram.harness import FakeRenderer, Harness, telegram_bot
-from tests.e2e.telegram.test_bot import ANA, assert_all_answered, no_errors, onboard
+from tests.e2e.telegram.test_bot import (
+    ANA,
+    assert_all_answered,
+    no_errors,
+    onboard,
+    write_edge_deck,
+)
 
 pytestmark = pytest.mark.asyncio
 log = logging.getLogger(__name__)
@@ -260,4 +266,30 @@ async def test_a_rich_push_snoozed_is_closed_with_its_note_also_after_a_restart(
         assert "reply_markup" not in closed, "its buttons went"
         assert third.api.sent("sendMessage", ANA.id)[-1].plain.startswith("Skipped for today")
         assert_all_answered(third)
+    no_errors(caplog)
+
+
+async def test_a_back_too_long_for_a_text_message_is_one_rich_message(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Seventy paragraphs (over 4096 characters, split in several text messages on an older
+    server) fit one rich message: the reveal is one edit, the ratings on it; "<" and "&"
+    in the text stay text."""
+    async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)]) as bot:
+        await onboard(bot, ANA, "long")
+        await bot.send(ANA, "/review")
+        front = bot.api.last_message(ANA.id)
+        bot.api.clear()
+        await bot.tap(ANA, front, "Show answer")
+        [edit] = bot.api.sent("editMessageText", ANA.id)
+        assert not bot.api.sent("sendMessage|sendRichMessage", ANA.id)
+        assert utf16(edit.plain) > 4096
+        for n in (0, 35, 69):
+            assert f"Paragraph {n}:" in edit.plain
+        assert "<tg-math>\\sqrt{d_k}</tg-math>, go through a softmax &lt; 1" in edit.html
+        assert "every key & the scores" in edit.plain
+        assert [label.split()[0] for label, _ in edit.buttons] == ["Again", "Hard", "Good", "Easy"]
+        await bot.tap(ANA, bot.api.last_message(ANA.id), "Good")
+        assert bot.query("SELECT count(*) FROM review_logs") == [(1,)]
+        assert not bot.api.violations
     no_errors(caplog)
