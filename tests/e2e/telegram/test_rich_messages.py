@@ -132,6 +132,9 @@ async def test_a_review_with_rich_fronts_and_backs(
         rich = bot.api.sent(SEND_RICH, ANA.id)
         edits = [c for c in bot.api.sent("editMessageText", ANA.id) if "rich_message" in c.params]
         assert rich and edits, "fronts went rich and the reveals edited them"
+        # The edit carries the rich content alone (no text, no parse mode), its buttons.
+        assert all("text" not in c.params and "parse_mode" not in c.params for c in edits)
+        assert all(c.buttons for c in edits)
         bodies = [c.html for c in rich + edits]
         for body in bodies:
             log.info("rich HTML: %s", body)
