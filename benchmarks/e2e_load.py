@@ -65,6 +65,7 @@ from tests.e2e.telegram.fake import FakeBotAPI, TgUser  # noqa: E402
 MESSAGE_METHODS = frozenset(
     {
         "sendMessage",
+        "sendRichMessage",
         "sendPhoto",
         "sendDocument",
         "sendMediaGroup",

@@ -68,7 +68,7 @@ class TimedBotAPI(FakeBotAPI):
         *,
         client: str = "",
     ) -> tuple[int, bytes]:
-        if endpoint == "sendMessage":
+        if endpoint in ("sendMessage", "sendRichMessage"):  # a card push is a rich message
             chat = int(params["chat_id"])
             self.sends.append((chat, asyncio.get_running_loop().time()))
             if chat in self.slow:
@@ -104,7 +104,8 @@ async def run(
     slowed = set(range(stormy + 1, stormy + slow + 1))
     api = TimedBotAPI(dict.fromkeys(slowed, slow_s))
     for chat in storm:
-        api.fail("sendMessage", "429", chat_id=chat, times=10**6, retry_after=retry_after)
+        for method in ("sendMessage", "sendRichMessage"):
+            api.fail(method, "429", chat_id=chat, times=10**6, retry_after=retry_after)
     settings = default_settings()
     telegram = replace(settings.telegram, token=Secret(TOKEN), mode="send_only")
     platform = TelegramPlatform(

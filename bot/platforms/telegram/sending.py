@@ -64,6 +64,7 @@ from bot.platforms.telegram.formatting import (
     split_html,
     to_html,
 )
+from bot.platforms.telegram.rich import RichMessages, method_missing
 from bot.text.markdown import needs_image, table_to_monospace
 from bot.text.split import split_message, utf16_len
 
@@ -132,11 +133,14 @@ def unreachable(exc: BaseException) -> bool:
 
 
 def error_kind(exc: TelegramError) -> PlatformError | None:
-    """What a failed Bot API request counts as; None for an edit that changed nothing."""
+    """What a failed Bot API request counts as; None for an edit that changed nothing, or
+    a method the server does not have (:func:`~.rich.method_missing`)."""
     if isinstance(exc, RetryAfter):
         return "rate_limited"
     if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
         return "network"  # no answer, a timeout, a 5xx
+    if method_missing(exc):
+        return None  # an older server without a newer method: the caller falls back
     return None if not_modified(exc) else "refused"
 
 
@@ -370,6 +374,8 @@ class Sender:
         self._file_ids: OrderedDict[str, str] = OrderedDict()
         #: Callback queries answered lately (a query is answered once).
         self._answered: OrderedDict[str, None] = OrderedDict()
+        #: Cards as rich messages (Bot API 10.1), today's text where the server lacks them.
+        self.rich = RichMessages(self)
 
     async def call(self, request: Callable[[], Awaitable[T]]) -> T:
         """Run one Bot API request, retrying network failures with capped backoff.
@@ -599,7 +605,12 @@ class Sender:
         ``images`` only decides whether card images (and wide tables) are drawn.
         ``progress`` resumes a push after the messages an earlier try delivered.
         ``picture``: the card's image, drawn already (None: it has none).
+        A card goes as one rich message when it can (:mod:`.rich`), its formula picture
+        typeset in it rather than sent.
         """
+        rich = await self.rich.send_reply(chat_id, reply, progress)
+        if rich is not None:
+            return rich
         if not images:
             image = None
         elif isinstance(picture, EllipsisType):
@@ -717,8 +728,11 @@ class Sender:
         A card's image goes with it: a tapped photo becomes that image; a tapped text
         message, which cannot become a photo, is replaced by the photo (sent, and the
         text deleted). Without one, a tapped photo keeps its picture (the question's)
-        and only its caption changes.
+        and only its caption changes. A tapped rich message is edited or replaced by
+        :meth:`RichMessages.show_in_place`.
         """
+        if await self.rich.show_in_place(message, chat_id, reply):
+            return
         if message is None or not (message.text or message.photo):
             await self.send_reply(chat_id, reply)
             return
@@ -754,7 +768,10 @@ class Sender:
         lose its picture) the reply is sent and the tapped message deleted, so the chat
         shows one message either way. False, having done nothing, when the reply is
         not a plain card or text (a figure, a photo, a file) or nothing was tapped.
+        A rich message on either side: :meth:`RichMessages.replace_with`.
         """
+        if await self.rich.replace_with(message, chat_id, reply):
+            return True
         if message is None or not (message.text or message.photo):
             return False
         if reply.photo_ref or reply.figure is not None or reply.attachment is not None:
@@ -803,6 +820,8 @@ class Sender:
 
         Without a note only the buttons go, quietly (a failure is logged).
         """
+        if await self.rich.close(message, chat_id, note):
+            return
         if not note.strip():
             if message is not None:
                 try:

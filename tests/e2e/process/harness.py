@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from tests.e2e.process.telegram_server import TelegramServer
-from tests.e2e.telegram.fake import TOKEN, Call, TgUser, button_data
+from tests.e2e.telegram.fake import TOKEN, Call, TgUser, button_data, rich_text
 
 T = TypeVar("T")
 
@@ -354,7 +354,7 @@ class Chat:
 
     def sent(self) -> list[Call]:
         """The messages the bot sent to this chat (text and photos), oldest first."""
-        return self.api.sent("sendMessage|sendPhoto", self.user.id)
+        return self.api.sent("sendMessage|sendRichMessage|sendPhoto", self.user.id)
 
     def last(self) -> dict[str, Any]:
         """The chat's newest message as it is now ({} before the first)."""
@@ -406,8 +406,8 @@ class Chat:
 
 
 def shown(message: dict[str, Any]) -> str:
-    """A message's text or caption as the user sees it."""
-    return str(message.get("text") or message.get("caption") or "")
+    """A message's text or caption as the user sees it (a rich message's text too)."""
+    return rich_text(message)
 
 
 def labels(message: dict[str, Any]) -> list[str]:

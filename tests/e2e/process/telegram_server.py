@@ -66,6 +66,7 @@ JSON_FIELDS = frozenset(
         "show_caption_above_media",
         "has_spoiler",
         "media",
+        "rich_message",
     }
 )
 #: Parameters sent as decimal strings that are numbers to Telegram.
@@ -176,7 +177,7 @@ class TelegramServer:
     def too_many_requests(self, chat_id: int, retry_after: int, *, times: int = 1000) -> None:
         """Answer the next ``times`` messages to a chat (text, photo or file) with 429 and
         ``retry_after`` seconds, as Telegram does to a chat sent too much."""
-        for method in ("sendMessage", "sendPhoto", "sendDocument"):
+        for method in ("sendMessage", "sendRichMessage", "sendPhoto", "sendDocument"):
             self.api.fail(method, "429", chat_id=chat_id, times=times, retry_after=retry_after)
 
     def hold(self, method: str) -> None:

@@ -23,7 +23,7 @@ from tests.e2e.telegram.fake import Call
 
 STORMY = [301, 302, 303, 304, 305]
 CALM = 306
-SENDS = "sendMessage|sendPhoto|sendDocument"
+SENDS = "sendMessage|sendRichMessage|sendPhoto|sendDocument"
 
 
 def sends(server: TelegramServer, chat: int) -> list[Call]:

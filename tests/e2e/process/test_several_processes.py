@@ -48,7 +48,7 @@ CHATS = [2000 + n for n in range(40)]
 def pushed(server: TelegramServer, client: str | None = None) -> dict[int, int]:
     """How many pushes each chat got (from one process, if ``client`` is given)."""
     counts: dict[int, int] = {}
-    for call in server.api.sent("sendMessage|sendPhoto"):
+    for call in server.api.sent("sendMessage|sendRichMessage|sendPhoto"):
         if client is not None and call.client != client:
             continue
         if "Snooze 1 hour" in [label for label, _ in call.buttons]:
@@ -59,7 +59,9 @@ def pushed(server: TelegramServer, client: str | None = None) -> dict[int, int]:
 
 def answered_by(server: TelegramServer, client: str, chat_id: int) -> bool:
     """Whether the process ``client`` has sent the chat a message."""
-    return any(call.client == client for call in server.api.sent("sendMessage", chat_id))
+    return any(
+        call.client == client for call in server.api.sent("sendMessage|sendRichMessage", chat_id)
+    )
 
 
 def asked(server: TelegramServer, client: str, endpoint: str) -> bool:

@@ -27,6 +27,11 @@ replaced. It answers like Telegram does where it matters to the adapter:
   of 1-100 characters, explanation at most 200 after its HTML, ``correct_option_ids``
   for a quiz) and answers with Bot API 10.0's poll (``allows_revoting``,
   ``members_only``, options' ``persistent_id``); ``stopPoll`` closes it once;
+* ``sendRichMessage`` (Bot API 10.1) is answered as :func:`rich_message_call` says:
+  its HTML checked against the rich subset and the 32,768-character limit, the
+  message kept with a ``rich_message`` (blocks) and no ``text``, editable with
+  ``editMessageText`` + ``rich_message``; with ``rich = False`` the fake is an older
+  (or self-hosted) server: 404 "Not Found: method not found";
 * failures can be injected for chosen calls: 429 with ``retry_after``, 403
   "bot was blocked by the user", 403 "bot can't initiate conversation", 401
   "Unauthorized", 409 "Conflict", or a network error; a group where the bot may not
@@ -170,12 +175,20 @@ class Call:
 
     @property
     def html(self) -> str:
-        """The text or caption as sent (HTML)."""
+        """The text or caption as sent (HTML), or a rich message's HTML."""
+        rich = rich_html_of(self.params)
+        if rich is not None:
+            return rich
         return str(self.params.get("text") or self.params.get("caption") or "")
 
     @property
     def plain(self) -> str:
-        """The text or caption as the user sees it."""
+        """The text or caption as the user sees it (a rich message's text too)."""
+        if rich_html_of(self.params) is not None:
+            try:
+                return parse_rich_html(self.html)[0]
+            except TelegramHTMLError:
+                return self.html
         return parse_html(self.html)[0] if self.params.get("parse_mode") == "HTML" else self.html
 
     @property
@@ -240,6 +253,8 @@ class FakeBotAPI(BaseRequest):
         self.violations: list[str] = []
         #: poll id -> (chat id, message id) of the polls sent (:meth:`_poll`).
         self.polls: dict[str, tuple[int, int]] = {}
+        #: Whether this server has Bot API 10.1's ``sendRichMessage`` (False: an older one).
+        self.rich = True
 
     # ------------------------------------------------------------------ BaseRequest
 
@@ -471,6 +486,10 @@ class FakeBotAPI(BaseRequest):
                 raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG", violation=True)
             self.answered.add(query_id)
             return True
+        if endpoint == "sendRichMessage" or (
+            endpoint == "editMessageText" and "rich_message" in params
+        ):
+            return rich_message_call(self, endpoint, params)
         if endpoint == "sendMessage":
             message = self._new_message(params)
             self._set_text(message, params, "text", 4096)
@@ -928,3 +947,207 @@ def button_data(message: dict[str, Any], label_prefix: str) -> str:
 
 def unescape(text: str) -> str:
     return html.unescape(text)
+
+
+# ---------------------------------------------------------------------- rich messages (10.1)
+
+#: Telegram's characters of text in a rich message, formula sources included.
+RICH_LIMIT = 32_768
+RICH_TABLE_COLUMNS = 20
+#: The rich HTML subset: inline tags (inside text) and block tags (holding blocks or text).
+RICH_INLINE = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "a", "tg-spoiler"}
+    | {"tg-math", "sub", "sup", "mark"}
+)
+RICH_BLOCKS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "aside", "footer"}
+    | {"ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "details", "summary"}
+    | {"tg-math-block"}
+)
+RICH_VOID = frozenset({"hr", "br"})
+#: Where a block must sit (its parent), when it may not go anywhere.
+_RICH_PARENTS = {
+    "li": {"ul", "ol"},
+    "tr": {"table", "thead", "tbody"},
+    "thead": {"table"},
+    "tbody": {"table"},
+    "td": {"tr"},
+    "th": {"tr"},
+    "summary": {"details"},
+}
+_RICH_BLOCK_TYPES = {
+    "p": "paragraph",
+    "pre": "preformatted",
+    "blockquote": "block_quotation",
+    "aside": "pull_quotation",
+    "footer": "footer",
+    "ul": "list",
+    "ol": "list",
+    "table": "table",
+    "details": "details",
+    "tg-math-block": "mathematical_expression",
+    "hr": "divider",
+}
+
+
+def rich_html_of(params: dict[str, Any]) -> str | None:
+    """The ``html`` of a call's ``rich_message`` (None without one)."""
+    rich = params.get("rich_message")
+    if isinstance(rich, str):
+        rich = json.loads(rich)
+    if not isinstance(rich, dict) or "html" not in rich:
+        return None
+    return str(rich["html"])
+
+
+class _RichParser(HTMLParser):
+    """Telegram's rich HTML, strictly: known tags, nested as blocks allow, balanced."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.blocks: list[dict[str, Any]] = []
+        self.lines: list[str] = []
+        self.line = ""
+        self.top_text = ""  # the text of the top-level block being read
+        self.columns = 0
+
+    def _break(self) -> None:
+        if self.line.strip():
+            self.lines.append(self.line.strip())
+        self.line = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in RICH_VOID:
+            self._break()
+            if tag == "hr" and not self.stack:
+                self.blocks.append({"type": "divider"})
+            return
+        if tag not in RICH_INLINE and tag not in RICH_BLOCKS:
+            raise TelegramHTMLError(f'unsupported start tag "{tag}"')
+        parent = self.stack[-1] if self.stack else None
+        if tag in RICH_BLOCKS and parent in RICH_INLINE:
+            raise TelegramHTMLError(f'block "{tag}" inside "{parent}"')
+        if parent in ("tg-math", "tg-math-block", "code", "pre") and tag != "code":
+            raise TelegramHTMLError(f'tag "{tag}" inside "{parent}"')
+        wanted = _RICH_PARENTS.get(tag)
+        if wanted is not None and parent not in wanted:
+            raise TelegramHTMLError(f'"{tag}" outside {sorted(wanted)}')
+        if parent in ("ul", "ol") and tag != "li":
+            raise TelegramHTMLError(f'"{tag}" in a list')
+        if parent in ("table", "thead", "tbody") and tag not in ("tr", "thead", "tbody"):
+            raise TelegramHTMLError(f'"{tag}" in a table')
+        if parent == "tr" and tag not in ("td", "th"):
+            raise TelegramHTMLError(f'"{tag}" in a table row')
+        if tag == "tr":
+            self.columns = 0
+        if tag in ("td", "th"):
+            self.columns += 1
+            if self.columns > RICH_TABLE_COLUMNS:
+                raise TelegramHTMLError("too many table columns")
+        if tag in RICH_BLOCKS and tag not in ("td", "th"):
+            self._break()
+        if not self.stack:
+            self.top_text = ""
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in RICH_VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            raise TelegramHTMLError(f'unmatched end tag "{tag}"')
+        self.stack.pop()
+        if tag in ("td", "th"):
+            self.line += "\t"
+        elif tag in RICH_BLOCKS:
+            self._break()
+        if not self.stack:
+            kind = _RICH_BLOCK_TYPES.get(tag)
+            if kind is None:
+                kind = "section_heading" if tag.startswith("h") else "paragraph"
+            if kind == "mathematical_expression":
+                self.blocks.append({"type": kind, "expression": self.top_text.strip()})
+            else:
+                self.blocks.append({"type": kind, "text": self.top_text.strip()})
+
+    def handle_data(self, data: str) -> None:
+        if not self.stack and data.strip():
+            raise TelegramHTMLError("text outside a block")
+        self.line += data
+        self.top_text += data
+
+
+def parse_rich_html(markup: str) -> tuple[str, list[dict[str, Any]]]:
+    """Parse rich HTML as Telegram would: (the text a person reads, one line a block, table
+    cells tab-separated; the top-level blocks), or raise TelegramHTMLError."""
+    for m in re.finditer(r"<", markup):
+        tag = _TAG_RE.match(markup, m.start())
+        if tag is None:
+            raise TelegramHTMLError(f"unexpected '<' at byte offset {m.start()}")
+    for m in re.finditer(r"&", markup):
+        if _ENTITY_RE.match(markup, m.start()) is None:
+            raise TelegramHTMLError(f"unexpected '&' at byte offset {m.start()}")
+    parser = _RichParser()
+    parser.feed(markup)
+    parser.close()
+    if parser.stack:
+        raise TelegramHTMLError(f'unclosed tag "{parser.stack[-1]}"')
+    parser._break()
+    return "\n".join(line.rstrip("\t") for line in parser.lines), parser.blocks
+
+
+def rich_text(message: dict[str, Any]) -> str:
+    """What a person reads in a message the fake holds: its text, caption or rich text."""
+    if "rich_message" in message:
+        return str(message["rich_message"].get("_text", ""))
+    return str(message.get("text") or message.get("caption") or "")
+
+
+def rich_message_call(api: FakeBotAPI, endpoint: str, params: dict[str, Any]) -> Any:
+    """``sendRichMessage``, or ``editMessageText`` with a ``rich_message``, as Telegram
+    answers them; an older server (``api.rich`` False) knows neither."""
+    if not api.rich:
+        if endpoint == "sendRichMessage":
+            raise _ApiError(404, "Not Found: method not found")
+        raise _ApiError(400, "Bad Request: message text is empty")
+    rich = params.get("rich_message")
+    if isinstance(rich, str):
+        rich = json.loads(rich)
+    if not isinstance(rich, dict) or sum(k in rich for k in ("html", "markdown", "blocks")) != 1:
+        raise _ApiError(400, "Bad Request: can't parse rich message", violation=True)
+    if "html" not in rich:
+        raise AssertionError("the fake reads rich HTML only")
+    try:
+        text, blocks = parse_rich_html(str(rich["html"]))
+    except TelegramHTMLError as exc:
+        raise _ApiError(400, f"Bad Request: can't parse entities: {exc}", violation=True) from None
+    if not text.strip():
+        raise _ApiError(400, "Bad Request: message text is empty", violation=True)
+    if len(text.replace("\n", "").replace("\t", "")) > RICH_LIMIT:
+        raise _ApiError(400, "Bad Request: rich message is too long", violation=True)
+    # As Telegram holds it: blocks (simplified to their text), no "text"; the "_text" key
+    # is the fake's own, for tests to read what a person sees.
+    content = {"blocks": blocks, "_text": text}
+    if endpoint == "sendRichMessage":
+        message = api._new_message(params)
+        message["rich_message"] = content
+        return message
+    key = (int(params["chat_id"]), int(params["message_id"]))
+    if key not in api.messages:
+        raise _ApiError(400, "Bad Request: message to edit not found")
+    message = dict(api.messages[key])
+    if "rich_message" not in message:
+        # Only a rich message is edited into rich content here (the bot replaces others).
+        raise _ApiError(400, "Bad Request: there is no rich message to edit")
+    before = json.dumps(message, sort_keys=True)
+    message["rich_message"] = content
+    markup = api._markup(params)
+    if markup:
+        message["reply_markup"] = markup
+    else:
+        message.pop("reply_markup", None)
+    if json.dumps(message, sort_keys=True) == before:
+        raise _ApiError(400, "Bad Request: message is not modified")
+    message["edit_date"] = api.clock()
+    api.messages[key] = message
+    return message

@@ -220,6 +220,7 @@ async def telegram_bot(
     restart_of: Harness | None = None,
     metrics: Metrics = NULL_METRICS,
     http: bool = False,
+    rich: bool = True,
 ) -> AsyncIterator[Harness]:
     """Build the app on ``tmp_path`` and start the Telegram platform over a fake Bot API.
 
@@ -230,6 +231,9 @@ async def telegram_bot(
     ``metrics`` counts what the services and the platform do.
     ``http``: python-telegram-bot's own HTTP layer (httpx) runs, and only the transport
     is fake, so its requests (and their log lines) are made as in production.
+    ``rich`` false makes the fake an older Bot API server, without ``sendRichMessage``
+    (cards then go as today's text: the tests of that text path run there); a restart
+    keeps its server's.
     """
     settings = default_settings(data_dir=tmp_path)
     settings = replace(
@@ -256,6 +260,8 @@ async def telegram_bot(
         settings, auto_upgrade=True, clock=clock, renderer=drawing, metrics=metrics
     )
     api = restart_of.api if restart_of is not None else FakeBotAPI()
+    if restart_of is None:  # a restart talks to the same server
+        api.rich = rich
     api.clock = lambda: int(clock.now().timestamp())
     harness: Harness | None = None
     try:

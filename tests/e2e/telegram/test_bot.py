@@ -32,6 +32,7 @@ from tests.e2e.telegram.fake import (
     FakeBotAPI,
     TgUser,
     button_data,
+    rich_text,
     utf16,
 )
 from tests.e2e.telegram.harness import GROUP, FakeRenderer, Harness, telegram_bot, tiny_png
@@ -166,7 +167,7 @@ async def test_onboarding_by_buttons_and_typing(
         await bot.tap(ANA, decks, "Attention")
         assert "Studying attention" in bot.api.sent("editMessageText", ANA.id)[-1].plain
         done = bot.api.last_message(ANA.id)
-        assert "All set" in done["text"]
+        assert "All set" in rich_text(done)
 
         rows = bot.query(
             "SELECT s.timezone, s.push_time, s.topics FROM learner_settings s "
@@ -177,18 +178,18 @@ async def test_onboarding_by_buttons_and_typing(
 
         # "Start reviewing" shows the first card of the chosen deck.
         await bot.tap(ANA, done, "Start reviewing")
-        assert "What attention is for" in bot.api.last_message(ANA.id)["text"]
+        assert "What attention is for" in rich_text(bot.api.last_message(ANA.id))
 
         # /settings redoes one step; a typed zone is validated by the core.
         await bot.send(ANA, "/settings")
-        assert "timezone: Europe/Berlin" in bot.api.last_message(ANA.id)["text"]
+        assert "timezone: Europe/Berlin" in rich_text(bot.api.last_message(ANA.id))
         await bot.tap(ANA, bot.api.last_message(ANA.id), "Time zone")
         await bot.send(ANA, "Atlantis/Lost_City")
-        assert "not a time zone I know" in bot.api.last_message(ANA.id)["text"]
+        assert "not a time zone I know" in rich_text(bot.api.last_message(ANA.id))
         await bot.send(ANA, "new york")
-        assert "timezone: America/New_York" in bot.api.last_message(ANA.id)["text"]
+        assert "timezone: America/New_York" in rich_text(bot.api.last_message(ANA.id))
         await bot.send(ANA, "hello")  # nothing asked any more: a hint
-        assert "/review" in bot.api.last_message(ANA.id)["text"]
+        assert "/review" in rich_text(bot.api.last_message(ANA.id))
         assert_all_answered(bot)
     no_errors(caplog)
 
@@ -203,7 +204,7 @@ async def test_review_three_cards_with_a_shape_photo_on_the_back(
     answer, carrying the ratings. A card that poses its question with a ``front-image:``
     (the shipped W_K and W_Q cards ask for the shapes with ``?``) comes as that photo,
     which turns into the answer's drawing."""
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
         await onboard(bot, ANA, "shapes")
         bot.api.clear()
         await bot.send(ANA, "/review")
@@ -275,7 +276,7 @@ async def test_each_side_of_a_card_shows_its_own_image(
     answer's never sits above an unrevealed question: a photo becomes the back's image
     (editMessageMedia), keeps the question's when the back has none, and a text front
     gets the back's image with the back."""
-    async with telegram_bot(tmp_path, extra_decks=[SIDES], fake_renderer=True) as bot:
+    async with telegram_bot(tmp_path, extra_decks=[SIDES], fake_renderer=True, rich=False) as bot:
         drawn = bot.app.renderer
         assert isinstance(drawn, FakeRenderer)
         await onboard(bot, ANA, "sides")
@@ -426,7 +427,7 @@ async def test_the_fake_api_edits_media_as_telegram_does() -> None:
 async def test_without_a_renderer_images_become_text(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, renderer=False) as bot:
+    async with telegram_bot(tmp_path, renderer=False, rich=False) as bot:
         await onboard(bot, ANA, "shapes")
         bot.api.clear()
         await bot.send(ANA, "/review")
@@ -454,13 +455,13 @@ async def test_undo_restores_the_card(tmp_path: Path, caplog: pytest.LogCaptureF
 
         await bot.send(ANA, "/undo")
         shown = bot.api.last_message(ANA.id)
-        assert "Undid Easy on “What attention is for”" in shown["text"]
+        assert "Undid Easy on “What attention is for”" in rich_text(shown)
         assert button_data(shown, "Show answer").startswith("s:")
         assert bot.query("SELECT count(*) FROM card_states")[0][0] == 0
         assert bot.query("SELECT count(*) FROM review_logs WHERE undone_at IS NOT NULL")[0][0] == 1
 
         await bot.send(ANA, "/undo")
-        assert "nothing to undo" in bot.api.last_message(ANA.id)["text"]
+        assert "nothing to undo" in rich_text(bot.api.last_message(ANA.id))
     no_errors(caplog)
 
 
@@ -511,7 +512,8 @@ async def test_double_tap_and_forged_callbacks_record_one_review(
 
 
 def shown(message: dict[str, Any]) -> str:
-    return str(message.get("text") or message.get("caption") or "")
+    """What a person reads: a message's text or caption, or a rich message's text."""
+    return rich_text(message)
 
 
 async def review_until_done(bot: Harness, user: TgUser, rating: str = "Easy") -> None:
@@ -563,14 +565,14 @@ async def test_a_push_session_ends_after_its_size_and_done_for_today_comes_once(
         assert second["message_id"] == push["message_id"]
         assert shown(second).startswith("Good: see it again in")
         await bot.tap(ANA, second, "Show answer")
-        sent = len(bot.api.sent("sendMessage|sendPhoto", ANA.id))
+        sent = len(bot.api.sent("sendMessage|sendRichMessage|sendPhoto", ANA.id))
         await bot.tap(ANA, bot.api.messages[(ANA.id, second["message_id"])], "Good")
 
         # The session's end takes the rated card's place: no card after it.
         rated = bot.api.messages[(ANA.id, second["message_id"])]
         assert shown(rated).startswith("Good: see it again in") and "reply_markup" not in rated
         assert "That was today's session of 2 cards" in shown(rated)
-        assert not bot.api.sent("sendMessage|sendPhoto", ANA.id)[sent:]
+        assert not bot.api.sent("sendMessage|sendRichMessage|sendPhoto", ANA.id)[sent:]
         assert bot.api.last_message(ANA.id) == rated
         assert bot.query("SELECT count(*) FROM review_logs WHERE source = 'push'") == [(2,)]
 
@@ -593,14 +595,15 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
     async with telegram_bot(tmp_path) as bot:
         await onboard(bot, ANA)
         await onboard(bot, BEN)
-        bot.api.fail("sendMessage", "never_started", chat_id=CAT.id, times=99)
+        for endpoint in ("sendMessage", "sendRichMessage"):
+            bot.api.fail(endpoint, "never_started", chat_id=CAT.id, times=99)
 
         await bot.send(ANA, "/quiz attention", GROUP)
         quiz = bot.api.message_with_button(GROUP, "Reveal")
-        assert "Quiz on attention" in str(quiz.get("text") or quiz.get("caption"))
+        assert "Quiz on attention" in shown(quiz)
 
         for member in (ANA, BEN):
-            before = len(bot.api.sent("sendMessage|sendPhoto", member.id))
+            before = len(bot.api.sent("sendMessage|sendRichMessage|sendPhoto", member.id))
             query = await bot.tap_data(member, quiz, button_data(quiz, "Reveal"))
             answer = next(
                 c
@@ -608,9 +611,11 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
                 if c.params["callback_query_id"] == query
             )
             assert answer.params["text"] == SENT_PRIVATELY
-            assert len(bot.api.sent("sendMessage|sendPhoto", member.id)) == before + 1
+            assert (
+                len(bot.api.sent("sendMessage|sendRichMessage|sendPhoto", member.id)) == before + 1
+            )
             private = bot.api.message_with_button(member.id, "Good")
-            assert "From the group quiz" in str(private.get("text") or private.get("caption"))
+            assert "From the group quiz" in shown(private)
 
         query = await bot.tap_data(CAT, quiz, button_data(quiz, "Reveal"))
         answer = next(
@@ -622,12 +627,14 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
             "SELECT unreachable FROM learners WHERE platform_user_id = ?", str(CAT.id)
         ) == [(1,)]
 
-        group_posts = len(bot.api.sent("sendMessage", GROUP))
+        group_posts = len(bot.api.sent("sendMessage|sendRichMessage", GROUP))
         await bot.tap(ANA, bot.api.message_with_button(ANA.id, "Good"), "Good")
         await bot.tap(BEN, bot.api.message_with_button(BEN.id, "Easy"), "Easy")
         rated = bot.api.last_message(BEN.id)
-        assert "Counted in your own schedule" in str(rated.get("text") or rated.get("caption"))
-        assert len(bot.api.sent("sendMessage", GROUP)) == group_posts, "Cat has not rated yet"
+        assert "Counted in your own schedule" in shown(rated)
+        assert len(bot.api.sent("sendMessage|sendRichMessage", GROUP)) == group_posts, (
+            "Cat has not rated yet"
+        )
         sources = bot.query("SELECT source FROM review_logs")
         assert sources == [("quiz",), ("quiz",)]
 
@@ -635,7 +642,7 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
         bot.clock.advance(timedelta(minutes=11))
         assert await bot.app.quiz.sweep() == 1
         assert await bot.app.quiz.sweep() == 0
-        result = bot.api.sent("sendMessage", GROUP)[-1].plain
+        result = bot.api.sent("sendMessage|sendRichMessage", GROUP)[-1].plain
         assert "Quiz answer. 3 took part" in result
         assert "Good 1 · Easy 1 · 1 did not rate" in result
         assert "Answer" in result
@@ -653,13 +660,13 @@ async def test_group_quiz_with_a_member_who_never_started_the_bot(
         assert quiz2["message_id"] != quiz["message_id"]
         for member in (ANA, BEN, CAT):
             await bot.tap(member, quiz2, "Reveal")
-        posts = len(bot.api.sent("sendMessage", GROUP))
+        posts = len(bot.api.sent("sendMessage|sendRichMessage", GROUP))
         for member, rating in ((ANA, "Again"), (BEN, "Good"), (CAT, "Hard")):
             await bot.tap(member, bot.api.message_with_button(member.id, rating), rating)
-        assert len(bot.api.sent("sendMessage", GROUP)) == posts + 1
+        assert len(bot.api.sent("sendMessage|sendRichMessage", GROUP)) == posts + 1
         assert (
             "3 took part · Again 1 · Hard 1 · Good 1 · Easy 0"
-            in bot.api.sent("sendMessage", GROUP)[-1].plain
+            in bot.api.sent("sendMessage|sendRichMessage", GROUP)[-1].plain
         )
 
         # A Reveal after the round is over only gets an answer.
@@ -720,7 +727,7 @@ async def test_429_is_retried_and_a_blocked_user_becomes_unreachable(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     metrics = RecordingMetrics()
-    async with telegram_bot(tmp_path, metrics=metrics) as bot:
+    async with telegram_bot(tmp_path, metrics=metrics, rich=False) as bot:
         await onboard(bot, ANA, "attention")
         bot.api.clear()
         assert metrics.errors == Counter()
@@ -772,7 +779,7 @@ async def test_429_is_retried_and_a_blocked_user_becomes_unreachable(
 async def test_a_chat_held_by_429_through_every_retry_is_one_warning_not_an_error(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
         await onboard(bot, ANA, "attention")
         bot.api.clear()
         bot.api.fail("sendMessage", "429", chat_id=ANA.id, times=99, retry_after=3)
@@ -791,7 +798,7 @@ async def test_a_chat_held_by_429_through_every_retry_is_one_warning_not_an_erro
 async def test_a_push_telegram_will_never_take_fails_once_and_the_learner_stays_reachable(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
         await onboard(bot, ANA, "attention")
         learner = await bot.app.study.learner(Who("telegram", str(ANA.id), "Ana"))
         await add_push(bot, learner.id, "att-purpose")
@@ -812,7 +819,7 @@ async def test_a_push_telegram_will_never_take_fails_once_and_the_learner_stays_
 async def test_an_unexpected_error_is_logged_without_the_token_and_the_bot_goes_on(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with telegram_bot(tmp_path) as bot:
+    async with telegram_bot(tmp_path, rich=False) as bot:
 
         async def broken(*args: object, **kwargs: object) -> Reply:
             raise RuntimeError("the database caught fire")
@@ -893,7 +900,7 @@ def write_edge_deck(tmp_path: Path) -> Path:
 async def test_html_special_characters_are_escaped(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)]) as bot:
+    async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)], rich=False) as bot:
         await onboard(bot, ANA, "escapes")
         assert "Studying escapes" in bot.api.last_message(ANA.id)["text"]
         await bot.send(ANA, "/review")
@@ -916,7 +923,7 @@ async def test_html_special_characters_are_escaped(
 async def test_a_card_too_long_for_one_message_is_split(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)]) as bot:
+    async with telegram_bot(tmp_path, extra_decks=[write_edge_deck(tmp_path)], rich=False) as bot:
         await onboard(bot, ANA, "long")
         await bot.send(ANA, "/review")
         front = bot.api.last_message(ANA.id)

@@ -110,7 +110,7 @@ def challenge_reviews(bot: Harness, user: TgUser) -> dict[str, int]:
 async def test_a_challenge_with_a_late_member_a_resubmission_and_a_restart(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+    async with telegram_bot(tmp_path, fake_renderer=True, rich=False) as bot:
         bot.api.set_member(GROUP, ANA.id, "administrator")
         await onboard(bot, ANA)
         await onboard(bot, BEN)
@@ -301,16 +301,24 @@ async def test_a_member_who_may_not_reveal_is_refused(
         assert "Only the group's admins" in bot.api.sent("sendMessage", GROUP)[-1].plain
         assert bot.query("SELECT revealed_at, cancelled_at FROM challenge_runs") == [(None, None)]
         assert not [
-            c for c in bot.api.sent("sendMessage|sendPhoto", GROUP) if "Time is up" in c.plain
+            c
+            for c in bot.api.sent("sendMessage|sendRichMessage|sendPhoto", GROUP)
+            if "Time is up" in c.plain
         ]
         with pytest.raises(AssertionError):
             bot.api.message_with_button(BEN.id, "Apply to my cards")
 
         # The group's owner may.
         await bot.send(CAT, "/challenge reveal", GROUP)
-        posted = [c.plain for c in bot.api.sent("sendMessage|sendPhoto", GROUP)]
+        posted = [c.plain for c in bot.api.sent("sendMessage|sendRichMessage|sendPhoto", GROUP)]
         assert any("Revealed early" in p for p in posted)
         assert sum("Time is up" in p for p in posted) == 1
+        # The reference is one rich message: its formula typeset by Telegram, not drawn.
+        [reference] = [c for c in bot.api.sent("sendRichMessage", GROUP) if "Time is up" in c.plain]
+        assert "<tg-math-block>e_{ij} = v_a^T \\tanh(W_a s_{i-1}" in reference.html
+        renderer = bot.app.renderer
+        assert isinstance(renderer, FakeRenderer)
+        assert not any(spec.startswith("formula ") for _, spec in renderer.calls)
         assert "Apply to my cards" in labels(bot.api.message_with_button(BEN.id, "Apply"))
         assert_all_answered(bot)
     no_errors(caplog)
@@ -356,7 +364,7 @@ async def test_usage_and_where_challenges_run(
 async def test_without_a_renderer_the_reference_and_summary_are_text(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, renderer=False) as bot:
+    async with telegram_bot(tmp_path, renderer=False, rich=False) as bot:
         bot.api.set_member(GROUP, ANA.id, "creator")
         await onboard(bot, BEN)
         await bot.send(ANA, "/challenge start refl-bahdanau 5", GROUP)

@@ -224,7 +224,7 @@ async def test_a_long_answer_in_several_parts_is_kept_whole_and_a_cut_is_said(
 async def test_self_assessments_reach_members_who_come_back_and_the_summary_does_not_wait(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+    async with telegram_bot(tmp_path, fake_renderer=True, rich=False) as bot:
         start = await started(bot, ANA, BEN, CAT)
         for member in (ANA, BEN, CAT):
             await bot.tap(member, start, "Submit my answer")

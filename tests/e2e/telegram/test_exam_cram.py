@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.telegram.fake import rich_text
 from tests.e2e.telegram.harness import GROUP, telegram_bot
 from tests.e2e.telegram.test_bot import ANA, no_errors, onboard
 
@@ -67,7 +68,7 @@ async def test_cram_shows_cards_and_leaves_the_schedule_alone(
         await onboard(bot, ANA)
         await bot.send(ANA, "/cram attention")
         front = bot.api.last_message(ANA.id)
-        assert front["text"].startswith(
+        assert rich_text(front).startswith(
             "Cram: 67 cards of attention, lowest recall first. Practice only: your ratings "
             "are logged but your schedule stays as it is. /review goes back to normal study.\n"
             "Cram · card 1 of 67."
@@ -80,8 +81,8 @@ async def test_cram_shows_cards_and_leaves_the_schedule_alone(
         assert [[b["text"] for b in row] for row in keyboard] == [["Again", "Hard", "Good", "Easy"]]
         await bot.tap(ANA, back, "Good")
         nxt = bot.api.last_message(ANA.id)
-        assert nxt["text"].startswith(
-            "Good (practice: the schedule is unchanged).\n\nCram · attention · card 2 of 67.\n"
+        assert rich_text(nxt).startswith(
+            "Good (practice: the schedule is unchanged).\nCram · attention · card 2 of 67.\n"
         )
         assert bot.query("SELECT card_id, rating, source FROM review_logs") == [
             ("att-purpose", 3, "cram")
@@ -89,7 +90,9 @@ async def test_cram_shows_cards_and_leaves_the_schedule_alone(
         assert bot.query("SELECT count(*) FROM card_states") == [(0,)]
 
         await bot.send(ANA, "/cram nosuch")
-        assert bot.api.last_message(ANA.id)["text"].startswith("I don't know the topic “nosuch”.")
+        assert rich_text(bot.api.last_message(ANA.id)).startswith(
+            "I don't know the topic “nosuch”."
+        )
         await bot.send(ANA, "/review")  # back to normal study
         normal = bot.api.last_message(ANA.id)
         labels = [b["text"] for row in normal["reply_markup"]["inline_keyboard"] for b in row]

@@ -47,7 +47,7 @@ def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
 async def test_a_text_export_sent_as_a_file_is_imported_and_then_reviewed(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with telegram_bot(tmp_path, shipped=False, fake_renderer=True) as bot:
+    async with telegram_bot(tmp_path, shipped=False, fake_renderer=True, rich=False) as bot:
         await bot.send_document(ANA, "capitals.txt", TEXT_EXPORT)
         # The size was declared, so getFile and the download come only when the core asks.
         assert [c.endpoint for c in bot.api.downloads()] == ["getFile", DOWNLOAD]

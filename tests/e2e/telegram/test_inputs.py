@@ -32,7 +32,7 @@ def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def private_texts(bot: Harness, user: TgUser) -> list[str]:
-    return [c.plain for c in bot.api.sent("sendMessage|sendPhoto", user.id)]
+    return [c.plain for c in bot.api.sent("sendMessage|sendRichMessage|sendPhoto", user.id)]
 
 
 async def test_long_input_is_quoted_as_a_short_excerpt(
@@ -59,11 +59,11 @@ async def test_a_group_where_the_bot_may_not_post_is_answered_privately(
 ) -> None:
     caplog.set_level(logging.INFO)
     async with telegram_bot(tmp_path, fake_renderer=True) as bot:
-        for endpoint in ("sendMessage", "sendPhoto"):
+        for endpoint in ("sendMessage", "sendRichMessage", "sendPhoto"):
             bot.api.fail(endpoint, "no_rights", chat_id=GROUP, times=10)
         await bot.send(ANA, "/quiz attention", GROUP)
         assert private_texts(bot, ANA)[-1] == CANNOT_POST_HERE
-        for endpoint in ("sendMessage", "sendPhoto"):
+        for endpoint in ("sendMessage", "sendRichMessage", "sendPhoto"):
             bot.api.fail(endpoint, "kicked", chat_id=GROUP, times=10)
         await bot.send(BEN, "/help", GROUP)
         assert private_texts(bot, BEN)[-1] == CANNOT_POST_HERE
@@ -81,7 +81,7 @@ async def test_a_quiz_answer_the_group_refuses_reaches_the_member_who_started_it
         for member in (ANA, BEN):
             await bot.tap_data(member, quiz, button_data(quiz, "Reveal"))
         # The group takes the bot's right to post away while the quiz runs.
-        for endpoint in ("sendMessage", "sendPhoto"):
+        for endpoint in ("sendMessage", "sendRichMessage", "sendPhoto"):
             bot.api.fail(endpoint, "no_rights", chat_id=GROUP, times=10)
         for member, rating in ((ANA, "Good"), (BEN, "Hard")):
             back = bot.api.message_with_button(member.id, rating)

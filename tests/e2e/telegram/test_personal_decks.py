@@ -11,7 +11,7 @@ import pytest
 
 from bot.core.personal import write_import
 from bot.core.ports import Tx
-from tests.e2e.telegram.fake import TgUser
+from tests.e2e.telegram.fake import TgUser, rich_text
 from tests.e2e.telegram.harness import Harness, telegram_bot
 from tests.fakes.imports import history, plan, planned_card, planned_deck
 
@@ -44,30 +44,31 @@ async def test_pause_by_button_then_remove_after_confirming(
         deck_id = await imported(bot, ANA)
         await bot.send(ANA, "/decks")
         listing = bot.api.last_message(ANA.id)
-        assert f"Your decks:\n• Verbos ({deck_id}): 2 cards" in listing["text"]
+        assert f"Your decks:\n• Verbos ({deck_id}): 2 cards" in rich_text(listing)
         await bot.tap(ANA, listing, "Pause Verbos")
         edited = bot.api.messages[(ANA.id, listing["message_id"])]
-        assert f"• Verbos ({deck_id}): 2 cards, paused" in edited["text"]
+        assert f"• Verbos ({deck_id}): 2 cards, paused" in rich_text(edited)
         await bot.send(ANA, "/review")
-        assert "Title of mine-1" not in bot.api.last_message(ANA.id)["text"]  # due, paused
+        assert "Title of mine-1" not in rich_text(bot.api.last_message(ANA.id))  # due, paused
         await bot.tap(ANA, edited, "Resume Verbos")
         await bot.send(ANA, "/review")
-        assert "Title of mine-1" in bot.api.last_message(ANA.id)["text"]
+        assert "Title of mine-1" in rich_text(bot.api.last_message(ANA.id))
 
         await bot.send(BEN, f"/decks remove {deck_id}")
-        assert bot.api.last_message(BEN.id)["text"].startswith(
+        assert rich_text(bot.api.last_message(BEN.id)).startswith(
             f"You have no deck with the id “{deck_id}”."
         )
         await bot.send(ANA, f"/decks remove {deck_id}")
         question = bot.api.last_message(ANA.id)
-        assert question["text"] == (
+        assert rich_text(question) == (
             "This removes 'Verbos' with its 2 cards and your 1 review of them. "
             "It cannot be undone. Remove it?"
         )
         await bot.tap(ANA, question, "Yes, remove it")
         done = bot.api.messages[(ANA.id, question["message_id"])]
         assert (
-            done["text"] == "Removed 'Verbos': its 2 cards and your 1 review of them are deleted."
+            rich_text(done)
+            == "Removed 'Verbos': its 2 cards and your 1 review of them are deleted."
         )
         assert "reply_markup" not in done
         assert bot.query("SELECT count(*) FROM cards WHERE id LIKE 'mine-%'") == [(0,)]

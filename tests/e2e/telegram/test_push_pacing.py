@@ -57,7 +57,9 @@ class TimedBotAPI(FakeBotAPI):
         return await super().call(endpoint, params, files, client=client)
 
     def times(self, chat: int) -> list[float]:
-        return [t for endpoint, c, t in self.timeline if c == chat and endpoint == "sendMessage"]
+        """When the chat was sent a message (a card goes as a rich message, Bot API 10.1)."""
+        sends = ("sendMessage", "sendRichMessage")
+        return [t for endpoint, c, t in self.timeline if c == chat and endpoint in sends]
 
 
 async def due_learners(services: Services[FakeDatabase], chats: list[int]) -> None:
@@ -96,7 +98,8 @@ async def storm(seconds: float) -> tuple[TimedBotAPI, Services[FakeDatabase]]:
     await due_learners(services, [*STORMY, CALM])
     api = TimedBotAPI()
     for chat in STORMY:
-        api.fail("sendMessage", "429", chat_id=chat, times=1000, retry_after=RETRY_AFTER)
+        # A push of a card is one rich message: its sendRichMessage meets the storm.
+        api.fail("sendRichMessage", "429", chat_id=chat, times=1000, retry_after=RETRY_AFTER)
     platform = platform_over(api, services)
     await platform.initialize()
     assert await services.pushes.tick(["telegram"]) == 6
@@ -132,7 +135,9 @@ def test_a_learner_due_with_five_chats_in_a_429_storm_gets_their_push_at_once(
     assert all(r.pending and r.message.attempts >= 4 for r in rows if r.sent_at is None)
     # A handled 429 is an INFO line: no ERROR, no traceback.
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
-    assert any("telegram 429 on sendMessage for chat 1" in r.getMessage() for r in caplog.records)
+    assert any(
+        "telegram 429 on sendRichMessage for chat 1" in r.getMessage() for r in caplog.records
+    )
 
 
 def test_a_reply_after_a_429_waits_for_its_own_chat_only() -> None:

@@ -100,3 +100,29 @@ def test_a_429_on_a_callback_answer_is_not_retried_and_holds_no_chat(
     tries, went = run_virtual(main())
     assert tries == 1
     assert went == pytest.approx([0.0, 0.04])  # not held for 30 s
+
+
+def test_a_rich_message_keeps_its_chats_pace_and_a_rich_edit_does_not_wait() -> None:
+    """sendRichMessage (Bot API 10.1, sent through do_api_request) is a new message: a burst
+    of three, then one a second in a private chat; the reveal's editMessageText is not."""
+
+    async def main() -> tuple[list[float], list[float]]:
+        loop = asyncio.get_running_loop()
+        limiter = PacedRateLimiter(Pacing(), NULL_METRICS, retries=3)
+        went: dict[str, list[float]] = {"sendRichMessage": [], "editMessageText": []}
+
+        async def request(endpoint: str) -> bool:
+            went[endpoint].append(loop.time())
+            return True
+
+        with replying():
+            for endpoint in ("sendRichMessage", "editMessageText"):
+                for _ in range(5):
+                    await limiter.process_request(
+                        request, (endpoint,), {}, endpoint, {"chat_id": 7}, None
+                    )
+        return went["sendRichMessage"], went["editMessageText"]
+
+    rich, edits = run_virtual(main())
+    assert rich == pytest.approx([0.0, 0.0, 0.0, 1.0, 2.0])
+    assert edits == pytest.approx([2.0] * 5)
