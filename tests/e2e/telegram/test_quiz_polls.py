@@ -136,7 +136,7 @@ async def test_a_quiz_poll_feeds_each_members_schedule_and_closes_once(
 
         # Ben follows the explanation's link: the full back, privately.
         await bot.send(BEN, f"/start {link.rsplit('=', 1)[1]}")
-        back = bot.api.sent("sendMessage|sendPhoto", BEN.id)[-1]
+        back = bot.api.sent("sendMessage|sendPhoto|sendRichMessage", BEN.id)[-1]
         assert "variance" in back.plain and "full answer" in back.plain.lower()
 
         # The window ends: the poll is stopped, then the answer and tally, once.
@@ -147,8 +147,8 @@ async def test_a_quiz_poll_feeds_each_members_schedule_and_closes_once(
         assert int(stop.params["message_id"]) == bot.api.polls[poll["id"]][1]
         assert bot.api.poll_message(poll["id"])["poll"]["is_closed"] is True
         endpoints = [c.endpoint for c in bot.api.calls if c.chat_id == GROUP]
-        assert endpoints[-2:] == ["stopPoll", "sendMessage"]
-        result = bot.api.sent("sendMessage", GROUP)[-1].plain
+        assert endpoints[-2:] == ["stopPoll", "sendRichMessage"]  # the answer card, typeset
+        result = bot.api.sent("sendMessage|sendRichMessage", GROUP)[-1].plain
         assert "Quiz answer: by √d_k. 2 answered · 1 right · 1 wrong" in result
         assert "variance" in result
         # An answer after the close changes nothing.
@@ -186,7 +186,10 @@ async def test_a_group_that_refuses_polls_gets_the_reveal_card(
         bot.clock.advance(timedelta(minutes=10))
         assert await bot.app.quiz.sweep() == 1
         assert bot.api.sent("stopPoll") == []
-        assert "Quiz answer. 1 took part" in bot.api.sent("sendMessage", GROUP)[-1].plain
+        assert (
+            "Quiz answer. 1 took part"
+            in bot.api.sent("sendMessage|sendRichMessage", GROUP)[-1].plain
+        )
     assert any("refused a quiz poll" in r.getMessage() for r in caplog.records)
     no_errors(caplog)
 
@@ -199,7 +202,10 @@ async def test_a_poll_that_cannot_be_stopped_still_gets_its_answer(tmp_path: Pat
         bot.api.messages.pop(bot.api.polls[poll["id"]])  # someone deleted the poll
         bot.clock.advance(timedelta(minutes=10))
         assert await bot.app.quiz.sweep() == 1
-        assert "1 answered · 1 right · 0 wrong" in bot.api.sent("sendMessage", GROUP)[-1].plain
+        assert (
+            "1 answered · 1 right · 0 wrong"
+            in bot.api.sent("sendMessage|sendRichMessage", GROUP)[-1].plain
+        )
 
 
 async def test_the_full_back_waits_for_an_answer(tmp_path: Path) -> None:
