@@ -29,6 +29,7 @@ from bot.core.ports import (
     Database,
     Delivery,
     DeliveryRefused,
+    ShowsToOneMember,
     Tx,
 )
 
@@ -139,6 +140,9 @@ class PlatformAnnouncer:
                     partial(record_delivery, learner_id=learner.id, delivery=delivery)
                 )
             return
+        if await self._shown_in_group(channel, item, learner):
+            await self.db.run(partial(record_delivery, learner_id=learner.id, delivery=delivery))
+            return
         # One transaction: a member who writes in between finds the self-assessment
         # waiting (and wakes it), never unreachable with nothing queued yet.
         waiting = self._waiting(item, learner.id, WAIT_FOR_MEMBER)
@@ -154,6 +158,20 @@ class PlatformAnnouncer:
                 await channel.announce(item.chat_id, Reply("info", NOT_REACHED.format(name=name)))
             except AnnounceRefused as exc:  # the group: the assessment itself still waits
                 log.warning("%s refused a post to chat %s (%s)", item.platform, item.chat_id, exc)
+
+    @staticmethod
+    async def _shown_in_group(channel: Channel, item: Announcement, learner: Learner) -> bool:
+        """A member the platform cannot reach privately sees their self-assessment in their
+        group, to them alone, where the platform can show it so (Telegram)."""
+        if not item.chat_id or not isinstance(channel, ShowsToOneMember):
+            return False
+        try:
+            return await channel.show_to_member(item.chat_id, learner, item.reply)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # it waits in the outbox instead: never lost
+            log.warning("could not show learner %s their message in the group: %s", learner.id, exc)
+            return False
 
     async def _queue(self, item: Announcement, learner_id: int, wait: timedelta) -> None:
         """Leave a self-assessment in the outbox, to be sent after ``wait`` (or when the

@@ -39,6 +39,7 @@ from bot.platforms.telegram.challenges import (
     parse_challenge,
 )
 from bot.platforms.telegram.formatting import to_html
+from bot.platforms.telegram.group_answers import GroupAnswers
 from bot.platforms.telegram.sending import FileUnavailable, Sender, replying
 from bot.platforms.telegram.updates import command_name, is_private, who_of
 from bot.text.excerpt import excerpt
@@ -150,6 +151,7 @@ class Commands:
         challenges: group challenges.
         onboarding: /start's walk-through.
         inputs: private messages, and commands ending an open question.
+        answers: challenge answers given in a group to the bot alone.
     """
 
     def __init__(
@@ -161,8 +163,11 @@ class Commands:
         challenges: ChallengeService,
         onboarding: Onboarding,
         inputs: Inputs,
+        answers: GroupAnswers | None = None,
     ) -> None:
         self.sender = sender
+        #: Challenge answers given in a group to the bot alone (None: not taken there).
+        self.answers = answers
         self.study = study
         self.quiz = quiz
         self.challenges = challenges
@@ -393,6 +398,8 @@ class Commands:
         the private chat; anything else is none of the bot's business."""
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
         if message is None or user is None or chat is None or is_private(chat):
+            return
+        if self.answers is not None and await self.answers.take(message, user, chat):
             return
         outcome = await self.challenges.posted_in_group(who_of(user), str(chat.id))
         if outcome is None:

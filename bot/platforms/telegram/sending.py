@@ -54,6 +54,7 @@ from bot.core.messages import Attachment, CardView, Reply
 from bot.core.metrics import Metrics, PlatformError
 from bot.core.pacing import Pacing
 from bot.core.rendering import RenderedImage, Renderer
+from bot.platforms.telegram import ephemeral
 from bot.platforms.telegram.formatting import (
     TELEGRAM_CAPTION,
     TELEGRAM_MESSAGE,
@@ -264,6 +265,7 @@ class PacedRateLimiter(BaseRateLimiter[int]):
             except (TypeError, ValueError):
                 chat = str(raw)  # @channelusername
         group = isinstance(chat, str) or (chat is not None and chat < 0)
+        receiver = ephemeral.prepare(endpoint, data)  # a post for one member of a group
         attempt = 0
         while True:
             if endpoint not in _UNPACED:
@@ -275,7 +277,8 @@ class PacedRateLimiter(BaseRateLimiter[int]):
                     overall=not _INTERACTIVE.get(),
                 )
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
+                return ephemeral.checked(result, receiver, chat)
             except RetryAfter as exc:
                 self.metrics.platform_error("telegram", "rate_limited")
                 seconds = retry_seconds(exc)

@@ -214,6 +214,7 @@ async def telegram_bot(
     restart_of: Harness | None = None,
     metrics: Metrics = NULL_METRICS,
     http: bool = False,
+    ephemeral: bool = False,
 ) -> AsyncIterator[Harness]:
     """Build the app on ``tmp_path`` and start the Telegram platform over a fake Bot API.
 
@@ -224,6 +225,8 @@ async def telegram_bot(
     ``metrics`` counts what the services and the platform do.
     ``http``: python-telegram-bot's own HTTP layer (httpx) runs, and only the transport
     is fake, so its requests (and their log lines) are made as in production.
+    ``ephemeral``: ``[telegram] ephemeral_messages`` (off by default here, so the other
+    tests see the private-chat path they were written for).
     """
     settings = default_settings(data_dir=tmp_path)
     settings = replace(
@@ -236,6 +239,7 @@ async def telegram_bot(
             mode=mode,
             webhook_url="https://bot.example.org/telegram/hook" if mode == "webhook" else "",
             webhook_secret=Secret("hook-secret") if mode == "webhook" else None,
+            ephemeral_messages=ephemeral,
         ),
         decks=replace(
             settings.decks, paths=(*(settings.decks.paths if shipped else ()), *extra_decks)
