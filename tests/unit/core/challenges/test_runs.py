@@ -100,8 +100,8 @@ async def test_members_join_and_submit_and_may_resubmit(env: Env) -> None:
     here = joined.form.here
     assert here is not None and "Only you can see this message" in here.text
     assert "reply to this message" in here.text
-    again = await env.join(BEN, post)
-    assert again.form is not None and again.form.here == here, "asked again there"
+    rejoined = await env.join(BEN, post)
+    assert rejoined.form is not None and rejoined.form.here == here, "asked again there"
     assert joined.notice == "" and joined.edit is None
     assert "You're in" in only(joined).text
     got = await env.submit(BEN, text="first try")
