@@ -5,8 +5,10 @@ when it has started and detached when it stops. :class:`PlatformAnnouncer`
 posts what services announce (a quiz answer for a group, a self-assessment for
 a member's private chat) through them, and records what a delivery to a learner
 taught us (:func:`bot.core.learners.record_delivery`). A self-assessment that
-cannot be delivered now goes to the outbox, which tries it again (and, for a
-member who cannot be reached, when they write again); their group is told.
+cannot reach its member privately is shown to them alone in their group where the
+platform can (:class:`~bot.core.ports.ShowsToOneMember`); otherwise, or when it cannot
+be delivered now, it goes to the outbox, which tries it again (and, for a member who
+cannot be reached, when they write again); their group is told.
 """
 
 from __future__ import annotations
