@@ -142,11 +142,11 @@ class PlatformAnnouncer:
                     partial(record_delivery, learner_id=learner.id, delivery=delivery)
                 )
             return
-        if await self._shown_in_group(channel, item, learner):
-            await self.db.run(partial(record_delivery, learner_id=learner.id, delivery=delivery))
-            return
+        shown = await self._shown_in_group(channel, item, learner)
         # One transaction: a member who writes in between finds the self-assessment
-        # waiting (and wakes it), never unreachable with nothing queued yet.
+        # waiting (and wakes it), never unreachable with nothing queued yet. Shown in the
+        # group, it waits all the same (such a message may not reach someone offline);
+        # once applied, the outbox has nothing left to send.
         waiting = self._waiting(item, learner.id, WAIT_FOR_MEMBER)
 
         def park(tx: Tx) -> None:
@@ -154,7 +154,7 @@ class PlatformAnnouncer:
             tx.pushes.add_outbox([waiting])
 
         await self.db.run(park)
-        if item.chat_id:
+        if item.chat_id and not shown:
             name = learner.display_name or "one of you"
             try:
                 await channel.announce(item.chat_id, Reply("info", NOT_REACHED.format(name=name)))
