@@ -340,3 +340,24 @@ async def test_an_answer_to_a_request_shown_before_a_restart_is_taken_after_it(
             ("my answer after the restart",)
         ]
     no_errors(caplog)
+
+
+async def test_a_refusal_about_one_group_keeps_ephemeral_messages_in_the_others(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = GROUP - 1
+    async with telegram_bot(tmp_path, ephemeral=True) as bot:
+        await onboard(bot, ANA)
+        await bot.send(ANA, "/quiz attention", GROUP)
+        await bot.send(ANA, "/quiz attention", other)
+        bot.api.fail("sendMessage", "no_rights", chat_id=GROUP)
+        quiz = bot.api.message_with_button(GROUP, "Reveal")
+        query = await bot.tap_data(ANA, quiz, button_data(quiz, "Reveal"))
+        assert answer_to(bot, query).params["text"] == SENT_PRIVATELY
+        members = bot.platform.members
+        assert members.refused_in == {GROUP} and members.enabled
+        quiz = bot.api.message_with_button(other, "Reveal")
+        query = await bot.tap_data(ANA, quiz, button_data(quiz, "Reveal"))
+        assert answer_to(bot, query).params["text"] == SHOWN_HERE
+        assert len(bot.api.ephemeral_in(other, ANA.id)) == 1
+    no_errors(caplog)
