@@ -99,7 +99,13 @@ class PlatformAnnouncer:
         self.clock: Clock = clock or _SystemTime()
 
     async def post(self, items: Sequence[Announcement]) -> None:
-        """Post each item through its platform, in order; a failure is logged, never raised."""
+        """Post each item through its platform, in order; a failure is logged, never raised.
+
+        What a member out of private reach gets in their group (their self-assessment, to
+        them alone, or the group told) comes after every private message of the batch:
+        those wait for the group's pace, and the private ones need not wait behind them.
+        """
+        unreached: list[tuple[Channel, Announcement, Learner]] = []
         for item in items:
             channel = self.channels.get(item.platform)
             if channel is None:
@@ -117,13 +123,26 @@ class PlatformAnnouncer:
                 learner = await self.db.run(partial(_learner, learner_id=item.learner_id))
                 if learner is None:
                     continue
-                await self._push(channel, item, learner)
+                await self._push(channel, item, learner, unreached)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not post to %s chat %s", item.platform, item.chat_id)
+        for channel, item, learner in unreached:
+            try:
+                await self._in_group(channel, item, learner)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("could not post to %s chat %s", item.platform, item.chat_id)
 
-    async def _push(self, channel: Channel, item: Announcement, learner: Learner) -> None:
+    async def _push(
+        self,
+        channel: Channel,
+        item: Announcement,
+        learner: Learner,
+        unreached: list[tuple[Channel, Announcement, Learner]],
+    ) -> None:
         try:
             delivery = await channel.push(learner, item.reply)
         except asyncio.CancelledError:
@@ -142,11 +161,10 @@ class PlatformAnnouncer:
                     partial(record_delivery, learner_id=learner.id, delivery=delivery)
                 )
             return
-        shown = await self._shown_in_group(channel, item, learner)
         # One transaction: a member who writes in between finds the self-assessment
         # waiting (and wakes it), never unreachable with nothing queued yet. Shown in the
-        # group, it waits all the same (such a message may not reach someone offline);
-        # once applied, the outbox has nothing left to send.
+        # group later, it waits all the same (such a message may not reach someone
+        # offline); once applied, the outbox has nothing left to send.
         waiting = self._waiting(item, learner.id, WAIT_FOR_MEMBER)
 
         def park(tx: Tx) -> None:
@@ -154,7 +172,13 @@ class PlatformAnnouncer:
             tx.pushes.add_outbox([waiting])
 
         await self.db.run(park)
-        if item.chat_id and not shown:
+        if item.chat_id:
+            unreached.append((channel, item, learner))
+
+    async def _in_group(self, channel: Channel, item: Announcement, learner: Learner) -> None:
+        """A member the platform could not reach privately: their self-assessment shown
+        to them alone in their group where the platform can, else the group is told."""
+        if not await self._shown_in_group(channel, item, learner):
             name = learner.display_name or "one of you"
             try:
                 await channel.announce(item.chat_id, Reply("info", NOT_REACHED.format(name=name)))

@@ -247,3 +247,31 @@ async def test_a_self_assessment_the_group_cannot_show_either_waits_as_before(
     [(_, told)] = telegram.announced
     assert told.text == NOT_REACHED.format(name="Ann")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_what_goes_to_the_group_for_the_unreached_comes_after_every_private_message(
+    db: FakeDatabase,
+) -> None:
+    """The group's pace is slow (twenty a minute): a member reached privately later in the
+    batch does not wait behind what the group gets for one who was not."""
+    ann, ben = enrol(db, "1"), enrol(db, "2")
+    order: list[str] = []
+
+    class Logged(ShowsInGroup):
+        async def announce(self, chat_id: str, reply: Reply) -> None:
+            order.append(f"group: {reply.text[:10]}")
+
+        async def push(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
+            order.append(f"private: {learner.platform_user_id}")
+            return Delivery(reached=learner.id == ben.id)
+
+    channels = Channels()
+    channels.attach(Logged(False))
+    items = [
+        Announcement("telegram", "-100", ASSESS, lid, resend_token=f"s{lid}")
+        for lid in (ann.id, ben.id)
+    ]
+    await PlatformAnnouncer(db, channels, FixedClock(T0)).post(items)
+    assert order == ["private: 1", "private: 2", f"group: {NOT_REACHED[:10]}"]
+    [row] = db.outbox()
+    assert row.message.learner_id == ann.id
