@@ -109,6 +109,7 @@ _SCHEMA: Final[Mapping[str, tuple[str, ...]]] = {
         "webhook_listen",
         "webhook_port",
         "webhook_secret",
+        "ephemeral_messages",
     ),
     "discord": ("token", "mode", "shard_count", "shard_ids"),
     "quiz": (
@@ -330,6 +331,7 @@ def _telegram(section: _Section, env: Mapping[str, str]) -> TelegramSettings:
         webhook_listen=section.string("webhook_listen", defaults.webhook_listen, non_empty=True),
         webhook_port=section.integer("webhook_port", defaults.webhook_port, Bounds(1, 65535)),
         webhook_secret=Secret(secret) if secret else None,
+        ephemeral_messages=section.boolean("ephemeral_messages", defaults.ephemeral_messages),
     )
 
 

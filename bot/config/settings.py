@@ -82,6 +82,12 @@ class TelegramSettings:
     webhook_port: int = 8443
     #: Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (webhook mode).
     webhook_secret: Secret | None = None
+    #: Show a member's own quiz answer, challenge prompts and self-assessment in the group,
+    #: to them alone (Bot API 10.2 ephemeral messages), when they have no private chat
+    #: with the bot or the group is where they acted. Turn off for a self-hosted Bot API
+    #: server older than 10.2: it would post the first one to the whole group (the bot
+    #: deletes it at once and stops trying until it restarts).
+    ephemeral_messages: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,10 @@ when it has started and detached when it stops. :class:`PlatformAnnouncer`
 posts what services announce (a quiz answer for a group, a self-assessment for
 a member's private chat) through them, and records what a delivery to a learner
 taught us (:func:`bot.core.learners.record_delivery`). A self-assessment that
-cannot be delivered now goes to the outbox, which tries it again (and, for a
-member who cannot be reached, when they write again); their group is told.
+cannot reach its member privately is shown to them alone in their group where the
+platform can (:class:`~bot.core.ports.ShowsToOneMember`); otherwise, or when it cannot
+be delivered now, it goes to the outbox, which tries it again (and, for a member who
+cannot be reached, when they write again); their group is told.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from bot.core.ports import (
     Database,
     Delivery,
     DeliveryRefused,
+    ShowsToOneMember,
     Tx,
 )
 
@@ -96,7 +99,13 @@ class PlatformAnnouncer:
         self.clock: Clock = clock or _SystemTime()
 
     async def post(self, items: Sequence[Announcement]) -> None:
-        """Post each item through its platform, in order; a failure is logged, never raised."""
+        """Post each item through its platform, in order; a failure is logged, never raised.
+
+        What a member out of private reach gets in their group (their self-assessment, to
+        them alone, or the group told) comes after every private message of the batch:
+        those wait for the group's pace, and the private ones need not wait behind them.
+        """
+        unreached: list[tuple[Channel, Announcement, Learner]] = []
         for item in items:
             channel = self.channels.get(item.platform)
             if channel is None:
@@ -114,13 +123,26 @@ class PlatformAnnouncer:
                 learner = await self.db.run(partial(_learner, learner_id=item.learner_id))
                 if learner is None:
                     continue
-                await self._push(channel, item, learner)
+                await self._push(channel, item, learner, unreached)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not post to %s chat %s", item.platform, item.chat_id)
+        for channel, item, learner in unreached:
+            try:
+                await self._in_group(channel, item, learner)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("could not post to %s chat %s", item.platform, item.chat_id)
 
-    async def _push(self, channel: Channel, item: Announcement, learner: Learner) -> None:
+    async def _push(
+        self,
+        channel: Channel,
+        item: Announcement,
+        learner: Learner,
+        unreached: list[tuple[Channel, Announcement, Learner]],
+    ) -> None:
         try:
             delivery = await channel.push(learner, item.reply)
         except asyncio.CancelledError:
@@ -140,7 +162,9 @@ class PlatformAnnouncer:
                 )
             return
         # One transaction: a member who writes in between finds the self-assessment
-        # waiting (and wakes it), never unreachable with nothing queued yet.
+        # waiting (and wakes it), never unreachable with nothing queued yet. Shown in the
+        # group later, it waits all the same (such a message may not reach someone
+        # offline); once applied, the outbox has nothing left to send.
         waiting = self._waiting(item, learner.id, WAIT_FOR_MEMBER)
 
         def park(tx: Tx) -> None:
@@ -149,11 +173,31 @@ class PlatformAnnouncer:
 
         await self.db.run(park)
         if item.chat_id:
+            unreached.append((channel, item, learner))
+
+    async def _in_group(self, channel: Channel, item: Announcement, learner: Learner) -> None:
+        """A member the platform could not reach privately: their self-assessment shown
+        to them alone in their group where the platform can, else the group is told."""
+        if not await self._shown_in_group(channel, item, learner):
             name = learner.display_name or "one of you"
             try:
                 await channel.announce(item.chat_id, Reply("info", NOT_REACHED.format(name=name)))
             except AnnounceRefused as exc:  # the group: the assessment itself still waits
                 log.warning("%s refused a post to chat %s (%s)", item.platform, item.chat_id, exc)
+
+    @staticmethod
+    async def _shown_in_group(channel: Channel, item: Announcement, learner: Learner) -> bool:
+        """A member the platform cannot reach privately sees their self-assessment in their
+        group, to them alone, where the platform can show it so (Telegram)."""
+        if not item.chat_id or not isinstance(channel, ShowsToOneMember):
+            return False
+        try:
+            return await channel.show_to_member(item.chat_id, learner, item.reply)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # it waits in the outbox instead: never lost
+            log.warning("could not show learner %s their message in the group: %s", learner.id, exc)
+            return False
 
     async def _queue(self, item: Announcement, learner_id: int, wait: timedelta) -> None:
         """Leave a self-assessment in the outbox, to be sent after ``wait`` (or when the

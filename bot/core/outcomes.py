@@ -35,9 +35,15 @@ class AnswerForm:
 
     A platform with forms opens one (Discord's modal, named by ``run_token``); the
     others send the outcome's replies and take the next private message as the answer.
+    A platform that can show a message in the group to this member alone (Telegram's
+    ephemeral messages) may send ``here`` instead, and take a reply to it in the group
+    as the answer.
     """
 
     run_token: str
+    #: The request for the answer worded for the group itself (answered by replying to it
+    #: there); None when there is nothing to ask.
+    here: Reply | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from bot.core.challenges.photos import StoredPhoto
 from bot.core.decks import Deck
@@ -802,6 +802,17 @@ class Channel(Protocol):
                 messages went out first.
             DeliveryRefused: when the platform will never take this message.
         """
+        ...
+
+
+@runtime_checkable
+class ShowsToOneMember(Protocol):
+    """A :class:`Channel` that can show a message inside a group to one member alone
+    (Telegram's ephemeral messages), for a member its :meth:`Channel.push` cannot reach."""
+
+    async def show_to_member(self, chat_id: str, learner: Learner, reply: Reply) -> bool:
+        """Show ``reply`` in the group ``chat_id`` to ``learner`` alone; False when the
+        platform cannot there now (nothing is shown, or what was shown is taken back)."""
         ...
 
 

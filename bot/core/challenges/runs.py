@@ -127,16 +127,24 @@ def join(
     joined = mine is None and tx.challenges.add_submission(
         Submission(run.id, member.id, token, name, now)
     )
-    if not joined and asked:
-        return Outcome(notice=ALREADY_IN, to="private", form=AnswerForm(run.token))
     tz = member.settings.timezone
+    here = Reply(
+        "info",
+        f"You're in. Only you can see this message. Write your answer from memory and send "
+        f"it as a reply to this message (or a photo of your page) before "
+        f"{local_time(run.deadline, tz)}. Replying again replaces it. Nobody sees it until "
+        "the reveal.",
+    )
+    form = AnswerForm(run.token, here=here)
+    if not joined and asked:
+        return Outcome(notice=ALREADY_IN, to="private", form=form)
     ask = Reply(
         "info",
         f"You're in. Write your answer from memory and send it to me here as one message "
         f"(or a photo of your page) before {local_time(run.deadline, tz)}. "
         "Sending again replaces it. Nobody sees it until the reveal.",
     )
-    return Outcome(replies=(ask,), to="private", form=AnswerForm(run.token))
+    return Outcome(replies=(ask,), to="private", form=form)
 
 
 def submit(

@@ -203,13 +203,29 @@ class ChallengeService(AnnouncingService):
             return Reply("error", NOT_AN_IMAGE)
         return StoredPhoto(data, mime)
 
-    async def posted_in_group(self, who: Who, chat_id: str) -> Outcome | None:
+    async def posted_in_group(
+        self,
+        who: Who,
+        chat_id: str,
+        text: str | None = None,
+        photo: SentPhoto | None = None,
+        *,
+        to_bot: bool = False,
+    ) -> Outcome | None:
         """A message in a group from a member who joined the challenge running there and
         has not answered yet: most likely their answer, in the wrong place. They are
         told where answers go (the message itself is not kept: the group has seen it).
 
+        With ``to_bot`` the message was addressed to the bot alone (a reply to the request
+        for their answer that only they could see, :attr:`AnswerForm.here`): from a member
+        who joined the run open there (or revealed within :data:`LATE_ANSWERS`), it is
+        their answer, stored (or refused as late) as a private one is; the outcome is for
+        the member alone.
+
         Returns None, having changed nothing, for anyone else.
         """
+        if to_bot:
+            return await self._answered_here(who, chat_id, text, photo)
 
         def work(tx: Tx) -> Outcome | None:
             run = tx.challenges.open_run(who.platform, chat_id)
@@ -221,6 +237,51 @@ class ChallengeService(AnnouncingService):
                 return None
             name = who.display_name or mine.display_name
             return send(Reply("info", runs.ANSWER_PRIVATELY.format(name=name)), to="chat")
+
+        return await self.db.run(work)
+
+    async def _answered_here(
+        self, who: Who, chat_id: str, text: str | None, photo: SentPhoto | None
+    ) -> Outcome | None:
+        token = self.tokens()
+        name = who.display_name or who.user_id
+        enrolment = self.enrolment
+        now = self.clock.now()
+
+        def find(tx: Tx) -> ChallengeRun | None:
+            known = tx.learners.get(who.platform, who.user_id)
+            if known is None:
+                return None
+            run = tx.challenges.open_run(who.platform, chat_id)
+            if run is None:  # revealed since they were asked: told that time is up
+                run = tx.challenges.joined_open_run(known.id, now - LATE_ANSWERS)
+                if run is None or run.chat_id != chat_id:
+                    return None
+            if tx.challenges.submission(run.id, known.id) is None:
+                return None  # not asked: none of the bot's business
+            return run
+
+        stored: StoredPhoto | None = None
+        if photo is not None:  # downloaded only when it answers an open run
+            found = await self.db.run(find)
+            if found is None:
+                return None
+            if found.open and now < found.deadline:
+                got = await self._download(photo)
+                if isinstance(got, Reply):
+                    return send(got, to="private")
+                stored = got
+        limits = self.photos
+        ref = photo.ref if photo is not None else None
+
+        def work(tx: Tx) -> Outcome | None:
+            run = find(tx)
+            if run is None:
+                return None
+            member = get_or_create_learner(tx, who, enrolment, now)
+            return runs.submit(
+                tx, member, run, text, ref, now, token, name, stored=stored, limits=limits
+            )
 
         return await self.db.run(work)
 

@@ -12,7 +12,10 @@ Every request made for a tap is an interactive reply (:func:`replying`): paced
 for its chat, outside the overall budget. Replies meant for the person alone
 (``private``) that come from a tap in a group go to their private chat, and the
 toast says so; when Telegram refuses because they never started the bot, they
-get a link that starts it.
+get a link that starts it. Where the server shows a message in a group to one member
+(:mod:`.one_member`), those replies are shown to them there instead while the group has
+room for them, and always for a member the private chat cannot reach; a tap on such a
+message keeps its edits and replies theirs alone.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from bot.core.messages import Reply
 from bot.core.outcomes import Outcome
 from bot.core.study import StudyService
 from bot.platforms.telegram.challenges import JOIN_PREFIX
+from bot.platforms.telegram.ephemeral import ephemeral_id
+from bot.platforms.telegram.one_member import OneMember
 from bot.platforms.telegram.sending import Sender, replying, unreachable
 from bot.platforms.telegram.updates import is_private, who_of
 
@@ -55,6 +60,9 @@ JOIN_START_FIRST: Final = (
     "I can't message you yet. Tap OK to open a chat with me and press Start: "
     "that signs you up for the challenge."
 )
+SHOWN_HERE: Final = "Only you can see my answer, just below."
+JOINED_HERE: Final = "You're in: only you can see my message below. Reply to it with your answer."
+WAIT_HERE: Final = "The group is busy: my message for you alone comes here in a moment."
 
 
 class Callbacks:
@@ -64,12 +72,20 @@ class Callbacks:
         sender: sends, edits and answers.
         inputs: where taps go.
         study: told when a member turns out to be unreachable.
+        members: shows replies in a group to one member alone (None: never).
     """
 
-    def __init__(self, sender: Sender, inputs: Inputs, study: StudyService) -> None:
+    def __init__(
+        self,
+        sender: Sender,
+        inputs: Inputs,
+        study: StudyService,
+        members: OneMember | None = None,
+    ) -> None:
         self.sender = sender
         self.inputs = inputs
         self.study = study
+        self.members = members
         #: chat id -> the last task showing a tap's outcome there (its lane).
         self._lanes: dict[int, asyncio.Task[None]] = {}
 
@@ -130,11 +146,14 @@ class Callbacks:
 
     @staticmethod
     def _elsewhere(message: Message | None, outcome: Outcome) -> bool:
-        """The replies go to the person's private chat, from a tap in a group."""
+        """The replies go to the person's private chat (or to them alone in the group),
+        from a tap on a message everyone in a group sees."""
+        here = outcome.form.here if outcome.form is not None else None
         return (
-            bool(outcome.replies)
+            (bool(outcome.replies) or here is not None)
             and outcome.to == "private"
             and not is_private(message.chat if message is not None else None)
+            and ephemeral_id(message) is None
         )
 
     async def show(self, query: CallbackQuery, who: Who, outcome: Outcome) -> None:
@@ -147,15 +166,34 @@ class Callbacks:
             await self._show_rest(query, outcome)
             return
         chat_id = message.chat.id if message is not None else query.from_user.id
-        await self._edit_or_close(message, chat_id, outcome)
+        await self._edit_or_close(message, chat_id, outcome, query.from_user.id)
         user_id = query.from_user.id
+        members = self.members
+        group = message.chat.id if message is not None else None
+        # In the group while it has room; with nothing to send privately (asked already),
+        # always: asked again where they are.
+        here_first = (
+            members is not None
+            and group is not None
+            and (members.has_room(group) or (not outcome.replies and members.usable(group)))
+        )
+        if here_first and group is not None and await self._show_here(query, group, outcome):
+            return
         try:
             await sender.send_replies(user_id, outcome.replies)
         except TelegramError as exc:
             if not unreachable(exc):
                 raise
-            log.info("telegram user %s has not started the bot; sending a start link", user_id)
             await self.study.mark_unreachable(who)
+            if (
+                not here_first
+                and group is not None
+                and members is not None
+                and members.usable(group)
+                and await self._show_here(query, group, outcome)
+            ):
+                return
+            log.info("telegram user %s has not started the bot; sending a start link", user_id)
             if outcome.form is not None:
                 link = sender.link(f"{JOIN_PREFIX}{outcome.form.run_token}")
                 await sender.answer(query, JOIN_START_FIRST, alert=True, url=link)
@@ -165,10 +203,29 @@ class Callbacks:
         sent = JOINED_PRIVATELY if outcome.form is not None else SENT_PRIVATELY
         await sender.answer(query, outcome.notice or sent, alert=outcome.alert)
 
+    async def _show_here(self, query: CallbackQuery, group: int, outcome: Outcome) -> bool:
+        """Show the replies (or the form's request worded for the group) in the group to
+        the member alone; False when the server will not (the caller goes private)."""
+        members = self.members
+        if members is None:
+            return False
+        form = outcome.form
+        replies = (form.here,) if form is not None and form.here is not None else outcome.replies
+        if not replies:
+            return False
+        if not members.has_room(group):  # its turn in the group's pace may take a while
+            await self.sender.answer(query, WAIT_HERE)
+        if not await members.show(group, query.from_user.id, replies):
+            return False
+        toast = JOINED_HERE if form is not None else outcome.notice or SHOWN_HERE
+        await self.sender.answer(query, toast, alert=outcome.alert and form is None)
+        return True
+
     async def _show_rest(self, query: CallbackQuery, outcome: Outcome) -> None:
-        """After the answer: the tapped message edited, replaced or closed, the replies sent."""
-        sender = self.sender
+        """After the answer: the tapped message edited, replaced or closed, the replies sent
+        (a tap on a member's ephemeral message: edited as one, the replies to them alone)."""
         message = query.message if isinstance(query.message, Message) else None
+        sender = self._sender_for(message, query.from_user.id)
         chat_id = message.chat.id if message is not None else query.from_user.id
         replies = outcome.replies
         if outcome.in_place and replies and outcome.edit is None and outcome.to != "private":
@@ -176,11 +233,18 @@ class Callbacks:
             if await sender.replace_with(message, chat_id, first):
                 await sender.send_replies(chat_id, replies[1:])
                 return
-        await self._edit_or_close(message, chat_id, outcome)
+        await self._edit_or_close(message, chat_id, outcome, query.from_user.id)
         await sender.send_replies(chat_id, replies)
 
-    async def _edit_or_close(self, message: Message | None, chat_id: int, outcome: Outcome) -> None:
-        sender = self.sender
+    def _sender_for(self, message: Message | None, user_id: int) -> Sender:
+        if self.members is None:
+            return self.sender
+        return self.members.sender_for(message, user_id)
+
+    async def _edit_or_close(
+        self, message: Message | None, chat_id: int, outcome: Outcome, user_id: int
+    ) -> None:
+        sender = self._sender_for(message, user_id)
         if outcome.edit is not None:
             if outcome.edit.kind == "assess":
                 await sender.show_last_part(message, chat_id, outcome.edit)

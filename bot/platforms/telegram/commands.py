@@ -16,12 +16,11 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from telegram import Chat, File, Message, Update, User
-from telegram.error import BadRequest, TelegramError
+from telegram import Chat, Message, Update, User
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.ankifile import MAX_IMPORT_BYTES
-from bot.core.challenges.photos import SentPhoto
 from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
 from bot.core.learners import Who
@@ -41,8 +40,9 @@ from bot.platforms.telegram.challenges import (
     parse_challenge,
 )
 from bot.platforms.telegram.formatting import to_html
+from bot.platforms.telegram.group_answers import GroupAnswers
 from bot.platforms.telegram.polls import QuizPolls
-from bot.platforms.telegram.sending import FileUnavailable, Sender, replying
+from bot.platforms.telegram.sending import Sender, replying
 from bot.platforms.telegram.updates import command_name, is_private, who_of
 from bot.text.excerpt import excerpt
 
@@ -154,6 +154,7 @@ class Commands:
         onboarding: /start's walk-through.
         inputs: private messages, and commands ending an open question.
         polls: posts a /quiz round on a card with choices as a quiz poll.
+        answers: challenge answers given in a group to the bot alone.
     """
 
     def __init__(
@@ -166,10 +167,13 @@ class Commands:
         onboarding: Onboarding,
         inputs: Inputs,
         polls: QuizPolls | None = None,
+        answers: GroupAnswers | None = None,
     ) -> None:
         self.sender = sender
         #: Posts quiz polls (None: every /quiz round is a Reveal round).
         self.polls = polls
+        #: Challenge answers given in a group to the bot alone (None: not taken there).
+        self.answers = answers
         self.study = study
         self.quiz = quiz
         self.challenges = challenges
@@ -410,6 +414,8 @@ class Commands:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
         if message is None or user is None or chat is None or is_private(chat):
             return
+        if self.answers is not None and await self.answers.take(message, user, chat):
+            return
         outcome = await self.challenges.posted_in_group(who_of(user), str(chat.id))
         if outcome is None:
             return
@@ -422,19 +428,11 @@ class Commands:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
         if message is None or user is None or chat is None or not message.photo:
             return
-        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
         who = who_of(user, dm_channel=chat.id)
-        sender = self.sender
         with replying():
-            # Stored as Discord's are (one rule, though Telegram's file ids do not expire):
-            # downloaded only when it answers an open challenge and its size fits; a
+            # Downloaded only when it answers an open challenge and its size fits; a
             # failed download is FileUnavailable, for the error handler.
-            size, info = await self._declared_size(largest.file_id, largest.file_size)
-
-            async def fetch() -> bytes:
-                return await sender.download(largest.file_id, info)
-
-            photo = SentPhoto(size, fetch, largest.file_id)
+            photo = await self.sender.photo_answer(message.photo)
             outcome = await self.inputs.text(who, message.caption, photo)
         await self.show(chat.id, user, outcome)
 
@@ -457,7 +455,7 @@ class Commands:
         who = who_of(user, dm_channel=chat.id)
         with replying():
             async with sender.showing(chat.id):
-                size, info = await self._declared_size(document.file_id, document.file_size)
+                size, info = await self.sender.declared_size(document.file_id, document.file_size)
 
                 async def fetch() -> bytes:
                     return await sender.download(document.file_id, info)
@@ -466,22 +464,3 @@ class Commands:
                     who, document.file_name or "file", size, fetch
                 )
         await self.show(chat.id, user, outcome)
-
-    async def _declared_size(self, file_id: str, declared: int | None) -> tuple[int, File | None]:
-        """The file's size as Telegram declares it. A message without one (the Bot API
-        lets it out) is asked about with getFile, which downloads nothing; a file Telegram
-        calls too big there is over its 20 MB download limit, so it counts as one byte
-        over :data:`~bot.core.ankifile.MAX_IMPORT_BYTES` (the same 20 MB) and the core
-        refuses it. Returns getFile's answer too, when it was asked, so the download does
-        not ask again."""
-        if declared is not None:
-            return declared, None
-        try:
-            info = await self.sender.file_info(file_id)
-        except BadRequest as exc:
-            if "too big" in str(exc).lower():
-                return MAX_IMPORT_BYTES + 1, None
-            raise FileUnavailable(f"{type(exc).__name__}: {exc.message}") from None
-        except TelegramError as exc:
-            raise FileUnavailable(f"{type(exc).__name__}: {exc.message}") from None
-        return info.file_size or 0, info

@@ -63,6 +63,8 @@ from bot.core.study import StudyService
 from bot.platforms.telegram.callbacks import Callbacks
 from bot.platforms.telegram.commands import MENU_GROUP, MENU_PRIVATE, PRIVATE_COMMANDS, Commands
 from bot.platforms.telegram.errors import ErrorHandler, cannot_post
+from bot.platforms.telegram.group_answers import GroupAnswers
+from bot.platforms.telegram.one_member import OneMember
 from bot.platforms.telegram.polls import QuizPolls
 from bot.platforms.telegram.sending import (
     PacedRateLimiter,
@@ -160,6 +162,8 @@ class TelegramPlatform:
         self.sender = Sender(self.application.bot, renderer)
         #: Quiz polls: posted by /quiz, stopped by a round's close, answered by members.
         self.polls = polls = QuizPolls(self.sender, quiz)
+        #: Messages in a group for one member alone (Bot API 10.2 ephemeral messages).
+        self.members = OneMember(self.sender, self.pacing, enabled=settings.ephemeral_messages)
         commands = Commands(
             self.sender,
             study=study,
@@ -168,9 +172,10 @@ class TelegramPlatform:
             onboarding=onboarding,
             inputs=inputs,
             polls=polls,
+            answers=GroupAnswers(self.sender, self.members, challenges),
         )
         #: Button taps (tests wait on :meth:`Callbacks.settled`).
-        self.callbacks = callbacks = Callbacks(self.sender, inputs, study)
+        self.callbacks = callbacks = Callbacks(self.sender, inputs, study, self.members)
         errors = ErrorHandler(self.sender, study)
         a = self.application
         only_new = filters.UpdateType.MESSAGE
@@ -391,6 +396,17 @@ class TelegramPlatform:
                 f"{type(exc).__name__}: {exc}", delivered=progress.delivered
             ) from exc
         return Delivery(reached=True)
+
+    async def show_to_member(self, chat_id: str, learner: Learner, reply: Reply) -> bool:
+        """Show a reply in a group to one member alone (a self-assessment for a member
+        their private chat cannot reach), as an ephemeral message: it waits for its place
+        in the group's pace like the group's other messages. False when the server will
+        not show it so (see :class:`~.one_member.OneMember`)."""
+        group = int(chat_id)
+        if not self.members.usable(group):
+            return False
+        with announcing():
+            return await self.members.show(group, int(learner.platform_user_id), (reply,))
 
 
 def _describe(exc: BaseException) -> str:

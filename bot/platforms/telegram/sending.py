@@ -45,17 +45,21 @@ from telegram import (
     InputMediaPhoto,
     LinkPreviewOptions,
     Message,
+    PhotoSize,
 )
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
+from bot.core.ankifile import MAX_IMPORT_BYTES
+from bot.core.challenges.photos import SentPhoto
 from bot.core.drawing import draw_card, draw_figure, draw_text
 from bot.core.indicator import kept_up
 from bot.core.messages import Attachment, CardView, Reply
 from bot.core.metrics import Metrics, PlatformError
 from bot.core.pacing import Pacing
 from bot.core.rendering import RenderedImage, Renderer
+from bot.platforms.telegram import ephemeral
 from bot.platforms.telegram.formatting import (
     TELEGRAM_CAPTION,
     TELEGRAM_MESSAGE,
@@ -270,6 +274,7 @@ class PacedRateLimiter(BaseRateLimiter[int]):
             except (TypeError, ValueError):
                 chat = str(raw)  # @channelusername
         group = isinstance(chat, str) or (chat is not None and chat < 0)
+        receiver = ephemeral.prepare(endpoint, data)  # a post for one member of a group
         attempt = 0
         while True:
             if endpoint not in _UNPACED:
@@ -281,7 +286,8 @@ class PacedRateLimiter(BaseRateLimiter[int]):
                     overall=not _INTERACTIVE.get(),
                 )
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
+                return ephemeral.checked(result, receiver, chat)
             except RetryAfter as exc:
                 self.metrics.platform_error("telegram", "rate_limited")
                 seconds = retry_seconds(exc)
@@ -440,6 +446,41 @@ class Sender:
         except RuntimeError as exc:  # getFile gave no path: nothing to download
             raise FileUnavailable(_why(exc)) from None
         return bytes(data)
+
+    async def declared_size(self, file_id: str, declared: int | None) -> tuple[int, File | None]:
+        """The file's size as Telegram declares it. A message without one (the Bot API
+        lets it out) is asked about with getFile, which downloads nothing; a file Telegram
+        calls too big there is over its 20 MB download limit, so it counts as one byte
+        over :data:`~bot.core.ankifile.MAX_IMPORT_BYTES` (the same 20 MB) and the core
+        refuses it. Returns getFile's answer too, when it was asked, so the download does
+        not ask again.
+
+        Raises:
+            FileUnavailable: Telegram refused the file id, or the network failed.
+        """
+        if declared is not None:
+            return declared, None
+        try:
+            info = await self.file_info(file_id)
+        except BadRequest as exc:
+            if "too big" in str(exc).lower():
+                return MAX_IMPORT_BYTES + 1, None
+            raise FileUnavailable(f"{type(exc).__name__}: {exc.message}") from None
+        except TelegramError as exc:
+            raise FileUnavailable(f"{type(exc).__name__}: {exc.message}") from None
+        return info.file_size or 0, info
+
+    async def photo_answer(self, sizes: Sequence[PhotoSize]) -> SentPhoto:
+        """A photo a person sent as a challenge answer: its largest size, with the size
+        Telegram declares, downloaded only if the core asks (stored as Discord's are, one
+        rule, though Telegram's file ids do not expire)."""
+        largest = max(sizes, key=lambda p: (p.width * p.height, p.file_size or 0))
+        size, info = await self.declared_size(largest.file_id, largest.file_size)
+
+        async def fetch() -> bytes:
+            return await self.download(largest.file_id, info)
+
+        return SentPhoto(size, fetch, largest.file_id)
 
     @asynccontextmanager
     async def showing(

@@ -36,7 +36,17 @@ replaced. It answers like Telegram does where it matters to the adapter:
   "bot was blocked by the user", 403 "bot can't initiate conversation", 401
   "Unauthorized", 409 "Conflict", or a network error; a group where the bot may not
   post answers 400 "not enough rights to send text messages to the chat" ("no_rights")
-  or 403 "bot was kicked from the supergroup chat" ("kicked").
+  or 403 "bot was kicked from the supergroup chat" ("kicked");
+* ephemeral messages (Bot API 10.2, :attr:`FakeBotAPI.ephemeral`): a send with
+  ``receiver_user_id`` (or 10.3's ``ephemeral_message_parameters``) to a group is kept
+  apart (:meth:`FakeBotAPI.ephemeral_in`), seen by that member alone, with
+  ``ephemeral_message_id`` and ``receiver_user`` and ``message_id`` 0; the
+  ``editEphemeralMessage…`` methods and ``deleteEphemeralMessage`` act on it for its
+  receiver only, and edits keep it theirs. A server that refuses the parameter
+  (``"refuse"``: 400, and no such methods) and one that ignores it (``"ignore"``: the
+  message goes to the whole group) can be chosen. A member's own message can be put in a
+  chat (:meth:`FakeBotAPI.add_member_message`); deleting it needs the right to delete
+  messages there (:attr:`FakeBotAPI.can_delete_in`), else 400 "message can't be deleted".
 
 Every call is recorded with its endpoint, parameters and uploaded files.
 """
@@ -255,6 +265,14 @@ class FakeBotAPI(BaseRequest):
         self.polls: dict[str, tuple[int, int]] = {}
         #: Whether this server has Bot API 10.1's ``sendRichMessage`` (False: an older one).
         self.rich = True
+        #: How the server treats ``receiver_user_id``: "on" (Bot API 10.2+), "refuse" or
+        #: "ignore" (an older server: the message goes to everyone).
+        self.ephemeral = "on"
+        #: (chat_id, ephemeral_message_id) -> an ephemeral message as its receiver sees it.
+        self.ephemerals: dict[tuple[int, int], dict[str, Any]] = {}
+        self._ephemeral_ids = itertools.count(7001)
+        #: Groups where the bot may delete members' messages.
+        self.can_delete_in: set[int] = set()
 
     # ------------------------------------------------------------------ BaseRequest
 
@@ -450,6 +468,9 @@ class FakeBotAPI(BaseRequest):
     async def _handle(
         self, endpoint: str, params: dict[str, Any], files: dict[str, tuple[str, bytes, str]]
     ) -> Any:
+        done, result = await self._one_member(endpoint, params, files)
+        if done:
+            return result
         if endpoint == "getMe":
             return {
                 "id": BOT_ID,
@@ -768,6 +789,89 @@ class FakeBotAPI(BaseRequest):
         self.polls[poll_id] = (int(params["chat_id"]), message["message_id"])
         return message
 
+    # ------------------------------------------------------------------ ephemeral messages
+
+    def ephemeral_in(self, chat_id: int, user_id: int | None = None) -> list[dict[str, Any]]:
+        """The ephemeral messages in a group (for one receiver), oldest first."""
+        return [
+            m
+            for (c, _), m in sorted(self.ephemerals.items())
+            if c == chat_id and (user_id is None or m["receiver_user"]["id"] == user_id)
+        ]
+
+    def add_member_message(self, update: dict[str, Any]) -> None:
+        """Keep a member's message (an update from :class:`Updates`) as Telegram holds it,
+        so that the bot may delete it."""
+        message = update["message"]
+        self.messages[(int(message["chat"]["id"]), int(message["message_id"]))] = message
+
+    async def _one_member(
+        self, endpoint: str, params: dict[str, Any], files: dict[str, tuple[str, bytes, str]]
+    ) -> tuple[bool, Any]:
+        """Ephemeral sends, edits and deletions, and deleting a member's message; (False,
+        None) for every other call."""
+        if endpoint == "deleteMessage":
+            key = (int(params["chat_id"]), int(params["message_id"]))
+            found = self.messages.get(key)
+            theirs = found is not None and found.get("from", {}).get("id") != BOT_ID
+            if theirs and key[0] not in self.can_delete_in:
+                raise _ApiError(400, "Bad Request: message can't be deleted")
+            return False, None
+        if endpoint.startswith("editEphemeralMessage") or endpoint == "deleteEphemeralMessage":
+            if self.ephemeral != "on":
+                raise _ApiError(404, "Not Found")
+            return True, self._ephemeral_edit(endpoint, params, files)
+        receiver = params.get("receiver_user_id")
+        wrapped = params.get("ephemeral_message_parameters")
+        if isinstance(wrapped, str):
+            wrapped = json.loads(wrapped)
+        if receiver is None and isinstance(wrapped, dict):
+            receiver = wrapped.get("receiver_user_id")
+        if receiver is None:
+            return False, None
+        if self.ephemeral == "refuse":
+            raise _ApiError(400, "Bad Request: unknown parameter receiver_user_id")
+        if self.ephemeral == "ignore":
+            return False, None
+        chat_id = int(params["chat_id"])
+        if chat_id > 0:
+            raise _ApiError(400, "Bad Request: ephemeral messages can be sent only to groups")
+        plain = {
+            k: v
+            for k, v in params.items()
+            if k not in ("receiver_user_id", "ephemeral_message_parameters")
+        }
+        message = await self._handle(endpoint, plain, files)
+        del self.messages[(chat_id, message["message_id"])]
+        eid = next(self._ephemeral_ids)
+        message.update(
+            message_id=0,
+            ephemeral_message_id=eid,
+            receiver_user={"id": int(receiver), "is_bot": False, "first_name": f"User {receiver}"},
+        )
+        self.ephemerals[(chat_id, eid)] = message
+        return True, message
+
+    def _ephemeral_edit(
+        self, endpoint: str, params: dict[str, Any], files: dict[str, tuple[str, bytes, str]]
+    ) -> bool:
+        key = (int(params["chat_id"]), int(params["ephemeral_message_id"]))
+        found = self.ephemerals.get(key)
+        if found is None or found["receiver_user"]["id"] != int(params["receiver_user_id"]):
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        if endpoint == "deleteEphemeralMessage":
+            del self.ephemerals[key]
+            return True
+        plain = endpoint.replace("editEphemeralMessage", "editMessage")
+        kept = self.messages
+        self.messages = {(key[0], 0): found}
+        try:
+            edited = self._edit(plain, {**params, "message_id": 0}, files)
+        finally:
+            self.messages = kept
+        self.ephemerals[key] = edited
+        return True
+
 
 def _json(value: Any) -> Any:
     """A parameter PTB sent JSON-encoded (lists, booleans) as its value."""
@@ -919,8 +1023,37 @@ class Updates:
             },
         }
 
+    def reply(
+        self,
+        user: TgUser,
+        text: str,
+        to: dict[str, Any],
+        *,
+        ephemeral: bool = True,
+        photo: str | None = None,
+    ) -> dict[str, Any]:
+        """The member replies in the group to the bot's ephemeral message ``to``: with
+        ``ephemeral``, as a message the bot and they alone see (else everyone sees it);
+        ``photo``: a photo's file id, ``text`` its caption."""
+        chat_id = int(to["chat"]["id"])
+        if photo is None:
+            update = self.message(user, text, chat_id)
+        else:
+            update = self.photo(user, [photo], text or None, chat_id)
+        message = update["message"]
+        message["reply_to_message"] = to
+        if ephemeral:
+            message.update(
+                message_id=0,
+                ephemeral_message_id=next(self._message_ids),
+                receiver_user={"id": BOT_ID, "is_bot": True, "first_name": "Study Bot"},
+            )
+        return update
+
     def callback(self, user: TgUser, message: dict[str, Any], data: str) -> dict[str, Any]:
         """A tap on an inline button of ``message`` (as the fake API holds it now)."""
+        receiver = message.get("receiver_user")
+        assert receiver is None or receiver["id"] == user.id, "only its receiver sees it"
         return {
             "update_id": next(self._update_ids),
             "callback_query": {

@@ -221,6 +221,7 @@ async def telegram_bot(
     metrics: Metrics = NULL_METRICS,
     http: bool = False,
     rich: bool = True,
+    ephemeral: bool = False,
 ) -> AsyncIterator[Harness]:
     """Build the app on ``tmp_path`` and start the Telegram platform over a fake Bot API.
 
@@ -234,6 +235,8 @@ async def telegram_bot(
     ``rich`` false makes the fake an older Bot API server, without ``sendRichMessage``
     (cards then go as today's text: the tests of that text path run there); a restart
     keeps its server's.
+    ``ephemeral``: ``[telegram] ephemeral_messages`` (off by default here, so the other
+    tests see the private-chat path they were written for).
     """
     settings = default_settings(data_dir=tmp_path)
     settings = replace(
@@ -246,6 +249,7 @@ async def telegram_bot(
             mode=mode,
             webhook_url="https://bot.example.org/telegram/hook" if mode == "webhook" else "",
             webhook_secret=Secret("hook-secret") if mode == "webhook" else None,
+            ephemeral_messages=ephemeral,
         ),
         decks=replace(
             settings.decks, paths=(*(settings.decks.paths if shipped else ()), *extra_decks)

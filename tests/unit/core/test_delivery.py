@@ -190,3 +190,88 @@ async def test_a_self_assessment_that_failed_for_now_is_tried_again_soon(
     assert telegram.announced == []  # late, not lost: nobody is told
     stored = db.learner("telegram", "1")
     assert stored is not None and not stored.unreachable
+
+
+class ShowsInGroup(FakeChannel):
+    """A platform that can show a message in a group to one member alone (Telegram's
+    ephemeral messages): ``shows`` says whether it can now, or raises."""
+
+    def __init__(self, shows: bool | Exception) -> None:
+        super().__init__(deliver=lambda lr, reply: Delivery(reached=False))
+        self.shows = shows
+        self.shown: list[tuple[str, Learner, Reply]] = []
+
+    async def show_to_member(self, chat_id: str, learner: Learner, reply: Reply) -> bool:
+        if isinstance(self.shows, Exception):
+            raise self.shows
+        if self.shows:
+            self.shown.append((chat_id, learner, reply))
+        return self.shows
+
+
+async def test_a_member_out_of_private_reach_sees_their_self_assessment_in_the_group(
+    db: FakeDatabase,
+) -> None:
+    ann = enrol(db)
+    channels = Channels()
+    telegram = ShowsInGroup(True)
+    channels.attach(telegram)
+    item = Announcement("telegram", "-100", ASSESS, ann.id, resend_token="s0000001")
+    await PlatformAnnouncer(db, channels, FixedClock(T0)).post([item])
+    [(pushed_to, _, _)] = telegram.pushed
+    assert pushed_to.id == ann.id, "the private chat first"
+    [(chat, shown_to, reply)] = telegram.shown
+    assert (chat, shown_to.id, reply) == ("-100", ann.id, ASSESS)
+    assert telegram.announced == [], "nobody is told it did not arrive"
+    # It waits for a private word all the same: an ephemeral message may not reach a
+    # member who is offline (sent then only if it was not applied meanwhile).
+    [row] = db.outbox()
+    assert row.message.prompt_token == "s0000001" and row.pending
+    assert row.message.not_before == T0 + WAIT_FOR_MEMBER
+    stored = db.learner("telegram", "1")
+    assert stored is not None and stored.unreachable, "still out of private reach"
+
+
+@pytest.mark.parametrize("shows", [False, RuntimeError("429")])
+async def test_a_self_assessment_the_group_cannot_show_either_waits_as_before(
+    db: FakeDatabase, shows: bool | Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    ann = enrol(db)
+    channels = Channels()
+    telegram = ShowsInGroup(shows)
+    channels.attach(telegram)
+    item = Announcement("telegram", "-100", ASSESS, ann.id, resend_token="s0000001")
+    await PlatformAnnouncer(db, channels, FixedClock(T0)).post([item])
+    [row] = db.outbox()
+    assert row.message.prompt_token == "s0000001" and row.pending, "never lost"
+    [(_, told)] = telegram.announced
+    assert told.text == NOT_REACHED.format(name="Ann")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_what_goes_to_the_group_for_the_unreached_comes_after_every_private_message(
+    db: FakeDatabase,
+) -> None:
+    """The group's pace is slow (twenty a minute): a member reached privately later in the
+    batch does not wait behind what the group gets for one who was not."""
+    ann, ben = enrol(db, "1"), enrol(db, "2")
+    order: list[str] = []
+
+    class Logged(ShowsInGroup):
+        async def announce(self, chat_id: str, reply: Reply) -> None:
+            order.append(f"group: {reply.text[:10]}")
+
+        async def push(self, learner: Learner, reply: Reply, *, skip: int = 0) -> Delivery:
+            order.append(f"private: {learner.platform_user_id}")
+            return Delivery(reached=learner.id == ben.id)
+
+    channels = Channels()
+    channels.attach(Logged(False))
+    items = [
+        Announcement("telegram", "-100", ASSESS, lid, resend_token=f"s{lid}")
+        for lid in (ann.id, ben.id)
+    ]
+    await PlatformAnnouncer(db, channels, FixedClock(T0)).post(items)
+    assert order == ["private: 1", "private: 2", f"group: {NOT_REACHED[:10]}"]
+    [row] = db.outbox()
+    assert row.message.learner_id == ann.id

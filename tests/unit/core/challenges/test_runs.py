@@ -8,7 +8,6 @@ import pytest
 
 from bot.core.actions import Action, decode
 from bot.core.challenges.photos import StoredPhoto
-from bot.core.outcomes import AnswerForm
 from tests.fakes.photos import PNG, photo
 from tests.services import only
 from tests.unit.core.challenges.support import (
@@ -96,8 +95,15 @@ async def test_members_join_and_submit_and_may_resubmit(env: Env) -> None:
     post = await env.post()
     run = env.run()
     joined = await env.join(BEN, post)
-    # Asked privately; a platform with forms opens one for this run.
-    assert joined.to == "private" and joined.form == AnswerForm(run.token)
+    # Asked privately; a platform with forms opens one for this run, one that can show a
+    # message in the group to Ben alone asks there, answered by a reply to it.
+    assert joined.to == "private" and joined.form is not None
+    assert joined.form.run_token == run.token
+    here = joined.form.here
+    assert here is not None and "Only you can see this message" in here.text
+    assert "reply to this message" in here.text
+    rejoined = await env.join(BEN, post)
+    assert rejoined.form is not None and rejoined.form.here == here, "asked again there"
     assert joined.notice == "" and joined.edit is None
     assert "You're in" in only(joined).text
     got = await env.submit(BEN, text="first try")
