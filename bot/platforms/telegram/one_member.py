@@ -60,6 +60,9 @@ class EphemeralSender(Sender):
         self._file_ids = base._file_ids
         self._answered = base._answered
         self.user_id = user_id
+        # sendRichMessage is not among the methods that take receiver_user_id (Bot API
+        # 10.2): a card for one member goes as today's text, formulas drawn or in Unicode.
+        self.rich.missing = True
 
     async def call(self, request: Callable[[], Awaitable[T]]) -> T:
         with only_for(self.user_id):

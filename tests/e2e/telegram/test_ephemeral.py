@@ -23,7 +23,7 @@ from bot.platforms.telegram.callbacks import (
     WAIT_HERE,
 )
 from bot.platforms.telegram.group_answers import NOT_REMOVED
-from tests.e2e.telegram.fake import Call, TgUser, button_data
+from tests.e2e.telegram.fake import Call, TgUser, button_data, rich_text
 from tests.e2e.telegram.harness import GROUP, Harness, telegram_bot
 
 ANA = TgUser(101, "Ana", "ana")
@@ -35,7 +35,8 @@ SCALED = "refl-scaled-dot-product"
 
 
 def shown(message: dict[str, Any]) -> str:
-    return str(message.get("text") or message.get("caption") or "")
+    """What the person reads: the text, the caption, or a rich message's text."""
+    return str(message.get("text") or message.get("caption") or rich_text(message))
 
 
 def labels(message: dict[str, Any]) -> list[str]:
@@ -72,6 +73,7 @@ def never_started(bot: Harness, *users: TgUser) -> None:
     for user in users:
         bot.api.fail("sendMessage", "never_started", chat_id=user.id, times=999)
         bot.api.fail("sendPhoto", "never_started", chat_id=user.id, times=999)
+        bot.api.fail("sendRichMessage", "never_started", chat_id=user.id, times=999)
 
 
 # ---------------------------------------------------------------------- /quiz
@@ -115,7 +117,7 @@ async def test_a_member_without_a_private_chat_reveals_and_rates_a_quiz_in_the_g
         # The round's answer and tally stay one group message, for everyone.
         bot.clock.advance(timedelta(minutes=11))
         assert await bot.app.quiz.sweep() == 1
-        result = bot.api.sent("sendMessage", GROUP)[-1]
+        result = bot.api.sent("sendMessage|sendRichMessage", GROUP)[-1]
         assert "receiver_user_id" not in result.params
         assert "Quiz answer. 1 took part" in result.plain
     no_errors(caplog)
@@ -253,6 +255,7 @@ async def test_a_challenge_taken_entirely_inside_the_group(
         # Eve's too, where the bot may not delete it: kept, and Eve is told.
         bot.api.can_delete_in.clear()
         eve_ask = bot.api.ephemeral_in(GROUP, EVE.id)[-1]
+        bot.api.add_photo("photo-eve-page", b"\x89PNG\r\n\x1a\n" + b"eve's page")
         update = bot.updates.reply(EVE, "", eve_ask, ephemeral=False, photo="photo-eve-page")
         bot.api.add_member_message(update)
         await bot.feed(update)
@@ -278,7 +281,9 @@ async def test_a_challenge_taken_entirely_inside_the_group(
         bot.clock.advance(timedelta(minutes=11))
         assert await bot.app.challenges.reveal_overdue() == 1
         reference = [
-            c for c in bot.api.sent("sendMessage|sendPhoto", GROUP) if "Time is up" in c.plain
+            c
+            for c in bot.api.sent("sendMessage|sendPhoto|sendRichMessage", GROUP)
+            if "Time is up" in c.plain
         ]
         assert len(reference) == 1 and "receiver_user_id" not in reference[0].params
         forms = {}
