@@ -152,6 +152,18 @@ async def test_a_back_too_long_for_a_composed_message_follows_as_an_embed(
         assert nxt.composed and nxt.embeds == [] and "What does softmax" in nxt.text()
         assert nxt.content.startswith("Good: see it again in ")
         assert env.rows("SELECT card_id, rating FROM review_logs") == [("long-1", 3)]
+
+        # The long card again (still learning), then suspended: nothing is left, and what
+        # the core says takes the composed message's place, composed too (the flag stays).
+        assert await env.press(nxt, nxt.button("Show answer"), ALICE, dm) == []
+        back = env.fake.messages[follow.id]
+        assert await env.press(back, back.button("Easy"), ALICE, dm) == []
+        again = env.fake.messages[follow.id]
+        assert again.composed and "Why divide" in again.text()
+        assert await env.press(again, again.button("Suspend"), ALICE, dm) == []
+        done = env.fake.messages[follow.id]
+        assert done.composed and not [c for c in done.components() if c["type"] == 17]
+        assert done.text() and not done.embeds
         assert not env.fake.violations and not env.fake.unanswered()
 
 
