@@ -69,6 +69,8 @@ MAX_COMPONENTS: Final = 40
 MAX_TEXT: Final = 4000
 #: Discord: items in one media gallery.
 GALLERY_MAX: Final = 10
+#: Where an interaction keeps the tapped message as its last edit left it.
+_EDITED: Final = "studybot.edited"
 #: Said where a card's back is too long for one composed message.
 CONTINUED: Final = "*The card continues in the next message.*"
 
@@ -415,11 +417,18 @@ def _without_buttons(message: discord.Message, note: str | None) -> discord.ui.L
     return view
 
 
+async def _edit(interaction: discord.Interaction[Any], **kwargs: Any) -> None:
+    """Edit the tapped message, and keep it as it now is (for :func:`drop_buttons`)."""
+    interaction.extras[_EDITED] = await interaction.edit_original_response(**kwargs)
+
+
 async def drop_buttons(interaction: discord.Interaction[Any]) -> None:
-    """Take the buttons off the tapped message (a composed one keeps its flag)."""
-    if is_composed(interaction.message):
-        assert interaction.message is not None
-        view = _without_buttons(interaction.message, None)
+    """Take the buttons off the tapped message (a composed one keeps its flag), as the
+    last edit of this interaction left it."""
+    edited = interaction.extras.get(_EDITED)
+    message = edited if isinstance(edited, discord.Message) else interaction.message
+    if message is not None and is_composed(message):
+        view = _without_buttons(message, None)
         if not view.children:
             view.add_item(discord.ui.TextDisplay("…"))
         await interaction.edit_original_response(view=view)
@@ -442,7 +451,7 @@ async def edit_tapped(
         composed = await compose(reply, renderer, file_limit=limit)
         if composed is not None:
             try:
-                await interaction.edit_original_response(**composed.edit_kwargs())
+                await _edit(interaction, **composed.edit_kwargs())
                 return []
             except discord.HTTPException as exc:
                 if exc.status != 400:
@@ -454,11 +463,11 @@ async def edit_tapped(
             # The flag stays: the card keeps its text without buttons, the rest follows.
             assert interaction.message is not None
             view = _without_buttons(interaction.message, CONTINUED)
-            await interaction.edit_original_response(view=view)
+            await _edit(interaction, view=view)
             return await to_messages(reply, renderer, file_limit=limit)
     legacy = await to_messages(reply, renderer, file_limit=limit)
     if not legacy:
         return []
     first, *rest = legacy
-    await interaction.edit_original_response(**edit_kwargs(first))
+    await _edit(interaction, **edit_kwargs(first))
     return rest

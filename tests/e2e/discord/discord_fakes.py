@@ -162,8 +162,9 @@ class Sent:
     def text(self) -> str:
         """Content plus every embed's title, description and fields (a composed message:
         its text displays)."""
+        if self.composed:
+            return "\n".join(c["content"] for c in self.components() if c.get("type") == 10)
         parts = [self.content]
-        parts += [c["content"] for c in self.components() if c.get("type") == 10]
         for embed in self.embeds:
             parts += [embed.get("title", ""), embed.get("description", "")]
             parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]

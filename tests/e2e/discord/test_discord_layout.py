@@ -231,3 +231,27 @@ async def test_a_push_is_a_composed_message_in_the_dms(
         assert await env.press(pushed, pushed.button("Show answer"), ALICE, dm) == []
         assert "**Answer**" in env.fake.messages[pushed.id].text()
         assert not env.fake.violations
+
+
+async def test_an_edit_then_a_close_of_a_composed_card_keeps_the_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing a composed message rebuilds its layout without buttons from the message as
+    the edit left it, not as it was tapped."""
+    from bot.core.learners import Who
+    from bot.core.messages import Reply
+    from bot.core.outcomes import Outcome
+
+    async with running(tmp_path, monkeypatch) as env:
+        dm = env.fake.dm(ALICE[0])
+        card = only(await env.command("review", ALICE, dm))
+
+        async def press(who: Who, payload: str, *, typed_answer: str | None = None) -> Outcome:
+            return Outcome(edit=Reply("info", "Edited in place."), close="Closed.")
+
+        monkeypatch.setattr(env.app.inputs, "press", press)
+        new = await env.press(card, card.button("Show answer"), ALICE, dm)
+        edited = env.fake.messages[card.id]
+        assert edited.composed and edited.text() == "Edited in place." and not edited.buttons()
+        assert [m.content for m in new] == ["Closed."]
+        assert not env.fake.violations and not env.fake.unanswered()
