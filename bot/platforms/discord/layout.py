@@ -414,6 +414,8 @@ def _without_buttons(message: discord.Message, note: str | None) -> discord.ui.L
         )
         if view.total_children_count < MAX_COMPONENTS and text + len(note) <= MAX_TEXT:
             view.add_item(discord.ui.TextDisplay(note))
+    if not view.children:  # a flagged message cannot be empty
+        view.add_item(discord.ui.TextDisplay("…"))
     return view
 
 
@@ -429,8 +431,6 @@ async def drop_buttons(interaction: discord.Interaction[Any]) -> None:
     message = edited if isinstance(edited, discord.Message) else interaction.message
     if message is not None and is_composed(message):
         view = _without_buttons(message, None)
-        if not view.children:
-            view.add_item(discord.ui.TextDisplay("…"))
         await interaction.edit_original_response(view=view)
         return
     await interaction.edit_original_response(view=None)
@@ -462,9 +462,10 @@ async def edit_tapped(
         if composed_now:
             # The flag stays: the card keeps its text without buttons, the rest follows.
             assert interaction.message is not None
-            view = _without_buttons(interaction.message, CONTINUED)
+            rest = await to_messages(reply, renderer, file_limit=limit)
+            view = _without_buttons(interaction.message, CONTINUED if rest else None)
             await _edit(interaction, view=view)
-            return await to_messages(reply, renderer, file_limit=limit)
+            return rest
     legacy = await to_messages(reply, renderer, file_limit=limit)
     if not legacy:
         return []
