@@ -255,3 +255,29 @@ async def test_an_edit_then_a_close_of_a_composed_card_keeps_the_edit(
         assert edited.composed and edited.text() == "Edited in place." and not edited.buttons()
         assert [m.content for m in new] == ["Closed."]
         assert not env.fake.violations and not env.fake.unanswered()
+
+
+async def test_a_closed_composed_card_keeps_its_picture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A close rebuilds the layout from the message Discord holds (its media at their
+    attachment URLs, the attachments kept) without the buttons."""
+    from bot.core.learners import Who
+    from bot.core.outcomes import Outcome
+
+    async with running(tmp_path, monkeypatch, SIDES) as env:
+        dm = env.fake.dm(ALICE[0])
+        only(await env.command("decks", ALICE, dm, topics="sides"))
+        card = only(await env.command("review", ALICE, dm))
+        picture = image_of(card)
+
+        async def press(who: Who, payload: str, *, typed_answer: str | None = None) -> Outcome:
+            return Outcome(close="Snoozed.")
+
+        monkeypatch.setattr(env.app.inputs, "press", press)
+        new = await env.press(card, card.button("Show answer"), ALICE, dm)
+        closed = env.fake.messages[card.id]
+        assert closed.composed and not closed.buttons()
+        assert image_of(closed) == picture and "### Images on both sides" in closed.text()
+        assert [m.content for m in new] == ["Snoozed."]
+        assert not env.fake.violations and not env.fake.unanswered()
