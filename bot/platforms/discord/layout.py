@@ -67,6 +67,9 @@ log = logging.getLogger(__name__)
 MAX_COMPONENTS: Final = 40
 #: Discord: characters of text in a Components V2 message.
 MAX_TEXT: Final = 4000
+#: Discord (undocumented): a 500, not a 400, once the text displays' UTF-8 bytes plus 12
+#: for each pass 10,170 (discord/discord-api-docs#8554): 4,000 characters of CJK do.
+MAX_TEXT_BYTES: Final = 10_000
 #: Discord: items in one media gallery.
 GALLERY_MAX: Final = 10
 #: Where an interaction keeps the tapped message as its last edit left it.
@@ -132,8 +135,9 @@ def count(blocks: Iterable[Block]) -> tuple[int, int, int]:
             text += inner[1]
             largest = max(largest, inner[2])
         elif isinstance(block, Rows):
-            components += len(block.rows) + sum(len(row) for row in block.rows)
-            text += sum(len(b.label[:BUTTON_LABEL] or "…") for row in block.rows for b in row)
+            rows = discord_rows(block.rows)  # as they are sent
+            components += len(rows) + sum(len(row) for row in rows)
+            text += sum(len(b.label[:BUTTON_LABEL] or "…") for row in rows for b in row)
         elif isinstance(block, Text):
             components += 1
             text += len(block.content)
@@ -145,10 +149,26 @@ def count(blocks: Iterable[Block]) -> tuple[int, int, int]:
     return components, text, largest
 
 
+def text_bytes(blocks: Iterable[Block]) -> int:
+    """The UTF-8 bytes of the text displays, and 12 for each (see :data:`MAX_TEXT_BYTES`)."""
+    total = 0
+    for block in blocks:
+        if isinstance(block, Box):
+            total += text_bytes(block.blocks)
+        elif isinstance(block, Text):
+            total += len(block.content.encode()) + 12
+    return total
+
+
 def fits(blocks: Sequence[Block]) -> bool:
     """Whether Discord takes these blocks as one composed message."""
     components, text, largest = count(blocks)
-    return 0 < components <= MAX_COMPONENTS and text <= MAX_TEXT and largest <= GALLERY_MAX
+    return (
+        0 < components <= MAX_COMPONENTS
+        and text <= MAX_TEXT
+        and largest <= GALLERY_MAX
+        and text_bytes(blocks) <= MAX_TEXT_BYTES
+    )
 
 
 def _item(block: Block) -> discord.ui.Item[Any]:

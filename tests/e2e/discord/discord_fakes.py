@@ -476,6 +476,20 @@ class FakeDiscord:
     def _check_composed(self, body: dict[str, Any], uploaded: list[str], kept: list[str]) -> None:
         """Refuse a message body Discord refuses for its Components V2 use."""
         self._refuse_composed(composed_problems(body, uploaded, kept))
+        self._fail_oversized(body)
+
+    def _fail_oversized(self, body: dict[str, Any]) -> None:
+        """Fail as Discord does (500) on text displays over its undocumented processed size."""
+        if not int(body.get("flags") or 0) & IS_COMPONENTS_V2:
+            return
+        size = sum(
+            len(str(c.get("content") or "").encode()) + 12
+            for c in walk_components(body.get("components") or [])
+            if c.get("type") == TEXT_DISPLAY
+        )
+        if size > V2_PROCESSED_MAX:
+            self.violations.append(f"text displays of {size} processed bytes (500)")
+            raise self.error(500, 0, "500: Internal Server Error")
 
     def _check_edit_composed(
         self, sent: Sent, body: dict[str, Any], uploaded: list[str], kept: list[str]
@@ -507,6 +521,8 @@ class FakeDiscord:
                 kept,
             )
         self._refuse_composed(problems)
+        if will:
+            self._fail_oversized({**body, "flags": flags})
 
     def error(
         self, status: int, code: int, text: str = "Cannot send messages to this user"
@@ -1055,6 +1071,9 @@ IS_COMPONENTS_V2 = 1 << 15
 #: Discord's limits on a Components V2 message.
 V2_COMPONENTS_MAX = 40
 V2_TEXT_MAX = 4000
+#: Not documented: text displays' UTF-8 bytes, plus 12 for each, above which Discord
+#: answers 500 (measured in discord/discord-api-docs#8554).
+V2_PROCESSED_MAX = 10170
 GALLERY_ITEMS = (1, 10)
 SECTION_TEXTS = (1, 3)
 #: Component types: where each may stand.

@@ -92,3 +92,18 @@ def test_the_fake_takes_a_card_as_the_bot_composes_it() -> None:
     }
     assert composed_problems(body, ["p.png"]) == []
     assert composed_problems({**body, "components": [_text("x" * V2_TEXT_MAX)]}) == []
+
+
+async def test_the_fake_fails_as_discord_does_past_the_processed_size() -> None:
+    """4,000 characters of CJK pass the documented limit but not Discord's processing."""
+    import discord
+
+    from tests.e2e.discord.discord_fakes import FakeDiscord
+
+    fake = FakeDiscord()
+    body = {"flags": IS_COMPONENTS_V2, "components": [{"type": 10, "content": "漢" * 4000}]}
+    assert composed_problems(body) == []
+    with pytest.raises(discord.HTTPException) as refused:
+        fake._check_composed(body, [], [])
+    assert refused.value.status == 500
+    fake._check_composed({**body, "components": [{"type": 10, "content": "é" * 4000}]}, [], [])

@@ -59,6 +59,13 @@ def test_fits_holds_discords_limits() -> None:
     assert fits([Text("x" * MAX_TEXT)])
     assert not fits([Text("x" * MAX_TEXT), Text("y")])
     assert not fits([Gallery(tuple("u" * 11))])
+    # 4,000 characters, but more bytes than Discord processes (it answers 500 there).
+    assert fits([Text("é" * MAX_TEXT)]) and not fits([Text("漢" * MAX_TEXT)])
+
+
+def test_rows_are_counted_as_they_are_sent() -> None:
+    many = tuple((b,) for b in RATINGS[0]) * 2  # 8 rows of one button: merged into 2 rows
+    assert count([Rows(many)])[0] == 2 + 8
     assert not fits([])
 
 
