@@ -291,6 +291,8 @@ class FakeDiscord:
         self.typing: dict[int, int] = {}
         #: Refuse to switch a message sent without Components V2 to it by an edit.
         self.refuse_v2_upgrade = False
+        #: Refuse every new Components V2 message (400), as for a body Discord will not take.
+        self.refuse_v2 = False
         #: What Discord refused in Components V2 messages (also in :attr:`violations`).
         self.refused_composed: list[str] = []
 
@@ -475,7 +477,10 @@ class FakeDiscord:
 
     def _check_composed(self, body: dict[str, Any], uploaded: list[str], kept: list[str]) -> None:
         """Refuse a message body Discord refuses for its Components V2 use."""
-        self._refuse_composed(composed_problems(body, uploaded, kept))
+        problems = composed_problems(body, uploaded, kept)
+        if self.refuse_v2 and int(body.get("flags") or 0) & IS_COMPONENTS_V2:
+            problems.append("Components V2 refused here")
+        self._refuse_composed(problems)
         self._fail_oversized(body)
 
     def _fail_oversized(self, body: dict[str, Any]) -> None:

@@ -217,6 +217,7 @@ async def test_a_push_is_a_composed_message_in_the_dms(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bot.core.learners import Who
+    from bot.core.ports import Delivery
 
     async with running(tmp_path, monkeypatch) as env:
         dm = env.fake.dm(ALICE[0])
@@ -231,6 +232,15 @@ async def test_a_push_is_a_composed_message_in_the_dms(
         assert await env.press(pushed, pushed.button("Show answer"), ALICE, dm) == []
         assert "**Answer**" in env.fake.messages[pushed.id].text()
         assert not env.fake.violations
+
+        # Discord refusing the composed push: the same card goes as an embed, delivered.
+        env.fake.refuse_v2 = True
+        (reply,) = (await env.app.study.next(who, "push")).replies
+        mark = env.fake.mark()
+        assert await env.bot.push(learner, reply) == Delivery(reached=True)
+        pushed = only(env.fake.created_since(mark))
+        assert not pushed.composed and pushed.embeds and pushed.button("Show answer")
+        assert env.fake.refused_composed == ["Components V2 refused here"]
 
 
 async def test_an_edit_then_a_close_of_a_composed_card_keeps_the_edit(
