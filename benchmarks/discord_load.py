@@ -60,7 +60,13 @@ import pytest  # noqa: E402
 from benchmarks.e2e_load import seed_database  # noqa: E402
 from bot.app import build_app, discord_platform  # noqa: E402
 from bot.config import Secret, default_settings  # noqa: E402
-from tests.e2e.discord.discord_fakes import FakeDiscord, FakeRenderer, Place, Sent  # noqa: E402
+from tests.e2e.discord.discord_fakes import (  # noqa: E402
+    FakeDiscord,
+    FakeRenderer,
+    Place,
+    Sent,
+    walk_components,
+)
 
 #: Ratings as a learner picks them: 10 % Again, 10 % Hard, 65 % Good, 15 % Easy.
 RATINGS = (("Again", 10), ("Hard", 10), ("Good", 65), ("Easy", 15))
@@ -91,10 +97,11 @@ class Tap:
 
 
 def _labels(payload: dict[str, Any]) -> list[str]:
+    """The buttons' labels, a composed message's (inside its container) included."""
     return [
         str(c.get("label") or "")
-        for row in payload.get("components") or []
-        for c in row.get("components", [])
+        for c in walk_components(payload.get("components") or [])
+        if c.get("type") == 2
     ]
 
 

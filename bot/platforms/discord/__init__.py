@@ -8,6 +8,7 @@ Modules, each importing only the ones after it:
 - ``taps``: pressed buttons, chosen menu items, submitted forms.
 - ``rendering``: a core outcome shown in answer to an interaction.
 - ``interactions``: who acted and where, answering an interaction, the one error handler.
+- ``layout``: a card as one composed message (Components V2), the embed fallback.
 - ``messages``: a core reply as Discord messages.
 - ``components``: the persistent buttons, the menus and the modals.
 """

@@ -11,6 +11,9 @@ deck author's markdown and formulas), and so are /stats with its chart; a
 summary's heat map is drawn and attached, a shared photo (a Discord attachment
 URL) is shown as an image, a stored photo (a challenge answer) is uploaded and
 shown as an image, and a file (/export) is attached.
+
+The study loop's cards go out as one composed message where they fit
+(:mod:`bot.platforms.discord.layout`, Components V2); these embeds are their fallback.
 """
 
 from __future__ import annotations

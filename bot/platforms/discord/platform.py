@@ -40,6 +40,7 @@ from bot.core.ports import (
 from bot.core.quiz import QuizService
 from bot.core.rendering import Renderer
 from bot.core.study import StudyService
+from bot.platforms.discord import layout
 from bot.platforms.discord.challenges import ChallengeCommands
 from bot.platforms.discord.commands import StudyCommands, StudyTree, register_commands
 from bot.platforms.discord.components import (
@@ -49,7 +50,6 @@ from bot.platforms.discord.components import (
     route_modal_submit,
 )
 from bot.platforms.discord.interactions import Places
-from bot.platforms.discord.messages import to_messages
 from bot.platforms.discord.rendering import OutcomeRenderer
 from bot.platforms.discord.taps import Taps
 
@@ -327,8 +327,8 @@ class DiscordPlatform:
         """
         channel = self.client.get_partial_messageable(int(chat_id))
         try:
-            for message in await to_messages(reply, self.renderer):
-                await channel.send(**message.send_kwargs())
+            for message in await layout.messages_for(reply, self.renderer):
+                await layout.send(channel.send, message)
         except (discord.Forbidden, discord.NotFound) as exc:
             raise AnnounceRefused(f"Discord HTTP {exc.status} (code {exc.code})") from None
 
@@ -346,7 +346,7 @@ class DiscordPlatform:
             DeliveryRefused: on another 4xx: Discord will never take this message.
         """
         user_id = learner.platform_user_id
-        messages = await to_messages(reply, self.renderer)
+        messages = await layout.messages_for(reply, self.renderer)
         opened: str | None = None  # a DM channel opened for this push
         delivered = 0  # messages Discord accepted in this call
         channel: discord.abc.Messageable
@@ -359,7 +359,7 @@ class DiscordPlatform:
                 channel = await self.client.create_dm(discord.Object(int(user_id)))
                 opened = str(channel.id)
             for message in messages[skip:]:
-                await channel.send(**message.send_kwargs())
+                await layout.send(channel.send, message)
                 delivered += 1
         except discord.Forbidden as exc:
             if exc.code == CANNOT_DM:

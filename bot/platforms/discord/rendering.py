@@ -20,6 +20,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from functools import partial
 from typing import Any, Final
 
 import discord
@@ -28,8 +29,9 @@ from bot.core.indicator import kept_up
 from bot.core.messages import Reply
 from bot.core.outcomes import Audience, Outcome
 from bot.core.rendering import Renderer
+from bot.platforms.discord import layout
 from bot.platforms.discord.interactions import Answer, in_bot_dm
-from bot.platforms.discord.messages import Outgoing, plain, to_messages
+from bot.platforms.discord.messages import plain
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +118,7 @@ class OutcomeRenderer:
             hidden = hidden_for(interaction, outcome.to, chat_hidden=chat_hidden)
             for reply in replies[1:]:
                 for message in await self._messages(interaction, reply):
-                    await answer.send(hidden=hidden, **message.send_kwargs())
+                    await layout.send(partial(answer.send, hidden=hidden), message)
             await answer.finish()
             return
         shown = False
@@ -127,7 +129,7 @@ class OutcomeRenderer:
             else:  # no tapped message to edit (a command): shown as a new message
                 replies.insert(0, outcome.edit)
         if outcome.close is not None and answer.tapped:
-            await interaction.edit_original_response(view=None)
+            await layout.drop_buttons(interaction)
         if outcome.close:
             if replies:
                 replies[0] = noted(replies[0], outcome.close)
@@ -137,7 +139,7 @@ class OutcomeRenderer:
         hidden = hidden_for(interaction, outcome.to, chat_hidden=chat_hidden)
         for reply in replies:
             for message in await self._messages(interaction, reply):
-                await answer.send(hidden=hidden, **message.send_kwargs())
+                await layout.send(partial(answer.send, hidden=hidden), message)
                 shown = True
         if not shown and outcome.notice:
             await answer.say(outcome.notice)
@@ -152,33 +154,24 @@ class OutcomeRenderer:
         reference = message.to_reference(fail_if_not_exists=False)
         sent = 0
         for reply in replies:
-            for outgoing in await to_messages(reply, self.renderer):
-                kwargs = outgoing.send_kwargs()
-                if not sent:
-                    kwargs["reference"] = reference
-                await message.channel.send(**kwargs)
-                sent += 1
+            for outgoing in await layout.messages_for(reply, self.renderer):
+                extra = {} if sent else {"reference": reference}
+                sent += await layout.send(partial(message.channel.send, **extra), outgoing)
         text = outcome.notice or outcome.close
         if not sent and text:
             await message.channel.send(plain(text), reference=reference)
 
     async def _messages(
         self, interaction: discord.Interaction[Any], reply: Reply
-    ) -> list[Outgoing]:
-        return await to_messages(reply, self.renderer, file_limit=interaction.filesize_limit)
+    ) -> list[layout.Message]:
+        return await layout.messages_for(
+            reply, self.renderer, file_limit=interaction.filesize_limit
+        )
 
     async def _edit(self, interaction: discord.Interaction[Any], reply: Reply) -> None:
-        """The tapped message becomes the reply's first message; the rest follow it."""
-        messages = await self._messages(interaction, reply)
-        if not messages:
-            return
-        first, *rest = messages
-        await interaction.edit_original_response(
-            content=first.content,
-            embeds=first.embeds,
-            attachments=first.files(),
-            view=first.view(),
-        )
+        """The tapped message becomes the reply's first message (composed where it can be,
+        :func:`layout.edit_tapped`); the rest follow it."""
+        rest = await layout.edit_tapped(interaction, reply, self.renderer)
         for message in rest:
             await Answer.of(interaction).send(
                 hidden=not in_bot_dm(interaction), **message.send_kwargs()

@@ -118,14 +118,52 @@ class Sent:
 
     @property
     def content(self) -> str:
+        """The message's content; a composed message's is its text displays above the
+        first container (where a note or a reply's text stands, as content stands above
+        embeds)."""
+        if self.composed:
+            lead: list[str] = []
+            for component in self.payload.get("components") or []:
+                if component.get("type") != 10:
+                    break
+                lead.append(str(component.get("content") or ""))
+            return "\n".join(lead)
         return str(self.payload.get("content") or "")
 
     @property
     def embeds(self) -> list[dict[str, Any]]:
         return list(self.payload.get("embeds") or [])
 
+    @property
+    def composed(self) -> bool:
+        """Whether the message carries the Components V2 flag."""
+        return bool(int(self.payload.get("flags") or 0) & IS_COMPONENTS_V2)
+
+    def components(self) -> list[dict[str, Any]]:
+        """Every component of the message, nested ones included, in order."""
+        return list(walk_components(self.payload.get("components") or []))
+
+    def media(self) -> list[str]:
+        """The URLs a composed message's media galleries, thumbnails and files show."""
+        return media_urls(self.payload.get("components") or [])
+
+    def shown_images(self) -> list[str]:
+        """The file names of the attachments the message shows as images: its embeds'
+        ``attachment://`` images, or a composed message's media."""
+        names: list[str] = []
+        for embed in self.embeds:
+            url = str((embed.get("image") or {}).get("url") or "")
+            if url.startswith("attachment://"):
+                names.append(url.removeprefix("attachment://"))
+        by_url = {a["url"]: a["filename"] for a in self.payload.get("attachments") or []}
+        names += [by_url[url] for url in self.media() if url in by_url]
+        return names
+
     def text(self) -> str:
-        """Content plus every embed's title, description and fields."""
+        """Content plus every embed's title, description and fields (a composed message:
+        its text displays)."""
+        if self.composed:
+            return "\n".join(c["content"] for c in self.components() if c.get("type") == 10)
         parts = [self.content]
         for embed in self.embeds:
             parts += [embed.get("title", ""), embed.get("description", "")]
@@ -133,20 +171,10 @@ class Sent:
         return "\n".join(p for p in parts if p)
 
     def buttons(self) -> list[dict[str, Any]]:
-        return [
-            c
-            for row in self.payload.get("components") or []
-            for c in row.get("components", [])
-            if c.get("type") == 2
-        ]
+        return [c for c in self.components() if c.get("type") == 2]
 
     def custom_ids(self) -> list[str]:
-        return [
-            c["custom_id"]
-            for row in self.payload.get("components") or []
-            for c in row.get("components", [])
-            if "custom_id" in c
-        ]
+        return [c["custom_id"] for c in self.components() if "custom_id" in c]
 
     def button(self, label_start: str) -> str:
         """The custom id of the button whose label starts with ``label_start``."""
@@ -282,6 +310,12 @@ class FakeDiscord:
         #: The application commands as last registered: None (global) or a server id ->
         #: the commands, as the bulk overwrite sent them.
         self.registered: dict[int | None, list[dict[str, Any]]] = {}
+        #: Refuse to switch a message sent without Components V2 to it by an edit.
+        self.refuse_v2_upgrade = False
+        #: Refuse every new Components V2 message (400), as for a body Discord will not take.
+        self.refuse_v2 = False
+        #: What Discord refused in Components V2 messages (also in :attr:`violations`).
+        self.refused_composed: list[str] = []
 
     # ------------------------------------------------------------------ install
 
@@ -404,6 +438,7 @@ class FakeDiscord:
         self, channel_id: int, body: dict[str, Any], files: list[tuple[str, bytes]]
     ) -> Sent:
         self._check({**body, "_files": len(files)})
+        self._check_composed(body, [name for name, _ in files], [])
         attachments = self._attachments(channel_id, files)
         flags = int(body.get("flags") or 0)
         payload = {
@@ -414,7 +449,7 @@ class FakeDiscord:
             "author": BOT_USER,
             "embeds": body.get("embeds") or [],
             "attachments": attachments,
-            "components": body.get("components") or [],
+            "components": resolve_media(body.get("components") or [], attachments),
             "timestamp": TIMESTAMP,
             "edited_timestamp": None,
             "tts": False,
@@ -431,17 +466,89 @@ class FakeDiscord:
 
     def _edit(self, sent: Sent, body: dict[str, Any], files: list[tuple[str, bytes]]) -> Sent:
         self._check(body, creating=False)
+        kept_names = [a["filename"] for a in sent.payload["attachments"]]
+        if "attachments" in body:
+            ids = {str(a.get("id")) for a in body["attachments"] if "id" in a}
+            kept_names = [a["filename"] for a in sent.payload["attachments"] if a["id"] in ids]
+        self._check_edit_composed(sent, body, [name for name, _ in files], kept_names)
         for key, empty in (("content", ""), ("embeds", []), ("components", [])):
             if key in body:
                 sent.payload[key] = body[key] if body[key] is not None else empty
+        if "flags" in body:
+            sent.payload["flags"] = int(body["flags"] or 0) | (sent.payload["flags"] & 64)
         if "attachments" in body:
             kept = {str(a.get("id")) for a in body["attachments"] if "id" in a}
             old = [a for a in sent.payload["attachments"] if a["id"] in kept]
             new = self._attachments(sent.channel_id, files)
             sent.payload["attachments"] = old + new
             sent.files = [f for f in sent.files if f[0] in {a["filename"] for a in old}] + files
+        sent.payload["components"] = resolve_media(
+            sent.payload["components"], sent.payload["attachments"]
+        )
         sent.payload["edited_timestamp"] = TIMESTAMP
         return sent
+
+    # ------------------------------------------------------------------ Components V2
+
+    def _refuse_composed(self, problems: list[str]) -> None:
+        if problems:
+            self.violations.extend(problems)
+            self.refused_composed.extend(problems)
+            raise self.error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
+
+    def _check_composed(self, body: dict[str, Any], uploaded: list[str], kept: list[str]) -> None:
+        """Refuse a message body Discord refuses for its Components V2 use."""
+        problems = composed_problems(body, uploaded, kept)
+        if self.refuse_v2 and int(body.get("flags") or 0) & IS_COMPONENTS_V2:
+            problems.append("Components V2 refused here")
+        self._refuse_composed(problems)
+        self._fail_oversized(body)
+
+    def _fail_oversized(self, body: dict[str, Any]) -> None:
+        """Fail as Discord does (500) on text displays over its undocumented processed size."""
+        if not int(body.get("flags") or 0) & IS_COMPONENTS_V2:
+            return
+        size = sum(
+            len(str(c.get("content") or "").encode()) + 12
+            for c in walk_components(body.get("components") or [])
+            if c.get("type") == TEXT_DISPLAY
+        )
+        if size > V2_PROCESSED_MAX:
+            self.violations.append(f"text displays of {size} processed bytes (500)")
+            raise self.error(500, 0, "500: Internal Server Error")
+
+    def _check_edit_composed(
+        self, sent: Sent, body: dict[str, Any], uploaded: list[str], kept: list[str]
+    ) -> None:
+        """An edit: the flag cannot be taken off; set, it takes content and embeds away."""
+        was = sent.composed
+        flags = int(body["flags"] or 0) if "flags" in body else int(sent.payload["flags"])
+        will = bool(flags & IS_COMPONENTS_V2)
+        problems: list[str] = []
+        if was and not will:
+            problems.append("the IS_COMPONENTS_V2 flag cannot be removed from a message")
+        if will and not was and self.refuse_v2_upgrade:
+            problems.append("this message cannot be switched to Components V2")
+        if will:
+            content = body["content"] if "content" in body else sent.payload["content"]
+            embeds = body["embeds"] if "embeds" in body else sent.payload["embeds"]
+            components = body.get("components", sent.payload["components"])
+            if not was and (content or embeds):
+                problems.append("content and embeds must be cleared to switch to Components V2")
+            problems += composed_problems(
+                {
+                    **body,
+                    "flags": flags,
+                    "content": content,
+                    "embeds": embeds,
+                    "components": components,
+                },
+                uploaded,
+                kept,
+            )
+        self._refuse_composed(problems)
+        if will:
+            self._fail_oversized({**body, "flags": flags})
 
     def error(
         self, status: int, code: int, text: str = "Cannot send messages to this user"
@@ -585,7 +692,8 @@ class FakeDiscord:
                 if "thinking" not in info or "original" in info:
                     self._count_followup(info)
                 if "thinking" in info and "original" not in info:
-                    body = {**body, "flags": 64 if info["thinking"] else 0}
+                    v2 = int(body.get("flags") or 0) & IS_COMPONENTS_V2
+                    body = {**body, "flags": (64 if info["thinking"] else 0) | v2}
                     sent = self._message(info["channel_id"], body, call.files)
                     info["original"] = sent.id
                     return sent.payload
@@ -1124,13 +1232,155 @@ def message_problems(body: dict[str, Any], *, creating: bool = True) -> list[str
     if content is not None and len(str(content)) > CONTENT_MAX:
         problems.append(f"content of {len(str(content))} characters (at most {CONTENT_MAX})")
     problems += _embed_problems(list(body.get("embeds") or []))
-    problems += _components_problems(list(body.get("components") or []))
+    if not int(body.get("flags") or 0) & IS_COMPONENTS_V2:
+        problems += _components_problems(list(body.get("components") or []))
     if int(body.get("_files") or 0) > FILES_MAX:
         problems.append(f"{body['_files']} files (at most {FILES_MAX})")
     if creating and not (
         content or body.get("embeds") or body.get("_files") or body.get("components")
     ):
         problems.append("an empty message (50006 Cannot send an empty message)")
+    return problems
+
+
+# --------------------------------------------------------------------------- Components V2
+
+#: The message flag that makes a message's components its whole body.
+IS_COMPONENTS_V2 = 1 << 15
+#: Discord's limits on a Components V2 message.
+V2_COMPONENTS_MAX = 40
+V2_TEXT_MAX = 4000
+#: Not documented: text displays' UTF-8 bytes, plus 12 for each, above which Discord
+#: answers 500 (measured in discord/discord-api-docs#8554).
+V2_PROCESSED_MAX = 10170
+GALLERY_ITEMS = (1, 10)
+SECTION_TEXTS = (1, 3)
+#: Component types: where each may stand.
+ACTION_ROW, BUTTON, TEXT_DISPLAY, SECTION, THUMBNAIL = 1, 2, 10, 9, 11
+MEDIA_GALLERY, FILE, SEPARATOR, CONTAINER = 12, 13, 14, 17
+SELECTS = (3, 5, 6, 7, 8)
+TOP_LEVEL = {ACTION_ROW, TEXT_DISPLAY, SECTION, MEDIA_GALLERY, FILE, SEPARATOR, CONTAINER}
+IN_CONTAINER = TOP_LEVEL - {CONTAINER}
+
+
+def walk_components(components: Sequence[dict[str, Any]]) -> Any:
+    """Every component, nested ones (and a section's accessory) included, in order."""
+    for component in components:
+        yield component
+        yield from walk_components(component.get("components") or [])
+        if "accessory" in component:
+            yield component["accessory"]
+
+
+def _media_of(component: dict[str, Any]) -> list[dict[str, Any]]:
+    kind = component.get("type")
+    if kind == MEDIA_GALLERY:
+        return [item.get("media") or {} for item in component.get("items") or []]
+    if kind in (THUMBNAIL, FILE):
+        return [component.get("media") or component.get("file") or {}]
+    return []
+
+
+def media_urls(components: Sequence[dict[str, Any]]) -> list[str]:
+    """The URLs of every media item (gallery, thumbnail, file) of some components."""
+    return [
+        str(media.get("url") or "")
+        for component in walk_components(components)
+        for media in _media_of(component)
+    ]
+
+
+def resolve_media(
+    components: list[dict[str, Any]], attachments: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The components as Discord keeps them: ``attachment://<name>`` replaced by the
+    attachment's URL (and its id)."""
+    by_name = {a["filename"]: a for a in attachments}
+    out = copy.deepcopy(components)
+    for component in walk_components(out):
+        for media in _media_of(component):
+            url = str(media.get("url") or "")
+            if url.startswith("attachment://") and url[13:] in by_name:
+                attachment = by_name[url[13:]]
+                media["url"] = attachment["url"]
+                media["proxy_url"] = attachment["proxy_url"]
+                media["attachment_id"] = attachment["id"]
+    return out
+
+
+def _v2_item_problems(component: dict[str, Any], allowed: set[int], where: str) -> list[str]:
+    kind = component.get("type")
+    if kind not in allowed:
+        return [f"a component of type {kind} {where}"]
+    problems: list[str] = []
+    inner = list(component.get("components") or [])
+    if kind == CONTAINER:
+        if not inner:
+            problems.append("an empty container")
+        for child in inner:
+            problems += _v2_item_problems(child, IN_CONTAINER, "in a container")
+    elif kind == ACTION_ROW:
+        buttons = [c for c in inner if c.get("type") == BUTTON]
+        selects = [c for c in inner if c.get("type") in SELECTS]
+        if len(buttons) + len(selects) != len(inner):
+            problems.append("an action row holding what is neither a button nor a select")
+        if not 1 <= len(buttons) <= BUTTONS_PER_ROW and not (len(selects) == 1 and not buttons):
+            problems.append(f"an action row of {len(inner)} components")
+        problems += _components_problems([component])
+    elif kind == SECTION:
+        texts = [c for c in inner if c.get("type") == TEXT_DISPLAY]
+        if len(texts) != len(inner) or not SECTION_TEXTS[0] <= len(texts) <= SECTION_TEXTS[1]:
+            problems.append("a section needs 1-3 text displays")
+        accessory = component.get("accessory") or {}
+        if accessory.get("type") not in (THUMBNAIL, BUTTON):
+            problems.append("a section's accessory must be a thumbnail or a button")
+    elif kind == TEXT_DISPLAY:
+        if not str(component.get("content") or ""):
+            problems.append("an empty text display")
+    elif kind == MEDIA_GALLERY:
+        items = component.get("items") or []
+        if not GALLERY_ITEMS[0] <= len(items) <= GALLERY_ITEMS[1]:
+            problems.append(f"a media gallery of {len(items)} items (1-10)")
+    return problems
+
+
+def composed_problems(
+    body: dict[str, Any], uploaded: Sequence[str] = (), kept: Sequence[str] = ()
+) -> list[str]:
+    """What Discord refuses in a Components V2 message body (empty: nothing, or not one).
+
+    ``uploaded``: the files of this request; ``kept``: the attachments an edit keeps.
+    Without the flag, a layout component is refused.
+    """
+    components = list(body.get("components") or [])
+    if not int(body.get("flags") or 0) & IS_COMPONENTS_V2:
+        if any(c.get("type") != ACTION_ROW for c in components):
+            return ["layout components without the IS_COMPONENTS_V2 flag"]
+        return []
+    problems: list[str] = []
+    if body.get("content"):
+        problems.append("content alongside the IS_COMPONENTS_V2 flag")
+    if body.get("embeds"):
+        problems.append("embeds alongside the IS_COMPONENTS_V2 flag")
+    if body.get("poll") or body.get("sticker_ids"):
+        problems.append("a poll or stickers alongside the IS_COMPONENTS_V2 flag")
+    if not components:
+        problems.append("an empty message (50006 Cannot send an empty message)")
+    for component in components:
+        problems += _v2_item_problems(component, TOP_LEVEL, "at the top level")
+    every = list(walk_components(components))
+    if len(every) > V2_COMPONENTS_MAX:
+        problems.append(f"{len(every)} components (at most {V2_COMPONENTS_MAX})")
+    text = sum(len(str(c.get("content") or "")) for c in every if c.get("type") == TEXT_DISPLAY)
+    if text > V2_TEXT_MAX:
+        problems.append(f"{text} characters in text displays (at most {V2_TEXT_MAX})")
+    names = set(uploaded) | set(kept)
+    for url in media_urls(components):
+        if url.startswith("attachment://"):
+            if url[13:] not in names:
+                problems.append(f"media {url} names no attachment of the message")
+        elif not url.startswith(("https://", "http://")):
+            problems.append(f"media with an unfurlable URL {url!r}")
     return problems
 
 

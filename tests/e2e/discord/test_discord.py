@@ -193,10 +193,11 @@ async def rate(env: Env, back: Sent, label: str, user: tuple[int, str], place: P
 
 
 def image_of(message: Sent) -> bytes:
-    """The PNG a card embed shows, checked to be an attachment of the message."""
-    url = message.embeds[0]["image"]["url"]
-    assert url.startswith("attachment://")
-    name = url.removeprefix("attachment://")
+    """The PNG a card shows (in its embed, or its composed message's gallery), checked to
+    be an attachment of the message."""
+    shown = message.shown_images()
+    assert shown, "the message shows no attached image"
+    name = shown[0]
     assert name in [a["filename"] for a in message.payload["attachments"]]
     data = dict(message.files)[name]
     assert data.startswith(PNG)
@@ -217,23 +218,24 @@ async def test_full_review_of_three_cards_in_dms_with_an_image(env: Env) -> None
     assert env.rows("SELECT dm_channel_id FROM learners") == [(str(dm_channel_id(ALICE[0])),)]
     seen_images = 0
     for rating in ("Good", "Easy", "Hard"):
-        embed = card.embeds[0]
-        assert embed["title"].startswith("Attention, one step at a time · ")
-        assert "**Answer**" not in embed["description"]
+        # One composed message (Components V2): the card is a container.
+        assert card.composed and not card.embeds
+        assert "### Attention, one step at a time · " in card.text()
+        assert "**Answer**" not in card.text()
         assert [b["label"] for b in card.buttons()] == [
             "Show answer",
             "Bury until tomorrow",
             "Suspend",
         ]
-        assert "image" not in embed, "these cards' images belong to their backs"
+        assert not card.shown_images(), "these cards' images belong to their backs"
 
         # Show answer: the same message becomes the back, with the four ratings.
         assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
         back = env.fake.messages[card.id]
-        assert "**Answer**" in back.embeds[0]["description"]
+        assert back.composed and "**Answer**" in back.text()
         labels = [b["label"] for b in back.buttons()]
         assert [label.split()[0] for label in labels] == ["Again", "Hard", "Good", "Easy"]
-        if "image" in back.embeds[0]:
+        if back.shown_images():
             image_of(back)  # attached by the edit
             seen_images += 1
 
@@ -266,7 +268,7 @@ async def test_a_button_from_before_a_restart_still_works(env: Env) -> None:
 
     assert await env.press(card, reveal, ALICE, dm) == []
     back = env.fake.messages[card.id].snapshot()
-    assert "**Answer**" in back.embeds[0]["description"]
+    assert back.composed and "**Answer**" in back.text()
     await env.restart()
     nxt = await rate(env, back, "Good", ALICE, dm)
     assert nxt.content.startswith("Good: see it again in ")
@@ -304,7 +306,7 @@ async def test_each_side_of_a_card_shows_its_own_image(
         assert drawn.card_images == [("shape", ASKED)], "nothing of the back is drawn yet"
         assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
         back = env.fake.messages[card.id]
-        assert "**Answer**" in back.embeds[0]["description"]
+        assert "**Answer**" in back.text()
         assert image_of(back) == tiny_png(f"shape:{SHOWN}")
         assert [name for name, _ in back.files] == [
             a["filename"] for a in back.payload["attachments"]
@@ -315,12 +317,12 @@ async def test_each_side_of_a_card_shows_its_own_image(
         assert image_of(card) == tiny_png(r"formula:\mathrm{Attention}(Q,K,V) = ?")
         assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
         back = env.fake.messages[card.id]
-        assert "**Answer**" in back.embeds[0]["description"]
-        assert "image" not in back.embeds[0] and back.payload["attachments"] == []
+        assert "**Answer**" in back.text()
+        assert not back.shown_images() and back.payload["attachments"] == []
 
         # The back's image only.
         card = await rate(env, back, "Good", ALICE, dm)
-        assert "image" not in card.embeds[0] and card.payload["attachments"] == []
+        assert not card.shown_images() and card.payload["attachments"] == []
         assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
         back = env.fake.messages[card.id]
         assert image_of(back) == tiny_png(f"shape:{BACK_ONLY}")
@@ -360,14 +362,14 @@ async def test_quiz_in_a_server_with_three_members(env: Env) -> None:
     assert not post.ephemeral
     assert post.channel_id == CHANNEL
     assert "Quiz on attention" in post.content
-    assert "**Answer**" not in post.embeds[0]["description"]
+    assert post.composed and "**Answer**" not in post.text()
     reveal = post.button("Reveal")
 
     backs: dict[str, Sent] = {}
     for member in (ALICE, BOB, CAROL):
         back = only(await env.press(post, reveal, member, room))
         assert back.ephemeral  # the back and the ratings are for this member alone
-        assert "**Answer**" in back.embeds[0]["description"]
+        assert "**Answer**" in back.text()
         backs[member[1]] = back
     assert env.fake.messages[post.id].buttons()  # the public post keeps its Reveal button
 
@@ -397,7 +399,7 @@ async def test_quiz_in_a_server_with_three_members(env: Env) -> None:
     assert answer.channel_id == CHANNEL
     assert answer.content.startswith("Quiz answer. 3 took part")
     assert "Hard 1 · Good 2" in answer.content
-    assert "**Answer**" in answer.embeds[0]["description"]
+    assert answer.composed and "**Answer**" in answer.text()
     assert any(c.path == f"/channels/{CHANNEL}/messages" for c in env.fake.calls)
     sources = env.rows("SELECT source, COUNT(*) FROM review_logs GROUP BY source")
     assert sources == [("quiz", 3)]
@@ -552,7 +554,7 @@ async def test_push_to_a_learner_whose_dms_are_closed(env: Env) -> None:
     assert pushed.button("Show answer")
     # ... and its button works like any other.
     assert await env.press(pushed, pushed.button("Show answer"), ALICE, env.fake.dm(ALICE[0])) == []
-    assert "**Answer**" in env.fake.messages[pushed.id].embeds[0]["description"]
+    assert pushed.composed and "**Answer**" in env.fake.messages[pushed.id].text()
 
 
 async def test_a_slow_dm_holds_up_only_its_own_push(env: Env) -> None:
