@@ -136,18 +136,19 @@ def _checkboxes(
 def _pair(form: AssessmentForm, rows: range) -> list[discord.ui.Label[Any]]:
     """Ten rows or fewer as "Confident" and "Shaky" checkbox groups."""
     first, last = rows.start + 1, rows.stop
+    which = f"rows {first}-{last}" if last > first else f"row {first}"
 
     def items(level: int) -> list[tuple[int, str, bool]]:
         return [(r, form.rows[r], form.grades[r] == level) for r in rows]
 
     return [
         discord.ui.Label(
-            text=f"Confident: rows {first}-{last}",
+            text=f"Confident: {which}",
             description="Tick the rows you could explain to someone now.",
             component=_checkboxes(f"c{rows.start}-{rows.stop}", items(3)),
         ),
         discord.ui.Label(
-            text=f"Shaky: rows {first}-{last}",
+            text=f"Shaky: {which}",
             description="A row ticked in neither is marked “need to re-study”.",
             component=_checkboxes(f"s{rows.start}-{rows.stop}", items(2)),
         ),

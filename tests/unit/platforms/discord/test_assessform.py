@@ -118,3 +118,15 @@ def test_a_submission_is_read_as_row_grades_and_checks() -> None:
 def test_what_cannot_be_read_is_marked_unreadable(component: dict[str, object]) -> None:
     grades, _ = assessment_values({"components": [_label(component)]})
     assert UNREADABLE in grades
+
+
+def test_a_pair_of_one_row_names_that_row() -> None:
+    # Eleven rows beside the checkpoints: rows 1-10, then row 11 alone in its pair.
+    payload = AssessmentModal(form(11, 3)).to_dict()
+    labels = [c["label"] for c in payload["components"][1:]]
+    assert labels == [
+        "Confident: rows 1-10",
+        "Shaky: rows 1-10",
+        "Confident: row 11",
+        "Shaky: row 11",
+    ]
