@@ -278,3 +278,21 @@ async def test_a_registration_discord_would_refuse_is_refused(env: Env) -> None:
     with pytest.raises(Exception, match="Invalid Form Body"):
         await env.fake._http("PUT", f"/applications/{APP_ID}/commands", [command], None, None)
     assert env.fake.violations == ["/x integration_types [2]"]
+
+
+async def test_a_whole_day_of_reviews_in_the_bot_dm_of_a_user_install(env: Env) -> None:
+    """Every tap is its own interaction with its own follow-up budget: a day's reviews
+    (until "Done for today") run in place with no follow-up past Discord's five."""
+    dm = alice_dm(env)
+    card = only(await env.command("review", ALICE, dm))
+    reviews = 0
+    while any(b.get("label") == "Show answer" for b in card.buttons()):
+        assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
+        card = await rate(
+            env, env.fake.messages[card.id], "Again" if reviews % 3 else "Good", ALICE, dm
+        )
+        reviews += 1
+    assert reviews >= 40 and "Done for today" in card.text()
+    assert env.rows("SELECT COUNT(*) FROM review_logs") == [(reviews,)]
+    assert not env.fake.violations
+    assert not env.fake.unanswered()
