@@ -54,6 +54,8 @@ GRADE_CHOICES: Final = (("Confident", 3), ("Shaky", 2), ("Need to re-study", 1))
 UNREADABLE: Final = (-1, 0)
 
 _RADIO = re.compile(r"r(?P<row>\d{1,3})")
+#: A submitted value: ASCII digits only (``str.isdigit`` also takes "²", which int() refuses).
+_NUMBER = re.compile(r"[0-9]{1,3}")
 _GROUP = re.compile(r"(?P<kind>[csk])(?P<start>\d{1,3})-(?P<end>\d{1,3})")
 
 
@@ -211,7 +213,7 @@ def _numbers(values: object) -> list[int] | None:
         return None
     out: list[int] = []
     for value in values:
-        if not isinstance(value, str) or not value.isdigit() or len(value) > 3:
+        if not isinstance(value, str) or not _NUMBER.fullmatch(value):
             return None
         out.append(int(value))
     return out
@@ -239,7 +241,7 @@ def assessment_values(
             value = component.get("value")
             if value is None:
                 continue
-            if not isinstance(value, str) or not value.isdigit() or len(value) > 1:
+            if not isinstance(value, str) or len(value) != 1 or not _NUMBER.fullmatch(value):
                 grades.append(UNREADABLE)
             else:
                 grades.append((int(radio["row"]), int(value)))

@@ -113,6 +113,8 @@ def test_a_submission_is_read_as_row_grades_and_checks() -> None:
         {"type": 22, "custom_id": "c0-4", "values": ["0"]},  # half a pair
         {"type": 4, "custom_id": "answer", "value": "hello"},  # an input it never had
         {"type": 21, "custom_id": "x0", "value": "3"},
+        {"type": 21, "custom_id": "r0", "value": "²"},  # a digit to str, not to int()
+        {"type": 22, "custom_id": "k0-4", "values": ["¹"]},
     ],
 )
 def test_what_cannot_be_read_is_marked_unreadable(component: dict[str, object]) -> None:
