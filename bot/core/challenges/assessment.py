@@ -254,9 +254,9 @@ def assess(
     time). Once every row is rated they are applied exactly as the buttons' "Apply"
     does (:func:`_apply`); until then what was sent is kept, the self-assessment shows
     it (its button opens the form at the first row left), and the member is told which
-    rows are left. A row or checkpoint this
-    challenge does not have, a grade other than 1-3, or a row given two grades changes
-    nothing and says so.
+    rows are left. A row given two ratings is left unrated and asked again (the other
+    rows are kept, so one mis-tick in a long form loses nothing). A row or checkpoint
+    this challenge does not have, or a grade other than 1-3, changes nothing and says so.
     """
     found = _mine(tx, member, token)
     if found is None:
@@ -269,22 +269,20 @@ def assess(
         return notice(ALREADY_APPLIED)
     size = len(challenge.rubric)
     given: dict[int, int] = {}
-    problem = ""
+    doubled: set[int] = set()
+    mismatch = False
     for row, grade in grades:
         if not 0 <= row < size or grade not in GRADE_NAMES:
-            problem = FORM_MISMATCH
+            mismatch = True
         elif given.setdefault(row, grade) != grade:
-            problem = (
-                f"Row {row + 1} ({short(challenge.rubric[row].text, 40)}) got two ratings: "
-                f"choose one. Nothing was changed: tap “{FORM_LABEL}” again."
-            )
+            doubled.add(row)
     if checks is not None and any(not 0 <= c < len(challenge.checkpoints) for c in checks):
-        problem = FORM_MISMATCH
-    if problem:  # no button here: the form opened from the self-assessment edits it
-        return Outcome(replies=(Reply("info", problem),), to="private")
+        mismatch = True
+    if mismatch:  # no button here: the form opened from the self-assessment edits it
+        return Outcome(replies=(Reply("info", FORM_MISMATCH),), to="private")
     merged = list(_grades(challenge, sub))
     for row, grade in given.items():
-        merged[row] = grade
+        merged[row] = None if row in doubled else grade
     sub = replace(sub, grades=tuple(merged))
     if checks is not None:
         sub = replace(sub, checks=tuple(sorted(set(checks))))
@@ -298,6 +296,16 @@ def assess(
         f"tap “{FORM_LABEL}” again, it opens there. Nothing is applied to your cards "
         "until every row is rated."
     )
+    if doubled:
+        first = min(doubled)
+        text = (
+            f"Row {first + 1} ({short(challenge.rubric[first].text, 40)}) got two ratings, "
+            "so it is left unrated: choose one. "
+            if len(doubled) == 1
+            else "Rows "
+            + ", ".join(str(r + 1) for r in sorted(doubled))
+            + " got two ratings, so they are left unrated: choose one for each. "
+        ) + text
     more = Reply("info", text)
     return Outcome(edit=assessment_reply(challenge, sub), replies=(more,), to="private")
 

@@ -226,9 +226,9 @@ def assessment_values(
     pairs and the ticked checkpoints (None: the form had none).
 
     A radio group left empty rates nothing (the core asks for the row); a row ticked
-    both "Confident" and "Shaky" gives both (the core asks to choose). Anything that
-    cannot be read (a value that is no number, a row outside its group, half a pair)
-    gives :data:`UNREADABLE`, so the core changes nothing and says so.
+    both "Confident" and "Shaky" gives both (the core leaves it unrated and asks).
+    Anything that cannot be read (a value that is no number, a row outside its group,
+    half a pair) gives :data:`UNREADABLE`, so the core changes nothing and says so.
     """
     grades: list[tuple[int, int]] = []
     checks: list[int] | None = None

@@ -227,7 +227,14 @@ async def test_a_row_ticked_confident_and_shaky_is_asked_again(env: Env) -> None
     choices: dict[str, str | list[str] | None] = {"c0-10": ["0", "3"], "s0-10": ["3"]}
     [told] = await submit_assessment(env, sa, form, choices, BOB, dm)
     assert told.content.startswith("Row 4 (Part 4 of the derivation, step by step) got two ratings")
+    assert "Saved. 1 row still to rate (4)" in told.content
     assert challenge_reviews(env, BOB) == {}
+    # The other eleven rows are kept: the form opens again filled in, row 4 unrated.
+    (grades,) = env.rows("SELECT grades FROM challenge_submissions")[0]
+    assert str(grades) == "3,1,1,,1,1,1,1,1,1,1,1"
+    again = inputs(await open_assessment(env, sa, BOB, dm))
+    assert [o["value"] for o in again["c0-10"]["options"] if o["default"]] == ["0"]
+    assert not any(o["default"] for o in again["s0-10"]["options"])
     choices["s0-10"] = ["4"]
     assert await submit_assessment(env, sa, form, choices, BOB, dm) == []
     assert env.fake.messages[sa.id].content.startswith("Applied to your schedule.")

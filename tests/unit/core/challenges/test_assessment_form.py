@@ -163,14 +163,28 @@ async def test_a_forged_submission_changes_nothing_and_says_so(
     assert env.db.snapshot() == before
 
 
-async def test_a_row_given_two_grades_is_asked_again(env: Env) -> None:
+async def test_a_row_given_two_grades_is_asked_again_and_the_rest_kept(env: Env) -> None:
     sa = (await revealed(env))["Ben"]
-    before = env.db.snapshot()
-    outcome = await env.challenges.assess(BEN, token_of(sa), [(0, 3), (0, 2), (1, 3)])
-    assert only(outcome).text.startswith("Row 1 (Completing the square) got two ratings")
-    assert env.db.snapshot() == before
+    ben = await env.lid(BEN)
+    outcome = await env.challenges.assess(BEN, token_of(sa), [(0, 3), (0, 2), (1, 3)], [1])
+    told = only(outcome)
+    assert told.text.startswith("Row 1 (Completing the square) got two ratings")
+    assert "Saved. 1 row still to rate (1)" in told.text
+    # One mis-tick does not throw away the other rows of a long form: they are kept,
+    # the doubled row is left unrated (the form opens there), nothing is applied.
+    sub = await env.sub(BEN, env.run().id)
+    assert sub is not None and sub.grades == (None, 3) and sub.checks == (1,)
+    assert sub.assessed_at is None and env.db.reviews(ben) == []
+    assert outcome.edit is not None and "The discriminant: Confident" in outcome.edit.text
+    reopened = await env.challenges.open_form(BEN, token_of(sa))
+    assert reopened.assessment is not None and reopened.assessment.start == 0
+    # A row rated before and given two ratings now is asked again too, never applied.
+    again = await env.challenges.assess(BEN, token_of(sa), [(0, 1), (1, 3), (1, 1)])
+    assert only(again).text.startswith("Row 2 (The discriminant) got two ratings")
+    sub = await env.sub(BEN, env.run().id)
+    assert sub is not None and sub.grades == (1, None) and env.db.reviews(ben) == []
     # The same grade twice is no conflict.
-    applied = await env.challenges.assess(BEN, token_of(sa), [(0, 3), (0, 3), (1, 2)])
+    applied = await env.challenges.assess(BEN, token_of(sa), [(1, 2), (1, 2)])
     assert applied.notice == "Applied to your cards."
 
 
