@@ -183,7 +183,13 @@ async def test_a_row_given_two_grades_is_asked_again_and_the_rest_kept(env: Env)
     assert only(again).text.startswith("Row 2 (The discriminant) got two ratings")
     sub = await env.sub(BEN, env.run().id)
     assert sub is not None and sub.grades == (1, None) and env.db.reviews(ben) == []
+    both = await env.challenges.assess(BEN, token_of(sa), [(0, 3), (0, 2), (1, 3), (1, 1)])
+    assert only(both).text.startswith(
+        "Rows 1, 2 got two ratings, so they are left unrated: choose one for each. "
+        "Saved. 2 rows still to rate (1, 2)"
+    )
     # The same grade twice is no conflict.
+    await env.challenges.assess(BEN, token_of(sa), [(0, 1)])
     applied = await env.challenges.assess(BEN, token_of(sa), [(1, 2), (1, 2)])
     assert applied.notice == "Applied to your cards."
 
