@@ -73,6 +73,22 @@ def test_what_a_member_is_told_names_the_sizes() -> None:
     assert StoredPhoto(b"RIFF", "image/webp").filename == "answer.webp"
 
 
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (8 * 2**20 + 1, "8.1 MB"),  # just over 8 MB: never "8.0 MB, up to 8 MB"
+        (8_400_000, "8.1 MB"),
+        (int(9.97 * 2**20), "10 MB"),  # not "10.0 MB"
+        (10 * 2**20 + 5, "11 MB"),
+        (1000, "0.1 MB"),  # never "0.0 MB"
+    ],
+)
+def test_a_refused_size_is_never_shown_as_within_the_limit(size: int, shown: str) -> None:
+    assert megabytes(size) == shown
+    if size > 8 * 2**20:
+        assert too_large(size, PhotoLimits()).startswith(f"That photo is {shown}; ")
+
+
 # --------------------------------------------------------------------------- answering
 
 
