@@ -604,6 +604,11 @@ class ChallengeRepo(Protocol):
 
     def photo(self, run_id: int, learner_id: int) -> StoredPhoto | None: ...
 
+    def hold_photos(self, run_id: int) -> None:
+        """Until this unit of work ends, no other one checks or stores a photo of this
+        run (its group's share is checked and used by one member at a time)."""
+        ...
+
     def photo_sizes(self, run_id: int) -> dict[int, int]:
         """The size of each stored photo of a run, by learner id (no bytes read)."""
         ...

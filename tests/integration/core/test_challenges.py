@@ -8,12 +8,13 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import Connection, func, select
 
 from bot.core.challenges.groups import ChallengeCatalog
+from bot.core.challenges.photos import PhotoLimits
 from bot.core.challenges.schedules import next_weekly
 from bot.core.learners import Who
 from bot.core.messages import HeatMap
 from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.storage.database import SqlDatabase
-from bot.storage.tables import challenge_submissions, review_logs
+from bot.storage.tables import challenge_photos, challenge_submissions, review_logs
 from tests.fakes.clock import FixedClock
 from tests.fakes.photos import PNG, photo
 from tests.fakes.tokens import SequentialTokens
@@ -184,3 +185,33 @@ async def test_five_quick_taps_on_submit_my_answer_join_once(db: SqlDatabase) ->
         return int(conn.execute(count).scalar_one())
 
     assert await db.run_connection(members) == 1
+
+
+async def test_two_photos_at_once_keep_the_group_within_its_share(db: SqlDatabase) -> None:
+    """Two members' photos stored in parallel transactions (PostgreSQL): the group's share
+    holds one of them; the other member is told, and nothing of theirs is kept."""
+    shipped = load_decks([SHIPPED_DECKS])
+    await db.run(lambda tx: tx.catalogue.sync(shipped.decks, NOW))
+    s = build_services(
+        db,
+        FixedClock(NOW),
+        tokens=SequentialTokens("c"),
+        catalog=ChallengeCatalog.from_sets(shipped.challenge_sets),
+        photos=PhotoLimits(max_bytes=2000, group_bytes=2000),
+    )
+    ann, ben = Who("tg", "1", "Ann"), Who("tg", "2", "Ben")
+    post = only(await s.challenges.start(ann, GROUP, "refl-scaled-dot-product", 15, True))
+    for who in (ann, ben):
+        await s.press(who, post.buttons[0][0].payload)
+    page = PNG + bytes(1500 - len(PNG))
+    outcomes = await asyncio.gather(
+        *(s.challenges.submit(who, photo=photo(page, ref=who.user_id)) for who in (ann, ben))
+    )
+    told = sorted(only(o).text for o in outcomes)
+    assert sum("fill the" in t for t in told) == 1, told
+
+    def stored(conn: Connection) -> int:
+        total = conn.execute(select(func.coalesce(func.sum(challenge_photos.c.size), 0)))
+        return int(total.scalar_one())
+
+    assert await db.run_connection(stored) == 1500
