@@ -354,6 +354,11 @@ class QuizRepo(Protocol):
 
     def by_id(self, round_id: int) -> QuizRound | None: ...
 
+    def hold(self, round_id: int) -> None:
+        """Until this unit of work ends, no other one records an answer to this round
+        (answers that arrive together are counted, and the round closed, one at a time)."""
+        ...
+
     def set_poll(self, round_id: int, poll: QuizPollRef) -> bool:
         """Mark an open round as posted as this poll; False if it is closed or unknown.
 
