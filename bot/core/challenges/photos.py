@@ -126,6 +126,12 @@ NOT_AN_IMAGE: Final = (
 )
 
 
+PHOTO_GONE: Final = (
+    "Your answer was a photo, and it is no longer kept (a group keeps its challenge "
+    "photos for a while after the reveal), so there is nothing to share."
+)
+
+
 def group_full(limits: PhotoLimits) -> str:
     return (
         f"I can't keep this photo: this group's challenge photos already fill the "

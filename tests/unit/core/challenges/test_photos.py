@@ -9,6 +9,7 @@ import pytest
 
 from bot.core.challenges.photos import (
     NOT_AN_IMAGE,
+    PHOTO_GONE,
     PhotoLimits,
     StoredPhoto,
     group_full,
@@ -199,8 +200,8 @@ async def test_housekeeping_drops_photos_some_days_after_the_reveal(env: Env) ->
     env.clock.advance(timedelta(minutes=2))
     assert (await housekeeping.prune())[2] == 1
     assert stored(env, CAT, run.id) is None
-    # Sharing it later has nothing left to post.
+    # Sharing it later has nothing left to post, and Cat is told why.
     cat = env.db.learner("telegram", "3")
     assert cat is not None
     shared = await env.press(CAT, private_for(effects, cat.id), "Share my answer")
-    assert shared.notice == "You have no answer to share." and env.posted.take() == []
+    assert shared.notice == PHOTO_GONE and env.posted.take() == []
