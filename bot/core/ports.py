@@ -354,6 +354,11 @@ class QuizRepo(Protocol):
 
     def by_id(self, round_id: int) -> QuizRound | None: ...
 
+    def hold(self, round_id: int) -> None:
+        """Until this unit of work ends, no other one records an answer to this round
+        (answers that arrive together are counted, and the round closed, one at a time)."""
+        ...
+
     def set_poll(self, round_id: int, poll: QuizPollRef) -> bool:
         """Mark an open round as posted as this poll; False if it is closed or unknown.
 
@@ -603,6 +608,11 @@ class ChallengeRepo(Protocol):
         ...
 
     def photo(self, run_id: int, learner_id: int) -> StoredPhoto | None: ...
+
+    def hold_photos(self, run_id: int) -> None:
+        """Until this unit of work ends, no other one checks or stores a photo of this
+        run (its group's share is checked and used by one member at a time)."""
+        ...
 
     def photo_sizes(self, run_id: int) -> dict[int, int]:
         """The size of each stored photo of a run, by learner id (no bytes read)."""

@@ -188,6 +188,7 @@ def after_quiz_rating(
     mine = tx.quizzes.by_prompt(prompt_token)
     if mine is None:
         return ()
+    tx.quizzes.hold(mine.round_id)  # answers at once: the last one sees the others
     tx.quizzes.record(mine.round_id, learner.id, rating, now)
     r = tx.quizzes.by_id(mine.round_id)
     if r is None or r.closed_at is not None:
@@ -307,6 +308,10 @@ class QuizService(AnnouncingService):
         def work(tx: Tx, member: Learner, now: datetime, then: AfterCommit) -> None:
             r = tx.quizzes.by_poll(poll_id)
             if r is None:
+                return
+            tx.quizzes.hold(r.id)  # one answer at a time, each seeing the ones before
+            r = tx.quizzes.by_id(r.id)  # closed meanwhile?
+            if r is None:  # pragma: no cover - rounds are never deleted
                 return
             rating = quizpolls.review_answer(tx, member, r, option_ids, now, token, name, then)
             if rating is not None:

@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.core.challenges.photos import StoredPhoto
 from bot.core.model import ChallengeRun, ChallengeSchedule, GroupSettings, Submission
+from bot.storage.locks import PHOTO_LOCKS, serialise
 from bot.storage.rows import hhmm, hhmm_text, int_list, int_list_text
 from bot.storage.tables import (
     challenge_photos,
@@ -398,6 +399,9 @@ class SqlChallenges:
             )
         ).first()
         return StoredPhoto(bytes(row.data), row.mime) if row else None
+
+    def hold_photos(self, run_id: int) -> None:
+        serialise(self.conn, PHOTO_LOCKS | run_id)
 
     def photo_sizes(self, run_id: int) -> dict[int, int]:
         rows = self.conn.execute(

@@ -13,7 +13,7 @@ from typing import Final
 
 from sqlalchemy import Connection, func, select
 
-__all__ = ["IMPORT_LOCKS", "MIGRATION_LOCK", "SYNC_LOCK", "serialise"]
+__all__ = ["IMPORT_LOCKS", "MIGRATION_LOCK", "PHOTO_LOCKS", "QUIZ_LOCKS", "SYNC_LOCK", "serialise"]
 
 #: Held by a schema upgrade (``studybot db upgrade`` and the auto-upgrade at start).
 MIGRATION_LOCK: Final = 0x5354_4442_4D49_4752  # "STDBMIGR"
@@ -23,6 +23,12 @@ SYNC_LOCK: Final = 0x5354_4442_4445_4B53  # "STDBDEKS"
 #: two imports of one learner's files (the same file sent twice, two processes) write
 #: one after the other, the second finding what the first wrote.
 IMPORT_LOCKS: Final = 0x5354_494D_0000_0000
+#: A challenge run's photo answers: ``PHOTO_LOCKS | run id`` ("STPH" then the id), so two
+#: members' photos are checked against their group's share one after the other.
+PHOTO_LOCKS: Final = 0x5354_5048_0000_0000
+#: A group quiz round's answers: ``QUIZ_LOCKS | round id`` ("STQZ" then the id), so the
+#: last answers arriving together see each other and close the round.
+QUIZ_LOCKS: Final = 0x5354_515A_0000_0000
 
 
 def serialise(conn: Connection, key: int) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from bot.core.model import QuizParticipant, QuizPollRef, QuizRound
+from bot.storage.locks import QUIZ_LOCKS, serialise
 from bot.storage.rows import int_list, int_list_text
 from bot.storage.tables import quiz_participants, quiz_rounds
 
@@ -99,6 +100,9 @@ class SqlQuizzes:
     def by_id(self, round_id: int) -> QuizRound | None:
         row = self.conn.execute(select(quiz_rounds).where(quiz_rounds.c.id == round_id)).first()
         return _round(row) if row else None
+
+    def hold(self, round_id: int) -> None:
+        serialise(self.conn, QUIZ_LOCKS | round_id)
 
     def set_poll(self, round_id: int, poll: QuizPollRef) -> bool:
         """Mark an open round as posted as this poll; False if it is closed or unknown."""

@@ -44,6 +44,9 @@ class FakeQuizzes:
     def by_id(self, round_id: int) -> QuizRound | None:
         return self.store.rounds.get(round_id)
 
+    def hold(self, round_id: int) -> None:
+        pass  # one unit of work at a time
+
     def _unique_poll(self, poll_id: str) -> None:
         if any(x.poll and x.poll.poll_id == poll_id for x in self.store.rounds.values()):
             raise ValueError(f"duplicate poll id {poll_id!r} (unique constraint)")

@@ -10,7 +10,7 @@ from bot.core import exam, srs
 from bot.core.actions import Action, ActionKind
 from bot.core.challenges.definitions import ChallengeDef
 from bot.core.challenges.groups import ChallengeCatalog
-from bot.core.challenges.photos import StoredPhoto
+from bot.core.challenges.photos import PHOTO_GONE, StoredPhoto
 from bot.core.learners import AfterCommit, Posts, due_counter, record_review
 from bot.core.messages import Announcement, Attachment, Button, ButtonStyle, HeatMap, Reply
 from bot.core.model import (
@@ -314,7 +314,8 @@ def _share(tx: Tx, run: ChallengeRun, sub: Submission, now: datetime, posts: Pos
     if sub.shared_at is not None:
         return notice("You already shared your answer with the group.")
     if sub.text is None and sub.photo_ref is None:
-        return notice("You have no answer to share.")
+        # Answered, with a photo housekeeping (or the group's share) has dropped since.
+        return notice(PHOTO_GONE if sub.submitted else "You have no answer to share.")
     tx.challenges.save_submission(replace(sub, shared_at=now))
     text = f"{sub.display_name} shares their answer:\n\n{sub.text or '(a photo of their page)'}"
     stored = tx.challenges.photo(run.id, sub.learner_id) if sub.photo_ref else None

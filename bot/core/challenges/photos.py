@@ -15,6 +15,7 @@ cancelled) more than :attr:`PhotoLimits.keep_days` days ago.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -103,9 +104,12 @@ def image_mime(data: bytes) -> str | None:
 
 
 def megabytes(size: int) -> str:
-    """``8 MB``, ``0.5 MB``: a size for people."""
-    mb = size / (1024 * 1024)
-    return f"{mb:.0f} MB" if mb >= 10 or mb == int(mb) else f"{mb:.1f} MB"
+    """``8 MB``, ``0.5 MB``: a size for people, rounded up (to a tenth below 10 MB, to
+    a whole MB above), so a photo just over a limit never reads as within it."""
+    tenths = math.ceil(size * 10 / (1024 * 1024))
+    if tenths >= 100 or tenths % 10 == 0:
+        return f"{math.ceil(tenths / 10)} MB"
+    return f"{tenths / 10:.1f} MB"
 
 
 def too_large(size: int, limits: PhotoLimits) -> str:
@@ -119,6 +123,12 @@ def too_large(size: int, limits: PhotoLimits) -> str:
 NOT_AN_IMAGE: Final = (
     "I couldn't read that as a picture (I take PNG, JPEG, GIF and WebP). Please send "
     "a photo of your page, or type your answer. Your earlier answer, if any, is unchanged."
+)
+
+
+PHOTO_GONE: Final = (
+    "Your answer was a photo, and it is no longer kept (a group keeps its challenge "
+    "photos for a while after the reveal), so there is nothing to share."
 )
 
 

@@ -239,6 +239,7 @@ def _room_for(
 ) -> Reply | None:
     """Make room for a photo in the group's share: the photos of its finished runs go,
     the oldest first; None when it fits, else what the member is told (nothing dropped)."""
+    tx.challenges.hold_photos(run.id)  # two members at once: one after the other
     sizes = tx.challenges.photo_sizes(run.id)
     running = sum(sizes.values()) - sizes.get(member.id, 0)  # theirs is replaced
     total = tx.challenges.group_photo_bytes(run.platform, run.chat_id) - sizes.get(member.id, 0)

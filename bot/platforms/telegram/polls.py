@@ -36,12 +36,16 @@ from bot.core.quiz import QuizService
 from bot.platforms.telegram.sending import Sender
 from bot.platforms.telegram.updates import who_of
 
-__all__ = ["BACK_LINK_TEXT", "QuizPolls", "explanation_html"]
+__all__ = ["BACK_LINK_TEXT", "POLL_REFUSED", "QuizPolls", "explanation_html"]
 
 log = logging.getLogger(__name__)
 
 #: The text of the explanation's link to the full back.
 BACK_LINK_TEXT: Final = "Full answer (private)"
+#: Begins the Reveal card posted when Telegram refused the poll its intro announced.
+POLL_REFUSED: Final = (
+    "I couldn't post the poll here (this group may not allow polls), so no poll this time."
+)
 
 
 def explanation_html(poll: QuizPoll, link: str) -> str:
@@ -87,9 +91,10 @@ class QuizPolls:
             log.warning(
                 "telegram refused a quiz poll in %s (%s): a Reveal card instead", chat_id, exc
             )
-            fallback = replace(reply, poll=None)
+            fallback = replace(reply, poll=None, text=f"{POLL_REFUSED} {reply.text}")
             if poll.front_above:  # the front is above already: only the button
-                fallback = replace(fallback, card=None, text="Tap Reveal to see the answer.")
+                text = f"{POLL_REFUSED} Tap Reveal to see the answer."
+                fallback = replace(fallback, card=None, text=text)
             await self.sender.send_reply(chat_id, fallback)
             return
         sent = message.poll

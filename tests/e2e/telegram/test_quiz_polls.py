@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.core.choices import utf16_len
-from bot.platforms.telegram.polls import BACK_LINK_TEXT
+from bot.platforms.telegram.polls import BACK_LINK_TEXT, POLL_REFUSED
 from tests.e2e.telegram.fake import BOT_USERNAME, Call, TgUser, parse_html
 from tests.e2e.telegram.harness import GROUP, Harness, telegram_bot
 
@@ -237,3 +237,14 @@ async def test_odd_poll_answers_change_nothing_or_count_as_wrong(
         await bot.feed(bot.updates.poll_answer(CAT, poll["id"], [0, 1, 2]))
         assert reviews(bot, BEN) == [(1, "quiz")] and reviews(bot, CAT) == [(1, "quiz")]
     no_errors(caplog)
+
+
+async def test_a_refused_poll_is_not_left_promised(tmp_path: Path) -> None:
+    """The intro said "answer in the poll below": when no poll comes, the Reveal card
+    that does says so, rather than contradicting it silently."""
+    async with telegram_bot(tmp_path, extra_decks=[deck(tmp_path)], shipped=False) as bot:
+        bot.api.fail("sendPoll", "no_polls", chat_id=GROUP)
+        await bot.send(ANA, "/quiz polls", GROUP)
+        intro, card = (m.plain for m in bot.api.sent("sendMessage", GROUP)[-2:])
+        assert "answer in the poll below" in intro
+        assert card.startswith(POLL_REFUSED) and "tap Reveal" in card

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import Connection, func, select
 
 from bot.core.challenges.groups import ChallengeCatalog
+from bot.core.challenges.photos import PhotoLimits
 from bot.core.challenges.schedules import next_weekly
 from bot.core.learners import Who
 from bot.core.messages import HeatMap
 from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.storage.database import SqlDatabase
-from bot.storage.tables import challenge_submissions, review_logs
+from bot.storage.tables import challenge_photos, challenge_submissions, review_logs
 from tests.fakes.clock import FixedClock
 from tests.fakes.photos import PNG, photo
 from tests.fakes.tokens import SequentialTokens
@@ -184,3 +185,64 @@ async def test_five_quick_taps_on_submit_my_answer_join_once(db: SqlDatabase) ->
         return int(conn.execute(count).scalar_one())
 
     assert await db.run_connection(members) == 1
+
+
+async def test_two_photos_at_once_keep_the_group_within_its_share(db: SqlDatabase) -> None:
+    """Two members' photos stored in parallel transactions (PostgreSQL): the group's share
+    holds one of them; the other member is told, and nothing of theirs is kept. Eight
+    groups race at once, so that a missing lock shows (the race is won by timing)."""
+    shipped = load_decks([SHIPPED_DECKS])
+    await db.run(lambda tx: tx.catalogue.sync(shipped.decks, NOW))
+    s = build_services(
+        db,
+        FixedClock(NOW),
+        tokens=SequentialTokens("c"),
+        catalog=ChallengeCatalog.from_sets(shipped.challenge_sets),
+        photos=PhotoLimits(max_bytes=2000, group_bytes=2000),
+    )
+    ann, ben = Who("tg", "1", "Ann"), Who("tg", "2", "Ben")
+    groups = [f"-{100 + g}" for g in range(8)]
+    for group in groups:
+        post = only(await s.challenges.start(ann, group, "refl-scaled-dot-product", 15, True))
+        for who in (ann, ben):
+            await s.press(who, post.buttons[0][0].payload)
+    page = PNG + bytes(1500 - len(PNG))
+    outcomes = await asyncio.gather(
+        *(
+            s.challenges.submit(who, photo=photo(page, ref=who.user_id), chat_id=group)
+            for group in groups
+            for who in (ann, ben)
+        )
+    )
+    told = [only(o).text for o in outcomes]
+    assert sum("fill the" in t for t in told) == len(groups), told
+
+    def stored(conn: Connection) -> int:
+        total = conn.execute(select(func.coalesce(func.sum(challenge_photos.c.size), 0)))
+        return int(total.scalar_one())
+
+    assert await db.run_connection(stored) == 1500 * len(groups)
+
+
+async def test_an_album_of_pages_at_once_keeps_one_photo(db: SqlDatabase) -> None:
+    """A member sends their pages as an album: Telegram delivers each photo as its own
+    update, handled side by side. Each one answers (the last replaces the others); none
+    fails on the stored photo's key."""
+    s = await make(db)
+    ann = Who("tg", "1", "Ann")
+    post = only(await s.challenges.start(ann, GROUP, "refl-scaled-dot-product", 15, True))
+    await s.press(ann, post.buttons[0][0].payload)
+    pages = [PNG + bytes([i]) * 100 for i in range(3)]
+    outcomes = await asyncio.gather(
+        *(
+            s.challenges.submit(ann, photo=photo(page, ref=f"page-{i}"))
+            for i, page in enumerate(pages)
+        )
+    )
+    assert all(only(o).kind == "info" for o in outcomes)
+
+    def kept(conn: Connection) -> list[bytes]:
+        return [bytes(r.data) for r in conn.execute(select(challenge_photos.c.data))]
+
+    (data,) = await db.run_connection(kept)
+    assert data in pages

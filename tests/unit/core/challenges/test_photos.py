@@ -9,6 +9,7 @@ import pytest
 
 from bot.core.challenges.photos import (
     NOT_AN_IMAGE,
+    PHOTO_GONE,
     PhotoLimits,
     StoredPhoto,
     group_full,
@@ -71,6 +72,22 @@ def test_what_a_member_is_told_names_the_sizes() -> None:
     assert "100 MB" in group_full(limits)
     assert StoredPhoto(JPEG, "image/jpeg").filename == "answer.jpg"
     assert StoredPhoto(b"RIFF", "image/webp").filename == "answer.webp"
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (8 * 2**20 + 1, "8.1 MB"),  # just over 8 MB: never "8.0 MB, up to 8 MB"
+        (8_400_000, "8.1 MB"),
+        (int(9.97 * 2**20), "10 MB"),  # not "10.0 MB"
+        (10 * 2**20 + 5, "11 MB"),
+        (1000, "0.1 MB"),  # never "0.0 MB"
+    ],
+)
+def test_a_refused_size_is_never_shown_as_within_the_limit(size: int, shown: str) -> None:
+    assert megabytes(size) == shown
+    if size > 8 * 2**20:
+        assert too_large(size, PhotoLimits()).startswith(f"That photo is {shown}; ")
 
 
 # --------------------------------------------------------------------------- answering
@@ -183,8 +200,8 @@ async def test_housekeeping_drops_photos_some_days_after_the_reveal(env: Env) ->
     env.clock.advance(timedelta(minutes=2))
     assert (await housekeeping.prune())[2] == 1
     assert stored(env, CAT, run.id) is None
-    # Sharing it later has nothing left to post.
+    # Sharing it later has nothing left to post, and Cat is told why.
     cat = env.db.learner("telegram", "3")
     assert cat is not None
     shared = await env.press(CAT, private_for(effects, cat.id), "Share my answer")
-    assert shared.notice == "You have no answer to share." and env.posted.take() == []
+    assert shared.notice == PHOTO_GONE and env.posted.take() == []
