@@ -19,13 +19,14 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     not_,
     or_,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.model import CardState, CardStateKind
@@ -134,9 +135,22 @@ _STATE_VALUES: dict[str, BindParameter[Any]] = {
     )
 }
 _STATE_UPDATE = update(card_states).where(_STATE_KEY).values(_STATE_VALUES)
-_STATE_INSERT = insert(card_states).values(
-    learner_id=bindparam("b_learner_id"), card_id=bindparam("b_card_id"), **_STATE_VALUES
-)
+def _state_upsert(dialect: str) -> Insert:
+    """A first schedule row that another unit of work may be writing too (one learner's
+    two reviews of one card at once, say from quizzes in two groups): the later commit's
+    state wins, where a plain insert failed on the key (PostgreSQL waits for the other
+    transaction, then updates). Both reviews stay in the log."""
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_of(card_states).values(
+        learner_id=bindparam("b_learner_id"), card_id=bindparam("b_card_id"), **_STATE_VALUES
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[card_states.c.learner_id, card_states.c.card_id],
+        set_={name: statement.excluded[name] for name in _STATE_VALUES},
+    )
+
+
+_STATE_UPSERTS = {dialect: _state_upsert(dialect) for dialect in ("postgresql", "sqlite")}
 #: The predicate on ``cards``: the card is in one of the parameter ``topics`` (an expanding
 #: list of deck ids and tags).
 _IN_TOPICS = or_(
@@ -287,7 +301,7 @@ class SqlSchedule:
         params["b_learner_id"] = state.learner_id
         params["b_card_id"] = state.card_id
         if self.conn.execute(_STATE_UPDATE, params).rowcount == 0:
-            self.conn.execute(_STATE_INSERT, params)
+            self.conn.execute(_STATE_UPSERTS[self.conn.dialect.name], params)
 
     def save_many(self, states: Sequence[CardState]) -> int:
         by_learner: dict[int, list[str]] = {}
