@@ -75,6 +75,8 @@ def test_lists_quotes_headings_and_code() -> None:
         "| a |\n|---|\n| </td> |",
         "&amp; &lt; &#x41; &bogus;",
         "\x00\ue100 0\ue101 text",
+        "an escaped \\<b\\>tag\\</p\\> and \\< alone",
+        "| \\< |\n|---|\n| \\</td\\> |",
     ],
 )
 def test_hostile_input_is_text_and_parses(hostile: str) -> None:
