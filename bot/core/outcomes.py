@@ -25,7 +25,8 @@ from bot.core.messages import Reply
 #: - ``private``: only that person, in a place only they see: their private chat
 #:   with the bot (Telegram), an ephemeral reply (Discord), the terminal (console).
 #: - ``ephemeral``: only that person where the platform can show it so (Discord's
-#:   ephemeral replies), else in the chat where they acted (Telegram has no such message).
+#:   ephemeral replies, Telegram's ephemeral messages in a group), else in the chat
+#:   where they acted.
 Audience = Literal["chat", "private", "ephemeral"]
 
 

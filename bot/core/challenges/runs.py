@@ -98,6 +98,9 @@ def announce_start(run: ChallengeRun, challenge: ChallengeDef, tz: str) -> Reply
 
 
 ALREADY_IN = "You're in already: send me your answer in our private chat."
+#: How the request for an answer given in the group opens (:attr:`AnswerForm.here`): a
+#: platform tells a reply to it from a reply to another message shown to the member.
+ASK_HERE = "You're in. Only you can see this message."
 
 
 def join(
@@ -130,7 +133,7 @@ def join(
     tz = member.settings.timezone
     here = Reply(
         "info",
-        f"You're in. Only you can see this message. Write your answer from memory and send "
+        f"{ASK_HERE} Write your answer from memory and send "
         f"it as a reply to this message (or a photo of your page) before "
         f"{local_time(run.deadline, tz)}. Replying again replaces it. Nobody sees it until "
         "the reveal.",

@@ -24,6 +24,7 @@ from bot.core.ankifile import MAX_IMPORT_BYTES
 from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
 from bot.core.learners import Who
+from bot.core.messages import Reply
 from bot.core.onboarding import Onboarding
 from bot.core.outcomes import Outcome
 from bot.core.quiz import QuizService
@@ -41,6 +42,7 @@ from bot.platforms.telegram.challenges import (
 )
 from bot.platforms.telegram.formatting import to_html
 from bot.platforms.telegram.group_answers import GroupAnswers
+from bot.platforms.telegram.one_member import OneMember
 from bot.platforms.telegram.polls import QuizPolls
 from bot.platforms.telegram.sending import Sender, replying
 from bot.platforms.telegram.updates import command_name, is_private, who_of
@@ -155,6 +157,8 @@ class Commands:
         inputs: private messages, and commands ending an open question.
         polls: posts a /quiz round on a card with choices as a quiz poll.
         answers: challenge answers given in a group to the bot alone.
+        members: shows an outcome for the person who asked (``to="ephemeral"``: a
+            refusal, a status) to them alone in the group, where the server can.
     """
 
     def __init__(
@@ -168,12 +172,15 @@ class Commands:
         inputs: Inputs,
         polls: QuizPolls | None = None,
         answers: GroupAnswers | None = None,
+        members: OneMember | None = None,
     ) -> None:
         self.sender = sender
         #: Posts quiz polls (None: every /quiz round is a Reveal round).
         self.polls = polls
         #: Challenge answers given in a group to the bot alone (None: not taken there).
         self.answers = answers
+        #: Shows an outcome meant for the person who asked to them alone in a group.
+        self.members = members
         self.study = study
         self.quiz = quiz
         self.challenges = challenges
@@ -183,12 +190,25 @@ class Commands:
     async def show(self, chat_id: int, user: User, outcome: Outcome) -> None:
         """Send an outcome: its notice as a short reply, then its replies (the ones for the
         person alone to their private chat). Interactive replies: outside the overall
-        budget (:func:`~bot.platforms.telegram.sending.replying`)."""
+        budget (:func:`~bot.platforms.telegram.sending.replying`). An outcome for the
+        person who asked (``to="ephemeral"``) is shown in a group to them alone where the
+        server can (an ephemeral message), else to the group as before."""
         with replying():
+            if outcome.to == "ephemeral" and await self._to_them_alone(chat_id, user, outcome):
+                return
             if outcome.notice:
                 await self.sender.send_markdown(chat_id, outcome.notice)
             target = user.id if outcome.to == "private" else chat_id
             await self.sender.send_replies(target, outcome.replies)
+
+    async def _to_them_alone(self, chat_id: int, user: User, outcome: Outcome) -> bool:
+        """The notice and replies shown in the group to ``user`` alone; False (nothing
+        visible sent) when not a group, or the server will not."""
+        members = self.members
+        if members is None or not members.usable(chat_id):
+            return False
+        notice = (Reply("info", outcome.notice),) if outcome.notice else ()
+        return await members.show(chat_id, user.id, notice + outcome.replies)
 
     async def _commanded(self, user: User, chat: Chat) -> Who:
         """Who sent a command; in a private chat it ends any question left open."""

@@ -47,7 +47,8 @@ _INLINE_CODE: Final = re.compile(r"(`[^`\n]+`)")
 #: character while emphasis and code are read, then given back.
 _ESCAPE: Final = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|$<>~])")
 _HELD: Final = {c: chr(0xE000 + i) for i, c in enumerate("\\`*_{}[]()#+-.!|$<>~")}
-_GIVEN_BACK: Final = str.maketrans({v: k for k, v in _HELD.items()})
+#: Back into converted HTML: an escaped ``<`` or ``>`` as text, never a tag.
+_GIVEN_BACK: Final = str.maketrans({v: html.escape(k, quote=False) for k, v in _HELD.items()})
 _KEPT_IN_CODE: Final = str.maketrans({v: "\\" + k for k, v in _HELD.items()})
 _BOLD: Final = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
 _ITALIC: Final = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")

@@ -3,7 +3,9 @@
 A member asked for their answer by an ephemeral message (:attr:`AnswerForm.here
 <bot.core.outcomes.AnswerForm.here>`) answers by replying to it. Their reply either is
 ephemeral itself (the bot and they alone see it) or is an ordinary group message that
-quotes the request (:func:`~.ephemeral.addressed_to_bot`). Either way it goes to the
+quotes the request (:func:`~.ephemeral.addressed_to_bot`); a reply to another message
+shown to them alone (the bot's confirmation, a quiz card's back) is none of the
+challenge's business, and is left alone. Either way an answer goes to the
 core's submission path (:meth:`~bot.core.challenges.service.ChallengeService.posted_in_group`
 with ``to_bot``), which stores it (or says that time is up). An ordinary message is then
 deleted from the group so that nobody reads it before the reveal; without the right to
@@ -20,8 +22,9 @@ from typing import Final
 from telegram import Chat, Message, User
 from telegram.error import TelegramError
 
+from bot.core.challenges.runs import ASK_HERE
 from bot.core.challenges.service import ChallengeService
-from bot.platforms.telegram.ephemeral import addressed_to_bot
+from bot.platforms.telegram.ephemeral import addressed_to_bot, ephemeral_id
 from bot.platforms.telegram.one_member import OneMember
 from bot.platforms.telegram.sending import Sender, replying, unreachable
 from bot.platforms.telegram.updates import who_of
@@ -55,7 +58,7 @@ class GroupAnswers:
     async def take(self, message: Message, user: User, chat: Chat) -> bool:
         """A group message: when it is a member's answer to the bot alone, stored and
         confirmed to them; False, having done nothing, for any other message."""
-        if not addressed_to_bot(message, self.sender.bot.id):
+        if not addressed_to_bot(message, self.sender.bot.id) or not _to_the_request(message):
             return False
         photo = await self.sender.photo_answer(message.photo) if message.photo else None
         text = message.text if message.text is not None else message.caption
@@ -80,3 +83,14 @@ class GroupAnswers:
                     raise
                 log.info("telegram user %s kept their answer but cannot be told: %s", user.id, exc)
         return True
+
+
+def _to_the_request(message: Message) -> bool:
+    """Not a reply to another message shown to the member alone (the bot's confirmation,
+    a quiz card's back): a quoted ephemeral message must be the request for the answer
+    (its text opens as the core words it; a quote without text cannot tell, and counts)."""
+    quoted = message.reply_to_message
+    if quoted is None or ephemeral_id(quoted) is None:
+        return True
+    said = quoted.text if quoted.text is not None else quoted.caption
+    return said is None or said.startswith(ASK_HERE)

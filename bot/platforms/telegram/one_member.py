@@ -142,11 +142,25 @@ _ABOUT_THE_FEATURE: Final = (
 )
 
 
-def refusal_scope(exc: TelegramError) -> Literal["process", "group", "member"]:
-    """What a refusal of an ephemeral message is about: ephemeral messages as such (the
-    server's version: none in this process), the group (the bot may not write there, or it
-    is gone), or that member (not in the group); when it cannot tell, the process."""
+#: Words of a refusal of one message's content (its HTML, its length, its picture).
+_ABOUT_THE_MESSAGE: Final = (
+    "can't parse",
+    "too long",
+    "photo_",
+    "image_process",
+    "wrong file",
+    "file identifier",
+)
+
+
+def refusal_scope(exc: TelegramError) -> Literal["process", "group", "member", "message"]:
+    """What a refusal of an ephemeral message is about: that one message (its content:
+    nothing remembered), ephemeral messages as such (the server's version: none in this
+    process), the group (the bot may not write there, or it is gone), or that member (not
+    in the group); when it cannot tell, the process."""
     text = str(exc).lower()
+    if any(words in text for words in _ABOUT_THE_MESSAGE):
+        return "message"
     if any(word in text for word in _ABOUT_THE_FEATURE):
         return "process"
     if isinstance(exc, Forbidden) or "chat" in text or "rights" in text:
@@ -218,6 +232,8 @@ class OneMember:
             scope = refusal_scope(exc)
             if scope == "member":
                 log.info("telegram refused an ephemeral message for user %s: %s", user_id, exc)
+            elif scope == "message":
+                log.info("telegram refused an ephemeral message in chat %s: %s", chat_id, exc)
             elif scope == "group":
                 self.refused_in.add(chat_id)
                 log.warning(

@@ -173,6 +173,7 @@ class TelegramPlatform:
             inputs=inputs,
             polls=polls,
             answers=GroupAnswers(self.sender, self.members, challenges),
+            members=self.members,
         )
         #: Button taps (tests wait on :meth:`Callbacks.settled`).
         self.callbacks = callbacks = Callbacks(self.sender, inputs, study, self.members)

@@ -79,14 +79,19 @@ def is_rich(message: Message | None) -> bool:
 
 
 def method_missing(exc: TelegramError) -> bool:
-    """Whether the server says it has no such method (not that the token is wrong)."""
-    if isinstance(exc, EndPointNotFound):
-        return True
-    text = f"{exc} {exc.__cause__ or ''}".lower()
-    if isinstance(exc, InvalidToken):
-        # PTB's words before the bot is initialised; a 401 says "Unauthorized".
-        return "does not exist" in text or "not found" in text
-    return isinstance(exc, BadRequest) and "method not found" in text
+    """Whether the server says it has no such method (not that the token is wrong).
+
+    PTB 22.8's ``do_api_request`` turns a 404 *and* a 401 into ``EndPointNotFound`` once
+    the bot is initialised (before, into an ``InvalidToken`` whose words say the endpoint
+    may "not exist"); the server's own words are in the cause: "Not Found" for a missing
+    method, "Unauthorized" for a rejected token."""
+    if isinstance(exc, EndPointNotFound | InvalidToken):
+        cause = exc.__cause__
+        said = str(cause if isinstance(cause, TelegramError) else exc).lower()
+        if "unauthorized" in said:
+            return False
+        return isinstance(exc, EndPointNotFound) or "not found" in said
+    return isinstance(exc, BadRequest) and "method not found" in str(exc).lower()
 
 
 class RichMessages:

@@ -1098,6 +1098,8 @@ RICH_BLOCKS = frozenset(
     | {"tg-math-block"}
 )
 RICH_VOID = frozenset({"hr", "br"})
+#: A tag of the rich subset (its names may hold digits: ``<h3>``).
+_RICH_TAG_RE = re.compile(r"</?([a-zA-Z][a-zA-Z0-9-]*)(\s[^<>]*)?>")
 #: Where a block must sit (its parent), when it may not go anywhere.
 _RICH_PARENTS = {
     "li": {"ul", "ol"},
@@ -1214,7 +1216,7 @@ def parse_rich_html(markup: str) -> tuple[str, list[dict[str, Any]]]:
     """Parse rich HTML as Telegram would: (the text a person reads, one line a block, table
     cells tab-separated; the top-level blocks), or raise TelegramHTMLError."""
     for m in re.finditer(r"<", markup):
-        tag = _TAG_RE.match(markup, m.start())
+        tag = _RICH_TAG_RE.match(markup, m.start())
         if tag is None:
             raise TelegramHTMLError(f"unexpected '<' at byte offset {m.start()}")
     for m in re.finditer(r"&", markup):

@@ -366,3 +366,70 @@ async def test_a_refusal_about_one_group_keeps_ephemeral_messages_in_the_others(
         assert answer_to(bot, query).params["text"] == SHOWN_HERE
         assert len(bot.api.ephemeral_in(other, ANA.id)) == 1
     no_errors(caplog)
+
+
+# ---------------------------------------------------------------------- answers for one
+
+
+async def test_a_refusal_and_a_status_go_to_the_member_who_asked_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An outcome for the person who asked (``to="ephemeral"``: a quiz that cannot
+    start, /challenge status) is shown in the group to them alone, not to everyone."""
+    async with telegram_bot(tmp_path, ephemeral=True) as bot:
+        await bot.send(ANA, "/quiz no-such-topic", GROUP)
+        [refusal] = bot.api.ephemeral_in(GROUP, ANA.id)
+        assert "no-such-topic" in shown(refusal)
+        await bot.send(BEN, "/challenge status", GROUP)
+        [status] = bot.api.ephemeral_in(GROUP, BEN.id)
+        assert "No challenge is running here" in shown(status)
+        assert not bot.api.messages_in(GROUP), "nothing for the whole group"
+    no_errors(caplog)
+
+
+@pytest.mark.parametrize("server", ["refuse", "ignore"])
+async def test_a_refusal_goes_to_the_group_when_the_server_will_not_show_it_to_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, server: str
+) -> None:
+    async with telegram_bot(tmp_path, ephemeral=True) as bot:
+        bot.api.ephemeral = server
+        await bot.send(ANA, "/quiz no-such-topic", GROUP)
+        assert len(ephemeral_sends(bot)) == 1 and not bot.api.ephemerals
+        [posted] = bot.api.messages_in(GROUP)
+        assert "no-such-topic" in shown(posted), "as today: to the group"
+        await bot.send(ANA, "/quiz no-such-topic", GROUP)
+        assert len(ephemeral_sends(bot)) == 1, "not tried again in this process"
+        assert len(bot.api.messages_in(GROUP)) == 2
+    no_errors(caplog)
+
+
+@pytest.mark.parametrize("ephemeral", [True, False])
+async def test_a_reply_to_another_message_for_the_member_is_no_answer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, ephemeral: bool
+) -> None:
+    """Only a reply to the request for the answer is an answer: "thanks" to the bot's
+    confirmation (or to any other message shown to the member alone) neither replaces
+    the answer nor is deleted from the group."""
+    async with telegram_bot(tmp_path, ephemeral=True, fake_renderer=True) as bot:
+        bot.api.set_member(GROUP, ANA.id, "administrator")
+        await onboard(bot, ANA)
+        never_started(bot, CAT)
+        bot.api.can_delete_in.add(GROUP)
+        await bot.send(ANA, f"/challenge start {SCALED} 10", GROUP)
+        start = bot.api.message_with_button(GROUP, "Submit my answer")
+        await bot.tap_data(CAT, start, button_data(start, "Submit my answer"))
+        [ask] = bot.api.ephemeral_in(GROUP, CAT.id)
+        await bot.feed(bot.updates.reply(CAT, "softmax(QK^T/sqrt(d_k))V", ask))
+        confirmation = bot.api.ephemeral_in(GROUP, CAT.id)[-1]
+        assert "Got your answer" in shown(confirmation)
+
+        update = bot.updates.reply(CAT, "thanks!", confirmation, ephemeral=ephemeral)
+        if not ephemeral:
+            bot.api.add_member_message(update)
+        await bot.feed(update)
+        assert len(bot.api.ephemeral_in(GROUP, CAT.id)) == 2, "nothing more said"
+        if not ephemeral:
+            assert (GROUP, update["message"]["message_id"]) in bot.api.messages, "kept"
+        stored = bot.query("SELECT s.text FROM challenge_submissions s")
+        assert stored == [("softmax(QK^T/sqrt(d_k))V",)]
+    no_errors(caplog)

@@ -93,6 +93,11 @@ def test_a_message_for_the_bot_alone_is_ephemeral_or_replies_to_its_ephemeral_on
         (Forbidden("Bot was kicked from the supergroup chat"), "group"),
         (BadRequest("User not found"), "member"),
         (BadRequest("Something new"), "process"),
+        # About this one message: it goes privately, ephemeral messages stay on.
+        (BadRequest('Can\'t parse entities: unsupported start tag "x"'), "message"),
+        (BadRequest("Photo_invalid_dimensions"), "message"),
+        (BadRequest("Message is too long"), "message"),
+        (BadRequest("Wrong file identifier/http url specified"), "message"),
     ],
 )
 def test_a_refusal_is_remembered_for_what_it_is_about(error: BadRequest, scope: str) -> None:

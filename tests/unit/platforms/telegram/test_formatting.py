@@ -191,9 +191,12 @@ def test_a_piece_left_with_markup_only_is_not_sent() -> None:
         (r"a \\ b", "a \\ b"),
         (r"`a\*b` stays in code", r"<code>a\*b</code> stays in code"),
         (r"C:\path is not an escape", r"C:\path is not an escape"),
+        (r"a \< b and \<b\>", "a &lt; b and &lt;b&gt;"),
     ],
 )
 def test_backslash_escapes_show_the_character_alone(markdown: str, html_text: str) -> None:
     """Our markdown's escapes (imported Anki text uses them for a literal ``$``, ``*``,
-    backtick or ``__``) show the character without its backslash, outside code only."""
+    backtick or ``__``) show the character without its backslash, outside code only;
+    an escaped ``<`` or ``>`` stays text, never a tag."""
     assert to_html(markdown) == html_text
+    parse_html(html_text)

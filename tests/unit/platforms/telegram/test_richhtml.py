@@ -62,6 +62,7 @@ def test_lists_quotes_headings_and_code() -> None:
         "<ol><li>first</li></ol><blockquote><p>said</p></blockquote>"
         '<pre><code class="language-python">if a &lt; b:</code></pre>'
     )
+    parse_rich_html(out)  # a heading is a block Telegram takes
 
 
 @pytest.mark.parametrize(
@@ -74,6 +75,8 @@ def test_lists_quotes_headings_and_code() -> None:
         "| a |\n|---|\n| </td> |",
         "&amp; &lt; &#x41; &bogus;",
         "\x00\ue100 0\ue101 text",
+        "an escaped \\<b\\>tag\\</p\\> and \\< alone",
+        "| \\< |\n|---|\n| \\</td\\> |",
     ],
 )
 def test_hostile_input_is_text_and_parses(hostile: str) -> None:
