@@ -135,6 +135,8 @@ _STATE_VALUES: dict[str, BindParameter[Any]] = {
     )
 }
 _STATE_UPDATE = update(card_states).where(_STATE_KEY).values(_STATE_VALUES)
+
+
 def _state_upsert(dialect: str) -> Insert:
     """A first schedule row that another unit of work may be writing too (one learner's
     two reviews of one card at once, say from quizzes in two groups): the later commit's
