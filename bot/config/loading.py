@@ -259,7 +259,7 @@ def _quiz(section: _Section) -> QuizSettings:
         window_minutes=section.integer("window_minutes", d.window_minutes, Bounds(1, 1440)),
         # Telegram lets a bot download at most 20 MB.
         challenge_photo_mb=section.integer(
-            "challenge_photo_mb", d.challenge_photo_mb, Bounds(1, 20)
+            "challenge_photo_mb", d.challenge_photo_mb, Bounds(1, 10)
         ),
         challenge_photos_per_group_mb=section.integer(
             "challenge_photos_per_group_mb", d.challenge_photos_per_group_mb, Bounds(1, 100_000)

@@ -862,8 +862,8 @@ def test_challenge_photo_keys_parse_into_the_limits(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ("challenge_photo_mb = 0", "[quiz] challenge_photo_mb: must be between 1 and 20, got 0"),
-        ("challenge_photo_mb = 21", "[quiz] challenge_photo_mb: must be between 1 and 20"),
+        ("challenge_photo_mb = 0", "[quiz] challenge_photo_mb: must be between 1 and 10, got 0"),
+        ("challenge_photo_mb = 11", "[quiz] challenge_photo_mb: must be between 1 and 10"),
         ('challenge_photo_days = "30"', "[quiz] challenge_photo_days: expected an integer"),
         ("challenge_photos_per_group_mb = 0", "[quiz] challenge_photos_per_group_mb: must be"),
         ("challenge_photos_mb = 9", "[quiz] challenge_photos_mb: unknown key (did you mean"),
