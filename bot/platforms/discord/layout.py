@@ -46,12 +46,12 @@ from bot.core.messages import Button, CardView, HeatMap, Reply
 from bot.core.rendering import RenderedImage, Renderer
 from bot.platforms.discord.components import StudyButton
 from bot.platforms.discord.messages import (
-    _COLOURS,
-    _EMBED_TITLES,
-    _PLAIN_TITLES,
-    _STYLES,
     BUTTON_LABEL,
+    COLOURS,
+    EMBED_TITLES,
     FILE_TOO_LARGE,
+    PLAIN_TITLES,
+    STYLES,
     Outgoing,
     card_markdown,
     discord_rows,
@@ -192,7 +192,7 @@ def _add(parent: discord.ui.LayoutView | discord.ui.Container[Any], block: Block
             for button in row:
                 action_row.add_item(
                     StudyButton(
-                        button.label[:BUTTON_LABEL], button.payload, style=_STYLES[button.style]
+                        button.label[:BUTTON_LABEL], button.payload, style=STYLES[button.style]
                     )
                 )
             parent.add_item(action_row)
@@ -305,7 +305,7 @@ async def _card_blocks(
             blocks.append(Text("**Mnemonic**\n" + card_markdown(card.mnemonic)))
         if card.notes:
             blocks.append(Text("**Notes**\n" + card_markdown(card.notes)))
-    return Box(_COLOURS.get(kind), tuple(blocks))
+    return Box(COLOURS.get(kind), tuple(blocks))
 
 
 async def compose(
@@ -320,15 +320,15 @@ async def compose(
     extra: list[tuple[str, bytes]] = []
     blocks: list[Block] = []
     if reply.text:
-        if reply.kind in _EMBED_TITLES:
+        if reply.kind in EMBED_TITLES:
             blocks.append(
                 Box(
-                    _COLOURS.get(reply.kind),
-                    (Text(f"### {_EMBED_TITLES[reply.kind]}\n{card_markdown(reply.text)}"),),
+                    COLOURS.get(reply.kind),
+                    (Text(f"### {EMBED_TITLES[reply.kind]}\n{card_markdown(reply.text)}"),),
                 )
             )
-        elif reply.kind in _PLAIN_TITLES:
-            blocks.append(Text(f"### {_PLAIN_TITLES[reply.kind]}\n{plain(reply.text)}"))
+        elif reply.kind in PLAIN_TITLES:
+            blocks.append(Text(f"### {PLAIN_TITLES[reply.kind]}\n{plain(reply.text)}"))
         else:
             blocks.append(Text(plain(reply.text)))
     if reply.card is not None:
