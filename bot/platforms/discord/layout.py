@@ -21,7 +21,8 @@ refuses all the same (a 400): :func:`send` tries the embed form then.
 The flag cannot be taken off a message once set: a composed message is edited
 only into another composed one (any reply can be composed, :func:`compose`).
 When the new reply does not fit, the tapped message keeps its text without its
-buttons, says the card continues below, and the embed form follows as new
+buttons, says the card continues below (its back) or that what comes next is
+below (the next card, anything else), and the embed form follows as new
 messages (:func:`edit_tapped`). A message sent without the flag can take it by
 an edit; when Discord refuses that switch, the edit is made in the embed form.
 
@@ -76,6 +77,9 @@ GALLERY_MAX: Final = 10
 _EDITED: Final = "studybot.edited"
 #: Said where a card's back is too long for one composed message.
 CONTINUED: Final = "*The card continues in the next message.*"
+#: Said where anything else that takes a composed message's place does not fit (the next
+#: card, a long summary): the tapped card is finished, it does not continue.
+FOLLOWS: Final = "*What comes next is in the next message.*"
 
 
 # --------------------------------------------------------------------------- blocks
@@ -483,7 +487,8 @@ async def edit_tapped(
             # The flag stays: the card keeps its text without buttons, the rest follows.
             assert interaction.message is not None
             rest = await to_messages(reply, renderer, file_limit=limit)
-            view = _without_buttons(interaction.message, CONTINUED if rest else None)
+            note = (CONTINUED if reply.kind == "back" else FOLLOWS) if rest else None
+            view = _without_buttons(interaction.message, note)
             await _edit(interaction, view=view)
             return rest
     legacy = await to_messages(reply, renderer, file_limit=limit)
