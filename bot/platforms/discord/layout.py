@@ -36,7 +36,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Final
 
@@ -51,6 +51,7 @@ from bot.platforms.discord.messages import (
     COLOURS,
     EMBED_TITLES,
     FILE_TOO_LARGE,
+    PHOTO_TOO_LARGE,
     PLAIN_TITLES,
     STYLES,
     Outgoing,
@@ -320,6 +321,8 @@ async def compose(
     The reply's text heads it (a note such as the rating's, or a summary); a card is
     a container with the buttons inside, other buttons follow the text.
     """
+    if reply.form_buttons is not None:  # Discord has forms: the one form's button
+        reply = replace(reply, buttons=reply.form_buttons)
     images: list[RenderedImage] = []
     extra: list[tuple[str, bytes]] = []
     blocks: list[Block] = []
@@ -351,6 +354,12 @@ async def compose(
             blocks.append(Gallery((reply.photo_ref,)))
         else:
             log.warning("a photo reference that is not a Discord URL was not shown")
+    if reply.photo is not None:  # a stored photo, uploaded (as to_messages does)
+        if file_limit is not None and len(reply.photo.data) > file_limit:
+            blocks.append(Text(PHOTO_TOO_LARGE))
+        else:
+            extra.append((reply.photo.filename, reply.photo.data))
+            blocks.append(Gallery((f"attachment://{reply.photo.filename}",)))
     attachment = reply.attachment
     if attachment is not None:
         if file_limit is not None and len(attachment.data) > file_limit:

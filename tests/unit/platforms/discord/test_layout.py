@@ -30,7 +30,7 @@ from bot.platforms.discord.layout import (
     fits,
     messages_for,
 )
-from bot.platforms.discord.messages import Outgoing
+from bot.platforms.discord.messages import PHOTO_TOO_LARGE, Outgoing
 from tests.e2e.discord.discord_fakes import FakeRenderer, composed_problems
 
 TOKEN = "AAAAAAAAAAAAAAAA"
@@ -135,6 +135,31 @@ async def test_any_reply_can_be_composed_for_an_edit() -> None:
         Reply("info", "Here", attachment=Attachment("h.csv", b"x" * 10)), None, file_limit=5
     )
     assert too_big is not None and too_big.extra_files == []
+
+
+async def test_a_composed_reply_shows_what_its_embed_form_shows() -> None:
+    """Edited into a composed message, a reply keeps what today's messages show of it:
+    the one form's button instead of the rows it replaces (the self-assessment), and a
+    stored photo (a challenge answer), uploaded, or said to be too large."""
+    rows = tuple((button(f"Row {n}", Action("grade", TOKEN, n)),) for n in range(1, 31))
+    form = ((button("Rate every row", Action("assessform", TOKEN, 0), "primary"),),)
+    photo = Attachment("answer.png", b"png bytes")
+    reply = Reply("info", "Your answer", buttons=rows, form_buttons=form, photo=photo)
+    composed = await compose(reply, None)
+    assert composed is not None
+    payload = components(composed)
+    every = [c for top in payload for c in (top, *top.get("components", []))]
+    assert [c["label"] for c in every if c["type"] == 2] == ["Rate every row"]
+    assert composed.extra_files == [("answer.png", b"png bytes")]
+    galleries = [c for c in every if c["type"] == 12]
+    assert [g["items"][0]["media"]["url"] for g in galleries] == ["attachment://answer.png"]
+    assert composed_problems({"flags": 1 << 15, "components": payload}, ["answer.png"]) == []
+
+    too_big = await compose(reply, None, file_limit=5)
+    assert too_big is not None and too_big.extra_files == []
+    assert PHOTO_TOO_LARGE in "\n".join(
+        c["content"] for c in components(too_big) if c["type"] == 10
+    )
 
 
 @pytest.mark.parametrize("status", [400, 500])
