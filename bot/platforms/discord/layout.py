@@ -21,7 +21,8 @@ refuses all the same (a 400): :func:`send` tries the embed form then.
 The flag cannot be taken off a message once set: a composed message is edited
 only into another composed one (any reply can be composed, :func:`compose`).
 When the new reply does not fit, the tapped message keeps its text without its
-buttons, says the card continues below, and the embed form follows as new
+buttons, says the card continues below (its back) or that what comes next is
+below (the next card, anything else), and the embed form follows as new
 messages (:func:`edit_tapped`). A message sent without the flag can take it by
 an edit; when Discord refuses that switch, the edit is made in the embed form.
 
@@ -35,7 +36,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Final
 
@@ -46,12 +47,13 @@ from bot.core.messages import Button, CardView, HeatMap, Reply
 from bot.core.rendering import RenderedImage, Renderer
 from bot.platforms.discord.components import StudyButton
 from bot.platforms.discord.messages import (
-    _COLOURS,
-    _EMBED_TITLES,
-    _PLAIN_TITLES,
-    _STYLES,
     BUTTON_LABEL,
+    COLOURS,
+    EMBED_TITLES,
     FILE_TOO_LARGE,
+    PHOTO_TOO_LARGE,
+    PLAIN_TITLES,
+    STYLES,
     Outgoing,
     card_markdown,
     discord_rows,
@@ -76,6 +78,9 @@ GALLERY_MAX: Final = 10
 _EDITED: Final = "studybot.edited"
 #: Said where a card's back is too long for one composed message.
 CONTINUED: Final = "*The card continues in the next message.*"
+#: Said where anything else that takes a composed message's place does not fit (the next
+#: card, a long summary): the tapped card is finished, it does not continue.
+FOLLOWS: Final = "*What comes next is in the next message.*"
 
 
 # --------------------------------------------------------------------------- blocks
@@ -192,7 +197,7 @@ def _add(parent: discord.ui.LayoutView | discord.ui.Container[Any], block: Block
             for button in row:
                 action_row.add_item(
                     StudyButton(
-                        button.label[:BUTTON_LABEL], button.payload, style=_STYLES[button.style]
+                        button.label[:BUTTON_LABEL], button.payload, style=STYLES[button.style]
                     )
                 )
             parent.add_item(action_row)
@@ -305,7 +310,7 @@ async def _card_blocks(
             blocks.append(Text("**Mnemonic**\n" + card_markdown(card.mnemonic)))
         if card.notes:
             blocks.append(Text("**Notes**\n" + card_markdown(card.notes)))
-    return Box(_COLOURS.get(kind), tuple(blocks))
+    return Box(COLOURS.get(kind), tuple(blocks))
 
 
 async def compose(
@@ -316,19 +321,21 @@ async def compose(
     The reply's text heads it (a note such as the rating's, or a summary); a card is
     a container with the buttons inside, other buttons follow the text.
     """
+    if reply.form_buttons is not None:  # Discord has forms: the one form's button
+        reply = replace(reply, buttons=reply.form_buttons)
     images: list[RenderedImage] = []
     extra: list[tuple[str, bytes]] = []
     blocks: list[Block] = []
     if reply.text:
-        if reply.kind in _EMBED_TITLES:
+        if reply.kind in EMBED_TITLES:
             blocks.append(
                 Box(
-                    _COLOURS.get(reply.kind),
-                    (Text(f"### {_EMBED_TITLES[reply.kind]}\n{card_markdown(reply.text)}"),),
+                    COLOURS.get(reply.kind),
+                    (Text(f"### {EMBED_TITLES[reply.kind]}\n{card_markdown(reply.text)}"),),
                 )
             )
-        elif reply.kind in _PLAIN_TITLES:
-            blocks.append(Text(f"### {_PLAIN_TITLES[reply.kind]}\n{plain(reply.text)}"))
+        elif reply.kind in PLAIN_TITLES:
+            blocks.append(Text(f"### {PLAIN_TITLES[reply.kind]}\n{plain(reply.text)}"))
         else:
             blocks.append(Text(plain(reply.text)))
     if reply.card is not None:
@@ -347,6 +354,12 @@ async def compose(
             blocks.append(Gallery((reply.photo_ref,)))
         else:
             log.warning("a photo reference that is not a Discord URL was not shown")
+    if reply.photo is not None:  # a stored photo, uploaded (as to_messages does)
+        if file_limit is not None and len(reply.photo.data) > file_limit:
+            blocks.append(Text(PHOTO_TOO_LARGE))
+        else:
+            extra.append((reply.photo.filename, reply.photo.data))
+            blocks.append(Gallery((f"attachment://{reply.photo.filename}",)))
     attachment = reply.attachment
     if attachment is not None:
         if file_limit is not None and len(attachment.data) > file_limit:
@@ -483,7 +496,8 @@ async def edit_tapped(
             # The flag stays: the card keeps its text without buttons, the rest follows.
             assert interaction.message is not None
             rest = await to_messages(reply, renderer, file_limit=limit)
-            view = _without_buttons(interaction.message, CONTINUED if rest else None)
+            note = (CONTINUED if reply.kind == "back" else FOLLOWS) if rest else None
+            view = _without_buttons(interaction.message, note)
             await _edit(interaction, view=view)
             return rest
     legacy = await to_messages(reply, renderer, file_limit=limit)

@@ -55,15 +55,16 @@ FILE_TOO_LARGE: Final = "Your history is larger than Discord lets me attach here
 PHOTO_TOO_LARGE: Final = "(The photo is larger than Discord lets me attach here.)"
 
 #: Replies whose text is the deck author's markdown, shown as an embed (with their title).
-_EMBED_TITLES: Final = {"challenge": "Group challenge", "assess": "Self-assessment"}
+EMBED_TITLES: Final = {"challenge": "Group challenge", "assess": "Self-assessment"}
 #: Replies whose plain text is shown as an embed (with their title, and their chart).
-_PLAIN_TITLES: Final = {"stats": "Your stats"}
+PLAIN_TITLES: Final = {"stats": "Your stats"}
 _CHALLENGE_FOOTER: Final = (
     "The button opens a private form for your answer. For a photo of your page, tap it "
     "once (you can close the form), then send /challenge submit with the photo."
 )
 
-_COLOURS: Final = {
+#: The accent colour of each kind of reply (an embed's, a composed card's container).
+COLOURS: Final = {
     "front": discord.Colour.blurple(),
     "back": discord.Colour.green(),
     "quiz": discord.Colour.orange(),
@@ -74,7 +75,8 @@ _COLOURS: Final = {
     "challenge_result": discord.Colour.gold(),
 }
 
-_STYLES: Final[Mapping[ButtonStyle, discord.ButtonStyle]] = {
+#: The core's button styles as Discord's.
+STYLES: Final[Mapping[ButtonStyle, discord.ButtonStyle]] = {
     "primary": discord.ButtonStyle.primary,
     "secondary": discord.ButtonStyle.secondary,
     "success": discord.ButtonStyle.success,
@@ -121,7 +123,7 @@ def button_view(rows: tuple[tuple[Button, ...], ...]) -> discord.ui.View | None:
     view = discord.ui.View(timeout=None)
     for index, row in enumerate(discord_rows(rows)):
         for button in row:
-            style = _STYLES[button.style]
+            style = STYLES[button.style]
             view.add_item(
                 StudyButton(button.label[:BUTTON_LABEL], button.payload, style=style, row=index)
             )
@@ -217,7 +219,7 @@ async def card_embeds(
     embed = discord.Embed(
         title=_title(card),
         description=clip("\n\n".join(lines), DISCORD_EMBED),
-        colour=_COLOURS.get(kind),
+        colour=COLOURS.get(kind),
     )
     picture = await draw_card(renderer, card)
     if picture is not None:
@@ -240,14 +242,14 @@ async def card_embeds(
 
 def _text_embed(reply: Reply) -> discord.Embed:
     """A challenge post or self-assessment (the core's markdown), or /stats (plain text)."""
-    if reply.kind in _PLAIN_TITLES:
+    if reply.kind in PLAIN_TITLES:
         return discord.Embed(
-            title=_PLAIN_TITLES[reply.kind], description=clip(plain(reply.text), DISCORD_EMBED)
+            title=PLAIN_TITLES[reply.kind], description=clip(plain(reply.text), DISCORD_EMBED)
         )
     embed = discord.Embed(
-        title=_EMBED_TITLES.get(reply.kind),
+        title=EMBED_TITLES.get(reply.kind),
         description=clip(card_markdown(reply.text), DISCORD_EMBED),
-        colour=_COLOURS.get(reply.kind),
+        colour=COLOURS.get(reply.kind),
     )
     if reply.kind == "challenge":
         embed.set_footer(text=_CHALLENGE_FOOTER)
@@ -266,7 +268,7 @@ async def _add_figure(message: Outgoing, reply: Reply, renderer: Renderer | None
     url = f"attachment://{image.filename}"
     if isinstance(reply.figure, HeatMap):
         title = math_fallback(reply.figure.title)[:EMBED_TITLE]
-        embed = discord.Embed(title=title, colour=_COLOURS["challenge_result"])
+        embed = discord.Embed(title=title, colour=COLOURS["challenge_result"])
         message.embeds.append(embed.set_image(url=url))
     elif message.embeds:
         message.embeds[0].set_image(url=url)
@@ -306,7 +308,7 @@ async def to_messages(
     if reply.form_buttons is not None:  # Discord has forms: the one form's button
         reply = replace(reply, buttons=reply.form_buttons)
     out: list[Outgoing] = []
-    if (reply.kind in _EMBED_TITLES or reply.kind in _PLAIN_TITLES) and reply.text:
+    if (reply.kind in EMBED_TITLES or reply.kind in PLAIN_TITLES) and reply.text:
         message = Outgoing(embeds=[_text_embed(reply)], buttons=reply.buttons)
     else:
         chunks = split_message(plain(reply.text), DISCORD_MESSAGE) if reply.text else []

@@ -291,3 +291,35 @@ async def test_a_closed_composed_card_keeps_its_picture(
         assert image_of(closed) == picture and "### Images on both sides" in closed.text()
         assert [m.content for m in new] == ["Snoozed."]
         assert not env.fake.violations and not env.fake.unanswered()
+
+
+async def test_a_next_card_too_long_to_compose_does_not_say_the_rated_card_continues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rating a composed back whose next card does not fit: the rated card is finished, so
+    its message (kept, without buttons) must not say that it continues below."""
+    folder = tmp_path / "next"
+    folder.mkdir()
+    (folder / "next.md").write_text(
+        "# Next too long\nid: next\ntags: next\ndescription: A short card, then a long one.\n\n"
+        "## A short answer\nid: next-1\n\n### Front\nWhat does softmax return?\n\n"
+        "### Back\nWeights that sum to one.\n\n"
+        f"## A long question\nid: next-2\n\n### Front\n{LONG_BACK}\n\n### Back\nShort.\n",
+        encoding="utf-8",
+    )
+    async with running(tmp_path, monkeypatch, folder) as env:
+        dm = env.fake.dm(ALICE[0])
+        only(await env.command("decks", ALICE, dm, topics="next"))
+        card = only(await env.command("review", ALICE, dm))
+        assert card.composed and "softmax" in card.text()
+        assert await env.press(card, card.button("Show answer"), ALICE, dm) == []
+        back = env.fake.messages[card.id]
+        follow = only(await env.press(back, back.button("Good"), ALICE, dm))
+        rated = env.fake.messages[card.id]
+        assert rated.composed and rated.buttons() == [] and "Weights that sum" in rated.text()
+        assert layout.CONTINUED not in rated.text()
+        assert layout.FOLLOWS in rated.text()
+        # The next card follows as an embed, with the rating's note.
+        assert follow.content.startswith("Good: see it again in ")
+        assert "Paragraph 1:" in follow.embeds[0]["description"] and follow.button("Show answer")
+        assert not env.fake.violations and not env.fake.unanswered()

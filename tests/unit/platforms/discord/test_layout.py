@@ -11,9 +11,10 @@ import discord
 import pytest
 
 from bot.core.actions import Action
-from bot.core.messages import Attachment, CardView, Reply
+from bot.core.messages import Attachment, CardView, Reply, ReplyKind
 from bot.core.model import CardImage
-from bot.core.views import button
+from bot.core.views import button, card_view
+from bot.deckfiles import SHIPPED_DECKS, load_decks
 from bot.platforms.discord import layout
 from bot.platforms.discord.components import StudyButton
 from bot.platforms.discord.layout import (
@@ -29,7 +30,7 @@ from bot.platforms.discord.layout import (
     fits,
     messages_for,
 )
-from bot.platforms.discord.messages import Outgoing
+from bot.platforms.discord.messages import PHOTO_TOO_LARGE, Outgoing
 from tests.e2e.discord.discord_fakes import FakeRenderer, composed_problems
 
 TOKEN = "AAAAAAAAAAAAAAAA"
@@ -136,6 +137,31 @@ async def test_any_reply_can_be_composed_for_an_edit() -> None:
     assert too_big is not None and too_big.extra_files == []
 
 
+async def test_a_composed_reply_shows_what_its_embed_form_shows() -> None:
+    """Edited into a composed message, a reply keeps what today's messages show of it:
+    the one form's button instead of the rows it replaces (the self-assessment), and a
+    stored photo (a challenge answer), uploaded, or said to be too large."""
+    rows = tuple((button(f"Row {n}", Action("grade", TOKEN, n)),) for n in range(1, 31))
+    form = ((button("Rate every row", Action("assessform", TOKEN, 0), "primary"),),)
+    photo = Attachment("answer.png", b"png bytes")
+    reply = Reply("info", "Your answer", buttons=rows, form_buttons=form, photo=photo)
+    composed = await compose(reply, None)
+    assert composed is not None
+    payload = components(composed)
+    every = [c for top in payload for c in (top, *top.get("components", []))]
+    assert [c["label"] for c in every if c["type"] == 2] == ["Rate every row"]
+    assert composed.extra_files == [("answer.png", b"png bytes")]
+    galleries = [c for c in every if c["type"] == 12]
+    assert [g["items"][0]["media"]["url"] for g in galleries] == ["attachment://answer.png"]
+    assert composed_problems({"flags": 1 << 15, "components": payload}, ["answer.png"]) == []
+
+    too_big = await compose(reply, None, file_limit=5)
+    assert too_big is not None and too_big.extra_files == []
+    assert PHOTO_TOO_LARGE in "\n".join(
+        c["content"] for c in components(too_big) if c["type"] == 10
+    )
+
+
 @pytest.mark.parametrize("status", [400, 500])
 async def test_send_falls_back_to_the_embed_on_a_400_only(status: int) -> None:
     (composed,) = await messages_for(Reply("front", card=card()), None)
@@ -159,3 +185,45 @@ async def test_send_falls_back_to_the_embed_on_a_400_only(status: int) -> None:
         with pytest.raises(discord.HTTPException):
             await layout.send(send, composed)
         assert not sent
+
+
+@pytest.mark.parametrize("drawn", [True, False], ids=["pictures", "text only"])
+async def test_every_shipped_card_is_one_composed_message_discord_takes(drawn: bool) -> None:
+    """Each side of every card that ships, drawn or not, with its buttons and a rating's
+    note: one composed message (no embed fallback) that passes Discord's rules."""
+    from bot.core.model import CardInfo
+
+    shipped = load_decks([SHIPPED_DECKS])
+    titles = {deck.id: deck.title for deck in shipped.decks}
+    renderer = FakeRenderer() if drawn else None
+    checked = 0
+    for definition in shipped.cards():
+        info = CardInfo(
+            id=definition.id,
+            deck_id=definition.deck_id,
+            deck_title=titles[definition.deck_id],
+            title=definition.title,
+            front=definition.front,
+            back=definition.back,
+            mnemonic=definition.mnemonic,
+            notes=definition.notes,
+            front_image=_image(definition.front_image),
+            back_image=_image(definition.back_image),
+        )
+        for back in (False, True):
+            kind: ReplyKind = "back" if back else "front"
+            view = card_view(info, back=back)
+            reply = Reply(kind, "Good: see it again in 10m.", card=view, buttons=RATINGS)
+            composed = await compose(reply, renderer)
+            assert composed is not None, (definition.id, kind)
+            body = {"flags": 1 << 15, "components": components(composed)}
+            uploaded = [image.filename for image in composed.images]
+            assert composed_problems(body, uploaded) == [], (definition.id, kind)
+            if drawn and view.image is not None:  # the side's picture is shown
+                assert uploaded, (definition.id, kind)
+            checked += 1
+    assert checked == 2 * len(list(shipped.cards())) > 100
+
+
+def _image(spec: Any) -> CardImage | None:
+    return None if spec is None else CardImage(spec.kind, spec.source)
