@@ -429,9 +429,38 @@ def is_composed(message: discord.Message | None) -> bool:
     return message is not None and message.flags.components_v2
 
 
+def _keep_pictures(view: discord.ui.LayoutView, message: discord.Message) -> None:
+    """Point the layout's pictures at the message's own attachments again.
+
+    A message as read back names its pictures by their signed CDN links, which expire
+    after about a day; an edit that sent those links back would leave a closed card
+    showing a dead picture. Each one that is an attachment of the message is named
+    ``attachment://<file name>`` again (the edit keeps the attachments).
+    """
+    by_id = {a.id: a.filename for a in message.attachments}
+    by_url = {a.url.split("?", 1)[0]: a.filename for a in message.attachments}
+
+    def own(media: discord.UnfurledMediaItem) -> str | None:
+        if media.attachment_id is not None and media.attachment_id in by_id:
+            return by_id[media.attachment_id]
+        return by_url.get(media.url.split("?", 1)[0])
+
+    for item in view.walk_children():
+        if isinstance(item, discord.ui.MediaGallery):
+            for picture in item.items:
+                name = own(picture.media)
+                if name is not None:
+                    picture.media = f"attachment://{name}"
+        elif isinstance(item, (discord.ui.Thumbnail, discord.ui.File)):
+            name = own(item.media)
+            if name is not None:
+                item.media = f"attachment://{name}"
+
+
 def _without_buttons(message: discord.Message, note: str | None) -> discord.ui.LayoutView:
     """A composed message's layout as it is, its action rows taken out (and ``note`` added)."""
     view = discord.ui.LayoutView.from_message(message, timeout=None)
+    _keep_pictures(view, message)
     for item in list(view.walk_children()):
         if isinstance(item, discord.ui.ActionRow):
             parent = item.parent

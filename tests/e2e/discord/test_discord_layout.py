@@ -8,6 +8,8 @@ text displays, media naming the message's attachments) and answers 400 otherwise
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +292,11 @@ async def test_a_closed_composed_card_keeps_its_picture(
         assert closed.composed and not closed.buttons()
         assert image_of(closed) == picture and "### Images on both sides" in closed.text()
         assert [m.content for m in new] == ["Snoozed."]
+        # The close names the picture as the message's own attachment again, never by
+        # its signed CDN link, which expires after about a day.
+        close = next(c for c in reversed(env.fake.calls) if c.method == "PATCH")
+        sent_urls = re.findall(r'"url": "([^"]+)"', json.dumps(close.json))
+        assert sent_urls and all(u.startswith("attachment://") for u in sent_urls), sent_urls
         assert not env.fake.violations and not env.fake.unanswered()
 
 
