@@ -39,6 +39,7 @@ from bot.platforms.telegram.formatting import (
     unwrap,
 )
 from bot.text.markdown import parse_table, table_blocks
+from bot.text.split import utf16_len
 
 __all__ = [
     "RICH_LIMIT",
@@ -163,8 +164,10 @@ def to_rich_html(markdown: str) -> str:
 
 
 def rich_length(rich_html: str) -> int:
-    """Characters of text Telegram counts in a rich message (formula sources included)."""
-    return len(html.unescape(_TAGS.sub("", rich_html)))
+    """The length of a rich message's text (formula sources included), in UTF-16 units as
+    Telegram counts its other limits: never less than its characters, so a text that
+    fits counted either way (the documentation does not say which) is never refused."""
+    return utf16_len(html.unescape(_TAGS.sub("", rich_html)))
 
 
 def richable(reply: Reply) -> bool:

@@ -133,6 +133,14 @@ def test_a_card_over_the_limit_goes_as_text() -> None:
     assert fits is not None and rich_length(fits) <= RICH_LIMIT
 
 
+def test_the_limit_counts_utf16_units() -> None:
+    """Math letters and emoji take two UTF-16 units: counted so, a card that Telegram
+    might count either way is never sent over its limit."""
+    assert rich_length("<p>𝒳 &lt; 😀</p>") == 7
+    wide = card(back="𝒳" * (RICH_LIMIT // 2 + 10))
+    assert reply_rich_html(Reply("back", card=wide)) is None  # fits in characters only
+
+
 def test_the_fake_refuses_what_telegram_would() -> None:
     for bad in ("<p>a<p>b</p>", "<td>x</td>", "<b><p>x</p></b>", "<p>a < b</p>", "<div>x</div>"):
         with pytest.raises(TelegramHTMLError):
