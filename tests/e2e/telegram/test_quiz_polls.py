@@ -245,6 +245,6 @@ async def test_a_refused_poll_is_not_left_promised(tmp_path: Path) -> None:
     async with telegram_bot(tmp_path, extra_decks=[deck(tmp_path)], shipped=False) as bot:
         bot.api.fail("sendPoll", "no_polls", chat_id=GROUP)
         await bot.send(ANA, "/quiz polls", GROUP)
-        intro, card = (m.plain for m in bot.api.sent("sendMessage", GROUP)[-2:])
+        intro, card = (m.plain for m in bot.api.sent("sendMessage|sendRichMessage", GROUP)[-2:])
         assert "answer in the poll below" in intro
         assert card.startswith(POLL_REFUSED) and "tap Reveal" in card
