@@ -26,6 +26,8 @@ import threading
 from dataclasses import dataclass
 from typing import Literal, cast
 
+from bot.core.challenges.definitions import MAX_RUBRIC_ROWS
+
 MAX_PAYLOAD_BYTES = 64
 
 ActionKind = Literal[
@@ -185,7 +187,7 @@ def decode(payload: str) -> Action | Setup | DeckChoice:
         raise BadPayload("bad token")
     arg: int | None = None
     if len(parts) == 3:
-        if not re.fullmatch(r"[0-9]{1,2}", parts[2]):
+        if not re.fullmatch(r"[0-9]{1,3}", parts[2]):
             raise BadPayload("bad argument")
         arg = int(parts[2])
     if kind == "rate" and arg not in (1, 2, 3, 4):
@@ -196,6 +198,10 @@ def decode(payload: str) -> Action | Setup | DeckChoice:
         raise BadPayload("a checkpoint or rubric row is needed")
     if kind == "grade" and arg is not None and arg % 10 not in (1, 2, 3):
         raise BadPayload("a grade is 1 to 3")
+    if kind == "grade" and arg is not None and arg >= 10 * MAX_RUBRIC_ROWS:
+        raise BadPayload(f"a rubric has at most {MAX_RUBRIC_ROWS} rows")
+    if kind == "assessform" and arg is not None and arg >= MAX_RUBRIC_ROWS:
+        raise BadPayload(f"a rubric has at most {MAX_RUBRIC_ROWS} rows")
     if kind == "check" and arg is not None and arg > 9:
         raise BadPayload("a checkpoint index is 0 to 9")
     if kind not in ("rate", "confirm", "check", "grade", "assessform") and arg is not None:

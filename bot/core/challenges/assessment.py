@@ -35,8 +35,8 @@ APPLIED = "Applied to your cards."
 ALREADY_APPLIED = "Your self-assessment is already applied to your cards."
 #: The button that opens the whole self-assessment as one form (platforms with forms).
 FORM_LABEL = "Rate every row"
-#: The rubric rows given buttons where there is no form (a grade button's argument is
-#: ``10 * row + level`` in two digits); the text lists every row.
+#: The rubric rows given buttons at once where there is no form (:func:`button_window`: a
+#: grade button's argument is ``10 * row + level``); the text lists every row.
 BUTTON_ROWS = 9
 #: The checkpoints given buttons where there is no form.
 BUTTON_CHECKPOINTS = 10
@@ -69,6 +69,17 @@ def _grades(challenge: ChallengeDef, sub: Submission) -> tuple[int | None, ...]:
     return tuple(_grade(sub, r) for r in range(len(challenge.rubric)))
 
 
+def button_window(challenge: ChallengeDef, sub: Submission) -> int:
+    """The first rubric row given buttons where there is no form. The rows come in pages
+    of :data:`BUTTON_ROWS`: the page of the first row not rated yet (the last page once
+    every row is rated), so buttons stay put while a page is rated and move on when it is
+    done; the last page is moved back to stay full."""
+    n = len(challenge.rubric)
+    unrated = next((r for r in range(n) if r >= len(sub.grades) or sub.grades[r] is None), None)
+    row = unrated if unrated is not None else n - 1
+    return max(0, min(row // BUTTON_ROWS * BUTTON_ROWS, n - BUTTON_ROWS))
+
+
 def assessment_reply(challenge: ChallengeDef, sub: Submission, *, first: bool = False) -> Reply:
     """The private self-assessment: tick checkpoints, rate each rubric row, then apply.
 
@@ -83,10 +94,11 @@ def assessment_reply(challenge: ChallengeDef, sub: Submission, *, first: bool = 
         style: ButtonStyle = "success" if ticked else "secondary"
         rows.append((button(label, Action("check", sub.token, i), style),))
     lines: list[str] = []
+    start = button_window(challenge, sub)
     for r, row in enumerate(challenge.rubric):
         grade = sub.grades[r] if r < len(sub.grades) else None
         lines.append(f"{r + 1}. {row.text}: {GRADE_NAMES[grade] if grade else 'not rated yet'}")
-        if r >= BUTTON_ROWS:
+        if not start <= r < start + BUTTON_ROWS:
             continue
         rows.append(
             tuple(

@@ -151,17 +151,30 @@ def test_actions_with_arguments_reject_bad_ones(kind: str, arg: str) -> None:
         decode(f"{letter}:{TOKEN}:{arg}")
 
 
-@pytest.mark.parametrize("arg", [None, 0, 20, 99])
+@pytest.mark.parametrize("arg", [None, 0, 20, 31])
 def test_the_assessment_form_takes_a_row_or_none(arg: int | None) -> None:
     action = Action("assessform", TOKEN, arg)
     assert decode(action.encode()) == action
 
 
-@pytest.mark.parametrize("arg", ["", "100", "-1", "1 ", "a", "\u0661"])
+@pytest.mark.parametrize("arg", ["", "32", "100", "-1", "1 ", "a", "\u0661"])
 def test_the_assessment_form_rejects_a_bad_row(arg: str) -> None:
     letter = Action("assessform", TOKEN).encode()[0]
     with pytest.raises(BadPayload):
         decode(f"{letter}:{TOKEN}:{arg}")
+
+
+@pytest.mark.parametrize(
+    ("arg", "ok"), [("313", True), ("93", True), ("321", False), ("999", False)]
+)
+def test_a_grade_names_one_of_32_rows(arg: str, ok: bool) -> None:
+    letter = Action("grade", TOKEN, 11).encode()[0]
+    payload = f"{letter}:{TOKEN}:{arg}"
+    if ok:
+        assert decode(payload) == Action("grade", TOKEN, int(arg))
+    else:
+        with pytest.raises(BadPayload):
+            decode(payload)
 
 
 def test_bad_payload_is_a_value_error() -> None:

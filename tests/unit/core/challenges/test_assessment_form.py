@@ -238,3 +238,42 @@ async def test_rows_past_the_buttons_are_listed_and_rated_in_the_form() -> None:
     assert outcome.notice == "Applied to your cards."
     ben = await env.lid(BEN)
     assert {(e.card_id, e.rating) for e in env.db.reviews(ben)} == {("c1", 1), ("c3", 3)}
+
+
+async def test_without_a_form_the_row_buttons_move_on_page_by_page() -> None:
+    """Telegram and the console have no form: a 12-row rubric shows buttons for rows 1-9;
+    once those are rated, for rows 4-12 (the last page kept full), and every row can be
+    rated and applied with buttons alone."""
+    rows = tuple(RubricRow(f"Step {n + 1}", ("c1",) if n % 2 else ("c3",), n) for n in range(12))
+    env = Env()
+    catalog = env.challenges.catalog
+    assert isinstance(catalog, ChallengeCatalog)
+    env.challenges.catalog = ChallengeCatalog(
+        {**catalog.challenges, "quad": replace(QUAD, rubric=rows)}
+    )
+    sa = (await revealed(env))["Ben"]
+
+    def rated_rows(reply: Reply) -> list[int]:
+        return sorted(
+            {int(b.label.split(".")[0]) for b in reply.all_buttons() if b.action == "grade"}
+        )
+
+    assert rated_rows(sa) == list(range(1, 10))
+    for row in range(8):  # the page stays put while it is rated
+        sa = only_edit(await env.press(BEN, sa, f"{row + 1}. Confident"))
+        assert rated_rows(sa) == list(range(1, 10))
+    sa = only_edit(await env.press(BEN, sa, "9. Confident"))
+    assert rated_rows(sa) == list(range(4, 13))
+    for row in (9, 10, 11):
+        sa = only_edit(await env.press(BEN, sa, f"{row + 1}. Shaky"))
+    assert rated_rows(sa) == list(range(4, 13))  # all rated: the last page, to correct it
+    assert "12. Step 12: Shaky" in sa.text
+    outcome = await env.press(BEN, sa, "Apply to my cards")
+    assert outcome.notice == "Applied to your cards."
+    ben = await env.lid(BEN)
+    assert {e.card_id for e in env.db.reviews(ben)} == {"c1", "c3"}
+
+
+def only_edit(outcome: Outcome) -> Reply:
+    assert outcome.edit is not None and outcome.edit.kind == "assess", outcome
+    return outcome.edit
