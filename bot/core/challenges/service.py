@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core.actions import ActionKind
@@ -144,12 +144,9 @@ class ChallengeService(AnnouncingService):
         Returns None, having changed nothing, when they joined none (or are not a learner).
         A ``photo`` is downloaded only when it answers an open run (see :meth:`_download`).
         """
-        token = self.tokens()
-        name = who.display_name or who.user_id
-        enrolment = self.enrolment
         now = self.clock.now()
 
-        def find(tx: Tx) -> tuple[Learner, ChallengeRun] | None:
+        def find(tx: Tx) -> ChallengeRun | None:
             known = tx.learners.get(who.platform, who.user_id)
             if known is None:
                 return None
@@ -162,14 +159,31 @@ class ChallengeService(AnnouncingService):
                     return None  # they have moved on since the reveal
                 if tx.questions.pending(known.id, now) is not None:
                     return None  # the message answers the question open since
-            return known, run
+            return run
 
+        return await self._answer_found(who, find, now, text, photo)
+
+    async def _answer_found(
+        self,
+        who: Who,
+        find: Callable[[Tx], ChallengeRun | None],
+        now: datetime,
+        text: str | None,
+        photo: SentPhoto | None,
+    ) -> Outcome | None:
+        """A member's answer to the run ``find`` names (None: not an answer; nothing is
+        changed): a photo is first checked and downloaded outside any unit of work, only
+        while that run is open; then the answer is stored, in one unit of work that finds
+        the run again."""
+        token = self.tokens()
+        name = who.display_name or who.user_id
+        enrolment = self.enrolment
         stored: StoredPhoto | None = None
         if photo is not None:
             found = await self.db.run(find)
             if found is None:
                 return None
-            if found[1].open and now < found[1].deadline:
+            if found.open and now < found.deadline:
                 got = await self._download(photo)
                 if isinstance(got, Reply):
                     return send(got, to="private")
@@ -178,12 +192,12 @@ class ChallengeService(AnnouncingService):
         ref = photo.ref if photo is not None else None
 
         def work(tx: Tx) -> Outcome | None:
-            found = find(tx)
-            if found is None:
+            run = find(tx)
+            if run is None:
                 return None
             member = get_or_create_learner(tx, who, enrolment, now)  # contact: reachable again
             return runs.submit(
-                tx, member, found[1], text, ref, now, token, name, stored=stored, limits=limits
+                tx, member, run, text, ref, now, token, name, stored=stored, limits=limits
             )
 
         return await self.db.run(work)
@@ -243,9 +257,6 @@ class ChallengeService(AnnouncingService):
     async def _answered_here(
         self, who: Who, chat_id: str, text: str | None, photo: SentPhoto | None
     ) -> Outcome | None:
-        token = self.tokens()
-        name = who.display_name or who.user_id
-        enrolment = self.enrolment
         now = self.clock.now()
 
         def find(tx: Tx) -> ChallengeRun | None:
@@ -261,29 +272,7 @@ class ChallengeService(AnnouncingService):
                 return None  # not asked: none of the bot's business
             return run
 
-        stored: StoredPhoto | None = None
-        if photo is not None:  # downloaded only when it answers an open run
-            found = await self.db.run(find)
-            if found is None:
-                return None
-            if found.open and now < found.deadline:
-                got = await self._download(photo)
-                if isinstance(got, Reply):
-                    return send(got, to="private")
-                stored = got
-        limits = self.photos
-        ref = photo.ref if photo is not None else None
-
-        def work(tx: Tx) -> Outcome | None:
-            run = find(tx)
-            if run is None:
-                return None
-            member = get_or_create_learner(tx, who, enrolment, now)
-            return runs.submit(
-                tx, member, run, text, ref, now, token, name, stored=stored, limits=limits
-            )
-
-        return await self.db.run(work)
+        return await self._answer_found(who, find, now, text, photo)
 
     async def status(self, who: Who, chat_id: str) -> Outcome:
         tz = self.default_tz
