@@ -165,14 +165,22 @@ def resend(
     return assessment_reply(challenge, sub, first=True)
 
 
-def _mine(tx: Tx, member: Learner, token: str) -> tuple[Submission, ChallengeRun] | None:
+def _mine(
+    tx: Tx, member: Learner, token: str, catalog: ChallengeCatalog
+) -> tuple[Submission, ChallengeRun, ChallengeDef] | Outcome:
+    """The member's own submission a self-assessment names, its revealed run and its
+    challenge; or the answer for a token that names none of them (expired) or a
+    challenge gone from the files."""
     sub = tx.challenges.submission_by_token(token)
     if sub is None or sub.learner_id != member.id:
-        return None
+        return EXPIRED
     run = tx.challenges.run_by_id(sub.run_id)
     if run is None or run.revealed_at is None:
-        return None
-    return sub, run
+        return EXPIRED
+    challenge = catalog.get(run.challenge_id)
+    if challenge is None:
+        return notice("This challenge is no longer in the challenge files.")
+    return sub, run, challenge
 
 
 def press(
@@ -191,13 +199,10 @@ def press(
     becomes the list of the cards that moved, keeping only "Share my answer".
     A tap that changes nothing is answered with a notice and leaves the message.
     """
-    found = _mine(tx, member, token)
-    if found is None:
-        return EXPIRED
-    sub, run = found
-    challenge = catalog.get(run.challenge_id)
-    if challenge is None:
-        return notice("This challenge is no longer in the challenge files.")
+    found = _mine(tx, member, token, catalog)
+    if isinstance(found, Outcome):
+        return found
+    sub, run, challenge = found
     if kind == "share":
         return _share(tx, run, sub, now, after_commit.posts)
     if sub.assessed_at is not None and kind in ("check", "grade", "assessed"):
@@ -225,13 +230,10 @@ def open_form(
 ) -> Outcome:
     """ "Rate every row": the self-assessment as one form, filled in with what the member
     rated and ticked so far, opening at row ``start`` (None: the first row not rated)."""
-    found = _mine(tx, member, token)
-    if found is None:
-        return EXPIRED
-    sub, run = found
-    challenge = catalog.get(run.challenge_id)
-    if challenge is None:
-        return notice("This challenge is no longer in the challenge files.")
+    found = _mine(tx, member, token, catalog)
+    if isinstance(found, Outcome):
+        return found
+    sub, _run, challenge = found
     if sub.assessed_at is not None:
         return notice(ALREADY_APPLIED)
     grades = _grades(challenge, sub)
@@ -270,13 +272,10 @@ def assess(
     rows are kept, so one mis-tick in a long form loses nothing). A row or checkpoint
     this challenge does not have, or a grade other than 1-3, changes nothing and says so.
     """
-    found = _mine(tx, member, token)
-    if found is None:
-        return EXPIRED
-    sub, run = found
-    challenge = catalog.get(run.challenge_id)
-    if challenge is None:
-        return notice("This challenge is no longer in the challenge files.")
+    found = _mine(tx, member, token, catalog)
+    if isinstance(found, Outcome):
+        return found
+    sub, run, challenge = found
     if sub.assessed_at is not None:
         return notice(ALREADY_APPLIED)
     size = len(challenge.rubric)
