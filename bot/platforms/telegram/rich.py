@@ -59,7 +59,13 @@ from telegram.error import BadRequest, EndPointNotFound, InvalidToken, TelegramE
 
 from bot.core.messages import Reply
 from bot.platforms.telegram.formatting import keyboard
-from bot.platforms.telegram.richhtml import RICH_LIMIT, reply_rich_html, rich_inline, rich_length
+from bot.platforms.telegram.richhtml import (
+    RICH_LIMIT,
+    carries_media,
+    reply_rich_html,
+    rich_inline,
+    rich_length,
+)
 
 if TYPE_CHECKING:
     from bot.platforms.telegram.sending import Progress, Sender
@@ -215,7 +221,7 @@ class RichMessages:
         """The next card in the rated card's place when either is rich: an edit between
         rich messages, else the new one sent and the old one deleted. False (nothing done)
         when neither is rich, or the reply is no plain card or text."""
-        if message is None or reply.photo_ref or reply.figure is not None or reply.attachment:
+        if message is None or carries_media(reply):
             return False
         html = None if self.missing else reply_rich_html(reply)
         if not is_rich(message):

@@ -43,6 +43,7 @@ from bot.text.split import utf16_len
 
 __all__ = [
     "RICH_LIMIT",
+    "carries_media",
     "reply_rich_html",
     "rich_inline",
     "rich_length",
@@ -170,11 +171,22 @@ def rich_length(rich_html: str) -> int:
     return utf16_len(html.unescape(_TAGS.sub("", rich_html)))
 
 
+def carries_media(reply: Reply) -> bool:
+    """Whether a reply comes with a figure, a photo (held by Telegram or stored) or a
+    file: a rich message holds none of them."""
+    return bool(
+        reply.figure is not None
+        or reply.photo_ref
+        or reply.photo is not None
+        or reply.attachment is not None
+    )
+
+
 def richable(reply: Reply) -> bool:
     """Whether a reply goes as one rich message: a card, with no picture but a formula
     (which the message typesets), and no figure, photo or file."""
     card = reply.card
-    if card is None or reply.figure is not None or reply.photo_ref or reply.attachment:
+    if card is None or carries_media(reply):
         return False
     return card.image is None or card.image.kind == "formula"
 
@@ -186,8 +198,7 @@ def reply_rich_html(reply: Reply, *, text: bool = False) -> str | None:
     ``text``: a reply without a card (a session's end, a notice) goes too, when it has
     no figure, photo or file (for a tapped rich message edited into it)."""
     if reply.card is None and text:
-        plain = reply.figure is None and not reply.photo_ref and reply.attachment is None
-        body = to_rich_html(reply.text.strip("\n")) if plain else ""
+        body = "" if carries_media(reply) else to_rich_html(reply.text.strip("\n"))
     elif richable(reply) and reply.card is not None:
         body = _reply_html(reply.text, reply.card)
     else:

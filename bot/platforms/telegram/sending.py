@@ -69,6 +69,7 @@ from bot.platforms.telegram.formatting import (
     to_html,
 )
 from bot.platforms.telegram.rich import RichMessages, method_missing
+from bot.platforms.telegram.richhtml import carries_media
 from bot.text.markdown import needs_image, table_to_monospace
 from bot.text.split import split_message, utf16_len
 
@@ -815,9 +816,7 @@ class Sender:
             return True
         if message is None or not (message.text or message.photo):
             return False
-        if reply.photo_ref or reply.figure is not None or reply.attachment is not None:
-            return False
-        if reply.photo is not None:
+        if carries_media(reply):
             return False
         picture = await draw_card(self.renderer, reply.card)
         if (picture is not None) == bool(message.photo):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from telegram.error import BadRequest, EndPointNotFound, InvalidToken
 
-from bot.core.messages import CardView, Reply
+from bot.core.messages import Attachment, CardView, Reply
 from bot.core.model import CardImage
 from bot.platforms.telegram.rich import method_missing
 from bot.platforms.telegram.richhtml import (
@@ -123,7 +123,16 @@ def test_only_plain_cards_and_formula_pictures_go_rich() -> None:
     assert not richable(Reply("info", "no card"))
     assert not richable(Reply("back", card=card(back="b", back_image=CardImage("diagram", "t"))))
     assert not richable(Reply("front", card=card(), photo_ref="file-id"))
+    assert not richable(Reply("front", card=card(), photo=Attachment("answer.jpg", b"x")))
     assert richable(Reply("front", card=card()))
+
+
+def test_a_text_with_a_stored_photo_is_no_rich_edit() -> None:
+    """A tapped rich message is never edited into a reply's text alone: its stored photo
+    (a member's challenge answer) would be lost."""
+    photo = Attachment("answer.jpg", b"\xff\xd8\xff")
+    assert reply_rich_html(Reply("info", "Your answer:", photo=photo), text=True) is None
+    assert reply_rich_html(Reply("info", "Your answer:"), text=True) == "<p>Your answer:</p>"
 
 
 def test_a_card_over_the_limit_goes_as_text() -> None:
