@@ -223,21 +223,13 @@ class RichMessages:
         when neither is rich, or the reply is no plain card or text."""
         if message is None or carries_media(reply):
             return False
-        html = None if self.missing else reply_rich_html(reply)
         if not is_rich(message):
-            if html is None:
-                return False
             sent = await self.send_reply(chat_id, reply, None)
             if sent is None:
                 return False  # not sent rich: today's path edits the tapped message
             await self.sender.delete(message)
             return True
-        html = None if self.missing else reply_rich_html(reply, text=True)
-        if html is not None and await self.edit(message, html, keyboard(reply)):
-            return True
-        await self.sender.send_reply(chat_id, reply)
-        await self.sender.delete(message)
-        return True
+        return await self.show_in_place(message, chat_id, reply)
 
     async def close(self, message: Message | None, chat_id: int, note: str) -> bool:
         """Close a tapped rich card with a note: the card edited with the note added in
