@@ -150,6 +150,11 @@ def join(
     return Outcome(replies=(ask,), to="private", form=form)
 
 
+def takes_answers(run: ChallengeRun, now: datetime) -> bool:
+    """Whether an answer to the run is stored now: it is open and its deadline is ahead."""
+    return run.open and now < run.deadline
+
+
 def submit(
     tx: Tx,
     member: Learner,
@@ -189,7 +194,7 @@ def _submit(
     if run is None:
         return Reply("error", "There is no open challenge you have joined.")
     tz = member.settings.timezone
-    if not run.open or now >= run.deadline:
+    if not takes_answers(run, now):
         return Reply(
             "error",
             f"Sorry, time is up: the challenge closed at {local_time(run.deadline, tz)}, so "

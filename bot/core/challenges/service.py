@@ -118,13 +118,11 @@ class ChallengeService(AnnouncingService):
 
         stored: StoredPhoto | None = None
         if photo is not None:
-            now = self.clock.now()
             run = await self.db.run(lambda tx: find(tx, tx.learners.get(who.platform, who.user_id)))
-            if run is not None and run.open and now < run.deadline:
-                got = await self._download(photo)
-                if isinstance(got, Reply):
-                    return send(got, to="private")
-                stored = got
+            got = await self._download(photo, run, self.clock.now())
+            if isinstance(got, Reply):
+                return send(got, to="private")
+            stored = got
         limits = self.photos
         ref = photo.ref if photo is not None else None
 
@@ -183,11 +181,10 @@ class ChallengeService(AnnouncingService):
             found = await self.db.run(find)
             if found is None:
                 return None
-            if found.open and now < found.deadline:
-                got = await self._download(photo)
-                if isinstance(got, Reply):
-                    return send(got, to="private")
-                stored = got
+            got = await self._download(photo, found, now)
+            if isinstance(got, Reply):
+                return send(got, to="private")
+            stored = got
         limits = self.photos
         ref = photo.ref if photo is not None else None
 
@@ -202,10 +199,15 @@ class ChallengeService(AnnouncingService):
 
         return await self.db.run(work)
 
-    async def _download(self, photo: SentPhoto) -> StoredPhoto | Reply:
+    async def _download(
+        self, photo: SentPhoto, run: ChallengeRun | None, now: datetime
+    ) -> StoredPhoto | Reply | None:
         """A photo answer's bytes, or why it is refused: over the size limit (said
         before anything is downloaded, from the size the platform declares), or not an
-        image. A download that fails raises the adapter's own error."""
+        image. None, with nothing downloaded, when ``run`` takes no answer now (the
+        submit says why). A download that fails raises the adapter's own error."""
+        if run is None or not runs.takes_answers(run, now):
+            return None
         limits = self.photos
         if photo.size > limits.max_bytes:
             return Reply("error", too_large(photo.size, limits))
