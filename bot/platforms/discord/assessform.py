@@ -33,6 +33,7 @@ from typing import Any, Final
 
 import discord
 
+from bot.core.challenges.assessment import GRADE_NAMES
 from bot.core.outcomes import AssessmentForm
 from bot.text.latex import math_fallback
 
@@ -47,8 +48,8 @@ LABEL_DESCRIPTION: Final = 100
 OPTION_TEXT: Final = 100
 #: Rubric rows rated in one form (two pairs of checkbox groups beside the checkpoints).
 ROWS_PER_FORM: Final = GROUP_OPTIONS * ((MODAL_LABELS - 1) // 2)
-#: A radio group's choices: (label, grade), best first.
-GRADE_CHOICES: Final = (("Confident", 3), ("Shaky", 2), ("Need to re-study", 1))
+#: A radio group's choices: (label, grade), best first, named as the message names them.
+GRADE_CHOICES: Final = tuple((GRADE_NAMES[grade], grade) for grade in (3, 2, 1))
 #: What a submission that cannot be read is turned into: a row no challenge has, which
 #: the core answers as a form that does not match (nothing changed).
 UNREADABLE: Final = (-1, 0)
