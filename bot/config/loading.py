@@ -257,7 +257,8 @@ def _quiz(section: _Section) -> QuizSettings:
     d = QuizSettings()
     return QuizSettings(
         window_minutes=section.integer("window_minutes", d.window_minutes, Bounds(1, 1440)),
-        # Telegram lets a bot download at most 20 MB.
+        # At most 10: the reveal uploads the photo again, and Telegram takes photos of
+        # up to 10 MB.
         challenge_photo_mb=section.integer(
             "challenge_photo_mb", d.challenge_photo_mb, Bounds(1, 10)
         ),
