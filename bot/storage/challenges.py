@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,6 +29,10 @@ from bot.storage.tables import (
 
 if TYPE_CHECKING:
     from bot.storage.fanout import Fanout
+
+#: (run, learner) pairs named in one statement that drops photos (2 bound values each,
+#: well under SQLite's limit of bound values).
+_KEYS_PER_STATEMENT: Final = 500
 
 
 def _grades_text(grades: Sequence[int | None]) -> str:
@@ -465,16 +469,15 @@ class SqlChallenges:
         return len(keys)
 
     def _drop_photos(self, keys: Sequence[tuple[int, int]]) -> None:
-        """Delete these photos, and the references of the answers they were."""
-        for run_id, learner_id in keys:
-            self.drop_photo(run_id, learner_id)
+        """Delete these photos, and the references of the answers they were: two
+        statements a batch of :data:`_KEYS_PER_STATEMENT` (run, learner) pairs."""
+        photo_key = tuple_(challenge_photos.c.run_id, challenge_photos.c.learner_id)
+        answer_key = tuple_(challenge_submissions.c.run_id, challenge_submissions.c.learner_id)
+        for at in range(0, len(keys), _KEYS_PER_STATEMENT):
+            batch = list(keys[at : at + _KEYS_PER_STATEMENT])
+            self.conn.execute(delete(challenge_photos).where(photo_key.in_(batch)))
             self.conn.execute(
-                update(challenge_submissions)
-                .where(
-                    challenge_submissions.c.run_id == run_id,
-                    challenge_submissions.c.learner_id == learner_id,
-                )
-                .values(photo_ref=None)
+                update(challenge_submissions).where(answer_key.in_(batch)).values(photo_ref=None)
             )
 
 

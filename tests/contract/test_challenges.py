@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
+import bot.storage.challenges
 from bot.core.challenges.photos import StoredPhoto
 from bot.core.model import ChallengeRun, ChallengeSchedule, GroupSettings, Submission
 from bot.core.ports import Database, Tx
@@ -477,3 +478,17 @@ async def test_photos_of_runs_finished_long_ago_are_pruned(db: Database) -> None
     # Much later: every finished run's photo goes; the open run's stays.
     assert await db.run(lambda tx: tx.challenges.prune_photos(T0 + DAY)) == 2
     assert await db.run(lambda tx: tx.challenges.group_photo_bytes("tg", "-1")) == 400
+
+
+async def test_photos_dropped_over_several_statements_are_all_dropped(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SQL stores name at most a batch of photos in one statement: a batch of one
+    drops each photo, and clears each answer's reference, all the same."""
+    monkeypatch.setattr(bot.storage.challenges, "_KEYS_PER_STATEMENT", 1)
+    ann, ids = await group_of_runs(db)
+    assert await db.run(lambda tx: tx.challenges.prune_photos(T0 + DAY)) == 4
+    left = [await db.run(photo_sizes(rid)) for rid in ids]
+    assert left == [{}, {}, {}, {ann: 400}, {}]
+    refs = [await db.run(submission(rid, ann)) for rid in ids]
+    assert [s.photo_ref if s else "?" for s in refs] == [None, None, None, "file-s0000003", None]
