@@ -27,6 +27,7 @@ from typing import Final
 
 from bot.text.latex import math_fallback
 from bot.text.markdown import needs_image
+from bot.text.split import utf16_len
 
 #: Telegram's bounds for a poll: options, an option's text, the question, the explanation.
 MIN_OPTIONS: Final = 2
@@ -74,11 +75,6 @@ class Choices:
         if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS or not 0 <= correct < len(options):
             return None
         return cls(options, correct)
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def plain_text(markdown: str) -> str:

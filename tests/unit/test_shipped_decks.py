@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.core.choices import OPTION_LIMIT, plain_text, poll_question, utf16_len
+from bot.core.choices import OPTION_LIMIT, plain_text, poll_question
 from bot.deckfiles import SHIPPED_DECKS, load_decks
+from bot.text.split import utf16_len
 
 if TYPE_CHECKING:
     from bot.core.challenges.definitions import ChallengeDef, ChallengeSet, RubricRow

@@ -30,11 +30,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.core.choices import EXPLANATION_LIMIT, QuizPoll, clip, utf16_len
+from bot.core.choices import EXPLANATION_LIMIT, QuizPoll, clip
 from bot.core.messages import Reply
 from bot.core.quiz import QuizService
 from bot.platforms.telegram.sending import Sender
 from bot.platforms.telegram.updates import who_of
+from bot.text.split import utf16_len
 
 __all__ = ["BACK_LINK_TEXT", "POLL_REFUSED", "QuizPolls", "explanation_html"]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.core.choices import utf16_len
 from bot.platforms.telegram.polls import BACK_LINK_TEXT, POLL_REFUSED
+from bot.text.split import utf16_len
 from tests.e2e.telegram.fake import BOT_USERNAME, Call, TgUser, parse_html
 from tests.e2e.telegram.harness import GROUP, Harness, telegram_bot
 

@@ -16,10 +16,10 @@ from bot.core.choices import (
     plain_text,
     poll_order,
     poll_question,
-    utf16_len,
 )
 from bot.core.decks import CardDef, DeckError, check_deck_set, parse_deck
 from bot.deckfiles import SHIPPED_DECKS
+from bot.text.split import utf16_len
 
 
 def deck(card_header: str, *, front: str = "Divide the scores by what?") -> str:

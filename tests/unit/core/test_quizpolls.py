@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.choices import EXPLANATION_LIMIT, SEE_ABOVE, Choices, QuizPoll, utf16_len
+from bot.core.choices import EXPLANATION_LIMIT, SEE_ABOVE, Choices, QuizPoll
 from bot.core.imagespec import parse_image_spec
 from bot.core.learners import Who
 from bot.core.messages import Reply
 from bot.core.model import CardStateKind, ReviewSource
 from bot.core.outcomes import EXPIRED
 from bot.core.quizpolls import LINK_ROOM, back_start, back_token
+from bot.text.split import utf16_len
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase
 from tests.fakes.decks import make_card, make_deck

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.core.choices import EXPLANATION_LIMIT, QuizPoll, utf16_len
+from bot.core.choices import EXPLANATION_LIMIT, QuizPoll
 from bot.platforms.telegram.polls import BACK_LINK_TEXT, explanation_html
+from bot.text.split import utf16_len
 from tests.e2e.telegram.fake import parse_html
 
 LINK = "https://t.me/studybot_test_bot?start=qa_abcdefghijklmnop"
