@@ -47,9 +47,14 @@ FORM_MISMATCH = (
 )
 
 
+def one_line(text: str) -> str:
+    """Rubric or checkpoint markdown as one line of plain text (maths as Unicode)."""
+    return " ".join(math_fallback(text).replace("*", "").replace("`", "").split())
+
+
 def short(text: str, limit: int = 28) -> str:
     """One line of plain text for a button or a chart label (maths as Unicode)."""
-    plain = " ".join(math_fallback(text).replace("*", "").replace("`", "").split())
+    plain = one_line(text)
     return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
 
 

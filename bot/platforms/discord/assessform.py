@@ -33,9 +33,8 @@ from typing import Any, Final
 
 import discord
 
-from bot.core.challenges.assessment import GRADE_NAMES
+from bot.core.challenges.assessment import GRADE_NAMES, one_line
 from bot.core.outcomes import AssessmentForm
-from bot.text.latex import math_fallback
 
 #: The self-assessment form: ``ja:<submission token>``.
 ASSESS_MODAL: Final = re.compile(r"ja:(?P<token>[A-Za-z0-9_-]{8,22})")
@@ -85,17 +84,13 @@ def layout(rows: int, checkpoints: int, start: int = 0) -> Part:
     return Part(span, len(span) <= free, index == 0 and checkpoints > 0, index + 1, parts)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(math_fallback(text).replace("*", "").replace("`", "").split())
-
-
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _row_label(form: AssessmentForm, row: int) -> tuple[str, str | None]:
     """A row's label (numbered) and, when it does not fit, its text as the description."""
-    text = _one_line(form.rows[row])
+    text = one_line(form.rows[row])
     label = f"{row + 1}. {text}"
     if len(label) <= LABEL_TEXT:
         return label, None
@@ -127,7 +122,7 @@ def _checkboxes(
         max_values=len(items),
         options=[
             discord.CheckboxGroupOption(
-                label=_cut(f"{index + 1}. {_one_line(text)}", OPTION_TEXT),
+                label=_cut(f"{index + 1}. {one_line(text)}", OPTION_TEXT),
                 value=str(index),
                 default=ticked,
             )
@@ -177,7 +172,7 @@ class AssessmentModal(discord.ui.Modal):
             self.add_item(
                 discord.ui.Label(
                     text="Checkpoints you got",
-                    description=_cut(f"“{_one_line(form.title)}”: tick each step you had.", 100),
+                    description=_cut(f"“{one_line(form.title)}”: tick each step you had.", 100),
                     component=_checkboxes(f"k0-{len(checkpoints)}", items),
                 )
             )
