@@ -36,7 +36,6 @@ OPTION_LIMIT: Final = 100
 QUESTION_LIMIT: Final = 300
 EXPLANATION_LIMIT: Final = 200
 
-_ITEM = re.compile(r"^[-*]\s+(.*)$")
 _MARK = re.compile(r"^\[([ xX])\]\s*(.*)$")
 
 
