@@ -189,8 +189,16 @@ def after_quiz_rating(
     if mine is None:
         return ()
     tx.quizzes.hold(mine.round_id)  # answers at once: the last one sees the others
-    tx.quizzes.record(mine.round_id, learner.id, rating, now)
-    r = tx.quizzes.by_id(mine.round_id)
+    return _record_rating(tx, mine.round_id, learner, rating, now)
+
+
+def _record_rating(
+    tx: Tx, round_id: int, learner: Learner, rating: int, now: datetime
+) -> tuple[Announcement, ...]:
+    """Record a participant's rating in a round held by this unit of work; close the
+    round when every expected participant has rated."""
+    tx.quizzes.record(round_id, learner.id, rating, now)
+    r = tx.quizzes.by_id(round_id)
     if r is None or r.closed_at is not None:
         return ()
     parts = tx.quizzes.participants(r.id)
@@ -315,7 +323,7 @@ class QuizService(AnnouncingService):
                 return
             rating = quizpolls.review_answer(tx, member, r, option_ids, now, token, name, then)
             if rating is not None:
-                then.posts.extend(after_quiz_rating(tx, member, token, rating, now))
+                then.posts.extend(_record_rating(tx, r.id, member, rating, now))
 
         await self._posting(who, work)
 
