@@ -165,17 +165,15 @@ def submit(
     token: str,
     name: str,
     *,
-    stored: StoredPhoto | None = None,
-    limits: PhotoLimits | None = None,
+    stored: StoredPhoto | None,
+    limits: PhotoLimits,
 ) -> Outcome:
     """Store (or replace) a member's answer while the run is open; the member is told.
 
     A photo answer (``photo_ref``, the platform's name for it) is kept as ``stored``,
     its downloaded bytes, within the group's share of ``limits``.
     """
-    reply = _submit(
-        tx, member, run, text, photo_ref, now, token, name, stored, limits or PhotoLimits()
-    )
+    reply = _submit(tx, member, run, text, photo_ref, now, token, name, stored, limits)
     return send(reply, to="private")
 
 
