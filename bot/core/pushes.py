@@ -15,7 +15,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from typing import NamedTuple, Protocol
@@ -208,11 +208,23 @@ def _backfill(tx: Tx, now: datetime, policy: PushPolicy) -> int:
     return len(found)
 
 
+#: What an outbox message stands for: one reply, or leads and a last reply (:class:`Compose`).
+Composed = Reply | tuple[Reply, ...]
+
+
 class Compose(Protocol):
     """Builds an outbox message of another kind than a push (a self-assessment sent
-    again) as it stands now; None when there is nothing to send any more."""
+    again) as it stands now; None when there is nothing to send any more.
 
-    def __call__(self, tx: Tx, message: OutboxMessage, learner: Learner) -> Reply | None: ...
+    It may be several replies, sent in order as one outbox message: each reply but the
+    last is a *lead*, which every platform sends as one message (a stored photo under a
+    short caption, such as the member's own photo answer before their self-assessment),
+    so the message's ``parts_sent`` counts the leads first, then the last reply's parts.
+    """
+
+    def __call__(
+        self, tx: Tx, message: OutboxMessage, learner: Learner
+    ) -> Reply | tuple[Reply, ...] | None: ...
 
 
 def deliveries(
@@ -220,7 +232,7 @@ def deliveries(
     messages: Sequence[OutboxMessage],
     now: datetime,
     composers: Mapping[str, Compose] | None = None,
-) -> list[tuple[OutboxMessage, tuple[Learner, Reply] | None]]:
+) -> list[tuple[OutboxMessage, tuple[Learner, Composed] | None]]:
     """What each leased message stands for, in one transaction.
 
     The push's prompt (what its buttons name) is made here, when it is about to
@@ -229,7 +241,7 @@ def deliveries(
     """
     learners: dict[int, Learner | None] = {}
     cards: dict[str, CardInfo | None] = {}
-    out: list[tuple[OutboxMessage, tuple[Learner, Reply] | None]] = []
+    out: list[tuple[OutboxMessage, tuple[Learner, Composed] | None]] = []
     for m in messages:
         if m.learner_id not in learners:
             learners[m.learner_id] = tx.learners.get_by_id(m.learner_id)
@@ -237,6 +249,8 @@ def deliveries(
         if compose is not None:
             learner = learners[m.learner_id]
             reply = compose(tx, m, learner) if learner is not None else None
+            if not reply:  # no replies at all: nothing to send
+                reply = None
             out.append((m, None if learner is None or reply is None else (learner, reply)))
             continue
         if m.card_id is not None and m.card_id not in cards:
@@ -323,7 +337,45 @@ class Send(Protocol):
 
 #: One learner's leased outbox rows, in order, each with what it stands for (None: the
 #: learner or the card is gone).
-ChatRows = list[tuple[OutboxMessage, tuple[Learner, Reply] | None]]
+ChatRows = list[tuple[OutboxMessage, tuple[Learner, Composed] | None]]
+
+
+async def send_composed(
+    send: Send, learner: Learner, composed: Composed, *, skip: int = 0
+) -> Delivery:
+    """Send what an outbox message stands for: its leads (one message each, see
+    :class:`Compose`), then its last reply, without the first ``skip`` messages.
+
+    A :class:`~bot.core.ports.DeliveryRetry` says how many messages of the whole went
+    out in this call, so a retry resumes after them; a learner found unreachable at a
+    lead is not sent the rest.
+    """
+    if isinstance(composed, Reply):
+        return await send(learner, composed, skip=skip)
+    *leads, last = composed
+    delivered = 0  # messages accepted in this call
+    opened: str | None = None
+    try:
+        for i, lead in enumerate(leads):
+            if i < skip:
+                continue
+            delivery = await send(learner, lead)
+            opened = opened or delivery.dm_channel
+            if not delivery.reached:
+                return Delivery(reached=False, dm_channel=opened)
+            if opened is not None and learner.dm_channel_id is None:
+                learner = replace(learner, dm_channel_id=opened)  # one DM channel
+            delivered += 1
+        delivery = await send(learner, last, skip=max(0, skip - len(leads)))
+    except DeliveryRetry as exc:
+        raise DeliveryRetry(str(exc), exc.retry_after, delivered=delivered + exc.delivered) from exc
+    except DeliveryRefused:
+        raise
+    except Exception as exc:  # a network error after a lead went out: resume after it
+        if not delivered:
+            raise
+        raise DeliveryRetry(f"{type(exc).__name__}: {exc}", delivered=delivered) from exc
+    return Delivery(reached=delivery.reached, dm_channel=opened or delivery.dm_channel)
 
 
 class PushService(ServiceBase):
@@ -473,7 +525,7 @@ class PushService(ServiceBase):
     async def _deliver(
         self,
         message: OutboxMessage,
-        found: tuple[Learner, Reply] | None,
+        found: tuple[Learner, Composed] | None,
         send: Send,
         before_send: Callable[[], Awaitable[None]] | None,
     ) -> datetime | None:
@@ -486,7 +538,7 @@ class PushService(ServiceBase):
         if before_send is not None:
             await before_send()
         try:
-            delivery = await send(learner, reply, skip=message.parts_sent)
+            delivery = await send_composed(send, learner, reply, skip=message.parts_sent)
         except DeliveryRetry as exc:
             return await self._retry(message, exc.retry_after, str(exc), exc.delivered)
         except DeliveryRefused as exc:

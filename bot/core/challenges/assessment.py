@@ -41,6 +41,8 @@ BUTTON_ROWS = 9
 #: The checkpoints given buttons where there is no form.
 BUTTON_CHECKPOINTS = 10
 #: A submitted form that names rows, grades or checkpoints this challenge does not have.
+#: A self-assessment's line for a photo answer no longer kept (nothing is shown).
+PHOTO_NOT_KEPT = "Your answer was a photo of your page, which is no longer kept."
 FORM_MISMATCH = (
     "This form does not match the challenge any more, so nothing was changed. "
     f"Tap “{FORM_LABEL}” on your self-assessment to open it again."
@@ -132,6 +134,8 @@ def assessment_reply(challenge: ChallengeDef, sub: Submission, *, first: bool = 
         yours = f"Your answer:\n{sub.text}\n\n"
     elif sub.photo_ref:
         yours = "Your answer: the photo of your page you sent.\n\n"
+    elif sub.submitted:  # a photo answer whose photo was dropped since (both clear the ref)
+        yours = PHOTO_NOT_KEPT + "\n\n"
     else:
         yours = ""
     body = intro + yours + "Tick the checkpoints you got, and rate each row:\n" + "\n".join(lines)
@@ -155,9 +159,12 @@ def own_photo(tx: Tx, run: ChallengeRun, sub: Submission) -> Reply | None:
 
 def resend(
     tx: Tx, message: OutboxMessage, learner: Learner, catalog: ChallengeCatalog
-) -> Reply | None:
-    """A self-assessment the outbox sends again, as it stands now; None when there is
-    nothing to send (applied already, or the run or the challenge is gone)."""
+) -> Reply | tuple[Reply, ...] | None:
+    """A self-assessment the outbox sends again, as it stands now, as the reveal sent it:
+    the member's own photo answer first when it is still kept (read here, in the unit of
+    work that builds the message), then the self-assessment; None when there is nothing
+    to send (applied already, or the run or the challenge is gone). A photo dropped since
+    (housekeeping, or the group's room) is not claimed as shown: the text says so."""
     if message.prompt_token is None:
         return None
     sub = tx.challenges.submission_by_token(message.prompt_token)
@@ -165,9 +172,13 @@ def resend(
         return None
     run = tx.challenges.run_by_id(sub.run_id)
     challenge = catalog.get(run.challenge_id) if run is not None else None
-    if challenge is None:
+    if challenge is None or run is None:
         return None
-    return assessment_reply(challenge, sub, first=True)
+    mine = own_photo(tx, run, sub)
+    if mine is None:
+        # Not shown: a photo answer whose bytes are gone reads as no longer kept.
+        return assessment_reply(challenge, replace(sub, photo_ref=None), first=True)
+    return mine, assessment_reply(challenge, sub, first=True)
 
 
 def _mine(

@@ -522,6 +522,7 @@ async def test_delivery_builds_a_front_with_show_snooze_and_skip() -> None:
     assert found is not None
     learner, reply = found
     assert learner.id == lid
+    assert isinstance(reply, Reply), "a push is one reply"
     token = row.message.prompt_token
     assert token is not None
     assert reply.kind == "front"
