@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.core.delivery import NOT_REACHED
 from tests.e2e.discord.discord_fakes import dm_channel_id
-from tests.e2e.discord.test_discord import ALICE, BOB, CHANNEL, GUILD, Env
+from tests.e2e.discord.test_discord import ALICE, BOB, CHANNEL, GUILD, PNG, Env
 from tests.e2e.discord.test_discord_challenges import (
     SCALED,
     START,
@@ -73,4 +73,34 @@ async def test_a_member_who_cannot_be_reached_gets_their_self_assessment_when_ba
     assert await submit_assessment(env, bob_sa, form, dict(bob_rows), BOB, bob_dm) == []
     assert env.fake.messages[bob_sa.id].content.startswith("Applied to your schedule.")
     assert challenge_reviews(env, BOB)["att-scale-sqrt-dk"] == 1
+    assert env.fake.violations == []
+
+
+async def test_a_photo_answer_comes_again_before_the_self_assessment_sent_late(
+    env: Env,
+) -> None:
+    """As at the reveal: Bob's page, as he sent it, then his self-assessment."""
+    room = env.fake.server(GUILD, CHANNEL)
+    [post] = await challenge(env, "start", ALICE, room, challenge=SCALED, minutes=10)
+    await send_form(env, await open_form(env, post, ALICE, room), "softmax", ALICE, room)
+    await open_form(env, post, BOB, room)
+    page = {"photo": ("page.png", "image/png", PNG + b"bob's page")}
+    [got] = await challenge(env, "submit", BOB, env.fake.dm(BOB[0]), attachments=page)
+    assert got.content.startswith("Got your answer")
+    env.fake.refuse[dm_channel_id(BOB[0])] = (403, 50007)  # Bob closed his DMs
+
+    env.clock.set(START + timedelta(minutes=10, seconds=30))
+    assert await env.app.challenges.reveal_overdue() == 1
+
+    del env.fake.refuse[dm_channel_id(BOB[0])]
+    await env.command("stats", BOB, env.fake.dm(BOB[0]))
+    mark = env.fake.mark()
+    assert await env.app.pushes.drain("discord", env.bot.push) == 1
+    own, bob_sa = env.fake.created_since(mark)
+    assert own.channel_id == bob_sa.channel_id == dm_channel_id(BOB[0])
+    assert own.files == [("answer.png", PNG + b"bob's page")]  # the stored bytes
+    assert own.embeds[0]["image"]["url"] == "attachment://answer.png"
+    assert bob_sa.embeds[0]["title"] == "Self-assessment" and not bob_sa.files
+    assert "the photo of your page you sent" in bob_sa.embeds[0]["description"]
+    assert env.rows("SELECT parts_sent, sent_at IS NOT NULL FROM outbox") == [(0, True)]
     assert env.fake.violations == []

@@ -481,3 +481,47 @@ async def test_a_photo_over_the_limit_is_refused_before_any_download(
         ]
         assert_all_answered(bot)
     no_errors(caplog)
+
+
+async def test_a_self_assessment_sent_late_comes_after_the_page_as_sent(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ben blocked the bot at the reveal: once he writes again the outbox sends his page
+    (the stored photo) and then his self-assessment, as the reveal would have; a 429 on
+    the self-assessment does not send the page twice."""
+    async with telegram_bot(tmp_path, fake_renderer=True) as bot:
+        bot.api.set_member(GROUP, ANA.id, "administrator")
+        await onboard(bot, ANA)
+        await onboard(bot, BEN)
+        await bot.send(ANA, f"/challenge start {SCALED} 10", GROUP)
+        start = bot.api.message_with_button(GROUP, "Submit my answer")
+        await bot.tap(BEN, start, "Submit my answer")
+        await bot.send_photo(BEN, ["photo-ben-page"])
+        assert "Got your answer" in last_dm(bot, BEN)
+
+        for endpoint in ("sendMessage", "sendPhoto"):
+            bot.api.fail(endpoint, "blocked", chat_id=BEN.id, times=99)
+        bot.clock.advance(timedelta(minutes=11))
+        assert await bot.app.challenges.reveal_overdue() == 1
+        assert bot.query("SELECT kind, parts_sent FROM outbox WHERE sent_at IS NULL") == [
+            ("assess", 0)
+        ]
+
+        bot.api.failures.clear()
+        await bot.send(BEN, "/stats")
+        # The page goes; the self-assessment meets a 429 and waits.
+        bot.api.fail("sendMessage", "429", chat_id=BEN.id)
+        before = len(bot.api.sent("sendPhoto", BEN.id))
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
+        [own] = bot.api.sent("sendPhoto", BEN.id)[before:]
+        assert "as you sent it" in own.plain
+        assert own.files["photo"][1] == PHOTO_JPEG + b"photo-ben-page"
+        assert bot.query("SELECT parts_sent FROM outbox WHERE sent_at IS NULL") == [(1,)]
+
+        bot.clock.advance(timedelta(minutes=1))
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
+        assert len(bot.api.sent("sendPhoto", BEN.id)) == before + 1, "the page once"
+        form = bot.api.message_with_button(BEN.id, "Apply to my cards")
+        assert "the photo of your page you sent" in shown(form)
+        assert bot.query("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == [(0,)]
+    no_errors(caplog)
