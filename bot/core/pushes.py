@@ -348,18 +348,25 @@ async def send_composed(
 
     A :class:`~bot.core.ports.DeliveryRetry` says how many messages of the whole went
     out in this call, so a retry resumes after them; a learner found unreachable at a
-    lead is not sent the rest.
+    lead is not sent the rest. A lead the platform refuses for good (a photo it will
+    not take) is passed over, never the message it leads: the last reply goes all
+    the same.
     """
     if isinstance(composed, Reply):
         return await send(learner, composed, skip=skip)
     *leads, last = composed
-    delivered = 0  # messages accepted in this call
+    delivered = 0  # messages accepted (or a lead passed over) in this call
     opened: str | None = None
     try:
         for i, lead in enumerate(leads):
             if i < skip:
                 continue
-            delivery = await send(learner, lead)
+            try:
+                delivery = await send(learner, lead)
+            except DeliveryRefused as exc:
+                log.warning("learner %s: a lead refused, sent without it: %s", learner.id, exc)
+                delivered += 1  # passed: a retry does not try it again
+                continue
             opened = opened or delivery.dm_channel
             if not delivery.reached:
                 return Delivery(reached=False, dm_channel=opened)

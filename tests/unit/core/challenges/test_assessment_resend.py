@@ -11,7 +11,7 @@ import pytest
 from bot.core.challenges.assessment import PHOTO_NOT_KEPT
 from bot.core.messages import RESENT_ASSESSMENT, Attachment, Reply
 from bot.core.model import Learner, OutboxMessage
-from bot.core.ports import Delivery, DeliveryRetry
+from bot.core.ports import Delivery, DeliveryRefused, DeliveryRetry
 from tests.fakes.photos import JPEG, photo
 from tests.unit.core.challenges.support import BEN, CAT, Env, private_for
 
@@ -138,3 +138,26 @@ async def test_a_member_unreachable_at_the_photo_gets_nothing_more_and_waits(env
     assert own.photo is not None, "the self-assessment is not sent after a refused photo"
     [row] = env.db.outbox()
     assert row.pending and row.message.parts_sent == 0, "parked until they write again"
+
+
+async def test_a_photo_the_platform_refuses_does_not_hold_back_the_self_assessment(
+    env: Env,
+) -> None:
+    await waiting(env)
+    send = Platform(DeliveryRefused("photo too large"))
+    await drain(env, send)
+    assert [r.kind for r, _ in send.calls] == ["info", "assess"]
+    [row] = env.db.outbox()
+    assert row.sent_at is not None, "the self-assessment went"
+
+
+async def test_a_network_error_after_a_refused_photo_resumes_after_it(env: Env) -> None:
+    await waiting(env)
+    send = Platform(DeliveryRefused("photo too large"), OSError("network down"))
+    await drain(env, send)
+    [row] = env.db.outbox()
+    assert row.pending and row.message.parts_sent == 1
+    env.clock.advance(timedelta(minutes=5))
+    again = Platform()
+    await drain(env, again)
+    assert [(r.kind, skip) for r, skip in again.calls] == [("assess", 0)]
