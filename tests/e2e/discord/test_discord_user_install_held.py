@@ -19,7 +19,7 @@ from bot.core.outcomes import Outcome
 from bot.core.rendering import Renderer
 from bot.platforms.discord import layout
 from bot.platforms.discord.interactions import SORRY, TOO_MANY_HERE
-from bot.platforms.discord.messages import Outgoing
+from bot.platforms.discord.messages import Outgoing, to_messages
 from tests.e2e.discord.test_discord import ALICE, Env, env
 
 __all__ = ["env"]  # the fixture, imported
@@ -65,7 +65,7 @@ async def test_a_held_card_whose_embed_form_takes_two_messages_says_where_to_see
 ) -> None:
     """One follow-up is left and the embed form takes two: the last one says where to see
     everything, as when more replies come than Discord takes."""
-    real = layout.to_messages
+    real = to_messages  # what layout uses for the embed form
 
     async def longer(
         reply: Reply, renderer: Renderer | None, *, file_limit: int | None = None
