@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, cast
 
 import aiohttp
@@ -31,7 +31,7 @@ import discord
 from discord import app_commands
 
 from bot.core.learners import Who
-from bot.platforms.discord.messages import plain
+from bot.platforms.discord.messages import Outgoing, plain
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ TOO_MANY_HERE: Final = (
     "There is more than Discord lets me show here: send {command} in our direct messages "
     "to see all of it."
 )
+#: The embed form of a composed message, made when asked (see :class:`.layout.Composed`).
+EmbedForm = Callable[[], Awaitable[Sequence[Outgoing]]]
 #: Longest a file a person sent may take to download from Discord's CDN, in seconds.
 DOWNLOAD_SECONDS: Final = 60.0
 #: Said when a file a person sent cannot be downloaded.
@@ -222,9 +224,9 @@ class Answer:
         self._followups: int | None = (
             USER_INSTALL_FOLLOWUPS if only_user_installed(interaction) else None
         )
-        #: The last follow-up Discord takes, held back (visibility, message) until it is
-        #: known whether more come (see :meth:`_counted`).
-        self._held: tuple[bool, dict[str, Any]] | None = None
+        #: The last follow-up Discord takes, held back (visibility, message, its embed
+        #: form when composed) until it is known whether more come (see :meth:`_counted`).
+        self._held: tuple[bool, dict[str, Any], EmbedForm | None] | None = None
         #: A submitted form answered as a tap on the message it was opened from (that
         #: message is edited): the self-assessment form.
         self.from_message = False
@@ -252,8 +254,15 @@ class Answer:
         await self.interaction.response.defer(ephemeral=hidden, thinking=True)
         self._pending = hidden
 
-    async def send(self, *, hidden: bool, **kwargs: Any) -> None:
-        """Send a message (``hidden``: only the person sees it) as the response or a follow-up."""
+    async def send(
+        self, *, hidden: bool, embed_form: EmbedForm | None = None, **kwargs: Any
+    ) -> None:
+        """Send a message (``hidden``: only the person sees it) as the response or a follow-up.
+
+        ``embed_form``: a composed message's embed form (its ``view`` a layout), for when
+        the message is held back as the last follow-up and Discord refuses it once
+        :meth:`finish` sends it (a refusal now is the caller's: :func:`.layout.send`).
+        """
         response = self.interaction.response
         if not response.is_done():
             await response.send_message(**kwargs, ephemeral=hidden)
@@ -264,11 +273,14 @@ class Answer:
             await self.interaction.delete_original_response()
             pending = None
         if pending is None and self._followups is not None:  # a new message, not the filling
-            await self._counted(hidden, kwargs)
+            composed = isinstance(kwargs.get("view"), discord.ui.LayoutView)
+            await self._counted(hidden, kwargs, embed_form if composed else None)
             return
         await self.interaction.followup.send(**kwargs, ephemeral=hidden)
 
-    async def _counted(self, hidden: bool, kwargs: dict[str, Any]) -> None:
+    async def _counted(
+        self, hidden: bool, kwargs: dict[str, Any], embed_form: EmbedForm | None = None
+    ) -> None:
         """A new follow-up of an interaction only a user install is behind: Discord takes
         :data:`USER_INSTALL_FOLLOWUPS`. In the bot's DM the ones past that are posted there
         as plain messages (the bot may post in its own DM). Elsewhere the bot may not post
@@ -289,18 +301,53 @@ class Answer:
             await self.interaction.followup.send(**kwargs, ephemeral=hidden)
             return
         if left == 1 and self._held is None:
-            self._held = (hidden, kwargs)  # the last one: sent by finish() if nothing follows
+            self._held = (hidden, kwargs, embed_form)  # the last one: finish() sends it
             return
         if self._held is not None:
             self._held, self._followups = None, 0
-            command = self.interaction.command
-            name = f"/{command.qualified_name}" if command is not None else "the command"
-            await self.interaction.followup.send(
-                content=plain(TOO_MANY_HERE.format(command=name)), ephemeral=True
-            )
+            await self._too_many()
         log.warning(
             "left out a message past Discord's %d follow-ups for a user-installed "
             "interaction (user %s, channel %s)",
+            USER_INSTALL_FOLLOWUPS,
+            self.interaction.user.id,
+            self.interaction.channel_id,
+        )
+
+    async def _too_many(self) -> None:
+        """The last follow-up: where to see everything the bot could not post here."""
+        command = self.interaction.command
+        name = f"/{command.qualified_name}" if command is not None else "the command"
+        await self.interaction.followup.send(
+            content=plain(TOO_MANY_HERE.format(command=name)), ephemeral=True
+        )
+
+    async def _send_held(
+        self, hidden: bool, kwargs: dict[str, Any], embed_form: EmbedForm | None
+    ) -> None:
+        """Send the held last follow-up; a composed one Discord refuses (400) goes in its
+        embed form as :func:`.layout.send` does at once, or, when that form takes more
+        than the one message left, as the word of where to see all of it."""
+        followup = self.interaction.followup
+        try:
+            await followup.send(**kwargs, ephemeral=hidden)
+            return
+        except discord.HTTPException as exc:
+            if exc.status != 400 or embed_form is None:
+                raise
+            log.warning(
+                "Discord refused a composed last follow-up (code %s): sent as embeds instead",
+                exc.code,
+            )
+        embeds = await embed_form()
+        if len(embeds) == 1:
+            await followup.send(**embeds[0].send_kwargs(), ephemeral=hidden)
+            return
+        await self._too_many()
+        log.warning(
+            "left out %d embed messages past Discord's %d follow-ups for a user-installed "
+            "interaction (user %s, channel %s)",
+            len(embeds),
             USER_INSTALL_FOLLOWUPS,
             self.interaction.user.id,
             self.interaction.channel_id,
@@ -316,7 +363,7 @@ class Answer:
         held, self._held = self._held, None
         if held is not None:
             self._followups = 0
-            await self.interaction.followup.send(**held[1], ephemeral=held[0])
+            await self._send_held(*held)
         if self._pending is not None:
             await self.send(hidden=self._pending, content=DONE)
 

@@ -118,7 +118,7 @@ class OutcomeRenderer:
             hidden = hidden_for(interaction, outcome.to, chat_hidden=chat_hidden)
             for reply in replies[1:]:
                 for message in await self._messages(interaction, reply):
-                    await layout.send(partial(answer.send, hidden=hidden), message)
+                    await layout.send(answer_send(answer, hidden, message), message)
             await answer.finish()
             return
         shown = False
@@ -139,7 +139,7 @@ class OutcomeRenderer:
         hidden = hidden_for(interaction, outcome.to, chat_hidden=chat_hidden)
         for reply in replies:
             for message in await self._messages(interaction, reply):
-                await layout.send(partial(answer.send, hidden=hidden), message)
+                await layout.send(answer_send(answer, hidden, message), message)
                 shown = True
         if not shown and outcome.notice:
             await answer.say(outcome.notice)
@@ -176,3 +176,12 @@ class OutcomeRenderer:
             await Answer.of(interaction).send(
                 hidden=not in_bot_dm(interaction), **message.send_kwargs()
             )
+
+
+def answer_send(
+    answer: Answer, hidden: bool, message: layout.Message
+) -> Callable[..., Awaitable[None]]:
+    """The ``send`` of one message as an interaction's answer: a composed message keeps
+    its embed form at hand, for when it goes later as the held last follow-up."""
+    embed_form = message.fallback if isinstance(message, layout.Composed) else None
+    return partial(answer.send, hidden=hidden, embed_form=embed_form)

@@ -177,10 +177,14 @@ class Callbacks:
             and group is not None
             and (members.has_room(group) or (not outcome.replies and members.usable(group)))
         )
-        if here_first and group is not None and await self._show_here(query, group, outcome):
-            return
-        try:
-            await sender.send_replies(user_id, outcome.replies)
+        private = outcome.replies
+        if here_first and group is not None:
+            rest = await self._show_here(query, group, outcome)
+            if rest is None:
+                return
+            private = rest
+        try:  # what the group did not show them (none of it twice)
+            await sender.send_replies(user_id, private)
         except TelegramError as exc:
             if not unreachable(exc):
                 raise
@@ -190,7 +194,7 @@ class Callbacks:
                 and group is not None
                 and members is not None
                 and members.usable(group)
-                and await self._show_here(query, group, outcome)
+                and await self._show_here(query, group, outcome) is None
             ):
                 return
             log.info("telegram user %s has not started the bot; sending a start link", user_id)
@@ -203,23 +207,29 @@ class Callbacks:
         sent = JOINED_PRIVATELY if outcome.form is not None else SENT_PRIVATELY
         await sender.answer(query, outcome.notice or sent, alert=outcome.alert)
 
-    async def _show_here(self, query: CallbackQuery, group: int, outcome: Outcome) -> bool:
+    async def _show_here(
+        self, query: CallbackQuery, group: int, outcome: Outcome
+    ) -> tuple[Reply, ...] | None:
         """Show the replies (or the form's request worded for the group) in the group to
-        the member alone; False when the server will not (the caller goes private)."""
+        the member alone, and answer the tap: None. Otherwise, the tap unanswered, the
+        replies the caller sends privately: all of them when the server will not show
+        any, the rest when it stopped part way (the first ones were shown here)."""
         members = self.members
         if members is None:
-            return False
+            return outcome.replies
         form = outcome.form
+        here = form is not None and form.here is not None
         replies = (form.here,) if form is not None and form.here is not None else outcome.replies
         if not replies:
-            return False
+            return outcome.replies
         if not members.has_room(group):  # its turn in the group's pace may take a while
             await self.sender.answer(query, WAIT_HERE)
-        if not await members.show(group, query.from_user.id, replies):
-            return False
+        shown = await members.show(group, query.from_user.id, replies)
+        if shown < len(replies):
+            return outcome.replies if here else outcome.replies[shown:]
         toast = JOINED_HERE if form is not None else outcome.notice or SHOWN_HERE
         await self.sender.answer(query, toast, alert=outcome.alert and form is None)
-        return True
+        return None
 
     async def _show_rest(self, query: CallbackQuery, outcome: Outcome) -> None:
         """After the answer: the tapped message edited, replaced or closed, the replies sent

@@ -14,6 +14,7 @@ they are for the person alone.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Final
 
 from telegram import Chat, Message, Update, User
@@ -194,21 +195,26 @@ class Commands:
         person who asked (``to="ephemeral"``) is shown in a group to them alone where the
         server can (an ephemeral message), else to the group as before."""
         with replying():
-            if outcome.to == "ephemeral" and await self._to_them_alone(chat_id, user, outcome):
-                return
+            if outcome.to == "ephemeral":
+                outcome = await self._to_them_alone(chat_id, user, outcome)
             if outcome.notice:
                 await self.sender.send_markdown(chat_id, outcome.notice)
             target = user.id if outcome.to == "private" else chat_id
             await self.sender.send_replies(target, outcome.replies)
 
-    async def _to_them_alone(self, chat_id: int, user: User, outcome: Outcome) -> bool:
-        """The notice and replies shown in the group to ``user`` alone; False (nothing
-        visible sent) when not a group, or the server will not."""
+    async def _to_them_alone(self, chat_id: int, user: User, outcome: Outcome) -> Outcome:
+        """The notice and replies shown in the group to ``user`` alone, as far as the
+        server takes them: what is left to send the usual way (the whole outcome when
+        not a group, or the server will not; nothing when all were shown)."""
         members = self.members
         if members is None or not members.usable(chat_id):
-            return False
+            return outcome
         notice = (Reply("info", outcome.notice),) if outcome.notice else ()
-        return await members.show(chat_id, user.id, notice + outcome.replies)
+        shown = await members.show(chat_id, user.id, notice + outcome.replies)
+        if shown >= len(notice):  # the notice went; so did the first replies
+            outcome = replace(outcome, notice="")
+            shown -= len(notice)
+        return replace(outcome, replies=outcome.replies[shown:])
 
     async def _commanded(self, user: User, chat: Chat) -> Who:
         """Who sent a command; in a private chat it ends any question left open."""

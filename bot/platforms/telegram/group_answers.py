@@ -74,10 +74,11 @@ class GroupAnswers:
                 for i, r in enumerate(replies)
             )
         with replying():
-            if await self.members.show(chat.id, user.id, replies):
+            shown = await self.members.show(chat.id, user.id, replies)
+            if shown == len(replies):
                 return True
-            try:
-                await self.sender.send_replies(user.id, replies)
+            try:  # what the group did not show them, privately (none of it twice)
+                await self.sender.send_replies(user.id, replies[shown:])
             except TelegramError as exc:
                 if not unreachable(exc):
                     raise

@@ -4,7 +4,8 @@
 for the Bot API it relies on) and remembers, for this process, where the server will
 not: every group when it refused the parameter or ignored it (a message posted to the
 whole group is deleted at once), one group when the refusal was about that group. The
-callers keep the private chat as their way when it says no, so nothing is lost.
+callers keep the private chat as their way when it says no (for the replies it did not
+show: :meth:`OneMember.show` says how many it did), so nothing is lost or seen twice.
 :class:`EphemeralSender` is the :class:`~.sending.Sender` of one member's ephemeral
 messages: what it posts goes to them alone, and it edits and deletes their ephemeral
 messages with the ``editEphemeralMessage…`` methods.
@@ -202,19 +203,23 @@ class OneMember:
             return self.sender
         return EphemeralSender(self.sender, user_id)
 
-    async def show(self, chat_id: int, user_id: int, replies: Sequence[Reply]) -> bool:
-        """Show ``replies`` in the group to ``user_id`` alone. False when the server will
-        not (nothing of it stays visible to others): the caller takes its private way.
+    async def show(self, chat_id: int, user_id: int, replies: Sequence[Reply]) -> int:
+        """Show ``replies`` in the group to ``user_id`` alone, in order: how many were
+        shown. Fewer than all when the server will not show the next one (nothing of it
+        stays visible to others): the caller takes its private way for the rest
+        (``replies[shown:]``) alone, so the member sees none of them twice.
 
         Raises:
             telegram.error.RetryAfter, telegram.error.NetworkError: as any send does.
         """
         if not replies or not self.usable(chat_id):
-            return False
+            return 0
         sender = EphemeralSender(self.sender, user_id)
+        shown = 0
         try:
             for reply in replies:
                 await sender.send_reply(chat_id, reply)
+                shown += 1
         except EphemeralIgnored as exc:
             self.enabled = False
             log.warning(
@@ -224,10 +229,10 @@ class OneMember:
                 chat_id,
             )
             await self._take_back(exc.chat_id, exc.message_id)
-            return False
+            return shown
         except NotEphemeral as exc:
             log.info("telegram: %s; shown privately instead", exc)
-            return False
+            return shown
         except (BadRequest, Forbidden) as exc:
             scope = refusal_scope(exc)
             if scope == "member":
@@ -248,8 +253,8 @@ class OneMember:
                     "telegram refused ephemeral messages (%s): private chats until a restart",
                     exc,
                 )
-            return False
-        return True
+            return shown
+        return shown
 
     async def _take_back(self, chat_id: int, message_id: int) -> None:
         """Delete a message the server posted to everyone instead of one member."""

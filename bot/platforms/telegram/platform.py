@@ -407,7 +407,7 @@ class TelegramPlatform:
         if not self.members.usable(group):
             return False
         with announcing():
-            return await self.members.show(group, int(learner.platform_user_id), (reply,))
+            return await self.members.show(group, int(learner.platform_user_id), (reply,)) == 1
 
 
 def _describe(exc: BaseException) -> str:

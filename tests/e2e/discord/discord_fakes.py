@@ -697,7 +697,12 @@ class FakeDiscord:
                     sent = self._message(info["channel_id"], body, call.files)
                     info["original"] = sent.id
                     return sent.payload
-                return self._message(info["channel_id"], body, call.files).payload
+                try:
+                    return self._message(info["channel_id"], body, call.files).payload
+                except discord.HTTPException:  # refused: no message made, no follow-up used
+                    if info.get("user_install_only"):
+                        info["followups"] -= 1
+                    raise
             if method == "PATCH" and parts[-1] == "@original":
                 return self._edit(self.messages[info["original"]], body, call.files).payload
             if method == "DELETE" and parts[-1] == "@original":  # also a pending "thinking"
