@@ -28,6 +28,7 @@ __all__ = [
     "RenderSettings",
     "Settings",
     "TelegramSettings",
+    "WebSettings",
 ]
 
 
@@ -175,6 +176,43 @@ class OpsSettings:
     port: int = 9464
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class WebSettings:
+    """``[web]``: the browser workspace (a Telegram Mini App, one-time links from
+    Discord), served by ``studybot run`` itself; off by default.
+
+    When enabled, ``public_url`` is required: the https address the learners' browsers
+    reach (a reverse proxy in front of ``host``:``port``); plain http is accepted only
+    for a loopback address (tests, trying it out).
+    """
+
+    enabled: bool = False
+    #: The address the server listens on (behind a reverse proxy: loopback).
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: The address learners open, without a trailing slash (``https://study.example.org``).
+    public_url: str = ""
+    #: Signs Discord's one-time links; unset, a key derived from the Discord token does.
+    secret: Secret | None = None
+    #: A Mini App login whose ``auth_date`` is older than this is refused.
+    init_data_max_age_seconds: int = 600
+    #: A Discord link works once, within this many minutes of being made.
+    link_minutes: int = 15
+    #: A browser session lasts this long.
+    session_hours: int = 12
+    #: Requests one learner may make per minute (beyond, 429 with Retry-After).
+    requests_per_minute: int = 120
+
+    def __repr__(self) -> str:
+        return (
+            f"WebSettings(enabled={self.enabled!r}, host={self.host!r}, port={self.port!r}, "
+            f"public_url={self.public_url!r}, secret={'***' if self.secret else None}, "
+            f"init_data_max_age_seconds={self.init_data_max_age_seconds!r}, "
+            f"link_minutes={self.link_minutes!r}, session_hours={self.session_hours!r}, "
+            f"requests_per_minute={self.requests_per_minute!r})"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class RenderSettings:
     """``[render]``: the process that draws card images and charts."""
@@ -217,6 +255,7 @@ class Settings:
     ops: OpsSettings = OpsSettings()
     render: RenderSettings = RenderSettings()
     fitting: FittingSettings = FittingSettings()
+    web: WebSettings = WebSettings()
 
     def secret_values(self) -> tuple[str, ...]:
         """Return every secret string (tokens, database password) for log redaction."""

@@ -446,3 +446,40 @@ class PushTarget(NamedTuple):
     timing: LearnerSettings
     max_cards_per_push: int
     snoozed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A learner signed in to the browser workspace (``[web]``).
+
+    Attributes:
+        id_hash: SHA-256 (hex) of the session cookie's value; the value itself is
+            never stored, so a read of the table signs no one in.
+        learner_id: whose session it is: every request made with it acts as them.
+        csrf: the token every API call and form of this session must carry.
+        scope: what the session may open: ``*`` for anything of the learner's own
+            (a Telegram Mini App login), or the one purpose of the link it came from
+            (``challenge:<run token>``, ``review``, ``stats``).
+        created_at: when it was opened.
+        expires_at: when it stops working.
+    """
+
+    id_hash: str
+    learner_id: int
+    csrf: str
+    scope: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What a learner has written so far in the workspace, kept as they type.
+
+    ``key`` names what it answers (``challenge:<run token>``); at most one per key.
+    """
+
+    learner_id: int
+    key: str
+    text: str
+    updated_at: datetime

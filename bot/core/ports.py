@@ -30,6 +30,7 @@ from bot.core.model import (
     ChallengeRun,
     ChallengeSchedule,
     DeckInfo,
+    Draft,
     GroupSettings,
     Learner,
     LearnerSettings,
@@ -44,6 +45,7 @@ from bot.core.model import (
     ReviewEntry,
     Submission,
     SyncReport,
+    WebSession,
 )
 
 T = TypeVar("T")
@@ -680,6 +682,36 @@ class ModelRepo(Protocol):
         ...
 
 
+class WebRepo(Protocol):
+    """The browser workspace's sessions, one-time keys and drafts (``[web]``)."""
+
+    def use_once(self, key: str, expires_at: datetime) -> bool:
+        """Record ``key`` as used (until ``expires_at``); False when it was already
+        used, in this or another process: a replayed Mini App login or a link opened
+        twice. A key is a digest, never the secret itself."""
+        ...
+
+    def add_session(self, session: WebSession) -> None: ...
+
+    def session(self, id_hash: str, now: datetime) -> WebSession | None:
+        """The session with this cookie digest, unless it has expired by ``now``."""
+        ...
+
+    def drop_session(self, id_hash: str) -> None: ...
+
+    def draft(self, learner_id: int, key: str) -> Draft | None: ...
+
+    def save_draft(self, draft: Draft) -> None:
+        """Insert or replace the learner's draft for ``draft.key``."""
+        ...
+
+    def drop_draft(self, learner_id: int, key: str) -> None: ...
+
+    def prune(self, now: datetime) -> int:
+        """Drop expired sessions and one-time keys; returns how many rows went."""
+        ...
+
+
 class Tx(Protocol):
     """The repositories of one transaction."""
 
@@ -721,6 +753,9 @@ class Tx(Protocol):
 
     @property
     def personal(self) -> PersonalDeckRepo: ...
+
+    @property
+    def web(self) -> WebRepo: ...
 
 
 class Database(Protocol):
