@@ -1,0 +1,118 @@
+"""A challenge in the workspace, in Chromium: write with typeset math, keep the draft,
+submit, and after the reveal grade the rubric beside the reference.
+
+What the page does reaches the same places a chat does: the submission is the run's
+(``challenge_submissions``), the self-assessment becomes reviews in the learner's log
+(``review_logs``). Another member's answer with markup in it is shown as text.
+Screenshots of both views at 360 and 1280 px wide are saved (see ``shots``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.web.conftest import Pages
+from tests.e2e.web.site import ANA, BEN, CHALLENGE, GROUP, Site, init_data, who
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+#: What Ana writes: display math with a fraction, a root and a transpose.
+ANSWER = (
+    "Row by row:\n\n"
+    "$$\\mathrm{softmax}\\left(\\frac{QK^\\top}{\\sqrt{d_k}}\\right)V$$\n\n"
+    "and $\\mathrm{Var}(q \\cdot k) = d_k$."
+)
+#: Ben's answer: markup that must reach the others as text, never run.
+INJECTED = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+WIDTHS = (360, 1280)
+
+
+async def open_challenge(site: Site, pages: Pages, run: str, *, width: int = 1280) -> Page:
+    """Ana's Mini App on the run, signed in."""
+    page = await pages.open(width=width)
+    await page.goto(site.mini_app(f"challenge:{run}", init_data(ANA)))
+    await expect(page.locator("#status")).to_contain_text("Ana")
+    return page
+
+
+async def screenshots(page: Page, folder: Path, view: str) -> None:
+    """Full-page screenshots of the view at each of :data:`WIDTHS`."""
+    for width in WIDTHS:
+        await page.set_viewport_size({"width": width, "height": 900})
+        await expect(page.locator(".katex").first).to_be_visible()
+        await page.screenshot(path=folder / f"{view}-{width}.png", full_page=True)
+
+
+async def test_write_with_typeset_math_keep_the_draft_and_submit(
+    site: Site, pages: Pages, shots: Path
+) -> None:
+    run = await site.start_run(who(ANA), GROUP, [who(ANA)])
+    page = await open_challenge(site, pages, run, width=360)
+    await expect(page.locator("#prompt .katex").first).to_be_visible()
+    await expect(page.locator("#timer")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+
+    editor = page.locator("#editor")
+    await editor.fill(ANSWER)
+    preview = page.locator("#preview")
+    await expect(preview.locator(".katex-display .katex")).to_be_visible()
+    await expect(preview.locator(".katex").nth(1)).to_be_visible()  # the inline math
+    assert "\\frac" not in await preview.inner_text()
+    await expect(page.locator("#draft-state")).to_have_text("Draft saved")
+    await screenshots(page, shots, "challenge")
+
+    await page.reload()  # the fragment is gone: the cookie signs in again
+    await expect(page.locator("#editor")).to_have_value(ANSWER)
+    await expect(page.locator("#preview .katex-display")).to_be_visible()
+
+    await page.locator("#submit").click()
+    await expect(page.locator("#submitted")).to_be_visible()
+    assert await site.submitted(who(ANA), run) == [(ANSWER, True)]
+
+
+async def test_grade_after_the_reveal_beside_the_others_answers(
+    site: Site, pages: Pages, shots: Path
+) -> None:
+    run = await site.start_run(who(ANA), GROUP, [who(ANA), who(BEN)])
+    await site.app.challenges.submit(who(ANA), text=ANSWER, run_token=run)
+    await site.app.challenges.submit(who(BEN), text=INJECTED, run_token=run)
+    await site.reveal(who(ANA), GROUP)
+    assert await site.reviews(who(ANA)) == []
+
+    page = await open_challenge(site, pages, run)
+    await expect(page.locator("#reference .katex").first).to_be_visible()
+    await expect(page.locator("#answer .katex-display")).to_be_visible()
+    # Ben's answer is text: the markup shows, nothing of it ran or loaded.
+    others = page.locator("#others")
+    await expect(others).to_contain_text(INJECTED)
+    await expect(others.locator("script, img")).to_have_count(0)
+    assert await page.evaluate("typeof window.__xss") == "undefined"
+
+    rubric = page.locator("#rubric")
+    rows = await rubric.locator("fieldset").count()
+    assert rows == 4  # the challenge's rubric rows
+    grades = [3, 2, 1, 3]
+    for row, grade in enumerate(grades):
+        await rubric.locator(f'input[name="row-{row}"][value="{grade}"]').check()
+    checks = rubric.locator('input[name="check"]')
+    assert await checks.count() == 5
+    await checks.nth(0).check()
+    await checks.nth(2).check()
+    await screenshots(page, shots, "grading")
+
+    await page.locator("#assess").click()
+    await expect(page.locator("#assessed")).to_be_visible()
+    # The same FSRS reviews as in chat: each card of a rated row, at its worst grade.
+    challenge = site.app.challenges.catalog.get(CHALLENGE)
+    assert challenge is not None
+    worst: dict[str, int] = {}
+    for row, grade in zip(challenge.rubric, grades, strict=True):
+        for card in row.card_ids:
+            if site.app.decks.card(card) is not None:
+                worst[card] = min(worst.get(card, 3), grade)
+    reviews = await site.reviews(who(ANA))
+    assert {card: rating for card, rating, _ in reviews} == worst
+    assert len(reviews) == len(worst) and {source for _, _, source in reviews} == {"challenge"}
