@@ -112,9 +112,10 @@ class Pages:
         return page
 
     def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            where = message.location
-            self.problems.append(f"console error: {message.text} ({where.get('url')})")
+        where = str(message.location.get("url", ""))
+        # Chromium asks for /favicon.ico by itself; the page never names one.
+        if message.type == "error" and not where.endswith("/favicon.ico"):
+            self.problems.append(f"console error: {message.text} ({where})")
 
     def allow(self, pattern: str) -> None:
         """Take console errors matching ``pattern`` (a regex) as expected: Chromium logs a

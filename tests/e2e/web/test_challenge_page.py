@@ -109,8 +109,8 @@ async def test_grade_after_the_reveal_beside_the_others_answers(
     challenge = site.app.challenges.catalog.get(CHALLENGE)
     assert challenge is not None
     worst: dict[str, int] = {}
-    for row, grade in zip(challenge.rubric, grades, strict=True):
-        for card in row.card_ids:
+    for rubric_row, grade in zip(challenge.rubric, grades, strict=True):
+        for card in rubric_row.card_ids:
             if site.app.decks.card(card) is not None:
                 worst[card] = min(worst.get(card, 3), grade)
     reviews = await site.reviews(who(ANA))
