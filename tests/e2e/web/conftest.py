@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import pytest
 import pytest_asyncio
 
-from bot.app import build_app
+from bot.app import build_app, web_server
 from bot.config import default_settings
 from tests.e2e.process.harness import free_port
 from tests.e2e.web.site import Site, web_settings
@@ -156,13 +156,14 @@ def shots(tmp_path: Path) -> Path:
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
     """The app on a new SQLite file with the shipped decks, its web server on
     127.0.0.1 (``[web]`` enabled, public at ``http://127.0.0.1:<port>``)."""
-    from bot.platforms.web.server import WebServer
-
+    # A port picked here, not 0: the public address (in links) must name it up front.
     port = free_port()
     settings = web_settings(default_settings(data_dir=tmp_path / "data"), port)
     app = await build_app(settings, auto_upgrade=True)
     try:
-        async with WebServer.for_app(app) as server:
-            yield Site(app, f"http://127.0.0.1:{server.port}")
+        assert app.workspace is not None
+        async with web_server(app, app.workspace) as server:
+            assert server.port == port
+            yield Site(app, app.workspace, f"http://127.0.0.1:{port}")
     finally:
         await app.close()

@@ -23,6 +23,7 @@ from bot.app import App
 from bot.config import Secret, Settings
 from bot.core.learners import Who
 from bot.core.webauth import sign_init_data
+from bot.core.workspace import WorkspaceService
 from bot.storage.tables import challenge_runs, challenge_submissions, learners, review_logs
 from tests.e2e.telegram.fake import TOKEN, TgUser
 
@@ -109,6 +110,8 @@ class Site:
     """The app and its web server, at :attr:`base` (``http://127.0.0.1:<port>``)."""
 
     app: App
+    #: ``app.workspace``, known to be there (``[web]`` is on).
+    workspace: WorkspaceService
     base: str
     #: Run tokens started by :meth:`start_run`, by chat.
     runs: dict[str, str] = field(default_factory=dict)

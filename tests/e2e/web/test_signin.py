@@ -115,7 +115,7 @@ async def test_a_mini_app_login_replayed_on_another_device_is_refused(
 async def test_a_discord_link_works_once(site: Site, pages: Pages) -> None:
     pages.allow(REFUSED)
     run = await site.start_run(DEE, CHANNEL, [DEE])
-    link = await site.app.workspace.link(DEE, f"challenge:{run}")
+    link = await site.workspace.link(DEE, f"challenge:{run}")
     assert link.startswith(f"{site.base}/app?open=challenge:{run}#link=")
 
     first = await pages.open()
