@@ -24,13 +24,13 @@ import pytest
 from tests.e2e.process.harness import (
     AUTO_UPGRADE,
     SECRET,
+    Chat,
     Studybot,
     free_port,
     new_bot,
     query,
 )
 from tests.e2e.process.telegram_server import TelegramServer
-from tests.e2e.telegram.fake import button_data
 from tests.e2e.web.site import ANA, CHALLENGE, init_data
 
 GROUP = -1001234567890
@@ -58,7 +58,7 @@ class Session:
 
 
 async def web_up(bot: Studybot, base: str, seconds: float = 20.0) -> None:
-    """Wait until the process's web server answers ``GET /app`` (looking every 50 ms);
+    """Wait until the process's web server answers (``GET /app``, looking every 50 ms);
     fail after ``seconds``, or at once if the process ends."""
     deadline = time.monotonic() + seconds
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
@@ -69,9 +69,8 @@ async def web_up(bot: Studybot, base: str, seconds: float = 20.0) -> None:
                     f"{bot.client} exited with {bot.proc.returncode}:\n{bot.output()[-3000:]}"
                 )
             try:
-                async with http.get(f"{base}/app") as response:
-                    if response.status == 200:
-                        return
+                async with http.get(f"{base}/app"):
+                    return
             except aiohttp.ClientConnectionError:
                 pass
             if time.monotonic() > deadline:
@@ -117,9 +116,12 @@ async def join_a_run(server: TelegramServer, bot: Studybot) -> str:
 
     await server.send(server.updates.message(ANA, f"/challenge start {CHALLENGE} 15", GROUP))
     start = await bot.until(start_post, "the challenge's post")
-    await server.send(server.updates.callback(ANA, start, button_data(start, "Submit my answer")))
-    await bot.until(lambda: api.messages_in(ANA.id), "the challenge in Ana's private chat")
-    [(token,)] = query(bot.cwd / "data" / "studybot.sqlite3", "SELECT token FROM challenge_runs")
+    await Chat(server, ANA).tap(bot, "Submit my answer", start)
+    [(token, members)] = query(
+        bot.cwd / "data" / "studybot.sqlite3",
+        "SELECT token, (SELECT count(*) FROM challenge_submissions) FROM challenge_runs",
+    )
+    assert members == 1
     return str(token)
 
 

@@ -80,6 +80,7 @@ async def test_grade_after_the_reveal_beside_the_others_answers(
     await site.app.challenges.submit(who(ANA), text=ANSWER, run_token=run)
     await site.app.challenges.submit(who(BEN), text=INJECTED, run_token=run)
     await site.reveal(who(ANA), GROUP)
+    await site.share(who(BEN), run)
     assert await site.reviews(who(ANA)) == []
 
     page = await open_challenge(site, pages, run)
@@ -89,7 +90,7 @@ async def test_grade_after_the_reveal_beside_the_others_answers(
     others = page.locator("#others")
     await expect(others).to_contain_text(INJECTED)
     await expect(others.locator("script, img")).to_have_count(0)
-    assert await page.evaluate("typeof window.__xss") == "undefined"
+    assert await page.evaluate("() => typeof window.__xss") == "undefined"
 
     rubric = page.locator("#rubric")
     rows = await rubric.locator("fieldset").count()
