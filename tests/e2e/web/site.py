@@ -17,13 +17,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from bot.core.webauth import sign_init_data
-from bot.core.workspace import WorkspaceService
 from sqlalchemy import Connection, select
 
 from bot.app import App
 from bot.config import Secret, Settings
 from bot.core.learners import Who
+from bot.core.webauth import sign_init_data
+from bot.core.workspace import WorkspaceService
 from bot.storage.tables import challenge_runs, challenge_submissions, learners, review_logs
 from tests.e2e.telegram.fake import TOKEN, TgUser
 
