@@ -1,0 +1,44 @@
+"""Reviewing and the charts in the workspace, in Chromium: a card is revealed and rated
+with the page's buttons (the review reaches the learner's log), then ``/stats`` is drawn
+as charts from the learner's own data. Screenshots at 360 and 1280 px wide."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+from tests.e2e.web.conftest import Pages
+from tests.e2e.web.site import ANA, Site, init_data, who
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_a_card_rated_on_the_page_then_the_charts(
+    site: Site, pages: Pages, shots: Path
+) -> None:
+    page = await pages.open(width=360)
+    await page.goto(site.mini_app("review", init_data(ANA)))
+    await expect(page.locator("#status")).to_have_text("Signed in as Ana")
+    card, buttons = page.locator("#card"), page.locator("#card-buttons")
+    await expect(card).not_to_be_empty()
+    await buttons.get_by_role("button", name="Show answer").click()
+    good = buttons.get_by_role("button", name=re.compile(r"^Good"))
+    await expect(good).to_be_visible()
+    for rating in ("Again", "Hard", "Easy"):
+        await expect(buttons.get_by_role("button", name=re.compile(f"^{rating}"))).to_be_visible()
+    await page.screenshot(path=shots / "review-360.png", full_page=True)
+    await good.click()
+    await expect(good).to_have_count(0)
+    [(_, rating, _)] = await site.reviews(who(ANA))
+    assert rating == 3
+
+    # The same session (scope "*") opens the charts.
+    await page.goto(site.page("stats"))
+    charts = page.locator("#stats figure svg")
+    await expect(charts).to_have_count(4)
+    for width in (360, 1280):
+        await page.set_viewport_size({"width": width, "height": 900})
+        await page.screenshot(path=shots / f"stats-{width}.png", full_page=True)
