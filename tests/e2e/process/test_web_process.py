@@ -13,6 +13,7 @@ token appear nowhere in the output.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,23 @@ async def join_a_run(server: TelegramServer, bot: Studybot) -> str:
     return str(token)
 
 
+async def page_works(http: aiohttp.ClientSession, base: str, session: Session) -> None:
+    """``GET /app`` with the session's cookie: the page, the session's CSRF token in it,
+    under the workspace's Content-Security-Policy; the scripts and styles it names are
+    served."""
+    headers = {"Cookie": f"{COOKIE}={session.cookie}"}
+    async with http.get(f"{base}/app", headers=headers) as response:
+        assert response.status == 200
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        page = await response.text()
+    assert f'content="{session.csrf}"' in page
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
+    assert any(a.endswith("app.js") for a in assets), assets
+    for asset in assets:
+        async with http.get(f"{base}{asset}") as response:
+            assert response.status == 200, asset
+
+
 def assert_quiet(bot: Studybot, *secrets: str) -> None:
     """The process said nothing secret, and nothing went wrong."""
     output = bot.output()
@@ -151,8 +169,8 @@ async def test_a_draft_and_a_session_outlive_a_kill_9(
             http, "PUT", f"{base}/api/challenge/{run}/draft", session, text=DRAFT
         )
         assert status == 200, body
-        async with http.get(f"{base}/app", headers={"Cookie": f"{COOKIE}={session.cookie}"}) as r:
-            assert f'content="{session.csrf}"' in await r.text()
+        # The page, with the session's CSRF token in it, and what it loads.
+        await page_works(http, base, session)
 
         await bot.kill()
         await bot.start()
