@@ -142,22 +142,6 @@ class Site:
         """Reveal the run open in ``chat`` early (``starter`` is an admin there)."""
         await self.app.challenges.reveal(starter, chat, is_admin=True)
 
-    async def share(self, member: Who, run_token: str) -> None:
-        """The member shares their answer with the group after the reveal (the chat's
-        "Share my answer"): from then on the other members see it."""
-        statement = (
-            select(challenge_submissions.c.token)
-            .join(learners, learners.c.id == challenge_submissions.c.learner_id)
-            .join(challenge_runs, challenge_runs.c.id == challenge_submissions.c.run_id)
-            .where(
-                learners.c.platform == member.platform,
-                learners.c.platform_user_id == member.user_id,
-                challenge_runs.c.token == run_token,
-            )
-        )
-        [(token,)] = await self.rows(statement)
-        await self.app.challenges.press(member, "share", token, None)
-
     async def rows(self, statement: Any) -> list[tuple[Any, ...]]:
         """Run a SELECT on the app's database; its rows."""
 

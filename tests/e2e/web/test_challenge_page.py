@@ -80,8 +80,12 @@ async def test_grade_after_the_reveal_beside_the_others_answers(
     await site.app.challenges.submit(who(ANA), text=ANSWER, run_token=run)
     await site.app.challenges.submit(who(BEN), text=INJECTED, run_token=run)
     await site.reveal(who(ANA), GROUP)
-    await site.share(who(BEN), run)
     assert await site.reviews(who(ANA)) == []
+    # Ben shares his answer with the group from his own page.
+    bens = await pages.open(width=360)
+    await bens.goto(site.mini_app(f"challenge:{run}", init_data(BEN)))
+    await bens.locator("#share").click()
+    await expect(bens.locator("#share")).to_be_hidden()
 
     page = await open_challenge(site, pages, run)
     await expect(page.locator("#reference .katex").first).to_be_visible()
