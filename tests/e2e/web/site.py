@@ -164,6 +164,20 @@ class Site:
         )
         return [(text, at is not None) for text, at in await self.rows(statement)]
 
+    async def photos(self, member: Who, run_token: str) -> list[tuple[str | None, bool]]:
+        """(photo reference, submitted) of the member's submission to the run."""
+        statement = (
+            select(challenge_submissions.c.photo_ref, challenge_submissions.c.submitted_at)
+            .join(learners, learners.c.id == challenge_submissions.c.learner_id)
+            .join(challenge_runs, challenge_runs.c.id == challenge_submissions.c.run_id)
+            .where(
+                learners.c.platform == member.platform,
+                learners.c.platform_user_id == member.user_id,
+                challenge_runs.c.token == run_token,
+            )
+        )
+        return [(ref, at is not None) for ref, at in await self.rows(statement)]
+
     async def reviews(self, member: Who) -> list[tuple[str, int, str]]:
         """(card, rating, source) of every review in the member's log, oldest first."""
         statement = (

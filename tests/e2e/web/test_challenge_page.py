@@ -16,6 +16,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.web.conftest import Pages
+from tests.fakes.photos import PNG
 from tests.e2e.web.site import ANA, BEN, CHALLENGE, GROUP, Site, init_data, who
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -121,3 +122,26 @@ async def test_grade_after_the_reveal_beside_the_others_answers(
     reviews = await site.reviews(who(ANA))
     assert {card: rating for card, rating, _ in reviews} == worst
     assert len(reviews) == len(worst) and {source for _, _, source in reviews} == {"challenge"}
+
+
+async def test_a_photo_from_the_page_and_one_too_large(site: Site, pages: Pages) -> None:
+    """The page's photo input: a file over ``[quiz] challenge_photo_mb`` is refused with
+    the reason (413) and nothing is kept; a picture reaches the challenge."""
+    pages.allow(r"status of 413")
+    run = await site.start_run(who(ANA), GROUP, [who(ANA)])
+    page = await open_challenge(site, pages, run, width=360)
+    too_big = site.app.settings.quiz.challenge_photo_mb * 1024 * 1024 + 1
+    await page.locator("#photo").set_input_files(
+        {"name": "page.png", "mimeType": "image/png", "buffer": PNG + bytes(too_big)}
+    )
+    status = page.locator("#status")
+    await expect(status).to_have_class("error")
+    await expect(status).to_contain_text("Please send a smaller one")
+    assert await site.photos(who(ANA), run) == [(None, False)]
+
+    await page.locator("#photo").set_input_files(
+        {"name": "page.png", "mimeType": "image/png", "buffer": PNG}
+    )
+    await expect(page.locator("#submitted")).to_be_visible()
+    [(ref, submitted)] = await site.photos(who(ANA), run)
+    assert ref is not None and submitted
