@@ -194,7 +194,7 @@ class Site:
 
 def web_settings(app_settings: Settings, port: int) -> Settings:
     """``app_settings`` with ``[web]`` on at 127.0.0.1:``port`` (its public address the
-    same), the test bot token, and :data:`LINK_SECRET`."""
+    same), the test bot token, :data:`LINK_SECRET`, and photo answers of up to 1 MB."""
     web = replace(
         app_settings.web,
         enabled=True,
@@ -204,4 +204,6 @@ def web_settings(app_settings: Settings, port: int) -> Settings:
         secret=Secret(LINK_SECRET),
     )
     telegram = replace(app_settings.telegram, token=Secret(TOKEN))
-    return replace(app_settings, web=web, telegram=telegram)
+    # Photo answers of up to 1 MB: a file over the limit is quick to send.
+    quiz = replace(app_settings.quiz, challenge_photo_mb=1)
+    return replace(app_settings, web=web, telegram=telegram, quiz=quiz)
