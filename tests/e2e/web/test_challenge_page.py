@@ -16,8 +16,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.web.conftest import Pages
-from tests.fakes.photos import PNG
 from tests.e2e.web.site import ANA, BEN, CHALLENGE, GROUP, Site, init_data, who
+from tests.fakes.photos import PNG
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
