@@ -189,9 +189,7 @@ def differences(built: Path, committed: Path) -> list[str]:
     lines = [f"missing: {name}" for name in sorted(want.keys() - have.keys())]
     lines += [f"not built by web/build.py: {name}" for name in sorted(have.keys() - want.keys())]
     lines += [
-        f"differs: {name}"
-        for name in sorted(want.keys() & have.keys())
-        if want[name] != have[name]
+        f"differs: {name}" for name in sorted(want.keys() & have.keys()) if want[name] != have[name]
     ]
     return lines
 

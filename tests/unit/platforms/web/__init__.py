@@ -1,0 +1,1 @@
+"""Tests for bot.platforms.web: the browser workspace."""
