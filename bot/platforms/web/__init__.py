@@ -1,1 +1,3 @@
-"""The browser workspace (`[web]`): an aiohttp server and the page it serves (docs/web.md)."""
+"""The browser workspace's adapter (``[web]``): an aiohttp server inside ``studybot run``
+serving one page (``/app``), its static files and a JSON API over
+:class:`~bot.core.workspace.WorkspaceService`. See ``docs/web.md``."""

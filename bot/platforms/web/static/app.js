@@ -111,7 +111,7 @@
       /* not JSON */
     }
     if (!message) message = `The server answered ${response.status}.`;
-    if (response.status === 401) {
+    if (response.status === 401 && !/from the chat/i.test(message)) {
       message += " Open the workspace again from the chat.";
     } else if (response.status === 429) {
       const wait = response.headers.get("Retry-After");
@@ -592,8 +592,13 @@
     });
     const checkpoints = grading.checkpoints || [];
     if (checkpoints.length) {
-      const fieldset = el("fieldset", "checks");
-      fieldset.append(el("legend", "", "Checkpoints you reached"));
+      // Not a fieldset: #rubric holds one fieldset per row (docs/web.md).
+      const fieldset = el("div", "checks");
+      fieldset.setAttribute("role", "group");
+      fieldset.setAttribute("aria-labelledby", "checks-title");
+      const title = el("p", "checks-title", "Checkpoints you reached");
+      title.id = "checks-title";
+      fieldset.append(title);
       checkpoints.forEach((point, i) => {
         const wrap = el("label", "check");
         const input = document.createElement("input");
