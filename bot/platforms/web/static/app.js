@@ -7,6 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const SVG = "http://www.w3.org/2000/svg"; // a namespace name, never fetched
   const THEME_KEY = "studybot-theme";
+  const NAME_KEY = "studybot-name"; // who signed in, so a reload (cookie) can say it again
   const DRAFT_DELAY_MS = 800;
   const PREVIEW_DELAY_MS = 120;
   const MAX_MATH = 2000; // characters in one formula before it is shown as text
@@ -77,6 +78,23 @@
     }
   }
 
+  function remember(key, value) {
+    try {
+      if (value) sessionStorage.setItem(key, value);
+      else sessionStorage.removeItem(key);
+    } catch (_) {
+      /* storage may be unavailable */
+    }
+  }
+
+  function recall(key) {
+    try {
+      return sessionStorage.getItem(key) || "";
+    } catch (_) {
+      return "";
+    }
+  }
+
   /* Tell a Telegram client the page is ready (no script from telegram.org is loaded). */
   function telegramEvent(type) {
     const data = JSON.stringify({});
@@ -140,6 +158,7 @@
   }
 
   function showError(error) {
+    if (error instanceof ApiError && error.status === 401) remember(NAME_KEY, "");
     const message = error instanceof ApiError ? error.message : "Something went wrong on this page.";
     if (!(error instanceof ApiError)) console.error(error);
     setStatus(message, "error");
@@ -356,6 +375,8 @@
       $("timer").textContent = "Revealed";
     }
     if (data.grading) showGrading(data.grading);
+    const sub = data.submission;
+    $("share").hidden = !(run.state === "revealed" && sub && sub.submitted_at && !sub.shared);
     showOthers(data.others);
   }
 
@@ -430,6 +451,7 @@
     $("submit").addEventListener("click", submitAnswer);
     $("photo").addEventListener("change", sendPhoto);
     $("assess").addEventListener("click", sendAssessment);
+    $("share").addEventListener("click", shareAnswer);
     $("rubric").addEventListener("change", () => {
       if ($("status").className === "error") setStatus("");
     });
@@ -649,11 +671,27 @@
     }
   }
 
+  async function shareAnswer() {
+    const button = $("share");
+    button.disabled = true;
+    try {
+      const result = await api("POST", runPath("/share"));
+      button.hidden = true;
+      showNotice(result.outcome);
+      // Only the others' answers change; the rubric keeps what is being ticked.
+      showOthers((await api("GET", runPath())).others);
+    } catch (error) {
+      showError(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   function showOthers(others) {
     const box = $("others");
     box.replaceChildren();
     if (!Array.isArray(others) || !others.length) {
-      box.append(el("p", "hint", "No other answers yet."));
+      box.append(el("p", "hint", "No other member has shared an answer yet."));
       return;
     }
     for (const other of others) {
@@ -715,11 +753,25 @@
       card.append(front);
       const image = imageElement(c.image, c.title ? `Picture for ${c.title}` : "Card picture");
       if (image) card.append(image);
+      if (c.typed_answer) {
+        const typed = el("p", "typed");
+        typed.append(el("span", "hint", "You typed: "), el("span", "", c.typed_answer));
+        card.append(typed);
+      }
       if (c.back) {
         card.append(el("hr"));
         const back = el("div", "back");
         typeset(back, c.back);
         card.append(back);
+        for (const [key, label] of [["mnemonic", "Mnemonic"], ["notes", "Notes"]]) {
+          if (!c[key]) continue;
+          const extra = el("div", `extra ${key}`);
+          extra.append(el("p", "hint", label));
+          const body = el("div", "md");
+          typeset(body, c[key]);
+          extra.append(body);
+          card.append(extra);
+        }
       }
     } else {
       typeset(card, reply.text || "");
@@ -945,15 +997,18 @@
     if (session) {
       csrf = session.csrf || "";
       document.querySelector('meta[name="csrf"]').content = csrf;
+      remember(NAME_KEY, session.name || "");
       setStatus(session.name ? `Signed in as ${session.name}` : "Signed in");
       return true;
     }
     csrf = document.querySelector('meta[name="csrf"]').content || "";
     if (!csrf) {
+      remember(NAME_KEY, "");
       setStatus("Open the workspace from the chat to sign in.", "error");
       return false;
     }
-    setStatus("");
+    const name = recall(NAME_KEY);
+    setStatus(name ? `Signed in as ${name}` : "Signed in");
     return true;
   }
 
