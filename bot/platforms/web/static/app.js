@@ -166,7 +166,10 @@
 
   /* ---------- Markdown and math ---------- */
 
-  const md = window.markdownit({ html: false, linkify: false, typographer: false, breaks: true });
+  // Deck text (prompts, references, cards) is hard-wrapped Markdown: a newline is a space.
+  // What a learner types (the editor, answers) keeps each newline as a line break, as in chat.
+  const md = window.markdownit({ html: false, linkify: false, typographer: false, breaks: false });
+  const mdTyped = window.markdownit({ html: false, linkify: false, typographer: false, breaks: true });
 
   /* Replace math with private-use placeholders so markdown cannot touch it; code spans and
    * fenced code keep their dollars. Returns [text, formulas]. */
@@ -280,17 +283,18 @@
 
   /* Markdown with math → HTML. markdown-it runs with html:false, so any HTML in the text
    * is escaped; KaTeX's output (trust:false) is the only markup added. */
-  function renderHtml(src) {
+  function renderHtml(src, typed) {
     const [text, formulas] = protectMath(src || "");
-    const html = md.render(text);
+    const html = (typed ? mdTyped : md).render(text);
     return html.replace(/\uE000(\d+)\uE001/g, (_, k) => {
       const f = formulas[Number(k)];
       return f ? typesetFormula(f.tex, f.display) : "";
     });
   }
 
-  function typeset(el, src) {
-    el.innerHTML = renderHtml(src);
+  /* Typeset Markdown with math into ``el``; ``typed``: the learner's own text (see md). */
+  function typeset(el, src, typed) {
+    el.innerHTML = renderHtml(src, typed);
     for (const a of el.querySelectorAll("a[href]")) {
       a.rel = "noopener noreferrer";
       a.target = "_blank";
@@ -476,7 +480,7 @@
     const text = $("editor").value;
     const preview = $("preview");
     if (text.trim()) {
-      typeset(preview, text);
+      typeset(preview, text, true);
       preview.classList.remove("empty");
     } else {
       preview.textContent = "The typeset answer shows here as you write.";
@@ -584,7 +588,7 @@
     const refImage = imageElement(grading.reference_image, "The reference's picture");
     if (refImage) reference.append(refImage);
     const answer = $("answer");
-    if (grading.answer) typeset(answer, grading.answer);
+    if (grading.answer) typeset(answer, grading.answer, true);
     else answer.textContent = grading.answer_photo ? "" : "You sent no written answer.";
     const photo = imageElement(grading.answer_photo, "Your photo");
     if (photo) answer.append(photo);
@@ -698,7 +702,7 @@
       const item = el("article", "other box");
       item.append(el("h4", "", other.name || "A member"));
       const body = el("div", "md");
-      if (other.text) typeset(body, other.text);
+      if (other.text) typeset(body, other.text, true);
       else body.textContent = other.photo ? "(answered with a photo)" : "(no answer)";
       item.append(body);
       box.append(item);
