@@ -129,7 +129,7 @@
       /* not JSON */
     }
     if (!message) message = `The server answered ${response.status}.`;
-    if (response.status === 401 && !/from the chat/i.test(message)) {
+    if (response.status === 401 && !/open the workspace/i.test(message)) {
       message += " Open the workspace again from the chat.";
     } else if (response.status === 429) {
       const wait = response.headers.get("Retry-After");
