@@ -294,11 +294,29 @@
 
   /* Typeset Markdown with math into ``el``; ``typed``: the learner's own text (see md). */
   function typeset(el, src, typed) {
-    el.innerHTML = renderHtml(src, typed);
-    for (const a of el.querySelectorAll("a[href]")) {
+    // Parsed in an inert template first: nothing in it loads before it is checked.
+    const template = document.createElement("template");
+    template.innerHTML = renderHtml(src, typed);
+    const root = template.content;
+    for (const a of root.querySelectorAll("a[href]")) {
       a.rel = "noopener noreferrer";
       a.target = "_blank";
     }
+    // A Markdown image from another origin would be refused by the CSP (and could track
+    // the reader): it shows as its alt text instead.
+    for (const img of root.querySelectorAll("img")) {
+      const url = img.getAttribute("src") || "";
+      let same = false;
+      try {
+        same = new URL(url, location.href).origin === location.origin;
+      } catch (_) {
+        same = false;
+      }
+      if (!same && !/^data:image\//i.test(url)) {
+        img.replaceWith(document.createTextNode(`[${img.getAttribute("alt") || "image"}]`));
+      }
+    }
+    el.replaceChildren(root);
   }
 
   function imageElement(src, alt) {
