@@ -200,3 +200,32 @@ def test_backslash_escapes_show_the_character_alone(markdown: str, html_text: st
     an escaped ``<`` or ``>`` stays text, never a tag."""
     assert to_html(markdown) == html_text
     parse_html(html_text)
+
+
+# --------------------------------------------------------------------------- the workspace
+
+
+def test_the_workspace_button_goes_last_and_only_into_a_private_chat() -> None:
+    from bot.core.messages import Button, Reply
+    from bot.platforms.telegram.formatting import OPEN_WORKSPACE, keyboard, workspace_url
+
+    offer = Reply(
+        "assess", "x", buttons=((Button("Apply", "p:1", "assessed"),),), workspace="challenge:T-1"
+    )
+    base = "https://study.example.org"
+    url = workspace_url(base, offer, 42)
+    assert url == f"{base}/app?open=challenge%3AT-1"
+    assert workspace_url(base + "/", offer, 42) == url
+    assert workspace_url(base, offer, -1001234567890) is None, "a group"
+    assert workspace_url(None, offer, 42) is None, "[web] off"
+    assert workspace_url(base, Reply("info", "x"), 42) is None, "nothing offered"
+    markup = keyboard(offer, url)
+    assert markup is not None
+    *_, last = markup.inline_keyboard
+    (button,) = last
+    assert button.text == OPEN_WORKSPACE and button.web_app is not None
+    assert button.web_app.url == url and button.callback_data is None
+    plain = keyboard(offer)
+    assert plain is not None and len(plain.inline_keyboard) == 1
+    only = keyboard(Reply("stats", "x", workspace="stats"), f"{base}/app?open=stats")
+    assert only is not None and len(only.inline_keyboard) == 1
