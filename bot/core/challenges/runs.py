@@ -238,7 +238,9 @@ def _submit(
     said = f"{verb}. It stays hidden until the reveal at {local_time(run.deadline, tz)}."
     if cut:
         said += f" It was longer than {MAX_ANSWER:,} characters: I kept the first {MAX_ANSWER:,}."
-    return Reply("info", said)
+    # The page offered again: where the answer came in a form (Discord), the request
+    # for it was not shown.
+    return Reply("info", said, workspace=challenge_workspace(run.token))
 
 
 def _room_for(

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 
 import pytest
 
@@ -21,6 +22,7 @@ from bot.core.learners import Basics, Who
 from bot.core.localtime import next_push_after
 from bot.core.messages import Reply
 from bot.core.model import (
+    CardInfo,
     CardState,
     CardStateKind,
     Learner,
@@ -1152,6 +1154,10 @@ async def test_a_chat_told_to_wait_keeps_its_later_messages_behind_the_one_retri
 # --------------------------------------------------------------------------- the workspace
 
 
+def card_info(card_id: str, tx: FakeTx) -> CardInfo | None:
+    return tx.catalogue.card(card_id)
+
+
 async def test_a_pushed_front_offers_the_review_page_when_its_back_is_long() -> None:
     short = make_card("short", back="Short.")
     long = make_card("long", back="$$E = mc^2$$")
@@ -1164,7 +1170,7 @@ async def test_a_pushed_front_offers_the_review_page_when_its_back_is_long() -> 
             "telegram", learner.id, "push", "1 card is due.", PUSH, PUSH,
             card_id=card_id, prompt_token=f"t-{card_id}",
         )  # fmt: skip
-        card = env.db.run_sync(lambda tx, c=card_id: tx.catalogue.card(c))
+        card = env.db.run_sync(partial(card_info, card_id))
         built = delivery_for(message, learner, card)
         assert built is not None
         offers[card_id] = built[1].workspace

@@ -43,9 +43,13 @@ async def test_the_private_request_for_an_answer_offers_the_runs_workspace(env: 
     # The request worded for the group itself (a message there for Ben alone) offers none.
     assert joined.form is not None and joined.form.here is not None
     assert joined.form.here.workspace is None
-    # The answer's acknowledgement offers nothing more.
+    # The answer's acknowledgement offers it again (where the answer came in a form, as
+    # on Discord, the request was not shown); a refusal offers nothing.
     got = await env.submit(BEN, text="mine")
-    assert got.workspace is None
+    assert got.kind == "info" and got.workspace == f"challenge:{run.token}"
+    env.clock.advance(timedelta(minutes=11))
+    late = await env.submit(BEN, text="too late")
+    assert late.kind == "error" and late.workspace is None
 
 
 async def test_the_self_assessment_offers_the_runs_workspace_and_keeps_it(env: Env) -> None:

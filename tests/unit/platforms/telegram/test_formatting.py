@@ -9,6 +9,7 @@ from bot.core.messages import Button, CardView, Reply
 from bot.core.model import CardImage
 from bot.platforms.telegram import formatting
 from bot.platforms.telegram.formatting import (
+    OPEN_WORKSPACE,
     TELEGRAM_CAPTION,
     TELEGRAM_MESSAGE,
     card_markdown,
@@ -18,6 +19,7 @@ from bot.platforms.telegram.formatting import (
     split_html,
     to_html,
     unwrap,
+    workspace_url,
 )
 from tests.e2e.telegram.fake import parse_html, utf16
 
@@ -206,9 +208,6 @@ def test_backslash_escapes_show_the_character_alone(markdown: str, html_text: st
 
 
 def test_the_workspace_button_goes_last_and_only_into_a_private_chat() -> None:
-    from bot.core.messages import Button, Reply
-    from bot.platforms.telegram.formatting import OPEN_WORKSPACE, keyboard, workspace_url
-
     offer = Reply(
         "assess", "x", buttons=((Button("Apply", "p:1", "assessed"),),), workspace="challenge:T-1"
     )
