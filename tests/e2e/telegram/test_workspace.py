@@ -17,11 +17,12 @@ from urllib.parse import quote
 
 import pytest
 
+from bot.core.learners import Who
 from bot.core.messages import Reply
 from bot.platforms.telegram.one_member import EphemeralSender
 from tests.e2e.telegram.fake import TgUser
 from tests.e2e.telegram.harness import GROUP, Harness, telegram_bot
-from tests.e2e.telegram.test_bot import onboard
+from tests.e2e.telegram.test_bot import add_push, onboard
 
 pytestmark = pytest.mark.asyncio
 
@@ -54,6 +55,10 @@ What does softmax sum to?
 ### Back
 One.
 """
+
+
+def bot_who(user: TgUser) -> Who:
+    return Who("telegram", str(user.id), user.first_name)
 
 
 def write_deck(tmp_path: Path) -> Path:
@@ -175,4 +180,20 @@ async def test_a_reply_offering_the_workspace_gets_no_button_in_a_group(
         assert web_apps(bot.api.messages[(BEN.id, mine.message_id)]) == [
             ("Open workspace", f"{WEB}/app?open=stats")
         ]
+    no_errors(bot, caplog)
+
+
+async def test_a_pushed_long_backed_card_offers_the_review_page(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    deck = write_deck(tmp_path)
+    async with telegram_bot(
+        tmp_path, extra_decks=[deck], shipped=False, fake_renderer=True, web_url=WEB
+    ) as bot:
+        await onboard(bot, ANA)
+        learner = await bot.app.study.learner(bot_who(ANA))
+        await add_push(bot, learner.id, "ws-long")
+        assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
+        pushed = bot.api.message_with_button(ANA.id, "Snooze")
+        assert web_apps(pushed) == [("Open workspace", f"{WEB}/app?open=review")]
     no_errors(bot, caplog)
