@@ -270,6 +270,7 @@ def telegram_platform(app: App, *, request: BaseRequest | None = None) -> Telegr
         renderer=app.pictures,
         request=request,
         metrics=app.metrics,
+        workspace_url=app.settings.web.public_url if app.settings.web.enabled else None,
     )
 
 
@@ -286,6 +287,8 @@ def discord_platform(app: App) -> DiscordPlatform:
         topics=tuple(app.decks.topics()),
         renderer=app.pictures,
         metrics=app.metrics,
+        workspace_links=None,
+        link_minutes=app.settings.web.link_minutes,
     )
 
 
