@@ -41,13 +41,13 @@ from typing import Any, Final
 from aiohttp import BodyPartReader, web
 
 from bot.config.settings import WebSettings
-from bot.core.challenges.photos import PhotoLimits, too_large
+from bot.core.challenges.photos import PhotoLimits, megabytes, too_large
 from bot.core.model import WebSession
 from bot.core.outcomes import Outcome
 from bot.core.ports import CannotStart
 from bot.core.rendering import Renderer
 from bot.core.webauth import LoginRefused
-from bot.core.workspace import BadRequest, OutOfScope, WorkspaceError, WorkspaceService
+from bot.core.workspace import BadRequest, Login, OutOfScope, WorkspaceError, WorkspaceService
 from bot.platforms.web import jsonview
 from bot.platforms.web.limits import RateLimiter
 
@@ -149,6 +149,24 @@ def ok(body: dict[str, Any]) -> web.Response:
 def default_static() -> Traversable:
     """The page's files as installed with the package (``bot/platforms/web/static``)."""
     return files("bot.platforms.web") / "static"
+
+
+def over_limit(photos: PhotoLimits) -> str:
+    """What a photo found too large while it streams in is told (its size is unknown)."""
+    return (
+        f"That photo is larger than {megabytes(photos.max_bytes)}, the most I keep. Please "
+        "send a smaller one (a screenshot of the page, or the photo compressed), or type "
+        "your answer."
+    )
+
+
+def session_cookie(value: str, hours: int) -> str:
+    """The ``Set-Cookie`` value of a session (written here: Python's ``http.cookies``
+    knows ``Partitioned`` only from 3.14). ``value`` is url-safe base64: nothing to quote."""
+    return (
+        f"{COOKIE}={value}; Max-Age={hours * 3600}; Path=/; Secure; HttpOnly; "
+        "SameSite=None; Partitioned"
+    )
 
 
 def client_address(request: web.Request) -> str:
@@ -407,17 +425,10 @@ class WebServer:
 
     # ------------------------------------------------------------------ sessions
 
-    def _signed_in(self, login: Any) -> web.Response:
+    def _signed_in(self, login: Login) -> web.Response:
         response = ok({"csrf": login.csrf, "name": login.name, "scope": login.scope})
-        response.set_cookie(
-            COOKIE,
-            login.cookie,
-            max_age=self.settings.session_hours * 3600,
-            path="/",
-            secure=True,
-            httponly=True,
-            samesite="None",
-            partitioned=True,
+        response.headers.add(
+            "Set-Cookie", session_cookie(login.cookie, self.settings.session_hours)
         )
         return response
 
@@ -487,7 +498,7 @@ class WebServer:
                     "utf-8", "replace"
                 )
             elif part.name == "photo" and photo is None:
-                photo = await _read_part(part, limit, too_large(limit + 1, self.photos))
+                photo = await _read_part(part, limit, over_limit(self.photos))
             else:
                 await part.release()
         self._check_csrf(session, csrf)

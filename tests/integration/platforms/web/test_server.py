@@ -10,13 +10,13 @@ and a fixed clock; requests go through aiohttp's ``TestServer``/``TestClient`` t
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,13 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import Connection, select
 
-from bot.app import App, build_app, photo_limits
+from bot.app import App, build_app, photo_limits, web_endpoint
 from bot.config import Secret, default_settings
 from bot.config.settings import QuizSettings, TelegramSettings, WebSettings
 from bot.core.learners import Who
 from bot.core.model import WebSession
 from bot.core.ports import CannotStart
 from bot.core.webauth import digest, sign_init_data
-from bot.deckfiles import SHIPPED_DECKS
 from bot.platforms.web.server import COOKIE, CSP, WebServer
 from bot.storage.database import SqlDatabase
 from bot.storage.tables import challenge_submissions, review_logs
@@ -138,10 +137,12 @@ class Web:
 
 
 def cookie_of(set_cookies: list[str]) -> str:
-    jar: SimpleCookie = SimpleCookie()
-    for header in set_cookies:
-        jar.load(header)
-    return jar[COOKIE].value
+    """The session cookie's value (read by hand: Python's ``http.cookies`` drops a
+    cookie with ``Partitioned`` before 3.14)."""
+    (header,) = set_cookies
+    name, _, value = header.split(";", 1)[0].partition("=")
+    assert name == COOKIE
+    return value
 
 
 @pytest.fixture
@@ -367,9 +368,14 @@ async def test_an_oversized_upload_gets_413(web: Web) -> None:
     big = PNG + b"\x00" * (1024 * 1024 + 1)
     form = FormData()
     form.add_field("csrf", auth[1])
-    form.add_field("photo", big, filename="page.png", content_type="image/png")
+    form.add_field("photo", io.BytesIO(big), filename="page.png", content_type="image/png")
     status, body = await web.call("POST", f"/api/challenge/{run}/photo", auth, data=form)
-    assert status == 413 and "1 MB" in body["error"]
+    assert status == 413 and "larger than 1 MB" in body["error"]
+    # Far over the limit: refused from its Content-Length, before the body is read.
+    huge = FormData()
+    huge.add_field("photo", io.BytesIO(b"\x00" * (3 * 1024 * 1024)), filename="p.png")
+    status, body = await web.call("POST", f"/api/challenge/{run}/photo", auth, data=huge)
+    assert status == 413 and "That photo is 3.1 MB; I keep photos of up to 1 MB" in body["error"]
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: caught while streaming
         boundary = b"--XyZ\r\n"
@@ -596,3 +602,20 @@ async def test_a_taken_port_is_one_line_naming_the_setting(web: Web) -> None:
     assert "[web] port" in str(info.value) and "\n" not in str(info.value)
     async with WebServer(replace(web.app.settings.web, port=0), web.app.workspace) as running:
         assert running.port > 0
+
+
+async def test_run_serves_the_workspace_only_when_web_is_enabled(web: Web, tmp_path: Path) -> None:
+    endpoint = web_endpoint(web.app)
+    assert isinstance(endpoint, WebServer)
+    assert endpoint.workspace is web.app.workspace and endpoint.pictures is web.app.pictures
+    assert endpoint.photos.max_bytes == 1024 * 1024
+    base = default_settings(tmp_path / "off")
+    off = replace(
+        base, database=replace(base.database, url=f"sqlite+aiosqlite:///{tmp_path / 'off.db'}")
+    )
+    app = await build_app(off, auto_upgrade=True)
+    try:
+        assert app.workspace is None
+        assert not isinstance(web_endpoint(app), WebServer)
+    finally:
+        await app.close()
