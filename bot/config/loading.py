@@ -36,7 +36,6 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final, NoReturn
-from urllib.parse import urlsplit
 
 from bot.config.formats import (
     database_url_problem,
@@ -59,7 +58,6 @@ from bot.config.settings import (
     RenderSettings,
     Settings,
     TelegramSettings,
-    WebSettings,
 )
 from bot.core.model import LearnerSettings
 from bot.core.settings import (
@@ -145,17 +143,6 @@ _SCHEMA: Final[Mapping[str, tuple[str, ...]]] = {
     "ops": ("enabled", "host", "port"),
     "render": ("worker_idle_seconds",),
     "fitting": ("enabled", "tick_seconds", "learners_per_tick", "recheck_hours"),
-    "web": (
-        "enabled",
-        "host",
-        "port",
-        "public_url",
-        "secret",
-        "init_data_max_age_seconds",
-        "link_minutes",
-        "session_hours",
-        "requests_per_minute",
-    ),
 }
 
 
@@ -262,7 +249,6 @@ def _build(
             )
         ),
         fitting=_fitting(sections["fitting"]),
-        web=_web(sections["web"]),
         source=source,
     )
 
@@ -518,44 +504,6 @@ def _ops(section: _Section) -> OpsSettings:
         enabled=section.boolean("enabled", d.enabled),
         host=section.string("host", d.host, non_empty=True).strip(),
         port=section.integer("port", d.port, Bounds(1, 65535)),
-    )
-
-
-def _web(section: _Section) -> WebSettings:
-    """``[web]``: the browser workspace. Enabled, it needs ``public_url``: https, or http
-    on a loopback address only (trying it out); a secret, when set, of 16 characters or
-    more."""
-    d = WebSettings()
-    enabled = section.boolean("enabled", d.enabled)
-    public_url = section.string("public_url", d.public_url).strip().rstrip("/")
-    if public_url:
-        parts = urlsplit(public_url)
-        loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            section.fail("public_url", "must be the https:// address learners open")
-        if parts.scheme == "http" and not loopback:
-            section.fail("public_url", "must be https:// (http only on localhost)")
-        if parts.query or parts.fragment:
-            section.fail("public_url", "must have no query or fragment")
-    elif enabled:
-        section.fail("public_url", "is needed when [web] enabled is true (the https:// address)")
-    secret = section.string("secret", "").strip()
-    if secret and len(secret) < 16:
-        section.fail("secret", "must be at least 16 characters")
-    return WebSettings(
-        enabled=enabled,
-        host=section.string("host", d.host, non_empty=True).strip(),
-        port=section.integer("port", d.port, Bounds(1, 65535)),
-        public_url=public_url,
-        secret=Secret(secret) if secret else None,
-        init_data_max_age_seconds=section.integer(
-            "init_data_max_age_seconds", d.init_data_max_age_seconds, Bounds(10, 86400)
-        ),
-        link_minutes=section.integer("link_minutes", d.link_minutes, Bounds(1, 1440)),
-        session_hours=section.integer("session_hours", d.session_hours, Bounds(1, 720)),
-        requests_per_minute=section.integer(
-            "requests_per_minute", d.requests_per_minute, Bounds(10, 10000)
-        ),
     )
 
 

@@ -259,12 +259,7 @@ class Settings:
 
     def secret_values(self) -> tuple[str, ...]:
         """Return every secret string (tokens, database password) for log redaction."""
-        secrets = (
-            self.telegram.token,
-            self.discord.token,
-            self.telegram.webhook_secret,
-            self.web.secret,
-        )
+        secrets = (self.telegram.token, self.discord.token, self.telegram.webhook_secret)
         values = [t.reveal() for t in secrets if t]
         for raw in url_secrets(self.database.url):
             values.extend({raw, unquote(raw)})

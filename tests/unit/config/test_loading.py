@@ -647,13 +647,6 @@ ERROR_CASES = [
     ('[ops]\nport = "9464"', "[ops] port: expected an integer, got string"),
     ('[ops]\nhost = " "', "[ops] host: must not be empty"),
     ("[ops]\nlisten = 1", "[ops] listen: unknown key"),
-    ("[web]\nenabled = true", "[web] public_url: is needed when [web] enabled is true"),
-    ('[web]\npublic_url = "http://study.example.org"', "[web] public_url: must be https://"),
-    ('[web]\npublic_url = "study.example.org"', "[web] public_url: must be the https://"),
-    ('[web]\npublic_url = "https://x.org/?a=1"', "[web] public_url: must have no query"),
-    ('[web]\nsecret = "short"', "[web] secret: must be at least 16 characters"),
-    ("[web]\nrequests_per_minute = 5", "[web] requests_per_minute: must be between 10 and"),
-    ("[web]\nsession_hours = 0", "[web] session_hours: must be between 1 and 720"),
 ]
 
 
@@ -882,27 +875,3 @@ def test_challenge_photo_key_errors_name_the_key(tmp_path: Path, body: str, frag
     with pytest.raises(ConfigError) as info:
         load_settings(path, env={})
     assert fragment in str(info.value) and "c.toml" in str(info.value)
-
-
-def test_the_web_section_parses(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        '[web]\nenabled = true\nhost = "0.0.0.0"\nport = 8443\n'
-        'public_url = "https://study.example.org/"\nsecret = "a-long-web-secret-value"\n'
-        "init_data_max_age_seconds = 120\nlink_minutes = 5\nsession_hours = 2\n"
-        "requests_per_minute = 60\n",
-    )
-    s = load_settings(path, env={})
-    web = s.web
-    assert (web.enabled, web.host, web.port) == (True, "0.0.0.0", 8443)
-    assert web.public_url == "https://study.example.org"  # no trailing slash
-    assert web.secret is not None and web.secret.reveal() == "a-long-web-secret-value"
-    assert (web.init_data_max_age_seconds, web.link_minutes, web.session_hours) == (120, 5, 2)
-    assert web.requests_per_minute == 60
-    assert "a-long-web-secret-value" in s.secret_values()  # masked in every log
-    assert "a-long-web-secret-value" not in repr(s)
-
-
-def test_web_on_localhost_may_be_plain_http(tmp_path: Path) -> None:
-    path = write(tmp_path, '[web]\nenabled = true\npublic_url = "http://127.0.0.1:8080"\n')
-    assert load_settings(path, env={}).web.public_url == "http://127.0.0.1:8080"
