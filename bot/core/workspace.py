@@ -441,6 +441,22 @@ class WorkspaceService:
         now = self.clock.now()
         return await self.db.run(lambda tx: tx.web.session(digest(cookie), now))
 
+    async def signed_in(self, cookie: str) -> tuple[WebSession, str] | None:
+        """The live session a cookie value names and its learner's display name (for
+        the page: "Signed in as ..." after a reload); None: none, expired, or gone."""
+        if not cookie:
+            return None
+        now = self.clock.now()
+
+        def work(tx: Tx) -> tuple[WebSession, str] | None:
+            session = tx.web.session(digest(cookie), now)
+            learner = tx.learners.get_by_id(session.learner_id) if session else None
+            if session is None or learner is None:
+                return None
+            return session, learner.display_name
+
+        return await self.db.run(work)
+
     async def link(self, who: Who, purpose: str) -> str:
         """A one-time link to the workspace for ``who`` (enrolled if new), opening
         ``purpose``: ``{public_url}/app?open=<purpose>#link=<token>``, working once

@@ -97,6 +97,7 @@ CONTENT_TYPES: Final = {
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 _STATIC_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*")
 _CSRF_META = re.compile(r'<meta\s+name="csrf"\s+content="[^"]*"\s*/?>')
+_LEARNER_META = re.compile(r'<meta\s+name="learner"\s+content="[^"]*"\s*/?>')
 
 NO_SESSION = (
     "You are not signed in (or your session has ended): open the workspace again from the chat."
@@ -393,15 +394,19 @@ class WebServer:
         return data
 
     async def _app(self, request: web.Request) -> web.Response:
-        """``index.html`` with the session's CSRF token in its ``<meta name="csrf">``."""
+        """``index.html`` with the session's CSRF token in its ``<meta name="csrf">`` and
+        the learner's name in its ``<meta name="learner">`` (both escaped; empty without
+        a live session)."""
         page = self._file("index.html")
         if page is None:
             return web.Response(status=503, text=NO_PAGE, headers={"Cache-Control": "no-store"})
         self._limit(self.addresses, ("app", client_address(request)))
-        session = await self.workspace.session(request.cookies.get(COOKIE, ""))
-        csrf = session.csrf if session is not None else ""
-        meta = f'<meta name="csrf" content="{escape(csrf, quote=True)}">'
-        html = _CSRF_META.sub(lambda _m: meta, page.decode("utf-8"), count=1)
+        found = await self.workspace.signed_in(request.cookies.get(COOKIE, ""))
+        csrf, name = (found[0].csrf, found[1]) if found is not None else ("", "")
+        html = page.decode("utf-8")
+        for pattern, key, value in ((_CSRF_META, "csrf", csrf), (_LEARNER_META, "learner", name)):
+            meta = f'<meta name="{key}" content="{escape(value, quote=True)}">'
+            html = pattern.sub(lambda _m, meta=meta: meta, html, count=1)
         return web.Response(
             text=html,
             content_type="text/html",

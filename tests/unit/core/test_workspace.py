@@ -411,3 +411,13 @@ async def test_the_stats_page_holds_the_learners_series() -> None:
     assert len(page.retention) == 12 and len(page.workload) == 30
     assert page.workload[-1].reviews == 1 and page.workload[-1].seconds == 8
     assert page.calibration == ()  # no review a day after another yet
+
+
+async def test_signed_in_names_the_sessions_learner() -> None:
+    env = Env()
+    ws = workspace(env)
+    login = await ws.login_telegram(init_data(env, ZED))
+    found = await ws.signed_in(login.cookie)
+    assert found is not None and found[1] == "Zed" and found[0].csrf == login.csrf
+    assert await ws.signed_in("") is None
+    assert await ws.signed_in("nobody") is None

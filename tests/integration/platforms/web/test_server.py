@@ -49,7 +49,8 @@ DEE = Who("discord", "555", "Dee")
 PER_MINUTE = 30
 INDEX = (
     '<!doctype html><html><head><meta charset="utf-8">'
-    '<meta name="csrf" content=""><script src="/static/app.js"></script></head>'
+    '<meta name="csrf" content=""><meta name="learner" content="">'
+    '<script src="/static/app.js"></script></head>'
     '<body><p id="status"></p></body></html>'
 )
 
@@ -249,7 +250,9 @@ async def test_app_serves_the_page_with_the_csrf_escaped_and_no_cache(web: Web) 
     assert response.headers["Content-Security-Policy"] == CSP
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
-    assert '<meta name="csrf" content="">' in await response.text()
+    served = await response.text()
+    assert '<meta name="csrf" content="">' in served
+    assert '<meta name="learner" content="">' in served
     # A session whose token holds markup: the meta carries it escaped.
     learner = await web.learner_id(BEN)
     hostile = '"><script>alert(1)</script>'
@@ -258,9 +261,11 @@ async def test_app_serves_the_page_with_the_csrf_escaped_and_no_cache(web: Web) 
     page = await (await web.client.get("/app", headers={"Cookie": f"{COOKIE}={'c' * 43}"})).text()
     assert "<script>alert(1)</script>" not in page
     assert '<meta name="csrf" content="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;">' in page
-    cookie, csrf = await web.login(CAT)
+    assert '<meta name="learner" content="Ben">' in page
+    cookie, csrf = await web.login(Who("telegram", "104", 'Cat "<b>"'))
     page = await (await web.client.get("/app", headers={"Cookie": f"{COOKIE}={cookie}"})).text()
     assert f'<meta name="csrf" content="{csrf}">' in page
+    assert '<meta name="learner" content="Cat &quot;&lt;b&gt;&quot;">' in page
 
 
 async def test_static_files_have_their_types_and_caching(web: Web) -> None:
