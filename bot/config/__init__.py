@@ -16,6 +16,7 @@ from bot.config.loading import (
     ENV_DISCORD_TOKEN,
     ENV_TELEGRAM_TOKEN,
     ENV_TELEGRAM_WEBHOOK_SECRET,
+    ENV_WEB_SECRET,
     ConfigError,
     default_settings,
     load_settings,
@@ -34,6 +35,7 @@ from bot.config.settings import (
     RenderSettings,
     Settings,
     TelegramSettings,
+    WebSettings,
 )
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "ENV_DISCORD_TOKEN",
     "ENV_TELEGRAM_TOKEN",
     "ENV_TELEGRAM_WEBHOOK_SECRET",
+    "ENV_WEB_SECRET",
     "ConfigError",
     "DatabaseSettings",
     "DecksSettings",
@@ -55,6 +58,7 @@ __all__ = [
     "Secret",
     "Settings",
     "TelegramSettings",
+    "WebSettings",
     "configure_logging",
     "default_settings",
     "install_secret_filter",

@@ -22,6 +22,8 @@ Environment variables (a variable that is set but empty is ignored):
     Override ``[telegram] token`` / ``[discord] token``; preferred over the file.
 ``STUDYBOT_TELEGRAM_WEBHOOK_SECRET``
     Overrides ``[telegram] webhook_secret``.
+``STUDYBOT_WEB_SECRET``
+    Overrides ``[web] secret`` (the key of the browser workspace's one-time links).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final, NoReturn
+from urllib.parse import urlsplit
 
 from bot.config.formats import (
     database_url_problem,
@@ -58,6 +61,7 @@ from bot.config.settings import (
     RenderSettings,
     Settings,
     TelegramSettings,
+    WebSettings,
 )
 from bot.core.model import LearnerSettings
 from bot.core.settings import (
@@ -78,6 +82,7 @@ __all__ = [
     "ENV_DISCORD_TOKEN",
     "ENV_TELEGRAM_TOKEN",
     "ENV_TELEGRAM_WEBHOOK_SECRET",
+    "ENV_WEB_SECRET",
     "ConfigError",
     "default_settings",
     "load_settings",
@@ -90,6 +95,7 @@ ENV_DATABASE_URL: Final = "STUDYBOT_DATABASE_URL"
 ENV_TELEGRAM_TOKEN: Final = "STUDYBOT_TELEGRAM_TOKEN"
 ENV_DISCORD_TOKEN: Final = "STUDYBOT_DISCORD_TOKEN"
 ENV_TELEGRAM_WEBHOOK_SECRET: Final = "STUDYBOT_TELEGRAM_WEBHOOK_SECRET"
+ENV_WEB_SECRET: Final = "STUDYBOT_WEB_SECRET"
 
 _ENV_LABEL: Final = "environment"
 _DEFAULT_DATA_DIR: Final = "data"
@@ -143,7 +149,23 @@ _SCHEMA: Final[Mapping[str, tuple[str, ...]]] = {
     "ops": ("enabled", "host", "port"),
     "render": ("worker_idle_seconds",),
     "fitting": ("enabled", "tick_seconds", "learners_per_tick", "recheck_hours"),
+    "web": (
+        "enabled",
+        "host",
+        "port",
+        "public_url",
+        "secret",
+        "init_data_max_age_seconds",
+        "link_minutes",
+        "session_hours",
+        "requests_per_minute",
+    ),
 }
+
+#: Hosts a plain-http ``[web] public_url`` may name (trying it out, tests).
+_LOOPBACK_HOSTS: Final = ("127.0.0.1", "localhost", "::1")
+#: The shortest ``[web] secret`` accepted: it signs links anyone could try to forge.
+_WEB_SECRET_MIN: Final = 16
 
 
 class ConfigError(Exception):
@@ -249,6 +271,7 @@ def _build(
             )
         ),
         fitting=_fitting(sections["fitting"]),
+        web=_web(sections["web"], env),
         source=source,
     )
 
@@ -505,6 +528,68 @@ def _ops(section: _Section) -> OpsSettings:
         host=section.string("host", d.host, non_empty=True).strip(),
         port=section.integer("port", d.port, Bounds(1, 65535)),
     )
+
+
+def _web(section: _Section, env: Mapping[str, str]) -> WebSettings:
+    """``[web]``: the browser workspace; ``public_url`` is checked whenever it is set and
+    required when ``enabled``."""
+    d = WebSettings()
+    enabled = section.boolean("enabled", d.enabled)
+    public_url = _public_url(section, section.string("public_url", d.public_url).strip())
+    if enabled and not public_url:
+        section.fail(
+            "public_url",
+            "is needed when the workspace is enabled: the https:// address browsers open",
+        )
+    secret = section.string("secret", "").strip()
+    env_secret = _env(env, ENV_WEB_SECRET)
+    if env_secret is not None:
+        secret = env_secret.strip()
+        if len(secret) < _WEB_SECRET_MIN:
+            _env_fail(ENV_WEB_SECRET, f"must be at least {_WEB_SECRET_MIN} characters")
+    elif secret and len(secret) < _WEB_SECRET_MIN:
+        section.fail("secret", f"must be at least {_WEB_SECRET_MIN} characters")
+    return WebSettings(
+        enabled=enabled,
+        host=section.string("host", d.host, non_empty=True).strip(),
+        port=section.integer("port", d.port, Bounds(1, 65535)),
+        public_url=public_url,
+        secret=Secret(secret) if secret else None,
+        init_data_max_age_seconds=section.integer(
+            "init_data_max_age_seconds", d.init_data_max_age_seconds, Bounds(30, 86400)
+        ),
+        link_minutes=section.integer("link_minutes", d.link_minutes, Bounds(1, 1440)),
+        session_hours=section.integer("session_hours", d.session_hours, Bounds(1, 720)),
+        requests_per_minute=section.integer(
+            "requests_per_minute", d.requests_per_minute, Bounds(10, 10000)
+        ),
+    )
+
+
+def _public_url(section: _Section, text: str) -> str:
+    """``[web] public_url`` without its trailing slashes: https://, or http:// to a
+    loopback host; a path prefix is kept, a query, fragment or user name is refused."""
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        section.fail("public_url", "is not a URL")
+    if parts.scheme not in ("https", "http") or not host:
+        section.fail("public_url", "must be an https:// URL (e.g. https://study.example.org)")
+    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS:
+        section.fail(
+            "public_url", "must be https:// (plain http:// only to 127.0.0.1, localhost or ::1)"
+        )
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        section.fail("public_url", "must not have a query (?) or fragment (#)")
+    if parts.username is not None or parts.password is not None:
+        section.fail("public_url", "must not hold a user name or password")
+    if any(c.isspace() for c in text):
+        section.fail("public_url", "must not contain spaces")
+    return text.rstrip("/")
 
 
 def _decks(section: _Section, base_dir: Path) -> DecksSettings:

@@ -192,15 +192,16 @@ class WebSettings:
     port: int = 8080
     #: The address learners open, without a trailing slash (``https://study.example.org``).
     public_url: str = ""
-    #: Signs Discord's one-time links; unset, a key derived from the Discord token does.
+    #: Signs Discord's one-time links (at least 16 characters; ``STUDYBOT_WEB_SECRET``
+    #: overrides it); unset, a key derived from the Discord token does.
     secret: Secret | None = None
-    #: A Mini App login whose ``auth_date`` is older than this is refused.
+    #: A Mini App login whose ``auth_date`` is older than this is refused (30-86400).
     init_data_max_age_seconds: int = 600
-    #: A Discord link works once, within this many minutes of being made.
+    #: A Discord link works once, within this many minutes of being made (1-1440).
     link_minutes: int = 15
-    #: A browser session lasts this long.
+    #: A browser session lasts this many hours (1-720).
     session_hours: int = 12
-    #: Requests one learner may make per minute (beyond, 429 with Retry-After).
+    #: Requests one learner may make per minute (beyond, 429 with Retry-After; 10-10000).
     requests_per_minute: int = 120
 
     def __repr__(self) -> str:
@@ -258,8 +259,14 @@ class Settings:
     web: WebSettings = WebSettings()
 
     def secret_values(self) -> tuple[str, ...]:
-        """Return every secret string (tokens, database password) for log redaction."""
-        secrets = (self.telegram.token, self.discord.token, self.telegram.webhook_secret)
+        """Return every secret string (tokens, database password, the web secret) for log
+        redaction."""
+        secrets = (
+            self.telegram.token,
+            self.discord.token,
+            self.telegram.webhook_secret,
+            self.web.secret,
+        )
         values = [t.reveal() for t in secrets if t]
         for raw in url_secrets(self.database.url):
             values.extend({raw, unquote(raw)})

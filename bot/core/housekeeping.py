@@ -1,5 +1,6 @@
-"""Housekeeping: old rows that nobody needs any more are deleted, and the photo answers
-of challenges revealed (or cancelled) long enough ago."""
+"""Housekeeping: old rows that nobody needs any more are deleted, the photo answers
+of challenges revealed (or cancelled) long enough ago, and the browser workspace's
+expired sessions and one-time keys."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ OUTBOX_RETENTION = timedelta(days=7)
 
 
 class Housekeeping:
-    """Deletes old button prompts, delivered outbox rows and old challenge photos.
+    """Deletes old button prompts, delivered outbox rows, old challenge photos and the
+    workspace's expired sessions and one-time keys.
 
     Args:
         db: runs units of work.
@@ -34,24 +36,28 @@ class Housekeeping:
         self.clock = clock
         self.photos_for = photos_for
 
-    async def prune(self) -> tuple[int, int, int]:
+    async def prune(self) -> tuple[int, int, int, int]:
         """Delete prompts older than 30 days, outbox rows delivered or given up more
-        than 7 days ago, and the photo answers of challenges revealed or cancelled more
-        than ``photos_for`` ago; returns how many of each."""
+        than 7 days ago, the photo answers of challenges revealed or cancelled more
+        than ``photos_for`` ago, and the workspace's sessions and one-time keys expired
+        by now (``WebRepo.prune``); returns how many of each."""
         now = self.clock.now()
         photos_before = now - self.photos_for
 
-        def work(tx: Tx) -> tuple[int, int, int]:
+        def work(tx: Tx) -> tuple[int, int, int, int]:
             prompts = tx.prompts.prune(now - PROMPT_RETENTION)
             messages = tx.pushes.prune_outbox(now - OUTBOX_RETENTION)
-            return prompts, messages, tx.challenges.prune_photos(photos_before)
+            photos = tx.challenges.prune_photos(photos_before)
+            return prompts, messages, photos, tx.web.prune(now)
 
-        prompts, messages, photos = await self.db.run(work)
-        if prompts or messages or photos:
+        prompts, messages, photos, web = await self.db.run(work)
+        if prompts or messages or photos or web:
             log.info(
-                "pruned %d old prompts, %d delivered outbox rows and %d challenge photos",
+                "pruned %d old prompts, %d delivered outbox rows, %d challenge photos "
+                "and %d expired web sessions and one-time keys",
                 prompts,
                 messages,
                 photos,
+                web,
             )
-        return prompts, messages, photos
+        return prompts, messages, photos, web

@@ -209,6 +209,7 @@ class Jobs:
             log.info("fitting tick: %d of %d learners fitted", fitted, len(reports))
         return len(reports)
 
-    async def prune(self) -> tuple[int, int, int]:
-        """Housekeeping: old prompts, delivered outbox rows and old challenge photos."""
+    async def prune(self) -> tuple[int, int, int, int]:
+        """Housekeeping: old prompts, delivered outbox rows, old challenge photos and
+        expired web sessions and one-time keys."""
         return await self.housekeeping.prune()

@@ -506,3 +506,40 @@ challenge_schedules = Table(
     Index(None, "next_run_at"),
     Index(None, "platform", "chat_id"),
 )
+
+#: Browser workspace sessions (``[web]``), by the SHA-256 of the cookie (never the
+#: cookie itself); expired ones are pruned by housekeeping.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    # "*" or one purpose ("challenge:<run token>", "review", "stats").
+    Column("scope", String(120), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
+    Index(None, "learner_id"),
+)
+
+#: Keys used once (digests of Mini App logins and one-time links), kept until they
+#: would have expired anyway; the primary key makes a replay lose in any process.
+web_once = Table(
+    "web_once",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
+)
+
+#: What a learner has typed so far in the workspace, one per key
+#: ("challenge:<run token>").
+web_drafts = Table(
+    "web_drafts",
+    metadata,
+    Column("learner_id", Integer, ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(120), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -19,6 +19,7 @@ from bot.storage.questions import SqlQuestions
 from bot.storage.quizzes import SqlQuizzes
 from bot.storage.reviews import SqlReviews
 from bot.storage.schedule import SqlSchedule
+from bot.storage.web import SqlWebRepo
 
 
 class SqlTx:
@@ -47,3 +48,4 @@ class SqlTx:
         self.models = SqlModels(conn, fanout)
         self.media = SqlMedia(conn)
         self.personal = SqlPersonalDecks(conn, card_cache)
+        self.web = SqlWebRepo(conn)

@@ -22,6 +22,7 @@ from tests.fakes.quizzes import FakeQuizzes
 from tests.fakes.reviews import FakeReviews
 from tests.fakes.schedule import FakeSchedule
 from tests.fakes.store import FakeStore, OutboxRow
+from tests.fakes.web import FakeWebRepo
 
 T = TypeVar("T")
 
@@ -44,6 +45,7 @@ class FakeTx:
         self._models = FakeModels(store)
         self._media = FakeMedia(store)
         self._personal = FakePersonalDecks(store)
+        self._web = FakeWebRepo(store)
 
     @property
     def learners(self) -> FakeLearners:
@@ -96,6 +98,10 @@ class FakeTx:
     @property
     def personal(self) -> FakePersonalDecks:
         return self._personal
+
+    @property
+    def web(self) -> FakeWebRepo:
+        return self._web
 
 
 class FakeDatabase:

@@ -153,6 +153,8 @@ class FakeLearners:
         st.last_reminders.pop(learner_id, None)
         st.snoozed_pushes.discard(learner_id)
         st.questions.pop(learner_id, None)
+        st.web_sessions = {k: v for k, v in st.web_sessions.items() if v.learner_id != learner_id}
+        st.web_drafts = {k: v for k, v in st.web_drafts.items() if k[0] != learner_id}
         st.next_fits.pop(learner_id, None)
         st.model_fits = {k: v for k, v in st.model_fits.items() if v.learner_id != learner_id}
         st.rounds = {

@@ -17,6 +17,7 @@ from bot.core.model import (
     CardState,
     ChallengeRun,
     ChallengeSchedule,
+    Draft,
     GroupSettings,
     Learner,
     ModelFit,
@@ -26,6 +27,7 @@ from bot.core.model import (
     QuizRound,
     ReviewEntry,
     Submission,
+    WebSession,
 )
 from bot.core.ports import StoredMedia
 
@@ -142,6 +144,12 @@ class FakeStore:
     model_fits: dict[int, ModelFit] = field(default_factory=dict)
     #: media: (owner id, file name) -> the image.
     media: dict[tuple[int, str], StoredMedia] = field(default_factory=dict)
+    #: web_sessions: cookie digest -> the session.
+    web_sessions: dict[str, WebSession] = field(default_factory=dict)
+    #: web_once: key -> expires_at.
+    web_once: dict[str, datetime] = field(default_factory=dict)
+    #: web_drafts: (learner id, key) -> the draft.
+    web_drafts: dict[tuple[int, str], Draft] = field(default_factory=dict)
     next_fit_id: int = 1
     next_learner_id: int = 1
     next_review_id: int = 1
@@ -187,6 +195,9 @@ class FakeStore:
             next_fits=dict(self.next_fits),
             model_fits=dict(self.model_fits),
             media=dict(self.media),
+            web_sessions=dict(self.web_sessions),
+            web_once=dict(self.web_once),
+            web_drafts=dict(self.web_drafts),
             next_fit_id=self.next_fit_id,
             next_learner_id=self.next_learner_id,
             next_review_id=self.next_review_id,

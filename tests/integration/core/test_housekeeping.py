@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.core.housekeeping import Housekeeping
-from bot.core.model import LearnerSettings, OutboxMessage, Prompt
+from bot.core.model import LearnerSettings, OutboxMessage, Prompt, WebSession
 from bot.core.ports import Tx
 from bot.storage.database import SqlDatabase
 from bot.storage.tables import outbox
@@ -36,8 +36,8 @@ async def test_old_prompts_and_delivered_outbox_rows_are_pruned(db: SqlDatabase)
 
     ids = await db.run(fill)
     housekeeping = Housekeeping(db, FixedClock(NOW))
-    assert await housekeeping.prune() == (1, 2, 0)
-    assert await housekeeping.prune() == (0, 0, 0)
+    assert await housekeeping.prune() == (1, 2, 0, 0)
+    assert await housekeeping.prune() == (0, 0, 0, 0)
     left = await db.run_connection(
         lambda conn: list(conn.execute(select(outbox.c.id).order_by(outbox.c.id)).scalars())
     )
@@ -47,3 +47,21 @@ async def test_old_prompts_and_delivered_outbox_rows_are_pruned(db: SqlDatabase)
     # The retry remembers how many of its messages went out already.
     leased = await db.run(lambda tx: tx.pushes.lease("fake", NOW + DAY, NOW + 2 * DAY, 10))
     assert {m.id: m.parts_sent for m in leased} == {ids[3]: 2, ids[4]: 0}
+
+
+async def test_expired_web_sessions_and_one_time_keys_are_pruned(db: SqlDatabase) -> None:
+    def fill(tx: Tx) -> int:
+        lid = tx.learners.create("fake", "u1", "Ann", LearnerSettings(), (), NOW - DAY).id
+        for n, expires in enumerate((NOW - DAY, NOW, NOW + timedelta(seconds=1))):
+            tx.web.add_session(WebSession(f"{n}" * 64, lid, "csrf", "*", NOW - DAY, expires))
+            tx.web.use_once(f"k{n}", expires)
+        return lid
+
+    lid = await db.run(fill)
+    housekeeping = Housekeeping(db, FixedClock(NOW))
+    assert await housekeeping.prune() == (0, 0, 0, 4)
+    assert await housekeeping.prune() == (0, 0, 0, 0)
+    now = NOW - 2 * DAY  # the session's own expiry aside, is the row still there?
+    found = await db.run(lambda tx: [tx.web.session(f"{n}" * 64, now) for n in range(3)])
+    assert [s.learner_id if s else None for s in found] == [None, None, lid]
+    assert await db.run(lambda tx: tx.web.use_once("k2", NOW)) is False

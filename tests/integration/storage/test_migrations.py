@@ -481,3 +481,42 @@ async def test_challenge_photos_migration_goes_down_and_up(db: SqlDatabase) -> N
         return gone, rows, refs
 
     assert await db.run_connection(down_and_up) == (True, [(1, 256, bytes(range(256)))], [])
+
+
+async def test_web_workspace_migration_goes_down_and_up(db: SqlDatabase) -> None:
+    """0015 adds ``web_sessions``, ``web_once`` and ``web_drafts``; going back drops them
+    (everyone is signed out, drafts go), and up again they take rows, which go with
+    their learner."""
+    names = ("web_sessions", "web_once", "web_drafts")
+
+    def down_and_up(conn: Connection) -> tuple[bool, list[int], list[int]]:
+        conn.execute(
+            insert(learners).values(
+                id=1, platform="fake", platform_user_id="1", display_name="A", created_at=T0
+            )
+        )
+        command.downgrade(alembic_config(conn), "0014")
+        gone = not set(names) & set(inspect(conn).get_table_names())
+        command.upgrade(alembic_config(conn), "head")
+        meta = MetaData()
+        sessions, once, drafts = (Table(n, meta, autoload_with=conn) for n in names)
+        conn.execute(
+            insert(sessions).values(
+                id_hash="h" * 64,
+                learner_id=1,
+                csrf="c",
+                scope="*",
+                created_at=T0,
+                expires_at=T0 + timedelta(hours=1),
+            )
+        )
+        conn.execute(insert(once).values(key="k" * 64, expires_at=T0))
+        conn.execute(insert(drafts).values(learner_id=1, key="review", text="x", updated_at=T0))
+        counts = [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in
+                  (sessions, once, drafts)]  # fmt: skip
+        conn.execute(learners.delete())
+        after = [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in
+                 (sessions, once, drafts)]  # fmt: skip
+        return gone, counts, after
+
+    assert await db.run_connection(down_and_up) == (True, [1, 1, 1], [0, 1, 0])

@@ -17,6 +17,7 @@ from bot.config import (
     LoggingSettings,
     OpsSettings,
     Secret,
+    WebSettings,
     default_settings,
     load_settings,
 )
@@ -875,3 +876,153 @@ def test_challenge_photo_key_errors_name_the_key(tmp_path: Path, body: str, frag
     with pytest.raises(ConfigError) as info:
         load_settings(path, env={})
     assert fragment in str(info.value) and "c.toml" in str(info.value)
+
+
+# --------------------------------------------------------------------------- [web]
+
+WEB_SECRET = "web-SECRET-0123456789abcdef"
+
+
+def test_web_defaults_are_off() -> None:
+    web = load_settings(None, env={}).web
+    assert web == WebSettings()
+    assert (web.enabled, web.host, web.port, web.public_url, web.secret) == (
+        False,
+        "127.0.0.1",
+        8080,
+        "",
+        None,
+    )
+
+
+def test_web_full_section(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""
+[web]
+enabled = true
+host = "0.0.0.0"
+port = 8443
+public_url = "https://example.org/study/"
+secret = "{WEB_SECRET}"
+init_data_max_age_seconds = 30
+link_minutes = 1440
+session_hours = 720
+requests_per_minute = 10
+""",
+    )
+    s = load_settings(path, env={})
+    assert s.web == WebSettings(
+        enabled=True,
+        host="0.0.0.0",
+        port=8443,
+        public_url="https://example.org/study",
+        secret=Secret(WEB_SECRET),
+        init_data_max_age_seconds=30,
+        link_minutes=1440,
+        session_hours=720,
+        requests_per_minute=10,
+    )
+    assert WEB_SECRET in s.secret_values()
+    assert WEB_SECRET not in repr(s) and WEB_SECRET not in repr(s.web)
+    assert "secret=***" in repr(s.web)
+
+
+def test_the_web_secret_from_the_environment_is_preferred(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[web]\nsecret = "{WEB_SECRET}"\n')
+    other = "from-the-ENVIRONMENT-42"
+    s = load_settings(path, env={"STUDYBOT_WEB_SECRET": f" {other} "})
+    assert s.web.secret == Secret(other) and other in s.secret_values()
+    assert load_settings(path, env={"STUDYBOT_WEB_SECRET": " "}).web.secret == Secret(WEB_SECRET)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={"STUDYBOT_WEB_SECRET": "short-SECRET"})
+    message = str(info.value)
+    assert message.startswith("environment: STUDYBOT_WEB_SECRET: must be at least 16")
+    assert "short-SECRET" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("https://study.example.org", "https://study.example.org"),
+        ("https://study.example.org/", "https://study.example.org"),
+        ("https://example.org:8443/a/b//", "https://example.org:8443/a/b"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("http://localhost:8080/", "http://localhost:8080"),
+        ("http://[::1]:8080", "http://[::1]:8080"),
+        (" https://study.example.org ", "https://study.example.org"),
+    ],
+)
+def test_web_public_urls_accepted(tmp_path: Path, url: str, kept: str) -> None:
+    path = write(tmp_path, f'[web]\nenabled = true\npublic_url = "{url}"\n')
+    assert load_settings(path, env={}).web.public_url == kept
+
+
+WEB_ERRORS = [
+    (
+        "[web]\nenabled = true",
+        "[web] public_url: is needed when the workspace is enabled",
+    ),
+    ('[web]\nenabled = "yes"', "[web] enabled: expected a boolean (true or false), got string"),
+    ('[web]\nhost = ""', "[web] host: must not be empty"),
+    ("[web]\nport = 0", "[web] port: must be between 1 and 65535, got 0"),
+    ("[web]\nport = 65536", "[web] port: must be between 1 and 65535, got 65536"),
+    ('[web]\nport = "8080"', "[web] port: expected an integer, got string"),
+    ("[web]\npublic_url = 1", "[web] public_url: expected a string, got integer"),
+    ('[web]\npublic_url = "study.example.org"', "[web] public_url: must be an https:// URL"),
+    ('[web]\npublic_url = "ftp://example.org"', "[web] public_url: must be an https:// URL"),
+    ('[web]\npublic_url = "https://"', "[web] public_url: must be an https:// URL"),
+    ('[web]\npublic_url = "http://example.org"', "[web] public_url: must be https:// (plain"),
+    ('[web]\npublic_url = "http://10.0.0.1"', "[web] public_url: must be https:// (plain"),
+    ('[web]\npublic_url = "https://e.org/?a=1"', "[web] public_url: must not have a query"),
+    ('[web]\npublic_url = "https://e.org/#x"', "[web] public_url: must not have a query"),
+    ('[web]\npublic_url = "https://e.org/?"', "[web] public_url: must not have a query"),
+    ('[web]\npublic_url = "https://u:p@e.org"', "[web] public_url: must not hold a user name"),
+    ('[web]\npublic_url = "https://e.org:99999"', "[web] public_url: is not a URL"),
+    ('[web]\npublic_url = "https://[::1"', "[web] public_url: is not a URL"),
+    ('[web]\npublic_url = "https://e.org/a b"', "[web] public_url: must not contain spaces"),
+    ('[web]\nsecret = "too-short"', "[web] secret: must be at least 16 characters"),
+    ("[web]\nsecret = 16", "[web] secret: expected a string, got integer"),
+    (
+        "[web]\ninit_data_max_age_seconds = 29",
+        "[web] init_data_max_age_seconds: must be between 30 and 86400, got 29",
+    ),
+    (
+        "[web]\ninit_data_max_age_seconds = 86401",
+        "[web] init_data_max_age_seconds: must be between 30 and 86400, got 86401",
+    ),
+    ("[web]\nlink_minutes = 0", "[web] link_minutes: must be between 1 and 1440, got 0"),
+    ("[web]\nlink_minutes = 1441", "[web] link_minutes: must be between 1 and 1440, got 1441"),
+    ("[web]\nsession_hours = 0", "[web] session_hours: must be between 1 and 720, got 0"),
+    ("[web]\nsession_hours = 721", "[web] session_hours: must be between 1 and 720, got 721"),
+    (
+        "[web]\nrequests_per_minute = 9",
+        "[web] requests_per_minute: must be between 10 and 10000, got 9",
+    ),
+    (
+        "[web]\nrequests_per_minute = 10001",
+        "[web] requests_per_minute: must be between 10 and 10000, got 10001",
+    ),
+    ("[web]\nsession_minutes = 1", '[web] session_minutes: unknown key (did you mean "'),
+    ("[web]\nmode = 1", "[web] mode: unknown key (it belongs in [telegram])"),
+]
+
+
+@pytest.mark.parametrize(("toml_text", "expected"), WEB_ERRORS)
+def test_web_errors_name_the_key(tmp_path: Path, toml_text: str, expected: str) -> None:
+    path = write(tmp_path, toml_text)
+    message = error_for(path)
+    assert message.startswith(f"{path}: {expected}"), message
+
+
+@pytest.mark.parametrize(
+    "toml_text",
+    [
+        '[web]\nsecret = "SECRET"',
+        '[web]\nsecret = ["web-SECRET-0123456789abcdef"]',
+        '[web]\nsecret = "web-SECRET-0123456789abcdef"\nport = 0',
+        '[web]\nsecret = "web-SECRET-0123456789abcdef"\nsecrett = 1',
+    ],
+)
+def test_the_web_secret_is_never_in_an_error(tmp_path: Path, toml_text: str) -> None:
+    assert "SECRET" not in error_for(write(tmp_path, toml_text))

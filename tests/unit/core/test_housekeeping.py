@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core.housekeeping import OUTBOX_RETENTION, PROMPT_RETENTION, Housekeeping
-from bot.core.model import LearnerSettings, OutboxMessage, Prompt
+from bot.core.model import Draft, LearnerSettings, OutboxMessage, Prompt, WebSession
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_deck
@@ -43,12 +43,31 @@ async def test_prune_deletes_old_prompts_and_long_delivered_outbox_rows(
     ids = db.run_sync(fill)
     housekeeping = Housekeeping(db, FixedClock(NOW))
     with caplog.at_level(logging.INFO, logger="bot.core.housekeeping"):
-        assert await housekeeping.prune() == (1, 2, 0)
-    assert "pruned 1 old prompts, 2 delivered outbox rows and 0 challenge photos" in caplog.text
+        assert await housekeeping.prune() == (1, 2, 0, 0)
+    assert (
+        "pruned 1 old prompts, 2 delivered outbox rows, 0 challenge photos and 0 expired web"
+        in caplog.text
+    )
     assert db.prompt("old00001") is None and db.prompt("new00001") is not None
     assert [r.message.id for r in db.outbox()] == ids[2:]
 
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="bot.core.housekeeping"):
-        assert await housekeeping.prune() == (0, 0, 0)
+        assert await housekeeping.prune() == (0, 0, 0, 0)
     assert "pruned" not in caplog.text  # nothing to say
+
+
+async def test_prune_drops_expired_web_sessions_and_one_time_keys() -> None:
+    db = FakeDatabase()
+
+    def fill(tx: FakeTx) -> None:
+        lid = tx.learners.create("tg", "1", "Ann", LearnerSettings(), (), NOW - DAY).id
+        for n, expires in enumerate((NOW - DAY, NOW, NOW + timedelta(seconds=1))):
+            tx.web.add_session(WebSession(f"{n}" * 64, lid, "csrf", "*", NOW - DAY, expires))
+            tx.web.use_once(f"k{n}", expires)
+        tx.web.save_draft(Draft(lid, "challenge:r0000001", "kept", NOW - 90 * DAY))
+
+    db.run_sync(fill)
+    assert await Housekeeping(db, FixedClock(NOW)).prune() == (0, 0, 0, 4)
+    assert list(db.store.web_sessions) == ["2" * 64] and list(db.store.web_once) == ["k2"]
+    assert len(db.store.web_drafts) == 1

@@ -178,9 +178,9 @@ async def test_the_quiz_sweep_and_housekeeping_call_their_services(env: Env) -> 
     assert await jobs.close_quizzes() == 1
     assert [a.reply.kind for a in services.announcer.take()] == ["quiz_result"]
     await services.study.next(ADA)  # a button prompt
-    assert await jobs.prune() == (0, 0, 0)
+    assert await jobs.prune() == (0, 0, 0, 0)
     env.clock.advance(timedelta(days=31))
-    assert await jobs.prune() == (1, 0, 0)
+    assert await jobs.prune() == (1, 0, 0, 0)
 
 
 async def test_stopping_lets_a_running_job_finish_instead_of_cancelling_it(

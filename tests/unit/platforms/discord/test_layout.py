@@ -170,12 +170,12 @@ async def test_send_falls_back_to_the_embed_on_a_400_only(status: int) -> None:
     class Response:
         reason = "Error"
 
-    response: object = Response()
-    response.status = status  # type: ignore[attr-defined]
+    response: Any = Response()
+    response.status = status
 
     async def send(**kwargs: object) -> None:
         if "view" in kwargs and isinstance(kwargs["view"], discord.ui.LayoutView):
-            raise discord.HTTPException(response, {"code": 50035, "message": "Invalid Form Body"})  # type: ignore[arg-type]
+            raise discord.HTTPException(response, {"code": 50035, "message": "Invalid Form Body"})
         sent.append(kwargs)
 
     if status == 400:
