@@ -403,10 +403,8 @@ class WebServer:
         self._limit(self.addresses, ("app", client_address(request)))
         found = await self.workspace.signed_in(request.cookies.get(COOKIE, ""))
         csrf, name = (found[0].csrf, found[1]) if found is not None else ("", "")
-        html = page.decode("utf-8")
-        for pattern, key, value in ((_CSRF_META, "csrf", csrf), (_LEARNER_META, "learner", name)):
-            meta = f'<meta name="{key}" content="{escape(value, quote=True)}">'
-            html = pattern.sub(lambda _m, meta=meta: meta, html, count=1)
+        html = _fill_meta(page.decode("utf-8"), _CSRF_META, "csrf", csrf)
+        html = _fill_meta(html, _LEARNER_META, "learner", name)
         return web.Response(
             text=html,
             content_type="text/html",
@@ -551,6 +549,12 @@ class WebServer:
     async def _stats(self, request: web.Request) -> web.Response:
         session = await self._enter(request)
         return ok(jsonview.stats_json(await self.workspace.stats(session)))
+
+
+def _fill_meta(html: str, pattern: re.Pattern[str], name: str, value: str) -> str:
+    """``html`` with its first ``<meta name="{name}">`` holding ``value`` (escaped)."""
+    meta = f'<meta name="{name}" content="{escape(value, quote=True)}">'
+    return pattern.sub(lambda _m: meta, html, count=1)
 
 
 async def _read_part(part: BodyPartReader, limit: int, too_large_text: str) -> bytes:
