@@ -1,5 +1,6 @@
-"""The workspace's HTTP server over a real app on SQLite: sign-ins, the pages, and
-every security case of ``docs/web.md`` tried against the running server.
+"""The workspace's HTTP server over a real app (SQLite, and PostgreSQL when configured):
+sign-ins, the pages, and every security case of ``docs/web.md`` tried against the
+running server.
 
 The app is built by :func:`bot.app.build_app` with the shipped decks and challenges
 and a fixed clock; requests go through aiohttp's ``TestServer``/``TestClient`` to
@@ -147,11 +148,12 @@ def cookie_of(set_cookies: list[str]) -> str:
 
 
 @pytest.fixture
-async def web(tmp_path: Path) -> AsyncIterator[Web]:
+async def web(tmp_path: Path, database_url: str) -> AsyncIterator[Web]:
+    """The app on an empty database (SQLite, and PostgreSQL when configured)."""
     base = default_settings(tmp_path / "data")
     settings = replace(
         base,
-        database=replace(base.database, url=f"sqlite+aiosqlite:///{tmp_path / 'web.sqlite3'}"),
+        database=replace(base.database, url=database_url),
         telegram=TelegramSettings(token=Secret(TOKEN)),
         quiz=QuizSettings(challenge_photo_mb=1),
         web=WebSettings(
