@@ -31,6 +31,7 @@ import logging
 import os
 import re
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from html import escape
 from importlib.resources import files
@@ -50,6 +51,7 @@ from bot.core.webauth import LoginRefused
 from bot.core.workspace import BadRequest, Login, OutOfScope, WorkspaceError, WorkspaceService
 from bot.platforms.web import jsonview
 from bot.platforms.web.limits import RateLimiter
+from bot.text.excerpt import excerpt
 
 __all__ = ["COOKIE", "CSP", "MAX_JSON_BYTES", "WebServer"]
 
@@ -159,6 +161,19 @@ def over_limit(photos: PhotoLimits) -> str:
         "send a smaller one (a screenshot of the page, or the photo compressed), or type "
         "your answer."
     )
+
+
+#: Modules whose exception messages may quote a statement's parameters (a session's
+#: CSRF token, a draft): their messages are not logged.
+_WITHHELD: Final = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3", "psycopg")
+
+
+def safe_message(exc: BaseException) -> str:
+    """An unexpected exception's message for the log, unless it comes from a database
+    library (its message may hold the parameters of the statement that failed)."""
+    if type(exc).__module__.split(".")[0] in _WITHHELD:
+        return "(the database's message is not logged: it may quote the request's values)"
+    return excerpt(str(exc), 300)
 
 
 def session_cookie(value: str, hours: int) -> str:
@@ -315,7 +330,14 @@ class WebServer:
             route = request.match_info.route.resource
             where = route.canonical if route is not None else "?"
             # The route's pattern, never the path, query, headers or body: no token is logged.
-            log.exception("web: %s on %s %s", type(exc).__name__, request.method, where)
+            log.error(
+                "web: %s on %s %s: %s\n%s",
+                type(exc).__name__,
+                request.method,
+                where,
+                safe_message(exc),
+                "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+            )
             if api:
                 return error_response(500, UNEXPECTED)
             return web.Response(status=500, text=UNEXPECTED, headers={"Cache-Control": "no-store"})

@@ -25,6 +25,7 @@ import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import DBAPIError
 
 from bot.app import App, build_app, photo_limits, web_endpoint
 from bot.config import Secret, default_settings
@@ -593,8 +594,22 @@ async def test_errors_are_json_and_an_unexpected_one_is_logged_without_secrets(
         "error": "Something went wrong on our side; please try again."
     }
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
-    assert "RuntimeError" in logged and "/api/stats" in logged
+    assert "RuntimeError on GET /api/stats: boom" in logged and "in broken" in logged
     assert auth[0] not in logged and auth[1] not in logged and "sekrit" not in logged
+
+    # A database error's message may quote the statement's values: it is not logged.
+    async def failing(*args: object) -> None:
+        raise DBAPIError("UPDATE web_drafts SET text=?", {"text": auth[1]}, Exception("x"))
+
+    monkeypatch.setattr(web.app.workspace, "stats", failing)
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        status, _ = await web.call("GET", "/api/stats", auth)
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert status == 500 and "DBAPIError on GET /api/stats" in logged
+    first = logged.splitlines()[0]
+    # (The frames' source lines are code, never values: the test's own line is there.)
+    assert auth[1] not in logged and "UPDATE" not in first and "not logged" in first
 
 
 async def test_a_taken_port_is_one_line_naming_the_setting(web: Web) -> None:
