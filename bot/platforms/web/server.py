@@ -392,13 +392,17 @@ class WebServer:
         return body
 
     @staticmethod
-    def _text(body: dict[str, Any], key: str, *, optional: bool = False) -> str | None:
+    def _text(body: dict[str, Any], key: str) -> str:
+        """The body's ``key`` as text (400 otherwise)."""
         value = body.get(key)
-        if value is None and optional:
-            return None
         if not isinstance(value, str):
             raise ApiError(400, f"The request needs “{key}” as text.")
         return value
+
+    @classmethod
+    def _optional_text(cls, body: dict[str, Any], key: str) -> str | None:
+        """The body's ``key`` as text, or None when absent or null."""
+        return None if body.get(key) is None else cls._text(body, key)
 
     # ------------------------------------------------------------------ the page
 
@@ -460,13 +464,11 @@ class WebServer:
     async def _login_telegram(self, request: web.Request) -> web.Response:
         self._limit(self.addresses, ("session", client_address(request)))
         raw = self._text(await self._json(request), "init_data")
-        assert raw is not None
         return self._signed_in(await self.workspace.login_telegram(raw))
 
     async def _login_link(self, request: web.Request) -> web.Response:
         self._limit(self.addresses, ("session", client_address(request)))
         token = self._text(await self._json(request), "token")
-        assert token is not None
         return self._signed_in(await self.workspace.login_link(token))
 
     # ------------------------------------------------------------------ challenge
@@ -486,7 +488,6 @@ class WebServer:
     async def _draft(self, request: web.Request) -> web.Response:
         session = await self._enter(request)
         text = self._text(await self._json(request), "text")
-        assert text is not None
         saved = await self.workspace.save_draft(session, request.match_info["run"], text)
         if saved is None:
             raise ApiError(404, NOT_FOUND)
@@ -495,7 +496,6 @@ class WebServer:
     async def _answer(self, request: web.Request) -> web.Response:
         session = await self._enter(request)
         text = self._text(await self._json(request), "text")
-        assert text is not None
         return await self._outcome(
             await self.workspace.answer(session, request.match_info["run"], text)
         )
@@ -564,8 +564,7 @@ class WebServer:
         session = await self._enter(request)
         body = await self._json(request)
         payload = self._text(body, "payload")
-        typed = self._text(body, "typed_answer", optional=True)
-        assert payload is not None
+        typed = self._optional_text(body, "typed_answer")
         return await self._outcome(await self.workspace.press(session, payload, typed))
 
     async def _stats(self, request: web.Request) -> web.Response:
