@@ -109,6 +109,7 @@ TOO_MANY = "Too many requests: wait a moment and try again."
 NOT_FOUND = "There is nothing here, or it is not yours."
 TOO_LARGE = "That is too large to send."
 BAD_JSON = "The request could not be read."
+NOT_JSON = "The request must be sent as JSON (Content-Type: application/json)."
 UNEXPECTED = "Something went wrong on our side; please try again."
 NO_PAGE = "The workspace page is not installed with this bot."
 #: What an ``/api`` request gets for an HTTP error raised by aiohttp itself.
@@ -119,6 +120,7 @@ STATUS_TEXT: Final = {
     404: NOT_FOUND,
     405: "That request is not allowed here.",
     413: TOO_LARGE,
+    415: NOT_JSON,
     429: TOO_MANY,
 }
 
@@ -378,10 +380,15 @@ class WebServer:
         """The JSON object of the body (at most :data:`MAX_JSON_BYTES`: 413 beyond).
 
         Raises:
-            ApiError: 400 when it is no JSON object; 413 when too large.
+            ApiError: 400 when it is no JSON object; 413 when too large; 415 when it is
+                not sent as ``application/json``.
         """
         if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
             raise ApiError(413, TOO_LARGE)
+        if request.content_type != "application/json":
+            # A form of another site can post text/plain, never application/json (that
+            # needs a CORS preflight this server never grants): no login CSRF.
+            raise ApiError(415, NOT_JSON)
         raw = await request.read()  # aiohttp stops at client_max_size (413)
         try:
             body = json.loads(raw or b"{}")

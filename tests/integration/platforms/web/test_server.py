@@ -223,6 +223,22 @@ async def test_forged_expired_and_replayed_init_data_get_401(web: Web) -> None:
     assert status == 400 and body["error"]
 
 
+async def test_a_json_endpoint_takes_only_application_json(web: Web) -> None:
+    # A form on another site can post text/plain without a preflight: not taken, so no
+    # one is signed in (as someone else) from another site.
+    raw = json.dumps({"init_data": web.init_data(BEN)})
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        status, body = await web.call(
+            "POST",
+            "/api/session/telegram",
+            None,
+            data=raw,
+            headers={"Content-Type": content_type},
+        )
+        assert status == 415 and "JSON" in body["error"]
+    assert (await web.call("POST", "/api/session/telegram", None, json=json.loads(raw)))[0] == 200
+
+
 async def test_a_link_works_once(web: Web) -> None:
     assert web.app.workspace is not None
     url = await web.app.workspace.link(DEE, "stats")
