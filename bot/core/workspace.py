@@ -400,8 +400,12 @@ class WorkspaceService:
         login = check_init_data(raw_init_data, token, now, max_age)
         who = Who(TELEGRAM, login.user_id, login.display_name)
 
+        # Kept as long as the data would pass the age check: until auth_date + max_age
+        # (an auth_date a little in the future, within the clock skew, included).
+        kept_until = max(now, login.auth_date) + max_age
+
         def work(tx: Tx) -> Login:
-            if not tx.web.use_once(login.once_key, now + max_age):
+            if not tx.web.use_once(login.once_key, kept_until):
                 raise LoginRefused("replayed")
             learner = get_or_create_learner(tx, who, self.enrolment, now)
             return self._open(tx, learner, ANY, now)

@@ -421,3 +421,18 @@ async def test_signed_in_names_the_sessions_learner() -> None:
     assert found is not None and found[1] == "Zed" and found[0].csrf == login.csrf
     assert await ws.signed_in("") is None
     assert await ws.signed_in("nobody") is None
+
+
+async def test_a_replay_is_refused_as_long_as_the_data_would_pass_the_age_check() -> None:
+    env = Env()
+    ws = workspace(env)
+    # Signed a little in the future (another clock): valid until 10 minutes after that.
+    ahead = env.clock.now() + timedelta(seconds=50)
+    user = json.dumps({"id": 77, "first_name": "Zed"})
+    raw = sign_init_data(TOKEN, {"auth_date": str(int(ahead.timestamp())), "user": user})
+    await ws.login_telegram(raw)
+    assert list(env.db.store.web_once.values()) == [ahead + timedelta(minutes=10)]
+    env.clock.set(ahead + timedelta(minutes=9, seconds=59))  # still within its age
+    with pytest.raises(LoginRefused) as replayed:
+        await ws.login_telegram(raw)
+    assert replayed.value.reason == "replayed"
