@@ -328,7 +328,7 @@ def discord_platform(app: App) -> DiscordPlatform:
         topics=tuple(app.decks.topics()),
         renderer=app.pictures,
         metrics=app.metrics,
-        workspace_links=None,
+        workspace_links=app.workspace.link if app.workspace is not None else None,
         link_minutes=app.settings.web.link_minutes,
     )
 
