@@ -301,6 +301,12 @@ def telegram_platform(app: App, *, request: BaseRequest | None = None) -> Telegr
     """
     from bot.platforms.telegram.platform import TelegramPlatform
 
+    web = app.settings.web
+    # Telegram opens a Mini App over https only: with a loopback http address (trying the
+    # workspace out) its chats offer no button, and the page is opened by hand.
+    workspace_url = (
+        web.public_url if web.enabled and web.public_url.startswith("https://") else None
+    )
     return TelegramPlatform(
         app.settings.telegram,
         study=app.study,
@@ -311,7 +317,7 @@ def telegram_platform(app: App, *, request: BaseRequest | None = None) -> Telegr
         renderer=app.pictures,
         request=request,
         metrics=app.metrics,
-        workspace_url=app.settings.web.public_url if app.settings.web.enabled else None,
+        workspace_url=workspace_url,
     )
 
 
