@@ -5,7 +5,8 @@ service with all it needs, once. :func:`telegram_platform` and
 :func:`discord_platform` build the adapters from the services they use (never
 the whole app). :func:`run_bot` starts the platforms, the timers and the push
 senders, and stops them in reverse; with ``[ops]`` enabled, the operators' HTTP
-endpoint serves ``/healthz`` and ``/metrics`` meanwhile (:mod:`bot.ops`).
+endpoint serves ``/healthz`` and ``/metrics`` meanwhile (:mod:`bot.ops`), and with
+``[web]`` enabled the browser workspace's server (:mod:`bot.platforms.web`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import signal
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -45,6 +47,8 @@ from bot.core.pushes import PushPolicy, PushService
 from bot.core.quiz import QuizService
 from bot.core.rendering import Renderer
 from bot.core.study import StudyService
+from bot.core.webauth import link_key
+from bot.core.workspace import WebPolicy, WorkspaceService
 from bot.deckfiles import load_decks
 from bot.interop.anki_export import packager as anki_packager
 from bot.interop.anki_import import read_file
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
     from bot.ops.server import Probe
     from bot.platforms.discord.platform import DiscordPlatform
     from bot.platforms.telegram.platform import TelegramPlatform
+    from bot.platforms.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +152,8 @@ class App:
     #: images read from the database (:class:`~bot.core.mediaimages.MediaImages`);
     #: None when there is no renderer.
     pictures: Renderer | None = None
+    #: The browser workspace's core (``[web]``); None when ``[web] enabled`` is false.
+    workspace: WorkspaceService | None = None
 
     async def close(self) -> None:
         if self.renderer is not None:
@@ -213,6 +220,19 @@ async def build_app(
     photos = photo_limits(settings.quiz)
     challenges = ChallengeService(basics, announcer, catalog, photos)
     onboarding = Onboarding(basics)
+    inputs = Inputs(study, quiz, pushes, challenges, onboarding)
+    workspace = (
+        WorkspaceService(
+            basics,
+            web_policy(settings),
+            challenges=challenges,
+            study=study,
+            inputs=inputs,
+            catalog=catalog,
+        )
+        if settings.web.enabled
+        else None
+    )
     return App(
         settings=settings,
         db=db,
@@ -224,12 +244,33 @@ async def build_app(
         pushes=pushes,
         challenges=challenges,
         onboarding=onboarding,
-        inputs=Inputs(study, quiz, pushes, challenges, onboarding),
+        inputs=inputs,
         housekeeping=Housekeeping(db, clock, photos.keep),
         renderer=renderer,
         metrics=metrics,
         schema=schema,
         pictures=pictures,
+        workspace=workspace,
+    )
+
+
+def web_policy(settings: Settings) -> WebPolicy:
+    """The workspace's keys and lifetimes from ``[web]``: links signed with ``[web]
+    secret``, else with a key derived from the Discord token, else (no Discord: no link
+    is ever made) with a random key of this process; Mini App logins checked with the
+    Telegram token."""
+    web = settings.web
+    secret = web.secret.reveal() if web.secret else None
+    discord = settings.discord.token.reveal() if settings.discord.token else None
+    key = link_key(secret, discord) if (secret or discord) else secrets.token_bytes(32)
+    telegram = settings.telegram.token
+    return WebPolicy(
+        public_url=web.public_url.rstrip("/"),
+        link_key=key,
+        telegram_token=telegram.reveal() if telegram else None,
+        init_data_max_age=timedelta(seconds=web.init_data_max_age_seconds),
+        link_life=timedelta(minutes=web.link_minutes),
+        session_life=timedelta(hours=web.session_hours),
     )
 
 
@@ -260,6 +301,12 @@ def telegram_platform(app: App, *, request: BaseRequest | None = None) -> Telegr
     """
     from bot.platforms.telegram.platform import TelegramPlatform
 
+    web = app.settings.web
+    # Telegram opens a Mini App over https only: with a loopback http address (trying the
+    # workspace out) its chats offer no button, and the page is opened by hand.
+    workspace_url = (
+        web.public_url if web.enabled and web.public_url.startswith("https://") else None
+    )
     return TelegramPlatform(
         app.settings.telegram,
         study=app.study,
@@ -270,6 +317,7 @@ def telegram_platform(app: App, *, request: BaseRequest | None = None) -> Telegr
         renderer=app.pictures,
         request=request,
         metrics=app.metrics,
+        workspace_url=workspace_url,
     )
 
 
@@ -286,6 +334,8 @@ def discord_platform(app: App) -> DiscordPlatform:
         topics=tuple(app.decks.topics()),
         renderer=app.pictures,
         metrics=app.metrics,
+        workspace_links=app.workspace.link if app.workspace is not None else None,
+        link_minutes=app.settings.web.link_minutes,
     )
 
 
@@ -328,6 +378,26 @@ def ops_endpoint(
     )
 
 
+def web_endpoint(app: App) -> AbstractAsyncContextManager[object]:
+    """The browser workspace's server of ``[web]`` (nothing when it is off)."""
+    if app.workspace is None:
+        return contextlib.nullcontext()
+
+    return web_server(app, app.workspace)
+
+
+def web_server(app: App, workspace: WorkspaceService) -> WebServer:
+    """The workspace's HTTP server over ``workspace``, from ``[web]`` and ``[quiz]``."""
+    from bot.platforms.web.server import WebServer
+
+    return WebServer(
+        app.settings.web,
+        workspace,
+        pictures=app.pictures,
+        photos=photo_limits(app.settings.quiz),
+    )
+
+
 NO_PLATFORM_MESSAGE = (
     "No chat platform to start: set STUDYBOT_TELEGRAM_TOKEN or STUDYBOT_DISCORD_TOKEN "
     "(or [telegram] token / [discord] token in the config file). "
@@ -345,6 +415,11 @@ def startup_summary(settings: Settings, decks: DeckSet, schema: str | None) -> s
         f"studybot: {platforms}; {len(decks.decks)} decks, {cards} cards, "
         f"{challenges} challenges; database {settings.database.safe_url()} "
         f"at schema {schema or 'empty'}; push tick every {settings.push.tick_seconds} s"
+        + (
+            f"; web workspace at {settings.web.public_url.rstrip('/')}/app"
+            if settings.web.enabled
+            else ""
+        )
     )
 
 
@@ -398,8 +473,9 @@ async def run_bot(settings: Settings) -> int:
     try:
         log.info("%s", startup_summary(app.settings, app.decks, app.schema))
         platforms = build_platforms(app)
-        # The operators' endpoint outlives the platforms: it starts before and stops after.
-        async with ops_endpoint(app, metrics, platforms):
+        # The operators' endpoint and the workspace's server outlive the platforms: they
+        # start before them (a Mini App button a platform sends finds the page) and stop after.
+        async with ops_endpoint(app, metrics, platforms), web_endpoint(app):
             await serve(app, platforms, stop)
         return 0
     finally:

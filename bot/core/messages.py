@@ -115,6 +115,18 @@ class Attachment:
     data: bytes
 
 
+#: The workspace purpose of the review page (:attr:`Reply.workspace`).
+REVIEW_WORKSPACE: Final = "review"
+#: The workspace purpose of the /stats page (:attr:`Reply.workspace`).
+STATS_WORKSPACE: Final = "stats"
+
+
+def challenge_workspace(run_token: str) -> str:
+    """The workspace purpose of a challenge run: ``challenge:<run token>`` (at most 32
+    characters for a token of at most 22)."""
+    return f"challenge:{run_token}"
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One message from the core.
@@ -134,6 +146,11 @@ class Reply:
             reply itself (the card and its Reveal button) is the fallback.
         stops_poll: the message of a quiz poll to stop before this reply is posted.
         photo: a stored photo (a member's challenge answer) to upload and show as a picture.
+        workspace: what the reply offers to open in the browser workspace (``[web]``,
+            docs/web.md): a purpose, ``challenge:<run token>`` (:func:`challenge_workspace`),
+            :data:`REVIEW_WORKSPACE` or :data:`STATS_WORKSPACE`. Telegram adds a Mini App
+            button in a private chat, Discord a button answered with a one-time link;
+            None (or ``[web]`` off) offers nothing.
     """
 
     kind: ReplyKind
@@ -147,6 +164,7 @@ class Reply:
     poll: QuizPoll | None = None
     stops_poll: str | None = None
     photo: Attachment | None = None
+    workspace: str | None = None
 
     def all_buttons(self) -> list[Button]:
         return [b for row in self.buttons for b in row]

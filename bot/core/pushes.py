@@ -35,7 +35,7 @@ from bot.core.ports import (
     TokenSource,
     Tx,
 )
-from bot.core.views import button, card_view
+from bot.core.views import button, card_view, front_workspace
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +282,14 @@ def delivery_for(
             button("Skip today", Action("skip", token)),
         ),
     )
-    return learner, Reply("front", message.text, card=card_view(card, back=False), buttons=buttons)
+    front = Reply(
+        "front",
+        message.text,
+        card=card_view(card, back=False),
+        buttons=buttons,
+        workspace=front_workspace(card),
+    )
+    return learner, front
 
 
 # --------------------------------------------------------------------------- buttons

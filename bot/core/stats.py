@@ -223,3 +223,94 @@ def format_stats(s: StudyStats) -> str:
 
 def _reviews(n: int) -> str:
     return f"{n} review{'s' if n != 1 else ''}"
+
+
+# --------------------------------------------------------------------------- the stats page
+
+#: Weeks of retention the stats page shows (the current week last).
+RETENTION_WEEKS = 12
+#: Days of workload the stats page shows (today last).
+WORKLOAD_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class WeekRetention:
+    """One local week (Monday first) of reviews of cards in Review.
+
+    Attributes:
+        week: the Monday that starts it, in the learner's time zone.
+        reviews: reviews of cards in Review (as true retention counts them: young and
+            mature, no learning steps, no practice, nothing undone).
+        recalled: those answered Hard, Good or Easy.
+    """
+
+    week: date
+    reviews: int
+    recalled: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayWorkload:
+    """One local day's work.
+
+    Attributes:
+        day: the date in the learner's time zone.
+        reviews: ratings given (undone ones left out, practice counted: it is work).
+        seconds: time spent on them, from the durations the log holds (a review
+            without one counts 0), rounded to whole seconds.
+    """
+
+    day: date
+    reviews: int
+    seconds: int
+
+
+def weekly_retention(
+    entries: Sequence[ReviewEntry], now: datetime, tz: str, weeks: int = RETENTION_WEEKS
+) -> list[WeekRetention]:
+    """The pass rate of reviews of cards in Review, per local week, for the last ``weeks``
+    weeks (the current one last, every week listed even without a review)."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    this_monday = today - timedelta(days=today.weekday())
+    first = this_monday - timedelta(weeks=weeks - 1)
+    reviews = [0] * weeks
+    recalled = [0] * weeks
+    for e in entries:
+        if e.reviewed_at > now or not counts_for_retention(e) or interval_before(e) is None:
+            continue
+        i = (e.reviewed_at.astimezone(zone).date() - first).days // 7
+        if 0 <= i < weeks:
+            reviews[i] += 1
+            recalled[i] += e.rating > 1
+    return [
+        WeekRetention(first + timedelta(weeks=i), reviews[i], recalled[i]) for i in range(weeks)
+    ]
+
+
+def daily_workload(
+    entries: Sequence[ReviewEntry], now: datetime, tz: str, days: int = WORKLOAD_DAYS
+) -> list[DayWorkload]:
+    """Reviews and seconds spent on each of the last ``days`` local days, today last."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    counts = [0] * days
+    millis = [0] * days
+    for e in entries:
+        if e.undone_at is not None or e.reviewed_at > now:
+            continue
+        i = (e.reviewed_at.astimezone(zone).date() - first).days
+        if 0 <= i < days:
+            counts[i] += 1
+            millis[i] += max(0, e.duration_ms or 0)
+    return [
+        DayWorkload(first + timedelta(days=i), counts[i], round(millis[i] / 1000))
+        for i in range(days)
+    ]
+
+
+def forecast_days(counts: Sequence[int], now: datetime, tz: str) -> list[tuple[date, int]]:
+    """:func:`due_forecast`'s counts with their local dates (today first)."""
+    today = now.astimezone(ZoneInfo(tz)).date()
+    return [(today + timedelta(days=i), n) for i, n in enumerate(counts)]

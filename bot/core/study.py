@@ -41,7 +41,7 @@ from bot.core.learners import (
     record_review,
 )
 from bot.core.localtime import next_push_after
-from bot.core.messages import Attachment, Button, Reply, StatsChart
+from bot.core.messages import STATS_WORKSPACE, Attachment, Button, Reply, StatsChart
 from bot.core.model import (
     RATING_NAMES,
     CardState,
@@ -61,7 +61,13 @@ from bot.core.stats import (
     format_stats,
     true_retention,
 )
-from bot.core.views import button, card_view, practice_buttons, rating_buttons
+from bot.core.views import (
+    button,
+    card_view,
+    front_workspace,
+    practice_buttons,
+    rating_buttons,
+)
 from bot.core.workload import (
     RetentionCosts,
     WorkloadInputs,
@@ -107,7 +113,13 @@ def _front_reply(
             button("Suspend", Action("suspend", token)),
         ),
     )
-    return Reply("front", text, card=card_view(card, back=False), buttons=buttons)
+    return Reply(
+        "front",
+        text,
+        card=card_view(card, back=False),
+        buttons=buttons,
+        workspace=front_workspace(card),
+    )
 
 
 def next_card(tx: Tx, learner: Learner, now: datetime, token: str, source: str) -> Reply:
@@ -628,7 +640,9 @@ def stats(
     text = format_stats(numbers)
     if (outlook := exam_outlook(tx, learner, now)) is not None:
         text += "\n\n" + outlook
-    return Reply("stats", text, figure=StatsChart(numbers, tuple(forecast)))
+    return Reply(
+        "stats", text, figure=StatsChart(numbers, tuple(forecast)), workspace=STATS_WORKSPACE
+    )
 
 
 # --------------------------------------------------------------------------- exam

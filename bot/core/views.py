@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Final
 
 from bot.core import srs
 from bot.core.actions import Action, DeckChoice, Setup
-from bot.core.messages import Button, ButtonStyle, CardView
+from bot.core.messages import REVIEW_WORKSPACE, Button, ButtonStyle, CardView
 from bot.core.model import RATING_NAMES, CardInfo
 
 
@@ -29,6 +30,24 @@ def card_view(card: CardInfo, *, back: bool, typed: str | None = None) -> CardVi
         front_image=None if back else card.front_image,
         back_image=card.back_image if back else None,
     )
+
+
+LONG_BACK: Final = 400
+"""A card's back this many characters long or longer is a long back: its front offers the
+review page of the browser workspace (:func:`front_workspace`), where it is typeset with
+room to read. A back holding display math (``$$``) counts as long whatever its length."""
+
+
+def long_back(card: CardInfo) -> bool:
+    """Whether the card's back is long (:data:`LONG_BACK`): at least that many characters,
+    or display math (``$$``) anywhere in it."""
+    return len(card.back) >= LONG_BACK or "$$" in card.back
+
+
+def front_workspace(card: CardInfo) -> str | None:
+    """The workspace a card's front offers: the review page when its back is long
+    (:func:`long_back`), else none."""
+    return REVIEW_WORKSPACE if long_back(card) else None
 
 
 def button(

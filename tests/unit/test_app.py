@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import Backoff, push_policy, startup_summary
+from bot.app import Backoff, push_policy, startup_summary, web_policy
 from bot.config import (
     DatabaseSettings,
     DiscordSettings,
@@ -19,7 +19,9 @@ from bot.config import (
     TelegramSettings,
     default_settings,
 )
+from bot.config.settings import WebSettings
 from bot.core.decks import DeckSet
+from bot.core.webauth import link_key
 from tests.fakes.decks import make_deck
 
 
@@ -90,3 +92,38 @@ def test_a_platform_is_tried_again_after_waits_that_double_up_to_a_cap() -> None
     for _ in range(7):
         waits.append(backoff.after(waits[-1]))
     assert waits == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_the_start_up_line_names_the_web_workspace_when_it_is_on() -> None:
+    web = WebSettings(enabled=True, public_url="https://study.example.org/")
+    line = startup_summary(settings_with(web=web), DeckSet(), None)
+    assert line.endswith("; web workspace at https://study.example.org/app"), line
+    assert "web workspace" not in startup_summary(settings_with(), DeckSet(), None)
+
+
+def test_the_web_policy_signs_links_with_the_web_secret_else_the_discord_token() -> None:
+    web = WebSettings(
+        enabled=True,
+        public_url="https://study.example.org/",
+        secret=Secret("s3cret"),
+        init_data_max_age_seconds=300,
+        link_minutes=5,
+        session_hours=2,
+    )
+    discord = DiscordSettings(token=Secret("a.b.c"))
+    policy = web_policy(
+        settings_with(web=web, discord=discord, telegram=TelegramSettings(token=Secret("1:a")))
+    )
+    assert policy.public_url == "https://study.example.org"
+    assert policy.link_key == link_key("s3cret", None)
+    assert policy.telegram_token == "1:a"
+    assert policy.init_data_max_age == timedelta(minutes=5)
+    assert policy.link_life == timedelta(minutes=5)
+    assert policy.session_life == timedelta(hours=2)
+    no_secret = web_policy(settings_with(web=replace(web, secret=None), discord=discord))
+    assert no_secret.link_key == link_key(None, "a.b.c")
+    assert no_secret.telegram_token is None
+    # Neither: no link is ever made (no Discord); a key of this process alone.
+    alone = web_policy(settings_with(web=replace(web, secret=None)))
+    assert len(alone.link_key) == 32
+    assert alone.link_key != web_policy(settings_with(web=replace(web, secret=None))).link_key

@@ -12,7 +12,15 @@ from bot.core.challenges.definitions import ChallengeDef
 from bot.core.challenges.groups import ChallengeCatalog
 from bot.core.challenges.photos import PHOTO_GONE, StoredPhoto
 from bot.core.learners import AfterCommit, Posts, due_counter, record_review
-from bot.core.messages import Announcement, Attachment, Button, ButtonStyle, HeatMap, Reply
+from bot.core.messages import (
+    Announcement,
+    Attachment,
+    Button,
+    ButtonStyle,
+    HeatMap,
+    Reply,
+    challenge_workspace,
+)
 from bot.core.model import (
     RATING_NAMES,
     ChallengeRun,
@@ -87,12 +95,15 @@ def button_window(challenge: ChallengeDef, sub: Submission) -> int:
     return max(0, min(row // BUTTON_ROWS * BUTTON_ROWS, n - BUTTON_ROWS))
 
 
-def assessment_reply(challenge: ChallengeDef, sub: Submission, *, first: bool = False) -> Reply:
+def assessment_reply(
+    challenge: ChallengeDef, sub: Submission, run_token: str, *, first: bool = False
+) -> Reply:
     """The private self-assessment: tick checkpoints, rate each rubric row, then apply.
 
     Where there are no forms each checkpoint and each row gets buttons (the first
     :data:`BUTTON_CHECKPOINTS` and :data:`BUTTON_ROWS`); a platform with forms shows
-    one button instead that opens them all as one form (:func:`open_form`).
+    one button instead that opens them all as one form (:func:`open_form`). It offers
+    the run's workspace (``run_token``), whose page then shows the grading view.
     """
     rows: list[tuple[Button, ...]] = []
     for i, checkpoint in enumerate(challenge.checkpoints[:BUTTON_CHECKPOINTS]):
@@ -139,7 +150,13 @@ def assessment_reply(challenge: ChallengeDef, sub: Submission, *, first: bool = 
     else:
         yours = ""
     body = intro + yours + "Tick the checkpoints you got, and rate each row:\n" + "\n".join(lines)
-    return Reply("assess", body, buttons=tuple(rows), form_buttons=((form_button(sub),), last))
+    return Reply(
+        "assess",
+        body,
+        buttons=tuple(rows),
+        form_buttons=((form_button(sub),), last),
+        workspace=challenge_workspace(run_token),
+    )
 
 
 def as_attachment(photo: StoredPhoto) -> Attachment:
@@ -177,8 +194,8 @@ def resend(
     mine = own_photo(tx, run, sub)
     if mine is None:
         # Not shown: a photo answer whose bytes are gone reads as no longer kept.
-        return assessment_reply(challenge, replace(sub, photo_ref=None), first=True)
-    return mine, assessment_reply(challenge, sub, first=True)
+        return assessment_reply(challenge, replace(sub, photo_ref=None), run.token, first=True)
+    return mine, assessment_reply(challenge, sub, run.token, first=True)
 
 
 def _mine(
@@ -238,7 +255,7 @@ def press(
     else:
         return EXPIRED
     tx.challenges.save_submission(sub)
-    return Outcome(edit=assessment_reply(challenge, sub))
+    return Outcome(edit=assessment_reply(challenge, sub, run.token))
 
 
 def open_form(
@@ -334,7 +351,7 @@ def assess(
             + " got two ratings, so they are left unrated: choose one for each. "
         ) + text
     more = Reply("info", text)
-    return Outcome(edit=assessment_reply(challenge, sub), replies=(more,), to="private")
+    return Outcome(edit=assessment_reply(challenge, sub, run.token), replies=(more,), to="private")
 
 
 def _share(tx: Tx, run: ChallengeRun, sub: Submission, now: datetime, posts: Posts) -> Outcome:

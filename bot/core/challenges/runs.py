@@ -18,7 +18,7 @@ from bot.core.challenges.groups import (
 )
 from bot.core.challenges.photos import PhotoLimits, StoredPhoto, group_full
 from bot.core.learners import Posts
-from bot.core.messages import Announcement, CardView, Reply
+from bot.core.messages import Announcement, CardView, Reply, challenge_workspace
 from bot.core.model import CardImage, ChallengeRun, Learner, Submission
 from bot.core.outcomes import EXPIRED, AnswerForm, Outcome, notice, send
 from bot.core.ports import Tx
@@ -146,6 +146,7 @@ def join(
         f"You're in. Write your answer from memory and send it to me here as one message "
         f"(or a photo of your page) before {local_time(run.deadline, tz)}. "
         "Sending again replaces it. Nobody sees it until the reveal.",
+        workspace=challenge_workspace(run.token),
     )
     return Outcome(replies=(ask,), to="private", form=form)
 
@@ -237,7 +238,9 @@ def _submit(
     said = f"{verb}. It stays hidden until the reveal at {local_time(run.deadline, tz)}."
     if cut:
         said += f" It was longer than {MAX_ANSWER:,} characters: I kept the first {MAX_ANSWER:,}."
-    return Reply("info", said)
+    # The page offered again: where the answer came in a form (Discord), the request
+    # for it was not shown.
+    return Reply("info", said, workspace=challenge_workspace(run.token))
 
 
 def _room_for(
@@ -365,7 +368,7 @@ def reveal_run(
             Announcement(
                 run.platform,
                 run.chat_id,
-                assessment_reply(challenge, sub, first=True),
+                assessment_reply(challenge, sub, run.token, first=True),
                 sub.learner_id,
                 resend_token=sub.token,
             )

@@ -78,6 +78,11 @@ BUTTON_EXPIRED: Final = (
 )
 FORM_UNROUTED: Final = "This form has expired: open it again and send it once more."
 
+#: The button of a reply that offers the browser workspace (docs/web.md, "Opening it"):
+#: ``w:<purpose>``, the purposes ``review``, ``stats`` and ``challenge:<run token>``.
+WORKSPACE_ID: Final = r"w:(?P<purpose>review|stats|challenge:[A-Za-z0-9_-]{8,22})"
+OPEN_WORKSPACE: Final = "Open workspace"
+
 SETTING_KEYS: Final = ("timezone", "new", "retention", "easy_days")
 SETTING_ACTIONS: Final = ("type", "pause", "resume", "costs")
 
@@ -125,6 +130,11 @@ class Handlers(Protocol):
         checks: Sequence[int] | None,
     ) -> None:
         """A submitted self-assessment form (:mod:`bot.platforms.discord.assessform`)."""
+        ...
+
+    async def on_workspace(self, interaction: discord.Interaction[Any], purpose: str) -> None:
+        """The "Open workspace" button of a reply (:class:`WorkspaceButton`): a link to
+        the browser workspace for ``purpose``, for the person who pressed it."""
         ...
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception) -> None:
@@ -191,6 +201,42 @@ class StudyButton(
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """Hand the press to the platform (which answers every error itself)."""
         await handlers_of(interaction).on_press(interaction, self.payload)
+
+
+class WorkspaceButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=WORKSPACE_ID,
+):
+    """ "Open workspace": pressed, the platform answers with a one-time link to the
+    browser workspace (``purpose``) that only the person who pressed it sees. Its custom
+    id ``w:<purpose>`` never matches a core payload (:class:`StudyButton`): a purpose is
+    no action's token. Works after restarts."""
+
+    def __init__(self, purpose: str, *, row: int | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=OPEN_WORKSPACE,
+                custom_id=f"w:{purpose}",
+                style=discord.ButtonStyle.secondary,
+            ),
+            row=row,
+        )
+        self.purpose = purpose
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        """Rebuild the button from its custom id."""
+        return cls(match["purpose"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Hand the press to the platform (which answers every error itself)."""
+        await handlers_of(interaction).on_workspace(interaction, self.purpose)
 
 
 def _setting_options(key: str) -> tuple[str, list[discord.SelectOption]]:
@@ -306,7 +352,7 @@ def settings_view() -> discord.ui.View:
 
 
 #: Everything to register with ``Client.add_dynamic_items`` at start.
-DYNAMIC_ITEMS: Final = (StudyButton, SettingSelect, SettingButton)
+DYNAMIC_ITEMS: Final = (StudyButton, SettingSelect, SettingButton, WorkspaceButton)
 
 
 #: The settings form's inputs: (custom id, label, placeholder, max length), in order.

@@ -43,9 +43,8 @@ from typing import Any, Final
 import discord
 
 from bot.core.drawing import draw_card, draw_figure, draw_text
-from bot.core.messages import Button, CardView, HeatMap, Reply
+from bot.core.messages import CardView, HeatMap, Reply
 from bot.core.rendering import RenderedImage, Renderer
-from bot.platforms.discord.components import StudyButton
 from bot.platforms.discord.messages import (
     BUTTON_LABEL,
     COLOURS,
@@ -53,10 +52,12 @@ from bot.platforms.discord.messages import (
     FILE_TOO_LARGE,
     PHOTO_TOO_LARGE,
     PLAIN_TITLES,
-    STYLES,
     Outgoing,
+    ShownRows,
+    button_item,
     card_markdown,
     discord_rows,
+    offered_rows,
     plain,
     to_messages,
 )
@@ -114,9 +115,9 @@ class Attached:
 
 @dataclass(frozen=True, slots=True)
 class Rows:
-    """Action rows of study buttons."""
+    """Action rows of study buttons (and the workspace's, in a row of its own)."""
 
-    rows: tuple[tuple[Button, ...], ...]
+    rows: ShownRows
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +196,7 @@ def _add(parent: discord.ui.LayoutView | discord.ui.Container[Any], block: Block
         for row in discord_rows(block.rows):
             action_row: discord.ui.ActionRow[Any] = discord.ui.ActionRow()
             for button in row:
-                action_row.add_item(
-                    StudyButton(
-                        button.label[:BUTTON_LABEL], button.payload, style=STYLES[button.style]
-                    )
-                )
+                action_row.add_item(button_item(button))
             parent.add_item(action_row)
     elif isinstance(block, Box):
         container: discord.ui.Container[Any] = discord.ui.Container(accent_colour=block.colour)
@@ -323,6 +320,7 @@ async def compose(
     """
     if reply.form_buttons is not None:  # Discord has forms: the one form's button
         reply = replace(reply, buttons=reply.form_buttons)
+    rows = offered_rows(reply)
     images: list[RenderedImage] = []
     extra: list[tuple[str, bytes]] = []
     blocks: list[Block] = []
@@ -340,8 +338,8 @@ async def compose(
             blocks.append(Text(plain(reply.text)))
     if reply.card is not None:
         card = await _card_blocks(reply.card, reply.kind, renderer, images)
-        if reply.buttons:
-            card = Box(card.colour, (*card.blocks, Rows(reply.buttons)))
+        if rows:
+            card = Box(card.colour, (*card.blocks, Rows(rows)))
         blocks.append(card)
     if reply.figure is not None:
         drawn = await draw_figure(renderer, reply.figure)
@@ -367,8 +365,8 @@ async def compose(
         else:
             extra.append((attachment.filename, attachment.data))
             blocks.append(Attached(attachment.filename))
-    if reply.card is None and reply.buttons:
-        blocks.append(Rows(reply.buttons))
+    if reply.card is None and rows:
+        blocks.append(Rows(rows))
     if not blocks or not fits(blocks):
         return None
     return Composed(tuple(blocks), images, extra)

@@ -22,14 +22,14 @@ import io
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import discord
 
 from bot.core.drawing import draw_card, draw_figure, draw_text
 from bot.core.messages import Attachment, Button, ButtonStyle, CardView, HeatMap, Reply
 from bot.core.rendering import RenderedImage, Renderer
-from bot.platforms.discord.components import StudyButton
+from bot.platforms.discord.components import OPEN_WORKSPACE, StudyButton, WorkspaceButton
 from bot.text.latex import image_alt_text, math_fallback
 from bot.text.markdown import needs_image, table_to_monospace
 from bot.text.split import split_message
@@ -84,6 +84,54 @@ STYLES: Final[Mapping[ButtonStyle, discord.ButtonStyle]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class OpenWorkspace:
+    """The button of a reply that offers the browser workspace (:attr:`Reply.workspace`):
+    :class:`~bot.platforms.discord.components.WorkspaceButton`, custom id ``w:<purpose>``
+    (at most 34 characters), in a row of its own below the reply's buttons."""
+
+    purpose: str
+    label: ClassVar[str] = OPEN_WORKSPACE
+    style: ClassVar[ButtonStyle] = "secondary"
+
+    @property
+    def payload(self) -> str:
+        """The custom id: ``w:<purpose>``."""
+        return f"w:{self.purpose}"
+
+
+#: A button as Discord shows it: the core's, or the workspace's.
+Shown = Button | OpenWorkspace
+#: Rows of buttons as Discord shows them.
+ShownRows = tuple[tuple[Shown, ...], ...]
+
+
+def offered_rows(reply: Reply) -> ShownRows:
+    """The reply's rows of buttons, and the workspace's button in a row of its own when
+    the reply offers it (the platform leaves :attr:`Reply.workspace` out when ``[web]``
+    is off: :func:`offering`)."""
+    if reply.workspace is None:
+        return reply.buttons
+    return (*reply.buttons, (OpenWorkspace(reply.workspace),))
+
+
+def offering(reply: Reply, workspace: bool) -> Reply:
+    """The reply as a platform shows it: with its workspace offer only when the platform
+    can open the workspace (``workspace``: ``[web]`` on, links can be made)."""
+    if workspace or reply.workspace is None:
+        return reply
+    return replace(reply, workspace=None)
+
+
+def button_item(button: Shown, *, row: int | None = None) -> discord.ui.Item[Any]:
+    """One button as a persistent item: a :class:`StudyButton` (its custom id the core's
+    payload), or the workspace's :class:`WorkspaceButton`."""
+    if isinstance(button, OpenWorkspace):
+        return WorkspaceButton(button.purpose, row=row)
+    style = STYLES[button.style]
+    return StudyButton(button.label[:BUTTON_LABEL], button.payload, style=style, row=row)
+
+
 @dataclass
 class Outgoing:
     """One Discord message to send (or to edit into place)."""
@@ -92,7 +140,7 @@ class Outgoing:
     embeds: list[discord.Embed] = field(default_factory=list)
     images: list[RenderedImage] = field(default_factory=list)
     extra_files: list[tuple[str, bytes]] = field(default_factory=list)
-    buttons: tuple[tuple[Button, ...], ...] = ()
+    buttons: ShownRows = ()
 
     def files(self) -> list[discord.File]:
         """Fresh upload objects (a :class:`discord.File` can be sent once)."""
@@ -116,21 +164,19 @@ class Outgoing:
         return kwargs
 
 
-def button_view(rows: tuple[tuple[Button, ...], ...]) -> discord.ui.View | None:
-    """Rows of core buttons as a view whose custom ids are the core payloads."""
+def button_view(rows: ShownRows) -> discord.ui.View | None:
+    """Rows of buttons as a view whose custom ids are the core payloads (and the
+    workspace's ``w:<purpose>``)."""
     if not rows:
         return None
     view = discord.ui.View(timeout=None)
     for index, row in enumerate(discord_rows(rows)):
         for button in row:
-            style = STYLES[button.style]
-            view.add_item(
-                StudyButton(button.label[:BUTTON_LABEL], button.payload, style=style, row=index)
-            )
+            view.add_item(button_item(button, row=index))
     return view
 
 
-def discord_rows(rows: tuple[tuple[Button, ...], ...]) -> list[list[Button]]:
+def discord_rows(rows: ShownRows) -> list[list[Shown]]:
     """The core's rows within Discord's 5 rows of 5 buttons, in order.
 
     Rows that fit stay as they are; otherwise neighbouring rows share a row
@@ -141,7 +187,7 @@ def discord_rows(rows: tuple[tuple[Button, ...], ...]) -> list[list[Button]]:
     """
     if len(rows) <= MAX_ROWS and all(len(row) <= ROW_WIDTH for row in rows):
         return [list(row) for row in rows]
-    merged: list[list[Button]] = []
+    merged: list[list[Shown]] = []
     for row in rows:
         if merged and len(merged[-1]) + len(row) <= ROW_WIDTH:
             merged[-1].extend(row)
@@ -307,13 +353,14 @@ async def to_messages(
     """
     if reply.form_buttons is not None:  # Discord has forms: the one form's button
         reply = replace(reply, buttons=reply.form_buttons)
+    rows = offered_rows(reply)
     out: list[Outgoing] = []
     if (reply.kind in EMBED_TITLES or reply.kind in PLAIN_TITLES) and reply.text:
-        message = Outgoing(embeds=[_text_embed(reply)], buttons=reply.buttons)
+        message = Outgoing(embeds=[_text_embed(reply)], buttons=rows)
     else:
         chunks = split_message(plain(reply.text), DISCORD_MESSAGE) if reply.text else []
         out.extend(Outgoing(content=chunk) for chunk in chunks[:-1])
-        message = Outgoing(content=chunks[-1] if chunks else None, buttons=reply.buttons)
+        message = Outgoing(content=chunks[-1] if chunks else None, buttons=rows)
     if reply.card is not None:
         message.embeds, message.images = await card_embeds(reply.card, reply.kind, renderer)
     if reply.figure is not None:

@@ -50,8 +50,9 @@ from bot.platforms.discord.components import (
     route_modal_submit,
 )
 from bot.platforms.discord.interactions import Places
+from bot.platforms.discord.messages import offering
 from bot.platforms.discord.rendering import OutcomeRenderer
-from bot.platforms.discord.taps import Taps
+from bot.platforms.discord.taps import Taps, WorkspaceLinks
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +209,11 @@ class DiscordPlatform:
         topics: deck ids and tags, for /quiz autocomplete.
         renderer: draws cards and charts (None: text only).
         metrics: counts Discord's 429s and other failed requests.
+        workspace_links: makes a one-time link to the browser workspace for a learner
+            and a purpose (``[web]`` enabled); a reply offering the workspace then gets
+            an "Open workspace" button, answered with that link. None: never offered.
+        link_minutes: how long such a link works (``[web] link_minutes``), as the answer
+            says.
     """
 
     name: str = "discord"
@@ -223,11 +229,15 @@ class DiscordPlatform:
         topics: Sequence[str],
         renderer: Renderer | None,
         metrics: Metrics = NULL_METRICS,
+        workspace_links: WorkspaceLinks | None = None,
+        link_minutes: int = 15,
     ) -> None:
         self.settings = settings
         self.renderer = renderer
         self.places = Places()
-        rendering = OutcomeRenderer(renderer)
+        #: Whether replies offering the browser workspace get its button.
+        self.workspace = workspace_links is not None
+        rendering = OutcomeRenderer(renderer, workspace=self.workspace)
         self.commands = StudyCommands(
             study=study, quiz=quiz, topics=topics, rendering=rendering, places=self.places
         )
@@ -235,7 +245,12 @@ class DiscordPlatform:
             challenges=challenges, rendering=rendering, places=self.places
         )
         self.taps: Handlers = Taps(
-            study=study, challenges=challenges, inputs=inputs, rendering=rendering
+            study=study,
+            challenges=challenges,
+            inputs=inputs,
+            rendering=rendering,
+            workspace_links=workspace_links,
+            link_minutes=link_minutes,
         )
         self.metrics = metrics
         self.client = make_client(settings, self, metrics)
@@ -327,7 +342,8 @@ class DiscordPlatform:
         """
         channel = self.client.get_partial_messageable(int(chat_id))
         try:
-            for message in await layout.messages_for(reply, self.renderer):
+            shown = offering(reply, self.workspace)
+            for message in await layout.messages_for(shown, self.renderer):
                 await layout.send(channel.send, message)
         except (discord.Forbidden, discord.NotFound) as exc:
             raise AnnounceRefused(f"Discord HTTP {exc.status} (code {exc.code})") from None
@@ -346,7 +362,7 @@ class DiscordPlatform:
             DeliveryRefused: on another 4xx: Discord will never take this message.
         """
         user_id = learner.platform_user_id
-        messages = await layout.messages_for(reply, self.renderer)
+        messages = await layout.messages_for(offering(reply, self.workspace), self.renderer)
         opened: str | None = None  # a DM channel opened for this push
         delivered = 0  # messages Discord accepted in this call
         channel: discord.abc.Messageable

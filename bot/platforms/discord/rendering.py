@@ -31,7 +31,7 @@ from bot.core.outcomes import Audience, Outcome
 from bot.core.rendering import Renderer
 from bot.platforms.discord import layout
 from bot.platforms.discord.interactions import Answer, in_bot_dm
-from bot.platforms.discord.messages import plain
+from bot.platforms.discord.messages import offering, plain
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,13 @@ class OutcomeRenderer:
 
     Args:
         renderer: draws cards and charts (None: text only).
+        workspace: replies offering the browser workspace get its button (``[web]`` on
+            and links can be made); else the offer is left out.
     """
 
-    def __init__(self, renderer: Renderer | None) -> None:
+    def __init__(self, renderer: Renderer | None, *, workspace: bool = False) -> None:
         self.renderer = renderer
+        self.workspace = workspace
 
     async def run(
         self,
@@ -154,7 +157,8 @@ class OutcomeRenderer:
         reference = message.to_reference(fail_if_not_exists=False)
         sent = 0
         for reply in replies:
-            for outgoing in await layout.messages_for(reply, self.renderer):
+            shown = offering(reply, self.workspace)
+            for outgoing in await layout.messages_for(shown, self.renderer):
                 extra = {} if sent else {"reference": reference}
                 sent += await layout.send(partial(message.channel.send, **extra), outgoing)
         text = outcome.notice or outcome.close
@@ -165,13 +169,14 @@ class OutcomeRenderer:
         self, interaction: discord.Interaction[Any], reply: Reply
     ) -> list[layout.Message]:
         return await layout.messages_for(
-            reply, self.renderer, file_limit=interaction.filesize_limit
+            offering(reply, self.workspace), self.renderer, file_limit=interaction.filesize_limit
         )
 
     async def _edit(self, interaction: discord.Interaction[Any], reply: Reply) -> None:
         """The tapped message becomes the reply's first message (composed where it can be,
         :func:`layout.edit_tapped`); the rest follow it."""
-        rest = await layout.edit_tapped(interaction, reply, self.renderer)
+        shown = offering(reply, self.workspace)
+        rest = await layout.edit_tapped(interaction, shown, self.renderer)
         for message in rest:
             await Answer.of(interaction).send(
                 hidden=not in_bot_dm(interaction), **message.send_kwargs()

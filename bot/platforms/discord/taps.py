@@ -10,18 +10,21 @@ deferred: Discord opens a modal only as the first response. A self-assessment's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import discord
 
 from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
+from bot.core.learners import Who
 from bot.core.study import StudyService
 from bot.platforms.discord.assessform import AssessmentModal
 from bot.platforms.discord.components import (
+    BUTTON_EXPIRED,
     FORM_EXPIRED,
+    OPEN_WORKSPACE,
     SETTINGS_FORM_TTL,
     AnswerModal,
     SettingsModal,
@@ -33,6 +36,17 @@ from bot.platforms.discord.rendering import OutcomeRenderer
 #: A form opened "later" than now by this much is still taken (clocks differ a little).
 FORM_SKEW = timedelta(minutes=5)
 
+#: Makes a one-time link to the browser workspace for a learner and a purpose (the
+#: workspace's ``link``: ``{public_url}/app?open=<purpose>#link=<token>``).
+WorkspaceLinks = Callable[[Who, str], Awaitable[str]]
+#: The answer to "Open workspace", above the link button ({minutes}: ``[web] link_minutes``).
+LINK_WORKS: Final = "Your workspace link works once, for the next {minutes}."
+
+
+def link_words(minutes: int) -> str:
+    """What "Open workspace" answers, for a link that lasts ``minutes`` (1 or more)."""
+    return LINK_WORKS.format(minutes="minute" if minutes == 1 else f"{minutes} minutes")
+
 
 class Taps:
     """The platform's :class:`~bot.platforms.discord.components.Handlers`.
@@ -42,6 +56,9 @@ class Taps:
         challenges: submitted answer forms.
         inputs: pressed study buttons.
         rendering: shows the outcomes.
+        workspace_links: makes a one-time link to the browser workspace (None: ``[web]``
+            is off, and no reply shows "Open workspace").
+        link_minutes: how long such a link works (``[web] link_minutes``).
     """
 
     def __init__(
@@ -51,11 +68,15 @@ class Taps:
         challenges: ChallengeService,
         inputs: Inputs,
         rendering: OutcomeRenderer,
+        workspace_links: WorkspaceLinks | None = None,
+        link_minutes: int = 15,
     ) -> None:
         self.study = study
         self.challenges = challenges
         self.inputs = inputs
         self.rendering = rendering
+        self.workspace_links = workspace_links
+        self.link_minutes = link_minutes
 
     async def on_press(self, interaction: discord.Interaction[Any], payload: str) -> None:
         """A study button: the core decodes it and says what to show."""
@@ -140,6 +161,29 @@ class Taps:
             lambda: self.challenges.assess(who, token, grades, checks),
             hidden=True,
         )
+
+    async def on_workspace(self, interaction: discord.Interaction[Any], purpose: str) -> None:
+        """ "Open workspace": a one-time link for the person who pressed it, in a message
+        only they see, as a link button (the link is never in the message's text, so it
+        is not unfurled). Without links (``[web]`` off since the button was sent) the
+        button has expired; a link that cannot be made gets the one error answer."""
+        answer = Answer.of(interaction)
+        links = self.workspace_links
+        try:
+            if links is None:
+                await answer.say(BUTTON_EXPIRED)
+                return
+            who = who_of(interaction)
+            await answer.defer(hidden=True)
+            url = await links(who, purpose)
+            view = discord.ui.View(timeout=None)
+            view.add_item(
+                discord.ui.Button(style=discord.ButtonStyle.link, label=OPEN_WORKSPACE, url=url)
+            )
+            await answer.send(hidden=True, content=link_words(self.link_minutes), view=view)
+            await answer.finish()
+        except Exception as exc:
+            await self.on_error(interaction, exc)
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception) -> None:
         """The one error handler (:func:`report_error`)."""

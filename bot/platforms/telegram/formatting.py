@@ -14,8 +14,9 @@ import html
 import re
 from functools import lru_cache
 from typing import Final
+from urllib.parse import quote
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.core.actions import MAX_PAYLOAD_BYTES
 from bot.core.messages import CardView, Reply
@@ -24,6 +25,7 @@ from bot.text.markdown import table_blocks, table_to_monospace
 from bot.text.split import split_message, utf16_len
 
 __all__ = [
+    "OPEN_WORKSPACE",
     "TELEGRAM_CAPTION",
     "TELEGRAM_MESSAGE",
     "card_markdown",
@@ -33,12 +35,15 @@ __all__ = [
     "split_html",
     "to_html",
     "unwrap",
+    "workspace_url",
 ]
 
 #: Telegram: characters in one text message (after entity parsing).
 TELEGRAM_MESSAGE: Final = 4096
 #: Telegram: characters in a photo's caption.
 TELEGRAM_CAPTION: Final = 1024
+#: The label of the Mini App button of a reply that offers the browser workspace.
+OPEN_WORKSPACE: Final = "Open workspace"
 
 _FENCE: Final = re.compile(r"^\s{0,3}(```+|~~~+)(.*)$")
 _INLINE_CODE: Final = re.compile(r"(`[^`\n]+`)")
@@ -274,8 +279,21 @@ def reply_markdown(reply: Reply, *, image_shown: bool = False) -> str:
     return "\n\n".join(parts)
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """The reply's buttons as an inline keyboard (callback data = the core's payload)."""
+def workspace_url(base: str | None, reply: Reply, chat_id: int) -> str | None:
+    """The address of the browser workspace ``reply`` offers (:attr:`Reply.workspace`)
+    in chat ``chat_id``: ``{base}/app?open=<purpose>``; None when ``[web]`` is off
+    (``base`` None), the reply offers none, or the chat is not a private chat (Telegram
+    takes ``web_app`` buttons in private chats only; their ids are positive, those of
+    groups and channels negative)."""
+    if not base or reply.workspace is None or chat_id <= 0:
+        return None
+    return f"{base.rstrip('/')}/app?open={quote(reply.workspace, safe='')}"
+
+
+def keyboard(reply: Reply, workspace: str | None = None) -> InlineKeyboardMarkup | None:
+    """The reply's buttons as an inline keyboard (callback data = the core's payload),
+    and with ``workspace`` (:func:`workspace_url`) one more row: the Mini App button
+    :data:`OPEN_WORKSPACE` opening that address."""
     rows = [
         [
             InlineKeyboardButton(b.label, callback_data=b.payload)
@@ -285,4 +303,6 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
         for row in reply.buttons
     ]
     rows = [row for row in rows if row]
+    if workspace is not None:
+        rows.append([InlineKeyboardButton(OPEN_WORKSPACE, web_app=WebAppInfo(workspace))])
     return InlineKeyboardMarkup(rows) if rows else None

@@ -111,6 +111,9 @@ class TelegramPlatform:
         metrics: counts the Bot API's 429s and other errors.
         pacing: paces every request per chat and overall (a new :class:`Pacing` on the
             running loop's clock by default; tests pass one on virtual time).
+        workspace_url: the browser workspace's public address (``[web] public_url``
+            when ``[web]`` is enabled): a reply offering the workspace gets an "Open
+            workspace" Mini App button in a private chat. None offers it nowhere.
 
     Raises:
         ValueError: without a token.
@@ -131,6 +134,7 @@ class TelegramPlatform:
         request: BaseRequest | None = None,
         metrics: Metrics = NULL_METRICS,
         pacing: Pacing | None = None,
+        workspace_url: str | None = None,
     ) -> None:
         if not settings.token:
             raise ValueError("Telegram needs a token: [telegram] token or STUDYBOT_TELEGRAM_TOKEN")
@@ -159,7 +163,7 @@ class TelegramPlatform:
         if settings.mode == "send_only":
             builder = builder.updater(None)
         self.application = builder.build()
-        self.sender = Sender(self.application.bot, renderer)
+        self.sender = Sender(self.application.bot, renderer, workspace_url=workspace_url)
         #: Quiz polls: posted by /quiz, stopped by a round's close, answered by members.
         self.polls = polls = QuizPolls(self.sender, quiz)
         #: Messages in a group for one member alone (Bot API 10.2 ephemeral messages).

@@ -58,7 +58,6 @@ from telegram import InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, EndPointNotFound, InvalidToken, TelegramError
 
 from bot.core.messages import Reply
-from bot.platforms.telegram.formatting import keyboard
 from bot.platforms.telegram.richhtml import (
     RICH_LIMIT,
     carries_media,
@@ -197,7 +196,7 @@ class RichMessages:
         html = reply_rich_html(reply)
         if html is None:
             return None
-        sent = await self.send(chat_id, html, keyboard(reply))
+        sent = await self.send(chat_id, html, self.sender.markup(reply, chat_id))
         if sent is None:
             return None
         if progress is not None:
@@ -211,7 +210,8 @@ class RichMessages:
         if message is None or not is_rich(message):
             return False
         html = reply_rich_html(reply, text=True)
-        if html is not None and await self.edit(message, html, keyboard(reply)):
+        markup = self.sender.markup(reply, message.chat_id)
+        if html is not None and await self.edit(message, html, markup):
             return True
         await self.sender.send_reply(chat_id, reply)
         await self.sender.delete(message)

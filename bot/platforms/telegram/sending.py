@@ -67,6 +67,7 @@ from bot.platforms.telegram.formatting import (
     reply_markdown,
     split_html,
     to_html,
+    workspace_url,
 )
 from bot.platforms.telegram.rich import RichMessages, method_missing
 from bot.platforms.telegram.richhtml import carries_media
@@ -371,11 +372,17 @@ class Sender:
         bot: the application's bot (its :class:`PacedRateLimiter` paces every request
             and keeps a 429 to its chat).
         renderer: draws card images, figures and wide tables; None sends text only.
+        workspace_url: the browser workspace's public address (``[web] public_url``):
+            a reply that offers the workspace gets its Mini App button in a private
+            chat (:meth:`markup`); None (``[web]`` off) offers it nowhere.
     """
 
-    def __init__(self, bot: Bot, renderer: Renderer | None) -> None:
+    def __init__(
+        self, bot: Bot, renderer: Renderer | None, *, workspace_url: str | None = None
+    ) -> None:
         self.bot = bot
         self.renderer = renderer
+        self.workspace_url = workspace_url
         #: Awaited between network retries (tests replace it so no time passes).
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._file_ids: OrderedDict[str, str] = OrderedDict()
@@ -383,6 +390,12 @@ class Sender:
         self._answered: OrderedDict[str, None] = OrderedDict()
         #: Cards as rich messages (Bot API 10.1), today's text where the server lacks them.
         self.rich = RichMessages(self)
+
+    def markup(self, reply: Reply, chat_id: int) -> InlineKeyboardMarkup | None:
+        """The inline keyboard of ``reply`` sent to (or edited in) chat ``chat_id``: its
+        buttons, and the workspace's Mini App button where it may go
+        (:func:`~bot.platforms.telegram.formatting.workspace_url`)."""
+        return keyboard(reply, workspace_url(self.workspace_url, reply, chat_id))
 
     async def call(self, request: Callable[[], Awaitable[T]]) -> T:
         """Run one Bot API request, retrying network failures with capped backoff.
@@ -681,7 +694,7 @@ class Sender:
             parts.append(("", extra))
         if not parts:
             return []
-        return await self.send_parts(chat_id, parts, keyboard(reply), progress)
+        return await self.send_parts(chat_id, parts, self.markup(reply, chat_id), progress)
 
     async def send_replies(self, chat_id: int, replies: Sequence[Reply]) -> None:
         """Send replies to a chat, in order."""
@@ -794,7 +807,7 @@ class Sender:
         extra = await self._table_image(reply.card)
         if extra is not None:
             rest.append(("", extra))
-        markup = keyboard(reply)
+        markup = self.markup(reply, chat_id)
         first_markup = None if rest else markup
         if picture is not None and is_photo:
             await self.edit_photo(message, picture, chunks[0], first_markup)
@@ -852,7 +865,7 @@ class Sender:
         limit = TELEGRAM_CAPTION if message.photo else TELEGRAM_MESSAGE
         chunks = split_html(reply_markdown(reply), limit)
         if chunks:
-            await self.edit(message, chunks[-1], keyboard(reply))
+            await self.edit(message, chunks[-1], self.markup(reply, message.chat_id))
 
     async def close(self, message: Message | None, chat_id: int, note: str) -> None:
         """Remove the tapped message's buttons and add ``note`` to it in italics ("Good: see

@@ -1194,6 +1194,14 @@ def _components_problems(rows: list[dict[str, Any]]) -> list[str]:
             custom_id = component.get("custom_id")
             if custom_id is not None and not 1 <= len(custom_id) <= CUSTOM_ID:
                 problems.append(f"a custom_id of {len(custom_id)} characters")
+            if component.get("type") == BUTTON:
+                # A link button (style 5) has a url and no custom id; the others the reverse.
+                link = component.get("style") == LINK_STYLE
+                url = str(component.get("url") or "")
+                if link and (custom_id is not None or not url.startswith(("https://", "http://"))):
+                    problems.append("a link button needs an http(s) url and no custom_id")
+                if not link and (custom_id is None or url):
+                    problems.append("a button needs a custom_id and no url")
             if len(str(component.get("label") or "")) > LABEL:
                 problems.append(f"a label of {len(component['label'])} characters")
             if len(component.get("options") or []) > SELECT_OPTIONS:
@@ -1262,6 +1270,8 @@ GALLERY_ITEMS = (1, 10)
 SECTION_TEXTS = (1, 3)
 #: Component types: where each may stand.
 ACTION_ROW, BUTTON, TEXT_DISPLAY, SECTION, THUMBNAIL = 1, 2, 10, 9, 11
+#: A button of this style opens its url (no custom id, no interaction).
+LINK_STYLE = 5
 MEDIA_GALLERY, FILE, SEPARATOR, CONTAINER = 12, 13, 14, 17
 SELECTS = (3, 5, 6, 7, 8)
 TOP_LEVEL = {ACTION_ROW, TEXT_DISPLAY, SECTION, MEDIA_GALLERY, FILE, SEPARATOR, CONTAINER}

@@ -70,6 +70,19 @@ from telegram.request import BaseRequest, RequestData
 BOT_ID = 5550001
 BOT_USERNAME = "studybot_test_bot"
 TOKEN = "5550001:TEST-token-must-never-be-logged"
+#: What an inline keyboard button does: each button has exactly one of these fields.
+BUTTON_KINDS = (
+    "callback_data",
+    "url",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
 START = 1_767_000_000  # a Telegram date: seconds since the epoch
 #: The largest file a bot may download (getFile refuses larger ones: "file is too big").
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
@@ -203,12 +216,13 @@ class Call:
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
-        """(label, callback_data) of the inline keyboard sent, in order."""
+        """(label, callback_data) of the inline keyboard sent, in order (a link's or a
+        Mini App's address in place of the data)."""
         markup = self.params.get("reply_markup") or {}
         if isinstance(markup, str):
             markup = json.loads(markup)
         return [
-            (b["text"], b.get("callback_data", b.get("url", "")))
+            (b["text"], b.get("callback_data", b.get("url", b.get("web_app", {}).get("url", ""))))
             for row in markup.get("inline_keyboard", [])
             for b in row
         ]
@@ -619,16 +633,29 @@ class FakeBotAPI(BaseRequest):
         return message
 
     def _markup(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The message's keyboard, checked as Telegram checks it: callback data of 1-64
+        bytes; exactly one kind per button; a Mini App (``web_app``) button only in a
+        private chat, opening an https address."""
         markup = params.get("reply_markup")
         if isinstance(markup, str):
             markup = json.loads(markup)
         if not markup:
             return None
+        private = int(params.get("chat_id", 0)) > 0
         for row in markup.get("inline_keyboard", []):
             for button in row:
+                kinds = [k for k in BUTTON_KINDS if k in button]
+                if len(kinds) != 1:
+                    raise _ApiError(400, "Bad Request: BUTTON_TYPE_INVALID", violation=True)
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(data.encode()) <= 64:
                     raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID", violation=True)
+                web_app = button.get("web_app")
+                if web_app is not None:
+                    if not private:
+                        raise _ApiError(400, "Bad Request: BUTTON_TYPE_INVALID", violation=True)
+                    if not str(web_app.get("url", "")).startswith("https://"):
+                        raise _ApiError(400, "Bad Request: BUTTON_URL_INVALID", violation=True)
         return dict(markup)
 
     def _set_text(

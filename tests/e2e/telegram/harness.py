@@ -222,6 +222,7 @@ async def telegram_bot(
     http: bool = False,
     rich: bool = True,
     ephemeral: bool = False,
+    web_url: str | None = None,
 ) -> AsyncIterator[Harness]:
     """Build the app on ``tmp_path`` and start the Telegram platform over a fake Bot API.
 
@@ -237,6 +238,8 @@ async def telegram_bot(
     keeps its server's.
     ``ephemeral``: ``[telegram] ephemeral_messages`` (off by default here, so the other
     tests see the private-chat path they were written for).
+    ``web_url``: ``[web]`` enabled with this public address (off by default), so replies
+    offering the browser workspace get its Mini App button in private chats.
     """
     settings = default_settings(data_dir=tmp_path)
     settings = replace(
@@ -256,6 +259,8 @@ async def telegram_bot(
         ),
         study=replace(settings.study, enable_fuzzing=False),
     )
+    if web_url is not None:
+        settings = replace(settings, web=replace(settings.web, enabled=True, public_url=web_url))
     clock = restart_of.clock if restart_of is not None else FixedClock(T0)
     drawing: Renderer | None = None
     if renderer:

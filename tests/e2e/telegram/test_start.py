@@ -147,3 +147,22 @@ async def test_a_refused_webhook_is_one_line_naming_the_key(app: App) -> None:
         "check [telegram] webhook_url"
     )
     assert not platform.application.running
+
+
+@pytest.mark.parametrize(
+    ("public_url", "offered"),
+    [
+        ("https://study.example.org", "https://study.example.org"),
+        ("http://127.0.0.1:8080", None),  # Telegram opens Mini Apps over https only
+    ],
+)
+def test_chats_offer_the_mini_app_only_over_https(
+    app: App, public_url: str, offered: str | None
+) -> None:
+    web = replace(app.settings.web, enabled=True, public_url=public_url)
+    on = telegram_platform(
+        replace(app, settings=replace(app.settings, web=web)), request=FakeBotAPI()
+    )
+    off = telegram_platform(app, request=FakeBotAPI())
+    assert on.sender.workspace_url == offered
+    assert off.sender.workspace_url is None

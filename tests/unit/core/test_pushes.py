@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 
 import pytest
 
@@ -21,6 +22,7 @@ from bot.core.learners import Basics, Who
 from bot.core.localtime import next_push_after
 from bot.core.messages import Reply
 from bot.core.model import (
+    CardInfo,
     CardState,
     CardStateKind,
     Learner,
@@ -30,7 +32,15 @@ from bot.core.model import (
 )
 from bot.core.outcomes import Outcome
 from bot.core.ports import Delivery, DeliveryRefused, DeliveryRetry, Tx
-from bot.core.pushes import PARKED, Plan, PushPolicy, PushService, deliveries, plan_pushes
+from bot.core.pushes import (
+    PARKED,
+    Plan,
+    PushPolicy,
+    PushService,
+    deliveries,
+    delivery_for,
+    plan_pushes,
+)
 from tests.fakes.clock import FixedClock
 from tests.fakes.database import FakeDatabase, FakeTx
 from tests.fakes.decks import make_card, make_deck
@@ -1139,3 +1149,29 @@ async def test_a_chat_told_to_wait_keeps_its_later_messages_behind_the_one_retri
     env.clock.advance(timedelta(seconds=60))
     assert await env.pushes.drain("telegram", send) == 2
     assert [text for who, text in sent[2:]] == [sent[1][1], "second"]  # in order
+
+
+# --------------------------------------------------------------------------- the workspace
+
+
+def card_info(card_id: str, tx: FakeTx) -> CardInfo | None:
+    return tx.catalogue.card(card_id)
+
+
+async def test_a_pushed_front_offers_the_review_page_when_its_back_is_long() -> None:
+    short = make_card("short", back="Short.")
+    long = make_card("long", back="$$E = mc^2$$")
+    db = FakeDatabase([make_deck("deck", [short, long], title="Deck")], START - 30 * DAY)
+    env = Env(build_services(db, FixedClock(START), settings=SETTINGS))
+    learner = await env.learner()
+    offers: dict[str, str | None] = {}
+    for card_id in ("short", "long"):
+        message = OutboxMessage(
+            "telegram", learner.id, "push", "1 card is due.", PUSH, PUSH,
+            card_id=card_id, prompt_token=f"t-{card_id}",
+        )  # fmt: skip
+        card = env.db.run_sync(partial(card_info, card_id))
+        built = delivery_for(message, learner, card)
+        assert built is not None
+        offers[card_id] = built[1].workspace
+    assert offers == {"short": None, "long": "review"}

@@ -8,7 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.core.model import CardStateKind, ReviewSource
-from bot.core.stats import ModelStatus, StudyStats, compute_stats, format_stats, true_retention
+from bot.core.stats import (
+    ModelStatus,
+    StudyStats,
+    compute_stats,
+    daily_workload,
+    forecast_days,
+    format_stats,
+    true_retention,
+    weekly_retention,
+)
 from tests.unit.core.reviewlog import logged
 
 NEW = int(CardStateKind.NEW)
@@ -215,3 +224,68 @@ def test_the_model_line_comes_last_when_there_is_one() -> None:
         "Your model: fitted on 1200 reviews on 2026-03-09: log loss 0.331 against 0.367"
         " with the defaults (lower is better)"
     )
+
+
+# --------------------------------------------------------------------------- the stats page
+
+
+def test_weekly_retention_lists_twelve_local_weeks_monday_first() -> None:
+    # NOW is Tuesday 10 March 2026: the current week began Monday 9 March.
+    weeks = weekly_retention([], NOW, "UTC")
+    assert len(weeks) == 12
+    assert weeks[-1].week == date(2026, 3, 9)
+    assert weeks[0].week == date(2026, 3, 9) - timedelta(weeks=11)
+    assert all(w.reviews == 0 and w.recalled == 0 for w in weeks)
+
+
+def test_weekly_retention_counts_reviews_of_cards_in_review_only() -> None:
+    entries = [
+        logged(days_ago(0), 3),  # this week, recalled
+        logged(days_ago(1), 1),  # Monday: this week, forgotten
+        logged(days_ago(2), 4),  # Sunday: last week
+        logged(days_ago(0), 3, state=LEARNING_STATE),  # a learning step: not counted
+        logged(days_ago(0), 1, state=NEW_STATE),  # a new card: not counted
+        logged(days_ago(0), 3, undone=True),  # undone: not counted
+        logged(days_ago(0), 3, source=ReviewSource.CRAM),  # practice: not counted
+        logged(days_ago(200), 3),  # older than twelve weeks: not listed
+    ]
+    weeks = weekly_retention(entries, NOW, "UTC")
+    assert (weeks[-1].reviews, weeks[-1].recalled) == (2, 1)
+    assert (weeks[-2].reviews, weeks[-2].recalled) == (1, 1)
+    assert sum(w.reviews for w in weeks) == 3
+
+
+def test_weekly_retention_weeks_are_the_learners_local_weeks() -> None:
+    # Monday 9 March 01:00 in Tokyo is Sunday 8 March 16:00 UTC.
+    at = datetime(2026, 3, 8, 16, 0, tzinfo=UTC)
+    utc_weeks = weekly_retention([logged(at, 3)], NOW, "UTC")
+    tokyo_weeks = weekly_retention([logged(at, 3)], NOW, "Asia/Tokyo")
+    assert utc_weeks[-2].reviews == 1 and utc_weeks[-1].reviews == 0
+    assert tokyo_weeks[-1].reviews == 1
+
+
+def test_daily_workload_counts_reviews_and_seconds_per_local_day() -> None:
+    entries = [
+        logged(days_ago(0), 3, duration_ms=4_000),
+        logged(days_ago(0), 1, duration_ms=2_600, state=LEARNING_STATE),  # work all the same
+        logged(days_ago(0), 3, duration_ms=None),  # no duration: 0 seconds
+        logged(days_ago(0), 3, duration_ms=9_000, source=ReviewSource.CRAM),  # practice is work
+        logged(days_ago(0), 3, duration_ms=60_000, undone=True),  # undone: not counted
+        logged(days_ago(29), 2, duration_ms=1_000),  # the oldest day shown
+        logged(days_ago(30), 2, duration_ms=1_000),  # one day too old
+    ]
+    days = daily_workload(entries, NOW, "UTC")
+    assert len(days) == 30
+    assert days[-1].day == date(2026, 3, 10)
+    assert (days[-1].reviews, days[-1].seconds) == (4, 16)  # 15.6 s rounds to 16
+    assert (days[0].day, days[0].reviews, days[0].seconds) == (date(2026, 2, 9), 1, 1)
+    assert sum(d.reviews for d in days) == 5
+
+
+def test_forecast_days_dates_the_counts_from_the_local_today() -> None:
+    late = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)  # already 11 March in Berlin
+    assert forecast_days([3, 0, 2], late, "Europe/Berlin") == [
+        (date(2026, 3, 11), 3),
+        (date(2026, 3, 12), 0),
+        (date(2026, 3, 13), 2),
+    ]

@@ -1495,3 +1495,48 @@ async def test_unreachable_until_the_learner_writes_again(env: Env) -> None:
     await env.next()
     stored = env.db.learner("telegram", "100")
     assert stored is not None and not stored.unreachable
+
+
+# --------------------------------------------------------------------------- the workspace
+
+
+async def test_a_front_offers_the_review_page_only_when_its_back_is_long() -> None:
+    long = "A long derivation. " * 30
+    env = make_env(
+        [
+            make_deck(
+                "mixed",
+                [
+                    make_card("short", back="Short."),
+                    make_card("long", back=long),
+                    make_card("math", back="$$\\frac{a}{b}$$"),
+                ],
+                title="Mixed",
+            )
+        ]
+    )
+    seen: dict[str, str | None] = {}
+    reply = await env.next()
+    for _ in range(3):
+        assert reply.kind == "front" and reply.card is not None
+        seen[reply.card.card_id] = reply.workspace
+        back = await reveal(env, reply)
+        assert back.workspace is None, "the back in chat offers nothing more"
+        reply = only(await env.press(ALICE, rate_payload(back, 3)))
+    assert seen == {"short": None, "long": "review", "math": "review"}
+
+
+async def test_undo_brings_the_front_back_with_its_offer() -> None:
+    env = make_env([make_deck("solo", [make_card("c1", back="x" * 500)], title="Solo")])
+    front = await env.next()
+    assert front.workspace == "review"
+    await study(env, front, 3)
+    again = only(await env.service.undo(ALICE))
+    assert again.kind == "front" and again.workspace == "review"
+
+
+async def test_stats_offers_the_stats_page(env: Env) -> None:
+    outcome = await env.service.stats(ALICE)
+    numbers, *rest = outcome.replies
+    assert numbers.kind == "stats" and numbers.workspace == "stats"
+    assert all(r.workspace is None for r in rest)

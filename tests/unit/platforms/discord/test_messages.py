@@ -12,13 +12,17 @@ from bot.core.mediaimages import MediaImages
 from bot.core.messages import Attachment, CardView, Reply
 from bot.core.model import CardImage
 from bot.core.views import button
+from bot.platforms.discord.components import WorkspaceButton
 from bot.platforms.discord.messages import (
     DISCORD_EMBED,
     DISCORD_MESSAGE,
     FILE_TOO_LARGE,
+    OpenWorkspace,
     button_view,
     card_markdown,
     discord_rows,
+    offered_rows,
+    offering,
     to_messages,
 )
 from tests.fakes.database import FakeDatabase
@@ -121,3 +125,31 @@ async def test_an_imported_image_is_attached_as_stored_or_named_when_it_is_not()
     [embed] = message.embeds
     assert message.images == [] and embed.image.url is None
     assert [(f.name, f.value) for f in embed.fields] == [("Image", "`[image: x.svg]`")]
+
+
+# --------------------------------------------------------------------------- the workspace
+
+
+async def test_the_workspace_offer_is_a_row_of_its_own_and_only_when_offered() -> None:
+    show = button("Show answer", Action("reveal", TOKEN), "primary")
+    offer = Reply("front", "x", buttons=((show,),), workspace="review")
+    assert offered_rows(offer) == ((show,), (OpenWorkspace("review"),))
+    assert offered_rows(Reply("front", "x", buttons=((show,),))) == ((show,),)
+    assert offering(offer, True) is offer
+    assert offering(offer, False).workspace is None, "[web] off: not offered"
+
+    (message,) = await to_messages(offer, None)
+    view = message.view()
+    assert view is not None
+    items = view.children
+    assert [type(i).__name__ for i in items] == ["StudyButton", "WorkspaceButton"]
+    ws = items[1]
+    assert isinstance(ws, WorkspaceButton)
+    assert ws.item.custom_id == "w:review" and ws.item.label == "Open workspace"
+    assert ws.item.row == 1, "below the card's buttons"
+    longest = OpenWorkspace("challenge:" + "x" * 22)
+    assert len(longest.payload) <= 100
+    # Five rows of the core's already: the workspace's still fits (rows merge).
+    five = tuple((button(f"b{i}", Action("reveal", TOKEN)),) for i in range(5))
+    rows = discord_rows((*five, (OpenWorkspace("stats"),)))
+    assert len(rows) <= 5 and isinstance(rows[-1][-1], OpenWorkspace)

@@ -9,6 +9,7 @@ from bot.core.messages import Button, CardView, Reply
 from bot.core.model import CardImage
 from bot.platforms.telegram import formatting
 from bot.platforms.telegram.formatting import (
+    OPEN_WORKSPACE,
     TELEGRAM_CAPTION,
     TELEGRAM_MESSAGE,
     card_markdown,
@@ -18,6 +19,7 @@ from bot.platforms.telegram.formatting import (
     split_html,
     to_html,
     unwrap,
+    workspace_url,
 )
 from tests.e2e.telegram.fake import parse_html, utf16
 
@@ -200,3 +202,29 @@ def test_backslash_escapes_show_the_character_alone(markdown: str, html_text: st
     an escaped ``<`` or ``>`` stays text, never a tag."""
     assert to_html(markdown) == html_text
     parse_html(html_text)
+
+
+# --------------------------------------------------------------------------- the workspace
+
+
+def test_the_workspace_button_goes_last_and_only_into_a_private_chat() -> None:
+    offer = Reply(
+        "assess", "x", buttons=((Button("Apply", "p:1", "assessed"),),), workspace="challenge:T-1"
+    )
+    base = "https://study.example.org"
+    url = workspace_url(base, offer, 42)
+    assert url == f"{base}/app?open=challenge%3AT-1"
+    assert workspace_url(base + "/", offer, 42) == url
+    assert workspace_url(base, offer, -1001234567890) is None, "a group"
+    assert workspace_url(None, offer, 42) is None, "[web] off"
+    assert workspace_url(base, Reply("info", "x"), 42) is None, "nothing offered"
+    markup = keyboard(offer, url)
+    assert markup is not None
+    *_, last = markup.inline_keyboard
+    (button,) = last
+    assert button.text == OPEN_WORKSPACE and button.web_app is not None
+    assert button.web_app.url == url and button.callback_data is None
+    plain = keyboard(offer)
+    assert plain is not None and len(plain.inline_keyboard) == 1
+    only = keyboard(Reply("stats", "x", workspace="stats"), f"{base}/app?open=stats")
+    assert only is not None and len(only.inline_keyboard) == 1
