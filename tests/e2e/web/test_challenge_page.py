@@ -41,10 +41,13 @@ async def open_challenge(site: Site, pages: Pages, run: str, *, width: int = 128
 
 
 async def screenshots(page: Page, folder: Path, view: str) -> None:
-    """Full-page screenshots of the view at each of :data:`WIDTHS`."""
+    """Full-page screenshots of the view at each of :data:`WIDTHS`; at each the page fits
+    the width (a wide formula scrolls in its own box, the page does not)."""
     for width in WIDTHS:
         await page.set_viewport_size({"width": width, "height": 900})
         await expect(page.locator(".katex").first).to_be_visible()
+        wide = await page.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= width, f"the {view} view is {wide} px wide in a {width} px window"
         await page.screenshot(path=folder / f"{view}-{width}.png", full_page=True)
 
 

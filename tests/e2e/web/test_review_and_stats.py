@@ -29,6 +29,7 @@ async def test_a_card_rated_on_the_page_then_the_charts(
     await expect(good).to_be_visible()
     for rating in ("Again", "Hard", "Easy"):
         await expect(buttons.get_by_role("button", name=re.compile(f"^{rating}"))).to_be_visible()
+    assert await page.evaluate("() => document.documentElement.scrollWidth") <= 360
     await page.screenshot(path=shots / "review-360.png", full_page=True)
     await good.click()
     await expect(good).to_have_count(0)
@@ -41,4 +42,6 @@ async def test_a_card_rated_on_the_page_then_the_charts(
     await expect(charts).to_have_count(4)
     for width in (360, 1280):
         await page.set_viewport_size({"width": width, "height": 900})
+        wide = await page.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= width, f"the charts are {wide} px wide in a {width} px window"
         await page.screenshot(path=shots / f"stats-{width}.png", full_page=True)
