@@ -10,9 +10,9 @@ Two ways in, both checked here without any I/O:
   msg=bot_token)``; the hash is the hex ``HMAC-SHA256(key=secret_key,
   msg=data_check_string)``. :func:`sign_init_data` does what Telegram does (tests).
 - **Discord one-time links**: :func:`sign_link` makes a URL-safe token
-  ``base64url(compact JSON) "." base64url(HMAC-SHA256)`` bound to one learner, one
-  purpose and an expiry; :func:`read_link` checks the signature *before* it parses
-  anything, then the expiry.
+  ``base64url(compact JSON) "." base64url(HMAC-SHA256)`` bound to one learner (by id
+  and by platform account), one purpose and an expiry; :func:`read_link` checks the
+  signature *before* it parses anything, then the expiry.
 
 Neither check alone stops a replay: the caller records :attr:`TelegramLogin.once_key`
 or ``digest(nonce)`` with :meth:`bot.core.ports.WebRepo.use_once` and refuses a key
@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, urlencode
 
 __all__ = [
     "CLOCK_SKEW",
+    "MAX_ACCOUNT",
     "MAX_INIT_DATA",
     "MAX_LINK_TOKEN",
     "LinkClaims",
@@ -61,6 +62,8 @@ RefusalReason = Literal["forged", "expired", "replayed", "malformed"]
 MAX_INIT_DATA: Final = 8192
 #: A link token longer than this many characters is refused unread ("malformed").
 MAX_LINK_TOKEN: Final = 1024
+#: The longest account (``<platform>:<platform user id>``) a link names.
+MAX_ACCOUNT: Final = 96
 #: How far in the future an ``auth_date`` may lie (clocks differ a little).
 CLOCK_SKEW: Final = timedelta(seconds=60)
 
@@ -219,12 +222,17 @@ class LinkClaims:
         expires_at: when it stops working (aware; kept to the microsecond).
         nonce: random, unique per link (:func:`new_nonce`); ``digest(nonce)`` is what
             :meth:`~bot.core.ports.WebRepo.use_once` records.
+        account: the learner's ``<platform>:<platform user id>`` (1 to
+            :data:`MAX_ACCOUNT` characters) when the link was made: the caller refuses
+            the link unless ``learner_id`` still names that account (a forgotten
+            learner's id may be given to a new one: SQLite reuses the largest id).
     """
 
     learner_id: int
     purpose: str
     expires_at: datetime
     nonce: str
+    account: str
 
 
 def _b64encode(data: bytes) -> str:
@@ -254,8 +262,16 @@ def sign_link(key: bytes, claims: LinkClaims) -> str:
         raise ValueError("a nonce is 1-64 characters from A-Z, a-z, 0-9, _ and -")
     if claims.learner_id <= 0:
         raise ValueError("learner_id must be positive")
+    if not 0 < len(claims.account) <= MAX_ACCOUNT:
+        raise ValueError(f"an account is 1-{MAX_ACCOUNT} characters")
     micros = (claims.expires_at - _EPOCH) // timedelta(microseconds=1)
-    body = {"l": claims.learner_id, "p": claims.purpose, "e": micros, "n": claims.nonce}
+    body = {
+        "l": claims.learner_id,
+        "a": claims.account,
+        "p": claims.purpose,
+        "e": micros,
+        "n": claims.nonce,
+    }
     payload = _b64encode(json.dumps(body, separators=(",", ":")).encode())
     return f"{payload}.{_b64encode(_mac(key, payload))}"
 
@@ -285,7 +301,7 @@ def read_link(key: bytes, token: str, now: datetime) -> LinkClaims:
     try:
         body = json.loads(_b64decode(payload))
         learner_id, purpose = body["l"], body["p"]
-        micros, nonce = body["e"], body["n"]
+        micros, nonce, account = body["e"], body["n"], body["a"]
         if (
             isinstance(learner_id, bool)
             or not isinstance(learner_id, int)
@@ -295,11 +311,12 @@ def read_link(key: bytes, token: str, now: datetime) -> LinkClaims:
             or not isinstance(purpose, str)
             or not isinstance(nonce, str)
             or not _NONCE.fullmatch(nonce)
+            or not isinstance(account, str)
+            or not 0 < len(account) <= MAX_ACCOUNT
         ):
             raise ValueError("a field of the wrong kind")
-        claims = LinkClaims(
-            learner_id, check_purpose(purpose), _EPOCH + timedelta(microseconds=micros), nonce
-        )
+        expires_at = _EPOCH + timedelta(microseconds=micros)
+        claims = LinkClaims(learner_id, check_purpose(purpose), expires_at, nonce, account)
     except (binascii.Error, ValueError, TypeError, KeyError, OverflowError):
         raise LoginRefused("malformed") from None
     if claims.expires_at <= now:

@@ -276,6 +276,11 @@ def as_who(learner: Learner) -> Who:
     return Who(learner.platform, learner.platform_user_id, learner.display_name)
 
 
+def account_of(learner: Learner) -> str:
+    """The account a link is bound to besides the learner's id: ``<platform>:<user id>``."""
+    return f"{learner.platform}:{learner.platform_user_id}"
+
+
 def run_state(run: ChallengeRun) -> str:
     """``open``, ``revealed`` or ``cancelled``."""
     if run.cancelled_at is not None:
@@ -425,8 +430,9 @@ class WorkspaceService:
             if not tx.web.use_once(digest(claims.nonce), claims.expires_at):
                 raise LoginRefused("replayed")
             learner = tx.learners.get_by_id(claims.learner_id)
-            if learner is None:
-                raise LoginRefused("malformed")  # the learner is gone (/forget)
+            if learner is None or account_of(learner) != claims.account:
+                # The learner is gone (/forget), or their id now names someone else.
+                raise LoginRefused("malformed")
             return self._open(tx, learner, claims.purpose, now)
 
         return await self.db.run(work)
@@ -472,7 +478,8 @@ class WorkspaceService:
         purpose = check_purpose(purpose)
         now = self.clock.now()
         learner = await self.db.run(lambda tx: get_or_create_learner(tx, who, self.enrolment, now))
-        claims = LinkClaims(learner.id, purpose, now + self.policy.link_life, new_nonce())
+        expires = now + self.policy.link_life
+        claims = LinkClaims(learner.id, purpose, expires, new_nonce(), account_of(learner))
         token = sign_link(self.policy.link_key, claims)
         return f"{self.policy.public_url}/app?open={quote(purpose, safe=':')}#link={token}"
 

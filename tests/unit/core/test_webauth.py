@@ -194,7 +194,9 @@ def test_refusals_are_friendly_sentences() -> None:
 # --------------------------------------------------------------------------- links
 
 KEY = link_key("a-long-web-secret", None)
-CLAIMS = LinkClaims(7, "challenge:r0000001", NOW + timedelta(minutes=15, microseconds=5), "n0nce")
+CLAIMS = LinkClaims(
+    7, "challenge:r0000001", NOW + timedelta(minutes=15, microseconds=5), "n0nce", "discord:555"
+)
 
 
 def link_refused(token: str, *, key: bytes = KEY, now: datetime = NOW) -> str:
@@ -212,7 +214,7 @@ def test_a_link_round_trips_and_is_url_safe() -> None:
 
 @pytest.mark.parametrize("purpose", ["review", "stats", "challenge:" + "x" * 64])
 def test_every_purpose_round_trips(purpose: str) -> None:
-    claims = LinkClaims(1, purpose, NOW + timedelta(minutes=1), new_nonce())
+    claims = LinkClaims(1, purpose, NOW + timedelta(minutes=1), new_nonce(), "discord:1")
     assert read_link(KEY, sign_link(KEY, claims), NOW) == claims
 
 
@@ -260,13 +262,17 @@ def signed_payload(body: object) -> str:
         "a" * (MAX_LINK_TOKEN + 1),
         signed_payload([1]),
         signed_payload({"l": 1, "p": "review", "e": 1}),
-        signed_payload({"l": "1", "p": "review", "e": 1, "n": "x"}),
-        signed_payload({"l": 0, "p": "review", "e": 1, "n": "x"}),
-        signed_payload({"l": True, "p": "review", "e": 1, "n": "x"}),
-        signed_payload({"l": 1, "p": "admin", "e": 1, "n": "x"}),
-        signed_payload({"l": 1, "p": "review", "e": 10**30, "n": "x"}),
-        signed_payload({"l": 1, "p": "review", "e": 1.5, "n": "x"}),
-        signed_payload({"l": 1, "p": "review", "e": 1, "n": "bad nonce"}),
+        signed_payload({"l": "1", "p": "review", "e": 1, "n": "x", "a": "discord:1"}),
+        signed_payload({"l": 0, "p": "review", "e": 1, "n": "x", "a": "discord:1"}),
+        signed_payload({"l": True, "p": "review", "e": 1, "n": "x", "a": "discord:1"}),
+        signed_payload({"l": 1, "p": "admin", "e": 1, "n": "x", "a": "discord:1"}),
+        signed_payload({"l": 1, "p": "review", "e": 10**30, "n": "x", "a": "discord:1"}),
+        signed_payload({"l": 1, "p": "review", "e": 1.5, "n": "x", "a": "discord:1"}),
+        signed_payload({"l": 1, "p": "review", "e": 1, "n": "bad nonce", "a": "discord:1"}),
+        signed_payload({"l": 1, "p": "review", "e": 1, "n": "x"}),
+        signed_payload({"l": 1, "p": "review", "e": 1, "n": "x", "a": ""}),
+        signed_payload({"l": 1, "p": "review", "e": 1, "n": "x", "a": 1}),
+        signed_payload({"l": 1, "p": "review", "e": 1, "n": "x", "a": "x" * 97}),
     ],
 )
 def test_unreadable_links_are_malformed(token: str) -> None:
@@ -275,10 +281,12 @@ def test_unreadable_links_are_malformed(token: str) -> None:
 
 def test_sign_link_refuses_claims_read_link_would_refuse() -> None:
     for claims in (
-        LinkClaims(1, "review", datetime(2026, 12, 7, 9, 15), "n"),
-        LinkClaims(1, "nothing", NOW, "n"),
-        LinkClaims(1, "review", NOW, "a nonce"),
-        LinkClaims(0, "review", NOW, "n"),
+        LinkClaims(1, "review", datetime(2026, 12, 7, 9, 15), "n", "discord:1"),
+        LinkClaims(1, "nothing", NOW, "n", "discord:1"),
+        LinkClaims(1, "review", NOW, "a nonce", "discord:1"),
+        LinkClaims(0, "review", NOW, "n", "discord:1"),
+        LinkClaims(1, "review", NOW, "n", ""),
+        LinkClaims(1, "review", NOW, "n", "x" * 97),
     ):
         with pytest.raises(ValueError):
             sign_link(KEY, claims)

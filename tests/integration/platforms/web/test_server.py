@@ -252,6 +252,23 @@ async def test_a_link_works_once(web: Web) -> None:
     assert status == 401
 
 
+async def test_a_link_of_a_forgotten_learner_never_opens_whoever_gets_their_id(web: Web) -> None:
+    # SQLite hands a deleted row's id to the next row when it was the largest: a link
+    # minted before /forget must not sign its holder in as the learner enrolled after.
+    assert web.app.workspace is not None
+    url = await web.app.workspace.link(DEE, "stats")
+    dee_id = await web.learner_id(DEE)
+    await web.db.run(lambda tx: tx.learners.delete(dee_id))
+    eve = Who("discord", "556", "Eve")
+    eve_id = await web.learner_id(eve)
+    if web.db.is_sqlite:
+        assert eve_id == dee_id  # the case this test is about
+    status, body = await web.call(
+        "POST", "/api/session/link", None, json={"token": url.split("#link=")[1]}
+    )
+    assert status == 401 and body["error"]
+
+
 async def test_without_a_session_the_api_answers_401(web: Web) -> None:
     status, body = await web.call("GET", "/api/review", None)
     assert status == 401 and "open the workspace again" in body["error"]
