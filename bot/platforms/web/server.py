@@ -13,7 +13,9 @@ A thin adapter: each API request is one call to
   address on the session endpoints (behind a reverse proxy on the same machine the
   address is the last one it appended to ``X-Forwarded-For``);
 - body limits: 64 KB of JSON, a photo of at most ``[quiz] challenge_photo_mb``
-  (checked from ``Content-Length`` before reading, and again while streaming);
+  (checked from ``Content-Length`` before reading, and again while streaming); a
+  photo form of at most :data:`MAX_PARTS` parts, each other field at most
+  :data:`MAX_CSRF_FIELD` bytes;
 - the Content-Security-Policy and the other headers on every response;
 - one error handler: an ``/api`` error is always ``{"error": "..."}``; an unexpected
   exception is logged (method and route only: no cookie, token or body) and answers 500.
@@ -65,8 +67,11 @@ CSRF_HEADER: Final = "X-CSRF-Token"
 MAX_JSON_BYTES: Final = 64 * 1024
 #: What a multipart upload may carry besides the photo (boundaries, the csrf field).
 MULTIPART_SLACK: Final = 64 * 1024
-#: The longest ``csrf`` form field read.
+#: The longest ``csrf`` form field read; any other field but ``photo`` is read (and
+#: dropped) up to this much too, so a form's size stays bounded without a Content-Length.
 MAX_CSRF_FIELD: Final = 256
+#: The most parts a photo form may have (the page sends two: ``csrf`` and ``photo``).
+MAX_PARTS: Final = 8
 
 CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -109,6 +114,7 @@ TOO_MANY = "Too many requests: wait a moment and try again."
 NOT_FOUND = "There is nothing here, or it is not yours."
 TOO_LARGE = "That is too large to send."
 BAD_JSON = "The request could not be read."
+BAD_FORM = "The form could not be read: send one photo (and the page's csrf field)."
 NOT_JSON = "The request must be sent as JSON (Content-Type: application/json)."
 UNEXPECTED = "Something went wrong on our side; please try again."
 NO_PAGE = "The workspace page is not installed with this bot."
@@ -522,17 +528,19 @@ class WebServer:
         reader = await request.multipart()
         csrf: str | None = header
         photo: bytes | None = None
+        parts = 0
         while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise ApiError(400, BAD_JSON)
+            parts += 1
+            if not isinstance(part, BodyPartReader) or parts > MAX_PARTS:
+                raise ApiError(400, BAD_FORM)
             if part.name == "csrf" and csrf is None:
                 csrf = (await _read_part(part, MAX_CSRF_FIELD, TOO_LARGE)).decode(
                     "utf-8", "replace"
                 )
             elif part.name == "photo" and photo is None:
                 photo = await _read_part(part, limit, over_limit(self.photos))
-            else:
-                await part.release()
+            else:  # read, bounded, and dropped: never streamed through unbounded
+                await _read_part(part, MAX_CSRF_FIELD, TOO_LARGE)
         self._check_csrf(session, csrf)
         if not photo:
             raise ApiError(400, "The form carries no photo.")

@@ -444,6 +444,30 @@ async def test_an_oversized_upload_gets_413(web: Web) -> None:
     assert status == 413 and body["error"]
 
 
+async def test_a_photo_form_is_bounded_whatever_its_other_parts(web: Web) -> None:
+    run = await web.start_run(BEN)
+    auth = await web.login(BEN)
+    path = f"/api/challenge/{run}/photo"
+    multipart = {"Content-Type": "multipart/form-data; boundary=XyZ"}
+
+    async def junk() -> AsyncIterator[bytes]:  # a field that is no photo, never ending
+        yield b'--XyZ\r\nContent-Disposition: form-data; name="junk"\r\n\r\n'
+        for _ in range(3 * 16):  # 3 MB, three times the photo limit, no Content-Length
+            yield b"\x00" * (64 * 1024)
+        yield b"\r\n--XyZ--\r\n"
+
+    status, body = await web.call("POST", path, auth, data=junk(), headers=multipart)
+    assert status == 413 and body["error"]
+
+    async def many() -> AsyncIterator[bytes]:  # thousands of tiny parts
+        for i in range(5000):
+            yield b'--XyZ\r\nContent-Disposition: form-data; name="p%d"\r\n\r\nx\r\n' % i
+        yield b"--XyZ--\r\n"
+
+    status, body = await web.call("POST", path, auth, data=many(), headers=multipart)
+    assert status == 400 and body["error"]
+
+
 async def test_a_photo_form_carries_its_csrf_as_a_field(web: Web) -> None:
     run = await web.start_run(BEN)
     cookie, csrf = await web.login(BEN)
