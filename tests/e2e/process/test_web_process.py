@@ -16,12 +16,15 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 
+from bot.core.webauth import LinkClaims, link_key, new_nonce, sign_link
 from tests.e2e.process.harness import (
     AUTO_UPGRADE,
     SECRET,
@@ -240,3 +243,78 @@ async def test_two_processes_on_one_database_share_sessions_and_refuse_replays(
         assert await bot.stop() == 0
         assert_announced(bot, base)
         assert_quiet(bot, session.cookie, session.csrf, raw.rsplit("hash=", 1)[1])
+
+
+async def learner_id(bot: Studybot, database: str | None, user_id: int) -> int:
+    """The id of the learner of Telegram user ``user_id``, read from the database."""
+    sql = f"SELECT id FROM learners WHERE platform_user_id = '{user_id}'"
+    if database is None:
+        [(found,)] = query(bot.cwd / "data" / "studybot.sqlite3", sql)
+        return int(found)
+    conn = await asyncpg.connect(database.replace("+asyncpg", ""))
+    try:
+        return int(await conn.fetchval(sql))
+    finally:
+        await conn.close()
+
+
+async def test_at_debug_no_cookie_or_token_reaches_the_output(
+    server: TelegramServer, bots: list[Studybot], tmp_path: Path
+) -> None:
+    """``[logging] level = "DEBUG"``: every library logs what it does; still, no
+    session cookie, CSRF token, ``initData`` hash or link token is written."""
+    await signed_in_at_debug(server, bots, tmp_path, None)
+
+
+@pytest.mark.postgres
+async def test_at_debug_on_postgresql_no_cookie_or_token_reaches_the_output(
+    server: TelegramServer, bots: list[Studybot], tmp_path: Path, postgres_url: str
+) -> None:
+    """As above, on PostgreSQL (a new connection for each unit of work)."""
+    await signed_in_at_debug(server, bots, tmp_path, postgres_url)
+
+
+async def signed_in_at_debug(
+    server: TelegramServer, bots: list[Studybot], tmp_path: Path, database: str | None
+) -> None:
+    """Sign in with ``initData`` and with a link, call the API, with the process logging
+    at DEBUG; then look for each secret in its output."""
+    env = {"STUDYBOT_DATABASE_URL": database} if database else {}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    web_secret = "a-web-secret-for-links-0123456789"
+    extra = (
+        AUTO_UPGRADE + web_section(port) + f'secret = "{web_secret}"\n[logging]\nlevel = "DEBUG"\n'
+    )
+    bot = new_bot(server, bots, tmp_path, extra=extra, **env)
+    await bot.start()
+    await web_up(bot, base)
+    raw = init_data(ANA)
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+        status, session = await login(http, base, raw)
+        assert status == 200 and session is not None
+        await page_works(http, base, session)
+        status, body = await call(http, "GET", f"{base}/api/review", session)
+        assert status == 200, body
+        claims = LinkClaims(
+            await learner_id(bot, database, ANA.id),
+            "stats",
+            datetime.now(UTC) + timedelta(minutes=5),
+            new_nonce(),
+            f"telegram:{ANA.id}",
+        )
+        link = sign_link(link_key(web_secret, None), claims)
+        async with http.post(f"{base}/api/session/link", json={"token": link}) as response:
+            assert response.status == 200, await response.text()
+            linked = Session(cookie_of(response), (await response.json())["csrf"])
+        status, body = await call(http, "GET", f"{base}/api/stats", linked)
+        assert status == 200, body
+
+    assert await bot.stop() == 0
+    assert " DEBUG " in bot.output()
+    hash_ = raw.rsplit("hash=", 1)[1]
+    for secret in (session.cookie, session.csrf, hash_, link, linked.cookie, linked.csrf):
+        assert secret not in bot.output()
+    assert web_secret not in bot.output()
+    assert_quiet(bot)
