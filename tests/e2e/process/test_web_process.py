@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.core.webauth import LinkClaims, link_key, new_nonce, sign_link
 from tests.e2e.process.harness import (
@@ -251,11 +252,12 @@ async def learner_id(bot: Studybot, database: str | None, user_id: int) -> int:
     if database is None:
         [(found,)] = query(bot.cwd / "data" / "studybot.sqlite3", sql)
         return int(found)
-    conn = await asyncpg.connect(database.replace("+asyncpg", ""))
+    engine = create_async_engine(database)
     try:
-        return int(await conn.fetchval(sql))
+        async with engine.connect() as conn:
+            return int((await conn.execute(text(sql))).scalar_one())
     finally:
-        await conn.close()
+        await engine.dispose()
 
 
 async def test_at_debug_no_cookie_or_token_reaches_the_output(
