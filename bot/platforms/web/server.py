@@ -193,6 +193,13 @@ def session_cookie(value: str, hours: int) -> str:
     )
 
 
+def session_cookie_of(request: web.Request) -> str:
+    """The session cookie's value, or "" without one; a value that is not ASCII (bytes
+    that are no UTF-8 arrive as surrogates) names no session either."""
+    value = request.cookies.get(COOKIE, "")
+    return value if value.isascii() else ""
+
+
 def client_address(request: web.Request) -> str:
     """Who is asking, for the session endpoints' limit: the peer's address, or, when the
     peer is a reverse proxy on this machine (a loopback address), the last address it
@@ -363,7 +370,7 @@ class WebServer:
         Raises:
             ApiError: 401 without a live session, 429 over the limit.
         """
-        session = await self.workspace.session(request.cookies.get(COOKIE, ""))
+        session = await self.workspace.session(session_cookie_of(request))
         if session is None:
             raise ApiError(401, NO_SESSION)
         self._limit(self.learners, session.learner_id)
@@ -371,7 +378,8 @@ class WebServer:
 
     @staticmethod
     def _check_csrf(session: WebSession, given: str | None) -> None:
-        if not given or not hmac.compare_digest(given.encode(), session.csrf.encode()):
+        # A token is ASCII; a header's other bytes come as surrogates no UTF-8 can encode.
+        if not given or not given.isascii() or not hmac.compare_digest(given, session.csrf):
             raise ApiError(403, BAD_CSRF)
 
     async def _enter(self, request: web.Request) -> WebSession:
@@ -402,6 +410,10 @@ class WebServer:
             raise ApiError(400, BAD_JSON) from None
         if not isinstance(body, dict):
             raise ApiError(400, BAD_JSON)
+        try:  # a lone surrogate ("\\ud800") is valid JSON but no text can be stored
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, BAD_JSON) from None
         return body
 
     @staticmethod
@@ -440,7 +452,7 @@ class WebServer:
         if page is None:
             return web.Response(status=503, text=NO_PAGE, headers={"Cache-Control": "no-store"})
         self._limit(self.addresses, ("app", client_address(request)))
-        found = await self.workspace.signed_in(request.cookies.get(COOKIE, ""))
+        found = await self.workspace.signed_in(session_cookie_of(request))
         csrf, name = (found[0].csrf, found[1]) if found is not None else ("", "")
         html = _fill_meta(page.decode("utf-8"), _CSRF_META, "csrf", csrf)
         html = _fill_meta(html, _LEARNER_META, "learner", name)

@@ -11,6 +11,7 @@ and a fixed clock; requests go through aiohttp's ``TestServer``/``TestClient`` t
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -277,6 +278,51 @@ async def test_without_a_session_the_api_answers_401(web: Web) -> None:
 
 
 # --------------------------------------------------------------------------- the page
+
+
+async def raw_status(web: Web, request: bytes) -> int:
+    """Send ``request`` as bytes (headers a client library would refuse to encode) and
+    return the answer's status."""
+    reader, writer = await asyncio.open_connection(web.client.host, web.client.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return int((await reader.readline()).split()[1])
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_bytes_that_are_no_utf_8_are_refused_not_an_error(
+    web: Web, caplog: pytest.LogCaptureFixture
+) -> None:
+    cookie, csrf = await web.login(BEN)
+    get = b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    ok_cookie = f"Cookie: {COOKIE}={cookie}\r\n".encode()
+    bad_cookie = f"Cookie: {COOKIE}=".encode() + b"\xff\xfe\r\n"
+    assert await raw_status(web, get % b"/api/stats" + bad_cookie + b"\r\n") == 401
+    assert await raw_status(web, get % b"/app" + bad_cookie + b"\r\n") == 200
+    bad_csrf = b"X-CSRF-Token: " + csrf.encode()[:8] + b"\xff\r\n"
+    assert await raw_status(web, get % b"/api/stats" + ok_cookie + bad_csrf + b"\r\n") == 403
+    # A JSON string holding a lone surrogate (no UTF-8 text can hold one).
+    for path, body in (
+        ("/api/session/telegram", '{"init_data": "a=\\ud800&hash=' + "0" * 64 + '"}'),
+        ("/api/session/link", '{"token": "\\udfff.x"}'),
+    ):
+        status, answer = await web.call(
+            "POST", path, None, data=body, headers={"Content-Type": "application/json"}
+        )
+        assert status in (400, 401) and answer["error"], (path, status)
+    run = await web.start_run(BEN)
+    status, answer = await web.call(
+        "PUT",
+        f"/api/challenge/{run}/draft",
+        (cookie, csrf),
+        data='{"text": "x \\ud800"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 400 and answer["error"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_app_serves_the_page_with_the_csrf_escaped_and_no_cache(web: Web) -> None:
