@@ -77,6 +77,37 @@ async def test_write_with_typeset_math_keep_the_draft_and_submit(
     assert await site.submitted(who(ANA), run) == [(ANSWER, True)]
 
 
+#: Markdown and TeX that would run script or load from elsewhere, if anything let them.
+HOSTILE = (
+    "[a](javascript:window.__xss=3) "
+    "$\\href{javascript:window.__xss=4}{b}$ $\\url{javascript:window.__xss=5}$ "
+    "$\\includegraphics{https://evil.example/c.png}$ "
+    "![d](https://evil.example/d.png) <img src=x onerror=window.__xss=6>\n\n"
+    '[e](/static/app.css "$f$ onmouseover=window.__xss=7 $g$") '
+    "![$h$](/static/app.css)"
+)
+
+
+async def test_hostile_markdown_and_tex_in_the_preview_stay_inert(site: Site, pages: Pages) -> None:
+    run = await site.start_run(who(ANA), GROUP, [who(ANA)])
+    page = await open_challenge(site, pages, run)
+    await page.locator("#editor").fill(HOSTILE)
+    preview = page.locator("#preview")
+    await expect(preview.locator("a")).to_have_count(1)  # only the same-origin link
+    await expect(preview.locator('a[href^="javascript"], script')).to_have_count(0)
+    link = preview.locator("a")
+    # A formula in a link's title or an image's alt stays its source there: KaTeX's
+    # markup would break out of the attribute's quotes.
+    assert await link.get_attribute("title") == "f onmouseover=window.__xss=7 g"
+    names = await link.evaluate("a => a.getAttributeNames()")
+    assert sorted(names) == ["href", "rel", "target", "title"], names
+    image = preview.locator("img")
+    await expect(image).to_have_count(1)  # the same-origin one; the other is its alt text
+    assert await image.get_attribute("alt") == "h"
+    assert "[d]" in await preview.inner_text()
+    assert await page.evaluate("() => typeof window.__xss") == "undefined"
+
+
 async def test_grade_after_the_reveal_beside_the_others_answers(
     site: Site, pages: Pages, shots: Path
 ) -> None:

@@ -286,8 +286,18 @@
   function renderHtml(src, typed) {
     const [text, formulas] = protectMath(src || "");
     const html = (typed ? mdTyped : md).render(text);
-    return html.replace(/\uE000(\d+)\uE001/g, (_, k) => {
-      const f = formulas[Number(k)];
+    const formula = (k) => formulas[Number(k)];
+    // markdown-it escapes every < and > of the text, so /<[^>]*>/ is exactly a tag. A
+    // formula inside a tag (a link's title, an image's alt) is an attribute's value:
+    // there it stays its escaped source, as KaTeX's markup would break out of the quotes.
+    return html.replace(/<[^>]*>|\uE000(\d+)\uE001/g, (match, k) => {
+      if (k === undefined) {
+        return match.replace(/\uE000(\d+)\uE001/g, (_, j) => {
+          const f = formula(j);
+          return f ? escapeHtml(f.tex) : "";
+        });
+      }
+      const f = formula(k);
       return f ? typesetFormula(f.tex, f.display) : "";
     });
   }
