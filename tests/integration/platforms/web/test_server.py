@@ -280,6 +280,18 @@ async def test_without_a_session_the_api_answers_401(web: Web) -> None:
 # --------------------------------------------------------------------------- the page
 
 
+async def test_a_forgotten_learner_s_sessions_end_with_them(web: Web) -> None:
+    cookie, csrf = await web.login(BEN)
+    assert (await web.call("GET", "/api/review", (cookie, csrf)))[0] == 200
+    ben_id = await web.learner_id(BEN)
+    await web.db.run(lambda tx: tx.learners.delete(ben_id))  # what /forget does
+    status, body = await web.call("GET", "/api/review", (cookie, csrf))
+    assert status == 401 and body["error"]
+    response = await web.client.get("/app", headers={"Cookie": f"{COOKIE}={cookie}"})
+    page = await response.text()
+    assert '<meta name="csrf" content="">' in page and csrf not in page
+
+
 async def raw_status(web: Web, request: bytes) -> int:
     """Send ``request`` as bytes (headers a client library would refuse to encode) and
     return the answer's status."""
