@@ -240,6 +240,21 @@ async def test_a_json_endpoint_takes_only_application_json(web: Web) -> None:
     assert (await web.call("POST", "/api/session/telegram", None, json=json.loads(raw)))[0] == 200
 
 
+async def test_json_nested_too_deep_is_refused_not_an_error(
+    web: Web, caplog: pytest.LogCaptureFixture
+) -> None:
+    deep = '{"init_data": ' + "[" * 30_000 + "]" * 30_000 + "}"  # under 64 KB
+    status, body = await web.call(
+        "POST",
+        "/api/session/telegram",
+        None,
+        data=deep,
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 400 and body["error"] == "The request could not be read."
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def test_a_link_works_once(web: Web) -> None:
     assert web.app.workspace is not None
     url = await web.app.workspace.link(DEE, "stats")
