@@ -406,7 +406,7 @@ class WebServer:
         raw = await request.read()  # aiohttp stops at client_max_size (413)
         try:
             body = json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: Recursion
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
             raise ApiError(400, BAD_JSON) from None
         if not isinstance(body, dict):
             raise ApiError(400, BAD_JSON)
