@@ -537,22 +537,25 @@ class WebServer:
             raise ApiError(413, too_large(length, self.photos))
         if not request.content_type.startswith("multipart/"):
             raise ApiError(400, "Send the photo as a form (multipart/form-data).")
-        reader = await request.multipart()
         csrf: str | None = header
         photo: bytes | None = None
         parts = 0
-        while (part := await reader.next()) is not None:
-            parts += 1
-            if not isinstance(part, BodyPartReader) or parts > MAX_PARTS:
-                raise ApiError(400, BAD_FORM)
-            if part.name == "csrf" and csrf is None:
-                csrf = (await _read_part(part, MAX_CSRF_FIELD, TOO_LARGE)).decode(
-                    "utf-8", "replace"
-                )
-            elif part.name == "photo" and photo is None:
-                photo = await _read_part(part, limit, over_limit(self.photos))
-            else:  # read, bounded, and dropped: never streamed through unbounded
-                await _read_part(part, MAX_CSRF_FIELD, TOO_LARGE)
+        try:  # aiohttp's multipart reader says ValueError for a form it cannot read
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                parts += 1
+                if not isinstance(part, BodyPartReader) or parts > MAX_PARTS:
+                    raise ApiError(400, BAD_FORM)
+                if part.name == "csrf" and csrf is None:
+                    csrf = (await _read_part(part, MAX_CSRF_FIELD, TOO_LARGE)).decode(
+                        "utf-8", "replace"
+                    )
+                elif part.name == "photo" and photo is None:
+                    photo = await _read_part(part, limit, over_limit(self.photos))
+                else:  # read, bounded, and dropped: never streamed through unbounded
+                    await _read_part(part, MAX_CSRF_FIELD, TOO_LARGE)
+        except ValueError:  # no boundary, none found, the body ends inside a part
+            raise ApiError(400, BAD_FORM) from None
         self._check_csrf(session, csrf)
         if not photo:
             raise ApiError(400, "The form carries no photo.")

@@ -541,6 +541,28 @@ async def test_a_photo_form_is_bounded_whatever_its_other_parts(web: Web) -> Non
     assert status == 400 and body["error"]
 
 
+async def test_a_form_that_cannot_be_read_is_refused_not_an_error(
+    web: Web, caplog: pytest.LogCaptureFixture
+) -> None:
+    run = await web.start_run(BEN)
+    auth = await web.login(BEN)
+    part = b'--b\r\nContent-Disposition: form-data; name="photo"\r\n\r\n'
+    for content_type, body in (
+        ("multipart/form-data", b"no boundary"),
+        ("multipart/form-data; boundary=b", b"no boundary found"),
+        ("multipart/form-data; boundary=b", part + b"the body ends inside the part"),
+    ):
+        status, answer = await web.call(
+            "POST",
+            f"/api/challenge/{run}/photo",
+            auth,
+            data=body,
+            headers={"Content-Type": content_type},
+        )
+        assert status == 400 and "form could not be read" in answer["error"], body
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def test_a_photo_form_carries_its_csrf_as_a_field(web: Web) -> None:
     run = await web.start_run(BEN)
     cookie, csrf = await web.login(BEN)
