@@ -23,6 +23,7 @@ a submit too: they are what the learner wrote, and reopening the page shows them
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -97,6 +98,9 @@ ANY: Final = "*"
 MAX_DRAFT: Final = 20_000
 #: The button kinds the review page takes (``/api/press``): the study loop's own.
 REVIEW_KINDS: Final[frozenset[ActionKind]] = frozenset({"reveal", "rate", "bury", "suspend"})
+#: What a run token may look like (as in a purpose, ``webauth.check_purpose``); no other
+#: text reaches the database (PostgreSQL refuses a NUL in it, for one).
+RUN_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: The platform name of a Mini App login's learner.
 TELEGRAM: Final = "telegram"
 #: Stands in for a photo uploaded from the page as the submission's ``photo_ref``: it
@@ -500,7 +504,10 @@ class WorkspaceService:
         tx: Tx, session: WebSession, run_token: str
     ) -> tuple[ChallengeRun, Submission, Learner] | None:
         """The run, the session's learner's part in it and the learner; None unless they
-        joined it."""
+        joined it (or ``run_token`` could name no run: it is looked up only when it is
+        1-64 characters from A-Z, a-z, 0-9, _ and -)."""
+        if not RUN_TOKEN.fullmatch(run_token):
+            return None
         run = tx.challenges.run_by_token(run_token)
         if run is None:
             return None

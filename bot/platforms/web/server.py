@@ -410,10 +410,8 @@ class WebServer:
             raise ApiError(400, BAD_JSON) from None
         if not isinstance(body, dict):
             raise ApiError(400, BAD_JSON)
-        try:  # a lone surrogate ("\\ud800") is valid JSON but no text can be stored
-            json.dumps(body, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ApiError(400, BAD_JSON) from None
+        if not _storable(body):
+            raise ApiError(400, BAD_JSON)
         return body
 
     @staticmethod
@@ -600,6 +598,28 @@ class WebServer:
     async def _stats(self, request: web.Request) -> web.Response:
         session = await self._enter(request)
         return ok(jsonview.stats_json(await self.workspace.stats(session)))
+
+
+def _storable(body: object) -> bool:
+    """Whether every string of a parsed JSON value (keys too) is text a database keeps:
+    no NUL (PostgreSQL refuses it) and no lone surrogate (``"\\ud800"`` is valid JSON,
+    but no UTF-8). Walked without recursion: the value may be nested deep."""
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return False
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
 
 
 def _fill_meta(html: str, pattern: re.Pattern[str], name: str, value: str) -> str:

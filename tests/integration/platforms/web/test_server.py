@@ -341,14 +341,18 @@ async def test_bytes_that_are_no_utf_8_are_refused_not_an_error(
         )
         assert status in (400, 401) and answer["error"], (path, status)
     run = await web.start_run(BEN)
-    status, answer = await web.call(
-        "PUT",
-        f"/api/challenge/{run}/draft",
-        (cookie, csrf),
-        data='{"text": "x \\ud800"}',
-        headers={"Content-Type": "application/json"},
-    )
-    assert status == 400 and answer["error"]
+    for text in ("x \\ud800", "x \\u0000"):  # a lone surrogate; a NUL (PostgreSQL refuses)
+        status, answer = await web.call(
+            "PUT",
+            f"/api/challenge/{run}/draft",
+            (cookie, csrf),
+            data='{"text": "' + text + '"}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert status == 400 and answer["error"], text
+    for path in ("/api/challenge/%00", "/api/challenge/a%00b/draft"):
+        status, answer = await web.call("GET", path, (cookie, csrf))
+        assert status in (404, 405) and answer["error"], path
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
