@@ -10,8 +10,9 @@ A thin adapter: each API request is one call to
 - the CSRF check on every other ``/api`` request (header ``X-CSRF-Token``, or the
   multipart field ``csrf``), compared in constant time;
 - rate limits: ``[web] requests_per_minute`` per learner, and as many per client
-  address on the session endpoints (behind a reverse proxy on the same machine the
-  address is the last one it appended to ``X-Forwarded-For``);
+  address on the session endpoints, ``/app`` and API requests without a live session
+  (behind a reverse proxy on the same machine the address is the last one it appended
+  to ``X-Forwarded-For``);
 - body limits: 64 KB of JSON, a photo of at most ``[quiz] challenge_photo_mb``
   (checked from ``Content-Length`` before reading, and again while streaming); a
   photo form of at most :data:`MAX_PARTS` parts, each other field at most
@@ -365,13 +366,16 @@ class WebServer:
             raise ApiError(429, TOO_MANY, {"Retry-After": str(wait)})
 
     async def _session(self, request: web.Request) -> WebSession:
-        """The session the cookie names, within its learner's rate limit.
+        """The session the cookie names, within its learner's rate limit; a request that
+        names no live session counts against its client address instead (each is a
+        database lookup: it is limited like ``/app``).
 
         Raises:
             ApiError: 401 without a live session, 429 over the limit.
         """
         session = await self.workspace.session(session_cookie_of(request))
         if session is None:
+            self._limit(self.addresses, ("api", client_address(request)))
             raise ApiError(401, NO_SESSION)
         self._limit(self.learners, session.learner_id)
         return session

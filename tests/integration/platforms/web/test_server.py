@@ -620,6 +620,17 @@ async def test_the_session_endpoints_are_limited_per_address(web: Web) -> None:
 # --------------------------------------------------------------------------- the pages
 
 
+async def test_api_requests_without_a_session_are_limited_per_address(web: Web) -> None:
+    # Each is a database lookup of the cookie: a client guessing cookies is slowed down.
+    codes = [
+        (await web.call("GET", "/api/review", (f"guess-{i}", "x")))[0]
+        for i in range(PER_MINUTE + 1)
+    ]
+    assert codes[:PER_MINUTE] == [401] * PER_MINUTE and codes[-1] == 429
+    # A learner's own session is limited per learner, not by what others did.
+    assert (await web.call("GET", "/api/review", await web.login(BEN)))[0] == 200
+
+
 async def test_a_draft_is_saved_and_read_back(web: Web) -> None:
     run = await web.start_run(BEN)
     auth = await web.login(BEN)
