@@ -6,8 +6,9 @@ is kept as text (SQLAlchemy needs it) and shown through :func:`redact_url`.
 logger's handlers emit, including exception tracebacks and stacks, and every
 secret it recognises by its shape (:data:`SECRET_PATTERNS`): the per-interaction
 tokens discord.py's debug lines show in URLs (``/interactions/<id>/<token>``,
-``/webhooks/<app id>/<token>``) and gateway payloads (``'token': ...``), and bot
-tokens of either platform, whoever configured them. A secret is masked also as a URL
+``/webhooks/<app id>/<token>``) and gateway payloads (``'token': ...``), bot
+tokens of either platform, whoever configured them, and the browser workspace's
+one-time links (``#link=<token>``). A secret is masked also as a URL
 carries it, percent-encoded: python-telegram-bot downloads a file a person sent from
 ``<base_file_url><token>/<path>`` with the token's ``:`` written ``%3A``, and httpx
 logs that URL at DEBUG.
@@ -48,6 +49,9 @@ SECRET_PATTERNS: Final = (
     # A Discord bot token (three base64url parts), or an Authorization header.
     (re.compile(r"(?<![\w-])[\w-]{20,}\.[\w-]{5,8}\.[\w-]{25,}"), _MASK),
     (re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?(?:Bot|Bearer) )[^'\"\s,]+"), rf"\1{_MASK}"),
+    # A one-time link to the browser workspace (``.../app?open=...#link=<token>``): it
+    # signs its holder in, and discord.py's debug line of the message carrying it shows it.
+    (re.compile(r"(#link=)[A-Za-z0-9_.-]+"), rf"\1{_MASK}"),
     # Telegram's webhook secret header.
     (
         re.compile(r"(X-Telegram-Bot-Api-Secret-Token['\"]?\s*[:=]\s*['\"]?)[^'\"\s,]+", re.I),

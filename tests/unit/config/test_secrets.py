@@ -91,3 +91,27 @@ def test_a_token_in_a_file_download_url_is_masked_percent_encoded_too() -> None:
     # A known secret of any shape is masked as a URL carries it.
     assert redact("GET /x?key=p%40ss%2Fw%3Ard", ["p@ss/w:rd"]) == "GET /x?key=***"
     assert redact("GET /p%40ss/w%3Ard/x", ["p@ss/w:rd"]) == "GET /***/x"
+
+
+def test_a_workspace_link_token_is_masked_in_every_log() -> None:
+    """A one-time link to the browser workspace signs its holder in: discord.py's debug
+    line of the message carrying it as a link button shows the URL, fragment and all."""
+    link = "eyJsIjoxLCJhIjoiZGlzY29yZDo1NTUiLCJwIjoic3RhdHMifQ.oBMXNqOLpU9ObiMgWm8lgV98ixQs5zfKv8D"
+    url = f"https://study.example.org/app?open=challenge:r0000001#link={link}"
+    lines = [
+        f"POST https://discord.com/api/v10/webhooks/900/x with "
+        f"{{'components': [{{'type': 2, 'style': 5, 'url': '{url}'}}]}} has returned 200",
+        f'{{"components":[{{"type":2,"style":5,"url":"{url}"}}],"flags":64}}',
+    ]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    with bare_root_logger() as root:
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
+        install_secret_filter([])
+        for line in lines:
+            logging.getLogger("discord.http").debug("%s", line)
+    out = stream.getvalue()
+    assert link not in out and "oBMXNqOLpU9ObiMgWm8lgV98ixQs5zfKv8D" not in out
+    assert out.count("/app?open=challenge:r0000001#link=***") == 2  # where it led still shows
