@@ -552,6 +552,14 @@
     if (outcome && outcome.notice) setStatus(outcome.notice, outcome.alert ? "error" : "ok");
   }
 
+  /* The core refuses an answer with an error reply, not an HTTP error (time is up, not a
+   * picture, the group's room for photos is full): its text, or null when it was taken. */
+  function refusal(outcome) {
+    const replies = outcome ? [outcome.edit, ...(outcome.replies || [])] : [];
+    const error = replies.find((reply) => reply && reply.kind === "error");
+    return error ? error.text : null;
+  }
+
   async function submitAnswer() {
     const text = $("editor").value;
     if (!text.trim()) {
@@ -563,6 +571,11 @@
     try {
       await saveDraft();
       const result = await api("POST", runPath("/answer"), { text });
+      const refused = refusal(result.outcome);
+      if (refused) {
+        setStatus(refused, "error");
+        return;
+      }
       $("submitted").hidden = false;
       button.textContent = "Submit again";
       showNotice(result.outcome);
@@ -583,6 +596,11 @@
     setStatus("Sending the photo…");
     try {
       const result = await api("POST", runPath("/photo"), form);
+      const refused = refusal(result.outcome);
+      if (refused) {
+        setStatus(refused, "error");
+        return;
+      }
       $("submitted").hidden = false;
       showNotice(result.outcome);
       if (!result.outcome || !result.outcome.notice) setStatus("The photo reached the challenge.", "ok");
