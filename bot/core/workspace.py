@@ -38,6 +38,8 @@ from bot.core.challenges.photos import SentPhoto, StoredPhoto
 from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
 from bot.core.learners import Basics, Who, get_or_create_learner
+from bot.core.messages import REVIEW_WORKSPACE, STATS_WORKSPACE
+from bot.core.messages import challenge_workspace as challenge_purpose
 from bot.core.model import (
     CardImage,
     ChallengeRun,
@@ -264,11 +266,6 @@ def allows(scope: str, purpose: str) -> bool:
     """Whether a session of ``scope`` may open ``purpose``: ``*`` opens anything of its
     learner's own, a link's session only its one purpose."""
     return scope in (ANY, purpose)
-
-
-def challenge_purpose(run_token: str) -> str:
-    """The purpose naming a challenge run's page."""
-    return f"challenge:{run_token}"
 
 
 def as_who(learner: Learner) -> Who:
@@ -656,7 +653,7 @@ class WorkspaceService:
         Raises:
             OutOfScope: the session may not open the review page.
         """
-        self._enter(session, "review")
+        self._enter(session, REVIEW_WORKSPACE)
         return await self.study.next(await self._learner(session))
 
     async def press(
@@ -668,7 +665,7 @@ class WorkspaceService:
             OutOfScope: the session may not open the review page.
             BadRequest: a payload of another kind.
         """
-        self._enter(session, "review")
+        self._enter(session, REVIEW_WORKSPACE)
         review_action(payload)
         who = await self._learner(session)
         return await self.inputs.press(who, payload, typed_answer=typed_answer)
@@ -681,7 +678,7 @@ class WorkspaceService:
         Raises:
             OutOfScope: the session may not open the stats page.
         """
-        self._enter(session, "stats")
+        self._enter(session, STATS_WORKSPACE)
         now = self.clock.now()
         since = now - timedelta(weeks=RETENTION_WEEKS + 1)
 
