@@ -382,9 +382,15 @@ class WorkspaceService:
 
     # ------------------------------------------------------------------ sessions
 
-    async def login_telegram(self, raw_init_data: str) -> Login:
+    async def login_telegram(self, raw_init_data: str, cookie: str = "") -> Login:
         """Sign in with a Mini App's ``initData`` (scope ``*``), enrolling a new learner
         as a first message in the chat does.
+
+        ``initData`` used before is a replay, except from the browser it signed in: when
+        ``cookie`` (the request's session cookie, "" for none) names a live ``*`` session
+        of the same Telegram user, that session is returned as it is and none is opened.
+        Telegram Web's "Reload Page" opens the Mini App's first address again, with the
+        same ``initData``.
 
         Raises:
             LoginRefused: forged, expired, malformed, or used before (replayed).
@@ -403,11 +409,29 @@ class WorkspaceService:
 
         def work(tx: Tx) -> Login:
             if not tx.web.use_once(login.once_key, kept_until):
-                raise LoginRefused("replayed")
+                kept = self._kept(tx, cookie, who, now)
+                if kept is None:
+                    raise LoginRefused("replayed")
+                return kept
             learner = get_or_create_learner(tx, who, self.enrolment, now)
             return self._open(tx, learner, ANY, now)
 
         return await self.db.run(work)
+
+    @staticmethod
+    def _kept(tx: Tx, cookie: str, who: Who, now: datetime) -> Login | None:
+        """The live ``*`` session ``cookie`` names, as a :class:`Login`, when its learner
+        is ``who``; else None."""
+        session = tx.web.session(digest(cookie), now) if cookie else None
+        if session is None or session.scope != ANY:
+            return None
+        learner = tx.learners.get_by_id(session.learner_id)
+        if learner is None or (learner.platform, learner.platform_user_id) != (
+            who.platform,
+            who.user_id,
+        ):
+            return None
+        return Login(cookie, session.csrf, learner.display_name, ANY, session.expires_at)
 
     async def login_link(self, token: str) -> Login:
         """Sign in with a one-time link (scope: its purpose).
