@@ -39,6 +39,8 @@ from bot.core.challenges.photos import SentPhoto, StoredPhoto
 from bot.core.challenges.service import ChallengeService
 from bot.core.inputs import Inputs
 from bot.core.learners import Basics, Who, get_or_create_learner
+from bot.core.messages import REVIEW_WORKSPACE, STATS_WORKSPACE
+from bot.core.messages import challenge_workspace as challenge_purpose
 from bot.core.model import (
     CardImage,
     ChallengeRun,
@@ -270,11 +272,6 @@ def allows(scope: str, purpose: str) -> bool:
     return scope in (ANY, purpose)
 
 
-def challenge_purpose(run_token: str) -> str:
-    """The purpose naming a challenge run's page."""
-    return f"challenge:{run_token}"
-
-
 def as_who(learner: Learner) -> Who:
     """The account a session acts as, for the services that take a :class:`Who`."""
     return Who(learner.platform, learner.platform_user_id, learner.display_name)
@@ -394,9 +391,15 @@ class WorkspaceService:
 
     # ------------------------------------------------------------------ sessions
 
-    async def login_telegram(self, raw_init_data: str) -> Login:
+    async def login_telegram(self, raw_init_data: str, cookie: str = "") -> Login:
         """Sign in with a Mini App's ``initData`` (scope ``*``), enrolling a new learner
         as a first message in the chat does.
+
+        ``initData`` used before is a replay, except from the browser it signed in: when
+        ``cookie`` (the request's session cookie, "" for none) names a live ``*`` session
+        of the same Telegram user, that session is returned as it is and none is opened.
+        Telegram Web's "Reload Page" opens the Mini App's first address again, with the
+        same ``initData``.
 
         Raises:
             LoginRefused: forged, expired, malformed, or used before (replayed).
@@ -415,11 +418,29 @@ class WorkspaceService:
 
         def work(tx: Tx) -> Login:
             if not tx.web.use_once(login.once_key, kept_until):
-                raise LoginRefused("replayed")
+                kept = self._kept(tx, cookie, who, now)
+                if kept is None:
+                    raise LoginRefused("replayed")
+                return kept
             learner = get_or_create_learner(tx, who, self.enrolment, now)
             return self._open(tx, learner, ANY, now)
 
         return await self.db.run(work)
+
+    @staticmethod
+    def _kept(tx: Tx, cookie: str, who: Who, now: datetime) -> Login | None:
+        """The live ``*`` session ``cookie`` names, as a :class:`Login`, when its learner
+        is ``who``; else None."""
+        session = tx.web.session(digest(cookie), now) if cookie else None
+        if session is None or session.scope != ANY:
+            return None
+        learner = tx.learners.get_by_id(session.learner_id)
+        if learner is None or (learner.platform, learner.platform_user_id) != (
+            who.platform,
+            who.user_id,
+        ):
+            return None
+        return Login(cookie, session.csrf, learner.display_name, ANY, session.expires_at)
 
     async def login_link(self, token: str) -> Login:
         """Sign in with a one-time link (scope: its purpose).
@@ -670,7 +691,7 @@ class WorkspaceService:
         Raises:
             OutOfScope: the session may not open the review page.
         """
-        self._enter(session, "review")
+        self._enter(session, REVIEW_WORKSPACE)
         return await self.study.next(await self._learner(session))
 
     async def press(
@@ -682,7 +703,7 @@ class WorkspaceService:
             OutOfScope: the session may not open the review page.
             BadRequest: a payload of another kind.
         """
-        self._enter(session, "review")
+        self._enter(session, REVIEW_WORKSPACE)
         review_action(payload)
         who = await self._learner(session)
         return await self.inputs.press(who, payload, typed_answer=typed_answer)
@@ -695,7 +716,7 @@ class WorkspaceService:
         Raises:
             OutOfScope: the session may not open the stats page.
         """
-        self._enter(session, "stats")
+        self._enter(session, STATS_WORKSPACE)
         now = self.clock.now()
         since = now - timedelta(weeks=RETENTION_WEEKS + 1)
 

@@ -491,7 +491,8 @@ class WebServer:
     async def _login_telegram(self, request: web.Request) -> web.Response:
         self._limit(self.addresses, ("session", client_address(request)))
         raw = self._text(await self._json(request), "init_data")
-        return self._signed_in(await self.workspace.login_telegram(raw))
+        cookie = request.cookies.get(COOKIE, "")
+        return self._signed_in(await self.workspace.login_telegram(raw, cookie))
 
     async def _login_link(self, request: web.Request) -> web.Response:
         self._limit(self.addresses, ("session", client_address(request)))

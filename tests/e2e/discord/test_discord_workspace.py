@@ -14,13 +14,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
 from bot.app import App, discord_platform
 from bot.config import Secret, default_settings
 from bot.core.learners import Who
+from bot.core.workspace import WorkspaceService
 from bot.platforms.discord import DiscordPlatform
 from bot.platforms.discord.components import BUTTON_EXPIRED
 from bot.platforms.discord.interactions import SORRY
@@ -81,20 +83,11 @@ def asked(links: Links) -> list[tuple[str, str]]:
     return [(who.user_id, purpose) for who, purpose in links.asked]
 
 
-def with_links(app: App, links: Callable[[Who, str], Awaitable[str]] | None) -> DiscordPlatform:
-    """The Discord adapter as ``discord_platform`` builds it, with ``links``."""
-    return DiscordPlatform(
-        app.settings.discord,
-        study=app.study,
-        quiz=app.quiz,
-        challenges=app.challenges,
-        inputs=app.inputs,
-        topics=tuple(app.decks.topics()),
-        renderer=app.pictures,
-        metrics=app.metrics,
-        workspace_links=links,
-        link_minutes=app.settings.web.link_minutes,
-    )
+def with_links(app: App, links: Callable[[Who, str], Awaitable[str]]) -> DiscordPlatform:
+    """``discord_platform`` itself with ``[web]`` on: the app's workspace a stand-in whose
+    ``link`` is ``links`` (the adapter takes nothing else of it)."""
+    workspace = cast(WorkspaceService, SimpleNamespace(link=links))
+    return discord_platform(replace(app, workspace=workspace))
 
 
 @asynccontextmanager

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import aiohttp
 import pytest
@@ -140,10 +141,11 @@ async def page_works(http: aiohttp.ClientSession, base: str, session: Session) -
         assert "script-src 'self'" in response.headers["Content-Security-Policy"]
         page = await response.text()
     assert f'content="{session.csrf}"' in page
-    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
+    # Named relative to the page (docs/web.md), as the browser resolves them.
+    assets = re.findall(r'(?:src|href)="(static/[^"]+)"', page)
     assert any(a.endswith("app.js") for a in assets), assets
     for asset in assets:
-        async with http.get(f"{base}{asset}") as response:
+        async with http.get(urljoin(f"{base}/app", asset)) as response:
             assert response.status == 200, asset
 
 

@@ -179,3 +179,30 @@ async def test_a_photo_from_the_page_and_one_too_large(site: Site, pages: Pages)
     await expect(page.locator("#submitted")).to_be_visible()
     [(ref, submitted)] = await site.photos(who(ANA), run)
     assert ref is not None and submitted
+
+
+async def test_an_answer_or_photo_the_challenge_refuses_is_not_shown_as_sent(
+    site: Site, pages: Pages
+) -> None:
+    """The core refuses an answer with an error reply (the run closed while the page was
+    open; a file that is no picture): the page shows why, and never claims it reached the
+    challenge."""
+    run = await site.start_run(who(ANA), GROUP, [who(ANA)])
+    page = await open_challenge(site, pages, run, width=360)
+    status = page.locator("#status")
+
+    await page.locator("#photo").set_input_files(
+        {"name": "page.png", "mimeType": "image/png", "buffer": b"not a picture at all"}
+    )
+    await expect(status).to_have_class("error")
+    await expect(status).to_contain_text("couldn't read that as a picture")
+    await expect(page.locator("#submitted")).to_be_hidden()
+    await status.click()  # the error is a toast over the page: a tap puts it away
+
+    await site.reveal(who(ANA), GROUP)  # closed while the page still shows the editor
+    await page.locator("#editor").fill("Too late")
+    await page.locator("#submit").click()
+    await expect(status).to_contain_text("time is up")
+    await expect(status).to_have_class("error")
+    await expect(page.locator("#submitted")).to_be_hidden()
+    assert await site.submitted(who(ANA), run) == [(None, False)]

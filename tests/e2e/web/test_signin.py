@@ -123,6 +123,21 @@ async def test_a_mini_app_login_replayed_on_another_device_is_refused(
     await signed_in(first, "Ana")
 
 
+async def test_the_first_address_opened_again_on_the_same_device_keeps_the_session(
+    site: Site, pages: Pages
+) -> None:
+    """Telegram Web's "Reload Page" opens the Mini App's first address again, the same
+    initData in it: the device that signed in with it stays signed in."""
+    run = await site.start_run(who(ANA), GROUP, [who(ANA)])
+    address = site.mini_app(f"challenge:{run}", init_data(ANA))
+    page = await pages.open()
+    await page.goto(address)
+    await signed_in(page, "Ana")
+    await page.goto(address)
+    await signed_in(page, "Ana")
+    assert len(await page.context.cookies()) == 1
+
+
 async def test_a_discord_link_works_once(site: Site, pages: Pages) -> None:
     pages.allow(REFUSED)
     run = await site.start_run(DEE, CHANNEL, [DEE])

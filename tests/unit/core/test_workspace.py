@@ -151,6 +151,30 @@ async def test_an_init_data_works_once() -> None:
     assert refused.value.reason == "replayed"
 
 
+async def test_the_same_init_data_again_with_its_own_live_session_keeps_that_session() -> None:
+    """Telegram Web's "Reload Page" opens the Mini App's first address again, initData
+    and all: the browser that signed in with it (its cookie) keeps its session; no new
+    session is opened, and without that cookie, or with another learner's, it is a
+    replay."""
+    env = Env()
+    ws = workspace(env)
+    raw = init_data(env, ZED)
+    first = await ws.login_telegram(raw)
+    again = await ws.login_telegram(raw, cookie=first.cookie)
+    assert (again.cookie, again.csrf, again.scope) == (first.cookie, first.csrf, ANY)
+    assert again.expires_at == first.expires_at and again.name == "Zed"
+    assert len(env.db.store.web_sessions) == 1
+    other = await ws.login_telegram(init_data(env, ADA, query_id="qa"))
+    for cookie in ("", other.cookie, "no such cookie"):
+        with pytest.raises(LoginRefused) as refused:
+            await ws.login_telegram(raw, cookie=cookie)
+        assert refused.value.reason == "replayed"
+    link = await ws.link(ZED, "stats")  # Zed's, but scoped to one page: not this one
+    scoped = await ws.login_link(link.split("#link=", 1)[1])
+    with pytest.raises(LoginRefused):
+        await ws.login_telegram(raw, cookie=scoped.cookie)
+
+
 async def test_a_forged_or_expired_init_data_is_refused() -> None:
     env = Env()
     ws = workspace(env)

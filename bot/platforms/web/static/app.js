@@ -361,7 +361,7 @@
   };
 
   function runPath(suffix) {
-    return `/api/challenge/${encodeURIComponent(challenge.run)}${suffix || ""}`;
+    return `api/challenge/${encodeURIComponent(challenge.run)}${suffix || ""}`;
   }
 
   async function openChallenge(run) {
@@ -562,6 +562,14 @@
     if (outcome && outcome.notice) setStatus(outcome.notice, outcome.alert ? "error" : "ok");
   }
 
+  /* The core refuses an answer with an error reply, not an HTTP error (time is up, not a
+   * picture, the group's room for photos is full): its text, or null when it was taken. */
+  function refusal(outcome) {
+    const replies = outcome ? [outcome.edit, ...(outcome.replies || [])] : [];
+    const error = replies.find((reply) => reply && reply.kind === "error");
+    return error ? error.text : null;
+  }
+
   async function submitAnswer() {
     const text = $("editor").value;
     if (!text.trim()) {
@@ -573,6 +581,11 @@
     try {
       await saveDraft();
       const result = await api("POST", runPath("/answer"), { text });
+      const refused = refusal(result.outcome);
+      if (refused) {
+        setStatus(refused, "error");
+        return;
+      }
       $("submitted").hidden = false;
       button.textContent = "Submit again";
       showNotice(result.outcome);
@@ -593,6 +606,11 @@
     setStatus("Sending the photo…");
     try {
       const result = await api("POST", runPath("/photo"), form);
+      const refused = refusal(result.outcome);
+      if (refused) {
+        setStatus(refused, "error");
+        return;
+      }
       $("submitted").hidden = false;
       showNotice(result.outcome);
       if (!result.outcome || !result.outcome.notice) setStatus("The photo reached the challenge.", "ok");
@@ -741,7 +759,7 @@
 
   async function openReview() {
     $("view-review").hidden = false;
-    const result = await api("GET", "/api/review");
+    const result = await api("GET", "api/review");
     showOutcome(result.outcome);
   }
 
@@ -825,7 +843,7 @@
   async function press(payload, box) {
     for (const b of box.querySelectorAll("button")) b.disabled = true;
     try {
-      const result = await api("POST", "/api/press", { payload, typed_answer: null });
+      const result = await api("POST", "api/press", { payload, typed_answer: null });
       showOutcome(result.outcome);
     } catch (error) {
       showError(error);
@@ -1002,7 +1020,7 @@
 
   async function openStats() {
     $("view-stats").hidden = false;
-    const data = await api("GET", "/api/stats");
+    const data = await api("GET", "api/stats");
     const box = $("stats");
     box.replaceChildren(
       forecastChart(data),
@@ -1019,9 +1037,9 @@
     const token = hash.get("link");
     let session = null;
     if (initData) {
-      session = await api("POST", "/api/session/telegram", { init_data: initData });
+      session = await api("POST", "api/session/telegram", { init_data: initData });
     } else if (token) {
-      session = await api("POST", "/api/session/link", { token });
+      session = await api("POST", "api/session/link", { token });
     }
     if (initData || token) {
       history.replaceState(null, "", location.pathname + location.search);

@@ -75,10 +75,11 @@ def _page() -> _Page:
 
 
 def _shipped(url: str, base: Path) -> Path:
-    """The static file a same-origin URL names (``/static/...`` or relative to ``base``)."""
+    """The static file a same-origin URL names (``static/...`` from the page at ``/app``,
+    or relative to ``base``)."""
     path = url.split("#", 1)[0].split("?", 1)[0]
-    if path.startswith("/static/"):
-        return STATIC / path.removeprefix("/static/")
+    if base == STATIC and path.startswith("static/"):
+        return STATIC / path.removeprefix("static/")
     return base / path
 
 
@@ -126,6 +127,17 @@ def test_every_src_and_href_in_the_page_is_a_shipped_file() -> None:
             continue
         assert "//" not in link, link
         assert _shipped(link, STATIC).is_file(), link
+
+
+def test_the_page_names_its_files_and_the_api_relative_to_its_address() -> None:
+    """``[web] public_url`` may carry a path prefix (``https://example.org/study``, a proxy
+    taking it off): the page at ``{public_url}/app`` must load ``static/...`` and call
+    ``api/...`` under that prefix, so no address the page uses starts with ``/``."""
+    rooted = [link for link in _page().links if link.startswith("/")]
+    assert rooted == []
+    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    assert re.findall(r"[\"'`]/(?:api|static)/", script) == []
+    assert "api/session/telegram" in script and "api/stats" in script
 
 
 _URL = re.compile(r"https?://[^\s\"'`)<>]+")
