@@ -9,6 +9,7 @@
   const THEME_KEY = "studybot-theme";
   const NAME_KEY = "studybot-name"; // who signed in, so a reload (cookie) can say it again
   const DRAFT_DELAY_MS = 800;
+  const DRAFT_RETRY_MS = 5000; // a draft not saved (server unreachable, busy) is tried again
   const PREVIEW_DELAY_MS = 120;
   const MAX_MATH = 2000; // characters in one formula before it is shown as text
 
@@ -346,6 +347,7 @@
     saveTimer: 0,
     previewTimer: 0,
     saving: false,
+    saveFailed: false, // the last save failed: its error is on the status line
     hasDraft: false,
     pollsLeft: 30,
   };
@@ -520,9 +522,19 @@
       challenge.saved = text;
       challenge.hasDraft = true;
       if ($("editor").value === text) $("draft-state").textContent = "Draft saved";
+      if (challenge.saveFailed) setStatus(signedIn()); // the error it showed is over
+      challenge.saveFailed = false;
     } catch (error) {
-      $("draft-state").textContent = "Draft not saved";
+      // Unreachable, overloaded or rate-limited: try again by itself, so that the last
+      // words typed are saved even if no key is pressed after the server is back.
+      const again = error instanceof ApiError && (error.status === 0 || error.status === 429 || error.status >= 500);
+      $("draft-state").textContent = again ? "Draft not saved yet: trying again…" : "Draft not saved";
+      challenge.saveFailed = true;
       showError(error);
+      if (again) {
+        window.clearTimeout(challenge.saveTimer);
+        challenge.saveTimer = window.setTimeout(saveDraft, DRAFT_RETRY_MS);
+      }
     } finally {
       challenge.saving = false;
     }
@@ -552,6 +564,22 @@
     if (outcome && outcome.notice) setStatus(outcome.notice, outcome.alert ? "error" : "ok");
   }
 
+  /* What the core refused, in its words: an alert notice or an error reply (time is up,
+   * not an image...); null when it took the request. */
+  function refusal(outcome) {
+    if (!outcome) return null;
+    if (outcome.alert && outcome.notice) return outcome.notice;
+    const error = (outcome.replies || []).find((r) => r.kind === "error");
+    return error ? error.text : null;
+  }
+
+  /* The core's answer to a submission ("Got your answer. It stays hidden until..."). */
+  function showSaid(outcome, fallback) {
+    const reply = ((outcome && outcome.replies) || []).find((r) => r.text && r.text.trim());
+    if (outcome && outcome.notice) showNotice(outcome);
+    else setStatus(reply ? reply.text : fallback, "ok");
+  }
+
   async function submitAnswer() {
     const text = $("editor").value;
     if (!text.trim()) {
@@ -563,9 +591,14 @@
     try {
       await saveDraft();
       const result = await api("POST", runPath("/answer"), { text });
+      const refused = refusal(result.outcome);
+      if (refused) {
+        setStatus(refused, "error");
+        return;
+      }
       $("submitted").hidden = false;
       button.textContent = "Submit again";
-      showNotice(result.outcome);
+      showSaid(result.outcome, "Your answer reached the challenge.");
     } catch (error) {
       showError(error);
     } finally {
@@ -583,9 +616,13 @@
     setStatus("Sending the photo…");
     try {
       const result = await api("POST", runPath("/photo"), form);
+      const refused = refusal(result.outcome);
+      if (refused) {
+        setStatus(refused, "error");
+        return;
+      }
       $("submitted").hidden = false;
-      showNotice(result.outcome);
-      if (!result.outcome || !result.outcome.notice) setStatus("The photo reached the challenge.", "ok");
+      showSaid(result.outcome, "The photo reached the challenge.");
     } catch (error) {
       showError(error);
     } finally {
@@ -682,6 +719,11 @@
     button.disabled = true;
     try {
       const result = await api("POST", runPath("/assess"), { grades, checks });
+      const refused = refusal(result.outcome);
+      if (refused) {
+        setStatus(refused, "error");
+        return;
+      }
       $("assessed").hidden = false;
       button.hidden = true;
       for (const input of form.querySelectorAll("input")) input.disabled = true;
@@ -698,6 +740,11 @@
     button.disabled = true;
     try {
       const result = await api("POST", runPath("/share"));
+      const refused = refusal(result.outcome);
+      if (refused) {
+        setStatus(refused, "error");
+        return;
+      }
       button.hidden = true;
       showNotice(result.outcome);
       // Only the others' answers change; the rubric keeps what is being ticked.
@@ -1029,9 +1076,16 @@
       setStatus("Open the workspace from the chat to sign in.", "error");
       return false;
     }
-    const name = recall(NAME_KEY);
-    setStatus(name ? `Signed in as ${name}` : "Signed in");
+    setStatus(signedIn());
     return true;
+  }
+
+  /* "Signed in as <name>": the name from this tab's sign-in, else the one the server put
+   * in the page (a new tab opened with the cookie). */
+  function signedIn() {
+    const meta = document.querySelector('meta[name="learner"]');
+    const name = recall(NAME_KEY) || (meta && meta.content) || "";
+    return name ? `Signed in as ${name}` : "Signed in";
   }
 
   /* An error shows as a toast over the page; a tap puts it away. */
