@@ -211,3 +211,28 @@ async def test_a_new_tab_says_who_is_signed_in(site: Site, pages: Pages) -> None
     await tab.goto(site.page(f"challenge:{run}"))
     await expect(tab.locator("#status")).to_have_text("Signed in as Ana")
 
+
+#: A display formula a little wider than a phone (it is shrunk to fit), and one far wider
+#: (it scrolls in its box, marked "wide").
+WIDE = (
+    "$$\\mathrm{Var}(q\\cdot k)=\\sum_{i=1}^{d_k}\\mathrm{Var}(q_i k_i)"
+    "=\\sum_{i=1}^{d_k}\\mathbb{E}[q_i^2]\\,\\mathbb{E}[k_i^2]=d_k$$"
+)
+WIDER = "$$" + "+".join(f"q_{{{i}}}k_{{{i}}}" for i in range(1, 40)) + "$$"
+
+
+async def test_wide_formulas_shrink_or_scroll_visibly_on_a_phone(site: Site, pages: Pages) -> None:
+    run = await site.start_run(who(ANA), GROUP, [who(ANA)])
+    page = await open_challenge(site, pages, run, width=360)
+    await page.locator("#editor").fill(f"{WIDE}\n\n{WIDER}")
+    shown = page.locator("#preview .katex-display")
+    await expect(shown).to_have_count(2)
+    await page.wait_for_function("() => document.fonts.status === 'loaded'")  # KaTeX's
+    fits = "(e) => [e.scrollWidth <= e.clientWidth, e.classList.contains('wide')]"
+    assert await shown.nth(0).evaluate(fits) == [True, False]
+    assert await shown.nth(1).evaluate(fits) == [False, True]
+    # In a wider window the first formula is back at its own size.
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    await page.wait_for_function(
+        "() => document.querySelector('#preview .katex-display .katex').style.fontSize === ''"
+    )

@@ -15,6 +15,12 @@ from tests.e2e.web.site import ANA, Site, init_data, who
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
+#: Each chart label's font size in screen pixels: its size in the chart's units times the
+#: scale of the chart (drawn 320 units wide).
+TICK_PIXELS = """() => [...document.querySelectorAll('#stats .tick')].map((t) =>
+    parseFloat(getComputedStyle(t).fontSize) * t.ownerSVGElement.getBoundingClientRect().width
+    / t.ownerSVGElement.viewBox.baseVal.width)"""
+
 
 async def test_a_card_rated_on_the_page_then_the_charts(
     site: Site, pages: Pages, shots: Path
@@ -44,4 +50,7 @@ async def test_a_card_rated_on_the_page_then_the_charts(
         await page.set_viewport_size({"width": width, "height": 900})
         wide = await page.evaluate("() => document.documentElement.scrollWidth")
         assert wide <= width, f"the charts are {wide} px wide in a {width} px window"
+        # The axis labels, as large as they show on screen (the chart is scaled to its box).
+        shown = await page.evaluate(TICK_PIXELS)
+        assert min(shown) >= 11.5, f"axis labels of {min(shown):.1f} px at {width} px"
         await page.screenshot(path=shots / f"stats-{width}.png", full_page=True)

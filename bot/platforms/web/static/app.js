@@ -318,7 +318,37 @@
       }
     }
     el.replaceChildren(root);
+    fitFormulas(el);
   }
+
+  /* A display formula wider than its box: first shrunk, down to MIN_MATH_SCALE of its
+   * size; what is still too wide scrolls sideways in its own box, marked "wide" (an edge
+   * shadow shows there is more: phones hide scrollbars). Again when the window changes. */
+  const MIN_MATH_SCALE = 0.75;
+
+  function fitFormulas(root) {
+    for (const box of root.querySelectorAll(".katex-display")) {
+      const katexEl = box.querySelector(".katex");
+      if (!katexEl) continue;
+      katexEl.style.fontSize = "";
+      box.classList.remove("wide");
+      const room = box.clientWidth;
+      const needed = box.scrollWidth;
+      if (!room || needed <= room) continue;
+      const scale = Math.max(MIN_MATH_SCALE, (room - 1) / needed);
+      katexEl.style.fontSize = `${(1.1 * scale).toFixed(3)}em`; // app.css: .katex 1.1em
+      if (box.scrollWidth > box.clientWidth) box.classList.add("wide");
+    }
+  }
+
+  let fitTimer = 0;
+  function fitLater() {
+    window.clearTimeout(fitTimer);
+    fitTimer = window.setTimeout(() => fitFormulas(document), 100);
+  }
+  window.addEventListener("resize", fitLater);
+  // KaTeX's fonts arrive after the first typesetting and change its widths.
+  if (document.fonts) document.fonts.addEventListener("loadingdone", () => fitFormulas(document));
 
   function imageElement(src, alt) {
     if (typeof src !== "string" || !/^data:image\/[a-z0-9.+-]+;base64,/i.test(src)) return null;
@@ -874,7 +904,7 @@
 
   const W = 320;
   const H = 180;
-  const PAD = { left: 34, right: 14, top: 10, bottom: 26 };
+  const PAD = { left: 34, right: 18, top: 10, bottom: 26 };
 
   function svgEl(tag, attrs, text) {
     const node = document.createElementNS(SVG, tag);
