@@ -904,7 +904,9 @@
 
   const W = 320;
   const H = 180;
-  const PAD = { left: 34, right: 18, top: 10, bottom: 26 };
+  const PAD = { left: 42, right: 20, top: 10, bottom: 30 };
+  // As app.css's media query: the labels are larger there, so fewer fit along an axis.
+  const PHONE = window.matchMedia("(max-width: 600px)");
 
   function svgEl(tag, attrs, text) {
     const node = document.createElementNS(SVG, tag);
@@ -954,21 +956,26 @@
       const y = yOf(i / n);
       svg.append(svgEl("line", { x1: PAD.left, x2: W - PAD.right, y1: y, y2: y, class: "grid" }));
       svg.append(
-        svgEl("text", { x: PAD.left - 4, y: y + 3.5, class: "tick", "text-anchor": "end" },
+        svgEl("text", { x: PAD.left - 3, y: y + 3.5, class: "tick", "text-anchor": "end" },
           yFormat((yMax * i) / n)),
       );
     }
     svg.append(svgEl("line", { x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: H - PAD.bottom, class: "axis" }));
   }
 
+  /* A chart with nothing to plot says why, in its middle. */
+  function emptyNote(svg, text) {
+    svg.append(svgEl("text", { x: xOf(0.5), y: yOf(0.5), class: "note", "text-anchor": "middle" }, text));
+  }
+
   function xLabels(svg, labels, centred) {
     const count = labels.length;
     if (!count) return;
-    const every = Math.max(1, Math.ceil(count / 6));
+    const every = Math.max(1, Math.ceil(count / (PHONE.matches ? 4 : 6)));
     labels.forEach((label, i) => {
       if (i % every !== 0) return;
       const x = centred ? xOf((i + 0.5) / count) : xOf(count === 1 ? 0.5 : i / (count - 1));
-      svg.append(svgEl("text", { x, y: H - PAD.bottom + 14, class: "tick", "text-anchor": "middle" }, label));
+      svg.append(svgEl("text", { x, y: H - PAD.bottom + 19, class: "tick", "text-anchor": "middle" }, label));
     });
   }
 
@@ -1041,6 +1048,7 @@
       svg.append(dot);
     });
     xLabels(svg, rows.map((r) => shortDay(r.week)), true);
+    if (!n) emptyNote(svg, "No reviews of learned cards yet");
     return figure;
   }
 
@@ -1064,19 +1072,25 @@
       svg.append(dot);
     }
     xLabels(svg, ["0%", "25%", "50%", "75%", "100%"], false);
+    if (!rows.length) emptyNote(svg, "Not enough reviews yet");
     return figure;
   }
 
-  async function openStats() {
-    $("view-stats").hidden = false;
-    const data = await api("GET", "/api/stats");
-    const box = $("stats");
-    box.replaceChildren(
+  function drawStats(data) {
+    $("stats").replaceChildren(
       forecastChart(data),
       retentionChart(data),
       calibrationChart(data),
       workloadChart(data),
     );
+  }
+
+  async function openStats() {
+    $("view-stats").hidden = false;
+    const data = await api("GET", "/api/stats");
+    drawStats(data);
+    // Fewer labels on a phone (app.css draws them larger there): drawn again on a change.
+    PHONE.addEventListener("change", () => drawStats(data));
   }
 
   /* ---------- start-up ---------- */
