@@ -136,10 +136,10 @@ async def page_works(http: aiohttp.ClientSession, base: str, session: Session) -
         assert "script-src 'self'" in response.headers["Content-Security-Policy"]
         page = await response.text()
     assert f'content="{session.csrf}"' in page
-    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
+    assets = re.findall(r'(?:src|href)="(static/[^"]+)"', page)
     assert any(a.endswith("app.js") for a in assets), assets
     for asset in assets:
-        async with http.get(f"{base}{asset}") as response:
+        async with http.get(f"{base}/{asset}") as response:
             assert response.status == 200, asset
 
 

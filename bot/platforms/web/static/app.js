@@ -383,7 +383,7 @@
   };
 
   function runPath(suffix) {
-    return `/api/challenge/${encodeURIComponent(challenge.run)}${suffix || ""}`;
+    return `api/challenge/${encodeURIComponent(challenge.run)}${suffix || ""}`;
   }
 
   async function openChallenge(run) {
@@ -808,7 +808,7 @@
 
   async function openReview() {
     $("view-review").hidden = false;
-    const result = await api("GET", "/api/review");
+    const result = await api("GET", "api/review");
     showOutcome(result.outcome);
   }
 
@@ -892,7 +892,7 @@
   async function press(payload, box) {
     for (const b of box.querySelectorAll("button")) b.disabled = true;
     try {
-      const result = await api("POST", "/api/press", { payload, typed_answer: null });
+      const result = await api("POST", "api/press", { payload, typed_answer: null });
       showOutcome(result.outcome);
     } catch (error) {
       showError(error);
@@ -1087,7 +1087,7 @@
 
   async function openStats() {
     $("view-stats").hidden = false;
-    const data = await api("GET", "/api/stats");
+    const data = await api("GET", "api/stats");
     drawStats(data);
     // Fewer labels on a phone (app.css draws them larger there): drawn again on a change.
     PHONE.addEventListener("change", () => drawStats(data));
@@ -1100,9 +1100,9 @@
     const token = hash.get("link");
     let session = null;
     if (initData) {
-      session = await api("POST", "/api/session/telegram", { init_data: initData });
+      session = await api("POST", "api/session/telegram", { init_data: initData });
     } else if (token) {
-      session = await api("POST", "/api/session/link", { token });
+      session = await api("POST", "api/session/link", { token });
     }
     if (initData || token) {
       history.replaceState(null, "", location.pathname + location.search);

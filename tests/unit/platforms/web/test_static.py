@@ -77,6 +77,8 @@ def _page() -> _Page:
 def _shipped(url: str, base: Path) -> Path:
     """The static file a same-origin URL names (``/static/...`` or relative to ``base``)."""
     path = url.split("#", 1)[0].split("?", 1)[0]
+    if base == STATIC and path.startswith("static/"):  # index.html, served as /app
+        return STATIC / path.removeprefix("static/")
     if path.startswith("/static/"):
         return STATIC / path.removeprefix("/static/")
     return base / path
@@ -95,6 +97,7 @@ def test_the_page_has_no_inline_script_style_or_handler() -> None:
 def test_the_page_has_the_meta_tags_and_ids_the_contract_names() -> None:
     html = (STATIC / "index.html").read_text(encoding="utf-8")
     assert '<meta name="csrf" content="">' in html  # the server fills it (docs/web.md)
+    assert '<meta name="learner" content="">' in html  # likewise, with the learner's name
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     ids = _page().ids
     for name in [
@@ -126,6 +129,17 @@ def test_every_src_and_href_in_the_page_is_a_shipped_file() -> None:
             continue
         assert "//" not in link, link
         assert _shipped(link, STATIC).is_file(), link
+
+
+def test_the_page_names_its_files_and_api_relative_to_its_address() -> None:
+    """Served as ``{public_url}/app``, the page reaches ``static/`` and ``api/`` beside
+    it: behind a proxy serving a path (``https://example.org/study``) they are under that
+    path too, never at the host's root."""
+    for link in _page().links:
+        assert not link.startswith("/"), link
+    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    absolute = re.findall(r"[\"'`]/(?:api|static|app)\b[^\"'`]*", script)
+    assert absolute == [], absolute
 
 
 _URL = re.compile(r"https?://[^\s\"'`)<>]+")
