@@ -407,7 +407,7 @@ NO_PLATFORM_MESSAGE = (
 
 def startup_summary(settings: Settings, decks: DeckSet, schema: str | None) -> str:
     """The one start-up line: platforms, decks and cards, the database (its password
-    hidden) and its schema version, the push tick."""
+    hidden) and its schema version, the push tick, the web workspace's address."""
     platforms = ", ".join(_platforms_summary(settings)) or "no platform"
     cards = sum(1 for _ in decks.cards())
     challenges = sum(len(found.challenges) for found in decks.challenge_sets)
@@ -415,12 +415,20 @@ def startup_summary(settings: Settings, decks: DeckSet, schema: str | None) -> s
         f"studybot: {platforms}; {len(decks.decks)} decks, {cards} cards, "
         f"{challenges} challenges; database {settings.database.safe_url()} "
         f"at schema {schema or 'empty'}; push tick every {settings.push.tick_seconds} s"
-        + (
-            f"; web workspace at {settings.web.public_url.rstrip('/')}/app"
-            if settings.web.enabled
-            else ""
-        )
+        + _web_summary(settings)
     )
+
+
+def _web_summary(settings: Settings) -> str:
+    """The workspace's part of the start-up line: its address, and with a Telegram token
+    and an http address (trying it out), that Telegram's chats offer no button."""
+    web = settings.web
+    if not web.enabled:
+        return ""
+    said = f"; web workspace at {web.public_url.rstrip('/')}/app"
+    if settings.telegram.token and not web.public_url.startswith("https://"):
+        said += " (not https: Telegram chats offer no Open workspace button)"
+    return said
 
 
 def _platforms_summary(settings: Settings) -> list[str]:

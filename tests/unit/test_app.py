@@ -101,6 +101,19 @@ def test_the_start_up_line_names_the_web_workspace_when_it_is_on() -> None:
     assert "web workspace" not in startup_summary(settings_with(), DeckSet(), None)
 
 
+def test_the_start_up_line_says_an_http_workspace_gets_no_telegram_button() -> None:
+    web = WebSettings(enabled=True, public_url="http://127.0.0.1:8080")
+    telegram = TelegramSettings(token=Secret("123456:ABC"))
+    line = startup_summary(settings_with(web=web, telegram=telegram), DeckSet(), None)
+    assert line.endswith(
+        "; web workspace at http://127.0.0.1:8080/app"
+        " (not https: Telegram chats offer no Open workspace button)"
+    ), line
+    # Without Telegram there is nothing to say.
+    line = startup_summary(settings_with(web=web), DeckSet(), None)
+    assert line.endswith("; web workspace at http://127.0.0.1:8080/app"), line
+
+
 def test_the_web_policy_signs_links_with_the_web_secret_else_the_discord_token() -> None:
     web = WebSettings(
         enabled=True,

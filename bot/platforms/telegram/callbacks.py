@@ -171,10 +171,16 @@ class Callbacks:
         members = self.members
         group = message.chat.id if message is not None else None
         # In the group while it has room; with nothing to send privately (asked already),
-        # always: asked again where they are.
+        # always: asked again where they are. With the workspace on, a challenge's request
+        # goes privately first: only a private chat takes its "Open workspace" button (a
+        # member who never started the bot is asked in the group, below).
+        workspace_first = (
+            outcome.form is not None and bool(outcome.replies) and sender.workspace_url is not None
+        )
         here_first = (
             members is not None
             and group is not None
+            and not workspace_first
             and (members.has_room(group) or (not outcome.replies and members.usable(group)))
         )
         private = outcome.replies

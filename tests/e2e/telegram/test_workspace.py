@@ -20,15 +20,17 @@ import pytest
 from bot.core.learners import Who
 from bot.core.messages import Reply
 from bot.platforms.telegram.one_member import EphemeralSender
-from tests.e2e.telegram.fake import TgUser
+from tests.e2e.telegram.fake import TgUser, rich_text
 from tests.e2e.telegram.harness import GROUP, Harness, telegram_bot
 from tests.e2e.telegram.test_bot import add_push, onboard
+from tests.e2e.telegram.test_ephemeral import never_started
 
 pytestmark = pytest.mark.asyncio
 
 WEB = "https://study.example.org"
 ANA = TgUser(101, "Ana", "ana")
 BEN = TgUser(102, "Ben")
+CAT = TgUser(103, "Cat", "cat")
 
 DECK = """# Workspace cards
 id: ws
@@ -196,4 +198,36 @@ async def test_a_pushed_long_backed_card_offers_the_review_page(
         assert await bot.app.pushes.drain("telegram", bot.platform.push) == 1
         pushed = bot.api.message_with_button(ANA.id, "Snooze")
         assert web_apps(pushed) == [("Open workspace", f"{WEB}/app?open=review")]
+    no_errors(bot, caplog)
+
+
+async def test_with_ephemeral_messages_a_challenge_still_offers_its_page_privately(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``ephemeral_messages`` on (the default): a member who has a private chat with the
+    bot is asked there, where the "Open workspace" button can go (a group message, even
+    one for them alone, cannot carry it); one who never started the bot is still asked in
+    the group, to them alone."""
+    async with telegram_bot(
+        tmp_path, fake_renderer=True, rich=False, web_url=WEB, ephemeral=True
+    ) as bot:
+        bot.api.set_member(GROUP, ANA.id, "administrator")
+        await onboard(bot, ANA)
+        await onboard(bot, BEN)
+        never_started(bot, CAT)
+        await bot.send(ANA, "/challenge start refl-scaled-dot-product 10", GROUP)
+        start = bot.api.message_with_button(GROUP, "Submit my answer")
+        run = bot.query("SELECT token FROM challenge_runs")[0][0]
+        url = f"{WEB}/app?open={quote(f'challenge:{run}', safe='')}"
+
+        await bot.tap(BEN, start, "Submit my answer")
+        ask = bot.api.last_message(BEN.id)
+        assert "You're in" in ask["text"]
+        assert web_apps(ask) == [("Open workspace", url)]
+        assert bot.api.ephemeral_in(GROUP, BEN.id) == []
+
+        await bot.tap(CAT, start, "Submit my answer")
+        [asked] = bot.api.ephemeral_in(GROUP, CAT.id)
+        assert "reply to this message" in rich_text(asked)
+        assert web_apps(asked) == []
     no_errors(bot, caplog)

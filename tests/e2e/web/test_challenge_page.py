@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, expect
+from sqlalchemy import select
 
+from bot.storage.tables import web_drafts
 from tests.e2e.web.conftest import Pages
 from tests.e2e.web.site import ANA, BEN, CHALLENGE, GROUP, Site, init_data, who
 from tests.fakes.photos import PNG
@@ -206,3 +208,74 @@ async def test_an_answer_or_photo_the_challenge_refuses_is_not_shown_as_sent(
     await expect(status).to_have_class("error")
     await expect(page.locator("#submitted")).to_be_hidden()
     assert await site.submitted(who(ANA), run) == [(None, False)]
+
+
+async def test_a_submitted_answer_says_what_the_challenge_said(site: Site, pages: Pages) -> None:
+    """After "Submit answer" the status line gives the challenge's own answer (when the
+    answers are revealed), as the chat does."""
+    run = await site.start_run(who(ANA), GROUP, [who(ANA)])
+    page = await open_challenge(site, pages, run)
+    await page.locator("#editor").fill(ANSWER)
+    await page.locator("#submit").click()
+    await expect(page.locator("#submitted")).to_be_visible()
+    await expect(page.locator("#status")).to_contain_text("Got your answer")
+    await expect(page.locator("#status")).to_contain_text("hidden until the reveal")
+
+
+async def test_a_draft_not_saved_is_tried_again_by_itself(site: Site, pages: Pages) -> None:
+    """The server cannot be reached while the learner types: the draft is tried again
+    without another key press, and once saved the error leaves the status line."""
+    pages.allow(r"net::ERR_FAILED")
+    run = await site.start_run(who(ANA), GROUP, [who(ANA)])
+    page = await pages.open(width=360)
+    await page.clock.install()  # the retry's timer is moved on, not waited for
+    await page.goto(site.mini_app(f"challenge:{run}", init_data(ANA)))
+    await expect(page.locator("#status")).to_have_text("Signed in as Ana")
+    await page.route("**/draft", lambda route: route.abort())
+    await page.locator("#editor").fill(ANSWER)
+    await page.clock.fast_forward(1000)  # past the typing pause
+    draft_state = page.locator("#draft-state")
+    await expect(draft_state).to_have_text("Draft not saved yet: trying again…")
+    await expect(page.locator("#status")).to_have_class("error")
+
+    await page.unroute("**/draft")  # the server is back
+    await page.clock.fast_forward(6000)
+    await expect(draft_state).to_have_text("Draft saved")
+    await expect(page.locator("#status")).to_have_text("Signed in as Ana")
+    assert await site.rows(select(web_drafts.c.text)) == [(ANSWER,)]
+
+
+async def test_a_new_tab_says_who_is_signed_in(site: Site, pages: Pages) -> None:
+    """A second tab opened with the session's cookie (no sign-in fragment) names the
+    learner from the page the server filled in."""
+    run = await site.start_run(who(ANA), GROUP, [who(ANA)])
+    page = await open_challenge(site, pages, run)
+    tab = await page.context.new_page()
+    await tab.goto(site.page(f"challenge:{run}"))
+    await expect(tab.locator("#status")).to_have_text("Signed in as Ana")
+
+
+#: A display formula a little wider than a phone (it is shrunk to fit), and one far wider
+#: (it scrolls in its box, marked "wide").
+WIDE = (
+    "$$\\mathrm{Var}(q\\cdot k)=\\sum_{i=1}^{d_k}\\mathrm{Var}(q_i k_i)"
+    "=\\sum_{i=1}^{d_k}\\mathbb{E}[q_i^2]\\,\\mathbb{E}[k_i^2]=d_k$$"
+)
+WIDER = "$$" + "+".join(f"q_{{{i}}}k_{{{i}}}" for i in range(1, 40)) + "$$"
+
+
+async def test_wide_formulas_shrink_or_scroll_visibly_on_a_phone(site: Site, pages: Pages) -> None:
+    run = await site.start_run(who(ANA), GROUP, [who(ANA)])
+    page = await open_challenge(site, pages, run, width=360)
+    await page.locator("#editor").fill(f"{WIDE}\n\n{WIDER}")
+    shown = page.locator("#preview .katex-display")
+    await expect(shown).to_have_count(2)
+    await page.wait_for_function("() => document.fonts.status === 'loaded'")  # KaTeX's
+    fits = "(e) => [e.scrollWidth <= e.clientWidth, e.classList.contains('wide')]"
+    assert await shown.nth(0).evaluate(fits) == [True, False]
+    assert await shown.nth(1).evaluate(fits) == [False, True]
+    # In a wider window the first formula is back at its own size.
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    await page.wait_for_function(
+        "() => document.querySelector('#preview .katex-display .katex').style.fontSize === ''"
+    )

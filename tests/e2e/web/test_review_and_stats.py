@@ -15,6 +15,21 @@ from tests.e2e.web.site import ANA, Site, init_data, who
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
+#: Each chart label's font size in screen pixels: its size in the chart's units times the
+#: scale of the chart (drawn 320 units wide).
+TICK_PIXELS = """() => [...document.querySelectorAll('#stats .tick')].map((t) =>
+    parseFloat(getComputedStyle(t).fontSize) * t.ownerSVGElement.getBoundingClientRect().width
+    / t.ownerSVGElement.viewBox.baseVal.width)"""
+#: Whether, in every chart, no two labels' boxes overlap and each lies inside the chart.
+TICKS_APART = """() => [...document.querySelectorAll('#stats svg')].every((svg) => {
+    const frame = svg.getBoundingClientRect();
+    const boxes = [...svg.querySelectorAll('.tick')].map((t) => t.getBoundingClientRect());
+    const inside = boxes.every((b) => b.left >= frame.left - 0.5 && b.right <= frame.right + 0.5);
+    const apart = boxes.every((a, i) => boxes.slice(i + 1).every((b) =>
+        a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top));
+    return inside && apart;
+})"""
+
 
 async def test_a_card_rated_on_the_page_then_the_charts(
     site: Site, pages: Pages, shots: Path
@@ -40,8 +55,16 @@ async def test_a_card_rated_on_the_page_then_the_charts(
     await page.goto(site.page("stats"))
     charts = page.locator("#stats figure svg")
     await expect(charts).to_have_count(4)
+    # One new card rated: nothing for retention (cards in Review) or calibration yet.
+    notes = page.locator("#stats .note")
+    await expect(notes).to_have_text(["No reviews of learned cards yet", "Not enough reviews yet"])
     for width in (360, 1280):
         await page.set_viewport_size({"width": width, "height": 900})
         wide = await page.evaluate("() => document.documentElement.scrollWidth")
         assert wide <= width, f"the charts are {wide} px wide in a {width} px window"
+        # The axis labels, as large as they show on screen (the chart is scaled to its box).
+        shown = await page.evaluate(TICK_PIXELS)
+        assert min(shown) >= 11.5, f"axis labels of {min(shown):.1f} px at {width} px"
+        # No two labels overlap, and none reaches past its chart.
+        assert await page.evaluate(TICKS_APART), f"axis labels overlap at {width} px"
         await page.screenshot(path=shots / f"stats-{width}.png", full_page=True)

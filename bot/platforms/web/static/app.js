@@ -9,6 +9,7 @@
   const THEME_KEY = "studybot-theme";
   const NAME_KEY = "studybot-name"; // who signed in, so a reload (cookie) can say it again
   const DRAFT_DELAY_MS = 800;
+  const DRAFT_RETRY_MS = 5000; // a draft not saved (server unreachable, busy) is tried again
   const PREVIEW_DELAY_MS = 120;
   const MAX_MATH = 2000; // characters in one formula before it is shown as text
 
@@ -327,7 +328,37 @@
       }
     }
     el.replaceChildren(root);
+    fitFormulas(el);
   }
+
+  /* A display formula wider than its box: first shrunk, down to MIN_MATH_SCALE of its
+   * size; what is still too wide scrolls sideways in its own box, marked "wide" (an edge
+   * shadow shows there is more: phones hide scrollbars). Again when the window changes. */
+  const MIN_MATH_SCALE = 0.75;
+
+  function fitFormulas(root) {
+    for (const box of root.querySelectorAll(".katex-display")) {
+      const katexEl = box.querySelector(".katex");
+      if (!katexEl) continue;
+      katexEl.style.fontSize = "";
+      box.classList.remove("wide");
+      const room = box.clientWidth;
+      const needed = box.scrollWidth;
+      if (!room || needed <= room) continue;
+      const scale = Math.max(MIN_MATH_SCALE, (room - 1) / needed);
+      katexEl.style.fontSize = `${(1.1 * scale).toFixed(3)}em`; // app.css: .katex 1.1em
+      if (box.scrollWidth > box.clientWidth) box.classList.add("wide");
+    }
+  }
+
+  let fitTimer = 0;
+  function fitLater() {
+    window.clearTimeout(fitTimer);
+    fitTimer = window.setTimeout(() => fitFormulas(document), 100);
+  }
+  window.addEventListener("resize", fitLater);
+  // KaTeX's fonts arrive after the first typesetting and change its widths.
+  if (document.fonts) document.fonts.addEventListener("loadingdone", () => fitFormulas(document));
 
   function imageElement(src, alt) {
     if (typeof src !== "string" || !/^data:image\/[a-z0-9.+-]+;base64,/i.test(src)) return null;
@@ -356,6 +387,7 @@
     saveTimer: 0,
     previewTimer: 0,
     saving: false,
+    saveFailed: false, // the last save failed: its error is on the status line
     hasDraft: false,
     pollsLeft: 30,
   };
@@ -530,9 +562,19 @@
       challenge.saved = text;
       challenge.hasDraft = true;
       if ($("editor").value === text) $("draft-state").textContent = "Draft saved";
+      if (challenge.saveFailed) setStatus(signedIn()); // the error it showed is over
+      challenge.saveFailed = false;
     } catch (error) {
-      $("draft-state").textContent = "Draft not saved";
+      // Unreachable, overloaded or rate-limited: try again by itself, so that the last
+      // words typed are saved even if no key is pressed after the server is back.
+      const again = error instanceof ApiError && (error.status === 0 || error.status === 429 || error.status >= 500);
+      $("draft-state").textContent = again ? "Draft not saved yet: trying again…" : "Draft not saved";
+      challenge.saveFailed = true;
       showError(error);
+      if (again) {
+        window.clearTimeout(challenge.saveTimer);
+        challenge.saveTimer = window.setTimeout(saveDraft, DRAFT_RETRY_MS);
+      }
     } finally {
       challenge.saving = false;
     }
@@ -562,12 +604,21 @@
     if (outcome && outcome.notice) setStatus(outcome.notice, outcome.alert ? "error" : "ok");
   }
 
-  /* The core refuses an answer with an error reply, not an HTTP error (time is up, not a
-   * picture, the group's room for photos is full): its text, or null when it was taken. */
+  /* What the core refused, in its words: an alert notice or an error reply (time is up,
+   * not an image...); null when it took the request. */
   function refusal(outcome) {
-    const replies = outcome ? [outcome.edit, ...(outcome.replies || [])] : [];
-    const error = replies.find((reply) => reply && reply.kind === "error");
+    if (!outcome) return null;
+    if (outcome.alert && outcome.notice) return outcome.notice;
+    const replies = [outcome.edit, ...(outcome.replies || [])];
+    const error = replies.find((r) => r && r.kind === "error");
     return error ? error.text : null;
+  }
+
+  /* The core's answer to a submission ("Got your answer. It stays hidden until..."). */
+  function showSaid(outcome, fallback) {
+    const reply = ((outcome && outcome.replies) || []).find((r) => r.text && r.text.trim());
+    if (outcome && outcome.notice) showNotice(outcome);
+    else setStatus(reply ? reply.text : fallback, "ok");
   }
 
   async function submitAnswer() {
@@ -588,7 +639,7 @@
       }
       $("submitted").hidden = false;
       button.textContent = "Submit again";
-      showNotice(result.outcome);
+      showSaid(result.outcome, "Your answer reached the challenge.");
     } catch (error) {
       showError(error);
     } finally {
@@ -612,8 +663,7 @@
         return;
       }
       $("submitted").hidden = false;
-      showNotice(result.outcome);
-      if (!result.outcome || !result.outcome.notice) setStatus("The photo reached the challenge.", "ok");
+      showSaid(result.outcome, "The photo reached the challenge.");
     } catch (error) {
       showError(error);
     } finally {
@@ -710,6 +760,11 @@
     button.disabled = true;
     try {
       const result = await api("POST", runPath("/assess"), { grades, checks });
+      const refused = refusal(result.outcome);
+      if (refused) {
+        setStatus(refused, "error");
+        return;
+      }
       $("assessed").hidden = false;
       button.hidden = true;
       for (const input of form.querySelectorAll("input")) input.disabled = true;
@@ -726,6 +781,11 @@
     button.disabled = true;
     try {
       const result = await api("POST", runPath("/share"));
+      const refused = refusal(result.outcome);
+      if (refused) {
+        setStatus(refused, "error");
+        return;
+      }
       button.hidden = true;
       showNotice(result.outcome);
       // Only the others' answers change; the rubric keeps what is being ticked.
@@ -855,7 +915,9 @@
 
   const W = 320;
   const H = 180;
-  const PAD = { left: 34, right: 14, top: 10, bottom: 26 };
+  const PAD = { left: 42, right: 20, top: 10, bottom: 30 };
+  // As app.css's media query: the labels are larger there, so fewer fit along an axis.
+  const PHONE = window.matchMedia("(max-width: 600px)");
 
   function svgEl(tag, attrs, text) {
     const node = document.createElementNS(SVG, tag);
@@ -905,21 +967,26 @@
       const y = yOf(i / n);
       svg.append(svgEl("line", { x1: PAD.left, x2: W - PAD.right, y1: y, y2: y, class: "grid" }));
       svg.append(
-        svgEl("text", { x: PAD.left - 4, y: y + 3.5, class: "tick", "text-anchor": "end" },
+        svgEl("text", { x: PAD.left - 3, y: y + 3.5, class: "tick", "text-anchor": "end" },
           yFormat((yMax * i) / n)),
       );
     }
     svg.append(svgEl("line", { x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: H - PAD.bottom, class: "axis" }));
   }
 
+  /* A chart with nothing to plot says why, in its middle. */
+  function emptyNote(svg, text) {
+    svg.append(svgEl("text", { x: xOf(0.5), y: yOf(0.5), class: "note", "text-anchor": "middle" }, text));
+  }
+
   function xLabels(svg, labels, centred) {
     const count = labels.length;
     if (!count) return;
-    const every = Math.max(1, Math.ceil(count / 6));
+    const every = Math.max(1, Math.ceil(count / (PHONE.matches ? 4 : 6)));
     labels.forEach((label, i) => {
       if (i % every !== 0) return;
       const x = centred ? xOf((i + 0.5) / count) : xOf(count === 1 ? 0.5 : i / (count - 1));
-      svg.append(svgEl("text", { x, y: H - PAD.bottom + 14, class: "tick", "text-anchor": "middle" }, label));
+      svg.append(svgEl("text", { x, y: H - PAD.bottom + 19, class: "tick", "text-anchor": "middle" }, label));
     });
   }
 
@@ -992,6 +1059,7 @@
       svg.append(dot);
     });
     xLabels(svg, rows.map((r) => shortDay(r.week)), true);
+    if (!n) emptyNote(svg, "No reviews of learned cards yet");
     return figure;
   }
 
@@ -1015,19 +1083,25 @@
       svg.append(dot);
     }
     xLabels(svg, ["0%", "25%", "50%", "75%", "100%"], false);
+    if (!rows.length) emptyNote(svg, "Not enough reviews yet");
     return figure;
   }
 
-  async function openStats() {
-    $("view-stats").hidden = false;
-    const data = await api("GET", "api/stats");
-    const box = $("stats");
-    box.replaceChildren(
+  function drawStats(data) {
+    $("stats").replaceChildren(
       forecastChart(data),
       retentionChart(data),
       calibrationChart(data),
       workloadChart(data),
     );
+  }
+
+  async function openStats() {
+    $("view-stats").hidden = false;
+    const data = await api("GET", "api/stats");
+    drawStats(data);
+    // Fewer labels on a phone (app.css draws them larger there): drawn again on a change.
+    PHONE.addEventListener("change", () => drawStats(data));
   }
 
   /* ---------- start-up ---------- */
@@ -1057,9 +1131,16 @@
       setStatus("Open the workspace from the chat to sign in.", "error");
       return false;
     }
-    const name = recall(NAME_KEY);
-    setStatus(name ? `Signed in as ${name}` : "Signed in");
+    setStatus(signedIn());
     return true;
+  }
+
+  /* "Signed in as <name>": the name from this tab's sign-in, else the one the server put
+   * in the page (a new tab opened with the cookie). */
+  function signedIn() {
+    const meta = document.querySelector('meta[name="learner"]');
+    const name = recall(NAME_KEY) || (meta && meta.content) || "";
+    return name ? `Signed in as ${name}` : "Signed in";
   }
 
   /* An error shows as a toast over the page; a tap puts it away. */

@@ -96,6 +96,7 @@ def test_the_page_has_no_inline_script_style_or_handler() -> None:
 def test_the_page_has_the_meta_tags_and_ids_the_contract_names() -> None:
     html = (STATIC / "index.html").read_text(encoding="utf-8")
     assert '<meta name="csrf" content="">' in html  # the server fills it (docs/web.md)
+    assert '<meta name="learner" content="">' in html  # likewise, with the learner's name
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     ids = _page().ids
     for name in [
