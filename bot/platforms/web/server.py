@@ -51,7 +51,14 @@ from bot.core.outcomes import Outcome
 from bot.core.ports import CannotStart
 from bot.core.rendering import Renderer
 from bot.core.webauth import LoginRefused
-from bot.core.workspace import BadRequest, Login, OutOfScope, WorkspaceError, WorkspaceService
+from bot.core.workspace import (
+    MAX_DRAFT,
+    BadRequest,
+    Login,
+    OutOfScope,
+    WorkspaceError,
+    WorkspaceService,
+)
 from bot.platforms.web import jsonview
 from bot.platforms.web.limits import RateLimiter
 from bot.text.excerpt import excerpt
@@ -64,8 +71,10 @@ log = logging.getLogger(__name__)
 COOKIE: Final = "__Host-sb"
 #: The header carrying the session's CSRF token.
 CSRF_HEADER: Final = "X-CSRF-Token"
-#: The largest JSON body taken.
-MAX_JSON_BYTES: Final = 64 * 1024
+#: The largest JSON body taken: a draft of :data:`~bot.core.workspace.MAX_DRAFT`
+#: characters fits however it is escaped (``\\ud83d\\ude00`` is 12 bytes for one
+#: character), so a long draft gets the friendly "at most 20,000 characters", never 413.
+MAX_JSON_BYTES: Final = 12 * MAX_DRAFT + 16 * 1024
 #: What a multipart upload may carry besides the photo (boundaries, the csrf field).
 MULTIPART_SLACK: Final = 64 * 1024
 #: The longest ``csrf`` form field read; any other field but ``photo`` is read (and

@@ -35,7 +35,7 @@ from bot.core.learners import Who
 from bot.core.model import WebSession
 from bot.core.ports import CannotStart
 from bot.core.webauth import digest, sign_init_data
-from bot.platforms.web.server import COOKIE, CSP, WebServer
+from bot.platforms.web.server import COOKIE, CSP, MAX_JSON_BYTES, WebServer
 from bot.storage.database import SqlDatabase
 from bot.storage.tables import challenge_submissions, review_logs
 from tests.fakes.clock import FixedClock
@@ -515,7 +515,7 @@ async def test_an_oversized_upload_gets_413(web: Web) -> None:
         "PUT",
         f"/api/challenge/{run}/draft",
         auth,
-        data=b"{" + b" " * 70_000 + b"}",
+        data=b"{" + b" " * MAX_JSON_BYTES + b"}",
         headers={"Content-Type": "application/json"},
     )
     assert status == 413 and body["error"]
@@ -645,6 +645,17 @@ async def test_a_draft_is_saved_and_read_back(web: Web) -> None:
     assert page["run"]["now"] == "2026-12-07T09:00:00Z"
     status, body = await web.call(
         "PUT", f"/api/challenge/{run}/draft", auth, json={"text": "x" * 20_001}
+    )
+    assert status == 400 and "20,000" in body["error"]
+    # Characters outside the BMP, escaped as JSON does (12 bytes each): the limit is still
+    # the draft's own, in characters.
+    smile = "\N{GRINNING FACE}"
+    status, saved = await web.call(
+        "PUT", f"/api/challenge/{run}/draft", auth, json={"text": smile * 20_000}
+    )
+    assert status == 200
+    status, body = await web.call(
+        "PUT", f"/api/challenge/{run}/draft", auth, json={"text": smile * 20_001}
     )
     assert status == 400 and "20,000" in body["error"]
 
