@@ -24,9 +24,10 @@ server's CPU per request (``/proc/<pid>/stat``), its RSS, the sign-in's cost, th
 seen (``[web] requests_per_minute`` is set to ``--rpm``, high), and the page's weight:
 the bytes of ``/app`` and of what it loads on a first visit, as served.
 
-    python benchmarks/web_load.py                      # 200 learners, a request every ~1 s each
+    python benchmarks/web_load.py                      # 200 learners, a request every ~3 s each
     python benchmarks/web_load.py --pace 0             # 200 learners back to back
-    python benchmarks/web_load.py --learners 5 --seconds 2 --warmup 0.5   # smoke
+    python benchmarks/web_load.py --browser /usr/bin/chromium   # and a first visit in Chromium
+    python benchmarks/web_load.py --learners 5 --pace 0.05 --seconds 2 --warmup 0.5  # smoke
 
 The LAST line is one JSON object.
 """
@@ -44,6 +45,7 @@ import random
 import re
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -74,6 +76,7 @@ from tests.e2e.process.harness import (  # noqa: E402
     Studybot,
     clean_env,
     free_port,
+    studybot,
     write_config,
 )
 from tests.e2e.process.telegram_server import TelegramServer  # noqa: E402
@@ -291,6 +294,8 @@ class Done:
     sent: float
     answered: float
     status: int
+    #: Bytes of the answer's body.
+    size: int = 0
 
 
 @dataclass
@@ -364,7 +369,7 @@ class Crowd:
                 self.failures.get(f"{kind}: {type(exc).__name__}", 0) + 1
             )
             return None
-        self.done.append(Done(kind, sent, time.perf_counter(), status))
+        self.done.append(Done(kind, sent, time.perf_counter(), status, len(answer)))
         if status != 200:
             if status != 429:
                 key = f"{kind}: {status}"
@@ -469,6 +474,17 @@ async def measure(args: argparse.Namespace, workdir: Path, url: str | None) -> d
     extra = AUTO_UPGRADE + (f'url = "{url}"\n' if url else "") + web_lines(port, args.rpm)
     config = write_config(workdir / "bot.toml", server, "bot", workdir / "data", extra=extra)
     bot = Studybot(server, "bot", workdir, config, clean_env())
+    prerender_s = None
+    if args.prerender:
+        # As a deployment does once: every shipped image into the disk cache.
+        began = time.perf_counter()
+        status, _, err = await studybot(
+            workdir, "decks", "render", "--config", str(config), env=clean_env()
+        )
+        if status != 0:
+            raise SystemExit(f"studybot decks render failed:\n{err[-3000:]}")
+        prerender_s = round(time.perf_counter() - began, 1)
+        print(f"shipped images drawn into the disk cache in {prerender_s} s", flush=True)
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     http = aiohttp.ClientSession(
         connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
@@ -538,6 +554,7 @@ async def measure(args: argparse.Namespace, workdir: Path, url: str | None) -> d
             "per_s": round(sum(d.status == 200 for d in mine) / seconds, 1),
             **latencies(mine),
             "status_429": sum(d.status == 429 for d in mine),
+            "mean_bytes": round(statistics.fmean(d.size for d in mine)) if mine else 0,
         }
     per = max(len(answered), 1)
     output = bot.output()
@@ -570,6 +587,7 @@ async def measure(args: argparse.Namespace, workdir: Path, url: str | None) -> d
             "cpu_ms_each": round(signin_cpu * 1000 / max(len(crowd.signins), 1), 2),
         },
         "startup_s": round(startup_s, 2),
+        "prerender_s": prerender_s,
         **weight,
         **vendor_size(),
         "server_errors": sum(" ERROR " in line for line in output.splitlines()),
@@ -584,7 +602,7 @@ async def measure(args: argparse.Namespace, workdir: Path, url: str | None) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--learners", type=int, default=200, help="learners signed in")
-    parser.add_argument("--pace", type=float, default=1.0, help="mean seconds before a request")
+    parser.add_argument("--pace", type=float, default=3.0, help="mean seconds before a request")
     parser.add_argument("--seconds", type=float, default=30.0, help="measured window")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before the window")
     parser.add_argument("--draft-kb", type=float, default=3.0, help="size of a draft in KB")
@@ -593,6 +611,13 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=20261207)
     parser.add_argument("--database", help="a PostgreSQL URL whose public schema may be wiped")
+    parser.add_argument(
+        "--prerender",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="draw the shipped decks' images into the disk cache first (studybot decks "
+        "render, as a deployment does); --no-prerender: the first of each is drawn cold",
+    )
     parser.add_argument(
         "--browser",
         help="also load the challenge page in this Chromium (Playwright) for the first "

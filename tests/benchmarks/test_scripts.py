@@ -41,6 +41,7 @@ def test_a_tiny_web_load_run_ends_with_the_figures_as_json() -> None:
             sys.executable,
             str(BENCHMARKS / "web_load.py"),
             *("--learners", "5", "--pace", "0.05", "--seconds", "2", "--warmup", "0.5"),
+            "--no-prerender",
         ],
         capture_output=True,
         text=True,
