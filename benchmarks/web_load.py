@@ -343,7 +343,7 @@ class Crowd:
     pace: float
     draft_kb: float
     rng: random.Random
-    stop: bool = False
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     done: list[Done] = field(default_factory=list)
     signins: list[Done] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=dict)
@@ -395,38 +395,44 @@ class Crowd:
             who.csrf = json.loads(body)["csrf"]
             return bool(who.cookie)
 
-    async def pause(self) -> None:
+    async def pause(self) -> bool:
+        """The learner's pause before a request; False once the crowd is stopping (the
+        pause is cut short then: no request is sent after the window)."""
         if self.pace > 0:
-            await asyncio.sleep(self.rng.expovariate(1.0 / self.pace))
+            with contextlib.suppress(TimeoutError):
+                delay = self.rng.expovariate(1.0 / self.pace)
+                await asyncio.wait_for(self.stopping.wait(), delay)
         else:
             await asyncio.sleep(0)
+        return not self.stopping.is_set()
 
     async def learner(self, who: Learner) -> None:
-        """The loop of the module's docstring, until :attr:`stop`."""
+        """The loop of the module's docstring, until :attr:`stopping` is set."""
         names = [name for name, _ in RATINGS]
         weights = [w for _, w in RATINGS]
-        while not self.stop:
-            await self.pause()
+        while await self.pause():
             await self.request(who, "challenge", "GET", f"/api/challenge/{self.run}")
-            await self.pause()
+            if not await self.pause():
+                return
             who.saves += 1
             text = draft_text(self.draft_kb, who.saves)
             await self.request(
                 who, "draft", "PUT", f"/api/challenge/{self.run}/draft", {"text": text}
             )
-            await self.pause()
+            if not await self.pause():
+                return
             shown = await self.request(who, "review", "GET", "/api/review")
             reveal = payload(shown["outcome"], REVEAL) if shown else None
             if reveal is None:
                 self.no_card += shown is not None
                 continue
-            await self.pause()
+            if not await self.pause():
+                return
             back = await self.request(who, "reveal", "POST", "/api/press", {"payload": reveal})
             rating = self.rng.choices(names, weights)[0]
             rate = payload(back["outcome"], rating) if back else None
-            if rate is None:
+            if rate is None or not await self.pause():
                 continue
-            await self.pause()
             await self.request(who, "rate", "POST", "/api/press", {"payload": rate})
 
 
@@ -532,7 +538,7 @@ async def measure(args: argparse.Namespace, workdir: Path, url: str | None) -> d
         end = time.perf_counter()
         cpu1, tree1, client1 = cpu_seconds(pid), tree_cpu(tree(pid)), time.process_time()
         processes = len(tree(pid))
-        crowd.stop = True
+        crowd.stopping.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30.0)
         code = await stop(bot)
