@@ -103,7 +103,7 @@ STOP_SECONDS = 60.0
 #: The vendored front-end files (pinned npm packages, committed).
 STATIC = REPO / "bot" / "platforms" / "web" / "static"
 #: A derivation as a learner types it: Markdown with inline and display math. About
-#: 0.9 KB; :func:`draft_text` repeats it to ``--draft-kb``.
+#: 0.6 KB; :func:`draft_text` repeats it to ``--draft-kb``.
 DERIVATION = r"""## Scaled dot-product attention
 
 Let $Q \in \mathbb{R}^{n \times d_k}$, $K \in \mathbb{R}^{m \times d_k}$ and
