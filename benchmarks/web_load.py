@@ -439,6 +439,25 @@ class Crowd:
 # --------------------------------------------------------------------------- the run
 
 
+async def pg_sessions(url: str | None) -> int | None:
+    """PostgreSQL's count of sessions ever opened on the database (``pg_stat_database``;
+    each is a connection and a backend process); None on SQLite."""
+    if not url:
+        return None
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.execute(
+                text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+            )
+            return int(found.scalar_one())
+    finally:
+        await engine.dispose()
+
+
 async def stop(bot: Studybot) -> int | None:
     """SIGTERM, as an operator stops it; its exit code (None: it had to be killed)."""
     assert bot.proc is not None
@@ -529,6 +548,7 @@ async def measure(args: argparse.Namespace, workdir: Path, url: str | None) -> d
         await asyncio.sleep(args.warmup)
         pids = tree(pid)
         start = time.perf_counter()
+        sessions0 = await pg_sessions(url)
         cpu0, tree0, client0 = cpu_seconds(pid), tree_cpu(pids), time.process_time()
         rss_main, rss_tree = rss_mb([pid]), rss_mb(pids)
         while time.perf_counter() < start + args.seconds:
@@ -538,6 +558,7 @@ async def measure(args: argparse.Namespace, workdir: Path, url: str | None) -> d
         end = time.perf_counter()
         cpu1, tree1, client1 = cpu_seconds(pid), tree_cpu(tree(pid)), time.process_time()
         processes = len(tree(pid))
+        sessions1 = await pg_sessions(url)
         crowd.stopping.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30.0)
@@ -586,6 +607,8 @@ async def measure(args: argparse.Namespace, workdir: Path, url: str | None) -> d
         "rss_tree_mb": round(rss_tree, 1),
         "rss_rest_mb": round(rss_rest, 1),
         "processes": processes,
+        # Connections PostgreSQL opened in the window (this count's own two included).
+        "pg_sessions": None if sessions0 is None or sessions1 is None else sessions1 - sessions0,
         "signin": {
             "count": len(crowd.signins),
             "wall_s": round(signin_s, 2),
