@@ -12,6 +12,7 @@ and a fixed clock; requests go through aiohttp's ``TestServer``/``TestClient`` t
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import json
 import logging
@@ -388,7 +389,25 @@ async def test_static_files_have_their_types_and_caching(web: Web) -> None:
     assert js.headers["Content-Security-Policy"] == CSP
     font = await web.client.get("/static/vendor/katex/KaTeX_Main-Regular.woff2")
     assert font.status == 200 and font.headers["Content-Type"] == "font/woff2"
-    assert font.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert font.headers["Cache-Control"] == "public, max-age=86400"
+    assert "Content-Encoding" not in font.headers  # woff2 is compressed already
+    again = await web.client.get(
+        "/static/vendor/katex/KaTeX_Main-Regular.woff2",
+        headers={"If-None-Match": font.headers["ETag"]},
+    )
+    assert again.status == 304 and not await again.read()
+    assert again.headers["Content-Security-Policy"] == CSP
+    # Script and style go gzipped to a browser that takes it, the same bytes once unpacked.
+    plain = await (
+        await web.client.get("/static/app.js", headers={"Accept-Encoding": "identity"})
+    ).read()
+    packed = await web.client.get(
+        "/static/app.js", headers={"Accept-Encoding": "gzip"}, auto_decompress=False
+    )
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.headers["Vary"] == "Accept-Encoding"
+    body = await packed.read()
+    assert gzip.decompress(body) == plain
     for path in ("/static/../server.py", "/static/%2e%2e/x", "/static/nope.js", "/static/.x"):
         assert (await web.client.get(path)).status == 404, path
 
