@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, select
 
 from bot.app import App
 from bot.config import Secret, Settings
@@ -152,22 +152,17 @@ class Site:
 
     async def submitted(self, member: Who, run_token: str) -> list[tuple[str | None, bool]]:
         """(text, submitted) of the member's submission to the run, as the database has it."""
-        statement = (
-            select(challenge_submissions.c.text, challenge_submissions.c.submitted_at)
-            .join(learners, learners.c.id == challenge_submissions.c.learner_id)
-            .join(challenge_runs, challenge_runs.c.id == challenge_submissions.c.run_id)
-            .where(
-                learners.c.platform == member.platform,
-                learners.c.platform_user_id == member.user_id,
-                challenge_runs.c.token == run_token,
-            )
-        )
-        return [(text, at is not None) for text, at in await self.rows(statement)]
+        return await self._submission(member, run_token, challenge_submissions.c.text)
 
     async def photos(self, member: Who, run_token: str) -> list[tuple[str | None, bool]]:
         """(photo reference, submitted) of the member's submission to the run."""
+        return await self._submission(member, run_token, challenge_submissions.c.photo_ref)
+
+    async def _submission(
+        self, member: Who, run_token: str, column: ColumnElement[str | None]
+    ) -> list[tuple[str | None, bool]]:
         statement = (
-            select(challenge_submissions.c.photo_ref, challenge_submissions.c.submitted_at)
+            select(column, challenge_submissions.c.submitted_at)
             .join(learners, learners.c.id == challenge_submissions.c.learner_id)
             .join(challenge_runs, challenge_runs.c.id == challenge_submissions.c.run_id)
             .where(
@@ -176,7 +171,7 @@ class Site:
                 challenge_runs.c.token == run_token,
             )
         )
-        return [(ref, at is not None) for ref, at in await self.rows(statement)]
+        return [(value, at is not None) for value, at in await self.rows(statement)]
 
     async def reviews(self, member: Who) -> list[tuple[str, int, str]]:
         """(card, rating, source) of every review in the member's log, oldest first."""
