@@ -240,7 +240,8 @@ class Studybot:
 
         multiprocessing's resource tracker is not counted: it ends by itself once the
         process that started it has ended (it reads until its pipe closes). Nor is a
-        process that has ended and waits to be reaped (a zombie has no command line).
+        process that has ended and waits to be reaped (a zombie has no command line), or
+        is ending (its command line is already empty while ``/proc`` still says running).
         """
         return [
             cmdline
@@ -273,6 +274,8 @@ class Studybot:
             if int(fields[3]) != self.proc.pid or stat.parent.name == str(self.proc.pid):
                 continue
             if fields[0] in ("Z", "X"):  # it has ended; only its exit status is left
+                continue
+            if not cmdline.strip():  # it is ending: its memory (and command line) is gone
                 continue
             found.append((int(stat.parent.name), cmdline.decode(errors="replace")))
         return found
